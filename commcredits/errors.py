@@ -1,0 +1,47 @@
+"""Named errors. Each message says what was wrong and what to do about it."""
+
+
+class CommCreditsError(Exception):
+    """Base class of every error commcredits raises on purpose."""
+
+
+class InvalidInput(CommCreditsError, ValueError):
+    """A value a user gave is not acceptable; `field` names it so a form can show the error beside it."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+class InvalidAmount(InvalidInput):
+    """An amount of money is not a positive number with at most the currency's minor-unit digits."""
+
+
+class InvalidTime(InvalidInput):
+    """A time is naive (no timezone) or goes back before what the ledger already recorded."""
+
+
+class IdempotencyConflict(InvalidInput):
+    """The same order or usage id was seen before with different details."""
+
+
+class InsufficientCredits(CommCreditsError):
+    """The balance (after any auto-recharge) cannot cover a spend; nothing was recorded."""
+
+    def __init__(self, needed, available, currency: str):
+        self.needed = needed
+        self.available = available
+        self.currency = currency
+        super().__init__(
+            f"Insufficient Communication Credits: {needed} {currency} needed, {available} {currency} available. "
+            "Add funds or turn on auto-recharge; nothing was recorded."
+        )
+
+
+class NotAllowedForAgreement(CommCreditsError):
+    """The tenant's agreement type forbids this (MCA tenants buy no credits and keep auto-recharge off)."""
+
+
+class LedgerBusy(CommCreditsError):
+    """Another process held the ledger file for too long; nothing was changed, try again."""

@@ -1,0 +1,70 @@
+-- The credit ledger. Tables are append-only: nothing here is ever updated or deleted.
+-- Money is DECIMAL(18, 2) in the tenant's single currency; times are TIMESTAMPTZ (stored as UTC).
+
+-- tenant: one row, written when the ledger is created.
+CREATE TABLE IF NOT EXISTS tenant (
+    currency    VARCHAR NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL
+);
+
+-- agreement_change: the tenant's agreement type over time (MOSA, EA, CSP, MCA); the latest row holds.
+CREATE TABLE IF NOT EXISTS agreement_change (
+    change_id   BIGINT NOT NULL,
+    changed_at  TIMESTAMPTZ NOT NULL,
+    agreement   VARCHAR NOT NULL
+);
+
+-- auto_recharge_change: "Add this amount" when "balance is below" a trigger; the latest row holds.
+CREATE TABLE IF NOT EXISTS auto_recharge_change (
+    change_id   BIGINT NOT NULL,
+    changed_at  TIMESTAMPTZ NOT NULL,
+    enabled     BOOLEAN NOT NULL,
+    amount      DECIMAL(18, 2),
+    below       DECIMAL(18, 2)
+);
+
+-- lot: one purchase of credit (a manual order or an auto-recharge). lot_id follows purchase order.
+CREATE TABLE IF NOT EXISTS lot (
+    lot_id        BIGINT NOT NULL,
+    purchased_at  TIMESTAMPTZ NOT NULL,
+    expires_at    TIMESTAMPTZ NOT NULL,
+    amount        DECIMAL(18, 2) NOT NULL,
+    source        VARCHAR NOT NULL,      -- 'order' | 'auto_recharge'
+    order_id      VARCHAR NOT NULL       -- the purchase's idempotency key
+);
+
+-- entry: the journal. amount is the signed change of the balance; idempotency_key is unique by rule:
+-- 'order:<order_id>', 'recharge:<trigger key>', 'usage:<usage_id>', 'expiry:<lot_id>'.
+CREATE TABLE IF NOT EXISTS entry (
+    entry_id         BIGINT NOT NULL,
+    at               TIMESTAMPTZ NOT NULL,
+    kind             VARCHAR NOT NULL,   -- 'purchase' | 'recharge' | 'spend' | 'expiry'
+    amount           DECIMAL(18, 2) NOT NULL,
+    idempotency_key  VARCHAR NOT NULL,
+    lot_id           BIGINT,             -- the lot a purchase, recharge or expiry is about
+    recorded_at      TIMESTAMPTZ NOT NULL
+);
+
+-- allocation: how each entry moved money in or out of lots. Sum per lot = the lot's remainder.
+CREATE TABLE IF NOT EXISTS allocation (
+    entry_id  BIGINT NOT NULL,
+    lot_id    BIGINT NOT NULL,
+    amount    DECIMAL(18, 2) NOT NULL
+);
+
+-- invoice: one per purchase or auto-recharge.
+CREATE TABLE IF NOT EXISTS invoice (
+    invoice_id  VARCHAR NOT NULL,
+    issued_at   TIMESTAMPTZ NOT NULL,
+    lot_id      BIGINT NOT NULL,
+    amount      DECIMAL(18, 2) NOT NULL,
+    reason      VARCHAR NOT NULL         -- 'order' | 'auto_recharge'
+);
+
+-- usage_in_arrears: MCA tenants buy no credits; their usage is billed in arrears and never touches a lot.
+CREATE TABLE IF NOT EXISTS usage_in_arrears (
+    usage_id     VARCHAR NOT NULL,
+    at           TIMESTAMPTZ NOT NULL,
+    amount       DECIMAL(18, 2) NOT NULL,
+    recorded_at  TIMESTAMPTZ NOT NULL
+);

@@ -1,0 +1,38 @@
+-- Views analysts query. Their names and columns are a stable interface documented in README.md.
+
+-- lots: every lot with what is left of it now.
+CREATE OR REPLACE VIEW lots AS
+SELECT l.lot_id, l.purchased_at, l.expires_at, l.amount, l.source, l.order_id,
+       COALESCE(SUM(a.amount), 0)::DECIMAL(18, 2)                                    AS remaining,
+       COALESCE(-SUM(a.amount) FILTER (WHERE e.kind = 'spend'), 0)::DECIMAL(18, 2)   AS spent,
+       COALESCE(-SUM(a.amount) FILTER (WHERE e.kind = 'expiry'), 0)::DECIMAL(18, 2)  AS forfeited,
+       bool_or(e.kind = 'expiry') IS TRUE                                            AS expired
+FROM lot l
+LEFT JOIN allocation a USING (lot_id)
+LEFT JOIN entry e ON e.entry_id = a.entry_id
+GROUP BY ALL;
+
+-- entries: the journal in the order it happened, with the balance after each entry.
+CREATE OR REPLACE VIEW entries AS
+SELECT entry_id, at, kind, amount, idempotency_key, lot_id, recorded_at,
+       SUM(amount) OVER (ORDER BY entry_id ROWS UNBOUNDED PRECEDING)::DECIMAL(18, 2) AS balance_after
+FROM entry;
+
+-- allocations: each entry's movement per lot, with the entry's time and kind.
+CREATE OR REPLACE VIEW allocations AS
+SELECT a.entry_id, e.at, e.kind, e.idempotency_key, a.lot_id, a.amount
+FROM allocation a JOIN entry e USING (entry_id);
+
+-- invoices: one per purchase and per auto-recharge.
+CREATE OR REPLACE VIEW invoices AS
+SELECT i.invoice_id, i.issued_at, i.amount, i.reason, i.lot_id, l.order_id, l.expires_at
+FROM invoice i JOIN lot l USING (lot_id);
+
+-- balance_history: the balance after every change, as a time series.
+CREATE OR REPLACE VIEW balance_history AS
+SELECT at, entry_id, kind, amount AS change, balance_after AS balance
+FROM entries;
+
+-- usage_billed_in_arrears: MCA usage.
+CREATE OR REPLACE VIEW usage_billed_in_arrears AS
+SELECT usage_id, at, amount, recorded_at FROM usage_in_arrears;

@@ -1,0 +1,136 @@
+"""DuckDB storage: the one place that opens connections.
+
+Voila runs one kernel per browser tab and DuckDB lets only one process write a file, while any open
+connection (even read-only) locks writers out. So nothing here holds a file connection between actions:
+every action opens, runs one transaction and closes, retrying with backoff while another process holds
+the lock, and gives up with LedgerBusy. An in-memory database has no file and no lock: it keeps one
+connection for the life of the Store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.resources
+import os
+import random
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+
+from .errors import LedgerBusy
+
+MEMORY = ":memory:"
+LOCK_RETRY_SECONDS = 10.0
+
+
+def sql_text(name: str) -> str:
+    """The text of `commcredits/sql/<name>.sql`."""
+    return importlib.resources.files("commcredits.sql").joinpath(f"{name}.sql").read_text(encoding="utf-8")
+
+
+def sql_statements(name: str) -> list[str]:
+    """The statements of a .sql file, split on ';' at line ends (our files keep one statement per block)."""
+    parts = [p.strip() for p in sql_text(name).split(";\n")]
+    return [p.rstrip(";") for p in parts if p and not all(line.strip().startswith("--") for line in p.splitlines())]
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc)
+    return "lock" in text.lower() or "Conflicting" in text
+
+
+class Store:
+    """Opens DuckDB connections for one database (a file path or ':memory:')."""
+
+    def __init__(self, path: str | os.PathLike = MEMORY, *, busy_timeout: float = LOCK_RETRY_SECONDS):
+        self.path = str(path)
+        self.busy_timeout = busy_timeout
+        self._memory_con = duckdb.connect(MEMORY) if self.is_memory else None
+        self._memory_mutex = threading.RLock()
+        if self._memory_con is not None:
+            self._configure(self._memory_con)
+
+    @property
+    def is_memory(self) -> bool:
+        return self.path == MEMORY
+
+    @staticmethod
+    def _configure(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("SET TimeZone = 'UTC'")
+
+    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        if read_only and not Path(self.path).exists():
+            read_only = False  # a missing file is created on first write; nobody can hold it yet
+        deadline = time.monotonic() + self.busy_timeout
+        delay = 0.01
+        while True:
+            try:
+                con = duckdb.connect(self.path, read_only=read_only)
+                self._configure(con)
+                return con
+            except (duckdb.IOException, duckdb.ConnectionException) as exc:
+                if not _is_lock_error(exc) and "different configuration" not in str(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise LedgerBusy(
+                        f"The ledger {self.path} is busy (another tab or notebook is using it). "
+                        "Nothing was changed; try again in a moment."
+                    ) from exc
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.5)
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """Yield a connection inside BEGIN ... COMMIT; any exception rolls everything back."""
+        if self._memory_con is not None:
+            with self._memory_mutex:
+                con = self._memory_con
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    yield con
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
+            return
+        con = self._connect(read_only=False)
+        try:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        finally:
+            con.close()
+
+    @contextlib.contextmanager
+    def reading(self):
+        """Yield a short-lived read-only connection (the shared one for ':memory:')."""
+        if self._memory_con is not None:
+            with self._memory_mutex:
+                yield self._memory_con
+            return
+        con = self._connect(read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def query_df(self, sql: str, params=None):
+        """Run a read-only query and return a pandas DataFrame."""
+        with self.reading() as con:
+            return con.execute(sql, params or []).df()
+
+    def query(self, sql: str, params=None) -> list[tuple]:
+        """Run a read-only query and return all rows."""
+        with self.reading() as con:
+            return con.execute(sql, params or []).fetchall()
+
+    def close(self) -> None:
+        if self._memory_con is not None:
+            self._memory_con.close()
+            self._memory_con = None
