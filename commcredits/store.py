@@ -36,6 +36,12 @@ def sql_statements(name: str) -> list[str]:
     return [p.rstrip(";") for p in parts if p and not all(line.strip().startswith("--") for line in p.splitlines())]
 
 
+def schema_files() -> list[str]:
+    """Every `*_schema.sql` (tables) then every `*_views.sql` (views), each group in name order."""
+    names = [f.name[:-4] for f in importlib.resources.files("commcredits.sql").iterdir() if f.name.endswith(".sql")]
+    return sorted(n for n in names if n.endswith("_schema")) + sorted(n for n in names if n.endswith("_views"))
+
+
 def _is_lock_error(exc: Exception) -> bool:
     text = str(exc)
     return "lock" in text.lower() or "Conflicting" in text
@@ -51,6 +57,14 @@ class Store:
         self._memory_mutex = threading.RLock()
         if self._memory_con is not None:
             self._configure(self._memory_con)
+        self.ensure_schema()
+
+    def ensure_schema(self) -> None:
+        """Create missing tables and (re)create views; safe to run on every open."""
+        with self.transaction() as con:
+            for name in schema_files():
+                for statement in sql_statements(name):
+                    con.execute(statement)
 
     @property
     def is_memory(self) -> bool:

@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS lot (
 -- 'order:<order_id>', 'recharge:<trigger key>', 'usage:<usage_id>', 'expiry:<lot_id>'.
 CREATE TABLE IF NOT EXISTS entry (
     entry_id         BIGINT NOT NULL,
-    at               TIMESTAMPTZ NOT NULL,
+    occurred_at      TIMESTAMPTZ NOT NULL,
     kind             VARCHAR NOT NULL,   -- 'purchase' | 'recharge' | 'spend' | 'expiry'
     amount           DECIMAL(18, 2) NOT NULL,
     idempotency_key  VARCHAR NOT NULL,
@@ -64,7 +64,7 @@ CREATE TABLE IF NOT EXISTS invoice (
 -- usage_in_arrears: MCA tenants buy no credits; their usage is billed in arrears and never touches a lot.
 CREATE TABLE IF NOT EXISTS usage_in_arrears (
     usage_id     VARCHAR NOT NULL,
-    at           TIMESTAMPTZ NOT NULL,
+    occurred_at  TIMESTAMPTZ NOT NULL,
     amount       DECIMAL(18, 2) NOT NULL,
     recorded_at  TIMESTAMPTZ NOT NULL
 );

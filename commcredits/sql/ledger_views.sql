@@ -14,13 +14,13 @@ GROUP BY ALL;
 
 -- entries: the journal in the order it happened, with the balance after each entry.
 CREATE OR REPLACE VIEW entries AS
-SELECT entry_id, at, kind, amount, idempotency_key, lot_id, recorded_at,
+SELECT entry_id, occurred_at, kind, amount, idempotency_key, lot_id, recorded_at,
        SUM(amount) OVER (ORDER BY entry_id ROWS UNBOUNDED PRECEDING)::DECIMAL(18, 2) AS balance_after
 FROM entry;
 
 -- allocations: each entry's movement per lot, with the entry's time and kind.
 CREATE OR REPLACE VIEW allocations AS
-SELECT a.entry_id, e.at, e.kind, e.idempotency_key, a.lot_id, a.amount
+SELECT a.entry_id, e.occurred_at, e.kind, e.idempotency_key, a.lot_id, a.amount
 FROM allocation a JOIN entry e USING (entry_id);
 
 -- invoices: one per purchase and per auto-recharge.
@@ -30,9 +30,9 @@ FROM invoice i JOIN lot l USING (lot_id);
 
 -- balance_history: the balance after every change, as a time series.
 CREATE OR REPLACE VIEW balance_history AS
-SELECT at, entry_id, kind, amount AS change, balance_after AS balance
+SELECT occurred_at, entry_id, kind, amount AS change, balance_after AS balance
 FROM entries;
 
 -- usage_billed_in_arrears: MCA usage.
 CREATE OR REPLACE VIEW usage_billed_in_arrears AS
-SELECT usage_id, at, amount, recorded_at FROM usage_in_arrears;
+SELECT usage_id, occurred_at, amount, recorded_at FROM usage_in_arrears;
