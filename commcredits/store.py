@@ -18,10 +18,14 @@ import time
 from pathlib import Path
 
 import duckdb
+import pandas as pd
+import pyarrow as pa
 
 from .errors import LedgerBusy
 
 MEMORY = ":memory:"
+# Integer columns with NULLs stay integers in pandas instead of turning into floats.
+_NULLABLE_INTEGERS = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int32Dtype()}
 LOCK_RETRY_SECONDS = 10.0
 
 
@@ -135,9 +139,10 @@ class Store:
             con.close()
 
     def query_df(self, sql: str, params=None):
-        """Run a read-only query and return a pandas DataFrame."""
+        """Run a read-only query and return a pandas DataFrame; money stays Decimal (via Arrow), never float."""
         with self.reading() as con:
-            return con.execute(sql, params or []).df()
+            table = con.sql(sql, params=params or None).to_arrow_table()
+        return table.to_pandas(types_mapper=_NULLABLE_INTEGERS.get)
 
     def query(self, sql: str, params=None) -> list[tuple]:
         """Run a read-only query and return all rows."""

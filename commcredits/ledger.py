@@ -1,0 +1,447 @@
+"""The Communication Credits ledger: exact money, append-only, FIFO across 12-month lots, auto-recharge.
+
+Every public operation is one transaction: it first expires the lots that are due (each exactly once, at
+its own expiry instant), then records what was asked. Nothing is ever updated or deleted; replaying an
+order id or usage id returns the original result and records nothing.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from enum import Enum
+from typing import NamedTuple, Sequence
+
+import pandas as pd
+
+from .errors import (
+    IdempotencyConflict,
+    InsufficientCredits,
+    InvalidInput,
+    InvalidTime,
+    NotAllowedForAgreement,
+)
+from .money import parse_amount, quantize, validate_currency
+from .store import MEMORY, Store
+
+LOT_TERM_MONTHS = 12
+
+
+class Agreement(str, Enum):
+    """How the tenant buys Microsoft services. Only MCA forbids buying credits."""
+
+    MOSA = "MOSA"  # Microsoft Online Subscription Agreement (direct, credit card or invoice)
+    EA = "EA"  # Enterprise Agreement
+    CSP = "CSP"  # Cloud Solution Provider (through a partner)
+    MCA = "MCA"  # Microsoft Customer Agreement: usage billed in arrears, no credits, auto-recharge off
+
+
+class Allocation(NamedTuple):
+    """Money a spend drew from one lot."""
+
+    lot_id: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Lot:
+    """One purchase of credit; it expires LOT_TERM_MONTHS after purchase."""
+
+    lot_id: int
+    purchased_at: datetime
+    expires_at: datetime
+    amount: Decimal
+    source: str  # 'order' or 'auto_recharge'
+    order_id: str
+
+
+@dataclass(frozen=True)
+class AutoRecharge:
+    """"Add this amount" when "balance is below" the trigger."""
+
+    enabled: bool
+    amount: Decimal | None = None
+    below: Decimal | None = None
+
+
+# ---- pure rules ------------------------------------------------------------------------------------
+
+
+def require_aware(value, field: str = "at") -> datetime:
+    """Return `value` in UTC; naive datetimes and non-datetimes raise InvalidTime naming `field`."""
+    if not isinstance(value, datetime):
+        raise InvalidTime(field, f"{value!r} is not a date and time.")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidTime(field, f"{value.isoformat()} has no timezone; give e.g. datetime(..., tzinfo=timezone.utc).")
+    return value.astimezone(timezone.utc)
+
+
+def expiry_instant(purchased_at: datetime) -> datetime:
+    """The instant a lot bought at `purchased_at` expires: 12 calendar months later in UTC, end-of-month
+    clamped (bought 2024-02-29 -> expires 2025-02-28)."""
+    start = require_aware(purchased_at, "purchased_at")
+    month_index = start.month - 1 + LOT_TERM_MONTHS
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return start.replace(year=year, month=month, day=day)
+
+
+def allocate_fifo(open_lots: Sequence[tuple[int, Decimal]], amount: Decimal) -> list[Allocation]:
+    """Draw `amount` from (lot_id, remaining) pairs, oldest first. The caller checks they cover it."""
+    allocations, left = [], amount
+    for lot_id, remaining in open_lots:
+        if left <= 0:
+            break
+        take = min(remaining, left)
+        if take > 0:
+            allocations.append(Allocation(int(lot_id), take))
+            left -= take
+    if left > 0:
+        raise ValueError("open lots do not cover the amount")  # callers check coverage first
+    return allocations
+
+
+def _require_key(value, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(field, "is required: give a non-empty id that is unique for this request.")
+    return value.strip()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# ---- SQL used inside transactions ------------------------------------------------------------------
+
+LAST_ENTRY_TIME = "SELECT max(occurred_at) FROM entry"
+
+# Lots due to expire at an instant, with what is left of them; oldest first.
+DUE_LOTS = """
+SELECT l.lot_id, l.expires_at, COALESCE(SUM(a.amount), 0) AS remaining
+FROM lot l LEFT JOIN allocation a USING (lot_id)
+WHERE l.expires_at <= $1
+  AND l.lot_id NOT IN (SELECT lot_id FROM entry WHERE kind = 'expiry')
+GROUP BY l.lot_id, l.expires_at
+ORDER BY l.lot_id
+"""
+
+# Lots that can still pay at an instant, oldest first (lot_id follows purchase order).
+OPEN_LOTS = """
+SELECT a.lot_id, SUM(a.amount) AS remaining
+FROM allocation a
+WHERE a.lot_id IN (SELECT lot_id FROM lot WHERE expires_at > $1)
+GROUP BY a.lot_id
+HAVING SUM(a.amount) > 0
+ORDER BY a.lot_id
+"""
+
+# Balance as of an instant: recorded entries up to it, less remainders of lots whose expiry is due by then
+# but not yet recorded (such a lot expires after every recorded entry, so its current remainder is right).
+BALANCE_AT = """
+SELECT (SELECT COALESCE(SUM(amount), 0) FROM entry WHERE occurred_at <= $1)
+     - (SELECT COALESCE(SUM(a.amount), 0)
+        FROM allocation a JOIN lot l USING (lot_id)
+        WHERE l.expires_at <= $1
+          AND l.lot_id NOT IN (SELECT lot_id FROM entry WHERE kind = 'expiry'))
+"""
+
+INSERT_ENTRY = """
+INSERT INTO entry (entry_id, occurred_at, kind, amount, idempotency_key, lot_id, recorded_at)
+VALUES ((SELECT COALESCE(max(entry_id), 0) + 1 FROM entry), $1, $2, $3, $4, $5, $6)
+RETURNING entry_id
+"""
+
+
+class Ledger:
+    """A tenant's Communication Credits ledger in one DuckDB database (file or ':memory:').
+
+    Open it with `open_ledger`. The object holds no connection between calls (see store.py).
+    """
+
+    def __init__(self, store: Store, currency: str):
+        self.store = store
+        self.currency = currency
+
+    def __repr__(self) -> str:
+        return f"<Ledger {self.store.path} {self.currency}>"
+
+    # ---- settings ----
+
+    @property
+    def agreement(self) -> Agreement:
+        rows = self.store.query("SELECT agreement FROM agreement_change ORDER BY change_id DESC LIMIT 1")
+        return Agreement(rows[0][0]) if rows else Agreement.MOSA
+
+    @property
+    def auto_recharge(self) -> AutoRecharge:
+        with self.store.reading() as con:
+            return self._auto_recharge(con)
+
+    def set_agreement(self, agreement: Agreement | str) -> None:
+        """Record the tenant's agreement type. Raises NotAllowedForAgreement when switching to MCA while
+        auto-recharge is on (MCA tenants must keep it off)."""
+        value = _parse_agreement(agreement)
+        with self.store.transaction() as con:
+            if value is Agreement.MCA and self._auto_recharge(con).enabled:
+                raise NotAllowedForAgreement(
+                    "Turn auto-recharge off before switching to a Microsoft Customer Agreement (MCA): "
+                    "MCA tenants buy no credits and must keep auto-recharge off."
+                )
+            self._append_setting(con, "agreement_change", "agreement", [value.value])
+
+    def set_auto_recharge(self, *, amount, below) -> AutoRecharge:
+        """Turn on auto-recharge: add `amount` whenever the balance is below `below`.
+
+        Raises InvalidAmount naming `amount` or `below`, and NotAllowedForAgreement for MCA tenants."""
+        add = parse_amount(amount, self.currency, "amount")
+        trigger = parse_amount(below, self.currency, "below")
+        setting = AutoRecharge(True, add, trigger)
+        with self.store.transaction() as con:
+            self._refuse_for_mca(con, "turn on auto-recharge")
+            self._append_setting(con, "auto_recharge_change", "enabled, amount, below", [True, add, trigger])
+        return setting
+
+    def disable_auto_recharge(self) -> AutoRecharge:
+        """Turn auto-recharge off (always allowed)."""
+        with self.store.transaction() as con:
+            self._append_setting(con, "auto_recharge_change", "enabled, amount, below", [False, None, None])
+        return AutoRecharge(False)
+
+    # ---- money in ----
+
+    def add_funds(self, amount, *, at: datetime, order_id: str) -> Lot:
+        """Buy a lot of credit at `at`; it expires 12 months later and comes with an invoice.
+
+        Idempotent on `order_id`: the same order again returns the original lot and records nothing.
+        Raises InvalidAmount, InvalidTime (naive or earlier than the last entry), IdempotencyConflict (same
+        order id, other amount), NotAllowedForAgreement (MCA)."""
+        value = parse_amount(amount, self.currency, "amount")
+        when = require_aware(at)
+        key = _require_key(order_id, "order_id")
+        with self.store.transaction() as con:
+            existing = _lot_by_order(con, key)
+            if existing is not None:
+                if existing.amount != value:
+                    raise IdempotencyConflict(
+                        "order_id", f"order {key} was already placed for {existing.amount} {self.currency}, not {value}."
+                    )
+                return existing
+            self._refuse_for_mca(con, "buy Communication Credits")
+            self._check_time_order(con, when)
+            self._expire_due(con, when)
+            return self._buy_lot(con, when, value, "order", key)
+
+    # ---- money out ----
+
+    def spend(self, amount, *, at: datetime, usage_id: str) -> list[Allocation]:
+        """Pay `amount` at `at` from the oldest unexpired lots first; returns [(lot_id, amount)].
+
+        Auto-recharge (when on) adds one lot before a spend the balance cannot cover and one after a spend
+        that leaves the balance below the trigger, each only while the balance is below the trigger.
+        Idempotent on `usage_id`. MCA tenants: recorded as billed in arrears, returns [].
+        Raises InsufficientCredits (nothing recorded), InvalidAmount, InvalidTime, IdempotencyConflict."""
+        value = parse_amount(amount, self.currency, "amount")
+        when = require_aware(at)
+        key = _require_key(usage_id, "usage_id")
+        with self.store.transaction() as con:
+            replay = self._replayed_spend(con, key, value)
+            if replay is not None:
+                return replay
+            self._check_time_order(con, when)
+            self._expire_due(con, when)
+            if _agreement(con) is Agreement.MCA:
+                con.execute(
+                    "INSERT INTO usage_in_arrears VALUES ($1, $2, $3, $4)", [key, when, value, _now()]
+                ).fetchall()
+                return []
+            auto = self._auto_recharge(con)
+            open_lots = _open_lots(con, when)
+            available = sum((r for _, r in open_lots), Decimal(0))
+            if available < value and auto.enabled and available < auto.below:
+                self._buy_lot(con, when, auto.amount, "auto_recharge", f"recharge:before:{key}")
+                open_lots = _open_lots(con, when)
+                available += auto.amount
+            if available < value:
+                raise InsufficientCredits(value, quantize(available, self.currency), self.currency)
+            allocations = allocate_fifo(open_lots, value)
+            entry_id = _insert_entry(con, when, "spend", -value, f"usage:{key}", None)
+            con.executemany(
+                "INSERT INTO allocation VALUES ($1, $2, $3)", [[entry_id, a.lot_id, -a.amount] for a in allocations]
+            )
+            if auto.enabled and available - value < auto.below:
+                self._buy_lot(con, when, auto.amount, "auto_recharge", f"recharge:after:{key}")
+            return allocations
+
+    def expire(self, at: datetime) -> Decimal:
+        """Expire every lot whose expiry is at or before `at` (each exactly once); return what was forfeited."""
+        when = require_aware(at)
+        with self.store.transaction() as con:
+            return quantize(self._expire_due(con, when), self.currency)
+
+    # ---- questions ----
+
+    def balance(self, at: datetime | None = None) -> Decimal:
+        """The balance now, or as of any instant `at` (past or future: due expiries count)."""
+        when = _now() if at is None else require_aware(at)
+        (value,) = self.store.query(BALANCE_AT, [when])[0]
+        return quantize(value, self.currency)
+
+    def lots(self) -> pd.DataFrame:
+        """Every lot with remaining, spent and forfeited amounts."""
+        return self.store.query_df("SELECT * FROM lots ORDER BY lot_id")
+
+    def entries(self) -> pd.DataFrame:
+        """The journal, oldest first, with the balance after each entry."""
+        return self.store.query_df("SELECT * FROM entries ORDER BY entry_id")
+
+    def allocations(self) -> pd.DataFrame:
+        """Each entry's movement per lot."""
+        return self.store.query_df("SELECT * FROM allocations ORDER BY entry_id, lot_id")
+
+    def invoices(self) -> pd.DataFrame:
+        """One invoice per order and per auto-recharge."""
+        return self.store.query_df("SELECT * FROM invoices ORDER BY issued_at, invoice_id")
+
+    def balance_history(self) -> pd.DataFrame:
+        """The balance after every change."""
+        return self.store.query_df("SELECT * FROM balance_history ORDER BY entry_id")
+
+    # ---- internals (all take the open transaction's connection) ----
+
+    def _auto_recharge(self, con) -> AutoRecharge:
+        rows = con.execute(
+            "SELECT enabled, amount, below FROM auto_recharge_change ORDER BY change_id DESC LIMIT 1"
+        ).fetchall()
+        if not rows or not rows[0][0]:
+            return AutoRecharge(False)
+        return AutoRecharge(True, rows[0][1], rows[0][2])
+
+    @staticmethod
+    def _append_setting(con, table: str, columns: str, values: list) -> None:
+        # table and columns are fixed names from this module, never user input
+        placeholders = ", ".join(f"${i + 2}" for i in range(len(values)))
+        con.execute(
+            f"INSERT INTO {table} (change_id, changed_at, {columns}) "
+            f"SELECT COALESCE(max(change_id), 0) + 1, $1, {placeholders} FROM {table}",
+            [_now(), *values],
+        ).fetchall()
+
+    def _refuse_for_mca(self, con, what: str) -> None:
+        if _agreement(con) is Agreement.MCA:
+            raise NotAllowedForAgreement(
+                f"Cannot {what}: this tenant is on a Microsoft Customer Agreement (MCA). MCA tenants buy no "
+                "Communication Credits and keep auto-recharge off; their calls are billed in arrears."
+            )
+
+    def _check_time_order(self, con, when: datetime) -> None:
+        (last,) = con.execute(LAST_ENTRY_TIME).fetchall()[0]
+        if last is not None and when < last:
+            raise InvalidTime(
+                "at",
+                f"{when.isoformat()} is before the last recorded entry ({last.isoformat()}); "
+                "the ledger records events in time order and never rewrites history.",
+            )
+
+    def _expire_due(self, con, when: datetime) -> Decimal:
+        forfeited = Decimal(0)
+        for lot_id, expires_at, remaining in con.execute(DUE_LOTS, [when]).fetchall():
+            entry_id = _insert_entry(con, expires_at, "expiry", -remaining, f"expiry:{lot_id}", lot_id)
+            con.execute("INSERT INTO allocation VALUES ($1, $2, $3)", [entry_id, lot_id, -remaining]).fetchall()
+            forfeited += remaining
+        return forfeited
+
+    def _buy_lot(self, con, when: datetime, amount: Decimal, source: str, order_id: str) -> Lot:
+        (lot_id,) = con.execute("SELECT COALESCE(max(lot_id), 0) + 1 FROM lot").fetchall()[0]
+        lot = Lot(lot_id, when, expiry_instant(when), amount, source, order_id)
+        con.execute(
+            "INSERT INTO lot VALUES ($1, $2, $3, $4, $5, $6)",
+            [lot.lot_id, lot.purchased_at, lot.expires_at, lot.amount, lot.source, lot.order_id],
+        ).fetchall()
+        kind = "purchase" if source == "order" else "recharge"
+        key = f"order:{order_id}" if source == "order" else order_id
+        entry_id = _insert_entry(con, when, kind, amount, key, lot_id)
+        con.execute("INSERT INTO allocation VALUES ($1, $2, $3)", [entry_id, lot_id, amount]).fetchall()
+        con.execute(
+            "INSERT INTO invoice VALUES ($1, $2, $3, $4, $5)", [invoice_number(lot_id), when, lot_id, amount, source]
+        ).fetchall()
+        return lot
+
+    def _replayed_spend(self, con, key: str, value: Decimal) -> list[Allocation] | None:
+        rows = con.execute(
+            "SELECT entry_id, -amount FROM entry WHERE idempotency_key = $1", [f"usage:{key}"]
+        ).fetchall()
+        if not rows:
+            rows = con.execute("SELECT NULL, amount FROM usage_in_arrears WHERE usage_id = $1", [key]).fetchall()
+        if not rows:
+            return None
+        entry_id, recorded = rows[0]
+        if recorded != value:
+            raise IdempotencyConflict(
+                "usage_id", f"usage {key} was already recorded for {recorded} {self.currency}, not {value}."
+            )
+        if entry_id is None:
+            return []
+        return [
+            Allocation(int(lot_id), -amount)
+            for lot_id, amount in con.execute(
+                "SELECT lot_id, amount FROM allocation WHERE entry_id = $1 ORDER BY lot_id", [entry_id]
+            ).fetchall()
+        ]
+
+
+def invoice_number(lot_id: int) -> str:
+    """The invoice number of the purchase that created a lot."""
+    return f"INV-{lot_id:06d}"
+
+
+def _parse_agreement(value) -> Agreement:
+    try:
+        return Agreement(value.value if isinstance(value, Agreement) else str(value).strip().upper())
+    except ValueError:
+        choices = ", ".join(a.value for a in Agreement)
+        raise InvalidInput("agreement", f"{value!r} is not an agreement type; choose one of {choices}.") from None
+
+
+def _agreement(con) -> Agreement:
+    rows = con.execute("SELECT agreement FROM agreement_change ORDER BY change_id DESC LIMIT 1").fetchall()
+    return Agreement(rows[0][0]) if rows else Agreement.MOSA
+
+
+def _open_lots(con, when: datetime) -> list[tuple[int, Decimal]]:
+    return con.execute(OPEN_LOTS, [when]).fetchall()
+
+
+def _lot_by_order(con, order_id: str) -> Lot | None:
+    rows = con.execute(
+        "SELECT lot_id, purchased_at, expires_at, amount, source, order_id FROM lot WHERE order_id = $1 AND source = 'order'",
+        [order_id],
+    ).fetchall()
+    return Lot(*rows[0]) if rows else None
+
+
+def _insert_entry(con, when, kind: str, amount: Decimal, key: str, lot_id) -> int:
+    return con.execute(INSERT_ENTRY, [when, kind, amount, key, lot_id, _now()]).fetchall()[0][0]
+
+
+def open_ledger(path=MEMORY, *, currency: str | None = None, agreement: Agreement | str | None = None) -> Ledger:
+    """Open (or create) the ledger in a DuckDB file or ':memory:'.
+
+    `currency` is fixed when the ledger is created (default USD); giving another one later raises
+    InvalidInput. `agreement`, when given, is recorded if it differs from the current one."""
+    store = Store(path)
+    wanted = validate_currency(currency) if currency is not None else None
+    with store.transaction() as con:
+        rows = con.execute("SELECT currency FROM tenant").fetchall()
+        if rows:
+            existing = rows[0][0]
+            if wanted is not None and wanted != existing:
+                raise InvalidInput("currency", f"this ledger keeps {existing}; it cannot switch to {wanted}.")
+        else:
+            existing = wanted or "USD"
+            con.execute("INSERT INTO tenant VALUES ($1, $2)", [existing, _now()]).fetchall()
+    ledger = Ledger(store, existing)
+    if agreement is not None and _parse_agreement(agreement) is not ledger.agreement:
+        ledger.set_agreement(agreement)
+    return ledger
