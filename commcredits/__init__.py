@@ -10,6 +10,7 @@ from .errors import (
     LedgerBusy,
     NotAllowedForAgreement,
 )
+from .config import database_path
 from .ledger import Agreement, Allocation, AutoRecharge, Ledger, Lot, open_ledger
 from .money import format_money
 
@@ -27,6 +28,7 @@ __all__ = [
     "LedgerBusy",
     "Lot",
     "NotAllowedForAgreement",
+    "database_path",
     "format_money",
     "open_ledger",
 ]

@@ -149,6 +149,18 @@ class Store:
         with self.reading() as con:
             return con.execute(sql, params or []).fetchall()
 
+    def copy_to(self, path: str | os.PathLike) -> None:
+        """Write this database (tables and data) into a new DuckDB file."""
+        with self.transaction() as con:
+            pass  # nothing pending
+        with self.reading() as con:
+            con.execute("ATTACH $1 AS copy_target", [str(path)]).fetchall()
+            try:
+                source = con.execute("SELECT current_database()").fetchall()[0][0]
+                con.execute(f'COPY FROM DATABASE "{source}" TO copy_target').fetchall()
+            finally:
+                con.execute("DETACH copy_target").fetchall()
+
     def close(self) -> None:
         if self._memory_con is not None:
             self._memory_con.close()

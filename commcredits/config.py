@@ -1,0 +1,14 @@
+"""Where the ledger lives: COMMCREDITS_DB, else the embedded demo database of this checkout."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEMO_DB = Path(__file__).resolve().parents[1] / "data" / "demo.duckdb"
+
+
+def database_path() -> Path:
+    """The ledger file the dashboard and notebooks open."""
+    configured = os.environ.get("COMMCREDITS_DB", "").strip()
+    return Path(configured).expanduser().resolve() if configured else DEMO_DB

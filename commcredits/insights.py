@@ -1,0 +1,240 @@
+"""Answers for admins and finance: where the money goes, when it runs out, what will expire unused.
+
+Each function reads the views in sql/usage_views.sql (documented in docs/usage.md) or replays history on a
+scratch in-memory ledger (what_if); none of them changes the ledger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pandas as pd
+
+from .errors import InvalidInput, NotAllowedForAgreement
+from .ledger import Agreement, Ledger, open_ledger, require_aware
+from .money import parse_amount, quantize
+from .settlement import settle
+
+DIMENSIONS = {
+    "user": "spend_by_user",
+    "destination": "spend_by_destination",
+    "call_type": "spend_by_call_type",
+    "month": "spend_by_month",
+}
+
+
+def spend_by(ledger: Ledger, dimension: str) -> pd.DataFrame:
+    """Credits spent per 'user', 'destination', 'call_type' or 'month' (calls, minutes, amount).
+
+    Raises InvalidInput for another dimension."""
+    view = DIMENSIONS.get(dimension)
+    if view is None:
+        raise InvalidInput("dimension", f"{dimension!r} is not one of {', '.join(DIMENSIONS)}.")
+    return ledger.store.query_df(f"SELECT * FROM {view}")  # view name from the fixed table above
+
+
+def balance_over_time(ledger: Ledger) -> pd.DataFrame:
+    """The balance at the end of each day, with what was added, spent and forfeited that day."""
+    return ledger.store.query_df("SELECT * FROM daily_balance")
+
+
+def invoices_by_month(ledger: Ledger) -> pd.DataFrame:
+    """Invoices per month: count, amount, manual orders and auto-recharges."""
+    return ledger.store.query_df("SELECT * FROM invoices_by_month")
+
+
+def unsettled_calls(ledger: Ledger) -> pd.DataFrame:
+    """Rated calls that draw on credits but are not in the ledger, with the reason."""
+    return ledger.store.query_df("SELECT * FROM unsettled_calls ORDER BY start_at, usage_id")
+
+
+def _as_of(ledger: Ledger, as_of: datetime | None) -> datetime:
+    if as_of is not None:
+        return require_aware(as_of, "as_of")
+    (last,) = ledger.store.query("SELECT max(occurred_at) FROM entry")[0]
+    return last or datetime.now(timezone.utc)
+
+
+def daily_burn(ledger: Ledger, *, days: int = 30, as_of: datetime | None = None) -> Decimal:
+    """Average credits spent per day over the `days` days up to `as_of` (default: the last entry)."""
+    end = _as_of(ledger, as_of)
+    (spent,) = ledger.store.query(
+        "SELECT coalesce(-sum(amount), 0) FROM entry WHERE kind = 'spend' AND occurred_at > $1 AND occurred_at <= $2",
+        [end - timedelta(days=days), end],
+    )[0]
+    return Decimal(spent) / days
+
+
+@dataclass(frozen=True)
+class Runway:
+    """How long the balance lasts at the recent burn rate (None: it never gets there at that rate)."""
+
+    as_of: datetime
+    balance: Decimal
+    daily_burn: Decimal
+    trigger: Decimal | None
+    days_to_trigger: float | None
+    days_to_zero: float | None
+
+    @property
+    def trigger_date(self) -> date | None:
+        return None if self.days_to_trigger is None else (self.as_of + timedelta(days=self.days_to_trigger)).date()
+
+    @property
+    def zero_date(self) -> date | None:
+        return None if self.days_to_zero is None else (self.as_of + timedelta(days=self.days_to_zero)).date()
+
+
+def runway(ledger: Ledger, *, days: int = 30, as_of: datetime | None = None) -> Runway:
+    """Days until the balance reaches the auto-recharge trigger, and zero, at the burn rate of the last
+    `days` days (expiries not counted: see expiring_funds)."""
+    when = _as_of(ledger, as_of)
+    balance = ledger.balance(when)
+    burn = daily_burn(ledger, days=days, as_of=when)
+    auto = ledger.auto_recharge
+    trigger = auto.below if auto.enabled else None
+
+    def days_until(level: Decimal) -> float | None:
+        if balance <= level:
+            return 0.0
+        return None if burn <= 0 else float((balance - level) / burn)
+
+    return Runway(when, balance, quantize(burn, ledger.currency), trigger,
+                  None if trigger is None else days_until(trigger), days_until(Decimal(0)))
+
+
+def expiring_funds(
+    ledger: Ledger, *, horizons=(30, 60, 90), days: int = 30, as_of: datetime | None = None
+) -> pd.DataFrame:
+    """Per horizon (days): credits in lots expiring by then, and the part likely forfeited if spending
+    goes on at the burn rate of the last `days` days (FIFO: the oldest lot is used first)."""
+    when = _as_of(ledger, as_of)
+    burn = daily_burn(ledger, days=days, as_of=when)
+    lots = ledger.store.query(
+        """
+        SELECT l.lot_id, l.expires_at, sum(a.amount) AS remaining
+        FROM lot l JOIN allocation a USING (lot_id) JOIN entry e USING (entry_id)
+        WHERE e.occurred_at <= $1 AND l.expires_at > $1
+          AND l.lot_id NOT IN (SELECT lot_id FROM entry WHERE kind = 'expiry' AND occurred_at <= $1)
+        GROUP BY ALL HAVING sum(a.amount) > 0 ORDER BY l.lot_id
+        """,
+        [when],
+    )
+    forfeits, consumed = [], Decimal(0)
+    for _, expires_at, remaining in lots:
+        can_use = burn * Decimal((expires_at - when).total_seconds()) / 86400 - consumed
+        used = min(remaining, max(Decimal(0), can_use))
+        consumed += used
+        forfeits.append((expires_at, remaining, remaining - used))
+    rows = []
+    for horizon in horizons:
+        until = when + timedelta(days=horizon)
+        due = [f for f in forfeits if f[0] <= until]
+        rows.append(
+            {
+                "horizon_days": horizon,
+                "until": until,
+                "lots": len(due),
+                "expiring": quantize(sum((f[1] for f in due), Decimal(0)), ledger.currency),
+                "likely_forfeited": quantize(sum((f[2] for f in due), Decimal(0)), ledger.currency),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# ---- what-if -------------------------------------------------------------------------------------------
+
+
+def _usage(ledger: Ledger, start, end) -> pd.DataFrame:
+    """Every call that drew (or tried to draw) on credits in [start, end): settled spends and unsettled ones."""
+    return ledger.store.query_df(
+        """
+        SELECT usage_id, start_at, charge FROM (
+            SELECT substr(idempotency_key, 7) AS usage_id, occurred_at AS start_at, -amount AS charge
+            FROM entry WHERE kind = 'spend'
+            UNION ALL
+            SELECT usage_id, start_at, charge FROM unsettled_calls WHERE reason <> 'charged in another currency than the ledger'
+        )
+        WHERE ($1::TIMESTAMPTZ IS NULL OR start_at >= $1) AND ($2::TIMESTAMPTZ IS NULL OR start_at < $2)
+        ORDER BY start_at, usage_id
+        """,
+        [start, end],
+    )
+
+
+def replay(ledger: Ledger, *, amount=None, below=None, start=None, end=None) -> dict:
+    """Replay the ledger's manual orders and the usage in [start, end) on a scratch in-memory ledger with
+    auto-recharge `amount`/`below` (both None: off); return its invoices, forfeits and blocked calls."""
+    if ledger.agreement is Agreement.MCA:
+        raise NotAllowedForAgreement("MCA tenants buy no credits: there is nothing to replay.")
+    scratch = open_ledger(currency=ledger.currency)
+    if amount is not None or below is not None:
+        scratch.set_auto_recharge(amount=amount, below=below)
+    orders = ledger.store.query_df(
+        "SELECT order_id, purchased_at, amount FROM lot WHERE source = 'order' ORDER BY lot_id"
+    )
+    calls = _usage(ledger, start, end)
+    blocked = []
+    settled_until = None
+    for order in orders.itertuples():
+        before = calls[(calls["start_at"] < order.purchased_at)]
+        if settled_until is not None:
+            before = before[before["start_at"] >= settled_until]
+        if len(before):
+            blocked.append(settle(scratch, calls=before).blocked_calls)
+        settled_until = order.purchased_at
+        scratch.add_funds(order.amount, at=order.purchased_at.to_pydatetime(), order_id=order.order_id)
+    rest = calls if settled_until is None else calls[calls["start_at"] >= settled_until]
+    if len(rest):
+        blocked.append(settle(scratch, calls=rest).blocked_calls)
+    blocked_calls = pd.concat(blocked) if blocked else pd.DataFrame({"usage_id": [], "start_at": [], "charge": []})
+    window = "($1::TIMESTAMPTZ IS NULL OR {col} >= $1) AND ($2::TIMESTAMPTZ IS NULL OR {col} < $2)"
+    invoices = scratch.store.query(
+        f"SELECT count(*), coalesce(sum(amount), 0), count(*) FILTER (WHERE reason = 'auto_recharge') FROM invoice "
+        f"WHERE {window.format(col='issued_at')}",
+        [start, end],
+    )[0]
+    (forfeited,) = scratch.store.query(
+        f"SELECT coalesce(-sum(amount), 0) FROM entry WHERE kind = 'expiry' AND {window.format(col='occurred_at')}",
+        [start, end],
+    )[0]
+    (balance,) = scratch.store.query("SELECT coalesce(sum(amount), 0) FROM entry")[0]
+    days = pd.to_datetime(blocked_calls["start_at"], utc=True).dt.date.nunique() if len(blocked_calls) else 0
+    return {
+        "amount": amount,
+        "below": below,
+        "invoices": invoices[0],
+        "invoiced": quantize(invoices[1], ledger.currency),
+        "recharges": invoices[2],
+        "forfeited": quantize(forfeited, ledger.currency),
+        "blocked_calls": len(blocked_calls),
+        "blocked_days": days,
+        "end_balance": quantize(balance, ledger.currency),
+    }
+
+
+def what_if(ledger: Ledger, *, amount=None, below=None, settings=None, start=None, end=None) -> pd.DataFrame:
+    """Compare the current auto-recharge setting with others over past usage in [start, end).
+
+    Give one alternative as amount/below or several as `settings` [(amount, below) or None for off].
+    One row per setting ('current' first): invoices, invoiced, recharges, forfeited, blocked calls and the
+    days with at least one blocked call, end balance. Raises InvalidAmount for a bad amount/below and
+    NotAllowedForAgreement for MCA tenants."""
+    start = None if start is None else require_aware(start, "start")
+    end = None if end is None else require_aware(end, "end")
+    alternatives = list(settings or [])
+    if amount is not None or below is not None:
+        alternatives.append((amount, below))
+    current = ledger.auto_recharge
+    rows = [{"scenario": "current", **replay(ledger, amount=current.amount if current.enabled else None,
+                                            below=current.below if current.enabled else None, start=start, end=end)}]
+    for setting in alternatives:
+        if setting is None:
+            rows.append({"scenario": "auto-recharge off", **replay(ledger, start=start, end=end)})
+            continue
+        add, trigger = (parse_amount(v, ledger.currency, f) for v, f in zip(setting, ("amount", "below")))
+        rows.append({"scenario": f"add {add} below {trigger}",
+                     **replay(ledger, amount=add, below=trigger, start=start, end=end)})
+    return pd.DataFrame(rows)

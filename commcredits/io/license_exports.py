@@ -1,0 +1,119 @@
+"""Exports of a license plan: Graph JSON $batch bodies, a PowerShell script, CSV.
+
+Graph JSON batching runs the requests of one batch either all in parallel or in a strict sequence (dependsOn);
+it rejects a mix. A usage location must be set before a license can be assigned, so the usage-location PATCH
+requests come in their own batches first, and the assignLicense batches after them: send the batches in the
+order returned, each after the previous one has finished.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Iterator
+from urllib.parse import quote
+
+import pandas as pd
+
+from ..plans import Plan
+
+MAX_REQUESTS_PER_BATCH = 20  # Graph's limit for one JSON batch
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def _user_path(upn: str) -> str:
+    """/users/{upn} with the name percent-encoded: guest names carry '#', some carry apostrophes."""
+    return "/users/" + quote(upn, safe="@")
+
+
+def _plain(value) -> str | None:
+    return None if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA else value
+
+
+def _per_user(plan: Plan) -> Iterator[tuple[str, str | None, str | None, list[dict], list[str]]]:
+    """(upn, display name, usage location to set, licenses to add, skuIds to remove) in plan order."""
+    for upn, rows in plan.changes.groupby("user_principal_name", sort=False):
+        location = next((_plain(r.usage_location) for r in rows.itertuples() if r.action == "set_usage_location"), None)
+        adds = [{"skuId": r.sku_id, "disabledPlans": list(r.disabled_plans)}
+                for r in rows.itertuples() if r.action == "add_license"]
+        removes = [r.sku_id for r in rows.itertuples() if r.action == "remove_license"]
+        yield upn, _plain(rows["display_name"].iloc[0]), location, adds, removes
+
+
+def _batches(requests: list[dict]) -> list[dict]:
+    out = []
+    for start in range(0, len(requests), MAX_REQUESTS_PER_BATCH):
+        chunk = requests[start:start + MAX_REQUESTS_PER_BATCH]
+        out.append({"requests": [{"id": str(i), **r} for i, r in enumerate(chunk, start=1)]})
+    return out
+
+
+def export_graph_batches(plan: Plan) -> list[dict]:
+    """Bodies for POST https://graph.microsoft.com/v1.0/$batch, at most 20 requests each, in sending order:
+    first every `PATCH /users/{upn}` with its usageLocation, then every `POST /users/{upn}/assignLicense`."""
+    patches: list[dict] = []
+    assigns: list[dict] = []
+    for upn, _, location, adds, removes in _per_user(plan):
+        if location:
+            patches.append({"method": "PATCH", "url": _user_path(upn), "headers": JSON_HEADERS,
+                            "body": {"usageLocation": location}})
+        if adds or removes:
+            assigns.append({"method": "POST", "url": _user_path(upn) + "/assignLicense", "headers": JSON_HEADERS,
+                            "body": {"addLicenses": adds, "removeLicenses": removes}})
+    return _batches(patches) + _batches(assigns)
+
+
+_PS_QUOTES = "'\u2018\u2019\u201a\u201b"  # PowerShell ends a single-quoted string at any of these
+
+
+def ps_quote(text: str) -> str:
+    """A PowerShell single-quoted string literal: every quote character inside is doubled."""
+    return "'" + re.sub(f"([{_PS_QUOTES}])", r"\1\1", text) + "'"
+
+
+def _ps_comment(text: str) -> str:
+    return re.sub(r"[\r\n\x00-\x1f]+", " ", text)
+
+
+def _ps_license(add: dict) -> str:
+    fields = [f"SkuId = {ps_quote(add['skuId'])}"]
+    if add["disabledPlans"]:
+        fields.append("DisabledPlans = @(" + ", ".join(ps_quote(p) for p in add["disabledPlans"]) + ")")
+    return "@{" + "; ".join(fields) + "}"
+
+
+def export_powershell(plan: Plan) -> str:
+    """A PowerShell script (Microsoft Graph SDK) that makes the plan's changes, one user at a time."""
+    lines = [
+        "# License changes planned by the Communication Credits workbook.",
+        f"# Plan: {_ps_comment(plan.description)}",
+        "# Review before running. Needs the Microsoft Graph PowerShell SDK (Install-Module Microsoft.Graph).",
+        "Connect-MgGraph -Scopes User.ReadWrite.All, Organization.Read.All",
+        "$ErrorActionPreference = 'Stop'",
+    ]
+    for upn, display_name, location, adds, removes in _per_user(plan):
+        lines.append("")
+        lines.append(f"# {_ps_comment(display_name or upn)}")
+        user = ps_quote(upn)
+        if location:
+            lines.append(f"Update-MgUser -UserId {user} -UsageLocation {location}")
+        if adds or removes:
+            add_text = "@(" + ", ".join(_ps_license(a) for a in adds) + ")"
+            remove_text = "@(" + ", ".join(ps_quote(s) for s in removes) + ")"
+            lines.append(f"Set-MgUserLicense -UserId {user} -AddLicenses {add_text} -RemoveLicenses {remove_text}")
+    return "\n".join(lines) + "\n"
+
+
+def export_csv(plan: Plan) -> str:
+    """The plan as CSV: one row per change, for review in a spreadsheet."""
+    c = plan.changes
+    table = pd.DataFrame({
+        "user_principal_name": c["user_principal_name"], "display_name": c["display_name"],
+        "action": c["action"], "sku_id": c["sku_id"], "sku_part_number": c["sku_part_number"],
+        "disabled_plans": c["disabled_plans"].map(lambda plans: ";".join(plans)),
+        "usage_location": c["usage_location"], "why": c["why"],
+    })
+    out = io.StringIO()
+    table.to_csv(out, index=False, lineterminator="\n")
+    return out.getvalue()

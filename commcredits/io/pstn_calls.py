@@ -1,0 +1,424 @@
+"""Import PSTN call logs: Graph `getPstnCalls` responses and the Teams admin center PSTN usage CSV export.
+
+Sources: one Graph response (`{"value": [...], "@odata.nextLink": ...}`), a folder of such pages, JSON lines
+(one row or one page per line), a Teams admin center export (`Calls.Export.*.zip` or the CSV inside), or rows
+already in memory (a list of dicts or a DataFrame with Graph field names). Every row is keyed on its row
+`id` (CSV `UsageId`), never on `callId`: importing overlapping files imports each row once. Rows that
+cannot be read go to `pstn_call_quarantine` with the reason; the rest imports. Files are read by DuckDB
+(streaming) one file per transaction, with a progress bar over files.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+import pyarrow as pa
+from tqdm.auto import tqdm
+
+from ..errors import InvalidInput
+from ..store import Store
+
+# Our column <- Graph pstnCallLogRow field.
+GRAPH_FIELDS = {
+    "usage_id": "id",
+    "call_id": "callId",
+    "user_id": "userId",
+    "user_principal_name": "userPrincipalName",
+    "user_display_name": "userDisplayName",
+    "start_at": "startDateTime",
+    "end_at": "endDateTime",
+    "duration_seconds": "duration",
+    "charge": "charge",
+    "connection_charge": "connectionCharge",
+    "currency": "currency",
+    "call_type": "callType",
+    "callee_number": "calleeNumber",
+    "caller_number": "callerNumber",
+    "destination_context": "destinationContext",
+    "destination_name": "destinationName",
+    "conference_id": "conferenceId",
+    "license_capability": "licenseCapability",
+    "usage_country_code": "usageCountryCode",
+    "tenant_country_code": "tenantCountryCode",
+}
+
+# Our column <- Teams admin center "PSTN usage" CSV column (Calling Plans export).
+CSV_COLUMNS = {
+    "usage_id": "UsageId",
+    "call_id": "Call ID",
+    "user_id": "AAD ObjectId",
+    "user_principal_name": "UPN",
+    "user_display_name": "User Display Name",
+    "start_at": "Start Time",
+    "end_at": "End Time",
+    "duration_seconds": "Duration Seconds",
+    "charge": "Charge",
+    "connection_charge": "Connection Fee",
+    "currency": "Currency",
+    "call_type": "Call Type",
+    "callee_number": "Destination Number",
+    "caller_number": "Caller ID",
+    "destination_context": "Domestic/International",
+    "destination_name": "Destination Dialed",
+    "conference_id": "Conference ID",
+    "license_capability": "Capability",
+    "usage_country_code": "User Location",
+    "tenant_country_code": None,
+}
+
+COLUMNS = list(GRAPH_FIELDS)
+# RFC 4180, stated rather than sniffed: a ragged line must not make the sniffer pick another delimiter.
+CSV_DIALECT = """delim = ',', quote = '"', escape = '"'"""
+
+# Why a staged row cannot be imported (NULL: it can). Every field is still text here.
+CHECK_SQL = """
+SELECT s.*,
+    CASE
+        WHEN s.pre_reason IS NOT NULL THEN s.pre_reason
+        WHEN s.usage_id IS NULL OR trim(s.usage_id) = '' THEN 'missing row id (Graph id / CSV UsageId)'
+        WHEN s.start_at IS NULL OR trim(s.start_at) = '' THEN 'missing start time'
+        WHEN {ts}(s.start_at) IS NULL THEN 'start time is not a date and time: ' || s.start_at
+        WHEN nullif(trim(s.end_at), '') IS NOT NULL AND {ts}(s.end_at) IS NULL
+            THEN 'end time is not a date and time: ' || s.end_at
+        WHEN nullif(trim(s.duration_seconds), '') IS NOT NULL
+             AND TRY_CAST(s.duration_seconds AS DECIMAL(18, 3)) IS NULL
+            THEN 'duration is not a number of seconds: ' || s.duration_seconds
+        WHEN TRY_CAST(s.duration_seconds AS DECIMAL(18, 3)) < 0 THEN 'negative duration: ' || s.duration_seconds
+        WHEN nullif(trim(s.charge), '') IS NOT NULL AND TRY_CAST(s.charge AS DECIMAL(18, 6)) IS NULL
+            THEN 'charge is not a number: ' || s.charge
+        WHEN TRY_CAST(s.charge AS DECIMAL(18, 6)) < 0 THEN 'negative charge: ' || s.charge
+        WHEN nullif(trim(s.connection_charge), '') IS NOT NULL
+             AND TRY_CAST(s.connection_charge AS DECIMAL(18, 6)) IS NULL
+            THEN 'connection charge is not a number: ' || s.connection_charge
+        WHEN TRY_CAST(s.charge AS DECIMAL(18, 6)) > 0
+             AND NOT regexp_full_match(coalesce(trim(s.currency), ''), '[A-Za-z]{{3}}')
+            THEN 'charge without a three-letter currency'
+    END AS reason
+FROM _call_stage s
+"""
+
+# Text -> TIMESTAMPTZ: ISO 8601 (Graph, naive = UTC) or the US format some admin center exports use.
+TS_MACRO = """
+CREATE OR REPLACE TEMP MACRO _call_ts(x) AS COALESCE(
+    TRY_CAST(nullif(trim(x), '') AS TIMESTAMPTZ),
+    try_strptime(trim(x), '%m/%d/%Y %I:%M:%S %p')::TIMESTAMPTZ,
+    try_strptime(trim(x), '%m/%d/%Y %H:%M:%S')::TIMESTAMPTZ)
+"""
+
+INSERT_QUARANTINE = """
+INSERT INTO pstn_call_quarantine
+SELECT DISTINCT ON (md5(c.raw)) md5(c.raw), c.source_file, c.row_number, c.raw, c.reason, $1
+FROM _call_checked c
+WHERE c.reason IS NOT NULL
+  AND md5(c.raw) NOT IN (SELECT row_hash FROM pstn_call_quarantine)
+"""
+
+INSERT_CALLS = """
+INSERT INTO pstn_call
+SELECT trim(usage_id), nullif(call_id, ''), nullif(user_id, ''), nullif(user_principal_name, ''),
+       nullif(user_display_name, ''), _call_ts(start_at), _call_ts(end_at),
+       round(TRY_CAST(duration_seconds AS DECIMAL(18, 3)))::BIGINT,
+       TRY_CAST(charge AS DECIMAL(18, 6)), TRY_CAST(connection_charge AS DECIMAL(18, 6)),
+       upper(nullif(trim(currency), '')), nullif(call_type, ''), nullif(callee_number, ''),
+       nullif(caller_number, ''), nullif(destination_context, ''), nullif(destination_name, ''),
+       nullif(conference_id, ''), nullif(trim(license_capability), ''),
+       upper(nullif(trim(usage_country_code), '')), upper(nullif(trim(tenant_country_code), '')),
+       $1, source_file, $2
+FROM _call_checked c
+WHERE reason IS NULL
+  AND trim(usage_id) NOT IN (SELECT usage_id FROM pstn_call)
+QUALIFY row_number() OVER (PARTITION BY trim(usage_id) ORDER BY row_number) = 1
+"""
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What one import did: rows imported, rows already known (or repeated), rows quarantined."""
+
+    imported: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    files: int = 0
+
+    def __add__(self, other: "ImportReport") -> "ImportReport":
+        return ImportReport(
+            self.imported + other.imported,
+            self.duplicates + other.duplicates,
+            self.quarantined + other.quarantined,
+            self.files + other.files,
+        )
+
+
+def store_of(target) -> Store:
+    """The Store behind a Ledger, a Store, or a database path."""
+    if isinstance(target, Store):
+        return target
+    if hasattr(target, "store") and isinstance(target.store, Store):
+        return target.store
+    if isinstance(target, (str, os.PathLike)):
+        return Store(target)
+    raise InvalidInput("target", f"{target!r} is not a ledger, a store or a database path.")
+
+
+def import_pstn_calls(target, source, *, progress: bool | None = None) -> ImportReport:
+    """Import PSTN call log rows from `source` into the ledger's database; return an ImportReport.
+
+    `source`: a Graph response file, a folder of pages, a JSON lines file, a Teams admin center export
+    (zip or CSV), a list of dicts or a DataFrame (Graph field names). Raises InvalidInput when the source
+    does not exist or is of no known kind; unreadable rows never raise, they are quarantined."""
+    store = store_of(target)
+    if isinstance(source, pd.DataFrame) or (isinstance(source, list) and all(isinstance(r, dict) for r in source)):
+        return _import_rows(store, source)
+    path = Path(source)
+    if not path.exists():
+        raise InvalidInput("source", f"{path} does not exist; give a Graph JSON file, a folder of pages or a CSV/zip export.")
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    files = [f for f in files if f.suffix.lower() in {".json", ".jsonl", ".ndjson", ".csv", ".zip"}]
+    report = ImportReport()
+    bar = tqdm(files, desc="Importing call logs", unit="file", disable=_quiet(progress, len(files)))
+    for file in bar:
+        report += _import_file(store, file)
+        bar.set_postfix(imported=report.imported, quarantined=report.quarantined)
+    return report
+
+
+def _quiet(progress: bool | None, files: int) -> bool | None:
+    if progress is None:
+        return None if files > 3 else True  # None: tqdm decides (off when not a terminal or notebook)
+    return not progress
+
+
+def _import_file(store: Store, file: Path) -> ImportReport:
+    suffix = file.suffix.lower()
+    if suffix == ".zip":
+        return _import_zip(store, file)
+    if suffix == ".csv":
+        return _import_csv(store, file, str(file))
+    if suffix in {".jsonl", ".ndjson"} or not _is_single_json_document(file):
+        return _import_json_lines(store, file)
+    return _import_graph_page(store, file)
+
+
+def _is_single_json_document(file: Path) -> bool:
+    """True for a JSON document spread over lines (a pretty-printed Graph response). A file whose first
+    line is complete JSON is read as JSON lines, which also covers one-line responses."""
+    with file.open("rb") as handle:
+        first_line = handle.readline(1 << 24).strip()
+    if not first_line:
+        return True
+    try:
+        json.loads(first_line)
+    except ValueError:
+        return True
+    return False
+
+
+def _run_checked(con, source: str, reports_file: str) -> ImportReport:
+    """From _call_stage, quarantine unreadable rows and insert new ones; count what happened."""
+    now = datetime.now(timezone.utc)
+    con.execute(TS_MACRO)
+    con.execute("CREATE OR REPLACE TEMP TABLE _call_checked AS " + CHECK_SQL.format(ts="_call_ts"))
+    (total, bad) = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE reason IS NOT NULL) FROM _call_checked"
+    ).fetchall()[0]
+    con.execute(INSERT_QUARANTINE, [now]).fetchall()
+    (imported,) = con.execute(INSERT_CALLS, [source, now]).fetchall()[0]
+    con.execute("DROP TABLE IF EXISTS _call_checked")
+    con.execute("DROP TABLE IF EXISTS _call_stage")
+    return ImportReport(imported, total - bad - imported, bad, 1)
+
+
+def _json_fields(obj: str) -> str:
+    return ", ".join(f"json_extract_string({obj}, '$.\"{field}\"') AS {col}" for col, field in GRAPH_FIELDS.items())
+
+
+def _stage_json_objects(objects_sql: str) -> str:
+    """Stage rows from a query yielding (source_file, row_number, j JSON-or-NULL, raw, pre_reason)."""
+    return f"""
+    CREATE OR REPLACE TEMP TABLE _call_stage AS
+    SELECT source_file, row_number, raw,
+           CASE WHEN pre_reason IS NOT NULL THEN pre_reason
+                WHEN json_type(j) <> 'OBJECT' THEN 'not a JSON object' END AS pre_reason,
+           {_json_fields("CASE WHEN json_type(j) = 'OBJECT' THEN j END")}
+    FROM ({objects_sql})
+    """
+
+
+def _import_graph_page(store: Store, file: Path) -> ImportReport:
+    with store.transaction() as con:
+        try:
+            con.execute(
+                _stage_json_objects(
+                    """
+                    SELECT $1 AS source_file, generate_subscripts(rows, 1) AS row_number,
+                           unnest(rows) AS j, j::VARCHAR AS raw, NULL AS pre_reason
+                    FROM (SELECT CASE WHEN json_type(json, '$.value') = 'ARRAY'
+                                      THEN from_json(json -> 'value', '["json"]')
+                                      WHEN json_type(json) = 'ARRAY' THEN from_json(json, '["json"]')
+                                      ELSE [json] END AS rows
+                          FROM read_json_objects($2, format = 'unstructured'))
+                    """
+                ),
+                [str(file), str(file)],
+            )
+        except Exception as exc:  # the whole file is not JSON: quarantine it as one row
+            return _quarantine_file(con, file, f"not a readable JSON document: {exc}".splitlines()[0])
+        return _run_checked(con, "graph", str(file))
+
+
+def _import_json_lines(store: Store, file: Path) -> ImportReport:
+    with store.transaction() as con:
+        con.execute(
+            _stage_json_objects(
+                """
+                SELECT $1 AS source_file, line_no AS row_number,
+                       unnest(CASE WHEN doc IS NULL THEN [NULL::JSON]
+                                   WHEN json_type(doc, '$.value') = 'ARRAY' THEN from_json(doc -> 'value', '["json"]')
+                                   ELSE [doc] END) AS j,
+                       coalesce(j::VARCHAR, line) AS raw,
+                       CASE WHEN doc IS NULL THEN 'line ' || line_no || ' is not valid JSON' END AS pre_reason
+                FROM (SELECT line, TRY_CAST(line AS JSON) AS doc, row_number() OVER () AS line_no
+                      FROM read_csv($2, columns = {'line': 'VARCHAR'}, header = false, delim = '\x1e',
+                                    quote = '', escape = '', auto_detect = false, strict_mode = false))
+                WHERE trim(line) <> ''
+                """
+            ),
+            [str(file), str(file)],
+        )
+        return _run_checked(con, "graph", str(file))
+
+
+def _quarantine_file(con, file: Path, reason: str) -> ImportReport:
+    raw = file.read_text(encoding="utf-8", errors="replace")[:10000]
+    con.execute(
+        "INSERT INTO pstn_call_quarantine SELECT md5($1), $2, NULL, $1, $3, $4 "
+        "WHERE md5($1) NOT IN (SELECT row_hash FROM pstn_call_quarantine)",
+        [raw, str(file), reason, datetime.now(timezone.utc)],
+    ).fetchall()
+    return ImportReport(0, 0, 1, 1)
+
+
+def _import_zip(store: Store, file: Path) -> ImportReport:
+    report = ImportReport()
+    with zipfile.ZipFile(file) as archive, tempfile.TemporaryDirectory() as tmp:
+        for member in archive.namelist():
+            if not member.lower().endswith(".csv"):
+                continue
+            target = Path(tmp) / Path(member).name
+            with archive.open(member) as src, target.open("wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            report += _import_csv(store, target, f"{file}!{member}")
+    return ImportReport(report.imported, report.duplicates, report.quarantined, 1)
+
+
+def _import_csv(store: Store, file: Path, label: str) -> ImportReport:
+    with store.transaction() as con:
+        with file.open(encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle), [])
+        present = {name.strip(): name for name in header}
+        if "UsageId" not in present:
+            return _quarantine_file(con, file, "not a Teams admin center PSTN usage export: no UsageId column")
+        fields = ", ".join(
+            f'"{present[csv]}" AS {col}' if csv in present else f"NULL::VARCHAR AS {col}"
+            for col, csv in CSV_COLUMNS.items()
+        )
+        con.execute("DROP TABLE IF EXISTS _csv_rejects")
+        con.execute("DROP TABLE IF EXISTS _csv_scans")
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _call_stage AS
+            SELECT $1 AS source_file, row_number() OVER () + 1 AS row_number, to_json(t)::VARCHAR AS raw,
+                   NULL::VARCHAR AS pre_reason, {fields}
+            FROM read_csv($2, columns = $3, header = true, auto_detect = false, {CSV_DIALECT},
+                          ignore_errors = true, store_rejects = true,
+                          rejects_table = '_csv_rejects', rejects_scan = '_csv_scans') t
+            """,
+            [label, str(file), {name: "VARCHAR" for name in header}],
+        )
+        con.execute(
+            f"""
+            INSERT INTO _call_stage (source_file, row_number, raw, pre_reason)
+            SELECT DISTINCT ON (line) $1, line, csv_line, 'CSV line ' || line || ': ' || error_message
+            FROM _csv_rejects
+            """,
+            [label],
+        )
+        report = _run_checked(con, "tac_csv", label)
+        con.execute("DROP TABLE IF EXISTS _csv_rejects")
+        con.execute("DROP TABLE IF EXISTS _csv_scans")
+        return report
+
+
+def _rows_table(rows) -> pa.Table:
+    """Rows in memory (dicts or a DataFrame with Graph names) as an all-text Arrow table."""
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame.from_records(rows)
+    columns = {}
+    for col, field in GRAPH_FIELDS.items():
+        name = field if field in frame.columns else col if col in frame.columns else None
+        if name is None:
+            columns[col] = pa.nulls(len(frame), pa.string())
+            continue
+        series = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            text = series.map(lambda v: None if pd.isna(v) else pd.Timestamp(v).isoformat())
+        else:
+            text = series.map(_as_text)
+        columns[col] = pa.array(text.tolist(), pa.string())
+    return pa.table(columns)
+
+
+def _as_text(value) -> str | None:
+    if value is None or (not isinstance(value, (str, list, dict)) and pd.isna(value)):
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _import_rows(store: Store, rows) -> ImportReport:
+    table = _rows_table(rows)
+    with store.transaction() as con:
+        con.register("_call_rows", table)
+        try:
+            con.execute(
+                """
+                CREATE OR REPLACE TEMP TABLE _call_stage AS
+                SELECT 'rows' AS source_file, row_number() OVER () AS row_number, to_json(r)::VARCHAR AS raw,
+                       NULL::VARCHAR AS pre_reason, r.*
+                FROM _call_rows r
+                """
+            )
+        finally:
+            con.unregister("_call_rows")
+        return _run_checked(con, "rows", "rows")
+
+
+def quarantined_rows(target) -> pd.DataFrame:
+    """Every quarantined row with its reason, newest first."""
+    return store_of(target).query_df(
+        "SELECT source_file, row_number, reason, raw, quarantined_at FROM pstn_call_quarantine "
+        "ORDER BY quarantined_at DESC, source_file, row_number"
+    )
+
+
+def iter_graph_pages(rows: Iterable[dict], page_size: int = 1000) -> Iterable[dict]:
+    """Wrap rows as Graph getPstnCalls pages (for tests, demos and benchmarks)."""
+    page, number = [], 0
+    for row in rows:
+        page.append(row)
+        if len(page) == page_size:
+            number += 1
+            yield {"value": page, "@odata.nextLink": f"https://graph.microsoft.com/v1.0/communications/callRecords/getPstnCalls?$skip={number * page_size}"}
+            page = []
+    if page:
+        yield {"value": page}

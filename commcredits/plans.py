@@ -1,0 +1,380 @@
+"""Plans of license changes: who gets which license (and usage location) to be able to dial out.
+
+A plan is computed set-based in DuckDB from the tenant snapshot and checked against the rules before anything
+is written: no more licenses than free seats; a Calling Plan only with Teams Phone; a usage location before any
+license; Communication Credits only for users who have (or get) Audio Conferencing or a Calling Plan.
+Applying a plan records it (append-only) and updates the snapshot in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import pandas as pd
+import pyarrow as pa
+
+from .catalog import (
+    AUDIO_CONFERENCING_SKU, CALLING_PLANS, COMMUNICATION_CREDITS_SKU, DOMESTIC_CALLING_PLAN_SKU, TEAMS_PHONE_SKU,
+    Capability, load_catalog,
+)
+from .errors import CommCreditsError, InvalidInput
+from .store import Store
+from .tenant import GUID, ISO_COUNTRIES, named_sql, staged
+
+_SQL = named_sql("licensing_plan")
+CALLING_CHOICES = ("audio_conferencing", "calling_plan")
+EXAMPLES_SHOWN = 5
+
+
+class StalePlan(CommCreditsError):
+    """The tenant changed (an import or another applied plan) since the plan was made; nothing was applied."""
+
+
+class SeatsExhausted(CommCreditsError):
+    """Applying the plan would assign more licenses than the tenant has free seats; nothing was applied."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which users a plan is about. Filters combine (all must match); no filter means everyone."""
+
+    upns: tuple[str, ...] | None = None
+    department: str | None = None
+    not_ready_only: bool = False
+    include_resource_accounts: bool = True
+
+    @classmethod
+    def everyone(cls) -> "Selection":
+        return cls()
+
+    @classmethod
+    def not_ready(cls) -> "Selection":
+        return cls(not_ready_only=True)
+
+    @classmethod
+    def users(cls, upns: Iterable[str]) -> "Selection":
+        return cls(upns=tuple(upns))
+
+    @classmethod
+    def in_department(cls, department: str) -> "Selection":
+        return cls(department=department)
+
+    def describe(self) -> str:
+        parts = []
+        if self.upns is not None:
+            parts.append(f"{len(self.upns)} chosen users")
+        if self.department:
+            parts.append(f"department {self.department}")
+        if self.not_ready_only:
+            parts.append("users who cannot dial out")
+        if not self.include_resource_accounts:
+            parts.append("no resource accounts")
+        return ", ".join(parts) or "everyone"
+
+
+@dataclass(frozen=True)
+class Change:
+    """The licenses wanted for the selected users. Users who already have a capability are left alone.
+
+    `calling_if_missing` gives users with no way to call either 'audio_conferencing' or 'calling_plan';
+    `teams_phone_for_calling_plans` adds Teams Phone to users who hold a Calling Plan without it;
+    `usage_location` is set for users who have none (licenses cannot be assigned without one).
+    """
+
+    audio_conferencing: bool = False
+    teams_phone: bool = False
+    calling_plan: bool = False
+    communication_credits: bool = False
+    calling_if_missing: str | None = None
+    teams_phone_for_calling_plans: bool = False
+    usage_location: str | None = None
+    remove_skus: tuple[str, ...] = ()
+    teams_phone_sku: str = TEAMS_PHONE_SKU
+    calling_plan_sku: str = DOMESTIC_CALLING_PLAN_SKU
+    audio_conferencing_sku: str = AUDIO_CONFERENCING_SKU
+    communication_credits_sku: str = COMMUNICATION_CREDITS_SKU
+
+    def describe(self) -> str:
+        parts = [label for wanted, label in (
+            (self.teams_phone or self.calling_plan, "Teams Phone"), (self.calling_plan, "a Calling Plan"),
+            (self.audio_conferencing, "Audio Conferencing"),
+            (self.calling_if_missing == "audio_conferencing", "Audio Conferencing where no way to call"),
+            (self.calling_if_missing == "calling_plan", "Teams Phone and a Calling Plan where no way to call"),
+            (self.teams_phone_for_calling_plans, "Teams Phone for Calling Plan users"),
+            (self.communication_credits, "Communication Credits")) if wanted]
+        text = "add " + ", ".join(parts) if parts else ""
+        if self.remove_skus:
+            text += ("; " if text else "") + f"remove {len(self.remove_skus)} license(s)"
+        if self.usage_location:
+            text += f"; usage location {self.usage_location} where missing"
+        return text or "no change"
+
+
+def add_communication_credits(usage_location: str | None = None) -> Change:
+    return Change(communication_credits=True, usage_location=usage_location)
+
+
+def add_teams_phone_and_calling_plan(calling_plan_sku: str = DOMESTIC_CALLING_PLAN_SKU,
+                                     usage_location: str | None = None) -> Change:
+    return Change(teams_phone=True, calling_plan=True, calling_plan_sku=calling_plan_sku, usage_location=usage_location)
+
+
+def add_audio_conferencing(usage_location: str | None = None) -> Change:
+    return Change(audio_conferencing=True, usage_location=usage_location)
+
+
+def make_ready(usage_location: str | None = None, calling: str = "audio_conferencing") -> Change:
+    """Everything a user needs to dial out: a way to call, Teams Phone for Calling Plans, Communication Credits."""
+    return Change(calling_if_missing=calling, teams_phone_for_calling_plans=True, communication_credits=True,
+                  usage_location=usage_location)
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """A reviewable plan. `changes`: one row per change; `problems`: plain-language sentences; `skipped`:
+    one row per user and problem. Nothing is written until apply_plan."""
+
+    description: str
+    changes: pd.DataFrame
+    problems: tuple[str, ...]
+    skipped: pd.DataFrame
+    tenant_version: int
+    change: Change = field(default_factory=Change)
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return self.changes.empty
+
+    @property
+    def users(self) -> int:
+        return int(self.changes["user_id"].nunique())
+
+    def summary(self) -> str:
+        if self.nothing_to_do:
+            head = "Nothing to do."
+        else:
+            counts = self.changes.groupby("action").size()
+            head = (f"{self.users} users: {counts.get('add_license', 0)} licenses to add, "
+                    f"{counts.get('remove_license', 0)} to remove, "
+                    f"{counts.get('set_usage_location', 0)} usage locations to set.")
+        return head + "".join(f"\n- {p}" for p in self.problems)
+
+
+@dataclass(frozen=True)
+class AppliedPlan:
+    plan_id: int | None
+    changes: int
+
+
+# ---------------------------------------------------------------------------------------------- validation
+
+def _capabilities_of(sku_id: str, store_plans: dict[str, set[str]]) -> set[str]:
+    product = load_catalog().product(sku_id)
+    found = {c.value for c in product.capabilities()} if product else set()
+    return found | store_plans.get(sku_id, set())
+
+
+def validate_change(change: Change, store: Store | None = None) -> None:
+    """Raise InvalidInput (naming the field) when a Change cannot be planned."""
+    if change.usage_location is not None and change.usage_location.upper() not in ISO_COUNTRIES:
+        raise InvalidInput("usage_location", f"{change.usage_location!r} is not an ISO 3166 two-letter country code "
+                                             "(for example US, GB, DE)")
+    if change.calling_if_missing not in (None, *CALLING_CHOICES):
+        raise InvalidInput("calling_if_missing", "choose 'audio_conferencing' or 'calling_plan'")
+    store_plans: dict[str, set[str]] = {}
+    if store is not None:
+        for sku_id, capability in store.query("SELECT sku_id, capability FROM sku_plan"):
+            store_plans.setdefault(sku_id, set()).add(capability)
+    calling_plans = {c.value for c in CALLING_PLANS}
+    for name, grants in (("teams_phone_sku", {Capability.TEAMS_PHONE.value}),
+                         ("calling_plan_sku", calling_plans),
+                         ("audio_conferencing_sku", {Capability.AUDIO_CONFERENCING.value}),
+                         ("communication_credits_sku", {Capability.COMMUNICATION_CREDITS.value})):
+        sku_id = getattr(change, name)
+        if not GUID.match(sku_id or ""):
+            raise InvalidInput(name, f"{sku_id!r} is not a license GUID")
+        if not _capabilities_of(sku_id.lower(), store_plans) & grants:
+            raise InvalidInput(name, f"license {sku_id} does not grant what {name.removesuffix('_sku')} needs")
+    for sku_id in change.remove_skus:
+        if not GUID.match(sku_id):
+            raise InvalidInput("remove_skus", f"{sku_id!r} is not a license GUID")
+
+
+def _selection(selection) -> Selection:
+    if isinstance(selection, Selection):
+        return selection
+    if selection in ("everyone", None):
+        return Selection.everyone()
+    if selection in ("not_ready", "everyone not ready"):
+        return Selection.not_ready()
+    if isinstance(selection, str):
+        raise InvalidInput("selection", "use a Selection, a list of sign-in names, 'everyone' or 'not_ready'")
+    return Selection.users(selection)
+
+
+# ---------------------------------------------------------------------------------------------- planning
+
+def _labels(store: Store) -> dict[str, str]:
+    labels = {p.sku_id: p.sku_part_number for p in load_catalog().products.values()}
+    labels |= dict(store.query("SELECT sku_id, sku_part_number FROM tenant_sku"))
+    return labels
+
+
+_WHY = {
+    "teams_phone": "add Teams Phone",
+    "calling_plan": "add a Calling Plan",
+    "audio_conferencing": "add Audio Conferencing",
+    "communication_credits": "add the Communication Credits license",
+    "remove": "remove this license",
+    "usage_location": "set the usage location (required before licenses)",
+}
+_NEED_LABEL = {"teams_phone": "Teams Phone", "calling_plan": "the Calling Plan",
+               "audio_conferencing": "Audio Conferencing", "communication_credits": "Communication Credits"}
+
+
+def _why(code: str) -> str:
+    if code.startswith("turn_on:"):
+        return "turn " + " and ".join(_NEED_LABEL[n] for n in code[8:].split(",")) + " back on in this license"
+    return _WHY[code]
+
+
+def _names(upns: Sequence[str]) -> str:
+    shown = ", ".join(upns[:EXAMPLES_SHOWN])
+    more = len(upns) - EXAMPLES_SHOWN
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _users(n: int) -> str:
+    return "1 user" if n == 1 else f"{n} users"
+
+
+def _problem_sentences(skipped: pd.DataFrame, labels: dict[str, str], funded: bool) -> tuple[str, ...]:
+    sentences = []
+    order = ["not_in_tenant", "no_usage_location", "no_free_seats", "calling_plan_needs_teams_phone",
+             "credits_need_calling_capability", "needs_phone_number"]
+    for code in order:
+        rows = skipped[skipped["code"] == code]
+        if rows.empty:
+            continue
+        groups = rows.groupby(rows["sku_id"].fillna(""), sort=True) if code == "no_free_seats" else [("", rows)]
+        for sku_id, group in groups:
+            upns = sorted(group["user_principal_name"])
+            n, names = len(upns), _names(upns)
+            if code == "not_in_tenant":
+                text = f"{_users(n)} chosen are not in the imported tenant: {names}."
+            elif code == "no_usage_location":
+                text = (f"{_users(n)} have no usage location, so no license can be assigned: {names}. "
+                        "Choose a usage location for the plan, or set it in the admin center.")
+            elif code == "no_free_seats" and sku_id == COMMUNICATION_CREDITS_SKU and not funded:
+                text = (f"No Communication Credits licenses are available yet ({_users(n)} need one: {names}). "
+                        "They come with the first funding: add funds in Step 2, then plan again.")
+            elif code == "no_free_seats":
+                text = (f"Not enough free {labels.get(sku_id, sku_id)} seats: {_users(n)} left out: {names}. "
+                        "Buy more seats or choose fewer users.")
+            elif code == "calling_plan_needs_teams_phone":
+                text = (f"{_users(n)} get no Calling Plan because Teams Phone could not be assigned to them "
+                        f"(a Calling Plan needs Teams Phone): {names}.")
+            elif code == "credits_need_calling_capability":
+                text = (f"{_users(n)} get no Communication Credits license because they have no Audio Conferencing "
+                        f"or Calling Plan, so the license would not be used: {names}.")
+            else:
+                text = (f"{_users(n)} with a Calling Plan have no phone number; assign one in the Teams admin "
+                        f"center: {names}.")
+            sentences.append(text)
+    return tuple(sentences)
+
+
+def plan_license_changes(store: Store, selection, change: Change) -> Plan:
+    """Compute (without writing anything) the license changes `change` needs for the selected users.
+
+    `selection`: a Selection, a list of sign-in names, 'everyone' or 'not_ready'.
+    Raises InvalidInput when the Change itself is not usable.
+    """
+    sel = _selection(selection)
+    validate_change(change, store)
+    params = {
+        "upns": list(sel.upns or []), "filter_upns": sel.upns is not None,
+        "department": sel.department or "", "not_ready_only": sel.not_ready_only,
+        "include_resource_accounts": sel.include_resource_accounts,
+        "want_ac": change.audio_conferencing, "want_tp": change.teams_phone, "want_cp": change.calling_plan,
+        "want_cc": change.communication_credits, "calling_if_missing": change.calling_if_missing or "",
+        "teams_phone_for_calling_plans": change.teams_phone_for_calling_plans,
+        "usage_location": (change.usage_location or "").upper(),
+        "tp_sku": change.teams_phone_sku.lower(), "cp_sku": change.calling_plan_sku.lower(),
+        "ac_sku": change.audio_conferencing_sku.lower(), "cc_sku": change.communication_credits_sku.lower(),
+        "remove_skus": [s.lower() for s in change.remove_skus],
+    }
+    with store.reading() as con:
+        version = con.execute(_SQL["tenant_version"]).fetchall()[0][0]
+        rows = con.execute(_SQL["plan_license_changes"], params).df()
+        funded = con.execute("SELECT has_credit_seats FROM funding_status").fetchall()[0][0]
+    labels = _labels(store)
+    changes = rows[rows["kind"] == "change"].reset_index(drop=True)
+    changes = pd.DataFrame({
+        "user_principal_name": changes["user_principal_name"],
+        "display_name": changes["display_name"],
+        "action": changes["action"],
+        "sku_id": changes["sku_id"],
+        "sku_part_number": changes["sku_id"].map(labels),
+        "disabled_plans": changes["disabled_plans"].map(lambda v: [] if v is None or v is pd.NA else list(v)),
+        "usage_location": changes["usage_location"],
+        "why": changes["code"].map(_why),
+        "user_id": changes["user_id"],
+    })
+    skipped = rows[rows["kind"] == "problem"][["user_principal_name", "display_name", "code", "sku_id", "user_id"]]
+    skipped = skipped.reset_index(drop=True)
+    description = f"{change.describe()} for {sel.describe()}"
+    return Plan(description, changes, _problem_sentences(skipped, labels, funded), skipped, int(version), change)
+
+
+# ---------------------------------------------------------------------------------------------- applying
+
+_ITEM_SCHEMA = pa.schema([("item_no", pa.int64()), ("user_id", pa.string()), ("user_principal_name", pa.string()),
+                          ("action", pa.string()), ("sku_id", pa.string()), ("disabled_plans", pa.list_(pa.string())),
+                          ("usage_location", pa.string())])
+
+
+def _items(plan: Plan) -> pa.Table:
+    c = plan.changes
+    return pa.Table.from_pydict({
+        "item_no": list(range(1, len(c) + 1)),
+        "user_id": c["user_id"].tolist(), "user_principal_name": c["user_principal_name"].tolist(),
+        "action": c["action"].tolist(),
+        "sku_id": [None if pd.isna(v) else v for v in c["sku_id"].tolist()],
+        "disabled_plans": [list(v) if a == "add_license" else None for a, v in zip(c["action"], c["disabled_plans"])],
+        "usage_location": [None if pd.isna(v) else v for v in c["usage_location"].tolist()],
+    }, schema=_ITEM_SCHEMA)
+
+
+def apply_plan(store: Store, plan: Plan) -> AppliedPlan:
+    """Record the plan and update the tenant snapshot in one transaction (after you ran the exports).
+
+    Raises StalePlan if the tenant changed since planning, SeatsExhausted if seats ran out meanwhile;
+    in both cases nothing was written. A plan with nothing to do records nothing.
+    """
+    if plan.nothing_to_do:
+        return AppliedPlan(None, 0)
+    items = _items(plan)
+    with store.transaction() as con:
+        version = con.execute(_SQL["tenant_version"]).fetchall()[0][0]
+        if version != plan.tenant_version:
+            raise StalePlan("The tenant changed since this plan was made (a new import or another applied plan). "
+                            "Nothing was applied; plan again.")
+        with staged(con, staged_item=items):
+            overdrawn = con.execute(_SQL["seats_overdrawn"]).fetchall()
+            if overdrawn:
+                sku_id, needed, free = overdrawn[0]
+                raise SeatsExhausted(f"The plan needs {needed} {_labels(store).get(sku_id, sku_id)} seats but only "
+                                     f"{free} are free. Nothing was applied; plan again.")
+            plan_id = con.execute(_SQL["next_plan_id"]).fetchall()[0][0]
+            ids = {"plan_id": plan_id}
+            con.execute(_SQL["record_plan"], ids | {
+                "description": plan.description, "tenant_version": plan.tenant_version,
+                "change_count": len(plan.changes), "problem_count": len(plan.skipped)}).fetchall()
+            for name in ("record_plan_items", "record_plan_history"):
+                con.execute(_SQL[name], ids).fetchall()
+            for name in ("apply_seat_counts", "apply_usage_locations", "apply_drop_licenses", "apply_add_licenses"):
+                con.execute(_SQL[name]).fetchall()
+            con.execute(_SQL["record_apply"], ids).fetchall()
+    return AppliedPlan(plan_id, len(plan.changes))

@@ -1,0 +1,172 @@
+-- Licensing views. Names and columns are a stable interface documented in docs/licensing.md.
+-- This file sorts after ledger_views.sql, so it may read the ledger's tables (lot, entry, agreement_change).
+
+-- sku_plan: the telephony service plans of every known SKU with the capability each grants.
+-- The tenant's own subscribedSkus servicePlans win; the shipped catalog covers SKUs the tenant did not list.
+CREATE OR REPLACE VIEW sku_plan AS
+WITH plans AS (
+    SELECT sku_id, service_plan_id, service_plan_name FROM tenant_sku_plan
+    UNION ALL
+    SELECT sku_id, service_plan_id, service_plan_name FROM catalog_sku_plan
+    WHERE sku_id NOT IN (SELECT sku_id FROM tenant_sku_plan)
+)
+SELECT p.sku_id, p.service_plan_id, p.service_plan_name, c.capability
+FROM plans p JOIN service_plan_capability c USING (service_plan_name);
+
+-- funding_status: one row. Funded once any credit was bought; MCA tenants are billed in arrears instead.
+CREATE OR REPLACE VIEW funding_status AS
+WITH agreement AS (
+    SELECT agreement FROM agreement_change ORDER BY changed_at DESC, change_id DESC LIMIT 1
+)
+SELECT COALESCE((SELECT agreement FROM agreement), 'MOSA')                  AS agreement,
+       (SELECT count(*) FROM lot) > 0                                       AS has_funding,
+       COALESCE((SELECT SUM(amount) FROM entry), 0)::DECIMAL(18, 2)         AS balance,
+       COALESCE((SELECT agreement FROM agreement), '') = 'MCA'              AS billed_in_arrears,
+       (SELECT count(*) FROM lot) > 0
+           OR COALESCE((SELECT agreement FROM agreement), '') = 'MCA'       AS has_credit_seats;
+
+-- sku_seats: seats per subscribed SKU. Communication Credits seats appear with the first funding
+-- (10,000 modelled seats) unless the tenant import already shows seats for MCOPSTNC.
+CREATE OR REPLACE VIEW sku_seats AS
+WITH assigned AS (
+    SELECT sku_id, count(*) AS assigned_units FROM user_license GROUP BY sku_id
+),
+imported AS (
+    SELECT s.sku_id, s.sku_part_number, s.enabled_units, s.consumed_units, 'import' AS seat_source
+    FROM tenant_sku s
+    WHERE NOT (s.sku_id = '47794cd0-f0e5-45c5-9033-2eb6b5fc84e0' AND s.enabled_units = 0)
+),
+funded_credits AS (
+    SELECT '47794cd0-f0e5-45c5-9033-2eb6b5fc84e0' AS sku_id, 'MCOPSTNC' AS sku_part_number,
+           10000::BIGINT AS enabled_units,
+           COALESCE((SELECT assigned_units FROM assigned
+                     WHERE sku_id = '47794cd0-f0e5-45c5-9033-2eb6b5fc84e0'), 0)::BIGINT AS consumed_units,
+           'funding' AS seat_source
+    FROM funding_status
+    WHERE has_credit_seats
+      AND NOT EXISTS (SELECT 1 FROM imported WHERE sku_id = '47794cd0-f0e5-45c5-9033-2eb6b5fc84e0')
+)
+SELECT sku_id, sku_part_number, enabled_units, consumed_units,
+       greatest(enabled_units - consumed_units, 0) AS free_units, seat_source
+FROM (SELECT * FROM imported UNION ALL SELECT * FROM funded_credits);
+
+-- user_licensing: one row per user with the capabilities their enabled service plans grant.
+CREATE OR REPLACE VIEW user_licensing AS
+WITH granted AS (
+    SELECT l.user_id, p.capability,
+           bool_or(NOT list_contains(l.disabled_plans, p.service_plan_id)) AS enabled
+    FROM user_license l JOIN sku_plan p USING (sku_id)
+    GROUP BY ALL
+),
+per_user AS (
+    SELECT user_id,
+           bool_or(enabled) FILTER (WHERE capability = 'audio_conferencing')                AS has_audio_conferencing,
+           bool_or(enabled) FILTER (WHERE capability = 'teams_phone')                       AS has_teams_phone,
+           bool_or(enabled) FILTER (WHERE capability IN ('domestic_calling_plan', 'international_calling_plan',
+                                                         'pay_as_you_go_calling_plan'))    AS has_calling_plan,
+           bool_or(enabled) FILTER (WHERE capability = 'communication_credits')             AS has_communication_credits,
+           bool_or(capability = 'resource_account')                                         AS is_resource_account
+    FROM granted GROUP BY user_id
+),
+licenses AS (
+    SELECT l.user_id,
+           list(COALESCE(t.sku_part_number, c.sku_part_number, l.sku_id)
+                ORDER BY COALESCE(t.sku_part_number, c.sku_part_number, l.sku_id)) AS licenses
+    FROM user_license l
+    LEFT JOIN tenant_sku t USING (sku_id)
+    LEFT JOIN catalog_sku c USING (sku_id)
+    GROUP BY l.user_id
+)
+SELECT u.user_id, u.user_principal_name, u.display_name, u.department, u.country, u.usage_location,
+       COALESCE(p.is_resource_account, false)        AS is_resource_account,
+       COALESCE(p.has_audio_conferencing, false)     AS has_audio_conferencing,
+       COALESCE(p.has_teams_phone, false)            AS has_teams_phone,
+       COALESCE(p.has_calling_plan, false)           AS has_calling_plan,
+       COALESCE(p.has_communication_credits, false)  AS has_communication_credits,
+       n.phone_number,
+       COALESCE(s.licenses, []::VARCHAR[])            AS licenses
+FROM tenant_user u
+LEFT JOIN per_user p USING (user_id)
+LEFT JOIN user_phone_number n USING (user_id)
+LEFT JOIN licenses s USING (user_id);
+
+-- readiness_reasons: every reason a user cannot dial out, in plain language, with what to do about it.
+CREATE OR REPLACE VIEW readiness_reasons AS
+SELECT * FROM (VALUES
+    (1, 'no_usage_location',
+        'No usage location (country) is set, so Microsoft will not assign calling licenses.',
+        'Set the user''s usage location, for example US.',
+        'have no usage location', 'has no usage location'),
+    (2, 'no_calling_capability',
+        'Has neither Audio Conferencing nor a Calling Plan, so cannot call phone numbers.',
+        'Assign Audio Conferencing (to dial out from meetings) or Teams Phone with a Calling Plan.',
+        'have no Audio Conferencing or Calling Plan', 'has no Audio Conferencing or Calling Plan'),
+    (3, 'calling_plan_without_teams_phone',
+        'Has a Calling Plan but no Teams Phone; a Calling Plan only works together with Teams Phone.',
+        'Assign Teams Phone (E5 includes it), or turn its service plan back on.',
+        'have a Calling Plan without Teams Phone', 'has a Calling Plan without Teams Phone'),
+    (4, 'no_phone_number',
+        'Has a Calling Plan but no phone number assigned.',
+        'Assign a phone number in the Teams admin center, then import the phone numbers again.',
+        'have a Calling Plan but no phone number', 'has a Calling Plan but no phone number'),
+    (5, 'no_communication_credits_license',
+        'Has no Communication Credits license, so calls paid from credits are blocked (E5 users need it too).',
+        'Assign the Communication Credits license.',
+        'lack a Communication Credits license', 'lacks a Communication Credits license'),
+    (6, 'no_funds',
+        'The organization has not bought any Communication Credits yet.',
+        'Add funds in Step 2 (the first funding also adds Communication Credits licenses).',
+        'are blocked because no credits were bought', 'is blocked because no credits were bought'),
+    (7, 'zero_balance',
+        'The Communication Credits balance is zero, so credit-paid calls stop.',
+        'Add funds or turn on auto-recharge in Step 2.',
+        'are blocked because the credit balance is zero', 'is blocked because the credit balance is zero')
+) AS t(sort_order, code, reason, fix, summary, summary_one);
+
+-- readiness: one row per user: can they dial out, and if not, why and what to do.
+CREATE OR REPLACE VIEW readiness AS
+WITH users AS (
+    SELECT u.*,
+           u.has_audio_conferencing OR u.has_calling_plan OR u.is_resource_account AS has_calling_capability
+    FROM user_licensing u
+),
+failing AS (
+    SELECT u.user_id, r.sort_order, r.code, r.reason, r.fix
+    FROM users u
+    CROSS JOIN funding_status f
+    JOIN readiness_reasons r ON CASE r.code
+        WHEN 'no_usage_location' THEN u.usage_location IS NULL
+        WHEN 'no_calling_capability' THEN NOT u.has_calling_capability
+        WHEN 'calling_plan_without_teams_phone'
+            THEN u.has_calling_plan AND NOT u.has_teams_phone AND NOT u.is_resource_account
+        WHEN 'no_phone_number' THEN u.has_calling_plan AND u.phone_number IS NULL
+        WHEN 'no_communication_credits_license' THEN NOT u.has_communication_credits
+        WHEN 'no_funds' THEN NOT f.billed_in_arrears AND NOT f.has_funding
+        WHEN 'zero_balance' THEN NOT f.billed_in_arrears AND f.has_funding AND f.balance <= 0
+    END
+),
+per_user AS (
+    SELECT user_id,
+           list(code ORDER BY sort_order)   AS reason_codes,
+           list(reason ORDER BY sort_order) AS reasons,
+           list(fix ORDER BY sort_order)    AS fixes
+    FROM failing GROUP BY user_id
+)
+SELECT u.user_principal_name, u.display_name, u.department, u.usage_location,
+       p.user_id IS NULL                         AS can_dial_out,
+       COALESCE(p.reasons, []::VARCHAR[])        AS reasons,
+       COALESCE(p.fixes, []::VARCHAR[])          AS fixes,
+       COALESCE(p.reason_codes, []::VARCHAR[])   AS reason_codes,
+       u.is_resource_account, u.has_audio_conferencing, u.has_teams_phone, u.has_calling_plan,
+       u.has_communication_credits, u.phone_number, u.licenses, u.user_id
+FROM users u LEFT JOIN per_user p USING (user_id);
+
+-- license_history: every license, usage location and phone number change, oldest first.
+CREATE OR REPLACE VIEW license_history AS
+SELECT c.changed_at, c.user_principal_name, c.kind, c.sku_id,
+       COALESCE(t.sku_part_number, k.sku_part_number) AS sku_part_number,
+       c.old_value, c.new_value, c.import_id, c.plan_id, c.user_id, c.change_id
+FROM tenant_change c
+LEFT JOIN (SELECT DISTINCT sku_id, sku_part_number FROM tenant_sku) t USING (sku_id)
+LEFT JOIN catalog_sku k USING (sku_id)
+ORDER BY c.change_id;

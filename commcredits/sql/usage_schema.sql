@@ -1,0 +1,83 @@
+-- PSTN usage: imported call log rows, quarantined rows, rating tables and each call's credit charge.
+-- Imported rows are never edited; rating output (call_charge) is rebuilt by rate_calls().
+
+-- pstn_call: one row per Graph pstnCallLogRow `id` (= Teams admin center CSV `UsageId`); callId is not unique.
+CREATE TABLE IF NOT EXISTS pstn_call (
+    usage_id             VARCHAR NOT NULL,
+    call_id              VARCHAR,
+    user_id              VARCHAR,         -- NULL for ucap_* (auto attendant / call queue) and bot calls
+    user_principal_name  VARCHAR,
+    user_display_name    VARCHAR,
+    start_at             TIMESTAMPTZ NOT NULL,
+    end_at               TIMESTAMPTZ,
+    duration_seconds     BIGINT,
+    charge               DECIMAL(18, 6),  -- as reported (Graph may give more digits than the currency has)
+    connection_charge    DECIMAL(18, 6),
+    currency             VARCHAR,
+    call_type            VARCHAR,
+    callee_number        VARCHAR,
+    caller_number        VARCHAR,
+    destination_context  VARCHAR,         -- Domestic | International
+    destination_name     VARCHAR,
+    conference_id        VARCHAR,
+    license_capability   VARCHAR,         -- MCOPSTNPP = paid from Communication Credits
+    usage_country_code   VARCHAR,
+    tenant_country_code  VARCHAR,
+    source               VARCHAR NOT NULL, -- 'graph' | 'tac_csv' | 'rows'
+    source_file          VARCHAR,
+    imported_at          TIMESTAMPTZ NOT NULL
+);
+
+-- pstn_call_quarantine: rows that could not be read, with why; re-importing the same row adds nothing.
+CREATE TABLE IF NOT EXISTS pstn_call_quarantine (
+    row_hash        VARCHAR NOT NULL,     -- md5 of the raw row text
+    source_file     VARCHAR,
+    row_number      BIGINT,
+    raw             VARCHAR,
+    reason          VARCHAR NOT NULL,
+    quarantined_at  TIMESTAMPTZ NOT NULL
+);
+
+-- rate_card: credits price per minute by destination country and number type (loaded from CSV).
+CREATE TABLE IF NOT EXISTS rate_card (
+    destination_country  VARCHAR NOT NULL,  -- ISO 3166 alpha-2
+    number_type          VARCHAR NOT NULL,  -- 'fixed' | 'mobile' | 'toll_free' | '*' (any)
+    currency             VARCHAR NOT NULL,
+    price_per_minute     DECIMAL(18, 6) NOT NULL,
+    connection_fee       DECIMAL(18, 6) NOT NULL
+);
+
+-- included_minutes: minutes per license per month, pooled per country (loaded from CSV).
+CREATE TABLE IF NOT EXISTS included_minutes (
+    license_capability   VARCHAR NOT NULL,  -- MCOPSTN1, MCOPSTN2, MCOPSTN5, MCOPSTN6, MCOMEETADD, ...
+    usage_country        VARCHAR NOT NULL,  -- ISO alpha-2 of the user's location, '*' = any
+    scope                VARCHAR NOT NULL,  -- 'domestic' | 'international' | 'any'
+    minutes_per_license  BIGINT NOT NULL
+);
+
+-- license_count: licensed users per capability and country (from the tenant); when missing, rating counts the
+-- distinct users seen in that month's calls (an approximation, see docs/usage.md).
+CREATE TABLE IF NOT EXISTS license_count (
+    license_capability  VARCHAR NOT NULL,
+    usage_country       VARCHAR NOT NULL,
+    licenses            BIGINT NOT NULL
+);
+
+-- phone_destination: destination country and number type of each callee number (filled with phonenumbers).
+CREATE TABLE IF NOT EXISTS phone_destination (
+    number               VARCHAR NOT NULL,
+    destination_country  VARCHAR,
+    number_type          VARCHAR
+);
+
+-- call_charge: what each call draws on credits, in the call's currency (rebuilt by rate_calls()).
+CREATE TABLE IF NOT EXISTS call_charge (
+    usage_id             VARCHAR NOT NULL,
+    start_at             TIMESTAMPTZ NOT NULL,
+    currency             VARCHAR,
+    method               VARCHAR NOT NULL,  -- 'as_is' | 'rate_card' | 'included' | 'free' | 'unrated'
+    destination_country  VARCHAR,
+    billable_minutes     BIGINT,
+    included_minutes     BIGINT,
+    charge               DECIMAL(18, 2)     -- credits drawn; 0 when none, NULL when unrated
+);

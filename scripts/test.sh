@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set up and run every test: unit, property, notebooks (nbval), browser (Voila + Debian's chromium).
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -k ledger`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh test
+export COMMCREDITS_ARTIFACTS="${COMMCREDITS_ARTIFACTS:-$PWD/artifacts}"
+mkdir -p "$COMMCREDITS_ARTIFACTS"
+status=0
+.venv/bin/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider "$@" || status=$?
+# pytest exits 5 when it collected nothing: that is a failure here, not a pass
+[ "$status" -eq 5 ] && echo "no tests were collected" >&2
+exit "$status"

@@ -1,0 +1,61 @@
+"""Shared test set-up: a demo ledger for notebooks and browser tests, and Debian's chromium for Playwright."""
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# tests import their helpers (scenario.py, voila_server.py) as plain modules
+sys.path.insert(0, str(Path(__file__).parent))
+
+ARTIFACTS = Path(os.environ.get("COMMCREDITS_ARTIFACTS", Path(__file__).resolve().parents[1] / "artifacts"))
+
+
+def pytest_configure(config):
+    """Build the demo tenant once per run and point notebooks (nbval kernels inherit the environment) at it."""
+    if os.environ.get("COMMCREDITS_TEST_DB"):
+        return
+    from commcredits.demo import build_demo
+
+    folder = Path(tempfile.mkdtemp(prefix="commcredits-tests-"))
+    path = folder / "demo.duckdb"
+    build_demo(path, progress=False)
+    os.environ["COMMCREDITS_TEST_DB"] = str(path)
+    os.environ["COMMCREDITS_DB"] = str(path)
+
+
+@pytest.fixture(scope="session")
+def demo_db_path() -> Path:
+    """The demo tenant built for this run (do not write to it; copy it with `writable_demo_db`)."""
+    return Path(os.environ["COMMCREDITS_TEST_DB"])
+
+
+@pytest.fixture
+def writable_demo_db(demo_db_path, tmp_path) -> Path:
+    """A private copy of the demo tenant that a test may change."""
+    copy = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db_path, copy)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's chromium: `playwright install` cannot download a browser here."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is not installed; `bash scripts/test.sh` installs it.")
+    return {
+        **browser_type_launch_args,
+        "executable_path": executable,
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"],
+    }

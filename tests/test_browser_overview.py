@@ -1,0 +1,34 @@
+"""The Overview page in real Chromium against a running Voila shows the ledger's balance."""
+
+import time
+from decimal import Decimal
+
+import pytest
+
+import commcredits as cc
+from voila_server import voila
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def dashboard(demo_db_path, artifacts):
+    with voila(demo_db_path, log_path=artifacts / "voila-overview.log") as base:
+        yield base
+
+
+def test_overview_shows_the_ledger_balance(page, dashboard, demo_db_path, artifacts):
+    started = time.monotonic()
+    page.goto(f"{dashboard}/voila/render/00_overview.ipynb")
+    balance_card = page.locator(".cc-card.cc-balance")
+    balance_card.wait_for(state="visible", timeout=60_000)
+    first_paint = time.monotonic() - started
+    shown = Decimal(balance_card.get_attribute("data-amount"))
+    expected = cc.open_ledger(demo_db_path).balance()
+    assert shown == expected
+    assert cc.format_money(expected, "USD") in balance_card.inner_text()
+    assert page.locator(".cc-lots tbody tr").count() >= 1
+    assert page.get_by_role("button", name="Refresh").is_visible()
+    assert "Traceback" not in page.content()
+    page.screenshot(path=str(artifacts / "overview.png"), full_page=True)
+    (artifacts / "overview-timing.txt").write_text(f"first balance visible after {first_paint:.2f} s\n")

@@ -1,0 +1,209 @@
+"""Set-based settlement writes exactly the rows the per-call reference (Ledger.spend in a loop) writes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scenario import ledger_from, utc
+
+import commcredits as cc
+from commcredits.settlement import settle
+
+TABLES = {
+    "entry": "SELECT entry_id, occurred_at, kind, amount, idempotency_key, lot_id FROM entry ORDER BY entry_id",
+    "allocation": "SELECT * FROM allocation ORDER BY entry_id, lot_id",
+    "lot": "SELECT * FROM lot ORDER BY lot_id",
+    "invoice": "SELECT * FROM invoice ORDER BY invoice_id",
+    "usage_in_arrears": "SELECT usage_id, occurred_at, amount FROM usage_in_arrears ORDER BY usage_id",
+}
+
+
+def calls_frame(calls) -> pd.DataFrame:
+    """(usage_id, at, 'charge') triples as the DataFrame settle() takes."""
+    return pd.DataFrame(
+        {"usage_id": [c[0] for c in calls], "start_at": [c[1] for c in calls], "charge": [c[2] for c in calls]}
+    )
+
+
+def reference_spend(ledger: cc.Ledger, calls) -> dict:
+    """The per-call oracle: Ledger.spend in (time, usage id) order; what it refused, by reason."""
+    refused = {"blocked": [], "late": []}
+    for usage_id, at, charge in sorted(calls, key=lambda c: (c[1], c[0])):
+        if Decimal(charge) == 0:
+            continue
+        try:
+            ledger.spend(charge, at=at, usage_id=usage_id)
+        except cc.InsufficientCredits:
+            refused["blocked"].append(usage_id)
+        except cc.InvalidTime:
+            refused["late"].append(usage_id)
+    return refused
+
+
+def assert_same_rows(actual: cc.Ledger, expected: cc.Ledger) -> None:
+    for name, sql in TABLES.items():
+        got = actual.store.query(sql)
+        want = expected.store.query(sql)
+        assert got == want, f"{name} differs:\nset-based {got}\nreference {want}"
+
+
+def both(script: str = "", **options) -> tuple[cc.Ledger, cc.Ledger]:
+    return ledger_from(script, **options), ledger_from(script, **options)
+
+
+def settle_both(fast: cc.Ledger, slow: cc.Ledger, calls) -> tuple:
+    report = settle(fast, calls=calls_frame(calls))
+    refused = reference_spend(slow, calls)
+    assert sorted(report.blocked_calls["usage_id"]) == sorted(refused["blocked"])
+    assert report.late == len(refused["late"])
+    return report, refused
+
+
+# ---- scenarios ---------------------------------------------------------------------------------------------
+
+
+def test_calls_draw_fifo_across_lots_and_span_two_lots():
+    fast, slow = both("2025-01-01 fund 10.00 as A\n2025-01-02 fund 10.00 as B")
+    calls = [("c1", utc("2025-01-03"), "6.00"), ("c2", utc("2025-01-04"), "6.00"), ("c3", utc("2025-01-05"), "6.00")]
+    report, _ = settle_both(fast, slow, calls)
+    assert_same_rows(fast, slow)
+    assert report.settled == 3 and report.amount == Decimal("18.00")
+    assert fast.allocations().query("idempotency_key == 'usage:c2'")["amount"].tolist() == [
+        Decimal("-4.00"),
+        Decimal("-2.00"),
+    ]
+
+
+def test_auto_recharge_after_and_before_and_a_call_bigger_than_the_recharge():
+    fast, slow = both("2025-01-01 fund 20.00 as A\n2025-01-01 auto-recharge 15.00 below 10.00")
+    calls = [
+        ("c1", utc("2025-01-02"), "11.00"),  # leaves 9 < 10: recharge after -> 24
+        ("c2", utc("2025-01-03"), "30.00"),  # 24 >= trigger, cannot pay: blocked, no recharge before
+        ("c3", utc("2025-01-04"), "20.00"),  # leaves 4: recharge after -> 19
+        ("c4", utc("2025-01-05"), "25.00"),  # 19 is below... not: 19 >= 10, blocked
+        ("c5", utc("2025-01-06"), "12.00"),  # leaves 7: recharge -> 22
+    ]
+    report, refused = settle_both(fast, slow, calls)
+    assert_same_rows(fast, slow)
+    assert refused["blocked"] == ["c2", "c4"]
+    assert report.recharges == 3
+
+
+def test_recharge_before_a_call_when_the_balance_is_below_the_trigger():
+    fast, slow = both("2025-01-01 fund 5.00 as A\n2025-01-01 auto-recharge 8.00 below 10.00")
+    calls = [("c1", utc("2025-01-02"), "9.00"), ("c2", utc("2025-01-03"), "40.00"), ("c3", utc("2025-01-04"), "1.00")]
+    settle_both(fast, slow, calls)
+    assert_same_rows(fast, slow)
+    assert fast.store.query("SELECT count(*) FROM lot WHERE order_id LIKE 'recharge:before:%'")[0][0] == 1
+
+
+def test_expiry_between_calls_is_recorded_by_the_next_call_and_lots_expire_in_order():
+    fast, slow = both("2024-01-10 fund 30.00 as A\n2024-06-01 fund 20.00 as B")
+    calls = [("c1", utc("2024-07-01"), "10.00"), ("c2", utc("2025-01-11"), "5.00"), ("c3", utc("2025-07-01"), "1.00")]
+    report, _ = settle_both(fast, slow, calls)
+    assert_same_rows(fast, slow)
+    # A (20 left) expires before c2; B expires 2025-06-01 with 15 left, and c3 alone cannot record it
+    assert report.expired_lots == 1 and report.forfeited == Decimal("20.00") and report.blocked == 1
+
+
+def test_blocked_last_calls_leave_due_expiries_unrecorded_like_the_reference():
+    fast, slow = both("2024-01-10 fund 3.00 as A")
+    calls = [("c1", utc("2024-02-01"), "1.00"), ("c2", utc("2025-02-01"), "1.00")]
+    report, refused = settle_both(fast, slow, calls)
+    assert_same_rows(fast, slow)
+    assert refused["blocked"] == ["c2"] and report.expired_lots == 0
+
+
+def test_calls_older_than_the_last_entry_are_late_and_not_settled():
+    fast, slow = both("2025-03-01 fund 10.00 as A")
+    calls = [("old", utc("2025-02-01"), "1.00"), ("new", utc("2025-03-02"), "1.00")]
+    report, _ = settle_both(fast, slow, calls)
+    assert_same_rows(fast, slow)
+    assert report.late == 1 and report.settled == 1
+
+
+def test_settling_again_settles_nothing_and_a_changed_amount_is_a_conflict():
+    ledger = ledger_from("2025-01-01 fund 10.00 as A")
+    calls = [("c1", utc("2025-01-02"), "1.00")]
+    settle(ledger, calls=calls_frame(calls))
+    again = settle(ledger, calls=calls_frame(calls))
+    assert again.settled == 0 and again.conflicts == 0
+    changed = settle(ledger, calls=calls_frame([("c1", utc("2025-01-02"), "2.00")]))
+    assert changed.settled == 0 and changed.conflicts == 1
+    assert ledger.balance(utc("2025-01-03")) == Decimal("9.00")
+
+
+def test_mca_usage_is_billed_in_arrears():
+    fast, slow = both("2024-01-10 fund 5.00 as A")
+    for ledger in (fast, slow):
+        ledger.set_agreement("MCA")
+    calls = [("c1", utc("2024-02-01"), "1.00"), ("c2", utc("2025-02-01"), "2.00")]
+    report, _ = settle_both(fast, slow, calls)
+    assert_same_rows(fast, slow)
+    assert report.billed_in_arrears == 2 and report.expired_lots == 1
+
+
+def test_feb_29_purchase_expires_before_an_earlier_lot():
+    # bought 2024-02-28 10:00 expires 2025-02-28 10:00; bought 2024-02-29 09:00 expires 2025-02-28 09:00
+    fast, slow = both("2024-02-28T10:00 fund 5.00 as A\n2024-02-29T09:00 fund 5.00 as B")
+    calls = [("c1", utc("2024-03-01"), "1.00"), ("c2", utc("2025-02-28T09:30"), "1.00"), ("c3", utc("2025-03-01"), "1.00")]
+    settle_both(fast, slow, calls)
+    assert_same_rows(fast, slow)
+
+
+def test_rejects_a_charge_with_too_many_decimals():
+    ledger = ledger_from("2025-01-01 fund 10.00 as A")
+    with pytest.raises(cc.InvalidAmount):
+        settle(ledger, calls=calls_frame([("c1", utc("2025-01-02"), "0.125")]))
+
+
+# ---- property: set-based == per-call reference on random histories --------------------------------------
+
+START = datetime(2024, 1, 20, tzinfo=timezone.utc)
+
+
+@st.composite
+def histories(draw):
+    """Funding orders and batches of calls over two years, with optional auto-recharge."""
+    auto = draw(st.one_of(st.none(), st.tuples(st.integers(1, 4000), st.integers(1, 5000))))
+    steps = []
+    t = 0
+    for _ in range(draw(st.integers(1, 4))):
+        t += draw(st.integers(0, 200 * 24 * 60))
+        steps.append(("fund", START + timedelta(minutes=t), draw(st.integers(1, 8000))))
+        calls = []
+        for _ in range(draw(st.integers(0, 14))):
+            t += draw(st.sampled_from([0, 1, 60, 24 * 60, 30 * 24 * 60, 200 * 24 * 60]))
+            calls.append((START + timedelta(minutes=t), draw(st.integers(0, 6000))))
+        if calls and draw(st.booleans()):  # a straggler older than the funding before it
+            calls.append((steps[-1][1] - timedelta(minutes=1), 100))
+        steps.append(("calls", calls))
+    return auto, steps
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories())
+def test_set_based_settlement_equals_the_per_call_reference(history):
+    auto, steps = history
+    fast, slow = cc.open_ledger(), cc.open_ledger()
+    if auto:
+        for ledger in (fast, slow):
+            ledger.set_auto_recharge(amount=Decimal(auto[0]) / 100, below=Decimal(auto[1]) / 100)
+    number = 0
+    for step in steps:
+        if step[0] == "fund":
+            for ledger in (fast, slow):
+                ledger.add_funds(Decimal(step[2]) / 100, at=step[1], order_id=f"o{number}")
+            number += 1
+            continue
+        calls = []
+        for at, cents in step[1]:
+            calls.append((f"u{number:04d}", at, str(Decimal(cents) / 100)))
+            number += 1
+        settle_both(fast, slow, calls)
+    assert_same_rows(fast, slow)
