@@ -165,15 +165,28 @@ def _usage(ledger: Ledger, start, end) -> pd.DataFrame:
 
 
 def replay(ledger: Ledger, *, amount=None, below=None, start=None, end=None) -> dict:
-    """Replay the ledger's manual orders and the usage in [start, end) on a scratch in-memory ledger with
-    auto-recharge `amount`/`below` (both None: off); return its invoices, forfeits and blocked calls."""
+    """Replay the usage in [start, end) on a scratch in-memory ledger with auto-recharge `amount`/`below`
+    (both None: off), starting from the lots' remainders at `start` plus the manual orders placed in the
+    period; return its invoices, forfeits and blocked calls."""
     if ledger.agreement is Agreement.MCA:
         raise NotAllowedForAgreement("MCA tenants buy no credits: there is nothing to replay.")
     scratch = open_ledger(currency=ledger.currency)
     if amount is not None or below is not None:
         scratch.set_auto_recharge(amount=amount, below=below)
+    # start from what was in the lots at `start`, then the manual orders placed in the period
     orders = ledger.store.query_df(
-        "SELECT order_id, purchased_at, amount FROM lot WHERE source = 'order' ORDER BY lot_id"
+        """
+        SELECT 'carried:' || l.order_id AS order_id, l.purchased_at, sum(a.amount) AS amount, l.lot_id
+        FROM lot l JOIN allocation a USING (lot_id) JOIN entry e USING (entry_id)
+        WHERE $1::TIMESTAMPTZ IS NOT NULL AND l.purchased_at < $1 AND l.expires_at > $1 AND e.occurred_at < $1
+        GROUP BY ALL HAVING sum(a.amount) > 0
+        UNION ALL
+        SELECT order_id, purchased_at, amount, lot_id FROM lot
+        WHERE source = 'order' AND ($1::TIMESTAMPTZ IS NULL OR purchased_at >= $1)
+          AND ($2::TIMESTAMPTZ IS NULL OR purchased_at < $2)
+        ORDER BY lot_id
+        """,
+        [start, end],
     )
     calls = _usage(ledger, start, end)
     blocked = []

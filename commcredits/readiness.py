@@ -11,7 +11,8 @@ from .store import Store
 
 READINESS_COLUMNS = ("user_principal_name", "display_name", "department", "usage_location", "can_dial_out",
                      "reasons", "fixes", "reason_codes", "is_resource_account", "has_audio_conferencing",
-                     "has_teams_phone", "has_calling_plan", "has_communication_credits", "phone_number", "licenses")
+                     "has_teams_phone", "has_calling_plan", "has_communication_credits", "phone_number", "licenses",
+                     "user_id")
 
 
 @dataclass(frozen=True)

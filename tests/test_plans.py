@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -196,7 +197,8 @@ def test_planning_never_exceeds_free_seats_and_keeps_the_rules(users, seats, fun
     plan = plan_license_changes(store, Selection(not_ready_only=not_ready), change)
     held = set(store.query("SELECT user_id, sku_id FROM user_license"))
     adds = plan.changes[plan.changes["action"] == "add_license"]
-    new = adds[[(u, s) not in held for u, s in zip(adds["user_id"], adds["sku_id"])]]
+    new = adds[pd.Series([(u, s) not in held for u, s in zip(adds["user_id"], adds["sku_id"])],
+                         index=adds.index, dtype=bool)]
     for sku_id, count in new.groupby("sku_id").size().items():
         assert count <= free.get(sku_id, 0)
     apply_plan(store, plan)

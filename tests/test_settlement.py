@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -186,7 +188,7 @@ def histories(draw):
     return auto, steps
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("SETTLEMENT_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories())
 def test_set_based_settlement_equals_the_per_call_reference(history):
     auto, steps = history

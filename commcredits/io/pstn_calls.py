@@ -370,10 +370,10 @@ def _rows_table(rows) -> pa.Table:
             continue
         series = frame[name]
         if pd.api.types.is_datetime64_any_dtype(series):
-            text = series.map(lambda v: None if pd.isna(v) else pd.Timestamp(v).isoformat())
+            text = [None if pd.isna(v) else pd.Timestamp(v).isoformat() for v in series.tolist()]
         else:
-            text = series.map(_as_text)
-        columns[col] = pa.array(text.tolist(), pa.string())
+            text = [_as_text(v) for v in series.tolist()]
+        columns[col] = pa.array(text, pa.string())
     return pa.table(columns)
 
 

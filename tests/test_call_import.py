@@ -1,0 +1,100 @@
+"""Importing Graph getPstnCalls responses and Teams admin center CSV exports: once per row id, bad rows quarantined."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import commcredits as cc
+from commcredits.io.pstn_calls import ImportReport, import_pstn_calls, iter_graph_pages, quarantined_rows
+
+CALLS = Path(__file__).parent / "fixtures" / "calls"
+CSV = CALLS / "PSTN.calls.2025-03-31.csv"
+
+
+@pytest.fixture
+def ledger():
+    return cc.open_ledger()
+
+
+def calls(ledger) -> pd.DataFrame:
+    return ledger.store.query_df("SELECT * FROM pstn_call ORDER BY usage_id")
+
+
+def test_graph_pages_overlap_and_bad_rows_go_to_quarantine(ledger):
+    report = import_pstn_calls(ledger, CALLS / "graph_pages")
+    assert report == ImportReport(imported=5, duplicates=1, quarantined=4, files=2)
+    reasons = set(quarantined_rows(ledger)["reason"])
+    assert "missing row id (Graph id / CSV UsageId)" in reasons
+    assert "not a JSON object" in reasons
+    assert any(r.startswith("charge is not a number") for r in reasons)
+    assert any(r.startswith("start time is not a date and time") for r in reasons)
+
+
+def test_reimporting_imports_nothing_twice_and_quarantines_nothing_twice(ledger):
+    import_pstn_calls(ledger, CALLS / "graph_pages")
+    again = import_pstn_calls(ledger, CALLS / "graph_pages")
+    assert again.imported == 0 and again.duplicates == 6
+    assert len(calls(ledger)) == 5 and len(quarantined_rows(ledger)) == 4
+
+
+def test_rows_are_keyed_on_id_not_call_id(ledger):
+    import_pstn_calls(ledger, CALLS / "graph_pages")
+    rows = calls(ledger)
+    assert rows["call_id"].value_counts().max() == 2  # a transfer shares the callId of the first leg
+
+
+def test_fields_keep_exact_values_and_calls_without_a_user(ledger):
+    import_pstn_calls(ledger, CALLS / "graph_pages")
+    row = calls(ledger).set_index("usage_id").loc["9c4984c7-6c3c-427d-a30c-bd0b2eacee90"]
+    assert row["charge"] == Decimal("1.36") and row["duration_seconds"] == 742
+    assert row["start_at"] == pd.Timestamp("2025-03-03T09:15:08.258993Z")
+    ucap = calls(ledger).set_index("usage_id").loc["c7aa1b40-1111-4c2b-8e55-0c2f9f3a7a10"]
+    assert pd.isna(ucap["user_principal_name"]) and ucap["call_type"] == "ucap_in"
+    assert set(calls(ledger)["currency"]) == {"USD", "EUR"}  # mixed currencies import as reported
+
+
+def test_json_lines_with_a_broken_line_and_a_page_per_line(ledger):
+    report = import_pstn_calls(ledger, CALLS / "calls.jsonl")
+    assert report.imported == 3 and report.quarantined == 2
+    reasons = list(quarantined_rows(ledger)["reason"])
+    assert "line 4 is not valid JSON" in reasons and "negative duration: -5" in reasons
+
+
+def test_admin_center_csv_and_zip_overlap_with_graph(ledger, tmp_path):
+    import_pstn_calls(ledger, CALLS / "graph_pages")
+    report = import_pstn_calls(ledger, CSV)
+    # the first row is Graph's 9c4984c7..., the last repeats UsageId ...0001; one ragged line, one bad time
+    assert report == ImportReport(imported=3, duplicates=2, quarantined=2, files=1)
+    archive = tmp_path / "Calls.Export.0b1c.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(CSV, CSV.name)
+    assert import_pstn_calls(ledger, archive).imported == 0
+    fresh = cc.open_ledger()
+    assert import_pstn_calls(fresh, archive).imported == 4
+    gb = calls(fresh).set_index("usage_id").loc["22222222-bbbb-4ccc-8ddd-000000000003"]
+    assert gb["currency"] == "GBP" and gb["license_capability"] == "MCOPSTNPP" and gb["usage_country_code"] == "GB"
+
+
+def test_rows_in_memory_from_a_generator(ledger, tmp_path):
+    rows = [
+        {"id": f"r{i}", "startDateTime": datetime(2025, 1, 1, i, tzinfo=timezone.utc), "duration": 60,
+         "charge": Decimal("0.10"), "currency": "USD", "callType": "user_out", "licenseCapability": "MCOPSTNPP"}
+        for i in range(5)
+    ] + [{"id": "bad", "startDateTime": None}]
+    assert import_pstn_calls(ledger, rows) == ImportReport(imported=5, duplicates=0, quarantined=1, files=1)
+    assert import_pstn_calls(ledger, pd.DataFrame(rows[:2])).duplicates == 2
+    for number, page in enumerate(iter_graph_pages(rows[:5], page_size=2)):
+        (tmp_path / f"p{number}.json").write_text(json.dumps(page, default=str))
+    assert import_pstn_calls(cc.open_ledger(), tmp_path).imported == 5
+
+
+def test_a_missing_source_is_an_input_error(ledger):
+    with pytest.raises(cc.InvalidInput):
+        import_pstn_calls(ledger, CALLS / "nope.json")

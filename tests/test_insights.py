@@ -1,0 +1,100 @@
+"""Questions over usage and the ledger: spend by dimension, balance over time, runway, expiring funds, what-if."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+from scenario import ledger_from, utc
+
+import commcredits as cc
+from commcredits import insights
+from commcredits.io.pstn_calls import import_pstn_calls
+from commcredits.rating import load_included_minutes, load_rate_card, rate_calls
+from commcredits.settlement import settle
+
+
+def call(i, at, charge, user="a@contoso.com", to="+442079460000", call_type="user_out"):
+    return {"id": f"c{i:03d}", "startDateTime": at, "duration": 120, "charge": charge, "currency": "USD",
+            "callType": call_type, "calleeNumber": to, "userPrincipalName": user, "licenseCapability": "MCOPSTNPP",
+            "usageCountryCode": "US"}
+
+
+@pytest.fixture
+def ledger():
+    ledger = ledger_from("2025-01-01 fund 100.00 as A")
+    rows = [call(i, utc("2025-01-02") + timedelta(days=i), "1.00") for i in range(30)]
+    rows += [call(100, utc("2025-02-10"), "5.00", user=None, to="+18005550199", call_type="ucap_in")]
+    import_pstn_calls(ledger, rows)
+    load_rate_card(ledger)
+    load_included_minutes(ledger)
+    rate_calls(ledger)
+    settle(ledger)
+    return ledger
+
+
+def test_spend_by_each_dimension(ledger):
+    users = insights.spend_by(ledger, "user").set_index("user_principal_name")
+    assert users.loc["a@contoso.com", "amount"] == Decimal("30.00")
+    assert users.filter(like="no user", axis=0)["amount"].tolist() == [Decimal("5.00")]
+    assert insights.spend_by(ledger, "destination").set_index("destination_country")["amount"].to_dict() == {
+        "GB": Decimal("30.00"), "US": Decimal("5.00")}
+    assert set(insights.spend_by(ledger, "call_type")["call_type"]) == {"user_out", "ucap_in"}
+    months = insights.spend_by(ledger, "month")
+    assert months["amount"].sum() == Decimal("35.00") and len(months) == 2
+    with pytest.raises(cc.InvalidInput):
+        insights.spend_by(ledger, "colour")
+
+
+def test_balance_over_time_and_invoices_by_month(ledger):
+    daily = insights.balance_over_time(ledger).set_index("day")
+    assert daily["balance"].iloc[-1] == Decimal("65.00")
+    assert daily.loc[pd.Timestamp("2025-01-01").date(), "added"] == Decimal("100.00")
+    invoices = insights.invoices_by_month(ledger)
+    assert invoices["amount"].tolist() == [Decimal("100.00")] and invoices["orders"].tolist() == [1]
+
+
+def test_runway_at_the_recent_burn_rate(ledger):
+    ledger.set_auto_recharge(amount="50.00", below="15.00")
+    result = insights.runway(ledger, days=30, as_of=utc("2025-02-10"))
+    # 29 calls of 1.00 plus 5.00 in the 30 days up to 2025-02-10 (the 2025-01-11 call falls on the edge)
+    assert result.balance == Decimal("65.00") and result.daily_burn == Decimal("1.13")
+    assert result.days_to_zero == pytest.approx(65 / (34 / 30))
+    assert result.days_to_trigger == pytest.approx(50 / (34 / 30))
+    assert result.zero_date is not None
+
+
+def test_expiring_funds_and_the_part_likely_forfeited(ledger):
+    as_of = utc("2025-12-15")  # lot A expires 2026-01-01 with 65.00 left; nothing spent lately
+    frame = insights.expiring_funds(ledger, as_of=as_of).set_index("horizon_days")
+    assert frame.loc[30, "expiring"] == Decimal("65.00") and frame.loc[30, "likely_forfeited"] == Decimal("65.00")
+    busy = insights.expiring_funds(ledger, as_of=utc("2025-01-31"), horizons=(30, 365))
+    assert busy.set_index("horizon_days").loc[30, "expiring"] == 0
+    # at about 1.00 a day for 335 days, all 71.00 left on 2025-01-31 gets used before expiry
+    assert busy.set_index("horizon_days").loc[365, "likely_forfeited"] == 0
+
+
+def test_what_if_compares_auto_recharge_settings():
+    ledger = ledger_from("2025-01-01 fund 10.00 as A")
+    frame = pd.DataFrame({"usage_id": [f"u{i}" for i in range(20)],
+                          "start_at": [utc("2025-01-02") + timedelta(days=i) for i in range(20)],
+                          "charge": ["1.00"] * 20})
+    settle(ledger, calls=frame)
+    table = insights.what_if(ledger, settings=[("10.00", "2.00"), None]).set_index("scenario")
+    assert table.loc["current", "blocked_calls"] == 10 and table.loc["current", "blocked_days"] == 10
+    alt = table.loc["add 10.00 below 2.00"]
+    assert alt["blocked_calls"] == 0 and alt["recharges"] == 1 and alt["invoiced"] == Decimal("20.00")
+    assert ledger.store.query("SELECT count(*) FROM invoice")[0][0] == 1  # the real ledger is untouched
+
+
+def test_what_if_over_a_period_starts_from_the_remainders_then():
+    ledger = ledger_from("2025-01-01 fund 10.00 as A")
+    frame = pd.DataFrame({"usage_id": [f"u{i}" for i in range(8)],
+                          "start_at": [utc("2025-01-02") + timedelta(days=i) for i in range(8)],
+                          "charge": ["1.00"] * 8})
+    settle(ledger, calls=frame)
+    table = insights.what_if(ledger, amount="5.00", below="3.00", start=utc("2025-01-06")).set_index("scenario")
+    assert table.loc["current", "end_balance"] == Decimal("2.00")
+    assert table.loc["add 5.00 below 3.00", "recharges"] == 1

@@ -1,0 +1,120 @@
+"""Rating: MCOPSTNPP charges as-is, included minutes pooled per country/month/license first, then rate card."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import commcredits as cc
+from commcredits.io.pstn_calls import import_pstn_calls
+from commcredits.rating import (
+    destination_of,
+    load_included_minutes,
+    load_rate_card,
+    rate_calls,
+    rated_calls,
+    set_license_counts,
+)
+
+CALLS = Path(__file__).parent / "fixtures" / "calls"
+T0 = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
+
+
+def row(i, *, minutes=1, to="+12065550100", capability="MCOPSTN1", call_type="user_out", user="a@contoso.com",
+        country="US", charge=None, at=None):
+    return {"id": f"r{i:03d}", "userId": user, "userPrincipalName": user, "startDateTime": at or T0 + timedelta(hours=i),
+            "duration": minutes * 60, "charge": charge, "currency": "USD", "callType": call_type,
+            "calleeNumber": to, "licenseCapability": capability, "usageCountryCode": country}
+
+
+def rated(rows, *, licenses=None) -> pd.DataFrame:
+    ledger = cc.open_ledger()
+    import_pstn_calls(ledger, rows)
+    load_rate_card(ledger)
+    load_included_minutes(ledger)
+    if licenses is not None:
+        set_license_counts(ledger, licenses)
+    rate_calls(ledger)
+    return rated_calls(ledger).set_index("usage_id")
+
+
+def test_destination_country_and_type_from_e164():
+    assert destination_of("+442079460000") == ("GB", "fixed")
+    assert destination_of("+18005550199") == ("US", "toll_free")
+    assert destination_of("+4420722545**")[0] == "GB"  # masked digits: country calling code only
+    assert destination_of(None) == (None, None)
+
+
+def test_credit_paid_rows_settle_as_is_rounded_to_the_currency():
+    out = rated([row(1, capability="MCOPSTNPP", charge="1.2345", to="+33142685300")])
+    assert out.loc["r001", "method"] == "as_is" and out.loc["r001", "charge"] == Decimal("1.23")
+
+
+def test_included_minutes_pool_per_country_and_month_then_rate_card():
+    # sample MCOPSTN5 = 120 domestic minutes per license; one licensed user -> 120-minute pool
+    rows = [row(1, minutes=100, capability="MCOPSTN5"), row(2, minutes=30, capability="MCOPSTN5"),
+            row(3, minutes=10, capability="MCOPSTN5", at=datetime(2025, 4, 1, tzinfo=timezone.utc))]
+    out = rated(rows)
+    assert out.loc["r001", "method"] == "included" and out.loc["r001", "charge"] == 0
+    assert out.loc["r002", "included_minutes"] == 20 and out.loc["r002", "billable_minutes"] == 10
+    assert out.loc["r002", "charge"] == Decimal("0.20")  # 10 min x SAMPLE US fixed 0.02
+    assert out.loc["r003", "method"] == "included"  # a new month, a new pool
+
+
+def test_pool_size_follows_license_counts_when_given():
+    rows = [row(1, minutes=200, capability="MCOPSTN5")]
+    counts = pd.DataFrame({"license_capability": ["MCOPSTN5"], "usage_country": ["US"], "licenses": [2]})
+    assert rated(rows, licenses=counts).loc["r001", "method"] == "included"
+
+
+def test_international_calls_on_a_domestic_plan_use_the_rate_card():
+    out = rated([row(1, minutes=3, to="+525555555555")])
+    assert out.loc["r001", "method"] == "rate_card" and out.loc["r001", "charge"] == Decimal("0.15")
+    assert out.loc["r001", "destination_country"] == "MX"
+
+
+def test_inbound_is_free_but_toll_free_inbound_draws_credits_without_a_user():
+    rows = [row(1, call_type="user_in", to="+14255550111"),
+            row(2, call_type="ucap_in", to="+18005550199", user=None, capability=None, minutes=2)]
+    out = rated(rows)
+    assert out.loc["r001", "method"] == "free" and out.loc["r001", "charge"] == 0
+    assert out.loc["r002", "method"] == "rate_card" and out.loc["r002", "charge"] == Decimal("0.06")
+
+
+def test_a_destination_without_a_price_is_unrated_and_not_settled():
+    out = rated([row(1, to="+2348031234567", capability=None)])  # Nigeria is not on the sample card
+    assert out.loc["r001", "method"] == "unrated" and pd.isna(out.loc["r001", "charge"])
+
+
+def test_loading_a_real_rate_card_from_csv(tmp_path):
+    card = tmp_path / "rates.csv"
+    card.write_text("destination_country,number_type,currency,price_per_minute,connection_fee\nMX,*,USD,1.00,0.50\n")
+    ledger = cc.open_ledger()
+    assert load_rate_card(ledger, card) == 1
+    bad = tmp_path / "bad.csv"
+    bad.write_text("country,price\nMX,1\n")
+    with pytest.raises(cc.InvalidInput):
+        load_rate_card(ledger, bad)
+    import_pstn_calls(ledger, [row(1, minutes=2, to="+525555555555", capability=None)])
+    rate_calls(ledger)
+    assert rated_calls(ledger)["charge"].tolist() == [Decimal("2.50")]
+
+
+def test_fixture_files_rate_and_settle_end_to_end():
+    ledger = cc.open_ledger()
+    ledger.add_funds("20.00", at=datetime(2025, 3, 1, tzinfo=timezone.utc), order_id="A")
+    for source in ("graph_pages", "calls.jsonl", "PSTN.calls.2025-03-31.csv"):
+        import_pstn_calls(ledger, CALLS / source)
+    load_rate_card(ledger)
+    load_included_minutes(ledger)
+    report = rate_calls(ledger)
+    assert report.by_method["as_is"] == 7
+    from commcredits.settlement import settle
+
+    settled = settle(ledger)
+    assert settled.settled == 6 and settled.amount == Decimal("2.27")  # EUR and GBP rows stay unsettled
+    assert ledger.store.query("SELECT count(*) FROM unsettled_calls")[0][0] == 2
