@@ -156,8 +156,12 @@ def _usage(ledger: Ledger, start, end) -> pd.DataFrame:
             FROM entry WHERE kind = 'spend'
             UNION ALL
             SELECT usage_id, start_at, charge FROM unsettled_calls WHERE reason <> 'charged in another currency than the ledger'
+            UNION ALL
+            SELECT usage_id, start_at, charge FROM blocked_call
+            WHERE 'usage:' || usage_id NOT IN (SELECT idempotency_key FROM entry WHERE kind = 'spend')
         )
         WHERE ($1::TIMESTAMPTZ IS NULL OR start_at >= $1) AND ($2::TIMESTAMPTZ IS NULL OR start_at < $2)
+        QUALIFY row_number() OVER (PARTITION BY usage_id ORDER BY start_at) = 1
         ORDER BY start_at, usage_id
         """,
         [start, end],

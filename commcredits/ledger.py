@@ -24,7 +24,7 @@ from .errors import (
     NotAllowedForAgreement,
 )
 from .money import parse_amount, quantize, validate_currency
-from .store import MEMORY, Store
+from .store import LOCK_RETRY_SECONDS, MEMORY, Store
 
 LOT_TERM_MONTHS = 12
 
@@ -211,16 +211,17 @@ class Ledger:
 
     # ---- money in ----
 
-    def add_funds(self, amount, *, at: datetime, order_id: str) -> Lot:
-        """Buy a lot of credit at `at`; it expires 12 months later and comes with an invoice.
+    def add_funds(self, amount, *, at: datetime | None, order_id: str) -> Lot:
+        """Buy a lot of credit at `at` (None: now); it expires 12 months later and comes with an invoice.
 
         Idempotent on `order_id`: the same order again returns the original lot and records nothing.
         Raises InvalidAmount, InvalidTime (naive or earlier than the last entry), IdempotencyConflict (same
         order id, other amount), NotAllowedForAgreement (MCA)."""
         value = parse_amount(amount, self.currency, "amount")
-        when = require_aware(at)
+        when = None if at is None else require_aware(at)
         key = _require_key(order_id, "order_id")
         with self.store.transaction() as con:
+            when = when or _now()
             existing = _lot_by_order(con, key)
             if existing is not None:
                 if existing.amount != value:
@@ -235,17 +236,18 @@ class Ledger:
 
     # ---- money out ----
 
-    def spend(self, amount, *, at: datetime, usage_id: str) -> list[Allocation]:
-        """Pay `amount` at `at` from the oldest unexpired lots first; returns [(lot_id, amount)].
+    def spend(self, amount, *, at: datetime | None, usage_id: str) -> list[Allocation]:
+        """Pay `amount` at `at` (None: now) from the oldest unexpired lots first; returns [(lot_id, amount)].
 
         Auto-recharge (when on) adds one lot before a spend the balance cannot cover and one after a spend
         that leaves the balance below the trigger, each only while the balance is below the trigger.
         Idempotent on `usage_id`. MCA tenants: recorded as billed in arrears, returns [].
         Raises InsufficientCredits (nothing recorded), InvalidAmount, InvalidTime, IdempotencyConflict."""
         value = parse_amount(amount, self.currency, "amount")
-        when = require_aware(at)
+        when = None if at is None else require_aware(at)
         key = _require_key(usage_id, "usage_id")
         with self.store.transaction() as con:
+            when = when or _now()
             replay = self._replayed_spend(con, key, value)
             if replay is not None:
                 return replay
@@ -274,10 +276,12 @@ class Ledger:
                 self._buy_lot(con, when, auto.amount, "auto_recharge", f"recharge:after:{key}")
             return allocations
 
-    def expire(self, at: datetime) -> Decimal:
-        """Expire every lot whose expiry is at or before `at` (each exactly once); return what was forfeited."""
-        when = require_aware(at)
+    def expire(self, at: datetime | None = None) -> Decimal:
+        """Expire every lot whose expiry is at or before `at` (None: now), each exactly once; return what
+        was forfeited."""
+        when = None if at is None else require_aware(at)
         with self.store.transaction() as con:
+            when = when or _now()
             return quantize(self._expire_due(con, when), self.currency)
 
     # ---- questions ----
@@ -425,12 +429,19 @@ def _insert_entry(con, when, kind: str, amount: Decimal, key: str, lot_id) -> in
     return con.execute(INSERT_ENTRY, [when, kind, amount, key, lot_id, _now()]).fetchall()[0][0]
 
 
-def open_ledger(path=MEMORY, *, currency: str | None = None, agreement: Agreement | str | None = None) -> Ledger:
+def open_ledger(
+    path=MEMORY,
+    *,
+    currency: str | None = None,
+    agreement: Agreement | str | None = None,
+    busy_timeout: float = LOCK_RETRY_SECONDS,
+) -> Ledger:
     """Open (or create) the ledger in a DuckDB file or ':memory:'.
 
     `currency` is fixed when the ledger is created (default USD); giving another one later raises
-    InvalidInput. `agreement`, when given, is recorded if it differs from the current one."""
-    store = Store(path)
+    InvalidInput. `agreement`, when given, is recorded if it differs from the current one. While another
+    process holds the file, operations retry for `busy_timeout` seconds, then raise LedgerBusy."""
+    store = Store(path, busy_timeout=busy_timeout)
     wanted = validate_currency(currency) if currency is not None else None
     with store.transaction() as con:
         rows = con.execute("SELECT currency FROM tenant").fetchall()

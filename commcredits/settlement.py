@@ -169,6 +169,20 @@ def _settle_in(con, ledger: Ledger, table: pa.Table) -> SettlementReport:
             "charge": [quantize(Decimal(int(c)) / CENT, ledger.currency) for c in cents[blocked_idx]],
         }
     )
+    if len(blocked_idx):
+        con.register("_s_blocked", pa.table({
+            "usage_id": usage_ids.take(pa.array(blocked_idx)),
+            "start_at": _ts(times[blocked_idx]),
+            "charge": decimal_array(cents[blocked_idx]),
+        }))
+        try:
+            con.execute(
+                "INSERT INTO blocked_call SELECT *, $1 FROM _s_blocked "
+                "WHERE usage_id NOT IN (SELECT usage_id FROM blocked_call)",
+                [datetime.now(timezone.utc)],
+            ).fetchall()
+        finally:
+            con.unregister("_s_blocked")
     money = lambda v: quantize(Decimal(int(v)) / CENT, ledger.currency)  # noqa: E731
     return SettlementReport(
         settled=engine.settled,

@@ -26,7 +26,7 @@ from .errors import LedgerBusy
 MEMORY = ":memory:"
 # Integer columns with NULLs stay integers in pandas instead of turning into floats.
 _NULLABLE_INTEGERS = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int32Dtype()}
-LOCK_RETRY_SECONDS = 10.0
+LOCK_RETRY_SECONDS = 15.0
 
 
 def sql_text(name: str) -> str:
@@ -97,7 +97,7 @@ class Store:
                         "Nothing was changed; try again in a moment."
                     ) from exc
                 time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 0.5)
+                delay = min(delay * 2, 0.1)
 
     @contextlib.contextmanager
     def transaction(self):

@@ -59,10 +59,10 @@ def test_balance_over_time_and_invoices_by_month(ledger):
 def test_runway_at_the_recent_burn_rate(ledger):
     ledger.set_auto_recharge(amount="50.00", below="15.00")
     result = insights.runway(ledger, days=30, as_of=utc("2025-02-10"))
-    # 29 calls of 1.00 plus 5.00 in the 30 days up to 2025-02-10 (the 2025-01-11 call falls on the edge)
-    assert result.balance == Decimal("65.00") and result.daily_burn == Decimal("1.13")
-    assert result.days_to_zero == pytest.approx(65 / (34 / 30))
-    assert result.days_to_trigger == pytest.approx(50 / (34 / 30))
+    # 20 calls of 1.00 (2025-01-12 .. 01-31) plus 5.00 in the 30 days up to 2025-02-10: 25/30 a day
+    assert result.balance == Decimal("65.00") and result.daily_burn == Decimal("0.83")
+    assert result.days_to_zero == pytest.approx(78.0)
+    assert result.days_to_trigger == pytest.approx(60.0)
     assert result.zero_date is not None
 
 

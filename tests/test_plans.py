@@ -188,7 +188,7 @@ def free_seats(store):
     return dict(store.query("SELECT sku_id, free_units FROM sku_seats"))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(users=users_strategy, seats=seats_strategy, funded=st.booleans(), change=changes_strategy,
        not_ready=st.booleans())
 def test_planning_never_exceeds_free_seats_and_keeps_the_rules(users, seats, funded, change, not_ready):
@@ -212,7 +212,7 @@ def test_planning_never_exceeds_free_seats_and_keeps_the_rules(users, seats, fun
     assert (store.query("SELECT count(*) FROM sku_seats WHERE consumed_units > enabled_units")[0][0] == 0)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(users=users_strategy, seats=seats_strategy, funded=st.booleans(), change=changes_strategy,
        not_ready=st.booleans())
 def test_apply_then_replan_yields_nothing_to_do(users, seats, funded, change, not_ready):

@@ -81,3 +81,11 @@ CREATE TABLE IF NOT EXISTS call_charge (
     included_minutes     BIGINT,
     charge               DECIMAL(18, 2)     -- credits drawn; 0 when none, NULL when unrated
 );
+
+-- blocked_call: calls a settlement could not pay (balance too low even after a recharge); they stay unsettled.
+CREATE TABLE IF NOT EXISTS blocked_call (
+    usage_id     VARCHAR NOT NULL,
+    start_at     TIMESTAMPTZ NOT NULL,
+    charge       DECIMAL(18, 2) NOT NULL,
+    recorded_at  TIMESTAMPTZ NOT NULL
+);

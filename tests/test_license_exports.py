@@ -1,0 +1,124 @@
+"""Exports of a plan: Graph $batch bodies, PowerShell, CSV; golden files pin the exact output."""
+
+import csv
+import io
+import json
+import os
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from commcredits.io.license_exports import (
+    MAX_REQUESTS_PER_BATCH, export_csv, export_graph_batches, export_powershell, ps_quote,
+)
+from commcredits.ledger import open_ledger
+from commcredits.plans import add_communication_credits, make_ready, plan_license_changes
+from commcredits.tenant import import_graph_tenant
+
+GOLDEN = Path(__file__).parent / "golden"
+E5 = "06ebc4ee-1bb5-47dd-8120-11324bc54e06"
+E3 = "6fd2c87f-b296-42f0-b197-1e91e994b900"
+CALLING_PLAN = "0dab259f-bf13-4952-b7f8-7db8f131b28d"
+AUDIO_CONFERENCING = "0c266dff-15dd-4b49-8397-2bb16070ed52"
+MCOEV_PLAN = "4828c8ec-dc2e-4779-b502-87ac9ce28ab7"
+
+
+def graph_user(n, upn, name, location, licenses):
+    return {"id": f"22222222-0000-4000-8000-{n:012d}", "userPrincipalName": upn, "displayName": name,
+            "usageLocation": location, "assignedLicenses": licenses}
+
+
+def seats(sku, part, enabled, consumed):
+    return {"skuId": sku, "skuPartNumber": part, "prepaidUnits": {"enabled": enabled}, "consumedUnits": consumed}
+
+
+def golden_plan():
+    ledger = open_ledger(currency="USD")
+    ledger.add_funds(Decimal("50.00"), at=datetime(2025, 3, 1, tzinfo=timezone.utc), order_id="first")
+    users = [
+        graph_user(1, "o'brien@contoso.com", "Siobhan O'Brien", "IE", [{"skuId": E5, "disabledPlans": []}]),
+        graph_user(2, "carol@contoso.com", "Carol Chen", None, [{"skuId": E3, "disabledPlans": []}]),
+        graph_user(3, "pat_fabrikam.com#EXT#@contoso.onmicrosoft.com", "Pat (guest)\nline two", "US",
+                   [{"skuId": E5, "disabledPlans": [MCOEV_PLAN]}, {"skuId": CALLING_PLAN, "disabledPlans": []}]),
+    ]
+    skus = [seats(E5, "SPE_E5", 5, 2), seats(E3, "ENTERPRISEPACK", 5, 1), seats(CALLING_PLAN, "MCOPSTN1", 5, 1),
+            seats(AUDIO_CONFERENCING, "MCOMEETADV", 5, 0)]
+    import_graph_tenant(ledger.store, users, skus)
+    return plan_license_changes(ledger.store, "not_ready", make_ready(usage_location="US"))
+
+
+def check_golden(name, text):
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_graph_batch_golden():
+    batches = export_graph_batches(golden_plan())
+    check_golden("license_batches.json", json.dumps(batches, indent=2) + "\n")
+
+
+def test_powershell_golden():
+    check_golden("license_changes.ps1", export_powershell(golden_plan()))
+
+
+def test_csv_lists_one_row_per_change():
+    rows = list(csv.DictReader(io.StringIO(export_csv(golden_plan()))))
+    assert [(r["user_principal_name"], r["action"], r["sku_part_number"], r["usage_location"]) for r in rows] == [
+        ("carol@contoso.com", "set_usage_location", "", "US"),
+        ("carol@contoso.com", "add_license", "MCOMEETADV", ""),
+        ("carol@contoso.com", "add_license", "MCOPSTNC", ""),
+        ("o'brien@contoso.com", "add_license", "MCOPSTNC", ""),
+        ("pat_fabrikam.com#EXT#@contoso.onmicrosoft.com", "add_license", "SPE_E5", ""),
+        ("pat_fabrikam.com#EXT#@contoso.onmicrosoft.com", "add_license", "MCOPSTNC", ""),
+    ]
+
+
+def test_usage_location_patches_come_first_and_both_license_arrays_are_always_present():
+    batches = export_graph_batches(golden_plan())
+    first, second = batches
+    assert [r["method"] for r in first["requests"]] == ["PATCH"]
+    assert first["requests"][0] == {"id": "1", "method": "PATCH", "url": "/users/carol@contoso.com",
+                                    "headers": {"Content-Type": "application/json"}, "body": {"usageLocation": "US"}}
+    assert all(r["method"] == "POST" and r["url"].endswith("/assignLicense") for r in second["requests"])
+    assert all(set(r["body"]) == {"addLicenses", "removeLicenses"} for r in second["requests"])
+    assert not any("dependsOn" in r for b in batches for r in b["requests"])
+
+
+def test_odd_names_are_percent_encoded_in_urls():
+    urls = [r["url"] for b in export_graph_batches(golden_plan()) for r in b["requests"]]
+    assert "/users/o%27brien@contoso.com/assignLicense" in urls
+    assert "/users/pat_fabrikam.com%23EXT%23@contoso.onmicrosoft.com/assignLicense" in urls
+
+
+def test_batches_hold_at_most_twenty_requests():
+    ledger = open_ledger(currency="USD")
+    ledger.add_funds(Decimal("50.00"), at=datetime(2025, 3, 1, tzinfo=timezone.utc), order_id="first")
+    users = [graph_user(i, f"user{i:02d}@contoso.com", f"User {i}", "US", [{"skuId": E5, "disabledPlans": []}])
+             for i in range(45)]
+    import_graph_tenant(ledger.store, users)
+    batches = export_graph_batches(plan_license_changes(ledger.store, "everyone", add_communication_credits()))
+    assert [len(b["requests"]) for b in batches] == [20, 20, 5]
+    assert MAX_REQUESTS_PER_BATCH == 20
+    assert [r["id"] for r in batches[2]["requests"]] == ["1", "2", "3", "4", "5"]
+
+
+@pytest.mark.parametrize("text, quoted", [
+    ("o'brien@contoso.com", "'o''brien@contoso.com'"),
+    ("it\u2019s@contoso.com", "'it\u2019\u2019s@contoso.com'"),   # PowerShell also ends strings at curly quotes
+    ("$(Remove-Item x)@contoso.com", "'$(Remove-Item x)@contoso.com'"),  # single quotes never expand
+])
+def test_powershell_quoting(text, quoted):
+    assert ps_quote(text) == quoted
+
+
+def test_powershell_connects_with_the_needed_scopes_and_sets_location_first():
+    script = export_powershell(golden_plan())
+    assert "Connect-MgGraph -Scopes User.ReadWrite.All, Organization.Read.All" in script
+    lines = script.splitlines()
+    location = lines.index("Update-MgUser -UserId 'carol@contoso.com' -UsageLocation US")
+    assert lines[location + 1].startswith("Set-MgUserLicense -UserId 'carol@contoso.com' -AddLicenses @(")
+    assert "# Pat (guest) line two" in lines          # a newline in a name cannot break out of the comment
