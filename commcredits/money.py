@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from babel.core import UnknownLocaleError
-from babel.numbers import format_currency, get_currency_precision, list_currencies
+from babel.core import Locale, UnknownLocaleError
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    get_currency_precision,
+    get_currency_symbol,
+    list_currencies,
+    parse_decimal,
+)
 
 from .errors import InvalidAmount, InvalidInput
 
@@ -76,3 +83,27 @@ def format_money(amount: Decimal, currency: str, locale: str = "en_US") -> str:
         return format_currency(Decimal(amount), currency, locale=locale)
     except (UnknownLocaleError, ValueError):
         return format_currency(Decimal(amount), currency, locale="en_US")
+
+
+def parse_typed_amount(text: str, currency: str, locale: str = "en_US", field: str = "amount") -> Decimal:
+    """Parse an amount a person typed in a form ('1,250.00' in en_US, '1.250,00' in de_DE; a currency symbol
+    is ignored) into an exact amount. Raises InvalidAmount naming `field`."""
+    cleaned = str(text or "").strip()
+    for symbol in {currency, get_currency_symbol(currency, locale=_safe_locale(locale)), "$", "€", "£", "¥"}:
+        cleaned = cleaned.replace(symbol, "")
+    cleaned = cleaned.replace("\u00a0", " ").strip()
+    if not cleaned:
+        raise InvalidAmount(field, "is empty; enter an amount such as 50.00.")
+    try:
+        value = parse_decimal(cleaned, locale=_safe_locale(locale), strict=True)
+    except NumberFormatError:
+        raise InvalidAmount(field, f"{text!r} is not an amount; enter a number such as 50.00.") from None
+    return parse_amount(value, currency, field)
+
+
+def _safe_locale(locale: str) -> str:
+    try:
+        Locale.parse(locale)
+        return locale
+    except (UnknownLocaleError, ValueError):
+        return "en_US"

@@ -73,6 +73,7 @@ STYLE = """
 .cc-table .cc-money { text-align: right; font-variant-numeric: tabular-nums; }
 .cc-table .cc-empty { color: #777; font-style: italic; }
 .cc-error { color: #a4262c; font-weight: 600; }
+.cc-success { color: #0b6a0b; background: #dff6dd; border: 1px solid #9fd89f; border-radius: 6px; padding: 8px 12px; }
 h2.cc-title { margin: 4px 0 4px; font-weight: 600; }
 h3.cc-section { margin: 16px 0 4px; font-weight: 600; font-size: 16px; }
 </style>
