@@ -150,14 +150,15 @@ class Store:
             return con.execute(sql, params or []).fetchall()
 
     def copy_to(self, path: str | os.PathLike) -> None:
-        """Write this database (tables and data) into a new DuckDB file."""
-        with self.transaction() as con:
-            pass  # nothing pending
-        with self.reading() as con:
+        """Write this database (tables, views and data) into a new DuckDB file."""
+        if self._memory_con is None:
+            copy_database(self.path, path)
+            return
+        with self._memory_mutex:
+            con = self._memory_con
             con.execute("ATTACH $1 AS copy_target", [str(path)]).fetchall()
             try:
-                source = con.execute("SELECT current_database()").fetchall()[0][0]
-                con.execute(f'COPY FROM DATABASE "{source}" TO copy_target').fetchall()
+                con.execute("COPY FROM DATABASE memory TO copy_target").fetchall()
             finally:
                 con.execute("DETACH copy_target").fetchall()
 
@@ -165,3 +166,28 @@ class Store:
         if self._memory_con is not None:
             self._memory_con.close()
             self._memory_con = None
+
+
+def copy_database(source: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Copy a ledger file into a new file, holding the source read-only for just the copy."""
+    deadline = time.monotonic() + LOCK_RETRY_SECONDS
+    con = duckdb.connect(str(target))
+    try:
+        while True:
+            try:
+                con.execute("ATTACH $1 AS copy_source (READ_ONLY)", [str(source)]).fetchall()
+                break
+            except duckdb.IOException as exc:
+                if not _is_lock_error(exc) or time.monotonic() >= deadline:
+                    raise LedgerBusy(f"The ledger {source} is busy; try the copy again in a moment.") from exc
+                time.sleep(0.05 + 0.05 * random.random())
+        try:
+            con.execute(f'COPY FROM DATABASE copy_source TO "{_database_name(con)}"').fetchall()
+        finally:
+            con.execute("DETACH copy_source").fetchall()
+    finally:
+        con.close()
+
+
+def _database_name(con) -> str:
+    return con.execute("SELECT current_database()").fetchall()[0][0]
