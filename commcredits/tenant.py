@@ -16,22 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-import babel
 import phonenumbers
 import pyarrow as pa
 
 from .catalog import SERVICE_PLAN_CAPABILITIES, load_catalog
+from .countries import ISO_COUNTRIES
 from .errors import InvalidInput
 from .store import Store, sql_text
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-
-# Babel knows CLDR territories; these are CLDR-only codes, not ISO 3166-1 alpha-2 countries.
-_NOT_ISO_3166 = {"AC", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA", "XB", "XK", "ZZ"}
-ISO_COUNTRIES = frozenset(
-    code for code in babel.Locale("en").territories if len(code) == 2 and code.isalpha()
-) - _NOT_ISO_3166
 
 MAX_PROBLEMS_SHOWN = 20
 

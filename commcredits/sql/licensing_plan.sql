@@ -31,10 +31,10 @@ selected AS (
            r.has_calling_plan                                AS has_cp,
            r.has_communication_credits                       AS has_cc,
            COALESCE(r.usage_location, NULLIF($usage_location, '')) IS NOT NULL AS located
-    FROM readiness r
+    FROM readiness_codes r
     WHERE (NOT $filter_upns OR lower(r.user_principal_name) IN (SELECT upn_key FROM picked))
       AND ($department = '' OR lower(r.department) = lower($department))
-      AND (NOT $not_ready_only OR NOT r.can_dial_out)
+      AND (NOT $not_ready_only OR len(r.reason_codes) > 0)
       AND ($include_resource_accounts OR NOT r.is_resource_account)
 ),
 wanted AS (

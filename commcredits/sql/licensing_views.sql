@@ -123,43 +123,41 @@ SELECT * FROM (VALUES
         'are blocked because the credit balance is zero', 'is blocked because the credit balance is zero')
 ) AS t(sort_order, code, reason, fix, summary, summary_one);
 
--- readiness: one row per user: can they dial out, and if not, why and what to do.
-CREATE OR REPLACE VIEW readiness AS
+-- readiness_codes: one row per user with the codes of every reason they cannot dial out (fast: no text).
+CREATE OR REPLACE VIEW readiness_codes AS
 WITH users AS (
     SELECT u.*,
            u.has_audio_conferencing OR u.has_calling_plan OR u.is_resource_account AS has_calling_capability
     FROM user_licensing u
-),
-failing AS (
-    SELECT u.user_id, r.sort_order, r.code, r.reason, r.fix
-    FROM users u
-    CROSS JOIN funding_status f
-    JOIN readiness_reasons r ON CASE r.code
-        WHEN 'no_usage_location' THEN u.usage_location IS NULL
-        WHEN 'no_calling_capability' THEN NOT u.has_calling_capability
-        WHEN 'calling_plan_without_teams_phone'
-            THEN u.has_calling_plan AND NOT u.has_teams_phone AND NOT u.is_resource_account
-        WHEN 'no_phone_number' THEN u.has_calling_plan AND u.phone_number IS NULL
-        WHEN 'no_communication_credits_license' THEN NOT u.has_communication_credits
-        WHEN 'no_funds' THEN NOT f.billed_in_arrears AND NOT f.has_funding
-        WHEN 'zero_balance' THEN NOT f.billed_in_arrears AND f.has_funding AND f.balance <= 0
-    END
-),
-per_user AS (
-    SELECT user_id,
-           list(code ORDER BY sort_order)   AS reason_codes,
-           list(reason ORDER BY sort_order) AS reasons,
-           list(fix ORDER BY sort_order)    AS fixes
-    FROM failing GROUP BY user_id
+)
+SELECT u.*,
+       list_filter([
+           CASE WHEN u.usage_location IS NULL THEN 'no_usage_location' END,
+           CASE WHEN NOT u.has_calling_capability THEN 'no_calling_capability' END,
+           CASE WHEN u.has_calling_plan AND NOT u.has_teams_phone AND NOT u.is_resource_account
+                THEN 'calling_plan_without_teams_phone' END,
+           CASE WHEN u.has_calling_plan AND u.phone_number IS NULL THEN 'no_phone_number' END,
+           CASE WHEN NOT u.has_communication_credits THEN 'no_communication_credits_license' END,
+           CASE WHEN NOT f.billed_in_arrears AND NOT f.has_funding THEN 'no_funds' END,
+           CASE WHEN NOT f.billed_in_arrears AND f.has_funding AND f.balance <= 0 THEN 'zero_balance' END
+       ], lambda code: code IS NOT NULL) AS reason_codes
+FROM users u CROSS JOIN funding_status f;
+
+-- readiness: one row per user: can they dial out, and if not, why and what to do (in the order above).
+CREATE OR REPLACE VIEW readiness AS
+WITH texts AS (
+    SELECT list(code ORDER BY sort_order) AS codes, list(reason ORDER BY sort_order) AS reasons,
+           list(fix ORDER BY sort_order) AS fixes
+    FROM readiness_reasons
 )
 SELECT u.user_principal_name, u.display_name, u.department, u.usage_location,
-       p.user_id IS NULL                         AS can_dial_out,
-       COALESCE(p.reasons, []::VARCHAR[])        AS reasons,
-       COALESCE(p.fixes, []::VARCHAR[])          AS fixes,
-       COALESCE(p.reason_codes, []::VARCHAR[])   AS reason_codes,
+       len(u.reason_codes) = 0                                                       AS can_dial_out,
+       list_transform(u.reason_codes, lambda c: t.reasons[list_position(t.codes, c)]) AS reasons,
+       list_transform(u.reason_codes, lambda c: t.fixes[list_position(t.codes, c)])   AS fixes,
+       u.reason_codes,
        u.is_resource_account, u.has_audio_conferencing, u.has_teams_phone, u.has_calling_plan,
        u.has_communication_credits, u.phone_number, u.licenses, u.user_id
-FROM users u LEFT JOIN per_user p USING (user_id);
+FROM readiness_codes u CROSS JOIN texts t;
 
 -- license_history: every license, usage location and phone number change, oldest first.
 CREATE OR REPLACE VIEW license_history AS

@@ -1,0 +1,55 @@
+"""Interactive charts (plotly) for the dashboard. Money is converted to float only here, for drawing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pandas as pd
+import plotly.graph_objects as go
+from babel.numbers import get_currency_symbol
+
+from . import format as fmt
+
+BLUE, GREEN, RED, GREY = "#0f548c", "#107c10", "#a4262c", "#8a8886"
+
+
+def _layout(fig: go.Figure, title: str, currency: str, locale: str | None) -> go.Figure:
+    symbol = get_currency_symbol(currency, locale=locale or fmt.display_locale())
+    fig.update_layout(
+        title={"text": title, "x": 0, "font": {"size": 16}}, height=320, margin={"l": 60, "r": 20, "t": 50, "b": 40},
+        template="plotly_white", yaxis={"tickprefix": symbol, "separatethousands": True},
+        legend={"orientation": "h", "y": -0.18}, hovermode="x unified",
+    )
+    return fig
+
+
+def balance_chart(daily: pd.DataFrame, currency: str, *, trigger=None, locale: str | None = None) -> go.Figure:
+    """End-of-day balance over time, with the auto-recharge trigger as a line when it is on."""
+    fig = go.Figure()
+    fig.add_scatter(x=daily["day"], y=daily["balance"].astype(float), mode="lines", name="Balance",
+                    line={"color": BLUE, "width": 2, "shape": "hv"}, fill="tozeroy", fillcolor="rgba(15,84,140,0.08)")
+    if "forfeited" in daily and (daily["forfeited"] > 0).any():
+        lost = daily[daily["forfeited"] > 0]
+        fig.add_scatter(x=lost["day"], y=lost["balance"].astype(float), mode="markers", name="Expired (forfeited)",
+                        marker={"color": RED, "size": 9, "symbol": "x"},
+                        customdata=lost["forfeited"].astype(float), hovertemplate="forfeited %{customdata:,.2f}")
+    if trigger is not None:
+        fig.add_hline(y=float(trigger), line={"color": GREY, "dash": "dot"},
+                      annotation_text="auto-recharge trigger", annotation_position="top left")
+    return _layout(fig, "Balance at the end of each day", currency, locale)
+
+
+def expiry_chart(lots: pd.DataFrame, currency: str, *, now: datetime | None = None,
+                 locale: str | None = None) -> go.Figure:
+    """Each lot at its expiry date: what is still open, what was spent, what was forfeited."""
+    now = now or datetime.now(timezone.utc)
+    frame = lots.sort_values("expires_at")
+    fig = go.Figure()
+    for column, name, color in (("spent", "Spent", GREY), ("forfeited", "Forfeited", RED),
+                                ("remaining", "Still open", GREEN)):
+        fig.add_bar(x=frame["expires_at"], y=frame[column].astype(float), name=name, marker_color=color,
+                    customdata=frame["lot_id"], hovertemplate=f"lot %{{customdata}}: {name.lower()} %{{y:,.2f}}")
+    fig.add_vline(x=now, line={"color": BLUE, "dash": "dash"})
+    fig.add_annotation(x=now, y=1, yref="paper", text="today", showarrow=False, xanchor="left", font={"color": BLUE})
+    fig.update_layout(barmode="stack", bargap=0.5)
+    return _layout(fig, "Lots by expiry date (12 months after purchase)", currency, locale)
