@@ -85,7 +85,7 @@ def test_what_if_compares_auto_recharge_settings():
     table = insights.what_if(ledger, settings=[("10.00", "2.00"), None]).set_index("scenario")
     assert table.loc["current", "blocked_calls"] == 10 and table.loc["current", "blocked_days"] == 10
     alt = table.loc["add 10.00 below 2.00"]
-    assert alt["blocked_calls"] == 0 and alt["recharges"] == 1 and alt["invoiced"] == Decimal("20.00")
+    assert alt["blocked_calls"] == 0 and alt["recharges"] == 2 and alt["invoiced"] == Decimal("30.00")
     assert ledger.store.query("SELECT count(*) FROM invoice")[0][0] == 1  # the real ledger is untouched
 
 

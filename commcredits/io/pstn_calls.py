@@ -238,19 +238,21 @@ def _run_checked(con, source: str, reports_file: str) -> ImportReport:
     return ImportReport(imported, total - bad - imported, bad, 1)
 
 
-def _json_fields(obj: str) -> str:
-    return ", ".join(f"json_extract_string({obj}, '$.\"{field}\"') AS {col}" for col, field in GRAPH_FIELDS.items())
-
-
 def _stage_json_objects(objects_sql: str) -> str:
-    """Stage rows from a query yielding (source_file, row_number, j JSON-or-NULL, raw, pre_reason)."""
+    """Stage rows from a query yielding (source_file, row_number, j JSON-or-NULL, raw, pre_reason).
+    All fields come from one json_extract_string with a list of paths: each row is parsed once."""
+    paths = ", ".join(f"'$.\"{field}\"'" for field in GRAPH_FIELDS.values())
+    fields = ", ".join(f"f[{i + 1}] AS {col}" for i, col in enumerate(GRAPH_FIELDS))
     return f"""
     CREATE OR REPLACE TEMP TABLE _call_stage AS
-    SELECT source_file, row_number, raw,
-           CASE WHEN pre_reason IS NOT NULL THEN pre_reason
-                WHEN json_type(j) <> 'OBJECT' THEN 'not a JSON object' END AS pre_reason,
-           {_json_fields("CASE WHEN json_type(j) = 'OBJECT' THEN j END")}
-    FROM ({objects_sql})
+    SELECT source_file, row_number, raw, pre_reason, {fields}
+    FROM (
+        SELECT source_file, row_number, raw,
+               CASE WHEN pre_reason IS NOT NULL THEN pre_reason
+                    WHEN json_type(j) <> 'OBJECT' THEN 'not a JSON object' END AS pre_reason,
+               json_extract_string(CASE WHEN json_type(j) = 'OBJECT' THEN j END, [{paths}]) AS f
+        FROM ({objects_sql})
+    )
     """
 
 
