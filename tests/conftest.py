@@ -29,7 +29,7 @@ def pytest_configure(config):
 
     folder = Path(tempfile.mkdtemp(prefix="commcredits-tests-"))
     path = folder / "demo.duckdb"
-    build_demo(path, progress=False)
+    build_demo(path)
     os.environ["COMMCREDITS_TEST_DB"] = str(path)
     os.environ["COMMCREDITS_DB"] = str(path)
 
@@ -66,3 +66,9 @@ def browser_type_launch_args(browser_type_launch_args):
         "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"],
     }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """A tall window, so screenshots show whole pages (Voila scrolls inside its own container)."""
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 2200}}

@@ -21,7 +21,7 @@ def test_bad_amount_then_double_clicked_order(page, writable_demo_db, artifacts)
     lots_before = len(ledger.lots())
     balance_before = ledger.balance()
     with voila(writable_demo_db, log_path=artifacts / "voila-funding.log") as base:
-        page.goto(f"{base}/voila/render/02_funding.ipynb")
+        page.goto(f"{base}/voila/render/02_funding.ipynb", wait_until="commit")
         page.locator(".cc-amount input").wait_for(state="visible", timeout=60_000)
         type_into(page, "cc-amount", "12,5x")
         type_into(page, "cc-company", "Contoso Ltd")

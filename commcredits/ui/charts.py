@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -10,6 +11,7 @@ from babel.numbers import get_currency_symbol
 
 from . import format as fmt
 
+PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
 BLUE, GREEN, RED, GREY = "#0f548c", "#107c10", "#a4262c", "#8a8886"
 
 
@@ -53,3 +55,15 @@ def expiry_chart(lots: pd.DataFrame, currency: str, *, now: datetime | None = No
     fig.add_annotation(x=now, y=1, yref="paper", text="today", showarrow=False, xanchor="left", font={"color": BLUE})
     fig.update_layout(barmode="stack", bargap=0.5)
     return _layout(fig, "Lots by expiry date (12 months after purchase)", currency, locale)
+
+
+def show(figure: go.Figure) -> None:
+    """Display a figure through plotly's JupyterLab/Voila mime renderer (bundled, works offline).
+
+    Explicit on purpose: plotly's renderer auto-detection can pick a browser renderer inside a Voila
+    kernel, which blocks the page."""
+    from IPython.display import display
+
+    # plotly's own encoder turns numpy arrays and datetimes into plain JSON the kernel can send
+    spec = json.loads(figure.to_json())
+    display({PLOTLY_MIMETYPE: spec, "text/plain": figure.layout.title.text or "chart"}, raw=True)

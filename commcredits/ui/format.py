@@ -67,6 +67,7 @@ STYLE = """
 .cc-card .cc-value { font-size: 24px; font-weight: 600; margin-top: 4px; }
 .cc-card .cc-note { font-size: 12px; color: #555; margin-top: 4px; }
 .cc-warning { color: #a4262c; }
+.cc-readiness { margin: 0 0 12px; font-size: 14px; }
 .cc-table { border-collapse: collapse; font-size: 13px; margin: 4px 0 16px; }
 .cc-table th, .cc-table td { border-bottom: 1px solid #e1e1e1; padding: 4px 10px; text-align: left; }
 .cc-table th { background: #f3f2f1; font-weight: 600; }

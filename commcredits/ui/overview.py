@@ -7,7 +7,10 @@ from datetime import datetime, timezone
 
 import ipywidgets as widgets
 
+from .. import insights
 from ..ledger import Agreement, Ledger
+from ..readiness import readiness_summary
+from . import charts
 from . import format as fmt
 
 AGREEMENT_NAMES = {
@@ -27,8 +30,9 @@ def _card(label: str, value: str, note: str = "", css: str = "", data: str = "")
     )
 
 
-def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | None = None) -> str:
-    """The overview as one HTML fragment (balance, settings, lots, recent entries)."""
+def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | None = None) -> tuple[str, str]:
+    """The overview as two HTML fragments: the summary (cards, readiness) shown above the charts, and the
+    details (expiring funds, open lots, recent entries) shown below them."""
     now = now or datetime.now(timezone.utc)
     currency = ledger.currency
     balance = ledger.balance(now)
@@ -50,14 +54,31 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     else:
         expiry_value, expiry_note = "—", "no open lots"
     low = balance <= 0 or (auto.enabled is False and agreement is not Agreement.MCA and balance < 50)
+    runway_value, runway_note = _runway_text(ledger, locale)
+    ready = readiness_summary(ledger.store)
     cards = "".join(
         [
             _card("Balance", fmt.money(balance, currency, locale), f"as of {fmt.instant(now, locale)} UTC",
                   "cc-balance cc-warning" if low else "cc-balance", f'data-amount="{balance}" data-currency="{currency}"'),
             _card("Auto-recharge", auto_text, auto_note, "cc-auto"),
+            _card("Runway", runway_value, runway_note, "cc-runway"),
             _card("Next expiry", expiry_value, expiry_note, "cc-next-expiry"),
+            _card("Can dial out", f"{ready.ready} of {ready.users}", "users ready for credit-paid calls",
+                  "cc-ready cc-warning" if ready.not_ready else "cc-ready"),
             _card("Agreement", agreement.value, AGREEMENT_NAMES[agreement], "cc-agreement"),
         ]
+    )
+    readiness_line = (f'<div class="cc-readiness {"cc-warning" if ready.not_ready else ""}">'
+                      f'{html.escape(ready.sentence)} Fix it in Step 1 and Step 3.</div>' if ready.not_ready
+                      else f'<div class="cc-readiness">{html.escape(ready.sentence)}</div>')
+    expiring = insights.expiring_funds(ledger, as_of=now)
+    expiring["horizon_days"] = expiring["horizon_days"].map(lambda d: f"next {d} days")
+    expiring_table = fmt.html_table(
+        expiring,
+        labels={"horizon_days": "Expiring in the", "lots": "Lots", "expiring": "Amount expiring",
+                "likely_forfeited": "Likely lost at current spending"},
+        money_columns=("expiring", "likely_forfeited"), currency=currency, css_class="cc-table cc-expiring",
+        locale=locale,
     )
     shown_lots = open_lots.sort_values("expires_at").copy()
     shown_lots["source"] = shown_lots["source"].map(LOT_SOURCES).fillna(shown_lots["source"])
@@ -77,21 +98,53 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
         money_columns=("amount", "balance_after"), instant_columns=("occurred_at",), currency=currency,
         css_class="cc-table cc-entries", locale=locale,
     )
-    return (
-        f'{fmt.STYLE}<div class="cc-page">'
-        f'<div class="cc-cards">{cards}</div>'
+    summary = f'{fmt.STYLE}<div class="cc-page"><div class="cc-cards">{cards}</div>{readiness_line}</div>'
+    details = (
+        f'<div class="cc-page"><h3 class="cc-section">Funds expiring soon</h3>{expiring_table}'
         f'<h3 class="cc-section">Open lots (oldest expires first; spending draws from it first)</h3>{lots_table}'
         f'<h3 class="cc-section">Recent ledger entries</h3>{entries_table}</div>'
     )
+    return summary, details
+
+
+def _runway_text(ledger: Ledger, locale: str | None) -> tuple[str, str]:
+    if not len(ledger.lots()):
+        return "—", "no funds yet: add funds in Step 2"
+    runway = insights.runway(ledger)
+    if runway.daily_burn <= 0:
+        return "—", "no credit-paid calls in the last 30 days"
+    burn = f"at {fmt.money(runway.daily_burn, ledger.currency, locale)} a day"
+    if runway.trigger is not None and runway.trigger_date is not None:
+        return f"{runway.days_to_trigger:.0f} days", f"until auto-recharge ({fmt.day(runway.trigger_date, locale)}), {burn}"
+    if runway.zero_date is not None:
+        return f"{runway.days_to_zero:.0f} days", f"until calls stop ({fmt.day(runway.zero_date, locale)}), {burn}"
+    return "—", burn
+
+
+def overview_charts(ledger: Ledger, *, locale: str | None = None) -> list:
+    """Balance over time and the expiry timeline (plotly figures)."""
+    auto = ledger.auto_recharge
+    return [
+        charts.balance_chart(insights.balance_over_time(ledger), ledger.currency,
+                             trigger=auto.below if auto.enabled else None, locale=locale),
+        charts.expiry_chart(ledger.lots(), ledger.currency, locale=locale),
+    ]
 
 
 def build_overview(ledger: Ledger, *, locale: str | None = None) -> widgets.VBox:
     """The Overview page as a widget with a Refresh button."""
-    body = widgets.HTML(overview_html(ledger, locale=locale))
+    summary, details = widgets.HTML(), widgets.HTML()
+    plots = widgets.Output()
+    plots.add_class("cc-charts")
     refresh = widgets.Button(description="Refresh", icon="refresh", tooltip="Read the ledger again")
 
-    def _refresh(_):
-        body.value = overview_html(ledger, locale=locale)
+    def _refresh(_=None):
+        summary.value, details.value = overview_html(ledger, locale=locale)
+        plots.clear_output(wait=True)
+        with plots:
+            for figure in overview_charts(ledger, locale=locale):
+                charts.show(figure)
 
     refresh.on_click(_refresh)
-    return widgets.VBox([refresh, body])
+    _refresh()
+    return widgets.VBox([refresh, summary, plots, details])

@@ -1,0 +1,425 @@
+"""Usage page: import call logs, settle charged calls into the ledger, and see where the money went.
+
+The page only moves files and shows results; importing is `io.pstn_calls`, pricing `rating`, paying
+`settlement`, the spend tables `insights`. Uploaded bytes go to a temporary file that is deleted after
+the import; the upload widget is emptied at once so the bytes are not kept in the kernel.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import ipywidgets as widgets
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from .. import insights
+from ..countries import country_names
+from ..errors import CommCreditsError
+from ..io.pstn_calls import ImportReport, import_pstn_calls, quarantined_rows
+from ..ledger import Agreement, Ledger
+from ..rating import rate_calls
+from ..settlement import SettlementReport, settle
+from . import charts
+from . import format as fmt
+
+IMPORTABLE = (".json", ".jsonl", ".ndjson", ".csv", ".zip")
+SHOWN_ROWS = 50
+TOP = 10
+BLOCKED_REASON = "the balance could not cover it and auto-recharge was off or too small"
+PAGE_STYLE = """<style>
+.cc-usage .cc-phase { color: #444; font-size: 13px; margin: 2px 0 6px; min-height: 1.2em; }
+.cc-usage .cc-hint { color: #555; font-size: 13px; margin: 2px 0 8px; }
+.cc-usage .cc-quarantine td:last-child { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px;
+    color: #444; max-width: 520px; overflow-wrap: anywhere; line-height: 1.35; }
+.cc-usage .cc-card { max-width: 300px; }
+.cc-usage .cc-grid { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
+</style>"""
+
+
+# ---- pure helpers (tested without widgets) ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ImportStep:
+    """One file to import: `path` on disk, `name` shown to people, `size` in bytes (weights the progress)."""
+
+    path: Path
+    name: str
+    size: int
+
+
+def files_under(path: Path) -> list[Path]:
+    """The files `import_pstn_calls` would read for `path` (a file, or a folder at any depth), in its order."""
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    return [f for f in files if f.suffix.lower() in IMPORTABLE]
+
+
+def unsupported(names: list[str]) -> list[str]:
+    """The names among `names` that are not a call log file this page can import."""
+    return [n for n in names if Path(n).suffix.lower() not in IMPORTABLE]
+
+
+def shown_name(source_file: str) -> str:
+    """A quarantined row's file as people know it: the file name (and zip member), without temp folders."""
+    outer, _, member = str(source_file).partition("!")
+    name = Path(outer).name
+    return f"{name} › {Path(member).name}" if member else name
+
+
+def quarantine_for(ledger: Ledger, names: set[str], limit: int = SHOWN_ROWS) -> tuple[pd.DataFrame, int]:
+    """Quarantined rows of files named `names` (newest first, at most `limit`) and how many there are."""
+    rows = quarantined_rows(ledger)
+    if rows.empty:
+        return rows.assign(file=[]), 0
+    rows = rows.assign(file=rows["source_file"].map(shown_name))
+    mine = rows[rows["file"].map(lambda f: f.split(" › ")[0] in names)]
+    return mine.head(limit), len(mine)
+
+
+def import_steps(paths: list[Path], names: list[str] | None = None) -> list[ImportStep]:
+    names = names or [p.name for p in paths]
+    return [ImportStep(p, n, max(p.stat().st_size, 1)) for p, n in zip(paths, names)]
+
+
+def run_import(ledger: Ledger, steps: list[ImportStep],
+               on_progress: Callable[[float, str], None] = lambda done, text: None) -> ImportReport:
+    """Import each file in its own transaction, reporting progress (0..1, weighted by file size) between files.
+
+    Raises what `import_pstn_calls` raises, with the report of the files already imported in `.report`
+    and the failing file's name in `.file` (a failed file changes nothing: its transaction rolls back)."""
+    total = sum(s.size for s in steps) or 1
+    done = 0
+    report = ImportReport()
+    for number, step in enumerate(steps, 1):
+        on_progress(done / total, f"File {number} of {len(steps)}: {step.name} — reading the rows, checking them "
+                                  "and skipping known ones, writing the new ones (one transaction)…")
+        try:
+            report += import_pstn_calls(ledger, step.path, progress=False)
+        except Exception as error:
+            error.report, error.file = report, step.name
+            raise
+        done += step.size
+        on_progress(done / total, f"File {number} of {len(steps)}: {step.name} done.")
+    return report
+
+
+def explain(error: Exception) -> str:
+    """A sentence for people about why an import or a settlement failed (never a traceback)."""
+    if isinstance(error, CommCreditsError):
+        return getattr(error, "message", None) or str(error)
+    if isinstance(error, zipfile.BadZipFile):
+        return "it is not a readable zip archive (a Teams admin center export is Calls.Export.*.zip)."
+    if isinstance(error, UnicodeDecodeError):
+        return "it is not UTF-8 text; export the call log again as CSV or JSON."
+    if isinstance(error, duckdb.Error):
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return f"the database could not read it ({first})."
+    if isinstance(error, OSError):
+        return f"it could not be read ({error.strerror or error})."
+    return f"{type(error).__name__}: {error}"
+
+
+def settlement_lines(report: SettlementReport, unrated: int, currency: str, locale: str | None = None) -> list[tuple[str, str, str]]:
+    """(label, value, note) per outcome of a settlement, in the order people read them."""
+    m = lambda amount: fmt.money(amount, currency, locale)  # noqa: E731
+    lines = [("Settled", f"{report.settled} call{'s' if report.settled != 1 else ''}", f"{m(report.amount)} paid from credits"),
+             ("Auto-recharges", str(report.recharges), f"{m(report.recharged)} added and invoiced" if report.recharges
+              else "none needed")]
+    if report.blocked:
+        lines.append(("Blocked", f"{report.blocked} call{'s' if report.blocked != 1 else ''}",
+                      f"{m(report.blocked_amount)} not recorded: {BLOCKED_REASON}. They stay unsettled; add funds "
+                      "or turn on auto-recharge, then settle again."))
+    else:
+        lines.append(("Blocked", "0", "every charged call was covered"))
+    if report.late:
+        lines.append(("Too late", str(report.late), "earlier than the ledger's last entry, so not settled: the "
+                                                     "ledger never rewrites history. Import call logs before "
+                                                     "recording later orders."))
+    if report.expired_lots:
+        lines.append(("Expired lots", str(report.expired_lots), f"{m(report.forfeited)} forfeited at expiry"))
+    if report.conflicts:
+        lines.append(("Conflicts", str(report.conflicts), "already settled with another amount; left as they were"))
+    if report.billed_in_arrears:
+        lines.append(("Billed in arrears", str(report.billed_in_arrears), "Microsoft Customer Agreement: "
+                                                                          "invoiced later, not paid from credits"))
+    if unrated:
+        lines.append(("Unrated", str(unrated), "no rate card price for the destination; not settled. Load your "
+                                               "rate card (load_rate_card), then settle again."))
+    return lines
+
+
+def month_chart(months: pd.DataFrame, currency: str, locale: str | None = None) -> go.Figure:
+    """Credits spent per month as bars (money becomes float only here, for drawing)."""
+    fig = go.Figure()
+    fig.add_bar(x=pd.to_datetime(months["month"]).dt.strftime("%Y-%m"), y=months["amount"].astype(float),
+                marker_color=charts.BLUE, customdata=months["calls"], name="Spent",
+                hovertemplate="%{x}: %{y:,.2f} (%{customdata} calls)<extra></extra>")
+    fig = charts._layout(fig, "Credits spent per month", currency, locale)
+    fig.update_layout(xaxis={"type": "category"}, showlegend=False, height=300)
+    return fig
+
+
+# ---- the page -----------------------------------------------------------------------------------------
+
+def _card(label: str, value: str, note: str = "", css: str = "") -> str:
+    return (f'<div class="cc-card {css}"><div class="cc-label">{html.escape(label)}</div>'
+            f'<div class="cc-value">{html.escape(value)}</div><div class="cc-note">{html.escape(note)}</div></div>')
+
+
+def _error(text: str) -> str:
+    return f'<div class="cc-error">{html.escape(text)}</div>'
+
+
+class UsagePage:
+    """The Usage page. `widget` is what the notebook displays."""
+
+    def __init__(self, ledger: Ledger, *, locale: str | None = None):
+        self.ledger = ledger
+        self.currency = ledger.currency
+        self.locale = locale or fmt.display_locale()
+        self.last_import: ImportReport | None = None
+        self.last_settlement: SettlementReport | None = None
+
+        self.upload = widgets.FileUpload(accept=",".join(IMPORTABLE), multiple=True, description="Choose files",
+                                         layout=widgets.Layout(width="auto"))
+        self.upload.add_class("cc-upload")
+        self.path = widgets.Text(description="…or a path on the server", placeholder="/data/exports/ (file or folder)",
+                                 style={"description_width": "170px"}, layout=widgets.Layout(width="560px"))
+        self.path.add_class("cc-path")
+        self.import_button = widgets.Button(description="Import", button_style="primary", icon="upload")
+        self.import_button.add_class("cc-import")
+        self.progress = widgets.IntProgress(value=0, min=0, max=100, description="", bar_style="",
+                                            layout=widgets.Layout(width="560px", visibility="hidden"))
+        self.progress.add_class("cc-progress")
+        self.phase = widgets.HTML()
+        self.phase.add_class("cc-phase")
+        self.import_status = widgets.HTML()
+        self.import_status.add_class("cc-import-status")
+        self.import_result = widgets.HTML()
+        self.import_result.add_class("cc-import-result")
+
+        self.settle_button = widgets.Button(description="Settle charged calls", button_style="success",
+                                            icon="check", layout=widgets.Layout(width="220px"))
+        self.settle_button.add_class("cc-settle")
+        self.settle_status = widgets.HTML()
+        self.settle_status.add_class("cc-settle-status")
+        self.settle_result = widgets.HTML()
+        self.settle_result.add_class("cc-settle-result")
+
+        self.spend = widgets.HTML()
+        self.spend.add_class("cc-spend")
+        self.chart = widgets.Output()
+        self.chart.add_class("cc-spend-chart")
+
+        self.import_button.on_click(self._on_import)
+        self.settle_button.on_click(self._on_settle)
+        self.show_spend()
+
+        section = lambda text, hint="": widgets.HTML(  # noqa: E731
+            f'<h3 class="cc-section">{text}</h3>' + (f'<div class="cc-hint">{hint}</div>' if hint else ""))
+        self.widget = widgets.VBox([
+            widgets.HTML(fmt.STYLE + PAGE_STYLE),
+            section("1. Import call logs",
+                    "Graph getPstnCalls pages (.json, .jsonl), a Teams admin center PSTN usage export (.csv or "
+                    "Calls.Export.*.zip). Rows already imported are skipped; unreadable rows are quarantined with "
+                    "the reason. For very large files, type a path on the server instead of uploading."),
+            widgets.HBox([self.upload, self.import_button]),
+            self.path,
+            self.progress, self.phase, self.import_status, self.import_result,
+            section("2. Settle charged calls",
+                    "Prices the imported calls, then pays every charged call from credits, oldest first, "
+                    "with auto-recharge when it is on. Running it again settles nothing twice."),
+            self.settle_button, self.settle_status, self.settle_result,
+            section("3. Where the money went", "Calls paid from credits, from the ledger."),
+            self.chart, self.spend,
+        ])
+        self.widget.add_class("cc-usage")
+        self.widget.add_class("cc-page")
+
+    # ---- import ----
+
+    def _set_progress(self, done: float, text: str) -> None:
+        self.progress.value = round(100 * done)
+        self.phase.value = html.escape(text)
+
+    def _on_import(self, _button=None) -> None:
+        uploads = list(self.upload.value)
+        server_path = self.path.value.strip()
+        self.import_status.value = ""
+        if not uploads and not server_path:
+            self.import_status.value = _error("Choose files to upload, or type the path of a file or folder on the "
+                                              "server, then click Import.")
+            return
+        refused = unsupported([u["name"] for u in uploads])
+        if refused:
+            self.import_status.value = _error(
+                f"Not a call log file: {', '.join(refused)}. Upload .json, .jsonl, .csv or .zip files; "
+                "nothing was imported.")
+            return
+        steps: list[ImportStep] = []
+        if server_path:
+            where = Path(server_path).expanduser()
+            if not where.exists():
+                self.import_status.value = _error(f"{server_path} does not exist on the server; nothing was imported.")
+                return
+            found = files_under(where)
+            if not found:
+                self.import_status.value = _error(f"No .json, .jsonl, .csv or .zip files in {server_path}; "
+                                                  "nothing was imported.")
+                return
+            steps += import_steps(found)
+        self.import_button.disabled = True
+        self.progress.layout.visibility = "visible"
+        self.progress.bar_style = "info"
+        temp = Path(tempfile.mkdtemp(prefix="commcredits-upload-")) if uploads else None
+        started = time.monotonic()
+        try:
+            if uploads:
+                steps = self._save_uploads(uploads, temp) + steps
+            report = run_import(self.ledger, steps, self._set_progress)
+        except Exception as error:  # shown in the form; the failed file's transaction rolled back
+            done = getattr(error, "report", ImportReport())
+            name = getattr(error, "file", "the upload")
+            self.progress.bar_style = "danger"
+            self.phase.value = ""
+            kept = (f" The {done.files} file{'s' if done.files != 1 else ''} before it imported "
+                    f"({done.imported} new rows)." if done.files else "")
+            self.import_status.value = _error(f"Could not import {name}: {explain(error)} Nothing from this file "
+                                              f"was imported.{kept}")
+            if done.files:
+                self._show_import(done, steps)
+            return
+        finally:
+            if temp is not None:
+                shutil.rmtree(temp, ignore_errors=True)
+            self.import_button.disabled = False
+        self.progress.value = 100
+        self.progress.bar_style = "success"
+        self.phase.value = html.escape(f"Done: {report.files} file{'s' if report.files != 1 else ''} in "
+                                       f"{time.monotonic() - started:.1f} s.")
+        self.last_import = report
+        self._show_import(report, steps)
+        self.upload.value = ()
+        self.path.value = ""
+
+    def _save_uploads(self, uploads: list[dict], folder: Path) -> list[ImportStep]:
+        """Write each upload to `folder` under its own name, then empty the upload widget."""
+        paths, names = [], []
+        for number, upload in enumerate(uploads, 1):
+            name = Path(upload["name"]).name or f"upload-{number}"
+            self._set_progress(0, f"Saving upload {number} of {len(uploads)}: {name}…")
+            target = folder / f"{number:03d}" / name  # one folder per upload: two files may share a name
+            target.parent.mkdir()
+            target.write_bytes(upload["content"])
+            paths.append(target)
+            names.append(name)
+        self.upload.value = ()  # the bytes now live in the temp file only
+        return import_steps(paths, names)
+
+    def _show_import(self, report: ImportReport, steps: list[ImportStep]) -> None:
+        cards = "".join([
+            _card("Imported", str(report.imported), "new call rows", "cc-imported"),
+            _card("Skipped as duplicates", str(report.duplicates), "already imported, or repeated in the file",
+                  "cc-duplicates"),
+            _card("Quarantined", str(report.quarantined), "unreadable rows, kept with the reason",
+                  "cc-quarantined cc-warning" if report.quarantined else "cc-quarantined"),
+        ])
+        table = ""
+        if report.quarantined:
+            rows, count = quarantine_for(self.ledger, {s.name for s in steps})
+            rows = rows.assign(raw=rows["raw"].astype(str).str.slice(0, 160))
+            more = f" (the first {SHOWN_ROWS} of {count})" if count > SHOWN_ROWS else ""
+            table = (f'<h3 class="cc-section">Quarantined rows{more}</h3>' + fmt.html_table(
+                rows, labels={"file": "File", "row_number": "Row", "reason": "Reason", "raw": "What it said"},
+                css_class="cc-table cc-quarantine", locale=self.locale))
+        self.import_result.value = f'<div class="cc-cards">{cards}</div>{table}'
+        self.show_spend()
+
+    # ---- settle ----
+
+    def _on_settle(self, _button=None) -> None:
+        self.settle_button.disabled = True
+        self.settle_status.value = '<div class="cc-phase">Pricing the calls, then settling…</div>'
+        try:
+            rating = rate_calls(self.ledger)
+            report = settle(self.ledger)
+        except Exception as error:  # shown in the form; settle is one transaction, nothing was recorded
+            self.settle_status.value = _error(f"Could not settle: {explain(error)} Nothing was recorded.")
+            return
+        finally:
+            self.settle_button.disabled = False
+        self.last_settlement = report
+        self.settle_status.value = ""
+        self.settle_result.value = self._settlement_html(report, rating.unrated)
+        self.show_spend()
+
+    def _settlement_html(self, report: SettlementReport, unrated: int) -> str:
+        cards = "".join(_card(label, value, note, f"cc-settle-{label.lower().replace(' ', '-')}"
+                              + (" cc-warning" if label == "Blocked" and report.blocked else ""))
+                        for label, value, note in settlement_lines(report, unrated, self.currency, self.locale))
+        blocked = ""
+        calls = report.blocked_calls
+        if report.blocked and calls is not None and len(calls):
+            more = f" (the first {SHOWN_ROWS} of {len(calls)})" if len(calls) > SHOWN_ROWS else ""
+            blocked = (f'<h3 class="cc-section">Blocked calls{more}</h3><div class="cc-hint">Not recorded because '
+                       f"{BLOCKED_REASON}.</div>" + fmt.html_table(
+                           calls.head(SHOWN_ROWS), labels={"usage_id": "Usage id", "start_at": "Started (UTC)",
+                                                           "charge": "Charge"},
+                           money_columns=("charge",), instant_columns=("start_at",), currency=self.currency,
+                           css_class="cc-table cc-blocked", locale=self.locale))
+        balance = fmt.money(self.ledger.balance(), self.currency, self.locale)
+        after = "" if self.ledger.agreement is Agreement.MCA else f"<div>Balance now: <b>{html.escape(balance)}</b>.</div>"
+        return f'<div class="cc-cards">{cards}</div>{after}{blocked}'
+
+    # ---- spend ----
+
+    def show_spend(self) -> None:
+        """Read the spend views again and redraw the tables and the chart."""
+        try:
+            users = insights.spend_by(self.ledger, "user").head(TOP)
+            places = insights.spend_by(self.ledger, "destination").head(TOP)
+            months = insights.spend_by(self.ledger, "month")
+        except Exception as error:  # a busy file must not break the page
+            self.spend.value = _error(f"Could not read the spend tables: {explain(error)} Try again in a moment.")
+            return
+        names = country_names()
+        places = places.assign(destination=[
+            "Unknown" if c in (None, "??") or pd.isna(c) else f"{names.get(c, c)} ({c})"
+            for c in places["destination_country"]])
+        for frame in (users, places, months):
+            frame["minutes"] = frame["minutes"].astype(float).round().astype("int64")
+        months = months.assign(label=pd.to_datetime(months["month"]).dt.strftime("%Y-%m"))
+        table = lambda frame, first, label, css: fmt.html_table(  # noqa: E731
+            frame, labels={first: label, "calls": "Calls", "minutes": "Minutes", "amount": "Spent"},
+            money_columns=("amount",), currency=self.currency, css_class=f"cc-table {css}", locale=self.locale)
+        users = users.assign(user=[d if isinstance(d, str) and d else u
+                                   for u, d in zip(users["user_principal_name"], users["user_display_name"])])
+        self.spend.value = (
+            '<div class="cc-grid">'
+            f'<div><h3 class="cc-section">Top users</h3>{table(users, "user", "User", "cc-spend-users")}</div>'
+            f'<div><h3 class="cc-section">Top destinations</h3>'
+            f'{table(places, "destination", "Destination", "cc-spend-destinations")}</div>'
+            f'<div><h3 class="cc-section">By month</h3>{table(months, "label", "Month (UTC)", "cc-spend-months")}</div>'
+            "</div>")
+        if months.empty:
+            self.chart.outputs = ()
+            return
+        figure = month_chart(months, self.currency, self.locale)
+        self.chart.outputs = ({"output_type": "display_data", "metadata": {},
+                               "data": {"application/vnd.plotly.v1+json": json.loads(pio.to_json(figure)),
+                                        "text/plain": "Credits spent per month (chart)"}},)
+
+
+def build_usage_page(ledger: Ledger, *, locale: str | None = None) -> UsagePage:
+    """The Usage page for `ledger`."""
+    return UsagePage(ledger, locale=locale)

@@ -1,0 +1,148 @@
+"""Usage page driven without a browser: import through the page, duplicates, quarantine reasons, settle, bad files."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import commcredits as cc
+from commcredits.ui.usage import BLOCKED_REASON, UsagePage, shown_name
+
+CALLS = Path(__file__).parent / "fixtures" / "calls"
+JSONL = CALLS / "calls.jsonl"
+CSV = CALLS / "PSTN.calls.2025-03-31.csv"
+JAN = datetime(2025, 1, 1, tzinfo=timezone.utc)
+
+
+def upload(name: str, content: bytes) -> dict:
+    return {"name": name, "type": "", "size": len(content), "content": memoryview(content),
+            "last_modified": datetime(2025, 4, 1, tzinfo=timezone.utc)}
+
+
+def upload_file(page: UsagePage, *paths: Path) -> None:
+    page.upload.value = tuple(upload(p.name, p.read_bytes()) for p in paths)
+    page.import_button.click()
+
+
+def counts(ledger) -> tuple[int, int]:
+    return ledger.store.query("SELECT (SELECT count(*) FROM pstn_call), (SELECT count(*) FROM pstn_call_quarantine)")[0]
+
+
+@pytest.fixture
+def ledger():
+    ledger = cc.open_ledger(":memory:")
+    ledger.add_funds("20.00", at=JAN, order_id="JAN")
+    return ledger
+
+
+def test_upload_imports_and_shows_counts_progress_and_quarantine_reasons(ledger):
+    page = UsagePage(ledger)
+    upload_file(page, JSONL, CSV)
+    assert page.import_status.value == ""
+    assert page.last_import.imported == 6 and page.last_import.duplicates == 2 and page.last_import.quarantined == 4
+    result = page.import_result.value
+    assert 'cc-imported"><div class="cc-label">Imported</div><div class="cc-value">6<' in result
+    assert "negative duration: -5" in result and "line 4 is not valid JSON" in result
+    assert "Expected Number of Columns" in result and "start time is not a date and time" in result
+    assert "commcredits-upload-" not in result  # people see their file names, not temp folders
+    assert page.progress.value == 100 and page.progress.bar_style == "success"
+    assert page.upload.value == ()  # the bytes are not kept in the kernel
+    assert counts(ledger) == (6, 4)
+
+
+def test_importing_the_same_file_again_shows_everything_as_duplicates(ledger):
+    page = UsagePage(ledger)
+    upload_file(page, JSONL)
+    upload_file(page, JSONL)
+    assert (page.last_import.imported, page.last_import.duplicates, page.last_import.quarantined) == (0, 3, 2)
+    assert "Skipped as duplicates</div><div class=\"cc-value\">3<" in page.import_result.value
+    assert "negative duration" in page.import_result.value  # the reasons are still shown for this file
+    assert counts(ledger) == (3, 2)
+
+
+def test_server_path_imports_a_folder_of_graph_pages(ledger):
+    page = UsagePage(ledger)
+    page.path.value = str(CALLS / "graph_pages")
+    page.import_button.click()
+    assert (page.last_import.imported, page.last_import.duplicates, page.last_import.quarantined) == (5, 1, 4)
+    assert "page-001.json" in page.import_result.value or "page-002.json" in page.import_result.value
+    assert page.path.value == ""
+
+
+def test_settle_reports_settled_unrated_and_spend(ledger):
+    page = UsagePage(ledger)
+    upload_file(page, JSONL, CSV)
+    page.settle_button.click()
+    report = page.last_settlement
+    assert report.settled == 4 and report.amount == Decimal("1.72") and report.blocked == 0
+    result = page.settle_result.value
+    assert "4 calls" in result and "$1.72 paid from credits" in result and "Unrated" in result
+    assert "richard.malk@contoso.com" in page.spend.value and "$1.36" in page.spend.value
+    assert "application/vnd.plotly.v1+json" in page.chart.outputs[0]["data"]
+    page.settle_button.click()  # settling again settles nothing twice
+    assert page.last_settlement.settled == 0 and len(ledger.entries()) == 1 + 4
+
+
+def test_blocked_calls_are_listed_with_the_reason_in_plain_words():
+    ledger = cc.open_ledger(":memory:")
+    ledger.add_funds("1.00", at=JAN, order_id="SMALL")
+    page = UsagePage(ledger)
+    upload_file(page, JSONL)  # 1.36 and 0.25 charged: the first cannot be covered, auto-recharge is off
+    page.settle_button.click()
+    report = page.last_settlement
+    assert report.blocked == 1 and report.blocked_amount == Decimal("1.36") and report.settled >= 1
+    assert BLOCKED_REASON in page.settle_result.value and "9c4984c7" in page.settle_result.value
+    assert "cc-settle-blocked cc-warning" in page.settle_result.value
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("Calls.Export.zip", b"this is not a zip", "not a readable zip archive"),
+    ("notes.txt", b"hello", "Not a call log file: notes.txt"),
+])
+def test_a_bad_file_is_explained_in_the_form_and_changes_nothing(ledger, name, content, message):
+    page = UsagePage(ledger)
+    entries = len(ledger.entries())
+    page.upload.value = (upload(name, content),)
+    page.import_button.click()
+    assert message in page.import_status.value and "cc-error" in page.import_status.value
+    assert "Traceback" not in page.import_status.value
+    assert counts(ledger) == (0, 0) and len(ledger.entries()) == entries
+    assert not page.import_button.disabled
+
+
+def test_nothing_chosen_or_a_missing_path_explains_itself(ledger):
+    page = UsagePage(ledger)
+    page.import_button.click()
+    assert "Choose files to upload" in page.import_status.value
+    page.path.value = "/no/such/folder"
+    page.import_button.click()
+    assert "/no/such/folder does not exist" in page.import_status.value
+    assert counts(ledger) == (0, 0)
+
+
+def test_a_busy_ledger_is_explained_not_raised(ledger, monkeypatch):
+    import commcredits.ui.usage as usage
+
+    def busy(*_args, **_kwargs):
+        raise cc.LedgerBusy("Another process held the ledger file for too long; nothing was changed, try again.")
+
+    monkeypatch.setattr(usage, "import_pstn_calls", busy)
+    monkeypatch.setattr(usage, "rate_calls", busy)
+    page = UsagePage(ledger)
+    upload_file(page, JSONL)
+    assert "Could not import calls.jsonl" in page.import_status.value and "try again" in page.import_status.value
+    page.settle_button.click()
+    assert "Could not settle" in page.settle_status.value and "Nothing was recorded" in page.settle_status.value
+
+
+def test_shown_names_hide_temp_folders_and_keep_zip_members():
+    assert shown_name("/tmp/commcredits-upload-x/001/calls.jsonl") == "calls.jsonl"
+    assert shown_name("/tmp/a/Calls.Export.zip!PSTN.calls.csv") == "Calls.Export.zip › PSTN.calls.csv"
+
+
+def test_the_demo_tenant_page_builds_with_spend_tables(demo_db_path):
+    page = UsagePage(cc.open_ledger(demo_db_path))
+    assert "Top users" in page.spend.value and "By month" in page.spend.value
