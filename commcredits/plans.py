@@ -20,7 +20,9 @@ from .catalog import (
 )
 from .errors import CommCreditsError, InvalidInput
 from .store import Store
-from .tenant import GUID, ISO_COUNTRIES, named_sql, staged
+from .countries import ISO_COUNTRIES
+from .store import named_sql
+from .tenant import GUID, staged
 
 _SQL = named_sql("licensing_plan")
 CALLING_CHOICES = ("audio_conferencing", "calling_plan")

@@ -40,6 +40,19 @@ def sql_statements(name: str) -> list[str]:
     return [p.rstrip(";") for p in parts if p and not all(line.strip().startswith("--") for line in p.splitlines())]
 
 
+def named_sql(name: str) -> dict[str, str]:
+    """The statements of `commcredits/sql/<name>.sql`, keyed by the `-- name: x` line above each."""
+    statements: dict[str, str] = {}
+    current = None
+    for line in sql_text(name).splitlines():
+        if line.startswith("-- name:"):
+            current = line.split(":", 1)[1].strip()
+            statements[current] = ""
+        elif current is not None:
+            statements[current] += line + "\n"
+    return {k: v.strip().rstrip(";") for k, v in statements.items()}
+
+
 def schema_files() -> list[str]:
     """Every `*_schema.sql` (tables) then every `*_views.sql` (views), each group in name order."""
     names = [f.name[:-4] for f in importlib.resources.files("commcredits.sql").iterdir() if f.name.endswith(".sql")]

@@ -22,7 +22,7 @@ import pyarrow as pa
 from .catalog import SERVICE_PLAN_CAPABILITIES, load_catalog
 from .countries import ISO_COUNTRIES
 from .errors import InvalidInput
-from .store import Store, sql_text
+from .store import Store, named_sql
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -256,19 +256,6 @@ def _validate_users(records: list[_Record], known_skus: set[str]) -> tuple[list[
 
 
 # ---------------------------------------------------------------------------------------------- storing
-
-def named_sql(name: str) -> dict[str, str]:
-    """The statements of commcredits/sql/<name>.sql keyed by their `-- name: x` header."""
-    statements: dict[str, str] = {}
-    current = None
-    for line in sql_text(name).splitlines():
-        if line.startswith("-- name:"):
-            current = line.split(":", 1)[1].strip()
-            statements[current] = ""
-        elif current is not None:
-            statements[current] += line + "\n"
-    return {k: v.strip().rstrip(";") for k, v in statements.items()}
-
 
 _IMPORT_SQL = named_sql("licensing_import")
 

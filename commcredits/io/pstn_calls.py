@@ -159,6 +159,9 @@ class ImportReport:
         )
 
 
+CALL_LOG_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson", ".csv", ".zip"})
+
+
 def store_of(target) -> Store:
     """The Store behind a Ledger, a Store, or a database path."""
     if isinstance(target, Store):
@@ -182,14 +185,19 @@ def import_pstn_calls(target, source, *, progress: bool | None = None) -> Import
     path = Path(source)
     if not path.exists():
         raise InvalidInput("source", f"{path} does not exist; give a Graph JSON file, a folder of pages or a CSV/zip export.")
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    files = [f for f in files if f.suffix.lower() in {".json", ".jsonl", ".ndjson", ".csv", ".zip"}]
+    files = call_log_files(path)
     report = ImportReport()
     bar = tqdm(files, desc="Importing call logs", unit="file", disable=_quiet(progress, len(files)))
     for file in bar:
         report += _import_file(store, file)
         bar.set_postfix(imported=report.imported, quarantined=report.quarantined)
     return report
+
+
+def call_log_files(path: Path) -> list[Path]:
+    """The files `import_pstn_calls` reads for `path` (a file, or a folder at any depth), in its order."""
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    return [f for f in files if f.suffix.lower() in CALL_LOG_SUFFIXES]
 
 
 def _quiet(progress: bool | None, files: int) -> bool | None:
@@ -347,8 +355,18 @@ def _import_csv(store: Store, file: Path, label: str) -> ImportReport:
             """,
             [label, str(file), {name: "VARCHAR" for name in header}],
         )
+        # row_number above counts accepted lines only; shift each past the rejected lines before it, so
+        # people find the row at the line number shown (reject j at line r_j precedes r_j - j - 1 rows)
         con.execute(
-            f"""
+            """
+            UPDATE _call_stage s SET row_number = s.row_number + (
+                SELECT count(*) FROM (SELECT DISTINCT line FROM _csv_rejects) r
+                WHERE r.line - (SELECT count(DISTINCT r2.line) FROM _csv_rejects r2 WHERE r2.line <= r.line) - 1
+                      < s.row_number - 1)
+            """
+        )
+        con.execute(
+            """
             INSERT INTO _call_stage (source_file, row_number, raw, pre_reason)
             SELECT DISTINCT ON (line) $1, line, csv_line, 'CSV line ' || line || ': ' || error_message
             FROM _csv_rejects

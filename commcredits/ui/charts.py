@@ -57,13 +57,27 @@ def expiry_chart(lots: pd.DataFrame, currency: str, *, now: datetime | None = No
     return _layout(fig, "Lots by expiry date (12 months after purchase)", currency, locale)
 
 
-def show(figure: go.Figure) -> None:
-    """Display a figure through plotly's JupyterLab/Voila mime renderer (bundled, works offline).
+def spend_by_month_chart(months: pd.DataFrame, currency: str, locale: str | None = None) -> go.Figure:
+    """Credits spent per month as bars."""
+    fig = go.Figure()
+    fig.add_bar(x=pd.to_datetime(months["month"]).dt.strftime("%Y-%m"), y=months["amount"].astype(float),
+                marker_color=BLUE, customdata=months["calls"], name="Spent",
+                hovertemplate="%{x}: %{y:,.2f} (%{customdata} calls)<extra></extra>")
+    fig = _layout(fig, "Credits spent per month", currency, locale)
+    fig.update_layout(xaxis={"type": "category"}, showlegend=False, height=300)
+    return fig
+
+
+def as_output(figure: go.Figure) -> dict:
+    """A figure as a notebook display output for plotly's JupyterLab/Voila mime renderer (bundled, offline).
 
     Explicit on purpose: plotly's renderer auto-detection can pick a browser renderer inside a Voila
-    kernel, which blocks the page."""
-    from IPython.display import display
+    kernel, which blocks the page; and plotly's own encoder turns numpy arrays and datetimes into JSON."""
+    return {"output_type": "display_data", "metadata": {},
+            "data": {PLOTLY_MIMETYPE: json.loads(figure.to_json()),
+                     "text/plain": f"{figure.layout.title.text or 'chart'} (chart)"}}
 
-    # plotly's own encoder turns numpy arrays and datetimes into plain JSON the kernel can send
-    spec = json.loads(figure.to_json())
-    display({PLOTLY_MIMETYPE: spec, "text/plain": figure.layout.title.text or "chart"}, raw=True)
+
+def show_in(output, figures) -> None:
+    """Replace what an ipywidgets Output shows with `figures` (safe from button callbacks too)."""
+    output.outputs = tuple(as_output(figure) for figure in figures)

@@ -34,6 +34,14 @@ def instant(value, locale: str | None = None) -> str:
                            locale=locale or display_locale())
 
 
+def card(label: str, value: str, note: str = "", css: str = "", data: str = "") -> str:
+    """A summary card: small label, big value, a note; `data` adds attributes (already escaped)."""
+    return (
+        f'<div class="cc-card {css}"{" " + data if data else ""}><div class="cc-label">{html.escape(label)}</div>'
+        f'<div class="cc-value">{html.escape(value)}</div><div class="cc-note">{html.escape(note)}</div></div>'
+    )
+
+
 def html_table(frame: pd.DataFrame, *, money_columns=(), day_columns=(), instant_columns=(), currency="USD",
                labels: dict[str, str] | None = None, css_class: str = "cc-table", locale: str | None = None) -> str:
     """An escaped HTML table with money right-aligned and dates formatted for the locale."""

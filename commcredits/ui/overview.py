@@ -23,13 +23,6 @@ LOT_SOURCES = {"order": "Order", "auto_recharge": "Auto-recharge"}
 ENTRY_KINDS = {"purchase": "Purchase", "recharge": "Auto-recharge", "spend": "Call charges", "expiry": "Expired"}
 
 
-def _card(label: str, value: str, note: str = "", css: str = "", data: str = "") -> str:
-    return (
-        f'<div class="cc-card {css}" {data}><div class="cc-label">{html.escape(label)}</div>'
-        f'<div class="cc-value">{html.escape(value)}</div><div class="cc-note">{html.escape(note)}</div></div>'
-    )
-
-
 def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | None = None) -> tuple[str, str]:
     """The overview as two HTML fragments: the summary (cards, readiness) shown above the charts, and the
     details (expiring funds, open lots, recent entries) shown below them."""
@@ -58,14 +51,14 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     ready = readiness_summary(ledger.store)
     cards = "".join(
         [
-            _card("Balance", fmt.money(balance, currency, locale), f"as of {fmt.instant(now, locale)} UTC",
+            fmt.card("Balance", fmt.money(balance, currency, locale), f"as of {fmt.instant(now, locale)} UTC",
                   "cc-balance cc-warning" if low else "cc-balance", f'data-amount="{balance}" data-currency="{currency}"'),
-            _card("Auto-recharge", auto_text, auto_note, "cc-auto"),
-            _card("Runway", runway_value, runway_note, "cc-runway"),
-            _card("Next expiry", expiry_value, expiry_note, "cc-next-expiry"),
-            _card("Can dial out", f"{ready.ready} of {ready.users}", "users ready for credit-paid calls",
+            fmt.card("Auto-recharge", auto_text, auto_note, "cc-auto"),
+            fmt.card("Runway", runway_value, runway_note, "cc-runway"),
+            fmt.card("Next expiry", expiry_value, expiry_note, "cc-next-expiry"),
+            fmt.card("Can dial out", f"{ready.ready} of {ready.users}", "users ready for credit-paid calls",
                   "cc-ready cc-warning" if ready.not_ready else "cc-ready"),
-            _card("Agreement", agreement.value, AGREEMENT_NAMES[agreement], "cc-agreement"),
+            fmt.card("Agreement", agreement.value, AGREEMENT_NAMES[agreement], "cc-agreement"),
         ]
     )
     readiness_line = (f'<div class="cc-readiness {"cc-warning" if ready.not_ready else ""}">'
@@ -140,10 +133,7 @@ def build_overview(ledger: Ledger, *, locale: str | None = None) -> widgets.VBox
 
     def _refresh(_=None):
         summary.value, details.value = overview_html(ledger, locale=locale)
-        plots.clear_output(wait=True)
-        with plots:
-            for figure in overview_charts(ledger, locale=locale):
-                charts.show(figure)
+        charts.show_in(plots, overview_charts(ledger, locale=locale))
 
     refresh.on_click(_refresh)
     _refresh()

@@ -8,7 +8,6 @@ the import; the upload widget is emptied at once so the bytes are not kept in th
 from __future__ import annotations
 
 import html
-import json
 import shutil
 import tempfile
 import time
@@ -20,20 +19,18 @@ from typing import Callable
 import duckdb
 import ipywidgets as widgets
 import pandas as pd
-import plotly.graph_objects as go
-import plotly.io as pio
 
 from .. import insights
 from ..countries import country_names
 from ..errors import CommCreditsError
-from ..io.pstn_calls import ImportReport, import_pstn_calls, quarantined_rows
+from ..io.pstn_calls import CALL_LOG_SUFFIXES, ImportReport, call_log_files, import_pstn_calls, quarantined_rows
 from ..ledger import Agreement, Ledger
 from ..rating import rate_calls
 from ..settlement import SettlementReport, settle
 from . import charts
 from . import format as fmt
 
-IMPORTABLE = (".json", ".jsonl", ".ndjson", ".csv", ".zip")
+IMPORTABLE = tuple(sorted(CALL_LOG_SUFFIXES))
 SHOWN_ROWS = 50
 TOP = 10
 BLOCKED_REASON = "the balance could not cover it and auto-recharge was off or too small"
@@ -56,12 +53,6 @@ class ImportStep:
     path: Path
     name: str
     size: int
-
-
-def files_under(path: Path) -> list[Path]:
-    """The files `import_pstn_calls` would read for `path` (a file, or a folder at any depth), in its order."""
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    return [f for f in files if f.suffix.lower() in IMPORTABLE]
 
 
 def unsupported(names: list[str]) -> list[str]:
@@ -158,23 +149,7 @@ def settlement_lines(report: SettlementReport, unrated: int, currency: str, loca
     return lines
 
 
-def month_chart(months: pd.DataFrame, currency: str, locale: str | None = None) -> go.Figure:
-    """Credits spent per month as bars (money becomes float only here, for drawing)."""
-    fig = go.Figure()
-    fig.add_bar(x=pd.to_datetime(months["month"]).dt.strftime("%Y-%m"), y=months["amount"].astype(float),
-                marker_color=charts.BLUE, customdata=months["calls"], name="Spent",
-                hovertemplate="%{x}: %{y:,.2f} (%{customdata} calls)<extra></extra>")
-    fig = charts._layout(fig, "Credits spent per month", currency, locale)
-    fig.update_layout(xaxis={"type": "category"}, showlegend=False, height=300)
-    return fig
-
-
 # ---- the page -----------------------------------------------------------------------------------------
-
-def _card(label: str, value: str, note: str = "", css: str = "") -> str:
-    return (f'<div class="cc-card {css}"><div class="cc-label">{html.escape(label)}</div>'
-            f'<div class="cc-value">{html.escape(value)}</div><div class="cc-note">{html.escape(note)}</div></div>')
-
 
 def _error(text: str) -> str:
     return f'<div class="cc-error">{html.escape(text)}</div>'
@@ -272,7 +247,7 @@ class UsagePage:
             if not where.exists():
                 self.import_status.value = _error(f"{server_path} does not exist on the server; nothing was imported.")
                 return
-            found = files_under(where)
+            found = call_log_files(where)
             if not found:
                 self.import_status.value = _error(f"No .json, .jsonl, .csv or .zip files in {server_path}; "
                                                   "nothing was imported.")
@@ -328,10 +303,10 @@ class UsagePage:
 
     def _show_import(self, report: ImportReport, steps: list[ImportStep]) -> None:
         cards = "".join([
-            _card("Imported", str(report.imported), "new call rows", "cc-imported"),
-            _card("Skipped as duplicates", str(report.duplicates), "already imported, or repeated in the file",
+            fmt.card("Imported", str(report.imported), "new call rows", "cc-imported"),
+            fmt.card("Skipped as duplicates", str(report.duplicates), "already imported, or repeated in the file",
                   "cc-duplicates"),
-            _card("Quarantined", str(report.quarantined), "unreadable rows, kept with the reason",
+            fmt.card("Quarantined", str(report.quarantined), "unreadable rows, kept with the reason",
                   "cc-quarantined cc-warning" if report.quarantined else "cc-quarantined"),
         ])
         table = ""
@@ -364,7 +339,7 @@ class UsagePage:
         self.show_spend()
 
     def _settlement_html(self, report: SettlementReport, unrated: int) -> str:
-        cards = "".join(_card(label, value, note, f"cc-settle-{label.lower().replace(' ', '-')}"
+        cards = "".join(fmt.card(label, value, note, f"cc-settle-{label.lower().replace(' ', '-')}"
                               + (" cc-warning" if label == "Blocked" and report.blocked else ""))
                         for label, value, note in settlement_lines(report, unrated, self.currency, self.locale))
         blocked = ""
@@ -411,13 +386,7 @@ class UsagePage:
             f'{table(places, "destination", "Destination", "cc-spend-destinations")}</div>'
             f'<div><h3 class="cc-section">By month</h3>{table(months, "label", "Month (UTC)", "cc-spend-months")}</div>'
             "</div>")
-        if months.empty:
-            self.chart.outputs = ()
-            return
-        figure = month_chart(months, self.currency, self.locale)
-        self.chart.outputs = ({"output_type": "display_data", "metadata": {},
-                               "data": {"application/vnd.plotly.v1+json": json.loads(pio.to_json(figure)),
-                                        "text/plain": "Credits spent per month (chart)"}},)
+        charts.show_in(self.chart, [] if months.empty else [charts.spend_by_month_chart(months, self.currency, self.locale)])
 
 
 def build_usage_page(ledger: Ledger, *, locale: str | None = None) -> UsagePage:
