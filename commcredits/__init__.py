@@ -1,5 +1,12 @@
-"""commcredits: Microsoft Teams Communication Credits admin workbook (licenses, funding, ledger, usage)."""
+"""commcredits: Microsoft Teams Communication Credits admin workbook (licenses, funding, ledger, usage).
 
+Open a ledger with `open_ledger`; every other function takes it (or its `.store`).
+"""
+
+from .analyst import connect_readonly, export_query, snapshot
+from .billing import BillingDetails, current_billing, save_billing
+from .catalog import Capability, load_catalog
+from .config import database_path
 from .errors import (
     CommCreditsError,
     IdempotencyConflict,
@@ -10,25 +17,52 @@ from .errors import (
     LedgerBusy,
     NotAllowedForAgreement,
 )
-from .config import database_path
+from .funding import OrderRequest, place_order, review_order
+from .insights import balance_over_time, expiring_funds, invoices_by_month, runway, spend_by, what_if
+from .io.license_exports import export_csv, export_graph_batches, export_powershell
+from .io.pstn_calls import import_pstn_calls, quarantined_rows
 from .ledger import Agreement, Allocation, AutoRecharge, Ledger, Lot, open_ledger
 from .money import format_money
+from .plans import (
+    Change,
+    Plan,
+    SeatsExhausted,
+    Selection,
+    StalePlan,
+    add_audio_conferencing,
+    add_communication_credits,
+    add_teams_phone_and_calling_plan,
+    apply_plan,
+    make_ready,
+    plan_license_changes,
+)
+from .rating import load_included_minutes, load_rate_card, rate_calls
+from .readiness import readiness, readiness_summary
+from .settlement import settle
+from .tenant import (
+    TenantImportError,
+    import_graph_tenant,
+    import_phone_numbers,
+    import_phone_numbers_csv,
+    import_users_csv,
+)
 
 __all__ = [
-    "Agreement",
-    "Allocation",
-    "AutoRecharge",
-    "CommCreditsError",
-    "IdempotencyConflict",
-    "InsufficientCredits",
-    "InvalidAmount",
-    "InvalidInput",
-    "InvalidTime",
-    "Ledger",
-    "LedgerBusy",
-    "Lot",
-    "NotAllowedForAgreement",
-    "database_path",
-    "format_money",
-    "open_ledger",
+    # ledger
+    "Agreement", "Allocation", "AutoRecharge", "Ledger", "Lot", "open_ledger", "database_path", "format_money",
+    # errors
+    "CommCreditsError", "IdempotencyConflict", "InsufficientCredits", "InvalidAmount", "InvalidInput",
+    "InvalidTime", "LedgerBusy", "NotAllowedForAgreement", "SeatsExhausted", "StalePlan", "TenantImportError",
+    # Step 1 and 3: licenses
+    "Capability", "load_catalog", "import_graph_tenant", "import_users_csv", "import_phone_numbers",
+    "import_phone_numbers_csv", "readiness", "readiness_summary", "Selection", "Change", "Plan",
+    "plan_license_changes", "apply_plan", "make_ready", "add_communication_credits", "add_audio_conferencing",
+    "add_teams_phone_and_calling_plan", "export_graph_batches", "export_powershell", "export_csv",
+    # Step 2: funding
+    "BillingDetails", "current_billing", "save_billing", "OrderRequest", "review_order", "place_order",
+    # usage
+    "import_pstn_calls", "quarantined_rows", "load_rate_card", "load_included_minutes", "rate_calls", "settle",
+    "spend_by", "balance_over_time", "invoices_by_month", "runway", "expiring_funds", "what_if",
+    # analysts
+    "snapshot", "connect_readonly", "export_query",
 ]

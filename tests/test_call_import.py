@@ -98,3 +98,11 @@ def test_rows_in_memory_from_a_generator(ledger, tmp_path):
 def test_a_missing_source_is_an_input_error(ledger):
     with pytest.raises(cc.InvalidInput):
         import_pstn_calls(ledger, CALLS / "nope.json")
+
+
+def test_quarantined_csv_rows_point_at_their_real_line(ledger):
+    import_pstn_calls(ledger, CSV)
+    rows = quarantined_rows(ledger).set_index("row_number")["reason"]
+    # line 6 is ragged (rejected by the CSV reader), line 7 has a bad start time: each keeps its own line
+    assert "Expected Number of Columns" in rows[6]
+    assert "start time is not a date and time" in rows[7]

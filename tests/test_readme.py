@@ -34,3 +34,16 @@ def test_environment_yml_lists_every_runtime_dependency():
         name = re.split(r"[<>=!\[ ]", requirement)[0]
         conda_name = {"duckdb": "python-duckdb"}.get(name, name)
         assert f"- {conda_name}" in conda, f"{name} missing from environment.yml"
+
+
+def test_python_quick_reference_runs_against_real_formats(writable_demo_db, tmp_path):
+    block = README.split("## Python quick reference", 1)[1]
+    code = re.search(r"```python\n(.*?)```", block, re.S).group(1)
+    fixtures = Path(__file__).parent / "fixtures"
+    code = (code.replace('"data/demo.duckdb"', repr(str(writable_demo_db)))
+                .replace('"users.json"', repr(str(fixtures / "graph" / "users.json")))
+                .replace('"subscribedSkus.json"', repr(str(fixtures / "graph" / "subscribed_skus.json")))
+                .replace('"getPstnCalls-pages/"', repr(str(fixtures / "calls" / "graph_pages"))))
+    namespace = {}
+    exec(compile(code, "README quick reference", "exec"), namespace)
+    assert namespace["plan"].changes is not None
