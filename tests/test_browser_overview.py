@@ -35,5 +35,5 @@ def test_overview_shows_the_ledger_balance(page, dashboard, demo_db_path, artifa
     assert plots.count() == 2
     assert "cannot dial out" in page.locator(".cc-readiness").inner_text()
     assert "Traceback" not in page.content()
-    page.screenshot(path=str(artifacts / "overview.png"), full_page=True)
-    (artifacts / "overview-timing.txt").write_text(f"first balance visible after {first_paint:.2f} s\n")
+    page.screenshot(path=str(artifacts / "00-overview.png"), full_page=True)
+    (artifacts / "00-overview-timing.txt").write_text(f"first balance visible after {first_paint:.2f} s\n")
