@@ -190,12 +190,11 @@ class _PlanForm:
         self.plan_view.add_class("cc-plan")
         self.downloads = widgets.HTML()
         self.downloads.add_class("cc-exports")
-        self.plan_box = widgets.VBox([
-            self.plan_view,
-            widgets.HTML('<div class="cc-hint">Make the same changes in Microsoft 365: run the Graph batch or the '
-                         "PowerShell script (or follow the spreadsheet in the admin center). "
-                         "<b>Apply changes</b> records them here, so readiness is up to date.</div>"),
-            self.downloads, self.apply_button])
+        self.apply_hint = widgets.HTML(
+            '<div class="cc-hint">Make the same changes in Microsoft 365: run the Graph batch or the PowerShell '
+            "script (or follow the spreadsheet in the admin center). <b>Apply changes</b> records them here, so "
+            "readiness is up to date.</div>")
+        self.plan_box = widgets.VBox([self.plan_view, self.apply_hint, self.downloads, self.apply_button])
         self.plan_box.add_class("cc-plan-box")
         self.plan_box.layout.display = "none"
         self.plan_button.on_click(self._guarded(self._on_plan))
@@ -244,6 +243,12 @@ class _PlanForm:
             error.value = ""
         self.status.value = ""
 
+    def reset(self) -> None:
+        """Forget the plan and the messages shown (the inputs stay)."""
+        self.plan = None
+        self.plan_box.layout.display = "none"
+        self.clear_errors()
+
     def _inputs_changed(self, _change=None) -> None:
         """A plan shown no longer matches the inputs: hide it, so Apply cannot apply something else."""
         if self.plan is not None:
@@ -290,6 +295,8 @@ class _PlanForm:
         self.downloads.value = downloads_html
         self.apply_button.disabled = plan.nothing_to_do
         self.apply_button.description = "Apply changes"
+        for part in (self.apply_hint, self.apply_button):
+            part.layout.display = "none" if plan.nothing_to_do else None
         self.plan_box.layout.display = None
         self._after_plan(plan)
 
@@ -574,7 +581,6 @@ class CreditLicensesForm(_PlanForm):
         self.mode.observe(self._sync_visibility, names="value")
         for widget in (self.mode, self.user):
             widget.observe(self._inputs_changed, names="value")
-        indent = widgets.Layout(margin="0 0 0 198px")
         self.widget = self._page(
             self.funding_notice,
             widgets.HTML('<h3 class="cc-section">1. Who gets the Communication Credits license</h3>'

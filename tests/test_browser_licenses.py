@@ -1,0 +1,112 @@
+"""A new admin walks Step 1 -> Step 2 -> Step 3 in real Chromium on a fresh tenant and ends with everyone ready."""
+
+import time
+
+import pytest
+
+from commcredits.readiness import readiness, readiness_summary
+from funding_page import fill_order, review
+from test_license_forms import NO_WAY_TO_CALL, fresh_tenant
+from voila_server import voila
+
+pytestmark = pytest.mark.browser
+
+FORM_TIMEOUT = 60_000
+CLICK_TIMEOUT = 20_000
+
+
+def open_page(page, url, ready_selector, artifacts, name):
+    """Go to `url`, wait until the form can be used, and write how long that took."""
+    started = time.monotonic()
+    page.goto(url)
+    page.locator(ready_selector).wait_for(state="visible", timeout=FORM_TIMEOUT)
+    seconds = time.monotonic() - started
+    (artifacts / f"{name}-timing.txt").write_text(f"{name}: first usable form {seconds:.2f} s after navigation\n")
+    return seconds
+
+
+def follow_nav(page, label, ready_selector, artifacts, name):
+    started = time.monotonic()
+    page.locator(".cc-nav").get_by_role("link", name=label).click()
+    page.locator(ready_selector).wait_for(state="visible", timeout=FORM_TIMEOUT)
+    seconds = time.monotonic() - started
+    (artifacts / f"{name}-timing.txt").write_text(f"{name}: first usable form {seconds:.2f} s after clicking "
+                                                  f"'{label}'\n")
+    return seconds
+
+
+def make_plan(page, expected):
+    """Click Plan changes and wait until the plan shows `expected` (a line only the new plan has)."""
+    page.get_by_role("button", name="Plan changes").click()
+    plan = page.locator(".cc-plan")
+    plan.get_by_text(expected).first.wait_for(state="visible", timeout=CLICK_TIMEOUT)
+    return plan
+
+
+def test_new_admin_walks_steps_1_2_3_and_everyone_can_dial_out(page, tmp_path, artifacts):
+    db = tmp_path / "fresh-tenant.duckdb"
+    ledger = fresh_tenant(db)
+    with voila(db, log_path=artifacts / "voila-licenses.log") as base:
+        # Step 1: the three users who cannot call phone numbers get Audio Conferencing; Cleo also a location
+        open_page(page, f"{base}/voila/render/01_licenses.ipynb", ".cc-plan-button", artifacts, "01-licenses")
+        assert "5 users cannot dial out" in page.locator(".cc-readiness").inner_text()
+        page.locator(".cc-state select").select_option(label="Has no Audio Conferencing or Calling Plan")
+        page.locator(".cc-users select option").nth(2).wait_for(timeout=CLICK_TIMEOUT)
+        assert page.locator(".cc-users select option").count() == 3
+        page.get_by_role("button", name="Select all shown").click()
+        page.locator(".cc-chosen").get_by_text("3 users chosen").wait_for(timeout=CLICK_TIMEOUT)
+        page.locator(".cc-audio-conferencing input").check()
+        page.get_by_role("button", name="Plan changes").click()
+        problems = page.locator(".cc-problems")
+        problems.wait_for(state="visible", timeout=CLICK_TIMEOUT)
+        assert "no usage location" in problems.inner_text() and "cleo@fabrikam.com" in problems.inner_text()
+        page.locator(".cc-usage-location select").select_option(label="United States (US)")
+        plan = make_plan(page, "Set usage location to United States (US)")
+        assert plan.inner_text().count("Add Audio Conferencing") == 3
+        assert page.locator(".cc-problems").count() == 0
+        with page.expect_download() as download:
+            page.locator(".cc-download-powershell").click()
+        assert download.value.suggested_filename == "step1-licenses-plan.ps1"
+        assert "Update-MgUser -UserId 'cleo@fabrikam.com' -UsageLocation US" in download.value.path().read_text()
+        page.screenshot(path=str(artifacts / "01-licenses-plan.png"), full_page=True)
+        page.get_by_role("button", name="Apply changes").click()
+        page.locator(".cc-status .cc-success").wait_for(state="visible", timeout=CLICK_TIMEOUT)
+        assert "Applied: 4 changes for 3 users recorded." in page.locator(".cc-status").inner_text()
+        assert "have no Audio Conferencing or Calling Plan" not in page.locator(".cc-readiness").inner_text()
+        assert "No users match the search and filters · 3 users chosen" in page.locator(".cc-chosen").inner_text()
+        page.screenshot(path=str(artifacts / "01-licenses.png"), full_page=True)
+        for upn in NO_WAY_TO_CALL:
+            assert "MCOMEETADV" in readiness(ledger.store).set_index("user_principal_name").loc[upn, "licenses"]
+
+        # Step 3 before funding says what to do first
+        follow_nav(page, "Step 3 · Credit licenses", ".cc-plan-button", artifacts, "03-credit-licenses-unfunded")
+        assert "Add funds in Step 2" in page.locator(".cc-funding-notice").inner_text()
+        assert not page.locator(".cc-plan-box").is_visible()   # the notebook's own check left nothing behind
+        page.screenshot(path=str(artifacts / "03-credit-licenses-unfunded.png"), full_page=True)
+
+        # Step 2: fund the organization
+        follow_nav(page, "Step 2 · Fund", ".cc-amount input", artifacts, "02-funding")
+        fill_order(page, "100.00")
+        review(page)
+        page.get_by_role("button", name="Place order").click()
+        page.locator(".cc-status .cc-success").wait_for(state="visible", timeout=CLICK_TIMEOUT)
+        page.screenshot(path=str(artifacts / "02-funding.png"), full_page=True)
+
+        # Step 3: everyone with a calling license who lacks the Communication Credits license gets it
+        follow_nav(page, "Step 3 · Credit licenses", ".cc-plan-button", artifacts, "03-credit-licenses")
+        assert "The organization is funded" in page.locator(".cc-funding-notice").inner_text()
+        plan = make_plan(page, "Add Communication Credits")
+        assert plan.inner_text().count("Add Communication Credits") == 5
+        page.screenshot(path=str(artifacts / "03-credit-licenses-plan.png"), full_page=True)
+        page.get_by_role("button", name="Apply changes").click()
+        page.locator(".cc-status .cc-success").wait_for(state="visible", timeout=CLICK_TIMEOUT)
+        assert "All 5 users can dial out." in page.locator(".cc-status").inner_text()
+        assert "All 5 users can dial out." in page.locator(".cc-readiness").inner_text()
+        page.screenshot(path=str(artifacts / "03-credit-licenses.png"), full_page=True)
+
+        # Step 1 again shows the same
+        follow_nav(page, "Step 1 · Licenses", ".cc-plan-button", artifacts, "01-licenses-again")
+        assert "All 5 users can dial out." in page.locator(".cc-readiness").inner_text()
+        assert "Traceback" not in page.content()
+    assert bool(readiness(ledger.store)["can_dial_out"].all())
+    assert readiness_summary(ledger.store).sentence == "All 5 users can dial out."
