@@ -85,6 +85,16 @@ RESOURCE_ACCOUNT_SKU = "440eaaa8-b3e0-484b-a8be-62870b9ba70a"          # PHONESY
 # Seats of Communication Credits the first funding adds to a tenant (Microsoft adds "a large number").
 FUNDED_COMMUNICATION_CREDITS_SEATS = 10_000
 
+# Names admins know for the standalone telephony licenses (Microsoft's product names are longer).
+FRIENDLY_SKU_NAMES = {
+    COMMUNICATION_CREDITS_SKU: "Communication Credits",
+    AUDIO_CONFERENCING_SKU: "Audio Conferencing",
+    TEAMS_PHONE_SKU: "Teams Phone Standard",
+    DOMESTIC_CALLING_PLAN_SKU: "Domestic Calling Plan",
+    INTERNATIONAL_CALLING_PLAN_SKU: "Domestic and International Calling Plan",
+    PAY_AS_YOU_GO_CALLING_PLAN_SKU: "Pay-As-You-Go Calling Plan",
+}
+
 
 @dataclass(frozen=True)
 class ServicePlan:
@@ -165,3 +175,13 @@ def load_catalog() -> Catalog:
         p = products[sku_id]
         products[sku_id] = Product(p.sku_id, p.sku_part_number, p.product_name, tuple(sku_plans))
     return Catalog(MappingProxyType(products))
+
+
+def license_name(sku_id: str | None, fallback: str | None = None) -> str:
+    """The name an admin recognizes for a license: 'Teams Phone Standard' rather than MCOEV."""
+    if not isinstance(sku_id, str) or not sku_id:
+        return fallback if isinstance(fallback, str) and fallback else "license"
+    if sku_id.lower() in FRIENDLY_SKU_NAMES:
+        return FRIENDLY_SKU_NAMES[sku_id.lower()]
+    product = load_catalog().product(sku_id)
+    return product.product_name if product else (fallback or sku_id)

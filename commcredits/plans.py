@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from .catalog import (
     AUDIO_CONFERENCING_SKU, CALLING_PLANS, COMMUNICATION_CREDITS_SKU, DOMESTIC_CALLING_PLAN_SKU, TEAMS_PHONE_SKU,
-    Capability, load_catalog,
+    Capability, license_name, load_catalog,
 )
 from .errors import CommCreditsError, InvalidInput
 from .store import Store
@@ -157,9 +157,9 @@ class Plan:
             head = "Nothing to do."
         else:
             counts = self.changes.groupby("action").size()
-            head = (f"{self.users} users: {counts.get('add_license', 0)} licenses to add, "
+            head = (f"{_users(self.users)}: {_count(counts.get('add_license', 0), 'license')} to add, "
                     f"{counts.get('remove_license', 0)} to remove, "
-                    f"{counts.get('set_usage_location', 0)} usage locations to set.")
+                    f"{_count(counts.get('set_usage_location', 0), 'usage location')} to set.")
         return head + "".join(f"\n- {p}" for p in self.problems)
 
 
@@ -218,6 +218,7 @@ def _selection(selection) -> Selection:
 # ---------------------------------------------------------------------------------------------- planning
 
 def _labels(store: Store) -> dict[str, str]:
+    """skuId -> skuPartNumber, for the tenant's SKUs and the catalog's."""
     labels = {p.sku_id: p.sku_part_number for p in load_catalog().products.values()}
     labels |= dict(store.query("SELECT sku_id, sku_part_number FROM tenant_sku"))
     return labels
@@ -247,8 +248,15 @@ def _names(upns: Sequence[str]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-def _users(n: int) -> str:
-    return "1 user" if n == 1 else f"{n} users"
+def _users(n: int, verb: str = "") -> str:
+    """'1 user has' / '3 users have' (verb given in its plural form: 'have', 'get', ...)."""
+    singular = {"have": "has", "get": "gets"}.get(verb, verb)
+    subject = "1 user" if n == 1 else f"{n} users"
+    return f"{subject} {singular if n == 1 else verb}".rstrip()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _problem_sentences(skipped: pd.DataFrame, labels: dict[str, str], funded: bool) -> tuple[str, ...]:
@@ -266,22 +274,22 @@ def _problem_sentences(skipped: pd.DataFrame, labels: dict[str, str], funded: bo
             if code == "not_in_tenant":
                 text = f"{_users(n)} chosen are not in the imported tenant: {names}."
             elif code == "no_usage_location":
-                text = (f"{_users(n)} have no usage location, so no license can be assigned: {names}. "
+                text = (f"{_users(n, 'have')} no usage location, so no license can be assigned: {names}. "
                         "Choose a usage location for the plan, or set it in the admin center.")
             elif code == "no_free_seats" and sku_id == COMMUNICATION_CREDITS_SKU and not funded:
                 text = (f"No Communication Credits licenses are available yet ({_users(n)} need one: {names}). "
                         "They come with the first funding: add funds in Step 2, then plan again.")
             elif code == "no_free_seats":
-                text = (f"Not enough free {labels.get(sku_id, sku_id)} seats: {_users(n)} left out: {names}. "
+                text = (f"Not enough free {license_name(sku_id, labels.get(sku_id))} seats: {_users(n)} left out: {names}. "
                         "Buy more seats or choose fewer users.")
             elif code == "calling_plan_needs_teams_phone":
-                text = (f"{_users(n)} get no Calling Plan because Teams Phone could not be assigned to them "
+                text = (f"{_users(n, 'get')} no Calling Plan because Teams Phone could not be assigned to them "
                         f"(a Calling Plan needs Teams Phone): {names}.")
             elif code == "credits_need_calling_capability":
-                text = (f"{_users(n)} get no Communication Credits license because they have no Audio Conferencing "
+                text = (f"{_users(n, 'get')} no Communication Credits license because they have no Audio Conferencing "
                         f"or Calling Plan, so the license would not be used: {names}.")
             else:
-                text = (f"{_users(n)} with a Calling Plan have no phone number; assign one in the Teams admin "
+                text = (f"{_users(n)} with a Calling Plan {'has' if n == 1 else 'have'} no phone number; assign one in the Teams admin "
                         f"center: {names}.")
             sentences.append(text)
     return tuple(sentences)
@@ -367,7 +375,7 @@ def apply_plan(store: Store, plan: Plan) -> AppliedPlan:
             overdrawn = con.execute(_SQL["seats_overdrawn"]).fetchall()
             if overdrawn:
                 sku_id, needed, free = overdrawn[0]
-                raise SeatsExhausted(f"The plan needs {needed} {_labels(store).get(sku_id, sku_id)} seats but only "
+                raise SeatsExhausted(f"The plan needs {needed} {license_name(sku_id, _labels(store).get(sku_id))} seats but only "
                                      f"{free} are free. Nothing was applied; plan again.")
             plan_id = con.execute(_SQL["next_plan_id"]).fetchall()[0][0]
             ids = {"plan_id": plan_id}

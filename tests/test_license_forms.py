@@ -138,7 +138,7 @@ def test_plan_shows_changes_in_words_and_problems_before_anything_is_saved(tmp_p
     form.teams_phone.value = True
     form.plan_button.click()
     shown = text(form.plan_view.value)
-    assert "1 users: 2 licenses to add" in shown
+    assert "1 user: 2 licenses to add" in shown
     assert "Ada Lovelace ada@fabrikam.com Add Teams Phone Standard Add Domestic Calling Plan" in shown
     assert "Not enough free Teams Phone Standard seats: 1 user left out: ben@fabrikam.com" in shown
     assert "cleo@fabrikam.com. Choose a usage location for the plan" in shown
@@ -270,7 +270,7 @@ def test_bulk_after_funding_gives_credits_to_everyone_with_a_calling_license(led
     assert "Eve Tanaka eve@fabrikam.com Add Communication Credits" in shown
     assert ("2 users get no Communication Credits license because they have no Audio Conferencing or Calling Plan, "
             "so the license would not be used: ada@fabrikam.com, ben@fabrikam.com.") in shown
-    assert "have no usage location, so no license can be assigned: cleo@fabrikam.com" in shown
+    assert "has no usage location, so no license can be assigned: cleo@fabrikam.com" in shown
     form.apply_button.click()
     assert "MCOPSTNC" in licenses_of(ledger, "eve@fabrikam.com") and "MCOPSTNC" in licenses_of(ledger, "dan@fabrikam.com")
     assert "Users 5 Can dial out 2 Cannot dial out 3" in text(form.readiness_box.value)
@@ -288,7 +288,7 @@ def test_one_user_is_picked_by_name_and_unknown_names_are_explained(ledger):
     form.user.value = "Eve Tanaka (eve@fabrikam.com)"
     form.plan_button.click()
     assert form.errors["user"].value == ""
-    assert text(form.plan_view.value).startswith("The plan 1 users: 1 licenses to add")
+    assert text(form.plan_view.value).startswith("The plan 1 user: 1 license to add")
     assert list(form.plan.changes["user_principal_name"]) == ["eve@fabrikam.com"]
 
 

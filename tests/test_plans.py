@@ -55,7 +55,7 @@ def test_make_everyone_ready_respects_every_rule():
     dave = plan.changes[plan.changes["user_principal_name"] == "dave@contoso.com"].iloc[0]
     assert dave["disabled_plans"] == [] and "back on" in dave["why"]
     assert plan.problems == (
-        "Not enough free MCOEV seats: 1 user left out: bob@contoso.com. Buy more seats or choose fewer users.",
+        "Not enough free Teams Phone Standard seats: 1 user left out: bob@contoso.com. Buy more seats or choose fewer users.",
         "3 users with a Calling Plan have no phone number; assign one in the Teams admin center: "
         "bob@contoso.com, dave@contoso.com, erin@contoso.com.",
     )
@@ -69,7 +69,7 @@ def test_usage_location_comes_before_licenses_in_the_plan():
 def test_no_license_without_a_usage_location():
     plan = plan_license_changes(funded_fixture_tenant(), ["carol@contoso.com"], make_ready())
     assert plan.nothing_to_do
-    assert plan.problems[0].startswith("1 user have no usage location") or "no usage location" in plan.problems[0]
+    assert plan.problems[0].startswith("1 user has no usage location")
     assert list(plan.skipped["code"]) == ["no_usage_location"]
 
 
@@ -93,8 +93,8 @@ def test_calling_plan_needs_teams_phone_and_never_exceeds_seats():
     plan = plan_license_changes(store, Selection(upns=("alice@contoso.com", "carol@contoso.com")),
                                 add_teams_phone_and_calling_plan(usage_location="US"))
     assert changes(plan) == [("alice@contoso.com", "add_license", "MCOPSTN1", "")]
-    assert any("Not enough free MCOEV seats" in p for p in plan.problems)
-    assert any("get no Calling Plan because Teams Phone could not be assigned" in p for p in plan.problems)
+    assert any("Not enough free Teams Phone Standard seats" in p for p in plan.problems)
+    assert any("1 user gets no Calling Plan because Teams Phone could not be assigned" in p for p in plan.problems)
 
 
 def test_selection_by_department_and_unknown_names():

@@ -16,8 +16,8 @@ import ipywidgets as widgets
 import pandas as pd
 
 from ..catalog import (
-    AUDIO_CONFERENCING_SKU, COMMUNICATION_CREDITS_SKU, DOMESTIC_CALLING_PLAN_SKU, INTERNATIONAL_CALLING_PLAN_SKU,
-    PAY_AS_YOU_GO_CALLING_PLAN_SKU, TEAMS_PHONE_SKU, load_catalog,
+    DOMESTIC_CALLING_PLAN_SKU, INTERNATIONAL_CALLING_PLAN_SKU,
+    PAY_AS_YOU_GO_CALLING_PLAN_SKU, license_name,
 )
 from ..countries import country_names
 from ..errors import CommCreditsError, InvalidInput
@@ -42,14 +42,6 @@ CALLING_PLAN_CHOICES = (
 
 # Names admins know from the Teams admin guide; Microsoft's product names for some of these are historic
 # ("Skype for Business PSTN Domestic Calling").
-FRIENDLY_SKU_NAMES = {
-    COMMUNICATION_CREDITS_SKU: "Communication Credits",
-    AUDIO_CONFERENCING_SKU: "Audio Conferencing",
-    TEAMS_PHONE_SKU: "Teams Phone Standard",
-    DOMESTIC_CALLING_PLAN_SKU: "Domestic Calling Plan",
-    INTERNATIONAL_CALLING_PLAN_SKU: "Domestic and International Calling Plan",
-    PAY_AS_YOU_GO_CALLING_PLAN_SKU: "Pay-As-You-Go Calling Plan",
-}
 
 ALL = ""
 NO_LOCATION = "-"
@@ -74,16 +66,6 @@ LICENSE_STYLE = """<style>
 
 # ---------------------------------------------------------------------------------------------- presentation
 
-def sku_name(sku_id: str | None, fallback: str | None = None) -> str:
-    """The name an admin recognizes for a license."""
-    if sku_id is None or pd.isna(sku_id) or not sku_id:
-        return fallback if isinstance(fallback, str) and fallback else "license"
-    if sku_id in FRIENDLY_SKU_NAMES:
-        return FRIENDLY_SKU_NAMES[sku_id]
-    product = load_catalog().product(sku_id)
-    return product.product_name if product else (fallback or sku_id)
-
-
 def country_label(code: str | None) -> str:
     if not code:
         return "no usage location"
@@ -93,7 +75,7 @@ def country_label(code: str | None) -> str:
 
 def change_sentence(row) -> str:
     """One plan row in words, e.g. 'Add Teams Phone Standard' or 'Set usage location to United States (US)'."""
-    name = sku_name(row["sku_id"], row.get("sku_part_number"))
+    name = license_name(row["sku_id"], row.get("sku_part_number"))
     if row["action"] == "set_usage_location":
         return f"Set usage location to {country_label(row['usage_location'])}"
     if row["action"] == "remove_license":
@@ -139,16 +121,6 @@ def download_link(text: str, filename: str, label: str, mime: str, css: str) -> 
     payload = base64.b64encode(text.encode("utf-8")).decode("ascii")
     return (f'<a class="{css}" download="{html.escape(filename)}" href="data:{mime};charset=utf-8;base64,{payload}">'
             f"{html.escape(label)}</a>")
-
-
-def problem_sentence(text: str) -> str:
-    """A plan problem with Microsoft part numbers (MCOEV) replaced by the names admins know (Teams Phone)."""
-    catalog = load_catalog()
-    for sku_id, name in FRIENDLY_SKU_NAMES.items():
-        product = catalog.product(sku_id)
-        if product is not None:
-            text = text.replace(f" {product.sku_part_number} seats", f" {name} seats")
-    return text
 
 
 def _error_html(message: str) -> str:
@@ -334,7 +306,7 @@ class _PlanForm:
             head = "Nothing to change for these users."
         parts = [f'<h3 class="cc-section">The plan</h3><p class="cc-plan-summary">{html.escape(head)}</p>']
         if plan.problems:
-            items = "".join(f"<li>{html.escape(problem_sentence(p))}</li>" for p in plan.problems)
+            items = "".join(f"<li>{html.escape(p)}</li>" for p in plan.problems)
             parts.append(f'<div class="cc-problems"><b>Not in this plan, and why:</b><ul>{items}</ul></div>')
         if not plan.nothing_to_do:
             rows = []
