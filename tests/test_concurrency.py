@@ -48,10 +48,13 @@ def test_writers_and_readers_at_once_all_succeed_and_nothing_is_counted_twice(tm
     assert sorted(o for o in outcomes if o[0] == "done") == [("done", f"tab{n}") for n in range(WRITERS)]
     assert all(ok for kind, ok in outcomes if kind == "read")
     ledger = cc.open_ledger(path)
-    assert len(ledger.lots()) == WRITERS * ORDERS_EACH
-    assert ledger.balance() == Decimal("7.50") * WRITERS * ORDERS_EACH
     entries = ledger.entries()
-    assert entries["occurred_at"].is_monotonic_increasing
+    assert len(ledger.lots()) == WRITERS * ORDERS_EACH
+    spends = sorted(entries.loc[entries["kind"] == "spend", "idempotency_key"])
+    assert spends == sorted(f"usage:tab{n}-call-{i}" for n in range(WRITERS) for i in range(ORDERS_EACH))
+    assert entries["occurred_at"].is_monotonic_increasing, entries[["entry_id", "occurred_at", "kind"]]
+    assert entries["amount"].sum() == Decimal("7.50") * WRITERS * ORDERS_EACH
+    assert ledger.balance(entries["occurred_at"].max().to_pydatetime()) == Decimal("7.50") * WRITERS * ORDERS_EACH
 
 
 def test_a_process_holding_the_file_makes_writes_busy_and_changes_nothing(tmp_path):
