@@ -18,6 +18,7 @@ from . import format as fmt
 
 LABEL_WIDTH = {"description_width": "190px"}
 FIELD_WIDTH = "520px"
+INPUT_OFFSET = "198px"  # where inputs start: the label column plus its gap
 
 
 def _text(description: str, css: str, placeholder: str = "", value: str = "") -> widgets.Text:
@@ -50,13 +51,14 @@ class FundingForm:
             "po_number": _text("PO number (optional)", "cc-po-number", value=billing.po_number),
             "invoice_email": _text("Invoice e-mail", "cc-invoice-email", "ap@contoso.com", billing.invoice_email),
             "payment_method": widgets.ToggleButtons(
-                description="Pay by", options=[("Invoice", "invoice"), ("Card", "card")],
-                value=billing.payment_method or "invoice", style=LABEL_WIDTH),
+                options=[("Invoice", "invoice"), ("Card", "card")], value=billing.payment_method or "invoice",
+                style={"button_width": "120px"}),
             "card_brand": widgets.Dropdown(description="Card brand", options=[("—", "")] + [(b, b) for b in CARD_BRANDS[1:]],
                                            value=billing.card_brand, style=LABEL_WIDTH,
                                            layout=widgets.Layout(width=FIELD_WIDTH)),
             "card_last4": _text("Card: last 4 digits", "cc-card-last4", "1234", billing.card_last4),
-            "auto_recharge": widgets.Checkbox(description="Turn on auto-recharge", value=auto.enabled, indent=False),
+            "auto_recharge": widgets.Checkbox(description="Turn on auto-recharge", value=auto.enabled, indent=False,
+                                              layout=widgets.Layout(margin=f"4px 0 4px {INPUT_OFFSET}")),
             "recharge_amount": _text("Add this amount", "cc-recharge-amount", "e.g. 500.00",
                                      "" if auto.amount is None else str(auto.amount)),
             "recharge_below": _text("When balance is below", "cc-recharge-below", "e.g. 100.00",
@@ -64,10 +66,11 @@ class FundingForm:
         }
         self.fields["country"].add_class("cc-country")
         self.fields["auto_recharge"].add_class("cc-auto-recharge")
-        self.errors = {name: widgets.HTML(layout=widgets.Layout(margin="0 0 0 198px")) for name in self.fields}
+        self.errors = {name: widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 {INPUT_OFFSET}")) for name in self.fields}
         for name, error in self.errors.items():
             error.add_class(f"cc-error-{name.replace('_', '-')}")
-        self.review_button = widgets.Button(description="Review order", button_style="primary", icon="check")
+        self.review_button = widgets.Button(description="Review order", button_style="primary", icon="check",
+                                            layout=widgets.Layout(margin=f"12px 0 0 {INPUT_OFFSET}"))
         self.place_button = widgets.Button(description="Place order", button_style="success", icon="shopping-cart")
         self.edit_button = widgets.Button(description="Back to edit", icon="pencil")
         self.status = widgets.HTML()
@@ -90,7 +93,12 @@ class FundingForm:
     # ---- layout ----
 
     def _row(self, name: str) -> widgets.VBox:
-        return widgets.VBox([self.fields[name], self.errors[name]])
+        field = self.fields[name]
+        if name == "payment_method":  # toggle buttons have no label column of their own
+            label = widgets.HTML('<div style="text-align:right">Pay by</div>',
+                                 layout=widgets.Layout(width=LABEL_WIDTH["description_width"], margin="0 8px 0 0"))
+            field = widgets.HBox([label, field], layout=widgets.Layout(align_items="center"))
+        return widgets.VBox([field, self.errors[name]])
 
     def _layout(self) -> list[widgets.Widget]:
         mca = self.ledger.agreement is Agreement.MCA
@@ -146,7 +154,7 @@ class FundingForm:
             error.value = "".join(f'<div class="cc-error">{html.escape(m)}</div>' for m in messages)
         if problems:
             self.status.value = (f'<div class="cc-error">Please fix {len(problems)} '
-                                 f'problem{"s" if len(problems) > 1 else ""} above.</div>')
+                                 f'problem{"s" if len(problems) > 1 else ""} below.</div>')
 
     # ---- handlers ----
 
