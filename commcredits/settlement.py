@@ -170,19 +170,10 @@ def _settle_in(con, ledger: Ledger, table: pa.Table) -> SettlementReport:
         }
     )
     if len(blocked_idx):
-        con.register("_s_blocked", pa.table({
-            "usage_id": usage_ids.take(pa.array(blocked_idx)),
-            "start_at": _ts(times[blocked_idx]),
-            "charge": decimal_array(cents[blocked_idx]),
-        }))
-        try:
-            con.execute(
-                "INSERT INTO blocked_call SELECT *, $1 FROM _s_blocked "
-                "WHERE usage_id NOT IN (SELECT usage_id FROM blocked_call)",
-                [datetime.now(timezone.utc)],
-            ).fetchall()
-        finally:
-            con.unregister("_s_blocked")
+        _insert_stamped(
+            con, "blocked_call", {"usage_id": usage_ids.take(pa.array(blocked_idx)),
+                                  "start_at": _ts(times[blocked_idx]), "charge": decimal_array(cents[blocked_idx])},
+            "WHERE usage_id NOT IN (SELECT usage_id FROM blocked_call)")
     money = lambda v: quantize(Decimal(int(v)) / CENT, ledger.currency)  # noqa: E731
     return SettlementReport(
         settled=engine.settled,
@@ -439,6 +430,16 @@ class _Engine:
 # ---- writing ---------------------------------------------------------------------------------------------
 
 
+def _insert_stamped(con, table: str, columns: dict, tail: str = "") -> None:
+    """Append Arrow `columns` to `table` with the wall-clock time as its last column (table and tail are
+    fixed SQL from this module)."""
+    con.register("_s_rows", pa.table(columns))
+    try:
+        con.execute(f"INSERT INTO {table} SELECT *, $1 FROM _s_rows {tail}", [datetime.now(timezone.utc)]).fetchall()
+    finally:
+        con.unregister("_s_rows")
+
+
 def decimal_array(cents: np.ndarray) -> pa.Array:
     """Integer hundredths as an exact Arrow DECIMAL(18, 2) array (no float on the way)."""
     cents = np.ascontiguousarray(cents, dtype=np.int64)
@@ -560,21 +561,9 @@ def _settle_in_arrears(con, ledger, lots, next_entry, usage_ids, times, cents, l
             engine.expired += 1
             engine.forfeited_cents += int(rem)
         _write(con, engine, usage_ids, times, cents)
-        arrears = pa.table(
-            {
-                "usage_id": usage_ids,
-                "occurred_at": _ts(times),
-                "amount": decimal_array(cents),
-            }
-        )
-        con.register("_s_arrears", arrears)
-        try:
-            con.execute(
-                "INSERT INTO usage_in_arrears SELECT *, $1 FROM _s_arrears ORDER BY occurred_at, usage_id",
-                [datetime.now(timezone.utc)],
-            ).fetchall()
-        finally:
-            con.unregister("_s_arrears")
+        _insert_stamped(con, "usage_in_arrears",
+                        {"usage_id": usage_ids, "occurred_at": _ts(times), "amount": decimal_array(cents)},
+                        "ORDER BY occurred_at, usage_id")
     money = lambda v: quantize(Decimal(int(v)) / CENT, ledger.currency)  # noqa: E731
     return SettlementReport(
         expired_lots=engine.expired,

@@ -59,6 +59,18 @@ def schema_files() -> list[str]:
     return sorted(n for n in names if n.endswith("_schema")) + sorted(n for n in names if n.endswith("_views"))
 
 
+@contextlib.contextmanager
+def _committed(con: duckdb.DuckDBPyConnection):
+    """BEGIN on `con`, COMMIT when the block ends, ROLLBACK if it raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 def _is_lock_error(exc: Exception) -> bool:
     text = str(exc)
     return "lock" in text.lower() or "Conflicting" in text
@@ -116,25 +128,13 @@ class Store:
     def transaction(self):
         """Yield a connection inside BEGIN ... COMMIT; any exception rolls everything back."""
         if self._memory_con is not None:
-            with self._memory_mutex:
-                con = self._memory_con
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    yield con
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
-                con.execute("COMMIT")
+            with self._memory_mutex, _committed(self._memory_con) as con:
+                yield con
             return
         con = self._connect(read_only=False)
         try:
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with _committed(con):
                 yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
         finally:
             con.close()
 
