@@ -17,7 +17,9 @@ Rules kept from the per-call reference (`Ledger.spend`), which the property test
   records nothing, so expiries due only by a failed last call stay unrecorded, as in the reference;
 - a call the balance cannot cover, even after one recharge, is blocked: nothing is recorded, it stays
   unsettled and is listed in the report;
-- calls earlier than the ledger's last entry are not settled ("late": the ledger never rewrites history);
+- calls earlier than the ledger's last entry ("late": their log arrived after later entries) are recorded at
+  that last entry's time, keeping call order; the ledger never rewrites history (the call's own time stays
+  in pstn_call and call_spend);
 - calls already in the ledger are skipped (a different amount for the same usage id counts as a conflict).
 """
 
@@ -54,7 +56,7 @@ class SettlementReport:
     forfeited: Decimal = Decimal(0)
     blocked: int = 0
     blocked_amount: Decimal = Decimal(0)
-    late: int = 0  # earlier than the ledger's last entry: not settled
+    late: int = 0  # earlier than the ledger's last entry: recorded at that entry's time
     conflicts: int = 0  # usage id already settled with another amount: not settled again
     billed_in_arrears: int = 0  # MCA tenants
     blocked_calls: pd.DataFrame = field(default=None, repr=False, compare=False)
@@ -136,10 +138,14 @@ def _settle_in(con, ledger: Ledger, table: pa.Table) -> SettlementReport:
     _check_decimals(table, exponent, ledger.currency)
     (last,) = con.execute("SELECT epoch_us(max(occurred_at)) FROM entry").fetchall()[0]
     late = 0
-    if last is not None:
-        on_time = pc.greater_equal(table["t_us"], last)
-        late = len(table) - pc.sum(on_time.cast(pa.int64())).as_py() if len(table) else 0
-        table = table.filter(on_time)
+    if last is not None and len(table):
+        # Call logs arrive after later orders are recorded; history is never rewritten, so such a call is
+        # recorded at the ledger's last entry time (the earliest instant still open), in call order.
+        late = pc.sum(pc.less(table["t_us"], last).cast(pa.int64())).as_py()
+        if late:
+            clamped = pc.max_element_wise(table["t_us"], pa.scalar(last, pa.int64()))
+            table = table.set_column(table.schema.get_field_index("t_us"), "t_us", clamped)
+            table = table.take(pc.sort_indices(table, [("t_us", "ascending"), ("usage_id", "ascending")]))
     usage_ids = table["usage_id"].combine_chunks() if len(table) else pa.array([], pa.string())
     times = table["t_us"].to_numpy() if len(table) else np.zeros(0, np.int64)
     cents = table["cents"].to_numpy() if len(table) else np.zeros(0, np.int64)

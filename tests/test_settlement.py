@@ -33,17 +33,21 @@ def calls_frame(calls) -> pd.DataFrame:
 
 
 def reference_spend(ledger: cc.Ledger, calls) -> dict:
-    """The per-call oracle: Ledger.spend in (time, usage id) order; what it refused, by reason."""
+    """The per-call oracle: Ledger.spend in (time, usage id) order, a call older than the ledger's last entry
+    at the start recorded at that entry's time; what it refused or recorded late."""
+    entries = ledger.entries()
+    frontier = entries["occurred_at"].max().to_pydatetime() if len(entries) else None
     refused = {"blocked": [], "late": []}
-    for usage_id, at, charge in sorted(calls, key=lambda c: (c[1], c[0])):
+    recorded_at = {c[0]: max(c[1], frontier) if frontier else c[1] for c in calls}
+    for usage_id, at, charge in sorted(calls, key=lambda c: (recorded_at[c[0]], c[0])):
         if Decimal(charge) == 0:
             continue
+        if at < recorded_at[usage_id]:
+            refused["late"].append(usage_id)
         try:
-            ledger.spend(charge, at=at, usage_id=usage_id)
+            ledger.spend(charge, at=recorded_at[usage_id], usage_id=usage_id)
         except cc.InsufficientCredits:
             refused["blocked"].append(usage_id)
-        except cc.InvalidTime:
-            refused["late"].append(usage_id)
     return refused
 
 
@@ -121,12 +125,15 @@ def test_blocked_last_calls_leave_due_expiries_unrecorded_like_the_reference():
     assert refused["blocked"] == ["c2"] and report.expired_lots == 0
 
 
-def test_calls_older_than_the_last_entry_are_late_and_not_settled():
+def test_calls_whose_log_arrives_after_a_later_order_are_recorded_at_that_order():
     fast, slow = both("2025-03-01 fund 10.00 as A")
     calls = [("old", utc("2025-02-01"), "1.00"), ("new", utc("2025-03-02"), "1.00")]
     report, _ = settle_both(fast, slow, calls)
     assert_same_rows(fast, slow)
-    assert report.late == 1 and report.settled == 1
+    assert report.late == 1 and report.settled == 2
+    spends = fast.entries().query("kind == 'spend'")
+    assert [t.to_pydatetime() for t in spends["occurred_at"]] == [utc("2025-03-01"), utc("2025-03-02")]
+    assert fast.balance(utc("2025-03-02")) == Decimal("8.00")
 
 
 def test_settling_again_settles_nothing_and_a_changed_amount_is_a_conflict():

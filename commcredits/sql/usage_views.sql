@@ -1,11 +1,12 @@
 -- Views over usage and the ledger that analysts query. Names and columns are documented in docs/usage.md.
 
--- call_spend: every call paid from credits, with what it cost and who/where it went.
+-- call_spend: every call paid from credits, with what it cost and who/where it went. start_at is when the
+-- call started (a call whose log arrived late is recorded in the ledger later: recorded_at_ledger_time).
 CREATE OR REPLACE VIEW call_spend AS
 SELECT substr(e.idempotency_key, 7)                        AS usage_id,
        e.entry_id,
-       e.occurred_at                                       AS start_at,
-       date_trunc('month', e.occurred_at)                  AS month,
+       coalesce(c.start_at, e.occurred_at)                 AS start_at,
+       date_trunc('month', coalesce(c.start_at, e.occurred_at)) AS month,
        -e.amount                                           AS amount,
        c.user_principal_name,
        c.user_display_name,
@@ -13,7 +14,8 @@ SELECT substr(e.idempotency_key, 7)                        AS usage_id,
        coalesce(r.destination_country, '??')               AS destination_country,
        c.destination_name,
        c.license_capability,
-       c.duration_seconds
+       c.duration_seconds,
+       e.occurred_at                                       AS recorded_at_ledger_time
 FROM entry e
 LEFT JOIN pstn_call c ON c.usage_id = substr(e.idempotency_key, 7)
 LEFT JOIN call_charge r ON r.usage_id = substr(e.idempotency_key, 7)

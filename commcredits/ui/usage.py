@@ -133,9 +133,9 @@ def settlement_lines(report: SettlementReport, unrated: int, currency: str, loca
     else:
         lines.append(("Blocked", "0", "every charged call was covered"))
     if report.late:
-        lines.append(("Too late", str(report.late), "earlier than the ledger's last entry, so not settled: the "
-                                                     "ledger never rewrites history. Import call logs before "
-                                                     "recording later orders."))
+        lines.append(("Arrived late", str(report.late), "calls older than the ledger's last entry: recorded at "
+                                                         "that entry's time, since history is never rewritten; "
+                                                         "their own call time is kept for reports."))
     if report.expired_lots:
         lines.append(("Expired lots", str(report.expired_lots), f"{m(report.forfeited)} forfeited at expiry"))
     if report.conflicts:
