@@ -12,6 +12,8 @@ def test_overview_shows_balance_runway_readiness_and_expiring_funds(demo_db_path
     assert "cannot dial out" in summary and "Step 1 and Step 3" in summary
     assert "Funds expiring soon" in details and "next 90 days" in details
     assert "Auto-recharge" in details  # the open lot came from a recharge
+    # each recent call charge says who called and where, not just an id
+    assert "call out · to " in details or "toll-free call in" in details
 
 
 def test_overview_charts_plot_the_balance_and_every_lot(demo_db_path):
