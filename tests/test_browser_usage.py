@@ -1,9 +1,11 @@
 """Usage page in real Chromium: upload a call log, import it with a progress bar, see counts and reasons."""
 
+import re
 import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 import commcredits as cc
 from voila_server import voila
@@ -30,12 +32,11 @@ def test_upload_import_and_settle(page, writable_demo_db, artifacts):
         page.get_by_role("button", name="Import").click()
         imported = page.locator(".cc-imported .cc-value")
         imported.wait_for(state="visible", timeout=30_000)
-        assert imported.inner_text() == "3"
-        assert page.locator(".cc-quarantined .cc-value").inner_text() == "2"
-        assert "negative duration: -5" in page.locator(".cc-quarantine").inner_text()
-        bar = page.locator(".cc-progress .progress-bar")
-        assert "100%" in (bar.get_attribute("style") or "")
-        assert "Done: 1 file" in page.locator(".cc-phase").first.inner_text()
+        expect(imported).to_have_text("3", timeout=10_000)
+        expect(page.locator(".cc-quarantined .cc-value")).to_have_text("2", timeout=10_000)
+        expect(page.locator(".cc-quarantine")).to_contain_text("negative duration: -5", timeout=10_000)
+        expect(page.locator(".cc-progress .progress-bar")).to_have_attribute("style", re.compile("100%"), timeout=10_000)
+        expect(page.locator(".cc-phase").first).to_contain_text("Done: 1 file", timeout=10_000)
 
         page.get_by_role("button", name="Settle charged calls").click()
         settled = page.locator(".cc-settle-settled .cc-value")
