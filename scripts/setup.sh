@@ -15,12 +15,13 @@ if [ -z "$python_bin" ]; then
   done
 fi
 [ -n "$python_bin" ] || { echo "commcredits needs Python 3.11 or newer on PATH" >&2; exit 1; }
+sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
 
 if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv with $("$python_bin" --version)"
   if ! "$python_bin" -m venv .venv 2>/dev/null; then
     # Debian's python3 needs python3-venv for ensurepip
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq python3-venv >/dev/null
     rm -rf .venv && "$python_bin" -m venv .venv
   fi
 fi
@@ -37,7 +38,6 @@ fi
 
 if [ "$mode" = "test" ] && ! command -v chromium >/dev/null 2>&1; then
   echo "==> installing Debian's chromium for the browser tests"
-  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
 fi
