@@ -171,20 +171,20 @@ class Ledger:
 
     @property
     def agreement(self) -> Agreement:
-        rows = self.store.query("SELECT agreement FROM agreement_change ORDER BY change_id DESC LIMIT 1")
-        return Agreement(rows[0][0]) if rows else Agreement.MOSA
+        with self.store.reading() as con:
+            return current_agreement(con)
 
     @property
     def auto_recharge(self) -> AutoRecharge:
         with self.store.reading() as con:
-            return self._auto_recharge(con)
+            return current_auto_recharge(con)
 
     def set_agreement(self, agreement: Agreement | str) -> None:
         """Record the tenant's agreement type. Raises NotAllowedForAgreement when switching to MCA while
         auto-recharge is on (MCA tenants must keep it off)."""
         value = _parse_agreement(agreement)
         with self.store.transaction() as con:
-            if value is Agreement.MCA and self._auto_recharge(con).enabled:
+            if value is Agreement.MCA and current_auto_recharge(con).enabled:
                 raise NotAllowedForAgreement(
                     "Turn auto-recharge off before switching to a Microsoft Customer Agreement (MCA): "
                     "MCA tenants buy no credits and must keep auto-recharge off."
@@ -253,12 +253,12 @@ class Ledger:
                 return replay
             self._check_time_order(con, when)
             self._expire_due(con, when)
-            if _agreement(con) is Agreement.MCA:
+            if current_agreement(con) is Agreement.MCA:
                 con.execute(
                     "INSERT INTO usage_in_arrears VALUES ($1, $2, $3, $4)", [key, when, value, _now()]
                 ).fetchall()
                 return []
-            auto = self._auto_recharge(con)
+            auto = current_auto_recharge(con)
             open_lots = _open_lots(con, when)
             available = sum((r for _, r in open_lots), Decimal(0))
             if available < value and auto.enabled and available < auto.below:
@@ -314,14 +314,6 @@ class Ledger:
 
     # ---- internals (all take the open transaction's connection) ----
 
-    def _auto_recharge(self, con) -> AutoRecharge:
-        rows = con.execute(
-            "SELECT enabled, amount, below FROM auto_recharge_change ORDER BY change_id DESC LIMIT 1"
-        ).fetchall()
-        if not rows or not rows[0][0]:
-            return AutoRecharge(False)
-        return AutoRecharge(True, rows[0][1], rows[0][2])
-
     @staticmethod
     def _append_setting(con, table: str, columns: str, values: list) -> None:
         # table and columns are fixed names from this module, never user input
@@ -333,7 +325,7 @@ class Ledger:
         ).fetchall()
 
     def _refuse_for_mca(self, con, what: str) -> None:
-        if _agreement(con) is Agreement.MCA:
+        if current_agreement(con) is Agreement.MCA:
             raise NotAllowedForAgreement(
                 f"Cannot {what}: this tenant is on a Microsoft Customer Agreement (MCA). MCA tenants buy no "
                 "Communication Credits and keep auto-recharge off; their calls are billed in arrears."
@@ -408,9 +400,20 @@ def _parse_agreement(value) -> Agreement:
         raise InvalidInput("agreement", f"{value!r} is not an agreement type; choose one of {choices}.") from None
 
 
-def _agreement(con) -> Agreement:
+def current_agreement(con) -> Agreement:
+    """The tenant's agreement type, read inside the caller's transaction (MOSA until one is recorded)."""
     rows = con.execute("SELECT agreement FROM agreement_change ORDER BY change_id DESC LIMIT 1").fetchall()
     return Agreement(rows[0][0]) if rows else Agreement.MOSA
+
+
+def current_auto_recharge(con) -> AutoRecharge:
+    """The auto-recharge setting in force, read inside the caller's transaction."""
+    rows = con.execute(
+        "SELECT enabled, amount, below FROM auto_recharge_change ORDER BY change_id DESC LIMIT 1"
+    ).fetchall()
+    if not rows or not rows[0][0]:
+        return AutoRecharge(False)
+    return AutoRecharge(True, rows[0][1], rows[0][2])
 
 
 def _open_lots(con, when: datetime) -> list[tuple[int, Decimal]]:

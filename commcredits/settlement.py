@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import InvalidAmount
-from .ledger import Agreement, Ledger, expiry_instant, invoice_number
+from .ledger import Agreement, Ledger, current_agreement, current_auto_recharge, expiry_instant, invoice_number
 from .money import currency_exponent, quantize
 
 CENT = 100  # the ledger stores DECIMAL(18, 2): amounts here are integer hundredths
@@ -154,8 +154,8 @@ def _settle_in(con, ledger: Ledger, table: pa.Table) -> SettlementReport:
     next_entry, next_lot = con.execute(
         "SELECT (SELECT COALESCE(max(entry_id), 0) + 1 FROM entry), (SELECT COALESCE(max(lot_id), 0) + 1 FROM lot)"
     ).fetchall()[0]
-    agreement = _agreement(con)
-    auto = ledger._auto_recharge(con)
+    agreement = current_agreement(con)
+    auto = current_auto_recharge(con)
     if agreement is Agreement.MCA:
         return _settle_in_arrears(con, ledger, lots, next_entry, usage_ids, times, cents, late, conflicts)
     engine = _Engine(
@@ -203,11 +203,6 @@ def _check_decimals(table: pa.Table, exponent: int, currency: str) -> None:
     bad = pc.not_equal(pc.subtract(table["cents"], pc.multiply(pc.divide(table["cents"], unit), unit)), 0)
     if pc.any(bad).as_py():
         raise InvalidAmount("charge", f"some charges have more decimals than {currency} allows; rate them first.")
-
-
-def _agreement(con) -> Agreement:
-    rows = con.execute("SELECT agreement FROM agreement_change ORDER BY change_id DESC LIMIT 1").fetchall()
-    return Agreement(rows[0][0]) if rows else Agreement.MOSA
 
 
 def _open_lot_state(con) -> dict:
