@@ -66,7 +66,7 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     else:
         expiry_value, expiry_note = "—", "no open lots"
     low = balance <= 0 or (auto.enabled is False and agreement is not Agreement.MCA and balance < 50)
-    runway_value, runway_note = _runway_text(ledger, locale)
+    runway_value, runway_note = _runway_text(ledger, locale, funded=len(lots) > 0)
     ready = readiness_summary(ledger.store)
     cards = "".join(
         [
@@ -119,8 +119,8 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     return summary, details
 
 
-def _runway_text(ledger: Ledger, locale: str | None) -> tuple[str, str]:
-    if not len(ledger.lots()):
+def _runway_text(ledger: Ledger, locale: str | None, *, funded: bool) -> tuple[str, str]:
+    if not funded:
         return "—", "no funds yet: add funds in Step 2"
     runway = insights.runway(ledger)
     if runway.daily_burn <= 0:
