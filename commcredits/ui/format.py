@@ -34,6 +34,11 @@ def instant(value, locale: str | None = None) -> str:
                            locale=locale or display_locale())
 
 
+def error_html(message: str) -> str:
+    """A message shown in red in a form (plain text, escaped)."""
+    return f'<div class="cc-error">{html.escape(message)}</div>'
+
+
 def card(label: str, value: str, note: str = "", css: str = "", data: str = "") -> str:
     """A summary card: small label, big value, a note; `data` adds attributes (already escaped)."""
     return (

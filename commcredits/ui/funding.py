@@ -151,7 +151,7 @@ class FundingForm:
     def show_problems(self, problems: list[Problem]) -> None:
         for name, error in self.errors.items():
             messages = [p.message for p in problems if p.field == name]
-            error.value = "".join(f'<div class="cc-error">{html.escape(m)}</div>' for m in messages)
+            error.value = "".join(fmt.error_html(m) for m in messages)
         if problems:
             self.status.value = (f'<div class="cc-error">Please fix {len(problems)} '
                                  f'problem{"s" if len(problems) > 1 else ""} below.</div>')
@@ -184,7 +184,7 @@ class FundingForm:
             placed = place_order(self.ledger, review)
         except (CommCreditsError, ValueError) as error:
             self.place_button.disabled = False
-            self.status.value = f'<div class="cc-error">{html.escape(str(error))}</div>'
+            self.status.value = fmt.error_html(str(error))
             return
         if placed.lot is not None:
             message = (f"Order placed: {fmt.money(placed.lot.amount, review.currency, self.locale)} added, "

@@ -123,10 +123,6 @@ def download_link(text: str, filename: str, label: str, mime: str, css: str) -> 
             f"{html.escape(label)}</a>")
 
 
-def _error_html(message: str) -> str:
-    return f'<div class="cc-error">{html.escape(message)}</div>'
-
-
 def _reason_labels(ledger: Ledger) -> list[tuple[str, str]]:
     rows = ledger.store.query("SELECT code, summary_one FROM readiness_reasons ORDER BY sort_order")
     return [(text[0].upper() + text[1:], code) for code, text in rows]
@@ -208,7 +204,7 @@ class _PlanForm:
         raise NotImplementedError
 
     def show_error(self, field: str, message: str) -> None:
-        self.errors[field].value = _error_html(message)
+        self.errors[field].value = fmt.error_html(message)
 
     def clear_errors(self) -> None:
         for error in self.errors.values():
@@ -236,10 +232,10 @@ class _PlanForm:
             try:
                 handler()
             except CommCreditsError as error:
-                self.status.value = _error_html(str(error))
+                self.status.value = fmt.error_html(str(error))
             except Exception as error:  # noqa: BLE001 - the page must explain, never crash
                 log.exception("license form failed")
-                self.status.value = _error_html(f"Something went wrong ({type(error).__name__}: {error}). "
+                self.status.value = fmt.error_html(f"Something went wrong ({type(error).__name__}: {error}). "
                                                 "Nothing was changed; reload the page and try again.")
         return run
 
@@ -249,7 +245,7 @@ class _PlanForm:
         self.plan_box.layout.display = "none"
         selection, change = self.selection(), self.change()
         if selection is None or change is None:
-            self.status.value = _error_html("Please fix the problems above.")
+            self.status.value = fmt.error_html("Please fix the problems above.")
             return
         try:
             plan = plan_license_changes(self.store, selection, change)
@@ -257,9 +253,9 @@ class _PlanForm:
             field = error.field if error.field in self.errors else None
             if field:
                 self.show_error(field, error.message)
-                self.status.value = _error_html("Please fix the problems above.")
+                self.status.value = fmt.error_html("Please fix the problems above.")
             else:
-                self.status.value = _error_html(error.message)
+                self.status.value = fmt.error_html(error.message)
             return
         plan_html, downloads_html = self._plan_html(plan), self._downloads_html(plan)
         self.plan = plan
@@ -284,7 +280,7 @@ class _PlanForm:
             applied = apply_plan(self.store, plan)
         except CommCreditsError as error:
             self.apply_button.disabled = False
-            self.status.value = _error_html(str(error))
+            self.status.value = fmt.error_html(str(error))
             return
         self.apply_button.description = "Applied"
         self.refresh()

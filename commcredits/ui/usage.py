@@ -151,10 +151,6 @@ def settlement_lines(report: SettlementReport, unrated: int, currency: str, loca
 
 # ---- the page -----------------------------------------------------------------------------------------
 
-def _error(text: str) -> str:
-    return f'<div class="cc-error">{html.escape(text)}</div>'
-
-
 class UsagePage:
     """The Usage page. `widget` is what the notebook displays."""
 
@@ -232,12 +228,12 @@ class UsagePage:
         server_path = self.path.value.strip()
         self.import_status.value = ""
         if not uploads and not server_path:
-            self.import_status.value = _error("Choose files to upload, or type the path of a file or folder on the "
+            self.import_status.value = fmt.error_html("Choose files to upload, or type the path of a file or folder on the "
                                               "server, then click Import.")
             return
         refused = unsupported([u["name"] for u in uploads])
         if refused:
-            self.import_status.value = _error(
+            self.import_status.value = fmt.error_html(
                 f"Not a call log file: {', '.join(refused)}. Upload .json, .jsonl, .csv or .zip files; "
                 "nothing was imported.")
             return
@@ -245,11 +241,11 @@ class UsagePage:
         if server_path:
             where = Path(server_path).expanduser()
             if not where.exists():
-                self.import_status.value = _error(f"{server_path} does not exist on the server; nothing was imported.")
+                self.import_status.value = fmt.error_html(f"{server_path} does not exist on the server; nothing was imported.")
                 return
             found = call_log_files(where)
             if not found:
-                self.import_status.value = _error(f"No .json, .jsonl, .csv or .zip files in {server_path}; "
+                self.import_status.value = fmt.error_html(f"No .json, .jsonl, .csv or .zip files in {server_path}; "
                                                   "nothing was imported.")
                 return
             steps += import_steps(found)
@@ -269,7 +265,7 @@ class UsagePage:
             self.phase.value = ""
             kept = (f" The {done.files} file{'s' if done.files != 1 else ''} before it imported "
                     f"({done.imported} new rows)." if done.files else "")
-            self.import_status.value = _error(f"Could not import {name}: {explain(error)} Nothing from this file "
+            self.import_status.value = fmt.error_html(f"Could not import {name}: {explain(error)} Nothing from this file "
                                               f"was imported.{kept}")
             if done.files:
                 self._show_import(done, steps)
@@ -329,7 +325,7 @@ class UsagePage:
             rating = rate_calls(self.ledger)
             report = settle(self.ledger)
         except Exception as error:  # shown in the form; settle is one transaction, nothing was recorded
-            self.settle_status.value = _error(f"Could not settle: {explain(error)} Nothing was recorded.")
+            self.settle_status.value = fmt.error_html(f"Could not settle: {explain(error)} Nothing was recorded.")
             return
         finally:
             self.settle_button.disabled = False
@@ -365,7 +361,7 @@ class UsagePage:
             places = insights.spend_by(self.ledger, "destination").head(TOP)
             months = insights.spend_by(self.ledger, "month")
         except Exception as error:  # a busy file must not break the page
-            self.spend.value = _error(f"Could not read the spend tables: {explain(error)} Try again in a moment.")
+            self.spend.value = fmt.error_html(f"Could not read the spend tables: {explain(error)} Try again in a moment.")
             return
         names = country_names()
         places = places.assign(destination=[
