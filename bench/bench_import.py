@@ -20,7 +20,7 @@ import duckdb
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 import commcredits as cc  # noqa: E402
-from commcredits.io.pstn_calls import import_pstn_calls  # noqa: E402
+from commcredits.usage.call_import import import_pstn_calls  # noqa: E402
 
 ROWS = """
 SELECT printf('%08x-0000-4000-8000-%012x', i, i) AS id,

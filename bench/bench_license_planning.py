@@ -15,13 +15,13 @@ import time
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from commcredits.catalog import (
+from commcredits.licensing.catalog import (
     AUDIO_CONFERENCING_SKU, COMMUNICATION_CREDITS_SKU, DOMESTIC_CALLING_PLAN_SKU, TEAMS_PHONE_SKU, Capability,
     load_catalog,
 )
-from commcredits.ledger import open_ledger
-from commcredits.plans import make_ready, plan_license_changes
-from commcredits.tenant import import_graph_tenant
+from commcredits.credits.ledger import open_ledger
+from commcredits.licensing.plans import make_ready, plan_license_changes
+from commcredits.licensing.tenant import import_graph_tenant
 
 E5 = "06ebc4ee-1bb5-47dd-8120-11324bc54e06"
 E3 = "6fd2c87f-b296-42f0-b197-1e91e994b900"

@@ -25,7 +25,7 @@ import duckdb
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 import commcredits as cc  # noqa: E402
-from commcredits.settlement import settle  # noqa: E402
+from commcredits.credits.settlement import settle  # noqa: E402
 
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)
 

@@ -4,8 +4,8 @@ Open a ledger with `open_ledger`; every other function takes it (or its `.store`
 """
 
 from .analyst import connect_readonly, export_query, snapshot
-from .billing import BillingDetails, current_billing, save_billing
-from .catalog import Capability, load_catalog
+from .credits.billing import BillingDetails, current_billing, save_billing
+from .licensing.catalog import Capability, load_catalog
 from .config import database_path
 from .errors import (
     CommCreditsError,
@@ -17,13 +17,13 @@ from .errors import (
     LedgerBusy,
     NotAllowedForAgreement,
 )
-from .funding import OrderRequest, place_order, review_order
-from .insights import balance_over_time, expiring_funds, invoices_by_month, runway, spend_by, what_if
-from .io.license_exports import export_csv, export_graph_batches, export_powershell
-from .io.pstn_calls import import_pstn_calls, quarantined_rows
-from .ledger import Agreement, Allocation, AutoRecharge, Ledger, Lot, open_ledger
+from .credits.funding import OrderRequest, place_order, review_order
+from .usage.insights import balance_over_time, expiring_funds, invoices_by_month, runway, spend_by, what_if
+from .licensing.exports import export_csv, export_graph_batches, export_powershell
+from .usage.call_import import import_pstn_calls, quarantined_rows
+from .credits.ledger import Agreement, Allocation, AutoRecharge, Ledger, Lot, open_ledger
 from .money import format_money
-from .plans import (
+from .licensing.plans import (
     Change,
     Plan,
     SeatsExhausted,
@@ -36,10 +36,10 @@ from .plans import (
     make_ready,
     plan_license_changes,
 )
-from .rating import load_included_minutes, load_rate_card, rate_calls
-from .readiness import readiness, readiness_summary
-from .settlement import settle
-from .tenant import (
+from .usage.rating import load_included_minutes, load_rate_card, rate_calls
+from .licensing.readiness import readiness, readiness_summary
+from .credits.settlement import settle
+from .licensing.tenant import (
     TenantImportError,
     import_graph_tenant,
     import_phone_numbers,

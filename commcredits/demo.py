@@ -15,13 +15,13 @@ import uuid
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
-from .billing import BillingDetails, save_billing
-from .catalog import load_catalog
-from .io.pstn_calls import import_pstn_calls
-from .ledger import Ledger, open_ledger
-from .rating import load_included_minutes, load_rate_card, rate_calls
-from .settlement import settle
-from .tenant import import_graph_tenant, import_phone_numbers
+from .credits.billing import BillingDetails, save_billing
+from .licensing.catalog import load_catalog
+from .usage.call_import import import_pstn_calls
+from .credits.ledger import Ledger, open_ledger
+from .usage.rating import load_included_minutes, load_rate_card, rate_calls
+from .credits.settlement import settle
+from .licensing.tenant import import_graph_tenant, import_phone_numbers
 
 HISTORY_DAYS = 420
 USERS = 300

@@ -21,7 +21,7 @@ DEFAULT_SOURCE = ROOT.parent / "shared" / "reference" / "product-names-and-servi
 OUT_DIR = ROOT / "commcredits" / "data"
 
 sys.path.insert(0, str(ROOT))
-from commcredits.catalog import SERVICE_PLAN_CAPABILITIES  # noqa: E402  (one list of telephony plans)
+from commcredits.licensing.catalog import SERVICE_PLAN_CAPABILITIES  # noqa: E402  (one list of telephony plans)
 
 # Bundles admins meet every day that carry no telephony plan: listed so readiness can name them.
 COMMON_BUNDLES = {

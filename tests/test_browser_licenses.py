@@ -5,7 +5,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from commcredits.readiness import readiness, readiness_summary
+from commcredits.licensing.readiness import readiness, readiness_summary
 from funding_page import fill_order, review
 from test_license_forms import NO_WAY_TO_CALL, fresh_tenant
 from voila_server import voila

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import commcredits as cc
-from commcredits.io.pstn_calls import ImportReport, import_pstn_calls, iter_graph_pages, quarantined_rows
+from commcredits.usage.call_import import ImportReport, import_pstn_calls, iter_graph_pages, quarantined_rows
 
 CALLS = Path(__file__).parent / "fixtures" / "calls"
 CSV = CALLS / "PSTN.calls.2025-03-31.csv"

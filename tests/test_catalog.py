@@ -2,7 +2,7 @@
 
 import importlib.resources
 
-from commcredits.catalog import (
+from commcredits.licensing.catalog import (
     AUDIO_CONFERENCING_SKU, COMMUNICATION_CREDITS_SKU, DOMESTIC_CALLING_PLAN_SKU, RESOURCE_ACCOUNT_SKU,
     TEAMS_PHONE_SKU, Capability, load_catalog,
 )

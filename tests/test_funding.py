@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 import commcredits as cc
-from commcredits.billing import BillingDetails, billing_problems, save_billing
-from commcredits.funding import OrderRequest, place_order, review_order
+from commcredits.credits.billing import BillingDetails, billing_problems, save_billing
+from commcredits.credits.funding import OrderRequest, place_order, review_order
 from commcredits.ui.funding import FundingForm
 
 CONTOSO = BillingDetails("Contoso Ltd", "1 Microsoft Way", "Redmond", "98052", "US", "", "PO-77", "ap@contoso.com")

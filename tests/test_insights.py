@@ -10,10 +10,10 @@ import pytest
 from scenario import ledger_from, utc
 
 import commcredits as cc
-from commcredits import insights
-from commcredits.io.pstn_calls import import_pstn_calls
-from commcredits.rating import load_included_minutes, load_rate_card, rate_calls
-from commcredits.settlement import settle
+from commcredits.usage import insights
+from commcredits.usage.call_import import import_pstn_calls
+from commcredits.usage.rating import load_included_minutes, load_rate_card, rate_calls
+from commcredits.credits.settlement import settle
 
 
 def call(i, at, charge, user="a@contoso.com", to="+442079460000", call_type="user_out"):

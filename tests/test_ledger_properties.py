@@ -1,6 +1,6 @@
 """Property tests: the ledger against a small in-memory reference model, invariants checked after every step.
 
-The model is written independently of commcredits.ledger (plain lists, no SQL) so the two can disagree.
+The model is written independently of commcredits.credits.ledger (plain lists, no SQL) so the two can disagree.
 """
 
 from __future__ import annotations

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from commcredits.io.license_exports import (
+from commcredits.licensing.exports import (
     MAX_REQUESTS_PER_BATCH, export_csv, export_graph_batches, export_powershell, ps_quote,
 )
-from commcredits.ledger import open_ledger
-from commcredits.plans import add_communication_credits, make_ready, plan_license_changes
-from commcredits.tenant import import_graph_tenant
+from commcredits.credits.ledger import open_ledger
+from commcredits.licensing.plans import add_communication_credits, make_ready, plan_license_changes
+from commcredits.licensing.tenant import import_graph_tenant
 
 GOLDEN = Path(__file__).parent / "golden"
 E5 = "06ebc4ee-1bb5-47dd-8120-11324bc54e06"

@@ -8,17 +8,17 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from commcredits.catalog import (
+from commcredits.licensing.catalog import (
     AUDIO_CONFERENCING_SKU, COMMUNICATION_CREDITS_SKU, DOMESTIC_CALLING_PLAN_SKU, TEAMS_PHONE_SKU,
 )
 from commcredits.errors import InvalidInput
-from commcredits.ledger import open_ledger
-from commcredits.plans import (
+from commcredits.credits.ledger import open_ledger
+from commcredits.licensing.plans import (
     Change, Selection, StalePlan, add_communication_credits, add_teams_phone_and_calling_plan, apply_plan,
     make_ready, plan_license_changes,
 )
-from commcredits.readiness import readiness
-from commcredits.tenant import import_graph_tenant, import_phone_numbers_csv
+from commcredits.licensing.readiness import readiness
+from commcredits.licensing.tenant import import_graph_tenant, import_phone_numbers_csv
 
 FIXTURES = Path(__file__).parent / "fixtures" / "graph"
 NOW = datetime(2025, 3, 1, tzinfo=timezone.utc)

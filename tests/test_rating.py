@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import commcredits as cc
-from commcredits.io.pstn_calls import import_pstn_calls
-from commcredits.rating import (
+from commcredits.usage.call_import import import_pstn_calls
+from commcredits.usage.rating import (
     destination_of,
     load_included_minutes,
     load_rate_card,
@@ -113,7 +113,7 @@ def test_fixture_files_rate_and_settle_end_to_end():
     load_included_minutes(ledger)
     report = rate_calls(ledger)
     assert report.by_method["as_is"] == 7
-    from commcredits.settlement import settle
+    from commcredits.credits.settlement import settle
 
     settled = settle(ledger)
     assert settled.settled == 6 and settled.amount == Decimal("2.27")  # EUR and GBP rows stay unsettled

@@ -4,9 +4,9 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from commcredits.ledger import open_ledger
-from commcredits.readiness import readiness, readiness_summary
-from commcredits.tenant import import_graph_tenant, import_phone_numbers_csv
+from commcredits.credits.ledger import open_ledger
+from commcredits.licensing.readiness import readiness, readiness_summary
+from commcredits.licensing.tenant import import_graph_tenant, import_phone_numbers_csv
 
 FIXTURES = Path(__file__).parent / "fixtures" / "graph"
 NOW = datetime(2025, 3, 1, tzinfo=timezone.utc)

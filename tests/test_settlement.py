@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from scenario import ledger_from, utc
 
 import commcredits as cc
-from commcredits.settlement import settle
+from commcredits.credits.settlement import settle
 
 TABLES = {
     "entry": "SELECT entry_id, occurred_at, kind, amount, idempotency_key, lot_id FROM entry ORDER BY entry_id",

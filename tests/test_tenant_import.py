@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from commcredits.store import Store
-from commcredits.tenant import (
+from commcredits.licensing.tenant import (
     TenantImportError, import_graph_tenant, import_phone_numbers, import_phone_numbers_csv, import_users_csv,
 )
 

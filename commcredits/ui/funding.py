@@ -9,11 +9,11 @@ import html
 
 import ipywidgets as widgets
 
-from ..billing import CARD_BRANDS, BillingDetails, Problem, current_billing
+from ..credits.billing import CARD_BRANDS, BillingDetails, Problem, current_billing
 from ..countries import country_names
 from ..errors import CommCreditsError
-from ..funding import OrderRequest, OrderReview, new_order_id, place_order, review_order
-from ..ledger import Agreement, Ledger
+from ..credits.funding import OrderRequest, OrderReview, new_order_id, place_order, review_order
+from ..credits.ledger import Agreement, Ledger
 from . import format as fmt
 
 LABEL_WIDTH = {"description_width": "190px"}

@@ -15,16 +15,16 @@ from typing import Callable
 import ipywidgets as widgets
 import pandas as pd
 
-from ..catalog import (
+from ..licensing.catalog import (
     DOMESTIC_CALLING_PLAN_SKU, INTERNATIONAL_CALLING_PLAN_SKU,
     PAY_AS_YOU_GO_CALLING_PLAN_SKU, license_name,
 )
 from ..countries import country_names
 from ..errors import CommCreditsError, InvalidInput
-from ..io.license_exports import export_csv, export_graph_batches, export_powershell
-from ..ledger import Agreement, Ledger
-from ..plans import Change, Plan, Selection, add_communication_credits, apply_plan, plan_license_changes
-from ..readiness import readiness, readiness_summary
+from ..licensing.exports import export_csv, export_graph_batches, export_powershell
+from ..credits.ledger import Agreement, Ledger
+from ..licensing.plans import Change, Plan, Selection, add_communication_credits, apply_plan, plan_license_changes
+from ..licensing.readiness import readiness, readiness_summary
 from . import format as fmt
 
 log = logging.getLogger(__name__)

@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 
 import ipywidgets as widgets
 
-from .. import insights
-from ..ledger import Agreement, Ledger
-from ..readiness import readiness_summary
+from ..usage import insights
+from ..credits.ledger import Agreement, Ledger
+from ..licensing.readiness import readiness_summary
 from . import charts
 from . import format as fmt
 

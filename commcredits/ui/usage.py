@@ -20,13 +20,13 @@ import duckdb
 import ipywidgets as widgets
 import pandas as pd
 
-from .. import insights
+from ..usage import insights
 from ..countries import country_names
 from ..errors import CommCreditsError
-from ..io.pstn_calls import CALL_LOG_SUFFIXES, ImportReport, call_log_files, import_pstn_calls, quarantined_rows
-from ..ledger import Agreement, Ledger
-from ..rating import rate_calls
-from ..settlement import SettlementReport, settle
+from ..usage.call_import import CALL_LOG_SUFFIXES, ImportReport, call_log_files, import_pstn_calls, quarantined_rows
+from ..credits.ledger import Agreement, Ledger
+from ..usage.rating import rate_calls
+from ..credits.settlement import SettlementReport, settle
 from . import charts
 from . import format as fmt
 

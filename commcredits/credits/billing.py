@@ -10,8 +10,8 @@ import re
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 
-from .countries import ISO_COUNTRIES
-from .store import Store
+from ..countries import ISO_COUNTRIES
+from ..store import Store
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PAYMENT_METHODS = ("invoice", "card")

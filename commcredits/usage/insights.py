@@ -12,10 +12,10 @@ from decimal import Decimal
 
 import pandas as pd
 
-from .errors import InvalidInput, NotAllowedForAgreement
-from .ledger import Agreement, Ledger, open_ledger, require_aware
-from .money import parse_amount, quantize
-from .settlement import settle
+from ..errors import InvalidInput, NotAllowedForAgreement
+from ..credits.ledger import Agreement, Ledger, open_ledger, require_aware
+from ..money import parse_amount, quantize
+from ..credits.settlement import settle
 
 DIMENSIONS = {
     "user": "spend_by_user",

@@ -7,7 +7,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from .store import Store
+from ..store import Store
 
 READINESS_COLUMNS = ("user_principal_name", "display_name", "department", "usage_location", "can_dial_out",
                      "reasons", "fixes", "reason_codes", "is_resource_account", "has_audio_conferencing",

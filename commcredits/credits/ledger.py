@@ -16,15 +16,15 @@ from typing import NamedTuple, Sequence
 
 import pandas as pd
 
-from .errors import (
+from ..errors import (
     IdempotencyConflict,
     InsufficientCredits,
     InvalidInput,
     InvalidTime,
     NotAllowedForAgreement,
 )
-from .money import parse_amount, quantize, validate_currency
-from .store import LOCK_RETRY_SECONDS, MEMORY, Store
+from ..money import parse_amount, quantize, validate_currency
+from ..store import LOCK_RETRY_SECONDS, MEMORY, Store
 
 LOT_TERM_MONTHS = 12
 

@@ -34,9 +34,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import InvalidAmount
+from ..errors import InvalidAmount
 from .ledger import Agreement, Ledger, current_agreement, current_auto_recharge, expiry_instant, invoice_number
-from .money import currency_exponent, quantize
+from ..money import currency_exponent, quantize
 
 CENT = 100  # the ledger stores DECIMAL(18, 2): amounts here are integer hundredths
 MIN_BATCH = 2048

@@ -18,10 +18,10 @@ from .catalog import (
     AUDIO_CONFERENCING_SKU, CALLING_PLANS, COMMUNICATION_CREDITS_SKU, DOMESTIC_CALLING_PLAN_SKU, TEAMS_PHONE_SKU,
     Capability, license_name, load_catalog,
 )
-from .errors import CommCreditsError, InvalidInput
-from .store import Store
-from .countries import ISO_COUNTRIES
-from .store import named_sql
+from ..errors import CommCreditsError, InvalidInput
+from ..store import Store
+from ..countries import ISO_COUNTRIES
+from ..store import named_sql
 from .tenant import GUID, staged
 
 _SQL = named_sql("licensing_plan")

@@ -12,9 +12,9 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from .billing import BillingDetails, Problem, billing_problems, current_billing, save_billing
-from .errors import InvalidAmount
+from ..errors import InvalidAmount
 from .ledger import Agreement, AutoRecharge, Ledger, Lot, expiry_instant, invoice_number
-from .money import parse_typed_amount
+from ..money import parse_typed_amount
 
 
 @dataclass(frozen=True)

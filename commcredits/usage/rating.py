@@ -23,8 +23,8 @@ import pandas as pd
 import phonenumbers
 from babel.numbers import get_currency_precision
 
-from .errors import InvalidInput
-from .io.pstn_calls import store_of
+from ..errors import InvalidInput
+from .call_import import store_of
 
 SAMPLE_RATE_CARD = "sample_rate_card.csv"
 SAMPLE_INCLUDED_MINUTES = "sample_included_minutes.csv"

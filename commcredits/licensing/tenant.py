@@ -20,9 +20,9 @@ import phonenumbers
 import pyarrow as pa
 
 from .catalog import SERVICE_PLAN_CAPABILITIES, load_catalog
-from .countries import ISO_COUNTRIES
-from .errors import InvalidInput
-from .store import Store, named_sql
+from ..countries import ISO_COUNTRIES
+from ..errors import InvalidInput
+from ..store import Store, named_sql
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from ..plans import Plan
+from .plans import Plan
 
 MAX_REQUESTS_PER_BATCH = 20  # Graph's limit for one JSON batch
 

@@ -1,0 +1,1 @@
+"""Credits: the ledger of lots and entries, settlement of charged calls, billing details and orders."""

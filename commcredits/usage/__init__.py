@@ -1,0 +1,1 @@
+"""Usage: call log import, rate-card estimates and insights (runway, expiry, what-if)."""
