@@ -106,3 +106,17 @@ def test_quarantined_csv_rows_point_at_their_real_line(ledger):
     # line 6 is ragged (rejected by the CSV reader), line 7 has a bad start time: each keeps its own line
     assert "Expected Number of Columns" in rows[6]
     assert "start time is not a date and time" in rows[7]
+
+
+def test_a_broken_page_among_good_pages_is_quarantined_and_the_rest_import(ledger, tmp_path):
+    rows = [{"id": f"p{i}", "startDateTime": "2025-01-01T10:00:00Z", "duration": 60, "charge": 0.1,
+             "currency": "USD", "callType": "user_out"} for i in range(6)]
+    rows.append(dict(rows[0]))  # the same row id on a later page: imported once
+    for number, page in enumerate(iter_graph_pages(rows, page_size=2)):
+        (tmp_path / f"page-{number:03}.json").write_text(json.dumps(page, indent=2))
+    (tmp_path / "page-001b.json").write_text('{\n  "value": [ {"id": "cut off"')  # read in the same batch
+    report = import_pstn_calls(ledger, tmp_path)
+    assert report == ImportReport(imported=6, duplicates=1, quarantined=1, files=5)
+    (reason,) = quarantined_rows(ledger)["reason"]
+    assert reason.startswith("not a readable JSON document")
+    assert list(calls(ledger)["source_file"].map(lambda f: Path(f).name).value_counts().sort_index()) == [2, 2, 2]

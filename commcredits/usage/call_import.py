@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 from tqdm.auto import tqdm
@@ -80,31 +81,50 @@ COLUMNS = list(GRAPH_FIELDS)
 # RFC 4180, stated rather than sniffed: a ragged line must not make the sniffer pick another delimiter.
 CSV_DIALECT = """delim = ',', quote = '"', escape = '"'"""
 
-# Why a staged row cannot be imported (NULL: it can). Every field is still text here.
-CHECK_SQL = """
-SELECT s.*,
-    CASE
-        WHEN s.pre_reason IS NOT NULL THEN s.pre_reason
-        WHEN s.usage_id IS NULL OR trim(s.usage_id) = '' THEN 'missing row id (Graph id / CSV UsageId)'
-        WHEN s.start_at IS NULL OR trim(s.start_at) = '' THEN 'missing start time'
-        WHEN {ts}(s.start_at) IS NULL THEN 'start time is not a date and time: ' || s.start_at
-        WHEN nullif(trim(s.end_at), '') IS NOT NULL AND {ts}(s.end_at) IS NULL
-            THEN 'end time is not a date and time: ' || s.end_at
-        WHEN nullif(trim(s.duration_seconds), '') IS NOT NULL
-             AND TRY_CAST(s.duration_seconds AS DECIMAL(18, 3)) IS NULL
-            THEN 'duration is not a number of seconds: ' || s.duration_seconds
-        WHEN TRY_CAST(s.duration_seconds AS DECIMAL(18, 3)) < 0 THEN 'negative duration: ' || s.duration_seconds
-        WHEN nullif(trim(s.charge), '') IS NOT NULL AND TRY_CAST(s.charge AS DECIMAL(18, 6)) IS NULL
-            THEN 'charge is not a number: ' || s.charge
-        WHEN TRY_CAST(s.charge AS DECIMAL(18, 6)) < 0 THEN 'negative charge: ' || s.charge
-        WHEN nullif(trim(s.connection_charge), '') IS NOT NULL
-             AND TRY_CAST(s.connection_charge AS DECIMAL(18, 6)) IS NULL
-            THEN 'connection charge is not a number: ' || s.connection_charge
-        WHEN TRY_CAST(s.charge AS DECIMAL(18, 6)) > 0
-             AND NOT regexp_full_match(coalesce(trim(s.currency), ''), '[A-Za-z]{{3}}')
-            THEN 'charge without a three-letter currency'
-    END AS reason
-FROM _call_stage s
+# Why a staged row cannot be imported (NULL: it can), and its typed values, in one pass over the text fields.
+# The source query yields source_file, row_number, pre_reason, the text fields named as our columns, and what
+# `raw` is made of; raw text is built only for rows that get a reason (quarantine), never for good rows.
+CHECKED_SQL = """
+SELECT source_file, row_number, seq, reason, CASE WHEN reason IS NOT NULL THEN {raw} END AS raw,
+       usage_id, nullif(call_id, '') AS call_id, nullif(user_id, '') AS user_id,
+       nullif(user_principal_name, '') AS user_principal_name, nullif(user_display_name, '') AS user_display_name,
+       start_ts AS start_at, end_ts AS end_at, round(duration)::BIGINT AS duration_seconds,
+       charge_value AS charge, connection_value AS connection_charge,
+       upper(nullif(trim(currency), '')) AS currency, nullif(call_type, '') AS call_type,
+       nullif(callee_number, '') AS callee_number, nullif(caller_number, '') AS caller_number,
+       nullif(destination_context, '') AS destination_context, nullif(destination_name, '') AS destination_name,
+       nullif(conference_id, '') AS conference_id, nullif(trim(license_capability), '') AS license_capability,
+       upper(nullif(trim(usage_country_code), '')) AS usage_country_code,
+       upper(nullif(trim(tenant_country_code), '')) AS tenant_country_code
+FROM (
+    SELECT t.*,
+        CASE
+            WHEN pre_reason IS NOT NULL THEN pre_reason
+            WHEN usage_id IS NULL OR usage_id = '' THEN 'missing row id (Graph id / CSV UsageId)'
+            WHEN start_at IS NULL OR trim(start_at) = '' THEN 'missing start time'
+            WHEN start_ts IS NULL THEN 'start time is not a date and time: ' || start_at
+            WHEN nullif(trim(end_at), '') IS NOT NULL AND end_ts IS NULL
+                THEN 'end time is not a date and time: ' || end_at
+            WHEN nullif(trim(duration_seconds), '') IS NOT NULL AND duration IS NULL
+                THEN 'duration is not a number of seconds: ' || duration_seconds
+            WHEN duration < 0 THEN 'negative duration: ' || duration_seconds
+            WHEN nullif(trim(charge), '') IS NOT NULL AND charge_value IS NULL
+                THEN 'charge is not a number: ' || charge
+            WHEN charge_value < 0 THEN 'negative charge: ' || charge
+            WHEN nullif(trim(connection_charge), '') IS NOT NULL AND connection_value IS NULL
+                THEN 'connection charge is not a number: ' || connection_charge
+            WHEN charge_value > 0 AND NOT regexp_full_match(coalesce(trim(currency), ''), '[A-Za-z]{{3}}')
+                THEN 'charge without a three-letter currency'
+        END AS reason
+    FROM (
+        SELECT s.* REPLACE (trim(s.usage_id) AS usage_id),
+               _call_ts(s.start_at) AS start_ts, _call_ts(s.end_at) AS end_ts,
+               TRY_CAST(s.duration_seconds AS DECIMAL(18, 3)) AS duration,
+               TRY_CAST(s.charge AS DECIMAL(18, 6)) AS charge_value,
+               TRY_CAST(s.connection_charge AS DECIMAL(18, 6)) AS connection_value
+        FROM ({source}) s
+    ) t
+)
 """
 
 # Text -> TIMESTAMPTZ: ISO 8601 (Graph, naive = UTC) or the US format some admin center exports use.
@@ -123,21 +143,24 @@ WHERE c.reason IS NOT NULL
   AND md5(c.raw) NOT IN (SELECT row_hash FROM pstn_call_quarantine)
 """
 
+# New rows only: not already in the ledger, and the first of each row id within the import (`seq` order).
+# Both tests first compare 64-bit hashes of the ids (cheap to group and join), then the ids themselves only
+# where a hash matches: the ledger's ids are never all put in a hash table, nor are the new ones grouped as text.
 INSERT_CALLS = """
-INSERT INTO pstn_call
-SELECT trim(usage_id), nullif(call_id, ''), nullif(user_id, ''), nullif(user_principal_name, ''),
-       nullif(user_display_name, ''), _call_ts(start_at), _call_ts(end_at),
-       round(TRY_CAST(duration_seconds AS DECIMAL(18, 3)))::BIGINT,
-       TRY_CAST(charge AS DECIMAL(18, 6)), TRY_CAST(connection_charge AS DECIMAL(18, 6)),
-       upper(nullif(trim(currency), '')), nullif(call_type, ''), nullif(callee_number, ''),
-       nullif(caller_number, ''), nullif(destination_context, ''), nullif(destination_name, ''),
-       nullif(conference_id, ''), nullif(trim(license_capability), ''),
-       upper(nullif(trim(usage_country_code), '')), upper(nullif(trim(tenant_country_code), '')),
-       $1, source_file, $2
+INSERT INTO pstn_call BY NAME
+SELECT c.* EXCLUDE (row_number, seq, reason, raw), $1 AS source, $2 AS imported_at
 FROM _call_checked c
-WHERE reason IS NULL
-  AND trim(usage_id) NOT IN (SELECT usage_id FROM pstn_call)
-QUALIFY row_number() OVER (PARTITION BY trim(usage_id) ORDER BY row_number) = 1
+WHERE c.reason IS NULL
+  AND c.usage_id NOT IN (
+      SELECT usage_id FROM pstn_call
+      WHERE hash(usage_id) IN (SELECT hash(usage_id) FROM _call_checked WHERE reason IS NULL))
+  AND NOT EXISTS (
+      SELECT 1 FROM (
+          SELECT usage_id, min(seq) AS first_seq FROM _call_checked
+          WHERE reason IS NULL AND hash(usage_id) IN (
+              SELECT hash(usage_id) FROM _call_checked WHERE reason IS NULL GROUP BY ALL HAVING count(*) > 1)
+          GROUP BY usage_id HAVING count(*) > 1) r
+      WHERE r.usage_id = c.usage_id AND r.first_seq <> c.seq)
 """
 
 
@@ -187,11 +210,54 @@ def import_pstn_calls(target, source, *, progress: bool | None = None) -> Import
         raise InvalidInput("source", f"{path} does not exist; give a Graph JSON file, a folder of pages or a CSV/zip export.")
     files = call_log_files(path)
     report = ImportReport()
-    bar = tqdm(files, desc="Importing call logs", unit="file", disable=_quiet(progress, len(files)))
-    for file in bar:
-        report += _import_file(store, file)
-        bar.set_postfix(imported=report.imported, quarantined=report.quarantined)
+    with tqdm(total=len(files), desc="Importing call logs", unit="file", disable=_quiet(progress, len(files))) as bar:
+        for batch in _page_batches(files):
+            report += _import_batch(store, batch)
+            bar.update(len(batch))
+            bar.set_postfix(imported=report.imported, quarantined=report.quarantined)
     return report
+
+
+PAGE_BATCH_BYTES = 64 << 20  # Graph pages read in one transaction (a page is ~1,000 rows, ~1 MB)
+
+
+def _page_batches(files: list[Path]) -> Iterable[list[Path]]:
+    """Runs of consecutive Graph response files up to PAGE_BATCH_BYTES; every other file alone."""
+    batch, size = [], 0
+    for file in files:
+        if _is_one_response(file):
+            if batch and size + file.stat().st_size > PAGE_BATCH_BYTES:
+                yield batch
+                batch, size = [], 0
+            batch.append(file)
+            size += file.stat().st_size
+            continue
+        if batch:
+            yield batch
+            batch, size = [], 0
+        yield [file]
+    if batch:
+        yield batch
+
+
+def _is_one_response(file: Path) -> bool:
+    """A .json file holding one document: pretty-printed, or all on its first line."""
+    if file.suffix.lower() != ".json":
+        return False
+    if _is_single_json_document(file):
+        return True
+    with file.open("rb") as handle:
+        handle.readline(1 << 24)
+        return not handle.read(4096).strip()
+
+
+def _import_batch(store: Store, batch: list[Path]) -> ImportReport:
+    if len(batch) > 1:
+        try:
+            return _import_graph_pages(store, batch)
+        except duckdb.Error:  # a file in the batch is not readable JSON: each file on its own
+            pass
+    return sum((_import_file(store, file) for file in batch), ImportReport())
 
 
 def call_log_files(path: Path) -> list[Path]:
@@ -231,81 +297,115 @@ def _is_single_json_document(file: Path) -> bool:
     return False
 
 
-def _run_checked(con, source: str, reports_file: str) -> ImportReport:
-    """From _call_stage, quarantine unreadable rows and insert new ones; count what happened."""
+def _run_checked(con, source: str, source_sql: str, params: list, raw: str = "raw", fixup=None) -> ImportReport:
+    """Check and type the rows of `source_sql` in one pass (CHECKED_SQL), quarantine unreadable rows and
+    insert new ones; count what happened. `fixup(con)` may amend _call_checked before the inserts."""
     now = datetime.now(timezone.utc)
     con.execute(TS_MACRO)
-    con.execute("CREATE OR REPLACE TEMP TABLE _call_checked AS " + CHECK_SQL.format(ts="_call_ts"))
+    con.execute("CREATE OR REPLACE TEMP TABLE _call_checked AS " + CHECKED_SQL.format(source=source_sql, raw=raw), params)
+    if fixup is not None:
+        fixup(con)
     (total, bad) = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE reason IS NOT NULL) FROM _call_checked"
     ).fetchall()[0]
     con.execute(INSERT_QUARANTINE, [now]).fetchall()
     (imported,) = con.execute(INSERT_CALLS, [source, now]).fetchall()[0]
     con.execute("DROP TABLE IF EXISTS _call_checked")
-    con.execute("DROP TABLE IF EXISTS _call_stage")
     return ImportReport(imported, total - bad - imported, bad, 1)
 
 
-def _stage_json_objects(objects_sql: str) -> str:
-    """Stage rows from a query yielding (source_file, row_number, j JSON-or-NULL, raw, pre_reason).
-    All fields come from one json_extract_string with a list of paths: each row is parsed once."""
+def _json_rows(rows_sql: str) -> str:
+    """Text fields of JSON rows from a query yielding (source_file, row_number, seq, raw JSON text[,
+    pre_reason]). One json_extract_string with a list of paths parses each row once; `try` turns text that
+    is not JSON into NULL (only the vector holding it is re-read row by row, so rare bad lines cost little)."""
     paths = ", ".join(f"'$.\"{field}\"'" for field in GRAPH_FIELDS.values())
     fields = ", ".join(f"f[{i + 1}] AS {col}" for i, col in enumerate(GRAPH_FIELDS))
     return f"""
-    CREATE OR REPLACE TEMP TABLE _call_stage AS
-    SELECT source_file, row_number, raw, pre_reason, {fields}
-    FROM (
-        SELECT source_file, row_number, raw,
-               CASE WHEN pre_reason IS NOT NULL THEN pre_reason
-                    WHEN json_type(j) <> 'OBJECT' THEN 'not a JSON object' END AS pre_reason,
-               json_extract_string(CASE WHEN json_type(j) = 'OBJECT' THEN j END, [{paths}]) AS f
-        FROM ({objects_sql})
-    )
+    SELECT source_file, row_number, seq, raw,
+           CASE WHEN pre_reason IS NOT NULL THEN pre_reason
+                WHEN f IS NULL THEN 'line ' || row_number || ' is not valid JSON'
+                WHEN NOT (starts_with(raw, '{{') OR starts_with(ltrim(raw, chr(9) || chr(13) || ' '), '{{'))
+                    THEN 'not a JSON object'
+           END AS pre_reason,
+           {fields}
+    FROM (SELECT *, CASE WHEN pre_reason IS NULL THEN try(json_extract_string(raw, [{paths}])) END AS f
+          FROM ({rows_sql}))
     """
 
 
-def _import_graph_page(store: Store, file: Path) -> ImportReport:
+# The rows of a Graph response as JSON texts: its `value` array, a bare array of rows, or itself as one row.
+RESPONSE_ROWS = """CASE WHEN json_type({doc}, '$.value') = 'ARRAY' THEN from_json({doc} -> 'value', '["json"]')::VARCHAR[]
+         WHEN json_type({doc}) = 'ARRAY' THEN from_json({doc}, '["json"]')::VARCHAR[]
+         ELSE [{doc}::VARCHAR] END"""
+# Marks a JSON line holding a whole Graph response: its rows are checked in a second step (_expand_responses).
+RESPONSE_LINE = "graph response on one line"
+
+
+def _import_graph_pages(store: Store, files: list[Path]) -> ImportReport:
+    """Graph response files in one transaction (a transaction per small page would cost more than the page).
+    Raises if a file is not readable JSON: the caller then imports the files one by one."""
+    names = [str(f) for f in files]
     with store.transaction() as con:
-        try:
-            con.execute(
-                _stage_json_objects(
-                    """
-                    SELECT $1 AS source_file, generate_subscripts(rows, 1) AS row_number,
-                           unnest(rows) AS j, j::VARCHAR AS raw, NULL AS pre_reason
-                    FROM (SELECT CASE WHEN json_type(json, '$.value') = 'ARRAY'
-                                      THEN from_json(json -> 'value', '["json"]')
-                                      WHEN json_type(json) = 'ARRAY' THEN from_json(json, '["json"]')
-                                      ELSE [json] END AS rows
-                          FROM read_json_objects($2, format = 'unstructured'))
-                    """
-                ),
-                [str(file), str(file)],
-            )
-        except Exception as exc:  # the whole file is not JSON: quarantine it as one row
-            return _quarantine_file(con, file, f"not a readable JSON document: {exc}".splitlines()[0])
-        return _run_checked(con, "graph", str(file))
+        report = _run_checked(
+            con, "graph",
+            _json_rows(
+                f"""
+                SELECT filename AS source_file, generate_subscripts(rows, 1) AS row_number,
+                       list_position($1::VARCHAR[], filename)::BIGINT * 4294967296 + row_number AS seq,
+                       unnest(rows) AS raw, NULL AS pre_reason
+                FROM (SELECT filename, {RESPONSE_ROWS.format(doc="json")} AS rows
+                      FROM read_json_objects($1::VARCHAR[], format = 'unstructured', filename = true))
+                """
+            ),
+            [names],
+        )
+    return ImportReport(report.imported, report.duplicates, report.quarantined, len(files))
+
+
+def _import_graph_page(store: Store, file: Path) -> ImportReport:
+    try:
+        return _import_graph_pages(store, [file])
+    except duckdb.Error as exc:  # the whole file is not JSON: quarantine it as one row
+        reason = f"not a readable JSON document: {exc}".splitlines()[0]
+    with store.transaction() as con:
+        return _quarantine_file(con, file, reason)
 
 
 def _import_json_lines(store: Store, file: Path) -> ImportReport:
+    # A line is one row or (rarely) one whole Graph response. Only a line mentioning "value" can be a
+    # response; those are set aside in the one pass over the file and their rows checked after it.
     with store.transaction() as con:
-        con.execute(
-            _stage_json_objects(
-                """
-                SELECT $1 AS source_file, line_no AS row_number,
-                       unnest(CASE WHEN doc IS NULL THEN [NULL::JSON]
-                                   WHEN json_type(doc, '$.value') = 'ARRAY' THEN from_json(doc -> 'value', '["json"]')
-                                   ELSE [doc] END) AS j,
-                       coalesce(j::VARCHAR, line) AS raw,
-                       CASE WHEN doc IS NULL THEN 'line ' || line_no || ' is not valid JSON' END AS pre_reason
-                FROM (SELECT line, TRY_CAST(line AS JSON) AS doc, row_number() OVER () AS line_no
-                      FROM read_csv($2, columns = {'line': 'VARCHAR'}, header = false, delim = '\x1e',
+        return _run_checked(
+            con, "graph",
+            _json_rows(
+                f"""
+                SELECT $1 AS source_file, line_no AS row_number, line_no AS seq, line AS raw,
+                       CASE WHEN contains(line, '"value"') AND try(json_type(line, '$.value')) = 'ARRAY'
+                            THEN '{RESPONSE_LINE}' END AS pre_reason
+                FROM (SELECT line, row_number() OVER () AS line_no
+                      FROM read_csv($2, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x1e',
                                     quote = '', escape = '', auto_detect = false, strict_mode = false))
-                WHERE trim(line) <> ''
+                WHERE line <> '' AND (NOT starts_with(line, ' ') OR trim(line) <> '')
                 """
             ),
             [str(file), str(file)],
+            fixup=_expand_responses,
         )
-        return _run_checked(con, "graph", str(file))
+
+
+def _expand_responses(con) -> None:
+    """Replace each response line set aside by _import_json_lines with its rows, checked the same way."""
+    (responses,) = con.execute(f"SELECT count(*) FROM _call_checked WHERE reason = '{RESPONSE_LINE}'").fetchall()[0]
+    if not responses:
+        return
+    rows = _json_rows(
+        f"""
+        SELECT source_file, row_number, seq, unnest({RESPONSE_ROWS.format(doc="raw")}) AS raw, NULL AS pre_reason
+        FROM _call_checked WHERE reason = '{RESPONSE_LINE}'
+        """
+    )
+    con.execute("INSERT INTO _call_checked BY NAME " + CHECKED_SQL.format(source=rows, raw="raw"))
+    con.execute(f"DELETE FROM _call_checked WHERE reason = '{RESPONSE_LINE}'")
 
 
 def _quarantine_file(con, file: Path, reason: str) -> ImportReport:
@@ -344,39 +444,44 @@ def _import_csv(store: Store, file: Path, label: str) -> ImportReport:
         )
         con.execute("DROP TABLE IF EXISTS _csv_rejects")
         con.execute("DROP TABLE IF EXISTS _csv_scans")
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE _call_stage AS
-            SELECT $1 AS source_file, row_number() OVER () + 1 AS row_number, to_json(t)::VARCHAR AS raw,
+        source = f"""
+            SELECT $1 AS source_file, row_number() OVER () + 1 AS row_number, row_number AS seq, t AS rec,
                    NULL::VARCHAR AS pre_reason, {fields}
             FROM read_csv($2, columns = $3, header = true, auto_detect = false, {CSV_DIALECT},
                           ignore_errors = true, store_rejects = true,
                           rejects_table = '_csv_rejects', rejects_scan = '_csv_scans') t
-            """,
-            [label, str(file), {name: "VARCHAR" for name in header}],
-        )
-        # row_number above counts accepted lines only; shift each past the rejected lines before it, so
-        # people find the row at the line number shown (reject j at line r_j precedes r_j - j - 1 rows)
-        con.execute(
             """
-            UPDATE _call_stage s SET row_number = s.row_number + (
-                SELECT count(*) FROM (SELECT DISTINCT line FROM _csv_rejects) r
-                WHERE r.line - (SELECT count(DISTINCT r2.line) FROM _csv_rejects r2 WHERE r2.line <= r.line) - 1
-                      < s.row_number - 1)
-            """
-        )
-        con.execute(
-            """
-            INSERT INTO _call_stage (source_file, row_number, raw, pre_reason)
-            SELECT DISTINCT ON (line) $1, line, csv_line, 'CSV line ' || line || ': ' || error_message
-            FROM _csv_rejects
-            """,
-            [label],
-        )
-        report = _run_checked(con, "tac_csv", label)
+        report = _run_checked(con, "tac_csv", source, [label, str(file), {name: "VARCHAR" for name in header}],
+                              raw="to_json(rec)::VARCHAR", fixup=lambda con: _add_csv_rejects(con, label))
         con.execute("DROP TABLE IF EXISTS _csv_rejects")
         con.execute("DROP TABLE IF EXISTS _csv_scans")
         return report
+
+
+def _add_csv_rejects(con, label: str) -> None:
+    """Lines the CSV reader rejected join the checked rows as quarantined, each at its own line number."""
+    (rejected,) = con.execute("SELECT count(DISTINCT line) FROM _csv_rejects").fetchall()[0]
+    if not rejected:
+        return
+    # row_number counted accepted lines only; shift each past the rejected lines before it, so people find
+    # the row at the line number shown (reject j at line r_j precedes r_j - j - 1 rows)
+    con.execute(
+        """
+        UPDATE _call_checked s SET row_number = s.row_number + (
+            SELECT count(*) FROM (SELECT DISTINCT line FROM _csv_rejects) r
+            WHERE r.line - (SELECT count(DISTINCT r2.line) FROM _csv_rejects r2 WHERE r2.line <= r.line) - 1
+                  < s.row_number - 1)
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO _call_checked BY NAME
+        SELECT DISTINCT ON (line) $1 AS source_file, line AS row_number, line AS seq, csv_line AS raw,
+               'CSV line ' || line || ': ' || error_message AS reason
+        FROM _csv_rejects
+        """,
+        [label],
+    )
 
 
 def _rows_table(rows) -> pa.Table:
@@ -410,17 +515,17 @@ def _import_rows(store: Store, rows) -> ImportReport:
     with store.transaction() as con:
         con.register("_call_rows", table)
         try:
-            con.execute(
+            return _run_checked(
+                con, "rows",
                 """
-                CREATE OR REPLACE TEMP TABLE _call_stage AS
-                SELECT 'rows' AS source_file, row_number() OVER () AS row_number, to_json(r)::VARCHAR AS raw,
+                SELECT 'rows' AS source_file, row_number() OVER () AS row_number, row_number AS seq, r AS rec,
                        NULL::VARCHAR AS pre_reason, r.*
                 FROM _call_rows r
-                """
+                """,
+                [], raw="to_json(rec)::VARCHAR",
             )
         finally:
             con.unregister("_call_rows")
-        return _run_checked(con, "rows", "rows")
 
 
 def quarantined_rows(target) -> pd.DataFrame:
