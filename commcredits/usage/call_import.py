@@ -333,10 +333,10 @@ def _json_rows(rows_sql: str) -> str:
     """
 
 
-# The rows of a Graph response as JSON texts: its `value` array, a bare array of rows, or itself as one row.
-RESPONSE_ROWS = """CASE WHEN json_type({doc}, '$.value') = 'ARRAY' THEN from_json({doc} -> 'value', '["json"]')::VARCHAR[]
-         WHEN json_type({doc}) = 'ARRAY' THEN from_json({doc}, '["json"]')::VARCHAR[]
-         ELSE [{doc}::VARCHAR] END"""
+# The rows of a Graph response as JSON texts: its `value` array, a bare array of rows, or itself as one row
+# (one parse of the document; a `value` that is not an array leaves the document as one row).
+RESPONSE_ROWS = """CASE WHEN starts_with(ltrim({doc}), '[') THEN from_json({doc}, '["json"]')::VARCHAR[]
+         ELSE coalesce(from_json({doc}, '{{"value": ["json"]}}').value::VARCHAR[], [{doc}::VARCHAR]) END"""
 # Marks a JSON line holding a whole Graph response: its rows are checked in a second step (_expand_responses).
 RESPONSE_LINE = "graph response on one line"
 

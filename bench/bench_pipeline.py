@@ -1,0 +1,132 @@
+"""Benchmark: what an admin runs, import -> rate -> settle, from call log files into a file-backed ledger.
+
+    python bench/bench_pipeline.py --calls 1000000 [--files 1] [--dir /tmp/commcredits-bench/pipeline]
+
+Inputs are generated here (never committed): Graph getPstnCalls rows as JSON lines, --files files (one export
+per period), calls spread over 18 months so lots expire and auto-recharge runs; 90% are outbound calls
+Microsoft charged to Communication Credits (licenseCapability MCOPSTNPP with a charge), 10% toll-free calls
+into an auto attendant that the rate card prices. The ledger is a new DuckDB file with an opening order and
+auto-recharge on.
+
+Each stage is timed and set against its bare DuckDB baseline on the same rows, measured afterwards in the same
+run into another new file: import vs `read_json` of the files into a table; rate vs one pass writing a
+derived row per call (`round(charge, 2)`); settle vs the bare ordered running sum `sum() over (order by
+time)`. Peak memory is the process's maximum resident set during the pipeline (baselines run after it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+import commcredits as cc  # noqa: E402
+from commcredits.credits.settlement import settle  # noqa: E402
+from commcredits.usage.call_import import import_pstn_calls  # noqa: E402
+from commcredits.usage.rating import load_included_minutes, load_rate_card, rate_calls  # noqa: E402
+
+SPAN_SECONDS = 47_304_000  # 18 months
+ROWS = """
+SELECT printf('%08x-0000-4000-8000-%012x', i, i) AS id,
+       'call-' || i AS callId,
+       CASE WHEN i % 10 = 0 THEN NULL ELSE 'user' || (i % 2000) || '@contoso.com' END AS userPrincipalName,
+       strftime(TIMESTAMP '2024-01-01' + to_microseconds((i * {step})::BIGINT), '%Y-%m-%dT%H:%M:%S.%fZ') AS startDateTime,
+       30 + (hash(i) % 900) AS duration,
+       CASE WHEN i % 10 = 0 THEN NULL ELSE (((hash(i * 7) % 300) + 1) * 0.01)::DECIMAL(18, 2) END AS charge,
+       'USD' AS currency,
+       CASE WHEN i % 10 = 0 THEN 'ucap_in' ELSE 'user_out' END AS callType,
+       CASE WHEN i % 10 = 0 THEN '+18005550199' ELSE '+1425555' || lpad((i % 10000)::VARCHAR, 4, '0') END AS calleeNumber,
+       CASE WHEN i % 10 = 0 THEN NULL ELSE 'MCOPSTNPP' END AS licenseCapability,
+       'US' AS usageCountryCode
+FROM range({start}, {stop}) t(i)
+"""
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def generate(folder: Path, calls: int, files: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"calls-{n:02}.jsonl" for n in range(files)]
+    stamp = folder / f"done-{calls}-{files}"
+    if stamp.exists():
+        return paths
+    con = duckdb.connect()
+    step = SPAN_SECONDS * 1_000_000 // calls
+    bounds = [calls * n // files for n in range(files + 1)]
+    for path, start, stop in zip(paths, bounds, bounds[1:]):
+        con.execute(f"COPY ({ROWS.format(start=start, stop=stop, step=step)}) TO '{path}' (FORMAT JSON)")
+    con.close()
+    stamp.touch()
+    return paths
+
+
+def fresh(path: Path) -> Path:
+    for p in (path, Path(str(path) + ".wal")):
+        p.unlink(missing_ok=True)
+    return path
+
+
+def timed(action):
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=1_000_000)
+    parser.add_argument("--files", type=int, default=1)
+    parser.add_argument("--dir", default="/tmp/commcredits-bench/pipeline")
+    args = parser.parse_args()
+    folder = Path(args.dir)
+    started = time.perf_counter()
+    inputs = generate(folder / f"calls-{args.calls}", args.calls, args.files)
+    print(f"{args.calls:,} calls in {len(inputs)} JSON lines file(s) ready in {time.perf_counter() - started:.0f} s; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+    ledger = cc.open_ledger(fresh(folder / "ledger.duckdb"))
+    ledger.add_funds("1000.00", at=datetime(2024, 1, 1, tzinfo=timezone.utc), order_id="opening")
+    ledger.set_auto_recharge(amount="500.00", below="100.00")
+    load_rate_card(ledger)
+    load_included_minutes(ledger)
+    stages = {}
+    stages["import"], imported = timed(lambda: import_pstn_calls(ledger, inputs[0].parent, progress=False))
+    stages["rate"], rated = timed(lambda: rate_calls(ledger))
+    stages["settle"], settled = timed(lambda: settle(ledger))
+    peak = peak_mb()
+    print(f"imported {imported.imported:,} (quarantined {imported.quarantined:,}); rated {rated.by_method}; settled "
+          f"{settled.settled:,} calls, {settled.recharges:,} recharges, {settled.expired_lots:,} lots expired, "
+          f"{settled.blocked:,} blocked")
+
+    con = duckdb.connect(str(fresh(folder / "floor.duckdb")))
+    con.execute("SET TimeZone = 'UTC'")
+    files = [str(p) for p in inputs]
+    floors = {}
+    floors["import"], _ = timed(lambda: con.execute(
+        f"CREATE TABLE calls AS SELECT * FROM read_json({files}, format = 'newline_delimited')"))
+    floors["rate"], _ = timed(lambda: con.execute(
+        "CREATE TABLE rated AS SELECT id, startDateTime AS start_at, round(coalesce(charge, 0), 2) AS charge FROM calls"))
+    floors["settle"], _ = timed(lambda: con.execute(
+        "CREATE TABLE running AS SELECT id, sum(charge) OVER (ORDER BY start_at, id) AS s FROM rated"))
+    con.close()
+
+    total, floor = sum(stages.values()), sum(floors.values())
+    print(f"{'stage':8} {'ours':>9} {'share':>6} {'baseline':>9} {'ratio':>6}")
+    for name in stages:
+        print(f"{name:8} {stages[name]:8.2f}s {stages[name] / total:6.0%} {floors[name]:8.2f}s {stages[name] / floors[name]:5.1f}x")
+    print(f"{'total':8} {total:8.2f}s {'':6} {floor:8.2f}s {total / floor:5.1f}x   peak RSS {peak:,.0f} MB "
+          f"({args.calls / total:,.0f} calls/s end to end)")
+
+
+if __name__ == "__main__":
+    main()
