@@ -58,7 +58,8 @@ class SettlementReport:
     blocked_amount: Decimal = Decimal(0)
     late: int = 0  # earlier than the ledger's last entry: recorded at that entry's time
     conflicts: int = 0  # usage id already settled with another amount: not settled again
-    billed_in_arrears: int = 0  # MCA tenants
+    billed_in_arrears: int = 0  # MCA tenants: calls (or the part of a call) the remaining lots could not pay
+    arrears_amount: Decimal = Decimal(0)
     blocked_calls: pd.DataFrame = field(default=None, repr=False, compare=False)
 
 
@@ -125,9 +126,11 @@ def _settle_in(con, ledger: Ledger, table: pa.Table) -> SettlementReport:
             """
             SELECT count(*) FILTER (WHERE k.cents <> c.cents), list(c.usage_id)
             FROM _settle_calls c
-            JOIN (SELECT substr(idempotency_key, 7) AS usage_id, (-amount * 100)::BIGINT AS cents
-                  FROM entry WHERE kind = 'spend'
-                  UNION ALL SELECT usage_id, (amount * 100)::BIGINT FROM usage_in_arrears) k USING (usage_id)
+            JOIN (SELECT usage_id, sum(cents) AS cents FROM (  -- an MCA call may be split: drawn + arrears
+                      SELECT substr(idempotency_key, 7) AS usage_id, (-amount * 100)::BIGINT AS cents
+                      FROM entry WHERE kind = 'spend'
+                      UNION ALL SELECT usage_id, (amount * 100)::BIGINT FROM usage_in_arrears)
+                  GROUP BY usage_id) k USING (usage_id)
             """
         ).fetchall()[0]
     finally:
@@ -549,29 +552,46 @@ def _write(con, engine: _Engine, usage_ids: pa.Array, times: np.ndarray, cents: 
 
 
 def _settle_in_arrears(con, ledger, lots, next_entry, usage_ids, times, cents, late, conflicts) -> SettlementReport:
-    """MCA: every call is billed in arrears; lots still expire as each call's transaction would expire them."""
+    """MCA: the remaining lots pay first (FIFO, expiring as before, no recharge), the rest is billed in
+    arrears; every call succeeds, so each lot due by a call is recorded by the first call reaching it.
+    One vectorised step per stretch between lot expiries."""
     engine = _Engine(lots, next_entry, 0, recharge=None, trigger=None)
-    if len(times):
-        # every call succeeds, so each lot due by the last call is recorded, in the order the calls reach them
-        reached = np.searchsorted(times, engine.exp, side="left")  # first call at or after the expiry
-        due = reached < len(times)
-        order = np.lexsort((engine.ids[due], reached[due]))
-        for lot_id, exp, rem in zip(engine.ids[due][order], engine.exp[due][order], engine.rem[due][order]):
-            engine.expiry_rows.append((engine.next_entry, int(lot_id), int(exp), int(rem)))
-            engine.next_entry += 1
-            engine.expired += 1
-            engine.forfeited_cents += int(rem)
-        _write(con, engine, usage_ids, times, cents)
-        _insert_stamped(con, "usage_in_arrears",
-                        {"usage_id": usage_ids, "occurred_at": _ts(times), "amount": decimal_array(cents)},
-                        "ORDER BY occurred_at, usage_id")
+    drawn = np.zeros(len(times), np.int64)
+    pos, n = 0, len(times)
+    while pos < n:
+        engine.expire_due(int(times[pos]))
+        engine._flush_expiries()  # recorded by this call whatever it draws
+        end = int(np.searchsorted(times, engine.next_expiry(), side="left"))
+        c = cents[pos:end]
+        spent = np.cumsum(c)
+        b = engine.balance()
+        # call k draws the part of [S_k - c_k, S_k) below the balance; once the lots are empty, nothing
+        part = np.minimum(spent, b) - np.minimum(spent - c, b)
+        m = int(np.count_nonzero(part))  # a prefix: the calls before the lots ran dry
+        if m:
+            drawn[pos : pos + m] = part[:m]
+            engine._commit(np.arange(pos, pos + m), part[:m], np.zeros(m, bool), np.zeros(m, bool), None)
+        pos = end
+    if n:
+        _write(con, engine, usage_ids, times, drawn)
+        owed = cents - drawn
+        billed = np.flatnonzero(owed > 0)
+        if len(billed):
+            _insert_stamped(con, "usage_in_arrears",
+                            {"usage_id": usage_ids.take(pa.array(billed)), "occurred_at": _ts(times[billed]),
+                             "amount": decimal_array(owed[billed])},
+                            "ORDER BY occurred_at, usage_id")
+    else:
+        billed = owed = np.zeros(0, np.int64)
     money = lambda v: quantize(Decimal(int(v)) / CENT, ledger.currency)  # noqa: E731
     return SettlementReport(
+        settled=engine.settled,
+        amount=money(engine.settled_cents),
         expired_lots=engine.expired,
         forfeited=money(engine.forfeited_cents),
         late=int(late),
         conflicts=int(conflicts),
-        billed_in_arrears=len(times),
-        amount=money(cents.sum()) if len(cents) else money(0),
+        billed_in_arrears=len(billed),
+        arrears_amount=money(owed[billed].sum()) if len(billed) else money(0),
         blocked_calls=pd.DataFrame({"usage_id": [], "start_at": [], "charge": []}),
     )
