@@ -65,22 +65,25 @@ class SettlementReport:
 
 # ---- reading what to settle ------------------------------------------------------------------------------
 
-# Rated calls that draw on credits, in the ledger's currency, not yet in the ledger (as spend or arrears).
+# What Microsoft charged (operator Microsoft or not given), rounded half-up to the minor unit, in the
+# ledger's currency (view microsoft_charge, sql/charges_views.sql). Estimates from the rate card never settle.
 CALLS_TO_SETTLE = """
 SELECT c.usage_id, epoch_us(c.start_at) AS t_us, (c.charge * 100)::BIGINT AS cents
-FROM call_charge c
-WHERE c.charge > 0 AND c.currency = $1 AND ($2::TIMESTAMPTZ IS NULL OR c.start_at <= $2)
+FROM microsoft_charge c
+WHERE c.billed_by = 'microsoft' AND c.charge > 0 AND c.currency = $1
+  AND ($2::TIMESTAMPTZ IS NULL OR c.start_at <= $2)
 ORDER BY c.start_at, c.usage_id
 """
 
 
 def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> SettlementReport:
-    """Settle every rated, charged, unsettled call (up to `until`) into the ledger; one transaction.
+    """Settle what Microsoft charged for every imported, unsettled call (up to `until`); one transaction.
 
-    `calls` (optional): a DataFrame with usage_id, start_at, charge to settle instead of the rated calls
-    table (the demo generator and what-if use it). Calls in another currency than the ledger's are ignored
-    by the rated-calls path (see `call_charge`). Raises InvalidAmount when a charge has more decimals than
-    the currency allows."""
+    A call draws exactly its reported `charge` rounded half-up to the minor unit; calls another operator
+    bills, calls without a charge (estimates only) and calls in another currency than the ledger's are
+    never settled (`call_charges` says why for each). `calls` (optional): a DataFrame with usage_id,
+    start_at, charge to settle instead (what-if replays use it). Raises InvalidAmount when a given charge
+    has more decimals than the currency allows."""
     with ledger.store.transaction() as con:
         if calls is None:
             table = con.sql(CALLS_TO_SETTLE, params=[ledger.currency, until]).to_arrow_table()
