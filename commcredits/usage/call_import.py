@@ -51,6 +51,9 @@ GRAPH_FIELDS = {
     "license_capability": "licenseCapability",
     "usage_country_code": "usageCountryCode",
     "tenant_country_code": "tenantCountryCode",
+    "operator": "operator",  # "Microsoft", or the Operator Connect carrier who bills the call itself
+    "inventory_type": "inventoryType",  # the user's number type, e.g. a service or toll-free number
+    "call_duration_source": "callDurationSource",
 }
 
 # Our column <- Teams admin center "PSTN usage" CSV column (Calling Plans export).
@@ -75,6 +78,9 @@ CSV_COLUMNS = {
     "license_capability": "Capability",
     "usage_country_code": "User Location",
     "tenant_country_code": None,
+    "operator": None,  # the Calling Plans export has no operator column: Microsoft is the carrier there
+    "inventory_type": "Number Type",
+    "call_duration_source": None,
 }
 
 COLUMNS = list(GRAPH_FIELDS)
@@ -95,7 +101,9 @@ SELECT source_file, row_number, seq, reason, CASE WHEN reason IS NOT NULL THEN {
        nullif(destination_context, '') AS destination_context, nullif(destination_name, '') AS destination_name,
        nullif(conference_id, '') AS conference_id, nullif(trim(license_capability), '') AS license_capability,
        upper(nullif(trim(usage_country_code), '')) AS usage_country_code,
-       upper(nullif(trim(tenant_country_code), '')) AS tenant_country_code
+       upper(nullif(trim(tenant_country_code), '')) AS tenant_country_code,
+       nullif(trim(operator), '') AS operator, nullif(trim(inventory_type), '') AS inventory_type,
+       lower(nullif(trim(call_duration_source), '')) AS call_duration_source
 FROM (
     SELECT t.*,
         CASE
