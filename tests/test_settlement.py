@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from unittest import mock
 
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from scenario import ledger_from, utc
 
 import commcredits as cc
+from commcredits.credits import settlement
 from commcredits.credits.settlement import settle
 
 TABLES = {
@@ -219,8 +221,14 @@ def histories(draw):
 
 
 @settings(max_examples=int(os.environ.get("SETTLEMENT_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(histories())
-def test_set_based_settlement_equals_the_per_call_reference(history):
+@given(histories(), st.sampled_from([1, 2, 5, settlement.CHUNK]))
+def test_set_based_settlement_equals_the_per_call_reference(history, chunk):
+    """Whatever the chunk size settlement streams the calls in (state carried across chunks)."""
+    with mock.patch.object(settlement, "CHUNK", chunk):
+        _replay_and_compare(history)
+
+
+def _replay_and_compare(history):
     auto, steps = history
     fast, slow = cc.open_ledger(), cc.open_ledger()
     if auto:

@@ -41,6 +41,7 @@ from ..money import currency_exponent, quantize
 CENT = 100  # the ledger stores DECIMAL(18, 2): amounts here are integer hundredths
 MIN_BATCH = 2048
 MAX_BATCH = 1 << 22
+CHUNK = 1 << 20  # calls settled and written per step: bounds memory, not the result
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -72,7 +73,6 @@ SELECT c.usage_id, epoch_us(c.start_at) AS t_us, (c.charge * 100)::BIGINT AS cen
 FROM microsoft_charge c
 WHERE c.billed_by = 'microsoft' AND c.charge > 0 AND c.currency = $1
   AND ($2::TIMESTAMPTZ IS NULL OR c.start_at <= $2)
-ORDER BY c.start_at, c.usage_id
 """
 
 
@@ -83,132 +83,156 @@ def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> Sett
     bills, calls without a charge (estimates only) and calls in another currency than the ledger's are
     never settled (`call_charges` says why for each). `calls` (optional): a DataFrame with usage_id,
     start_at, charge to settle instead (what-if replays use it). Raises InvalidAmount when a given charge
-    has more decimals than the currency allows."""
+    has more decimals than the currency allows.
+
+    The calls are put in order once in DuckDB (which spills to disk when it must), then settled and written
+    CHUNK calls at a time: memory stays bounded whatever the number of calls."""
     with ledger.store.transaction() as con:
         if calls is None:
-            table = con.sql(CALLS_TO_SETTLE, params=[ledger.currency, until]).to_arrow_table()
+            con.execute("CREATE OR REPLACE TEMP TABLE _settle_input AS " + CALLS_TO_SETTLE, [ledger.currency, until])
         else:
-            table = _calls_table(con, calls, until)
-        return _settle_in(con, ledger, table)
+            _stage_given(con, calls, until)
+        report = _settle_staged(con, ledger)
+        for name in ("_settle_input", "_settle_known", "_settle_calls"):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+        return report
 
 
-def _calls_table(con, calls, until) -> pa.Table:
-    """Calls given as a DataFrame or Arrow table (usage_id, start_at, charge) as (usage_id, t_us, cents)."""
+def _stage_given(con, calls, until) -> None:
+    """Calls given as a DataFrame or Arrow table (usage_id, start_at, charge) into _settle_input
+    (usage_id, t_us, cents), refusing negative, missing or sub-cent charges."""
     table = calls if isinstance(calls, pa.Table) else pa.Table.from_pandas(pd.DataFrame(calls), preserve_index=False)
-    con.register("_settle_input", table.select(["usage_id", "start_at", "charge"]))
+    table = table.select(["usage_id", "start_at", "charge"])
+    # exact decimals cast directly; anything else (text, floats) through its text, as written
+    charge = "charge" if pa.types.is_decimal(table.schema.field("charge").type) else "charge::VARCHAR"
+    con.register("_settle_given", table)
     try:
-        rows = con.sql(
-            """
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _settle_input AS
             SELECT usage_id::VARCHAR AS usage_id, epoch_us(start_at::TIMESTAMPTZ) AS t_us,
-                   TRY_CAST(charge::VARCHAR AS DECIMAL(18, 6)) AS exact,
-                   (exact * 100)::BIGINT AS cents
-            FROM _settle_input
+                   TRY_CAST({charge} AS DECIMAL(18, 6)) AS exact, (exact * 100)::BIGINT AS cents
+            FROM _settle_given
             WHERE $1::TIMESTAMPTZ IS NULL OR start_at::TIMESTAMPTZ <= $1
             """,
-            params=[until],
-        ).to_arrow_table()
+            [until],
+        )
     finally:
-        con.unregister("_settle_input")
-    exact = rows["exact"]
-    if pc.any(pc.or_(pc.is_null(exact), pc.less(exact, 0))).as_py():
+        con.unregister("_settle_given")
+    (missing, fractions) = con.execute(
+        "SELECT count(*) FILTER (WHERE exact IS NULL OR exact < 0), count(*) FILTER (WHERE round(exact, 2) <> exact) "
+        "FROM _settle_input"
+    ).fetchall()[0]
+    if missing:
         raise InvalidAmount("charge", "every call needs a charge of zero or more, e.g. '0.25'.")
-    if pc.any(pc.not_equal(pc.cast(pc.round(exact, 2), pa.decimal128(18, 6)), exact)).as_py():
+    if fractions:
         raise InvalidAmount("charge", "a charge has more than 2 decimals; rate the calls first.")
-    return rows.drop_columns(["exact"])
 
 
-def _settle_in(con, ledger: Ledger, table: pa.Table) -> SettlementReport:
-    """Settle `table` (usage_id, t_us, cents; any order) inside the open transaction `con`."""
-    exponent = currency_exponent(ledger.currency)
-    table = table.filter(pc.greater(table["cents"], 0))  # free calls draw nothing
-    table = table.take(pc.sort_indices(table, [("t_us", "ascending"), ("usage_id", "ascending")]))
-    con.register("_settle_calls", table)
-    try:
-        # skip calls already in the ledger; the same id with another amount is a conflict
-        known = con.execute(
-            """
-            SELECT count(*) FILTER (WHERE k.cents <> c.cents), list(c.usage_id)
-            FROM _settle_calls c
-            JOIN (SELECT usage_id, sum(cents) AS cents FROM (  -- an MCA call may be split: drawn + arrears
-                      SELECT substr(idempotency_key, 7) AS usage_id, (-amount * 100)::BIGINT AS cents
-                      FROM entry WHERE kind = 'spend'
-                      UNION ALL SELECT usage_id, (amount * 100)::BIGINT FROM usage_in_arrears)
-                  GROUP BY usage_id) k USING (usage_id)
-            """
-        ).fetchall()[0]
-    finally:
-        con.unregister("_settle_calls")
-    conflicts, known_ids = known[0], known[1] or []
-    if known_ids:
-        table = table.filter(pc.invert(pc.is_in(table["usage_id"], pa.array(known_ids, pa.string()))))
-    _check_decimals(table, exponent, ledger.currency)
+# The calls to settle that are already in the ledger (as spend, or drawn + billed in arrears for MCA), with
+# their cents. Small (usually empty): only these ids are grouped, never every spend of the ledger.
+KNOWN_CALLS = """
+CREATE OR REPLACE TEMP TABLE _settle_known AS
+SELECT usage_id, sum(cents) AS cents FROM (
+    SELECT substr(idempotency_key, 7) AS usage_id, (-amount * 100)::BIGINT AS cents FROM entry WHERE kind = 'spend'
+    UNION ALL SELECT usage_id, (amount * 100)::BIGINT FROM usage_in_arrears)
+WHERE usage_id IN (SELECT usage_id FROM _settle_input)
+GROUP BY usage_id
+"""
+
+# The calls to settle, in the order the ledger records them. Call logs arrive after later orders are recorded;
+# history is never rewritten, so a call earlier than the last entry ($1) is recorded at that entry's time (the
+# earliest instant still open), in call order. `seq` numbers the calls in that order (a chunk is a seq range).
+ORDERED_CALLS = """
+CREATE OR REPLACE TEMP TABLE _settle_calls AS
+SELECT row_number() OVER (ORDER BY greatest(s.t_us, $1), s.usage_id) AS seq,
+       s.usage_id, greatest(s.t_us, $1) AS t_us, s.cents, s.t_us < $1 AS late
+FROM _settle_input s
+WHERE s.cents > 0 AND s.usage_id NOT IN (SELECT usage_id FROM _settle_known)
+"""
+
+
+def _settle_staged(con, ledger: Ledger) -> SettlementReport:
+    """Settle _settle_input (usage_id, t_us, cents; any order) inside the open transaction `con`."""
+    # skip calls already in the ledger; the same id with another amount is a conflict
+    con.execute(KNOWN_CALLS)
+    (conflicts,) = con.execute(
+        "SELECT count(*) FROM _settle_input c JOIN _settle_known k USING (usage_id) WHERE c.cents > 0 AND k.cents <> c.cents"
+    ).fetchall()[0]
     (last,) = con.execute("SELECT epoch_us(max(occurred_at)) FROM entry").fetchall()[0]
-    late = 0
-    if last is not None and len(table):
-        # Call logs arrive after later orders are recorded; history is never rewritten, so such a call is
-        # recorded at the ledger's last entry time (the earliest instant still open), in call order.
-        late = pc.sum(pc.less(table["t_us"], last).cast(pa.int64())).as_py()
-        if late:
-            clamped = pc.max_element_wise(table["t_us"], pa.scalar(last, pa.int64()))
-            table = table.set_column(table.schema.get_field_index("t_us"), "t_us", clamped)
-            table = table.take(pc.sort_indices(table, [("t_us", "ascending"), ("usage_id", "ascending")]))
-    usage_ids = table["usage_id"].combine_chunks() if len(table) else pa.array([], pa.string())
-    times = table["t_us"].to_numpy() if len(table) else np.zeros(0, np.int64)
-    cents = table["cents"].to_numpy() if len(table) else np.zeros(0, np.int64)
+    con.execute(ORDERED_CALLS, [last if last is not None else np.iinfo(np.int64).min])
+    exponent = currency_exponent(ledger.currency)
+    (count, late, odd) = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE late), count(*) FILTER (WHERE cents % $1 <> 0) FROM _settle_calls",
+        [10 ** max(0, 2 - exponent)],
+    ).fetchall()[0]
+    if odd:
+        raise InvalidAmount("charge", f"some charges have more decimals than {ledger.currency} allows; rate them first.")
 
     lots = _open_lot_state(con)
     next_entry, next_lot = con.execute(
         "SELECT (SELECT COALESCE(max(entry_id), 0) + 1 FROM entry), (SELECT COALESCE(max(lot_id), 0) + 1 FROM lot)"
     ).fetchall()[0]
-    agreement = current_agreement(con)
+    mca = current_agreement(con) is Agreement.MCA
     auto = current_auto_recharge(con)
-    if agreement is Agreement.MCA:
-        return _settle_in_arrears(con, ledger, lots, next_entry, usage_ids, times, cents, late, conflicts)
     engine = _Engine(
         lots,
         next_entry,
-        next_lot,
-        recharge=int(auto.amount * CENT) if auto.enabled else None,
-        trigger=int(auto.below * CENT) if auto.enabled else None,
+        0 if mca else next_lot,
+        recharge=int(auto.amount * CENT) if auto.enabled and not mca else None,
+        trigger=int(auto.below * CENT) if auto.enabled and not mca else None,
     )
-    engine.run(times, cents)
-    _write(con, engine, usage_ids, times, cents)
-    blocked_idx = np.concatenate(engine.blocked) if engine.blocked else np.zeros(0, np.int64)
+    blocked, arrears = [], [0, 0]
+    for start in range(0, count, CHUNK):
+        usage_ids, times, cents = _chunk(con, start, start + CHUNK)
+        if mca:
+            billed, owed = _arrears_chunk(con, engine, usage_ids, times, cents)
+            arrears = [arrears[0] + billed, arrears[1] + owed]
+            continue
+        engine.run(times, cents)
+        _write(con, engine, usage_ids, times, cents)
+        if engine.blocked:
+            idx = np.concatenate(engine.blocked)
+            blocked.append((usage_ids.take(pa.array(idx)), times[idx], cents[idx]))
+        engine.reset_output()
+    money = lambda v: quantize(Decimal(int(v)) / CENT, ledger.currency)  # noqa: E731
+    common = dict(settled=engine.settled, amount=money(engine.settled_cents), expired_lots=engine.expired,
+                  forfeited=money(engine.forfeited_cents), late=int(late), conflicts=int(conflicts))
+    if mca:
+        return SettlementReport(**common, billed_in_arrears=arrears[0], arrears_amount=money(arrears[1]),
+                                blocked_calls=pd.DataFrame({"usage_id": [], "start_at": [], "charge": []}))
+    ids = pa.concat_arrays([part[0] for part in blocked]) if blocked else pa.array([], pa.string())
+    b_times = np.concatenate([part[1] for part in blocked]) if blocked else np.zeros(0, np.int64)
+    b_cents = np.concatenate([part[2] for part in blocked]) if blocked else np.zeros(0, np.int64)
+    if len(ids):
+        _insert_stamped(con, "blocked_call", {"usage_id": ids, "start_at": _ts(b_times), "charge": decimal_array(b_cents)},
+                        "WHERE usage_id NOT IN (SELECT usage_id FROM blocked_call)")
     blocked_calls = pd.DataFrame(
         {
-            "usage_id": usage_ids.take(pa.array(blocked_idx)).to_pylist() if len(blocked_idx) else [],
-            "start_at": pd.to_datetime(times[blocked_idx], unit="us", utc=True),
-            "charge": [quantize(Decimal(int(c)) / CENT, ledger.currency) for c in cents[blocked_idx]],
+            "usage_id": ids.to_pylist(),
+            "start_at": pd.to_datetime(b_times, unit="us", utc=True),
+            "charge": [quantize(Decimal(int(c)) / CENT, ledger.currency) for c in b_cents],
         }
     )
-    if len(blocked_idx):
-        _insert_stamped(
-            con, "blocked_call", {"usage_id": usage_ids.take(pa.array(blocked_idx)),
-                                  "start_at": _ts(times[blocked_idx]), "charge": decimal_array(cents[blocked_idx])},
-            "WHERE usage_id NOT IN (SELECT usage_id FROM blocked_call)")
-    money = lambda v: quantize(Decimal(int(v)) / CENT, ledger.currency)  # noqa: E731
     return SettlementReport(
-        settled=engine.settled,
-        amount=money(engine.settled_cents),
+        **common,
         recharges=engine.recharges,
         recharged=money(engine.recharges * (engine.recharge or 0)),
-        expired_lots=engine.expired,
-        forfeited=money(engine.forfeited_cents),
-        blocked=len(blocked_idx),
-        blocked_amount=money(cents[blocked_idx].sum()) if len(blocked_idx) else money(0),
-        late=int(late),
-        conflicts=int(conflicts),
+        blocked=len(ids),
+        blocked_amount=money(b_cents.sum()) if len(ids) else money(0),
         blocked_calls=blocked_calls,
     )
 
 
-def _check_decimals(table: pa.Table, exponent: int, currency: str) -> None:
-    if exponent >= 2 or len(table) == 0:
-        return
-    unit = 10 ** (2 - exponent)
-    bad = pc.not_equal(pc.subtract(table["cents"], pc.multiply(pc.divide(table["cents"], unit), unit)), 0)
-    if pc.any(bad).as_py():
-        raise InvalidAmount("charge", f"some charges have more decimals than {currency} allows; rate them first.")
+def _chunk(con, start: int, stop: int) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """Calls [start, stop) of _settle_calls in their order: (usage ids, times in µs, cents)."""
+    table = con.sql(
+        "SELECT seq, usage_id, t_us, cents FROM _settle_calls WHERE seq > $1 AND seq <= $2", params=[start, stop]
+    ).to_arrow_table()
+    seq = table["seq"].to_numpy()
+    if len(seq) > 1 and not np.all(seq[1:] > seq[:-1]):  # a parallel scan hands back row groups in any order
+        table = table.take(pa.array(np.argsort(seq, kind="stable")))
+    return table["usage_id"].combine_chunks(), table["t_us"].to_numpy(), table["cents"].to_numpy()
 
 
 def _open_lot_state(con) -> dict:
@@ -253,6 +277,10 @@ class _Engine:
         self.recharge_chunks: list[tuple] = []  # (call_idx, lot_id, entry_id, before flag, expires_at)
         self.alloc_chunks: list[tuple] = []  # (entry_id, lot_id, cents)
         self.expiry_rows: list[tuple] = []  # (entry_id, lot_id, expires_at, remainder)
+
+    def reset_output(self) -> None:
+        """Forget the rows already written (the state carries on to the next chunk of calls)."""
+        self.spend_chunks, self.recharge_chunks, self.alloc_chunks, self.expiry_rows, self.blocked = [], [], [], [], []
 
     @property
     def auto(self) -> bool:
@@ -554,11 +582,10 @@ def _write(con, engine: _Engine, usage_ids: pa.Array, times: np.ndarray, cents: 
             con.unregister(name)
 
 
-def _settle_in_arrears(con, ledger, lots, next_entry, usage_ids, times, cents, late, conflicts) -> SettlementReport:
-    """MCA: the remaining lots pay first (FIFO, expiring as before, no recharge), the rest is billed in
-    arrears; every call succeeds, so each lot due by a call is recorded by the first call reaching it.
-    One vectorised step per stretch between lot expiries."""
-    engine = _Engine(lots, next_entry, 0, recharge=None, trigger=None)
+def _arrears_chunk(con, engine: _Engine, usage_ids, times, cents) -> tuple[int, int]:
+    """MCA, one chunk of calls: the remaining lots pay first (FIFO, expiring as before, no recharge), the rest
+    is billed in arrears; every call succeeds, so each lot due by a call is recorded by the first call reaching
+    it. One vectorised step per stretch between lot expiries. Returns (calls billed in arrears, their cents)."""
     drawn = np.zeros(len(times), np.int64)
     pos, n = 0, len(times)
     while pos < n:
@@ -575,26 +602,13 @@ def _settle_in_arrears(con, ledger, lots, next_entry, usage_ids, times, cents, l
             drawn[pos : pos + m] = part[:m]
             engine._commit(np.arange(pos, pos + m), part[:m], np.zeros(m, bool), np.zeros(m, bool), None)
         pos = end
-    if n:
-        _write(con, engine, usage_ids, times, drawn)
-        owed = cents - drawn
-        billed = np.flatnonzero(owed > 0)
-        if len(billed):
-            _insert_stamped(con, "usage_in_arrears",
-                            {"usage_id": usage_ids.take(pa.array(billed)), "occurred_at": _ts(times[billed]),
-                             "amount": decimal_array(owed[billed])},
-                            "ORDER BY occurred_at, usage_id")
-    else:
-        billed = owed = np.zeros(0, np.int64)
-    money = lambda v: quantize(Decimal(int(v)) / CENT, ledger.currency)  # noqa: E731
-    return SettlementReport(
-        settled=engine.settled,
-        amount=money(engine.settled_cents),
-        expired_lots=engine.expired,
-        forfeited=money(engine.forfeited_cents),
-        late=int(late),
-        conflicts=int(conflicts),
-        billed_in_arrears=len(billed),
-        arrears_amount=money(owed[billed].sum()) if len(billed) else money(0),
-        blocked_calls=pd.DataFrame({"usage_id": [], "start_at": [], "charge": []}),
-    )
+    _write(con, engine, usage_ids, times, drawn)
+    engine.reset_output()
+    owed = cents - drawn
+    billed = np.flatnonzero(owed > 0)
+    if len(billed):
+        _insert_stamped(con, "usage_in_arrears",
+                        {"usage_id": usage_ids.take(pa.array(billed)), "occurred_at": _ts(times[billed]),
+                         "amount": decimal_array(owed[billed])},
+                        "ORDER BY occurred_at, usage_id")
+    return len(billed), int(owed[billed].sum())
