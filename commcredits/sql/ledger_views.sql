@@ -1,15 +1,24 @@
 -- Views analysts query. Their names and columns are a stable interface documented in README.md.
 
--- lots: every lot with what is left of it now.
+-- lots: every lot with what is left of it now (sums kept in lot_rollup, plus the entries after its mark).
 CREATE OR REPLACE VIEW lots AS
 SELECT l.lot_id, l.purchased_at, l.expires_at, l.amount, l.source, l.order_id,
-       COALESCE(SUM(a.amount), 0)::DECIMAL(18, 2)                                    AS remaining,
-       COALESCE(-SUM(a.amount) FILTER (WHERE e.kind = 'spend'), 0)::DECIMAL(18, 2)   AS spent,
-       COALESCE(-SUM(a.amount) FILTER (WHERE e.kind = 'expiry'), 0)::DECIMAL(18, 2)  AS forfeited,
-       bool_or(e.kind = 'expiry') IS TRUE                                            AS expired
+       COALESCE(SUM(m.amount), 0)::DECIMAL(18, 2)     AS remaining,
+       COALESCE(SUM(m.spent), 0)::DECIMAL(18, 2)      AS spent,
+       COALESCE(SUM(m.forfeited), 0)::DECIMAL(18, 2)  AS forfeited,
+       bool_or(m.expired) IS TRUE                     AS expired
 FROM lot l
-LEFT JOIN allocation a USING (lot_id)
-LEFT JOIN entry e ON e.entry_id = a.entry_id
+LEFT JOIN (
+    SELECT lot_id, amount, spent, forfeited, expired FROM lot_rollup
+    UNION ALL
+    SELECT a.lot_id, a.amount,
+           CASE WHEN e.kind = 'spend' THEN -a.amount ELSE 0 END,
+           CASE WHEN e.kind = 'expiry' THEN -a.amount ELSE 0 END,
+           e.kind = 'expiry'
+    FROM allocation a JOIN entry e USING (entry_id)
+    WHERE a.entry_id > (SELECT coalesce(max(through_entry), 0) FROM rollup_mark)
+      AND e.entry_id > (SELECT coalesce(max(through_entry), 0) FROM rollup_mark)
+) m USING (lot_id)
 GROUP BY ALL;
 
 -- entries: the journal in the order it happened, with the balance after each entry.

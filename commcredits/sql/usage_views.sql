@@ -22,31 +22,36 @@ LEFT JOIN call_charge r ON r.usage_id = substr(e.idempotency_key, 7)
 WHERE e.kind = 'spend';
 
 -- spend_by_user: credits spent per user; calls without a user (auto attendants, call queues, bots) as one row.
-CREATE OR REPLACE VIEW spend_by_user AS
-SELECT coalesce(user_principal_name, '(no user: auto attendant, call queue or bot)') AS user_principal_name,
-       any_value(user_display_name) AS user_display_name,
-       count(*) AS calls, sum(coalesce(duration_seconds, 0)) / 60 AS minutes, sum(amount)::DECIMAL(18, 2) AS amount
-FROM call_spend GROUP BY 1 ORDER BY amount DESC;
+-- The spend_by_* views read spend_rollup plus the spends after its mark (rollup_views.sql); the *_at(mark) macros
+-- take the mark as a constant (insights.spend_by passes it).
+CREATE OR REPLACE MACRO spend_by_user_at(mark) AS TABLE
+SELECT key AS user_principal_name, any_value(label) AS user_display_name,
+       sum(calls)::BIGINT AS calls, sum(seconds) / 60 AS minutes, sum(amount)::DECIMAL(18, 2) AS amount
+FROM spend_parts(mark) WHERE dimension = 'user' GROUP BY 1 ORDER BY amount DESC;
+CREATE OR REPLACE VIEW spend_by_user AS SELECT * FROM spend_by_user_at(rollup_mark_now());
 
 -- spend_by_destination: credits spent per destination country (ISO alpha-2; '??' when unknown).
-CREATE OR REPLACE VIEW spend_by_destination AS
-SELECT destination_country, count(*) AS calls, sum(coalesce(duration_seconds, 0)) / 60 AS minutes,
+CREATE OR REPLACE MACRO spend_by_destination_at(mark) AS TABLE
+SELECT key AS destination_country, sum(calls)::BIGINT AS calls, sum(seconds) / 60 AS minutes,
        sum(amount)::DECIMAL(18, 2) AS amount
-FROM call_spend GROUP BY 1 ORDER BY amount DESC;
+FROM spend_parts(mark) WHERE dimension = 'destination' GROUP BY 1 ORDER BY amount DESC;
+CREATE OR REPLACE VIEW spend_by_destination AS SELECT * FROM spend_by_destination_at(rollup_mark_now());
 
 -- spend_by_call_type: credits spent per Graph callType (user_out, conf_out, ucap_in, ...).
-CREATE OR REPLACE VIEW spend_by_call_type AS
-SELECT coalesce(call_type, '(unknown)') AS call_type, count(*) AS calls,
-       sum(coalesce(duration_seconds, 0)) / 60 AS minutes, sum(amount)::DECIMAL(18, 2) AS amount
-FROM call_spend GROUP BY 1 ORDER BY amount DESC;
+CREATE OR REPLACE MACRO spend_by_call_type_at(mark) AS TABLE
+SELECT key AS call_type, sum(calls)::BIGINT AS calls, sum(seconds) / 60 AS minutes,
+       sum(amount)::DECIMAL(18, 2) AS amount
+FROM spend_parts(mark) WHERE dimension = 'call_type' GROUP BY 1 ORDER BY amount DESC;
+CREATE OR REPLACE VIEW spend_by_call_type AS SELECT * FROM spend_by_call_type_at(rollup_mark_now());
 
 -- spend_by_month: credits spent per calendar month (UTC).
-CREATE OR REPLACE VIEW spend_by_month AS
-SELECT month, count(*) AS calls, sum(coalesce(duration_seconds, 0)) / 60 AS minutes,
-       sum(amount)::DECIMAL(18, 2) AS amount
-FROM call_spend GROUP BY 1 ORDER BY month;
+CREATE OR REPLACE MACRO spend_by_month_at(mark) AS TABLE
+SELECT month, sum(calls)::BIGINT AS calls, sum(seconds) / 60 AS minutes, sum(amount)::DECIMAL(18, 2) AS amount
+FROM spend_parts(mark) WHERE dimension = 'month' GROUP BY 1 ORDER BY month;
+CREATE OR REPLACE VIEW spend_by_month AS SELECT * FROM spend_by_month_at(rollup_mark_now());
 
--- daily_balance: the balance at the end of each UTC day from the first entry to the last.
+-- daily_balance: the balance at the end of each UTC day from the first entry to the last (day_rollup plus the
+-- entries after its mark).
 CREATE OR REPLACE VIEW daily_balance AS
 WITH days AS (
     SELECT unnest(generate_series(date_trunc('day', min(occurred_at)), date_trunc('day', max(occurred_at)),
@@ -54,12 +59,17 @@ WITH days AS (
     FROM entry
 ),
 moves AS (
-    SELECT date_trunc('day', occurred_at) AS day,
-           sum(amount) AS change,
-           sum(amount) FILTER (WHERE kind = 'spend') AS spent,
-           sum(amount) FILTER (WHERE kind IN ('purchase', 'recharge')) AS added,
-           sum(amount) FILTER (WHERE kind = 'expiry') AS expired
-    FROM entry GROUP BY 1
+    SELECT day, sum(change) AS change, sum(spent) AS spent, sum(added) AS added, sum(expired) AS expired
+    FROM (
+        SELECT day, change, spent, added, expired FROM day_rollup
+        UNION ALL
+        SELECT date_trunc('day', occurred_at), amount,
+               CASE WHEN kind = 'spend' THEN amount END,
+               CASE WHEN kind IN ('purchase', 'recharge') THEN amount END,
+               CASE WHEN kind = 'expiry' THEN amount END
+        FROM entry WHERE entry_id > rollup_mark_now()
+    )
+    GROUP BY day
 )
 SELECT d.day::DATE AS day,
        sum(coalesce(m.change, 0)) OVER (ORDER BY d.day)::DECIMAL(18, 2) AS balance,

@@ -1,0 +1,66 @@
+"""Keep the dashboard's sums (sql/rollup_schema.sql) up to date: append what the entries since the last
+refresh add, in the caller's transaction. Derived data: the views add newer entries live, so refreshing only
+makes reads faster."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+# {old} and {new} are entry ids read from the ledger (integers), written as constants so DuckDB plans the joins
+# from the few new entries, not from every call.
+REFRESH = (
+    """
+    INSERT INTO lot_rollup
+    SELECT {new}, a.lot_id, sum(a.amount),
+           coalesce(-sum(a.amount) FILTER (WHERE e.kind = 'spend'), 0),
+           coalesce(-sum(a.amount) FILTER (WHERE e.kind = 'expiry'), 0),
+           bool_or(e.kind = 'expiry')
+    FROM allocation a JOIN entry e USING (entry_id)
+    WHERE a.entry_id > {old} AND a.entry_id <= {new} AND e.entry_id > {old} AND e.entry_id <= {new}
+    GROUP BY a.lot_id
+    """,
+    """
+    INSERT INTO day_rollup
+    SELECT {new}, date_trunc('day', occurred_at), sum(amount), sum(amount) FILTER (WHERE kind = 'spend'),
+           sum(amount) FILTER (WHERE kind IN ('purchase', 'recharge')), sum(amount) FILTER (WHERE kind = 'expiry')
+    FROM entry WHERE entry_id > {old} AND entry_id <= {new}
+    GROUP BY 2
+    """,
+    "INSERT INTO spend_rollup SELECT {new}, * FROM spend_sums({old}, {new})",
+)
+
+
+def rollup_mark(con) -> tuple[int, int]:
+    """(entries covered by the rollups, last entry id) on the open connection `con`."""
+    return con.execute(
+        "SELECT rollup_mark_now(), (SELECT coalesce(max(entry_id), 0) FROM entry)"
+    ).fetchall()[0]
+
+
+def refresh_rollups(con) -> int:
+    """Append the rollups of the entries after the mark, inside the open transaction `con`; return how many
+    entries that covered (0: already up to date)."""
+    old, new = (int(v) for v in rollup_mark(con))
+    if new <= old:
+        return 0
+    for statement in REFRESH:
+        con.execute(statement.format(old=old, new=new))
+    con.execute("INSERT INTO rollup_mark VALUES ($1, $2)", [new, datetime.now(timezone.utc)]).fetchall()
+    return new - old
+
+
+def fresh_mark(store) -> int:
+    """Refresh the rollups when entries were added since (a short write), and return the mark. A busy ledger
+    is not waited for: the views then add the newer entries live."""
+    old, new = store.query("SELECT rollup_mark_now(), (SELECT coalesce(max(entry_id), 0) FROM entry)")[0]
+    if new <= old:
+        return int(old)
+    waited, store.busy_timeout = store.busy_timeout, min(store.busy_timeout, 0.5)
+    try:
+        with store.transaction() as con:
+            refresh_rollups(con)
+            return int(rollup_mark(con)[0])
+    except Exception:  # LedgerBusy or a read-only file: read without the refresh
+        return int(old)
+    finally:
+        store.busy_timeout = waited

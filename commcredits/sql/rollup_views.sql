@@ -1,0 +1,34 @@
+-- Macros over the rollups (rollup_schema.sql); the views in ledger_views.sql and usage_views.sql read them.
+-- `mark` is a parameter so a caller that knows it passes a constant (DuckDB then plans the join of the few
+-- entries after it against the calls table from the small side).
+
+-- rollup_mark_now(): how far the rollups go.
+CREATE OR REPLACE MACRO rollup_mark_now() AS (SELECT coalesce(max(through_entry), 0) FROM rollup_mark);
+
+-- spend_rows(after, upto): each call spend with entry_id in (after, upto], with who and where.
+CREATE OR REPLACE MACRO spend_rows(after, upto) AS TABLE
+SELECT date_trunc('month', coalesce(c.start_at, e.occurred_at)) AS month,
+       coalesce(c.user_principal_name, '(no user: auto attendant, call queue or bot)') AS user_key,
+       c.user_display_name, coalesce(c.call_type, '(unknown)') AS call_type,
+       coalesce(r.destination_country, '??') AS destination_country,
+       coalesce(c.duration_seconds, 0) AS seconds, -e.amount AS amount
+FROM entry e
+LEFT JOIN pstn_call c ON c.usage_id = substr(e.idempotency_key, 7)
+LEFT JOIN call_charge r ON r.usage_id = substr(e.idempotency_key, 7)
+WHERE e.kind = 'spend' AND e.entry_id > after AND e.entry_id <= upto;
+
+-- spend_sums(after, upto): spend_rows summed per user, destination, call type and month (the rollup's rows).
+CREATE OR REPLACE MACRO spend_sums(after, upto) AS TABLE
+SELECT CASE WHEN grouping(user_key) = 0 THEN 'user' WHEN grouping(destination_country) = 0 THEN 'destination'
+            WHEN grouping(call_type) = 0 THEN 'call_type' ELSE 'month' END AS dimension,
+       coalesce(user_key, destination_country, call_type) AS key,
+       CASE WHEN grouping(user_key) = 0 THEN any_value(user_display_name) END AS label,
+       month, count(*) AS calls, sum(seconds)::BIGINT AS seconds, sum(amount)::DECIMAL(38, 2) AS amount
+FROM spend_rows(after, upto)
+GROUP BY GROUPING SETS ((user_key), (destination_country), (call_type), (month));
+
+-- spend_parts(mark): the rollup plus the spends after `mark`, per dimension (not yet summed across refreshes).
+CREATE OR REPLACE MACRO spend_parts(mark) AS TABLE
+SELECT dimension, key, label, month, calls, seconds, amount FROM spend_rollup
+UNION ALL
+SELECT dimension, key, label, month, calls, seconds, amount FROM spend_sums(mark, 9223372036854775807);
