@@ -43,6 +43,7 @@ CENT = 100  # the ledger stores DECIMAL(18, 2): amounts here are integer hundred
 MIN_BATCH = 2048
 MAX_BATCH = 1 << 22
 CHUNK = 1 << 20  # calls settled and written per step: bounds memory, not the result
+MEMORY_LIMIT = "1GB"  # DuckDB's share while settling a ledger file (sorting and staging spill beyond it)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -89,13 +90,15 @@ def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> Sett
     The calls are put in order once in DuckDB (which spills to disk when it must), then settled and written
     CHUNK calls at a time: memory stays bounded whatever the number of calls."""
     with ledger.store.transaction() as con:
+        if not ledger.store.is_memory:  # this connection's own instance: past the cap DuckDB spills to disk
+            con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         if calls is None:
             con.execute("CREATE OR REPLACE TEMP TABLE _settle_input AS " + CALLS_TO_SETTLE, [ledger.currency, until])
         else:
             _stage_given(con, calls, until)
         report = _settle_staged(con, ledger)
         refresh_rollups(con)  # the dashboard's sums, in the same transaction
-        for name in ("_settle_input", "_settle_known", "_settle_calls"):
+        for name in ("_settle_known", "_settle_calls"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
         return report
 
@@ -112,18 +115,19 @@ def _stage_given(con, calls, until) -> None:
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _settle_input AS
-            SELECT usage_id::VARCHAR AS usage_id, epoch_us(start_at::TIMESTAMPTZ) AS t_us,
-                   TRY_CAST({charge} AS DECIMAL(18, 6)) AS exact, (exact * 100)::BIGINT AS cents
-            FROM _settle_given
-            WHERE $1::TIMESTAMPTZ IS NULL OR start_at::TIMESTAMPTZ <= $1
+            SELECT usage_id, t_us, (exact * 100)::BIGINT AS cents,
+                   exact IS NULL OR exact < 0 AS missing, round(exact, 2) <> exact AS fraction
+            FROM (SELECT usage_id::VARCHAR AS usage_id, epoch_us(start_at::TIMESTAMPTZ) AS t_us,
+                         TRY_CAST({charge} AS DECIMAL(18, 6)) AS exact
+                  FROM _settle_given
+                  WHERE $1::TIMESTAMPTZ IS NULL OR start_at::TIMESTAMPTZ <= $1)
             """,
             [until],
         )
     finally:
         con.unregister("_settle_given")
     (missing, fractions) = con.execute(
-        "SELECT count(*) FILTER (WHERE exact IS NULL OR exact < 0), count(*) FILTER (WHERE round(exact, 2) <> exact) "
-        "FROM _settle_input"
+        "SELECT count(*) FILTER (WHERE missing), count(*) FILTER (WHERE fraction) FROM _settle_input"
     ).fetchall()[0]
     if missing:
         raise InvalidAmount("charge", "every call needs a charge of zero or more, e.g. '0.25'.")
@@ -163,6 +167,7 @@ def _settle_staged(con, ledger: Ledger) -> SettlementReport:
     ).fetchall()[0]
     (last,) = con.execute("SELECT epoch_us(max(occurred_at)) FROM entry").fetchall()[0]
     con.execute(ORDERED_CALLS, [last if last is not None else np.iinfo(np.int64).min])
+    con.execute("DROP TABLE _settle_input")  # its memory is free before the chunks are settled
     exponent = currency_exponent(ledger.currency)
     (count, late, odd) = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE late), count(*) FILTER (WHERE cents % $1 <> 0) FROM _settle_calls",
