@@ -79,7 +79,8 @@ def test_views_on_rollups_equal_the_full_recomputation_whether_refreshed_or_not(
     ledger.add_funds("40.00", at=T0, order_id="PO-1")
     ledger.set_auto_recharge(amount="25.00", below="5.00")
     import_pstn_calls(ledger, PAGES)
-    settle(ledger, until=datetime(2025, 3, 31, tzinfo=timezone.utc))  # refreshes the rollups
+    settle(ledger, until=datetime(2025, 3, 31, tzinfo=timezone.utc))
+    fresh_mark(ledger.store)  # what a page does before reading
     assert_views_match(ledger)
     ledger.spend("1.50", at=datetime(2025, 4, 1, tzinfo=timezone.utc), usage_id="manual-1")  # after the mark
     assert_views_match(ledger)
@@ -106,3 +107,23 @@ def test_pages_read_the_rollups_with_the_mark_as_a_constant_and_refresh_it():
     assert users["user_principal_name"].tolist() == ["richard.malk@contoso.com"]
     assert [str(a) for a in users["amount"]] == ["2.00"]
     assert insights.spend_by(ledger, "month")["calls"].tolist() == [1]
+
+
+def test_recent_entries_and_expiring_funds_read_quickly_and_agree_with_the_full_journal():
+    ledger = cc.open_ledger()
+    ledger.add_funds("40.00", at=T0, order_id="PO-1")
+    ledger.set_auto_recharge(amount="25.00", below="5.00")
+    import_pstn_calls(ledger, PAGES)
+    settle(ledger, until=datetime(2025, 3, 31, tzinfo=timezone.utc))
+    settle(ledger, calls=calls("w", datetime(2025, 4, 2, tzinfo=timezone.utc), 30, 300))
+    ledger.spend("0.75", at=datetime(2026, 2, 15, tzinfo=timezone.utc), usage_id="manual-2")
+    recent = insights.recent_entries(ledger, 6)
+    journal = ledger.entries().sort_values("entry_id", ascending=False).head(6)
+    assert recent["entry_id"].tolist() == journal["entry_id"].tolist()
+    assert recent["balance_after"].tolist() == journal["balance_after"].tolist()
+    assert recent["detail"].iloc[0] == "usage:manual-2"
+    (last,) = ledger.store.query("SELECT max(occurred_at) FROM entry")[0]
+    quick = insights.expiring_funds(ledger, as_of=last)  # from the lots view
+    burn = insights.daily_burn(ledger, as_of=last)
+    replayed = insights._forfeits(ledger, insights._lots_as_of(ledger, last), last, burn, (30, 60, 90))
+    pd.testing.assert_frame_equal(quick, replayed)

@@ -35,7 +35,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InvalidAmount
-from .rollups import refresh_rollups
 from .ledger import Agreement, Ledger, current_agreement, current_auto_recharge, expiry_instant, invoice_number
 from ..money import currency_exponent, quantize
 
@@ -97,7 +96,6 @@ def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> Sett
         else:
             _stage_given(con, calls, until)
         report = _settle_staged(con, ledger)
-        refresh_rollups(con)  # the dashboard's sums, in the same transaction
         for name in ("_settle_known", "_settle_calls"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
         return report

@@ -1,5 +1,5 @@
 -- Rollups: sums the dashboard reads, kept so pages stay quick on a ledger of millions of calls. Derived data,
--- appended by refresh_rollups() (at the end of each settlement, and before a page reads them); every view that
+-- appended by refresh_rollups() (before a page reads them, when entries were added since); every view that
 -- reads them adds the entries after the mark live, so a stale rollup costs time, never correctness.
 
 -- rollup_mark: the rollups cover entries with entry_id <= through_entry; the latest row holds.

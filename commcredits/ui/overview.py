@@ -23,25 +23,6 @@ LOT_SOURCES = {"order": "Order", "auto_recharge": "Auto-recharge"}
 ENTRY_KINDS = {"purchase": "Purchase", "recharge": "Auto-recharge", "spend": "Call charges", "expiry": "Expired"}
 
 
-# The latest journal entries, each call charge traced to who called where (spend must be traceable).
-RECENT_ENTRIES = """
-SELECT e.entry_id, e.occurred_at, e.kind, e.amount, e.balance_after,
-       CASE WHEN e.kind <> 'spend' OR c.usage_id IS NULL THEN e.idempotency_key
-            ELSE concat_ws(' · ',
-                           coalesce(c.user_display_name, 'auto attendant / call queue'),
-                           CASE c.call_type WHEN 'user_out' THEN 'call out' WHEN 'conf_out' THEN 'meeting dial-out'
-                                            WHEN 'ucap_in' THEN 'toll-free call in' WHEN 'ucap_out' THEN 'call out'
-                                            ELSE c.call_type END,
-                           CASE WHEN c.call_type NOT LIKE '%_in' AND c.destination_country <> '??'
-                                THEN 'to ' || c.destination_country END)
-       END AS detail
-FROM entries e
-LEFT JOIN call_spend c USING (entry_id)
-ORDER BY e.entry_id DESC
-LIMIT $1
-"""
-
-
 def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | None = None) -> tuple[str, str]:
     """The overview as two HTML fragments: the summary (cards, readiness) shown above the charts, and the
     details (expiring funds, open lots, recent entries) shown below them."""
@@ -101,7 +82,7 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
         money_columns=("amount", "remaining"), day_columns=("purchased_at", "expires_at"), currency=currency,
         css_class="cc-table cc-lots", locale=locale,
     )
-    recent = ledger.store.query_df(RECENT_ENTRIES, [15])
+    recent = insights.recent_entries(ledger, 15)
     recent["kind"] = recent["kind"].map(ENTRY_KINDS).fillna(recent["kind"])
     entries_table = fmt.html_table(
         recent,

@@ -115,7 +115,20 @@ def expiring_funds(
     goes on at the burn rate of the last `days` days (FIFO: the oldest lot is used first)."""
     when = _as_of(ledger, as_of)
     burn = daily_burn(ledger, days=days, as_of=when)
-    lots = ledger.store.query(
+    (last,) = ledger.store.query("SELECT max(occurred_at) FROM entry")[0]
+    if last is None or when >= last:  # now: the lots view (kept in rollups) already holds every remainder
+        fresh_mark(ledger.store)
+        lots = ledger.store.query(
+            "SELECT lot_id, expires_at, remaining FROM lots WHERE NOT expired AND expires_at > $1 AND remaining > 0 "
+            "ORDER BY lot_id", [when])
+    else:
+        lots = _lots_as_of(ledger, when)
+    return _forfeits(ledger, lots, when, burn, horizons)
+
+
+def _lots_as_of(ledger: Ledger, when: datetime) -> list:
+    """(lot id, expiry, remainder) of the lots open at a past instant, replayed from the allocations."""
+    return ledger.store.query(
         """
         SELECT l.lot_id, l.expires_at, sum(a.amount) AS remaining
         FROM lot l JOIN allocation a USING (lot_id) JOIN entry e USING (entry_id)
@@ -125,6 +138,9 @@ def expiring_funds(
         """,
         [when],
     )
+
+
+def _forfeits(ledger: Ledger, lots: list, when: datetime, burn: Decimal, horizons) -> pd.DataFrame:
     forfeits, consumed = [], Decimal(0)
     for _, expires_at, remaining in lots:
         can_use = burn * Decimal((expires_at - when).total_seconds()) / 86400 - consumed
@@ -145,6 +161,36 @@ def expiring_funds(
             }
         )
     return pd.DataFrame(rows)
+
+
+# The latest journal entries with the balance after each (total minus what came after: no window over the
+# whole journal), each call charge traced to who called where (spend must be traceable).
+RECENT_ENTRIES = """
+WITH recent AS (SELECT * FROM entry ORDER BY entry_id DESC LIMIT $1)
+SELECT e.entry_id, e.occurred_at, e.kind, e.amount,
+       ((SELECT coalesce(sum(amount), 0) FROM entry)
+        - coalesce(sum(e.amount) OVER (ORDER BY e.entry_id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+       )::DECIMAL(18, 2) AS balance_after,
+       CASE WHEN e.kind <> 'spend' OR c.usage_id IS NULL THEN e.idempotency_key
+            ELSE concat_ws(' · ',
+                           coalesce(c.user_display_name, 'auto attendant / call queue'),
+                           CASE c.call_type WHEN 'user_out' THEN 'call out' WHEN 'conf_out' THEN 'meeting dial-out'
+                                            WHEN 'ucap_in' THEN 'toll-free call in' WHEN 'ucap_out' THEN 'call out'
+                                            ELSE c.call_type END,
+                           CASE WHEN c.call_type NOT LIKE '%_in' AND coalesce(r.destination_country, '??') <> '??'
+                                THEN 'to ' || r.destination_country END)
+       END AS detail
+FROM recent e
+LEFT JOIN pstn_call c ON e.kind = 'spend' AND c.usage_id = substr(e.idempotency_key, 7)
+LEFT JOIN call_charge r ON e.kind = 'spend' AND r.usage_id = substr(e.idempotency_key, 7)
+ORDER BY e.entry_id DESC
+"""
+
+
+def recent_entries(ledger: Ledger, limit: int = 15) -> pd.DataFrame:
+    """The last `limit` journal entries, newest first: entry_id, occurred_at, kind, amount, balance_after and
+    detail (who called where, for call charges; the idempotency key otherwise)."""
+    return ledger.store.query_df(RECENT_ENTRIES, [limit])
 
 
 # ---- what-if -------------------------------------------------------------------------------------------

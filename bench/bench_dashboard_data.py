@@ -1,0 +1,75 @@
+"""Benchmark: the data behind the Overview and Usage pages on a big ledger vs the demo ledger.
+
+    python bench/bench_dashboard_data.py --ledger /tmp/commcredits-bench/settle10/run.duckdb [--repeat 3]
+
+--ledger is a ledger file holding millions of settled calls (bench_settlement.py leaves one behind: its
+run.duckdb after the last run). The demo ledger is built here in a temporary folder. For each, best of
+--repeat: what the Overview page computes before its first control shows (overview_html + overview_charts),
+and what the Usage page computes (the three spend tables of UsagePage.show_spend). This times the page data in
+Python, not the page in a browser (bench_page_load.py does that); a page's first control also waits for the
+kernel and widgets, which do not grow with the ledger, so the page-load ratio is smaller than this one.
+The first read after a settlement refreshes the rollups; it is reported on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+import commcredits as cc  # noqa: E402
+from commcredits.demo import build_demo  # noqa: E402
+from commcredits.ui.overview import overview_charts, overview_html  # noqa: E402
+from commcredits.usage import insights  # noqa: E402
+
+
+def overview(ledger):
+    overview_html(ledger)
+    overview_charts(ledger)
+
+
+def usage(ledger):
+    for dimension in ("user", "destination", "month"):
+        insights.spend_by(ledger, dimension)
+
+
+def best(action, ledger, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action(ledger)
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ledger", required=True, help="a ledger file with millions of settled calls")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        demo = build_demo(Path(tmp) / "demo.duckdb")
+        big_path = Path(tmp) / "big.duckdb"
+        shutil.copyfile(args.ledger, big_path)  # the rollup refresh writes: work on a copy
+        big = cc.open_ledger(big_path)
+        (calls,) = big.store.query("SELECT count(*) FROM entry WHERE kind = 'spend'")[0]
+        (demo_calls,) = demo.store.query("SELECT count(*) FROM entry WHERE kind = 'spend'")[0]
+        first = time.perf_counter()
+        insights.spend_by(big, "user")
+        first = time.perf_counter() - first
+        print(f"big ledger: {calls:,} settled calls; demo: {demo_calls:,}; first read after settling (rollup "
+              f"refresh if needed): {first:.2f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        for name, action in (("Overview", overview), ("Usage", usage)):
+            small = best(action, demo, args.repeat)
+            large = best(action, big, args.repeat)
+            print(f"{name:8} data: {large:6.2f} s on {calls:,} calls vs {small:6.2f} s on the demo -> {large / small:5.1f} x")
+
+
+if __name__ == "__main__":
+    main()
