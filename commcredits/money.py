@@ -130,7 +130,7 @@ def parse_typed_amount(text: str, currency: str, locale: str = "en_US", field: s
     if looks_like_card_number(cleaned):
         raise InvalidAmount(field, f"{label}: this looks like a card number; never type card numbers here. "
                                    "Enter an amount such as 50.00.")
-    if re.search(r"[eE]", cleaned):
+    if re.search(r"\d\s*[eE]\s*[+-]?\d", cleaned):
         raise InvalidAmount(field, f"{label}: {_shown(text)} uses exponent notation; enter the amount in digits, "
                                    "such as 1000000.00.")
     try:
