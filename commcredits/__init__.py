@@ -23,6 +23,7 @@ from .licensing.exports import export_csv, export_graph_batches, export_powershe
 from .usage.call_import import import_pstn_calls, quarantined_rows
 from .credits.ledger import Agreement, Allocation, AutoRecharge, Ledger, Lot, open_ledger
 from .money import format_money
+from .errors import InvalidDetails
 from .licensing.plans import (
     Change,
     Plan,
@@ -65,4 +66,6 @@ __all__ = [
     "spend_by", "balance_over_time", "invoices_by_month", "runway", "expiring_funds", "what_if",
     # analysts
     "snapshot", "connect_readonly", "export_query",
+    # reliability: form errors naming several fields
+    "InvalidDetails",
 ]

@@ -91,6 +91,8 @@ SELECT s.*,
         WHEN s.usage_id IS NULL OR trim(s.usage_id) = '' THEN 'missing row id (Graph id / CSV UsageId)'
         WHEN s.start_at IS NULL OR trim(s.start_at) = '' THEN 'missing start time'
         WHEN {ts}(s.start_at) IS NULL THEN 'start time is not a date and time: ' || s.start_at
+        WHEN {ts}(s.start_at) > now() + INTERVAL 1 DAY
+            THEN 'start time is more than a day in the future: ' || s.start_at
         WHEN nullif(trim(s.end_at), '') IS NOT NULL AND {ts}(s.end_at) IS NULL
             THEN 'end time is not a date and time: ' || s.end_at
         WHEN nullif(trim(s.duration_seconds), '') IS NOT NULL
@@ -241,6 +243,8 @@ def _import_file(store: Store, file: Path, label: str | None = None) -> ImportRe
             readable = utf8_file(file, Path(tmp))
             if suffix == ".csv":
                 return _import_csv(store, readable, label)
+            with readable.open("rb") as handle:
+                _refuse_deep_nesting(handle.read(_CHUNK))
             if suffix in {".jsonl", ".ndjson"} or not _is_single_json_document(readable):
                 return _import_json_lines(store, readable, label)
             return _import_graph_page(store, readable, label)
@@ -255,6 +259,8 @@ def utf8_file(file: Path, folder: Path) -> Path:
     BOM when every other byte is zero) and falls back to Windows-1252 / Latin-1 for anything else.
     Raises UnreadableFile for files over MAX_FILE_BYTES."""
     size = file.stat().st_size
+    if size == 0:
+        raise UnreadableFile("the file is empty; export the call log again.")
     if size > MAX_FILE_BYTES:
         raise UnreadableFile(f"the file is {size / (1 << 20):,.0f} MiB; split it into files under "
                              f"{MAX_FILE_BYTES >> 20:,} MiB (export a shorter date range).")
@@ -296,6 +302,24 @@ def _transcode(file: Path, folder: Path, encoding: str) -> Path:
             raise
         raise UnreadableFile(f"the file claims to be {encoding.upper()} text but is not; save it again as UTF-8.") from None
     return target
+
+
+MAX_JSON_DEPTH = 1000  # Graph rows are flat objects inside {"value": [...]}: depth 3, or a few more
+
+
+def _refuse_deep_nesting(head: bytes) -> None:
+    """Refuse JSON whose start nests deeper than MAX_JSON_DEPTH (brackets inside strings count too, which
+    only matters for text of hundreds of brackets)."""
+    depth = deepest = 0
+    for byte in head:
+        if byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in b"]}":
+            depth -= 1
+    if deepest > MAX_JSON_DEPTH:
+        raise UnreadableFile(f"the JSON is nested more than {MAX_JSON_DEPTH:,} levels deep; a call log is "
+                             "flat rows inside {\"value\": [...]}.")
 
 
 def _is_single_json_document(file: Path) -> bool:
