@@ -40,3 +40,9 @@ def neutralise_formula(value):
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
+
+
+def neutralise_formula_sql(column: str) -> str:
+    """The same rule as `neutralise_formula`, as a DuckDB expression over a quoted text column (for COPY)."""
+    starts = ", ".join(f"chr({ord(c)})" for c in FORMULA_START)
+    return f"CASE WHEN left({column}, 1) IN ({starts}) THEN chr(39) || {column} ELSE {column} END"
