@@ -23,7 +23,7 @@ import pandas as pd
 from ..usage import insights
 from ..countries import country_names
 from ..errors import CommCreditsError
-from ..usage.call_import import CALL_LOG_SUFFIXES, ImportReport, call_log_files, import_pstn_calls, quarantined_rows
+from ..usage.call_import import EXPECTED_FILES, CALL_LOG_SUFFIXES, ImportReport, call_log_files, import_pstn_calls, quarantined_rows
 from ..credits.ledger import Agreement, Ledger
 from ..usage.rating import rate_calls
 from ..credits.settlement import SettlementReport, settle
@@ -75,6 +75,21 @@ def quarantine_for(ledger: Ledger, names: set[str], limit: int = SHOWN_ROWS) -> 
     rows = rows.assign(file=rows["source_file"].map(shown_name))
     mine = rows[rows["file"].map(lambda f: f.split(" › ")[0] in names)]
     return mine.head(limit), len(mine)
+
+
+def row_label(number) -> str:
+    """The row a quarantined row came from, as people count it ("whole file" when the file was refused)."""
+    return "whole file" if pd.isna(number) else f"{int(number):,}"
+
+
+def nothing_imported(ledger: Ledger, steps: list[ImportStep]) -> str:
+    """Why an import that brought in no row failed, file by file, and what the page expects."""
+    rows, _ = quarantine_for(ledger, {s.name for s in steps}, limit=1000)
+    whole = rows[rows["row_number"].isna()].drop_duplicates("file")
+    reasons = " ".join(f"{f}: {r}" for f, r in zip(whole["file"], whole["reason"])) or (
+        "every row was quarantined; see the reasons below.")
+    names = ", ".join(s.name for s in steps)
+    return (f"Nothing was imported from {names}. {reasons} This page reads {EXPECTED_FILES}.")
 
 
 def import_steps(paths: list[Path], names: list[str] | None = None) -> list[ImportStep]:
@@ -275,9 +290,14 @@ class UsagePage:
                 shutil.rmtree(temp, ignore_errors=True)
             self.import_button.disabled = False
         self.progress.value = 100
-        self.progress.bar_style = "success"
-        self.phase.value = html.escape(f"Done: {report.files} file{'s' if report.files != 1 else ''} in "
-                                       f"{time.monotonic() - started:.1f} s.")
+        if report.imported + report.duplicates == 0:  # a wrong file is an error, never a green "Done"
+            self.progress.bar_style = "danger"
+            self.phase.value = ""
+            self.import_status.value = fmt.error_html(nothing_imported(self.ledger, steps))
+        else:
+            self.progress.bar_style = "success"
+            self.phase.value = html.escape(f"Done: {report.files} file{'s' if report.files != 1 else ''} in "
+                                           f"{time.monotonic() - started:.1f} s.")
         self.last_import = report
         self._show_import(report, steps)
         self.upload.value = ()
@@ -308,10 +328,10 @@ class UsagePage:
         table = ""
         if report.quarantined:
             rows, count = quarantine_for(self.ledger, {s.name for s in steps})
-            rows = rows.assign(raw=rows["raw"].astype(str).str.slice(0, 160))
+            rows = rows.assign(row_number=rows["row_number"].map(row_label))[["file", "row_number", "reason"]]
             more = f" (the first {SHOWN_ROWS} of {count})" if count > SHOWN_ROWS else ""
             table = (f'<h3 class="cc-section">Quarantined rows{more}</h3>' + fmt.html_table(
-                rows, labels={"file": "File", "row_number": "Row", "reason": "Reason", "raw": "What it said"},
+                rows, labels={"file": "File", "row_number": "Row", "reason": "Reason"},
                 css_class="cc-table cc-quarantine", locale=self.locale))
         self.import_result.value = f'<div class="cc-cards">{cards}</div>{table}'
         self.show_spend()
