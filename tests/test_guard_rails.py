@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 
 import commcredits as cc
@@ -99,3 +100,16 @@ def test_the_step2_form_asks_for_confirmation_then_places_the_order():
     form.fields["confirm"].value = True
     form.review_button.click()
     assert form.review is not None and form.review.amount == Decimal("100000.00")
+
+
+def test_the_settlement_reports_how_often_auto_recharge_ran_in_one_day():
+    from commcredits.credits.settlement import settle
+
+    ledger = cc.open_ledger(":memory:")
+    ledger.set_auto_recharge(amount="1.00", below="2.00")  # the API allows it; the form would not
+    day = NOW - timedelta(days=1)
+    calls = pd.DataFrame({"usage_id": [f"c{i}" for i in range(6)],
+                          "start_at": [day + timedelta(minutes=i) for i in range(6)],
+                          "charge": [Decimal("1.00")] * 6})
+    report = settle(ledger, calls=calls)
+    assert report.recharges >= 6 and report.max_recharges_per_day == report.recharges
