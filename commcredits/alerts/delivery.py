@@ -26,6 +26,8 @@ CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SEVERITY_COLORS = {Severity.CRITICAL: ("Attention", "#a4262c"), Severity.WARNING: ("Warning", "#8a5300"),
                    Severity.INFO: ("Default", "#323130")}
 RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
+WEBHOOK_TIMEOUT = 10.0  # seconds per attempt
+WEBHOOK_BACKOFF = 2.0   # seconds before the second attempt, doubled before each later one
 
 
 @dataclass(frozen=True)
@@ -161,10 +163,12 @@ def send_email(message: EmailMessage, *, host: str, port: int, username: str, pa
         return Outcome(False, 1, f"{type(exc).__name__}: {exc}")
 
 
-def post_webhook(url: str, payload: dict, *, attempts: int = 3, timeout: float = 10.0, backoff: float = 2.0,
-                 sleep=time.sleep) -> Outcome:
+def post_webhook(url: str, payload: dict, *, attempts: int = 3, timeout: float | None = None,
+                 backoff: float | None = None, sleep=time.sleep) -> Outcome:
     """POST the payload as JSON; retry server errors, throttling (429, honouring Retry-After) and timeouts with
     exponential backoff. Any 2xx is success (Workflows answers 202 Accepted)."""
+    timeout = WEBHOOK_TIMEOUT if timeout is None else timeout
+    backoff = WEBHOOK_BACKOFF if backoff is None else backoff
     data = json.dumps(payload).encode("utf-8")
     error = None
     for attempt in range(1, attempts + 1):
