@@ -81,7 +81,8 @@ def smtp_server(folder: Path):
 # The parts of the Adaptive Card 1.4 schema (adaptivecards.io/schemas/1.4.0/adaptive-card.json) that our
 # cards use, with additionalProperties off as in the real schema, so a misspelt property fails.
 _ENUM = {"type": "string"}
-_ELEMENT_COMMON = {"id": _ENUM, "separator": {"type": "boolean"}, "spacing": _ENUM, "isVisible": {"type": "boolean"}}
+_ELEMENT_COMMON = {"id": _ENUM, "separator": {"type": "boolean"}, "isVisible": {"type": "boolean"},
+                   "spacing": {"enum": ["None", "Small", "Default", "Medium", "Large", "ExtraLarge", "Padding"]}}
 TEXT_BLOCK = {"type": "object", "required": ["type", "text"], "additionalProperties": False, "properties": {
     "type": {"const": "TextBlock"}, "text": {"type": "string", "minLength": 1},
     "color": {"enum": ["Default", "Dark", "Light", "Accent", "Good", "Warning", "Attention"]},

@@ -22,6 +22,16 @@ USAGE_PAGE = "04_usage.ipynb"
 ADMIN_CENTER_AUTO_RECHARGE = "Microsoft 365 admin center > Billing > Your products > Communication Credits > Edit auto recharge settings"
 
 
+# what each check is called in messages and on the dashboard
+CHECK_TITLES = {"runway": "Runway", "low_balance": "Low balance", "expiring_funds": "Expiring funds",
+                "auto_recharge.mca": "Auto-recharge on an MCA tenant", "auto_recharge.runaway": "Runaway recharges",
+                "auto_recharge.budget": "Monthly recharge budget", "auto_recharge.trigger": "Auto-recharge trigger",
+                "auto_recharge.amount": "Auto-recharge amount", "readiness": "Who cannot dial out",
+                "toll_free": "Toll-free numbers", "toll_free.license": "Toll-free resource accounts",
+                "freshness.import": "Call log imports", "freshness.quarantine": "Quarantined rows",
+                "freshness.blocked": "Blocked calls", "test": "Test message"}
+
+
 class Severity(IntEnum):
     """How urgent an alert is. Only warnings and critical alerts are sent; info is shown on the dashboard."""
 

@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Sequence
 
-from .checks import Alert, Severity
+from .checks import CHECK_TITLES, Alert, Severity
 
 CARD_VERSION = "1.4"  # Teams renders Adaptive Cards up to 1.5; 1.4 keeps older clients working
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -54,6 +54,20 @@ class DeliveryError(Exception):
 # ---- composing -------------------------------------------------------------------------------------------
 
 
+def counts(items: Sequence[Item]) -> str:
+    """"1 critical, 2 warnings" for the alerts among the items."""
+    alerts = [i.alert for i in items if i.kind == "alert"]
+    parts = []
+    for severity, one, many in ((Severity.CRITICAL, "critical", "critical"), (Severity.WARNING, "warning", "warnings")):
+        n = sum(a.severity is severity for a in alerts)
+        if n:
+            parts.append(f"{n} {one if n == 1 else many}")
+    cleared = sum(i.kind == "all_clear" for i in items)
+    if cleared:
+        parts.append(f"{cleared} all clear")
+    return ", ".join(parts) or "test message"
+
+
 def subject(items: Sequence[Item], tenant: str) -> str:
     alerts = [i.alert for i in items if i.kind == "alert"]
     if not alerts:
@@ -76,7 +90,8 @@ def _line(item: Item, url: str) -> tuple[str, str]:
         f'<div style="border-left:4px solid {color};padding:6px 12px;margin:0 0 12px">'
         f'<div style="color:{color};font-weight:600">{html.escape(a.severity.label)} · {html.escape(a.number_text)}</div>'
         f'<div style="margin:4px 0">{html.escape(a.sentence)}</div>'
-        f'<div>Fix: {html.escape(a.fix)} <a href="{html.escape(url, quote=True)}">Open the dashboard page</a></div></div>'
+        f'<div>Fix: {html.escape(a.fix)} <a href="{html.escape(url, quote=True)}">Open {html.escape(page_title(a.page))}</a>'
+        '</div></div>'
     )
     return text, markup
 
@@ -94,7 +109,8 @@ def email_message(items: Sequence[Item], *, tenant: str, sender: str, recipients
     message.set_content("\n\n".join(t for t, _ in lines) + f"\n\n-- \n{footer}\n")
     message.add_alternative(
         '<html><body style="font-family:Segoe UI,system-ui,sans-serif;font-size:14px;color:#1b1b1b">'
-        f'<h2 style="font-size:18px;margin:0 0 12px">Communication Credits · {html.escape(tenant)}</h2>'
+        f'<h2 style="font-size:18px;margin:0 0 2px">Communication Credits · {html.escape(tenant)}</h2>'
+        f'<p style="color:#605e5c;margin:0 0 12px">{html.escape(counts(items))}</p>'
         + "".join(m for _, m in lines)
         + f'<p style="color:#605e5c;font-size:12px">{html.escape(footer)} '
         f'<a href="{html.escape(urls("05_alerts.ipynb"), quote=True)}">Alerts page</a></p></body></html>',
@@ -106,8 +122,11 @@ def email_message(items: Sequence[Item], *, tenant: str, sender: str, recipients
 def teams_payload(items: Sequence[Item], *, tenant: str, urls) -> dict:
     """The webhook body: a message whose one attachment is an Adaptive Card with each alert's sentence, its
     number and an Action.OpenUrl to the dashboard page that fixes it."""
-    body: list[dict] = [{"type": "TextBlock", "text": subject(items, tenant), "weight": "Bolder", "size": "Medium",
-                         "wrap": True}]
+    body: list[dict] = [
+        {"type": "TextBlock", "text": f"Communication Credits · {tenant}", "weight": "Bolder", "size": "Medium",
+         "wrap": True},
+        {"type": "TextBlock", "text": counts(items), "isSubtle": True, "wrap": True, "spacing": "None"},
+    ]
     actions: dict[str, dict] = {}
     for item in items:
         a = item.alert
@@ -119,11 +138,12 @@ def teams_payload(items: Sequence[Item], *, tenant: str, urls) -> dict:
             "type": "Container", "separator": True, "items": [
                 {"type": "TextBlock", "text": a.sentence, "wrap": True, "weight": "Bolder",
                  "color": SEVERITY_COLORS[a.severity][0]},
-                {"type": "FactSet", "facts": [{"title": "Severity", "value": a.severity.label},
+                {"type": "FactSet", "facts": [{"title": "Check", "value": CHECK_TITLES.get(a.check, a.check)},
+                                              {"title": "Severity", "value": a.severity.label},
                                               {"title": "Number", "value": a.number_text},
                                               {"title": "Fix", "value": a.fix}]},
             ]})
-        actions.setdefault(a.page, {"type": "Action.OpenUrl", "title": f"Open {_page_title(a.page)}",
+        actions.setdefault(a.page, {"type": "Action.OpenUrl", "title": f"Open {page_title(a.page)}",
                                      "url": urls(a.page)})
     card = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
             "version": CARD_VERSION, "body": body, "actions": list(actions.values())[:5],
@@ -131,7 +151,7 @@ def teams_payload(items: Sequence[Item], *, tenant: str, urls) -> dict:
     return {"type": "message", "attachments": [{"contentType": CARD_CONTENT_TYPE, "contentUrl": None, "content": card}]}
 
 
-def _page_title(page: str) -> str:
+def page_title(page: str) -> str:
     return {"00_overview.ipynb": "Overview", "01_licenses.ipynb": "Step 1 · Licenses", "02_funding.ipynb": "Step 2 · Fund",
             "03_credit_licenses.ipynb": "Step 3 · Credit licenses", "04_usage.ipynb": "Usage",
             "05_alerts.ipynb": "Alerts"}.get(page, page)

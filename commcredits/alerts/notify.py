@@ -17,21 +17,12 @@ from ..credits.billing import current_billing
 from ..credits.ledger import Ledger, require_aware
 from ..store import Store
 from . import delivery
-from .checks import Alert, Severity, run_checks
+from .checks import CHECK_TITLES, Alert, Severity, run_checks
 from .delivery import Item, Outcome
 from .facts import read_facts
 from .settings import AlertSettings, get_secret, load_settings
 
 SEVERITY_NAMES = {s: s.name.lower() for s in Severity}
-CHECK_TITLES = {"runway": "Runway", "low_balance": "Low balance", "expiring_funds": "Expiring funds",
-                "auto_recharge.mca": "Auto-recharge on an MCA tenant", "auto_recharge.runaway": "Runaway recharges",
-                "auto_recharge.budget": "Monthly recharge budget", "auto_recharge.trigger": "Auto-recharge trigger",
-                "auto_recharge.amount": "Auto-recharge amount", "readiness": "Who cannot dial out",
-                "toll_free": "Toll-free numbers", "toll_free.license": "Toll-free resource accounts",
-                "freshness.import": "Call log imports", "freshness.quarantine": "Quarantined rows",
-                "freshness.blocked": "Blocked calls", "test": "Test message"}
-
-
 @dataclass(frozen=True)
 class Sent:
     """The last message a channel delivered for a check."""
