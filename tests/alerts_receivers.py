@@ -10,6 +10,7 @@ import ssl
 from email import message_from_bytes, policy
 from pathlib import Path
 
+import keyring.backend
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
@@ -18,6 +19,24 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from voila_server import free_port
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """An OS keyring stand-in kept in memory (the keyring API, without a desktop session)."""
+
+    priority = 1
+
+    def __init__(self):
+        self.items = {}
+
+    def get_password(self, service, username):
+        return self.items.get((service, username))
+
+    def set_password(self, service, username, password):
+        self.items[(service, username)] = password
+
+    def delete_password(self, service, username):
+        self.items.pop((service, username))
+
 
 SMTP_USER, SMTP_PASSWORD = "alerts@contoso.com", "s3cret-app-password"
 

@@ -5,10 +5,10 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import keyring
-import keyring.backend
 import pytest
 
 import commcredits as cc
+from alerts_receivers import MemoryKeyring
 from commcredits.alerts import checks
 from commcredits.alerts.checks import Facts, Severity, Thresholds, TollFreeNumber, run_checks
 from commcredits.alerts.notify import Sent, current_alerts, plan
@@ -169,24 +169,6 @@ def test_settings_list_every_problem_and_round_trip():
     assert loaded == settings and loaded.thresholds.low_balance == Decimal("150.00")
     assert loaded.email_to == ("a@contoso.com", "b@contoso.com")
     assert loaded.page_url("02_funding.ipynb") == "http://127.0.0.1:8866/voila/render/02_funding.ipynb"
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """An OS keyring stand-in kept in memory (the keyring API, without a desktop session)."""
-
-    priority = 1
-
-    def __init__(self):
-        self.items = {}
-
-    def get_password(self, service, username):
-        return self.items.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.items[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.items.pop((service, username))
 
 
 @pytest.fixture

@@ -10,8 +10,10 @@ import ipywidgets as widgets
 from ..usage import insights
 from ..credits.ledger import Agreement, Ledger
 from ..licensing.readiness import readiness_summary
+from ..alerts.notify import current_alerts
 from . import charts
 from . import format as fmt
+from .alerts import alerts_strip_html
 
 AGREEMENT_NAMES = {
     Agreement.MOSA: "Microsoft Online Subscription Agreement",
@@ -110,7 +112,8 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
         money_columns=("amount", "balance_after"), instant_columns=("occurred_at",), currency=currency,
         css_class="cc-table cc-entries", locale=locale,
     )
-    summary = f'{fmt.STYLE}<div class="cc-page"><div class="cc-cards">{cards}</div>{readiness_line}</div>'
+    strip = alerts_strip_html(current_alerts(ledger, now=now))
+    summary = f'{fmt.STYLE}<div class="cc-page">{strip}<div class="cc-cards">{cards}</div>{readiness_line}</div>'
     details = (
         f'<div class="cc-page"><h3 class="cc-section">Funds expiring soon</h3>{expiring_table}'
         f'<h3 class="cc-section">Open lots (oldest expires first; spending draws from it first)</h3>{lots_table}'
