@@ -37,8 +37,9 @@ STRIP_STYLE = """<style>
 .cc-alert a { color: #0f548c; font-weight: 600; }
 .cc-alerts-clear { color: #0b6a0b; background: #dff6dd; border-radius: 6px; padding: 6px 12px; font-size: 14px; }
 </style>"""
-LABEL = {"description_width": "220px"}
-WIDE = "560px"
+LABEL = {"description_width": "240px"}
+WIDE = "620px"
+OFFSET = "248px"  # where inputs start: the label column plus its gap
 
 
 def alerts_strip_html(alerts: list[Alert]) -> str:
@@ -71,12 +72,12 @@ class AlertsPage:
         t = s.thresholds
         money = lambda v: "" if v is None else fmt.money(v, ledger.currency, self.locale)  # noqa: E731
         self.fields = {
-            "runway_days": _text("Warn when calls stop within (days)", t.runway_days),
-            "low_balance": _text(f"Warn when the balance is below ({ledger.currency})", money(t.low_balance), "optional"),
-            "max_recharges_per_day": _text("Most auto-recharges in 24 hours", t.max_recharges_per_day),
-            "monthly_recharge_budget": _text(f"Monthly auto-recharge budget ({ledger.currency})",
+            "runway_days": _text("Calls stop within (days)", t.runway_days),
+            "low_balance": _text(f"Balance below ({ledger.currency})", money(t.low_balance), "optional"),
+            "max_recharges_per_day": _text("Auto-recharges in 24 hours, at most", t.max_recharges_per_day),
+            "monthly_recharge_budget": _text(f"Monthly recharge budget ({ledger.currency})",
                                              money(t.monthly_recharge_budget), "optional"),
-            "stale_import_days": _text("Warn when no call logs for (days)", t.stale_import_days),
+            "stale_import_days": _text("No call logs imported for (days)", t.stale_import_days),
             "email_to": widgets.Textarea(description="E-mail alerts to", value=", ".join(s.email_to),
                                          placeholder="it-admins@contoso.com, finance@contoso.com", style=LABEL,
                                          layout=widgets.Layout(width=WIDE, height="56px")),
@@ -87,19 +88,21 @@ class AlertsPage:
             "smtp_password": _text("SMTP password", password=True, placeholder=self._secret_hint("smtp_password")),
             "teams_enabled": widgets.Checkbox(description="Post alerts to a Teams channel (Workflows webhook)",
                                               value=s.teams_enabled, indent=False,
-                                              layout=widgets.Layout(margin="4px 0 4px 228px")),
+                                              layout=widgets.Layout(margin=f"4px 0 4px {OFFSET}", width="auto")),
             "teams_webhook_url": _text("Teams webhook URL", password=True,
                                        placeholder=self._secret_hint("teams_webhook_url")),
             "dashboard_url": _text("Dashboard address (for links)", s.dashboard_url),
         }
         for name, field in self.fields.items():
             field.add_class(f"cc-{name.replace('_', '-')}")
-        self.errors = {name: widgets.HTML(layout=widgets.Layout(margin="0 0 0 228px")) for name in self.fields}
-        self.webhook_note = widgets.HTML(self._webhook_note(), layout=widgets.Layout(margin="0 0 0 228px"))
+        self.errors = {name: widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")) for name in self.fields}
+        self.webhook_note = widgets.HTML(self._webhook_note(), layout=widgets.Layout(margin=f"0 0 0 {OFFSET}"))
         self.webhook_note.add_class("cc-webhook-saved")
-        self.save_button = widgets.Button(description="Save settings", button_style="primary", icon="check")
-        self.test_button = widgets.Button(description="Send a test message", icon="paper-plane")
-        self.status = widgets.HTML()
+        self.save_button = widgets.Button(description="Save settings", button_style="primary", icon="check",
+                                          layout=widgets.Layout(width="auto"))
+        self.test_button = widgets.Button(description="Send a test message", icon="paper-plane",
+                                          layout=widgets.Layout(width="auto"))
+        self.status = widgets.HTML(layout=widgets.Layout(margin=f"4px 0 0 {OFFSET}"))
         self.status.add_class("cc-status")
         self.current = widgets.HTML()
         self.history = widgets.HTML()
@@ -116,7 +119,7 @@ class AlertsPage:
             *rows(["email_to", "email_from", "smtp_host", "smtp_port", "smtp_username", "smtp_password"]),
             section("Microsoft Teams"), *rows(["teams_enabled", "teams_webhook_url"]), self.webhook_note,
             section("Links"), *rows(["dashboard_url"]),
-            widgets.HBox([self.save_button, self.test_button], layout=widgets.Layout(margin="12px 0 0 228px")),
+            widgets.HBox([self.save_button, self.test_button], layout=widgets.Layout(margin=f"12px 0 0 {OFFSET}", gap="8px")),
             self.status, section("Messages sent"), self.history,
         ])
         self.widget.add_class("cc-alerts-page")
