@@ -3,6 +3,7 @@
 Open a ledger with `open_ledger`; every other function takes it (or its `.store`).
 """
 
+from .alerts.notify import current_alerts, run_check
 from .analyst import connect_readonly, export_query, snapshot
 from .credits.billing import BillingDetails, current_billing, save_billing
 from .licensing.catalog import Capability, load_catalog
@@ -63,6 +64,8 @@ __all__ = [
     # usage
     "import_pstn_calls", "quarantined_rows", "load_rate_card", "load_included_minutes", "rate_calls", "settle",
     "spend_by", "balance_over_time", "invoices_by_month", "runway", "expiring_funds", "what_if",
+    # alerts
+    "current_alerts", "run_check",
     # analysts
     "snapshot", "connect_readonly", "export_query",
 ]

@@ -10,12 +10,9 @@ from __future__ import annotations
 import os
 import re
 import urllib.parse
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-
-import keyring
-import keyring.errors
 
 from ..errors import CommCreditsError, InvalidInput
 from ..money import parse_amount
@@ -144,10 +141,6 @@ def save_settings(store: Store, settings: AlertSettings) -> None:
         ).fetchall()
 
 
-def with_thresholds(settings: AlertSettings, **changes) -> AlertSettings:
-    return replace(settings, thresholds=replace(settings.thresholds, **changes))
-
-
 # ---- secrets ---------------------------------------------------------------------------------------------
 
 
@@ -156,6 +149,9 @@ def get_secret(name: str) -> str | None:
     value = os.environ.get(SECRETS[name], "").strip()
     if value:
         return value
+    import keyring  # imported on use: slow to import, and only the Alerts page and `commcredits check` need it
+    import keyring.errors
+
     try:
         return keyring.get_password(KEYRING_SERVICE, name)
     except keyring.errors.KeyringError:
@@ -165,6 +161,9 @@ def get_secret(name: str) -> str | None:
 def set_secret(name: str, value: str) -> None:
     """Keep a secret in the OS keyring (an empty value deletes it). Raises SecretStoreUnavailable when the
     machine has no keyring, naming the environment variable to use instead."""
+    import keyring
+    import keyring.errors
+
     try:
         if value:
             keyring.set_password(KEYRING_SERVICE, name, value)
