@@ -164,6 +164,7 @@ def test_a_webhook_that_fails_is_retried_reported_and_kept_in_the_history(httpse
     (teams,) = report.channels
     assert not teams.outcome.ok and teams.outcome.attempts == 3 and "HTTP 500" in teams.outcome.error
     assert len(httpserver.log) == 3
+    assert report.channels_for(report.alerts[0]) == ["teams (failed)"] and report.exit_code == 2
     failed = history(ledger)
     assert list(failed["status"]) == ["failed"] and failed["attempts"][0] == 3 and "HTTP 500" in failed["error"][0]
     assert failed["check_name"][0] == "runway" and failed["severity"][0] == "critical"

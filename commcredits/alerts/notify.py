@@ -66,7 +66,9 @@ class CheckReport:
         return 2 if self.critical else 1 if self.delivery_failed else 0
 
     def channels_for(self, alert: Alert) -> list[str]:
-        return [c.channel for c in self.channels if any(i.alert is alert for i in c.items)]
+        """The channels the alert went to (or would go to), "teams (failed)" when delivery failed."""
+        return [c.channel + (" (failed)" if c.outcome is not None and not c.outcome.ok else "")
+                for c in self.channels if any(i.alert is alert for i in c.items)]
 
 
 def plan(alerts: Sequence[Alert], last_sent: dict[str, Sent], today: date) -> list[Item]:
