@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import keyring
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import commcredits as cc
 from alerts_receivers import MemoryKeyring
@@ -147,6 +149,44 @@ def test_one_message_per_check_per_day_unless_worse_and_an_all_clear_when_gone()
     info = checks.check_runway(facts(auto_recharge_on=True, recharge_amount=Decimal("300"),
                                      recharge_below=Decimal("100"), days_to_trigger=3.0), Thresholds())[0]
     assert plan([info], {}, today) == []                                            # info is never sent
+
+
+# A check's state at each hourly run over a few days: absent, or (severity, level).
+runs = st.lists(st.tuples(st.integers(0, 2), st.one_of(st.none(), st.tuples(st.sampled_from([Severity.WARNING,
+                                                                                             Severity.CRITICAL]),
+                                                                           st.integers(0, 4)))),
+                min_size=1, max_size=40).map(lambda xs: sorted(xs, key=lambda x: x[0]))
+
+
+@given(runs)
+def test_dedup_per_day_only_worse_repeats_and_every_problem_ends_with_one_all_clear(states):
+    history: dict[str, Sent] = {}
+    sent_per_day: dict[int, list] = {}
+    last_problem = None
+    for day, state in states:
+        today = NOW.date() + timedelta(days=day)
+        alerts = [] if state is None else [checks.Alert("runway", state[0], "s", 0, "n", "f", "p", state[1])]
+        for item in plan(alerts, history, today):
+            history["runway"] = Sent("runway", item.kind, item.alert.severity, item.alert.level, today, "s")
+            sent_per_day.setdefault(day, []).append((item.kind, item.alert.rank))
+        if state is not None:
+            # whatever is wrong right now has been told today, at this severity and level or worse
+            last = history["runway"]
+            assert last.kind == "alert" and last.day == today and (int(last.severity), last.level) >= alerts[0].rank
+            last_problem = day
+        else:
+            assert last_problem is None or history["runway"].kind == "all_clear"
+    problem_open = False
+    for day in sorted(sent_per_day):
+        streak = []  # within a day a repeat is strictly worse, unless an all clear came between (it came back)
+        for kind, rank in sent_per_day[day]:
+            if kind == "all_clear":
+                assert problem_open, "an all clear only follows an alert"
+                problem_open, streak = False, []
+                continue
+            assert not streak or rank > streak[-1]
+            problem_open = True
+            streak.append(rank)
 
 
 # ---- settings and secrets ---------------------------------------------------------------------------------

@@ -265,3 +265,22 @@ def test_the_email_and_the_teams_card_as_they_arrive(smtp, httpserver, monkeypat
     page.set_content(render_card_html(payload["attachments"][0]["content"]))
     assert page.get_by_role("link", name="Open Step 2 · Fund").is_visible()
     page.screenshot(path=str(artifacts / "alert-teams-card.png"), full_page=True)
+
+
+def test_two_overlapping_runs_send_each_alert_once(smtp, tmp_path, monkeypatch):
+    """A slow cron run and the next one overlap: the second waits for the first, then finds it all sent."""
+    port, mailbox, _, cert = smtp
+    path = tmp_path / "tenant.duckdb"
+    ledger = cc.open_ledger(path, currency="USD")
+    ledger.add_funds("50.00", at=T0, order_id="PO-1")
+    ledger.spend("50.00", at=at(1, 10), usage_id="call-1")
+    configure(ledger, smtp_port=port)
+    env = {**os.environ, "SSL_CERT_FILE": str(cert), "COMMCREDITS_SMTP_PASSWORD": SMTP_PASSWORD}
+    command = [sys.executable, "-m", "commcredits.cli", "check", "--db", str(path)]
+    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    outputs = [run.communicate(timeout=180) for run in runs]
+    assert [run.returncode for run in runs] == [2, 2], outputs
+    assert len(mailbox.messages) == 1
+    assert sorted("[sent to email]" in out for out, _ in outputs) == [False, True]
+    assert list(history(cc.open_ledger(path))["status"]) == ["sent"]

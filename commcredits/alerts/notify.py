@@ -8,13 +8,17 @@ count as sent, so the next run tries again. Info alerts are shown on the dashboa
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Callable, Sequence
 
+from filelock import FileLock, Timeout
+
 from ..credits.billing import current_billing
 from ..credits.ledger import Ledger, require_aware
+from ..errors import CommCreditsError
 from ..store import Store
 from . import delivery
 from .checks import CHECK_TITLES, Alert, Severity, run_checks
@@ -137,9 +141,39 @@ def _record(con, *, run_id, message_id, now, channel, recipient, items, outcome)
         ).fetchall()
 
 
+class CheckAlreadyRunning(CommCreditsError):
+    """Another `commcredits check` is sending for this ledger; this run did nothing."""
+
+
+@contextlib.contextmanager
+def _one_run_at_a_time(store: Store, timeout: float):
+    """Two overlapping runs (a slow cron run and the next one) must not both send the same alert: the part
+    that reads the history, sends and records holds a lock file beside the ledger."""
+    if store.is_memory:
+        yield
+        return
+    try:
+        with FileLock(f"{store.path}.alerts.lock", timeout=timeout):
+            yield
+    except Timeout:
+        raise CheckAlreadyRunning(f"another `commcredits check` has been sending for {store.path} for "
+                                  f"{timeout:.0f} s; nothing was sent by this run.") from None
+
+
 def run_check(ledger: Ledger, *, now: datetime | None = None, dry_run: bool = False,
-              secrets: Callable[[str], str | None] = get_secret, tls_context=None) -> CheckReport:
-    """Run every check; unless `dry_run`, send what is due and record the run and every delivery."""
+              secrets: Callable[[str], str | None] = get_secret, tls_context=None,
+              wait_for_other_run: float = 300.0) -> CheckReport:
+    """Run every check; unless `dry_run`, send what is due and record the run and every delivery.
+
+    Raises CheckAlreadyRunning when another run holds the ledger's alert lock longer than
+    `wait_for_other_run` seconds."""
+    if dry_run:
+        return _run_check(ledger, now=now, dry_run=True, secrets=secrets, tls_context=tls_context)
+    with _one_run_at_a_time(ledger.store, wait_for_other_run):
+        return _run_check(ledger, now=now, dry_run=False, secrets=secrets, tls_context=tls_context)
+
+
+def _run_check(ledger: Ledger, *, now, dry_run: bool, secrets, tls_context) -> CheckReport:
     now = require_aware(now or datetime.now(timezone.utc), "now")
     store = ledger.store
     settings = load_settings(store)
