@@ -77,7 +77,7 @@ def test_a_burn_crossing_the_runway_threshold_alerts_once_that_day_and_again_onl
     assert len(mailbox.messages) == 1
     first = mailbox.parsed()
     assert mailbox.messages[0]["tls"] and mailbox.messages[0]["login"] == SMTP_USER
-    assert first["Subject"].startswith("[Warning] Calls paid from credits stop in about 14 days")
+    assert first["Subject"] == "[Warning] Calls paid from credits stop in about 14 days"
     text = first.get_body(("plain",)).get_content()
     assert "$280.00" in text and "https://dash.contoso.com/voila/render/02_funding.ipynb" in text
     ledger.spend("5.00", at=at(35, 16), usage_id="call-35b")                # a little worse: same band

@@ -7,6 +7,7 @@ Adaptive Cards only, not the old connector MessageCard ("Create and send message
 
 from __future__ import annotations
 
+import email.policy
 import html
 import json
 import smtplib
@@ -68,15 +69,24 @@ def counts(items: Sequence[Item]) -> str:
     return ", ".join(parts) or "test message"
 
 
+def _for(tenant: str) -> str:
+    return f" for {tenant}" if tenant else ""
+
+
+def _dot(tenant: str) -> str:
+    return f" · {tenant}" if tenant else ""
+
+
 def subject(items: Sequence[Item], tenant: str) -> str:
     alerts = [i.alert for i in items if i.kind == "alert"]
     if not alerts:
         if any(i.kind == "test" for i in items):
-            return f"Communication Credits alerts for {tenant}: test message"
-        return f"All clear: Communication Credits for {tenant}"
+            return f"Communication Credits alerts{_for(tenant)}: test message"
+        return f"All clear: Communication Credits{_for(tenant)}"
     worst = max(a.severity for a in alerts)
     more = f" (+{len(alerts) - 1} more)" if len(alerts) > 1 else ""
-    return f"[{worst.label}] {alerts[0].sentence.split(':')[0].rstrip('.')}{more} · {tenant}"
+    headline = alerts[0].sentence.split(":")[0].split(" (")[0].rstrip(".")
+    return f"[{worst.label}] {headline}{more}{_dot(tenant)}"
 
 
 def _line(item: Item, url: str) -> tuple[str, str]:
@@ -99,7 +109,9 @@ def _line(item: Item, url: str) -> tuple[str, str]:
 def email_message(items: Sequence[Item], *, tenant: str, sender: str, recipients: Sequence[str], urls) -> EmailMessage:
     """A multipart (plain text + HTML) e-mail listing the items; `urls(page)` gives each fix's link."""
     lines = [_line(i, urls(i.alert.page)) for i in items]
-    message = EmailMessage()
+    # long header lines instead of folding: Python folds a short subject onto its own continuation line, which
+    # some clients show with a leading space
+    message = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
     message["Subject"] = subject(items, tenant)
     message["From"] = sender
     message["To"] = ", ".join(recipients)
@@ -109,7 +121,7 @@ def email_message(items: Sequence[Item], *, tenant: str, sender: str, recipients
     message.set_content("\n\n".join(t for t, _ in lines) + f"\n\n-- \n{footer}\n")
     message.add_alternative(
         '<html><body style="font-family:Segoe UI,system-ui,sans-serif;font-size:14px;color:#1b1b1b">'
-        f'<h2 style="font-size:18px;margin:0 0 2px">Communication Credits · {html.escape(tenant)}</h2>'
+        f'<h2 style="font-size:18px;margin:0 0 2px">Communication Credits{html.escape(_dot(tenant))}</h2>'
         f'<p style="color:#605e5c;margin:0 0 12px">{html.escape(counts(items))}</p>'
         + "".join(m for _, m in lines)
         + f'<p style="color:#605e5c;font-size:12px">{html.escape(footer)} '
@@ -123,7 +135,7 @@ def teams_payload(items: Sequence[Item], *, tenant: str, urls) -> dict:
     """The webhook body: a message whose one attachment is an Adaptive Card with each alert's sentence, its
     number and an Action.OpenUrl to the dashboard page that fixes it."""
     body: list[dict] = [
-        {"type": "TextBlock", "text": f"Communication Credits · {tenant}", "weight": "Bolder", "size": "Medium",
+        {"type": "TextBlock", "text": f"Communication Credits{_dot(tenant)}", "weight": "Bolder", "size": "Medium",
          "wrap": True},
         {"type": "TextBlock", "text": counts(items), "isSubtle": True, "wrap": True, "spacing": "None"},
     ]

@@ -101,8 +101,9 @@ def last_sent(store: Store, channel: str) -> dict[str, Sent]:
 
 
 def tenant_name(store: Store) -> str:
+    """The company in the billing details ("" when none were saved): messages name the tenant they are about."""
     billing = current_billing(store)
-    return billing.company if billing and billing.company else "your tenant"
+    return billing.company if billing and billing.company else ""
 
 
 def _channels(settings: AlertSettings, secrets: Callable[[str], str | None]) -> list[tuple[str, str, Callable]]:
@@ -208,7 +209,7 @@ def send_test(ledger: Ledger, *, secrets: Callable[[str], str | None] = get_secr
     store = ledger.store
     settings = load_settings(store)
     tenant = tenant_name(store)
-    test = Alert("test", Severity.INFO, f"Test message from the Communication Credits workbook for {tenant}: "
+    test = Alert("test", Severity.INFO, f"Test message from the Communication Credits workbook{' for ' + tenant if tenant else ''}: "
                  "alerts will arrive here.", 0, "test", "Nothing to do.", "05_alerts.ipynb")
     results = []
     for channel, recipient, send in _channels(settings, secrets):
