@@ -1,6 +1,7 @@
 """Overview shows the alerts strip, and the Alerts page loads, in real Chromium against a running Voila."""
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from voila_server import voila
 
@@ -32,6 +33,10 @@ def test_the_alerts_page_shows_settings_and_history(page, dashboard, artifacts):
     page.get_by_role("button", name="Send a test message").wait_for(state="visible", timeout=60_000)
     assert page.locator(".cc-alerts .cc-alert").count() >= 1
     assert page.locator(".cc-teams-webhook-url input").get_attribute("type") == "password"
+    page.locator(".cc-alert-history").wait_for(state="visible", timeout=30_000)   # the whole page is drawn
+    violations = Axe().run(page).response["violations"]
+    assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations if v["impact"] in ("serious", "critical")] == []
+    assert "heading-order" not in {v["id"] for v in violations}
     page.get_by_role("button", name="Send a test message").click()
     page.get_by_text("No channel is set up").wait_for(timeout=30_000)
     assert "Traceback" not in page.content()

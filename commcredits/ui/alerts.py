@@ -36,6 +36,7 @@ STRIP_STYLE = """<style>
 .cc-alert .cc-alert-fix { color: #323130; }
 .cc-alert a { color: #0f548c; font-weight: 600; }
 .cc-alerts-clear { color: #0b6a0b; background: #dff6dd; border-radius: 6px; padding: 6px 12px; font-size: 14px; }
+.cc-alert-history .cc-empty { color: #605e5c; }  /* the shared #777 is 4.48:1 on white, below WCAG AA */
 </style>"""
 LABEL = {"description_width": "240px"}
 WIDE = "620px"
@@ -109,7 +110,7 @@ class AlertsPage:
         self.save_button.on_click(self._save)
         self.test_button.on_click(self._test)
         self.refresh()
-        section = lambda title: widgets.HTML(f'<h3 class="cc-section" style="font-family:system-ui">{title}</h3>')  # noqa: E731
+        section = lambda title: widgets.HTML(f'<h2 class="cc-section" style="font:600 16px system-ui;margin:16px 0 4px">{title}</h2>')  # noqa: E731
         rows = lambda names: [w for n in names for w in (self.fields[n], self.errors[n])]  # noqa: E731
         self.widget = widgets.VBox([
             widgets.HTML(fmt.STYLE), section("Alerts now"), self.current,
