@@ -99,10 +99,11 @@ def test_auto_recharge_checker():
 
 
 def test_readiness_counts_users_with_calling_licenses_and_the_change_since_the_last_check():
-    f = facts(calling_users=205, not_ready=44, not_ready_last_check=40, top_reason="no_communication_credits_license",
+    f = facts(calling_users=205, not_ready=44, not_ready_last_check=40, last_check_at=NOW - timedelta(days=1),
+              top_reason="no_communication_credits_license",
               not_ready_reasons=[(32, "lack a Communication Credits license"), (12, "have a Calling Plan without Teams Phone")])
     (alert,) = checks.check_readiness(f, Thresholds())
-    assert alert.sentence.startswith("44 of 205 users with calling licenses cannot dial out (+4 since the last check)")
+    assert alert.sentence.startswith("44 of 205 users with calling licenses cannot dial out (+4 since the last check on 19 Mar)")
     assert alert.page == "03_credit_licenses.ipynb"
 
 
@@ -277,3 +278,18 @@ def test_the_demo_toll_free_number_becomes_critical_when_auto_recharge_is_off_an
     assert alerts["toll_free"].severity is Severity.CRITICAL
     assert "+18005550100" in alerts["toll_free"].sentence and "the balance is zero" in alerts["toll_free"].sentence
     assert alerts["runway"].severity is Severity.CRITICAL
+
+
+def test_readiness_reports_the_change_since_the_last_check(writable_demo_db):
+    from commcredits.alerts.notify import run_check
+
+    ledger = cc.open_ledger(writable_demo_db)
+    before = run_check(ledger)                       # no channel configured: records the run only
+    (readiness,) = [a for a in before.alerts if a.check == "readiness"]
+    assert "since the last check" not in readiness.sentence
+    plan = cc.plan_license_changes(ledger.store, "not_ready", cc.add_communication_credits())
+    cc.apply_plan(ledger.store, plan)                # Step 3: give the missing Communication Credits licenses
+    after = by_check(current_alerts(ledger))["readiness"]
+    fixed = readiness.number - after.number
+    assert fixed > 0 and f"(-{fixed} since the last check on " in after.sentence
+    assert "lack a Communication Credits license" not in after.sentence

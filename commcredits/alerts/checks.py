@@ -19,7 +19,8 @@ LICENSES_PAGE = "01_licenses.ipynb"
 CREDIT_LICENSES_PAGE = "03_credit_licenses.ipynb"
 USAGE_PAGE = "04_usage.ipynb"
 # Microsoft 365 admin center path to the setting (from "Turn off Communication Credits auto recharge for MCA customers")
-ADMIN_CENTER_AUTO_RECHARGE = "Microsoft 365 admin center > Billing > Your products > Communication Credits > Edit auto recharge settings"
+ADMIN_CENTER_AUTO_RECHARGE = ("Microsoft 365 admin center > Billing > Your products > Communication Credits > "
+                              "Edit auto recharge settings")
 
 
 # what each check is called in messages and on the dashboard
@@ -262,7 +263,8 @@ def check_readiness(f: Facts, t: Thresholds) -> list[Alert]:
     change = ""
     if f.not_ready_last_check is not None and f.not_ready != f.not_ready_last_check:
         delta = f.not_ready - f.not_ready_last_check
-        change = f" ({'+' if delta > 0 else ''}{delta} since the last check)"
+        when = f" on {f.last_check_at:%d %b}" if f.last_check_at else ""
+        change = f" ({delta:+d} since the last check{when})"
     details = ", ".join(f"{n} {text}" for n, text in f.not_ready_reasons)
     subject = "1 user with a calling license cannot" if f.not_ready == 1 else \
         f"{f.not_ready} of {f.calling_users} users with calling licenses cannot"

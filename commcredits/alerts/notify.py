@@ -21,7 +21,7 @@ from ..credits.ledger import Ledger, require_aware
 from ..errors import CommCreditsError
 from ..store import Store
 from . import delivery
-from .checks import CHECK_TITLES, Alert, Severity, run_checks
+from .checks import Alert, Severity, run_checks
 from .delivery import Item, Outcome
 from .facts import read_facts
 from .settings import AlertSettings, get_secret, load_settings
