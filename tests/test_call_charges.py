@@ -192,3 +192,24 @@ def test_mca_split_call_says_what_came_from_credits_and_what_is_billed_in_arrear
     row = cc.call_charges(ledger).iloc[0]
     assert row["status"] == "settled" and row["credits_drawn"] == Decimal("1.00")
     assert "1.50 billed in arrears" in row["reason"]
+
+
+def test_usage_and_overview_show_every_call_needing_attention_with_its_amount():
+    from commcredits.ui.overview import overview_html
+    from commcredits.ui.usage import UsagePage
+
+    ledger = funded(amount="1.00")
+    cc.load_rate_card(ledger)
+    cc.load_included_minutes(ledger)
+    rows = [graph_row(1, charge="0.42", currency="EUR"), graph_row(2, charge="5.00"),
+            graph_row(3, charge=None, capability="MCOPSTNPP"), graph_row(4, charge="0.30")]
+    cc.import_pstn_calls(ledger, rows)
+    page = UsagePage(ledger, locale="en_US")
+    page.settle_button.click()
+    result, attention = page.settle_result.value, page.attention.value
+    assert "Other currency" in result and "Estimate only" in result
+    assert "1 call charged in EUR, not in the ledger&#x27;s USD: €0.42" in attention
+    assert "1 call the balance could not pay: $5.00" in attention
+    assert "about $0.12 (an estimate" in attention and "$0.12 (estimate)" in attention  # 3 min to GB at 0.04
+    summary, _ = overview_html(ledger, now=T0 + timedelta(days=1), locale="en_US")
+    assert "Calls that need your attention" in summary and "€0.42" in summary and "$5.00" in summary

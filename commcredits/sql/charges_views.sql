@@ -39,7 +39,7 @@ WITH drawn AS (
 arrears AS (SELECT usage_id, sum(amount) AS arrears FROM usage_in_arrears GROUP BY 1),
 classified AS (
     SELECT m.*, coalesce(d.drawn, 0)::DECIMAL(18, 2) AS credits_drawn, a.arrears AS billed_in_arrears,
-           r.charge AS estimate, t.currency AS ledger_currency,
+           CASE WHEN m.billed_by = 'no_charge' THEN r.charge END AS estimate, t.currency AS ledger_currency,
            CASE WHEN m.billed_by = 'operator' THEN 'operator'
                 WHEN m.billed_by = 'no_charge' THEN 'estimate'
                 WHEN m.charge = 0 THEN 'free'
