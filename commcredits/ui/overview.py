@@ -13,6 +13,7 @@ from ..licensing.readiness import readiness_summary
 from . import charts
 from . import format as fmt
 from .attention import attention_html
+from .reconcile import ReconcileForm
 
 AGREEMENT_NAMES = {
     Agreement.MOSA: "Microsoft Online Subscription Agreement",
@@ -158,4 +159,4 @@ def build_overview(ledger: Ledger, *, locale: str | None = None) -> widgets.VBox
 
     refresh.on_click(_refresh)
     _refresh()
-    return widgets.VBox([refresh, summary, plots, details])
+    return widgets.VBox([refresh, summary, ReconcileForm(ledger, locale=locale).widget, plots, details])
