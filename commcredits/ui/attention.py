@@ -15,7 +15,7 @@ from ..credits.ledger import Ledger
 from ..usage.charges import STATUS_LABELS, attention_summary, calls_needing_attention
 from . import format as fmt
 
-SHOWN = 50
+SHOWN = 20
 SENTENCES = {
     "other_currency": "{calls} charged in {row_currency}, not in the ledger's {currency}: {amount}, not drawn from "
                       "credits. Pay them with Microsoft's invoice in {row_currency}.",
@@ -37,8 +37,9 @@ def attention_sentences(summary: pd.DataFrame, currency: str, locale: str | None
     return sentences
 
 
-def attention_html(ledger: Ledger, *, locale: str | None = None, limit: int = SHOWN) -> str:
-    """The 'Calls that need your attention' section: a sentence per status, then the calls with amounts."""
+def attention_html(ledger: Ledger, *, locale: str | None = None, limit: int = SHOWN, more_hint: str = "") -> str:
+    """The 'Calls that need your attention' section: a sentence per status, then the newest `limit` calls
+    with amounts (`more_hint` says where the rest are)."""
     summary = attention_summary(ledger)
     title = '<h3 class="cc-section">Calls that need your attention</h3>'
     if summary.empty:
@@ -57,7 +58,7 @@ def attention_html(ledger: Ledger, *, locale: str | None = None, limit: int = SH
         "</tr>"
         for r in shown.itertuples()
     )
-    more = f" (the first {limit} of {len(calls)})" if len(calls) > limit else ""
+    more = f" (the newest {limit} of {len(calls)}{more_hint})" if len(calls) > limit else ""
     table = ('<table class="cc-table cc-attention-calls"><thead><tr><th>Started (UTC)</th><th>User</th>'
              f'<th>Status</th><th class="cc-money">Amount</th><th>Why</th></tr></thead><tbody>{rows}</tbody></table>')
     return (f'{title}<div class="cc-attention cc-warning"><ul>{sentences}</ul></div>'

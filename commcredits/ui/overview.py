@@ -115,7 +115,7 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
         css_class="cc-table cc-entries", locale=locale,
     )
     summary = (f'{fmt.STYLE}<div class="cc-page"><div class="cc-cards">{cards}</div>{readiness_line}'
-               f'{attention_html(ledger, locale=locale)}</div>')
+               f'{attention_html(ledger, locale=locale, limit=5, more_hint="; all of them on the Usage page")}</div>')
     details = (
         f'<div class="cc-page"><h3 class="cc-section">Funds expiring soon</h3>{expiring_table}'
         f'<h3 class="cc-section">Open lots (oldest expires first; spending draws from it first)</h3>{lots_table}'

@@ -41,10 +41,10 @@ def status_counts(target) -> dict[str, int]:
 
 
 def calls_needing_attention(target) -> pd.DataFrame:
-    """Calls in another currency, blocked, or with only an estimate: each with its amount and reason."""
+    """Calls in another currency, blocked, or with only an estimate, newest first: each with its amount and reason."""
     return store_of(target).query_df(
         f"SELECT {COLUMNS} FROM call_charges WHERE status IN ('other_currency', 'blocked', 'estimate') "
-        "ORDER BY status, start_at, usage_id"
+        "ORDER BY start_at DESC, usage_id"
     )
 
 
