@@ -55,7 +55,7 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     auto = ledger.auto_recharge
     agreement = ledger.agreement
     if agreement is Agreement.MCA:
-        auto_text, auto_note = "Off", "Microsoft Customer Agreement: usage is billed in arrears."
+        auto_text, auto_note = "Off", "Microsoft Customer Agreement: the remaining credits pay first, then usage is billed in arrears."
     elif auto.enabled:
         auto_text = "On"
         auto_note = f"Add {fmt.money(auto.amount, currency, locale)} when the balance is below {fmt.money(auto.below, currency, locale)}"

@@ -149,8 +149,8 @@ def settlement_lines(report: SettlementReport, unrated: int, currency: str, loca
     if report.conflicts:
         lines.append(("Conflicts", str(report.conflicts), "already settled with another amount; left as they were"))
     if report.billed_in_arrears:
-        lines.append(("Billed in arrears", str(report.billed_in_arrears), "Microsoft Customer Agreement: "
-                                                                          "invoiced later, not paid from credits"))
+        lines.append(("Billed in arrears", str(report.billed_in_arrears), f"{m(report.arrears_amount)}: Microsoft "
+                      "Customer Agreement, invoiced later once the remaining credits are used up"))
     if unrated:
         lines.append(("Unrated", str(unrated), "no charge from Microsoft and no rate card price: not even an "
                                                "estimate. Load your rate card (load_rate_card) for estimates."))
