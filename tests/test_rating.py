@@ -135,6 +135,7 @@ def test_microsofts_charge_is_kept_for_every_license_and_zero_stays_zero():
 def test_calls_another_operator_carried_are_not_ours_to_price():
     out = rated([row(1, minutes=10, to="+525555555555", operator="Fabrikam Telecom")])
     assert out.loc["r001", "method"] == "operator" and pd.isna(out.loc["r001", "charge"])
+    assert not out.loc["r001", "estimate"]
 
 
 def test_number_type_decides_toll_free_not_the_digits():
@@ -144,6 +145,7 @@ def test_number_type_decides_toll_free_not_the_digits():
             row(3, minutes=4, call_type="ucap_in", to="+18005550199", user=None)]
     out = rated(rows)
     assert out.loc["r001", "method"] == "rate_card" and out.loc["r001", "charge"] == Decimal("0.12")
+    assert out.loc["r001", "estimate"]  # labelled: a rate card price is never what Microsoft charged
     assert out.loc["r002", "method"] == "free"
     assert out.loc["r003", "method"] == "rate_card"  # no Number Type: the toll-free number is recognised
 

@@ -303,8 +303,10 @@ def _fill_destinations(store) -> int:
 
 
 def rated_calls(target) -> pd.DataFrame:
-    """Every call with its rating, oldest first."""
-    return store_of(target).query_df("SELECT * FROM call_charge ORDER BY start_at, usage_id")
+    """Every call with its rating, oldest first; `estimate` is true for rows priced from the rate card and
+    included minutes (never settled), false for Microsoft's own charge and other operators' calls."""
+    return store_of(target).query_df(
+        "SELECT *, method NOT IN ('as_is', 'operator') AS estimate FROM call_charge ORDER BY start_at, usage_id")
 
 
 __all__ = [
