@@ -9,14 +9,14 @@ Applying a plan records it (append-only) and updates the snapshot in one transac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
 import pyarrow as pa
 
 from .catalog import (
     AUDIO_CONFERENCING_SKU, CALLING_PLANS, COMMUNICATION_CREDITS_SKU, DOMESTIC_CALLING_PLAN_SKU, TEAMS_PHONE_SKU,
-    Capability, license_name, load_catalog,
+    Capability, is_bundle, license_name, load_catalog,
 )
 from ..errors import CommCreditsError, InvalidInput
 from ..store import Store
@@ -143,6 +143,10 @@ class Plan:
     skipped: pd.DataFrame
     tenant_version: int
     change: Change = field(default_factory=Change)
+    # Issue: a user must never read as both "in the plan" and "left out". `left_out` explains only the users
+    # the plan changes nothing for; `missing` says, per user in the plan, what they still lack after it.
+    left_out: tuple[str, ...] = ()
+    missing: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def nothing_to_do(self) -> bool:
@@ -175,6 +179,14 @@ def _capabilities_of(sku_id: str, store_plans: dict[str, set[str]]) -> set[str]:
     product = load_catalog().product(sku_id)
     found = {c.value for c in product.capabilities()} if product else set()
     return found | store_plans.get(sku_id, set())
+
+
+def _is_bundle_sku(store: Store, sku_id: str) -> bool:
+    """Does this product bring Teams Phone and a Calling Plan in one license (by the tenant's plans or the catalog)?"""
+    store_plans: dict[str, set[str]] = {}
+    for sku, capability in store.query("SELECT sku_id, capability FROM sku_plan WHERE sku_id = $sku", {"sku": sku_id}):
+        store_plans.setdefault(sku, set()).add(capability)
+    return is_bundle(_capabilities_of(sku_id, store_plans))
 
 
 def validate_change(change: Change, store: Store | None = None) -> None:
@@ -262,7 +274,7 @@ def _count(n: int, noun: str) -> str:
 def _problem_sentences(skipped: pd.DataFrame, labels: dict[str, str], funded: bool) -> tuple[str, ...]:
     sentences = []
     order = ["not_in_tenant", "no_usage_location", "no_free_seats", "calling_plan_needs_teams_phone",
-             "credits_need_calling_capability", "needs_phone_number"]
+             "credits_need_calling_capability", "needs_phone_number", "needs_teams_license"]
     for code in order:
         rows = skipped[skipped["code"] == code]
         if rows.empty:
@@ -288,11 +300,42 @@ def _problem_sentences(skipped: pd.DataFrame, labels: dict[str, str], funded: bo
             elif code == "credits_need_calling_capability":
                 text = (f"{_users(n, 'get')} no Communication Credits license because they have no Audio Conferencing "
                         f"or Calling Plan, so the license would not be used: {names}.")
+            elif code == "needs_teams_license":
+                text = (f"{_users(n, 'have')} no Microsoft Teams license (a suite sold without Teams), so calling "
+                        f"licenses work for them only once they have Teams; assign one in the admin center: {names}.")
             else:
                 text = (f"{_users(n)} with a Calling Plan {'has' if n == 1 else 'have'} no phone number; assign one in the Teams admin "
                         f"center: {names}.")
             sentences.append(text)
     return tuple(sentences)
+
+
+def _missing_phrase(code: str, sku_id, labels: dict[str, str], funded: bool) -> str:
+    """What one problem leaves a user without, in a few words (shown beside what the user gets)."""
+    if code == "no_free_seats":
+        if sku_id == COMMUNICATION_CREDITS_SKU and not funded:
+            return "Communication Credits: licenses come with the first funding (Step 2)"
+        return f"{license_name(sku_id, labels.get(sku_id))}: no free seats"
+    return {
+        "no_usage_location": "a usage location: no license can be assigned without one",
+        "calling_plan_needs_teams_phone": "a Calling Plan: it needs Teams Phone, which had no free seat",
+        "credits_need_calling_capability": "Communication Credits: needs Audio Conferencing or a Calling Plan first",
+        "needs_phone_number": "a phone number: assign one in the Teams admin center",
+        "needs_teams_license": "a Microsoft Teams license: assign one in the admin center",
+        "not_in_tenant": "not in the imported tenant",
+    }[code]
+
+
+def _split_problems(skipped: pd.DataFrame, changed_users: set[str], labels: dict[str, str],
+                    funded: bool) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """Sentences for users left out entirely, and per user in the plan what they still miss."""
+    in_plan = skipped["user_id"].isin(changed_users)
+    left_out = _problem_sentences(skipped[~in_plan], labels, funded)
+    missing: dict[str, list[str]] = {}
+    for row in skipped[in_plan].itertuples():
+        sku_id = None if pd.isna(row.sku_id) else row.sku_id
+        missing.setdefault(row.user_principal_name, []).append(_missing_phrase(row.code, sku_id, labels, funded))
+    return left_out, {upn: tuple(phrases) for upn, phrases in missing.items()}
 
 
 def plan_license_changes(store: Store, selection, change: Change) -> Plan:
@@ -314,6 +357,7 @@ def plan_license_changes(store: Store, selection, change: Change) -> Plan:
         "tp_sku": change.teams_phone_sku.lower(), "cp_sku": change.calling_plan_sku.lower(),
         "ac_sku": change.audio_conferencing_sku.lower(), "cc_sku": change.communication_credits_sku.lower(),
         "remove_skus": [s.lower() for s in change.remove_skus],
+        "cp_bundle": _is_bundle_sku(store, change.calling_plan_sku.lower()),
     }
     with store.reading() as con:
         version = con.execute(_SQL["tenant_version"]).fetchall()[0][0]
@@ -335,7 +379,9 @@ def plan_license_changes(store: Store, selection, change: Change) -> Plan:
     skipped = rows[rows["kind"] == "problem"][["user_principal_name", "display_name", "code", "sku_id", "user_id"]]
     skipped = skipped.reset_index(drop=True)
     description = f"{change.describe()} for {sel.describe()}"
-    return Plan(description, changes, _problem_sentences(skipped, labels, funded), skipped, int(version), change)
+    left_out, missing = _split_problems(skipped, set(changes["user_id"]), labels, funded)
+    return Plan(description, changes, _problem_sentences(skipped, labels, funded), skipped, int(version), change,
+                left_out, missing)
 
 
 # ---------------------------------------------------------------------------------------------- applying
