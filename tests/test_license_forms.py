@@ -175,8 +175,8 @@ def test_calling_plan_choice_picks_the_license_and_is_shown_only_with_teams_phon
     form.teams_phone.value = True
     assert form.calling_plan.layout.display is None
     assert [label for label, _ in form.calling_plan.options] == [
-        "Domestic Calling Plan", "International Calling Plan (Domestic and International)",
-        "Pay-As-You-Go Calling Plan"]
+        "Domestic Calling Plan · 4 available", "Domestic and International Calling Plan · 5 available",
+        "Pay-As-You-Go Calling Plan · none owned", "Teams Phone with Calling Plan (one license) · none owned"]
     form.calling_plan.value = INTERNATIONAL_CALLING_PLAN_SKU
     form.choose(["ada@fabrikam.com"])
     form.plan_button.click()
@@ -242,7 +242,7 @@ def test_downloads_hold_the_graph_batch_powershell_and_csv_of_the_plan(ledger):
     batches = json.loads(files["step1-licenses-plan-graph-batch.json"])
     assert batches[0]["requests"][0]["body"] == {"usageLocation": "US"}      # location first, then licenses
     assert batches[1]["requests"][0]["body"]["addLicenses"][0]["skuId"] == AUDIO_CONFERENCING_SKU
-    assert "Update-MgUser -UserId 'cleo@fabrikam.com' -UsageLocation US" in files["step1-licenses-plan.ps1"]
+    assert "Update-MgUser -UserId '22222222-0000-4000-8000-000000000003' -UsageLocation US" in files["step1-licenses-plan.ps1"]
     assert "cleo@fabrikam.com" in files["step1-licenses-plan.csv"].splitlines()[1]
     for label in ("Graph $batch (JSON)", "PowerShell script", "Spreadsheet (CSV)"):
         assert label in form.downloads.value
