@@ -315,3 +315,24 @@ def test_steps_1_then_3_leave_everyone_ready(ledger):
     assert bool(readiness(ledger.store)["can_dial_out"].all())
     assert "All 5 users can dial out." in text(step3.status.value)
     assert "All 5 users can dial out." in text(step3.readiness_box.value)
+
+
+def test_step_1_never_lists_a_user_both_in_the_plan_and_as_left_out(tmp_path):
+    # No Teams Phone seat is free: Ada and Ben get Audio Conferencing but not Teams Phone with a Calling Plan.
+    ledger = fresh_tenant(tmp_path / "tenant.duckdb", phone_seats=1)
+    form = LicensesForm(ledger)
+    assert "Teams Phone Standard" in form.seats.value and 'class="cc-none">0<' in form.seats.value  # before planning
+    form.choose(["ada@fabrikam.com", "ben@fabrikam.com"])
+    form.audio_conferencing.value = True
+    form.teams_phone.value = True
+    form.plan_button.click()
+    table = form.plan_view.value.split('<table class="cc-table cc-plan-table">')[1]
+    box = form.plan_view.value.split('<table class="cc-table cc-plan-table">')[0]
+    assert "ada@fabrikam.com" in table and "ben@fabrikam.com" in table
+    assert "ada@fabrikam.com" not in box and "ben@fabrikam.com" not in box
+    assert "Not in this plan" not in form.plan_view.value
+    assert form.plan.missing["ada@fabrikam.com"] == (
+        "Teams Phone Standard: no free seats", "a Calling Plan: it needs Teams Phone, which had no free seat",
+        "the Communication Credits license (Step 3)",
+        "Communication Credits: the organization has not bought any (Step 2)")
+    assert "Still missing" in table and "Teams Phone Standard: no free seats" in text(table)

@@ -97,7 +97,8 @@ def test_a_plan_for_a_user_without_teams_says_the_teams_license_is_still_missing
                    [subscribed("0c266dff-15dd-4b49-8397-2bb16070ed52", "MCOMEETADV", 5, 0)])
     plan = plan_license_changes(store, ["eea@contoso.com"], Change(audio_conferencing=True))
     assert list(plan.changes["sku_part_number"]) == ["MCOMEETADV"]
-    assert plan.missing["eea@contoso.com"] == ("a Microsoft Teams license: assign one in the admin center",)
+    assert plan.missing["eea@contoso.com"] == ("a Microsoft Teams license: assign one in the admin center",
+                                               "the Communication Credits license (Step 3)")
     assert plan.left_out == ()
 
 

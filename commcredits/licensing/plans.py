@@ -326,15 +326,30 @@ def _missing_phrase(code: str, sku_id, labels: dict[str, str], funded: bool) -> 
     }[code]
 
 
-def _split_problems(skipped: pd.DataFrame, changed_users: set[str], labels: dict[str, str],
-                    funded: bool) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
-    """Sentences for users left out entirely, and per user in the plan what they still miss."""
+_STILL_NEEDED = {  # readiness reasons a plan leaves in place, as what the user still needs
+    "no_calling_capability": "Audio Conferencing or a Calling Plan",
+    "resource_account_no_calling_plan": "a Calling Plan or Pay-As-You-Go Calling Plan for the resource account",
+    "calling_plan_without_teams_phone": "Teams Phone: the Calling Plan only works with it",
+    "no_communication_credits_license": "the Communication Credits license (Step 3)",
+    "toll_free_without_communication_credits": "the Communication Credits license for its toll-free number (Step 3)",
+    "no_funds": "Communication Credits: the organization has not bought any (Step 2)",
+    "zero_balance": "Communication Credits: the balance is zero (Step 2)",
+}
+
+
+def _split_problems(skipped: pd.DataFrame, remaining: pd.DataFrame, changed_users: set[str],
+                    labels: dict[str, str], funded: bool) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """Sentences for users left out entirely, and per user in the plan everything they still miss to dial out."""
     in_plan = skipped["user_id"].isin(changed_users)
     left_out = _problem_sentences(skipped[~in_plan], labels, funded)
     missing: dict[str, list[str]] = {}
     for row in skipped[in_plan].itertuples():
         sku_id = None if pd.isna(row.sku_id) else row.sku_id
         missing.setdefault(row.user_principal_name, []).append(_missing_phrase(row.code, sku_id, labels, funded))
+    order = list(_STILL_NEEDED)
+    remaining = remaining[remaining["user_id"].isin(changed_users)]
+    for row in sorted(remaining.itertuples(), key=lambda r: order.index(r.code)):
+        missing.setdefault(row.user_principal_name, []).append(_STILL_NEEDED[row.code])
     return left_out, {upn: tuple(phrases) for upn, phrases in missing.items()}
 
 
@@ -379,7 +394,8 @@ def plan_license_changes(store: Store, selection, change: Change) -> Plan:
     skipped = rows[rows["kind"] == "problem"][["user_principal_name", "display_name", "code", "sku_id", "user_id"]]
     skipped = skipped.reset_index(drop=True)
     description = f"{change.describe()} for {sel.describe()}"
-    left_out, missing = _split_problems(skipped, set(changes["user_id"]), labels, funded)
+    remaining = rows[rows["kind"] == "remaining"]
+    left_out, missing = _split_problems(skipped, remaining, set(changes["user_id"]), labels, funded)
     return Plan(description, changes, _problem_sentences(skipped, labels, funded), skipped, int(version), change,
                 left_out, missing)
 

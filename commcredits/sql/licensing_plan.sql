@@ -28,7 +28,7 @@ dormant AS (
 ),
 selected AS (
     SELECT r.user_id, r.user_principal_name, r.display_name, r.usage_location, r.is_resource_account,
-           r.phone_number, r.has_teams, r.has_toll_free_number,
+           r.phone_number, r.has_teams, r.has_toll_free_number, r.reason_codes,
            r.has_audio_conferencing                          AS has_ac,
            r.has_teams_phone OR r.is_resource_account        AS has_tp,
            r.has_calling_plan                                AS has_cp,
@@ -176,6 +176,21 @@ problems AS (
         WHERE (has_cp OR cp_on OR cp_new) AND phone_number IS NULL
     UNION ALL SELECT user_id, 'needs_teams_license', NULL FROM decided
         WHERE NOT has_teams AND NOT is_resource_account AND (need_tp OR need_cp OR need_ac OR need_cc)
+),
+-- What each user still lacks to dial out after the plan, beyond what a problem above already explains
+-- (a phone number, a Teams license, seats that ran out): a user in the plan reads "gets X, still misses Y".
+remaining AS (
+    SELECT user_id, code FROM (SELECT d.*, unnest(d.reason_codes) AS code FROM decided d)
+    WHERE located
+      AND CASE code
+            WHEN 'no_calling_capability' THEN NOT (ac_on OR ac_new OR cp_on OR cp_new OR ac_seek OR need_cp)
+            WHEN 'resource_account_no_calling_plan' THEN NOT (cp_on OR cp_new OR need_cp)
+            WHEN 'calling_plan_without_teams_phone' THEN NOT (tp_on OR tp_new OR tp_seek OR ($cp_bundle AND cp_new))
+            WHEN 'no_communication_credits_license' THEN NOT (cc_on OR cc_new OR need_cc)
+            WHEN 'toll_free_without_communication_credits' THEN NOT (cc_on OR cc_new OR need_cc)
+            WHEN 'no_funds' THEN true
+            WHEN 'zero_balance' THEN true
+            ELSE false END
 )
 SELECT 'change' AS kind, d.user_id, d.user_principal_name, d.display_name, c.action, c.sku_id, c.disabled_plans,
        CASE WHEN c.action = 'set_usage_location' THEN COALESCE(d.usage_location, NULLIF($usage_location, '')) END
@@ -185,6 +200,9 @@ FROM (SELECT * FROM license_changes UNION ALL SELECT * FROM location_changes) c 
 UNION ALL
 SELECT 'problem', d.user_id, d.user_principal_name, d.display_name, NULL, p.sku_id, NULL, NULL, p.code, 9
 FROM problems p JOIN decided d USING (user_id)
+UNION ALL
+SELECT 'remaining', d.user_id, d.user_principal_name, d.display_name, NULL, NULL, NULL, NULL, m.code, 10
+FROM remaining m JOIN decided d USING (user_id)
 UNION ALL
 SELECT 'problem', NULL, upn_key, NULL, NULL, NULL, NULL, NULL, 'not_in_tenant', 9
 FROM picked WHERE $filter_upns AND upn_key NOT IN (SELECT lower(user_principal_name) FROM tenant_user)

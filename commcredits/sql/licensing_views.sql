@@ -56,8 +56,9 @@ SELECT sku_id, sku_part_number, enabled_units, consumed_units,
        seat_source, warning_units, capability_status
 FROM (SELECT * FROM imported UNION ALL SELECT * FROM funded_credits);
 
--- license_seats: the tenant's licenses that matter for calling, with what each grants and its free seats
--- (what Step 1 shows before planning). is_bundle: Teams Phone and a Calling Plan in one product, one seat.
+-- license_seats: the tenant's add-on calling licenses (suites that include Teams, such as E5, are left out:
+-- plans never assign them), with what each grants and its free seats (what Step 1 shows before planning).
+-- is_bundle: Teams Phone and a Calling Plan in one product, one seat.
 CREATE OR REPLACE VIEW license_seats AS
 WITH grants AS (
     SELECT sku_id, list(DISTINCT capability ORDER BY capability) AS capabilities FROM sku_plan GROUP BY sku_id
@@ -70,9 +71,7 @@ SELECT s.sku_id, s.sku_part_number, COALESCE(c.product_name, s.sku_part_number) 
 FROM sku_seats s
 JOIN grants g USING (sku_id)
 LEFT JOIN catalog_sku c USING (sku_id)
-WHERE list_has_any(g.capabilities, ['audio_conferencing', 'teams_phone', 'domestic_calling_plan',
-                                    'international_calling_plan', 'pay_as_you_go_calling_plan',
-                                    'communication_credits', 'resource_account']);
+WHERE NOT list_contains(g.capabilities, 'teams');
 
 -- user_licensing: one row per user with the capabilities their enabled service plans grant.
 CREATE OR REPLACE VIEW user_licensing AS

@@ -95,15 +95,18 @@ def seats_html(seats: pd.DataFrame) -> str:
                 "subscribed licenses (Graph subscribedSkus) to see free seats.</p>")
     rows = []
     for r in seats.itertuples():
-        grants = ", ".join(Capability(c).label for c in r.capabilities if c != "teams")
+        name = license_name(r.sku_id, r.product_name)
+        grants = ", ".join(Capability(c).label for c in r.capabilities)
+        grants = "" if grants in name else grants   # "Audio Conferencing" needs no subtitle
         note = ""
         if r.capability_status in ("Suspended", "LockedOut", "Deleted"):
             note = f"{r.capability_status}: no new seats"
         elif r.warning_units:
             note = f"{r.warning_units:,} not renewed (grace period)"
         free = f'<span class="cc-none">{r.free_units:,}</span>' if r.free_units == 0 else f"{r.free_units:,}"
-        rows.append(f"<tr><td>{html.escape(license_name(r.sku_id, r.product_name))}"
-                    f'<div class="cc-muted">{html.escape(grants)}{" · one license" if r.is_bundle else ""}</div></td>'
+        sub = "; ".join(part for part in (grants, "one license, one seat" if r.is_bundle else "") if part)
+        rows.append(f"<tr><td>{html.escape(name)}"
+                    f'{f"<div class=cc-muted>{html.escape(sub)}</div>" if sub else ""}</td>'
                     f'<td class="cc-num">{free}</td><td class="cc-num">{r.consumed_units:,} of {r.enabled_units:,}</td>'
                     f"<td>{html.escape(note)}</td></tr>")
     return ('<table class="cc-table cc-seats-table"><thead><tr><th>License</th><th class="cc-num">Available</th>'
@@ -359,7 +362,7 @@ class _PlanForm:
                 changes = "".join(f"<li>{html.escape(change_sentence(r))}</li>" for _, r in group.iterrows())
                 missing = plan.missing.get(upn, ())
                 still = ('<ul class="cc-missing">' + "".join(f"<li>{html.escape(m)}</li>" for m in missing) + "</ul>"
-                         if missing else '<span class="cc-muted">nothing: ready once applied</span>')
+                         if missing else '<span class="cc-muted">nothing: can dial out once applied</span>')
                 rows.append(f'<tr><td>{html.escape(str(name))}<div class="cc-upn">{html.escape(upn)}</div></td>'
                             f"<td><ul>{changes}</ul></td><td>{still}</td></tr>")
             parts.append('<table class="cc-table cc-plan-table"><thead><tr><th>User</th><th>Gets</th>'
