@@ -108,15 +108,15 @@ def test_readiness_counts_users_with_calling_licenses_and_the_change_since_the_l
 
 
 def test_toll_free_numbers_at_risk_only_when_the_balance_can_run_out():
-    number = TollFreeNumber("+18005550100", None, 176, Decimal("25.83"), None)
+    number = TollFreeNumber("+18005550100", None, 176, Decimal("25.83"))
     assert checks.check_toll_free(facts(toll_free=[number]), Thresholds()) == []
     (soon,) = checks.check_toll_free(facts(toll_free=[number], days_to_zero=9.0), Thresholds())
     assert soon.severity is Severity.WARNING and "+18005550100 (176 calls in the last 30 days)" in soon.sentence
     (empty,) = checks.check_toll_free(facts(toll_free=[number], balance=Decimal("0"), days_to_zero=0.0), Thresholds())
     assert empty.severity is Severity.CRITICAL
-    unlicensed = TollFreeNumber("+18885550199", "main-line@contoso.com", 0, Decimal(0), False)
-    (alert,) = checks.check_toll_free(facts(toll_free=[unlicensed]), Thresholds())
-    assert alert.check == "toll_free.license" and "main-line@contoso.com" in alert.sentence
+    account = TollFreeNumber("+18885550199", "main-line@contoso.com", 0, Decimal(0))
+    (named,) = checks.check_toll_free(facts(toll_free=[account], days_to_zero=9.0), Thresholds())
+    assert "+18885550199 (main-line@contoso.com)" in named.sentence
 
 
 def test_data_freshness():

@@ -28,7 +28,7 @@ CHECK_TITLES = {"runway": "Runway", "low_balance": "Low balance", "expiring_fund
                 "auto_recharge.mca": "Auto-recharge on an MCA tenant", "auto_recharge.runaway": "Runaway recharges",
                 "auto_recharge.budget": "Monthly recharge budget", "auto_recharge.trigger": "Auto-recharge trigger",
                 "auto_recharge.amount": "Auto-recharge amount", "readiness": "Who cannot dial out",
-                "toll_free": "Toll-free numbers", "toll_free.license": "Toll-free resource accounts",
+                "toll_free": "Toll-free numbers",
                 "freshness.import": "Call log imports", "freshness.quarantine": "Quarantined rows",
                 "freshness.blocked": "Blocked calls", "test": "Test message"}
 
@@ -85,7 +85,6 @@ class TollFreeNumber:
     resource_account: str | None
     calls_30d: int
     charged_30d: Decimal
-    has_credits_license: bool | None  # None: the number could not be tied to a resource account
 
 
 @dataclass(frozen=True)
@@ -276,12 +275,12 @@ def check_readiness(f: Facts, t: Thresholds) -> list[Alert]:
 
 
 def check_toll_free(f: Facts, t: Thresholds) -> list[Alert]:
-    """Toll-free numbers on auto attendants and call queues go silent when the balance runs out."""
+    """Toll-free numbers on auto attendants and call queues go silent when the balance runs out. (A resource
+    account with a toll-free number but no Communication Credits license is a readiness reason already.)"""
     if not f.toll_free or f.billed_in_arrears:
         return []
-    numbers = ", ".join(n.number for n in f.toll_free)
+    numbers = ", ".join(n.number + (f" ({n.resource_account})" if n.resource_account else "") for n in f.toll_free)
     calls = sum(n.calls_30d for n in f.toll_free)
-    unlicensed = [n for n in f.toll_free if n.has_credits_license is False]
     alerts = []
     out_of_money = f.funded and f.balance <= 0 and not f.auto_recharge_on
     soon = (not f.auto_recharge_on and f.days_to_zero is not None and f.days_to_zero <= t.runway_days)
@@ -299,14 +298,6 @@ def check_toll_free(f: Facts, t: Thresholds) -> list[Alert]:
                             calls, f"{calls} calls",
                             "Toll-free calls need a positive Communication Credits balance: add funds or turn on "
                             "auto-recharge in Step 2.", FUNDING_PAGE, 2 if severity is Severity.CRITICAL else 1))
-    if unlicensed:
-        accounts = ", ".join(n.resource_account or n.number for n in unlicensed)
-        alerts.append(Alert("toll_free.license", Severity.WARNING,
-                            f"Resource {'account' if len(unlicensed) == 1 else 'accounts'} {accounts} with a toll-free "
-                            "number lack a Communication Credits license.",
-                            len(unlicensed), f"{len(unlicensed)} accounts",
-                            "Assign the Communication Credits license to the resource account in Step 3.",
-                            CREDIT_LICENSES_PAGE, len(unlicensed)))
     return alerts
 
 

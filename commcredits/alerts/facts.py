@@ -6,21 +6,12 @@ import os
 from datetime import datetime, timezone
 from decimal import Decimal
 
-import phonenumbers
-
 from ..credits.ledger import Agreement, Ledger, current_agreement, current_auto_recharge, require_aware
 from ..store import named_sql
 from ..usage import insights
 from .checks import Facts, TollFreeNumber
 
 QUERIES = named_sql("alerts_queries")
-
-
-def _is_toll_free(number: str) -> bool:
-    try:
-        return phonenumbers.number_type(phonenumbers.parse(number, None)) == phonenumbers.PhoneNumberType.TOLL_FREE
-    except phonenumbers.NumberParseException:
-        return False
 
 
 def read_facts(ledger: Ledger, *, now: datetime | None = None, locale: str | None = None) -> Facts:
@@ -49,9 +40,7 @@ def read_facts(ledger: Ledger, *, now: datetime | None = None, locale: str | Non
     _, not_ready, calling, _ = readiness[0]
     reasons = [(n, texts[code][1] if n == 1 else texts[code][0]) for code, n, _, _ in readiness[1:]]
     toll_free = [
-        TollFreeNumber(number, account, calls, Decimal(charged), licensed if is_account else None)
-        for number, account, calls, charged, licensed, is_account in toll_free_rows
-        if calls or _is_toll_free(number)
+        TollFreeNumber(number, account, calls, Decimal(charged)) for number, account, calls, charged in toll_free_rows
     ]
     return Facts(
         as_of=now, currency=ledger.currency, billed_in_arrears=mca, funded=bool(funded), balance=run.balance,

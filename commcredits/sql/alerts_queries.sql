@@ -32,7 +32,7 @@ SELECT code, summary, summary_one FROM readiness_reasons;
 
 -- name: toll_free
 -- Toll-free numbers callers dialled in the last 30 days (calls in to an auto attendant or call queue
--- paid from credits), and resource accounts whose own number is toll-free, with their licence.
+-- paid from credits), and resource accounts holding a toll-free number (licensing's resource_accounts view).
 WITH dialled AS (
     SELECT c.callee_number AS number, count(*) AS calls, coalesce(sum(c.charge), 0) AS charged
     FROM pstn_call c JOIN phone_destination d ON d.number = c.callee_number
@@ -41,11 +41,10 @@ WITH dialled AS (
     GROUP BY 1
 ),
 accounts AS (
-    SELECT phone_number AS number, user_principal_name, has_communication_credits
-    FROM readiness WHERE is_resource_account AND phone_number IS NOT NULL
+    SELECT phone_number AS number, user_principal_name
+    FROM resource_accounts WHERE has_toll_free_number
 )
-SELECT coalesce(d.number, a.number) AS number, a.user_principal_name, coalesce(d.calls, 0), coalesce(d.charged, 0),
-       a.has_communication_credits, a.number IS NOT NULL AS is_account_number
+SELECT coalesce(d.number, a.number) AS number, a.user_principal_name, coalesce(d.calls, 0), coalesce(d.charged, 0)
 FROM dialled d FULL JOIN accounts a ON a.number = d.number
 ORDER BY 1;
 
