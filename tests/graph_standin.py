@@ -100,6 +100,7 @@ class GraphStandin:
         self.calls = sorted((copy.deepcopy(c) for c in calls), key=lambda c: (c["startDateTime"], c["id"]))
         self.user_page, self.call_page = user_page, call_page
         self.log: list[tuple[str, str]] = []  # (method, path?query) of every request, batch items included
+        self.batch_bodies: list[dict] = []  # every $batch body received
         self.throttle: list[dict] = []  # {"match": regex, "times": n, "retry_after": s, "status": 429}
         self.fail: list[dict] = []  # {"match": regex, "after": n, "status": 500}: the (n+1)th match fails
         self.exclusive: list[tuple[str, str]] = []  # skuId pairs that cannot be held together
@@ -301,6 +302,7 @@ class GraphStandin:
         return 200, {"id": user["id"], "userPrincipalName": user["userPrincipalName"]}, {}
 
     def _batch(self, body, authorization):
+        self.batch_bodies.append(copy.deepcopy(body))
         requests = (body or {}).get("requests")
         if not isinstance(requests, list) or not requests:
             return _error(400, "BadRequest", "Invalid batch payload format.")
