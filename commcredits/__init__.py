@@ -38,6 +38,9 @@ from .licensing.plans import (
 )
 from .usage.rating import load_included_minutes, load_rate_card, rate_calls
 from .licensing.readiness import readiness, readiness_summary
+from .m365.apply import apply_plan_m365
+from .m365.connection import M365Error, connect_m365
+from .m365.sync import sync_m365
 from .credits.settlement import settle
 from .licensing.tenant import (
     TenantImportError,
@@ -63,6 +66,8 @@ __all__ = [
     # usage
     "import_pstn_calls", "quarantined_rows", "load_rate_card", "load_included_minutes", "rate_calls", "settle",
     "spend_by", "balance_over_time", "invoices_by_month", "runway", "expiring_funds", "what_if",
+    # Microsoft 365 (Graph)
+    "connect_m365", "sync_m365", "apply_plan_m365", "M365Error",
     # analysts
     "snapshot", "connect_readonly", "export_query",
 ]
