@@ -150,3 +150,17 @@ def test_a_stale_plan_sends_nothing(ledger):
     with pytest.raises(StalePlan, match="Nothing was sent"):
         apply_plan_m365(ledger, plan, connect_m365(credential=StandinCredential(), base_url=standin.base_url))
     assert standin.requests(r"\$batch") == []
+
+
+def test_graph_failing_mid_way_still_records_what_it_applied_before(tmp_path):
+    people = [user(10 + i, f"p{i}@fabrikam.com", f"Person {i}", "Ops", "US") for i in range(25)]
+    ledger = cc.open_ledger(tmp_path / "big.duckdb", currency="USD")
+    skus = tenant_skus(audio_seats=50)
+    cc.import_graph_tenant(ledger.store, {"value": people}, {"value": skus})
+    standin = GraphStandin(users=people, skus=skus).start()
+    standin.fail.append({"match": r"POST /v1.0/\$batch", "after": 1, "status": 500})  # the second batch fails
+    plan = plan_license_changes(ledger.store, [p["userPrincipalName"] for p in people], Change(audio_conferencing=True))
+    report = apply_plan_m365(ledger, plan, connect_m365(credential=StandinCredential(), base_url=standin.base_url))
+    assert len(report.applied) == 20 and len(report.failed) == 5
+    assert all("500" in r.message for r in report.failed)
+    assert report.changes_recorded == 20

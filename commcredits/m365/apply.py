@@ -23,7 +23,7 @@ import pandas as pd
 from ..store import named_sql
 from ..licensing.catalog import license_name
 from ..licensing.plans import Plan, SeatsExhausted, StalePlan, apply_plan
-from .connection import DEFAULT_WAIT_SECONDS, RETRY_STATUSES, M365Connection, Wait, retry_after_seconds
+from .connection import DEFAULT_WAIT_SECONDS, RETRY_STATUSES, M365Connection, M365Error, Wait, retry_after_seconds
 
 MAX_BATCH = 20
 MAX_ROUNDS = 6
@@ -213,7 +213,14 @@ def apply_plan_m365(ledger, plan: Plan, connection: M365Connection, *,
             break
         tell(f"Sending changes for {len(pending)} user{'s' if len(pending) != 1 else ''} to Microsoft 365",
              (round_no - 1) / MAX_ROUNDS)
-        pending, wait = _send_round(connection, pending)
+        try:
+            pending, wait = _send_round(connection, pending)
+        except M365Error as error:  # Graph failed mid-way: what it applied before still gets recorded
+            for group in pending:
+                for op in group:
+                    if op.status is None:
+                        op.status, op.error = error.status or 0, (error.status or 0, error.code, str(error))
+            break
         if pending and wait and round_no < MAX_ROUNDS:
             connection._wait(Wait(wait, 429, "$batch items"))
     labels = dict(store.query("SELECT sku_id, sku_part_number FROM tenant_sku"))
