@@ -64,7 +64,7 @@ def test_connect_self_test_and_sync_now(configured, tmp_path):
     page.connect_button.click()
     assert "All 4 permissions the workbook needs are granted." in page.permissions.value
     page.sync_button.click()
-    assert page.progress.value == 100 and "30 new" in page.status.value
+    assert page.progress.value == 100 and "Sync finished." in page.status.value and "30 new" in page.last_sync.value
     assert "Last sync</b>" in page.last_sync.value and "30 settled" in page.last_sync.value
 
 

@@ -25,7 +25,8 @@ LEDGER_TABLES = ["SELECT * EXCLUDE (recorded_at) FROM entries ORDER BY entry_id"
 
 @pytest.fixture
 def standin():
-    server = GraphStandin(users=USERS, skus=SKUS, calls=spread_calls(2500, FIRST, 199), user_page=2).start()
+    server = GraphStandin(users=USERS, skus=SKUS, calls=spread_calls(700, FIRST, 199), user_page=2,
+                          call_page=200).start()
     yield server
     server.stop()
 
@@ -55,10 +56,10 @@ def test_sync_gives_the_same_ledger_as_importing_the_same_pages_as_files(standin
     synced = funded_ledger(tmp_path / "synced.duckdb")
     report = sync_m365(synced, connect(standin), since=FIRST, now=NOW)
     assert report.users == 5 and report.skus == 3
-    assert report.windows == 3 and report.calls.imported == 2500 and report.settled.settled == 2500
-    # every window was asked for at most 90 days, every page followed (1,000 rows a page)
+    assert report.windows == 3 and report.calls.imported == 700 and report.settled.settled == 700
+    # every window was asked for at most 90 days, every page followed (the stand-in pages by 200 here)
     calls = standin.requests("getPstnCalls")
-    assert len(calls) == 5 and sum("$skip=1000" in c for c in calls) == 2
+    assert len(calls) == 5 and sum("$skip=200" in c for c in calls) == 2
     assert all("$select=" in u for u in standin.requests(r"/users\?"))
     assert len(standin.requests(r"/users\?")) == 3  # $top=999 but the stand-in pages by 2: every page read
 
@@ -77,29 +78,29 @@ def test_sync_gives_the_same_ledger_as_importing_the_same_pages_as_files(standin
     cc.settle(by_files)
     assert snapshot(synced) == snapshot(by_files)
     assert synced.balance() == by_files.balance() < 5000
-    assert "2500 new" in report.summary() and "settled for $" in report.summary()
+    assert "700 new" in report.summary() and "settled for $" in report.summary()
 
 
 def test_interrupted_sync_resumes_after_the_last_window_done_and_charges_nothing_twice(standin, tmp_path):
     ledger = funded_ledger(tmp_path / "ledger.duckdb")
     # the second page of the second window fails: the first window is done, half the second imported
-    standin.fail.append({"match": r"getPstnCalls.*\$skip=1000", "after": 1, "status": 500})
+    standin.fail.append({"match": r"getPstnCalls.*\$skip=200", "after": 1, "status": 500})
     with pytest.raises(M365Error, match="500"):
         sync_m365(ledger, connect(standin), since=FIRST, now=NOW)
     failed = last_sync(ledger.store)
     assert failed["status"] == "failed" and failed["windows_done"] == 1
     first_window = sum(FIRST <= datetime.fromisoformat(c["startDateTime"]) <= FIRST + timedelta(days=90)
                        for c in standin.calls)
-    assert ledger.store.query("SELECT count(*) FROM pstn_call")[0][0] == first_window + 1000
+    assert ledger.store.query("SELECT count(*) FROM pstn_call")[0][0] == first_window + 200
     standin.fail.clear()
     standin.log.clear()
     report = sync_m365(ledger, connect(standin), now=NOW)
     first_asked = standin.requests("getPstnCalls")[0]
     assert f"fromDateTime={(FIRST + timedelta(days=90)):%Y-%m-%dT%H:%M:%S}" in first_asked.replace("%3A", ":")
-    assert report.windows == 2 and report.calls.duplicates >= 1000  # the half window already imported
-    assert ledger.store.query("SELECT count(*), count(DISTINCT usage_id) FROM pstn_call")[0] == (2500, 2500)
+    assert report.windows == 2 and report.calls.duplicates >= 200  # the half window already imported
+    assert ledger.store.query("SELECT count(*), count(DISTINCT usage_id) FROM pstn_call")[0] == (700, 700)
     spends = ledger.store.query("SELECT count(*), count(DISTINCT idempotency_key) FROM entries WHERE kind = 'spend'")
-    assert spends[0] == (2500, 2500)
+    assert spends[0] == (700, 700)
 
     clean = funded_ledger(tmp_path / "clean.duckdb")
     sync_m365(clean, connect(standin), since=FIRST, now=NOW)

@@ -212,7 +212,10 @@ class M365Page:
         try:
             connection = current_connection()
             report = sync_m365(self.ledger, connection, progress=self._progress)
-            self.status.value = f'<div class="cc-success">{html.escape(report.summary())}</div>'
+            self.phase.value = ""  # the summary is under Last sync
+            waited = f" It waited {report.waited_seconds:.0f} s for Microsoft 365 throttling." \
+                if report.waited_seconds else ""
+            self.status.value = f'<div class="cc-success">Sync finished.{html.escape(waited)}</div>'
         finally:
             self.sync_button.disabled = False
             self.refresh()
