@@ -105,6 +105,7 @@ class GraphStandin:
         self.fail: list[dict] = []  # {"match": regex, "after": n, "status": 500}: the (n+1)th match fails
         self.exclusive: list[tuple[str, str]] = []  # skuId pairs that cannot be held together
         self.requires: dict[str, str] = {}  # skuId -> skuId it depends on
+        self.location_lag = 0  # assignLicense calls that still miss a just-set usage location (replication)
         self.lock = threading.RLock()
         self.server = None
 
@@ -263,6 +264,8 @@ class GraphStandin:
         if location is not None and not re.fullmatch(r"[A-Z]{2}", str(location)):
             return _error(400, "Request_BadRequest", "Invalid value specified for property 'usageLocation' of "
                                                      "resource 'User'.")
+        if location and location != user.get("usageLocation") and self.location_lag:
+            user["_lag"] = self.location_lag
         user.update(body)
         return 204, None, {}
 
@@ -270,6 +273,10 @@ class GraphStandin:
         user = self._user(key)
         if user is None:
             return _error(404, "Request_ResourceNotFound", f"Resource '{key}' does not exist.")
+        if user.get("_lag"):
+            user["_lag"] -= 1
+            return _error(400, "Request_BadRequest",
+                          "License assignment cannot be done for user with invalid usage location.")
         if not user.get("usageLocation"):
             return _error(400, "Request_BadRequest",
                           "License assignment cannot be done for user with invalid usage location.")
@@ -333,7 +340,7 @@ class GraphStandin:
 
 def _select(record: dict, query: dict) -> dict:
     fields = [f.strip() for f in query.get("$select", "").split(",") if f.strip()]
-    return {k: v for k, v in record.items() if k in fields or k == "id"} if fields else dict(record)
+    return {k: v for k, v in record.items() if (k in fields or k == "id" or not fields) and not k.startswith("_")}
 
 
 # ---------------------------------------------------------------------------------------------- test data

@@ -164,3 +164,12 @@ def test_graph_failing_mid_way_still_records_what_it_applied_before(tmp_path):
     assert len(report.applied) == 20 and len(report.failed) == 5
     assert all("500" in r.message for r in report.failed)
     assert report.changes_recorded == 20
+
+
+def test_a_usage_location_not_yet_seen_by_licensing_is_tried_again(ledger):
+    standin = standin_for(ledger)
+    standin.location_lag = 1  # Microsoft 365 takes a moment to see the usage location it just set
+    connection = connect_m365(credential=StandinCredential(), base_url=standin.base_url)
+    report = apply_plan_m365(ledger, plan_license_changes(ledger.store, NO_WAY_TO_CALL, AUDIO), connection)
+    assert [r.status for r in report.results] == ["applied"] * 3
+    assert len(standin.requests("000000000003/assignLicense")) == 2 and report.waited_seconds == 2.0

@@ -74,6 +74,7 @@ class _Op:
     body: dict
     status: int | None = None
     error: tuple[int, str | None, str] | None = None  # (status, code, message)
+    replication_retries: int = 0
 
 
 def _ops(plan: Plan) -> dict[str, list[_Op]]:
@@ -149,6 +150,12 @@ def _send_round(connection: M365Connection, pending: list[list[_Op]]) -> tuple[l
                     first_failure.status == 424 and not _own_failure(group, first_failure)):
                 # not run (throttled, or behind another user's failure in a sequence): safe to send again
                 again.append([op for op in group if op.error])
+            elif _location_not_replicated(group, first_failure):
+                # the usage location was just set, but the licensing service may not see it yet (a known
+                # replication delay): the only 400 sent again, twice at most, after a short wait
+                first_failure.replication_retries += 1
+                wait = max(wait, DEFAULT_WAIT_SECONDS)
+                again.append([first_failure])
     return again, wait
 
 
@@ -157,6 +164,12 @@ def _users_of(ops: list[_Op]) -> list[list[_Op]]:
     for op in ops:
         groups.setdefault(op.user_id, []).append(op)
     return list(groups.values())
+
+
+def _location_not_replicated(group: list[_Op], op: _Op) -> bool:
+    location_set = any(o.kind == "location" and o.status is not None and 200 <= o.status < 300 for o in group)
+    return (op.kind == "licenses" and op.status == 400 and location_set and op.replication_retries < 2
+            and "usage location" in (op.error[2] or "").lower())
 
 
 def _own_failure(group: list[_Op], op: _Op) -> bool:

@@ -5,8 +5,9 @@ Least-privileged permissions, from Microsoft's API pages (docs/m365.md cites the
   usage locations, which need User.Read.All.
 - List subscribedSkus: Organization.Read.All (or LicenseAssignment.Read.All, Directory.Read.All).
 - getPstnCalls: CallRecords.Read.All, application permission only (no delegated permission exists).
-- assignLicense: LicenseAssignment.ReadWrite.All (or User.ReadWrite.All, Directory.ReadWrite.All); setting the
-  usage location (Update user) needs User.ReadWrite.All.
+- assignLicense: User.ReadWrite.All (least privileged on Microsoft's page), or Directory.ReadWrite.All; the
+  issue also names LicenseAssignment.ReadWrite.All, which we accept for licenses but could not confirm on
+  Microsoft's page (docs/m365.md says so). Setting the usage location (Update user) needs User.ReadWrite.All.
 Writing cannot be tried without changing the tenant, so it is read from the access token's claims.
 """
 
