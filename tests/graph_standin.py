@@ -366,3 +366,147 @@ def spread_calls(count: int, first: datetime, days: int) -> list[dict]:
     step = timedelta(days=days) / count
     charges = ("0.12", "1.36", "0.05", "2.40")
     return [pstn_row(i, first + i * step, charges[i % len(charges)]) for i in range(count)]
+
+
+# ---------------------------------------------------------------------------------------------- sign-in (Entra ID)
+
+class IdentityStandin:
+    """A local Microsoft Entra ID token service over TLS, for real azure-identity credentials (client secret and
+    device code). Tokens it issues carry `roles` (app) or `scp` (delegated) as Entra ID's do. Point credentials at
+    it with authority=`authority` and disable_instance_discovery=True; trust `ca_file` (REQUESTS_CA_BUNDLE)."""
+
+    def __init__(self, folder, *, secret="s3cr3t-value", roles=ALL_APP_ROLES, admin=("Megan Bowen", "megan@fabrikam.com")):
+        self.secret, self.roles, self.admin = secret, tuple(roles), admin
+        self.folder = folder
+        self.device_codes: dict[str, dict] = {}
+        self.requests: list[str] = []
+        self.server = None
+
+    def _certificate(self):
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+        import ipaddress
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+        now = datetime.now(timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+                .not_valid_after(now + timedelta(days=1))
+                .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                               critical=False)
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .sign(key, hashes.SHA256()))
+        self.ca_file = os.path.join(self.folder, "standin-ca.pem")
+        key_file = os.path.join(self.folder, "standin-key.pem")
+        with open(self.ca_file, "wb") as f:
+            f.write(cert.public_bytes(serialization.Encoding.PEM))
+        with open(key_file, "wb") as f:
+            f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+        return self.ca_file, key_file
+
+    def start(self) -> "IdentityStandin":
+        import ssl
+
+        identity = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _reply(self, status, payload):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                identity.requests.append("GET " + self.path)
+                tenant = self.path.strip("/").split("/")[0]
+                base = f"{identity.authority}/{tenant}"
+                if self.path.endswith("/.well-known/openid-configuration"):
+                    return self._reply(200, {
+                        "token_endpoint": f"{base}/oauth2/v2.0/token",
+                        "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                        "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+                        "issuer": f"{base}/v2.0", "tenant_region_scope": "NA"})
+                self._reply(404, {"error": "not_found"})
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                identity.requests.append("POST " + self.path + " " + form.get("grant_type", ""))
+                status, payload = identity.token(self.path, form)
+                self._reply(status, payload)
+
+        ca_file, key_file = self._certificate()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(ca_file, key_file)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+    @property
+    def authority(self) -> str:
+        return f"https://127.0.0.1:{self.server.server_address[1]}"
+
+    def approve(self, user_code: str) -> None:
+        """The admin typed the code at the verification page and signed in."""
+        for entry in self.device_codes.values():
+            if entry["user_code"] == user_code:
+                entry["approved"] = True
+
+    def token(self, path, form):
+        def issued(token):
+            return 200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token}
+
+        if path.endswith("/oauth2/v2.0/devicecode"):
+            code = f"device-{len(self.device_codes) + 1}"
+            user_code = f"GH7KQ{len(self.device_codes) + 2}LXP"
+            self.device_codes[code] = {"user_code": user_code, "approved": False, "scope": form.get("scope", "")}
+            return 200, {"device_code": code, "user_code": user_code, "expires_in": 900, "interval": 1,
+                         "verification_uri": "https://microsoft.com/devicelogin",
+                         "message": f"To sign in, use a web browser to open the page https://microsoft.com/devicelogin "
+                                    f"and enter the code {user_code} to authenticate."}
+        grant = form.get("grant_type")
+        if grant == "client_credentials":
+            if form.get("client_secret") != self.secret:
+                return 401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret "
+                                                                             "provided."}
+            return issued(make_token(self.roles))
+        if grant == "urn:ietf:params:oauth:grant-type:device_code":
+            entry = self.device_codes.get(form.get("device_code"))
+            if entry is None:
+                return 400, {"error": "expired_token", "error_description": "AADSTS70020: The provided value for the "
+                                                                            "input parameter 'device_code' is not valid."}
+            if not entry["approved"]:
+                return 400, {"error": "authorization_pending", "error_description": "AADSTS70016: pending"}
+            scopes = [s.rsplit("/", 1)[-1] for s in entry["scope"].split() if "." in s.rsplit("/", 1)[-1]]
+            status, payload = issued(make_token(scp=scopes, name=self.admin[0], upn=self.admin[1]))
+            tenant = path.strip("/").split("/")[0]
+            oid, tid = "33333333-0000-4000-8000-000000000001", "44444444-0000-4000-8000-000000000001"
+            now = int(time.time())
+
+            def b64(obj):
+                return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+            claims = {"iss": f"{self.authority}/{tid}/v2.0", "aud": form.get("client_id"), "sub": oid, "oid": oid,
+                      "tid": tid, "name": self.admin[0], "preferred_username": self.admin[1], "iat": now,
+                      "nbf": now, "exp": now + 3600, "ver": "2.0"}
+            payload |= {"id_token": f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}.stand-in",
+                        "client_info": b64({"uid": oid, "utid": tid}), "scope": " ".join(scopes),
+                        "refresh_token": f"refresh-{tenant}"}
+            return status, payload
+        return 400, {"error": "unsupported_grant_type"}

@@ -165,8 +165,8 @@ class M365Connection:
 
     def granted(self) -> set[str] | None:
         """The permissions in the access token (roles for app-only, scp for delegated); None if unreadable."""
-        scopes = DELEGATED_SCOPES if self.mode == "delegated" else [GRAPH_SCOPE]
-        token = self.credential.get_token(*scopes).token
+        # the same request the SDK's auth provider makes, so a cached token answers (no second sign-in)
+        token = self.credential.get_token(*self.scopes, claims=None, enable_cae=True).token
         claims = token_claims(token)
         if claims is None:
             return None
@@ -262,6 +262,10 @@ def graph_error(exc: Exception, url: str | None) -> M365Error:
     code = getattr(error, "code", None)
     text = str(exc).strip()
     message = getattr(error, "message", None) or (text.splitlines()[0] if text else type(exc).__name__)
+    if type(exc).__name__ in {"ClientAuthenticationError", "CredentialUnavailableError"}:
+        return M365Error(f"Sign-in to Microsoft Entra ID failed ({message}). Check the tenant id, the client id and "
+                         "the secret or certificate, and that the app registration still exists.", status=401,
+                         code="SignInFailed", url=url)
     if status is None:
         return M365Error(f"Microsoft Graph could not be reached ({type(exc).__name__}: {message}). "
                          "Check the network and try again.", url=url)
@@ -295,10 +299,11 @@ def _check_base_url(base_url: str) -> str:
 def connect_m365(*, tenant_id: str | None = None, client_id: str | None = None, client_secret: str | None = None,
                  certificate_path: str | None = None, credential: Any = None, device_code: bool = False,
                  prompt: Callable[[str, str, datetime], None] | None = None, base_url: str = GRAPH_V1,
-                 authority: str | None = None) -> M365Connection:
+                 authority: str | None = None, credential_options: dict | None = None) -> M365Connection:
     """Connect to Microsoft 365. Give exactly one of `client_secret`, `certificate_path`, `credential` (any azure
     TokenCredential) or `device_code=True` (an admin signs in at microsoft.com/devicelogin; `prompt(url, code,
-    expires_on)` shows them the code). Nothing is sent until the first request."""
+    expires_on)` shows them the code). `authority` is the sign-in host for sovereign clouds;
+    `credential_options` go to the azure-identity credential. Nothing is sent until the first request."""
     base_url = _check_base_url(base_url)
     given = [name for name, value in (("client_secret", client_secret), ("certificate_path", certificate_path),
                                       ("credential", credential), ("device_code", device_code)) if value]
@@ -314,6 +319,7 @@ def connect_m365(*, tenant_id: str | None = None, client_id: str | None = None, 
     from azure.identity import CertificateCredential, ClientSecretCredential, DeviceCodeCredential
 
     options = {"authority": authority} if authority else {}
+    options |= credential_options or {}
     if client_secret:
         cred = ClientSecretCredential(tenant_id, client_id, client_secret, **options)
     elif certificate_path:

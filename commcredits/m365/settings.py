@@ -2,7 +2,8 @@
 environment or the OS keyring only (a config file holding a secret is refused, and none is ever written).
 
 Environment: COMMCREDITS_M365_TENANT_ID, COMMCREDITS_M365_CLIENT_ID, COMMCREDITS_M365_CLIENT_SECRET,
-COMMCREDITS_M365_CERTIFICATE_PATH, COMMCREDITS_M365_BASE_URL, COMMCREDITS_M365_AUTHORITY,
+COMMCREDITS_M365_CERTIFICATE_PATH, COMMCREDITS_M365_BASE_URL, COMMCREDITS_M365_AUTHORITY (and
+COMMCREDITS_M365_DISABLE_INSTANCE_DISCOVERY=true for a private cloud),
 COMMCREDITS_M365_CREDENTIAL ("module:callable" returning any azure TokenCredential, e.g.
 "azure.identity:ManagedIdentityCredential"), COMMCREDITS_DB (the ledger). Config file: COMMCREDITS_CONFIG or
 ~/.config/commcredits/config.toml, with `ledger = "..."` and an `[m365]` table of the same names in lower case.
@@ -36,7 +37,13 @@ class M365Settings:
     base_url: str = GRAPH_V1
     authority: str | None = None
     credential: str | None = None  # "module:callable"
+    disable_instance_discovery: str | None = None  # "true" for private clouds without Entra instance discovery
     ledger: str | None = None
+
+    @property
+    def credential_options(self) -> dict:
+        flag = (self.disable_instance_discovery or "").strip().lower() in {"1", "true", "yes"}
+        return {"disable_instance_discovery": True} if flag else {}
 
     @property
     def ledger_path(self) -> Path:
@@ -115,4 +122,4 @@ def connect_from_settings(settings: M365Settings | None = None) -> M365Connectio
     return connect_m365(tenant_id=settings.tenant_id, client_id=settings.client_id,
                         client_secret=None if settings.certificate_path else secret,
                         certificate_path=settings.certificate_path, base_url=settings.base_url,
-                        authority=settings.authority)
+                        authority=settings.authority, credential_options=settings.credential_options)

@@ -182,7 +182,8 @@ class M365Page:
         self.status.value = ""
         connection = connect_m365(tenant_id=self.settings.tenant_id, client_id=self.settings.client_id,
                                   device_code=True, prompt=self.show_device_code, base_url=self.settings.base_url,
-                                  authority=self.settings.authority)
+                                  authority=self.settings.authority,
+                                  credential_options=self.settings.credential_options)
         self.device_box.value = '<p class="cc-hint">Asking Microsoft for a sign-in code…</p>'
 
         def sign_in():  # waits until the admin has signed in, so not on the kernel's thread
