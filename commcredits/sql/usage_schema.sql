@@ -27,6 +27,12 @@ CREATE TABLE IF NOT EXISTS pstn_call (
     source_file          VARCHAR,
     imported_at          TIMESTAMPTZ NOT NULL
 );
+-- added later (ALTER keeps older ledger files readable): operator = 'Microsoft' or the Operator Connect carrier
+-- who bills the call; inventory_type = Graph inventoryType = CSV 'Number Type' (the user's number type, e.g.
+-- toll-free); call_duration_source = 'microsoft' | 'operator'.
+ALTER TABLE pstn_call ADD COLUMN IF NOT EXISTS operator VARCHAR;
+ALTER TABLE pstn_call ADD COLUMN IF NOT EXISTS inventory_type VARCHAR;
+ALTER TABLE pstn_call ADD COLUMN IF NOT EXISTS call_duration_source VARCHAR;
 
 -- pstn_call_quarantine: rows that could not be read, with why; re-importing the same row adds nothing.
 CREATE TABLE IF NOT EXISTS pstn_call_quarantine (
