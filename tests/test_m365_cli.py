@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import commcredits as cc
+
 from commcredits.cli import main
 from commcredits.m365.settings import load_settings
 from graph_standin import GraphStandin, spread_calls
@@ -81,6 +83,7 @@ def test_the_console_script_runs_for_a_scheduler(env, standin, tmp_path):
                           env=environment, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Synced:") and done.stdout.count("\n") == 1
-    again = subprocess.run([sys.executable, "-m", "commcredits.cli", "sync"], env=environment,
-                           capture_output=True, text=True, timeout=120)
-    assert again.returncode == 0 and "0 new" in again.stdout  # resumes: nothing twice
+    assert main(["sync", "--ledger", str(tmp_path / "ledger.duckdb")]) == 0  # the next run resumes
+    ledger = cc.open_ledger(tmp_path / "ledger.duckdb")
+    assert ledger.store.query("SELECT count(*), count(DISTINCT usage_id) FROM pstn_call")[0] == (50, 50)
+    assert ledger.store.query("SELECT count(*) FROM entries WHERE kind = 'spend'")[0][0] == 50
