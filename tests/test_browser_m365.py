@@ -29,6 +29,7 @@ def test_connect_sync_and_apply_in_microsoft_365(page, tmp_path, artifacts, monk
     monkeypatch.setenv("COMMCREDITS_M365_CREDENTIAL", "graph_standin:credential_from_env")
     monkeypatch.setenv("COMMCREDITS_M365_TENANT_ID", "fabrikam.onmicrosoft.com")
     monkeypatch.setenv("COMMCREDITS_M365_CLIENT_ID", "11111111-2222-3333-4444-555555555555")
+    page.set_default_navigation_timeout(120_000)  # a kernel starting on a busy 2-core machine
     try:
         with voila(db, log_path=artifacts / "voila-m365.log") as base:
             open_page(page, f"{base}/voila/render/06_m365.ipynb", ".cc-connect-app button, button.cc-connect-app",
