@@ -25,7 +25,7 @@ Rules kept from the per-call reference (`Ledger.spend`), which the property test
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -61,6 +61,10 @@ class SettlementReport:
     billed_in_arrears: int = 0  # MCA tenants: calls (or the part of a call) the remaining lots could not pay
     arrears_amount: Decimal = Decimal(0)
     blocked_calls: pd.DataFrame = field(default=None, repr=False, compare=False)
+    by_status: dict = field(default_factory=dict)  # imported calls per call_charges status, after settling
+
+
+CALL_STATUSES = ("settled", "free", "operator", "other_currency", "blocked", "estimate", "pending")
 
 
 # ---- reading what to settle ------------------------------------------------------------------------------
@@ -89,7 +93,10 @@ def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> Sett
             table = con.sql(CALLS_TO_SETTLE, params=[ledger.currency, until]).to_arrow_table()
         else:
             table = _calls_table(con, calls, until)
-        return _settle_in(con, ledger, table)
+        report = _settle_in(con, ledger, table)
+        # every imported call by status after this settlement (view call_charges): nothing unpaid in silence
+        counts = dict(con.execute("SELECT status, count(*) FROM call_charges GROUP BY status").fetchall())
+        return replace(report, by_status={s: int(counts.get(s, 0)) for s in CALL_STATUSES})
 
 
 def _calls_table(con, calls, until) -> pa.Table:
