@@ -235,7 +235,7 @@ def apply_plan_m365(ledger, plan: Plan, connection: M365Connection, *,
                         op.status, op.error = error.status or 0, (error.status or 0, error.code, str(error))
             break
         if pending and wait and round_no < MAX_ROUNDS:
-            connection._wait(Wait(wait, 429, "$batch items"))
+            connection.pause(Wait(wait, 429, "$batch items"))
     labels = dict(store.query("SELECT sku_id, sku_part_number FROM tenant_sku"))
     results, done_rows = _outcomes(plan, ops, labels)
     recorded, plan_id, note = _record(store, plan, done_rows, applied_by)

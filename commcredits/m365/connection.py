@@ -122,12 +122,13 @@ class M365Connection:
                 if status in RETRY_STATUSES and attempt < MAX_ATTEMPTS:
                     seconds = retry_after_seconds(getattr(exc, "response_headers", None), delay, self.max_wait)
                     delay = min(delay * 2, self.max_wait)
-                    self._wait(Wait(seconds, status, url))
+                    self.pause(Wait(seconds, status, url))
                     continue
                 raise graph_error(exc, url) from exc
         raise AssertionError("unreachable")
 
-    def _wait(self, wait: Wait) -> None:
+    def pause(self, wait: Wait) -> None:
+        """Wait as Graph asked, and remember it for the report."""
         self.waits.append(wait)
         if self.on_wait:
             self.on_wait(wait)

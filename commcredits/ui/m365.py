@@ -212,6 +212,9 @@ class M365Page:
         self.sync_button.disabled = True
         try:
             connection = current_connection()
+            connection.on_wait = lambda wait: setattr(self.phase, "value", (
+                f'<div class="cc-phase">Microsoft 365 is busy (HTTP {wait.status}): waiting {wait.seconds:.0f} s as '
+                "it asked…</div>"))
             report = sync_m365(self.ledger, connection, progress=self._progress)
             self.phase.value = ""  # the summary is under Last sync
             waited = f" It waited {report.waited_seconds:.0f} s for Microsoft 365 throttling." \
