@@ -61,6 +61,8 @@ LICENSE_STYLE = """<style>
 .cc-notice.cc-notice-warning { border-left-color: #a4262c; background: #fdf3f4; }
 .cc-card.cc-bad .cc-value { color: #a4262c; }
 .cc-card.cc-good .cc-value { color: #0b6a0b; }
+.cc-plan-table { max-height: 26em; overflow-y: auto; }
+.cc-plan-table thead th { position: sticky; top: 0; }
 </style>"""
 
 
@@ -162,7 +164,8 @@ class _PlanForm:
             '<div class="cc-hint">Make the same changes in Microsoft 365: run the Graph batch or the PowerShell '
             "script (or follow the spreadsheet in the admin center). <b>Apply changes</b> records them here, so "
             "readiness is up to date.</div>")
-        self.plan_box = widgets.VBox([self.plan_view, self.apply_hint, self.downloads, self.apply_button])
+        # the summary, then the action, then the full list (it scrolls in its own box, so Apply stays in view)
+        self.plan_box = widgets.VBox([self.plan_view, self.apply_button, self.apply_hint, self.downloads])
         self.plan_box.add_class("cc-plan-box")
         self.plan_box.layout.display = "none"
         self.plan_button.on_click(self._guarded(self._on_plan))
@@ -267,6 +270,8 @@ class _PlanForm:
             part.layout.display = "none" if plan.nothing_to_do else None
         self.plan_box.layout.display = None
         self._after_plan(plan)
+        if not plan.nothing_to_do:
+            self.apply_button.focus()  # the next step, for keyboard users
 
     def _after_plan(self, plan: Plan) -> None:
         """Hook for forms that show more after planning."""
@@ -545,6 +550,7 @@ class CreditLicensesForm(_PlanForm):
         self.user = widgets.Combobox(description="User", placeholder="Type part of a name, then pick",
                                      ensure_option=False, style=LABEL_WIDTH, layout=widgets.Layout(width=FIELD_WIDTH))
         self.user.add_class("cc-credit-user")
+        fmt.submit_on_enter([self.user], self.plan_button)
         self._user_labels: dict[str, str] = {}
         self.mode.observe(self._sync_visibility, names="value")
         for widget in (self.mode, self.user):

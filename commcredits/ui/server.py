@@ -51,6 +51,7 @@ class Dashboard(Voila):
             f"--Voila.token={dashboard_token()}",
             "--VoilaConfiguration.template=commcredits",
             "--VoilaConfiguration.allow_template_override=NO",
+            "--VoilaConfiguration.http_header_envs=Cookie",  # the browser's time zone (cc_tz), see format.py
             "--VoilaConfiguration.preheat_kernel=True",
             # one warm kernel per page: about 150 MB each, refilled a second after it is taken
             "--VoilaConfiguration.default_pool_size=1",
@@ -58,7 +59,10 @@ class Dashboard(Voila):
             "--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_interval=60",
             "--no-browser",
         ]
-        super().initialize(defaults + list(sys.argv[1:] if argv is None else argv))
+        given = list(sys.argv[1:] if argv is None else argv)
+        # traitlets refuses a scalar option given twice: options on the command line replace the defaults
+        overridden = {arg.split("=", 1)[0] for arg in given if arg.startswith("--")}
+        super().initialize([d for d in defaults if d.split("=", 1)[0] not in overridden] + given)
 
     def init_handlers(self):
         from tornado.web import RedirectHandler
