@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 WIDTHS = (1440, 1024, 390)
 PAGES = admin_pages(NOTEBOOKS)
 LABELS = dict(NAV_PAGES)
-LOAD = 90_000
+LOAD = 120_000
 KERNEL = 30_000
 
 # Elements sticking out past the right edge (wide tables and charts scroll inside their own box), and labels

@@ -53,8 +53,12 @@ class Dashboard(Voila):
             "--VoilaConfiguration.allow_template_override=NO",
             "--VoilaConfiguration.http_header_envs=Cookie",  # the browser's time zone (cc_tz), see format.py
             "--VoilaConfiguration.preheat_kernel=True",
-            # one warm kernel per page: about 150 MB each, refilled a second after it is taken
-            "--VoilaConfiguration.default_pool_size=1",
+            # one warm kernel per page (about 150 MB each); its replacement starts a few seconds after it is
+            # taken, so the start does not compete with the page being opened for the CPU
+            "--VoilaConfiguration.default_pool_size=1", "--VoilaKernelManager.fill_delay=8",
+            # front-end extensions the pages do not use: less JavaScript to load (jupysql is for analysts)
+            "--VoilaConfiguration.extension_denylist=jupysql-plugin",
+            "--VoilaConfiguration.extension_denylist=@voila-dashboards/jupyterlab-preview",
             *(f"--VoilaKernelManager.preheat_denylist={name}" for name in ANALYST_NOTEBOOKS),
             "--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_interval=60",
             "--no-browser",
