@@ -11,7 +11,9 @@ from http.cookies import SimpleCookie
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 import pandas as pd
+from babel.numbers import format_decimal
 from babel.dates import format_date, format_datetime, format_time
 
 from ..money import format_money
@@ -120,6 +122,8 @@ def html_table(frame: pd.DataFrame, *, money_columns=(), day_columns=(), instant
             return f"<td>{html.escape(day(value, locale))}</td>"
         if column in instant_columns:
             return f"<td>{instant_html(value, locale)}</td>"
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):  # 12,345 (de_DE: 12.345)
+            return f'<td class="cc-number">{html.escape(format_decimal(value, locale=locale or display_locale()))}</td>'
         return f"<td>{html.escape('' if value is None or (not isinstance(value, (list, tuple)) and pd.isna(value)) else str(value))}</td>"
 
     head = "".join(
@@ -145,7 +149,7 @@ STYLE = """
 .cc-table { border-collapse: collapse; font-size: 13px; margin: 4px 0 16px; }
 .cc-table th, .cc-table td { border-bottom: 1px solid #e1e1e1; padding: 4px 10px; text-align: left; }
 .cc-table th { background: #f3f2f1; font-weight: 600; }
-.cc-table .cc-money { text-align: right; font-variant-numeric: tabular-nums; }
+.cc-table .cc-money, .cc-table .cc-number { text-align: right; font-variant-numeric: tabular-nums; }
 .cc-table .cc-empty { color: #777; font-style: italic; }
 .cc-error { color: #a4262c; font-weight: 600; }
 .cc-success { color: #0b6a0b; background: #dff6dd; border: 1px solid #9fd89f; border-radius: 6px; padding: 8px 12px; }
