@@ -60,8 +60,9 @@ def serious_accessibility_problems(page) -> list[str]:
 
 def open_page(page, server, name):
     page.goto(server.url(name, token=False), wait_until="commit")
+    page.locator("#loading").wait_for(state="detached", timeout=LOAD)  # Voila removes it when all cells ran
     page.locator(".cc-nav").first.wait_for(state="visible", timeout=LOAD)
-    page.locator("#rendered_cells .jupyter-widgets").last.wait_for(state="visible", timeout=LOAD)
+    page.locator("#rendered_cells button:visible").first.wait_for(state="visible", timeout=LOAD)
 
 
 def screenshot(page, path) -> None:
