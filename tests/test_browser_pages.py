@@ -113,9 +113,9 @@ def test_token_is_required_and_only_admin_pages_are_served(browser, server):
     assert status("/voila/files/analyst.ipynb") in (403, 404)
     admin = browser.new_context(extra_http_headers={"Authorization": f"token {TEST_TOKEN}"})
     page = admin.new_page()
-    page.goto(f"{server.base}/")  # no listing: the Overview
+    page.goto(f"{server.base}/", wait_until="commit")  # no listing: the Overview
     assert page.url.endswith("/voila/render/00_overview.ipynb")
-    page.goto(f"{server.base}/voila/tree")
+    page.goto(f"{server.base}/voila/tree", wait_until="commit")
     assert page.url.endswith("/voila/render/00_overview.ipynb")
     # the printed URL (token in the query) logs the browser in: later pages need no token
     fresh = browser.new_context()
@@ -152,9 +152,9 @@ def test_step3_bulk_plan_puts_apply_before_the_list_and_focuses_it(page, server,
     page.get_by_role("button", name="Plan changes").click()
     apply = page.get_by_role("button", name="Apply changes")
     expect(apply).to_be_focused(timeout=KERNEL)
-    table = page.locator(".cc-plan-table")
-    assert apply.bounding_box()["y"] < table.bounding_box()["y"]
+    table, summary = page.locator(".cc-plan-table"), page.locator(".cc-plan-summary")
     assert table.bounding_box()["height"] < 600  # the full list scrolls in its own box
+    assert apply.bounding_box()["y"] - summary.bounding_box()["y"] < 800  # Apply within a screen of the summary
     assert page.locator(".cc-download-csv").is_visible()  # and downloads whole
     screenshot(page, artifacts / "pages" / "03_credit_licenses-plan-1440.png")
 

@@ -201,6 +201,7 @@ class FundingForm:
         self.review = None
         self.review_box.layout.display = "none"
         self.editor.layout.display = None
+        self.fields["amount"].focus()  # ready for the next order
 
     def _summary_html(self, review: OrderReview) -> str:
         m = lambda amount: html.escape(fmt.money(amount, review.currency, self.locale))  # noqa: E731
