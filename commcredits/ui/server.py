@@ -42,10 +42,20 @@ def dashboard_token(environ=os.environ) -> str:
     return environ.get("COMMCREDITS_TOKEN") or secrets.token_urlsafe(24)
 
 
+def pages_that_read_early(argv: list[str]) -> list[str]:
+    """Pages without `wait_for_request()` would show what was true when their warm kernel started: they get a
+    fresh kernel per visit instead."""
+    folder = Path(next((a for a in argv if not a.startswith("-")), "."))
+    if folder.is_file():
+        folder = folder.parent
+    return [name for name in admin_pages(folder) if "wait_for_request()" not in (folder / name).read_text()]
+
+
 class Dashboard(Voila):
     """Voila limited to the admin pages, with the dashboard's defaults."""
 
     def initialize(self, argv=None):
+        given = list(sys.argv[1:] if argv is None else argv)
         os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(TEMPLATES), os.environ.get("JUPYTER_PATH")]))
         defaults = [
             f"--Voila.token={dashboard_token()}",
@@ -60,10 +70,10 @@ class Dashboard(Voila):
             "--VoilaConfiguration.extension_denylist=jupysql-plugin",
             "--VoilaConfiguration.extension_denylist=@voila-dashboards/jupyterlab-preview",
             *(f"--VoilaKernelManager.preheat_denylist={name}" for name in ANALYST_NOTEBOOKS),
+            *(f"--VoilaKernelManager.preheat_denylist={name}" for name in pages_that_read_early(given)),
             "--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_interval=60",
             "--no-browser",
         ]
-        given = list(sys.argv[1:] if argv is None else argv)
         # traitlets refuses a scalar option given twice: options on the command line replace the defaults
         overridden = {arg.split("=", 1)[0] for arg in given if arg.startswith("--")}
         super().initialize([d for d in defaults if d.split("=", 1)[0] not in overridden] + given)
