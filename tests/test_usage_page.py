@@ -81,7 +81,9 @@ def test_settle_reports_settled_unrated_and_spend(ledger):
     result = page.settle_result.value
     assert "4 calls" in result and "$1.72 paid from credits" in result and "Unrated" in result
     assert "richard.malk@contoso.com" in page.spend.value and "$1.36" in page.spend.value
-    assert "application/vnd.plotly.v1+json" in page.chart.outputs[0]["data"]
+    heading, chart = page.chart.outputs  # the chart under its own heading (readable on a phone)
+    assert "Credits spent per month" in heading["data"]["text/html"]
+    assert "application/vnd.plotly.v1+json" in chart["data"]
     page.settle_button.click()  # settling again settles nothing twice
     assert page.last_settlement.settled == 0 and len(ledger.entries()) == 1 + 4
 

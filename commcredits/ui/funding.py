@@ -84,6 +84,7 @@ class FundingForm:
         self.review_box = widgets.VBox([self.summary, widgets.HBox([self.place_button, self.edit_button])])
         self.review_box.layout.display = "none"
         self.review_button.on_click(self._on_review)
+        fmt.submit_on_enter([f for f in self.fields.values() if isinstance(f, widgets.Text)], self.review_button)
         self.place_button.on_click(self._on_place)
         self.edit_button.on_click(self._on_edit)
         self.fields["payment_method"].observe(self._sync_visibility, names="value")
@@ -177,11 +178,13 @@ class FundingForm:
         self.place_button.disabled = False
         self.editor.layout.display = "none"
         self.review_box.layout.display = None
+        self.place_button.focus()  # the next action, for keyboard and screen-reader users
 
     def _on_edit(self, _button) -> None:
         self.review = None
         self.review_box.layout.display = "none"
         self.editor.layout.display = None
+        self.fields["amount"].focus()
 
     def _on_place(self, _button) -> None:
         review = self.review
@@ -207,6 +210,7 @@ class FundingForm:
         self.review = None
         self.review_box.layout.display = "none"
         self.editor.layout.display = None
+        self.fields["amount"].focus()  # ready for the next order
 
     def _summary_html(self, review: OrderReview) -> str:
         m = lambda amount: html.escape(fmt.money(amount, review.currency, self.locale))  # noqa: E731

@@ -61,6 +61,8 @@ LICENSE_STYLE = """<style>
 .cc-notice.cc-notice-warning { border-left-color: #a4262c; background: #fdf3f4; }
 .cc-card.cc-bad .cc-value { color: #a4262c; }
 .cc-card.cc-good .cc-value { color: #0b6a0b; }
+.cc-plan-table { max-height: 26em; overflow-y: auto; }
+.cc-plan-table thead th { position: sticky; top: 0; }
 .cc-seats-table td.cc-num, .cc-seats-table th.cc-num { text-align: right; font-variant-numeric: tabular-nums; }
 .cc-seats-table .cc-none { color: #a4262c; font-weight: 600; }
 .cc-plan-table .cc-missing li { color: #8a3b00; }
@@ -219,8 +221,9 @@ class _PlanForm:
             "Microsoft Graph and records what Microsoft 365 accepted (connect on the Microsoft 365 page). Or make "
             "them yourself with the Graph batch, the PowerShell script or the spreadsheet below, then "
             "<b>Record as done</b>: that only records them here and changes nothing in Microsoft 365.</div>")
-        self.plan_box = widgets.VBox([self.plan_view, self.apply_hint, self.downloads,
-                                      widgets.HBox([self.m365_button, self.apply_button])])
+        # the summary, then the actions, then the full list (it scrolls in its own box, so they stay in view)
+        self.plan_box = widgets.VBox([self.plan_view, widgets.HBox([self.m365_button, self.apply_button]),
+                                      self.apply_hint, self.downloads])
         self.plan_box.add_class("cc-plan-box")
         self.plan_box.layout.display = "none"
         self.plan_button.on_click(self._guarded(self._on_plan))
@@ -328,6 +331,8 @@ class _PlanForm:
             part.layout.display = "none" if plan.nothing_to_do else None
         self.plan_box.layout.display = None
         self._after_plan(plan)
+        if not plan.nothing_to_do:  # the next step, for keyboard users
+            (self.apply_button if self.m365_button.disabled else self.m365_button).focus()
 
     def _after_plan(self, plan: Plan) -> None:
         """Hook for forms that show more after planning."""
@@ -648,6 +653,7 @@ class CreditLicensesForm(_PlanForm):
         self.user = widgets.Combobox(description="User", placeholder="Type part of a name, then pick",
                                      ensure_option=False, style=LABEL_WIDTH, layout=widgets.Layout(width=FIELD_WIDTH))
         self.user.add_class("cc-credit-user")
+        fmt.submit_on_enter([self.user], self.plan_button)
         self._user_labels: dict[str, str] = {}
         self.mode.observe(self._sync_visibility, names="value")
         for widget in (self.mode, self.user):
