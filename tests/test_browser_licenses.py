@@ -68,7 +68,7 @@ def test_new_admin_walks_steps_1_2_3_and_everyone_can_dial_out(page, tmp_path, a
         with page.expect_download() as download:
             page.locator(".cc-download-powershell").click()
         assert download.value.suggested_filename == "step1-licenses-plan.ps1"
-        assert "Update-MgUser -UserId 'cleo@fabrikam.com' -UsageLocation US" in download.value.path().read_text()
+        assert "Update-MgUser -UserId '22222222-0000-4000-8000-000000000003' -UsageLocation US" in download.value.path().read_text()
         page.screenshot(path=str(artifacts / "01-licenses-plan.png"), full_page=True)
         page.get_by_role("button", name="Apply changes").click()
         page.locator(".cc-status .cc-success").wait_for(state="visible", timeout=CLICK_TIMEOUT)
