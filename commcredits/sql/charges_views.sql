@@ -56,6 +56,8 @@ classified AS (
 SELECT usage_id, start_at, user_principal_name, operator, reported_charge, currency, credits_drawn, status,
        CASE status
            WHEN 'settled' THEN CASE
+               WHEN billed_in_arrears IS NULL AND credits_drawn <> charge THEN 'Microsoft charged ' || charge || ' '
+                    || currency || ' but the ledger drew ' || credits_drawn || ' under this id earlier: check it.'
                WHEN billed_in_arrears IS NULL THEN 'Microsoft charged ' || charge || ' ' || currency || '; drawn from credits.'
                WHEN credits_drawn > 0 THEN 'Microsoft charged ' || charge || ' ' || currency || ': ' || credits_drawn
                     || ' drawn from the last credits, ' || billed_in_arrears || ' billed in arrears (MCA).'
