@@ -217,3 +217,12 @@ def test_usage_and_overview_show_every_call_needing_attention_with_its_amount():
     assert "about $0.12 (an estimate" in attention and "$0.12 (estimate)" in attention  # 3 min to GB at 0.04
     summary, _ = overview_html(ledger, now=T0 + timedelta(days=1), locale="en_US")
     assert "Calls that need your attention" in summary and "€0.42" in summary and "$5.00" in summary
+
+
+def test_a_call_drawn_earlier_with_another_amount_says_so():
+    ledger = funded()
+    ledger.spend("0.50", at=T0, usage_id=str(uuid.UUID(int=1, version=4)))  # e.g. an earlier estimate paid by hand
+    cc.import_pstn_calls(ledger, [graph_row(1, charge="0.40")])
+    assert settle(ledger).conflicts == 1
+    row = cc.call_charges(ledger).iloc[0]
+    assert row["status"] == "settled" and "the ledger drew 0.50 under this id earlier" in row["reason"]

@@ -107,4 +107,7 @@ def test_the_overview_form_compares_and_shows_errors_in_the_form():
     form.button.click()
     assert "10,00" in form.result.value and "cc-rec-explanations" in form.result.value
     assert form.last.difference == Decimal("-10.00")
-    assert len(cc.reconciliations(ledger)) == 1
+    assert len(cc.reconciliations(ledger)) == 1 and "cc-rec-history" not in form.result.value
+    form.shown.value = "50,00"
+    form.button.click()
+    assert form.last.matches and "cc-rec-history" in form.result.value  # both comparisons are listed

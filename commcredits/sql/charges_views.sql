@@ -18,10 +18,11 @@ CREATE OR REPLACE MACRO currency_digits(code) AS CASE
 CREATE OR REPLACE VIEW microsoft_charge AS
 SELECT c.usage_id, c.start_at, c.user_principal_name, c.user_display_name, c.call_type, c.license_capability,
        c.operator, c.charge AS reported_charge, c.currency,
-       CASE WHEN c.operator IS NOT NULL AND lower(trim(c.operator)) <> 'microsoft' THEN 'operator'
+       CASE WHEN c.operator NOT ILIKE 'microsoft' THEN 'operator'  -- import trims it; NULL = not given
             WHEN c.charge IS NULL THEN 'no_charge'
             ELSE 'microsoft' END AS billed_by,
        CASE WHEN billed_by <> 'microsoft' THEN NULL
+            WHEN c.charge = 0 THEN 0  -- most rows (included minutes): skip the rounding
             WHEN currency_digits(c.currency) = 0 THEN round(c.charge, 0)
             ELSE round(c.charge, 2) END::DECIMAL(18, 2) AS charge
 FROM pstn_call c;
@@ -32,11 +33,10 @@ FROM pstn_call c;
 -- balance could not pay it) | estimate (no charge reported: only the rate card's estimate, never settled) |
 -- pending (charged, not settled yet). attention_amount: the money behind a call the admin must look at.
 CREATE OR REPLACE VIEW call_charges AS
-WITH drawn AS (
-    SELECT substr(idempotency_key, 7) AS usage_id, -sum(amount) AS drawn
-    FROM entry WHERE kind = 'spend' GROUP BY 1
+WITH drawn AS (  -- at most one spend entry and one arrears row per usage id (idempotency keys)
+    SELECT substr(idempotency_key, 7) AS usage_id, -amount AS drawn FROM entry WHERE kind = 'spend'
 ),
-arrears AS (SELECT usage_id, sum(amount) AS arrears FROM usage_in_arrears GROUP BY 1),
+arrears AS (SELECT usage_id, amount AS arrears FROM usage_in_arrears),
 classified AS (
     SELECT m.*, coalesce(d.drawn, 0)::DECIMAL(18, 2) AS credits_drawn, a.arrears AS billed_in_arrears,
            CASE WHEN m.billed_by = 'no_charge' THEN r.charge END AS estimate, t.currency AS ledger_currency,
@@ -56,6 +56,8 @@ classified AS (
 SELECT usage_id, start_at, user_principal_name, operator, reported_charge, currency, credits_drawn, status,
        CASE status
            WHEN 'settled' THEN CASE
+               WHEN billed_in_arrears IS NULL AND credits_drawn <> charge THEN 'Microsoft charged ' || charge || ' '
+                    || currency || ' but the ledger drew ' || credits_drawn || ' under this id earlier: check it.'
                WHEN billed_in_arrears IS NULL THEN 'Microsoft charged ' || charge || ' ' || currency || '; drawn from credits.'
                WHEN credits_drawn > 0 THEN 'Microsoft charged ' || charge || ' ' || currency || ': ' || credits_drawn
                     || ' drawn from the last credits, ' || billed_in_arrears || ' billed in arrears (MCA).'

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import ipywidgets as widgets
 
 from ..credits.ledger import Ledger
-from ..credits.reconciliation import Reconciliation, reconcile
+from ..credits.reconciliation import Reconciliation, reconcile, reconciliations
 from ..errors import CommCreditsError
 from ..money import parse_typed_amount
 from . import format as fmt
@@ -57,4 +57,16 @@ class ReconcileForm:
             message = getattr(error, "message", None) or str(error)
             self.result.value = fmt.error_html(f"Balance shown: {message}")
             return
-        self.result.value = reconciliation_html(self.last, self.locale)
+        self.result.value = reconciliation_html(self.last, self.locale) + self._history_html()
+
+    def _history_html(self, limit: int = 5) -> str:
+        """The latest comparisons kept (view reconciliations), newest first."""
+        kept = reconciliations(self.ledger).head(limit)
+        if len(kept) < 2:
+            return ""
+        table = fmt.html_table(
+            kept, labels={"as_of": "Compared (UTC)", "shown": "Admin center", "expected": "Ledger",
+                          "difference": "Difference", "unexplained": "Unexplained"},
+            money_columns=("shown", "expected", "difference", "unexplained"), instant_columns=("as_of",),
+            currency=self.ledger.currency, css_class="cc-table cc-rec-history", locale=self.locale)
+        return f'<div class="cc-hint">Earlier comparisons (kept in the ledger):</div>{table}'
