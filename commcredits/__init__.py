@@ -3,6 +3,7 @@
 Open a ledger with `open_ledger`; every other function takes it (or its `.store`).
 """
 
+from .alerts.notify import current_alerts, run_check
 from .analyst import connect_readonly, export_query, snapshot
 from .credits.billing import BillingDetails, current_billing, save_billing
 from .licensing.catalog import Capability, load_catalog
@@ -23,6 +24,7 @@ from .licensing.exports import export_csv, export_graph_batches, export_powershe
 from .usage.call_import import import_pstn_calls, quarantined_rows
 from .credits.ledger import Agreement, Allocation, AutoRecharge, Ledger, Lot, open_ledger
 from .money import format_money
+from .errors import InvalidDetails
 from .licensing.plans import (
     Change,
     Plan,
@@ -38,7 +40,12 @@ from .licensing.plans import (
 )
 from .usage.rating import load_included_minutes, load_rate_card, rate_calls
 from .licensing.readiness import readiness, readiness_summary
+from .m365.apply import apply_plan_m365
+from .m365.connection import M365Error, connect_m365
+from .m365.sync import sync_m365
 from .credits.settlement import settle
+from .usage.charges import call_charges
+from .credits.reconciliation import reconcile, reconciliations
 from .licensing.tenant import (
     TenantImportError,
     import_graph_tenant,
@@ -63,6 +70,13 @@ __all__ = [
     # usage
     "import_pstn_calls", "quarantined_rows", "load_rate_card", "load_included_minutes", "rate_calls", "settle",
     "spend_by", "balance_over_time", "invoices_by_month", "runway", "expiring_funds", "what_if",
+    "call_charges", "reconcile", "reconciliations",
+    # alerts
+    "current_alerts", "run_check",
+    # Microsoft 365 (Graph)
+    "connect_m365", "sync_m365", "apply_plan_m365", "M365Error",
     # analysts
     "snapshot", "connect_readonly", "export_query",
+    # reliability: form errors naming several fields
+    "InvalidDetails",
 ]

@@ -9,7 +9,10 @@ import argparse
 import sys
 
 # each module has add_commands(subparsers); a command sets `handler(args) -> int`
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "commcredits.alerts.cli",
+    "commcredits.m365.cli",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -192,6 +192,25 @@ def demo_calls(rng: random.Random, callers: list[dict], start: datetime, days: i
             row(when, seconds, None, "ucap_in", TOLL_FREE_NUMBER, "Domestic", "MCOPSTNPP",
                 _per_minute(seconds, TOLL_FREE_PER_MINUTE))
     rows.sort(key=lambda r: r["startDateTime"])
+    return _billing_variety(rows, start + timedelta(days=days))
+
+
+OPERATOR_CONNECT = "Fabrikam Telecom"  # an Operator Connect carrier (Microsoft's sample company name)
+
+
+def _billing_variety(rows: list[dict], end: datetime) -> list[dict]:
+    """What a real tenant's log also holds (docs/billing.md): French users' domestic calls carried by an
+    Operator Connect carrier that bills them itself, German meeting dial-outs Microsoft charged in EUR, and
+    the last day's charged calls still without a charge (the report lags 24-48 hours): estimates only."""
+    recent = (end - timedelta(hours=30)).isoformat().replace("+00:00", "Z")
+    for r in rows:
+        if r["usageCountryCode"] == "FR" and r["callType"] == "user_out" and r["destinationContext"] == "Domestic":
+            r.update(operator=OPERATOR_CONNECT, callDurationSource="operator", currency="EUR",
+                     charge=_per_minute(r["duration"], Decimal("0.02")), licenseCapability="MCOEV")
+        elif r["usageCountryCode"] == "DE" and r["callType"] == "conf_out" and r["licenseCapability"] == "MCOPSTNPP":
+            r["currency"] = "EUR"
+        if r["startDateTime"] >= recent and r["operator"] == "Microsoft" and r["charge"] != "0.00":
+            r["charge"] = None
     return rows
 
 

@@ -4,10 +4,13 @@
 
 Writes two files into commcredits/data/ (public reference data, committed with the package):
 - skus.csv: every product (skuId, skuPartNumber, display name), so imports can tell a real skuId from a typo;
-- sku_service_plans.csv: the telephony-relevant service plans of every product that has one, plus the common
-  bundles (E1/E3/F3, Business Basic/Standard/Premium ...) listed with an empty plan so they are known too.
+- sku_service_plans.csv: every service plan that grants a calling capability or Microsoft Teams itself, for
+  every product that carries one (Teams Phone, Calling Plans, Audio Conferencing, Communication Credits,
+  resource accounts, TEAMS1 ...). A product missing there grants none of them: that is how "(no Teams)"
+  suites are told apart.
 The source file is UTF-8 with a BOM, repeats rows and has stray spaces (even no-break spaces) in String_Id:
-we strip every field, lowercase GUIDs and key on the product GUID.
+we strip every field, lowercase GUIDs and key on the product GUID. A plan whose name looks like telephony but
+is neither classified nor known to grant nothing stops the script: classify it in catalog.py first.
 """
 
 from __future__ import annotations
@@ -21,16 +24,13 @@ DEFAULT_SOURCE = ROOT.parent / "shared" / "reference" / "product-names-and-servi
 OUT_DIR = ROOT / "commcredits" / "data"
 
 sys.path.insert(0, str(ROOT))
-from commcredits.licensing.catalog import SERVICE_PLAN_CAPABILITIES  # noqa: E402  (one list of telephony plans)
+from commcredits.licensing.catalog import (  # noqa: E402  (one classification of service plans)
+    NOT_CALLING_PLANS, SERVICE_PLAN_CAPABILITIES, looks_like_telephony,
+)
 
-# Bundles admins meet every day that carry no telephony plan: listed so readiness can name them.
-COMMON_BUNDLES = {
-    "STANDARDPACK", "ENTERPRISEPACK", "SPE_E3", "SPE_E3_USGOV_DOD", "SPE_F1", "DESKLESSPACK", "SPE_F3",
-    "O365_BUSINESS_ESSENTIALS", "O365_BUSINESS_PREMIUM", "SPB", "SMB_BUSINESS", "SMB_BUSINESS_ESSENTIALS",
-    "SMB_BUSINESS_PREMIUM", "Microsoft_365_E3", "Microsoft_365_E3_(no_Teams)", "Office_365_E3_(no_Teams)",
-    "O365_w/o_Teams_Bundle_M3", "Microsoft_Teams_Enterprise_New", "TEAMS_ESSENTIALS_AAD", "TEAMS_EXPLORATORY",
-    "ENTERPRISEPACKPLUS_FACULTY", "M365EDU_A3_FACULTY", "M365EDU_A3_STUDENT", "STANDARDWOFFPACK_FACULTY",
-}
+
+class UnclassifiedPlans(ValueError):
+    """The reference names telephony-looking service plans the catalog does not classify yet."""
 
 
 def _clean(value: str) -> str:
@@ -43,20 +43,16 @@ def read_rows(source: Path) -> list[dict[str, str]]:
 
 
 def build(rows: list[dict[str, str]]) -> tuple[list[tuple], list[tuple]]:
-    """(skus, sku_service_plans) rows, sorted and without duplicates."""
+    """(skus, sku_service_plans) rows, sorted and without duplicates. Raises UnclassifiedPlans."""
+    unknown = sorted({r["Service_Plan_Name"] for r in rows if looks_like_telephony(r["Service_Plan_Name"])}
+                     - set(SERVICE_PLAN_CAPABILITIES) - NOT_CALLING_PLANS)
+    if unknown:
+        raise UnclassifiedPlans("classify these service plans in commcredits/licensing/catalog.py: " + ", ".join(unknown))
     skus: dict[str, tuple] = {}
     for r in rows:
         skus.setdefault(r["GUID"].lower(), (r["GUID"].lower(), r["String_Id"], r["Product_Display_Name"]))
-    telephony = {name for name in SERVICE_PLAN_CAPABILITIES}
-    plans: set[tuple] = set()
-    for r in rows:
-        if r["Service_Plan_Name"] in telephony:
-            sku = skus[r["GUID"].lower()]
-            plans.add((*sku, r["Service_Plan_Id"].lower(), r["Service_Plan_Name"]))
-    with_plans = {p[0] for p in plans}
-    for sku_id, part, name in skus.values():
-        if part in COMMON_BUNDLES and sku_id not in with_plans:
-            plans.add((sku_id, part, name, "", ""))
+    plans = {(*skus[r["GUID"].lower()], r["Service_Plan_Id"].lower(), r["Service_Plan_Name"])
+             for r in rows if r["Service_Plan_Name"] in SERVICE_PLAN_CAPABILITIES}
     return sorted(skus.values(), key=lambda s: (s[1].lower(), s[0])), sorted(plans, key=lambda p: (p[1].lower(), p[0], p[4]))
 
 

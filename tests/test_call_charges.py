@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import commcredits as cc
 from commcredits.credits.settlement import settle
+from commcredits.usage.charges import calls_needing_attention
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
 
@@ -145,3 +146,83 @@ def test_settled_total_is_the_sum_of_microsofts_rounded_charges(charges):
     )
     assert report.amount == expected
     assert ledger.balance(T0 + timedelta(days=1)) == Decimal("999999.00") - expected
+
+
+def test_call_charges_gives_every_call_a_status_reason_and_amount():
+    ledger = funded(amount="1.00")
+    cc.load_rate_card(ledger)
+    cc.load_included_minutes(ledger)
+    rows = [
+        graph_row(1, charge="0.40"),                                # settled
+        graph_row(2, charge="0.00", capability="MCOPSTN1"),         # free
+        graph_row(3, charge="3.10", operator="Fabrikam Telecom"),   # operator
+        graph_row(4, charge="0.42", currency="EUR"),                # other_currency
+        graph_row(5, charge="5.00"),                                # blocked: 0.60 left
+        graph_row(6, charge=None, capability="MCOPSTNPP"),          # estimate (rate card)
+        graph_row(7, charge="0.10"),                                # pending: after `until`
+    ]
+    cc.import_pstn_calls(ledger, rows)
+    cc.rate_calls(ledger)
+    report = settle(ledger, until=T0 + timedelta(minutes=65))
+    table = cc.call_charges(ledger).set_index("usage_id")
+    status = {n: table.loc[rows[n - 1]["id"], "status"] for n in range(1, 8)}
+    assert status == {1: "settled", 2: "free", 3: "operator", 4: "other_currency", 5: "blocked", 6: "estimate",
+                      7: "pending"}
+    assert report.by_status == {"settled": 1, "free": 1, "operator": 1, "other_currency": 1, "blocked": 1,
+                                "estimate": 1, "pending": 1}
+    assert list(table.columns[:8]) == ["start_at", "user_principal_name", "operator", "reported_charge", "currency",
+                                       "credits_drawn", "status", "reason"]
+    first = table.loc[rows[0]["id"]]
+    assert first["credits_drawn"] == Decimal("0.40") and first["user_principal_name"] == "adele.vance@contoso.com"
+    assert table.loc[rows[2]["id"], "reason"] == "Billed by Fabrikam Telecom, not from Communication Credits."
+    assert "0.42 EUR" in table.loc[rows[3]["id"], "reason"]
+    assert table.loc[rows[4]["id"], "attention_amount"] == Decimal("5.00")
+    assert "estimate" in table.loc[rows[5]["id"], "reason"] and table.loc[rows[5]["id"], "credits_drawn"] == 0
+    attention = calls_needing_attention(ledger)
+    assert sorted(attention["status"]) == ["blocked", "estimate", "other_currency"]
+
+
+def test_mca_split_call_says_what_came_from_credits_and_what_is_billed_in_arrears():
+    ledger = funded(amount="1.00")
+    ledger.set_agreement("MCA")
+    rows = [graph_row(1, charge="2.50")]
+    cc.import_pstn_calls(ledger, rows)
+    report = settle(ledger)
+    assert report.amount == Decimal("1.00") and report.arrears_amount == Decimal("1.50")
+    row = cc.call_charges(ledger).iloc[0]
+    assert row["status"] == "settled" and row["credits_drawn"] == Decimal("1.00")
+    assert "1.50 billed in arrears" in row["reason"]
+    from commcredits.ui.usage import settlement_lines
+    lines = {label: (value, note) for label, value, note in settlement_lines(report, 0, "USD", "en_US")}
+    assert lines["Billed in arrears"][0] == "1" and lines["Billed in arrears"][1].startswith("$1.50")
+    assert lines["Settled"][1] == "$1.00 paid from credits"
+
+
+def test_usage_and_overview_show_every_call_needing_attention_with_its_amount():
+    from commcredits.ui.overview import overview_html
+    from commcredits.ui.usage import UsagePage
+
+    ledger = funded(amount="1.00")
+    cc.load_rate_card(ledger)
+    cc.load_included_minutes(ledger)
+    rows = [graph_row(1, charge="0.42", currency="EUR"), graph_row(2, charge="5.00"),
+            graph_row(3, charge=None, capability="MCOPSTNPP"), graph_row(4, charge="0.30")]
+    cc.import_pstn_calls(ledger, rows)
+    page = UsagePage(ledger, locale="en_US")
+    page.settle_button.click()
+    result, attention = page.settle_result.value, page.attention.value
+    assert "Other currency" in result and "Estimate only" in result
+    assert "1 call charged in EUR, not in the ledger&#x27;s USD: €0.42" in attention
+    assert "1 call the balance could not pay: $5.00" in attention
+    assert "about $0.12 (an estimate" in attention and "$0.12 (estimate)" in attention  # 3 min to GB at 0.04
+    summary, _ = overview_html(ledger, now=T0 + timedelta(days=1), locale="en_US")
+    assert "Calls that need your attention" in summary and "€0.42" in summary and "$5.00" in summary
+
+
+def test_a_call_drawn_earlier_with_another_amount_says_so():
+    ledger = funded()
+    ledger.spend("0.50", at=T0, usage_id=str(uuid.UUID(int=1, version=4)))  # e.g. an earlier estimate paid by hand
+    cc.import_pstn_calls(ledger, [graph_row(1, charge="0.40")])
+    assert settle(ledger).conflicts == 1
+    row = cc.call_charges(ledger).iloc[0]
+    assert row["status"] == "settled" and "the ledger drew 0.50 under this id earlier" in row["reason"]

@@ -118,5 +118,5 @@ def test_a_broken_page_among_good_pages_is_quarantined_and_the_rest_import(ledge
     report = import_pstn_calls(ledger, tmp_path)
     assert report == ImportReport(imported=6, duplicates=1, quarantined=1, files=5)
     (reason,) = quarantined_rows(ledger)["reason"]
-    assert reason.startswith("not a readable JSON document")
+    assert reason.startswith("not a complete JSON document")
     assert list(calls(ledger)["source_file"].map(lambda f: Path(f).name).value_counts().sort_index()) == [2, 2, 2]

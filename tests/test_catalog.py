@@ -25,19 +25,20 @@ def test_standalone_products_grant_their_capability():
 def test_e5_bundles_include_teams_phone_and_audio_conferencing_but_no_calling_plan_or_credits():
     catalog = load_catalog()
     for sku in (SPE_E5, OFFICE_E5):
-        assert catalog.product(sku).capabilities() == {Capability.TEAMS_PHONE, Capability.AUDIO_CONFERENCING}
+        assert catalog.product(sku).capabilities() == {Capability.TEAMS, Capability.TEAMS_PHONE,
+                                                       Capability.AUDIO_CONFERENCING}
 
 
 def test_a_disabled_plan_removes_the_capability():
     catalog = load_catalog()
-    assert catalog.capabilities([(SPE_E5, [MCOEV_PLAN.upper()])]) == {Capability.AUDIO_CONFERENCING}
+    assert catalog.capabilities([(SPE_E5, [MCOEV_PLAN.upper()])]) == {Capability.AUDIO_CONFERENCING, Capability.TEAMS}
     assert catalog.capabilities([(SPE_E5, [MCOEV_PLAN]), (TEAMS_PHONE_SKU, [])]) >= {Capability.TEAMS_PHONE}
 
 
-def test_common_bundles_without_telephony_are_known_but_grant_nothing():
+def test_suites_without_telephony_grant_only_teams():
     catalog = load_catalog()
     e3 = catalog.product(OFFICE_E3)
-    assert e3.sku_part_number == "ENTERPRISEPACK" and e3.capabilities() == frozenset()
+    assert e3.sku_part_number == "ENTERPRISEPACK" and e3.capabilities() == {Capability.TEAMS}
 
 
 def test_lookup_by_part_number_tolerates_spaces_and_case():

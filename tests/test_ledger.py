@@ -150,7 +150,7 @@ def test_same_key_with_another_amount_is_a_conflict():
         ("abc", "not a number"),
         ("", "empty"),
         (12.5, "float"),
-        ("NaN", "finite"),
+        ("NaN", "not a number"),
     ],
 )
 def test_bad_amounts_name_the_field_and_change_nothing(amount, message):
@@ -259,10 +259,10 @@ def test_file_ledger_keeps_its_currency_and_history_across_opens(tmp_path):
 def test_views_are_the_documented_interface():
     ledger = ledger_from("2025-01-10 fund 100.00 as A\n2025-01-11 spend 5.00 as c1")
     columns = {
-        "lots": ["lot_id", "purchased_at", "expires_at", "amount", "source", "order_id", "remaining", "spent",
-                 "forfeited", "expired"],
+        "lots": ["lot_id", "purchased_at", "expires_at", "amount", "source", "order_id", "invoice_id", "remaining",
+                 "spent", "forfeited", "expired"],
         "entries": ["entry_id", "occurred_at", "kind", "amount", "idempotency_key", "lot_id", "recorded_at",
-                    "balance_after"],
+                    "balance_after", "invoice_id", "order_id"],
         "allocations": ["entry_id", "occurred_at", "kind", "idempotency_key", "lot_id", "amount"],
         "invoices": ["invoice_id", "issued_at", "amount", "reason", "lot_id", "order_id", "expires_at"],
         "balance_history": ["occurred_at", "entry_id", "kind", "change", "balance"],

@@ -15,7 +15,7 @@ from commcredits.licensing.exports import (
 )
 from commcredits.credits.ledger import open_ledger
 from commcredits.licensing.plans import add_communication_credits, make_ready, plan_license_changes
-from commcredits.licensing.tenant import import_graph_tenant
+from commcredits.licensing.tenant import import_graph_tenant, import_users_csv
 
 GOLDEN = Path(__file__).parent / "golden"
 E5 = "06ebc4ee-1bb5-47dd-8120-11324bc54e06"
@@ -81,17 +81,39 @@ def test_usage_location_patches_come_first_and_both_license_arrays_are_always_pr
     batches = export_graph_batches(golden_plan())
     first, second = batches
     assert [r["method"] for r in first["requests"]] == ["PATCH"]
-    assert first["requests"][0] == {"id": "1", "method": "PATCH", "url": "/users/carol@contoso.com",
+    assert first["requests"][0] == {"id": "1", "method": "PATCH", "url": "/users/22222222-0000-4000-8000-000000000002",
                                     "headers": {"Content-Type": "application/json"}, "body": {"usageLocation": "US"}}
     assert all(r["method"] == "POST" and r["url"].endswith("/assignLicense") for r in second["requests"])
     assert all(set(r["body"]) == {"addLicenses", "removeLicenses"} for r in second["requests"])
     assert not any("dependsOn" in r for b in batches for r in b["requests"])
 
 
-def test_odd_names_are_percent_encoded_in_urls():
-    urls = [r["url"] for b in export_graph_batches(golden_plan()) for r in b["requests"]]
-    assert "/users/o%27brien@contoso.com/assignLicense" in urls
-    assert "/users/pat_fabrikam.com%23EXT%23@contoso.onmicrosoft.com/assignLicense" in urls
+def test_urls_and_powershell_address_users_by_object_id_whatever_their_name():
+    ledger = open_ledger(currency="USD")
+    ledger.add_funds(Decimal("50.00"), at=datetime(2025, 3, 1, tzinfo=timezone.utc), order_id="first")
+    odd = ["$adele@contoso.com", "o'brien@contoso.com", "pat_fabrikam.com#EXT#@contoso.onmicrosoft.com"]
+    import_graph_tenant(ledger.store, [graph_user(i, upn, upn, "US", [{"skuId": E5, "disabledPlans": []}])
+                                       for i, upn in enumerate(odd, start=1)])
+    plan = plan_license_changes(ledger.store, "everyone", add_communication_credits())
+    urls = [r["url"] for b in export_graph_batches(plan) for r in b["requests"]]
+    assert urls == [f"/users/22222222-0000-4000-8000-{i:012d}/assignLicense" for i in (1, 2, 3)]
+    script = export_powershell(plan)
+    assert "Set-MgUserLicense -UserId '22222222-0000-4000-8000-000000000001' -AddLicenses" in script
+    assert "-UserId '$adele" not in script and "# $adele@contoso.com ($adele@contoso.com)" in script
+
+
+def test_users_without_an_object_id_use_graphs_key_form(tmp_path):
+    # A users CSV without ids: Graph's get-user page says a name starting with '$' needs /users('...')
+    ledger = open_ledger(currency="USD")
+    ledger.add_funds(Decimal("50.00"), at=datetime(2025, 3, 1, tzinfo=timezone.utc), order_id="first")
+    csv_path = tmp_path / "users.csv"
+    csv_path.write_text("userPrincipalName,usageLocation,licenses\n$adele@contoso.com,US,SPE_E5\n"
+                        "o'brien@contoso.com,US,SPE_E5\n", encoding="utf-8")
+    import_users_csv(ledger.store, csv_path)
+    plan = plan_license_changes(ledger.store, "everyone", add_communication_credits())
+    urls = [r["url"] for b in export_graph_batches(plan) for r in b["requests"]]
+    assert urls == ["/users('$adele@contoso.com')/assignLicense", "/users('o%27%27brien@contoso.com')/assignLicense"]
+    assert "Set-MgUserLicense -UserId 'o''brien@contoso.com'" in export_powershell(plan)
 
 
 def test_batches_hold_at_most_twenty_requests():
@@ -119,6 +141,7 @@ def test_powershell_connects_with_the_needed_scopes_and_sets_location_first():
     script = export_powershell(golden_plan())
     assert "Connect-MgGraph -Scopes User.ReadWrite.All, Organization.Read.All" in script
     lines = script.splitlines()
-    location = lines.index("Update-MgUser -UserId 'carol@contoso.com' -UsageLocation US")
-    assert lines[location + 1].startswith("Set-MgUserLicense -UserId 'carol@contoso.com' -AddLicenses @(")
-    assert "# Pat (guest) line two" in lines          # a newline in a name cannot break out of the comment
+    carol = "'22222222-0000-4000-8000-000000000002'"
+    location = lines.index(f"Update-MgUser -UserId {carol} -UsageLocation US")
+    assert lines[location + 1].startswith(f"Set-MgUserLicense -UserId {carol} -AddLicenses @(")
+    assert "# Pat (guest) line two (pat_fabrikam.com#EXT#@contoso.onmicrosoft.com)" in lines          # a newline in a name cannot break out of the comment

@@ -156,8 +156,8 @@ def test_usage_location_and_audio_conferencing_applied_update_readiness_and_the_
         text(form.plan_view.value)
     assert "cc-problems" not in form.plan_view.value
     form.apply_button.click()
-    assert "Applied: 4 changes for 3 users recorded." in text(form.status.value)
-    assert form.apply_button.disabled and form.apply_button.description == "Applied"
+    assert "Recorded as done: 4 changes for 3 users. Nothing was changed in Microsoft 365" in text(form.status.value)
+    assert form.apply_button.disabled and form.apply_button.description == "Recorded"
     for upn in NO_WAY_TO_CALL:
         assert "MCOMEETADV" in licenses_of(ledger, upn)
     cleo = readiness(ledger.store).set_index("user_principal_name").loc["cleo@fabrikam.com"]
@@ -175,8 +175,8 @@ def test_calling_plan_choice_picks_the_license_and_is_shown_only_with_teams_phon
     form.teams_phone.value = True
     assert form.calling_plan.layout.display is None
     assert [label for label, _ in form.calling_plan.options] == [
-        "Domestic Calling Plan", "International Calling Plan (Domestic and International)",
-        "Pay-As-You-Go Calling Plan"]
+        "Domestic Calling Plan · 4 available", "Domestic and International Calling Plan · 5 available",
+        "Pay-As-You-Go Calling Plan · none owned", "Teams Phone with Calling Plan (one license) · none owned"]
     form.calling_plan.value = INTERNATIONAL_CALLING_PLAN_SKU
     form.choose(["ada@fabrikam.com"])
     form.plan_button.click()
@@ -242,7 +242,7 @@ def test_downloads_hold_the_graph_batch_powershell_and_csv_of_the_plan(ledger):
     batches = json.loads(files["step1-licenses-plan-graph-batch.json"])
     assert batches[0]["requests"][0]["body"] == {"usageLocation": "US"}      # location first, then licenses
     assert batches[1]["requests"][0]["body"]["addLicenses"][0]["skuId"] == AUDIO_CONFERENCING_SKU
-    assert "Update-MgUser -UserId 'cleo@fabrikam.com' -UsageLocation US" in files["step1-licenses-plan.ps1"]
+    assert "Update-MgUser -UserId '22222222-0000-4000-8000-000000000003' -UsageLocation US" in files["step1-licenses-plan.ps1"]
     assert "cleo@fabrikam.com" in files["step1-licenses-plan.csv"].splitlines()[1]
     for label in ("Graph $batch (JSON)", "PowerShell script", "Spreadsheet (CSV)"):
         assert label in form.downloads.value
@@ -315,3 +315,24 @@ def test_steps_1_then_3_leave_everyone_ready(ledger):
     assert bool(readiness(ledger.store)["can_dial_out"].all())
     assert "All 5 users can dial out." in text(step3.status.value)
     assert "All 5 users can dial out." in text(step3.readiness_box.value)
+
+
+def test_step_1_never_lists_a_user_both_in_the_plan_and_as_left_out(tmp_path):
+    # No Teams Phone seat is free: Ada and Ben get Audio Conferencing but not Teams Phone with a Calling Plan.
+    ledger = fresh_tenant(tmp_path / "tenant.duckdb", phone_seats=1)
+    form = LicensesForm(ledger)
+    assert "Teams Phone Standard" in form.seats.value and 'class="cc-none">0<' in form.seats.value  # before planning
+    form.choose(["ada@fabrikam.com", "ben@fabrikam.com"])
+    form.audio_conferencing.value = True
+    form.teams_phone.value = True
+    form.plan_button.click()
+    table = form.plan_view.value.split('<table class="cc-table cc-plan-table">')[1]
+    box = form.plan_view.value.split('<table class="cc-table cc-plan-table">')[0]
+    assert "ada@fabrikam.com" in table and "ben@fabrikam.com" in table
+    assert "ada@fabrikam.com" not in box and "ben@fabrikam.com" not in box
+    assert "Not in this plan" not in form.plan_view.value
+    assert form.plan.missing["ada@fabrikam.com"] == (
+        "Teams Phone Standard: no free seats", "a Calling Plan: it needs Teams Phone, which had no free seat",
+        "the Communication Credits license (Step 3)",
+        "Communication Credits: the organization has not bought any (Step 2)")
+    assert "Still missing" in table and "Teams Phone Standard: no free seats" in text(table)

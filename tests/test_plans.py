@@ -44,7 +44,8 @@ def test_make_everyone_ready_respects_every_rule():
     store = funded_fixture_tenant()
     plan = plan_license_changes(store, "not_ready", make_ready(usage_location="US"))
     assert changes(plan) == [
-        ("aa-main@contoso.com", "add_license", "MCOPSTNC", ""),        # resource accounts need credits too
+        ("aa-main@contoso.com", "add_license", "MCOPSTN1", ""),        # a resource account reaches numbers
+        ("aa-main@contoso.com", "add_license", "MCOPSTNC", ""),        # only with a Calling Plan; credits too
         ("alice@contoso.com", "add_license", "MCOPSTNC", ""),          # E5 still needs the credits license
         ("bob@contoso.com", "add_license", "MCOPSTNC", ""),
         ("carol@contoso.com", "add_license", "MCOMEETADV", ""),        # a way to call first ...
@@ -59,6 +60,13 @@ def test_make_everyone_ready_respects_every_rule():
         "3 users with a Calling Plan have no phone number; assign one in the Teams admin center: "
         "bob@contoso.com, dave@contoso.com, erin@contoso.com.",
     )
+    # Bob gets the credits license but not Teams Phone: he is in the plan, with what he still misses, and
+    # not also among the users the plan leaves out.
+    assert plan.missing["bob@contoso.com"] == ("Teams Phone Standard: no free seats",
+                                               "a phone number: assign one in the Teams admin center")
+    assert plan.left_out == ("1 user with a Calling Plan has no phone number; assign one in the Teams admin "
+                             "center: erin@contoso.com.",)
+    assert set(plan.missing) | {"erin@contoso.com"} == {"bob@contoso.com", "dave@contoso.com", "erin@contoso.com"}
 
 
 def test_usage_location_comes_before_licenses_in_the_plan():
@@ -128,14 +136,14 @@ def test_apply_records_the_plan_updates_the_snapshot_and_replanning_finds_nothin
     store = funded_fixture_tenant()
     plan = plan_license_changes(store, "not_ready", make_ready(usage_location="US"))
     applied = apply_plan(store, plan)
-    assert applied.plan_id == 1 and applied.changes == 7
+    assert applied.plan_id == 1 and applied.changes == 8
     again = plan_license_changes(store, "not_ready", make_ready(usage_location="US"))
     assert again.nothing_to_do and again.summary().startswith("Nothing to do.")
     ready = readiness(store).set_index("user_principal_name")["can_dial_out"]
     assert ready["alice@contoso.com"] and ready["carol@contoso.com"] and not ready["bob@contoso.com"]
-    assert store.query("SELECT count(*) FROM license_plan_item WHERE plan_id = 1")[0][0] == 7
+    assert store.query("SELECT count(*) FROM license_plan_item WHERE plan_id = 1")[0][0] == 8
     assert store.query("SELECT kind, count(*) FROM license_history WHERE plan_id = 1 GROUP BY 1 ORDER BY 1") == [
-        ("license_added", 5), ("license_plans_changed", 1), ("usage_location_set", 1)]
+        ("license_added", 6), ("license_plans_changed", 1), ("usage_location_set", 1)]
     assert store.query("SELECT consumed_units FROM tenant_sku WHERE sku_part_number = 'MCOMEETADV'") == [(1,)]
 
 

@@ -30,7 +30,7 @@ def reasons(store):
 def test_funded_tenant_readiness_names_exactly_what_each_user_misses():
     store = tenant(fund="50.00").store
     assert reasons(store) == {
-        "aa-main@contoso.com": ["no_communication_credits_license"],
+        "aa-main@contoso.com": ["resource_account_no_calling_plan", "no_communication_credits_license"],
         "alice@contoso.com": ["no_communication_credits_license"],                  # E5 still needs it
         "bob@contoso.com": ["calling_plan_without_teams_phone", "no_phone_number", "no_communication_credits_license"],
         "carol@contoso.com": ["no_usage_location", "no_calling_capability", "no_communication_credits_license"],
@@ -81,11 +81,11 @@ def test_summary_counts_and_sentence():
     assert (summary.users, summary.ready, summary.not_ready) == (7, 1, 6)
     assert summary.by_reason == {"no_communication_credits_license": 4, "no_phone_number": 3,
                                  "calling_plan_without_teams_phone": 2, "no_usage_location": 1,
-                                 "no_calling_capability": 1}
+                                 "no_calling_capability": 1, "resource_account_no_calling_plan": 1}
     assert summary.sentence == (
         "6 users cannot dial out: 4 lack a Communication Credits license, 3 have a Calling Plan but no phone number, "
         "2 have a Calling Plan without Teams Phone, 1 has no usage location, 1 has no Audio Conferencing or "
-        "Calling Plan.")
+        "Calling Plan, 1 is a resource account without a Calling Plan.")
 
 
 def test_summary_of_an_empty_tenant_says_what_to_do():

@@ -25,7 +25,7 @@ Rules kept from the per-call reference (`Ledger.spend`), which the property test
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -62,7 +62,12 @@ class SettlementReport:
     conflicts: int = 0  # usage id already settled with another amount: not settled again
     billed_in_arrears: int = 0  # MCA tenants: calls (or the part of a call) the remaining lots could not pay
     arrears_amount: Decimal = Decimal(0)
+    max_recharges_per_day: int = 0  # most auto-recharges on one UTC day so far: more than 3 means too frequent
     blocked_calls: pd.DataFrame = field(default=None, repr=False, compare=False)
+    by_status: dict = field(default_factory=dict)  # imported calls per call_charges status, after settling
+
+
+CALL_STATUSES = ("settled", "free", "operator", "other_currency", "blocked", "estimate", "pending")
 
 
 # ---- reading what to settle ------------------------------------------------------------------------------
@@ -98,7 +103,9 @@ def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> Sett
         report = _settle_staged(con, ledger)
         for name in ("_settle_known", "_settle_calls"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
-        return report
+        # every imported call by status after this settlement (view call_charges): nothing unpaid in silence
+        counts = dict(con.execute("SELECT status, count(*) FROM call_charges GROUP BY status").fetchall())
+        return replace(report, by_status={s: int(counts.get(s, 0)) for s in CALL_STATUSES})
 
 
 def _stage_given(con, calls, until) -> None:
@@ -219,8 +226,11 @@ def _settle_staged(con, ledger: Ledger) -> SettlementReport:
             "charge": [quantize(Decimal(int(c)) / CENT, ledger.currency) for c in b_cents],
         }
     )
+    (busiest,) = con.execute("SELECT COALESCE(max(n), 0) FROM (SELECT count(*) AS n FROM lot WHERE source = "
+                             "'auto_recharge' GROUP BY CAST(purchased_at AS DATE))").fetchall()[0]
     return SettlementReport(
         **common,
+        max_recharges_per_day=int(busiest),
         recharges=engine.recharges,
         recharged=money(engine.recharges * (engine.recharge or 0)),
         blocked=len(ids),

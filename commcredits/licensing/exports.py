@@ -15,30 +15,40 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from ..safety import neutralise_formula
 from .plans import Plan
+from .tenant import GUID
 
 MAX_REQUESTS_PER_BATCH = 20  # Graph's limit for one JSON batch
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-def _user_path(upn: str) -> str:
-    """/users/{upn} with the name percent-encoded: guest names carry '#', some carry apostrophes."""
-    return "/users/" + quote(upn, safe="@")
+def _user_path(user_id: str, upn: str) -> str:
+    """/users/{object id}: an id never needs escaping. Users imported from CSV without an id fall back to the
+    key form /users('{upn}') that Graph documents for names starting with '$' (quotes doubled, then encoded)."""
+    if GUID.match(user_id or ""):
+        return "/users/" + user_id
+    return "/users('" + quote(upn.replace("'", "''"), safe="@$") + "')"
+
+
+def _ps_user(user_id: str, upn: str) -> str:
+    """-UserId takes the object id or the sign-in name; the id is safe whatever the name holds."""
+    return ps_quote(user_id if GUID.match(user_id or "") else upn)
 
 
 def _plain(value) -> str | None:
     return None if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA else value
 
 
-def _per_user(plan: Plan) -> Iterator[tuple[str, str | None, str | None, list[dict], list[str]]]:
-    """(upn, display name, usage location to set, licenses to add, skuIds to remove) in plan order."""
-    for upn, rows in plan.changes.groupby("user_principal_name", sort=False):
+def _per_user(plan: Plan) -> Iterator[tuple[str, str, str | None, str | None, list[dict], list[str]]]:
+    """(user id, upn, display name, usage location to set, licenses to add, skuIds to remove) in plan order."""
+    for (user_id, upn), rows in plan.changes.groupby(["user_id", "user_principal_name"], sort=False):
         location = next((_plain(r.usage_location) for r in rows.itertuples() if r.action == "set_usage_location"), None)
         adds = [{"skuId": r.sku_id, "disabledPlans": list(r.disabled_plans)}
                 for r in rows.itertuples() if r.action == "add_license"]
         removes = [r.sku_id for r in rows.itertuples() if r.action == "remove_license"]
-        yield upn, _plain(rows["display_name"].iloc[0]), location, adds, removes
+        yield user_id, upn, _plain(rows["display_name"].iloc[0]), location, adds, removes
 
 
 def _batches(requests: list[dict]) -> list[dict]:
@@ -51,15 +61,16 @@ def _batches(requests: list[dict]) -> list[dict]:
 
 def export_graph_batches(plan: Plan) -> list[dict]:
     """Bodies for POST https://graph.microsoft.com/v1.0/$batch, at most 20 requests each, in sending order:
-    first every `PATCH /users/{upn}` with its usageLocation, then every `POST /users/{upn}/assignLicense`."""
+    first every `PATCH /users/{id}` with its usageLocation, then every `POST /users/{id}/assignLicense`."""
     patches: list[dict] = []
     assigns: list[dict] = []
-    for upn, _, location, adds, removes in _per_user(plan):
+    for user_id, upn, _, location, adds, removes in _per_user(plan):
+        path = _user_path(user_id, upn)
         if location:
-            patches.append({"method": "PATCH", "url": _user_path(upn), "headers": JSON_HEADERS,
+            patches.append({"method": "PATCH", "url": path, "headers": JSON_HEADERS,
                             "body": {"usageLocation": location}})
         if adds or removes:
-            assigns.append({"method": "POST", "url": _user_path(upn) + "/assignLicense", "headers": JSON_HEADERS,
+            assigns.append({"method": "POST", "url": path + "/assignLicense", "headers": JSON_HEADERS,
                             "body": {"addLicenses": adds, "removeLicenses": removes}})
     return _batches(patches) + _batches(assigns)
 
@@ -92,10 +103,10 @@ def export_powershell(plan: Plan) -> str:
         "Connect-MgGraph -Scopes User.ReadWrite.All, Organization.Read.All",
         "$ErrorActionPreference = 'Stop'",
     ]
-    for upn, display_name, location, adds, removes in _per_user(plan):
+    for user_id, upn, display_name, location, adds, removes in _per_user(plan):
         lines.append("")
-        lines.append(f"# {_ps_comment(display_name or upn)}")
-        user = ps_quote(upn)
+        lines.append(f"# {_ps_comment(display_name or upn)} ({_ps_comment(upn)})")
+        user = _ps_user(user_id, upn)
         if location:
             lines.append(f"Update-MgUser -UserId {user} -UsageLocation {location}")
         if adds or removes:
@@ -115,5 +126,5 @@ def export_csv(plan: Plan) -> str:
         "usage_location": c["usage_location"], "why": c["why"],
     })
     out = io.StringIO()
-    table.to_csv(out, index=False, lineterminator="\n")
+    table.map(neutralise_formula).to_csv(out, index=False, lineterminator="\n")  # names may be "=cmd|…"
     return out.getvalue()

@@ -9,24 +9,24 @@ Applying a plan records it (append-only) and updates the snapshot in one transac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping
 
 import pandas as pd
 import pyarrow as pa
 
 from .catalog import (
     AUDIO_CONFERENCING_SKU, CALLING_PLANS, COMMUNICATION_CREDITS_SKU, DOMESTIC_CALLING_PLAN_SKU, TEAMS_PHONE_SKU,
-    Capability, license_name, load_catalog,
+    Capability, is_bundle, license_name, load_catalog,
 )
 from ..errors import CommCreditsError, InvalidInput
 from ..store import Store
 from ..countries import ISO_COUNTRIES
 from ..store import named_sql
+from .plan_words import count_phrase, problem_sentences, split_problems, users_phrase, why_text
 from .tenant import GUID, staged
 
 _SQL = named_sql("licensing_plan")
 CALLING_CHOICES = ("audio_conferencing", "calling_plan")
-EXAMPLES_SHOWN = 5
 
 
 class StalePlan(CommCreditsError):
@@ -143,6 +143,10 @@ class Plan:
     skipped: pd.DataFrame
     tenant_version: int
     change: Change = field(default_factory=Change)
+    # Issue: a user must never read as both "in the plan" and "left out". `left_out` explains only the users
+    # the plan changes nothing for; `missing` says, per user in the plan, what they still lack after it.
+    left_out: tuple[str, ...] = ()
+    missing: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def nothing_to_do(self) -> bool:
@@ -157,9 +161,9 @@ class Plan:
             head = "Nothing to do."
         else:
             counts = self.changes.groupby("action").size()
-            head = (f"{_users(self.users)}: {_count(counts.get('add_license', 0), 'license')} to add, "
+            head = (f"{users_phrase(self.users)}: {count_phrase(counts.get('add_license', 0), 'license')} to add, "
                     f"{counts.get('remove_license', 0)} to remove, "
-                    f"{_count(counts.get('set_usage_location', 0), 'usage location')} to set.")
+                    f"{count_phrase(counts.get('set_usage_location', 0), 'usage location')} to set.")
         return head + "".join(f"\n- {p}" for p in self.problems)
 
 
@@ -175,6 +179,14 @@ def _capabilities_of(sku_id: str, store_plans: dict[str, set[str]]) -> set[str]:
     product = load_catalog().product(sku_id)
     found = {c.value for c in product.capabilities()} if product else set()
     return found | store_plans.get(sku_id, set())
+
+
+def _is_bundle_sku(store: Store, sku_id: str) -> bool:
+    """Does this product bring Teams Phone and a Calling Plan in one license (by the tenant's plans or the catalog)?"""
+    store_plans: dict[str, set[str]] = {}
+    for sku, capability in store.query("SELECT sku_id, capability FROM sku_plan WHERE sku_id = $sku", {"sku": sku_id}):
+        store_plans.setdefault(sku, set()).add(capability)
+    return is_bundle(_capabilities_of(sku_id, store_plans))
 
 
 def validate_change(change: Change, store: Store | None = None) -> None:
@@ -224,77 +236,6 @@ def _labels(store: Store) -> dict[str, str]:
     return labels
 
 
-_WHY = {
-    "teams_phone": "add Teams Phone",
-    "calling_plan": "add a Calling Plan",
-    "audio_conferencing": "add Audio Conferencing",
-    "communication_credits": "add the Communication Credits license",
-    "remove": "remove this license",
-    "usage_location": "set the usage location (required before licenses)",
-}
-_NEED_LABEL = {"teams_phone": "Teams Phone", "calling_plan": "the Calling Plan",
-               "audio_conferencing": "Audio Conferencing", "communication_credits": "Communication Credits"}
-
-
-def _why(code: str) -> str:
-    if code.startswith("turn_on:"):
-        return "turn " + " and ".join(_NEED_LABEL[n] for n in code[8:].split(",")) + " back on in this license"
-    return _WHY[code]
-
-
-def _names(upns: Sequence[str]) -> str:
-    shown = ", ".join(upns[:EXAMPLES_SHOWN])
-    more = len(upns) - EXAMPLES_SHOWN
-    return shown + (f" and {more} more" if more > 0 else "")
-
-
-def _users(n: int, verb: str = "") -> str:
-    """'1 user has' / '3 users have' (verb given in its plural form: 'have', 'get', ...)."""
-    singular = {"have": "has", "get": "gets"}.get(verb, verb)
-    subject = "1 user" if n == 1 else f"{n} users"
-    return f"{subject} {singular if n == 1 else verb}".rstrip()
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _problem_sentences(skipped: pd.DataFrame, labels: dict[str, str], funded: bool) -> tuple[str, ...]:
-    sentences = []
-    order = ["not_in_tenant", "no_usage_location", "no_free_seats", "calling_plan_needs_teams_phone",
-             "credits_need_calling_capability", "needs_phone_number"]
-    for code in order:
-        rows = skipped[skipped["code"] == code]
-        if rows.empty:
-            continue
-        groups = rows.groupby(rows["sku_id"].fillna(""), sort=True) if code == "no_free_seats" else [("", rows)]
-        for sku_id, group in groups:
-            upns = sorted(group["user_principal_name"])
-            n, names = len(upns), _names(upns)
-            if code == "not_in_tenant":
-                text = f"{_users(n)} chosen are not in the imported tenant: {names}."
-            elif code == "no_usage_location":
-                text = (f"{_users(n, 'have')} no usage location, so no license can be assigned: {names}. "
-                        "Choose a usage location for the plan, or set it in the admin center.")
-            elif code == "no_free_seats" and sku_id == COMMUNICATION_CREDITS_SKU and not funded:
-                text = (f"No Communication Credits licenses are available yet ({_users(n)} need one: {names}). "
-                        "They come with the first funding: add funds in Step 2, then plan again.")
-            elif code == "no_free_seats":
-                text = (f"Not enough free {license_name(sku_id, labels.get(sku_id))} seats: {_users(n)} left out: {names}. "
-                        "Buy more seats or choose fewer users.")
-            elif code == "calling_plan_needs_teams_phone":
-                text = (f"{_users(n, 'get')} no Calling Plan because Teams Phone could not be assigned to them "
-                        f"(a Calling Plan needs Teams Phone): {names}.")
-            elif code == "credits_need_calling_capability":
-                text = (f"{_users(n, 'get')} no Communication Credits license because they have no Audio Conferencing "
-                        f"or Calling Plan, so the license would not be used: {names}.")
-            else:
-                text = (f"{_users(n)} with a Calling Plan {'has' if n == 1 else 'have'} no phone number; assign one in the Teams admin "
-                        f"center: {names}.")
-            sentences.append(text)
-    return tuple(sentences)
-
-
 def plan_license_changes(store: Store, selection, change: Change) -> Plan:
     """Compute (without writing anything) the license changes `change` needs for the selected users.
 
@@ -314,6 +255,7 @@ def plan_license_changes(store: Store, selection, change: Change) -> Plan:
         "tp_sku": change.teams_phone_sku.lower(), "cp_sku": change.calling_plan_sku.lower(),
         "ac_sku": change.audio_conferencing_sku.lower(), "cc_sku": change.communication_credits_sku.lower(),
         "remove_skus": [s.lower() for s in change.remove_skus],
+        "cp_bundle": _is_bundle_sku(store, change.calling_plan_sku.lower()),
     }
     with store.reading() as con:
         version = con.execute(_SQL["tenant_version"]).fetchall()[0][0]
@@ -329,13 +271,16 @@ def plan_license_changes(store: Store, selection, change: Change) -> Plan:
         "sku_part_number": changes["sku_id"].map(labels),
         "disabled_plans": changes["disabled_plans"].map(lambda v: [] if v is None or v is pd.NA else list(v)),
         "usage_location": changes["usage_location"],
-        "why": changes["code"].map(_why),
+        "why": changes["code"].map(why_text),
         "user_id": changes["user_id"],
     })
     skipped = rows[rows["kind"] == "problem"][["user_principal_name", "display_name", "code", "sku_id", "user_id"]]
     skipped = skipped.reset_index(drop=True)
     description = f"{change.describe()} for {sel.describe()}"
-    return Plan(description, changes, _problem_sentences(skipped, labels, funded), skipped, int(version), change)
+    remaining = rows[rows["kind"] == "remaining"]
+    left_out, missing = split_problems(skipped, remaining, set(changes["user_id"]), labels, funded)
+    return Plan(description, changes, problem_sentences(skipped, labels, funded), skipped, int(version), change,
+                left_out, missing)
 
 
 # ---------------------------------------------------------------------------------------------- applying

@@ -12,7 +12,7 @@ from ..store import Store
 READINESS_COLUMNS = ("user_principal_name", "display_name", "department", "usage_location", "can_dial_out",
                      "reasons", "fixes", "reason_codes", "is_resource_account", "has_audio_conferencing",
                      "has_teams_phone", "has_calling_plan", "has_communication_credits", "phone_number", "licenses",
-                     "user_id")
+                     "user_id", "has_teams", "has_toll_free_number")
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,24 @@ def readiness_summary(store: Store) -> ReadinessSummary:
     by_reason = {code: n for code, _, n in rows}
     sentence = _counts_sentence(users - ready, users, [(n, summary) for _, summary, n in rows])
     return ReadinessSummary(users, ready, users - ready, by_reason, sentence)
+
+
+def license_seats(store: Store) -> pd.DataFrame:
+    """The tenant's calling licenses with free seats (Microsoft's formula, see the `license_seats` view),
+    friendliest first: what Step 1 shows before anything is planned."""
+    df = store.query_df("""SELECT sku_id, sku_part_number, product_name, capabilities, enabled_units, warning_units,
+                                  consumed_units, free_units, capability_status, is_bundle
+                           FROM license_seats ORDER BY is_bundle DESC, lower(product_name)""")
+    df["capabilities"] = df["capabilities"].map(list)
+    return df
+
+
+def toll_free_resource_accounts(store: Store) -> pd.DataFrame:
+    """Resource accounts (auto attendants, call queues) that hold a toll-free number: every call to them is paid
+    from Communication Credits, so they stop answering when the balance reaches zero. Columns: user_id,
+    user_principal_name, display_name, phone_number, has_communication_credits, reason_codes."""
+    df = store.query_df("""SELECT user_id, user_principal_name, display_name, phone_number, has_communication_credits,
+                                  reason_codes
+                           FROM resource_accounts WHERE has_toll_free_number ORDER BY lower(user_principal_name)""")
+    df["reason_codes"] = df["reason_codes"].map(list)
+    return df

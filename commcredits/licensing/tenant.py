@@ -76,14 +76,27 @@ class _Record:
 
 # ---------------------------------------------------------------------------------------------- reading
 
+# Reading guards (docs/reliability.md): a Graph export page is a few MiB; seat counts fit DuckDB's BIGINT.
+MAX_JSON_FILE_BYTES = 256 << 20
+MAX_SEATS = 10**9
+
+
 def _load_json(path: Path) -> Any:
+    def refuse(message: str) -> TenantImportError:
+        return TenantImportError([ImportProblem(path.name, None, "JSON", message)])
+
+    if path.stat().st_size > MAX_JSON_FILE_BYTES:
+        raise refuse(f"the file is larger than {MAX_JSON_FILE_BYTES >> 20} MiB; a Graph page is a few MiB.")
+    data = path.read_bytes()
+    encoding = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
     try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))
+        return json.loads(data.decode(encoding))
     except json.JSONDecodeError as exc:
-        raise TenantImportError([ImportProblem(
-            path.name, None, "JSON", f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")]) from exc
+        raise refuse(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
     except UnicodeDecodeError as exc:
-        raise TenantImportError([ImportProblem(path.name, None, "JSON", "not a UTF-8 text file")]) from exc
+        raise refuse("not a UTF-8 or UTF-16 text file; save it as UTF-8.") from exc
+    except RecursionError:
+        raise refuse("the JSON is nested too deeply to be a Graph response.") from None
 
 
 def _is_page(obj: Any) -> bool:
@@ -162,10 +175,15 @@ def _validate_skus(records: list[_Record]) -> tuple[list[dict], list[dict], list
             problems.append(ImportProblem(rec.where, key, "skuPartNumber", "missing"))
         prepaid = r.get("prepaidUnits")
         enabled = prepaid.get("enabled") if isinstance(prepaid, Mapping) else None
+        # warning/suspended are optional (older exports leave them out): absent means none
+        warning = prepaid.get("warning", 0) if isinstance(prepaid, Mapping) else 0
+        suspended = prepaid.get("suspended", 0) if isinstance(prepaid, Mapping) else 0
         consumed = r.get("consumedUnits", 0)
-        for field, value in (("prepaidUnits.enabled", enabled), ("consumedUnits", consumed)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                problems.append(ImportProblem(rec.where, key, field, f"{value!r} is not a whole number of seats (0 or more)"))
+        for field, value in (("prepaidUnits.enabled", enabled), ("prepaidUnits.warning", warning),
+                             ("prepaidUnits.suspended", suspended), ("consumedUnits", consumed)):
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SEATS:
+                problems.append(ImportProblem(rec.where, key, field, f"{str(value)[:30]!r} is not a whole number of seats "
+                                                                     f"(0 to {MAX_SEATS:,})"))
         service_plans = r.get("servicePlans") or []
         if not isinstance(service_plans, list) or not all(
                 isinstance(p, Mapping) and GUID.match(str(p.get("servicePlanId", ""))) and _text(p.get("servicePlanName"))
@@ -177,7 +195,8 @@ def _validate_skus(records: list[_Record]) -> tuple[list[dict], list[dict], list
         sku_id = sku_id.lower()
         seen[sku_id] = rec.where
         skus.append({"sku_id": sku_id, "sku_part_number": part, "enabled_units": enabled,
-                     "consumed_units": consumed, "capability_status": _text(r.get("capabilityStatus"))})
+                     "consumed_units": consumed, "capability_status": _text(r.get("capabilityStatus")),
+                     "warning_units": warning, "suspended_units": suspended})
         plans.extend({"sku_id": sku_id, "service_plan_id": str(p["servicePlanId"]).lower(),
                       "service_plan_name": _text(p["servicePlanName"])} for p in service_plans)
     return skus, plans, problems
@@ -267,10 +286,12 @@ _SCHEMAS = {
                                  ("disabled_plans", pa.list_(pa.string()))]),
     "staged_sku": pa.schema([("sku_id", pa.string()), ("sku_part_number", pa.string()),
                              ("enabled_units", pa.int64()), ("consumed_units", pa.int64()),
-                             ("capability_status", pa.string())]),
+                             ("capability_status", pa.string()), ("warning_units", pa.int64()),
+                             ("suspended_units", pa.int64())]),
     "staged_sku_plan": pa.schema([("sku_id", pa.string()), ("service_plan_id", pa.string()),
                                   ("service_plan_name", pa.string())]),
-    "staged_phone": pa.schema([("user_id", pa.string()), ("phone_number", pa.string())]),
+    "staged_phone": pa.schema([("user_id", pa.string()), ("phone_number", pa.string()),
+                               ("is_toll_free", pa.bool_())]),
     "staged_catalog_sku": pa.schema([("sku_id", pa.string()), ("sku_part_number", pa.string()),
                                      ("product_name", pa.string())]),
     "staged_catalog_plan": pa.schema([("sku_id", pa.string()), ("service_plan_id", pa.string()),
@@ -440,6 +461,19 @@ def normalize_phone_number(raw: str | None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def is_toll_free(phone_number: str) -> bool:
+    """True when the country's numbering plan makes this (E.164) number toll-free, e.g. +1 800 ..., +44 800 ...
+
+    Microsoft charges calls to toll-free service numbers to Communication Credits, so the workbook needs to know
+    which resource accounts hold one. Pure: no store, no network.
+    """
+    try:
+        number = phonenumbers.parse(phone_number, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.TOLL_FREE
+
+
 def import_phone_numbers(store: Store, rows: Iterable[Mapping[str, str]], *, source: str = "phone numbers") -> ImportResult:
     """Replace every user's phone number from rows of {userPrincipalName, phoneNumber}. Raises TenantImportError."""
     by_upn = {upn.lower(): uid for uid, upn in store.query("SELECT user_id, user_principal_name FROM tenant_user")}
@@ -469,7 +503,7 @@ def import_phone_numbers(store: Store, rows: Iterable[Mapping[str, str]], *, sou
             continue
         seen_users[user_id] = i
         seen_numbers[number] = i
-        staged_rows.append({"user_id": user_id, "phone_number": number})
+        staged_rows.append({"user_id": user_id, "phone_number": number, "is_toll_free": is_toll_free(number)})
     if problems:
         raise TenantImportError(problems)
     with store.transaction() as con:

@@ -61,7 +61,8 @@ CREATE TABLE IF NOT EXISTS invoice (
     reason      VARCHAR NOT NULL         -- 'order' | 'auto_recharge'
 );
 
--- usage_in_arrears: MCA tenants buy no credits; their usage is billed in arrears and never touches a lot.
+-- usage_in_arrears: MCA tenants buy no credits; what the remaining lots cannot pay is billed in arrears here
+-- (a call may be split: a spend entry for the part the lots paid, a row here for the rest).
 CREATE TABLE IF NOT EXISTS usage_in_arrears (
     usage_id     VARCHAR NOT NULL,
     occurred_at  TIMESTAMPTZ NOT NULL,

@@ -76,8 +76,10 @@ DELETE FROM user_phone_number WHERE user_id NOT IN (SELECT user_id FROM tenant_u
 -- name: replace_skus
 DELETE FROM tenant_sku;
 -- name: insert_skus
-INSERT INTO tenant_sku
-SELECT sku_id, sku_part_number, enabled_units, consumed_units, capability_status FROM staged_sku;
+INSERT INTO tenant_sku (sku_id, sku_part_number, enabled_units, consumed_units, capability_status, warning_units,
+                        suspended_units)
+SELECT sku_id, sku_part_number, enabled_units, consumed_units, capability_status, warning_units, suspended_units
+FROM staged_sku;
 -- name: replace_sku_plans
 DELETE FROM tenant_sku_plan;
 -- name: insert_sku_plans
@@ -101,4 +103,5 @@ WHERE o.phone_number IS DISTINCT FROM n.phone_number;
 -- name: replace_phone_numbers
 DELETE FROM user_phone_number;
 -- name: insert_phone_numbers
-INSERT INTO user_phone_number SELECT user_id, phone_number FROM staged_phone;
+INSERT INTO user_phone_number (user_id, phone_number, is_toll_free)
+SELECT user_id, phone_number, is_toll_free FROM staged_phone;

@@ -9,6 +9,9 @@ SELECT (SELECT count(*) FROM tenant_import) + (SELECT count(*) FROM license_plan
 -- Seats are handed out in dependency order: Teams Phone, then Calling Plans (only to users who have or get
 -- Teams Phone), then Audio Conferencing, then Communication Credits (only to users who have or get a calling
 -- capability); within each step users are served by sign-in name until the free seats run out.
+-- A bundle ($cp_bundle: the chosen Calling Plan product also brings Teams Phone, e.g. Teams Phone with Calling
+-- Plan) is one license and one seat: users who get it are not given Teams Phone separately.
+-- Resource accounts need a Calling Plan to reach phone numbers, never Audio Conferencing or a Teams license.
 WITH
 picked AS (
     SELECT DISTINCT lower(trim(upn)) AS upn_key FROM (SELECT unnest($upns::VARCHAR[]) AS upn)
@@ -25,7 +28,7 @@ dormant AS (
 ),
 selected AS (
     SELECT r.user_id, r.user_principal_name, r.display_name, r.usage_location, r.is_resource_account,
-           r.phone_number,
+           r.phone_number, r.has_teams, r.has_toll_free_number, r.reason_codes,
            r.has_audio_conferencing                          AS has_ac,
            r.has_teams_phone OR r.is_resource_account        AS has_tp,
            r.has_calling_plan                                AS has_cp,
@@ -39,8 +42,9 @@ selected AS (
 ),
 wanted AS (
     SELECT s.*,
-           NOT has_cp AND ($want_cp OR ($calling_if_missing = 'calling_plan'
-                                        AND NOT (has_ac OR has_cp OR is_resource_account)))       AS need_cp,
+           NOT has_cp AND ($want_cp
+                           OR ($calling_if_missing = 'calling_plan' AND NOT is_resource_account AND NOT has_ac)
+                           OR ($calling_if_missing <> '' AND is_resource_account))               AS need_cp,
            NOT has_ac AND ($want_ac OR ($calling_if_missing = 'audio_conferencing'
                                         AND NOT (has_ac OR has_cp OR is_resource_account)))       AS need_ac,
            NOT has_cc AND $want_cc                                                                AS need_cc
@@ -48,7 +52,8 @@ wanted AS (
 ),
 needs AS (
     SELECT w.*,
-           NOT has_tp AND ($want_tp OR need_cp OR ($teams_phone_for_calling_plans AND has_cp))   AS need_tp,
+           NOT has_tp AND ($want_tp OR need_cp OR ($teams_phone_for_calling_plans AND has_cp))
+                      AND NOT ($cp_bundle AND need_cp)                                           AS need_tp,
            d_tp.sku_id AS dormant_tp, d_cp.sku_id AS dormant_cp, d_ac.sku_id AS dormant_ac, d_cc.sku_id AS dormant_cc
     FROM wanted w
     LEFT JOIN dormant d_tp ON d_tp.user_id = w.user_id AND d_tp.need = 'teams_phone'
@@ -69,9 +74,10 @@ tp_done AS (
 ),
 cp AS (
     SELECT t.*,
-           has_tp OR tp_on OR tp_new                                    AS got_tp,
-           need_cp AND located AND (has_tp OR tp_on OR tp_new)          AS cp_ok,
-           row_number() OVER (ORDER BY NOT (need_cp AND located AND (has_tp OR tp_on OR tp_new) AND dormant_cp IS NULL),
+           has_tp OR tp_on OR tp_new OR $cp_bundle                      AS got_tp,
+           need_cp AND located AND (has_tp OR tp_on OR tp_new OR $cp_bundle) AS cp_ok,
+           row_number() OVER (ORDER BY NOT (need_cp AND located AND (has_tp OR tp_on OR tp_new OR $cp_bundle)
+                                            AND dormant_cp IS NULL),
                               user_principal_name)                      AS cp_rank
     FROM tp_done t
 ),
@@ -98,10 +104,11 @@ ac_done AS (
 ),
 cc AS (
     SELECT a.*,
-           has_ac OR ac_on OR ac_new OR has_cp OR cp_on OR cp_new OR is_resource_account AS will_call,
+           has_ac OR ac_on OR ac_new OR has_cp OR cp_on OR cp_new
+               OR (is_resource_account AND has_toll_free_number)        AS will_call,
            row_number() OVER (ORDER BY NOT (need_cc AND located AND dormant_cc IS NULL
                                             AND (has_ac OR ac_on OR ac_new OR has_cp OR cp_on OR cp_new
-                                                 OR is_resource_account)),
+                                                 OR (is_resource_account AND has_toll_free_number))),
                               user_principal_name) AS cc_rank
     FROM ac_done a
 ),
@@ -167,6 +174,23 @@ problems AS (
     UNION ALL SELECT user_id, 'no_free_seats', $cc_sku FROM decided WHERE cc_seek AND NOT cc_new
     UNION ALL SELECT user_id, 'needs_phone_number', NULL FROM decided
         WHERE (has_cp OR cp_on OR cp_new) AND phone_number IS NULL
+    UNION ALL SELECT user_id, 'needs_teams_license', NULL FROM decided
+        WHERE NOT has_teams AND NOT is_resource_account AND (need_tp OR need_cp OR need_ac OR need_cc)
+),
+-- What each user still lacks to dial out after the plan, beyond what a problem above already explains
+-- (a phone number, a Teams license, seats that ran out): a user in the plan reads "gets X, still misses Y".
+remaining AS (
+    SELECT user_id, code FROM (SELECT d.*, unnest(d.reason_codes) AS code FROM decided d)
+    WHERE located
+      AND CASE code
+            WHEN 'no_calling_capability' THEN NOT (ac_on OR ac_new OR cp_on OR cp_new OR ac_seek OR need_cp)
+            WHEN 'resource_account_no_calling_plan' THEN NOT (cp_on OR cp_new OR need_cp)
+            WHEN 'calling_plan_without_teams_phone' THEN NOT (tp_on OR tp_new OR tp_seek OR ($cp_bundle AND cp_new))
+            WHEN 'no_communication_credits_license' THEN NOT (cc_on OR cc_new OR need_cc)
+            WHEN 'toll_free_without_communication_credits' THEN NOT (cc_on OR cc_new OR need_cc)
+            WHEN 'no_funds' THEN true
+            WHEN 'zero_balance' THEN true
+            ELSE false END
 )
 SELECT 'change' AS kind, d.user_id, d.user_principal_name, d.display_name, c.action, c.sku_id, c.disabled_plans,
        CASE WHEN c.action = 'set_usage_location' THEN COALESCE(d.usage_location, NULLIF($usage_location, '')) END
@@ -176,6 +200,9 @@ FROM (SELECT * FROM license_changes UNION ALL SELECT * FROM location_changes) c 
 UNION ALL
 SELECT 'problem', d.user_id, d.user_principal_name, d.display_name, NULL, p.sku_id, NULL, NULL, p.code, 9
 FROM problems p JOIN decided d USING (user_id)
+UNION ALL
+SELECT 'remaining', d.user_id, d.user_principal_name, d.display_name, NULL, NULL, NULL, NULL, m.code, 10
+FROM remaining m JOIN decided d USING (user_id)
 UNION ALL
 SELECT 'problem', NULL, upn_key, NULL, NULL, NULL, NULL, NULL, 'not_in_tenant', 9
 FROM picked WHERE $filter_upns AND upn_key NOT IN (SELECT lower(user_principal_name) FROM tenant_user)

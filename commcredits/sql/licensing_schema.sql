@@ -54,8 +54,13 @@ CREATE TABLE IF NOT EXISTS tenant_sku (
     sku_part_number    VARCHAR NOT NULL,
     enabled_units      BIGINT NOT NULL,
     consumed_units     BIGINT NOT NULL,
-    capability_status  VARCHAR
+    capability_status  VARCHAR,
+    warning_units      BIGINT DEFAULT 0,     -- prepaidUnits.warning: expired, in the grace period
+    suspended_units    BIGINT DEFAULT 0      -- prepaidUnits.suspended: cancelled, cannot be assigned
 );
+-- Ledgers made before seats in warning were kept get the columns too.
+ALTER TABLE tenant_sku ADD COLUMN IF NOT EXISTS warning_units BIGINT DEFAULT 0;
+ALTER TABLE tenant_sku ADD COLUMN IF NOT EXISTS suspended_units BIGINT DEFAULT 0;
 
 -- tenant_sku_plan: service plans per subscribed SKU as the tenant reports them (wins over the catalog).
 CREATE TABLE IF NOT EXISTS tenant_sku_plan (
@@ -67,8 +72,10 @@ CREATE TABLE IF NOT EXISTS tenant_sku_plan (
 -- user_phone_number: the current phone number (E.164) per user (snapshot of the last phone number import).
 CREATE TABLE IF NOT EXISTS user_phone_number (
     user_id       VARCHAR NOT NULL,
-    phone_number  VARCHAR NOT NULL
+    phone_number  VARCHAR NOT NULL,
+    is_toll_free  BOOLEAN DEFAULT false      -- the number plan of the country says toll-free (libphonenumber)
 );
+ALTER TABLE user_phone_number ADD COLUMN IF NOT EXISTS is_toll_free BOOLEAN DEFAULT false;
 
 -- tenant_change: append-only history of who had what, when. Written by imports and by applied plans.
 CREATE TABLE IF NOT EXISTS tenant_change (

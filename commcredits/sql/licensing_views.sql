@@ -25,30 +25,53 @@ SELECT COALESCE((SELECT agreement FROM agreement), 'MOSA')                  AS a
        (SELECT count(*) FROM lot) > 0
            OR COALESCE((SELECT agreement FROM agreement), '') = 'MCA'       AS has_credit_seats;
 
--- sku_seats: seats per subscribed SKU. Communication Credits seats appear with the first funding
--- (10,000 modelled seats) unless the tenant import already shows seats for MCOPSTNC.
+-- sku_seats: seats per subscribed SKU. Free seats follow Microsoft's "View Microsoft 365 licenses and services
+-- with PowerShell": purchased (prepaidUnits.enabled) minus those in warning (not renewed) minus those assigned;
+-- a subscription that is Suspended, LockedOut or Deleted (capabilityStatus) gives no new seats at all.
+-- Communication Credits seats appear with the first funding (10,000 modelled seats) unless the tenant import
+-- already shows seats for MCOPSTNC.
 CREATE OR REPLACE VIEW sku_seats AS
 WITH assigned AS (
     SELECT sku_id, count(*) AS assigned_units FROM user_license GROUP BY sku_id
 ),
 imported AS (
-    SELECT s.sku_id, s.sku_part_number, s.enabled_units, s.consumed_units, 'import' AS seat_source
+    SELECT s.sku_id, s.sku_part_number, s.enabled_units, COALESCE(s.warning_units, 0) AS warning_units,
+           s.consumed_units, COALESCE(s.capability_status, 'Enabled') AS capability_status, 'import' AS seat_source
     FROM tenant_sku s
     WHERE NOT (s.sku_id = '47794cd0-f0e5-45c5-9033-2eb6b5fc84e0' AND s.enabled_units = 0)
 ),
 funded_credits AS (
     SELECT '47794cd0-f0e5-45c5-9033-2eb6b5fc84e0' AS sku_id, 'MCOPSTNC' AS sku_part_number,
-           10000::BIGINT AS enabled_units,
+           10000::BIGINT AS enabled_units, 0::BIGINT AS warning_units,
            COALESCE((SELECT assigned_units FROM assigned
                      WHERE sku_id = '47794cd0-f0e5-45c5-9033-2eb6b5fc84e0'), 0)::BIGINT AS consumed_units,
-           'funding' AS seat_source
+           'Enabled' AS capability_status, 'funding' AS seat_source
     FROM funding_status
     WHERE has_credit_seats
       AND NOT EXISTS (SELECT 1 FROM imported WHERE sku_id = '47794cd0-f0e5-45c5-9033-2eb6b5fc84e0')
 )
 SELECT sku_id, sku_part_number, enabled_units, consumed_units,
-       greatest(enabled_units - consumed_units, 0) AS free_units, seat_source
+       CASE WHEN capability_status IN ('Suspended', 'LockedOut', 'Deleted') THEN 0
+            ELSE greatest(enabled_units - warning_units - consumed_units, 0) END AS free_units,
+       seat_source, warning_units, capability_status
 FROM (SELECT * FROM imported UNION ALL SELECT * FROM funded_credits);
+
+-- license_seats: the tenant's add-on calling licenses (suites that include Teams, such as E5, are left out:
+-- plans never assign them), with what each grants and its free seats (what Step 1 shows before planning).
+-- is_bundle: Teams Phone and a Calling Plan in one product, one seat.
+CREATE OR REPLACE VIEW license_seats AS
+WITH grants AS (
+    SELECT sku_id, list(DISTINCT capability ORDER BY capability) AS capabilities FROM sku_plan GROUP BY sku_id
+)
+SELECT s.sku_id, s.sku_part_number, COALESCE(c.product_name, s.sku_part_number) AS product_name,
+       g.capabilities, s.enabled_units, s.warning_units, s.consumed_units, s.free_units, s.capability_status,
+       list_contains(g.capabilities, 'teams_phone')
+           AND list_has_any(g.capabilities, ['domestic_calling_plan', 'international_calling_plan',
+                                             'pay_as_you_go_calling_plan']) AS is_bundle
+FROM sku_seats s
+JOIN grants g USING (sku_id)
+LEFT JOIN catalog_sku c USING (sku_id)
+WHERE NOT list_contains(g.capabilities, 'teams');
 
 -- user_licensing: one row per user with the capabilities their enabled service plans grant.
 CREATE OR REPLACE VIEW user_licensing AS
@@ -65,6 +88,7 @@ per_user AS (
            bool_or(enabled) FILTER (WHERE capability IN ('domestic_calling_plan', 'international_calling_plan',
                                                          'pay_as_you_go_calling_plan'))    AS has_calling_plan,
            bool_or(enabled) FILTER (WHERE capability = 'communication_credits')             AS has_communication_credits,
+           bool_or(enabled) FILTER (WHERE capability = 'teams')                             AS has_teams,
            bool_or(capability = 'resource_account')                                         AS is_resource_account
     FROM granted GROUP BY user_id
 ),
@@ -84,7 +108,9 @@ SELECT u.user_id, u.user_principal_name, u.display_name, u.department, u.country
        COALESCE(p.has_calling_plan, false)           AS has_calling_plan,
        COALESCE(p.has_communication_credits, false)  AS has_communication_credits,
        n.phone_number,
-       COALESCE(s.licenses, []::VARCHAR[])            AS licenses
+       COALESCE(s.licenses, []::VARCHAR[])            AS licenses,
+       COALESCE(p.has_teams, false)                   AS has_teams,
+       COALESCE(n.is_toll_free, false)                AS has_toll_free_number
 FROM tenant_user u
 LEFT JOIN per_user p USING (user_id)
 LEFT JOIN user_phone_number n USING (user_id)
@@ -97,51 +123,67 @@ SELECT * FROM (VALUES
         'No usage location (country) is set, so Microsoft will not assign calling licenses.',
         'Set the user''s usage location, for example US.',
         'have no usage location', 'has no usage location'),
-    (2, 'no_calling_capability',
+    (2, 'no_teams_license',
+        'Has no Microsoft Teams license (for example a suite sold without Teams), so cannot call from Teams.',
+        'Assign a Teams license (Microsoft Teams Enterprise, or a suite that includes Teams), or turn the Microsoft Teams service plan back on.',
+        'have no Microsoft Teams license', 'has no Microsoft Teams license'),
+    (3, 'no_calling_capability',
         'Has neither Audio Conferencing nor a Calling Plan, so cannot call phone numbers.',
         'Assign Audio Conferencing (to dial out from meetings) or Teams Phone with a Calling Plan.',
         'have no Audio Conferencing or Calling Plan', 'has no Audio Conferencing or Calling Plan'),
-    (3, 'calling_plan_without_teams_phone',
+    (4, 'resource_account_no_calling_plan',
+        'Resource account (auto attendant or call queue) with only the free Teams Phone Resource Account license: it cannot call or transfer calls to phone numbers.',
+        'Assign a Calling Plan or a Pay-As-You-Go Calling Plan to the resource account (numbers from Direct Routing or Operator Connect need none).',
+        'are resource accounts without a Calling Plan', 'is a resource account without a Calling Plan'),
+    (5, 'calling_plan_without_teams_phone',
         'Has a Calling Plan but no Teams Phone; a Calling Plan only works together with Teams Phone.',
         'Assign Teams Phone (E5 includes it), or turn its service plan back on.',
         'have a Calling Plan without Teams Phone', 'has a Calling Plan without Teams Phone'),
-    (4, 'no_phone_number',
+    (6, 'no_phone_number',
         'Has a Calling Plan but no phone number assigned.',
         'Assign a phone number in the Teams admin center, then import the phone numbers again.',
         'have a Calling Plan but no phone number', 'has a Calling Plan but no phone number'),
-    (5, 'no_communication_credits_license',
+    (7, 'toll_free_without_communication_credits',
+        'Resource account with a toll-free number but no Communication Credits license: callers to the toll-free number cannot reach it.',
+        'Assign the Communication Credits license to the resource account (toll-free calls are paid from credits).',
+        'are toll-free resource accounts without a Communication Credits license',
+        'is a toll-free resource account without a Communication Credits license'),
+    (8, 'no_communication_credits_license',
         'Has no Communication Credits license, so calls paid from credits are blocked (E5 users need it too).',
         'Assign the Communication Credits license.',
         'lack a Communication Credits license', 'lacks a Communication Credits license'),
-    (6, 'no_funds',
+    (9, 'no_funds',
         'The organization has not bought any Communication Credits yet.',
         'Add funds in Step 2 (the first funding also adds Communication Credits licenses).',
         'are blocked because no credits were bought', 'is blocked because no credits were bought'),
-    (7, 'zero_balance',
+    (10, 'zero_balance',
         'The Communication Credits balance is zero, so credit-paid calls stop.',
         'Add funds or turn on auto-recharge in Step 2.',
         'are blocked because the credit balance is zero', 'is blocked because the credit balance is zero')
 ) AS t(sort_order, code, reason, fix, summary, summary_one);
 
 -- readiness_codes: one row per user with the codes of every reason they cannot dial out (fast: no text).
+-- Resource accounts need no Teams license and no Audio Conferencing, but a Calling Plan (or Pay-As-You-Go
+-- Calling Plan) to reach phone numbers ("Microsoft Teams Phone Resource Account licenses").
 CREATE OR REPLACE VIEW readiness_codes AS
-WITH users AS (
-    SELECT u.*,
-           u.has_audio_conferencing OR u.has_calling_plan OR u.is_resource_account AS has_calling_capability
-    FROM user_licensing u
-)
 SELECT u.*,
        list_filter([
            CASE WHEN u.usage_location IS NULL THEN 'no_usage_location' END,
-           CASE WHEN NOT u.has_calling_capability THEN 'no_calling_capability' END,
+           CASE WHEN NOT u.is_resource_account AND NOT u.has_teams THEN 'no_teams_license' END,
+           CASE WHEN NOT u.is_resource_account AND NOT (u.has_audio_conferencing OR u.has_calling_plan)
+                THEN 'no_calling_capability' END,
+           CASE WHEN u.is_resource_account AND NOT u.has_calling_plan THEN 'resource_account_no_calling_plan' END,
            CASE WHEN u.has_calling_plan AND NOT u.has_teams_phone AND NOT u.is_resource_account
                 THEN 'calling_plan_without_teams_phone' END,
            CASE WHEN u.has_calling_plan AND u.phone_number IS NULL THEN 'no_phone_number' END,
-           CASE WHEN NOT u.has_communication_credits THEN 'no_communication_credits_license' END,
+           CASE WHEN NOT u.has_communication_credits AND u.is_resource_account AND u.has_toll_free_number
+                THEN 'toll_free_without_communication_credits' END,
+           CASE WHEN NOT u.has_communication_credits AND NOT (u.is_resource_account AND u.has_toll_free_number)
+                THEN 'no_communication_credits_license' END,
            CASE WHEN NOT f.billed_in_arrears AND NOT f.has_funding THEN 'no_funds' END,
            CASE WHEN NOT f.billed_in_arrears AND f.has_funding AND f.balance <= 0 THEN 'zero_balance' END
        ], lambda code: code IS NOT NULL) AS reason_codes
-FROM users u CROSS JOIN funding_status f;
+FROM user_licensing u CROSS JOIN funding_status f;
 
 -- readiness: one row per user: can they dial out, and if not, why and what to do (in the order above).
 CREATE OR REPLACE VIEW readiness AS
@@ -156,8 +198,16 @@ SELECT u.user_principal_name, u.display_name, u.department, u.usage_location,
        list_transform(u.reason_codes, lambda c: t.fixes[list_position(t.codes, c)])   AS fixes,
        u.reason_codes,
        u.is_resource_account, u.has_audio_conferencing, u.has_teams_phone, u.has_calling_plan,
-       u.has_communication_credits, u.phone_number, u.licenses, u.user_id
+       u.has_communication_credits, u.phone_number, u.licenses, u.user_id, u.has_teams, u.has_toll_free_number
 FROM readiness_codes u CROSS JOIN texts t;
+
+-- resource_accounts: every resource account (auto attendant / call queue) with its number and what it lacks.
+-- has_toll_free_number says which ones draw on Communication Credits for every inbound call (alerts use it).
+CREATE OR REPLACE VIEW resource_accounts AS
+SELECT user_id, user_principal_name, display_name, usage_location, phone_number, has_toll_free_number,
+       has_calling_plan, has_communication_credits, reason_codes, len(reason_codes) = 0 AS can_dial_out
+FROM readiness_codes
+WHERE is_resource_account;
 
 -- license_history: every license, usage location and phone number change, oldest first.
 CREATE OR REPLACE VIEW license_history AS

@@ -76,12 +76,13 @@ CREATE TABLE IF NOT EXISTS phone_destination (
     number_type          VARCHAR
 );
 
--- call_charge: what each call draws on credits, in the call's currency (rebuilt by rate_calls()).
+-- call_charge: Microsoft's charge or, for rows without one, an ESTIMATE (rebuilt by rate_calls()). Settlement
+-- never reads it: it draws what Microsoft charged (view microsoft_charge).
 CREATE TABLE IF NOT EXISTS call_charge (
     usage_id             VARCHAR NOT NULL,
     start_at             TIMESTAMPTZ NOT NULL,
     currency             VARCHAR,
-    method               VARCHAR NOT NULL,  -- 'as_is' | 'rate_card' | 'included' | 'free' | 'unrated'
+    method               VARCHAR NOT NULL,  -- 'as_is' (Microsoft's charge) | 'operator' | estimates: 'rate_card' | 'included' | 'free' | 'unrated'
     destination_country  VARCHAR,
     billable_minutes     BIGINT,
     included_minutes     BIGINT,

@@ -16,16 +16,17 @@ import ipywidgets as widgets
 import pandas as pd
 
 from ..licensing.catalog import (
-    DOMESTIC_CALLING_PLAN_SKU, INTERNATIONAL_CALLING_PLAN_SKU,
-    PAY_AS_YOU_GO_CALLING_PLAN_SKU, license_name,
+    DOMESTIC_CALLING_PLAN_SKU, INTERNATIONAL_CALLING_PLAN_SKU, PAY_AS_YOU_GO_CALLING_PLAN_SKU,
+    TEAMS_PHONE_WITH_CALLING_PLAN_SKU, Capability, license_name,
 )
 from ..countries import country_names
 from ..errors import CommCreditsError, InvalidInput
 from ..licensing.exports import export_csv, export_graph_batches, export_powershell
 from ..credits.ledger import Agreement, Ledger
 from ..licensing.plans import Change, Plan, Selection, add_communication_credits, apply_plan, plan_license_changes
-from ..licensing.readiness import readiness, readiness_summary
+from ..licensing.readiness import license_seats, readiness, readiness_summary
 from . import format as fmt
+from . import m365 as m365_ui
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +35,10 @@ FIELD_WIDTH = "620px"
 ERROR_MARGIN = "0 0 0 198px"
 BUTTON_ROW_MARGIN = "10px 0 6px 198px"
 
-CALLING_PLAN_CHOICES = (
-    ("Domestic Calling Plan", DOMESTIC_CALLING_PLAN_SKU),
-    ("International Calling Plan (Domestic and International)", INTERNATIONAL_CALLING_PLAN_SKU),
-    ("Pay-As-You-Go Calling Plan", PAY_AS_YOU_GO_CALLING_PLAN_SKU),
-)
+# The Calling Plan licenses Step 1 always offers, in this order (others the tenant owns follow).
+USUAL_CALLING_PLANS = (DOMESTIC_CALLING_PLAN_SKU, INTERNATIONAL_CALLING_PLAN_SKU, PAY_AS_YOU_GO_CALLING_PLAN_SKU,
+                       TEAMS_PHONE_WITH_CALLING_PLAN_SKU)
+CALLING_PLAN_CAPABILITIES = {"domestic_calling_plan", "international_calling_plan", "pay_as_you_go_calling_plan"}
 
 # Names admins know from the Teams admin guide; Microsoft's product names for some of these are historic
 # ("Skype for Business PSTN Domestic Calling").
@@ -61,6 +61,11 @@ LICENSE_STYLE = """<style>
 .cc-notice.cc-notice-warning { border-left-color: #a4262c; background: #fdf3f4; }
 .cc-card.cc-bad .cc-value { color: #a4262c; }
 .cc-card.cc-good .cc-value { color: #0b6a0b; }
+.cc-plan-table { max-height: 26em; overflow-y: auto; }
+.cc-plan-table thead th { position: sticky; top: 0; }
+.cc-seats-table td.cc-num, .cc-seats-table th.cc-num { text-align: right; font-variant-numeric: tabular-nums; }
+.cc-seats-table .cc-none { color: #a4262c; font-weight: 600; }
+.cc-plan-table .cc-missing li { color: #8a3b00; }
 </style>"""
 
 
@@ -84,6 +89,54 @@ def change_sentence(row) -> str:
     if why.startswith("turn "):  # a disabled service plan inside a license the user holds: no new seat
         return f"{why[0].upper()}{why[1:]} ({name})"
     return f"Add {name}"
+
+
+def seats_html(seats: pd.DataFrame) -> str:
+    """The tenant's calling licenses and their free seats, as Step 1 shows them before planning."""
+    if seats.empty:
+        return ('<p class="cc-hint cc-seats-empty">No calling licenses imported yet: import the tenant\'s '
+                "subscribed licenses (Graph subscribedSkus) to see free seats.</p>")
+    rows = []
+    for r in seats.itertuples():
+        name = license_name(r.sku_id, r.product_name)
+        grants = ", ".join(Capability(c).label for c in r.capabilities)
+        grants = "" if grants in name else grants   # "Audio Conferencing" needs no subtitle
+        note = ""
+        if r.capability_status in ("Suspended", "LockedOut", "Deleted"):
+            note = f"{r.capability_status}: no new seats"
+        elif r.warning_units:
+            note = f"{r.warning_units:,} not renewed (grace period)"
+        free = f'<span class="cc-none">{r.free_units:,}</span>' if r.free_units == 0 else f"{r.free_units:,}"
+        sub = "; ".join(part for part in (grants, "one license, one seat" if r.is_bundle else "") if part)
+        rows.append(f"<tr><td>{html.escape(name)}"
+                    f'{f"<div class=cc-muted>{html.escape(sub)}</div>" if sub else ""}</td>'
+                    f'<td class="cc-num">{free}</td><td class="cc-num">{r.consumed_units:,} of {r.enabled_units:,}</td>'
+                    f"<td>{html.escape(note)}</td></tr>")
+    return ('<table class="cc-table cc-seats-table"><thead><tr><th>License</th><th class="cc-num">Available</th>'
+            '<th class="cc-num">Assigned</th><th>Note</th></tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
+def calling_plan_options(seats: pd.DataFrame) -> list[tuple[str, str]]:
+    """Calling Plan choices with their free seats: the usual ones in the usual order (Domestic first), then any
+    other calling-plan license the tenant owns (e.g. Business Voice); bundles say they are one license."""
+    usual = list(USUAL_CALLING_PLANS)
+    owned = seats[seats["capabilities"].map(lambda caps: bool(set(caps) & CALLING_PLAN_CAPABILITIES))]
+    by_sku = {r.sku_id: r for r in owned.itertuples()}
+    options = []
+    for sku in usual + sorted(set(by_sku) - set(usual)):
+        r = by_sku.get(sku)
+        name = license_name(sku, r.product_name if r is not None else None)
+        bundle = " (one license)" if (r.is_bundle if r is not None else sku == TEAMS_PHONE_WITH_CALLING_PLAN_SKU) else ""
+        seats_text = f"{r.free_units:,} available" if r is not None else "none owned"
+        options.append((f"{name}{bundle} · {seats_text}", sku))
+    return options
+
+
+def default_calling_plan(seats: pd.DataFrame, options: list[tuple[str, str]]) -> str:
+    """The first choice with free seats (a tenant that owns only the bundle gets the bundle), else the first."""
+    free = dict(zip(seats["sku_id"], seats["free_units"]))
+    return next((sku for _, sku in options if free.get(sku, 0) > 0), options[0][1])
 
 
 def filter_users(users: pd.DataFrame, search: str = "", department: str = ALL, country: str = ALL,
@@ -152,21 +205,30 @@ class _PlanForm:
         self.errors: dict[str, widgets.HTML] = {}
         self.plan_button = widgets.Button(description="Plan changes", button_style="primary", icon="list")
         self.plan_button.add_class("cc-plan-button")
-        self.apply_button = widgets.Button(description="Apply changes", button_style="success", icon="check")
+        # two clearly different ways to finish: the workbook makes the changes, or the admin made them elsewhere
+        self.m365_button = widgets.Button(description="Apply in Microsoft 365", button_style="success",
+                                          icon="cloud-upload", layout=widgets.Layout(width="auto"))
+        self.m365_button.add_class("cc-apply-m365")
+        self.apply_button = widgets.Button(description="Record as done", icon="check",
+                                           layout=widgets.Layout(width="auto"))
         self.apply_button.add_class("cc-apply")
         self.plan_view = widgets.HTML()
         self.plan_view.add_class("cc-plan")
         self.downloads = widgets.HTML()
         self.downloads.add_class("cc-exports")
         self.apply_hint = widgets.HTML(
-            '<div class="cc-hint">Make the same changes in Microsoft 365: run the Graph batch or the PowerShell '
-            "script (or follow the spreadsheet in the admin center). <b>Apply changes</b> records them here, so "
-            "readiness is up to date.</div>")
-        self.plan_box = widgets.VBox([self.plan_view, self.apply_hint, self.downloads, self.apply_button])
+            '<div class="cc-hint"><b>Apply in Microsoft 365</b> makes these changes in your tenant through '
+            "Microsoft Graph and records what Microsoft 365 accepted (connect on the Microsoft 365 page). Or make "
+            "them yourself with the Graph batch, the PowerShell script or the spreadsheet below, then "
+            "<b>Record as done</b>: that only records them here and changes nothing in Microsoft 365.</div>")
+        # the summary, then the actions, then the full list (it scrolls in its own box, so they stay in view)
+        self.plan_box = widgets.VBox([self.plan_view, widgets.HBox([self.m365_button, self.apply_button]),
+                                      self.apply_hint, self.downloads])
         self.plan_box.add_class("cc-plan-box")
         self.plan_box.layout.display = "none"
         self.plan_button.on_click(self._guarded(self._on_plan))
         self.apply_button.on_click(self._guarded(self._on_apply))
+        self.m365_button.on_click(self._guarded(self._on_apply_m365))
         self.usage_location.observe(self._inputs_changed, names="value")
 
     def _error_field(self, name: str) -> widgets.HTML:
@@ -219,7 +281,7 @@ class _PlanForm:
 
     def _inputs_changed(self, _change=None) -> None:
         """A plan shown no longer matches the inputs: hide it, so Apply cannot apply something else."""
-        if self.plan is not None:
+        if self.plan is not None and not getattr(self, "_syncing", False):  # a refresh is not the admin's change
             self.plan = None
             self.plan_box.layout.display = "none"
             self.status.value = '<div class="cc-hint">The choices changed: plan again.</div>'
@@ -262,11 +324,15 @@ class _PlanForm:
         self.plan_view.value = plan_html
         self.downloads.value = downloads_html
         self.apply_button.disabled = plan.nothing_to_do
-        self.apply_button.description = "Apply changes"
-        for part in (self.apply_hint, self.apply_button):
+        self.apply_button.description = "Record as done"
+        self.m365_button.disabled = plan.nothing_to_do or not m365_ui.can_apply()
+        self.m365_button.tooltip = None if m365_ui.can_apply() else "Connect on the Microsoft 365 page first"
+        for part in (self.apply_hint, self.apply_button, self.m365_button):
             part.layout.display = "none" if plan.nothing_to_do else None
         self.plan_box.layout.display = None
         self._after_plan(plan)
+        if not plan.nothing_to_do:  # the next step, for keyboard users
+            (self.apply_button if self.m365_button.disabled else self.m365_button).focus()
 
     def _after_plan(self, plan: Plan) -> None:
         """Hook for forms that show more after planning."""
@@ -282,13 +348,32 @@ class _PlanForm:
             self.apply_button.disabled = False
             self.status.value = fmt.error_html(str(error))
             return
-        self.apply_button.description = "Applied"
+        self.apply_button.description = "Recorded"
+        self.m365_button.disabled = True
         self.refresh()
         users = plan.users
         self.status.value = (
-            f'<div class="cc-success">Applied: {applied.changes} change{"s" if applied.changes != 1 else ""} for '
-            f'{users} user{"s" if users != 1 else ""} recorded. {html.escape(readiness_summary(self.store).sentence)}'
-            "</div>")
+            f'<div class="cc-success">Recorded as done: {applied.changes} change{"s" if applied.changes != 1 else ""} '
+            f'for {users} user{"s" if users != 1 else ""}. Nothing was changed in Microsoft 365 by the workbook. '
+            f"{html.escape(readiness_summary(self.store).sentence)}</div>")
+
+    def _on_apply_m365(self) -> None:
+        from ..m365.apply import apply_plan_m365
+
+        plan = self.plan
+        if plan is None or plan.nothing_to_do:
+            return
+        self.m365_button.disabled = self.apply_button.disabled = True  # the plan is used up either way
+        self.status.value = '<div class="cc-hint">Sending the changes to Microsoft 365…</div>'
+        try:
+            report = apply_plan_m365(self.ledger, plan, m365_ui.current_connection())
+        except Exception:
+            self.m365_button.disabled = self.apply_button.disabled = False  # nothing was sent or recorded
+            raise
+        self.m365_button.description = "Sent to Microsoft 365"
+        self.refresh()
+        self.status.value = m365_ui.apply_result_html(report) + (
+            f'<p class="cc-readiness-after">{html.escape(readiness_summary(self.store).sentence)}</p>')
 
     def refresh(self) -> None:
         """Re-read the tenant (after apply, or when the page is shown again)."""
@@ -301,18 +386,22 @@ class _PlanForm:
         if plan.nothing_to_do:
             head = "Nothing to change for these users."
         parts = [f'<h3 class="cc-section">The plan</h3><p class="cc-plan-summary">{html.escape(head)}</p>']
-        if plan.problems:
-            items = "".join(f"<li>{html.escape(p)}</li>" for p in plan.problems)
+        # A user is either in the table (what they get, and what they still miss) or in the box (left out).
+        if plan.left_out:
+            items = "".join(f"<li>{html.escape(p)}</li>" for p in plan.left_out)
             parts.append(f'<div class="cc-problems"><b>Not in this plan, and why:</b><ul>{items}</ul></div>')
         if not plan.nothing_to_do:
             rows = []
             for upn, group in plan.changes.groupby("user_principal_name", sort=False):
                 name = group["display_name"].iloc[0] or upn
                 changes = "".join(f"<li>{html.escape(change_sentence(r))}</li>" for _, r in group.iterrows())
+                missing = plan.missing.get(upn, ())
+                still = ('<ul class="cc-missing">' + "".join(f"<li>{html.escape(m)}</li>" for m in missing) + "</ul>"
+                         if missing else '<span class="cc-muted">nothing: can dial out once applied</span>')
                 rows.append(f'<tr><td>{html.escape(str(name))}<div class="cc-upn">{html.escape(upn)}</div></td>'
-                            f"<td><ul>{changes}</ul></td></tr>")
-            parts.append('<table class="cc-table cc-plan-table"><thead><tr><th>User</th><th>Changes</th></tr>'
-                         f'</thead><tbody>{"".join(rows)}</tbody></table>')
+                            f"<td><ul>{changes}</ul></td><td>{still}</td></tr>")
+            parts.append('<table class="cc-table cc-plan-table"><thead><tr><th>User</th><th>Gets</th>'
+                         f'<th>Still missing</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
         return "".join(parts)
 
     def exports(self, plan: Plan | None = None) -> dict[str, str]:
@@ -375,10 +464,12 @@ class LicensesForm(_PlanForm):
             description="Teams Phone with a Calling Plan: call phone numbers from Teams", value=False, indent=False,
             layout=widgets.Layout(width="auto"))
         self.teams_phone.add_class("cc-teams-phone")
-        self.calling_plan = widgets.Dropdown(description="Calling Plan", options=CALLING_PLAN_CHOICES,
+        self.calling_plan = widgets.Dropdown(description="Calling Plan", options=[(license_name(sku), sku) for sku in USUAL_CALLING_PLANS],
                                              value=DOMESTIC_CALLING_PLAN_SKU, style=LABEL_WIDTH,
                                              layout=widgets.Layout(width=FIELD_WIDTH))
         self.calling_plan.add_class("cc-calling-plan")
+        self.seats = widgets.HTML()
+        self.seats.add_class("cc-seats")
         for widget in (self.search, self.department, self.country, self.state):
             widget.observe(self._filters_changed, names="value")
         self.user_list.observe(self._picked, names="value")
@@ -396,8 +487,10 @@ class LicensesForm(_PlanForm):
             widgets.HBox([self.select_all, self.clear_selection], layout=indent),
             self.chosen_line, self._error_field("users"),
             widgets.HTML('<h3 class="cc-section">2. Choose licenses</h3>'
-                         '<div class="cc-hint">Users who already have a license keep it; nobody gets one twice.'
-                         "</div>"),
+                         '<div class="cc-hint">Available seats of each calling license now (purchased, minus seats '
+                         "not renewed, minus seats assigned). Users who already have a license keep it; nobody gets "
+                         "one twice.</div>"),
+            self.seats,
             widgets.VBox([self.audio_conferencing, self.teams_phone], layout=indent),
             self.calling_plan, self._error_field("licenses"),
             widgets.HTML('<h3 class="cc-section">3. Usage location</h3>'
@@ -437,6 +530,21 @@ class LicensesForm(_PlanForm):
             self._syncing = False
         self.chosen &= set(self.users["user_principal_name"])
         self._filters_changed()
+        self.refresh_seats()
+
+    def refresh_seats(self) -> None:
+        """Free seats before planning, and the Calling Plan choices the tenant can actually use."""
+        seats = license_seats(self.store)
+        self.seats.value = seats_html(seats)
+        options = calling_plan_options(seats)
+        keep = self.calling_plan.value
+        self._syncing = True
+        try:
+            self.calling_plan.options = options
+            owned = set(seats["sku_id"])
+            self.calling_plan.value = keep if keep in owned else default_calling_plan(seats, options)
+        finally:
+            self._syncing = False
 
     @staticmethod
     def _set_options(dropdown: widgets.Dropdown, options: list[tuple[str, str]]) -> None:
@@ -545,6 +653,7 @@ class CreditLicensesForm(_PlanForm):
         self.user = widgets.Combobox(description="User", placeholder="Type part of a name, then pick",
                                      ensure_option=False, style=LABEL_WIDTH, layout=widgets.Layout(width=FIELD_WIDTH))
         self.user.add_class("cc-credit-user")
+        fmt.submit_on_enter([self.user], self.plan_button)
         self._user_labels: dict[str, str] = {}
         self.mode.observe(self._sync_visibility, names="value")
         for widget in (self.mode, self.user):

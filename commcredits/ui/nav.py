@@ -12,6 +12,8 @@ PAGES = [
     ("02_funding.ipynb", "Step 2 · Fund"),
     ("03_credit_licenses.ipynb", "Step 3 · Credit licenses"),
     ("04_usage.ipynb", "Usage"),
+    ("05_alerts.ipynb", "Alerts"),
+    ("06_m365.ipynb", "Microsoft 365"),
 ]
 
 NAV_STYLE = """<style>

@@ -10,8 +10,12 @@ import ipywidgets as widgets
 from ..usage import insights
 from ..credits.ledger import Agreement, Ledger
 from ..licensing.readiness import readiness_summary
+from ..alerts.notify import current_alerts
 from . import charts
 from . import format as fmt
+from .alerts import alerts_strip_html
+from .attention import attention_html
+from .reconcile import ReconcileForm
 
 AGREEMENT_NAMES = {
     Agreement.MOSA: "Microsoft Online Subscription Agreement",
@@ -32,7 +36,7 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     auto = ledger.auto_recharge
     agreement = ledger.agreement
     if agreement is Agreement.MCA:
-        auto_text, auto_note = "Off", "Microsoft Customer Agreement: usage is billed in arrears."
+        auto_text, auto_note = "Off", "Microsoft Customer Agreement: the remaining credits pay first, then usage is billed in arrears."
     elif auto.enabled:
         auto_text = "On"
         auto_note = f"Add {fmt.money(auto.amount, currency, locale)} when the balance is below {fmt.money(auto.below, currency, locale)}"
@@ -43,7 +47,7 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     if len(open_lots):
         first = open_lots.sort_values("expires_at").iloc[0]
         expiry_value = fmt.money(first["remaining"], currency, locale)
-        expiry_note = f"expires {fmt.day(first['expires_at'], locale)} (lot {first['lot_id']})"
+        expiry_note = f"expires {fmt.day(first['expires_at'], locale)} (invoice {first['invoice_id']})"
     else:
         expiry_value, expiry_note = "—", "no open lots"
     low = balance <= 0 or (auto.enabled is False and agreement is not Agreement.MCA and balance < 50)
@@ -51,7 +55,7 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     ready = readiness_summary(ledger.store)
     cards = "".join(
         [
-            fmt.card("Balance", fmt.money(balance, currency, locale), f"as of {fmt.instant(now, locale)} UTC",
+            fmt.card("Balance", fmt.money(balance, currency, locale), f"as of {fmt.instant(now, locale)}",
                   "cc-balance cc-warning" if low else "cc-balance", f'data-amount="{balance}" data-currency="{currency}"'),
             fmt.card("Auto-recharge", auto_text, auto_note, "cc-auto"),
             fmt.card("Runway", runway_value, runway_note, "cc-runway"),
@@ -62,13 +66,14 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
         ]
     )
     readiness_line = (f'<div class="cc-readiness {"cc-warning" if ready.not_ready else ""}">'
-                      f'{html.escape(ready.sentence)} Fix it in Step 1 and Step 3.</div>' if ready.not_ready
+                      f'{html.escape(ready.sentence)} Fix it in <a href="01_licenses.ipynb">Step 1 · Licenses</a> '
+                      'and <a href="03_credit_licenses.ipynb">Step 3 · Credit licenses</a>.</div>' if ready.not_ready
                       else f'<div class="cc-readiness">{html.escape(ready.sentence)}</div>')
     expiring = insights.expiring_funds(ledger, as_of=now)
     expiring["horizon_days"] = expiring["horizon_days"].map(lambda d: f"next {d} days")
     expiring_table = fmt.html_table(
         expiring,
-        labels={"horizon_days": "Expiring in the", "lots": "Lots", "expiring": "Amount expiring",
+        labels={"horizon_days": "Expiring in the", "lots": "Purchases", "expiring": "Amount expiring",
                 "likely_forfeited": "Likely lost at current spending"},
         money_columns=("expiring", "likely_forfeited"), currency=currency, css_class="cc-table cc-expiring",
         locale=locale,
@@ -77,8 +82,8 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     shown_lots["source"] = shown_lots["source"].map(LOT_SOURCES).fillna(shown_lots["source"])
     lots_table = fmt.html_table(
         shown_lots,
-        labels={"lot_id": "Lot", "purchased_at": "Bought", "expires_at": "Expires", "source": "How",
-                "amount": "Amount", "remaining": "Remaining"},
+        labels={"invoice_id": "Invoice", "order_id": "Order", "purchased_at": "Bought", "expires_at": "Expires",
+                "source": "How", "amount": "Amount", "remaining": "Remaining"},
         money_columns=("amount", "remaining"), day_columns=("purchased_at", "expires_at"), currency=currency,
         css_class="cc-table cc-lots", locale=locale,
     )
@@ -86,15 +91,18 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     recent["kind"] = recent["kind"].map(ENTRY_KINDS).fillna(recent["kind"])
     entries_table = fmt.html_table(
         recent,
-        labels={"occurred_at": "When (UTC)", "kind": "What", "detail": "Who / what for", "amount": "Change",
+        labels={"occurred_at": "When", "kind": "What", "detail": "Who / what for", "amount": "Change",
                 "balance_after": "Balance after"},
         money_columns=("amount", "balance_after"), instant_columns=("occurred_at",), currency=currency,
         css_class="cc-table cc-entries", locale=locale,
     )
-    summary = f'{fmt.STYLE}<div class="cc-page"><div class="cc-cards">{cards}</div>{readiness_line}</div>'
+    strip = alerts_strip_html(current_alerts(ledger, now=now))
+    summary = (f'{fmt.STYLE}<div class="cc-page">{strip}<div class="cc-cards">{cards}</div>{readiness_line}'
+               f'{attention_html(ledger, locale=locale, limit=5, more_hint="; all of them on the Usage page")}</div>')
     details = (
         f'<div class="cc-page"><h3 class="cc-section">Funds expiring soon</h3>{expiring_table}'
-        f'<h3 class="cc-section">Open lots (oldest expires first; spending draws from it first)</h3>{lots_table}'
+        f'<h3 class="cc-section">Funds not yet spent, by purchase (the oldest expires first and is spent first)</h3>'
+        f'{lots_table}'
         f'<h3 class="cc-section">Recent ledger entries</h3>{entries_table}</div>'
     )
     return summary, details
@@ -130,6 +138,7 @@ def build_overview(ledger: Ledger, *, locale: str | None = None) -> widgets.VBox
     plots = widgets.Output()
     plots.add_class("cc-charts")
     refresh = widgets.Button(description="Refresh", icon="refresh", tooltip="Read the ledger again")
+    refresh.add_class("cc-refresh-on-focus")  # the page template clicks it when the tab is shown again
 
     def _refresh(_=None):
         summary.value, details.value = overview_html(ledger, locale=locale)
@@ -137,4 +146,4 @@ def build_overview(ledger: Ledger, *, locale: str | None = None) -> widgets.VBox
 
     refresh.on_click(_refresh)
     _refresh()
-    return widgets.VBox([refresh, summary, plots, details])
+    return widgets.VBox([refresh, summary, ReconcileForm(ledger, locale=locale).widget, plots, details])

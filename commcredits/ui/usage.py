@@ -23,12 +23,13 @@ import pandas as pd
 from ..usage import insights
 from ..countries import country_names
 from ..errors import CommCreditsError
-from ..usage.call_import import CALL_LOG_SUFFIXES, ImportReport, call_log_files, import_pstn_calls, quarantined_rows
+from ..usage.call_import import EXPECTED_FILES, CALL_LOG_SUFFIXES, ImportReport, call_log_files, import_pstn_calls, quarantined_rows
 from ..credits.ledger import Agreement, Ledger
 from ..usage.rating import rate_calls
 from ..credits.settlement import SettlementReport, settle
 from . import charts
 from . import format as fmt
+from .attention import attention_html
 
 IMPORTABLE = tuple(sorted(CALL_LOG_SUFFIXES))
 SHOWN_ROWS = 50
@@ -75,6 +76,21 @@ def quarantine_for(ledger: Ledger, names: set[str], limit: int = SHOWN_ROWS) -> 
     rows = rows.assign(file=rows["source_file"].map(shown_name))
     mine = rows[rows["file"].map(lambda f: f.split(" › ")[0] in names)]
     return mine.head(limit), len(mine)
+
+
+def row_label(number) -> str:
+    """The row a quarantined row came from, as people count it ("whole file" when the file was refused)."""
+    return "whole file" if pd.isna(number) else f"{int(number):,}"
+
+
+def nothing_imported(ledger: Ledger, steps: list[ImportStep]) -> str:
+    """Why an import that brought in no row failed, file by file, and what the page expects."""
+    rows, _ = quarantine_for(ledger, {s.name for s in steps}, limit=1000)
+    whole = rows[rows["row_number"].isna()].drop_duplicates("file")
+    reasons = " ".join(f"{f}: {r}" for f, r in zip(whole["file"], whole["reason"])) or (
+        "every row was quarantined; see the reasons below.")
+    names = ", ".join(s.name for s in steps)
+    return (f"Nothing was imported from {names}. {reasons} This page reads {EXPECTED_FILES}.")
 
 
 def import_steps(paths: list[Path], names: list[str] | None = None) -> list[ImportStep]:
@@ -131,7 +147,14 @@ def settlement_lines(report: SettlementReport, unrated: int, currency: str, loca
                       f"{m(report.blocked_amount)} not recorded: {BLOCKED_REASON}. They stay unsettled; add funds "
                       "or turn on auto-recharge, then settle again."))
     else:
-        lines.append(("Blocked", "0", "every charged call was covered"))
+        lines.append(("Blocked", "0", f"the balance covered every call Microsoft charged in {currency}"))
+    for status, label, note in (("other_currency", "Other currency", "charged in another currency: never drawn, "
+                                 "see the calls that need your attention"),
+                                ("estimate", "Estimate only", "no charge from Microsoft: estimated from the rate "
+                                 "card, never settled"),
+                                ("operator", "Other operators", "billed by their carrier, not from credits")):
+        if report.by_status.get(status):
+            lines.append((label, str(report.by_status[status]), note))
     if report.late:
         lines.append(("Arrived late", str(report.late), "calls older than the ledger's last entry: recorded at "
                                                          "that entry's time, since history is never rewritten; "
@@ -141,11 +164,11 @@ def settlement_lines(report: SettlementReport, unrated: int, currency: str, loca
     if report.conflicts:
         lines.append(("Conflicts", str(report.conflicts), "already settled with another amount; left as they were"))
     if report.billed_in_arrears:
-        lines.append(("Billed in arrears", str(report.billed_in_arrears), "Microsoft Customer Agreement: "
-                                                                          "invoiced later, not paid from credits"))
+        lines.append(("Billed in arrears", str(report.billed_in_arrears), f"{m(report.arrears_amount)}: Microsoft "
+                      "Customer Agreement, invoiced later once the remaining credits are used up"))
     if unrated:
-        lines.append(("Unrated", str(unrated), "no rate card price for the destination; not settled. Load your "
-                                               "rate card (load_rate_card), then settle again."))
+        lines.append(("Unrated", str(unrated), "no charge from Microsoft and no rate card price: not even an "
+                                               "estimate. Load your rate card (load_rate_card) for estimates."))
     return lines
 
 
@@ -164,11 +187,12 @@ class UsagePage:
         self.upload = widgets.FileUpload(accept=",".join(IMPORTABLE), multiple=True, description="Choose files",
                                          layout=widgets.Layout(width="auto"))
         self.upload.add_class("cc-upload")
-        self.path = widgets.Text(description="…or a path on the server", placeholder="/data/exports/ (file or folder)",
+        self.path = widgets.Text(description="Or a file or folder", placeholder="on the dashboard's computer, e.g. /data/exports/",
                                  style={"description_width": "170px"}, layout=widgets.Layout(width="560px"))
         self.path.add_class("cc-path")
         self.import_button = widgets.Button(description="Import", button_style="primary", icon="upload")
         self.import_button.add_class("cc-import")
+        fmt.submit_on_enter([self.path], self.import_button)
         self.progress = widgets.IntProgress(value=0, min=0, max=100, description="", bar_style="",
                                             layout=widgets.Layout(width="560px", visibility="hidden"))
         self.progress.add_class("cc-progress")
@@ -191,6 +215,8 @@ class UsagePage:
         self.spend.add_class("cc-spend")
         self.chart = widgets.Output()
         self.chart.add_class("cc-spend-chart")
+        self.attention = widgets.HTML()
+        self.attention.add_class("cc-attention-section")
 
         self.import_button.on_click(self._on_import)
         self.settle_button.on_click(self._on_settle)
@@ -201,16 +227,18 @@ class UsagePage:
         self.widget = widgets.VBox([
             widgets.HTML(fmt.STYLE + PAGE_STYLE),
             section("1. Import call logs",
-                    "Graph getPstnCalls pages (.json, .jsonl), a Teams admin center PSTN usage export (.csv or "
-                    "Calls.Export.*.zip). Rows already imported are skipped; unreadable rows are quarantined with "
-                    "the reason. For very large files, type a path on the server instead of uploading."),
+                    "The PSTN usage report exported from the Teams admin center (.csv, or the Calls.Export zip), "
+                    "or call records downloaded with Microsoft Graph (.json, .jsonl). Calls already imported are "
+                    "skipped; rows that cannot be read are set aside with the reason. For very large files, type "
+                    "where the file is on the dashboard's computer instead of uploading."),
             widgets.HBox([self.upload, self.import_button]),
             self.path,
             self.progress, self.phase, self.import_status, self.import_result,
             section("2. Settle charged calls",
-                    "Prices the imported calls, then pays every charged call from credits, oldest first, "
-                    "with auto-recharge when it is on. Running it again settles nothing twice."),
-            self.settle_button, self.settle_status, self.settle_result,
+                    "Pays what Microsoft charged for each call from credits, oldest first, with auto-recharge "
+                    "when it is on; calls without a charge only get an estimate. Running it again settles "
+                    "nothing twice."),
+            self.settle_button, self.settle_status, self.settle_result, self.attention,
             section("3. Where the money went", "Calls paid from credits, from the ledger."),
             self.chart, self.spend,
         ])
@@ -275,9 +303,14 @@ class UsagePage:
                 shutil.rmtree(temp, ignore_errors=True)
             self.import_button.disabled = False
         self.progress.value = 100
-        self.progress.bar_style = "success"
-        self.phase.value = html.escape(f"Done: {report.files} file{'s' if report.files != 1 else ''} in "
-                                       f"{time.monotonic() - started:.1f} s.")
+        if report.imported + report.duplicates == 0:  # a wrong file is an error, never a green "Done"
+            self.progress.bar_style = "danger"
+            self.phase.value = ""
+            self.import_status.value = fmt.error_html(nothing_imported(self.ledger, steps))
+        else:
+            self.progress.bar_style = "success"
+            self.phase.value = html.escape(f"Done: {report.files} file{'s' if report.files != 1 else ''} in "
+                                           f"{time.monotonic() - started:.1f} s.")
         self.last_import = report
         self._show_import(report, steps)
         self.upload.value = ()
@@ -308,10 +341,10 @@ class UsagePage:
         table = ""
         if report.quarantined:
             rows, count = quarantine_for(self.ledger, {s.name for s in steps})
-            rows = rows.assign(raw=rows["raw"].astype(str).str.slice(0, 160))
+            rows = rows.assign(row_number=rows["row_number"].map(row_label))[["file", "row_number", "reason"]]
             more = f" (the first {SHOWN_ROWS} of {count})" if count > SHOWN_ROWS else ""
             table = (f'<h3 class="cc-section">Quarantined rows{more}</h3>' + fmt.html_table(
-                rows, labels={"file": "File", "row_number": "Row", "reason": "Reason", "raw": "What it said"},
+                rows, labels={"file": "File", "row_number": "Row", "reason": "Reason"},
                 css_class="cc-table cc-quarantine", locale=self.locale))
         self.import_result.value = f'<div class="cc-cards">{cards}</div>{table}'
         self.show_spend()
@@ -344,7 +377,7 @@ class UsagePage:
             more = f" (the first {SHOWN_ROWS} of {len(calls)})" if len(calls) > SHOWN_ROWS else ""
             blocked = (f'<h3 class="cc-section">Blocked calls{more}</h3><div class="cc-hint">Not recorded because '
                        f"{BLOCKED_REASON}.</div>" + fmt.html_table(
-                           calls.head(SHOWN_ROWS), labels={"usage_id": "Usage id", "start_at": "Started (UTC)",
+                           calls.head(SHOWN_ROWS), labels={"usage_id": "Call ID", "start_at": "Started",
                                                            "charge": "Charge"},
                            money_columns=("charge",), instant_columns=("start_at",), currency=self.currency,
                            css_class="cc-table cc-blocked", locale=self.locale))
@@ -355,8 +388,9 @@ class UsagePage:
     # ---- spend ----
 
     def show_spend(self) -> None:
-        """Read the spend views again and redraw the tables and the chart."""
+        """Read the spend views again and redraw the tables, the chart and the calls needing attention."""
         try:
+            self.attention.value = attention_html(self.ledger, locale=self.locale)
             users = insights.spend_by(self.ledger, "user").head(TOP)
             places = insights.spend_by(self.ledger, "destination").head(TOP)
             months = insights.spend_by(self.ledger, "month")
@@ -369,7 +403,7 @@ class UsagePage:
             for c in places["destination_country"]])
         for frame in (users, places, months):
             frame["minutes"] = frame["minutes"].astype(float).round().astype("int64")
-        months = months.assign(label=pd.to_datetime(months["month"]).dt.strftime("%Y-%m"))
+        months = months.assign(label=[fmt.month(m, self.locale) for m in pd.to_datetime(months["month"])])
         table = lambda frame, first, label, css: fmt.html_table(  # noqa: E731
             frame, labels={first: label, "calls": "Calls", "minutes": "Minutes", "amount": "Spent"},
             money_columns=("amount",), currency=self.currency, css_class=f"cc-table {css}", locale=self.locale)
@@ -380,7 +414,7 @@ class UsagePage:
             f'<div><h3 class="cc-section">Top users</h3>{table(users, "user", "User", "cc-spend-users")}</div>'
             f'<div><h3 class="cc-section">Top destinations</h3>'
             f'{table(places, "destination", "Destination", "cc-spend-destinations")}</div>'
-            f'<div><h3 class="cc-section">By month</h3>{table(months, "label", "Month (UTC)", "cc-spend-months")}</div>'
+            f'<div><h3 class="cc-section">By month</h3>{table(months, "label", "Month", "cc-spend-months")}</div>'
             "</div>")
         charts.show_in(self.chart, [] if months.empty else [charts.spend_by_month_chart(months, self.currency, self.locale)])
 

@@ -10,12 +10,14 @@ cannot be read go to `pstn_call_quarantine` with the reason; the rest imports. F
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -111,6 +113,7 @@ FROM (
             WHEN usage_id IS NULL OR usage_id = '' THEN 'missing row id (Graph id / CSV UsageId)'
             WHEN start_at IS NULL OR trim(start_at) = '' THEN 'missing start time'
             WHEN start_ts IS NULL THEN 'start time is not a date and time: ' || start_at
+            WHEN start_ts > now() + INTERVAL 1 DAY THEN 'start time is more than a day in the future: ' || start_at
             WHEN nullif(trim(end_at), '') IS NOT NULL AND end_ts IS NULL
                 THEN 'end time is not a date and time: ' || end_at
             WHEN nullif(trim(duration_seconds), '') IS NOT NULL AND duration IS NULL
@@ -191,6 +194,24 @@ class ImportReport:
 
 
 CALL_LOG_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson", ".csv", ".zip"})
+EXPECTED_FILES = ("a Graph getPstnCalls response (.json or .jsonl) or the Teams admin center PSTN usage export "
+                  "(.csv, or the Calls.Export zip)")
+
+# Limits on what one file may make us read (docs/reliability.md): a file (or everything inside one zip) up to
+# 1 GiB of text, a zip member at most 100 times its compressed size (real CSV exports compress about 10x;
+# a "zip bomb" compresses thousands of times), one JSON line or page up to 256 MiB.
+MAX_FILE_BYTES = 1 << 30
+MAX_ZIP_RATIO = 100
+MAX_JSON_OBJECT_BYTES = 256 << 20
+_CHUNK = 1 << 20
+
+
+class UnreadableFile(Exception):
+    """A whole file cannot be imported; `reason` says why in words for the admin. It is quarantined."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 def store_of(target) -> Store:
@@ -217,6 +238,9 @@ def import_pstn_calls(target, source, *, progress: bool | None = None) -> Import
     if not path.exists():
         raise InvalidInput("source", f"{path} does not exist; give a Graph JSON file, a folder of pages or a CSV/zip export.")
     files = call_log_files(path)
+    if not files:
+        what = f"{path.name} is not a call log file" if path.is_file() else f"the folder {path.name} has no call log files"
+        raise InvalidInput("source", f"{what}: give {EXPECTED_FILES}.")
     report = ImportReport()
     with tqdm(total=len(files), desc="Importing call logs", unit="file", disable=_quiet(progress, len(files))) as bar:
         for batch in _page_batches(files):
@@ -249,11 +273,17 @@ def _page_batches(files: list[Path]) -> Iterable[list[Path]]:
 
 
 def _is_one_response(file: Path) -> bool:
-    """A .json file holding one document: pretty-printed, or all on its first line."""
-    if file.suffix.lower() != ".json":
+    """A UTF-8 .json file of a sane size and depth holding one document: pretty-printed, or all on its first
+    line (anything else goes the per-file way, which decodes, limits or quarantines it)."""
+    if file.suffix.lower() != ".json" or not 0 < file.stat().st_size <= MAX_FILE_BYTES or not _is_utf8(file):
         return False
-    if _is_single_json_document(file):
-        return True
+    try:
+        with file.open("rb") as handle:
+            _refuse_deep_nesting(handle.read(_CHUNK))
+        if _is_single_json_document(file):
+            return True
+    except UnreadableFile:
+        return False
     with file.open("rb") as handle:
         handle.readline(1 << 24)
         return not handle.read(4096).strip()
@@ -280,26 +310,109 @@ def _quiet(progress: bool | None, files: int) -> bool | None:
     return not progress
 
 
-def _import_file(store: Store, file: Path) -> ImportReport:
+def _import_file(store: Store, file: Path, label: str | None = None) -> ImportReport:
+    """Import one file; a file that cannot be read as a whole is quarantined as one row with the reason."""
+    label = label or str(file)
     suffix = file.suffix.lower()
-    if suffix == ".zip":
-        return _import_zip(store, file)
-    if suffix == ".csv":
-        return _import_csv(store, file, str(file))
-    if suffix in {".jsonl", ".ndjson"} or not _is_single_json_document(file):
-        return _import_json_lines(store, file)
-    return _import_graph_page(store, file)
+    try:
+        if suffix == ".zip":
+            return _import_zip(store, file)
+        with tempfile.TemporaryDirectory() as tmp:
+            readable = utf8_file(file, Path(tmp))
+            if suffix == ".csv":
+                return _import_csv(store, readable, label)
+            with readable.open("rb") as handle:
+                _refuse_deep_nesting(handle.read(_CHUNK))
+            if suffix in {".jsonl", ".ndjson"} or not _is_single_json_document(readable):
+                return _import_json_lines(store, readable, label)
+            return _import_graph_page(store, readable, label)
+    except UnreadableFile as refused:
+        with store.transaction() as con:
+            return _quarantine_file(con, file, refused.reason, label=label)
+
+
+def utf8_file(file: Path, folder: Path) -> Path:
+    """`file` as UTF-8 without a byte-order mark: the file itself when it already is, else a converted copy
+    in `folder`. Reads UTF-8 (with or without BOM), UTF-16 (with BOM, as Windows tools write it, or without
+    BOM when every other byte is zero) and falls back to Windows-1252 / Latin-1 for anything else.
+    Raises UnreadableFile for files over MAX_FILE_BYTES."""
+    size = file.stat().st_size
+    if size == 0:
+        raise UnreadableFile("the file is empty; export the call log again.")
+    if size > MAX_FILE_BYTES:
+        raise UnreadableFile(f"the file is {size / (1 << 20):,.0f} MiB; split it into files under "
+                             f"{MAX_FILE_BYTES >> 20:,} MiB (export a shorter date range).")
+    with file.open("rb") as handle:
+        head = handle.read(4096)
+    if head.startswith(codecs.BOM_UTF8):
+        return _transcode(file, folder, "utf-8-sig")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _transcode(file, folder, "utf-16")
+    if len(head) >= 4 and head[1::2].count(0) > len(head) // 4 and head[0::2].count(0) == 0:
+        return _transcode(file, folder, "utf-16-le")
+    if _is_utf8(file):
+        return file
+    try:
+        return _transcode(file, folder, "cp1252")
+    except UnicodeDecodeError:  # bytes Windows-1252 leaves undefined: Latin-1 maps every byte
+        return _transcode(file, folder, "latin-1")
+
+
+def _is_utf8(file: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with file.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _transcode(file: Path, folder: Path, encoding: str) -> Path:
+    target = folder / f"utf8-{file.name}"
+    try:
+        with file.open("r", encoding=encoding, newline="") as src, target.open("w", encoding="utf-8", newline="") as dst:
+            shutil.copyfileobj(src, dst, _CHUNK)
+    except UnicodeDecodeError:
+        if encoding == "cp1252":
+            raise
+        raise UnreadableFile(f"the file claims to be {encoding.upper()} text but is not; save it again as UTF-8.") from None
+    return target
+
+
+MAX_JSON_DEPTH = 1000  # Graph rows are flat objects inside {"value": [...]}: depth 3, or a few more
+
+
+def _refuse_deep_nesting(head: bytes) -> None:
+    """Refuse JSON whose start nests deeper than MAX_JSON_DEPTH (brackets inside strings count too, which
+    only matters for text of hundreds of brackets)."""
+    depth = deepest = 0
+    for byte in head:
+        if byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in b"]}":
+            depth -= 1
+    if deepest > MAX_JSON_DEPTH:
+        raise UnreadableFile(f"the JSON is nested more than {MAX_JSON_DEPTH:,} levels deep; a call log is "
+                             "flat rows inside {\"value\": [...]}.")
 
 
 def _is_single_json_document(file: Path) -> bool:
-    """True for a JSON document spread over lines (a pretty-printed Graph response). A file whose first
-    line is complete JSON is read as JSON lines, which also covers one-line responses."""
+    """True for a JSON document (a Graph response, pretty-printed or on one line). A file of several
+    lines whose first line is complete JSON is read as JSON lines."""
     with file.open("rb") as handle:
         first_line = handle.readline(1 << 24).strip()
+        if not handle.read(1 << 16).strip():
+            return True  # one line: a whole Graph page however long, not JSON lines
     if not first_line:
         return True
     try:
         json.loads(first_line)
+    except RecursionError:
+        raise UnreadableFile("the JSON is nested too deeply to be a call log (Graph rows are flat objects).") from None
     except ValueError:
         return True
     return False
@@ -349,37 +462,49 @@ RESPONSE_ROWS = """CASE WHEN starts_with(ltrim({doc}), '[') THEN from_json({doc}
 RESPONSE_LINE = "graph response on one line"
 
 
-def _import_graph_pages(store: Store, files: list[Path]) -> ImportReport:
+def _import_graph_pages(store: Store, files: list[Path], labels: list[str] | None = None) -> ImportReport:
     """Graph response files in one transaction (a transaction per small page would cost more than the page).
-    Raises if a file is not readable JSON: the caller then imports the files one by one."""
+    Raises duckdb.Error if a file is not readable JSON: the caller then imports the files one by one."""
     names = [str(f) for f in files]
     with store.transaction() as con:
         report = _run_checked(
             con, "graph",
             _json_rows(
                 f"""
-                SELECT filename AS source_file, generate_subscripts(rows, 1) AS row_number,
+                SELECT list_extract($2::VARCHAR[], list_position($1::VARCHAR[], filename)) AS source_file,
+                       generate_subscripts(rows, 1) AS row_number,
                        list_position($1::VARCHAR[], filename)::BIGINT * 4294967296 + row_number AS seq,
                        unnest(rows) AS raw, NULL AS pre_reason
                 FROM (SELECT filename, {RESPONSE_ROWS.format(doc="json")} AS rows
-                      FROM read_json_objects($1::VARCHAR[], format = 'unstructured', filename = true))
+                      FROM read_json_objects($1::VARCHAR[], format = 'unstructured', filename = true,
+                                             maximum_object_size = {MAX_JSON_OBJECT_BYTES}))
                 """
             ),
-            [names],
+            [names, labels or names],
         )
     return ImportReport(report.imported, report.duplicates, report.quarantined, len(files))
 
 
-def _import_graph_page(store: Store, file: Path) -> ImportReport:
+def _import_graph_page(store: Store, file: Path, label: str) -> ImportReport:
     try:
-        return _import_graph_pages(store, [file])
-    except duckdb.Error as exc:  # the whole file is not JSON: quarantine it as one row
-        reason = f"not a readable JSON document: {exc}".splitlines()[0]
-    with store.transaction() as con:
-        return _quarantine_file(con, file, reason)
+        return _import_graph_pages(store, [file], [label])
+    except duckdb.Error as exc:  # the transaction is aborted: quarantine in a new one (_import_file)
+        raise UnreadableFile(_json_reason(exc)) from None
 
 
-def _import_json_lines(store: Store, file: Path) -> ImportReport:
+def _json_reason(exc: Exception) -> str:
+    text = str(exc)
+    if "maximum_object_size" in text or "maximum object size" in text:
+        return f"one JSON object is larger than {MAX_JSON_OBJECT_BYTES >> 20} MiB; export smaller pages."
+    if "depth" in text.lower() or "nest" in text.lower():
+        return "the JSON is nested too deeply to be a call log (Graph rows are flat objects)."
+    first = text.splitlines()[0] if text else "unknown error"
+    return f"not a complete JSON document (cut off or damaged?): {first[:200]}"
+
+
+
+
+def _import_json_lines(store: Store, file: Path, label: str) -> ImportReport:
     # A line is one row or (rarely) one whole Graph response. Only a line mentioning "value" can be a
     # response; those are set aside in the one pass over the file and their rows checked after it.
     with store.transaction() as con:
@@ -392,11 +517,12 @@ def _import_json_lines(store: Store, file: Path) -> ImportReport:
                             THEN '{RESPONSE_LINE}' END AS pre_reason
                 FROM (SELECT line, row_number() OVER () AS line_no
                       FROM read_csv($2, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x1e',
-                                    quote = '', escape = '', auto_detect = false, strict_mode = false))
+                                    quote = '', escape = '', auto_detect = false, strict_mode = false,
+                                    max_line_size = {MAX_JSON_OBJECT_BYTES}))
                 WHERE line <> '' AND (NOT starts_with(line, ' ') OR trim(line) <> '')
                 """
             ),
-            [str(file), str(file)],
+            [label, str(file)],
             fixup=_expand_responses,
         )
 
@@ -416,27 +542,70 @@ def _expand_responses(con) -> None:
     con.execute(f"DELETE FROM _call_checked WHERE reason = '{RESPONSE_LINE}'")
 
 
-def _quarantine_file(con, file: Path, reason: str) -> ImportReport:
-    raw = file.read_text(encoding="utf-8", errors="replace")[:10000]
+def _quarantine_file(con, file: Path, reason: str, *, label: str | None = None) -> ImportReport:
+    """Quarantine a whole file as one row (row number NULL) with the reason; raw keeps its first 10,000
+    characters (none for a zip, which is not text)."""
+    raw = "" if file.suffix.lower() == ".zip" else _head_text(file)
+    key = f"{label or file}\n{reason}\n{raw}"
     con.execute(
-        "INSERT INTO pstn_call_quarantine SELECT md5($1), $2, NULL, $1, $3, $4 "
+        "INSERT INTO pstn_call_quarantine SELECT md5($1), $2, NULL, $3, $4, $5 "
         "WHERE md5($1) NOT IN (SELECT row_hash FROM pstn_call_quarantine)",
-        [raw, str(file), reason, datetime.now(timezone.utc)],
+        [key, label or str(file), raw, reason, datetime.now(timezone.utc)],
     ).fetchall()
     return ImportReport(0, 0, 1, 1)
 
 
+def _head_text(file: Path) -> str:
+    with file.open("rb") as handle:
+        return handle.read(10000).decode("utf-8", errors="replace")
+
+
 def _import_zip(store: Store, file: Path) -> ImportReport:
+    """The CSV files inside a Teams admin center export, each checked against the size and ratio limits
+    before and while it is unpacked."""
     report = ImportReport()
-    with zipfile.ZipFile(file) as archive, tempfile.TemporaryDirectory() as tmp:
-        for member in archive.namelist():
-            if not member.lower().endswith(".csv"):
-                continue
-            target = Path(tmp) / Path(member).name
-            with archive.open(member) as src, target.open("wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-            report += _import_csv(store, target, f"{file}!{member}")
+    try:
+        archive = zipfile.ZipFile(file)
+    except (zipfile.BadZipFile, OSError):
+        raise UnreadableFile(f"{file.name} is not a zip archive; give the Calls.Export zip as downloaded, "
+                             "or the CSV inside it.") from None
+    with archive, tempfile.TemporaryDirectory() as tmp:
+        members = [m for m in archive.infolist() if not m.is_dir() and m.filename.lower().endswith(".csv")]
+        if not members:
+            raise UnreadableFile(f"{file.name} has no CSV file inside; expected the Teams admin center PSTN usage export.")
+        _check_zip_sizes(members)
+        for number, member in enumerate(members):
+            target = Path(tmp) / f"{number}-{Path(member.filename).name}"
+            _unpack(archive, member, target)
+            report += _import_file(store, target, f"{file}!{member.filename}")
+            target.unlink()
     return ImportReport(report.imported, report.duplicates, report.quarantined, 1)
+
+
+def _check_zip_sizes(members: list[zipfile.ZipInfo]) -> None:
+    total = sum(m.file_size for m in members)
+    if total > MAX_FILE_BYTES:
+        raise UnreadableFile(f"the zip expands to {total / (1 << 20):,.0f} MiB; the limit is {MAX_FILE_BYTES >> 20:,} MiB.")
+    for m in members:
+        if m.file_size > MAX_ZIP_RATIO * max(m.compress_size, 1) and m.file_size > _CHUNK:
+            raise UnreadableFile(f"{m.filename} expands {m.file_size // max(m.compress_size, 1):,} times its zipped "
+                                 f"size (more than {MAX_ZIP_RATIO}x is refused as a zip bomb).")
+
+
+def _unpack(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path) -> None:
+    """Copy one member out, counting bytes: the sizes in the zip's directory may lie."""
+    limit = min(MAX_FILE_BYTES, max(MAX_ZIP_RATIO * max(member.compress_size, 1), _CHUNK))
+    written = 0
+    try:
+        with archive.open(member) as src, target.open("wb") as dst:
+            while chunk := src.read(_CHUNK):
+                written += len(chunk)
+                if written > limit:
+                    raise UnreadableFile(f"{member.filename} expands beyond {limit / (1 << 20):,.0f} MiB from "
+                                         f"{member.compress_size:,} bytes; refused as a zip bomb.")
+                dst.write(chunk)
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, zlib.error) as exc:
+        raise UnreadableFile(f"{member.filename} cannot be unpacked ({exc}); download the export again.") from None
 
 
 def _import_csv(store: Store, file: Path, label: str) -> ImportReport:
@@ -445,7 +614,8 @@ def _import_csv(store: Store, file: Path, label: str) -> ImportReport:
             header = next(csv.reader(handle), [])
         present = {name.strip(): name for name in header}
         if "UsageId" not in present:
-            return _quarantine_file(con, file, "not a Teams admin center PSTN usage export: no UsageId column")
+            return _quarantine_file(con, file, "not a Teams admin center PSTN usage export: no UsageId column. "
+                                    f"The Usage page reads {EXPECTED_FILES}.", label=label)
         fields = ", ".join(
             f'"{present[csv]}" AS {col}' if csv in present else f"NULL::VARCHAR AS {col}"
             for col, csv in CSV_COLUMNS.items()

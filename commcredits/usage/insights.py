@@ -49,7 +49,8 @@ def invoices_by_month(ledger: Ledger) -> pd.DataFrame:
 
 
 def unsettled_calls(ledger: Ledger) -> pd.DataFrame:
-    """Rated calls that draw on credits but are not in the ledger, with the reason."""
+    """Calls with money behind them that the ledger did not draw (pending, blocked, other currency,
+    estimate-only), with status and reason."""
     return ledger.store.query_df("SELECT * FROM unsettled_calls ORDER BY start_at, usage_id")
 
 
@@ -171,7 +172,9 @@ SELECT e.entry_id, e.occurred_at, e.kind, e.amount,
        ((SELECT coalesce(sum(amount), 0) FROM entry)
         - coalesce(sum(e.amount) OVER (ORDER BY e.entry_id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
        )::DECIMAL(18, 2) AS balance_after,
-       CASE WHEN e.kind <> 'spend' OR c.usage_id IS NULL THEN e.idempotency_key
+       CASE WHEN e.kind IN ('purchase', 'recharge') THEN 'Invoice ' || i.invoice_id || ' · order ' || l.order_id
+            WHEN e.kind = 'expiry' THEN 'Unused credit of invoice ' || i.invoice_id
+            WHEN e.kind <> 'spend' OR c.usage_id IS NULL THEN e.idempotency_key
             ELSE concat_ws(' · ',
                            coalesce(c.user_display_name, 'auto attendant / call queue'),
                            CASE c.call_type WHEN 'user_out' THEN 'call out' WHEN 'conf_out' THEN 'meeting dial-out'
@@ -183,6 +186,8 @@ SELECT e.entry_id, e.occurred_at, e.kind, e.amount,
 FROM recent e
 LEFT JOIN pstn_call c ON e.kind = 'spend' AND c.usage_id = substr(e.idempotency_key, 7)
 LEFT JOIN call_charge r ON e.kind = 'spend' AND r.usage_id = substr(e.idempotency_key, 7)
+LEFT JOIN invoice i ON i.lot_id = e.lot_id
+LEFT JOIN lot l ON l.lot_id = e.lot_id
 ORDER BY e.entry_id DESC
 """
 
@@ -204,7 +209,7 @@ def _usage(ledger: Ledger, start, end) -> pd.DataFrame:
             SELECT substr(idempotency_key, 7) AS usage_id, occurred_at AS start_at, -amount AS charge
             FROM entry WHERE kind = 'spend'
             UNION ALL
-            SELECT usage_id, start_at, charge FROM unsettled_calls WHERE reason <> 'charged in another currency than the ledger'
+            SELECT usage_id, start_at, charge FROM unsettled_calls WHERE status <> 'other_currency'  -- estimates too
             UNION ALL
             SELECT usage_id, start_at, charge FROM blocked_call
             WHERE 'usage:' || usage_id NOT IN (SELECT idempotency_key FROM entry WHERE kind = 'spend')

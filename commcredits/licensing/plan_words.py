@@ -1,0 +1,131 @@
+"""A plan in words: why each change is made, problems as sentences, what each user still misses.
+
+Kept apart from plans.py (which computes and applies plans) so the wording can change without touching rules.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import pandas as pd
+
+from .catalog import COMMUNICATION_CREDITS_SKU, license_name
+
+EXAMPLES_SHOWN = 5
+
+
+_WHY = {
+    "teams_phone": "add Teams Phone",
+    "calling_plan": "add a Calling Plan",
+    "audio_conferencing": "add Audio Conferencing",
+    "communication_credits": "add the Communication Credits license",
+    "remove": "remove this license",
+    "usage_location": "set the usage location (required before licenses)",
+}
+_NEED_LABEL = {"teams_phone": "Teams Phone", "calling_plan": "the Calling Plan",
+               "audio_conferencing": "Audio Conferencing", "communication_credits": "Communication Credits"}
+
+
+def why_text(code: str) -> str:
+    if code.startswith("turn_on:"):
+        return "turn " + " and ".join(_NEED_LABEL[n] for n in code[8:].split(",")) + " back on in this license"
+    return _WHY[code]
+
+
+def _names(upns: Sequence[str]) -> str:
+    shown = ", ".join(upns[:EXAMPLES_SHOWN])
+    more = len(upns) - EXAMPLES_SHOWN
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def users_phrase(n: int, verb: str = "") -> str:
+    """'1 user has' / '3 users have' (verb given in its plural form: 'have', 'get', ...)."""
+    singular = {"have": "has", "get": "gets"}.get(verb, verb)
+    subject = "1 user" if n == 1 else f"{n} users"
+    return f"{subject} {singular if n == 1 else verb}".rstrip()
+
+
+def count_phrase(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def problem_sentences(skipped: pd.DataFrame, labels: dict[str, str], funded: bool) -> tuple[str, ...]:
+    sentences = []
+    order = ["not_in_tenant", "no_usage_location", "no_free_seats", "calling_plan_needs_teams_phone",
+             "credits_need_calling_capability", "needs_phone_number", "needs_teams_license"]
+    for code in order:
+        rows = skipped[skipped["code"] == code]
+        if rows.empty:
+            continue
+        groups = rows.groupby(rows["sku_id"].fillna(""), sort=True) if code == "no_free_seats" else [("", rows)]
+        for sku_id, group in groups:
+            upns = sorted(group["user_principal_name"])
+            n, names = len(upns), _names(upns)
+            if code == "not_in_tenant":
+                text = f"{users_phrase(n)} chosen are not in the imported tenant: {names}."
+            elif code == "no_usage_location":
+                text = (f"{users_phrase(n, 'have')} no usage location, so no license can be assigned: {names}. "
+                        "Choose a usage location for the plan, or set it in the admin center.")
+            elif code == "no_free_seats" and sku_id == COMMUNICATION_CREDITS_SKU and not funded:
+                text = (f"No Communication Credits licenses are available yet ({users_phrase(n)} need one: {names}). "
+                        "They come with the first funding: add funds in Step 2, then plan again.")
+            elif code == "no_free_seats":
+                text = (f"Not enough free {license_name(sku_id, labels.get(sku_id))} seats: {users_phrase(n)} left out: {names}. "
+                        "Buy more seats or choose fewer users.")
+            elif code == "calling_plan_needs_teams_phone":
+                text = (f"{users_phrase(n, 'get')} no Calling Plan because Teams Phone could not be assigned to them "
+                        f"(a Calling Plan needs Teams Phone): {names}.")
+            elif code == "credits_need_calling_capability":
+                text = (f"{users_phrase(n, 'get')} no Communication Credits license because they have no Audio Conferencing "
+                        f"or Calling Plan, so the license would not be used: {names}.")
+            elif code == "needs_teams_license":
+                text = (f"{users_phrase(n, 'have')} no Microsoft Teams license (a suite sold without Teams), so calling "
+                        f"licenses work for them only once they have Teams; assign one in the admin center: {names}.")
+            else:
+                text = (f"{users_phrase(n)} with a Calling Plan {'has' if n == 1 else 'have'} no phone number; assign one in the Teams admin "
+                        f"center: {names}.")
+            sentences.append(text)
+    return tuple(sentences)
+
+
+def _missing_phrase(code: str, sku_id, labels: dict[str, str], funded: bool) -> str:
+    """What one problem leaves a user without, in a few words (shown beside what the user gets)."""
+    if code == "no_free_seats":
+        if sku_id == COMMUNICATION_CREDITS_SKU and not funded:
+            return "Communication Credits: licenses come with the first funding (Step 2)"
+        return f"{license_name(sku_id, labels.get(sku_id))}: no free seats"
+    return {
+        "no_usage_location": "a usage location: no license can be assigned without one",
+        "calling_plan_needs_teams_phone": "a Calling Plan: it needs Teams Phone, which had no free seat",
+        "credits_need_calling_capability": "Communication Credits: needs Audio Conferencing or a Calling Plan first",
+        "needs_phone_number": "a phone number: assign one in the Teams admin center",
+        "needs_teams_license": "a Microsoft Teams license: assign one in the admin center",
+        "not_in_tenant": "not in the imported tenant",
+    }[code]
+
+
+_STILL_NEEDED = {  # readiness reasons a plan leaves in place, as what the user still needs
+    "no_calling_capability": "Audio Conferencing or a Calling Plan",
+    "resource_account_no_calling_plan": "a Calling Plan or Pay-As-You-Go Calling Plan for the resource account",
+    "calling_plan_without_teams_phone": "Teams Phone: the Calling Plan only works with it",
+    "no_communication_credits_license": "the Communication Credits license (Step 3)",
+    "toll_free_without_communication_credits": "the Communication Credits license for its toll-free number (Step 3)",
+    "no_funds": "Communication Credits: the organization has not bought any (Step 2)",
+    "zero_balance": "Communication Credits: the balance is zero (Step 2)",
+}
+
+
+def split_problems(skipped: pd.DataFrame, remaining: pd.DataFrame, changed_users: set[str],
+                    labels: dict[str, str], funded: bool) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """Sentences for users left out entirely, and per user in the plan everything they still miss to dial out."""
+    in_plan = skipped["user_id"].isin(changed_users)
+    left_out = problem_sentences(skipped[~in_plan], labels, funded)
+    missing: dict[str, list[str]] = {}
+    for row in skipped[in_plan].itertuples():
+        sku_id = None if pd.isna(row.sku_id) else row.sku_id
+        missing.setdefault(row.user_principal_name, []).append(_missing_phrase(row.code, sku_id, labels, funded))
+    order = list(_STILL_NEEDED)
+    remaining = remaining[remaining["user_id"].isin(changed_users)]
+    for row in sorted(remaining.itertuples(), key=lambda r: order.index(r.code)):
+        missing.setdefault(row.user_principal_name, []).append(_STILL_NEEDED[row.code])
+    return left_out, {upn: tuple(phrases) for upn, phrases in missing.items()}

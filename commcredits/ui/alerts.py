@@ -1,0 +1,230 @@
+"""The alerts strip (top of Overview) and the Alerts page: current alerts, settings, test message, history.
+
+The form only collects text; validation is `alerts.settings.parse_settings`, sending is `alerts.notify`.
+Secrets typed here go to the OS keyring, never to the ledger or the notebook.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+
+import ipywidgets as widgets
+
+from ..alerts.checks import CHECK_TITLES, Alert, Severity
+from ..alerts.delivery import page_title
+from ..alerts.notify import current_alerts, send_test
+from ..alerts.settings import (
+    SECRETS, SecretStoreUnavailable, get_secret, load_settings, mask_url, parse_settings, save_settings, set_secret,
+    validate_webhook_url,
+)
+from ..credits.ledger import Ledger
+from ..errors import CommCreditsError, InvalidInput
+from ..money import parse_typed_amount
+from . import format as fmt
+
+STRIP_STYLE = """<style>
+.cc-alerts { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 0 12px; }
+.cc-alert { display: flex; gap: 10px; align-items: baseline; padding: 8px 12px; margin: 0 0 6px; border-radius: 6px;
+            border-left: 5px solid; font-size: 14px; }
+.cc-alert-critical { background: #fde7e9; border-color: #a4262c; }
+.cc-alert-warning { background: #fff4ce; border-color: #8a5300; }
+.cc-alert-info { background: #f3f2f1; border-color: #8a8886; }
+.cc-alert .cc-alert-label { font-weight: 700; min-width: 64px; }
+.cc-alert-critical .cc-alert-label { color: #a4262c; }
+.cc-alert-warning .cc-alert-label { color: #8a5300; }
+.cc-alert .cc-alert-fix { color: #323130; }
+.cc-alert a { color: #0f548c; font-weight: 600; }
+.cc-alerts-clear { color: #0b6a0b; background: #dff6dd; border-radius: 6px; padding: 6px 12px; font-size: 14px; }
+.cc-alert-history .cc-empty { color: #605e5c; }  /* the shared #777 is 4.48:1 on white, below WCAG AA */
+</style>"""
+LABEL = {"description_width": "240px"}
+WIDE = "620px"
+OFFSET = "248px"  # where inputs start: the label column plus its gap
+
+
+def alerts_strip_html(alerts: list[Alert]) -> str:
+    """One line per alert, most severe first, each with its fix and a link to the page that fixes it."""
+    if not alerts:
+        return f'{STRIP_STYLE}<div class="cc-alerts"><div class="cc-alerts-clear">No alerts: every check passed.</div></div>'
+    rows = "".join(
+        f'<div class="cc-alert cc-alert-{a.severity.name.lower()}" data-check="{html.escape(a.check)}">'
+        f'<span class="cc-alert-label">{html.escape(a.severity.label)}</span>'
+        f'<span>{html.escape(a.sentence)} <span class="cc-alert-fix">{html.escape(a.fix)}</span> '
+        f'<a href="{html.escape(a.page)}">{html.escape(page_title(a.page))} →</a></span></div>'
+        for a in alerts)
+    label = "Alerts" if any(a.severity >= Severity.WARNING for a in alerts) else "Notes"
+    return f'{STRIP_STYLE}<div class="cc-alerts" role="region" aria-label="{label}">{rows}</div>'
+
+
+def _text(description, value="", placeholder="", password=False):
+    kind = widgets.Password if password else widgets.Text
+    return kind(description=description, value=str(value), placeholder=placeholder, style=LABEL,
+                layout=widgets.Layout(width=WIDE))
+
+
+class AlertsPage:
+    """The Alerts page. `widget` is what the notebook displays."""
+
+    def __init__(self, ledger: Ledger, *, locale: str | None = None):
+        self.ledger = ledger
+        self.locale = locale or fmt.display_locale()
+        s = load_settings(ledger.store)
+        t = s.thresholds
+        money = lambda v: "" if v is None else fmt.money(v, ledger.currency, self.locale)  # noqa: E731
+        self.fields = {
+            "runway_days": _text("Calls stop within (days)", t.runway_days),
+            "low_balance": _text(f"Balance below ({ledger.currency})", money(t.low_balance), "optional"),
+            "max_recharges_per_day": _text("Auto-recharges in 24 hours, at most", t.max_recharges_per_day),
+            "monthly_recharge_budget": _text(f"Monthly recharge budget ({ledger.currency})",
+                                             money(t.monthly_recharge_budget), "optional"),
+            "stale_import_days": _text("No call logs imported for (days)", t.stale_import_days),
+            "email_to": widgets.Textarea(description="E-mail alerts to", value=", ".join(s.email_to),
+                                         placeholder="it-admins@contoso.com, finance@contoso.com", style=LABEL,
+                                         layout=widgets.Layout(width=WIDE, height="56px")),
+            "email_from": _text("Send from", s.email_from, "alerts@contoso.com"),
+            "smtp_host": _text("SMTP server", s.smtp_host, "smtp.office365.com"),
+            "smtp_port": _text("SMTP port (STARTTLS)", s.smtp_port),
+            "smtp_username": _text("SMTP sign-in name", s.smtp_username, "alerts@contoso.com"),
+            "smtp_password": _text("SMTP password", password=True, placeholder=self._secret_hint("smtp_password")),
+            "teams_enabled": widgets.Checkbox(description="Post alerts to a Teams channel (Workflows webhook)",
+                                              value=s.teams_enabled, indent=False,
+                                              layout=widgets.Layout(margin=f"4px 0 4px {OFFSET}", width="auto")),
+            "teams_webhook_url": _text("Teams webhook URL", password=True,
+                                       placeholder=self._secret_hint("teams_webhook_url")),
+            "dashboard_url": _text("Dashboard address (for links)", s.dashboard_url),
+        }
+        for name, field in self.fields.items():
+            field.add_class(f"cc-{name.replace('_', '-')}")
+        self.errors = {name: widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")) for name in self.fields}
+        self.webhook_note = widgets.HTML(self._webhook_note(), layout=widgets.Layout(margin=f"0 0 0 {OFFSET}"))
+        self.webhook_note.add_class("cc-webhook-saved")
+        self.save_button = widgets.Button(description="Save settings", button_style="primary", icon="check",
+                                          layout=widgets.Layout(width="auto"))
+        self.test_button = widgets.Button(description="Send a test message", icon="paper-plane",
+                                          layout=widgets.Layout(width="auto", margin="0 0 0 8px"))
+        self.status = widgets.HTML(layout=widgets.Layout(margin=f"4px 0 0 {OFFSET}"))
+        self.status.add_class("cc-status")
+        self.current = widgets.HTML()
+        self.history = widgets.HTML()
+        self.save_button.on_click(self._save)
+        self.test_button.on_click(self._test)
+        self.refresh()
+        section = lambda title: widgets.HTML(f'<h2 class="cc-section" style="font:600 16px system-ui;margin:16px 0 4px">{title}</h2>')  # noqa: E731
+        rows = lambda names: [w for n in names for w in (self.fields[n], self.errors[n])]  # noqa: E731
+        self.widget = widgets.VBox([
+            widgets.HTML(fmt.STYLE), section("Alerts now"), self.current,
+            section("When to warn"),
+            *rows(["runway_days", "low_balance", "max_recharges_per_day", "monthly_recharge_budget", "stale_import_days"]),
+            section("E-mail"),
+            *rows(["email_to", "email_from", "smtp_host", "smtp_port", "smtp_username", "smtp_password"]),
+            section("Microsoft Teams"), *rows(["teams_enabled", "teams_webhook_url"]), self.webhook_note,
+            section("Links"), *rows(["dashboard_url"]),
+            widgets.HBox([self.save_button, self.test_button], layout=widgets.Layout(margin=f"12px 0 0 {OFFSET}")),
+            self.status, section("Messages sent"), self.history,
+        ])
+        self.widget.add_class("cc-alerts-page")
+
+    @staticmethod
+    def _secret_hint(name: str) -> str:
+        return "saved (type to replace)" if get_secret(name) else "not saved"
+
+    @staticmethod
+    def _webhook_note() -> str:
+        url = get_secret("teams_webhook_url")
+        if not url:
+            return '<span class="cc-note">No webhook URL saved.</span>'
+        where = "environment variable " + SECRETS["teams_webhook_url"] if _from_env("teams_webhook_url") else "OS keyring"
+        return f'<span class="cc-note">Saved in the {html.escape(where)}: {html.escape(mask_url(url))}</span>'
+
+    def refresh(self) -> None:
+        self.current.value = alerts_strip_html(current_alerts(self.ledger))
+        sent = self.ledger.store.query_df(
+            "SELECT attempted_at, channel, recipient, check_name, kind, severity, sentence, status, attempts, error "
+            "FROM alerts_sent LIMIT 20")
+        sent["check_name"] = sent["check_name"].map(lambda c: CHECK_TITLES.get(c, c))
+        sent["error"] = sent["error"].fillna("")
+        self.history.value = fmt.html_table(
+            sent, labels={"attempted_at": "When (UTC)", "channel": "Channel", "recipient": "To", "check_name": "Check",
+                          "kind": "Kind", "severity": "Severity", "sentence": "Message", "status": "Status",
+                          "attempts": "Attempts", "error": "Error"},
+            instant_columns=("attempted_at",), css_class="cc-table cc-alert-history", locale=self.locale)
+
+    def _values(self) -> tuple[dict, list[tuple[str, str]]]:
+        values = {name: field.value for name, field in self.fields.items()}
+        problems = []
+        for name in ("low_balance", "monthly_recharge_budget"):
+            text = values[name].strip()
+            try:
+                values[name] = str(parse_typed_amount(text, self.ledger.currency, self.locale, name)) if text else None
+            except InvalidInput as exc:
+                problems.append((exc.field, exc.message))
+                values[name] = None
+        url = values.pop("teams_webhook_url").strip()
+        password = values.pop("smtp_password")
+        if url:
+            try:
+                validate_webhook_url(url)
+            except InvalidInput as exc:
+                problems.append((exc.field, exc.message))
+        if values["teams_enabled"] and not url and not get_secret("teams_webhook_url"):
+            problems.append(("teams_webhook_url", "paste the URL the Workflows webhook shows in Teams."))
+        return {**values, "_url": url, "_password": password}, problems
+
+    def _save(self, _=None) -> None:
+        for error in self.errors.values():
+            error.value = ""
+        values, problems = self._values()
+        url, password = values.pop("_url"), values.pop("_password")
+        settings, more = parse_settings(self.ledger.currency, **values)
+        problems += [p for p in more if p[0] not in {q[0] for q in problems}]
+        if problems:
+            for name, message in problems:
+                self.errors[name].value = fmt.error_html(message)
+            self.status.value = fmt.error_html(f"Nothing was saved: {len(problems)} "
+                                               f"{'field needs' if len(problems) == 1 else 'fields need'} attention.")
+            return
+        try:
+            if url:
+                set_secret("teams_webhook_url", url)
+            if password:
+                set_secret("smtp_password", password)
+            save_settings(self.ledger.store, settings)
+        except SecretStoreUnavailable as exc:
+            self.status.value = fmt.error_html(str(exc))
+            return
+        except CommCreditsError as exc:
+            self.status.value = fmt.error_html(str(exc))
+            return
+        self.fields["teams_webhook_url"].value = ""
+        self.fields["smtp_password"].value = ""
+        self.fields["teams_webhook_url"].placeholder = self._secret_hint("teams_webhook_url")
+        self.fields["smtp_password"].placeholder = self._secret_hint("smtp_password")
+        self.webhook_note.value = self._webhook_note()
+        self.status.value = '<div class="cc-success">Settings saved. `commcredits check` uses them from its next run.</div>'
+        self.refresh()
+
+    def _test(self, _=None) -> None:
+        try:
+            results = send_test(self.ledger)
+        except CommCreditsError as exc:
+            self.status.value = fmt.error_html(str(exc))
+            return
+        if not results:
+            self.status.value = fmt.error_html("No channel is set up: add e-mail recipients or a Teams webhook, then save.")
+            return
+        lines = [f"{r.channel} to {r.recipient}: " + ("sent" if r.outcome.ok else f"failed ({r.outcome.error})")
+                 for r in results]
+        ok = all(r.outcome.ok for r in results)
+        self.status.value = (f'<div class="{"cc-success" if ok else "cc-error"}">'
+                             + "<br>".join(html.escape(line) for line in lines) + "</div>")
+        self.refresh()
+
+
+def _from_env(name: str) -> bool:
+    return bool(os.environ.get(SECRETS[name], "").strip())
+
+
+def build_alerts_page(ledger: Ledger, *, locale: str | None = None) -> widgets.VBox:
+    """The Alerts page as a widget."""
+    return AlertsPage(ledger, locale=locale).widget
