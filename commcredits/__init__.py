@@ -40,6 +40,8 @@ from .usage.rating import load_included_minutes, load_rate_card, rate_calls
 from .licensing.readiness import readiness, readiness_summary
 from .licensing.readiness import license_seats, toll_free_resource_accounts
 from .credits.settlement import settle
+from .usage.charges import call_charges
+from .credits.reconciliation import reconcile, reconciliations
 from .licensing.tenant import (
     TenantImportError,
     import_graph_tenant,
@@ -66,6 +68,7 @@ __all__ = [
     # usage
     "import_pstn_calls", "quarantined_rows", "load_rate_card", "load_included_minutes", "rate_calls", "settle",
     "spend_by", "balance_over_time", "invoices_by_month", "runway", "expiring_funds", "what_if",
+    "call_charges", "reconcile", "reconciliations",
     # analysts
     "snapshot", "connect_readonly", "export_query",
 ]

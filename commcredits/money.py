@@ -85,7 +85,8 @@ def format_money(amount: Decimal, currency: str, locale: str = "en_US") -> str:
         return format_currency(Decimal(amount), currency, locale="en_US")
 
 
-def parse_typed_amount(text: str, currency: str, locale: str = "en_US", field: str = "amount") -> Decimal:
+def parse_typed_amount(text: str, currency: str, locale: str = "en_US", field: str = "amount", *,
+                       allow_zero: bool = False) -> Decimal:
     """Parse an amount a person typed in a form ('1,250.00' in en_US, '1.250,00' in de_DE; a currency symbol
     is ignored) into an exact amount. Raises InvalidAmount naming `field`."""
     cleaned = str(text or "").strip()
@@ -98,7 +99,7 @@ def parse_typed_amount(text: str, currency: str, locale: str = "en_US", field: s
         value = parse_decimal(cleaned, locale=_safe_locale(locale), strict=True)
     except NumberFormatError:
         raise InvalidAmount(field, f"{text!r} is not an amount; enter a number such as 50.00.") from None
-    return parse_amount(value, currency, field)
+    return parse_amount(value, currency, field, allow_zero=allow_zero)
 
 
 def _safe_locale(locale: str) -> str:

@@ -200,6 +200,34 @@ def test_mca_tenants_buy_nothing_and_usage_is_billed_in_arrears():
     assert arrears == [("c1", D("3.20"))]
 
 
+def test_after_switching_to_mca_the_remaining_lots_pay_first_then_arrears():
+    # "Turn off Communication Credits auto recharge for MCA customers": the remaining balance is consumed
+    # before usage is billed after the fact.
+    ledger = ledger_from("2025-01-10 fund 10.00 as A\n2025-01-11 fund 5.00 as B")
+    ledger.set_agreement("MCA")
+    assert ledger.spend("8.00", at=utc("2025-01-12"), usage_id="c1") == [(1, D("8.00"))]
+    # 7.00 left: this call takes it all (A then B) and the other 2.00 is billed in arrears
+    assert ledger.spend("9.00", at=utc("2025-01-13"), usage_id="c2") == [(1, D("2.00")), (2, D("5.00"))]
+    assert ledger.spend("4.00", at=utc("2025-01-14"), usage_id="c3") == []
+    assert ledger.balance(utc("2025-01-15")) == D("0.00")
+    arrears = ledger.store.query("SELECT usage_id, amount FROM usage_billed_in_arrears ORDER BY usage_id")
+    assert arrears == [("c2", D("2.00")), ("c3", D("4.00"))]
+    # the split call replays as one call of 9.00: nothing new, and another amount is a conflict
+    before = len(ledger.entries())
+    assert ledger.spend("9.00", at=utc("2025-01-15"), usage_id="c2") == [(1, D("2.00")), (2, D("5.00"))]
+    assert len(ledger.entries()) == before
+    with pytest.raises(cc.IdempotencyConflict, match="9.00"):
+        ledger.spend("7.00", at=utc("2025-01-15"), usage_id="c2")
+
+
+def test_mca_lots_still_expire_and_expired_money_does_not_pay():
+    ledger = ledger_from("2025-01-10 fund 10.00 as A")
+    ledger.set_agreement("MCA")
+    assert ledger.spend("3.00", at=utc("2026-01-11"), usage_id="c1") == []
+    assert ledger.entries()["kind"].tolist() == ["purchase", "expiry"]
+    assert ledger.store.query("SELECT amount FROM usage_billed_in_arrears") == [(D("3.00"),)]
+
+
 def test_switching_to_mca_requires_auto_recharge_off():
     ledger = ledger_from("2025-01-10 auto-recharge 50.00 below 10.00")
     with pytest.raises(cc.NotAllowedForAgreement, match="Turn auto-recharge off"):
@@ -231,10 +259,10 @@ def test_file_ledger_keeps_its_currency_and_history_across_opens(tmp_path):
 def test_views_are_the_documented_interface():
     ledger = ledger_from("2025-01-10 fund 100.00 as A\n2025-01-11 spend 5.00 as c1")
     columns = {
-        "lots": ["lot_id", "purchased_at", "expires_at", "amount", "source", "order_id", "remaining", "spent",
-                 "forfeited", "expired"],
+        "lots": ["lot_id", "purchased_at", "expires_at", "amount", "source", "order_id", "invoice_id", "remaining",
+                 "spent", "forfeited", "expired"],
         "entries": ["entry_id", "occurred_at", "kind", "amount", "idempotency_key", "lot_id", "recorded_at",
-                    "balance_after"],
+                    "balance_after", "invoice_id", "order_id"],
         "allocations": ["entry_id", "occurred_at", "kind", "idempotency_key", "lot_id", "amount"],
         "invoices": ["invoice_id", "issued_at", "amount", "reason", "lot_id", "order_id", "expires_at"],
         "balance_history": ["occurred_at", "entry_id", "kind", "change", "balance"],

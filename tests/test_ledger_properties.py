@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import pytest
 from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -42,6 +43,8 @@ class Model:
         self.orders: dict[str, Decimal] = {}
         self.invoices = 0
         self.forfeited_total = Decimal(0)
+        self.mca = False  # Microsoft Customer Agreement: no buying, lots pay first, then arrears
+        self.arrears: dict[str, Decimal] = {}
 
     def expire(self, at) -> Decimal:
         forfeited = Decimal(0)
@@ -63,8 +66,15 @@ class Model:
         self.lots.append(ModelLot(len(self.lots) + 1, twelve_months_later(at), amount, amount))
         self.invoices += 1
 
-    def spend(self, amount, at):
+    def spend(self, amount, at, key):
         """Returns allocations, or None when refused (then the model is unchanged)."""
+        if self.mca:
+            self.expire(at)
+            drawn = min(amount, self.balance())
+            allocations = self._draw(drawn)
+            if amount > drawn:
+                self.arrears[key] = amount - drawn
+            return allocations
         snapshot = ([(lot.remaining, lot.expired) for lot in self.lots], len(self.lots), self.invoices,
                     self.forfeited_total)
         self.expire(at)
@@ -77,6 +87,12 @@ class Model:
                 lot.remaining, lot.expired = remaining, expired
             self.invoices, self.forfeited_total = invoices, forfeited
             return None
+        allocations = self._draw(amount)
+        if self.auto and self.balance() < self.auto[1]:
+            self.buy(self.auto[0], at)
+        return allocations
+
+    def _draw(self, amount):
         left, allocations = amount, []
         for lot in self.lots:
             if lot.expired or lot.remaining == 0 or left == 0:
@@ -85,8 +101,6 @@ class Model:
             lot.remaining -= take
             left -= take
             allocations.append((lot.lot_id, take))
-        if self.auto and self.balance() < self.auto[1]:
-            self.buy(self.auto[0], at)
         return allocations
 
 
@@ -110,6 +124,10 @@ class LedgerMachine(RuleBasedStateMachine):
     def fund(self, amount, step):
         self.now += step
         key = self._key("order")
+        if self.model.mca:
+            with pytest.raises(cc.NotAllowedForAgreement):
+                self.ledger.add_funds(amount, at=self.now, order_id=key)
+            return
         lot = self.ledger.add_funds(amount, at=self.now, order_id=key)
         self.model.expire(self.now)
         self.model.buy(amount, self.now)
@@ -121,7 +139,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def spend(self, amount, step):
         self.now += step
         key = self._key("usage")
-        expected = self.model.spend(amount, self.now)
+        expected = self.model.spend(amount, self.now, key)
         if expected is None:
             try:
                 self.ledger.spend(amount, at=self.now, usage_id=key)
@@ -140,8 +158,21 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(amount=cents, below=cents)
     def turn_on_auto_recharge(self, amount, below):
+        if self.model.mca:
+            with pytest.raises(cc.NotAllowedForAgreement):
+                self.ledger.set_auto_recharge(amount=amount, below=below)
+            return
         self.ledger.set_auto_recharge(amount=amount, below=below)
         self.model.auto = (amount, below)
+
+    @rule(mca=st.booleans())
+    def switch_agreement(self, mca):
+        if mca and self.model.auto:
+            with pytest.raises(cc.NotAllowedForAgreement):
+                self.ledger.set_agreement("MCA")
+            return
+        self.ledger.set_agreement("MCA" if mca else "MOSA")
+        self.model.mca = mca
 
     @rule()
     def turn_off_auto_recharge(self):
@@ -196,6 +227,11 @@ class LedgerMachine(RuleBasedStateMachine):
         assert expiries == []
         assert len(lots) == len(self.model.lots)
         assert len(self.ledger.invoices()) == self.model.invoices
+
+    @invariant()
+    def usage_billed_in_arrears_matches_model(self):
+        rows = self.ledger.store.query("SELECT usage_id, amount FROM usage_billed_in_arrears")
+        assert dict(rows) == self.model.arrears
 
     @invariant()
     def forfeits_match(self):

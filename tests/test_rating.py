@@ -1,4 +1,5 @@
-"""Rating: MCOPSTNPP charges as-is, included minutes pooled per country/month/license first, then rate card."""
+"""Rating: Microsoft's charge as-is; estimates for rows without one (included minutes pooled per
+country/month/license first, then the rate card); other operators' calls apart."""
 
 from __future__ import annotations
 
@@ -25,10 +26,11 @@ T0 = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
 
 
 def row(i, *, minutes=1, to="+12065550100", capability="MCOPSTN1", call_type="user_out", user="a@contoso.com",
-        country="US", charge=None, at=None):
+        country="US", charge=None, at=None, operator=None, number_type=None):
     return {"id": f"r{i:03d}", "userId": user, "userPrincipalName": user, "startDateTime": at or T0 + timedelta(hours=i),
             "duration": minutes * 60, "charge": charge, "currency": "USD", "callType": call_type,
-            "calleeNumber": to, "licenseCapability": capability, "usageCountryCode": country}
+            "calleeNumber": to, "licenseCapability": capability, "usageCountryCode": country,
+            "operator": operator, "inventoryType": number_type}
 
 
 def rated(rows, *, licenses=None) -> pd.DataFrame:
@@ -112,9 +114,55 @@ def test_fixture_files_rate_and_settle_end_to_end():
     load_rate_card(ledger)
     load_included_minutes(ledger)
     report = rate_calls(ledger)
-    assert report.by_method["as_is"] == 7
+    assert report.by_method["as_is"] == 9 and report.estimated == 1  # one row came without a charge
     from commcredits.credits.settlement import settle
 
     settled = settle(ledger)
-    assert settled.settled == 6 and settled.amount == Decimal("2.27")  # EUR and GBP rows stay unsettled
-    assert ledger.store.query("SELECT count(*) FROM unsettled_calls")[0][0] == 2
+    # what Microsoft charged in USD settles; EUR and GBP rows stay unsettled, and the row that came without a
+    # charge (rated 0.20 from the rate card) is an estimate: never settled
+    assert settled.settled == 5 and settled.amount == Decimal("2.07")
+    keys = {k for (k,) in ledger.store.query("SELECT idempotency_key FROM entry WHERE kind = 'spend'")}
+    assert "usage:22222222-bbbb-4ccc-8ddd-000000000001" not in keys
+
+
+def test_microsofts_charge_is_kept_for_every_license_and_zero_stays_zero():
+    out = rated([row(1, minutes=5000, capability="MCOPSTN1", charge="0.00"),
+                 row(2, capability="MCOMEETACPEA", call_type="conf_in", charge="1.20")])
+    assert out.loc["r001", "method"] == "as_is" and out.loc["r001", "charge"] == 0
+    assert out.loc["r002", "method"] == "as_is" and out.loc["r002", "charge"] == Decimal("1.20")
+
+
+def test_calls_another_operator_carried_are_not_ours_to_price():
+    out = rated([row(1, minutes=10, to="+525555555555", operator="Fabrikam Telecom")])
+    assert out.loc["r001", "method"] == "operator" and pd.isna(out.loc["r001", "charge"])
+    assert not out.loc["r001", "estimate"]
+
+
+def test_number_type_decides_toll_free_not_the_digits():
+    # the admin center's Number Type / Graph inventoryType names the tenant's number; the digits only when absent
+    rows = [row(1, minutes=4, call_type="ucap_in", to="+12065550100", number_type="Service Toll-Free", user=None),
+            row(2, minutes=4, call_type="ucap_in", to="+18005550199", number_type="Subscriber", user=None),
+            row(3, minutes=4, call_type="ucap_in", to="+18005550199", user=None)]
+    out = rated(rows)
+    assert out.loc["r001", "method"] == "rate_card" and out.loc["r001", "charge"] == Decimal("0.12")
+    assert out.loc["r001", "estimate"]  # labelled: a rate card price is never what Microsoft charged
+    assert out.loc["r002", "method"] == "free"
+    assert out.loc["r003", "method"] == "rate_card"  # no Number Type: the toll-free number is recognised
+
+
+def test_the_admin_center_csv_number_type_column_is_imported(tmp_path):
+    export = tmp_path / "PSTN.calls.2025-03-31.csv"
+    export.write_text(
+        "UsageId,Call ID,Conference ID,User Location,AAD ObjectId,UPN,User Display Name,Caller ID,Call Type,"
+        "Number Type,Domestic/International,Destination Dialed,Destination Number,Start Time,End Time,"
+        "Duration Seconds,Connection Fee,Charge,Currency,Capability\n"
+        "f1e2d3c4-0000-4000-8000-000000000001,abc@1.2.3.4,,US,,,,+12065550100,ucap_in,Toll-free,Domestic,"
+        "United States,+12065550100,2025-03-31T10:00:00Z,2025-03-31T10:03:00Z,180,0.00,,USD,MCOPSTNPP\n",
+        encoding="utf-8")
+    ledger = cc.open_ledger()
+    import_pstn_calls(ledger, export)
+    assert ledger.store.query("SELECT inventory_type FROM pstn_call") == [("Toll-free",)]
+    load_rate_card(ledger)
+    load_included_minutes(ledger)
+    rate_calls(ledger)
+    assert rated_calls(ledger).iloc[0]["method"] == "rate_card"  # a toll-free estimate for a row without charge

@@ -35,7 +35,8 @@ class Agreement(str, Enum):
     MOSA = "MOSA"  # Microsoft Online Subscription Agreement (direct, credit card or invoice)
     EA = "EA"  # Enterprise Agreement
     CSP = "CSP"  # Cloud Solution Provider (through a partner)
-    MCA = "MCA"  # Microsoft Customer Agreement: usage billed in arrears, no credits, auto-recharge off
+    MCA = "MCA"  # Microsoft Customer Agreement: no new credits, auto-recharge off; the remaining balance is
+    # used up first, then usage is billed in arrears
 
 
 class Allocation(NamedTuple):
@@ -241,7 +242,8 @@ class Ledger:
 
         Auto-recharge (when on) adds one lot before a spend the balance cannot cover and one after a spend
         that leaves the balance below the trigger, each only while the balance is below the trigger.
-        Idempotent on `usage_id`. MCA tenants: recorded as billed in arrears, returns [].
+        Idempotent on `usage_id`. MCA tenants: the remaining lots pay first (FIFO, no recharge); what they
+        cannot cover is recorded as billed in arrears (a call may be split between the two).
         Raises InsufficientCredits (nothing recorded), InvalidAmount, InvalidTime, IdempotencyConflict."""
         value = parse_amount(amount, self.currency, "amount")
         when = None if at is None else require_aware(at)
@@ -253,14 +255,11 @@ class Ledger:
                 return replay
             self._check_time_order(con, when)
             self._expire_due(con, when)
-            if current_agreement(con) is Agreement.MCA:
-                con.execute(
-                    "INSERT INTO usage_in_arrears VALUES ($1, $2, $3, $4)", [key, when, value, _now()]
-                ).fetchall()
-                return []
-            auto = current_auto_recharge(con)
             open_lots = _open_lots(con, when)
             available = sum((r for _, r in open_lots), Decimal(0))
+            if current_agreement(con) is Agreement.MCA:
+                return self._spend_mca(con, when, key, value, open_lots, available)
+            auto = current_auto_recharge(con)
             if available < value and auto.enabled and available < auto.below:
                 self._buy_lot(con, when, auto.amount, "auto_recharge", f"recharge:before:{key}")
                 open_lots = _open_lots(con, when)
@@ -275,6 +274,23 @@ class Ledger:
             if auto.enabled and available - value < auto.below:
                 self._buy_lot(con, when, auto.amount, "auto_recharge", f"recharge:after:{key}")
             return allocations
+
+    def _spend_mca(self, con, when, key: str, value: Decimal, open_lots, available: Decimal) -> list[Allocation]:
+        # "Turn off Communication Credits auto recharge for MCA customers": the remaining balance is consumed
+        # first, then usage is billed after the fact. A call bigger than what is left is split (Microsoft
+        # does not say how one call straddling the switch is split; docs/billing.md).
+        drawn = min(value, available)
+        allocations = allocate_fifo(open_lots, drawn) if drawn > 0 else []
+        if drawn > 0:
+            entry_id = _insert_entry(con, when, "spend", -drawn, f"usage:{key}", None)
+            con.executemany(
+                "INSERT INTO allocation VALUES ($1, $2, $3)", [[entry_id, a.lot_id, -a.amount] for a in allocations]
+            )
+        if value > drawn:
+            con.execute(
+                "INSERT INTO usage_in_arrears VALUES ($1, $2, $3, $4)", [key, when, value - drawn, _now()]
+            ).fetchall()
+        return allocations
 
     def expire(self, at: datetime | None = None) -> Decimal:
         """Expire every lot whose expiry is at or before `at` (None: now), each exactly once; return what
@@ -365,11 +381,16 @@ class Ledger:
         return lot
 
     def _replayed_spend(self, con, key: str, value: Decimal) -> list[Allocation] | None:
+        # an MCA call may be split: part drawn from lots (a spend entry), the rest billed in arrears
         rows = con.execute(
-            "SELECT entry_id, -amount FROM entry WHERE idempotency_key = $1", [f"usage:{key}"]
+            """
+            SELECT max(entry_id), sum(amount) FROM (
+                SELECT entry_id, -amount AS amount FROM entry WHERE idempotency_key = $1
+                UNION ALL SELECT NULL, amount FROM usage_in_arrears WHERE usage_id = $2)
+            HAVING count(*) > 0
+            """,
+            [f"usage:{key}", key],
         ).fetchall()
-        if not rows:
-            rows = con.execute("SELECT NULL, amount FROM usage_in_arrears WHERE usage_id = $1", [key]).fetchall()
         if not rows:
             return None
         entry_id, recorded = rows[0]

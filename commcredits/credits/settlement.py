@@ -25,7 +25,7 @@ Rules kept from the per-call reference (`Ledger.spend`), which the property test
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -58,34 +58,45 @@ class SettlementReport:
     blocked_amount: Decimal = Decimal(0)
     late: int = 0  # earlier than the ledger's last entry: recorded at that entry's time
     conflicts: int = 0  # usage id already settled with another amount: not settled again
-    billed_in_arrears: int = 0  # MCA tenants
+    billed_in_arrears: int = 0  # MCA tenants: calls (or the part of a call) the remaining lots could not pay
+    arrears_amount: Decimal = Decimal(0)
     blocked_calls: pd.DataFrame = field(default=None, repr=False, compare=False)
+    by_status: dict = field(default_factory=dict)  # imported calls per call_charges status, after settling
+
+
+CALL_STATUSES = ("settled", "free", "operator", "other_currency", "blocked", "estimate", "pending")
 
 
 # ---- reading what to settle ------------------------------------------------------------------------------
 
-# Rated calls that draw on credits, in the ledger's currency, not yet in the ledger (as spend or arrears).
+# What Microsoft charged (operator Microsoft or not given), rounded half-up to the minor unit, in the
+# ledger's currency (view microsoft_charge, sql/charges_views.sql). Estimates from the rate card never settle.
 CALLS_TO_SETTLE = """
 SELECT c.usage_id, epoch_us(c.start_at) AS t_us, (c.charge * 100)::BIGINT AS cents
-FROM call_charge c
-WHERE c.charge > 0 AND c.currency = $1 AND ($2::TIMESTAMPTZ IS NULL OR c.start_at <= $2)
+FROM microsoft_charge c
+WHERE c.billed_by = 'microsoft' AND c.charge > 0 AND c.currency = $1
+  AND ($2::TIMESTAMPTZ IS NULL OR c.start_at <= $2)
 ORDER BY c.start_at, c.usage_id
 """
 
 
 def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> SettlementReport:
-    """Settle every rated, charged, unsettled call (up to `until`) into the ledger; one transaction.
+    """Settle what Microsoft charged for every imported, unsettled call (up to `until`); one transaction.
 
-    `calls` (optional): a DataFrame with usage_id, start_at, charge to settle instead of the rated calls
-    table (the demo generator and what-if use it). Calls in another currency than the ledger's are ignored
-    by the rated-calls path (see `call_charge`). Raises InvalidAmount when a charge has more decimals than
-    the currency allows."""
+    A call draws exactly its reported `charge` rounded half-up to the minor unit; calls another operator
+    bills, calls without a charge (estimates only) and calls in another currency than the ledger's are
+    never settled (`call_charges` says why for each). `calls` (optional): a DataFrame with usage_id,
+    start_at, charge to settle instead (what-if replays use it). Raises InvalidAmount when a given charge
+    has more decimals than the currency allows."""
     with ledger.store.transaction() as con:
         if calls is None:
             table = con.sql(CALLS_TO_SETTLE, params=[ledger.currency, until]).to_arrow_table()
         else:
             table = _calls_table(con, calls, until)
-        return _settle_in(con, ledger, table)
+        report = _settle_in(con, ledger, table)
+        # every imported call by status after this settlement (view call_charges): nothing unpaid in silence
+        counts = dict(con.execute("SELECT status, count(*) FROM call_charges GROUP BY status").fetchall())
+        return replace(report, by_status={s: int(counts.get(s, 0)) for s in CALL_STATUSES})
 
 
 def _calls_table(con, calls, until) -> pa.Table:
@@ -125,9 +136,11 @@ def _settle_in(con, ledger: Ledger, table: pa.Table) -> SettlementReport:
             """
             SELECT count(*) FILTER (WHERE k.cents <> c.cents), list(c.usage_id)
             FROM _settle_calls c
-            JOIN (SELECT substr(idempotency_key, 7) AS usage_id, (-amount * 100)::BIGINT AS cents
-                  FROM entry WHERE kind = 'spend'
-                  UNION ALL SELECT usage_id, (amount * 100)::BIGINT FROM usage_in_arrears) k USING (usage_id)
+            JOIN (SELECT usage_id, sum(cents) AS cents FROM (  -- an MCA call may be split: drawn + arrears
+                      SELECT substr(idempotency_key, 7) AS usage_id, (-amount * 100)::BIGINT AS cents
+                      FROM entry WHERE kind = 'spend'
+                      UNION ALL SELECT usage_id, (amount * 100)::BIGINT FROM usage_in_arrears)
+                  GROUP BY usage_id) k USING (usage_id)
             """
         ).fetchall()[0]
     finally:
@@ -549,29 +562,46 @@ def _write(con, engine: _Engine, usage_ids: pa.Array, times: np.ndarray, cents: 
 
 
 def _settle_in_arrears(con, ledger, lots, next_entry, usage_ids, times, cents, late, conflicts) -> SettlementReport:
-    """MCA: every call is billed in arrears; lots still expire as each call's transaction would expire them."""
+    """MCA: the remaining lots pay first (FIFO, expiring as before, no recharge), the rest is billed in
+    arrears; every call succeeds, so each lot due by a call is recorded by the first call reaching it.
+    One vectorised step per stretch between lot expiries."""
     engine = _Engine(lots, next_entry, 0, recharge=None, trigger=None)
-    if len(times):
-        # every call succeeds, so each lot due by the last call is recorded, in the order the calls reach them
-        reached = np.searchsorted(times, engine.exp, side="left")  # first call at or after the expiry
-        due = reached < len(times)
-        order = np.lexsort((engine.ids[due], reached[due]))
-        for lot_id, exp, rem in zip(engine.ids[due][order], engine.exp[due][order], engine.rem[due][order]):
-            engine.expiry_rows.append((engine.next_entry, int(lot_id), int(exp), int(rem)))
-            engine.next_entry += 1
-            engine.expired += 1
-            engine.forfeited_cents += int(rem)
-        _write(con, engine, usage_ids, times, cents)
-        _insert_stamped(con, "usage_in_arrears",
-                        {"usage_id": usage_ids, "occurred_at": _ts(times), "amount": decimal_array(cents)},
-                        "ORDER BY occurred_at, usage_id")
+    drawn = np.zeros(len(times), np.int64)
+    pos, n = 0, len(times)
+    while pos < n:
+        engine.expire_due(int(times[pos]))
+        engine._flush_expiries()  # recorded by this call whatever it draws
+        end = int(np.searchsorted(times, engine.next_expiry(), side="left"))
+        c = cents[pos:end]
+        spent = np.cumsum(c)
+        b = engine.balance()
+        # call k draws the part of [S_k - c_k, S_k) below the balance; once the lots are empty, nothing
+        part = np.minimum(spent, b) - np.minimum(spent - c, b)
+        m = int(np.count_nonzero(part))  # a prefix: the calls before the lots ran dry
+        if m:
+            drawn[pos : pos + m] = part[:m]
+            engine._commit(np.arange(pos, pos + m), part[:m], np.zeros(m, bool), np.zeros(m, bool), None)
+        pos = end
+    if n:
+        _write(con, engine, usage_ids, times, drawn)
+        owed = cents - drawn
+        billed = np.flatnonzero(owed > 0)
+        if len(billed):
+            _insert_stamped(con, "usage_in_arrears",
+                            {"usage_id": usage_ids.take(pa.array(billed)), "occurred_at": _ts(times[billed]),
+                             "amount": decimal_array(owed[billed])},
+                            "ORDER BY occurred_at, usage_id")
+    else:
+        billed = owed = np.zeros(0, np.int64)
     money = lambda v: quantize(Decimal(int(v)) / CENT, ledger.currency)  # noqa: E731
     return SettlementReport(
+        settled=engine.settled,
+        amount=money(engine.settled_cents),
         expired_lots=engine.expired,
         forfeited=money(engine.forfeited_cents),
         late=int(late),
         conflicts=int(conflicts),
-        billed_in_arrears=len(times),
-        amount=money(cents.sum()) if len(cents) else money(0),
+        billed_in_arrears=len(billed),
+        arrears_amount=money(owed[billed].sum()) if len(billed) else money(0),
         blocked_calls=pd.DataFrame({"usage_id": [], "start_at": [], "charge": []}),
     )

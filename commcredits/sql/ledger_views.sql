@@ -1,22 +1,27 @@
 -- Views analysts query. Their names and columns are a stable interface documented in README.md.
 
--- lots: every lot with what is left of it now.
+-- lots: every lot with what is left of it now; invoice_id names the purchase (one name everywhere).
 CREATE OR REPLACE VIEW lots AS
-SELECT l.lot_id, l.purchased_at, l.expires_at, l.amount, l.source, l.order_id,
+SELECT l.lot_id, l.purchased_at, l.expires_at, l.amount, l.source, l.order_id, i.invoice_id,
        COALESCE(SUM(a.amount), 0)::DECIMAL(18, 2)                                    AS remaining,
        COALESCE(-SUM(a.amount) FILTER (WHERE e.kind = 'spend'), 0)::DECIMAL(18, 2)   AS spent,
        COALESCE(-SUM(a.amount) FILTER (WHERE e.kind = 'expiry'), 0)::DECIMAL(18, 2)  AS forfeited,
        bool_or(e.kind = 'expiry') IS TRUE                                            AS expired
 FROM lot l
+LEFT JOIN invoice i USING (lot_id)
 LEFT JOIN allocation a USING (lot_id)
 LEFT JOIN entry e ON e.entry_id = a.entry_id
 GROUP BY ALL;
 
--- entries: the journal in the order it happened, with the balance after each entry.
+-- entries: the journal in the order it happened, with the balance after each entry; a purchase, recharge or
+-- expiry names its lot's invoice number (invoice_id) and order id.
 CREATE OR REPLACE VIEW entries AS
-SELECT entry_id, occurred_at, kind, amount, idempotency_key, lot_id, recorded_at,
-       SUM(amount) OVER (ORDER BY entry_id ROWS UNBOUNDED PRECEDING)::DECIMAL(18, 2) AS balance_after
-FROM entry;
+SELECT e.entry_id, e.occurred_at, e.kind, e.amount, e.idempotency_key, e.lot_id, e.recorded_at,
+       SUM(e.amount) OVER (ORDER BY e.entry_id ROWS UNBOUNDED PRECEDING)::DECIMAL(18, 2) AS balance_after,
+       i.invoice_id, l.order_id
+FROM entry e
+LEFT JOIN invoice i ON i.lot_id = e.lot_id
+LEFT JOIN lot l ON l.lot_id = e.lot_id;
 
 -- allocations: each entry's movement per lot, with the entry's time and kind.
 CREATE OR REPLACE VIEW allocations AS

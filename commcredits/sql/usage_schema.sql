@@ -27,6 +27,12 @@ CREATE TABLE IF NOT EXISTS pstn_call (
     source_file          VARCHAR,
     imported_at          TIMESTAMPTZ NOT NULL
 );
+-- added later (ALTER keeps older ledger files readable): operator = 'Microsoft' or the Operator Connect carrier
+-- who bills the call; inventory_type = Graph inventoryType = CSV 'Number Type' (the user's number type, e.g.
+-- toll-free); call_duration_source = 'microsoft' | 'operator'.
+ALTER TABLE pstn_call ADD COLUMN IF NOT EXISTS operator VARCHAR;
+ALTER TABLE pstn_call ADD COLUMN IF NOT EXISTS inventory_type VARCHAR;
+ALTER TABLE pstn_call ADD COLUMN IF NOT EXISTS call_duration_source VARCHAR;
 
 -- pstn_call_quarantine: rows that could not be read, with why; re-importing the same row adds nothing.
 CREATE TABLE IF NOT EXISTS pstn_call_quarantine (
@@ -70,12 +76,13 @@ CREATE TABLE IF NOT EXISTS phone_destination (
     number_type          VARCHAR
 );
 
--- call_charge: what each call draws on credits, in the call's currency (rebuilt by rate_calls()).
+-- call_charge: Microsoft's charge or, for rows without one, an ESTIMATE (rebuilt by rate_calls()). Settlement
+-- never reads it: it draws what Microsoft charged (view microsoft_charge).
 CREATE TABLE IF NOT EXISTS call_charge (
     usage_id             VARCHAR NOT NULL,
     start_at             TIMESTAMPTZ NOT NULL,
     currency             VARCHAR,
-    method               VARCHAR NOT NULL,  -- 'as_is' | 'rate_card' | 'included' | 'free' | 'unrated'
+    method               VARCHAR NOT NULL,  -- 'as_is' (Microsoft's charge) | 'operator' | estimates: 'rate_card' | 'included' | 'free' | 'unrated'
     destination_country  VARCHAR,
     billable_minutes     BIGINT,
     included_minutes     BIGINT,

@@ -79,15 +79,11 @@ SELECT date_trunc('month', issued_at)::DATE AS month,
        coalesce(sum(amount) FILTER (WHERE reason = 'auto_recharge'), 0)::DECIMAL(18, 2) AS recharged
 FROM invoice GROUP BY 1 ORDER BY 1;
 
--- unsettled_calls: rated calls that draw on credits but are not in the ledger, and why.
+-- unsettled_calls: calls with money behind them that the ledger did not draw (view call_charges): pending, blocked,
+-- in another currency, or only estimated (rate card; never settled). charge is in `currency`.
 CREATE OR REPLACE VIEW unsettled_calls AS
-SELECT r.usage_id, r.start_at, r.charge, r.currency,
-       CASE WHEN r.currency IS DISTINCT FROM (SELECT currency FROM tenant LIMIT 1)
-                THEN 'charged in another currency than the ledger'
-            WHEN r.start_at < (SELECT max(occurred_at) FROM entry)
-                THEN 'blocked, or older than the ledger''s last entry'
-            ELSE 'not settled yet' END AS reason
-FROM call_charge r
-WHERE r.charge > 0
-  AND 'usage:' || r.usage_id NOT IN (SELECT idempotency_key FROM entry WHERE kind = 'spend')
-  AND r.usage_id NOT IN (SELECT usage_id FROM usage_in_arrears);
+SELECT usage_id, start_at, attention_amount AS charge,
+       CASE WHEN status = 'estimate' THEN (SELECT currency FROM tenant LIMIT 1) ELSE currency END AS currency,
+       status, reason
+FROM call_charges
+WHERE status IN ('pending', 'blocked', 'other_currency', 'estimate') AND attention_amount > 0;

@@ -50,7 +50,7 @@ def expiry_chart(lots: pd.DataFrame, currency: str, *, now: datetime | None = No
     for column, name, color in (("spent", "Spent", GREY), ("forfeited", "Forfeited", RED),
                                 ("remaining", "Still open", GREEN)):
         fig.add_bar(x=frame["expires_at"], y=frame[column].astype(float), name=name, marker_color=color,
-                    customdata=frame["lot_id"], hovertemplate=f"lot %{{customdata}}: {name.lower()} %{{y:,.2f}}")
+                    customdata=frame["invoice_id"], hovertemplate=f"invoice %{{customdata}}: {name.lower()} %{{y:,.2f}}")
     fig.add_vline(x=now, line={"color": BLUE, "dash": "dash"})
     fig.add_annotation(x=now, y=1, yref="paper", text="today", showarrow=False, xanchor="left", font={"color": BLUE})
     fig.update_layout(barmode="stack", bargap=0.5)

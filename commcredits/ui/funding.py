@@ -188,7 +188,8 @@ class FundingForm:
             return
         if placed.lot is not None:
             message = (f"Order placed: {fmt.money(placed.lot.amount, review.currency, self.locale)} added, "
-                       f"invoice {placed.invoice_id}, expires {fmt.day(placed.lot.expires_at, self.locale)}.")
+                       f"invoice {placed.invoice_id} (order {placed.lot.order_id}), "
+                       f"expires {fmt.day(placed.lot.expires_at, self.locale)}.")
         else:
             message = "Settings saved."
         self.balance_line.value = self._balance_html()

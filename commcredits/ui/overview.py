@@ -12,6 +12,8 @@ from ..credits.ledger import Agreement, Ledger
 from ..licensing.readiness import readiness_summary
 from . import charts
 from . import format as fmt
+from .attention import attention_html
+from .reconcile import ReconcileForm
 
 AGREEMENT_NAMES = {
     Agreement.MOSA: "Microsoft Online Subscription Agreement",
@@ -26,7 +28,9 @@ ENTRY_KINDS = {"purchase": "Purchase", "recharge": "Auto-recharge", "spend": "Ca
 # The latest journal entries, each call charge traced to who called where (spend must be traceable).
 RECENT_ENTRIES = """
 SELECT e.entry_id, e.occurred_at, e.kind, e.amount, e.balance_after,
-       CASE WHEN e.kind <> 'spend' OR c.usage_id IS NULL THEN e.idempotency_key
+       CASE WHEN e.kind IN ('purchase', 'recharge') THEN 'Invoice ' || e.invoice_id || ' · order ' || e.order_id
+            WHEN e.kind = 'expiry' THEN 'Unused credit of invoice ' || e.invoice_id
+            WHEN e.kind <> 'spend' OR c.usage_id IS NULL THEN e.idempotency_key
             ELSE concat_ws(' · ',
                            coalesce(c.user_display_name, 'auto attendant / call queue'),
                            CASE c.call_type WHEN 'user_out' THEN 'call out' WHEN 'conf_out' THEN 'meeting dial-out'
@@ -51,7 +55,7 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     auto = ledger.auto_recharge
     agreement = ledger.agreement
     if agreement is Agreement.MCA:
-        auto_text, auto_note = "Off", "Microsoft Customer Agreement: usage is billed in arrears."
+        auto_text, auto_note = "Off", "Microsoft Customer Agreement: the remaining credits pay first, then usage is billed in arrears."
     elif auto.enabled:
         auto_text = "On"
         auto_note = f"Add {fmt.money(auto.amount, currency, locale)} when the balance is below {fmt.money(auto.below, currency, locale)}"
@@ -62,7 +66,7 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     if len(open_lots):
         first = open_lots.sort_values("expires_at").iloc[0]
         expiry_value = fmt.money(first["remaining"], currency, locale)
-        expiry_note = f"expires {fmt.day(first['expires_at'], locale)} (lot {first['lot_id']})"
+        expiry_note = f"expires {fmt.day(first['expires_at'], locale)} (invoice {first['invoice_id']})"
     else:
         expiry_value, expiry_note = "—", "no open lots"
     low = balance <= 0 or (auto.enabled is False and agreement is not Agreement.MCA and balance < 50)
@@ -96,8 +100,8 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     shown_lots["source"] = shown_lots["source"].map(LOT_SOURCES).fillna(shown_lots["source"])
     lots_table = fmt.html_table(
         shown_lots,
-        labels={"lot_id": "Lot", "purchased_at": "Bought", "expires_at": "Expires", "source": "How",
-                "amount": "Amount", "remaining": "Remaining"},
+        labels={"invoice_id": "Invoice", "order_id": "Order", "purchased_at": "Bought", "expires_at": "Expires",
+                "source": "How", "amount": "Amount", "remaining": "Remaining"},
         money_columns=("amount", "remaining"), day_columns=("purchased_at", "expires_at"), currency=currency,
         css_class="cc-table cc-lots", locale=locale,
     )
@@ -110,7 +114,8 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
         money_columns=("amount", "balance_after"), instant_columns=("occurred_at",), currency=currency,
         css_class="cc-table cc-entries", locale=locale,
     )
-    summary = f'{fmt.STYLE}<div class="cc-page"><div class="cc-cards">{cards}</div>{readiness_line}</div>'
+    summary = (f'{fmt.STYLE}<div class="cc-page"><div class="cc-cards">{cards}</div>{readiness_line}'
+               f'{attention_html(ledger, locale=locale, limit=5, more_hint="; all of them on the Usage page")}</div>')
     details = (
         f'<div class="cc-page"><h3 class="cc-section">Funds expiring soon</h3>{expiring_table}'
         f'<h3 class="cc-section">Open lots (oldest expires first; spending draws from it first)</h3>{lots_table}'
@@ -156,4 +161,4 @@ def build_overview(ledger: Ledger, *, locale: str | None = None) -> widgets.VBox
 
     refresh.on_click(_refresh)
     _refresh()
-    return widgets.VBox([refresh, summary, plots, details])
+    return widgets.VBox([refresh, summary, ReconcileForm(ledger, locale=locale).widget, plots, details])

@@ -29,6 +29,7 @@ from ..usage.rating import rate_calls
 from ..credits.settlement import SettlementReport, settle
 from . import charts
 from . import format as fmt
+from .attention import attention_html
 
 IMPORTABLE = tuple(sorted(CALL_LOG_SUFFIXES))
 SHOWN_ROWS = 50
@@ -131,7 +132,14 @@ def settlement_lines(report: SettlementReport, unrated: int, currency: str, loca
                       f"{m(report.blocked_amount)} not recorded: {BLOCKED_REASON}. They stay unsettled; add funds "
                       "or turn on auto-recharge, then settle again."))
     else:
-        lines.append(("Blocked", "0", "every charged call was covered"))
+        lines.append(("Blocked", "0", f"the balance covered every call Microsoft charged in {currency}"))
+    for status, label, note in (("other_currency", "Other currency", "charged in another currency: never drawn, "
+                                 "see the calls that need your attention"),
+                                ("estimate", "Estimate only", "no charge from Microsoft: estimated from the rate "
+                                 "card, never settled"),
+                                ("operator", "Other operators", "billed by their carrier, not from credits")):
+        if report.by_status.get(status):
+            lines.append((label, str(report.by_status[status]), note))
     if report.late:
         lines.append(("Arrived late", str(report.late), "calls older than the ledger's last entry: recorded at "
                                                          "that entry's time, since history is never rewritten; "
@@ -141,11 +149,11 @@ def settlement_lines(report: SettlementReport, unrated: int, currency: str, loca
     if report.conflicts:
         lines.append(("Conflicts", str(report.conflicts), "already settled with another amount; left as they were"))
     if report.billed_in_arrears:
-        lines.append(("Billed in arrears", str(report.billed_in_arrears), "Microsoft Customer Agreement: "
-                                                                          "invoiced later, not paid from credits"))
+        lines.append(("Billed in arrears", str(report.billed_in_arrears), f"{m(report.arrears_amount)}: Microsoft "
+                      "Customer Agreement, invoiced later once the remaining credits are used up"))
     if unrated:
-        lines.append(("Unrated", str(unrated), "no rate card price for the destination; not settled. Load your "
-                                               "rate card (load_rate_card), then settle again."))
+        lines.append(("Unrated", str(unrated), "no charge from Microsoft and no rate card price: not even an "
+                                               "estimate. Load your rate card (load_rate_card) for estimates."))
     return lines
 
 
@@ -191,6 +199,8 @@ class UsagePage:
         self.spend.add_class("cc-spend")
         self.chart = widgets.Output()
         self.chart.add_class("cc-spend-chart")
+        self.attention = widgets.HTML()
+        self.attention.add_class("cc-attention-section")
 
         self.import_button.on_click(self._on_import)
         self.settle_button.on_click(self._on_settle)
@@ -208,9 +218,10 @@ class UsagePage:
             self.path,
             self.progress, self.phase, self.import_status, self.import_result,
             section("2. Settle charged calls",
-                    "Prices the imported calls, then pays every charged call from credits, oldest first, "
-                    "with auto-recharge when it is on. Running it again settles nothing twice."),
-            self.settle_button, self.settle_status, self.settle_result,
+                    "Pays what Microsoft charged for each call from credits, oldest first, with auto-recharge "
+                    "when it is on; calls without a charge only get an estimate. Running it again settles "
+                    "nothing twice."),
+            self.settle_button, self.settle_status, self.settle_result, self.attention,
             section("3. Where the money went", "Calls paid from credits, from the ledger."),
             self.chart, self.spend,
         ])
@@ -355,8 +366,9 @@ class UsagePage:
     # ---- spend ----
 
     def show_spend(self) -> None:
-        """Read the spend views again and redraw the tables and the chart."""
+        """Read the spend views again and redraw the tables, the chart and the calls needing attention."""
         try:
+            self.attention.value = attention_html(self.ledger, locale=self.locale)
             users = insights.spend_by(self.ledger, "user").head(TOP)
             places = insights.spend_by(self.ledger, "destination").head(TOP)
             months = insights.spend_by(self.ledger, "month")

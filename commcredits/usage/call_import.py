@@ -50,6 +50,9 @@ GRAPH_FIELDS = {
     "license_capability": "licenseCapability",
     "usage_country_code": "usageCountryCode",
     "tenant_country_code": "tenantCountryCode",
+    "operator": "operator",  # "Microsoft", or the Operator Connect carrier who bills the call itself
+    "inventory_type": "inventoryType",  # the user's number type, e.g. a service or toll-free number
+    "call_duration_source": "callDurationSource",
 }
 
 # Our column <- Teams admin center "PSTN usage" CSV column (Calling Plans export).
@@ -74,6 +77,9 @@ CSV_COLUMNS = {
     "license_capability": "Capability",
     "usage_country_code": "User Location",
     "tenant_country_code": None,
+    "operator": None,  # the Calling Plans export has no operator column: Microsoft is the carrier there
+    "inventory_type": "Number Type",
+    "call_duration_source": None,
 }
 
 COLUMNS = list(GRAPH_FIELDS)
@@ -133,7 +139,8 @@ SELECT trim(usage_id), nullif(call_id, ''), nullif(user_id, ''), nullif(user_pri
        nullif(caller_number, ''), nullif(destination_context, ''), nullif(destination_name, ''),
        nullif(conference_id, ''), nullif(trim(license_capability), ''),
        upper(nullif(trim(usage_country_code), '')), upper(nullif(trim(tenant_country_code), '')),
-       $1, source_file, $2
+       $1, source_file, $2,
+       nullif(trim(operator), ''), nullif(trim(inventory_type), ''), lower(nullif(trim(call_duration_source), ''))
 FROM _call_checked c
 WHERE reason IS NULL
   AND trim(usage_id) NOT IN (SELECT usage_id FROM pstn_call)

@@ -46,7 +46,8 @@ def invoices_by_month(ledger: Ledger) -> pd.DataFrame:
 
 
 def unsettled_calls(ledger: Ledger) -> pd.DataFrame:
-    """Rated calls that draw on credits but are not in the ledger, with the reason."""
+    """Calls with money behind them that the ledger did not draw (pending, blocked, other currency,
+    estimate-only), with status and reason."""
     return ledger.store.query_df("SELECT * FROM unsettled_calls ORDER BY start_at, usage_id")
 
 
@@ -155,7 +156,7 @@ def _usage(ledger: Ledger, start, end) -> pd.DataFrame:
             SELECT substr(idempotency_key, 7) AS usage_id, occurred_at AS start_at, -amount AS charge
             FROM entry WHERE kind = 'spend'
             UNION ALL
-            SELECT usage_id, start_at, charge FROM unsettled_calls WHERE reason <> 'charged in another currency than the ledger'
+            SELECT usage_id, start_at, charge FROM unsettled_calls WHERE status <> 'other_currency'  -- estimates too
             UNION ALL
             SELECT usage_id, start_at, charge FROM blocked_call
             WHERE 'usage:' || usage_id NOT IN (SELECT idempotency_key FROM entry WHERE kind = 'spend')

@@ -1,9 +1,14 @@
-"""Rate imported calls: what each one draws on Communication Credits, set-based in DuckDB.
+"""Rate imported calls set-based in DuckDB: Microsoft's charge where it gave one, an ESTIMATE otherwise.
 
-- A row Microsoft already charged to credits (licenseCapability MCOPSTNPP with a charge) settles as-is,
-  rounded to the currency's minor unit.
+Settlement never uses this table: it draws what Microsoft charged (view microsoft_charge, docs/billing.md).
+The rate card and included minutes only estimate (forecasts, what-if, rows that arrive without a charge):
+- A row Microsoft charged (operator Microsoft or not given, `charge` present, any license) is 'as_is':
+  the charge rounded half-up to the currency's minor unit; 0.00 stays 0.00 (Microsoft counts included minutes).
+- A row another operator carried (Operator Connect / Direct Routing) is 'operator': no charge of ours.
+- Rows without a charge are estimated ('rate_card', 'included', 'free', 'unrated'):
 - Inbound calls are free, except calls into a toll-free number (auto attendants, call queues, conferencing):
-  those are rated at the rate card's toll-free price of the number's country.
+  those are rated at the rate card's toll-free price of the number's country. The toll-free number is known
+  from the row's `inventoryType` (CSV `Number Type`); only rows without one fall back to the number itself.
 - Outbound calls first use the included minutes of the caller's Calling Plan / Audio Conferencing license,
   pooled per usage country, per month, per license capability and scope (domestic / international), in call
   time order; the rest is billed per started minute at the rate card price of the destination (country from
@@ -41,7 +46,8 @@ NUMBER_TYPES = {
 
 @dataclass(frozen=True)
 class RatingReport:
-    """How many calls were rated by each method ('as_is', 'included', 'rate_card', 'free', 'unrated')."""
+    """How many calls were rated by each method ('as_is' = Microsoft's charge, 'operator' = another carrier's
+    call; estimates: 'included', 'rate_card', 'free', 'unrated')."""
 
     by_method: dict
     destinations_looked_up: int = 0
@@ -49,6 +55,11 @@ class RatingReport:
     @property
     def unrated(self) -> int:
         return self.by_method.get("unrated", 0)
+
+    @property
+    def estimated(self) -> int:
+        """Rows priced from the rate card and included minutes: estimates, never settled."""
+        return sum(n for method, n in self.by_method.items() if method not in ("as_is", "operator"))
 
 
 def _read_csv(path, columns: list[str], what: str) -> pd.DataFrame:
@@ -158,12 +169,17 @@ WITH calls AS (
                 WHEN lower(c.destination_context) = 'international' THEN 'international'
                 ELSE 'domestic' END AS scope,
            date_trunc('month', c.start_at) AS month,
-           CASE WHEN c.license_capability = 'MCOPSTNPP' AND c.charge IS NOT NULL THEN 'as_is'
+           -- Number Type / inventoryType names the tenant's number; without it, guess from the number dialled
+           coalesce(regexp_matches(lower(c.inventory_type), 'toll[- ]?free'), i.number_type = 'toll_free', false)
+               AS toll_free,
+           CASE WHEN c.operator IS NOT NULL AND lower(trim(c.operator)) <> 'microsoft' THEN 'operator'
+                WHEN c.charge IS NOT NULL THEN 'as_is'
                 WHEN c.call_type IN (SELECT unnest($outbound::VARCHAR[])) THEN 'outbound'
-                WHEN i.number_type = 'toll_free' THEN 'toll_free_in'
+                WHEN toll_free THEN 'toll_free_in'
                 WHEN c.license_capability = 'MCOPSTNPP' THEN 'outbound'
                 ELSE 'free' END AS kind,
-           CASE WHEN i.number_type = 'toll_free' THEN i.destination_country END AS toll_free_country
+           CASE WHEN toll_free THEN coalesce(i.destination_country, d.destination_country,
+                                             c.usage_country_code, c.tenant_country_code) END AS toll_free_country
     FROM pstn_call c
     LEFT JOIN phone_destination d ON d.number = c.callee_number
     LEFT JOIN phone_destination i ON i.number = c.callee_number AND c.call_type NOT IN (SELECT unnest($outbound::VARCHAR[]))
@@ -203,18 +219,19 @@ priced AS (
     FROM drawn d
 )
 SELECT usage_id, start_at,
-       CASE WHEN kind = 'as_is' THEN reported_currency ELSE $currency END AS currency,
-       CASE WHEN kind = 'as_is' THEN 'as_is'
+       CASE WHEN kind IN ('as_is', 'operator') THEN reported_currency ELSE $currency END AS currency,
+       CASE WHEN kind IN ('as_is', 'operator') THEN kind
             WHEN kind = 'free' THEN 'free'
             WHEN billable_minutes = 0 AND included_minutes > 0 THEN 'included'
             WHEN billable_minutes = 0 THEN 'free'
             WHEN rate IS NULL THEN 'unrated'
             ELSE 'rate_card' END AS method,
        coalesce(toll_free_country, destination_country) AS destination_country,
-       CASE WHEN kind = 'free' THEN 0 ELSE billable_minutes END AS billable_minutes,
+       CASE WHEN kind IN ('free', 'as_is', 'operator') THEN 0 ELSE billable_minutes END AS billable_minutes,
        included_minutes,
        CASE WHEN kind = 'as_is' THEN CASE WHEN e.digits = 0 THEN round(reported_charge, 0)::DECIMAL(18, 2)
                  ELSE round(reported_charge, 2)::DECIMAL(18, 2) END
+            WHEN kind = 'operator' THEN NULL
             WHEN kind = 'free' OR billable_minutes = 0 THEN 0::DECIMAL(18, 2)
             WHEN rate IS NULL THEN NULL
             WHEN $digits = 0 THEN round(billable_minutes * rate.price_per_minute + rate.connection_fee, 0)::DECIMAL(18, 2)
@@ -286,8 +303,10 @@ def _fill_destinations(store) -> int:
 
 
 def rated_calls(target) -> pd.DataFrame:
-    """Every call with its rating, oldest first."""
-    return store_of(target).query_df("SELECT * FROM call_charge ORDER BY start_at, usage_id")
+    """Every call with its rating, oldest first; `estimate` is true for rows priced from the rate card and
+    included minutes (never settled), false for Microsoft's own charge and other operators' calls."""
+    return store_of(target).query_df(
+        "SELECT *, method NOT IN ('as_is', 'operator') AS estimate FROM call_charge ORDER BY start_at, usage_id")
 
 
 __all__ = [

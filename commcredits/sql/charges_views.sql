@@ -1,0 +1,79 @@
+-- What Microsoft billed for each imported call, and how the workbook treats it. Named in docs/billing.md.
+
+-- currency_digits(code): minor-unit digits of an ISO 4217 code, as babel (CLDR) gives them to the ledger
+-- (tests/test_call_charges.py checks the lists against babel); unknown codes get 2.
+CREATE OR REPLACE MACRO currency_digits(code) AS CASE
+    WHEN upper(code) IN ('ADP', 'AFN', 'ALL', 'BIF', 'BYR', 'CLP', 'DJF', 'ESP', 'GNF', 'IQD', 'IRR', 'ISK', 'ITL', 'JPY',
+                         'KMF', 'KPW', 'KRW', 'LAK', 'LBP', 'LUF', 'MGA', 'MGF', 'MMK', 'MRO', 'PYG', 'RSD', 'RWF', 'SLL',
+                         'SOS', 'STD', 'SYP', 'TMM', 'TRL', 'UGX', 'UYI', 'VND', 'VUV', 'XAF', 'XOF', 'XPF', 'YER', 'ZMK',
+                         'ZWD') THEN 0
+    WHEN upper(code) IN ('BHD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND') THEN 3
+    WHEN upper(code) IN ('CLF', 'UYW') THEN 4
+    ELSE 2 END;
+
+-- microsoft_charge: every imported call as Microsoft reported it. billed_by: 'microsoft' (operator Microsoft or
+-- not given, with a charge), 'operator' (an Operator Connect / Direct Routing carrier bills it itself) or
+-- 'no_charge' (Microsoft's row has no charge: only an estimate exists). charge: the reported charge rounded
+-- half-up to the currency's minor unit: exactly what settlement draws (from rows in the ledger's currency).
+CREATE OR REPLACE VIEW microsoft_charge AS
+SELECT c.usage_id, c.start_at, c.user_principal_name, c.user_display_name, c.call_type, c.license_capability,
+       c.operator, c.charge AS reported_charge, c.currency,
+       CASE WHEN c.operator IS NOT NULL AND lower(trim(c.operator)) <> 'microsoft' THEN 'operator'
+            WHEN c.charge IS NULL THEN 'no_charge'
+            ELSE 'microsoft' END AS billed_by,
+       CASE WHEN billed_by <> 'microsoft' THEN NULL
+            WHEN currency_digits(c.currency) = 0 THEN round(c.charge, 0)
+            ELSE round(c.charge, 2) END::DECIMAL(18, 2) AS charge
+FROM pstn_call c;
+
+-- call_charges: one row per imported call with what it drew and why (cc.call_charges, docs/billing.md).
+-- status: settled (drawn from credits, or billed in arrears on MCA) | free (Microsoft charged nothing) |
+-- operator (another carrier bills it) | other_currency (not the ledger's currency: never drawn) | blocked (the
+-- balance could not pay it) | estimate (no charge reported: only the rate card's estimate, never settled) |
+-- pending (charged, not settled yet). attention_amount: the money behind a call the admin must look at.
+CREATE OR REPLACE VIEW call_charges AS
+WITH drawn AS (
+    SELECT substr(idempotency_key, 7) AS usage_id, -sum(amount) AS drawn
+    FROM entry WHERE kind = 'spend' GROUP BY 1
+),
+arrears AS (SELECT usage_id, sum(amount) AS arrears FROM usage_in_arrears GROUP BY 1),
+classified AS (
+    SELECT m.*, coalesce(d.drawn, 0)::DECIMAL(18, 2) AS credits_drawn, a.arrears AS billed_in_arrears,
+           CASE WHEN m.billed_by = 'no_charge' THEN r.charge END AS estimate, t.currency AS ledger_currency,
+           CASE WHEN m.billed_by = 'operator' THEN 'operator'
+                WHEN m.billed_by = 'no_charge' THEN 'estimate'
+                WHEN m.charge = 0 THEN 'free'
+                WHEN m.currency IS DISTINCT FROM t.currency THEN 'other_currency'
+                WHEN d.drawn IS NOT NULL OR a.arrears IS NOT NULL THEN 'settled'
+                WHEN m.usage_id IN (SELECT usage_id FROM blocked_call) THEN 'blocked'
+                ELSE 'pending' END AS status
+    FROM microsoft_charge m
+    CROSS JOIN (SELECT currency FROM tenant LIMIT 1) t
+    LEFT JOIN drawn d USING (usage_id)
+    LEFT JOIN arrears a USING (usage_id)
+    LEFT JOIN call_charge r USING (usage_id)
+)
+SELECT usage_id, start_at, user_principal_name, operator, reported_charge, currency, credits_drawn, status,
+       CASE status
+           WHEN 'settled' THEN CASE
+               WHEN billed_in_arrears IS NULL THEN 'Microsoft charged ' || charge || ' ' || currency || '; drawn from credits.'
+               WHEN credits_drawn > 0 THEN 'Microsoft charged ' || charge || ' ' || currency || ': ' || credits_drawn
+                    || ' drawn from the last credits, ' || billed_in_arrears || ' billed in arrears (MCA).'
+               ELSE 'Microsoft charged ' || charge || ' ' || currency || '; billed in arrears (MCA): no credits left.' END
+           WHEN 'free' THEN CASE WHEN reported_charge > 0
+               THEN 'Microsoft charged ' || reported_charge || ' ' || currency || ', less than the smallest coin: nothing to draw.'
+               ELSE 'Microsoft charged nothing (included minutes or a free call).' END
+           WHEN 'operator' THEN 'Billed by ' || operator || ', not from Communication Credits.'
+           WHEN 'other_currency' THEN 'Charged ' || charge || ' ' || coalesce(currency, '(no currency)')
+               || ', not in the ledger''s ' || ledger_currency || ': not drawn. Settle it with Microsoft''s invoice.'
+           WHEN 'blocked' THEN 'Microsoft charged ' || charge || ' ' || currency
+               || ' but the balance could not pay it: add funds, then settle again.'
+           WHEN 'estimate' THEN CASE WHEN estimate IS NULL
+               THEN 'Microsoft''s row has no charge and the rate card has no price for it: nothing is drawn.'
+               ELSE 'Microsoft''s row has no charge; the rate card estimates ' || estimate || ' ' || ledger_currency
+                    || ' (an estimate: never settled).' END
+           ELSE 'Microsoft charged ' || charge || ' ' || currency || '; not settled yet.' END AS reason,
+       CASE WHEN status IN ('other_currency', 'blocked', 'pending') THEN charge
+            WHEN status = 'estimate' THEN estimate END::DECIMAL(18, 2) AS attention_amount,
+       billed_in_arrears, estimate, license_capability, call_type
+FROM classified;

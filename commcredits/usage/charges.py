@@ -1,0 +1,65 @@
+"""Each imported call as Microsoft billed it and what the ledger did with it (view `call_charges`).
+
+Read-only questions over set-based SQL views (sql/charges_views.sql): one row per call, a count per status,
+and the calls that need the admin's attention. The rules are in docs/billing.md.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..credits.settlement import CALL_STATUSES as STATUSES
+from .call_import import store_of
+
+# Calls Microsoft charged (or may have) that the ledger did not draw, and that settling alone will not fix.
+ATTENTION = ("other_currency", "blocked", "estimate")
+STATUS_LABELS = {
+    "settled": "Settled",
+    "free": "Free (charged 0.00)",
+    "operator": "Billed by another operator",
+    "other_currency": "Other currency",
+    "blocked": "Blocked (balance too low)",
+    "estimate": "Estimate only (no charge reported)",
+    "pending": "Not settled yet",
+}
+
+COLUMNS = ("usage_id, start_at, user_principal_name, operator, reported_charge, currency, credits_drawn, status, "
+           "reason, attention_amount, billed_in_arrears, estimate")
+
+
+def call_charges(target) -> pd.DataFrame:
+    """One row per imported call: usage_id, start_at, user_principal_name, operator, reported_charge,
+    currency, credits_drawn, status (see STATUSES), reason in plain words, attention_amount (the money
+    behind a call that needs the admin), billed_in_arrears (MCA) and estimate (rate card, never settled)."""
+    return store_of(target).query_df(f"SELECT {COLUMNS} FROM call_charges ORDER BY start_at, usage_id")
+
+
+def status_counts(target) -> dict[str, int]:
+    """How many imported calls are in each status (every status present, zero included)."""
+    counts = dict(store_of(target).query("SELECT status, count(*) FROM call_charges GROUP BY status"))
+    return {status: int(counts.get(status, 0)) for status in STATUSES}
+
+
+def calls_needing_attention(target) -> pd.DataFrame:
+    """Calls in another currency, blocked, or with only an estimate, newest first: each with its amount and reason."""
+    return store_of(target).query_df(
+        f"SELECT {COLUMNS} FROM call_charges WHERE status IN ('other_currency', 'blocked', 'estimate') "
+        "ORDER BY start_at DESC, usage_id"
+    )
+
+
+def attention_summary(target) -> pd.DataFrame:
+    """Per status needing attention: calls, amount and currency (one row per status and currency)."""
+    return store_of(target).query_df(
+        """
+        SELECT status, count(*) AS calls, sum(attention_amount)::DECIMAL(18, 2) AS amount,
+               coalesce(CASE WHEN status = 'estimate' THEN (SELECT currency FROM tenant LIMIT 1) END,
+                        currency) AS currency
+        FROM call_charges WHERE status IN ('other_currency', 'blocked', 'estimate')
+        GROUP BY ALL ORDER BY status, currency
+        """
+    )
+
+
+__all__ = ["ATTENTION", "STATUSES", "STATUS_LABELS", "attention_summary", "call_charges", "calls_needing_attention",
+           "status_counts"]

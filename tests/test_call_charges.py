@@ -1,0 +1,219 @@
+"""Settle what Microsoft charged: real-shaped Graph pstnCallLogRow rows, one rule per test."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+from babel.numbers import get_currency_precision, list_currencies
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import commcredits as cc
+from commcredits.credits.settlement import settle
+from commcredits.usage.charges import calls_needing_attention
+
+T0 = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
+
+
+def graph_row(n: int, *, charge="0.00", currency="USD", operator="Microsoft", capability="MCOPSTNPP",
+              call_type="user_out", minutes=3, inventory="Subscriber", user="adele.vance@contoso.com") -> dict:
+    """One row as getPstnCalls returns it (field names and shapes of the pstnCallLogRow resource)."""
+    start = T0 + timedelta(minutes=10 * n)
+    row = {
+        "id": str(uuid.UUID(int=n, version=4)),
+        "callId": f"1835317186_{n}@61.221.3.176",
+        "userId": None if call_type.startswith("ucap") else "db03c14b-06eb-4189-939b-7cbf3a20ba27",
+        "userPrincipalName": None if call_type.startswith("ucap") else user,
+        "userDisplayName": None if call_type.startswith("ucap") else "Adele Vance",
+        "startDateTime": start.isoformat().replace("+00:00", "Z"),
+        "endDateTime": (start + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z"),
+        "duration": minutes * 60,
+        "charge": charge,  # Graph sends a JSON number; text keeps the test exact
+        "callType": call_type,
+        "currency": currency,
+        "calleeNumber": "+441632960123",
+        "usageCountryCode": "US",
+        "tenantCountryCode": "US",
+        "connectionCharge": 0.0,
+        "callerNumber": "+14255550100",
+        "destinationContext": "International",
+        "destinationName": "United Kingdom",
+        "conferenceId": None,
+        "licenseCapability": capability,
+        "inventoryType": inventory,
+        "operator": operator,
+        "callDurationSource": "microsoft" if operator in (None, "Microsoft") else "operator",
+    }
+    if operator is None:
+        del row["operator"]
+    return row
+
+
+def funded(currency="USD", amount="100.00") -> cc.Ledger:
+    ledger = cc.open_ledger(":memory:", currency=currency)
+    ledger.add_funds(amount, at=T0 - timedelta(days=1), order_id="PO-1")
+    return ledger
+
+
+def spends(ledger) -> dict:
+    rows = ledger.store.query("SELECT substr(idempotency_key, 7), -amount FROM entry WHERE kind = 'spend'")
+    return dict(rows)
+
+
+def test_a_charged_row_draws_exactly_its_charge_whatever_the_license():
+    ledger = funded()
+    rows = [graph_row(1, charge="1.20", capability="MCOMEETACPEA", call_type="conf_in"),  # pay-per-minute dial-in
+            graph_row(2, charge="0.42", capability="MCOPSTN1"),
+            graph_row(3, charge="0.35", capability="MCOPSTNPP", operator=None)]  # operator not given: Microsoft
+    cc.import_pstn_calls(ledger, rows)
+    report = settle(ledger)
+    assert report.settled == 3 and report.amount == Decimal("1.97")
+    assert spends(ledger) == {rows[0]["id"]: Decimal("1.20"), rows[1]["id"]: Decimal("0.42"),
+                              rows[2]["id"]: Decimal("0.35")}
+
+
+def test_a_row_microsoft_charged_nothing_draws_nothing_even_past_the_estimated_pool():
+    ledger = funded()
+    cc.load_rate_card(ledger)
+    cc.load_included_minutes(ledger)
+    # 3000 domestic minutes are in the sample pool; these calls are far beyond it, but Microsoft charged 0.00
+    rows = [graph_row(n, charge="0.00", capability="MCOPSTN1", minutes=600) for n in range(1, 8)]
+    cc.import_pstn_calls(ledger, rows)
+    cc.rate_calls(ledger)
+    assert settle(ledger).settled == 0
+    assert ledger.balance(T0 + timedelta(days=2)) == Decimal("100.00")
+
+
+def test_operator_connect_calls_never_draw_credits():
+    ledger = funded()
+    rows = [graph_row(1, charge="2.50", operator="Fabrikam Telecom"), graph_row(2, charge="0.10")]
+    cc.import_pstn_calls(ledger, rows)
+    report = settle(ledger)
+    assert report.settled == 1 and spends(ledger) == {rows[1]["id"]: Decimal("0.10")}
+
+
+def test_charges_round_half_up_to_the_minor_unit_and_keep_the_reported_value():
+    ledger = funded()
+    rows = [graph_row(1, charge="0.125"), graph_row(2, charge="0.1349"), graph_row(3, charge="0.004")]
+    cc.import_pstn_calls(ledger, rows)
+    report = settle(ledger)
+    assert spends(ledger) == {rows[0]["id"]: Decimal("0.13"), rows[1]["id"]: Decimal("0.13")}
+    assert report.settled == 2  # 0.004 rounds to 0.00: nothing to draw
+    reported = dict(ledger.store.query("SELECT usage_id, reported_charge FROM microsoft_charge"))
+    assert reported[rows[0]["id"]] == Decimal("0.125")
+
+
+def test_a_yen_ledger_rounds_to_whole_yen():
+    ledger = funded("JPY", "10000")
+    rows = [graph_row(1, charge="12.5", currency="JPY"), graph_row(2, charge="12.4", currency="JPY")]
+    cc.import_pstn_calls(ledger, rows)
+    settle(ledger)
+    assert spends(ledger) == {rows[0]["id"]: Decimal("13"), rows[1]["id"]: Decimal("12")}
+
+
+def test_rows_without_a_charge_and_rows_in_another_currency_are_not_settled():
+    ledger = funded()
+    cc.load_rate_card(ledger)
+    cc.load_included_minutes(ledger)
+    rows = [graph_row(1, charge=None, capability="MCOPSTNPP"), graph_row(2, charge="0.42", currency="EUR")]
+    cc.import_pstn_calls(ledger, rows)
+    cc.rate_calls(ledger)  # the first row gets an estimate from the rate card, which is never settled
+    assert settle(ledger).settled == 0 and spends(ledger) == {}
+
+
+def test_currency_digits_in_sql_match_babel_for_every_currency():
+    ledger = cc.open_ledger()
+    codes = sorted(list_currencies())
+    got = dict(ledger.store.query("SELECT c, currency_digits(c) FROM unnest($1::VARCHAR[]) t(c)", [codes]))
+    assert got == {c: get_currency_precision(c) for c in codes}
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10_000_000), st.sampled_from(["Microsoft", None, "Fabrikam Telecom"])),
+                min_size=1, max_size=12))
+def test_settled_total_is_the_sum_of_microsofts_rounded_charges(charges):
+    """Whatever Microsoft reports (6 decimals), the ledger draws each Microsoft row rounded half-up, no more."""
+    ledger = funded(amount="999999.00")
+    rows = [graph_row(n, charge=str(Decimal(micro).scaleb(-6)), operator=op) for n, (micro, op) in enumerate(charges)]
+    cc.import_pstn_calls(ledger, rows)
+    report = settle(ledger)
+    expected = sum(
+        (Decimal(micro).scaleb(-6).quantize(Decimal("0.01"), "ROUND_HALF_UP") for micro, op in charges
+         if op != "Fabrikam Telecom"),
+        Decimal(0),
+    )
+    assert report.amount == expected
+    assert ledger.balance(T0 + timedelta(days=1)) == Decimal("999999.00") - expected
+
+
+def test_call_charges_gives_every_call_a_status_reason_and_amount():
+    ledger = funded(amount="1.00")
+    cc.load_rate_card(ledger)
+    cc.load_included_minutes(ledger)
+    rows = [
+        graph_row(1, charge="0.40"),                                # settled
+        graph_row(2, charge="0.00", capability="MCOPSTN1"),         # free
+        graph_row(3, charge="3.10", operator="Fabrikam Telecom"),   # operator
+        graph_row(4, charge="0.42", currency="EUR"),                # other_currency
+        graph_row(5, charge="5.00"),                                # blocked: 0.60 left
+        graph_row(6, charge=None, capability="MCOPSTNPP"),          # estimate (rate card)
+        graph_row(7, charge="0.10"),                                # pending: after `until`
+    ]
+    cc.import_pstn_calls(ledger, rows)
+    cc.rate_calls(ledger)
+    report = settle(ledger, until=T0 + timedelta(minutes=65))
+    table = cc.call_charges(ledger).set_index("usage_id")
+    status = {n: table.loc[rows[n - 1]["id"], "status"] for n in range(1, 8)}
+    assert status == {1: "settled", 2: "free", 3: "operator", 4: "other_currency", 5: "blocked", 6: "estimate",
+                      7: "pending"}
+    assert report.by_status == {"settled": 1, "free": 1, "operator": 1, "other_currency": 1, "blocked": 1,
+                                "estimate": 1, "pending": 1}
+    assert list(table.columns[:8]) == ["start_at", "user_principal_name", "operator", "reported_charge", "currency",
+                                       "credits_drawn", "status", "reason"]
+    first = table.loc[rows[0]["id"]]
+    assert first["credits_drawn"] == Decimal("0.40") and first["user_principal_name"] == "adele.vance@contoso.com"
+    assert table.loc[rows[2]["id"], "reason"] == "Billed by Fabrikam Telecom, not from Communication Credits."
+    assert "0.42 EUR" in table.loc[rows[3]["id"], "reason"]
+    assert table.loc[rows[4]["id"], "attention_amount"] == Decimal("5.00")
+    assert "estimate" in table.loc[rows[5]["id"], "reason"] and table.loc[rows[5]["id"], "credits_drawn"] == 0
+    attention = calls_needing_attention(ledger)
+    assert sorted(attention["status"]) == ["blocked", "estimate", "other_currency"]
+
+
+def test_mca_split_call_says_what_came_from_credits_and_what_is_billed_in_arrears():
+    ledger = funded(amount="1.00")
+    ledger.set_agreement("MCA")
+    rows = [graph_row(1, charge="2.50")]
+    cc.import_pstn_calls(ledger, rows)
+    report = settle(ledger)
+    assert report.amount == Decimal("1.00") and report.arrears_amount == Decimal("1.50")
+    row = cc.call_charges(ledger).iloc[0]
+    assert row["status"] == "settled" and row["credits_drawn"] == Decimal("1.00")
+    assert "1.50 billed in arrears" in row["reason"]
+    from commcredits.ui.usage import settlement_lines
+    lines = {label: (value, note) for label, value, note in settlement_lines(report, 0, "USD", "en_US")}
+    assert lines["Billed in arrears"][0] == "1" and lines["Billed in arrears"][1].startswith("$1.50")
+    assert lines["Settled"][1] == "$1.00 paid from credits"
+
+
+def test_usage_and_overview_show_every_call_needing_attention_with_its_amount():
+    from commcredits.ui.overview import overview_html
+    from commcredits.ui.usage import UsagePage
+
+    ledger = funded(amount="1.00")
+    cc.load_rate_card(ledger)
+    cc.load_included_minutes(ledger)
+    rows = [graph_row(1, charge="0.42", currency="EUR"), graph_row(2, charge="5.00"),
+            graph_row(3, charge=None, capability="MCOPSTNPP"), graph_row(4, charge="0.30")]
+    cc.import_pstn_calls(ledger, rows)
+    page = UsagePage(ledger, locale="en_US")
+    page.settle_button.click()
+    result, attention = page.settle_result.value, page.attention.value
+    assert "Other currency" in result and "Estimate only" in result
+    assert "1 call charged in EUR, not in the ledger&#x27;s USD: €0.42" in attention
+    assert "1 call the balance could not pay: $5.00" in attention
+    assert "about $0.12 (an estimate" in attention and "$0.12 (estimate)" in attention  # 3 min to GB at 0.04
+    summary, _ = overview_html(ledger, now=T0 + timedelta(days=1), locale="en_US")
+    assert "Calls that need your attention" in summary and "€0.42" in summary and "$5.00" in summary
