@@ -24,6 +24,7 @@ from .licensing.exports import export_csv, export_graph_batches, export_powershe
 from .usage.call_import import import_pstn_calls, quarantined_rows
 from .credits.ledger import Agreement, Allocation, AutoRecharge, Ledger, Lot, open_ledger
 from .money import format_money
+from .errors import InvalidDetails
 from .licensing.plans import (
     Change,
     Plan,
@@ -39,6 +40,9 @@ from .licensing.plans import (
 )
 from .usage.rating import load_included_minutes, load_rate_card, rate_calls
 from .licensing.readiness import readiness, readiness_summary
+from .m365.apply import apply_plan_m365
+from .m365.connection import M365Error, connect_m365
+from .m365.sync import sync_m365
 from .credits.settlement import settle
 from .usage.charges import call_charges
 from .credits.reconciliation import reconcile, reconciliations
@@ -69,6 +73,10 @@ __all__ = [
     "call_charges", "reconcile", "reconciliations",
     # alerts
     "current_alerts", "run_check",
+    # Microsoft 365 (Graph)
+    "connect_m365", "sync_m365", "apply_plan_m365", "M365Error",
     # analysts
     "snapshot", "connect_readonly", "export_query",
+    # reliability: form errors naming several fields
+    "InvalidDetails",
 ]

@@ -11,6 +11,7 @@ import sys
 # each module has add_commands(subparsers); a command sets `handler(args) -> int`
 COMMAND_MODULES: list[str] = [
     "commcredits.alerts.cli",
+    "commcredits.m365.cli",
 ]
 
 

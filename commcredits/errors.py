@@ -26,6 +26,16 @@ class IdempotencyConflict(InvalidInput):
     """The same order or usage id was seen before with different details."""
 
 
+class InvalidDetails(InvalidInput):
+    """Several fields of a form are wrong; `problems` lists (field, message) pairs, `field` is the first."""
+
+    def __init__(self, problems):
+        self.problems = tuple(problems)
+        first = self.problems[0]
+        super().__init__(first.field, "; ".join(f"{p.field}: {p.message}" for p in self.problems))
+        self.message = first.message
+
+
 class InsufficientCredits(CommCreditsError):
     """The balance (after any auto-recharge) cannot cover a spend; nothing was recorded."""
 

@@ -5,6 +5,12 @@ connection (even read-only) locks writers out. So nothing here holds a file conn
 every action opens, runs one transaction and closes, retrying with backoff while another process holds
 the lock, and gives up with LedgerBusy. An in-memory database has no file and no lock: it keeps one
 connection for the life of the Store.
+
+DuckDB's own file lock is not enough: with duckdb 2.0.1, a process that connects a few milliseconds after
+another closed sometimes misses the row just committed, and its own commit replaces it (see
+docs/reliability.md and tests/test_commit_durability.py). So every session also holds an OS-level lock on a
+sidecar file (`<db>.lock`, filelock's SQLite reader/writer lock) from before `connect()` until after
+`close()`: exclusive for writers, shared for readers.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import filelock
 import pandas as pd
 import pyarrow as pa
 
@@ -71,6 +78,33 @@ def _committed(con: duckdb.DuckDBPyConnection):
     con.execute("COMMIT")
 
 
+def lock_path(database: str | os.PathLike) -> Path:
+    """The sidecar lock file of a ledger file (`ledger.duckdb` -> `ledger.duckdb.lock`)."""
+    return Path(f"{database}.lock")
+
+
+@contextlib.contextmanager
+def session_lock(database: str | os.PathLike, *, write: bool, timeout: float = LOCK_RETRY_SECONDS):
+    """Hold the cross-process lock of `database` for one session: exclusive when `write`, else shared.
+
+    Open the DuckDB file only inside this block and close it before the block ends. Raises LedgerBusy
+    after `timeout` seconds of waiting."""
+    # A fresh (non-singleton) instance per session: threads of one process then wait for each other too.
+    lock = filelock.ReadWriteLock(lock_path(database), timeout=timeout, is_singleton=False)
+    try:
+        try:
+            hold = lock.acquire_write() if write else lock.acquire_read()
+        except filelock.Timeout as exc:
+            raise LedgerBusy(
+                f"The ledger {database} is busy (another tab or notebook is using it). "
+                "Nothing was changed; try again in a moment."
+            ) from exc
+        with hold:
+            yield
+    finally:
+        lock.close()
+
+
 def _is_lock_error(exc: Exception) -> bool:
     text = str(exc)
     return "lock" in text.lower() or "Conflicting" in text
@@ -103,10 +137,8 @@ class Store:
     def _configure(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("SET TimeZone = 'UTC'")
 
-    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        if read_only and not Path(self.path).exists():
-            read_only = False  # a missing file is created on first write; nobody can hold it yet
-        deadline = time.monotonic() + self.busy_timeout
+    def _connect(self, read_only: bool, deadline: float) -> duckdb.DuckDBPyConnection:
+        # Inside session_lock; the retry is for processes that open the file without it (a raw duckdb shell).
         delay = 0.01
         while True:
             try:
@@ -131,12 +163,14 @@ class Store:
             with self._memory_mutex, _committed(self._memory_con) as con:
                 yield con
             return
-        con = self._connect(read_only=False)
-        try:
-            with _committed(con):
-                yield con
-        finally:
-            con.close()
+        deadline = time.monotonic() + self.busy_timeout
+        with session_lock(self.path, write=True, timeout=self.busy_timeout):
+            con = self._connect(False, deadline)
+            try:
+                with _committed(con):
+                    yield con
+            finally:
+                con.close()
 
     @contextlib.contextmanager
     def reading(self):
@@ -145,11 +179,14 @@ class Store:
             with self._memory_mutex:
                 yield self._memory_con
             return
-        con = self._connect(read_only=True)
-        try:
-            yield con
-        finally:
-            con.close()
+        read_only = Path(self.path).exists()  # a missing file is created on first write
+        deadline = time.monotonic() + self.busy_timeout
+        with session_lock(self.path, write=not read_only, timeout=self.busy_timeout):
+            con = self._connect(read_only, deadline)
+            try:
+                yield con
+            finally:
+                con.close()
 
     def query_df(self, sql: str, params=None):
         """Run a read-only query and return a pandas DataFrame; money stays Decimal (via Arrow), never float."""
@@ -186,18 +223,19 @@ def copy_database(source: str | os.PathLike, target: str | os.PathLike) -> None:
     deadline = time.monotonic() + LOCK_RETRY_SECONDS
     con = duckdb.connect(str(target))
     try:
-        while True:
+        with session_lock(source, write=False):
+            while True:
+                try:
+                    con.execute("ATTACH $1 AS copy_source (READ_ONLY)", [str(source)]).fetchall()
+                    break
+                except duckdb.IOException as exc:
+                    if not _is_lock_error(exc) or time.monotonic() >= deadline:
+                        raise LedgerBusy(f"The ledger {source} is busy; try the copy again in a moment.") from exc
+                    time.sleep(0.05 + 0.05 * random.random())
             try:
-                con.execute("ATTACH $1 AS copy_source (READ_ONLY)", [str(source)]).fetchall()
-                break
-            except duckdb.IOException as exc:
-                if not _is_lock_error(exc) or time.monotonic() >= deadline:
-                    raise LedgerBusy(f"The ledger {source} is busy; try the copy again in a moment.") from exc
-                time.sleep(0.05 + 0.05 * random.random())
-        try:
-            con.execute(f'COPY FROM DATABASE copy_source TO "{_database_name(con)}"').fetchall()
-        finally:
-            con.execute("DETACH copy_source").fetchall()
+                con.execute(f'COPY FROM DATABASE copy_source TO "{_database_name(con)}"').fetchall()
+            finally:
+                con.execute("DETACH copy_source").fetchall()
     finally:
         con.close()
 

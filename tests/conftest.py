@@ -74,5 +74,9 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
-    """A tall window, so screenshots show whole pages (Voila scrolls inside its own container)."""
-    return {**browser_context_args, "viewport": {"width": 1280, "height": 2200}}
+    """A tall window, so screenshots show whole pages (Voila scrolls inside its own container); every request
+    presents the test servers' token, as an admin's browser does after opening the printed URL."""
+    from voila_server import TEST_TOKEN
+
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 2200},
+            "extra_http_headers": {"Authorization": f"token {TEST_TOKEN}"}}

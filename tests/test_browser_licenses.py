@@ -70,9 +70,9 @@ def test_new_admin_walks_steps_1_2_3_and_everyone_can_dial_out(page, tmp_path, a
         assert download.value.suggested_filename == "step1-licenses-plan.ps1"
         assert "Update-MgUser -UserId '22222222-0000-4000-8000-000000000003' -UsageLocation US" in download.value.path().read_text()
         page.screenshot(path=str(artifacts / "01-licenses-plan.png"), full_page=True)
-        page.get_by_role("button", name="Apply changes").click()
+        page.get_by_role("button", name="Record as done").click()
         page.locator(".cc-status .cc-success").wait_for(state="visible", timeout=CLICK_TIMEOUT)
-        expect(page.locator(".cc-status")).to_contain_text("Applied: 4 changes for 3 users recorded.", timeout=CLICK_TIMEOUT)
+        expect(page.locator(".cc-status")).to_contain_text("Recorded as done: 4 changes for 3 users.", timeout=CLICK_TIMEOUT)
         expect(page.locator(".cc-readiness")).not_to_contain_text("have no Audio Conferencing or Calling Plan", timeout=CLICK_TIMEOUT)
         expect(page.locator(".cc-chosen")).to_contain_text("No users match the search and filters · 3 users chosen", timeout=CLICK_TIMEOUT)
         page.screenshot(path=str(artifacts / "01-licenses.png"), full_page=True)
@@ -99,7 +99,7 @@ def test_new_admin_walks_steps_1_2_3_and_everyone_can_dial_out(page, tmp_path, a
         plan = make_plan(page, "Add Communication Credits")
         assert plan.inner_text().count("Add Communication Credits") == 5
         page.screenshot(path=str(artifacts / "03-credit-licenses-plan.png"), full_page=True)
-        page.get_by_role("button", name="Apply changes").click()
+        page.get_by_role("button", name="Record as done").click()
         page.locator(".cc-status .cc-success").wait_for(state="visible", timeout=CLICK_TIMEOUT)
         expect(page.locator(".cc-status")).to_contain_text("All 5 users can dial out.", timeout=CLICK_TIMEOUT)
         expect(page.locator(".cc-readiness")).to_contain_text("All 5 users can dial out.", timeout=CLICK_TIMEOUT)

@@ -43,7 +43,7 @@ def test_upload_import_and_settle(page, writable_demo_db, artifacts):
         settled.wait_for(state="visible", timeout=30_000)
         page.locator(".cc-spend-chart .js-plotly-plot").first.wait_for(state="visible", timeout=30_000)
         # the chart is redrawn after settling: the fixture's March 2025 calls get their own bar
-        expect(page.locator(".cc-spend-chart .xtick").first).to_have_text("2025-03", timeout=30_000)
+        expect(page.locator(".cc-spend-chart .xtick").first).to_have_text("March 2025", timeout=30_000)
         assert "Traceback" not in page.content()
         page.set_viewport_size({"width": 1280, "height": 2600})  # Voila scrolls inside a container
         page.screenshot(path=str(artifacts / "04-usage.png"), full_page=True)

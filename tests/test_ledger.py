@@ -150,7 +150,7 @@ def test_same_key_with_another_amount_is_a_conflict():
         ("abc", "not a number"),
         ("", "empty"),
         (12.5, "float"),
-        ("NaN", "finite"),
+        ("NaN", "not a number"),
     ],
 )
 def test_bad_amounts_name_the_field_and_change_nothing(amount, message):

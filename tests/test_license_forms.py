@@ -156,8 +156,8 @@ def test_usage_location_and_audio_conferencing_applied_update_readiness_and_the_
         text(form.plan_view.value)
     assert "cc-problems" not in form.plan_view.value
     form.apply_button.click()
-    assert "Applied: 4 changes for 3 users recorded." in text(form.status.value)
-    assert form.apply_button.disabled and form.apply_button.description == "Applied"
+    assert "Recorded as done: 4 changes for 3 users. Nothing was changed in Microsoft 365" in text(form.status.value)
+    assert form.apply_button.disabled and form.apply_button.description == "Recorded"
     for upn in NO_WAY_TO_CALL:
         assert "MCOMEETADV" in licenses_of(ledger, upn)
     cleo = readiness(ledger.store).set_index("user_principal_name").loc["cleo@fabrikam.com"]

@@ -9,7 +9,10 @@ def test_overview_shows_balance_runway_readiness_and_expiring_funds(demo_db_path
     summary, details = overview_html(ledger)
     assert format_money(ledger.balance(), "USD") in summary
     assert "Runway" in summary and "until auto-recharge" in summary
-    assert "cannot dial out" in summary and "Step 1 and Step 3" in summary
+    assert "cannot dial out" in summary
+    # the way out is a link to each step, not just its name
+    assert '<a href="01_licenses.ipynb">Step 1 · Licenses</a>' in summary
+    assert '<a href="03_credit_licenses.ipynb">Step 3 · Credit licenses</a>' in summary
     assert "Funds expiring soon" in details and "next 90 days" in details
     assert "Auto-recharge" in details  # the open lot came from a recharge
     # each recent call charge says who called and where, not just an id

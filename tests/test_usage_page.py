@@ -81,7 +81,9 @@ def test_settle_reports_settled_unrated_and_spend(ledger):
     result = page.settle_result.value
     assert "4 calls" in result and "$1.72 paid from credits" in result and "Unrated" in result
     assert "richard.malk@contoso.com" in page.spend.value and "$1.36" in page.spend.value
-    assert "application/vnd.plotly.v1+json" in page.chart.outputs[0]["data"]
+    heading, chart = page.chart.outputs  # the chart under its own heading (readable on a phone)
+    assert "Credits spent per month" in heading["data"]["text/html"]
+    assert "application/vnd.plotly.v1+json" in chart["data"]
     page.settle_button.click()  # settling again settles nothing twice
     assert page.last_settlement.settled == 0 and len(ledger.entries()) == 1 + 4
 
@@ -99,7 +101,9 @@ def test_blocked_calls_are_listed_with_the_reason_in_plain_words():
 
 
 @pytest.mark.parametrize("name, content, message", [
-    ("Calls.Export.zip", b"this is not a zip", "not a readable zip archive"),
+    ("Calls.Export.zip", b"this is not a zip", "Calls.Export.zip is not a zip archive"),
+    ("users.csv", b"UserPrincipalName,DisplayName\na@contoso.com,A\n", "no UsageId column"),
+    ("page.json", b'{"value": [{"id": "x", "startDateTime": "2025-', "not a complete JSON document"),
     ("notes.txt", b"hello", "Not a call log file: notes.txt"),
 ])
 def test_a_bad_file_is_explained_in_the_form_and_changes_nothing(ledger, name, content, message):
@@ -108,9 +112,22 @@ def test_a_bad_file_is_explained_in_the_form_and_changes_nothing(ledger, name, c
     page.upload.value = (upload(name, content),)
     page.import_button.click()
     assert message in page.import_status.value and "cc-error" in page.import_status.value
-    assert "Traceback" not in page.import_status.value
-    assert counts(ledger) == (0, 0) and len(ledger.entries()) == entries
+    assert "Traceback" not in page.import_status.value and page.progress.bar_style != "success"
+    assert "Done" not in page.phase.value
+    assert counts(ledger)[0] == 0 and len(ledger.entries()) == entries  # a refused file is kept in quarantine
     assert not page.import_button.disabled
+
+
+def test_a_wrong_file_says_what_the_page_expects_and_quarantine_shows_row_numbers_not_raw_json(ledger):
+    page = UsagePage(ledger)
+    page.upload.value = (upload("users.csv", b"UserPrincipalName,DisplayName\na@contoso.com,A\n"),)
+    page.import_button.click()
+    assert "Nothing was imported from users.csv" in page.import_status.value
+    assert "Teams admin center PSTN usage export" in page.import_status.value
+    assert "whole file" in page.import_result.value and "What it said" not in page.import_result.value
+    upload_file(page, JSONL)
+    assert ">4<" in page.import_result.value and "line 4 is not valid JSON" in page.import_result.value
+    assert '{"' not in page.import_result.value  # no raw JSON cut mid-word
 
 
 def test_nothing_chosen_or_a_missing_path_explains_itself(ledger):

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 
 from ..countries import ISO_COUNTRIES
+from ..errors import InvalidDetails
+from ..safety import looks_like_card_number
 from ..store import Store
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -74,6 +76,10 @@ def billing_problems(details: BillingDetails) -> list[Problem]:
     for name in ("tax_id", "po_number"):
         if len(getattr(d, name)) > 40:
             problems.append(Problem(name, "Keep it to 40 characters."))
+    for f in fields(d):  # PCI DSS: a full card number is never stored, whatever field it was typed into
+        if f.name != "card_last4" and looks_like_card_number(getattr(d, f.name)):
+            problems.append(Problem(f.name, "This looks like a payment card number. Never enter card numbers here; "
+                                            "only the last four digits go in the card field."))
     return problems
 
 
@@ -87,11 +93,11 @@ def current_billing(store: Store) -> BillingDetails | None:
 def save_billing(store: Store, details: BillingDetails) -> int:
     """Record `details` as the new billing details (no-op if unchanged); return their version.
 
-    Raises ValueError listing the problems when they are not valid (nothing is saved)."""
+    Raises InvalidDetails (a ValueError) listing the problems when they are not valid (nothing is saved)."""
     clean = details.cleaned()
     problems = billing_problems(clean)
     if problems:
-        raise ValueError("; ".join(f"{p.field}: {p.message}" for p in problems))
+        raise InvalidDetails(problems)
     if clean.payment_method == "invoice":
         clean = replace(clean, card_brand="", card_last4="")
     values = asdict(clean)

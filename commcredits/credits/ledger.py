@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from enum import Enum
 from typing import NamedTuple, Sequence
@@ -19,11 +19,12 @@ import pandas as pd
 from ..errors import (
     IdempotencyConflict,
     InsufficientCredits,
+    InvalidAmount,
     InvalidInput,
     InvalidTime,
     NotAllowedForAgreement,
 )
-from ..money import parse_amount, quantize, validate_currency
+from ..money import MAX_LEDGER_TOTAL, field_label, parse_amount, quantize, validate_currency
 from ..store import LOCK_RETRY_SECONDS, MEMORY, Store
 
 LOT_TERM_MONTHS = 12
@@ -76,7 +77,29 @@ def require_aware(value, field: str = "at") -> datetime:
         raise InvalidTime(field, f"{value!r} is not a date and time.")
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidTime(field, f"{value.isoformat()} has no timezone; give e.g. datetime(..., tzinfo=timezone.utc).")
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):  # e.g. year 9999 in a zone west of UTC
+        raise InvalidTime(field, f"{value.isoformat()} is outside the dates the ledger can record.") from None
+
+
+# Recorded operations happen now (or were recorded by a system a little earlier): a time more than a day
+# ahead would block every later operation as "backdated"; one before 2000 predates Teams.
+FUTURE_TOLERANCE = timedelta(days=1)
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+MAX_KEY_LENGTH = 200
+
+
+def require_recordable(value, field: str = "at", now: datetime | None = None) -> datetime:
+    """`require_aware`, and within the horizon a recorded operation may have: 2000 to a day from now."""
+    when = require_aware(value, field)
+    now = now or _now()
+    if when > now + FUTURE_TOLERANCE:
+        raise InvalidTime(field, f"{when.isoformat()} is more than a day ahead of now ({now:%Y-%m-%d %H:%M} UTC); "
+                                 "operations are recorded when they happen. Check the date.")
+    if when < EARLIEST:
+        raise InvalidTime(field, f"{when.isoformat()} is before {EARLIEST:%Y}; check the date.")
+    return when
 
 
 def expiry_instant(purchased_at: datetime) -> datetime:
@@ -107,7 +130,16 @@ def allocate_fifo(open_lots: Sequence[tuple[int, Decimal]], amount: Decimal) -> 
 def _require_key(value, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(field, "is required: give a non-empty id that is unique for this request.")
-    return value.strip()
+    key = value.strip()
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidInput(field, f"is {len(key):,} characters long; ids are at most {MAX_KEY_LENGTH}.")
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: not text any database or file can hold
+        raise InvalidInput(field, f"{key!r} contains characters that are not valid text (a broken surrogate pair).") from None
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
+        raise InvalidInput(field, f"{key!r} contains control characters; use letters, digits and punctuation.")
+    return key
 
 
 def _now() -> datetime:
@@ -219,7 +251,7 @@ class Ledger:
         Raises InvalidAmount, InvalidTime (naive or earlier than the last entry), IdempotencyConflict (same
         order id, other amount), NotAllowedForAgreement (MCA)."""
         value = parse_amount(amount, self.currency, "amount")
-        when = None if at is None else require_aware(at)
+        when = None if at is None else require_recordable(at)
         key = _require_key(order_id, "order_id")
         with self.store.transaction() as con:
             when = when or _now()
@@ -246,7 +278,7 @@ class Ledger:
         cannot cover is recorded as billed in arrears (a call may be split between the two).
         Raises InsufficientCredits (nothing recorded), InvalidAmount, InvalidTime, IdempotencyConflict."""
         value = parse_amount(amount, self.currency, "amount")
-        when = None if at is None else require_aware(at)
+        when = None if at is None else require_recordable(at)
         key = _require_key(usage_id, "usage_id")
         with self.store.transaction() as con:
             when = when or _now()
@@ -295,7 +327,7 @@ class Ledger:
     def expire(self, at: datetime | None = None) -> Decimal:
         """Expire every lot whose expiry is at or before `at` (None: now), each exactly once; return what
         was forfeited."""
-        when = None if at is None else require_aware(at)
+        when = None if at is None else require_recordable(at)
         with self.store.transaction() as con:
             when = when or _now()
             return quantize(self._expire_due(con, when), self.currency)
@@ -365,7 +397,10 @@ class Ledger:
         return forfeited
 
     def _buy_lot(self, con, when: datetime, amount: Decimal, source: str, order_id: str) -> Lot:
-        (lot_id,) = con.execute("SELECT COALESCE(max(lot_id), 0) + 1 FROM lot").fetchall()[0]
+        (lot_id, bought) = con.execute("SELECT COALESCE(max(lot_id), 0) + 1, COALESCE(sum(amount), 0) FROM lot").fetchall()[0]
+        if bought + amount > MAX_LEDGER_TOTAL:  # keeps every running total within what the views hold
+            raise InvalidAmount("amount", f"{field_label('amount')}: this ledger has recorded {bought:,} {self.currency} "
+                                          f"of purchases; more than {MAX_LEDGER_TOTAL:,} in one ledger is refused.")
         lot = Lot(lot_id, when, expiry_instant(when), amount, source, order_id)
         con.execute(
             "INSERT INTO lot VALUES ($1, $2, $3, $4, $5, $6)",

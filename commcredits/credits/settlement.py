@@ -60,6 +60,7 @@ class SettlementReport:
     conflicts: int = 0  # usage id already settled with another amount: not settled again
     billed_in_arrears: int = 0  # MCA tenants: calls (or the part of a call) the remaining lots could not pay
     arrears_amount: Decimal = Decimal(0)
+    max_recharges_per_day: int = 0  # most auto-recharges on one UTC day so far: more than 3 means too frequent
     blocked_calls: pd.DataFrame = field(default=None, repr=False, compare=False)
     by_status: dict = field(default_factory=dict)  # imported calls per call_charges status, after settling
 
@@ -194,7 +195,10 @@ def _settle_in(con, ledger: Ledger, table: pa.Table) -> SettlementReport:
                                   "start_at": _ts(times[blocked_idx]), "charge": decimal_array(cents[blocked_idx])},
             "WHERE usage_id NOT IN (SELECT usage_id FROM blocked_call)")
     money = lambda v: quantize(Decimal(int(v)) / CENT, ledger.currency)  # noqa: E731
+    (busiest,) = con.execute("SELECT COALESCE(max(n), 0) FROM (SELECT count(*) AS n FROM lot WHERE source = "
+                             "'auto_recharge' GROUP BY CAST(purchased_at AS DATE))").fetchall()[0]
     return SettlementReport(
+        max_recharges_per_day=int(busiest),
         settled=engine.settled,
         amount=money(engine.settled_cents),
         recharges=engine.recharges,

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from ..safety import neutralise_formula
 from .plans import Plan
 from .tenant import GUID
 
@@ -125,5 +126,5 @@ def export_csv(plan: Plan) -> str:
         "usage_location": c["usage_location"], "why": c["why"],
     })
     out = io.StringIO()
-    table.to_csv(out, index=False, lineterminator="\n")
+    table.map(neutralise_formula).to_csv(out, index=False, lineterminator="\n")  # names may be "=cmd|…"
     return out.getvalue()

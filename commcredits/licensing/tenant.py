@@ -76,14 +76,27 @@ class _Record:
 
 # ---------------------------------------------------------------------------------------------- reading
 
+# Reading guards (docs/reliability.md): a Graph export page is a few MiB; seat counts fit DuckDB's BIGINT.
+MAX_JSON_FILE_BYTES = 256 << 20
+MAX_SEATS = 10**9
+
+
 def _load_json(path: Path) -> Any:
+    def refuse(message: str) -> TenantImportError:
+        return TenantImportError([ImportProblem(path.name, None, "JSON", message)])
+
+    if path.stat().st_size > MAX_JSON_FILE_BYTES:
+        raise refuse(f"the file is larger than {MAX_JSON_FILE_BYTES >> 20} MiB; a Graph page is a few MiB.")
+    data = path.read_bytes()
+    encoding = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
     try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))
+        return json.loads(data.decode(encoding))
     except json.JSONDecodeError as exc:
-        raise TenantImportError([ImportProblem(
-            path.name, None, "JSON", f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")]) from exc
+        raise refuse(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
     except UnicodeDecodeError as exc:
-        raise TenantImportError([ImportProblem(path.name, None, "JSON", "not a UTF-8 text file")]) from exc
+        raise refuse("not a UTF-8 or UTF-16 text file; save it as UTF-8.") from exc
+    except RecursionError:
+        raise refuse("the JSON is nested too deeply to be a Graph response.") from None
 
 
 def _is_page(obj: Any) -> bool:
@@ -168,8 +181,9 @@ def _validate_skus(records: list[_Record]) -> tuple[list[dict], list[dict], list
         consumed = r.get("consumedUnits", 0)
         for field, value in (("prepaidUnits.enabled", enabled), ("prepaidUnits.warning", warning),
                              ("prepaidUnits.suspended", suspended), ("consumedUnits", consumed)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                problems.append(ImportProblem(rec.where, key, field, f"{value!r} is not a whole number of seats (0 or more)"))
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SEATS:
+                problems.append(ImportProblem(rec.where, key, field, f"{str(value)[:30]!r} is not a whole number of seats "
+                                                                     f"(0 to {MAX_SEATS:,})"))
         service_plans = r.get("servicePlans") or []
         if not isinstance(service_plans, list) or not all(
                 isinstance(p, Mapping) and GUID.match(str(p.get("servicePlanId", ""))) and _text(p.get("servicePlanName"))

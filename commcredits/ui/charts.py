@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import datetime, timezone
 
@@ -18,7 +19,9 @@ BLUE, GREEN, RED, GREY = "#0f548c", "#107c10", "#a4262c", "#8a8886"
 def _layout(fig: go.Figure, title: str, currency: str, locale: str | None) -> go.Figure:
     symbol = get_currency_symbol(currency, locale=locale or fmt.display_locale())
     fig.update_layout(
-        title={"text": title, "x": 0, "font": {"size": 16}}, height=320, margin={"l": 60, "r": 20, "t": 50, "b": 40},
+        # the title is shown as a heading above the chart (see as_outputs): on a phone plotly's own title
+        # would sit under the toolbar
+        title={"text": title}, height=320, margin={"l": 60, "r": 20, "t": 30, "b": 40},
         template="plotly_white", yaxis={"tickprefix": symbol, "separatethousands": True},
         legend={"orientation": "h", "y": -0.18}, hovermode="x unified",
     )
@@ -54,13 +57,14 @@ def expiry_chart(lots: pd.DataFrame, currency: str, *, now: datetime | None = No
     fig.add_vline(x=now, line={"color": BLUE, "dash": "dash"})
     fig.add_annotation(x=now, y=1, yref="paper", text="today", showarrow=False, xanchor="left", font={"color": BLUE})
     fig.update_layout(barmode="stack", bargap=0.5)
-    return _layout(fig, "Lots by expiry date (12 months after purchase)", currency, locale)
+    return _layout(fig, "Purchases by expiry date (12 months after purchase)", currency, locale)
 
 
 def spend_by_month_chart(months: pd.DataFrame, currency: str, locale: str | None = None) -> go.Figure:
     """Credits spent per month as bars."""
     fig = go.Figure()
-    fig.add_bar(x=pd.to_datetime(months["month"]).dt.strftime("%Y-%m"), y=months["amount"].astype(float),
+    labels = [fmt.month(m, locale) for m in pd.to_datetime(months["month"])]
+    fig.add_bar(x=labels, y=months["amount"].astype(float),
                 marker_color=BLUE, customdata=months["calls"], name="Spent",
                 hovertemplate="%{x}: %{y:,.2f} (%{customdata} calls)<extra></extra>")
     fig = _layout(fig, "Credits spent per month", currency, locale)
@@ -72,12 +76,22 @@ def as_output(figure: go.Figure) -> dict:
     """A figure as a notebook display output for plotly's JupyterLab/Voila mime renderer (bundled, offline).
 
     Explicit on purpose: plotly's renderer auto-detection can pick a browser renderer inside a Voila
-    kernel, which blocks the page; and plotly's own encoder turns numpy arrays and datetimes into JSON."""
+    kernel, which blocks the page; and plotly's own encoder turns numpy arrays and datetimes into JSON.
+    The title moves out of the figure into a heading (`heading_output`)."""
+    spec = json.loads(figure.to_json())
+    spec["layout"].pop("title", None)
+    spec["config"] = {"displaylogo": False, "responsive": True}
     return {"output_type": "display_data", "metadata": {},
-            "data": {PLOTLY_MIMETYPE: json.loads(figure.to_json()),
-                     "text/plain": f"{figure.layout.title.text or 'chart'} (chart)"}}
+            "data": {PLOTLY_MIMETYPE: spec, "text/plain": f"{figure.layout.title.text or 'chart'} (chart)"}}
+
+
+def heading_output(figure: go.Figure) -> dict:
+    """The figure's title as a heading above it."""
+    title = html.escape(figure.layout.title.text or "")
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"text/html": f'<h3 class="cc-section cc-chart-title">{title}</h3>', "text/plain": title}}
 
 
 def show_in(output, figures) -> None:
-    """Replace what an ipywidgets Output shows with `figures` (safe from button callbacks too)."""
-    output.outputs = tuple(as_output(figure) for figure in figures)
+    """Replace what an ipywidgets Output shows with `figures`, each under its title (safe from callbacks too)."""
+    output.outputs = tuple(part for figure in figures for part in (heading_output(figure), as_output(figure)))

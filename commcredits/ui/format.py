@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import html
 import os
+import warnings
+from datetime import timezone
 from decimal import Decimal
+from http.cookies import SimpleCookie
+from urllib.parse import unquote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 import pandas as pd
-from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+from babel.dates import format_date, format_datetime, format_time
 
 from ..money import format_money
 
@@ -27,11 +34,66 @@ def day(value, locale: str | None = None) -> str:
     return format_date(pd.Timestamp(value).to_pydatetime(), format="medium", locale=locale or display_locale())
 
 
-def instant(value, locale: str | None = None) -> str:
+def admin_timezone():
+    """The admin's time zone: the COMMCREDITS_TIMEZONE setting, else the browser's (the page template stores
+    it in the `cc_tz` cookie, which Voila hands the kernel as HTTP_COOKIE), else UTC."""
+    name = os.environ.get("COMMCREDITS_TIMEZONE")
+    if not name:
+        cookie = SimpleCookie()
+        try:
+            cookie.load(os.environ.get("HTTP_COOKIE", ""))
+        except Exception:  # noqa: BLE001 - a malformed cookie header means "no preference"
+            pass
+        name = unquote(cookie["cc_tz"].value) if "cc_tz" in cookie else ""
+    try:
+        return ZoneInfo(name) if name else timezone.utc
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.utc
+
+
+def instant(value, locale: str | None = None, tz=None) -> str:
+    """A moment in the admin's time zone, with month name and zone: 'Nov 26, 2026, 3:09 AM PST'."""
     if value is None or pd.isna(value):
         return ""
-    return format_datetime(pd.Timestamp(value).to_pydatetime(), format="short", tzinfo=None,
-                           locale=locale or display_locale())
+    locale = locale or display_locale()
+    tz = tz or admin_timezone()
+    local = _utc(value).to_pydatetime().astimezone(tz)
+    zone = "UTC" if tz is timezone.utc else format_datetime(local, "z", tzinfo=tz, locale=locale)
+    return f"{format_date(local, 'medium', locale=locale)}, {format_time(local, 'short', locale=locale)} {zone}"
+
+
+def _utc(value) -> pd.Timestamp:
+    """The ledger stores UTC; a naive value is UTC too."""
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def utc_text(value) -> str:
+    """The same moment in UTC, for hover text and exports: '2026-11-26 11:09 UTC'."""
+    if value is None or pd.isna(value):
+        return ""
+    return _utc(value).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def instant_html(value, locale: str | None = None) -> str:
+    """A moment for admins, its UTC time on hover."""
+    if value is None or pd.isna(value):
+        return ""
+    return (f'<time datetime="{_utc(value).isoformat()}" title="{utc_text(value)}">'
+            f"{html.escape(instant(value, locale))}</time>")
+
+
+def month(value, locale: str | None = None) -> str:
+    """A month with its name: 'March 2025'."""
+    return format_date(pd.Timestamp(value).to_pydatetime(), "MMMM y", locale=locale or display_locale())
+
+
+def submit_on_enter(fields, button) -> None:
+    """Enter in any of `fields` (Text widgets) does what clicking `button` does."""
+    for field in fields:
+        with warnings.catch_warnings():  # ipywidgets 8 calls on_submit deprecated but it is the Enter key event
+            warnings.simplefilter("ignore", DeprecationWarning)
+            field.on_submit(lambda _field: button.click())
 
 
 def error_html(message: str) -> str:
@@ -59,7 +121,9 @@ def html_table(frame: pd.DataFrame, *, money_columns=(), day_columns=(), instant
         if column in day_columns:
             return f"<td>{html.escape(day(value, locale))}</td>"
         if column in instant_columns:
-            return f"<td>{html.escape(instant(value, locale))}</td>"
+            return f"<td>{instant_html(value, locale)}</td>"
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):  # 12,345 (de_DE: 12.345)
+            return f'<td class="cc-number">{html.escape(format_decimal(value, locale=locale or display_locale()))}</td>'
         return f"<td>{html.escape('' if value is None or (not isinstance(value, (list, tuple)) and pd.isna(value)) else str(value))}</td>"
 
     head = "".join(
@@ -68,7 +132,8 @@ def html_table(frame: pd.DataFrame, *, money_columns=(), day_columns=(), instant
     body = "".join("<tr>" + "".join(cell(c, row[c]) for c in columns) + "</tr>" for _, row in frame.iterrows())
     if frame.empty:
         body = f'<tr><td colspan="{len(columns)}" class="cc-empty">Nothing yet.</td></tr>'
-    return f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    # focusable, so a table that scrolls sideways on a phone can be scrolled with the keyboard
+    return f'<table class="{css_class}" tabindex="0"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 STYLE = """
@@ -84,7 +149,7 @@ STYLE = """
 .cc-table { border-collapse: collapse; font-size: 13px; margin: 4px 0 16px; }
 .cc-table th, .cc-table td { border-bottom: 1px solid #e1e1e1; padding: 4px 10px; text-align: left; }
 .cc-table th { background: #f3f2f1; font-weight: 600; }
-.cc-table .cc-money { text-align: right; font-variant-numeric: tabular-nums; }
+.cc-table .cc-money, .cc-table .cc-number { text-align: right; font-variant-numeric: tabular-nums; }
 .cc-table .cc-empty { color: #777; font-style: italic; }
 .cc-error { color: #a4262c; font-weight: 600; }
 .cc-success { color: #0b6a0b; background: #dff6dd; border: 1px solid #9fd89f; border-radius: 6px; padding: 8px 12px; }

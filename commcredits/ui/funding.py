@@ -63,7 +63,11 @@ class FundingForm:
                                      "" if auto.amount is None else str(auto.amount)),
             "recharge_below": _text("When balance is below", "cc-recharge-below", "e.g. 100.00",
                                     "" if auto.below is None else str(auto.below)),
+            # shown only when the review asks for it: an unusually large amount, or very frequent recharges
+            "confirm": widgets.Checkbox(description="Yes, I mean these amounts", value=False, indent=False,
+                                        layout=widgets.Layout(margin=f"4px 0 4px {INPUT_OFFSET}", display="none")),
         }
+        self.fields["confirm"].add_class("cc-confirm")
         self.fields["country"].add_class("cc-country")
         self.fields["auto_recharge"].add_class("cc-auto-recharge")
         self.errors = {name: widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 {INPUT_OFFSET}")) for name in self.fields}
@@ -80,6 +84,7 @@ class FundingForm:
         self.review_box = widgets.VBox([self.summary, widgets.HBox([self.place_button, self.edit_button])])
         self.review_box.layout.display = "none"
         self.review_button.on_click(self._on_review)
+        fmt.submit_on_enter([f for f in self.fields.values() if isinstance(f, widgets.Text)], self.review_button)
         self.place_button.on_click(self._on_place)
         self.edit_button.on_click(self._on_edit)
         self.fields["payment_method"].observe(self._sync_visibility, names="value")
@@ -123,6 +128,7 @@ class FundingForm:
                          "<div>Keeps calls working: when the balance falls below the trigger, the amount is added "
                          "and invoiced.</div>"),
             *(self._row(n) for n in ("auto_recharge", "recharge_amount", "recharge_below")),
+            self._row("confirm"),
             self.review_button,
         ]
         return parts
@@ -146,9 +152,12 @@ class FundingForm:
         """What the form holds now."""
         f = {name: field.value for name, field in self.fields.items()}
         billing = BillingDetails(**{k: f[k] for k in BillingDetails.__dataclass_fields__})
-        return OrderRequest(f["amount"], billing, f["auto_recharge"], f["recharge_amount"], f["recharge_below"])
+        return OrderRequest(f["amount"], billing, f["auto_recharge"], f["recharge_amount"], f["recharge_below"],
+                            confirmed=f["confirm"])
 
     def show_problems(self, problems: list[Problem]) -> None:
+        if any(p.field == "confirm" for p in problems):
+            self.fields["confirm"].layout.display = None
         for name, error in self.errors.items():
             messages = [p.message for p in problems if p.field == name]
             error.value = "".join(fmt.error_html(m) for m in messages)
@@ -169,11 +178,13 @@ class FundingForm:
         self.place_button.disabled = False
         self.editor.layout.display = "none"
         self.review_box.layout.display = None
+        self.place_button.focus()  # the next action, for keyboard and screen-reader users
 
     def _on_edit(self, _button) -> None:
         self.review = None
         self.review_box.layout.display = "none"
         self.editor.layout.display = None
+        self.fields["amount"].focus()
 
     def _on_place(self, _button) -> None:
         review = self.review
@@ -199,6 +210,7 @@ class FundingForm:
         self.review = None
         self.review_box.layout.display = "none"
         self.editor.layout.display = None
+        self.fields["amount"].focus()  # ready for the next order
 
     def _summary_html(self, review: OrderReview) -> str:
         m = lambda amount: html.escape(fmt.money(amount, review.currency, self.locale))  # noqa: E731

@@ -26,6 +26,7 @@ from ..credits.ledger import Agreement, Ledger
 from ..licensing.plans import Change, Plan, Selection, add_communication_credits, apply_plan, plan_license_changes
 from ..licensing.readiness import license_seats, readiness, readiness_summary
 from . import format as fmt
+from . import m365 as m365_ui
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ LICENSE_STYLE = """<style>
 .cc-notice.cc-notice-warning { border-left-color: #a4262c; background: #fdf3f4; }
 .cc-card.cc-bad .cc-value { color: #a4262c; }
 .cc-card.cc-good .cc-value { color: #0b6a0b; }
+.cc-plan-table { max-height: 26em; overflow-y: auto; }
+.cc-plan-table thead th { position: sticky; top: 0; }
 .cc-seats-table td.cc-num, .cc-seats-table th.cc-num { text-align: right; font-variant-numeric: tabular-nums; }
 .cc-seats-table .cc-none { color: #a4262c; font-weight: 600; }
 .cc-plan-table .cc-missing li { color: #8a3b00; }
@@ -202,21 +205,30 @@ class _PlanForm:
         self.errors: dict[str, widgets.HTML] = {}
         self.plan_button = widgets.Button(description="Plan changes", button_style="primary", icon="list")
         self.plan_button.add_class("cc-plan-button")
-        self.apply_button = widgets.Button(description="Apply changes", button_style="success", icon="check")
+        # two clearly different ways to finish: the workbook makes the changes, or the admin made them elsewhere
+        self.m365_button = widgets.Button(description="Apply in Microsoft 365", button_style="success",
+                                          icon="cloud-upload", layout=widgets.Layout(width="auto"))
+        self.m365_button.add_class("cc-apply-m365")
+        self.apply_button = widgets.Button(description="Record as done", icon="check",
+                                           layout=widgets.Layout(width="auto"))
         self.apply_button.add_class("cc-apply")
         self.plan_view = widgets.HTML()
         self.plan_view.add_class("cc-plan")
         self.downloads = widgets.HTML()
         self.downloads.add_class("cc-exports")
         self.apply_hint = widgets.HTML(
-            '<div class="cc-hint">Make the same changes in Microsoft 365: run the Graph batch or the PowerShell '
-            "script (or follow the spreadsheet in the admin center). <b>Apply changes</b> records them here, so "
-            "readiness is up to date.</div>")
-        self.plan_box = widgets.VBox([self.plan_view, self.apply_hint, self.downloads, self.apply_button])
+            '<div class="cc-hint"><b>Apply in Microsoft 365</b> makes these changes in your tenant through '
+            "Microsoft Graph and records what Microsoft 365 accepted (connect on the Microsoft 365 page). Or make "
+            "them yourself with the Graph batch, the PowerShell script or the spreadsheet below, then "
+            "<b>Record as done</b>: that only records them here and changes nothing in Microsoft 365.</div>")
+        # the summary, then the actions, then the full list (it scrolls in its own box, so they stay in view)
+        self.plan_box = widgets.VBox([self.plan_view, widgets.HBox([self.m365_button, self.apply_button]),
+                                      self.apply_hint, self.downloads])
         self.plan_box.add_class("cc-plan-box")
         self.plan_box.layout.display = "none"
         self.plan_button.on_click(self._guarded(self._on_plan))
         self.apply_button.on_click(self._guarded(self._on_apply))
+        self.m365_button.on_click(self._guarded(self._on_apply_m365))
         self.usage_location.observe(self._inputs_changed, names="value")
 
     def _error_field(self, name: str) -> widgets.HTML:
@@ -312,11 +324,15 @@ class _PlanForm:
         self.plan_view.value = plan_html
         self.downloads.value = downloads_html
         self.apply_button.disabled = plan.nothing_to_do
-        self.apply_button.description = "Apply changes"
-        for part in (self.apply_hint, self.apply_button):
+        self.apply_button.description = "Record as done"
+        self.m365_button.disabled = plan.nothing_to_do or not m365_ui.can_apply()
+        self.m365_button.tooltip = None if m365_ui.can_apply() else "Connect on the Microsoft 365 page first"
+        for part in (self.apply_hint, self.apply_button, self.m365_button):
             part.layout.display = "none" if plan.nothing_to_do else None
         self.plan_box.layout.display = None
         self._after_plan(plan)
+        if not plan.nothing_to_do:  # the next step, for keyboard users
+            (self.apply_button if self.m365_button.disabled else self.m365_button).focus()
 
     def _after_plan(self, plan: Plan) -> None:
         """Hook for forms that show more after planning."""
@@ -332,13 +348,32 @@ class _PlanForm:
             self.apply_button.disabled = False
             self.status.value = fmt.error_html(str(error))
             return
-        self.apply_button.description = "Applied"
+        self.apply_button.description = "Recorded"
+        self.m365_button.disabled = True
         self.refresh()
         users = plan.users
         self.status.value = (
-            f'<div class="cc-success">Applied: {applied.changes} change{"s" if applied.changes != 1 else ""} for '
-            f'{users} user{"s" if users != 1 else ""} recorded. {html.escape(readiness_summary(self.store).sentence)}'
-            "</div>")
+            f'<div class="cc-success">Recorded as done: {applied.changes} change{"s" if applied.changes != 1 else ""} '
+            f'for {users} user{"s" if users != 1 else ""}. Nothing was changed in Microsoft 365 by the workbook. '
+            f"{html.escape(readiness_summary(self.store).sentence)}</div>")
+
+    def _on_apply_m365(self) -> None:
+        from ..m365.apply import apply_plan_m365
+
+        plan = self.plan
+        if plan is None or plan.nothing_to_do:
+            return
+        self.m365_button.disabled = self.apply_button.disabled = True  # the plan is used up either way
+        self.status.value = '<div class="cc-hint">Sending the changes to Microsoft 365…</div>'
+        try:
+            report = apply_plan_m365(self.ledger, plan, m365_ui.current_connection())
+        except Exception:
+            self.m365_button.disabled = self.apply_button.disabled = False  # nothing was sent or recorded
+            raise
+        self.m365_button.description = "Sent to Microsoft 365"
+        self.refresh()
+        self.status.value = m365_ui.apply_result_html(report) + (
+            f'<p class="cc-readiness-after">{html.escape(readiness_summary(self.store).sentence)}</p>')
 
     def refresh(self) -> None:
         """Re-read the tenant (after apply, or when the page is shown again)."""
@@ -618,6 +653,7 @@ class CreditLicensesForm(_PlanForm):
         self.user = widgets.Combobox(description="User", placeholder="Type part of a name, then pick",
                                      ensure_option=False, style=LABEL_WIDTH, layout=widgets.Layout(width=FIELD_WIDTH))
         self.user.add_class("cc-credit-user")
+        fmt.submit_on_enter([self.user], self.plan_button)
         self._user_labels: dict[str, str] = {}
         self.mode.observe(self._sync_visibility, names="value")
         for widget in (self.mode, self.user):

@@ -13,6 +13,7 @@ PAGES = [
     ("03_credit_licenses.ipynb", "Step 3 · Credit licenses"),
     ("04_usage.ipynb", "Usage"),
     ("05_alerts.ipynb", "Alerts"),
+    ("06_m365.ipynb", "Microsoft 365"),
 ]
 
 NAV_STYLE = """<style>

@@ -76,7 +76,7 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     ready = readiness_summary(ledger.store)
     cards = "".join(
         [
-            fmt.card("Balance", fmt.money(balance, currency, locale), f"as of {fmt.instant(now, locale)} UTC",
+            fmt.card("Balance", fmt.money(balance, currency, locale), f"as of {fmt.instant(now, locale)}",
                   "cc-balance cc-warning" if low else "cc-balance", f'data-amount="{balance}" data-currency="{currency}"'),
             fmt.card("Auto-recharge", auto_text, auto_note, "cc-auto"),
             fmt.card("Runway", runway_value, runway_note, "cc-runway"),
@@ -87,13 +87,14 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
         ]
     )
     readiness_line = (f'<div class="cc-readiness {"cc-warning" if ready.not_ready else ""}">'
-                      f'{html.escape(ready.sentence)} Fix it in Step 1 and Step 3.</div>' if ready.not_ready
+                      f'{html.escape(ready.sentence)} Fix it in <a href="01_licenses.ipynb">Step 1 · Licenses</a> '
+                      'and <a href="03_credit_licenses.ipynb">Step 3 · Credit licenses</a>.</div>' if ready.not_ready
                       else f'<div class="cc-readiness">{html.escape(ready.sentence)}</div>')
     expiring = insights.expiring_funds(ledger, as_of=now)
     expiring["horizon_days"] = expiring["horizon_days"].map(lambda d: f"next {d} days")
     expiring_table = fmt.html_table(
         expiring,
-        labels={"horizon_days": "Expiring in the", "lots": "Lots", "expiring": "Amount expiring",
+        labels={"horizon_days": "Expiring in the", "lots": "Purchases", "expiring": "Amount expiring",
                 "likely_forfeited": "Likely lost at current spending"},
         money_columns=("expiring", "likely_forfeited"), currency=currency, css_class="cc-table cc-expiring",
         locale=locale,
@@ -111,7 +112,7 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     recent["kind"] = recent["kind"].map(ENTRY_KINDS).fillna(recent["kind"])
     entries_table = fmt.html_table(
         recent,
-        labels={"occurred_at": "When (UTC)", "kind": "What", "detail": "Who / what for", "amount": "Change",
+        labels={"occurred_at": "When", "kind": "What", "detail": "Who / what for", "amount": "Change",
                 "balance_after": "Balance after"},
         money_columns=("amount", "balance_after"), instant_columns=("occurred_at",), currency=currency,
         css_class="cc-table cc-entries", locale=locale,
@@ -121,7 +122,8 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
                f'{attention_html(ledger, locale=locale, limit=5, more_hint="; all of them on the Usage page")}</div>')
     details = (
         f'<div class="cc-page"><h3 class="cc-section">Funds expiring soon</h3>{expiring_table}'
-        f'<h3 class="cc-section">Open lots (oldest expires first; spending draws from it first)</h3>{lots_table}'
+        f'<h3 class="cc-section">Funds not yet spent, by purchase (the oldest expires first and is spent first)</h3>'
+        f'{lots_table}'
         f'<h3 class="cc-section">Recent ledger entries</h3>{entries_table}</div>'
     )
     return summary, details
@@ -157,6 +159,7 @@ def build_overview(ledger: Ledger, *, locale: str | None = None) -> widgets.VBox
     plots = widgets.Output()
     plots.add_class("cc-charts")
     refresh = widgets.Button(description="Refresh", icon="refresh", tooltip="Read the ledger again")
+    refresh.add_class("cc-refresh-on-focus")  # the page template clicks it when the tab is shown again
 
     def _refresh(_=None):
         summary.value, details.value = overview_html(ledger, locale=locale)

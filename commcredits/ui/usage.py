@@ -23,7 +23,7 @@ import pandas as pd
 from ..usage import insights
 from ..countries import country_names
 from ..errors import CommCreditsError
-from ..usage.call_import import CALL_LOG_SUFFIXES, ImportReport, call_log_files, import_pstn_calls, quarantined_rows
+from ..usage.call_import import EXPECTED_FILES, CALL_LOG_SUFFIXES, ImportReport, call_log_files, import_pstn_calls, quarantined_rows
 from ..credits.ledger import Agreement, Ledger
 from ..usage.rating import rate_calls
 from ..credits.settlement import SettlementReport, settle
@@ -76,6 +76,21 @@ def quarantine_for(ledger: Ledger, names: set[str], limit: int = SHOWN_ROWS) -> 
     rows = rows.assign(file=rows["source_file"].map(shown_name))
     mine = rows[rows["file"].map(lambda f: f.split(" › ")[0] in names)]
     return mine.head(limit), len(mine)
+
+
+def row_label(number) -> str:
+    """The row a quarantined row came from, as people count it ("whole file" when the file was refused)."""
+    return "whole file" if pd.isna(number) else f"{int(number):,}"
+
+
+def nothing_imported(ledger: Ledger, steps: list[ImportStep]) -> str:
+    """Why an import that brought in no row failed, file by file, and what the page expects."""
+    rows, _ = quarantine_for(ledger, {s.name for s in steps}, limit=1000)
+    whole = rows[rows["row_number"].isna()].drop_duplicates("file")
+    reasons = " ".join(f"{f}: {r}" for f, r in zip(whole["file"], whole["reason"])) or (
+        "every row was quarantined; see the reasons below.")
+    names = ", ".join(s.name for s in steps)
+    return (f"Nothing was imported from {names}. {reasons} This page reads {EXPECTED_FILES}.")
 
 
 def import_steps(paths: list[Path], names: list[str] | None = None) -> list[ImportStep]:
@@ -172,11 +187,12 @@ class UsagePage:
         self.upload = widgets.FileUpload(accept=",".join(IMPORTABLE), multiple=True, description="Choose files",
                                          layout=widgets.Layout(width="auto"))
         self.upload.add_class("cc-upload")
-        self.path = widgets.Text(description="…or a path on the server", placeholder="/data/exports/ (file or folder)",
+        self.path = widgets.Text(description="Or a file or folder", placeholder="on the dashboard's computer, e.g. /data/exports/",
                                  style={"description_width": "170px"}, layout=widgets.Layout(width="560px"))
         self.path.add_class("cc-path")
         self.import_button = widgets.Button(description="Import", button_style="primary", icon="upload")
         self.import_button.add_class("cc-import")
+        fmt.submit_on_enter([self.path], self.import_button)
         self.progress = widgets.IntProgress(value=0, min=0, max=100, description="", bar_style="",
                                             layout=widgets.Layout(width="560px", visibility="hidden"))
         self.progress.add_class("cc-progress")
@@ -211,9 +227,10 @@ class UsagePage:
         self.widget = widgets.VBox([
             widgets.HTML(fmt.STYLE + PAGE_STYLE),
             section("1. Import call logs",
-                    "Graph getPstnCalls pages (.json, .jsonl), a Teams admin center PSTN usage export (.csv or "
-                    "Calls.Export.*.zip). Rows already imported are skipped; unreadable rows are quarantined with "
-                    "the reason. For very large files, type a path on the server instead of uploading."),
+                    "The PSTN usage report exported from the Teams admin center (.csv, or the Calls.Export zip), "
+                    "or call records downloaded with Microsoft Graph (.json, .jsonl). Calls already imported are "
+                    "skipped; rows that cannot be read are set aside with the reason. For very large files, type "
+                    "where the file is on the dashboard's computer instead of uploading."),
             widgets.HBox([self.upload, self.import_button]),
             self.path,
             self.progress, self.phase, self.import_status, self.import_result,
@@ -286,9 +303,14 @@ class UsagePage:
                 shutil.rmtree(temp, ignore_errors=True)
             self.import_button.disabled = False
         self.progress.value = 100
-        self.progress.bar_style = "success"
-        self.phase.value = html.escape(f"Done: {report.files} file{'s' if report.files != 1 else ''} in "
-                                       f"{time.monotonic() - started:.1f} s.")
+        if report.imported + report.duplicates == 0:  # a wrong file is an error, never a green "Done"
+            self.progress.bar_style = "danger"
+            self.phase.value = ""
+            self.import_status.value = fmt.error_html(nothing_imported(self.ledger, steps))
+        else:
+            self.progress.bar_style = "success"
+            self.phase.value = html.escape(f"Done: {report.files} file{'s' if report.files != 1 else ''} in "
+                                           f"{time.monotonic() - started:.1f} s.")
         self.last_import = report
         self._show_import(report, steps)
         self.upload.value = ()
@@ -319,10 +341,10 @@ class UsagePage:
         table = ""
         if report.quarantined:
             rows, count = quarantine_for(self.ledger, {s.name for s in steps})
-            rows = rows.assign(raw=rows["raw"].astype(str).str.slice(0, 160))
+            rows = rows.assign(row_number=rows["row_number"].map(row_label))[["file", "row_number", "reason"]]
             more = f" (the first {SHOWN_ROWS} of {count})" if count > SHOWN_ROWS else ""
             table = (f'<h3 class="cc-section">Quarantined rows{more}</h3>' + fmt.html_table(
-                rows, labels={"file": "File", "row_number": "Row", "reason": "Reason", "raw": "What it said"},
+                rows, labels={"file": "File", "row_number": "Row", "reason": "Reason"},
                 css_class="cc-table cc-quarantine", locale=self.locale))
         self.import_result.value = f'<div class="cc-cards">{cards}</div>{table}'
         self.show_spend()
@@ -355,7 +377,7 @@ class UsagePage:
             more = f" (the first {SHOWN_ROWS} of {len(calls)})" if len(calls) > SHOWN_ROWS else ""
             blocked = (f'<h3 class="cc-section">Blocked calls{more}</h3><div class="cc-hint">Not recorded because '
                        f"{BLOCKED_REASON}.</div>" + fmt.html_table(
-                           calls.head(SHOWN_ROWS), labels={"usage_id": "Usage id", "start_at": "Started (UTC)",
+                           calls.head(SHOWN_ROWS), labels={"usage_id": "Call ID", "start_at": "Started",
                                                            "charge": "Charge"},
                            money_columns=("charge",), instant_columns=("start_at",), currency=self.currency,
                            css_class="cc-table cc-blocked", locale=self.locale))
@@ -381,7 +403,7 @@ class UsagePage:
             for c in places["destination_country"]])
         for frame in (users, places, months):
             frame["minutes"] = frame["minutes"].astype(float).round().astype("int64")
-        months = months.assign(label=pd.to_datetime(months["month"]).dt.strftime("%Y-%m"))
+        months = months.assign(label=[fmt.month(m, self.locale) for m in pd.to_datetime(months["month"])])
         table = lambda frame, first, label, css: fmt.html_table(  # noqa: E731
             frame, labels={first: label, "calls": "Calls", "minutes": "Minutes", "amount": "Spent"},
             money_columns=("amount",), currency=self.currency, css_class=f"cc-table {css}", locale=self.locale)
@@ -392,7 +414,7 @@ class UsagePage:
             f'<div><h3 class="cc-section">Top users</h3>{table(users, "user", "User", "cc-spend-users")}</div>'
             f'<div><h3 class="cc-section">Top destinations</h3>'
             f'{table(places, "destination", "Destination", "cc-spend-destinations")}</div>'
-            f'<div><h3 class="cc-section">By month</h3>{table(months, "label", "Month (UTC)", "cc-spend-months")}</div>'
+            f'<div><h3 class="cc-section">By month</h3>{table(months, "label", "Month", "cc-spend-months")}</div>'
             "</div>")
         charts.show_in(self.chart, [] if months.empty else [charts.spend_by_month_chart(months, self.currency, self.locale)])
 

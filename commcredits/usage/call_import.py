@@ -10,17 +10,20 @@ cannot be read go to `pstn_call_quarantine` with the reason; the rest imports. F
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 from tqdm.auto import tqdm
@@ -94,6 +97,8 @@ SELECT s.*,
         WHEN s.usage_id IS NULL OR trim(s.usage_id) = '' THEN 'missing row id (Graph id / CSV UsageId)'
         WHEN s.start_at IS NULL OR trim(s.start_at) = '' THEN 'missing start time'
         WHEN {ts}(s.start_at) IS NULL THEN 'start time is not a date and time: ' || s.start_at
+        WHEN {ts}(s.start_at) > now() + INTERVAL 1 DAY
+            THEN 'start time is more than a day in the future: ' || s.start_at
         WHEN nullif(trim(s.end_at), '') IS NOT NULL AND {ts}(s.end_at) IS NULL
             THEN 'end time is not a date and time: ' || s.end_at
         WHEN nullif(trim(s.duration_seconds), '') IS NOT NULL
@@ -167,6 +172,24 @@ class ImportReport:
 
 
 CALL_LOG_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson", ".csv", ".zip"})
+EXPECTED_FILES = ("a Graph getPstnCalls response (.json or .jsonl) or the Teams admin center PSTN usage export "
+                  "(.csv, or the Calls.Export zip)")
+
+# Limits on what one file may make us read (docs/reliability.md): a file (or everything inside one zip) up to
+# 1 GiB of text, a zip member at most 100 times its compressed size (real CSV exports compress about 10x;
+# a "zip bomb" compresses thousands of times), one JSON line or page up to 256 MiB.
+MAX_FILE_BYTES = 1 << 30
+MAX_ZIP_RATIO = 100
+MAX_JSON_OBJECT_BYTES = 256 << 20
+_CHUNK = 1 << 20
+
+
+class UnreadableFile(Exception):
+    """A whole file cannot be imported; `reason` says why in words for the admin. It is quarantined."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 def store_of(target) -> Store:
@@ -193,6 +216,9 @@ def import_pstn_calls(target, source, *, progress: bool | None = None) -> Import
     if not path.exists():
         raise InvalidInput("source", f"{path} does not exist; give a Graph JSON file, a folder of pages or a CSV/zip export.")
     files = call_log_files(path)
+    if not files:
+        what = f"{path.name} is not a call log file" if path.is_file() else f"the folder {path.name} has no call log files"
+        raise InvalidInput("source", f"{what}: give {EXPECTED_FILES}.")
     report = ImportReport()
     bar = tqdm(files, desc="Importing call logs", unit="file", disable=_quiet(progress, len(files)))
     for file in bar:
@@ -213,26 +239,109 @@ def _quiet(progress: bool | None, files: int) -> bool | None:
     return not progress
 
 
-def _import_file(store: Store, file: Path) -> ImportReport:
+def _import_file(store: Store, file: Path, label: str | None = None) -> ImportReport:
+    """Import one file; a file that cannot be read as a whole is quarantined as one row with the reason."""
+    label = label or str(file)
     suffix = file.suffix.lower()
-    if suffix == ".zip":
-        return _import_zip(store, file)
-    if suffix == ".csv":
-        return _import_csv(store, file, str(file))
-    if suffix in {".jsonl", ".ndjson"} or not _is_single_json_document(file):
-        return _import_json_lines(store, file)
-    return _import_graph_page(store, file)
+    try:
+        if suffix == ".zip":
+            return _import_zip(store, file)
+        with tempfile.TemporaryDirectory() as tmp:
+            readable = utf8_file(file, Path(tmp))
+            if suffix == ".csv":
+                return _import_csv(store, readable, label)
+            with readable.open("rb") as handle:
+                _refuse_deep_nesting(handle.read(_CHUNK))
+            if suffix in {".jsonl", ".ndjson"} or not _is_single_json_document(readable):
+                return _import_json_lines(store, readable, label)
+            return _import_graph_page(store, readable, label)
+    except UnreadableFile as refused:
+        with store.transaction() as con:
+            return _quarantine_file(con, file, refused.reason, label=label)
+
+
+def utf8_file(file: Path, folder: Path) -> Path:
+    """`file` as UTF-8 without a byte-order mark: the file itself when it already is, else a converted copy
+    in `folder`. Reads UTF-8 (with or without BOM), UTF-16 (with BOM, as Windows tools write it, or without
+    BOM when every other byte is zero) and falls back to Windows-1252 / Latin-1 for anything else.
+    Raises UnreadableFile for files over MAX_FILE_BYTES."""
+    size = file.stat().st_size
+    if size == 0:
+        raise UnreadableFile("the file is empty; export the call log again.")
+    if size > MAX_FILE_BYTES:
+        raise UnreadableFile(f"the file is {size / (1 << 20):,.0f} MiB; split it into files under "
+                             f"{MAX_FILE_BYTES >> 20:,} MiB (export a shorter date range).")
+    with file.open("rb") as handle:
+        head = handle.read(4096)
+    if head.startswith(codecs.BOM_UTF8):
+        return _transcode(file, folder, "utf-8-sig")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _transcode(file, folder, "utf-16")
+    if len(head) >= 4 and head[1::2].count(0) > len(head) // 4 and head[0::2].count(0) == 0:
+        return _transcode(file, folder, "utf-16-le")
+    if _is_utf8(file):
+        return file
+    try:
+        return _transcode(file, folder, "cp1252")
+    except UnicodeDecodeError:  # bytes Windows-1252 leaves undefined: Latin-1 maps every byte
+        return _transcode(file, folder, "latin-1")
+
+
+def _is_utf8(file: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with file.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _transcode(file: Path, folder: Path, encoding: str) -> Path:
+    target = folder / f"utf8-{file.name}"
+    try:
+        with file.open("r", encoding=encoding, newline="") as src, target.open("w", encoding="utf-8", newline="") as dst:
+            shutil.copyfileobj(src, dst, _CHUNK)
+    except UnicodeDecodeError:
+        if encoding == "cp1252":
+            raise
+        raise UnreadableFile(f"the file claims to be {encoding.upper()} text but is not; save it again as UTF-8.") from None
+    return target
+
+
+MAX_JSON_DEPTH = 1000  # Graph rows are flat objects inside {"value": [...]}: depth 3, or a few more
+
+
+def _refuse_deep_nesting(head: bytes) -> None:
+    """Refuse JSON whose start nests deeper than MAX_JSON_DEPTH (brackets inside strings count too, which
+    only matters for text of hundreds of brackets)."""
+    depth = deepest = 0
+    for byte in head:
+        if byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in b"]}":
+            depth -= 1
+    if deepest > MAX_JSON_DEPTH:
+        raise UnreadableFile(f"the JSON is nested more than {MAX_JSON_DEPTH:,} levels deep; a call log is "
+                             "flat rows inside {\"value\": [...]}.")
 
 
 def _is_single_json_document(file: Path) -> bool:
-    """True for a JSON document spread over lines (a pretty-printed Graph response). A file whose first
-    line is complete JSON is read as JSON lines, which also covers one-line responses."""
+    """True for a JSON document (a Graph response, pretty-printed or on one line). A file of several
+    lines whose first line is complete JSON is read as JSON lines."""
     with file.open("rb") as handle:
         first_line = handle.readline(1 << 24).strip()
+        if not handle.read(1 << 16).strip():
+            return True  # one line: a whole Graph page however long, not JSON lines
     if not first_line:
         return True
     try:
         json.loads(first_line)
+    except RecursionError:
+        raise UnreadableFile("the JSON is nested too deeply to be a call log (Graph rows are flat objects).") from None
     except ValueError:
         return True
     return False
@@ -271,33 +380,44 @@ def _stage_json_objects(objects_sql: str) -> str:
     """
 
 
-def _import_graph_page(store: Store, file: Path) -> ImportReport:
+def _import_graph_page(store: Store, file: Path, label: str) -> ImportReport:
     with store.transaction() as con:
         try:
             con.execute(
                 _stage_json_objects(
-                    """
+                    f"""
                     SELECT $1 AS source_file, generate_subscripts(rows, 1) AS row_number,
                            unnest(rows) AS j, j::VARCHAR AS raw, NULL AS pre_reason
                     FROM (SELECT CASE WHEN json_type(json, '$.value') = 'ARRAY'
                                       THEN from_json(json -> 'value', '["json"]')
                                       WHEN json_type(json) = 'ARRAY' THEN from_json(json, '["json"]')
                                       ELSE [json] END AS rows
-                          FROM read_json_objects($2, format = 'unstructured'))
+                          FROM read_json_objects($2, format = 'unstructured',
+                                                 maximum_object_size = {MAX_JSON_OBJECT_BYTES}))
                     """
                 ),
-                [str(file), str(file)],
+                [label, str(file)],
             )
-        except Exception as exc:  # the whole file is not JSON: quarantine it as one row
-            return _quarantine_file(con, file, f"not a readable JSON document: {exc}".splitlines()[0])
-        return _run_checked(con, "graph", str(file))
+        except duckdb.Error as exc:  # the transaction is aborted: quarantine in a new one (_import_file)
+            raise UnreadableFile(_json_reason(exc)) from None
+        return _run_checked(con, "graph", label)
 
 
-def _import_json_lines(store: Store, file: Path) -> ImportReport:
+def _json_reason(exc: Exception) -> str:
+    text = str(exc)
+    if "maximum_object_size" in text or "maximum object size" in text:
+        return f"one JSON object is larger than {MAX_JSON_OBJECT_BYTES >> 20} MiB; export smaller pages."
+    if "depth" in text.lower() or "nest" in text.lower():
+        return "the JSON is nested too deeply to be a call log (Graph rows are flat objects)."
+    first = text.splitlines()[0] if text else "unknown error"
+    return f"not a complete JSON document (cut off or damaged?): {first[:200]}"
+
+
+def _import_json_lines(store: Store, file: Path, label: str) -> ImportReport:
     with store.transaction() as con:
         con.execute(
             _stage_json_objects(
-                """
+                f"""
                 SELECT $1 AS source_file, line_no AS row_number,
                        unnest(CASE WHEN doc IS NULL THEN [NULL::JSON]
                                    WHEN json_type(doc, '$.value') = 'ARRAY' THEN from_json(doc -> 'value', '["json"]')
@@ -305,37 +425,81 @@ def _import_json_lines(store: Store, file: Path) -> ImportReport:
                        coalesce(j::VARCHAR, line) AS raw,
                        CASE WHEN doc IS NULL THEN 'line ' || line_no || ' is not valid JSON' END AS pre_reason
                 FROM (SELECT line, TRY_CAST(line AS JSON) AS doc, row_number() OVER () AS line_no
-                      FROM read_csv($2, columns = {'line': 'VARCHAR'}, header = false, delim = '\x1e',
-                                    quote = '', escape = '', auto_detect = false, strict_mode = false))
+                      FROM read_csv($2, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x1e',
+                                    quote = '', escape = '', auto_detect = false, strict_mode = false,
+                                    max_line_size = {MAX_JSON_OBJECT_BYTES}))
                 WHERE trim(line) <> ''
                 """
             ),
-            [str(file), str(file)],
+            [label, str(file)],
         )
-        return _run_checked(con, "graph", str(file))
+        return _run_checked(con, "graph", label)
 
 
-def _quarantine_file(con, file: Path, reason: str) -> ImportReport:
-    raw = file.read_text(encoding="utf-8", errors="replace")[:10000]
+def _quarantine_file(con, file: Path, reason: str, *, label: str | None = None) -> ImportReport:
+    """Quarantine a whole file as one row (row number NULL) with the reason; raw keeps its first 10,000
+    characters (none for a zip, which is not text)."""
+    raw = "" if file.suffix.lower() == ".zip" else _head_text(file)
+    key = f"{label or file}\n{reason}\n{raw}"
     con.execute(
-        "INSERT INTO pstn_call_quarantine SELECT md5($1), $2, NULL, $1, $3, $4 "
+        "INSERT INTO pstn_call_quarantine SELECT md5($1), $2, NULL, $3, $4, $5 "
         "WHERE md5($1) NOT IN (SELECT row_hash FROM pstn_call_quarantine)",
-        [raw, str(file), reason, datetime.now(timezone.utc)],
+        [key, label or str(file), raw, reason, datetime.now(timezone.utc)],
     ).fetchall()
     return ImportReport(0, 0, 1, 1)
 
 
+def _head_text(file: Path) -> str:
+    with file.open("rb") as handle:
+        return handle.read(10000).decode("utf-8", errors="replace")
+
+
 def _import_zip(store: Store, file: Path) -> ImportReport:
+    """The CSV files inside a Teams admin center export, each checked against the size and ratio limits
+    before and while it is unpacked."""
     report = ImportReport()
-    with zipfile.ZipFile(file) as archive, tempfile.TemporaryDirectory() as tmp:
-        for member in archive.namelist():
-            if not member.lower().endswith(".csv"):
-                continue
-            target = Path(tmp) / Path(member).name
-            with archive.open(member) as src, target.open("wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-            report += _import_csv(store, target, f"{file}!{member}")
+    try:
+        archive = zipfile.ZipFile(file)
+    except (zipfile.BadZipFile, OSError):
+        raise UnreadableFile(f"{file.name} is not a zip archive; give the Calls.Export zip as downloaded, "
+                             "or the CSV inside it.") from None
+    with archive, tempfile.TemporaryDirectory() as tmp:
+        members = [m for m in archive.infolist() if not m.is_dir() and m.filename.lower().endswith(".csv")]
+        if not members:
+            raise UnreadableFile(f"{file.name} has no CSV file inside; expected the Teams admin center PSTN usage export.")
+        _check_zip_sizes(members)
+        for number, member in enumerate(members):
+            target = Path(tmp) / f"{number}-{Path(member.filename).name}"
+            _unpack(archive, member, target)
+            report += _import_file(store, target, f"{file}!{member.filename}")
+            target.unlink()
     return ImportReport(report.imported, report.duplicates, report.quarantined, 1)
+
+
+def _check_zip_sizes(members: list[zipfile.ZipInfo]) -> None:
+    total = sum(m.file_size for m in members)
+    if total > MAX_FILE_BYTES:
+        raise UnreadableFile(f"the zip expands to {total / (1 << 20):,.0f} MiB; the limit is {MAX_FILE_BYTES >> 20:,} MiB.")
+    for m in members:
+        if m.file_size > MAX_ZIP_RATIO * max(m.compress_size, 1) and m.file_size > _CHUNK:
+            raise UnreadableFile(f"{m.filename} expands {m.file_size // max(m.compress_size, 1):,} times its zipped "
+                                 f"size (more than {MAX_ZIP_RATIO}x is refused as a zip bomb).")
+
+
+def _unpack(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path) -> None:
+    """Copy one member out, counting bytes: the sizes in the zip's directory may lie."""
+    limit = min(MAX_FILE_BYTES, max(MAX_ZIP_RATIO * max(member.compress_size, 1), _CHUNK))
+    written = 0
+    try:
+        with archive.open(member) as src, target.open("wb") as dst:
+            while chunk := src.read(_CHUNK):
+                written += len(chunk)
+                if written > limit:
+                    raise UnreadableFile(f"{member.filename} expands beyond {limit / (1 << 20):,.0f} MiB from "
+                                         f"{member.compress_size:,} bytes; refused as a zip bomb.")
+                dst.write(chunk)
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, zlib.error) as exc:
+        raise UnreadableFile(f"{member.filename} cannot be unpacked ({exc}); download the export again.") from None
 
 
 def _import_csv(store: Store, file: Path, label: str) -> ImportReport:
@@ -344,7 +508,8 @@ def _import_csv(store: Store, file: Path, label: str) -> ImportReport:
             header = next(csv.reader(handle), [])
         present = {name.strip(): name for name in header}
         if "UsageId" not in present:
-            return _quarantine_file(con, file, "not a Teams admin center PSTN usage export: no UsageId column")
+            return _quarantine_file(con, file, "not a Teams admin center PSTN usage export: no UsageId column. "
+                                    f"The Usage page reads {EXPECTED_FILES}.", label=label)
         fields = ", ".join(
             f'"{present[csv]}" AS {col}' if csv in present else f"NULL::VARCHAR AS {col}"
             for col, csv in CSV_COLUMNS.items()

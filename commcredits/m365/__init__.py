@@ -1,0 +1,1 @@
+"""Microsoft 365 through Microsoft Graph: connect, check permissions, sync, apply plans (SDK imported lazily)."""

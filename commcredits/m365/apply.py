@@ -1,0 +1,301 @@
+"""Apply a license plan in Microsoft 365 with JSON $batch requests, and record only what Graph applied.
+
+Per user: `PATCH /users/{id}` with the usage location (when the plan sets one), then
+`POST /users/{id}/assignLicense`. Users are addressed by object id. A batch holds at most 20 requests. Graph runs
+a batch either fully in parallel or as a strict sequence (every request dependsOn the one before); it refuses a
+mix. So users who need both requests go into sequential batches (the assignLicense dependsOn its PATCH), the
+others into parallel batches. In a sequence, a failure makes every later request fail with 424 Failed Dependency
+without running it: those of other users are sent again. Requests answered 429/503/504 are sent again after
+Retry-After; nothing else is retried (a 400 would fail the same way again).
+
+Each user's outcome comes back in words; the changes Graph applied are recorded with `apply_plan` (the same
+history as "Record as done") plus who applied them (`m365_apply`, `m365_license_history`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import pandas as pd
+
+from ..store import named_sql
+from ..licensing.catalog import license_name
+from ..licensing.plans import Plan, SeatsExhausted, StalePlan, apply_plan
+from .connection import DEFAULT_WAIT_SECONDS, RETRY_STATUSES, M365Connection, M365Error, Wait, retry_after_seconds
+
+MAX_BATCH = 20
+MAX_ROUNDS = 6
+
+
+@dataclass(frozen=True)
+class UserResult:
+    user_id: str
+    user_principal_name: str
+    status: str  # 'applied' | 'partly_applied' | 'failed'
+    message: str
+    graph_status: int | None = None
+    graph_code: str | None = None
+
+
+@dataclass(frozen=True)
+class M365ApplyReport:
+    apply_id: int
+    plan_id: int | None
+    applied_by: str
+    results: tuple[UserResult, ...]
+    changes_recorded: int
+    waited_seconds: float
+    note: str = ""
+
+    @property
+    def applied(self) -> tuple[UserResult, ...]:
+        return tuple(r for r in self.results if r.status == "applied")
+
+    @property
+    def failed(self) -> tuple[UserResult, ...]:
+        return tuple(r for r in self.results if r.status != "applied")
+
+    def summary(self) -> str:
+        n, bad = len(self.results), len(self.failed)
+        head = (f"Microsoft 365 applied the changes for {len(self.applied)} of {n} user{'s' if n != 1 else ''}"
+                + (f"; {bad} not (see why below)." if bad else "."))
+        return head + (f" {self.note}" if self.note else "")
+
+
+@dataclass
+class _Op:
+    key: str  # user_id + kind
+    user_id: str
+    kind: str  # 'location' | 'licenses'
+    method: str
+    url: str
+    body: dict
+    status: int | None = None
+    error: tuple[int, str | None, str] | None = None  # (status, code, message)
+    replication_retries: int = 0
+
+
+def _ops(plan: Plan) -> dict[str, list[_Op]]:
+    ops: dict[str, list[_Op]] = {}
+    for user_id, rows in plan.changes.groupby("user_id", sort=False):
+        path = f"/users/{user_id}"
+        mine = []
+        location = rows[rows["action"] == "set_usage_location"]
+        if not location.empty:
+            mine.append(_Op(f"{user_id}:location", user_id, "location", "PATCH", path,
+                            {"usageLocation": location["usage_location"].iloc[0]}))
+        adds = [{"skuId": r.sku_id, "disabledPlans": list(r.disabled_plans)}
+                for r in rows.itertuples() if r.action == "add_license"]
+        removes = [r.sku_id for r in rows.itertuples() if r.action == "remove_license"]
+        if adds or removes:
+            mine.append(_Op(f"{user_id}:licenses", user_id, "licenses", "POST", path + "/assignLicense",
+                            {"addLicenses": adds, "removeLicenses": removes}))
+        ops[user_id] = mine
+    return ops
+
+
+def plan_batches(pending: list[list[_Op]]) -> list[tuple[bool, list[_Op]]]:
+    """(sequential?, ops) batches of at most 20 requests; a user's requests never straddle two batches."""
+    pairs = [group for group in pending if len(group) > 1]
+    singles = [group[0] for group in pending if len(group) == 1]
+    batches: list[tuple[bool, list[_Op]]] = []
+    current: list[_Op] = []
+    for group in pairs:
+        if len(current) + len(group) > MAX_BATCH:
+            batches.append((True, current))
+            current = []
+        current.extend(group)
+    if current:
+        batches.append((True, current))
+    batches += [(False, singles[i:i + MAX_BATCH]) for i in range(0, len(singles), MAX_BATCH)]
+    return batches
+
+
+def _body(sequential: bool, ops: list[_Op]) -> dict:
+    requests = []
+    for number, op in enumerate(ops, start=1):
+        request = {"id": str(number), "method": op.method, "url": op.url,
+                   "headers": {"Content-Type": "application/json"}, "body": op.body}
+        if sequential and number > 1:
+            request["dependsOn"] = [str(number - 1)]
+        requests.append(request)
+    return {"requests": requests}
+
+
+def _send_round(connection: M365Connection, pending: list[list[_Op]]) -> tuple[list[list[_Op]], float]:
+    """Send every pending user's requests once; return the users to send again and how long Graph asked to wait."""
+    again: list[list[_Op]] = []
+    wait = 0.0
+    for sequential, ops in plan_batches(pending):
+        answer = connection.send("POST", "$batch", _body(sequential, ops))
+        by_id = {str(r.get("id")): r for r in (answer or {}).get("responses", [])}
+        for number, op in enumerate(ops, start=1):
+            response = by_id.get(str(number), {})
+            op.status = int(response.get("status", 0))
+            if 200 <= op.status < 300:
+                op.error = None
+                continue
+            error = ((response.get("body") or {}).get("error") or {}) if isinstance(response.get("body"), dict) else {}
+            op.error = (op.status, error.get("code"), error.get("message") or f"status {op.status}")
+            if op.status in RETRY_STATUSES:
+                wait = max(wait, retry_after_seconds(response.get("headers") or {}, DEFAULT_WAIT_SECONDS,
+                                                     connection.max_wait))
+        for group in _users_of(ops):
+            first_failure = next((op for op in group if op.error), None)
+            if first_failure is None:
+                continue
+            if first_failure.status in RETRY_STATUSES or (
+                    first_failure.status == 424 and not _own_failure(group, first_failure)):
+                # not run (throttled, or behind another user's failure in a sequence): safe to send again
+                again.append([op for op in group if op.error])
+            elif _location_not_replicated(group, first_failure):
+                # the usage location was just set, but the licensing service may not see it yet (a known
+                # replication delay): the only 400 sent again, twice at most, after a short wait
+                first_failure.replication_retries += 1
+                wait = max(wait, DEFAULT_WAIT_SECONDS)
+                again.append([first_failure])
+    return again, wait
+
+
+def _users_of(ops: list[_Op]) -> list[list[_Op]]:
+    groups: dict[str, list[_Op]] = {}
+    for op in ops:
+        groups.setdefault(op.user_id, []).append(op)
+    return list(groups.values())
+
+
+def _location_not_replicated(group: list[_Op], op: _Op) -> bool:
+    location_set = any(o.kind == "location" and o.status is not None and 200 <= o.status < 300 for o in group)
+    return (op.kind == "licenses" and op.status == 400 and location_set and op.replication_retries < 2
+            and "usage location" in (op.error[2] or "").lower())
+
+
+def _own_failure(group: list[_Op], op: _Op) -> bool:
+    """True when a 424 comes from this user's own earlier request failing."""
+    before = group[:group.index(op)]
+    return any(o.error and o.status != 424 for o in before)
+
+
+def explain(status: int, code: str | None, message: str, labels: dict[str, str]) -> str:
+    """Graph's answer to a license change in plain words."""
+    text = message or ""
+    def name(match):
+        sku = match.group(0).lower()
+        return license_name(sku, labels.get(sku))
+    guid = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    named = re.sub(guid, name, text)
+    lowered = text.lower()
+    if "available licenses" in lowered or "no available" in lowered or "not enough licenses" in lowered:
+        return f"No free seats: {named} Buy more licenses or free some up, then apply again."
+    if "usage location" in lowered:
+        return ("Missing usage location: Microsoft 365 assigns licenses only to users with a usage location. "
+                "Choose one in the plan (or set it in the admin center) and apply again.")
+    if "mutually exclusive" in lowered or "conflicting service plans" in lowered:
+        return f"These licenses cannot be held together (mutually exclusive service plans): {named}"
+    if "depends on" in lowered:
+        return f"A service plan in this license needs another license first (dependent service plan): {named}"
+    if status == 403:
+        return ("Permission missing: the sign-in may not change users or licenses. Grant User.ReadWrite.All "
+                "(or LicenseAssignment.ReadWrite.All) and admin consent; see the Microsoft 365 page's self-test.")
+    if status == 404:
+        return "No such user in Microsoft 365 any more (deleted?). Sync, then plan again."
+    if status in RETRY_STATUSES:
+        return "Microsoft 365 stayed busy (throttled) and this change was not made; apply again later."
+    return f"Microsoft Graph refused it ({status}{' ' + code if code else ''}): {named}"
+
+
+def apply_plan_m365(ledger, plan: Plan, connection: M365Connection, *,
+                    progress: Callable[[str, float], None] | None = None) -> M365ApplyReport:
+    """Make the plan's changes in Microsoft 365 and record the ones Graph applied, with who applied them.
+
+    Raises StalePlan (before sending anything) when the tenant changed since planning."""
+    store = getattr(ledger, "store", ledger)
+    tell = progress or (lambda text, fraction: None)
+    version = store.query(named_sql("licensing_plan")["tenant_version"])
+    if version[0][0] != plan.tenant_version:
+        raise StalePlan("The tenant changed since this plan was made (a new import, sync or applied plan). "
+                        "Nothing was sent to Microsoft 365; plan again.")
+    applied_by = connection.who()
+    waited_before = connection.waited_seconds
+    ops = _ops(plan)
+    pending = [group for group in ops.values() if group]
+    for round_no in range(1, MAX_ROUNDS + 1):
+        if not pending:
+            break
+        tell(f"Sending changes for {len(pending)} user{'s' if len(pending) != 1 else ''} to Microsoft 365",
+             (round_no - 1) / MAX_ROUNDS)
+        try:
+            pending, wait = _send_round(connection, pending)
+        except M365Error as error:  # Graph failed mid-way: what it applied before still gets recorded
+            for group in pending:
+                for op in group:
+                    if op.status is None:
+                        op.status, op.error = error.status or 0, (error.status or 0, error.code, str(error))
+            break
+        if pending and wait and round_no < MAX_ROUNDS:
+            connection.pause(Wait(wait, 429, "$batch items"))
+    labels = dict(store.query("SELECT sku_id, sku_part_number FROM tenant_sku"))
+    results, done_rows = _outcomes(plan, ops, labels)
+    recorded, plan_id, note = _record(store, plan, done_rows, applied_by)
+    waited = connection.waited_seconds - waited_before
+    apply_id = _record_results(store, plan, plan_id, applied_by, results, waited)
+    tell("Done", 1.0)
+    return M365ApplyReport(apply_id, plan_id, applied_by, tuple(results), recorded, waited, note)
+
+
+def _outcomes(plan: Plan, ops: dict[str, list[_Op]], labels) -> tuple[list[UserResult], pd.Series]:
+    done = pd.Series(False, index=plan.changes.index)
+    results = []
+    for user_id, rows in plan.changes.groupby("user_id", sort=False):
+        group = ops[user_id]
+        upn = rows["user_principal_name"].iloc[0]
+        ok = {op.kind for op in group if op.status is not None and 200 <= op.status < 300}
+        for index, action in rows["action"].items():
+            done[index] = ("location" if action == "set_usage_location" else "licenses") in ok
+        failure = next((op for op in group if op.error and not (op.error[0] == 424 and _own_failure(group, op))), None)
+        if failure is None:
+            results.append(UserResult(user_id, upn, "applied", "Applied in Microsoft 365."))
+            continue
+        status, code, message = failure.error
+        words = explain(status, code, message, labels)
+        state = "partly_applied" if ok else "failed"
+        if ok:
+            words = "Usage location set; licenses not changed. " + words
+        results.append(UserResult(user_id, upn, state, words, status, code))
+    return results, done
+
+
+def _record(store, plan: Plan, done: pd.Series, applied_by: str) -> tuple[int, int | None, str]:
+    rows = plan.changes[done]
+    if rows.empty:
+        return 0, None, "Nothing changed in Microsoft 365, so nothing was recorded."
+    applied = replace(plan, changes=rows.reset_index(drop=True),
+                      description=f"{plan.description} (applied in Microsoft 365 by {applied_by})")
+    try:
+        result = apply_plan(store, applied)
+    except (StalePlan, SeatsExhausted) as error:
+        return 0, None, (f"The changes were made in Microsoft 365, but the workbook's copy of the tenant is out of date "
+                         f"({type(error).__name__}); run Sync to bring them in.")
+    return result.changes, result.plan_id, ""
+
+
+def _record_results(store, plan, plan_id, applied_by, results: list[UserResult], waited: float) -> int:
+    frame = pd.DataFrame([r.__dict__ for r in results],
+                         columns=["user_id", "user_principal_name", "status", "message", "graph_status", "graph_code"])
+    frame["graph_status"] = frame["graph_status"].astype("Int64")
+    with store.transaction() as con:
+        apply_id = con.execute("SELECT COALESCE(max(apply_id), 0) + 1 FROM m365_apply").fetchall()[0][0]
+        applied = sum(r.status == "applied" for r in results)
+        con.execute("INSERT INTO m365_apply VALUES ($1, now(), $2, $3, $4, $5, $6, $7)",
+                    [apply_id, applied_by, plan_id, plan.description, applied, len(results) - applied,
+                     float(waited)]).fetchall()
+        con.register("_m365_results", frame)
+        try:
+            con.execute("INSERT INTO m365_apply_result SELECT $1, user_id, user_principal_name, status, message, "
+                        "graph_status, graph_code FROM _m365_results", [apply_id]).fetchall()
+        finally:
+            con.unregister("_m365_results")
+    return apply_id
+

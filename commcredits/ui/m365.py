@@ -1,0 +1,233 @@
+"""The Microsoft 365 page: connect (app registration or an admin's device-code sign-in), the permission self-test,
+the last sync and what it brought, and Sync now with progress. Also the connection Step 1 and Step 3 apply with.
+
+Nothing here imports the Graph SDK when the page is built: that happens on the first click.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import threading
+
+import ipywidgets as widgets
+
+from ..credits.ledger import Ledger
+from ..errors import CommCreditsError
+from ..m365.settings import is_configured, load_settings
+from . import format as fmt
+
+log = logging.getLogger(__name__)
+
+STYLE = """<style>
+.cc-m365 .cc-hint { color: #555; font-size: 13px; margin: 2px 0 8px; }
+.cc-m365 .cc-device-code { font: 600 26px ui-monospace, Menlo, Consolas, monospace; letter-spacing: 3px;
+    background: #eff6fc; border: 1px solid #c7e0f4; border-radius: 6px; padding: 6px 14px; display: inline-block; }
+.cc-m365 .cc-ok { color: #0b6a0b; font-weight: 600; }
+.cc-m365 .cc-missing { color: #a4262c; font-weight: 600; }
+.cc-m365 .cc-notice { border-left: 4px solid #0f548c; background: #eff6fc; padding: 8px 12px; margin: 4px 0 8px; }
+.cc-apply-results td { vertical-align: top; }
+</style>"""
+
+_state: dict = {"connection": None}  # the connection made in this kernel (one per browser tab in Voila)
+
+
+def current_connection():
+    """This kernel's connection: an admin's sign-in made on this page, else the configured app registration."""
+    if _state["connection"] is None:
+        from ..m365.settings import connect_from_settings
+
+        _state["connection"] = connect_from_settings()
+    return _state["connection"]
+
+
+def can_apply() -> bool:
+    """Is Apply in Microsoft 365 possible from this kernel without asking anyone? (cheap: no SDK import)"""
+    try:
+        return _state["connection"] is not None or is_configured(load_settings())
+    except CommCreditsError:
+        return False
+
+
+def apply_result_html(report) -> str:
+    """What Apply in Microsoft 365 did, per user, in words."""
+    rows = "".join(
+        f'<tr class="cc-result-{r.status}"><td>{html.escape(r.user_principal_name)}</td>'
+        f'<td class="{"cc-ok" if r.status == "applied" else "cc-missing"}">'
+        f'{html.escape(r.status.replace("_", " ").capitalize())}</td><td>{html.escape(r.message)}</td></tr>'
+        for r in report.results)
+    css = "cc-success" if not report.failed else "cc-problems"
+    recorded = (f"{report.changes_recorded} change{'s' if report.changes_recorded != 1 else ''} recorded, "
+                f"applied by {report.applied_by}.") if report.changes_recorded else ""
+    return (f'<div class="{css} cc-m365-result"><b>{html.escape(report.summary())}</b> {html.escape(recorded)}</div>'
+            '<table class="cc-table cc-apply-results"><thead><tr><th>User</th><th>In Microsoft 365</th>'
+            f"<th>What happened</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def permissions_html(report) -> str:
+    rows = "".join(
+        f'<tr><td>{html.escape(c.what)}</td><td>{html.escape(c.permission)}</td>'
+        f'<td class="{"cc-ok" if c.ok else "cc-missing"}">{"Granted" if c.ok else "Missing" if c.ok is False else "?"}'
+        f'</td><td>{html.escape(c.detail)}</td></tr>' for c in report.checks)
+    return (f'<p class="cc-permission-summary">{html.escape(report.summary())}</p>'
+            '<table class="cc-table cc-permissions"><thead><tr><th>What the workbook does</th><th>Permission</th>'
+            f"<th>State</th><th>What to do</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+class M365Page:
+    """Connect, self-test, last sync, Sync now."""
+
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+        self.settings = load_settings()
+        self.connection_status = widgets.HTML()
+        self.connection_status.add_class("cc-connection-status")
+        self.connect_button = widgets.Button(description="Connect with the app registration", icon="plug",
+                                             button_style="primary", layout=widgets.Layout(width="auto"))
+        self.connect_button.add_class("cc-connect-app")
+        self.device_button = widgets.Button(description="Sign in as an admin (device code)", icon="user",
+                                            layout=widgets.Layout(width="auto"))
+        self.device_button.add_class("cc-connect-device")
+        self.device_box = widgets.HTML()
+        self.device_box.add_class("cc-device")
+        self.permissions = widgets.HTML()
+        self.permissions.add_class("cc-self-test")
+        self.last_sync = widgets.HTML()
+        self.last_sync.add_class("cc-last-sync")
+        self.sync_button = widgets.Button(description="Sync now", icon="refresh", button_style="success")
+        self.sync_button.add_class("cc-sync-now")
+        self.progress = widgets.IntProgress(value=0, min=0, max=100, layout=widgets.Layout(width="420px"))
+        self.progress.add_class("cc-sync-progress")
+        self.phase = widgets.HTML()
+        self.phase.add_class("cc-sync-phase")
+        self.status = widgets.HTML()
+        self.status.add_class("cc-status")
+        self.connect_button.on_click(self._guarded(self._on_connect_app))
+        self.device_button.on_click(self._guarded(self._on_device_code))
+        self.sync_button.on_click(self._guarded(self._on_sync))
+        self.widget = widgets.VBox([
+            widgets.HTML(fmt.STYLE + STYLE),
+            widgets.HTML('<h3 class="cc-section">Connection</h3>'), self.connection_status,
+            widgets.HBox([self.connect_button, self.device_button]), self.device_box,
+            widgets.HTML('<h3 class="cc-section">Permissions (self-test)</h3>'), self.permissions,
+            widgets.HTML('<h3 class="cc-section">Sync</h3><div class="cc-hint">Brings users, licenses, seats and '
+                         "PSTN call logs since the last sync, rates and settles the calls. Schedule it with "
+                         "<code>commcredits sync</code> (docs/m365.md).</div>"),
+            self.last_sync, widgets.HBox([self.sync_button, self.progress]), self.phase, self.status,
+        ])
+        self.widget.add_class("cc-m365")
+        self.refresh()
+
+    # ---- showing ----
+
+    def refresh(self) -> None:
+        s, connection = self.settings, _state["connection"]
+        if connection is not None:
+            text = f"Connected as {connection.who()} ({'app-only' if connection.mode == 'app' else 'admin sign-in'})."
+        elif is_configured(s):
+            text = (f"App registration {s.client_id or '(credential from COMMCREDITS_M365_CREDENTIAL)'} for tenant "
+                    f"{s.tenant_id or '-'} is configured. Connect to run the permission self-test.")
+        else:
+            text = ("Not configured. Register an app in Microsoft Entra ID and set COMMCREDITS_M365_TENANT_ID, "
+                    "COMMCREDITS_M365_CLIENT_ID and the secret (environment or keyring); see docs/m365.md.")
+        self.connection_status.value = (
+            f'<div class="cc-notice">{html.escape(text)}</div><div class="cc-hint">Call logs can only be read by '
+            "the app registration (application permission CallRecords.Read.All); an admin's own sign-in can read "
+            "users and licenses and apply plans, and their name is recorded with every change.</div>")
+        self.connect_button.disabled = not is_configured(s)
+        self.device_button.disabled = not (s.tenant_id and s.client_id)
+        self.sync_button.disabled = connection is None and not is_configured(s)
+        self.last_sync.value = self._last_sync_html()
+
+    def _last_sync_html(self) -> str:
+        from ..m365.sync import last_sync
+
+        last = last_sync(self.ledger.store)
+        if last is None:
+            return '<p class="cc-hint">No sync yet.</p>'
+        when = fmt.instant(last["finished_at"] if last["finished_at"] is not None else last["started_at"])
+        state = {"ok": "Last sync", "failed": "Last sync failed", "interrupted": "Last sync was interrupted"}[
+            last["status"]]
+        message = last["message"] or "It will resume where it stopped."
+        return (f'<p><b>{html.escape(state)}</b> · {html.escape(when)} · by {html.escape(last["started_by"])}</p>'
+                f'<p class="cc-last-sync-message">{html.escape(str(message))}</p>')
+
+    def _guarded(self, handler):
+        def run(_button=None):
+            try:
+                handler()
+            except CommCreditsError as error:
+                self.status.value = fmt.error_html(str(error))
+            except Exception as error:  # noqa: BLE001 - the page explains, never shows a traceback
+                log.exception("Microsoft 365 page failed")
+                self.status.value = fmt.error_html(f"Something went wrong ({type(error).__name__}: {error}).")
+        return run
+
+    # ---- actions ----
+
+    def _on_connect_app(self) -> None:
+        from ..m365.settings import connect_from_settings
+
+        self.status.value = ""
+        self._use(connect_from_settings(self.settings))
+
+    def _use(self, connection) -> None:
+        _state["connection"] = connection
+        self.permissions.value = permissions_html(connection.check())
+        self.refresh()
+
+    def _on_device_code(self) -> None:
+        from ..m365.connection import connect_m365
+
+        self.status.value = ""
+        connection = connect_m365(tenant_id=self.settings.tenant_id, client_id=self.settings.client_id,
+                                  device_code=True, prompt=self.show_device_code, base_url=self.settings.base_url,
+                                  authority=self.settings.authority,
+                                  credential_options=self.settings.credential_options)
+        self.device_box.value = '<p class="cc-hint">Asking Microsoft for a sign-in code…</p>'
+
+        def sign_in():  # waits until the admin has signed in, so not on the kernel's thread
+            try:
+                connection.who()
+                self.device_box.value = '<p class="cc-ok">Signed in.</p>'
+                self._use(connection)
+            except Exception as error:  # noqa: BLE001
+                self.device_box.value = fmt.error_html(f"Sign-in did not complete: {str(error).splitlines()[0]}")
+
+        threading.Thread(target=sign_in, daemon=True).start()
+
+    def show_device_code(self, verification_uri: str, user_code: str, expires_on) -> None:
+        """The device-code prompt: the code and the link, as Microsoft gives them."""
+        link = html.escape(verification_uri)
+        self.device_box.value = (
+            f'<p>Open <a href="{link}" target="_blank" rel="noopener">{link}</a> and enter this code:</p>'
+            f'<p><span class="cc-device-code">{html.escape(user_code)}</span></p>'
+            f'<p class="cc-hint">Sign in with an admin account (License Administrator or User Administrator). '
+            f"The code works until {html.escape(fmt.instant(expires_on))} UTC.</p>")
+
+    def _on_sync(self) -> None:
+        from ..m365.sync import sync_m365
+
+        self.status.value = ""
+        self.sync_button.disabled = True
+        try:
+            connection = current_connection()
+            connection.on_wait = lambda wait: setattr(self.phase, "value", (
+                f'<div class="cc-phase">Microsoft 365 is busy (HTTP {wait.status}): waiting {wait.seconds:.0f} s as '
+                "it asked…</div>"))
+            report = sync_m365(self.ledger, connection, progress=self._progress)
+            self.phase.value = ""  # the summary is under Last sync
+            waited = f" It waited {report.waited_seconds:.0f} s for Microsoft 365 throttling." \
+                if report.waited_seconds else ""
+            self.status.value = f'<div class="cc-success">Sync finished.{html.escape(waited)}</div>'
+        finally:
+            self.sync_button.disabled = False
+            self.refresh()
+
+    def _progress(self, text: str, fraction: float) -> None:
+        self.progress.value = int(round(100 * fraction))
+        self.phase.value = f'<div class="cc-phase">{html.escape(text)}</div>'
+
+
+def build_m365_page(ledger: Ledger) -> M365Page:
+    return M365Page(ledger)

@@ -1,0 +1,180 @@
+"""Every admin page in real Chromium, served as admins get it (token, warm kernels): at 1440, 1024 and 390 px
+nothing runs off the edge and no label is cut, axe finds no serious or critical problem, and screenshots land
+in artifacts/pages/. Also: the token is required, only admin pages are served, the keyboard works (Enter
+submits, focus moves to the next action), a page shown again reads the ledger again, times are the admin's."""
+
+import re
+import shutil
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+import commcredits as cc
+from commcredits.ui.nav import PAGES as NAV_PAGES
+from commcredits.ui.server import admin_pages
+from voila_server import NOTEBOOKS, TEST_TOKEN, dashboard
+
+pytestmark = pytest.mark.browser
+
+WIDTHS = (1440, 1024, 390)
+PAGES = admin_pages(NOTEBOOKS)
+LABELS = dict(NAV_PAGES)
+LOAD = 120_000
+KERNEL = 30_000
+
+# Elements sticking out past the right edge (wide tables and charts scroll inside their own box), and labels
+# cut short by an ellipsis.
+LAYOUT_PROBLEMS = """() => {
+  const limit = document.documentElement.clientWidth + 1;
+  const name = e => (e.tagName + '.' + String(e.className).trim().split(/\\s+/).join('.')).slice(0, 90);
+  const out = [...document.querySelectorAll('#rendered_cells *')].filter(e => {
+    if (e.closest('table.cc-table, .js-plotly-plot')) return false;
+    const r = e.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && r.right > limit;
+  }).map(e => 'off the edge: ' + name(e));
+  const cut = [...document.querySelectorAll('#rendered_cells .widget-label, #rendered_cells .widget-label-basic')]
+    .filter(e => e.offsetWidth > 0 && e.scrollWidth > e.clientWidth + 1).map(e => 'label cut: ' + e.textContent);
+  return out.concat(cut).slice(0, 10);
+}"""
+
+
+@pytest.fixture(scope="module")
+def server(demo_db_path, artifacts, tmp_path_factory):
+    db = tmp_path_factory.mktemp("pages") / "demo.duckdb"
+    shutil.copy(demo_db_path, db)
+    with dashboard(db, log_path=artifacts / "voila-pages.log", warm=True) as running:
+        running.db = db
+        yield running
+
+
+def serious_accessibility_problems(page) -> list[str]:
+    results = Axe().run(page)
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes'][0]['target']}"
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def open_page(page, server, name):
+    page.goto(server.url(name, token=False), wait_until="commit")
+    page.locator("#loading").wait_for(state="detached", timeout=LOAD)  # Voila removes it when all cells ran
+    page.locator(".cc-nav").first.wait_for(state="visible", timeout=LOAD)
+    page.locator("#rendered_cells button:visible").first.wait_for(state="visible", timeout=LOAD)
+
+
+def screenshot(page, path) -> None:
+    """The whole page: Voila scrolls inside its own container, so the window grows to the content first."""
+    width = page.viewport_size["width"]
+    height = page.evaluate("() => Math.max(document.body.scrollHeight, "
+                           "document.querySelector('#rendered_cells').scrollHeight)")
+    page.set_viewport_size({"width": width, "height": min(max(height + 40, 800), 9000)})
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": width, "height": 900})
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_fits_every_width_and_passes_axe(page, server, name, artifacts):
+    folder = artifacts / "pages"
+    folder.mkdir(exist_ok=True)
+    open_page(page, server, name)
+    title = LABELS.get(name)
+    if title:
+        expect(page).to_have_title(f"{title} · Communication Credits")
+    page.wait_for_timeout(1500)  # charts and late widgets settle
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(400)
+        assert page.evaluate(LAYOUT_PROBLEMS) == [], f"{name} at {width} px"
+        screenshot(page, folder / f"{name.removesuffix('.ipynb')}-{width}.png")
+        assert serious_accessibility_problems(page) == [], f"{name} at {width} px"
+    assert "Traceback" not in page.content()
+
+
+def test_token_is_required_and_only_admin_pages_are_served(browser, server):
+    stranger = browser.new_context()  # no token
+    page = stranger.new_page()
+    page.goto(f"{server.base}/voila/render/00_overview.ipynb")
+    assert "/login" in page.url
+    assert page.locator(".cc-nav").count() == 0 and "Balance" not in page.content()
+    stranger.close()
+
+    def status(path: str) -> int:
+        request = urllib.request.Request(f"{server.base}{path}", headers={"Authorization": f"token {TEST_TOKEN}"})
+        try:
+            return urllib.request.urlopen(request, timeout=30).status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    assert status("/voila/render/analyst.ipynb") == 404
+    assert status("/voila/api/contents") == 404
+    assert status("/voila/files/analyst.ipynb") in (403, 404)
+    admin = browser.new_context(extra_http_headers={"Authorization": f"token {TEST_TOKEN}"})
+    page = admin.new_page()
+    page.goto(f"{server.base}/", wait_until="commit")  # no listing: the Overview
+    assert page.url.endswith("/voila/render/00_overview.ipynb")
+    page.goto(f"{server.base}/voila/tree", wait_until="commit")
+    assert page.url.endswith("/voila/render/00_overview.ipynb")
+    # the printed URL (token in the query) logs the browser in: later pages need no token
+    fresh = browser.new_context()
+    page = fresh.new_page()
+    page.goto(server.url("02_funding.ipynb"), wait_until="commit")
+    page.locator(".cc-amount input").wait_for(state="visible", timeout=LOAD)
+    page.goto(f"{server.base}/voila/render/04_usage.ipynb", wait_until="commit")
+    page.get_by_role("button", name="Import").wait_for(state="visible", timeout=LOAD)
+    for context in (admin, fresh):
+        context.close()
+
+
+def test_keyboard_enter_reviews_focus_moves_to_place_order_and_enter_places_it(page, server, artifacts):
+    ledger = cc.open_ledger(server.db)
+    balance_before = ledger.balance()
+    open_page(page, server, "02_funding.ipynb")
+    amount = page.locator(".cc-amount input")
+    amount.fill("25.00")
+    amount.press("Enter")  # Enter in a field submits the step
+    place = page.get_by_role("button", name="Place order")
+    expect(place).to_be_visible(timeout=KERNEL)
+    expect(place).to_be_focused(timeout=KERNEL)  # the next action
+    assert serious_accessibility_problems(page) == []  # the green Place order button too
+    page.set_viewport_size({"width": 390, "height": 900})
+    screenshot(page, artifacts / "pages" / "02_funding-review-390.png")
+    page.keyboard.press("Enter")
+    expect(page.locator(".cc-status .cc-success")).to_contain_text("Order placed", timeout=KERNEL)
+    expect(amount).to_be_focused(timeout=KERNEL)  # ready for the next order
+    assert ledger.balance() == balance_before + Decimal("25.00")
+
+
+def test_step3_bulk_plan_puts_apply_before_the_list_and_focuses_it(page, server, artifacts):
+    open_page(page, server, "03_credit_licenses.ipynb")
+    page.get_by_role("button", name="Plan changes").click()
+    apply = page.get_by_role("button", name="Record as done")  # Microsoft 365 is not connected here
+    expect(apply).to_be_focused(timeout=KERNEL)
+    table, summary = page.locator(".cc-plan-table"), page.locator(".cc-plan-summary")
+    assert table.bounding_box()["height"] < 600  # the full list scrolls in its own box
+    assert apply.bounding_box()["y"] - summary.bounding_box()["y"] < 800  # Apply within a screen of the summary
+    assert page.locator(".cc-download-csv").is_visible()  # and downloads whole
+    screenshot(page, artifacts / "pages" / "03_credit_licenses-plan-1440.png")
+
+
+def test_overview_reads_the_ledger_again_when_shown_and_times_are_the_admins(browser, server, artifacts):
+    context = browser.new_context(extra_http_headers={"Authorization": f"token {TEST_TOKEN}"},
+                                  timezone_id="America/Los_Angeles", viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    open_page(page, server, "00_overview.ipynb")  # the first visit tells the server the browser's time zone
+    open_page(page, server, "00_overview.ipynb")
+    balance = page.locator(".cc-card.cc-balance")
+    balance.wait_for(state="visible", timeout=LOAD)
+    expect(balance.locator(".cc-note")).to_contain_text(re.compile(r"as of \w{3} \d+, \d{4}, .* P[SD]T"))
+    entry_time = page.locator(".cc-entries time").first
+    assert entry_time.get_attribute("title").endswith(" UTC")  # UTC on hover
+    # another tab settles or buys: coming back to this tab shows the new balance
+    ledger = cc.open_ledger(server.db)
+    ledger.add_funds("40.00", at=datetime.now(timezone.utc), order_id="PO-refresh-on-focus")
+    page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
+    expect(balance).to_have_attribute("data-amount", str(ledger.balance()), timeout=KERNEL)
+    links = page.locator(".cc-readiness a")
+    expect(links.first).to_have_attribute("href", "01_licenses.ipynb")
+    context.close()
