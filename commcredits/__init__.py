@@ -39,7 +39,7 @@ from .licensing.plans import (
     plan_license_changes,
 )
 from .usage.rating import load_included_minutes, load_rate_card, rate_calls
-from .licensing.readiness import readiness, readiness_summary
+from .licensing.readiness import license_seats, readiness, readiness_summary, toll_free_resource_accounts
 from .m365.apply import apply_plan_m365
 from .m365.connection import M365Error, connect_m365
 from .m365.sync import sync_m365
@@ -53,6 +53,7 @@ from .licensing.tenant import (
     import_phone_numbers_csv,
     import_users_csv,
 )
+from .licensing.tenant import is_toll_free
 
 __all__ = [
     # ledger
@@ -65,6 +66,7 @@ __all__ = [
     "import_phone_numbers_csv", "readiness", "readiness_summary", "Selection", "Change", "Plan",
     "plan_license_changes", "apply_plan", "make_ready", "add_communication_credits", "add_audio_conferencing",
     "add_teams_phone_and_calling_plan", "export_graph_batches", "export_powershell", "export_csv",
+    "license_seats", "toll_free_resource_accounts", "is_toll_free",
     # Step 2: funding
     "BillingDetails", "current_billing", "save_billing", "OrderRequest", "review_order", "place_order",
     # usage
