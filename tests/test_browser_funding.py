@@ -47,7 +47,7 @@ def test_two_tabs_placing_orders_at_once_lose_nothing(context, writable_demo_db,
     balance_before, lots_before = ledger.balance(), len(ledger.lots())
     tabs = [context.new_page(), context.new_page()]
     with voila(writable_demo_db, log_path=artifacts / "voila-two-tabs.log") as base:
-        for tab, amount in zip(tabs, ("70.00", "30.00")):
+        for tab, amount in zip(tabs, ("70.00", "60.00")):
             open_funding(tab, base)
             fill_order(tab, amount)
             review(tab)
@@ -63,5 +63,5 @@ def test_two_tabs_placing_orders_at_once_lose_nothing(context, writable_demo_db,
     assert len(placed) + len(retry) == 2, outcomes
     lots = ledger.lots()
     assert len(lots) == lots_before + len(placed)
-    expected = sum((Decimal(a) for a, text in zip(("70.00", "30.00"), outcomes) if "Order placed" in text), Decimal(0))
+    expected = sum((Decimal(a) for a, text in zip(("70.00", "60.00"), outcomes) if "Order placed" in text), Decimal(0))
     assert ledger.balance() == balance_before + expected

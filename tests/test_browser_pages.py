@@ -133,7 +133,7 @@ def test_keyboard_enter_reviews_focus_moves_to_place_order_and_enter_places_it(p
     balance_before = ledger.balance()
     open_page(page, server, "02_funding.ipynb")
     amount = page.locator(".cc-amount input")
-    amount.fill("25.00")
+    amount.fill("55.00")  # at least the $50 minimum order
     amount.press("Enter")  # Enter in a field submits the step
     place = page.get_by_role("button", name="Place order")
     expect(place).to_be_visible(timeout=KERNEL)
@@ -144,7 +144,7 @@ def test_keyboard_enter_reviews_focus_moves_to_place_order_and_enter_places_it(p
     page.keyboard.press("Enter")
     expect(page.locator(".cc-status .cc-success")).to_contain_text("Order placed", timeout=KERNEL)
     expect(amount).to_be_focused(timeout=KERNEL)  # ready for the next order
-    assert ledger.balance() == balance_before + Decimal("25.00")
+    assert ledger.balance() == balance_before + Decimal("55.00")
 
 
 def test_step3_bulk_plan_puts_apply_before_the_list_and_focuses_it(page, server, artifacts):

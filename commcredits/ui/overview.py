@@ -51,7 +51,7 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     else:
         expiry_value, expiry_note = "—", "no open lots"
     low = balance <= 0 or (auto.enabled is False and agreement is not Agreement.MCA and balance < 50)
-    runway_value, runway_note = _runway_text(ledger, locale, funded=len(lots) > 0)
+    runway_value, runway_note = _runway_text(ledger, locale, funded=len(lots) > 0, now=now)
     ready = readiness_summary(ledger.store)
     cards = "".join(
         [
@@ -108,10 +108,10 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     return summary, details
 
 
-def _runway_text(ledger: Ledger, locale: str | None, *, funded: bool) -> tuple[str, str]:
+def _runway_text(ledger: Ledger, locale: str | None, *, funded: bool, now: datetime) -> tuple[str, str]:
     if not funded:
         return "—", "no funds yet: add funds in Step 2"
-    runway = insights.runway(ledger)
+    runway = insights.runway(ledger, as_of=now)  # the same instant as the balance card and the alerts
     if runway.daily_burn <= 0:
         return "—", "no credit-paid calls in the last 30 days"
     burn = f"at {fmt.money(runway.daily_burn, ledger.currency, locale)} a day"
