@@ -80,3 +80,31 @@ def browser_context_args(browser_context_args):
 
     return {**browser_context_args, "viewport": {"width": 1280, "height": 2200},
             "extra_http_headers": {"Authorization": f"token {TEST_TOKEN}"}}
+
+
+@pytest.fixture(scope="session")
+def dashboard_server(demo_db_path, artifacts, tmp_path_factory):
+    """One dashboard server for every browser test (token, warm kernels, as admins get it): starting Voila and
+    its page kernels is most of a browser test's time on 2 cores. Tests take it through `served` (or call
+    `serve`) so each gets its own ledger; a Microsoft 365 test writes `config` (the kernels' COMMCREDITS_CONFIG,
+    removed by `serve`) and names its stand-in credential from tests/ (on the kernels' PYTHONPATH, last)."""
+    from voila_server import dashboard
+
+    folder = tmp_path_factory.mktemp("served")
+    db, config = folder / "ledger.duckdb", folder / "config.toml"
+    shutil.copy(demo_db_path, db)
+    env = {"COMMCREDITS_CONFIG": str(config),
+           "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(Path(__file__).parent)]))}
+    # kernels of pages a test has closed are shut down after a minute, so a whole run does not pile them up
+    cull = ["--MappingKernelManager.cull_idle_timeout=60", "--MappingKernelManager.cull_interval=20"]
+    with dashboard(db, log_path=artifacts / "voila-dashboard.log", extra_env=env, extra_args=cull) as server:
+        server.config = config
+        server.wait_until_warm()  # every page's first visit then takes a kernel that did its imports
+        yield server
+
+
+@pytest.fixture
+def served(dashboard_server, demo_db_path):
+    """The shared dashboard serving a fresh copy of the demo tenant, which this test may change."""
+    dashboard_server.serve(demo_db_path)
+    return dashboard_server

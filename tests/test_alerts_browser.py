@@ -3,19 +3,11 @@
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from voila_server import voila
-
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def dashboard(demo_db_path, artifacts):
-    with voila(demo_db_path, log_path=artifacts / "voila-alerts.log") as base:
-        yield base
-
-
-def test_overview_shows_the_alerts_strip_above_the_cards(page, dashboard, artifacts):
-    page.goto(f"{dashboard}/voila/render/00_overview.ipynb", wait_until="commit")
+def test_overview_shows_the_alerts_strip_above_the_cards(page, served, artifacts):
+    page.goto(f"{served.base}/voila/render/00_overview.ipynb", wait_until="commit")
     strip = page.locator(".cc-alerts")
     strip.wait_for(state="visible", timeout=60_000)
     readiness = strip.locator('.cc-alert[data-check="readiness"]')
@@ -28,8 +20,8 @@ def test_overview_shows_the_alerts_strip_above_the_cards(page, dashboard, artifa
     page.screenshot(path=str(artifacts / "00-overview-alerts-strip.png"), clip={"x": 0, "y": 0, "width": 1280, "height": 700})
 
 
-def test_the_alerts_page_shows_settings_and_history(page, dashboard, artifacts):
-    page.goto(f"{dashboard}/voila/render/05_alerts.ipynb", wait_until="commit")
+def test_the_alerts_page_shows_settings_and_history(page, served, artifacts):
+    page.goto(f"{served.base}/voila/render/05_alerts.ipynb", wait_until="commit")
     page.get_by_role("button", name="Send a test message").wait_for(state="visible", timeout=60_000)
     assert page.locator(".cc-alerts .cc-alert").count() >= 1
     assert page.locator(".cc-teams-webhook-url input").get_attribute("type") == "password"

@@ -8,7 +8,6 @@ from playwright.sync_api import expect
 from commcredits.licensing.readiness import readiness, readiness_summary
 from funding_page import fill_order, review
 from test_license_forms import NO_WAY_TO_CALL, fresh_tenant
-from voila_server import voila
 
 pytestmark = pytest.mark.browser
 
@@ -44,70 +43,69 @@ def make_plan(page, expected):
     return plan
 
 
-def test_new_admin_walks_steps_1_2_3_and_everyone_can_dial_out(page, tmp_path, artifacts):
-    db = tmp_path / "fresh-tenant.duckdb"
-    ledger = fresh_tenant(db)
-    with voila(db, log_path=artifacts / "voila-licenses.log") as base:
-        # Step 1: the three users who cannot call phone numbers get Audio Conferencing; Cleo also a location
-        open_page(page, f"{base}/voila/render/01_licenses.ipynb", ".cc-plan-button", artifacts, "01-licenses")
-        expect(page.locator(".cc-readiness")).to_contain_text("5 users cannot dial out", timeout=CLICK_TIMEOUT)
-        page.locator(".cc-state select").select_option(label="Has no Audio Conferencing or Calling Plan")
-        # the kernel filters the list after the change: wait for it to show just those three
-        expect(page.locator(".cc-users select option")).to_have_count(3, timeout=CLICK_TIMEOUT)
-        page.get_by_role("button", name="Select all shown").click()
-        page.locator(".cc-chosen").get_by_text("3 users chosen").wait_for(timeout=CLICK_TIMEOUT)
-        page.locator(".cc-audio-conferencing input").check()
-        page.get_by_role("button", name="Plan changes").click()
-        problems = page.locator(".cc-problems")
-        problems.wait_for(state="visible", timeout=CLICK_TIMEOUT)
-        assert "no usage location" in problems.inner_text() and "cleo@fabrikam.com" in problems.inner_text()
-        page.locator(".cc-usage-location select").select_option(label="United States (US)")
-        plan = make_plan(page, "Set usage location to United States (US)")
-        assert plan.inner_text().count("Add Audio Conferencing") == 3
-        expect(page.locator(".cc-problems")).to_have_count(0, timeout=CLICK_TIMEOUT)
-        with page.expect_download() as download:
-            page.locator(".cc-download-powershell").click()
-        assert download.value.suggested_filename == "step1-licenses-plan.ps1"
-        assert "Update-MgUser -UserId '22222222-0000-4000-8000-000000000003' -UsageLocation US" in download.value.path().read_text()
-        page.screenshot(path=str(artifacts / "01-licenses-plan.png"), full_page=True)
-        page.get_by_role("button", name="Record as done").click()
-        page.locator(".cc-status .cc-success").wait_for(state="visible", timeout=CLICK_TIMEOUT)
-        expect(page.locator(".cc-status")).to_contain_text("Recorded as done: 4 changes for 3 users.", timeout=CLICK_TIMEOUT)
-        expect(page.locator(".cc-readiness")).not_to_contain_text("have no Audio Conferencing or Calling Plan", timeout=CLICK_TIMEOUT)
-        expect(page.locator(".cc-chosen")).to_contain_text("No users match the search and filters · 3 users chosen", timeout=CLICK_TIMEOUT)
-        page.screenshot(path=str(artifacts / "01-licenses.png"), full_page=True)
-        for upn in NO_WAY_TO_CALL:
-            assert "MCOMEETADV" in readiness(ledger.store).set_index("user_principal_name").loc[upn, "licenses"]
+def test_new_admin_walks_steps_1_2_3_and_everyone_can_dial_out(page, dashboard_server, artifacts):
+    ledger = fresh_tenant(dashboard_server.serve(None))
+    base = dashboard_server.base
+    # Step 1: the three users who cannot call phone numbers get Audio Conferencing; Cleo also a location
+    open_page(page, f"{base}/voila/render/01_licenses.ipynb", ".cc-plan-button", artifacts, "01-licenses")
+    expect(page.locator(".cc-readiness")).to_contain_text("5 users cannot dial out", timeout=CLICK_TIMEOUT)
+    page.locator(".cc-state select").select_option(label="Has no Audio Conferencing or Calling Plan")
+    # the kernel filters the list after the change: wait for it to show just those three
+    expect(page.locator(".cc-users select option")).to_have_count(3, timeout=CLICK_TIMEOUT)
+    page.get_by_role("button", name="Select all shown").click()
+    page.locator(".cc-chosen").get_by_text("3 users chosen").wait_for(timeout=CLICK_TIMEOUT)
+    page.locator(".cc-audio-conferencing input").check()
+    page.get_by_role("button", name="Plan changes").click()
+    problems = page.locator(".cc-problems")
+    problems.wait_for(state="visible", timeout=CLICK_TIMEOUT)
+    assert "no usage location" in problems.inner_text() and "cleo@fabrikam.com" in problems.inner_text()
+    page.locator(".cc-usage-location select").select_option(label="United States (US)")
+    plan = make_plan(page, "Set usage location to United States (US)")
+    assert plan.inner_text().count("Add Audio Conferencing") == 3
+    expect(page.locator(".cc-problems")).to_have_count(0, timeout=CLICK_TIMEOUT)
+    with page.expect_download() as download:
+        page.locator(".cc-download-powershell").click()
+    assert download.value.suggested_filename == "step1-licenses-plan.ps1"
+    assert "Update-MgUser -UserId '22222222-0000-4000-8000-000000000003' -UsageLocation US" in download.value.path().read_text()
+    page.screenshot(path=str(artifacts / "01-licenses-plan.png"), full_page=True)
+    page.get_by_role("button", name="Record as done").click()
+    page.locator(".cc-status .cc-success").wait_for(state="visible", timeout=CLICK_TIMEOUT)
+    expect(page.locator(".cc-status")).to_contain_text("Recorded as done: 4 changes for 3 users.", timeout=CLICK_TIMEOUT)
+    expect(page.locator(".cc-readiness")).not_to_contain_text("have no Audio Conferencing or Calling Plan", timeout=CLICK_TIMEOUT)
+    expect(page.locator(".cc-chosen")).to_contain_text("No users match the search and filters · 3 users chosen", timeout=CLICK_TIMEOUT)
+    page.screenshot(path=str(artifacts / "01-licenses.png"), full_page=True)
+    for upn in NO_WAY_TO_CALL:
+        assert "MCOMEETADV" in readiness(ledger.store).set_index("user_principal_name").loc[upn, "licenses"]
 
-        # Step 3 before funding says what to do first
-        follow_nav(page, "Step 3 · Credit licenses", ".cc-plan-button", artifacts, "03-credit-licenses-unfunded")
-        expect(page.locator(".cc-funding-notice")).to_contain_text("Add funds in Step 2", timeout=CLICK_TIMEOUT)
-        assert not page.locator(".cc-plan-box").is_visible()   # the notebook's own check left nothing behind
-        page.screenshot(path=str(artifacts / "03-credit-licenses-unfunded.png"), full_page=True)
+    # Step 3 before funding says what to do first
+    follow_nav(page, "Step 3 · Credit licenses", ".cc-plan-button", artifacts, "03-credit-licenses-unfunded")
+    expect(page.locator(".cc-funding-notice")).to_contain_text("Add funds in Step 2", timeout=CLICK_TIMEOUT)
+    assert not page.locator(".cc-plan-box").is_visible()   # the notebook's own check left nothing behind
+    page.screenshot(path=str(artifacts / "03-credit-licenses-unfunded.png"), full_page=True)
 
-        # Step 2: fund the organization
-        follow_nav(page, "Step 2 · Fund", ".cc-amount input", artifacts, "02-funding")
-        fill_order(page, "100.00")
-        review(page)
-        page.get_by_role("button", name="Place order").click()
-        page.locator(".cc-status .cc-success").wait_for(state="visible", timeout=CLICK_TIMEOUT)
-        page.screenshot(path=str(artifacts / "02-funding.png"), full_page=True)
+    # Step 2: fund the organization
+    follow_nav(page, "Step 2 · Fund", ".cc-amount input", artifacts, "02-funding")
+    fill_order(page, "100.00")
+    review(page)
+    page.get_by_role("button", name="Place order").click()
+    page.locator(".cc-status .cc-success").wait_for(state="visible", timeout=CLICK_TIMEOUT)
+    page.screenshot(path=str(artifacts / "02-funding.png"), full_page=True)
 
-        # Step 3: everyone with a calling license who lacks the Communication Credits license gets it
-        follow_nav(page, "Step 3 · Credit licenses", ".cc-plan-button", artifacts, "03-credit-licenses")
-        expect(page.locator(".cc-funding-notice")).to_contain_text("The organization is funded", timeout=CLICK_TIMEOUT)
-        plan = make_plan(page, "Add Communication Credits")
-        assert plan.inner_text().count("Add Communication Credits") == 5
-        page.screenshot(path=str(artifacts / "03-credit-licenses-plan.png"), full_page=True)
-        page.get_by_role("button", name="Record as done").click()
-        page.locator(".cc-status .cc-success").wait_for(state="visible", timeout=CLICK_TIMEOUT)
-        expect(page.locator(".cc-status")).to_contain_text("All 5 users can dial out.", timeout=CLICK_TIMEOUT)
-        expect(page.locator(".cc-readiness")).to_contain_text("All 5 users can dial out.", timeout=CLICK_TIMEOUT)
-        page.screenshot(path=str(artifacts / "03-credit-licenses.png"), full_page=True)
+    # Step 3: everyone with a calling license who lacks the Communication Credits license gets it
+    follow_nav(page, "Step 3 · Credit licenses", ".cc-plan-button", artifacts, "03-credit-licenses")
+    expect(page.locator(".cc-funding-notice")).to_contain_text("The organization is funded", timeout=CLICK_TIMEOUT)
+    plan = make_plan(page, "Add Communication Credits")
+    assert plan.inner_text().count("Add Communication Credits") == 5
+    page.screenshot(path=str(artifacts / "03-credit-licenses-plan.png"), full_page=True)
+    page.get_by_role("button", name="Record as done").click()
+    page.locator(".cc-status .cc-success").wait_for(state="visible", timeout=CLICK_TIMEOUT)
+    expect(page.locator(".cc-status")).to_contain_text("All 5 users can dial out.", timeout=CLICK_TIMEOUT)
+    expect(page.locator(".cc-readiness")).to_contain_text("All 5 users can dial out.", timeout=CLICK_TIMEOUT)
+    page.screenshot(path=str(artifacts / "03-credit-licenses.png"), full_page=True)
 
-        # Step 1 again shows the same
-        follow_nav(page, "Step 1 · Licenses", ".cc-plan-button", artifacts, "01-licenses-again")
-        expect(page.locator(".cc-readiness")).to_contain_text("All 5 users can dial out.", timeout=CLICK_TIMEOUT)
-        assert "Traceback" not in page.content()
+    # Step 1 again shows the same
+    follow_nav(page, "Step 1 · Licenses", ".cc-plan-button", artifacts, "01-licenses-again")
+    expect(page.locator(".cc-readiness")).to_contain_text("All 5 users can dial out.", timeout=CLICK_TIMEOUT)
+    assert "Traceback" not in page.content()
     assert bool(readiness(ledger.store)["can_dial_out"].all())
     assert readiness_summary(ledger.store).sentence == "All 5 users can dial out."

@@ -1,7 +1,6 @@
 """Walk the Microsoft 365 page and Apply in Microsoft 365 in real Chromium, Voila and msgraph-sdk against the stand-in."""
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -11,59 +10,55 @@ from graph_standin import spread_calls
 from test_browser_licenses import CLICK_TIMEOUT, follow_nav, open_page
 from test_license_forms import fresh_tenant
 from test_m365_apply import standin_for
-from voila_server import voila
 
 pytestmark = pytest.mark.browser
 SLOW = 60_000  # the first Graph call imports the SDK in the kernel
 
 
-def test_connect_sync_and_apply_in_microsoft_365(page, tmp_path, artifacts, monkeypatch):
-    db = tmp_path / "tenant.duckdb"
-    ledger = fresh_tenant(db)
+def test_connect_sync_and_apply_in_microsoft_365(page, dashboard_server, artifacts):
+    ledger = fresh_tenant(dashboard_server.serve(None))
     ledger.add_funds("100.00", at=datetime.now(timezone.utc) - timedelta(days=3), order_id="PO-1")
     standin = standin_for(ledger, audio_seats=3)  # Microsoft 365 has 2 free Audio Conferencing seats
     standin.calls = spread_calls(40, datetime.now(timezone.utc) - timedelta(days=2), 1)
-    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
-    monkeypatch.setenv("COMMCREDITS_CONFIG", str(tmp_path / "none.toml"))
-    monkeypatch.setenv("COMMCREDITS_M365_BASE_URL", standin.base_url)
-    monkeypatch.setenv("COMMCREDITS_M365_CREDENTIAL", "graph_standin:credential_from_env")
-    monkeypatch.setenv("COMMCREDITS_M365_TENANT_ID", "fabrikam.onmicrosoft.com")
-    monkeypatch.setenv("COMMCREDITS_M365_CLIENT_ID", "11111111-2222-3333-4444-555555555555")
+    # the app registration, as an admin writes it in the config file (the server's COMMCREDITS_CONFIG)
+    dashboard_server.config.write_text(
+        f'[m365]\nbase_url = "{standin.base_url}"\ncredential = "graph_standin:credential_from_env"\n'
+        'tenant_id = "fabrikam.onmicrosoft.com"\nclient_id = "11111111-2222-3333-4444-555555555555"\n')
     page.set_default_navigation_timeout(120_000)  # a kernel starting on a busy 2-core machine
     try:
-        with voila(db, log_path=artifacts / "voila-m365.log") as base:
-            open_page(page, f"{base}/voila/render/06_m365.ipynb", ".cc-connect-app button, button.cc-connect-app",
-                      artifacts, "06-m365")
-            expect(page.locator(".cc-last-sync")).to_contain_text("No sync yet.")
-            page.get_by_role("button", name="Connect with the app registration").click()
-            expect(page.locator(".cc-self-test")).to_contain_text("All 4 permissions the workbook needs are granted.",
-                                                                  timeout=SLOW)
-            expect(page.locator(".cc-connection-status")).to_contain_text("Connected as app registration")
-            page.get_by_role("button", name="Sync now").click()
-            expect(page.locator(".cc-status")).to_contain_text("Sync finished.", timeout=SLOW)
-            expect(page.locator(".cc-last-sync")).to_contain_text("40 new")
-            expect(page.locator(".cc-last-sync")).to_contain_text("40 settled")
-            assert "Traceback" not in page.content()
-            page.screenshot(path=str(artifacts / "06-m365-synced.png"), full_page=True)
+        base = dashboard_server.base
+        open_page(page, f"{base}/voila/render/06_m365.ipynb", ".cc-connect-app button, button.cc-connect-app",
+                  artifacts, "06-m365")
+        expect(page.locator(".cc-last-sync")).to_contain_text("No sync yet.")
+        page.get_by_role("button", name="Connect with the app registration").click()
+        expect(page.locator(".cc-self-test")).to_contain_text("All 4 permissions the workbook needs are granted.",
+                                                              timeout=SLOW)
+        expect(page.locator(".cc-connection-status")).to_contain_text("Connected as app registration")
+        page.get_by_role("button", name="Sync now").click()
+        expect(page.locator(".cc-status")).to_contain_text("Sync finished.", timeout=SLOW)
+        expect(page.locator(".cc-last-sync")).to_contain_text("40 new")
+        expect(page.locator(".cc-last-sync")).to_contain_text("40 settled")
+        assert "Traceback" not in page.content()
+        page.screenshot(path=str(artifacts / "06-m365-synced.png"), full_page=True)
 
-            follow_nav(page, "Step 1 · Licenses", ".cc-plan-button", artifacts, "01-licenses-m365")
-            page.locator(".cc-state select").select_option(label="Has no Audio Conferencing or Calling Plan")
-            expect(page.locator(".cc-users select option")).to_have_count(3, timeout=CLICK_TIMEOUT)
-            page.get_by_role("button", name="Select all shown").click()
-            page.locator(".cc-audio-conferencing input").check()
-            page.locator(".cc-usage-location select").select_option(label="United States (US)")
-            page.get_by_role("button", name="Plan changes").click()
-            expect(page.locator(".cc-plan")).to_contain_text("Add Audio Conferencing", timeout=CLICK_TIMEOUT)
-            # the sync brought Microsoft 365's real seat count (2 free, not 9): the plan already knows
-            expect(page.locator(".cc-problems")).to_contain_text("Not enough free")
-            expect(page.get_by_role("button", name="Record as done")).to_be_visible()
-            page.get_by_role("button", name="Apply in Microsoft 365").click()
-            result = page.locator(".cc-m365-result")
-            expect(result).to_contain_text("Microsoft 365 applied the changes for 2 of 2 users.", timeout=SLOW)
-            expect(result).to_contain_text("applied by app registration 11111111-2222-3333-4444-555555555555")
-            expect(page.locator(".cc-apply-results")).to_contain_text("Applied in Microsoft 365.")
-            page.screenshot(path=str(artifacts / "01-licenses-applied-in-m365.png"), full_page=True)
-            assert "Traceback" not in page.content()
+        follow_nav(page, "Step 1 · Licenses", ".cc-plan-button", artifacts, "01-licenses-m365")
+        page.locator(".cc-state select").select_option(label="Has no Audio Conferencing or Calling Plan")
+        expect(page.locator(".cc-users select option")).to_have_count(3, timeout=CLICK_TIMEOUT)
+        page.get_by_role("button", name="Select all shown").click()
+        page.locator(".cc-audio-conferencing input").check()
+        page.locator(".cc-usage-location select").select_option(label="United States (US)")
+        page.get_by_role("button", name="Plan changes").click()
+        expect(page.locator(".cc-plan")).to_contain_text("Add Audio Conferencing", timeout=CLICK_TIMEOUT)
+        # the sync brought Microsoft 365's real seat count (2 free, not 9): the plan already knows
+        expect(page.locator(".cc-problems")).to_contain_text("Not enough free")
+        expect(page.get_by_role("button", name="Record as done")).to_be_visible()
+        page.get_by_role("button", name="Apply in Microsoft 365").click()
+        result = page.locator(".cc-m365-result")
+        expect(result).to_contain_text("Microsoft 365 applied the changes for 2 of 2 users.", timeout=SLOW)
+        expect(result).to_contain_text("applied by app registration 11111111-2222-3333-4444-555555555555")
+        expect(page.locator(".cc-apply-results")).to_contain_text("Applied in Microsoft 365.")
+        page.screenshot(path=str(artifacts / "01-licenses-applied-in-m365.png"), full_page=True)
+        assert "Traceback" not in page.content()
     finally:
         standin.stop()
     assigned = [u for u in standin.users if AUDIO_CONFERENCING_SKU in {l["skuId"] for l in u["assignedLicenses"]}]

@@ -6,20 +6,13 @@ from decimal import Decimal
 import pytest
 
 import commcredits as cc
-from voila_server import voila
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def dashboard(demo_db_path, artifacts):
-    with voila(demo_db_path, log_path=artifacts / "voila-overview.log") as base:
-        yield base
-
-
-def test_overview_shows_the_ledger_balance(page, dashboard, demo_db_path, artifacts):
+def test_overview_shows_the_ledger_balance(page, served, demo_db_path, artifacts):
     started = time.monotonic()
-    page.goto(f"{dashboard}/voila/render/00_overview.ipynb", wait_until="commit")
+    page.goto(f"{served.base}/voila/render/00_overview.ipynb", wait_until="commit")
     balance_card = page.locator(".cc-card.cc-balance")
     balance_card.wait_for(state="visible", timeout=60_000)
     first_paint = time.monotonic() - started

@@ -4,7 +4,6 @@ in artifacts/pages/. Also: the token is required, only admin pages are served, t
 submits, focus moves to the next action), a page shown again reads the ledger again, times are the admin's."""
 
 import re
-import shutil
 import urllib.error
 import urllib.request
 from datetime import datetime, timezone
@@ -17,7 +16,7 @@ from playwright.sync_api import expect
 import commcredits as cc
 from commcredits.ui.nav import PAGES as NAV_PAGES
 from commcredits.ui.server import admin_pages
-from voila_server import NOTEBOOKS, TEST_TOKEN, dashboard
+from voila_server import NOTEBOOKS, TEST_TOKEN
 
 pytestmark = pytest.mark.browser
 
@@ -43,13 +42,10 @@ LAYOUT_PROBLEMS = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def server(demo_db_path, artifacts, tmp_path_factory):
-    db = tmp_path_factory.mktemp("pages") / "demo.duckdb"
-    shutil.copy(demo_db_path, db)
-    with dashboard(db, log_path=artifacts / "voila-pages.log", warm=True) as running:
-        running.db = db
-        yield running
+@pytest.fixture
+def server(served):
+    """The shared dashboard (tests/conftest.py), serving a fresh copy of the demo tenant."""
+    return served
 
 
 def serious_accessibility_problems(page) -> list[str]:

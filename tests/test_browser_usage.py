@@ -8,45 +8,43 @@ import pytest
 from playwright.sync_api import expect
 
 import commcredits as cc
-from voila_server import voila
 
 pytestmark = pytest.mark.browser
 
 JSONL = Path(__file__).parent / "fixtures" / "calls" / "calls.jsonl"
 
 
-def test_upload_import_and_settle(page, writable_demo_db, artifacts):
-    store = cc.open_ledger(writable_demo_db).store
+def test_upload_import_and_settle(page, served, artifacts):
+    store = cc.open_ledger(served.db).store
     (calls_before,) = store.query("SELECT count(*) FROM pstn_call")[0]
-    with voila(writable_demo_db, log_path=artifacts / "voila-usage.log") as base:
-        started = time.monotonic()
-        page.goto(f"{base}/voila/render/04_usage.ipynb")
-        page.get_by_role("button", name="Import").wait_for(state="visible", timeout=60_000)
-        usable = time.monotonic() - started
-        # ipywidgets 8 keeps its <input type=file> outside the DOM and clicks it from the button: take the
-        # file chooser that click opens (Playwright sets the input's files through it)
-        with page.expect_file_chooser() as chooser:
-            page.locator(".cc-upload").click()
-        chooser.value.set_files(str(JSONL))
-        page.locator(".cc-upload", has_text="(1)").wait_for(timeout=10_000)  # the upload reached the kernel
-        page.get_by_role("button", name="Import").click()
-        imported = page.locator(".cc-imported .cc-value")
-        imported.wait_for(state="visible", timeout=30_000)
-        expect(imported).to_have_text("3", timeout=10_000)
-        expect(page.locator(".cc-quarantined .cc-value")).to_have_text("2", timeout=10_000)
-        expect(page.locator(".cc-quarantine")).to_contain_text("negative duration: -5", timeout=10_000)
-        expect(page.locator(".cc-progress .progress-bar")).to_have_attribute("style", re.compile("100%"), timeout=10_000)
-        expect(page.locator(".cc-phase").first).to_contain_text("Done: 1 file", timeout=10_000)
+    started = time.monotonic()
+    page.goto(f"{served.base}/voila/render/04_usage.ipynb")
+    page.get_by_role("button", name="Import").wait_for(state="visible", timeout=60_000)
+    usable = time.monotonic() - started
+    # ipywidgets 8 keeps its <input type=file> outside the DOM and clicks it from the button: take the
+    # file chooser that click opens (Playwright sets the input's files through it)
+    with page.expect_file_chooser() as chooser:
+        page.locator(".cc-upload").click()
+    chooser.value.set_files(str(JSONL))
+    page.locator(".cc-upload", has_text="(1)").wait_for(timeout=10_000)  # the upload reached the kernel
+    page.get_by_role("button", name="Import").click()
+    imported = page.locator(".cc-imported .cc-value")
+    imported.wait_for(state="visible", timeout=30_000)
+    expect(imported).to_have_text("3", timeout=10_000)
+    expect(page.locator(".cc-quarantined .cc-value")).to_have_text("2", timeout=10_000)
+    expect(page.locator(".cc-quarantine")).to_contain_text("negative duration: -5", timeout=10_000)
+    expect(page.locator(".cc-progress .progress-bar")).to_have_attribute("style", re.compile("100%"), timeout=10_000)
+    expect(page.locator(".cc-phase").first).to_contain_text("Done: 1 file", timeout=10_000)
 
-        page.get_by_role("button", name="Settle charged calls").click()
-        settled = page.locator(".cc-settle-settled .cc-value")
-        settled.wait_for(state="visible", timeout=30_000)
-        page.locator(".cc-spend-chart .js-plotly-plot").first.wait_for(state="visible", timeout=30_000)
-        # the chart is redrawn after settling: the fixture's March 2025 calls get their own bar
-        expect(page.locator(".cc-spend-chart .xtick").first).to_have_text("March 2025", timeout=30_000)
-        assert "Traceback" not in page.content()
-        page.set_viewport_size({"width": 1280, "height": 2600})  # Voila scrolls inside a container
-        page.screenshot(path=str(artifacts / "04-usage.png"), full_page=True)
+    page.get_by_role("button", name="Settle charged calls").click()
+    settled = page.locator(".cc-settle-settled .cc-value")
+    settled.wait_for(state="visible", timeout=30_000)
+    page.locator(".cc-spend-chart .js-plotly-plot").first.wait_for(state="visible", timeout=30_000)
+    # the chart is redrawn after settling: the fixture's March 2025 calls get their own bar
+    expect(page.locator(".cc-spend-chart .xtick").first).to_have_text("March 2025", timeout=30_000)
+    assert "Traceback" not in page.content()
+    page.set_viewport_size({"width": 1280, "height": 2600})  # Voila scrolls inside a container
+    page.screenshot(path=str(artifacts / "04-usage.png"), full_page=True)
     (calls_after,) = store.query("SELECT count(*) FROM pstn_call")[0]
     assert calls_after == calls_before + 3
     (artifacts / "04-usage-timing.txt").write_text(

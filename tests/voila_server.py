@@ -9,14 +9,20 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
+
+from commcredits.store import session_lock
+from commcredits.ui.server import admin_pages, pages_that_read_early
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 TEST_TOKEN = os.environ.setdefault("COMMCREDITS_TEST_TOKEN", secrets.token_urlsafe(16))
@@ -45,56 +51,69 @@ def wait_until_answers(url: str, process: subprocess.Popen, *, timeout: float, l
 
 @dataclass
 class Dashboard:
-    """A running dashboard server: its base URL and token, and how warm its page kernels are."""
+    """A running dashboard server: its base URL and token, the ledger file it serves, its process."""
 
     base: str
     token: str
     log_path: Path
-    taken: dict[str, int] = field(default_factory=dict)
+    db: Path
+    pid: int
+    config: Path | None = None
 
     def url(self, page: str, *, token: bool = True) -> str:
-        """The page's URL (with the token in it unless `token=False`); counts the warm kernel it takes."""
-        self.taken[page] = self.taken.get(page, 0) + 1
+        """The page's URL (with the token in it unless `token=False`)."""
         return f"{self.base}/voila/render/{page}" + (f"?token={self.token}" if token else "")
 
-    def wait_until_warm(self, page: str, timeout: float = 120) -> None:
-        """Wait until `page` has a warm kernel again (its pool was filled once more than it was taken)."""
+    def wait_until_warm(self, timeout: float = 300) -> None:
+        """Wait until every page has a warm kernel that did its imports: one kernel per pooled page waiting in
+        `wait_for_request()`, which holds a connection to the server's port until the page is opened."""
+        pooled = len(admin_pages(NOTEBOOKS)) - len(pages_that_read_early([str(NOTEBOOKS)]))
+        port = int(self.base.rsplit(":", 1)[1])
         deadline = time.monotonic() + timeout
-        line = f"Kernel pool of {page} is filled"
-        while self.log_path.read_text(errors="replace").count(line) <= self.taken.get(page, 0):
+        while True:
+            waiting = 0
+            for kernel in psutil.Process(self.pid).children():
+                with contextlib.suppress(psutil.Error):
+                    waiting += any(c.raddr and c.raddr.port == port for c in kernel.net_connections("tcp"))
+            if waiting >= pooled:
+                return
             if time.monotonic() > deadline:
-                raise RuntimeError(f"no warm kernel for {page}; see {self.log_path}")
-            time.sleep(0.2)
+                raise RuntimeError(f"{waiting} of {pooled} pages have a warm kernel; see {self.log_path}")
+            time.sleep(0.5)
+
+    def serve(self, ledger: Path | None) -> Path:
+        """Serve a copy of the ledger file `ledger` from now on (None: no file, for a test that builds a fresh
+        tenant at `self.db`), with no Microsoft 365 config file; returns `self.db`.
+
+        Pages read the ledger when they are opened (warm kernels wait for the request), so the next page opened
+        shows it: one server serves every browser test, each on its own ledger."""
+        with session_lock(self.db, write=True):  # no kernel is reading or writing the old one meanwhile
+            for old in (self.db, Path(f"{self.db}.wal")):
+                old.unlink(missing_ok=True)
+            if ledger is not None:
+                shutil.copy(ledger, self.db)
+        if self.config is not None:
+            self.config.unlink(missing_ok=True)
+        return self.db
 
 
 @contextlib.contextmanager
-def dashboard(db_path: Path, *, log_path: Path, warm: bool = True, timeout: float = 90.0, extra_env=None):
-    """Yield a `Dashboard` serving notebooks/ against the ledger at `db_path`.
-
-    `warm=False` starts no warm kernels: tests that restart the server per test start faster on 2 cores."""
+def dashboard(db_path: Path, *, log_path: Path, timeout: float = 90.0, extra_env=None, extra_args=()):
+    """Yield a `Dashboard` serving notebooks/ against the ledger at `db_path`, with warm kernels as admins get it."""
     port = free_port()
     env = {**os.environ, "COMMCREDITS_DB": str(db_path), "COMMCREDITS_TOKEN": TEST_TOKEN, **(extra_env or {})}
     env.pop("COMMCREDITS_NO_TOKEN", None)
     command = [sys.executable, "-m", "commcredits.ui.server", str(NOTEBOOKS), f"--port={port}",
-               "--Voila.ip=127.0.0.1", "--show_tracebacks=False"]
-    if not warm:
-        command.append("--VoilaConfiguration.preheat_kernel=False")
+               "--Voila.ip=127.0.0.1", "--show_tracebacks=False", *extra_args]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
             wait_until_answers(f"{base}/login", process, timeout=timeout, log_path=log_path)
-            yield Dashboard(base, TEST_TOKEN, Path(log_path))
+            yield Dashboard(base, TEST_TOKEN, Path(log_path), Path(db_path), process.pid)
         finally:
             process.terminate()
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
-
-
-@contextlib.contextmanager
-def voila(db_path: Path, *, log_path: Path, timeout: float = 90.0):
-    """Yield the base URL of a dashboard server without warm kernels (pages at `{base}/voila/render/…`)."""
-    with dashboard(db_path, log_path=log_path, warm=False, timeout=timeout) as server:
-        yield server.base
