@@ -7,7 +7,9 @@ bash scripts/setup.sh test
 export COMMCREDITS_ARTIFACTS="${COMMCREDITS_ARTIFACTS:-$PWD/artifacts}"
 mkdir -p "$COMMCREDITS_ARTIFACTS"
 status=0
-.venv/bin/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider "$@" || status=$?
+# two workers on CI's 2 cores (xdist; the browser modules share one, see tests/conftest.py)
+.venv/bin/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider -n auto --maxprocesses=4 --dist loadfile "$@" \
+  || status=$?
 # pytest exits 5 when it collected nothing: that is a failure here, not a pass
 [ "$status" -eq 5 ] && echo "no tests were collected" >&2
 exit "$status"

@@ -1,6 +1,7 @@
 """Shared test set-up: a demo ledger for notebooks and browser tests, and Debian's chromium for Playwright."""
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -22,6 +23,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 # tests import their helpers (scenario.py, voila_server.py) as plain modules
 sys.path.insert(0, str(Path(__file__).parent))
 
+BROWSER_MODULE = re.compile(r"(^|/)test_(browser_\w+|\w+_browser)\.py$")
 ARTIFACTS = Path(os.environ.get("COMMCREDITS_ARTIFACTS", Path(__file__).resolve().parents[1] / "artifacts"))
 
 
@@ -36,6 +38,23 @@ def pytest_configure(config):
     build_demo(path)
     os.environ["COMMCREDITS_TEST_DB"] = str(path)
     os.environ["COMMCREDITS_DB"] = str(path)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's `--dist loadfile` (scripts/test.sh), with every module that drives the dashboard in
+    Chromium as one unit: they run on one worker, which starts one dashboard server for them all. (xdist's
+    `loadgroup` marks do not reach its scheduler with pytest 9.2, whose node ids it can no longer rename.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class BrowserModulesTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = super()._split_scope(nodeid)
+            return "dashboard browser modules" if BROWSER_MODULE.search(module) else module
+
+    config.option.loadscopereorder = False  # units in collection order: the browser unit, the longest, starts at once
+    return BrowserModulesTogether(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 import commcredits as cc
 from commcredits.ui.nav import PAGES as NAV_PAGES
 from commcredits.ui.server import admin_pages
+from page_settle import settle
 from voila_server import NOTEBOOKS, TEST_TOKEN
 
 pytestmark = pytest.mark.browser
@@ -79,10 +80,10 @@ def test_page_fits_every_width_and_passes_axe(page, server, name, artifacts):
     title = LABELS.get(name)
     if title:
         expect(page).to_have_title(f"{title} · Communication Credits")
-    page.wait_for_timeout(1500)  # charts and late widgets settle
+    settle(page)  # charts and late widgets
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
-        page.wait_for_timeout(400)
+        settle(page, quiet=200)
         assert page.evaluate(LAYOUT_PROBLEMS) == [], f"{name} at {width} px"
         screenshot(page, folder / f"{name.removesuffix('.ipynb')}-{width}.png")
         assert serious_accessibility_problems(page) == [], f"{name} at {width} px"
