@@ -114,11 +114,14 @@ def dashboard_server(demo_db_path, artifacts, tmp_path_factory):
     shutil.copy(demo_db_path, db)
     env = {"COMMCREDITS_CONFIG": str(config),
            "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(Path(__file__).parent)]))}
-    # kernels of pages a test has closed are shut down after a minute, so a whole run does not pile them up
-    cull = ["--MappingKernelManager.cull_idle_timeout=60", "--MappingKernelManager.cull_interval=20"]
-    with dashboard(db, log_path=artifacts / "voila-dashboard.log", extra_env=env, extra_args=cull) as server:
+    # Two warm kernels per page: tests often open a page twice in a row (two tabs, a second visit), and a visit
+    # that finds the pool empty waits for the refill to start and import. Kernels of pages a test has closed
+    # are shut down after a minute, so a whole run does not pile them up.
+    options = ["--VoilaConfiguration.default_pool_size=2",
+               "--MappingKernelManager.cull_idle_timeout=60", "--MappingKernelManager.cull_interval=20"]
+    with dashboard(db, log_path=artifacts / "voila-dashboard.log", extra_env=env, extra_args=options) as server:
         server.config = config
-        server.wait_until_warm()  # every page's first visit then takes a kernel that did its imports
+        server.wait_until_warm(per_page=2)  # the first tests then do not compete with kernels starting
         yield server
 
 

@@ -64,10 +64,10 @@ class Dashboard:
         """The page's URL (with the token in it unless `token=False`)."""
         return f"{self.base}/voila/render/{page}" + (f"?token={self.token}" if token else "")
 
-    def wait_until_warm(self, timeout: float = 300) -> None:
-        """Wait until every page has a warm kernel that did its imports: one kernel per pooled page waiting in
-        `wait_for_request()`, which holds a connection to the server's port until the page is opened."""
-        pooled = len(admin_pages(NOTEBOOKS)) - len(pages_that_read_early([str(NOTEBOOKS)]))
+    def wait_until_warm(self, per_page: int = 1, timeout: float = 300) -> None:
+        """Wait until the pages' pools hold `per_page` warm kernels each that did their imports: kernels waiting
+        in `wait_for_request()`, which holds a connection to the server's port until the page is opened."""
+        pooled = per_page * (len(admin_pages(NOTEBOOKS)) - len(pages_that_read_early([str(NOTEBOOKS)])))
         port = int(self.base.rsplit(":", 1)[1])
         deadline = time.monotonic() + timeout
         while True:
@@ -78,7 +78,7 @@ class Dashboard:
             if waiting >= pooled:
                 return
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{waiting} of {pooled} pages have a warm kernel; see {self.log_path}")
+                raise RuntimeError(f"{waiting} of {pooled} warm kernels are ready; see {self.log_path}")
             time.sleep(0.5)
 
     def serve(self, ledger: Path | None) -> Path:
