@@ -1,5 +1,6 @@
 """Shared test set-up: a demo ledger for notebooks and browser tests, and Debian's chromium for Playwright."""
 
+import contextlib
 import os
 import re
 import shutil
@@ -102,12 +103,13 @@ def browser_context_args(browser_context_args):
 
 
 @pytest.fixture(scope="session")
-def dashboard_server(demo_db_path, artifacts, tmp_path_factory):
+def shared_dashboard(demo_db_path, artifacts, tmp_path_factory):
     """One dashboard server for every browser test (token, warm kernels, as admins get it): starting Voila and
-    its page kernels is most of a browser test's time on 2 cores. Tests take it through `served` (or call
-    `serve`) so each gets its own ledger; a Microsoft 365 test writes `config` (the kernels' COMMCREDITS_CONFIG,
-    removed by `serve`) and names its stand-in credential from tests/ (on the kernels' PYTHONPATH, last)."""
-    from voila_server import dashboard
+    its page kernels is most of a browser test's time on 2 cores. Tests take it through `dashboard_server` or
+    `served`, and give it their own ledger with `serve`. A Microsoft 365 test writes `config` (the kernels'
+    COMMCREDITS_CONFIG, removed by `serve`) and names its stand-in credential from tests/ (on the kernels'
+    PYTHONPATH, last)."""
+    from voila_server import SharedDashboard, dashboard
 
     folder = tmp_path_factory.mktemp("served")
     db, config = folder / "ledger.duckdb", folder / "config.toml"
@@ -119,10 +121,24 @@ def dashboard_server(demo_db_path, artifacts, tmp_path_factory):
     # are shut down after a minute, so a whole run does not pile them up.
     options = ["--VoilaConfiguration.default_pool_size=2",
                "--MappingKernelManager.cull_idle_timeout=60", "--MappingKernelManager.cull_interval=20"]
-    with dashboard(db, log_path=artifacts / "voila-dashboard.log", extra_env=env, extra_args=options) as server:
-        server.config = config
-        server.wait_until_warm(per_page=2)  # the first tests then do not compete with kernels starting
-        yield server
+
+    @contextlib.contextmanager
+    def start(restarts: int):
+        log = artifacts / ("voila-dashboard.log" if not restarts else f"voila-dashboard-restart-{restarts}.log")
+        with dashboard(db, log_path=log, extra_env=env, extra_args=options) as server:
+            server.config = config
+            server.wait_until_warm(per_page=2)  # the first tests then do not compete with kernels starting
+            yield server
+
+    shared = SharedDashboard(start)
+    yield shared
+    shared.close()
+
+
+@pytest.fixture
+def dashboard_server(shared_dashboard):
+    """The shared dashboard server, answering (see `shared_dashboard`)."""
+    return shared_dashboard.get()
 
 
 @pytest.fixture

@@ -64,6 +64,16 @@ class Dashboard:
         """The page's URL (with the token in it unless `token=False`)."""
         return f"{self.base}/voila/render/{page}" + (f"?token={self.token}" if token else "")
 
+    def answers(self, timeout: float = 20) -> bool:
+        """Whether the server answers HTTP at all (any status) within `timeout` seconds."""
+        try:
+            urllib.request.urlopen(f"{self.base}/login", timeout=timeout).read()
+        except urllib.error.HTTPError:
+            pass
+        except OSError:
+            return False
+        return True
+
     def wait_until_warm(self, per_page: int = 1, timeout: float = 300) -> None:
         """Wait until the pages' pools hold `per_page` warm kernels each that did their imports: kernels waiting
         in `wait_for_request()`, which holds a connection to the server's port until the page is opened."""
@@ -115,5 +125,37 @@ def dashboard(db_path: Path, *, log_path: Path, timeout: float = 90.0, extra_env
             process.terminate()
             try:
                 process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+            except subprocess.TimeoutExpired:  # hung: it cannot shut its kernels down either
+                with contextlib.suppress(psutil.Error):
+                    for kernel in psutil.Process(process.pid).children(recursive=True):
+                        kernel.kill()
                 process.kill()
+                process.wait()
+
+
+class SharedDashboard:
+    """One dashboard server for many tests, started again when it no longer answers.
+
+    Voila's event loop can hang for good: after a page ran, it joins jupyter_client's heartbeat thread, which can
+    wait forever on a zmq socket (seen on a loaded 2-core machine). The test during which that happens fails; a
+    new server keeps the tests after it from failing for the same reason. `restarts` counts how often."""
+
+    def __init__(self, start):
+        self._start = start  # start(n) -> context manager yielding a warm Dashboard; n counts the starts
+        self._stack: contextlib.ExitStack | None = None
+        self.server: Dashboard | None = None
+        self.restarts = 0
+
+    def get(self) -> Dashboard:
+        if self.server is not None and not self.server.answers():
+            self.restarts += 1
+            self.close()
+        if self.server is None:
+            self._stack = contextlib.ExitStack()
+            self.server = self._stack.enter_context(self._start(self.restarts))
+        return self.server
+
+    def close(self) -> None:
+        if self._stack is not None:
+            self._stack.close()
+        self._stack, self.server = None, None
