@@ -119,7 +119,7 @@ def shared_dashboard(demo_db_path, artifacts, tmp_path_factory):
     # Two warm kernels per page: tests often open a page twice in a row (two tabs, a second visit), and a visit
     # that finds the pool empty waits for the refill to start and import. Kernels of pages a test has closed
     # are shut down after a minute, so a whole run does not pile them up.
-    options = ["--VoilaConfiguration.default_pool_size=2",
+    options = ["--VoilaConfiguration.default_pool_size=2", "--KernelManager.transport=ipc",
                "--MappingKernelManager.cull_idle_timeout=60", "--MappingKernelManager.cull_interval=20"]
 
     @contextlib.contextmanager
