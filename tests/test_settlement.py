@@ -255,3 +255,15 @@ def _replay_and_compare(history):
                 number += 1
             settle_both(fast, slow, calls)
         assert_same_rows(fast, slow)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31, 23, 59, 59, 999999)))
+def test_vectorised_expiry_is_the_ledgers_expiry_instant(naive):
+    """Recharge lots made by the set-based settlement expire exactly when the ledger says a lot expires
+    (12 calendar months, end-of-month clamped: bought 29 February, expires 28 February)."""
+    at = naive.replace(tzinfo=timezone.utc)
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    us = (at - epoch) // timedelta(microseconds=1)
+    (got,) = settlement._expiry_us([us])
+    assert epoch + timedelta(microseconds=int(got)) == ledger_module.expiry_instant(at)
