@@ -290,7 +290,10 @@ class _Engine:
     """FIFO settlement state and the rows it produces (as numpy chunks, written once at the end)."""
 
     def __init__(self, lots: dict, next_entry: int, next_lot: int, *, recharge: int | None, trigger: int | None):
-        self.ids, self.exp, self.rem = lots["id"], lots["exp"], lots["rem"]
+        # the FIFO: lots with money left, in lot id order; lots drawn to zero leave it (else every step would
+        # walk thousands of empty lots) but still expire, with a remainder of 0
+        self.drained_ids = self.drained_exp = np.zeros(0, np.int64)
+        self._set_open(lots["id"], lots["exp"], lots["rem"])
         self.next_entry, self.next_lot = int(next_entry), int(next_lot)
         self.recharge, self.trigger = recharge, trigger
         self.pending: list[tuple[int, int, int]] = []  # (lot_id, expires_at, remainder): due, not recorded
@@ -313,6 +316,14 @@ class _Engine:
     def balance(self) -> int:
         return int(self.rem.sum())
 
+    def _set_open(self, ids: np.ndarray, exp: np.ndarray, rem: np.ndarray) -> None:
+        drained = rem == 0
+        if drained.any():
+            self.drained_ids = np.concatenate((self.drained_ids, ids[drained]))
+            self.drained_exp = np.concatenate((self.drained_exp, exp[drained]))
+            ids, exp, rem = ids[~drained], exp[~drained], rem[~drained]
+        self.ids, self.exp, self.rem = ids, exp, rem
+
     # -- expiry --
 
     def expire_due(self, t: int) -> None:
@@ -322,6 +333,10 @@ class _Engine:
                 self.pending.append((int(lot_id), int(exp), int(rem)))
             keep = ~due
             self.ids, self.exp, self.rem = self.ids[keep], self.exp[keep], self.rem[keep]
+        due = self.drained_exp <= t
+        if due.any():
+            self.pending.extend((int(lot_id), int(exp), 0) for lot_id, exp in zip(self.drained_ids[due], self.drained_exp[due]))
+            self.drained_ids, self.drained_exp = self.drained_ids[~due], self.drained_exp[~due]
 
     def _flush_expiries(self) -> None:
         # recorded by the next call that succeeds, oldest lot first (the ledger's DUE_LOTS order)
@@ -333,7 +348,8 @@ class _Engine:
         self.pending = []
 
     def next_expiry(self) -> int:
-        return int(self.exp.min()) if len(self.exp) else np.iinfo(np.int64).max
+        soonest = [int(e.min()) for e in (self.exp, self.drained_exp) if len(e)]
+        return min(soonest, default=np.iinfo(np.int64).max)
 
     # -- running the calls --
 
@@ -458,9 +474,7 @@ class _Engine:
         # new state
         total = int(spent[-1])
         remaining = np.clip(hi - np.maximum(lo, total), 0, None)
-        self.ids = ids
-        self.rem = remaining
-        self.exp = np.concatenate((self.exp, lot_exp if made else np.zeros(0, np.int64)))
+        self._set_open(ids, np.concatenate((self.exp, lot_exp if made else np.zeros(0, np.int64))), remaining)
         self.next_entry = int(first_entry[-1] + per_call[-1])
         self.next_lot += made
         self.settled += m
