@@ -42,7 +42,7 @@ CENT = 100  # the ledger stores DECIMAL(18, 2): amounts here are integer hundred
 MIN_BATCH = 2048
 MAX_BATCH = 1 << 22
 CHUNK = 1 << 20  # calls settled and written per step: bounds memory, not the result
-MEMORY_LIMIT = "1GB"  # DuckDB's share while settling a ledger file (sorting and staging spill beyond it)
+MEMORY_LIMIT = "512MB"  # DuckDB's share while settling a ledger file (sorting and staging spill beyond it)
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,8 @@ WHERE c.billed_by = 'microsoft' AND c.charge > 0 AND c.currency = $currency
 
 
 def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> SettlementReport:
-    """Settle what Microsoft charged for every imported, unsettled call (up to `until`); one transaction.
+    """Settle what Microsoft charged for every imported, unsettled call (up to `until`), in call order; one
+    transaction for up to CHUNK calls, one per CHUNK calls beyond (see _commit_chunk).
 
     A call draws exactly its reported `charge` rounded half-up to the minor unit; calls another operator
     bills, calls without a charge (estimates only) and calls in another currency than the ledger's are
@@ -198,6 +199,8 @@ def _settle_staged(con, ledger: Ledger, source: str, params: dict) -> Settlement
     )
     blocked, arrears = [], [0, 0]
     for start in range(0, count, CHUNK):
+        if start:
+            _commit_chunk(con)
         usage_ids, times, cents = _chunk(con, start, start + CHUNK)
         if mca:
             billed, owed = _arrears_chunk(con, engine, usage_ids, times, cents)
@@ -207,7 +210,11 @@ def _settle_staged(con, ledger: Ledger, source: str, params: dict) -> Settlement
         _write(con, engine, usage_ids, times, cents)
         if engine.blocked:
             idx = np.concatenate(engine.blocked)
-            blocked.append((usage_ids.take(pa.array(idx)), times[idx], cents[idx]))
+            part = (usage_ids.take(pa.array(idx)), times[idx], cents[idx])
+            _insert_stamped(con, "blocked_call", {"usage_id": part[0], "start_at": _ts(part[1]),
+                                                  "charge": decimal_array(part[2])},
+                            "WHERE usage_id NOT IN (SELECT usage_id FROM blocked_call)")
+            blocked.append(part)
         engine.reset_output()
     money = lambda v: quantize(Decimal(int(v)) / CENT, ledger.currency)  # noqa: E731
     common = dict(settled=engine.settled, amount=money(engine.settled_cents), expired_lots=engine.expired,
@@ -218,9 +225,6 @@ def _settle_staged(con, ledger: Ledger, source: str, params: dict) -> Settlement
     ids = pa.concat_arrays([part[0] for part in blocked]) if blocked else pa.array([], pa.string())
     b_times = np.concatenate([part[1] for part in blocked]) if blocked else np.zeros(0, np.int64)
     b_cents = np.concatenate([part[2] for part in blocked]) if blocked else np.zeros(0, np.int64)
-    if len(ids):
-        _insert_stamped(con, "blocked_call", {"usage_id": ids, "start_at": _ts(b_times), "charge": decimal_array(b_cents)},
-                        "WHERE usage_id NOT IN (SELECT usage_id FROM blocked_call)")
     blocked_calls = pd.DataFrame(
         {
             "usage_id": ids.to_pylist(),
@@ -239,6 +243,15 @@ def _settle_staged(con, ledger: Ledger, source: str, params: dict) -> Settlement
         blocked_amount=money(b_cents.sum()) if len(ids) else money(0),
         blocked_calls=blocked_calls,
     )
+
+
+def _commit_chunk(con) -> None:
+    """Commit the chunk just written and carry on in a new transaction (same connection, same lock, the staged
+    calls kept): a huge settlement's uncommitted rows would otherwise grow in memory without bound. Each commit
+    is a complete settlement of the calls up to its last one; after a crash, settling again carries on from
+    there, and no call is charged twice (usage ids)."""
+    con.execute("COMMIT")
+    con.execute("BEGIN TRANSACTION")
 
 
 def _chunk(con, start: int, stop: int) -> tuple[pa.Array, np.ndarray, np.ndarray]:
