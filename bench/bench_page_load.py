@@ -10,9 +10,8 @@ who opens a page a few seconds after the last one), right after a load of the ba
 slows both alike. Each server serves one page before measuring starts (its first request also loads
 templates and front-end files). Prints the median time per page and the median of its ratios to the bare page.
 
---big-calls N also builds a big ledger (built here, not committed): the demo tenant with N more settled calls
-(copies of the demo's own charged calls, each a little earlier than its original, so the history's shape is kept), and
-serves it beside the demo; each page is then also timed on the big ledger right after the demo, and the
+--big-calls N also builds a big ledger (bench/big_ledger.py: the demo tenant with N more settled calls), or
+--big-ledger PATH uses one built before (on a copy), and serves it beside the demo; each page is then also timed on the big ledger right after the demo, and the
 median of big/demo is printed (the scale target: within 1.5x).
 """
 
@@ -22,14 +21,12 @@ import argparse
 import contextlib
 import json
 import os
-import random
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -38,9 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from voila_server import dashboard, free_port, wait_until_answers  # noqa: E402
 
-import commcredits as cc  # noqa: E402
-from commcredits.demo import HISTORY_DAYS, build_demo, demo_calls, demo_end, fill_tenant, fund_and_settle  # noqa: E402
-from commcredits.usage.call_import import import_pstn_calls  # noqa: E402
+from big_ledger import build_big  # noqa: E402
+
+from commcredits.demo import build_demo  # noqa: E402
 from commcredits.ui.server import admin_pages  # noqa: E402
 
 # what an admin can use first on each page; other pages: their first button
@@ -88,37 +85,7 @@ def bare_server(folder: Path):
         process.wait(timeout=20)
 
 
-# N more settled calls: copies of the demo's calls that Microsoft charged to credits (k = 1, 2, ...), each up to
-# a day earlier than its original and never before the history starts, with a new usage id; everything else as
-# Microsoft reported the original.
-MORE_CALLS = """
-INSERT INTO pstn_call
-SELECT c.* REPLACE ('copy-' || k || '-' || c.usage_id AS usage_id,
-                  greatest(c.start_at - to_microseconds((hash(k, c.usage_id) % 86400000000)::BIGINT), $start) AS start_at)
-FROM pstn_call c, range(1, $copies + 1) r(k)
-WHERE c.usage_id IN (SELECT usage_id FROM microsoft_charge WHERE billed_by = 'microsoft' AND charge > 0)
-LIMIT $calls
-"""
-
-
-def build_big(path: Path, calls: int) -> None:
-    """The demo tenant (same users, licenses, funding rules) with `calls` more calls, rated and settled, and
-    the dashboard's rollups refreshed (as the first page read after a settlement does)."""
-    end = demo_end()
-    start = end - timedelta(days=HISTORY_DAYS)
-    ledger = cc.open_ledger(path, currency="USD", agreement="MOSA")
-    rng = random.Random(7)
-    callers = fill_tenant(ledger, rng)
-    import_pstn_calls(ledger, demo_calls(rng, callers, start, HISTORY_DAYS), progress=False)
-    with ledger.store.transaction() as con:
-        (demo_rows,) = con.execute("SELECT count(*) FROM microsoft_charge WHERE billed_by = 'microsoft' AND charge > 0").fetchall()[0]
-        copies = -(-calls // demo_rows)
-        con.execute(MORE_CALLS, {"start": start, "copies": copies, "calls": calls})
-    fund_and_settle(ledger, start=start, end=end)
-    cc.spend_by(ledger, "user")  # refreshes the rollups once, as the first read after settling would
-
-
-def measure(browser, folder: Path, rounds: int, big_calls: int) -> tuple[list[float], dict, dict]:
+def measure(browser, folder: Path, rounds: int, big_calls: int, big_path: Path | None) -> tuple[list[float], dict, dict]:
     """Per page and round: (page seconds, bare seconds measured just before it), so load on a shared
     machine hits both alike; with a big ledger also (big-ledger seconds, demo seconds) of the same round."""
     db = folder / "demo.duckdb"
@@ -131,11 +98,16 @@ def measure(browser, folder: Path, rounds: int, big_calls: int) -> tuple[list[fl
         bare_url = stack.enter_context(bare_server(folder))
         server = stack.enter_context(dashboard(db, log_path=folder / "voila.log", warm=True))
         big = None
-        if big_calls:
+        if big_calls and big_path is None:
             started = time.monotonic()
-            build_big(folder / "big.duckdb", big_calls)
+            big_path = folder / "big.duckdb"
+            build_big(big_path, big_calls)
             print(f"big ledger: demo + {big_calls:,} calls built in {time.monotonic() - started:.0f} s", flush=True)
-            big = stack.enter_context(dashboard(folder / "big.duckdb", log_path=folder / "voila-big.log", warm=True))
+        if big_path is not None:
+            copy = folder / "big.duckdb"
+            if big_path != copy:  # the pages write (rollups, settings): never touch the given file
+                shutil.copyfile(big_path, copy)
+            big = stack.enter_context(dashboard(copy, log_path=folder / "voila-big.log", warm=True))
         # not measured: each server's first page also loads its templates and front-end files once
         time_to_control(browser, bare_url, "button:has-text('Ready')")
         for each in filter(None, (server, big)):
@@ -156,20 +128,21 @@ def measure(browser, folder: Path, rounds: int, big_calls: int) -> tuple[list[fl
                     big_samples[name].append((on_big, seconds))
                     line += f", big ledger {on_big:.2f} s"
                 print(line, flush=True)
-    return bare_all, samples, big_samples if big_calls else {}
+    return bare_all, samples, big_samples if big else {}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--big-calls", type=int, default=0, help="also time each page on the demo plus N calls")
+    parser.add_argument("--big-ledger", type=Path, help="a big ledger built by bench/big_ledger.py (used on a copy)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-page-load-"))
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=shutil.which("chromium"),
                                         args=["--headless", "--no-sandbox", "--disable-gpu"])
-            bare_all, pages, big = measure(browser, folder, args.rounds, args.big_calls)
+            bare_all, pages, big = measure(browser, folder, args.rounds, args.big_calls, args.big_ledger)
             browser.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -120,6 +120,20 @@ def test_expiry_between_calls_is_recorded_by_the_next_call_and_lots_expire_in_or
     assert report.expired_lots == 1 and report.forfeited == Decimal("20.00") and report.blocked == 1
 
 
+def test_drained_lots_expire_among_a_run_of_calls_just_before_the_first_call_after_them():
+    """Lots drawn to zero still expire, forfeiting 0, recorded just before the first call at or after their
+    expiry, oldest first, while the calls around them run on: the same rows as the per-call ledger."""
+    fast, slow = both("2024-01-10 fund 5.00 as A\n2024-01-11 fund 5.00 as B\n2024-03-01 fund 500.00 as C")
+    calls = [("c0", utc("2024-03-02"), "10.00")]  # drains A and B
+    calls += [(f"c{n}", utc("2025-01-09") + timedelta(hours=6 * n), "0.50") for n in range(1, 12)]
+    report, _ = settle_both(fast, slow, calls)
+    assert_same_rows(fast, slow)
+    assert report.expired_lots == 2 and report.forfeited == Decimal("0.00")
+    order = fast.store.query("SELECT kind, lot_id FROM entry WHERE entry_id > 3 ORDER BY entry_id")
+    spend = ("spend", None)  # c0 to c3, A expires (10 Jan 00:00), c4 to c7, B expires (11 Jan), c8 to c11
+    assert order == [spend] * 4 + [("expiry", 1)] + [spend] * 4 + [("expiry", 2)] + [spend] * 4
+
+
 def test_blocked_last_calls_leave_due_expiries_unrecorded_like_the_reference():
     fast, slow = both("2024-01-10 fund 3.00 as A")
     calls = [("c1", utc("2024-02-01"), "1.00"), ("c2", utc("2025-02-01"), "1.00")]

@@ -346,6 +346,9 @@ class _Engine:
                 self.pending.append((int(lot_id), int(exp), int(rem)))
             keep = ~due
             self.ids, self.exp, self.rem = self.ids[keep], self.exp[keep], self.rem[keep]
+        self._drained_due(t)
+
+    def _drained_due(self, t: int) -> None:
         due = self.drained_exp <= t
         if due.any():
             self.pending.extend((int(lot_id), int(exp), 0) for lot_id, exp in zip(self.drained_ids[due], self.drained_exp[due]))
@@ -360,8 +363,10 @@ class _Engine:
             self.forfeited_cents += rem
         self.pending = []
 
-    def next_expiry(self) -> int:
-        soonest = [int(e.min()) for e in (self.exp, self.drained_exp) if len(e)]
+    def next_expiry(self, *, drained: bool = True) -> int:
+        """When the next lot expires (with drained=False: the next lot with money left, the only expiry that
+        changes what later calls draw; drained lots expire inside a run of calls, see _commit)."""
+        soonest = [int(e.min()) for e in (self.exp, self.drained_exp if drained else ()) if len(e)]
         return min(soonest, default=np.iinfo(np.int64).max)
 
     # -- running the calls --
@@ -370,7 +375,7 @@ class _Engine:
         pos, n, width = 0, len(times), MIN_BATCH
         while pos < n:
             self.expire_due(int(times[pos]))
-            end = int(np.searchsorted(times, self.next_expiry(), side="left"))
+            end = int(np.searchsorted(times, self.next_expiry(drained=False), side="left"))
             while pos < end:
                 limit = min(end, pos + width)
                 accepted, stop = self._batch(times, cents, pos, limit)
@@ -382,7 +387,7 @@ class _Engine:
                     width = max(MIN_BATCH, width // 4)
                 else:
                     width = min(MAX_BATCH, width * 4)
-                end = min(end, int(np.searchsorted(times, self.next_expiry(), side="left")))
+                end = min(end, int(np.searchsorted(times, self.next_expiry(drained=False), side="left")))
 
     def _batch(self, times, cents, start: int, limit: int) -> tuple[int, str | None]:
         """Settle calls [start, limit) while the closed form holds; return (how many, why it stopped)."""
@@ -415,7 +420,7 @@ class _Engine:
                 lot_exp = lot_exp[keep]
         if m == 0:
             return 0, stop
-        self._commit(np.arange(start, start + m), c[:m], np.zeros(m, bool), recharged[:m], lot_exp)
+        self._commit(np.arange(start, start + m), times[start : start + m], c[:m], np.zeros(m, bool), recharged[:m], lot_exp)
         return m, stop
 
     def _step(self, times, cents, k: int, end: int) -> int:
@@ -434,18 +439,33 @@ class _Engine:
         after = self.auto and available - c < T
         lot_times = [int(times[k])] * (int(before) + int(after))
         lot_exp = _expiry_us(np.array(lot_times, np.int64)) if lot_times else None
-        self._commit(np.array([k]), np.array([c]), np.array([before]), np.array([after]), lot_exp)
+        self._commit(np.array([k]), times[k : k + 1], np.array([c]), np.array([before]), np.array([after]), lot_exp)
         return k + 1
 
-    def _commit(self, call_idx, c, before, after, lot_exp) -> None:
-        """Record spends for `call_idx` (charges `c`), with a recharge lot before/after where flagged."""
+    def _commit(self, call_idx, call_times, c, before, after, lot_exp) -> None:
+        """Record spends for `call_idx` (at `call_times`, charges `c`), with a recharge lot before/after where
+        flagged, and the expiries of drained lots falling due among these calls."""
+        self._drained_due(int(call_times[0]))  # due by the first call: with the other due lots, oldest first
         self._flush_expiries()
         m = len(call_idx)
         before = before.astype(np.int64)
         after = after.astype(np.int64)
-        per_call = before + 1 + after
+        # a drained lot due later in this run expires just before the first call at or after its expiry (it
+        # draws nothing, so the closed form holds across it); several before one call: oldest lot first
+        due_at = np.searchsorted(call_times, self.drained_exp, side="left")
+        due = due_at < m
+        x_call, x_lot, x_exp = due_at[due], self.drained_ids[due], self.drained_exp[due]
+        order = np.lexsort((x_lot, x_call))
+        x_call, x_lot, x_exp = x_call[order], x_lot[order], x_exp[order]
+        x_count = np.bincount(x_call, minlength=m)
+        per_call = x_count + before + 1 + after
         first_entry = self.next_entry + np.concatenate(([0], np.cumsum(per_call)[:-1]))
-        spend_entry = first_entry + before
+        x_entry = first_entry[x_call] + np.arange(len(x_call)) - np.searchsorted(x_call, x_call, side="left")
+        self.expiry_rows.extend(zip(x_entry.tolist(), x_lot.tolist(), x_exp.tolist(), [0] * len(x_lot)))
+        self.expired += len(x_lot)
+        self.drained_ids, self.drained_exp = self.drained_ids[~due], self.drained_exp[~due]
+        call_entry = first_entry + x_count  # the call's own entries follow its expiries
+        spend_entry = call_entry + before
         lots_before_call = np.concatenate(([0], np.cumsum(before + after)[:-1]))  # new lots made before call k
         # money space: open lots, then each new lot (R each) in the order made
         b0 = self.balance()
@@ -477,7 +497,7 @@ class _Engine:
             lot_no_before = lots_before_call[has_before]
             lot_no_after = lots_before_call[has_after] + before[has_after]
             lot_no = np.concatenate((lot_no_before, lot_no_after))
-            entry = np.concatenate((first_entry[has_before], spend_entry[has_after] + 1))
+            entry = np.concatenate((call_entry[has_before], spend_entry[has_after] + 1))
             calls = np.concatenate((call_idx[has_before], call_idx[has_after]))
             flag = np.concatenate((np.ones(len(has_before), bool), np.zeros(len(has_after), bool)))
             order = np.argsort(lot_no, kind="stable")
@@ -663,7 +683,7 @@ def _arrears_chunk(con, engine: _Engine, usage_ids, times, cents) -> tuple[int, 
         m = int(np.count_nonzero(part))  # a prefix: the calls before the lots ran dry
         if m:
             drawn[pos : pos + m] = part[:m]
-            engine._commit(np.arange(pos, pos + m), part[:m], np.zeros(m, bool), np.zeros(m, bool), None)
+            engine._commit(np.arange(pos, pos + m), times[pos : pos + m], part[:m], np.zeros(m, bool), np.zeros(m, bool), None)
         pos = end
     _write(con, engine, usage_ids, times, drawn)
     engine.reset_output()
