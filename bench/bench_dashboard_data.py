@@ -1,11 +1,12 @@
 """Benchmark: the data behind the Overview and Usage pages on a big ledger vs the demo ledger.
 
-    python bench/bench_dashboard_data.py --ledger /tmp/commcredits-bench/settle10/run.duckdb [--repeat 3]
+    python bench/bench_dashboard_data.py --ledger /tmp/commcredits-bench/big-10M.duckdb [--repeat 3]
 
---ledger is a ledger file holding millions of settled calls (bench_settlement.py leaves one behind: its
-run.duckdb after the last run). The demo ledger is built here in a temporary folder. For each, best of
---repeat: what the Overview page computes before its first control shows (overview_html + overview_charts),
-and what the Usage page computes (the three spend tables of UsagePage.show_spend). This times the page data in
+--ledger is a ledger file holding millions of settled calls (build one with bench/big_ledger.py: the demo
+tenant with N more calls). The demo ledger is built here in a temporary folder. For each, best of --repeat:
+what the Overview page computes before its first control shows (overview_html + overview_charts), what the
+Usage page computes (the three spend tables of UsagePage.show_spend), and the analyst views' summaries
+(ANALYST_QUERIES, as the analyst notebook asks them; not the raw per-call views, which grow with the calls). This times the page data in
 Python, not the page in a browser (bench_page_load.py does that); a page's first control also waits for the
 kernel and widgets, which do not grow with the ledger, so the page-load ratio is smaller than this one.
 The first read after a settlement refreshes the rollups; it is reported on its own.
@@ -39,6 +40,22 @@ def usage(ledger):
         insights.spend_by(ledger, dimension)
 
 
+# what an analyst asks first (analyst.ipynb): summaries, so their answer does not grow with the calls
+ANALYST_QUERIES = (
+    "SELECT * FROM spend_by_month ORDER BY month",
+    "SELECT * FROM spend_by_user ORDER BY amount DESC LIMIT 25",
+    "SELECT * FROM spend_by_destination ORDER BY amount DESC",
+    "SELECT * FROM daily_balance ORDER BY day DESC LIMIT 90",
+    "SELECT * FROM invoices_by_month ORDER BY month",
+    "SELECT * FROM lots ORDER BY lot_id DESC LIMIT 25",
+)
+
+
+def analyst(ledger):
+    for query in ANALYST_QUERIES:
+        ledger.store.query(query)
+
+
 def best(action, ledger, repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -65,7 +82,7 @@ def main() -> None:
         first = time.perf_counter() - first
         print(f"big ledger: {calls:,} settled calls; demo: {demo_calls:,}; first read after settling (rollup "
               f"refresh if needed): {first:.2f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-        for name, action in (("Overview", overview), ("Usage", usage)):
+        for name, action in (("Overview", overview), ("Usage", usage), ("Analyst", analyst)):
             small = best(action, demo, args.repeat)
             large = best(action, big, args.repeat)
             print(f"{name:8} data: {large:6.2f} s on {calls:,} calls vs {small:6.2f} s on the demo -> {large / small:5.1f} x")
