@@ -96,7 +96,7 @@ def measure(browser, folder: Path, rounds: int, big_calls: int, big_path: Path |
     bare_all = []
     with contextlib.ExitStack() as stack:
         bare_url = stack.enter_context(bare_server(folder))
-        server = stack.enter_context(dashboard(db, log_path=folder / "voila.log", warm=True))
+        server = stack.enter_context(dashboard(db, log_path=folder / "voila.log"))
         big = None
         if big_calls and big_path is None:
             started = time.monotonic()
@@ -107,23 +107,23 @@ def measure(browser, folder: Path, rounds: int, big_calls: int, big_path: Path |
             copy = folder / "big.duckdb"
             if big_path != copy:  # the pages write (rollups, settings): never touch the given file
                 shutil.copyfile(big_path, copy)
-            big = stack.enter_context(dashboard(copy, log_path=folder / "voila-big.log", warm=True))
+            big = stack.enter_context(dashboard(copy, log_path=folder / "voila-big.log"))
         # not measured: each server's first page also loads its templates and front-end files once
         time_to_control(browser, bare_url, "button:has-text('Ready')")
         for each in filter(None, (server, big)):
-            each.wait_until_warm(names[0])
+            each.wait_until_warm()
             time_to_control(browser, each.url(names[0]), FIRST_CONTROL.get(names[0], GENERIC_CONTROL))
         for round_no in range(rounds):
             for name in names:
                 selector = FIRST_CONTROL.get(name, GENERIC_CONTROL)
-                server.wait_until_warm(name)
+                server.wait_until_warm()
                 bare = time_to_control(browser, bare_url, "button:has-text('Ready')")
                 seconds = time_to_control(browser, server.url(name), selector)
                 samples[name].append((seconds, bare))
                 bare_all.append(bare)
                 line = f"round {round_no + 1} {name}: {seconds:.2f} s (bare {bare:.2f} s)"
                 if big:
-                    big.wait_until_warm(name)
+                    big.wait_until_warm()
                     on_big = time_to_control(browser, big.url(name), selector)
                     big_samples[name].append((on_big, seconds))
                     line += f", big ledger {on_big:.2f} s"
