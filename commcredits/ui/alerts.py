@@ -36,7 +36,6 @@ STRIP_STYLE = """<style>
 .cc-alert .cc-alert-fix { color: #323130; }
 .cc-alert a { color: #0f548c; font-weight: 600; }
 .cc-alerts-clear { color: #0b6a0b; background: #dff6dd; border-radius: 6px; padding: 6px 12px; font-size: 14px; }
-.cc-alert-history .cc-empty { color: #605e5c; }  /* the shared #777 is 4.48:1 on white, below WCAG AA */
 </style>"""
 LABEL = {"description_width": "240px"}
 WIDE = "620px"
@@ -55,6 +54,13 @@ def alerts_strip_html(alerts: list[Alert]) -> str:
         for a in alerts)
     label = "Alerts" if any(a.severity >= Severity.WARNING for a in alerts) else "Notes"
     return f'{STRIP_STYLE}<div class="cc-alerts" role="region" aria-label="{label}">{rows}</div>'
+
+
+def indented(widget):
+    """Mark a widget that lines up with the inputs (OFFSET from the left): on a narrow screen, where labels go
+    above their fields, the page template drops that indent (class cc-indent)."""
+    widget.add_class("cc-indent")
+    return widget
 
 
 def _text(description, value="", placeholder="", password=False):
@@ -96,14 +102,16 @@ class AlertsPage:
         }
         for name, field in self.fields.items():
             field.add_class(f"cc-{name.replace('_', '-')}")
-        self.errors = {name: widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")) for name in self.fields}
-        self.webhook_note = widgets.HTML(self._webhook_note(), layout=widgets.Layout(margin=f"0 0 0 {OFFSET}"))
+        indented(self.fields["teams_enabled"])
+        self.errors = {name: indented(widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
+                       for name in self.fields}
+        self.webhook_note = indented(widgets.HTML(self._webhook_note(), layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
         self.webhook_note.add_class("cc-webhook-saved")
         self.save_button = widgets.Button(description="Save settings", button_style="primary", icon="check",
                                           layout=widgets.Layout(width="auto"))
         self.test_button = widgets.Button(description="Send a test message", icon="paper-plane",
-                                          layout=widgets.Layout(width="auto", margin="0 0 0 8px"))
-        self.status = widgets.HTML(layout=widgets.Layout(margin=f"4px 0 0 {OFFSET}"))
+                                          layout=widgets.Layout(width="auto"))
+        self.status = indented(widgets.HTML(layout=widgets.Layout(margin=f"4px 0 0 {OFFSET}")))
         self.status.add_class("cc-status")
         self.current = widgets.HTML()
         self.history = widgets.HTML()
@@ -120,7 +128,8 @@ class AlertsPage:
             *rows(["email_to", "email_from", "smtp_host", "smtp_port", "smtp_username", "smtp_password"]),
             section("Microsoft Teams"), *rows(["teams_enabled", "teams_webhook_url"]), self.webhook_note,
             section("Links"), *rows(["dashboard_url"]),
-            widgets.HBox([self.save_button, self.test_button], layout=widgets.Layout(margin=f"12px 0 0 {OFFSET}")),
+            indented(widgets.HBox([self.save_button, self.test_button],
+                                  layout=widgets.Layout(margin=f"12px 0 0 {OFFSET}", flex_flow="row wrap", gap="8px"))),
             self.status, section("Messages sent"), self.history,
         ])
         self.widget.add_class("cc-alerts-page")
