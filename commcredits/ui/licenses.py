@@ -7,7 +7,6 @@ locations, what needs what) live in the domain; this module only filters the use
 
 from __future__ import annotations
 
-import base64
 import html
 import logging
 from typing import Callable
@@ -27,6 +26,7 @@ from ..licensing.plans import Change, Plan, Selection, add_communication_credits
 from ..licensing.readiness import license_seats, readiness, readiness_summary
 from . import format as fmt
 from . import m365 as m365_ui
+from .long_list import download_link
 
 log = logging.getLogger(__name__)
 
@@ -167,13 +167,6 @@ def user_label(row) -> str:
     name = row["display_name"] or row["user_principal_name"]
     state = "can dial out" if row["can_dial_out"] else "cannot dial out"
     return f"{name} · {row['user_principal_name']} · {state}"
-
-
-def download_link(text: str, filename: str, label: str, mime: str, css: str) -> str:
-    """An anchor that saves `text` as `filename` (a data: URI works in Voila: no server round trip)."""
-    payload = base64.b64encode(text.encode("utf-8")).decode("ascii")
-    return (f'<a class="{css}" download="{html.escape(filename)}" href="data:{mime};charset=utf-8;base64,{payload}">'
-            f"{html.escape(label)}</a>")
 
 
 def _reason_labels(ledger: Ledger) -> list[tuple[str, str]]:
