@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import re
+import types
 from datetime import datetime, timezone
 
 import pytest
@@ -113,3 +114,51 @@ def test_every_call_needing_attention_can_be_paged_and_downloaded(demo_db_path):
     # the Overview shows the newest five and links to the Usage page for the rest
     overview = attention_html(ledger, limit=5, more_hint='; all on the <a href="04_usage.ipynb">Usage page</a>')
     assert overview.count("<tr>") == 1 + 5 and f"the newest 5 of {total:,}" in overview
+
+
+def test_step3_lists_every_user_left_out_a_page_at_a_time_and_in_the_csv(writable_demo_db):
+    from commcredits.ui.licenses import CreditLicensesForm
+
+    form = CreditLicensesForm(cc.open_ledger(writable_demo_db))
+    form.plan_button.click()
+    left_out = form.plan.left_out_users
+    assert len(left_out) > 50  # the demo tenant leaves out more users than a page shows
+    assert f"All {len(left_out):,} users left out are listed" in form.plan_view.value
+    assert form.left_out_box.layout.display is None
+    assert form.left_out.position.value == f"Users 1–50 of {len(left_out):,}"
+    form.left_out.next.click()
+    assert form.left_out.position.value == f"Users 51–{min(100, len(left_out))} of {len(left_out):,}"
+    assert left_out["user_principal_name"].iloc[50] in form.left_out.table.value
+    rows = downloaded(form.left_out)
+    assert [r["Username"] for r in rows] == list(left_out["user_principal_name"])
+    assert list(rows[0]) == ["Display name", "Username", "Why left out (what is missing)"]
+    # nobody is both in the plan and left out
+    assert not set(left_out["user_principal_name"]) & set(form.plan.changes["user_principal_name"])
+
+
+def test_a_refused_tenant_sync_lists_every_problem_not_the_first_twenty(monkeypatch):
+    import commcredits.m365.sync as sync
+    import commcredits.ui.m365 as m365_ui
+    from commcredits.licensing.tenant import import_graph_tenant
+
+    ledger = cc.open_ledger(":memory:")
+    users = {"value": [{"id": f"22222222-0000-4000-8000-{n:012d}", "userPrincipalName": f"u{n:03d}@contoso.com",
+                        "displayName": "=HYPERLINK(1)" if n == 0 else f"User {n}", "usageLocation": "XX",
+                        "assignedLicenses": []} for n in range(75)]}
+
+    def sync_with_bad_users(ledger, connection, **_kwargs):  # what Graph sent, imported the way sync does
+        import_graph_tenant(ledger.store, users, {"value": []}, source="Microsoft Graph sync")
+
+    monkeypatch.setattr(sync, "sync_m365", sync_with_bad_users)
+    monkeypatch.setattr(m365_ui, "current_connection", lambda: types.SimpleNamespace(who=lambda: "admin"))
+    page = m365_ui.M365Page(ledger)
+    page.sync_button.click()
+    assert "Nothing was imported" in page.status.value and "75 problems" in page.status.value
+    assert re.search(r"usageLocation</td><td class=\"cc-number\">75<", page.status.value)  # summary by field
+    assert "and 55 more" not in page.status.value and page.problems.widget.layout.display is None
+    assert page.problems.position.value == "Problems 1–50 of 75"
+    page.problems.next.click()
+    assert page.problems.position.value == "Problems 51–75 of 75" and "u074@contoso.com" in page.problems.table.value
+    rows = downloaded(page.problems)
+    assert len(rows) == 75 and rows[0]["Field"] == "usageLocation"
+    assert all(not v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values())
