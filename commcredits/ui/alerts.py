@@ -154,7 +154,7 @@ class AlertsPage:
         sent["check_name"] = sent["check_name"].map(lambda c: CHECK_TITLES.get(c, c))
         sent["error"] = sent["error"].fillna("")
         self.history.value = fmt.html_table(
-            sent, labels={"attempted_at": "When (UTC)", "channel": "Channel", "recipient": "To", "check_name": "Check",
+            sent, labels={"attempted_at": "When", "channel": "Channel", "recipient": "To", "check_name": "Check",
                           "kind": "Kind", "severity": "Severity", "sentence": "Message", "status": "Status",
                           "attempts": "Attempts", "error": "Error"},
             instant_columns=("attempted_at",), css_class="cc-table cc-alert-history", locale=self.locale)

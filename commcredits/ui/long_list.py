@@ -23,6 +23,8 @@ PAGE_SIZE = 50
 STYLE = """<style>
 .cc-pager { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin: 2px 0 10px; }
 .cc-pager .cc-position { font-size: 13px; color: #323130; min-width: 11em; }
+.cc-long-list table.cc-table { max-height: 30em; overflow-y: auto; }  /* a page of rows scrolls in its own box */
+.cc-long-list table.cc-table thead th { position: sticky; top: 0; }
 .cc-download-ready a { padding: 5px 12px; border-radius: 4px; background: #eff6fc; color: #0f548c;
     border: 1px solid #c7e0f4; text-decoration: none; font-size: 13px; }
 </style>"""
