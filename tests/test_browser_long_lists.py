@@ -152,6 +152,7 @@ def test_alerts_settings_fit_a_phone(page, server, shots):
     # the label's second line starts beside the box, not under it
     checkbox, label = teams.locator("input"), teams.locator("span").first
     assert label.bounding_box()["x"] > checkbox.bounding_box()["x"] + checkbox.bounding_box()["width"] - 1
+    assert label.bounding_box()["height"] > 40 and checkbox.bounding_box()["y"] < label.bounding_box()["y"] + 16
     shoot(page, page.locator(".cc-alerts-page"), shots / "05_alerts-settings-390.png")
     save.click()
     expect(page.locator(".cc-status .cc-success")).to_contain_text("Settings saved", timeout=KERNEL)

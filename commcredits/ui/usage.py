@@ -39,8 +39,7 @@ BLOCKED_REASON = "the balance could not cover it and auto-recharge was off or to
 PAGE_STYLE = """<style>
 .cc-usage .cc-phase { color: #444; font-size: 13px; margin: 2px 0 6px; min-height: 1.2em; }
 .cc-usage .cc-hint { color: #555; font-size: 13px; margin: 2px 0 8px; }
-.cc-usage .cc-quarantine td:last-child { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px;
-    color: #444; max-width: 520px; overflow-wrap: anywhere; line-height: 1.35; }
+.cc-usage .cc-quarantine td:last-child { max-width: 520px; overflow-wrap: anywhere; line-height: 1.35; }
 .cc-usage .cc-card { max-width: 300px; }
 .cc-usage .cc-grid { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
 </style>"""
