@@ -162,3 +162,21 @@ def test_a_refused_tenant_sync_lists_every_problem_not_the_first_twenty(monkeypa
     rows = downloaded(page.problems)
     assert len(rows) == 75 and rows[0]["Field"] == "usageLocation"
     assert all(not v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values())
+
+
+def test_an_empty_list_says_so_without_a_pager_and_a_short_one_without_previous_next():
+    from commcredits.ui.alerts import AlertsPage
+
+    page = AlertsPage(cc.open_ledger(":memory:"))
+    history = page.history
+    assert "Nothing yet." in history.table.value and history.pager.layout.display == "none"
+    ledger = cc.open_ledger(":memory:")
+    ledger.add_funds("20.00", at=JAN, order_id="JAN")
+    usage = UsagePage(ledger)
+    content = b'{"id": "x", "duration": 5}\n'
+    usage.upload.value = ({"name": "one.jsonl", "type": "", "size": len(content), "content": memoryview(content),
+                           "last_modified": JAN},)
+    usage.import_button.click()
+    pager = usage.quarantine
+    assert pager.position.value == "Rows 1–1 of 1" and pager.download.description == "Download (CSV)"
+    assert pager.previous.layout.display == "none" and pager.next.layout.display == "none"

@@ -35,3 +35,9 @@ SELECT usage_id, start_at, user_principal_name, status, attention_amount, curren
 FROM call_charges
 WHERE status IN ('other_currency', 'blocked', 'estimate')
 ORDER BY start_at DESC, usage_id
+
+-- name: alert_messages
+-- Alert messages sent (and failed), newest first, as the Alerts page lists them.
+SELECT attempted_at, channel, recipient, check_name, kind, severity, sentence, status, attempts, error
+FROM alerts_sent
+ORDER BY delivery_id DESC

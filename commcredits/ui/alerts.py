@@ -10,6 +10,7 @@ import html
 import os
 
 import ipywidgets as widgets
+import pandas as pd
 
 from ..alerts.checks import CHECK_TITLES, Alert, Severity
 from ..alerts.delivery import page_title
@@ -21,7 +22,9 @@ from ..alerts.settings import (
 from ..credits.ledger import Ledger
 from ..errors import CommCreditsError, InvalidInput
 from ..money import parse_typed_amount
+from ..usage.lists import alert_messages
 from . import format as fmt
+from .long_list import LongList
 
 STRIP_STYLE = """<style>
 .cc-alerts { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 0 12px; }
@@ -54,6 +57,14 @@ def alerts_strip_html(alerts: list[Alert]) -> str:
         for a in alerts)
     label = "Alerts" if any(a.severity >= Severity.WARNING for a in alerts) else "Notes"
     return f'{STRIP_STYLE}<div class="cc-alerts" role="region" aria-label="{label}">{rows}</div>'
+
+
+def history_csv_frame(sent: pd.DataFrame) -> pd.DataFrame:
+    """Every alert message for the CSV download, times in UTC."""
+    return pd.DataFrame({"When (UTC)": sent["attempted_at"].map(fmt.utc_text), "Channel": sent["channel"],
+                         "To": sent["recipient"], "Check": sent["check_name"].map(lambda c: CHECK_TITLES.get(c, c)),
+                         "Kind": sent["kind"], "Severity": sent["severity"], "Message": sent["sentence"],
+                         "Status": sent["status"], "Attempts": sent["attempts"], "Error": sent["error"].fillna("")})
 
 
 def indented(widget):
@@ -114,7 +125,8 @@ class AlertsPage:
         self.status = indented(widgets.HTML(layout=widgets.Layout(margin=f"4px 0 0 {OFFSET}")))
         self.status.add_class("cc-status")
         self.current = widgets.HTML()
-        self.history = widgets.HTML()
+        self.history = LongList(alert_messages(ledger), self._history_html, filename="alert-messages.csv",
+                                noun="messages", export=history_csv_frame, css="cc-alert-history-list")
         self.save_button.on_click(self._save)
         self.test_button.on_click(self._test)
         self.refresh()
@@ -130,7 +142,7 @@ class AlertsPage:
             section("Links"), *rows(["dashboard_url"]),
             indented(widgets.HBox([self.save_button, self.test_button],
                                   layout=widgets.Layout(margin=f"12px 0 0 {OFFSET}", flex_flow="row wrap", gap="8px"))),
-            self.status, section("Messages sent"), self.history,
+            self.status, section("Messages sent"), self.history.widget,
         ])
         self.widget.add_class("cc-alerts-page")
 
@@ -148,12 +160,12 @@ class AlertsPage:
 
     def refresh(self) -> None:
         self.current.value = alerts_strip_html(current_alerts(self.ledger))
-        sent = self.ledger.store.query_df(
-            "SELECT attempted_at, channel, recipient, check_name, kind, severity, sentence, status, attempts, error "
-            "FROM alerts_sent LIMIT 20")
-        sent["check_name"] = sent["check_name"].map(lambda c: CHECK_TITLES.get(c, c))
-        sent["error"] = sent["error"].fillna("")
-        self.history.value = fmt.html_table(
+        self.history.show()
+
+    def _history_html(self, sent: pd.DataFrame) -> str:
+        sent = sent.assign(check_name=sent["check_name"].map(lambda c: CHECK_TITLES.get(c, c)),
+                           error=sent["error"].fillna(""))
+        return fmt.html_table(
             sent, labels={"attempted_at": "When", "channel": "Channel", "recipient": "To", "check_name": "Check",
                           "kind": "Kind", "severity": "Severity", "sentence": "Message", "status": "Status",
                           "attempts": "Attempts", "error": "Error"},

@@ -87,9 +87,9 @@ class LongList:
         self.previous.on_click(lambda _b: self.show_page(self.offset - self.page_size))
         self.next.on_click(lambda _b: self.show_page(self.offset + self.page_size))
         self.download.on_click(lambda _b: self.prepare_download())
-        pager = widgets.HBox([self.previous, self.position, self.next, self.download, self.link])
-        pager.add_class("cc-pager")
-        self.widget = widgets.VBox([widgets.HTML(STYLE), pager, self.table])
+        self.pager = widgets.HBox([self.previous, self.position, self.next, self.download, self.link])
+        self.pager.add_class("cc-pager")
+        self.widget = widgets.VBox([widgets.HTML(STYLE), self.pager, self.table])
         self.widget.add_class("cc-long-list")
         if css:
             self.widget.add_class(css)
@@ -112,9 +112,10 @@ class LongList:
         self.download.description = f"Download all {self.total:,} (CSV)" if self.total > self.page_size else \
             "Download (CSV)"
         self.download.disabled = self.total == 0
-        # one page is all there is: no pager to read past
+        # one page is all there is: no pager to read past; nothing at all: the table says so, nothing to download
         for part in (self.previous, self.next):
             part.layout.display = "none" if self.total <= self.page_size else None
+        self.pager.layout.display = "none" if self.total == 0 else None
 
     def csv(self) -> str:
         """The whole list as CSV text (every row, headers in the admin's words, formulas written as text)."""

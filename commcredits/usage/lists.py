@@ -66,4 +66,9 @@ def attention_rows(target) -> RowSource:
     return sql_rows(store_of(target), _SQL["attention_rows"])
 
 
-__all__ = ["RowSource", "attention_rows", "frame_rows", "quarantine_reasons", "quarantine_rows", "sql_rows"]
+def alert_messages(target) -> RowSource:
+    """Alert messages sent or attempted, newest first (the `alerts_sent` view's columns people read)."""
+    return sql_rows(store_of(target), _SQL["alert_messages"])
+
+
+__all__ = ["alert_messages", "RowSource", "attention_rows", "frame_rows", "quarantine_reasons", "quarantine_rows", "sql_rows"]
