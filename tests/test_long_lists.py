@@ -26,11 +26,12 @@ BAD_ROWS = 120
 
 
 def bad_calls_file() -> bytes:
-    """120 calls with a negative duration and 3 without a start time: 123 quarantined rows in two kinds."""
+    """120 calls with a negative duration, 3 without a start time and 2 lines of broken JSON: 125 quarantined
+    rows of three kinds."""
     rows = [{"id": f"bad-{n:04d}", "userPrincipalName": "lee@contoso.com", "startDateTime": "2025-03-07T11:00:00Z",
              "duration": -n - 1, "charge": 0.25, "currency": "USD"} for n in range(BAD_ROWS)]
     rows += [{"id": f"nostart-{n}", "duration": 5} for n in range(3)]
-    return "\n".join(json.dumps(r) for r in rows).encode() + b"\n"
+    return "\n".join(json.dumps(r) for r in rows).encode() + b"\n{not json\n{nor this\n"
 
 
 def downloaded(long_list) -> list[dict]:
@@ -55,36 +56,37 @@ def usage_page():
 
 
 def test_quarantine_is_summarised_by_reason_before_the_rows(usage_page):
-    assert usage_page.last_import.quarantined == BAD_ROWS + 3
+    assert usage_page.last_import.quarantined == BAD_ROWS + 5
     summary = usage_page.import_result.value
     assert re.search(r"negative duration</td><td class=\"cc-number\">120<", summary)
     assert re.search(r"missing start time</td><td class=\"cc-number\">3<", summary)
+    assert re.search(r"a line is not valid JSON</td><td class=\"cc-number\">2<", summary)  # not one per line
     assert summary.index("negative duration") < summary.index("missing start time")  # most frequent first
 
 
 def test_quarantine_pages_fifty_rows_at_a_time(usage_page):
     pager = usage_page.quarantine
-    assert pager.position.value == "Rows 1–50 of 123"
+    assert pager.position.value == "Rows 1–50 of 125"
     assert pager.previous.disabled and not pager.next.disabled
     assert pager.table.value.count("<tr>") == 1 + 50  # header + one page, never the whole list
     pager.next.click()
-    assert pager.position.value == "Rows 51–100 of 123"
+    assert pager.position.value == "Rows 51–100 of 125"
     rows_shown = re.findall(r"<td>(\d+)</td>", pager.table.value)  # the file's line numbers
     assert rows_shown == [str(n) for n in range(51, 101)] and not pager.previous.disabled
     pager.next.click()
-    assert pager.position.value == "Rows 101–123 of 123" and pager.next.disabled
+    assert pager.position.value == "Rows 101–125 of 125" and pager.next.disabled
     pager.previous.click()
     pager.previous.click()
-    assert pager.position.value == "Rows 1–50 of 123" and pager.previous.disabled
+    assert pager.position.value == "Rows 1–50 of 125" and pager.previous.disabled
 
 
 def test_quarantine_download_has_every_row_and_formulas_as_text(usage_page):
     rows = downloaded(usage_page.quarantine)
-    assert len(rows) == BAD_ROWS + 3
+    assert len(rows) == BAD_ROWS + 5
     assert list(rows[0]) == ["File", "Row", "Reason", "Set aside (UTC)", "Row as read"]
     assert {r["File"] for r in rows} == {"'=HYPERLINK(x).jsonl"}  # shown as text, never run
     assert sum(r["Reason"].startswith("negative duration") for r in rows) == BAD_ROWS
-    assert "quarantined-rows.csv" in usage_page.quarantine.link.value and "123 rows" in usage_page.quarantine.link.value
+    assert "quarantined-rows.csv" in usage_page.quarantine.link.value and "125 rows" in usage_page.quarantine.link.value
 
 
 def test_position_reads_like_a_sentence():

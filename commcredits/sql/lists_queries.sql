@@ -18,12 +18,12 @@ ORDER BY quarantined_at DESC, source_file, row_number
 
 -- name: quarantine_reasons
 -- The same rows counted by kind of reason (the words before the first ": ", which is where the offending
--- value starts), most frequent first.
+-- value starts; "line 4 is not valid JSON" counts as "a line is not valid JSON"), most frequent first.
 WITH q AS (
     SELECT regexp_extract(split_part(source_file, '!', 1), '[^/\\]+$') AS file_name, reason
     FROM pstn_call_quarantine
 )
-SELECT split_part(reason, ': ', 1) AS reason, count(*) AS rows_
+SELECT regexp_replace(split_part(reason, ': ', 1), '^line [0-9]+ ', 'a line ') AS reason, count(*) AS rows_
 FROM q
 WHERE list_contains($files, file_name)
 GROUP BY ALL

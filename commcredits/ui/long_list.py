@@ -119,11 +119,15 @@ class LongList:
 
     def csv(self) -> str:
         """The whole list as CSV text (every row, headers in the admin's words, formulas written as text)."""
-        return csv_text(self.export(self.source.all()))
+        return self._csv()[0]
+
+    def _csv(self) -> tuple[str, int]:
+        frame = self.export(self.source.all())
+        return csv_text(frame), len(frame)
 
     def prepare_download(self) -> None:
-        """Build the CSV of every row and offer it as a link beside the button."""
-        text = self.csv()
+        """Build the CSV of every row (as the list is now) and offer it as a link beside the button."""
+        text, rows = self._csv()
         self.link.value = download_link(text, self.filename,
-                                        f"Save {self.filename} ({self.total:,} {self.noun}, {_size(text)})",
+                                        f"Save {self.filename} ({rows:,} {self.noun}, {_size(text)})",
                                         "text/csv", "cc-download-csv")
