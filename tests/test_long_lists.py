@@ -156,13 +156,13 @@ def test_a_refused_tenant_sync_lists_every_problem_not_the_first_twenty(monkeypa
     page = m365_ui.M365Page(ledger)
     page.sync_button.click()
     assert "Nothing was imported" in page.status.value and "75 problems" in page.status.value
-    assert re.search(r"usageLocation</td><td class=\"cc-number\">75<", page.status.value)  # summary by field
+    assert re.search(r"Usage location \(usageLocation\)</td><td class=\"cc-number\">75<", page.status.value)
     assert "and 55 more" not in page.status.value and page.problems.widget.layout.display is None
     assert page.problems.position.value == "Problems 1–50 of 75"
     page.problems.next.click()
     assert page.problems.position.value == "Problems 51–75 of 75" and "u074@contoso.com" in page.problems.table.value
     rows = downloaded(page.problems)
-    assert len(rows) == 75 and rows[0]["Field"] == "usageLocation"
+    assert len(rows) == 75 and rows[0]["Field"] == "Usage location (usageLocation)"
     assert all(not v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values())
 
 

@@ -78,9 +78,21 @@ def permissions_html(report) -> str:
             f"<th>State</th><th>What to do</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
+# Graph's property names, as the Microsoft 365 admin center labels them (the technical name stays in brackets)
+FIELD_WORDS = {"userPrincipalName": "Username", "displayName": "Display name", "usageLocation": "Usage location",
+               "id": "Object ID", "assignedLicenses": "Licenses", "skuId": "License GUID",
+               "skuPartNumber": "License string ID", "disabledPlans": "Apps turned off", "phoneNumber": "Phone number"}
+
+
+def field_words(field: str) -> str:
+    """'usageLocation' -> 'Usage location (usageLocation)'; 'assignedLicenses[2].skuId' -> 'License GUID (…)'."""
+    words = FIELD_WORDS.get(field.rsplit(".", 1)[-1])
+    return f"{words} ({field})" if words else field
+
+
 def import_problems_frame(error: TenantImportError) -> pd.DataFrame:
     """Every problem of a refused tenant import, one row each: where, whose, which field, what is wrong."""
-    return pd.DataFrame([(p.record, p.key or "", p.field, p.message) for p in error.problems],
+    return pd.DataFrame([(p.record, p.key or "", field_words(p.field), p.message) for p in error.problems],
                         columns=["Where", "User or license", "Field", "Problem"])
 
 
