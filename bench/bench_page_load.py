@@ -1,7 +1,7 @@
 """Time from navigation to each dashboard page's first usable control in real Chromium, as a ratio to a bare
 one-widget Voila page measured in the same run.
 
-    .venv/bin/python bench/bench_page_load.py [--rounds 3]
+    .venv/bin/python bench/bench_page_load.py [--rounds 3] [--big-calls 10000000]
 
 The dashboard runs as admins run it (`python -m commcredits.ui.server`: warm kernels, token) on a demo tenant
 built here; the baseline is a notebook holding one Button, served by plain `voila` with its defaults. Each
@@ -9,6 +9,11 @@ round opens every page in a fresh browser context once its warm kernel is back i
 who opens a page a few seconds after the last one), right after a load of the bare page, so a busy machine
 slows both alike. Each server serves one page before measuring starts (its first request also loads
 templates and front-end files). Prints the median time per page and the median of its ratios to the bare page.
+
+--big-calls N also builds a big ledger (built here, not committed): the demo tenant with N more settled calls
+(copies of the demo's own charged calls, each a little earlier than its original, so the history's shape is kept), and
+serves it beside the demo; each page is then also timed on the big ledger right after the demo, and the
+median of big/demo is printed (the scale target: within 1.5x).
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ import argparse
 import contextlib
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -32,7 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from voila_server import dashboard, free_port, wait_until_answers  # noqa: E402
 
-from commcredits.demo import build_demo  # noqa: E402
+import commcredits as cc  # noqa: E402
+from commcredits.demo import HISTORY_DAYS, build_demo, demo_calls, demo_end, fill_tenant, fund_and_settle  # noqa: E402
+from commcredits.usage.call_import import import_pstn_calls  # noqa: E402
 from commcredits.ui.server import admin_pages  # noqa: E402
 
 # what an admin can use first on each page; other pages: their first button
@@ -58,7 +66,7 @@ def time_to_control(browser, url: str, selector: str) -> float:
     page = context.new_page()
     started = time.monotonic()
     page.goto(url, wait_until="commit")
-    page.locator(selector).first.wait_for(state="visible", timeout=120_000)
+    page.locator(selector).filter(visible=True).first.wait_for(state="visible", timeout=120_000)
     seconds = time.monotonic() - started
     context.close()
     return seconds
@@ -80,48 +88,103 @@ def bare_server(folder: Path):
         process.wait(timeout=20)
 
 
-def measure(browser, folder: Path, rounds: int) -> tuple[list[float], dict[str, list[tuple[float, float]]]]:
+# N more settled calls: copies of the demo's calls that Microsoft charged to credits (k = 1, 2, ...), each up to
+# a day earlier than its original and never before the history starts, with a new usage id; everything else as
+# Microsoft reported the original.
+MORE_CALLS = """
+INSERT INTO pstn_call
+SELECT c.* REPLACE ('copy-' || k || '-' || c.usage_id AS usage_id,
+                  greatest(c.start_at - to_microseconds((hash(k, c.usage_id) % 86400000000)::BIGINT), $start) AS start_at)
+FROM pstn_call c, range(1, $copies + 1) r(k)
+WHERE c.usage_id IN (SELECT usage_id FROM microsoft_charge WHERE billed_by = 'microsoft' AND charge > 0)
+LIMIT $calls
+"""
+
+
+def build_big(path: Path, calls: int) -> None:
+    """The demo tenant (same users, licenses, funding rules) with `calls` more calls, rated and settled, and
+    the dashboard's rollups refreshed (as the first page read after a settlement does)."""
+    end = demo_end()
+    start = end - timedelta(days=HISTORY_DAYS)
+    ledger = cc.open_ledger(path, currency="USD", agreement="MOSA")
+    rng = random.Random(7)
+    callers = fill_tenant(ledger, rng)
+    import_pstn_calls(ledger, demo_calls(rng, callers, start, HISTORY_DAYS), progress=False)
+    with ledger.store.transaction() as con:
+        (demo_rows,) = con.execute("SELECT count(*) FROM microsoft_charge WHERE billed_by = 'microsoft' AND charge > 0").fetchall()[0]
+        copies = -(-calls // demo_rows)
+        con.execute(MORE_CALLS, {"start": start, "copies": copies, "calls": calls})
+    fund_and_settle(ledger, start=start, end=end)
+    cc.spend_by(ledger, "user")  # refreshes the rollups once, as the first read after settling would
+
+
+def measure(browser, folder: Path, rounds: int, big_calls: int) -> tuple[list[float], dict, dict]:
     """Per page and round: (page seconds, bare seconds measured just before it), so load on a shared
-    machine hits both alike."""
+    machine hits both alike; with a big ledger also (big-ledger seconds, demo seconds) of the same round."""
     db = folder / "demo.duckdb"
     build_demo(db)
-    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in admin_pages(ROOT / "notebooks")}
+    names = admin_pages(ROOT / "notebooks")
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+    big_samples: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
     bare_all = []
-    with bare_server(folder) as bare_url, dashboard(db, log_path=folder / "voila.log", warm=True) as server:
+    with contextlib.ExitStack() as stack:
+        bare_url = stack.enter_context(bare_server(folder))
+        server = stack.enter_context(dashboard(db, log_path=folder / "voila.log", warm=True))
+        big = None
+        if big_calls:
+            started = time.monotonic()
+            build_big(folder / "big.duckdb", big_calls)
+            print(f"big ledger: demo + {big_calls:,} calls built in {time.monotonic() - started:.0f} s", flush=True)
+            big = stack.enter_context(dashboard(folder / "big.duckdb", log_path=folder / "voila-big.log", warm=True))
         # not measured: each server's first page also loads its templates and front-end files once
         time_to_control(browser, bare_url, "button:has-text('Ready')")
-        first = next(iter(samples))
-        server.wait_until_warm(first)
-        time_to_control(browser, server.url(first), FIRST_CONTROL.get(first, GENERIC_CONTROL))
-        for _ in range(rounds):
-            for name in samples:
+        for each in filter(None, (server, big)):
+            each.wait_until_warm(names[0])
+            time_to_control(browser, each.url(names[0]), FIRST_CONTROL.get(names[0], GENERIC_CONTROL))
+        for round_no in range(rounds):
+            for name in names:
+                selector = FIRST_CONTROL.get(name, GENERIC_CONTROL)
                 server.wait_until_warm(name)
                 bare = time_to_control(browser, bare_url, "button:has-text('Ready')")
-                seconds = time_to_control(browser, server.url(name), FIRST_CONTROL.get(name, GENERIC_CONTROL))
+                seconds = time_to_control(browser, server.url(name), selector)
                 samples[name].append((seconds, bare))
                 bare_all.append(bare)
-    return bare_all, samples
+                line = f"round {round_no + 1} {name}: {seconds:.2f} s (bare {bare:.2f} s)"
+                if big:
+                    big.wait_until_warm(name)
+                    on_big = time_to_control(browser, big.url(name), selector)
+                    big_samples[name].append((on_big, seconds))
+                    line += f", big ledger {on_big:.2f} s"
+                print(line, flush=True)
+    return bare_all, samples, big_samples if big_calls else {}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--big-calls", type=int, default=0, help="also time each page on the demo plus N calls")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-page-load-"))
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=shutil.which("chromium"),
                                         args=["--headless", "--no-sandbox", "--disable-gpu"])
-            bare_all, pages = measure(browser, folder, args.rounds)
+            bare_all, pages, big = measure(browser, folder, args.rounds, args.big_calls)
             browser.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    print(f"bare one-widget Voila page: median {statistics.median(bare_all):.2f} s over {len(bare_all)} loads")
-    print(f"{'page':28} {'first usable control':>22} {'ratio to bare (median)':>24}")
+    print(f"bare one-widget Voila page: median {statistics.median(bare_all):.2f} s over {len(bare_all)} loads; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    header = f"{'page':28} {'first usable control':>22} {'ratio to bare (median)':>24}"
+    print(header + (f" {'big ledger':>12} {'big / demo (median)':>20}" if big else ""))
     for name, pairs in pages.items():
         seconds = statistics.median(page for page, _ in pairs)
         ratio = statistics.median(page / bare for page, bare in pairs)
-        print(f"{name:28} {seconds:20.2f} s {ratio:23.2f}×")
+        line = f"{name:28} {seconds:20.2f} s {ratio:23.2f}×"
+        if big:
+            line += (f" {statistics.median(b for b, _ in big[name]):10.2f} s"
+                     f" {statistics.median(b / d for b, d in big[name]):19.2f}×")
+        print(line)
 
 
 if __name__ == "__main__":

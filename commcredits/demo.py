@@ -223,6 +223,14 @@ def fill_ledger(ledger: Ledger, *, end: datetime, seed: int = 7) -> None:
     """Record the demo tenant and its history into `ledger` (deterministic for a given `end` and `seed`)."""
     rng = random.Random(seed)
     start = end - timedelta(days=HISTORY_DAYS)
+    callers = fill_tenant(ledger, rng)
+    import_pstn_calls(ledger, demo_calls(rng, callers, start, HISTORY_DAYS), progress=False)
+    fund_and_settle(ledger, start=start, end=end)
+
+
+def fill_tenant(ledger: Ledger, rng: random.Random) -> list[dict]:
+    """The demo tenant's billing details, users, licenses, phone numbers, rate card and included minutes;
+    returns the users who make calls."""
     users, skus, phones, callers = demo_tenant(rng)
     save_billing(ledger.store, BillingDetails("Contoso Ltd", "1 Microsoft Way", "Redmond", "98052", "US",
                                               "US-91-1144442", "PO-2025-0117", "ap@contoso.com"))
@@ -230,9 +238,13 @@ def fill_ledger(ledger: Ledger, *, end: datetime, seed: int = 7) -> None:
     import_phone_numbers(ledger.store, phones, source="demo phone numbers")
     load_rate_card(ledger)
     load_included_minutes(ledger)
-    import_pstn_calls(ledger, demo_calls(rng, callers, start, HISTORY_DAYS), progress=False)
+    return callers
+
+
+def fund_and_settle(ledger: Ledger, *, start: datetime, end: datetime) -> None:
+    """Rate the imported calls, then fund the tenant as the demo's admin did and settle up to `end`: a generous
+    first order (part of it expires unused), a small top-up, then auto-recharge keeps calls going."""
     rate_calls(ledger)
-    # A generous first order (part of it expires unused), a small top-up, then auto-recharge keeps calls going.
     ledger.add_funds("6000.00", at=start + timedelta(hours=9), order_id="CONTOSO-PO-0001")
     ledger.set_auto_recharge(amount="300.00", below="100.00")
     top_up = start + timedelta(days=300, hours=7)

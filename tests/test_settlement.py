@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scenario import ledger_from, utc
+from scenario import ledger_from, run, utc
 
 import commcredits as cc
 from commcredits.credits import ledger as ledger_module
@@ -255,3 +255,46 @@ def _replay_and_compare(history):
                 number += 1
             settle_both(fast, slow, calls)
         assert_same_rows(fast, slow)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31, 23, 59, 59, 999999)))
+def test_vectorised_expiry_is_the_ledgers_expiry_instant(naive):
+    """Recharge lots made by the set-based settlement expire exactly when the ledger says a lot expires
+    (12 calendar months, end-of-month clamped: bought 29 February, expires 28 February)."""
+    at = naive.replace(tzinfo=timezone.utc)
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    us = (at - epoch) // timedelta(microseconds=1)
+    (got,) = settlement._expiry_us([us])
+    assert epoch + timedelta(microseconds=int(got)) == ledger_module.expiry_instant(at)
+
+
+def test_a_crash_mid_settlement_keeps_the_chunks_committed_and_settling_again_finishes_the_job(tmp_path):
+    """A huge settlement commits chunk by chunk (its memory stays bounded); a crash in the 4th chunk keeps the
+    first three, in call order, and settling again ends exactly where an uninterrupted settlement ends."""
+    script = "2025-01-01 fund 20.00 as A\n2025-01-01 auto-recharge 15.00 below 5.00"
+    calls = [(f"call-{n:03d}", utc("2025-01-02") + timedelta(hours=n), f"{1 + n % 7}.25") for n in range(40)]
+    crashed = cc.open_ledger(tmp_path / "crashed.duckdb")
+    steady = cc.open_ledger(tmp_path / "steady.duckdb")
+    for ledger in (crashed, steady):
+        run(ledger, script)
+    write, written = settlement._write, []
+
+    def crash_in_fourth_chunk(*args):
+        if len(written) == 3:
+            raise RuntimeError("power cut")
+        write(*args)
+        written.append(1)
+
+    with patch.object(settlement, "CHUNK", 7), patch.object(settlement, "_write", crash_in_fourth_chunk):
+        with pytest.raises(RuntimeError):
+            settle(crashed, calls=calls_frame(calls))
+    kept = crashed.store.query("SELECT substr(idempotency_key, 7) FROM entry WHERE kind = 'spend' ORDER BY entry_id")
+    assert [k for (k,) in kept] == [c[0] for c in calls[:21]]
+    (journal, lots) = crashed.store.query("SELECT (SELECT sum(amount) FROM entry), (SELECT sum(amount) FROM allocation)")[0]
+    assert journal == lots > 0  # what was committed is a whole ledger: the journal and the lots agree
+    with patch.object(settlement, "CHUNK", 7):
+        settle(crashed, calls=calls_frame(calls))
+        settle(steady, calls=calls_frame(calls))
+    assert_same_rows(crashed, steady)
+    assert crashed.store.query("SELECT count(*) FROM entry WHERE kind = 'spend'") == [(40,)]

@@ -35,15 +35,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InvalidAmount
-from .ledger import Agreement, Ledger, current_agreement, current_auto_recharge, expiry_instant, invoice_number
+from .ledger import LOT_TERM_MONTHS, Agreement, Ledger, current_agreement, current_auto_recharge, invoice_number
 from ..money import currency_exponent, quantize
 
 CENT = 100  # the ledger stores DECIMAL(18, 2): amounts here are integer hundredths
 MIN_BATCH = 2048
 MAX_BATCH = 1 << 22
 CHUNK = 1 << 20  # calls settled and written per step: bounds memory, not the result
-MEMORY_LIMIT = "1GB"  # DuckDB's share while settling a ledger file (sorting and staging spill beyond it)
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+MEMORY_LIMIT = "512MB"  # DuckDB's share while settling a ledger file (sorting and staging spill beyond it)
 
 
 @dataclass(frozen=True)
@@ -77,13 +76,14 @@ CALL_STATUSES = ("settled", "free", "operator", "other_currency", "blocked", "es
 CALLS_TO_SETTLE = """
 SELECT c.usage_id, epoch_us(c.start_at) AS t_us, (c.charge * 100)::BIGINT AS cents
 FROM microsoft_charge c
-WHERE c.billed_by = 'microsoft' AND c.charge > 0 AND c.currency = $1
-  AND ($2::TIMESTAMPTZ IS NULL OR c.start_at <= $2)
+WHERE c.billed_by = 'microsoft' AND c.charge > 0 AND c.currency = $currency
+  AND ($until::TIMESTAMPTZ IS NULL OR c.start_at <= $until)
 """
 
 
 def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> SettlementReport:
-    """Settle what Microsoft charged for every imported, unsettled call (up to `until`); one transaction.
+    """Settle what Microsoft charged for every imported, unsettled call (up to `until`), in call order; one
+    transaction for up to CHUNK calls, one per CHUNK calls beyond (see _commit_chunk).
 
     A call draws exactly its reported `charge` rounded half-up to the minor unit; calls another operator
     bills, calls without a charge (estimates only) and calls in another currency than the ledger's are
@@ -96,12 +96,13 @@ def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> Sett
     with ledger.store.transaction() as con:
         if not ledger.store.is_memory:  # this connection's own instance: past the cap DuckDB spills to disk
             con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        if calls is None:
-            con.execute("CREATE OR REPLACE TEMP TABLE _settle_input AS " + CALLS_TO_SETTLE, [ledger.currency, until])
+        if calls is None:  # read where they are: staging them first would copy every call once more
+            source, params = f"({CALLS_TO_SETTLE})", {"currency": ledger.currency, "until": until}
         else:
             _stage_given(con, calls, until)
-        report = _settle_staged(con, ledger)
-        for name in ("_settle_known", "_settle_calls"):
+            source, params = "_settle_input", {}
+        report = _settle_staged(con, ledger, source, params)
+        for name in ("_settle_input", "_settle_known", "_settle_calls"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
         # every imported call by status after this settlement (view call_charges): nothing unpaid in silence
         counts = dict(con.execute("SELECT status, count(*) FROM call_charges GROUP BY status").fetchall())
@@ -147,32 +148,34 @@ CREATE OR REPLACE TEMP TABLE _settle_known AS
 SELECT usage_id, sum(cents) AS cents FROM (
     SELECT substr(idempotency_key, 7) AS usage_id, (-amount * 100)::BIGINT AS cents FROM entry WHERE kind = 'spend'
     UNION ALL SELECT usage_id, (amount * 100)::BIGINT FROM usage_in_arrears)
-WHERE usage_id IN (SELECT usage_id FROM _settle_input)
+WHERE usage_id IN (SELECT usage_id FROM {source})
 GROUP BY usage_id
 """
 
 # The calls to settle, in the order the ledger records them. Call logs arrive after later orders are recorded;
-# history is never rewritten, so a call earlier than the last entry ($1) is recorded at that entry's time (the
+# history is never rewritten, so a call earlier than the last entry ($last) is recorded at that entry's time (the
 # earliest instant still open), in call order. `seq` numbers the calls in that order (a chunk is a seq range).
 ORDERED_CALLS = """
 CREATE OR REPLACE TEMP TABLE _settle_calls AS
-SELECT row_number() OVER (ORDER BY greatest(s.t_us, $1), s.usage_id) AS seq,
-       s.usage_id, greatest(s.t_us, $1) AS t_us, s.cents, s.t_us < $1 AS late
-FROM _settle_input s
+SELECT row_number() OVER (ORDER BY greatest(s.t_us, $last), s.usage_id) AS seq,
+       s.usage_id, greatest(s.t_us, $last) AS t_us, s.cents, s.t_us < $last AS late
+FROM {source} s
 WHERE s.cents > 0 AND s.usage_id NOT IN (SELECT usage_id FROM _settle_known)
 """
 
 
-def _settle_staged(con, ledger: Ledger) -> SettlementReport:
-    """Settle _settle_input (usage_id, t_us, cents; any order) inside the open transaction `con`."""
+def _settle_staged(con, ledger: Ledger, source: str, params: dict) -> SettlementReport:
+    """Settle the calls of relation `source` (usage_id, t_us, cents; any order; its query parameters `params`)
+    inside the open transaction `con`."""
     # skip calls already in the ledger; the same id with another amount is a conflict
-    con.execute(KNOWN_CALLS)
+    con.execute(KNOWN_CALLS.format(source=source), params)
     (conflicts,) = con.execute(
-        "SELECT count(*) FROM _settle_input c JOIN _settle_known k USING (usage_id) WHERE c.cents > 0 AND k.cents <> c.cents"
+        f"SELECT count(*) FROM {source} c JOIN _settle_known k USING (usage_id) WHERE c.cents > 0 AND k.cents <> c.cents",
+        params,
     ).fetchall()[0]
     (last,) = con.execute("SELECT epoch_us(max(occurred_at)) FROM entry").fetchall()[0]
-    con.execute(ORDERED_CALLS, [last if last is not None else np.iinfo(np.int64).min])
-    con.execute("DROP TABLE _settle_input")  # its memory is free before the chunks are settled
+    con.execute(ORDERED_CALLS.format(source=source), {**params, "last": last if last is not None else np.iinfo(np.int64).min})
+    con.execute("DROP TABLE IF EXISTS _settle_input")  # its memory is free before the chunks are settled
     exponent = currency_exponent(ledger.currency)
     (count, late, odd) = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE late), count(*) FILTER (WHERE cents % $1 <> 0) FROM _settle_calls",
@@ -196,6 +199,8 @@ def _settle_staged(con, ledger: Ledger) -> SettlementReport:
     )
     blocked, arrears = [], [0, 0]
     for start in range(0, count, CHUNK):
+        if start:
+            _commit_chunk(con)
         usage_ids, times, cents = _chunk(con, start, start + CHUNK)
         if mca:
             billed, owed = _arrears_chunk(con, engine, usage_ids, times, cents)
@@ -205,7 +210,11 @@ def _settle_staged(con, ledger: Ledger) -> SettlementReport:
         _write(con, engine, usage_ids, times, cents)
         if engine.blocked:
             idx = np.concatenate(engine.blocked)
-            blocked.append((usage_ids.take(pa.array(idx)), times[idx], cents[idx]))
+            part = (usage_ids.take(pa.array(idx)), times[idx], cents[idx])
+            _insert_stamped(con, "blocked_call", {"usage_id": part[0], "start_at": _ts(part[1]),
+                                                  "charge": decimal_array(part[2])},
+                            "WHERE usage_id NOT IN (SELECT usage_id FROM blocked_call)")
+            blocked.append(part)
         engine.reset_output()
     money = lambda v: quantize(Decimal(int(v)) / CENT, ledger.currency)  # noqa: E731
     common = dict(settled=engine.settled, amount=money(engine.settled_cents), expired_lots=engine.expired,
@@ -216,9 +225,6 @@ def _settle_staged(con, ledger: Ledger) -> SettlementReport:
     ids = pa.concat_arrays([part[0] for part in blocked]) if blocked else pa.array([], pa.string())
     b_times = np.concatenate([part[1] for part in blocked]) if blocked else np.zeros(0, np.int64)
     b_cents = np.concatenate([part[2] for part in blocked]) if blocked else np.zeros(0, np.int64)
-    if len(ids):
-        _insert_stamped(con, "blocked_call", {"usage_id": ids, "start_at": _ts(b_times), "charge": decimal_array(b_cents)},
-                        "WHERE usage_id NOT IN (SELECT usage_id FROM blocked_call)")
     blocked_calls = pd.DataFrame(
         {
             "usage_id": ids.to_pylist(),
@@ -237,6 +243,15 @@ def _settle_staged(con, ledger: Ledger) -> SettlementReport:
         blocked_amount=money(b_cents.sum()) if len(ids) else money(0),
         blocked_calls=blocked_calls,
     )
+
+
+def _commit_chunk(con) -> None:
+    """Commit the chunk just written and carry on in a new transaction (same connection, same lock, the staged
+    calls kept): a huge settlement's uncommitted rows would otherwise grow in memory without bound. Each commit
+    is a complete settlement of the calls up to its last one; after a crash, settling again carries on from
+    there, and no call is charged twice (usage ids)."""
+    con.execute("COMMIT")
+    con.execute("BEGIN TRANSACTION")
 
 
 def _chunk(con, start: int, stop: int) -> tuple[pa.Array, np.ndarray, np.ndarray]:
@@ -271,17 +286,27 @@ def _open_lot_state(con) -> dict:
 # ---- the engine ------------------------------------------------------------------------------------------
 
 
-def _expiry_us(t_us: int) -> int:
-    at = datetime.fromtimestamp(t_us // 1_000_000, timezone.utc).replace(microsecond=int(t_us % 1_000_000))
-    delta = expiry_instant(at) - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+def _expiry_us(times_us: np.ndarray) -> np.ndarray:
+    """`expiry_instant` of each purchase time (µs since the epoch, UTC), vectorised: 12 calendar months later,
+    the day clamped to the target month's length, the time of day kept."""
+    at = np.asarray(times_us, np.int64).astype("datetime64[us]")
+    month = at.astype("datetime64[M]")
+    into_month = at - month.astype("datetime64[us]")  # day of month and time of day, as a duration
+    target = month + LOT_TERM_MONTHS
+    month_length = (target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")
+    day = into_month.astype("timedelta64[D]")  # whole days into the month
+    clamped = np.minimum(day, month_length - np.timedelta64(1, "D"))
+    return (target.astype("datetime64[us]") + clamped + (into_month - day)).astype(np.int64)
 
 
 class _Engine:
     """FIFO settlement state and the rows it produces (as numpy chunks, written once at the end)."""
 
     def __init__(self, lots: dict, next_entry: int, next_lot: int, *, recharge: int | None, trigger: int | None):
-        self.ids, self.exp, self.rem = lots["id"], lots["exp"], lots["rem"]
+        # the FIFO: lots with money left, in lot id order; lots drawn to zero leave it (else every step would
+        # walk thousands of empty lots) but still expire, with a remainder of 0
+        self.drained_ids = self.drained_exp = np.zeros(0, np.int64)
+        self._set_open(lots["id"], lots["exp"], lots["rem"])
         self.next_entry, self.next_lot = int(next_entry), int(next_lot)
         self.recharge, self.trigger = recharge, trigger
         self.pending: list[tuple[int, int, int]] = []  # (lot_id, expires_at, remainder): due, not recorded
@@ -304,6 +329,14 @@ class _Engine:
     def balance(self) -> int:
         return int(self.rem.sum())
 
+    def _set_open(self, ids: np.ndarray, exp: np.ndarray, rem: np.ndarray) -> None:
+        drained = rem == 0
+        if drained.any():
+            self.drained_ids = np.concatenate((self.drained_ids, ids[drained]))
+            self.drained_exp = np.concatenate((self.drained_exp, exp[drained]))
+            ids, exp, rem = ids[~drained], exp[~drained], rem[~drained]
+        self.ids, self.exp, self.rem = ids, exp, rem
+
     # -- expiry --
 
     def expire_due(self, t: int) -> None:
@@ -313,6 +346,10 @@ class _Engine:
                 self.pending.append((int(lot_id), int(exp), int(rem)))
             keep = ~due
             self.ids, self.exp, self.rem = self.ids[keep], self.exp[keep], self.rem[keep]
+        due = self.drained_exp <= t
+        if due.any():
+            self.pending.extend((int(lot_id), int(exp), 0) for lot_id, exp in zip(self.drained_ids[due], self.drained_exp[due]))
+            self.drained_ids, self.drained_exp = self.drained_ids[~due], self.drained_exp[~due]
 
     def _flush_expiries(self) -> None:
         # recorded by the next call that succeeds, oldest lot first (the ledger's DUE_LOTS order)
@@ -324,7 +361,8 @@ class _Engine:
         self.pending = []
 
     def next_expiry(self) -> int:
-        return int(self.exp.min()) if len(self.exp) else np.iinfo(np.int64).max
+        soonest = [int(e.min()) for e in (self.exp, self.drained_exp) if len(e)]
+        return min(soonest, default=np.iinfo(np.int64).max)
 
     # -- running the calls --
 
@@ -368,7 +406,7 @@ class _Engine:
         lot_exp = None
         if recharged.any():
             at = np.flatnonzero(recharged)
-            lot_exp = np.array([_expiry_us(int(t)) for t in times[start + at]], np.int64)
+            lot_exp = _expiry_us(times[start + at])
             cut = int(np.searchsorted(times[start : start + m], lot_exp.min(), side="left"))
             if cut < m:
                 m, stop = cut, "lots"
@@ -395,7 +433,7 @@ class _Engine:
             return stop
         after = self.auto and available - c < T
         lot_times = [int(times[k])] * (int(before) + int(after))
-        lot_exp = np.array([_expiry_us(t) for t in lot_times], np.int64) if lot_times else None
+        lot_exp = _expiry_us(np.array(lot_times, np.int64)) if lot_times else None
         self._commit(np.array([k]), np.array([c]), np.array([before]), np.array([after]), lot_exp)
         return k + 1
 
@@ -449,9 +487,7 @@ class _Engine:
         # new state
         total = int(spent[-1])
         remaining = np.clip(hi - np.maximum(lo, total), 0, None)
-        self.ids = ids
-        self.rem = remaining
-        self.exp = np.concatenate((self.exp, lot_exp if made else np.zeros(0, np.int64)))
+        self._set_open(ids, np.concatenate((self.exp, lot_exp if made else np.zeros(0, np.int64))), remaining)
         self.next_entry = int(first_entry[-1] + per_call[-1])
         self.next_lot += made
         self.settled += m
