@@ -121,7 +121,7 @@ class AlertsPage:
         self.save_button = widgets.Button(description="Save settings", button_style="primary", icon="check",
                                           layout=widgets.Layout(width="auto"))
         self.test_button = widgets.Button(description="Send a test message", icon="paper-plane",
-                                          layout=widgets.Layout(width="auto"))
+                                          layout=widgets.Layout(width="auto", margin="0 0 0 8px"))
         self.status = indented(widgets.HTML(layout=widgets.Layout(margin=f"4px 0 0 {OFFSET}")))
         self.status.add_class("cc-status")
         self.current = widgets.HTML()
@@ -141,7 +141,7 @@ class AlertsPage:
             section("Microsoft Teams"), *rows(["teams_enabled", "teams_webhook_url"]), self.webhook_note,
             section("Links"), *rows(["dashboard_url"]),
             indented(widgets.HBox([self.save_button, self.test_button],
-                                  layout=widgets.Layout(margin=f"12px 0 0 {OFFSET}", flex_flow="row wrap", gap="8px"))),
+                                  layout=widgets.Layout(margin=f"12px 0 0 {OFFSET}", flex_flow="row wrap"))),
             self.status, section("Messages sent"), self.history.widget,
         ])
         self.widget.add_class("cc-alerts-page")
