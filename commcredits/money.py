@@ -77,8 +77,8 @@ def parse_amount(value, currency: str, field: str = "amount", *, allow_zero: boo
     if abs(amount) > MAX_AMOUNT:  # checked before quantize, which cannot represent huge values
         if looks_like_card_number(str(value)):
             raise fail("this looks like a card number; never type card numbers here. Enter an amount such as 50.00.")
-        raise fail(f"{_shown(value)} is more than the largest amount the ledger takes ({MAX_AMOUNT:,} {currency}); "
-                   "check the number.")
+        raise fail(f"{_shown(value)} is too large: the largest amount accepted is {MAX_AMOUNT:,} {currency}. "
+                   "Check the number.")
     exponent = currency_exponent(currency)
     if amount != amount.quantize(Decimal(1).scaleb(-exponent), rounding="ROUND_DOWN"):
         unit = "whole units" if exponent == 0 else f"at most {exponent} decimals"

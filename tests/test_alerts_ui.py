@@ -96,4 +96,4 @@ def test_the_test_button_sends_to_the_smtp_server_and_records_it(tmp_path, memor
         page.test_button.click()
     assert "email to it-admins@contoso.com: sent" in page.status.value, page.status.value
     assert len(mailbox.messages) == 1 and "test message" in mailbox.parsed()["Subject"]
-    assert "Test message" in page.history.value and "sent" in page.history.value
+    assert "Test message" in page.history.table.value and "sent" in page.history.table.value

@@ -279,7 +279,22 @@ def test_purchases_beyond_the_ledger_total_are_refused(ledger, monkeypatch):
     with pytest.raises(cc.InvalidAmount) as raised:
         ledger.add_funds("60.00", at=None, order_id="too-much")
     assert raised.value.field == "amount"
+    # the field, and the largest amount the admin can still buy, in plain words
+    assert raised.value.message.startswith("Amount: too large.")
+    assert f"the largest amount accepted now is {Decimal('150.00') - ledger.lots()['amount'].sum():,} USD" in \
+        raised.value.message
     assert ledger_hash(ledger) == before
+
+
+def test_an_amount_too_large_names_the_field_and_the_largest_amount_accepted():
+    from commcredits.money import parse_typed_amount
+
+    with pytest.raises(cc.InvalidAmount) as raised:
+        parse_typed_amount("2,000,000,000.00", "USD", "en_US", "recharge_amount")
+    assert raised.value.field == "recharge_amount"
+    assert raised.value.message == ("Add this amount: '2000000000.00' is too large: the largest amount accepted is "
+                                    "1,000,000,000.00 USD. Check the number.")
+    assert "ledger" not in raised.value.message
 
 
 @pytest.mark.parametrize("typed, words", [("1e6", "exponent"), ("4111 1111 1111 1111", "card number"),

@@ -28,7 +28,7 @@ LOAD = 180_000  # the first page of a new server on a busy 2-core machine
 KERNEL = 30_000
 
 # Elements sticking out past the right edge (wide tables and charts scroll inside their own box), and labels
-# cut short by an ellipsis.
+# or buttons cut short by an ellipsis ("Save set…").
 LAYOUT_PROBLEMS = """() => {
   const limit = document.documentElement.clientWidth + 1;
   const name = e => (e.tagName + '.' + String(e.className).trim().split(/\\s+/).join('.')).slice(0, 90);
@@ -37,7 +37,8 @@ LAYOUT_PROBLEMS = """() => {
     const r = e.getBoundingClientRect();
     return r.width > 0 && r.height > 0 && r.right > limit;
   }).map(e => 'off the edge: ' + name(e));
-  const cut = [...document.querySelectorAll('#rendered_cells .widget-label, #rendered_cells .widget-label-basic')]
+  const cut = [...document.querySelectorAll('#rendered_cells .widget-label, #rendered_cells .widget-label-basic, ' +
+                                           '#rendered_cells button')]
     .filter(e => e.offsetWidth > 0 && e.scrollWidth > e.clientWidth + 1).map(e => 'label cut: ' + e.textContent);
   return out.concat(cut).slice(0, 10);
 }"""

@@ -210,7 +210,7 @@ def test_usage_and_overview_show_every_call_needing_attention_with_its_amount():
     cc.import_pstn_calls(ledger, rows)
     page = UsagePage(ledger, locale="en_US")
     page.settle_button.click()
-    result, attention = page.settle_result.value, page.attention.value
+    result, attention = page.settle_result.value, page.attention.heading.value + page.attention.calls.table.value
     assert "Other currency" in result and "Estimate only" in result
     assert "1 call charged in EUR, not in the ledger&#x27;s USD: €0.42" in attention
     assert "1 call the balance could not pay: $5.00" in attention

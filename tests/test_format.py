@@ -43,3 +43,23 @@ def test_tables_show_local_time_with_utc_on_hover(monkeypatch):
 def test_months_have_names():
     assert fmt.month("2025-03-01", "en_US") == "March 2025"
     assert fmt.month("2025-03-01", "de_DE") == "März 2025"
+
+
+def _contrast(foreground: str, background: str = "#ffffff") -> float:
+    """WCAG 2.1 contrast ratio of two #rrggbb colours."""
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_empty_table_text_reads_at_wcag_aa_on_every_page():
+    import re
+
+    from commcredits.ui import alerts, format as fmt
+
+    colour = re.search(r"\.cc-table \.cc-empty \{ color: (#[0-9a-f]{6})", fmt.STYLE).group(1)
+    assert _contrast(colour) >= 4.5 and _contrast("#777777") < 4.5  # the old grey did not
+    assert "cc-empty" not in alerts.STRIP_STYLE  # one shared rule, no per-page override

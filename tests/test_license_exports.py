@@ -65,16 +65,22 @@ def test_powershell_golden():
     check_golden("license_changes.ps1", export_powershell(golden_plan()))
 
 
-def test_csv_lists_one_row_per_change():
-    rows = list(csv.DictReader(io.StringIO(export_csv(golden_plan()))))
-    assert [(r["user_principal_name"], r["action"], r["sku_part_number"], r["usage_location"]) for r in rows] == [
-        ("carol@contoso.com", "set_usage_location", "", "US"),
-        ("carol@contoso.com", "add_license", "MCOMEETADV", ""),
-        ("carol@contoso.com", "add_license", "MCOPSTNC", ""),
-        ("o'brien@contoso.com", "add_license", "MCOPSTNC", ""),
-        ("pat_fabrikam.com#EXT#@contoso.onmicrosoft.com", "add_license", "SPE_E5", ""),
-        ("pat_fabrikam.com#EXT#@contoso.onmicrosoft.com", "add_license", "MCOPSTNC", ""),
+def test_csv_lists_one_row_per_change_in_the_admin_centers_words():
+    text = export_csv(golden_plan())
+    rows = list(csv.DictReader(io.StringIO(text)))
+    # headers an admin knows from the Microsoft 365 admin center, no Graph property names
+    assert text.splitlines()[0] == ("Display name,Username,Change,License,String ID,GUID,Apps turned off,"
+                                    "Usage location,Why")
+    assert not {"sku_id", "user_principal_name", "display_name", "action"} & set(rows[0])
+    assert [(r["Username"], r["Change"], r["License"], r["String ID"], r["Usage location"]) for r in rows] == [
+        ("carol@contoso.com", "Set usage location", "", "", "United States (US)"),
+        ("carol@contoso.com", "Add license", "Audio Conferencing", "MCOMEETADV", ""),
+        ("carol@contoso.com", "Add license", "Communication Credits", "MCOPSTNC", ""),
+        ("o'brien@contoso.com", "Add license", "Communication Credits", "MCOPSTNC", ""),
+        ("pat_fabrikam.com#EXT#@contoso.onmicrosoft.com", "Turn apps back on", "Microsoft 365 E5", "SPE_E5", ""),
+        ("pat_fabrikam.com#EXT#@contoso.onmicrosoft.com", "Add license", "Communication Credits", "MCOPSTNC", ""),
     ]
+    assert rows[1]["GUID"] == AUDIO_CONFERENCING and rows[1]["Why"] == "Add Audio Conferencing"
 
 
 def test_usage_location_patches_come_first_and_both_license_arrays_are_always_present():

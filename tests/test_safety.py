@@ -85,7 +85,7 @@ def _hostile_plan(tmp_path):
 def test_license_plan_csv_export_writes_formulas_as_text(tmp_path):
     _, plan = _hostile_plan(tmp_path)
     rows = list(csv.DictReader(io.StringIO(cc.export_csv(plan))))
-    names = {r["display_name"] for r in rows}
+    names = {r["Display name"] for r in rows}
     assert {"'" + v for v in HOSTILE[:4]} <= names  # (the import trims the tab and CR names)
     assert not any(str(v).startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows for v in r.values())
 

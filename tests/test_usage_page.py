@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import commcredits as cc
-from commcredits.ui.usage import BLOCKED_REASON, UsagePage, shown_name
+from commcredits.ui.usage import BLOCKED_REASON, UsagePage
+from commcredits.usage.lists import quarantine_rows
 
 CALLS = Path(__file__).parent / "fixtures" / "calls"
 JSONL = CALLS / "calls.jsonl"
@@ -25,6 +26,11 @@ def upload(name: str, content: bytes) -> dict:
 def upload_file(page: UsagePage, *paths: Path) -> None:
     page.upload.value = tuple(upload(p.name, p.read_bytes()) for p in paths)
     page.import_button.click()
+
+
+def import_shown(page: UsagePage) -> str:
+    """What the import result shows: the cards, the reasons summary and the page of quarantined rows."""
+    return page.import_result.value + page.quarantine.table.value
 
 
 def counts(ledger) -> tuple[int, int]:
@@ -43,7 +49,7 @@ def test_upload_imports_and_shows_counts_progress_and_quarantine_reasons(ledger)
     upload_file(page, JSONL, CSV)
     assert page.import_status.value == ""
     assert page.last_import.imported == 6 and page.last_import.duplicates == 2 and page.last_import.quarantined == 4
-    result = page.import_result.value
+    result = import_shown(page)
     assert 'cc-imported"><div class="cc-label">Imported</div><div class="cc-value">6<' in result
     assert "negative duration: -5" in result and "line 4 is not valid JSON" in result
     assert "Expected Number of Columns" in result and "start time is not a date and time" in result
@@ -68,7 +74,7 @@ def test_server_path_imports_a_folder_of_graph_pages(ledger):
     page.path.value = str(CALLS / "graph_pages")
     page.import_button.click()
     assert (page.last_import.imported, page.last_import.duplicates, page.last_import.quarantined) == (5, 1, 4)
-    assert "page-001.json" in page.import_result.value or "page-002.json" in page.import_result.value
+    assert "page-001.json" in import_shown(page) or "page-002.json" in import_shown(page)
     assert page.path.value == ""
 
 
@@ -96,7 +102,8 @@ def test_blocked_calls_are_listed_with_the_reason_in_plain_words():
     page.settle_button.click()
     report = page.last_settlement
     assert report.blocked == 1 and report.blocked_amount == Decimal("1.36") and report.settled >= 1
-    assert BLOCKED_REASON in page.settle_result.value and "9c4984c7" in page.settle_result.value
+    assert BLOCKED_REASON in page.settle_result.value and "9c4984c7" in page.blocked.table.value
+    assert page.blocked.csv().splitlines()[0] == "Call ID,Started (UTC),Charge" and "1.36" in page.blocked.csv()
     assert "cc-settle-blocked cc-warning" in page.settle_result.value
 
 
@@ -124,10 +131,10 @@ def test_a_wrong_file_says_what_the_page_expects_and_quarantine_shows_row_number
     page.import_button.click()
     assert "Nothing was imported from users.csv" in page.import_status.value
     assert "Teams admin center PSTN usage export" in page.import_status.value
-    assert "whole file" in page.import_result.value and "What it said" not in page.import_result.value
+    assert "whole file" in import_shown(page) and "What it said" not in import_shown(page)
     upload_file(page, JSONL)
-    assert ">4<" in page.import_result.value and "line 4 is not valid JSON" in page.import_result.value
-    assert '{"' not in page.import_result.value  # no raw JSON cut mid-word
+    assert ">4<" in import_shown(page) and "line 4 is not valid JSON" in import_shown(page)
+    assert '{"' not in import_shown(page)  # no raw JSON cut mid-word
 
 
 def test_nothing_chosen_or_a_missing_path_explains_itself(ledger):
@@ -155,9 +162,13 @@ def test_a_busy_ledger_is_explained_not_raised(ledger, monkeypatch):
     assert "Could not settle" in page.settle_status.value and "Nothing was recorded" in page.settle_status.value
 
 
-def test_shown_names_hide_temp_folders_and_keep_zip_members():
-    assert shown_name("/tmp/commcredits-upload-x/001/calls.jsonl") == "calls.jsonl"
-    assert shown_name("/tmp/a/Calls.Export.zip!PSTN.calls.csv") == "Calls.Export.zip › PSTN.calls.csv"
+def test_shown_names_hide_temp_folders_and_keep_zip_members(ledger):
+    with ledger.store.transaction() as con:
+        for source in ("/tmp/commcredits-upload-x/001/calls.jsonl", "/tmp/a/Calls.Export.zip!PSTN.calls.csv",
+                       "/tmp/b/other.csv"):
+            con.execute("INSERT INTO pstn_call_quarantine VALUES (md5($1), $1, 2, 'x', 'bad', now())", [source]).fetchall()
+    rows = quarantine_rows(ledger, {"calls.jsonl", "Calls.Export.zip"}).all()
+    assert sorted(rows["file"]) == ["Calls.Export.zip › PSTN.calls.csv", "calls.jsonl"]
 
 
 def test_the_demo_tenant_page_builds_with_spend_tables(demo_db_path):

@@ -399,8 +399,11 @@ class Ledger:
     def _buy_lot(self, con, when: datetime, amount: Decimal, source: str, order_id: str) -> Lot:
         (lot_id, bought) = con.execute("SELECT COALESCE(max(lot_id), 0) + 1, COALESCE(sum(amount), 0) FROM lot").fetchall()[0]
         if bought + amount > MAX_LEDGER_TOTAL:  # keeps every running total within what the views hold
-            raise InvalidAmount("amount", f"{field_label('amount')}: this ledger has recorded {bought:,} {self.currency} "
-                                          f"of purchases; more than {MAX_LEDGER_TOTAL:,} in one ledger is refused.")
+            room = MAX_LEDGER_TOTAL - bought
+            raise InvalidAmount("amount", f"{field_label('amount')}: too large. Purchases so far total {bought:,} "
+                                          f"{self.currency}, and all purchases together may not exceed "
+                                          f"{MAX_LEDGER_TOTAL:,} {self.currency}: the largest amount accepted now "
+                                          f"is {room:,} {self.currency}.")
         lot = Lot(lot_id, when, expiry_instant(when), amount, source, order_id)
         con.execute(
             "INSERT INTO lot VALUES ($1, $2, $3, $4, $5, $6)",

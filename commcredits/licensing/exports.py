@@ -15,7 +15,9 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from ..countries import country_names
 from ..safety import neutralise_formula
+from .catalog import license_name, load_catalog
 from .plans import Plan
 from .tenant import GUID
 
@@ -116,15 +118,37 @@ def export_powershell(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
+# The spreadsheet is for admins: its headers are the Microsoft 365 admin center's words ("Display name",
+# "Username", "Usage location", "Apps" for service plans), and a license is named as Microsoft's page
+# "Product names and service plan identifiers for licensing" does (product name, String ID, GUID).
+# Graph property names stay in the machine exports above (Graph $batch, PowerShell).
+CSV_HEADERS = ("Display name", "Username", "Change", "License", "String ID", "GUID", "Apps turned off",
+               "Usage location", "Why")
+_CHANGE_WORDS = {"add_license": "Add license", "remove_license": "Remove license",
+                 "set_usage_location": "Set usage location"}
+
+
 def export_csv(plan: Plan) -> str:
-    """The plan as CSV: one row per change, for review in a spreadsheet."""
+    """The plan as CSV for review in a spreadsheet: one row per change, headed in the admin center's words."""
     c = plan.changes
+    plan_names = {sp.service_plan_id: sp.service_plan_name
+                  for product in load_catalog().products.values() for sp in product.service_plans}
+    countries = country_names()
     table = pd.DataFrame({
-        "user_principal_name": c["user_principal_name"], "display_name": c["display_name"],
-        "action": c["action"], "sku_id": c["sku_id"], "sku_part_number": c["sku_part_number"],
-        "disabled_plans": c["disabled_plans"].map(lambda plans: ";".join(plans)),
-        "usage_location": c["usage_location"], "why": c["why"],
-    })
+        "Display name": c["display_name"],
+        "Username": c["user_principal_name"],
+        # a license the user holds with a calling app turned off needs no new seat: the app is turned on
+        "Change": [("Turn apps back on" if str(why).startswith("turn ") else _CHANGE_WORDS.get(action, action))
+                   for action, why in zip(c["action"], c["why"])],
+        "License": [license_name(sku, part) if action != "set_usage_location" else None
+                    for sku, part, action in zip(c["sku_id"], c["sku_part_number"], c["action"])],
+        "String ID": c["sku_part_number"],
+        "GUID": c["sku_id"],
+        "Apps turned off": c["disabled_plans"].map(lambda ids: "; ".join(plan_names.get(i, i) for i in ids)),
+        "Usage location": c["usage_location"].map(
+            lambda code: f"{countries.get(code, code)} ({code})" if isinstance(code, str) and code else None),
+        "Why": c["why"].map(lambda why: why[:1].upper() + why[1:] if isinstance(why, str) else why),
+    }, columns=list(CSV_HEADERS))
     out = io.StringIO()
     table.map(neutralise_formula).to_csv(out, index=False, lineterminator="\n")  # names may be "=cmd|…"
     return out.getvalue()

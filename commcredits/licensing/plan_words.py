@@ -115,6 +115,18 @@ _STILL_NEEDED = {  # readiness reasons a plan leaves in place, as what the user 
 }
 
 
+def left_out_table(skipped: pd.DataFrame, changed_users: set[str], labels: dict[str, str],
+                   funded: bool) -> pd.DataFrame:
+    """One row per user the plan changes nothing for and why (the full list behind the sentences, which name
+    only a few users each): display_name, user_principal_name, why."""
+    rows = skipped[~skipped["user_id"].isin(changed_users)]
+    why = [_missing_phrase(r.code, None if pd.isna(r.sku_id) else r.sku_id, labels, funded) for r in rows.itertuples()]
+    table = pd.DataFrame({"display_name": rows["display_name"], "user_principal_name": rows["user_principal_name"],
+                          "why": why})
+    return table.groupby(["user_principal_name"], sort=True, as_index=False).agg(
+        display_name=("display_name", "first"), why=("why", "; ".join))[["display_name", "user_principal_name", "why"]]
+
+
 def split_problems(skipped: pd.DataFrame, remaining: pd.DataFrame, changed_users: set[str],
                     labels: dict[str, str], funded: bool) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
     """Sentences for users left out entirely, and per user in the plan everything they still miss to dial out."""

@@ -22,7 +22,8 @@ from ..errors import CommCreditsError, InvalidInput
 from ..store import Store
 from ..countries import ISO_COUNTRIES
 from ..store import named_sql
-from .plan_words import count_phrase, problem_sentences, split_problems, users_phrase, why_text
+from .plan_words import (count_phrase, left_out_table, problem_sentences, split_problems, users_phrase,
+                         why_text)
 from .tenant import GUID, staged
 
 _SQL = named_sql("licensing_plan")
@@ -147,6 +148,9 @@ class Plan:
     # the plan changes nothing for; `missing` says, per user in the plan, what they still lack after it.
     left_out: tuple[str, ...] = ()
     missing: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # every user left out, one row each (display_name, user_principal_name, why): the sentences name a few
+    left_out_users: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["display_name", "user_principal_name", "why"]))
 
     @property
     def nothing_to_do(self) -> bool:
@@ -280,7 +284,7 @@ def plan_license_changes(store: Store, selection, change: Change) -> Plan:
     remaining = rows[rows["kind"] == "remaining"]
     left_out, missing = split_problems(skipped, remaining, set(changes["user_id"]), labels, funded)
     return Plan(description, changes, problem_sentences(skipped, labels, funded), skipped, int(version), change,
-                left_out, missing)
+                left_out, missing, left_out_table(skipped, set(changes["user_id"]), labels, funded))
 
 
 # ---------------------------------------------------------------------------------------------- applying

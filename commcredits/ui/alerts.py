@@ -10,6 +10,7 @@ import html
 import os
 
 import ipywidgets as widgets
+import pandas as pd
 
 from ..alerts.checks import CHECK_TITLES, Alert, Severity
 from ..alerts.delivery import page_title
@@ -21,7 +22,9 @@ from ..alerts.settings import (
 from ..credits.ledger import Ledger
 from ..errors import CommCreditsError, InvalidInput
 from ..money import parse_typed_amount
+from ..usage.lists import alert_messages
 from . import format as fmt
+from .long_list import LongList
 
 STRIP_STYLE = """<style>
 .cc-alerts { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 0 12px; }
@@ -36,7 +39,6 @@ STRIP_STYLE = """<style>
 .cc-alert .cc-alert-fix { color: #323130; }
 .cc-alert a { color: #0f548c; font-weight: 600; }
 .cc-alerts-clear { color: #0b6a0b; background: #dff6dd; border-radius: 6px; padding: 6px 12px; font-size: 14px; }
-.cc-alert-history .cc-empty { color: #605e5c; }  /* the shared #777 is 4.48:1 on white, below WCAG AA */
 </style>"""
 LABEL = {"description_width": "240px"}
 WIDE = "620px"
@@ -55,6 +57,21 @@ def alerts_strip_html(alerts: list[Alert]) -> str:
         for a in alerts)
     label = "Alerts" if any(a.severity >= Severity.WARNING for a in alerts) else "Notes"
     return f'{STRIP_STYLE}<div class="cc-alerts" role="region" aria-label="{label}">{rows}</div>'
+
+
+def history_csv_frame(sent: pd.DataFrame) -> pd.DataFrame:
+    """Every alert message for the CSV download, times in UTC."""
+    return pd.DataFrame({"When (UTC)": sent["attempted_at"].map(fmt.utc_text), "Channel": sent["channel"],
+                         "To": sent["recipient"], "Check": sent["check_name"].map(lambda c: CHECK_TITLES.get(c, c)),
+                         "Kind": sent["kind"], "Severity": sent["severity"], "Message": sent["sentence"],
+                         "Status": sent["status"], "Attempts": sent["attempts"], "Error": sent["error"].fillna("")})
+
+
+def indented(widget):
+    """Mark a widget that lines up with the inputs (OFFSET from the left): on a narrow screen, where labels go
+    above their fields, the page template drops that indent (class cc-indent)."""
+    widget.add_class("cc-indent")
+    return widget
 
 
 def _text(description, value="", placeholder="", password=False):
@@ -96,17 +113,20 @@ class AlertsPage:
         }
         for name, field in self.fields.items():
             field.add_class(f"cc-{name.replace('_', '-')}")
-        self.errors = {name: widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")) for name in self.fields}
-        self.webhook_note = widgets.HTML(self._webhook_note(), layout=widgets.Layout(margin=f"0 0 0 {OFFSET}"))
+        indented(self.fields["teams_enabled"])
+        self.errors = {name: indented(widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
+                       for name in self.fields}
+        self.webhook_note = indented(widgets.HTML(self._webhook_note(), layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
         self.webhook_note.add_class("cc-webhook-saved")
         self.save_button = widgets.Button(description="Save settings", button_style="primary", icon="check",
                                           layout=widgets.Layout(width="auto"))
         self.test_button = widgets.Button(description="Send a test message", icon="paper-plane",
                                           layout=widgets.Layout(width="auto", margin="0 0 0 8px"))
-        self.status = widgets.HTML(layout=widgets.Layout(margin=f"4px 0 0 {OFFSET}"))
+        self.status = indented(widgets.HTML(layout=widgets.Layout(margin=f"4px 0 0 {OFFSET}")))
         self.status.add_class("cc-status")
         self.current = widgets.HTML()
-        self.history = widgets.HTML()
+        self.history = LongList(alert_messages(ledger), self._history_html, filename="alert-messages.csv",
+                                noun="messages", export=history_csv_frame, css="cc-alert-history-list")
         self.save_button.on_click(self._save)
         self.test_button.on_click(self._test)
         self.refresh()
@@ -120,8 +140,9 @@ class AlertsPage:
             *rows(["email_to", "email_from", "smtp_host", "smtp_port", "smtp_username", "smtp_password"]),
             section("Microsoft Teams"), *rows(["teams_enabled", "teams_webhook_url"]), self.webhook_note,
             section("Links"), *rows(["dashboard_url"]),
-            widgets.HBox([self.save_button, self.test_button], layout=widgets.Layout(margin=f"12px 0 0 {OFFSET}")),
-            self.status, section("Messages sent"), self.history,
+            indented(widgets.HBox([self.save_button, self.test_button],
+                                  layout=widgets.Layout(margin=f"12px 0 0 {OFFSET}", flex_flow="row wrap"))),
+            self.status, section("Messages sent"), self.history.widget,
         ])
         self.widget.add_class("cc-alerts-page")
 
@@ -139,13 +160,13 @@ class AlertsPage:
 
     def refresh(self) -> None:
         self.current.value = alerts_strip_html(current_alerts(self.ledger))
-        sent = self.ledger.store.query_df(
-            "SELECT attempted_at, channel, recipient, check_name, kind, severity, sentence, status, attempts, error "
-            "FROM alerts_sent LIMIT 20")
-        sent["check_name"] = sent["check_name"].map(lambda c: CHECK_TITLES.get(c, c))
-        sent["error"] = sent["error"].fillna("")
-        self.history.value = fmt.html_table(
-            sent, labels={"attempted_at": "When (UTC)", "channel": "Channel", "recipient": "To", "check_name": "Check",
+        self.history.show()
+
+    def _history_html(self, sent: pd.DataFrame) -> str:
+        sent = sent.assign(check_name=sent["check_name"].map(lambda c: CHECK_TITLES.get(c, c)),
+                           error=sent["error"].fillna(""))
+        return fmt.html_table(
+            sent, labels={"attempted_at": "When", "channel": "Channel", "recipient": "To", "check_name": "Check",
                           "kind": "Kind", "severity": "Severity", "sentence": "Message", "status": "Status",
                           "attempts": "Attempts", "error": "Error"},
             instant_columns=("attempted_at",), css_class="cc-table cc-alert-history", locale=self.locale)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import html
 
+import ipywidgets as widgets
 import pandas as pd
 
 from ..credits.ledger import Ledger
-from ..usage.charges import STATUS_LABELS, attention_summary, calls_needing_attention
+from ..usage.charges import STATUS_LABELS, attention_summary
+from ..usage.lists import attention_rows
 from . import format as fmt
+from .long_list import LongList
 
 SHOWN = 20
 SENTENCES = {
@@ -37,32 +40,78 @@ def attention_sentences(summary: pd.DataFrame, currency: str, locale: str | None
     return sentences
 
 
-def attention_html(ledger: Ledger, *, locale: str | None = None, limit: int = SHOWN, more_hint: str = "") -> str:
-    """The 'Calls that need your attention' section: a sentence per status, then the newest `limit` calls
-    with amounts (`more_hint` says where the rest are)."""
+def attention_heading_html(ledger: Ledger, *, locale: str | None = None) -> tuple[str, bool]:
+    """The section's title and one sentence per status (the summary an admin reads first); False when no call
+    needs attention."""
     summary = attention_summary(ledger)
     title = '<h3 class="cc-section">Calls that need your attention</h3>'
     if summary.empty:
         return (f'{title}<div class="cc-attention cc-attention-none">No call needs your attention: every call '
-                "Microsoft charged in " + html.escape(ledger.currency) + " is settled or waiting to be.</div>")
+                "Microsoft charged in " + html.escape(ledger.currency) + " is settled or waiting to be.</div>"), False
     sentences = "".join(f"<li>{html.escape(s)}</li>" for s in attention_sentences(summary, ledger.currency, locale))
-    calls = calls_needing_attention(ledger)
-    shown = calls.head(limit)
+    return f'{title}<div class="cc-attention cc-warning"><ul>{sentences}</ul></div>', True
+
+
+def attention_table_html(calls: pd.DataFrame, currency: str, locale: str | None = None) -> str:
+    """Calls (rows of `usage.lists.attention_rows`) with their amount and why."""
     rows = "".join(
         "<tr>"
-        f"<td>{html.escape(fmt.instant(r.start_at, locale))}</td>"
+        f"<td>{fmt.instant_html(r.start_at, locale)}</td>"
         f"<td>{html.escape(r.user_principal_name if isinstance(r.user_principal_name, str) else 'auto attendant / call queue')}</td>"
         f"<td>{html.escape(STATUS_LABELS[r.status])}</td>"
-        f'<td class="cc-money">{html.escape(_amount(r, ledger.currency, locale))}</td>'
+        f'<td class="cc-money">{html.escape(_amount(r, currency, locale))}</td>'
         f"<td>{html.escape(r.reason)}</td>"
         "</tr>"
-        for r in shown.itertuples()
+        for r in calls.itertuples()
     )
-    more = f" (the newest {limit} of {len(calls)}{more_hint})" if len(calls) > limit else ""
-    table = ('<table class="cc-table cc-attention-calls"><thead><tr><th>Started (UTC)</th><th>User</th>'
-             f'<th>Status</th><th class="cc-money">Amount</th><th>Why</th></tr></thead><tbody>{rows}</tbody></table>')
-    return (f'{title}<div class="cc-attention cc-warning"><ul>{sentences}</ul></div>'
-            f'<div class="cc-hint">Calls{more}:</div>{table}')
+    return ('<table class="cc-table cc-attention-calls" tabindex="0"><thead><tr><th>Started</th><th>User</th>'
+            f'<th>Status</th><th class="cc-money">Amount</th><th>Why</th></tr></thead><tbody>{rows}</tbody></table>')
+
+
+def attention_csv_frame(calls: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """Every call needing attention for the CSV download: times in UTC, amounts as plain numbers."""
+    return pd.DataFrame({
+        "Started (UTC)": calls["start_at"].map(fmt.utc_text),
+        "User": calls["user_principal_name"].fillna("auto attendant / call queue"),
+        "Status": calls["status"].map(STATUS_LABELS),
+        "Amount": calls["attention_amount"].map(lambda a: "" if a is None or pd.isna(a) else str(a)),
+        "Currency": [c if isinstance(c, str) and c else currency for c in calls["currency"]],
+        "Estimate": calls["status"].map(lambda s: "yes" if s == "estimate" else "no"),
+        "Why": calls["reason"],
+        "Call ID": calls["usage_id"],
+    })
+
+
+def attention_html(ledger: Ledger, *, locale: str | None = None, limit: int = SHOWN, more_hint: str = "") -> str:
+    """The 'Calls that need your attention' section: a sentence per status, then the newest `limit` calls
+    with amounts (`more_hint`, HTML, says where the rest are)."""
+    heading, any_calls = attention_heading_html(ledger, locale=locale)
+    if not any_calls:
+        return heading
+    calls = attention_rows(ledger)
+    total = calls.count()
+    more = f" (the newest {limit} of {total:,}{more_hint})" if total > limit else ""
+    return (f'{heading}<div class="cc-hint">Calls{more}:</div>'
+            f"{attention_table_html(calls.page(0, limit), ledger.currency, locale)}")
+
+
+class AttentionList:
+    """The section on the Usage page: the sentences, then every call, a page at a time, and a CSV of all."""
+
+    def __init__(self, ledger: Ledger, *, locale: str | None = None):
+        self.ledger, self.locale = ledger, locale
+        self.heading = widgets.HTML()
+        self.calls = LongList(attention_rows(ledger), lambda rows: attention_table_html(rows, ledger.currency, locale),
+                              filename="calls-needing-attention.csv", noun="calls",
+                              export=lambda rows: attention_csv_frame(rows, ledger.currency), css="cc-attention-list")
+        self.widget = widgets.VBox([self.heading, self.calls.widget])
+        self.widget.add_class("cc-attention-section")
+
+    def show(self) -> None:
+        self.heading.value, any_calls = attention_heading_html(self.ledger, locale=self.locale)
+        self.calls.widget.layout.display = None if any_calls else "none"
+        if any_calls:
+            self.calls.show()
 
 
 def _amount(row, currency: str, locale: str | None) -> str:

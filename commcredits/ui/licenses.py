@@ -7,7 +7,6 @@ locations, what needs what) live in the domain; this module only filters the use
 
 from __future__ import annotations
 
-import base64
 import html
 import logging
 from typing import Callable
@@ -23,10 +22,13 @@ from ..countries import country_names
 from ..errors import CommCreditsError, InvalidInput
 from ..licensing.exports import export_csv, export_graph_batches, export_powershell
 from ..credits.ledger import Agreement, Ledger
+from ..licensing.plan_words import EXAMPLES_SHOWN
 from ..licensing.plans import Change, Plan, Selection, add_communication_credits, apply_plan, plan_license_changes
 from ..licensing.readiness import license_seats, readiness, readiness_summary
+from ..usage.lists import frame_rows
 from . import format as fmt
 from . import m365 as m365_ui
+from .long_list import LongList, download_link
 
 log = logging.getLogger(__name__)
 
@@ -169,11 +171,10 @@ def user_label(row) -> str:
     return f"{name} · {row['user_principal_name']} · {state}"
 
 
-def download_link(text: str, filename: str, label: str, mime: str, css: str) -> str:
-    """An anchor that saves `text` as `filename` (a data: URI works in Voila: no server round trip)."""
-    payload = base64.b64encode(text.encode("utf-8")).decode("ascii")
-    return (f'<a class="{css}" download="{html.escape(filename)}" href="data:{mime};charset=utf-8;base64,{payload}">'
-            f"{html.escape(label)}</a>")
+def left_out_csv_frame(users: pd.DataFrame) -> pd.DataFrame:
+    """Every user a plan leaves out, for the CSV download (the admin center's words)."""
+    return pd.DataFrame({"Display name": users["display_name"], "Username": users["user_principal_name"],
+                         "Why left out (what is missing)": users["why"]})
 
 
 def _reason_labels(ledger: Ledger) -> list[tuple[str, str]]:
@@ -221,9 +222,15 @@ class _PlanForm:
             "Microsoft Graph and records what Microsoft 365 accepted (connect on the Microsoft 365 page). Or make "
             "them yourself with the Graph batch, the PowerShell script or the spreadsheet below, then "
             "<b>Record as done</b>: that only records them here and changes nothing in Microsoft 365.</div>")
-        # the summary, then the actions, then the full list (it scrolls in its own box, so they stay in view)
+        # every user left out, a page at a time and as a CSV (the sentences above the plan name only a few)
+        self.left_out = LongList(frame_rows(pd.DataFrame()), self._left_out_html, noun="users",
+                                 filename=f"{self.file_prefix}-users-left-out.csv", export=left_out_csv_frame,
+                                 css="cc-left-out-list")
+        self.left_out_box = widgets.VBox([widgets.HTML('<h3 class="cc-section">Users left out</h3>'),
+                                          self.left_out.widget])
+        # the summary, then the actions, then the full lists (the plan scrolls in its own box, so they stay in view)
         self.plan_box = widgets.VBox([self.plan_view, widgets.HBox([self.m365_button, self.apply_button]),
-                                      self.apply_hint, self.downloads])
+                                      self.apply_hint, self.downloads, self.left_out_box])
         self.plan_box.add_class("cc-plan-box")
         self.plan_box.layout.display = "none"
         self.plan_button.on_click(self._guarded(self._on_plan))
@@ -329,6 +336,11 @@ class _PlanForm:
         self.m365_button.tooltip = None if m365_ui.can_apply() else "Connect on the Microsoft 365 page first"
         for part in (self.apply_hint, self.apply_button, self.m365_button):
             part.layout.display = "none" if plan.nothing_to_do else None
+        left_out = plan.left_out_users.reset_index(drop=True)
+        self.left_out_box.layout.display = "none" if left_out.empty else None
+        if not left_out.empty:
+            self.left_out.source = frame_rows(left_out)
+            self.left_out.show()
         self.plan_box.layout.display = None
         self._after_plan(plan)
         if not plan.nothing_to_do:  # the next step, for keyboard users
@@ -389,7 +401,10 @@ class _PlanForm:
         # A user is either in the table (what they get, and what they still miss) or in the box (left out).
         if plan.left_out:
             items = "".join(f"<li>{html.escape(p)}</li>" for p in plan.left_out)
-            parts.append(f'<div class="cc-problems"><b>Not in this plan, and why:</b><ul>{items}</ul></div>')
+            count = len(plan.left_out_users)
+            every = (f'<div class="cc-hint">All {count:,} users left out are listed under "Users left out" below '
+                     "the plan, with a download.</div>" if count > EXAMPLES_SHOWN else "")
+            parts.append(f'<div class="cc-problems"><b>Not in this plan, and why:</b><ul>{items}</ul>{every}</div>')
         if not plan.nothing_to_do:
             rows = []
             for upn, group in plan.changes.groupby("user_principal_name", sort=False):
@@ -403,6 +418,11 @@ class _PlanForm:
             parts.append('<table class="cc-table cc-plan-table"><thead><tr><th>User</th><th>Gets</th>'
                          f'<th>Still missing</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
         return "".join(parts)
+
+    def _left_out_html(self, users: pd.DataFrame) -> str:
+        return fmt.html_table(users, labels={"display_name": "Display name", "user_principal_name": "Username",
+                                             "why": "Why left out (what is missing)"},
+                              css_class="cc-table cc-left-out", locale=self.locale)
 
     def exports(self, plan: Plan | None = None) -> dict[str, str]:
         """File name -> content of the three downloads for `plan` (default: the plan shown)."""

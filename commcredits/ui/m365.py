@@ -11,11 +11,15 @@ import logging
 import threading
 
 import ipywidgets as widgets
+import pandas as pd
 
 from ..credits.ledger import Ledger
 from ..errors import CommCreditsError
+from ..licensing.tenant import TenantImportError
 from ..m365.settings import is_configured, load_settings
+from ..usage.lists import frame_rows
 from . import format as fmt
+from .long_list import LongList
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +78,36 @@ def permissions_html(report) -> str:
             f"<th>State</th><th>What to do</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
+# Graph's property names, as the Microsoft 365 admin center labels them (the technical name stays in brackets)
+FIELD_WORDS = {"userPrincipalName": "Username", "displayName": "Display name", "usageLocation": "Usage location",
+               "id": "Object ID", "assignedLicenses": "Licenses", "skuId": "License GUID",
+               "skuPartNumber": "License string ID", "disabledPlans": "Apps turned off", "phoneNumber": "Phone number"}
+
+
+def field_words(field: str) -> str:
+    """'usageLocation' -> 'Usage location (usageLocation)'; 'assignedLicenses[2].skuId' -> 'License GUID (…)'."""
+    words = FIELD_WORDS.get(field.rsplit(".", 1)[-1])
+    return f"{words} ({field})" if words else field
+
+
+def import_problems_frame(error: TenantImportError) -> pd.DataFrame:
+    """Every problem of a refused tenant import, one row each: where, whose, which field, what is wrong."""
+    return pd.DataFrame([(p.record, p.key or "", field_words(p.field), p.message) for p in error.problems],
+                        columns=["Where", "User or license", "Field", "Problem"])
+
+
+def import_problems_summary_html(problems: pd.DataFrame) -> str:
+    """The problems counted by field (most frequent first): what an admin reads before the rows."""
+    counts = problems.groupby("Field").size().sort_values(ascending=False, kind="stable")
+    n = len(problems)
+    rows = "".join(f'<tr><td>{html.escape(str(field))}</td><td class="cc-number">{count:,}</td></tr>'
+                   for field, count in counts.items())
+    return (fmt.error_html(f"Nothing was imported: Microsoft 365 sent users or licenses with {n:,} "
+                           f"problem{'s' if n != 1 else ''}, listed below. Fix them in the admin center, then sync again.")
+            + '<table class="cc-table cc-import-problem-fields"><thead><tr><th>Field</th><th class="cc-number">'
+            f"Problems</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
 class M365Page:
     """Connect, self-test, last sync, Sync now."""
 
@@ -102,6 +136,9 @@ class M365Page:
         self.phase.add_class("cc-sync-phase")
         self.status = widgets.HTML()
         self.status.add_class("cc-status")
+        self.problems = LongList(frame_rows(pd.DataFrame()), self._problems_html, noun="problems",
+                                 filename="tenant-import-problems.csv", css="cc-import-problems")
+        self.problems.widget.layout.display = "none"
         self.connect_button.on_click(self._guarded(self._on_connect_app))
         self.device_button.on_click(self._guarded(self._on_device_code))
         self.sync_button.on_click(self._guarded(self._on_sync))
@@ -114,6 +151,7 @@ class M365Page:
                          "PSTN call logs since the last sync, rates and settles the calls. Schedule it with "
                          "<code>commcredits sync</code> (docs/m365.md).</div>"),
             self.last_sync, widgets.HBox([self.sync_button, self.progress]), self.phase, self.status,
+            self.problems.widget,
         ])
         self.widget.add_class("cc-m365")
         self.refresh()
@@ -154,14 +192,27 @@ class M365Page:
 
     def _guarded(self, handler):
         def run(_button=None):
+            self.problems.widget.layout.display = "none"
             try:
                 handler()
+            except TenantImportError as error:  # every problem, a page at a time, not the first 20
+                self.show_import_problems(error)
             except CommCreditsError as error:
                 self.status.value = fmt.error_html(str(error))
             except Exception as error:  # noqa: BLE001 - the page explains, never shows a traceback
                 log.exception("Microsoft 365 page failed")
                 self.status.value = fmt.error_html(f"Something went wrong ({type(error).__name__}: {error}).")
         return run
+
+    def show_import_problems(self, error: TenantImportError) -> None:
+        problems = import_problems_frame(error)
+        self.status.value = import_problems_summary_html(problems)
+        self.problems.source = frame_rows(problems)
+        self.problems.show()
+        self.problems.widget.layout.display = None
+
+    def _problems_html(self, problems: pd.DataFrame) -> str:
+        return fmt.html_table(problems, css_class="cc-table cc-import-problem-rows")
 
     # ---- actions ----
 

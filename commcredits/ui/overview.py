@@ -26,6 +26,9 @@ AGREEMENT_NAMES = {
 LOT_SOURCES = {"order": "Order", "auto_recharge": "Auto-recharge"}
 ENTRY_KINDS = {"purchase": "Purchase", "recharge": "Auto-recharge", "spend": "Call charges", "expiry": "Expired"}
 
+# the Overview shows the newest few; the Usage page pages through all of them
+ALL_CALLS_HINT = '; all of them, a page at a time or as a CSV, on the <a href="04_usage.ipynb">Usage page</a>'
+
 
 def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | None = None) -> tuple[str, str]:
     """The overview as two HTML fragments: the summary (cards, readiness) shown above the charts, and the
@@ -98,7 +101,7 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     )
     strip = alerts_strip_html(current_alerts(ledger, now=now))
     summary = (f'{fmt.STYLE}<div class="cc-page">{strip}<div class="cc-cards">{cards}</div>{readiness_line}'
-               f'{attention_html(ledger, locale=locale, limit=5, more_hint="; all of them on the Usage page")}</div>')
+               f'{attention_html(ledger, locale=locale, limit=5, more_hint=ALL_CALLS_HINT)}</div>')
     details = (
         f'<div class="cc-page"><h3 class="cc-section">Funds expiring soon</h3>{expiring_table}'
         f'<h3 class="cc-section">Funds not yet spent, by purchase (the oldest expires first and is spent first)</h3>'

@@ -11,35 +11,32 @@ import html
 import shutil
 import tempfile
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import duckdb
 import ipywidgets as widgets
 import pandas as pd
 
 from ..usage import insights
 from ..countries import country_names
-from ..errors import CommCreditsError
-from ..usage.call_import import EXPECTED_FILES, CALL_LOG_SUFFIXES, ImportReport, call_log_files, import_pstn_calls, quarantined_rows
+from ..usage.call_import import EXPECTED_FILES, CALL_LOG_SUFFIXES, ImportReport, call_log_files, import_pstn_calls
+from ..usage.lists import frame_rows, quarantine_reasons, quarantine_rows
 from ..credits.ledger import Agreement, Ledger
 from ..usage.rating import rate_calls
 from ..credits.settlement import SettlementReport, settle
 from . import charts
 from . import format as fmt
-from .attention import attention_html
+from .attention import AttentionList
+from .long_list import LongList
+from .usage_words import BLOCKED_REASON, explain, settlement_lines
 
 IMPORTABLE = tuple(sorted(CALL_LOG_SUFFIXES))
-SHOWN_ROWS = 50
 TOP = 10
-BLOCKED_REASON = "the balance could not cover it and auto-recharge was off or too small"
 PAGE_STYLE = """<style>
 .cc-usage .cc-phase { color: #444; font-size: 13px; margin: 2px 0 6px; min-height: 1.2em; }
 .cc-usage .cc-hint { color: #555; font-size: 13px; margin: 2px 0 8px; }
-.cc-usage .cc-quarantine td:last-child { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px;
-    color: #444; max-width: 520px; overflow-wrap: anywhere; line-height: 1.35; }
+.cc-usage .cc-quarantine td:last-child { max-width: 520px; overflow-wrap: anywhere; line-height: 1.35; }
 .cc-usage .cc-card { max-width: 300px; }
 .cc-usage .cc-grid { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
 </style>"""
@@ -61,31 +58,26 @@ def unsupported(names: list[str]) -> list[str]:
     return [n for n in names if Path(n).suffix.lower() not in IMPORTABLE]
 
 
-def shown_name(source_file: str) -> str:
-    """A quarantined row's file as people know it: the file name (and zip member), without temp folders."""
-    outer, _, member = str(source_file).partition("!")
-    name = Path(outer).name
-    return f"{name} › {Path(member).name}" if member else name
-
-
-def quarantine_for(ledger: Ledger, names: set[str], limit: int = SHOWN_ROWS) -> tuple[pd.DataFrame, int]:
-    """Quarantined rows of files named `names` (newest first, at most `limit`) and how many there are."""
-    rows = quarantined_rows(ledger)
-    if rows.empty:
-        return rows.assign(file=[]), 0
-    rows = rows.assign(file=rows["source_file"].map(shown_name))
-    mine = rows[rows["file"].map(lambda f: f.split(" › ")[0] in names)]
-    return mine.head(limit), len(mine)
-
-
 def row_label(number) -> str:
     """The row a quarantined row came from, as people count it ("whole file" when the file was refused)."""
     return "whole file" if pd.isna(number) else f"{int(number):,}"
 
 
+def quarantine_csv_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """Every quarantined row for the CSV download, the row as it was read included (to fix it at the source)."""
+    return pd.DataFrame({"File": rows["file"], "Row": rows["row_number"].map(row_label), "Reason": rows["reason"],
+                         "Set aside (UTC)": rows["quarantined_at"].map(fmt.utc_text), "Row as read": rows["raw"]})
+
+
+def blocked_csv_frame(calls: pd.DataFrame) -> pd.DataFrame:
+    """Every blocked call of a settlement for the CSV download."""
+    return pd.DataFrame({"Call ID": calls["usage_id"], "Started (UTC)": calls["start_at"].map(fmt.utc_text),
+                         "Charge": calls["charge"].map(str)})
+
+
 def nothing_imported(ledger: Ledger, steps: list[ImportStep]) -> str:
     """Why an import that brought in no row failed, file by file, and what the page expects."""
-    rows, _ = quarantine_for(ledger, {s.name for s in steps}, limit=1000)
+    rows = quarantine_rows(ledger, {s.name for s in steps}).page(0, 1000)
     whole = rows[rows["row_number"].isna()].drop_duplicates("file")
     reasons = " ".join(f"{f}: {r}" for f, r in zip(whole["file"], whole["reason"])) or (
         "every row was quarantined; see the reasons below.")
@@ -120,58 +112,6 @@ def run_import(ledger: Ledger, steps: list[ImportStep],
     return report
 
 
-def explain(error: Exception) -> str:
-    """A sentence for people about why an import or a settlement failed (never a traceback)."""
-    if isinstance(error, CommCreditsError):
-        return getattr(error, "message", None) or str(error)
-    if isinstance(error, zipfile.BadZipFile):
-        return "it is not a readable zip archive (a Teams admin center export is Calls.Export.*.zip)."
-    if isinstance(error, UnicodeDecodeError):
-        return "it is not UTF-8 text; export the call log again as CSV or JSON."
-    if isinstance(error, duckdb.Error):
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return f"the database could not read it ({first})."
-    if isinstance(error, OSError):
-        return f"it could not be read ({error.strerror or error})."
-    return f"{type(error).__name__}: {error}"
-
-
-def settlement_lines(report: SettlementReport, unrated: int, currency: str, locale: str | None = None) -> list[tuple[str, str, str]]:
-    """(label, value, note) per outcome of a settlement, in the order people read them."""
-    m = lambda amount: fmt.money(amount, currency, locale)  # noqa: E731
-    lines = [("Settled", f"{report.settled} call{'s' if report.settled != 1 else ''}", f"{m(report.amount)} paid from credits"),
-             ("Auto-recharges", str(report.recharges), f"{m(report.recharged)} added and invoiced" if report.recharges
-              else "none needed")]
-    if report.blocked:
-        lines.append(("Blocked", f"{report.blocked} call{'s' if report.blocked != 1 else ''}",
-                      f"{m(report.blocked_amount)} not recorded: {BLOCKED_REASON}. They stay unsettled; add funds "
-                      "or turn on auto-recharge, then settle again."))
-    else:
-        lines.append(("Blocked", "0", f"the balance covered every call Microsoft charged in {currency}"))
-    for status, label, note in (("other_currency", "Other currency", "charged in another currency: never drawn, "
-                                 "see the calls that need your attention"),
-                                ("estimate", "Estimate only", "no charge from Microsoft: estimated from the rate "
-                                 "card, never settled"),
-                                ("operator", "Other operators", "billed by their carrier, not from credits")):
-        if report.by_status.get(status):
-            lines.append((label, str(report.by_status[status]), note))
-    if report.late:
-        lines.append(("Arrived late", str(report.late), "calls older than the ledger's last entry: recorded at "
-                                                         "that entry's time, since history is never rewritten; "
-                                                         "their own call time is kept for reports."))
-    if report.expired_lots:
-        lines.append(("Expired lots", str(report.expired_lots), f"{m(report.forfeited)} forfeited at expiry"))
-    if report.conflicts:
-        lines.append(("Conflicts", str(report.conflicts), "already settled with another amount; left as they were"))
-    if report.billed_in_arrears:
-        lines.append(("Billed in arrears", str(report.billed_in_arrears), f"{m(report.arrears_amount)}: Microsoft "
-                      "Customer Agreement, invoiced later once the remaining credits are used up"))
-    if unrated:
-        lines.append(("Unrated", str(unrated), "no charge from Microsoft and no rate card price: not even an "
-                                               "estimate. Load your rate card (load_rate_card) for estimates."))
-    return lines
-
-
 # ---- the page -----------------------------------------------------------------------------------------
 
 class UsagePage:
@@ -202,6 +142,9 @@ class UsagePage:
         self.import_status.add_class("cc-import-status")
         self.import_result = widgets.HTML()
         self.import_result.add_class("cc-import-result")
+        self.quarantine = LongList(frame_rows(pd.DataFrame()), self._quarantine_html, filename="quarantined-rows.csv",
+                                   export=quarantine_csv_frame, css="cc-quarantine-list")
+        self.quarantine.widget.layout.display = "none"
 
         self.settle_button = widgets.Button(description="Settle charged calls", button_style="success",
                                             icon="check", layout=widgets.Layout(width="220px"))
@@ -210,13 +153,15 @@ class UsagePage:
         self.settle_status.add_class("cc-settle-status")
         self.settle_result = widgets.HTML()
         self.settle_result.add_class("cc-settle-result")
+        self.blocked = LongList(frame_rows(pd.DataFrame()), self._blocked_html, filename="blocked-calls.csv",
+                                export=blocked_csv_frame, noun="calls", css="cc-blocked-list")
+        self.blocked.widget.layout.display = "none"
 
         self.spend = widgets.HTML()
         self.spend.add_class("cc-spend")
         self.chart = widgets.Output()
         self.chart.add_class("cc-spend-chart")
-        self.attention = widgets.HTML()
-        self.attention.add_class("cc-attention-section")
+        self.attention = AttentionList(ledger, locale=self.locale)
 
         self.import_button.on_click(self._on_import)
         self.settle_button.on_click(self._on_settle)
@@ -233,12 +178,12 @@ class UsagePage:
                     "where the file is on the dashboard's computer instead of uploading."),
             widgets.HBox([self.upload, self.import_button]),
             self.path,
-            self.progress, self.phase, self.import_status, self.import_result,
+            self.progress, self.phase, self.import_status, self.import_result, self.quarantine.widget,
             section("2. Settle charged calls",
                     "Pays what Microsoft charged for each call from credits, oldest first, with auto-recharge "
                     "when it is on; calls without a charge only get an estimate. Running it again settles "
                     "nothing twice."),
-            self.settle_button, self.settle_status, self.settle_result, self.attention,
+            self.settle_button, self.settle_status, self.settle_result, self.blocked.widget, self.attention.widget,
             section("3. Where the money went", "Calls paid from credits, from the ledger."),
             self.chart, self.spend,
         ])
@@ -338,16 +283,24 @@ class UsagePage:
             fmt.card("Quarantined", str(report.quarantined), "unreadable rows, kept with the reason",
                   "cc-quarantined cc-warning" if report.quarantined else "cc-quarantined"),
         ])
-        table = ""
+        summary = ""
+        names = {s.name for s in steps}
         if report.quarantined:
-            rows, count = quarantine_for(self.ledger, {s.name for s in steps})
-            rows = rows.assign(row_number=rows["row_number"].map(row_label))[["file", "row_number", "reason"]]
-            more = f" (the first {SHOWN_ROWS} of {count})" if count > SHOWN_ROWS else ""
-            table = (f'<h3 class="cc-section">Quarantined rows{more}</h3>' + fmt.html_table(
-                rows, labels={"file": "File", "row_number": "Row", "reason": "Reason"},
-                css_class="cc-table cc-quarantine", locale=self.locale))
-        self.import_result.value = f'<div class="cc-cards">{cards}</div>{table}'
+            reasons = quarantine_reasons(self.ledger, names)
+            summary = ('<h3 class="cc-section">Quarantined rows</h3><div class="cc-hint">Set aside with the reason; '
+                       "fix them in the file and import it again (rows already imported are skipped).</div>"
+                       + fmt.html_table(reasons, labels={"reason": "Reason", "rows": "Rows"},
+                                        css_class="cc-table cc-quarantine-reasons", locale=self.locale))
+            self.quarantine.source = quarantine_rows(self.ledger, names)
+            self.quarantine.show()
+        self.quarantine.widget.layout.display = None if report.quarantined else "none"
+        self.import_result.value = f'<div class="cc-cards">{cards}</div>{summary}'
         self.show_spend()
+
+    def _quarantine_html(self, rows: pd.DataFrame) -> str:
+        rows = rows.assign(row_number=rows["row_number"].map(row_label))
+        return fmt.html_table(rows, labels={"file": "File", "row_number": "Row", "reason": "Reason"},
+                              css_class="cc-table cc-quarantine", locale=self.locale)
 
     # ---- settle ----
 
@@ -373,24 +326,28 @@ class UsagePage:
                         for label, value, note in settlement_lines(report, unrated, self.currency, self.locale))
         blocked = ""
         calls = report.blocked_calls
-        if report.blocked and calls is not None and len(calls):
-            more = f" (the first {SHOWN_ROWS} of {len(calls)})" if len(calls) > SHOWN_ROWS else ""
-            blocked = (f'<h3 class="cc-section">Blocked calls{more}</h3><div class="cc-hint">Not recorded because '
-                       f"{BLOCKED_REASON}.</div>" + fmt.html_table(
-                           calls.head(SHOWN_ROWS), labels={"usage_id": "Call ID", "start_at": "Started",
-                                                           "charge": "Charge"},
-                           money_columns=("charge",), instant_columns=("start_at",), currency=self.currency,
-                           css_class="cc-table cc-blocked", locale=self.locale))
+        shown = bool(report.blocked and calls is not None and len(calls))
+        if shown:
+            blocked = (f'<h3 class="cc-section">Blocked calls</h3><div class="cc-hint">Not recorded because '
+                       f"{BLOCKED_REASON}.</div>")
+            self.blocked.source = frame_rows(calls.reset_index(drop=True))
+            self.blocked.show()
+        self.blocked.widget.layout.display = None if shown else "none"
         balance = fmt.money(self.ledger.balance(), self.currency, self.locale)
         after = "" if self.ledger.agreement is Agreement.MCA else f"<div>Balance now: <b>{html.escape(balance)}</b>.</div>"
         return f'<div class="cc-cards">{cards}</div>{after}{blocked}'
 
     # ---- spend ----
 
+    def _blocked_html(self, calls: pd.DataFrame) -> str:
+        return fmt.html_table(calls, labels={"usage_id": "Call ID", "start_at": "Started", "charge": "Charge"},
+                              money_columns=("charge",), instant_columns=("start_at",), currency=self.currency,
+                              css_class="cc-table cc-blocked", locale=self.locale)
+
     def show_spend(self) -> None:
         """Read the spend views again and redraw the tables, the chart and the calls needing attention."""
         try:
-            self.attention.value = attention_html(self.ledger, locale=self.locale)
+            self.attention.show()
             users = insights.spend_by(self.ledger, "user").head(TOP)
             places = insights.spend_by(self.ledger, "destination").head(TOP)
             months = insights.spend_by(self.ledger, "month")
