@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from playwright.sync_api import expect
 import commcredits as cc
 from commcredits.usage.lists import attention_rows
 from test_browser_pages import LAYOUT_PROBLEMS, serious_accessibility_problems
-from voila_server import voila
 
 pytestmark = pytest.mark.browser
 
@@ -26,13 +24,10 @@ LOAD = 180_000
 KERNEL = 60_000
 
 
-@pytest.fixture(scope="module")
-def server(demo_db_path, artifacts, tmp_path_factory):
-    """One server (no warm kernels: three page loads do not pay for seven) on a private copy of the demo."""
-    db = tmp_path_factory.mktemp("long-lists") / "demo.duckdb"
-    shutil.copy(demo_db_path, db)
-    with voila(db, log_path=artifacts / "voila-long-lists.log") as base:
-        yield base, db
+@pytest.fixture
+def server(served):
+    """The shared dashboard (tests/conftest.py) on a fresh copy of the demo: (its base URL, the ledger it serves)."""
+    return served.base, served.db
 
 
 @pytest.fixture(scope="module")
