@@ -43,7 +43,7 @@ def status_counts(target) -> dict[str, int]:
 def calls_needing_attention(target) -> pd.DataFrame:
     """Calls in another currency, blocked, or with only an estimate, newest first: each with its amount and reason."""
     return store_of(target).query_df(
-        f"SELECT {COLUMNS} FROM call_charges WHERE status IN ('other_currency', 'blocked', 'estimate') "
+        f"SELECT {COLUMNS} FROM call_charges_of(true) WHERE status IN ('other_currency', 'blocked', 'estimate') "
         "ORDER BY start_at DESC, usage_id"
     )
 
@@ -55,7 +55,7 @@ def attention_summary(target) -> pd.DataFrame:
         SELECT status, count(*) AS calls, sum(attention_amount)::DECIMAL(18, 2) AS amount,
                coalesce(CASE WHEN status = 'estimate' THEN (SELECT currency FROM tenant LIMIT 1) END,
                         currency) AS currency
-        FROM call_charges WHERE status IN ('other_currency', 'blocked', 'estimate')
+        FROM call_charges_of(true) WHERE status IN ('other_currency', 'blocked', 'estimate')
         GROUP BY ALL ORDER BY status, currency
         """
     )
