@@ -118,9 +118,10 @@ def shared_dashboard(demo_db_path, artifacts, tmp_path_factory):
            "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(Path(__file__).parent)]))}
     # Two warm kernels per page: tests often open a page twice in a row (two tabs, a second visit), and a visit
     # that finds the pool empty waits for the refill to start and import. Kernels of pages a test has closed
-    # are shut down after a minute, so a whole run does not pile them up.
+    # are shut down after five minutes, so a whole run does not pile them up. Not sooner: the culler also takes
+    # a kernel whose page has not connected yet, and on a loaded machine a page took over 60 s to connect.
     options = ["--VoilaConfiguration.default_pool_size=2", "--KernelManager.transport=ipc",
-               "--MappingKernelManager.cull_idle_timeout=60", "--MappingKernelManager.cull_interval=20"]
+               "--MappingKernelManager.cull_idle_timeout=300", "--MappingKernelManager.cull_interval=30"]
 
     @contextlib.contextmanager
     def start(restarts: int):
