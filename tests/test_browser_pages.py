@@ -4,6 +4,7 @@ in artifacts/pages/. Also: the token is required, only admin pages are served, t
 submits, focus moves to the next action), a page shown again reads the ledger again, times are the admin's."""
 
 import re
+import shutil
 import urllib.error
 import urllib.request
 from datetime import datetime, timezone
@@ -91,7 +92,21 @@ def test_page_fits_every_width_and_passes_axe(page, server, name, artifacts):
     assert "Traceback" not in page.content()
 
 
-def test_token_is_required_and_only_admin_pages_are_served(browser, server):
+@pytest.fixture
+def own_server(demo_db_path, artifacts, tmp_path):
+    """A dashboard server of its own, as an admin starts it: the token's login cookie is checked from a
+    browser that never saw the shared server."""
+    from voila_server import dashboard
+
+    db = tmp_path / "ledger.duckdb"
+    shutil.copy(demo_db_path, db)
+    with dashboard(db, log_path=artifacts / "voila-token.log") as started:
+        started.wait_until_warm()
+        yield started
+
+
+def test_token_is_required_and_only_admin_pages_are_served(browser, own_server):
+    server = own_server
     stranger = browser.new_context()  # no token
     page = stranger.new_page()
     page.goto(f"{server.base}/voila/render/00_overview.ipynb")
