@@ -300,7 +300,7 @@ def _expiry_us(times_us: np.ndarray) -> np.ndarray:
 
 
 class _Engine:
-    """FIFO settlement state and the rows it produces (as numpy chunks, written once at the end)."""
+    """FIFO settlement state and the rows it produces (numpy chunks, written and forgotten after each chunk of calls)."""
 
     def __init__(self, lots: dict, next_entry: int, next_lot: int, *, recharge: int | None, trigger: int | None):
         # the FIFO: lots with money left, in lot id order; lots drawn to zero leave it (else every step would
