@@ -148,6 +148,26 @@ def test_settled_total_is_the_sum_of_microsofts_rounded_charges(charges):
     assert ledger.balance(T0 + timedelta(days=1)) == Decimal("999999.00") - expected
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["0.00", "0.004", "0.40", "2.50", "7.00", None]),
+                          st.sampled_from(["Microsoft", "Fabrikam Telecom"]), st.sampled_from(["USD", "EUR"])),
+                min_size=1, max_size=10),
+       st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 12)), st.sampled_from([None, "1.00", "5.00"])),
+                min_size=1, max_size=3))
+def test_the_settlement_report_counts_each_imported_call_as_call_charges_does(calls, rounds):
+    """by_status after each settlement (up to a time or all, funds added between) = the view's own count."""
+    ledger = funded(amount="3.00")
+    rows = [graph_row(n, charge=charge, operator=op, currency=currency) for n, (charge, op, currency) in enumerate(calls)]
+    cc.import_pstn_calls(ledger, rows)
+    for order, (until, add) in enumerate(rounds):
+        if add:
+            ledger.add_funds(add, at=T0 + timedelta(minutes=10 * len(calls) + order), order_id=f"PO-more-{order}")
+        report = settle(ledger, until=None if until is None else T0 + timedelta(minutes=10 * until))
+        view = cc.call_charges(ledger)["status"].value_counts().to_dict()
+        assert report.by_status == {status: view.get(status, 0) for status in report.by_status}
+        assert sum(report.by_status.values()) == len(calls)
+
+
 def test_call_charges_gives_every_call_a_status_reason_and_amount():
     ledger = funded(amount="1.00")
     cc.load_rate_card(ledger)

@@ -42,7 +42,7 @@ CENT = 100  # the ledger stores DECIMAL(18, 2): amounts here are integer hundred
 MIN_BATCH = 2048
 MAX_BATCH = 1 << 22
 CHUNK = 1 << 20  # calls settled and written per step: bounds memory, not the result
-MEMORY_LIMIT = "512MB"  # DuckDB's share while settling a ledger file (sorting and staging spill beyond it)
+MEMORY_LIMIT = "1GB"  # DuckDB's share while settling a ledger file (sorting and staging spill beyond it)
 
 
 @dataclass(frozen=True)
@@ -101,12 +101,34 @@ def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> Sett
         else:
             _stage_given(con, calls, until)
             source, params = "_settle_input", {}
-        report = _settle_staged(con, ledger, source, params)
+        report, considered = _settle_staged(con, ledger, source, params)
         for name in ("_settle_input", "_settle_known", "_settle_calls"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
-        # every imported call by status after this settlement (view call_charges): nothing unpaid in silence
-        counts = dict(con.execute("SELECT status, count(*) FROM call_charges GROUP BY status").fetchall())
+        if calls is None:
+            counts = _status_counts(con, report, considered, until)
+        else:  # the given calls need not be imported ones: ask the view
+            counts = dict(con.execute("SELECT status, count(*) FROM call_charges GROUP BY status").fetchall())
         return replace(report, by_status={s: int(counts.get(s, 0)) for s in CALL_STATUSES})
+
+
+def _status_counts(con, report: SettlementReport, considered: int, until: datetime | None) -> dict:
+    """Every imported call by status after settling them (the statuses of view call_charges): nothing unpaid in
+    silence. What Microsoft's row decides is counted from the rows alone; each call this settlement considered
+    (charged, in the ledger's currency, up to `until`) is now settled or blocked, as its report says. Only the
+    charged calls after `until` need their spend entries looked up: joining every call with its entry costs
+    more than the settlement itself on a big ledger."""
+    counts = dict(con.execute(
+        "SELECT row_status, count(*) FROM call_row_status WHERE row_status IS NOT NULL GROUP BY row_status"
+    ).fetchall())
+    counts["settled"], counts["blocked"] = considered - report.blocked, report.blocked
+    if until is not None:
+        later = con.execute(
+            """SELECT status, count(*) FROM call_charges
+               WHERE start_at > $1 AND status IN ('settled', 'blocked', 'pending') GROUP BY status""", [until]
+        ).fetchall()
+        for status, n in later:
+            counts[status] = counts.get(status, 0) + n
+    return counts
 
 
 def _stage_given(con, calls, until) -> None:
@@ -164,9 +186,10 @@ WHERE s.cents > 0 AND s.usage_id NOT IN (SELECT usage_id FROM _settle_known)
 """
 
 
-def _settle_staged(con, ledger: Ledger, source: str, params: dict) -> SettlementReport:
+def _settle_staged(con, ledger: Ledger, source: str, params: dict) -> tuple[SettlementReport, int]:
     """Settle the calls of relation `source` (usage_id, t_us, cents; any order; its query parameters `params`)
-    inside the open transaction `con`."""
+    inside the open transaction `con`. Returns the report and how many calls with a charge `source` held (those
+    already in the ledger included)."""
     # skip calls already in the ledger; the same id with another amount is a conflict
     con.execute(KNOWN_CALLS.format(source=source), params)
     (conflicts,) = con.execute(
@@ -177,8 +200,9 @@ def _settle_staged(con, ledger: Ledger, source: str, params: dict) -> Settlement
     con.execute(ORDERED_CALLS.format(source=source), {**params, "last": last if last is not None else np.iinfo(np.int64).min})
     con.execute("DROP TABLE IF EXISTS _settle_input")  # its memory is free before the chunks are settled
     exponent = currency_exponent(ledger.currency)
-    (count, late, odd) = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE late), count(*) FILTER (WHERE cents % $1 <> 0) FROM _settle_calls",
+    (count, late, odd, known) = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE late), count(*) FILTER (WHERE cents % $1 <> 0), "
+        "(SELECT count(*) FROM _settle_known) FROM _settle_calls",
         [10 ** max(0, 2 - exponent)],
     ).fetchall()[0]
     if odd:
@@ -221,7 +245,7 @@ def _settle_staged(con, ledger: Ledger, source: str, params: dict) -> Settlement
                   forfeited=money(engine.forfeited_cents), late=int(late), conflicts=int(conflicts))
     if mca:
         return SettlementReport(**common, billed_in_arrears=arrears[0], arrears_amount=money(arrears[1]),
-                                blocked_calls=pd.DataFrame({"usage_id": [], "start_at": [], "charge": []}))
+                                blocked_calls=pd.DataFrame({"usage_id": [], "start_at": [], "charge": []})), count + known
     ids = pa.concat_arrays([part[0] for part in blocked]) if blocked else pa.array([], pa.string())
     b_times = np.concatenate([part[1] for part in blocked]) if blocked else np.zeros(0, np.int64)
     b_cents = np.concatenate([part[2] for part in blocked]) if blocked else np.zeros(0, np.int64)
@@ -242,7 +266,7 @@ def _settle_staged(con, ledger: Ledger, source: str, params: dict) -> Settlement
         blocked=len(ids),
         blocked_amount=money(b_cents.sum()) if len(ids) else money(0),
         blocked_calls=blocked_calls,
-    )
+    ), count + known
 
 
 def _commit_chunk(con) -> None:
@@ -555,6 +579,11 @@ def decimal_array(cents: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.decimal128(18, 2), len(cents), [None, pa.py_buffer(words.tobytes())])
 
 
+def _repeat(text: str, n: int) -> pa.Array:
+    """`text` n times as an Arrow string array (built in C: a Python list of a million strings takes seconds)."""
+    return pa.repeat(pa.scalar(text, pa.string()), n)
+
+
 def _ts(us: np.ndarray) -> pa.Array:
     return pa.array(np.asarray(us, np.int64), pa.int64()).cast(pa.timestamp("us", tz="UTC"))
 
@@ -579,7 +608,7 @@ def _write(con, engine: _Engine, usage_ids: pa.Array, times: np.ndarray, cents: 
             "purchased_at": r_time,
             "expires_at": _ts(r_exp),
             "amount": r_amount,
-            "source": pa.array(["auto_recharge"] * len(r_lot), pa.string()),
+            "source": _repeat("auto_recharge", len(r_lot)),
             "order_id": r_key,
         }
     )
@@ -588,23 +617,23 @@ def _write(con, engine: _Engine, usage_ids: pa.Array, times: np.ndarray, cents: 
     x_time = np.array([r[2] for r in e_rows], np.int64)
     x_rem = np.array([r[3] for r in e_rows], np.int64)
     spend_ids = usage_ids.take(pa.array(spend_call, pa.int64()))
-    entries = pa.concat_tables(
+    spend_entries = pa.table(
+        {
+            "entry_id": pa.array(spend_entry, pa.int64()),
+            "occurred_at": _ts(times[spend_call]),
+            "kind": _repeat("spend", len(spend_entry)),
+            "amount": decimal_array(-cents[spend_call]),
+            "idempotency_key": pc.binary_join_element_wise("usage:", spend_ids, ""),
+            "lot_id": pa.nulls(len(spend_entry), pa.int64()),
+        }
+    )
+    other_entries = pa.concat_tables(
         [
-            pa.table(
-                {
-                    "entry_id": pa.array(spend_entry, pa.int64()),
-                    "occurred_at": _ts(times[spend_call]),
-                    "kind": pa.array(["spend"] * len(spend_entry), pa.string()),
-                    "amount": decimal_array(-cents[spend_call]),
-                    "idempotency_key": pc.binary_join_element_wise("usage:", spend_ids, ""),
-                    "lot_id": pa.nulls(len(spend_entry), pa.int64()),
-                }
-            ),
             pa.table(
                 {
                     "entry_id": pa.array(r_entry, pa.int64()),
                     "occurred_at": r_time,
-                    "kind": pa.array(["recharge"] * len(r_entry), pa.string()),
+                    "kind": _repeat("recharge", len(r_entry)),
                     "amount": r_amount,
                     "idempotency_key": r_key,
                     "lot_id": pa.array(r_lot, pa.int64()),
@@ -614,7 +643,7 @@ def _write(con, engine: _Engine, usage_ids: pa.Array, times: np.ndarray, cents: 
                 {
                     "entry_id": pa.array(x_entry, pa.int64()),
                     "occurred_at": _ts(x_time),
-                    "kind": pa.array(["expiry"] * len(x_entry), pa.string()),
+                    "kind": _repeat("expiry", len(x_entry)),
                     "amount": decimal_array(-x_rem),
                     "idempotency_key": pa.array([f"expiry:{i}" for i in x_lot], pa.string()),
                     "lot_id": pa.array(x_lot, pa.int64()),
@@ -635,13 +664,16 @@ def _write(con, engine: _Engine, usage_ids: pa.Array, times: np.ndarray, cents: 
             "issued_at": r_time,
             "lot_id": pa.array(r_lot, pa.int64()),
             "amount": r_amount,
-            "reason": pa.array(["auto_recharge"] * len(r_lot), pa.string()),
+            "reason": _repeat("auto_recharge", len(r_lot)),
         }
     )
-    # rows go in sorted here (Arrow), not by an ORDER BY in the INSERT: DuckDB keeps an Arrow scan's order
+    # rows go in sorted here (Arrow), not by an ORDER BY in the INSERT: DuckDB keeps an Arrow scan's order. The
+    # spends (in call order already) go in apart from the few recharges and expiries among them: merging them
+    # would copy every spend's key once more for no reader's benefit (the journal is read by entry_id)
     for name, table, sql in (
         ("_s_lot", _sorted(lots, "lot_id"), "INSERT INTO lot SELECT * FROM _s_lot"),
-        ("_s_entry", _sorted(entries, "entry_id"), "INSERT INTO entry SELECT *, $1 FROM _s_entry"),
+        ("_s_entry", _sorted(spend_entries, "entry_id"), "INSERT INTO entry SELECT *, $1 FROM _s_entry"),
+        ("_s_entry", _sorted(other_entries, "entry_id"), "INSERT INTO entry SELECT *, $1 FROM _s_entry"),
         ("_s_alloc", _sorted(allocations, "entry_id", "lot_id"), "INSERT INTO allocation SELECT * FROM _s_alloc"),
         ("_s_invoice", _sorted(invoices, "lot_id"), "INSERT INTO invoice SELECT * FROM _s_invoice"),
     ):
@@ -659,6 +691,8 @@ def _sorted(table: pa.Table, *keys: str) -> pa.Table:
     if len(table) < 2:
         return table
     columns = [table[k].to_numpy() for k in reversed(keys)]
+    if len(keys) == 1 and np.all(columns[0][1:] >= columns[0][:-1]):  # the usual case: already in order
+        return table
     order = np.lexsort(columns)
     if np.array_equal(order, np.arange(len(order))):
         return table
