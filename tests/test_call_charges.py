@@ -7,12 +7,12 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from babel.numbers import get_currency_precision, list_currencies
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import commcredits as cc
 from commcredits.credits.settlement import settle
-from commcredits.usage.charges import calls_needing_attention
+from commcredits.usage.charges import ATTENTION, calls_needing_attention
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
 
@@ -154,18 +154,26 @@ def test_settled_total_is_the_sum_of_microsofts_rounded_charges(charges):
                 min_size=1, max_size=10),
        st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 12)), st.sampled_from([None, "1.00", "5.00"])),
                 min_size=1, max_size=3))
+@example(calls=[("7.00", "Microsoft", "USD")], rounds=[(None, None), (None, "5.00")])  # blocked, then paid
 def test_the_settlement_report_counts_each_imported_call_as_call_charges_does(calls, rounds):
-    """by_status after each settlement (up to a time or all, funds added between) = the view's own count."""
+    """by_status after each settlement (up to a time or all, funds added between) = the view's own count, and
+    the calls needing attention (a quicker query) are the view's calls in those statuses, word for word."""
     ledger = funded(amount="3.00")
+    cc.load_rate_card(ledger)
     rows = [graph_row(n, charge=charge, operator=op, currency=currency) for n, (charge, op, currency) in enumerate(calls)]
     cc.import_pstn_calls(ledger, rows)
+    cc.rate_calls(ledger)
     for order, (until, add) in enumerate(rounds):
         if add:
             ledger.add_funds(add, at=T0 + timedelta(minutes=10 * len(calls) + order), order_id=f"PO-more-{order}")
         report = settle(ledger, until=None if until is None else T0 + timedelta(minutes=10 * until))
-        view = cc.call_charges(ledger)["status"].value_counts().to_dict()
+        table = cc.call_charges(ledger)
+        view = table["status"].value_counts().to_dict()
         assert report.by_status == {status: view.get(status, 0) for status in report.by_status}
         assert sum(report.by_status.values()) == len(calls)
+        columns = ["usage_id", "status", "attention_amount", "reason"]
+        expected = table[table["status"].isin(ATTENTION)][columns].astype(str).values.tolist()
+        assert sorted(calls_needing_attention(ledger)[columns].astype(str).values.tolist()) == sorted(expected)
 
 
 def test_call_charges_gives_every_call_a_status_reason_and_amount():

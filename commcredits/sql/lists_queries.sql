@@ -32,7 +32,7 @@ ORDER BY rows_ DESC, reason
 -- name: attention_rows
 -- Calls in another currency, blocked, or with only an estimate (see usage/charges.py), newest first.
 SELECT usage_id, start_at, user_principal_name, status, attention_amount, currency, reason
-FROM call_charges_of(true)
+FROM call_charges_of(true, $currency)
 WHERE status IN ('other_currency', 'blocked', 'estimate')
 ORDER BY start_at DESC, usage_id
 

@@ -40,16 +40,16 @@ def attention_sentences(summary: pd.DataFrame, currency: str, locale: str | None
     return sentences
 
 
-def attention_heading_html(ledger: Ledger, *, locale: str | None = None) -> tuple[str, bool]:
-    """The section's title and one sentence per status (the summary an admin reads first); False when no call
-    needs attention."""
+def attention_heading_html(ledger: Ledger, *, locale: str | None = None) -> tuple[str, int]:
+    """The section's title and one sentence per status (the summary an admin reads first), and how many calls
+    need attention (0: none)."""
     summary = attention_summary(ledger)
     title = '<h3 class="cc-section">Calls that need your attention</h3>'
     if summary.empty:
         return (f'{title}<div class="cc-attention cc-attention-none">No call needs your attention: every call '
-                "Microsoft charged in " + html.escape(ledger.currency) + " is settled or waiting to be.</div>"), False
+                "Microsoft charged in " + html.escape(ledger.currency) + " is settled or waiting to be.</div>"), 0
     sentences = "".join(f"<li>{html.escape(s)}</li>" for s in attention_sentences(summary, ledger.currency, locale))
-    return f'{title}<div class="cc-attention cc-warning"><ul>{sentences}</ul></div>', True
+    return f'{title}<div class="cc-attention cc-warning"><ul>{sentences}</ul></div>', int(summary["calls"].sum())
 
 
 def attention_table_html(calls: pd.DataFrame, currency: str, locale: str | None = None) -> str:
@@ -85,11 +85,10 @@ def attention_csv_frame(calls: pd.DataFrame, currency: str) -> pd.DataFrame:
 def attention_html(ledger: Ledger, *, locale: str | None = None, limit: int = SHOWN, more_hint: str = "") -> str:
     """The 'Calls that need your attention' section: a sentence per status, then the newest `limit` calls
     with amounts (`more_hint`, HTML, says where the rest are)."""
-    heading, any_calls = attention_heading_html(ledger, locale=locale)
-    if not any_calls:
+    heading, total = attention_heading_html(ledger, locale=locale)
+    if not total:
         return heading
-    calls = attention_rows(ledger)
-    total = calls.count()
+    calls = attention_rows(ledger)  # the summary counted them: one query less on a big ledger
     more = f" (the newest {limit} of {total:,}{more_hint})" if total > limit else ""
     return (f'{heading}<div class="cc-hint">Calls{more}:</div>'
             f"{attention_table_html(calls.page(0, limit), ledger.currency, locale)}")
@@ -108,9 +107,9 @@ class AttentionList:
         self.widget.add_class("cc-attention-section")
 
     def show(self) -> None:
-        self.heading.value, any_calls = attention_heading_html(self.ledger, locale=self.locale)
-        self.calls.widget.layout.display = None if any_calls else "none"
-        if any_calls:
+        self.heading.value, needing = attention_heading_html(self.ledger, locale=self.locale)
+        self.calls.widget.layout.display = None if needing else "none"
+        if needing:
             self.calls.show()
 
 

@@ -43,8 +43,8 @@ def status_counts(target) -> dict[str, int]:
 def calls_needing_attention(target) -> pd.DataFrame:
     """Calls in another currency, blocked, or with only an estimate, newest first: each with its amount and reason."""
     return store_of(target).query_df(
-        f"SELECT {COLUMNS} FROM call_charges_of(true) WHERE status IN ('other_currency', 'blocked', 'estimate') "
-        "ORDER BY start_at DESC, usage_id"
+        f"SELECT {COLUMNS} FROM call_charges_of(true, $currency) WHERE status IN ('other_currency', 'blocked', "
+        "'estimate') ORDER BY start_at DESC, usage_id", {"currency": ledger_currency(target)}
     )
 
 
@@ -55,11 +55,18 @@ def attention_summary(target) -> pd.DataFrame:
         SELECT status, count(*) AS calls, sum(attention_amount)::DECIMAL(18, 2) AS amount,
                coalesce(CASE WHEN status = 'estimate' THEN (SELECT currency FROM tenant LIMIT 1) END,
                         currency) AS currency
-        FROM call_charges_of(true) WHERE status IN ('other_currency', 'blocked', 'estimate')
+        FROM call_charges_of(true, $currency) WHERE status IN ('other_currency', 'blocked', 'estimate')
         GROUP BY ALL ORDER BY status, currency
-        """
+        """,
+        {"currency": ledger_currency(target)},
     )
 
 
+def ledger_currency(target) -> str | None:
+    """The tenant's ledger currency (attention queries take it as a constant: see call_charges_of)."""
+    rows = store_of(target).query("SELECT currency FROM tenant LIMIT 1")
+    return rows[0][0] if rows else None
+
+
 __all__ = ["ATTENTION", "STATUSES", "STATUS_LABELS", "attention_summary", "call_charges", "calls_needing_attention",
-           "status_counts"]
+           "ledger_currency", "status_counts"]

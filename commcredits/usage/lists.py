@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..store import Store, named_sql
 from .call_import import store_of
+from .charges import ledger_currency
 
 _SQL = named_sql("lists_queries")
 
@@ -63,7 +64,7 @@ def quarantine_reasons(target, files: set[str] | list[str]) -> pd.DataFrame:
 def attention_rows(target) -> RowSource:
     """Calls that need the admin (other currency, blocked, estimate only), newest first: usage_id, start_at,
     user_principal_name, status, attention_amount, currency, reason."""
-    return sql_rows(store_of(target), _SQL["attention_rows"])
+    return sql_rows(store_of(target), _SQL["attention_rows"], {"currency": ledger_currency(target)})
 
 
 def alert_messages(target) -> RowSource:
