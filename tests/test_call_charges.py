@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import commcredits as cc
 from commcredits.credits.settlement import settle
+from commcredits.usage import insights
 from commcredits.usage.charges import ATTENTION, calls_needing_attention
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
@@ -254,3 +255,21 @@ def test_a_call_drawn_earlier_with_another_amount_says_so():
     assert settle(ledger).conflicts == 1
     row = cc.call_charges(ledger).iloc[0]
     assert row["status"] == "settled" and "the ledger drew 0.50 under this id earlier" in row["reason"]
+
+
+def test_recent_entries_trace_a_late_calls_charge_to_who_called_where():
+    """A call whose log came after later calls were settled is recorded at the last entry's time, not its own:
+    the Overview's recent entries still name its caller and destination."""
+    ledger = funded(amount="50.00")
+    cc.load_rate_card(ledger)
+    cc.import_pstn_calls(ledger, [graph_row(n, charge="0.40", user="adele.vance@contoso.com") for n in (5, 6)])
+    cc.rate_calls(ledger)
+    settle(ledger)
+    late = graph_row(1, charge="0.90", user="adele.vance@contoso.com")
+    late["userDisplayName"] = "Late Caller"
+    cc.import_pstn_calls(ledger, [late])
+    cc.rate_calls(ledger)
+    assert settle(ledger).late == 1
+    recent = insights.recent_entries(ledger, 2)
+    assert recent["detail"].tolist() == ["Late Caller · call out · to GB", "Adele Vance · call out · to GB"]
+    assert recent["amount"].tolist() == [Decimal("-0.90"), Decimal("-0.40")]

@@ -165,9 +165,14 @@ def _forfeits(ledger: Ledger, lots: list, when: datetime, burn: Decimal, horizon
 
 
 # The latest journal entries with the balance after each (total minus what came after: no window over the
-# whole journal), each call charge traced to who called where (spend must be traceable).
+# whole journal), each call charge traced to who called where (spend must be traceable). The calls are looked
+# for from $since on (NULL: all); `traced` is false for a call charge whose call was not found there.
 RECENT_ENTRIES = """
-WITH recent AS (SELECT * FROM entry ORDER BY entry_id DESC LIMIT $1)
+WITH recent AS (SELECT * FROM entry ORDER BY entry_id DESC LIMIT $limit),
+calls AS (SELECT usage_id, user_display_name, call_type FROM pstn_call
+          WHERE start_at >= coalesce($since, '-infinity'::TIMESTAMPTZ)),
+rated AS (SELECT usage_id, destination_country FROM call_charge
+          WHERE start_at >= coalesce($since, '-infinity'::TIMESTAMPTZ))
 SELECT e.entry_id, e.occurred_at, e.kind, e.amount,
        ((SELECT coalesce(sum(amount), 0) FROM entry)
         - coalesce(sum(e.amount) OVER (ORDER BY e.entry_id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
@@ -182,20 +187,31 @@ SELECT e.entry_id, e.occurred_at, e.kind, e.amount,
                                             ELSE c.call_type END,
                            CASE WHEN c.call_type NOT LIKE '%_in' AND coalesce(r.destination_country, '??') <> '??'
                                 THEN 'to ' || r.destination_country END)
-       END AS detail
+       END AS detail,
+       e.kind <> 'spend' OR c.usage_id IS NOT NULL AS traced
 FROM recent e
-LEFT JOIN pstn_call c ON e.kind = 'spend' AND c.usage_id = substr(e.idempotency_key, 7)
-LEFT JOIN call_charge r ON e.kind = 'spend' AND r.usage_id = substr(e.idempotency_key, 7)
+LEFT JOIN calls c ON e.kind = 'spend' AND c.usage_id = substr(e.idempotency_key, 7)
+LEFT JOIN rated r ON e.kind = 'spend' AND r.usage_id = substr(e.idempotency_key, 7)
 LEFT JOIN invoice i ON i.lot_id = e.lot_id
 LEFT JOIN lot l ON l.lot_id = e.lot_id
 ORDER BY e.entry_id DESC
+"""
+OLDEST_RECENT_SPEND = """
+SELECT min(occurred_at) FROM (SELECT kind, occurred_at FROM entry ORDER BY entry_id DESC LIMIT $limit) WHERE kind = 'spend'
 """
 
 
 def recent_entries(ledger: Ledger, limit: int = 15) -> pd.DataFrame:
     """The last `limit` journal entries, newest first: entry_id, occurred_at, kind, amount, balance_after and
     detail (who called where, for call charges; the idempotency key otherwise)."""
-    return ledger.store.query_df(RECENT_ENTRIES, [limit])
+    # A call charge is recorded at its call's start or later (a late log: at the last entry's time), never
+    # earlier. Calls from the oldest recent charge on are found at once (DuckDB skips older blocks of calls); only
+    # a late call needs the look through every call.
+    ((since,),) = ledger.store.query(OLDEST_RECENT_SPEND, {"limit": limit})
+    frame = ledger.store.query_df(RECENT_ENTRIES, {"limit": limit, "since": since})
+    if since is not None and not frame["traced"].all():
+        frame = ledger.store.query_df(RECENT_ENTRIES, {"limit": limit, "since": None})
+    return frame.drop(columns="traced")
 
 
 # ---- what-if -------------------------------------------------------------------------------------------
