@@ -1,11 +1,13 @@
 """How the dashboard words times, months and tables for an admin."""
 
 from datetime import datetime, timezone
+from decimal import Decimal
 
 import pandas as pd
 import pytest
 
 from commcredits.ui import format as fmt
+from commcredits.ui.attention import attention_sentences
 
 NOON_UTC = datetime(2026, 11, 26, 11, 9, tzinfo=timezone.utc)
 
@@ -63,3 +65,11 @@ def test_empty_table_text_reads_at_wcag_aa_on_every_page():
     colour = re.search(r"\.cc-table \.cc-empty \{ color: (#[0-9a-f]{6})", fmt.STYLE).group(1)
     assert _contrast(colour) >= 4.5 and _contrast("#777777") < 4.5  # the old grey did not
     assert "cc-empty" not in alerts.STRIP_STYLE  # one shared rule, no per-page override
+
+
+def test_call_counts_in_sentences_are_grouped_for_the_locale():
+    summary = pd.DataFrame({"status": ["other_currency"], "calls": [103950], "amount": [Decimal("66306.24")],
+                            "currency": ["EUR"]})
+    (sentence,) = attention_sentences(summary, "USD", "en_US")
+    assert sentence.startswith("103,950 calls charged in EUR") and "€66,306.24" in sentence
+    assert attention_sentences(summary, "USD", "de_DE")[0].startswith("103.950 calls")

@@ -1,6 +1,12 @@
 """The Overview page's content, computed without a browser on the demo tenant."""
 
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+
 from commcredits import format_money, open_ledger
+from commcredits.credits.settlement import settle
+from commcredits.ui import charts
 from commcredits.ui.overview import build_overview, overview_charts, overview_html
 
 
@@ -34,3 +40,25 @@ def test_refresh_reads_the_ledger_again(writable_demo_db):
     assert "$1,234.00" not in page.children[1].value
     page.children[0].click()
     assert format_money(ledger.balance(), "USD") in page.children[1].value
+
+
+def test_a_tenant_with_thousands_of_recharges_sees_one_expiry_bar_per_month():
+    """A bar per lot is unreadable past a few dozen lots (and 27,000 bars kept a big tenant's Overview blank for
+    over a minute): many lots are summed per expiry month, each month saying how many purchases it holds."""
+    ledger = open_ledger()
+    ledger.add_funds("10.00", at=datetime(2025, 1, 1, tzinfo=timezone.utc), order_id="PO-1")
+    ledger.set_auto_recharge(amount="10.00", below="5.00")
+    start = datetime(2025, 1, 1, 8, tzinfo=timezone.utc)
+    calls = pd.DataFrame({"usage_id": [f"c{i}" for i in range(200)],
+                          "start_at": [start + timedelta(days=i // 2) for i in range(200)],
+                          "charge": ["6.00"] * 200})
+    settle(ledger, calls=calls)
+    lots = ledger.lots()
+    assert len(lots) > charts.MAX_LOT_BARS
+    expiry = charts.expiry_chart(lots, "USD", locale="en_US")
+    months = charts.expiry_months(lots)
+    assert all(len(trace.x) == len(months) <= 5 for trace in expiry.data)
+    assert sum(months["lots"]) == len(lots)
+    assert sum(months["spent"]) == sum(lots["spent"]) and sum(months["remaining"]) == sum(lots["remaining"])
+    assert expiry.layout.title.text.startswith("Purchases by expiry month")
+    assert any(label.endswith(" purchases") and label.startswith("January 2026") for label in expiry.data[0].customdata)

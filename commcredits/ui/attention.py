@@ -33,7 +33,7 @@ def attention_sentences(summary: pd.DataFrame, currency: str, locale: str | None
     """One plain sentence per status and currency, with the amount ('75 calls charged in EUR ...: €47.84')."""
     sentences = []
     for row in summary.itertuples():
-        calls = f"{row.calls} call{'s' if row.calls != 1 else ''}"
+        calls = f"{fmt.count(row.calls, locale)} call{'s' if row.calls != 1 else ''}"
         amount = "no amount" if pd.isna(row.amount) else fmt.money(row.amount, row.currency or currency, locale)
         sentences.append(SENTENCES[row.status].format(calls=calls, amount=amount, currency=currency,
                                                       row_currency=row.currency))
@@ -89,7 +89,7 @@ def attention_html(ledger: Ledger, *, locale: str | None = None, limit: int = SH
     if not total:
         return heading
     calls = attention_rows(ledger)  # the summary counted them: one query less on a big ledger
-    more = f" (the newest {limit} of {total:,}{more_hint})" if total > limit else ""
+    more = f" (the newest {limit} of {fmt.count(total, locale)}{more_hint})" if total > limit else ""
     return (f'{heading}<div class="cc-hint">Calls{more}:</div>'
             f"{attention_table_html(calls.page(0, limit), ledger.currency, locale)}")
 

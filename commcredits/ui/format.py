@@ -28,6 +28,11 @@ def money(amount, currency: str, locale: str | None = None) -> str:
     return format_money(Decimal(amount), currency, locale or display_locale())
 
 
+def count(n: int, locale: str | None = None) -> str:
+    """A whole number with the locale's grouping: '103,950' (en_US), '103.950' (de_DE)."""
+    return format_decimal(int(n), locale=locale or display_locale())
+
+
 def day(value, locale: str | None = None) -> str:
     if value is None or pd.isna(value):
         return ""
