@@ -73,3 +73,15 @@ def test_call_counts_in_sentences_are_grouped_for_the_locale():
     (sentence,) = attention_sentences(summary, "USD", "en_US")
     assert sentence.startswith("103,950 calls charged in EUR") and "€66,306.24" in sentence
     assert attention_sentences(summary, "USD", "de_DE")[0].startswith("103.950 calls")
+
+
+def test_long_list_positions_and_seat_counts_are_grouped_for_the_locale():
+    from commcredits.ui.long_list import position_text
+    from commcredits.ui.licenses import seats_html
+    assert position_text(1000, 50, 103950, "calls", "de_DE") == "Calls 1.001–1.050 of 103.950"
+    assert position_text(1000, 50, 103950, "calls", "en_US") == "Calls 1,001–1,050 of 103,950"
+    seats = pd.DataFrame({"sku_id": ["0c266dff-15dd-4b49-8397-2bb16070ed52"], "product_name": ["Audio Conferencing"],
+                          "capabilities": [["audio_conferencing"]], "capability_status": ["Enabled"],
+                          "warning_units": [0], "free_units": [1200], "consumed_units": [3800],
+                          "enabled_units": [5000], "is_bundle": [False]})
+    assert "3.800 of 5.000" in seats_html(seats, "de_DE") and "1.200" in seats_html(seats, "de_DE")

@@ -126,7 +126,7 @@ class AlertsPage:
         self.status.add_class("cc-status")
         self.current = widgets.HTML()
         self.history = LongList(alert_messages(ledger), self._history_html, filename="alert-messages.csv",
-                                noun="messages", export=history_csv_frame, css="cc-alert-history-list")
+                                noun="messages", export=history_csv_frame, css="cc-alert-history-list", locale=self.locale)
         self.save_button.on_click(self._save)
         self.test_button.on_click(self._test)
         self.refresh()

@@ -102,7 +102,8 @@ class AttentionList:
         self.heading = widgets.HTML()
         self.calls = LongList(attention_rows(ledger), lambda rows: attention_table_html(rows, ledger.currency, locale),
                               filename="calls-needing-attention.csv", noun="calls",
-                              export=lambda rows: attention_csv_frame(rows, ledger.currency), css="cc-attention-list")
+                              export=lambda rows: attention_csv_frame(rows, ledger.currency), css="cc-attention-list",
+                              locale=locale)
         self.widget = widgets.VBox([self.heading, self.calls.widget])
         self.widget.add_class("cc-attention-section")
 

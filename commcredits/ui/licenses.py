@@ -93,7 +93,7 @@ def change_sentence(row) -> str:
     return f"Add {name}"
 
 
-def seats_html(seats: pd.DataFrame) -> str:
+def seats_html(seats: pd.DataFrame, locale: str | None = None) -> str:
     """The tenant's calling licenses and their free seats, as Step 1 shows them before planning."""
     if seats.empty:
         return ('<p class="cc-hint cc-seats-empty">No calling licenses imported yet: import the tenant\'s '
@@ -107,19 +107,20 @@ def seats_html(seats: pd.DataFrame) -> str:
         if r.capability_status in ("Suspended", "LockedOut", "Deleted"):
             note = f"{r.capability_status}: no new seats"
         elif r.warning_units:
-            note = f"{r.warning_units:,} not renewed (grace period)"
-        free = f'<span class="cc-none">{r.free_units:,}</span>' if r.free_units == 0 else f"{r.free_units:,}"
+            note = f"{fmt.count(r.warning_units, locale)} not renewed (grace period)"
+        free = fmt.count(r.free_units, locale)
+        free = f'<span class="cc-none">{free}</span>' if r.free_units == 0 else free
         sub = "; ".join(part for part in (grants, "one license, one seat" if r.is_bundle else "") if part)
         rows.append(f"<tr><td>{html.escape(name)}"
                     f'{f"<div class=cc-muted>{html.escape(sub)}</div>" if sub else ""}</td>'
-                    f'<td class="cc-num">{free}</td><td class="cc-num">{r.consumed_units:,} of {r.enabled_units:,}</td>'
+                    f'<td class="cc-num">{free}</td><td class="cc-num">{fmt.count(r.consumed_units, locale)} of {fmt.count(r.enabled_units, locale)}</td>'
                     f"<td>{html.escape(note)}</td></tr>")
     return ('<table class="cc-table cc-seats-table"><thead><tr><th>License</th><th class="cc-num">Available</th>'
             '<th class="cc-num">Assigned</th><th>Note</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>')
 
 
-def calling_plan_options(seats: pd.DataFrame) -> list[tuple[str, str]]:
+def calling_plan_options(seats: pd.DataFrame, locale: str | None = None) -> list[tuple[str, str]]:
     """Calling Plan choices with their free seats: the usual ones in the usual order (Domestic first), then any
     other calling-plan license the tenant owns (e.g. Business Voice); bundles say they are one license."""
     usual = list(USUAL_CALLING_PLANS)
@@ -130,7 +131,7 @@ def calling_plan_options(seats: pd.DataFrame) -> list[tuple[str, str]]:
         r = by_sku.get(sku)
         name = license_name(sku, r.product_name if r is not None else None)
         bundle = " (one license)" if (r.is_bundle if r is not None else sku == TEAMS_PHONE_WITH_CALLING_PLAN_SKU) else ""
-        seats_text = f"{r.free_units:,} available" if r is not None else "none owned"
+        seats_text = f"{fmt.count(r.free_units, locale)} available" if r is not None else "none owned"
         options.append((f"{name}{bundle} · {seats_text}", sku))
     return options
 
@@ -225,7 +226,7 @@ class _PlanForm:
         # every user left out, a page at a time and as a CSV (the sentences above the plan name only a few)
         self.left_out = LongList(frame_rows(pd.DataFrame()), self._left_out_html, noun="users",
                                  filename=f"{self.file_prefix}-users-left-out.csv", export=left_out_csv_frame,
-                                 css="cc-left-out-list")
+                                 css="cc-left-out-list", locale=self.locale)
         self.left_out_box = widgets.VBox([widgets.HTML('<h3 class="cc-section">Users left out</h3>'),
                                           self.left_out.widget])
         # the summary, then the actions, then the full lists (the plan scrolls in its own box, so they stay in view)
@@ -254,7 +255,8 @@ class _PlanForm:
     def refresh_readiness(self) -> None:
         summary = readiness_summary(self.store)
         cards = "".join(
-            f'<div class="cc-card {css}"><div class="cc-label">{label}</div><div class="cc-value">{value:,}</div></div>'
+            f'<div class="cc-card {css}"><div class="cc-label">{label}</div>'
+            f'<div class="cc-value">{fmt.count(value, self.locale)}</div></div>'
             for label, value, css in (
                 ("Users", summary.users, "cc-users-count"),
                 ("Can dial out", summary.ready, "cc-ready-count" + (" cc-good" if summary.ready else "")),
@@ -402,8 +404,8 @@ class _PlanForm:
         if plan.left_out:
             items = "".join(f"<li>{html.escape(p)}</li>" for p in plan.left_out)
             count = len(plan.left_out_users)
-            every = (f'<div class="cc-hint">All {count:,} users left out are listed under "Users left out" below '
-                     "the plan, with a download.</div>" if count > EXAMPLES_SHOWN else "")
+            every = (f'<div class="cc-hint">All {fmt.count(count, self.locale)} users left out are listed under '
+                     '"Users left out" below the plan, with a download.</div>' if count > EXAMPLES_SHOWN else "")
             parts.append(f'<div class="cc-problems"><b>Not in this plan, and why:</b><ul>{items}</ul>{every}</div>')
         if not plan.nothing_to_do:
             rows = []
@@ -555,8 +557,8 @@ class LicensesForm(_PlanForm):
     def refresh_seats(self) -> None:
         """Free seats before planning, and the Calling Plan choices the tenant can actually use."""
         seats = license_seats(self.store)
-        self.seats.value = seats_html(seats)
-        options = calling_plan_options(seats)
+        self.seats.value = seats_html(seats, self.locale)
+        options = calling_plan_options(seats, self.locale)
         keep = self.calling_plan.value
         self._syncing = True
         try:
@@ -626,12 +628,13 @@ class LicensesForm(_PlanForm):
     def _update_chosen_line(self) -> None:
         n, shown = len(self.chosen), len(self._shown)
         hidden = len(self.chosen - set(self._shown))
-        text = f"{n:,} user{'s' if n != 1 else ''} chosen · {shown:,} of {len(self.users):,} shown"
+        chosen = f"{fmt.count(n, self.locale)} user{'s' if n != 1 else ''} chosen"
+        text = f"{chosen} · {fmt.count(shown, self.locale)} of {fmt.count(len(self.users), self.locale)} shown"
         if not shown:
             text = ("No users imported yet" if self.users.empty else "No users match the search and filters") + \
-                f" · {n:,} user{'s' if n != 1 else ''} chosen"
+                f" · {chosen}"
         if hidden:
-            text += f" · {hidden:,} chosen but hidden by the filters"
+            text += f" · {fmt.count(hidden, self.locale)} chosen but hidden by the filters"
         self.chosen_line.value = f'<div class="cc-muted">{html.escape(text)}</div>'
 
     # ---- state ----

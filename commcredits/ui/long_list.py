@@ -17,6 +17,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from ..safety import neutralise_formula
+from . import format as fmt
 from ..usage.lists import RowSource
 
 PAGE_SIZE = 50
@@ -44,11 +45,12 @@ def download_link(text: str, filename: str, label: str, mime: str, css: str) -> 
             f"{html.escape(label)}</a>")
 
 
-def position_text(offset: int, shown: int, total: int, noun: str = "rows") -> str:
-    """'Rows 51–100 of 1,234' (or 'No rows')."""
+def position_text(offset: int, shown: int, total: int, noun: str = "rows", locale: str | None = None) -> str:
+    """'Rows 51–100 of 1,234' (or 'No rows'), numbers grouped for the locale."""
     if total == 0:
         return f"No {noun}"
-    return f"{noun[:1].upper()}{noun[1:]} {offset + 1:,}–{offset + shown:,} of {total:,}"
+    first, last, total = (fmt.count(n, locale) for n in (offset + 1, offset + shown, total))
+    return f"{noun[:1].upper()}{noun[1:]} {first}–{last} of {total}"
 
 
 def _size(text: str) -> str:
@@ -64,9 +66,10 @@ class LongList:
 
     def __init__(self, source: RowSource, render: Callable[[pd.DataFrame], str], *, filename: str,
                  export: Callable[[pd.DataFrame], pd.DataFrame] = lambda frame: frame, noun: str = "rows",
-                 page_size: int = PAGE_SIZE, css: str = ""):
+                 page_size: int = PAGE_SIZE, css: str = "", locale: str | None = None):
         self.source, self.render, self.export = source, render, export
         self.filename, self.noun, self.page_size = filename, noun, page_size
+        self.locale = locale
         self.offset = 0
         self.total = 0
         self.table = widgets.HTML()
@@ -106,10 +109,10 @@ class LongList:
         self.offset = min(max(0, offset), last)
         rows = self.source.page(self.offset, self.page_size)
         self.table.value = self.render(rows)
-        self.position.value = html.escape(position_text(self.offset, len(rows), self.total, self.noun))
+        self.position.value = html.escape(position_text(self.offset, len(rows), self.total, self.noun, self.locale))
         self.previous.disabled = self.offset == 0
         self.next.disabled = self.offset + self.page_size >= self.total
-        self.download.description = f"Download all {self.total:,} (CSV)" if self.total > self.page_size else \
+        self.download.description = f"Download all {fmt.count(self.total, self.locale)} (CSV)" if self.total > self.page_size else \
             "Download (CSV)"
         self.download.disabled = self.total == 0
         # one page is all there is: no pager to read past; nothing at all: the table says so, nothing to download
@@ -129,5 +132,5 @@ class LongList:
         """Build the CSV of every row (as the list is now) and offer it as a link beside the button."""
         text, rows = self._csv()
         self.link.value = download_link(text, self.filename,
-                                        f"Save {self.filename} ({rows:,} {self.noun}, {_size(text)})",
+                                        f"Save {self.filename} ({fmt.count(rows, self.locale)} {self.noun}, {_size(text)})",
                                         "text/csv", "cc-download-csv")

@@ -96,13 +96,13 @@ def import_problems_frame(error: TenantImportError) -> pd.DataFrame:
                         columns=["Where", "User or license", "Field", "Problem"])
 
 
-def import_problems_summary_html(problems: pd.DataFrame) -> str:
+def import_problems_summary_html(problems: pd.DataFrame, locale: str | None = None) -> str:
     """The problems counted by field (most frequent first): what an admin reads before the rows."""
     counts = problems.groupby("Field").size().sort_values(ascending=False, kind="stable")
     n = len(problems)
-    rows = "".join(f'<tr><td>{html.escape(str(field))}</td><td class="cc-number">{count:,}</td></tr>'
+    rows = "".join(f'<tr><td>{html.escape(str(field))}</td><td class="cc-number">{fmt.count(count, locale)}</td></tr>'
                    for field, count in counts.items())
-    return (fmt.error_html(f"Nothing was imported: Microsoft 365 sent users or licenses with {n:,} "
+    return (fmt.error_html(f"Nothing was imported: Microsoft 365 sent users or licenses with {fmt.count(n, locale)} "
                            f"problem{'s' if n != 1 else ''}, listed below. Fix them in the admin center, then sync again.")
             + '<table class="cc-table cc-import-problem-fields"><thead><tr><th>Field</th><th class="cc-number">'
             f"Problems</th></tr></thead><tbody>{rows}</tbody></table>")
@@ -111,8 +111,9 @@ def import_problems_summary_html(problems: pd.DataFrame) -> str:
 class M365Page:
     """Connect, self-test, last sync, Sync now."""
 
-    def __init__(self, ledger: Ledger):
+    def __init__(self, ledger: Ledger, *, locale: str | None = None):
         self.ledger = ledger
+        self.locale = locale or fmt.display_locale()
         self.settings = load_settings()
         self.connection_status = widgets.HTML()
         self.connection_status.add_class("cc-connection-status")
@@ -137,7 +138,7 @@ class M365Page:
         self.status = widgets.HTML()
         self.status.add_class("cc-status")
         self.problems = LongList(frame_rows(pd.DataFrame()), self._problems_html, noun="problems",
-                                 filename="tenant-import-problems.csv", css="cc-import-problems")
+                                 filename="tenant-import-problems.csv", css="cc-import-problems", locale=self.locale)
         self.problems.widget.layout.display = "none"
         self.connect_button.on_click(self._guarded(self._on_connect_app))
         self.device_button.on_click(self._guarded(self._on_device_code))
@@ -206,7 +207,7 @@ class M365Page:
 
     def show_import_problems(self, error: TenantImportError) -> None:
         problems = import_problems_frame(error)
-        self.status.value = import_problems_summary_html(problems)
+        self.status.value = import_problems_summary_html(problems, self.locale)
         self.problems.source = frame_rows(problems)
         self.problems.show()
         self.problems.widget.layout.display = None
@@ -280,5 +281,5 @@ class M365Page:
         self.phase.value = f'<div class="cc-phase">{html.escape(text)}</div>'
 
 
-def build_m365_page(ledger: Ledger) -> M365Page:
-    return M365Page(ledger)
+def build_m365_page(ledger: Ledger, *, locale: str | None = None) -> M365Page:
+    return M365Page(ledger, locale=locale)

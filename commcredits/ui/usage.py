@@ -58,9 +58,9 @@ def unsupported(names: list[str]) -> list[str]:
     return [n for n in names if Path(n).suffix.lower() not in IMPORTABLE]
 
 
-def row_label(number) -> str:
+def row_label(number, locale: str | None = None) -> str:
     """The row a quarantined row came from, as people count it ("whole file" when the file was refused)."""
-    return "whole file" if pd.isna(number) else f"{int(number):,}"
+    return "whole file" if pd.isna(number) else fmt.count(number, locale)
 
 
 def quarantine_csv_frame(rows: pd.DataFrame) -> pd.DataFrame:
@@ -143,7 +143,7 @@ class UsagePage:
         self.import_result = widgets.HTML()
         self.import_result.add_class("cc-import-result")
         self.quarantine = LongList(frame_rows(pd.DataFrame()), self._quarantine_html, filename="quarantined-rows.csv",
-                                   export=quarantine_csv_frame, css="cc-quarantine-list")
+                                   export=quarantine_csv_frame, css="cc-quarantine-list", locale=self.locale)
         self.quarantine.widget.layout.display = "none"
 
         self.settle_button = widgets.Button(description="Settle charged calls", button_style="success",
@@ -154,7 +154,8 @@ class UsagePage:
         self.settle_result = widgets.HTML()
         self.settle_result.add_class("cc-settle-result")
         self.blocked = LongList(frame_rows(pd.DataFrame()), self._blocked_html, filename="blocked-calls.csv",
-                                export=blocked_csv_frame, noun="calls", css="cc-blocked-list")
+                                export=blocked_csv_frame, noun="calls", css="cc-blocked-list",
+                                locale=self.locale)
         self.blocked.widget.layout.display = "none"
 
         self.spend = widgets.HTML()
@@ -298,7 +299,7 @@ class UsagePage:
         self.show_spend()
 
     def _quarantine_html(self, rows: pd.DataFrame) -> str:
-        rows = rows.assign(row_number=rows["row_number"].map(row_label))
+        rows = rows.assign(row_number=rows["row_number"].map(lambda n: row_label(n, self.locale)))
         return fmt.html_table(rows, labels={"file": "File", "row_number": "Row", "reason": "Reason"},
                               css_class="cc-table cc-quarantine", locale=self.locale)
 
