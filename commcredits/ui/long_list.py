@@ -17,8 +17,8 @@ import ipywidgets as widgets
 import pandas as pd
 
 from ..safety import neutralise_formula
-from . import format as fmt
 from ..usage.lists import RowSource
+from . import format as fmt
 
 PAGE_SIZE = 50
 STYLE = """<style>
