@@ -85,10 +85,12 @@ def timed(action):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1_000_000)
-    parser.add_argument("--files", type=int, default=1)
+    # one export file holds at most 1 GiB (the importer refuses bigger ones): 1M rows a file stays well under
+    parser.add_argument("--files", type=int, help="how many export files (default: one per million calls)")
     parser.add_argument("--dir", default="/tmp/commcredits-bench/pipeline")
     args = parser.parse_args()
     folder = Path(args.dir)
+    args.files = args.files or max(1, -(-args.calls // 1_000_000))
     started = time.perf_counter()
     inputs = generate(folder / f"calls-{args.calls}", args.calls, args.files)
     print(f"{args.calls:,} calls in {len(inputs)} JSON lines file(s) ready in {time.perf_counter() - started:.0f} s; "
@@ -107,6 +109,8 @@ def main() -> None:
     print(f"imported {imported.imported:,} (quarantined {imported.quarantined:,}); rated {rated.by_method}; settled "
           f"{settled.settled:,} calls, {settled.recharges:,} recharges, {settled.expired_lots:,} lots expired, "
           f"{settled.blocked:,} blocked")
+    if imported.imported != args.calls:   # a refused file would make every ratio meaningless
+        sys.exit(f"only {imported.imported:,} of {args.calls:,} calls were imported: a file is quarantined whole, e.g. over the 1 GiB limit: use more --files")
 
     con = duckdb.connect(str(fresh(folder / "floor.duckdb")))
     con.execute("SET TimeZone = 'UTC'")
