@@ -177,9 +177,11 @@ SELECT e.entry_id, e.occurred_at, e.kind, e.amount,
        ((SELECT coalesce(sum(amount), 0) FROM entry)
         - coalesce(sum(e.amount) OVER (ORDER BY e.entry_id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
        )::DECIMAL(18, 2) AS balance_after,
-       CASE WHEN e.kind IN ('purchase', 'recharge') THEN 'Invoice ' || i.invoice_id || ' · order ' || l.order_id
+       CASE WHEN e.kind = 'purchase' THEN 'Invoice ' || i.invoice_id || ' · order ' || l.order_id
+            WHEN e.kind = 'recharge' THEN 'Invoice ' || i.invoice_id || ' · auto-recharge'  -- not the internal key
             WHEN e.kind = 'expiry' THEN 'Unused credit of invoice ' || i.invoice_id
-            WHEN e.kind <> 'spend' OR c.usage_id IS NULL THEN e.idempotency_key
+            WHEN e.kind = 'spend' AND c.usage_id IS NULL THEN 'call ' || substr(e.idempotency_key, 7)
+            WHEN e.kind <> 'spend' THEN e.idempotency_key
             ELSE concat_ws(' · ',
                            coalesce(c.user_display_name, 'auto attendant / call queue'),
                            CASE c.call_type WHEN 'user_out' THEN 'call out' WHEN 'conf_out' THEN 'meeting dial-out'
