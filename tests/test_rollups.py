@@ -121,7 +121,7 @@ def test_recent_entries_and_expiring_funds_read_quickly_and_agree_with_the_full_
     journal = ledger.entries().sort_values("entry_id", ascending=False).head(6)
     assert recent["entry_id"].tolist() == journal["entry_id"].tolist()
     assert recent["balance_after"].tolist() == journal["balance_after"].tolist()
-    assert recent["detail"].iloc[0] == "usage:manual-2"
+    assert recent["detail"].iloc[0] == "call manual-2"  # the call id, not the internal key (issue 21)
     (last,) = ledger.store.query("SELECT max(occurred_at) FROM entry")[0]
     quick = insights.expiring_funds(ledger, as_of=last)  # from the lots view
     burn = insights.daily_burn(ledger, as_of=last)
