@@ -23,11 +23,18 @@ DIMENSIONS = {
     "destination": "spend_by_destination",
     "call_type": "spend_by_call_type",
     "month": "spend_by_month",
+    # the Teams PSTN usage report's own dimensions (issue 21): budgets by department, what each auto attendant,
+    # call queue and phone number costs
+    "department": "spend_by_department",
+    "resource_account": "spend_by_resource_account",
+    "number": "spend_by_number",
 }
 
 
 def spend_by(ledger: Ledger, dimension: str) -> pd.DataFrame:
-    """Credits spent per 'user', 'destination', 'call_type' or 'month' (calls, minutes, amount).
+    """Credits spent per 'user', 'destination', 'call_type', 'month', 'department', 'resource_account' (auto
+    attendant or call queue, by its number) or 'number' (the tenant's number on the call): calls, minutes,
+    amount, largest first (months in order).
 
     Raises InvalidInput for another dimension."""
     view = DIMENSIONS.get(dimension)
