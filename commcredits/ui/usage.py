@@ -29,6 +29,7 @@ from . import charts
 from . import format as fmt
 from .attention import AttentionList
 from .long_list import LongList
+from .spend_tables import report_dimensions_html
 from .usage_words import BLOCKED_REASON, explain, settlement_lines
 
 IMPORTABLE = tuple(sorted(CALL_LOG_SUFFIXES))
@@ -352,6 +353,7 @@ class UsagePage:
             users = insights.spend_by(self.ledger, "user").head(TOP)
             places = insights.spend_by(self.ledger, "destination").head(TOP)
             months = insights.spend_by(self.ledger, "month")
+            by_report_dimensions = report_dimensions_html(self.ledger, locale=self.locale)
         except Exception as error:  # a busy file must not break the page
             self.spend.value = fmt.error_html(f"Could not read the spend tables: {explain(error)} Try again in a moment.")
             return
@@ -373,7 +375,7 @@ class UsagePage:
             f'<div><h3 class="cc-section">Top destinations</h3>'
             f'{table(places, "destination", "Destination", "cc-spend-destinations")}</div>'
             f'<div><h3 class="cc-section">By month</h3>{table(months, "label", "Month", "cc-spend-months")}</div>'
-            "</div>")
+            f"{by_report_dimensions}</div>")
         charts.show_in(self.chart, [] if months.empty else [charts.spend_by_month_chart(months, self.currency, self.locale)])
 
 
