@@ -25,7 +25,7 @@ from ..credits.ledger import Agreement, Ledger
 from ..licensing.plan_words import EXAMPLES_SHOWN
 from ..licensing.plans import Change, Plan, Selection, add_communication_credits, apply_plan, plan_license_changes
 from ..licensing.readiness import license_seats, readiness, readiness_summary
-from ..usage.lists import frame_rows
+from ..rows import frame_rows
 from . import format as fmt
 from . import m365 as m365_ui
 from .long_list import LongList, download_link
