@@ -11,8 +11,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from ..store import Store, named_sql
-from .call_import import store_of
+from ..store import Store, named_sql, store_of
 from .charges import ledger_currency
 
 _SQL = named_sql("lists_queries")
