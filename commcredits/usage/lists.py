@@ -6,8 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..rows import RowSource, sql_rows
-from ..store import named_sql
-from .call_import import store_of
+from ..store import named_sql, store_of
 from .charges import ledger_currency
 
 _SQL = named_sql("lists_queries")
