@@ -84,8 +84,9 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     )
     lots_table = fmt.html_table(
         open_lots,
-        labels={"invoice_id": "Invoice", "order_name": "Order", "purchased_at": "Bought", "expires_at": "Expires",
-                "amount": "Amount", "remaining": "Remaining"},
+        # what is left and when it expires first: on a phone the long order names come after the money
+        labels={"expires_at": "Expires", "remaining": "Remaining", "amount": "Amount", "invoice_id": "Invoice",
+                "order_name": "Order", "purchased_at": "Bought"},
         money_columns=("amount", "remaining"), day_columns=("purchased_at", "expires_at"), currency=currency,
         css_class="cc-table cc-lots", locale=locale,
     )
