@@ -29,12 +29,13 @@ from . import charts
 from . import format as fmt
 from .attention import AttentionList
 from .long_list import LongList
-from .usage_words import BLOCKED_REASON, explain, settlement_lines
+from .usage_words import BLOCKED_REASON, calls as calls_text, explain, settlement_lines, status_lines
 
 IMPORTABLE = tuple(sorted(CALL_LOG_SUFFIXES))
 TOP = 10
 PAGE_STYLE = """<style>
 .cc-usage .cc-phase { color: #444; font-size: 13px; margin: 2px 0 6px; min-height: 1.2em; }
+.cc-usage h4.cc-subsection { margin: 12px 0 2px; font-size: 14px; font-weight: 600; }
 .cc-usage .cc-hint { color: #555; font-size: 13px; margin: 2px 0 8px; }
 .cc-usage .cc-quarantine td:last-child { max-width: 520px; overflow-wrap: anywhere; line-height: 1.35; }
 .cc-usage .cc-card { max-width: 300px; }
@@ -322,9 +323,16 @@ class UsagePage:
         self.show_spend()
 
     def _settlement_html(self, report: SettlementReport, unrated: int) -> str:
+        """This settlement's cards, then every imported call by what became of it (all time, adding up)."""
         cards = "".join(fmt.card(label, value, note, f"cc-settle-{label.lower().replace(' ', '-')}"
-                              + (" cc-warning" if label == "Blocked" and report.blocked else ""))
-                        for label, value, note in settlement_lines(report, unrated, self.currency, self.locale))
+                                 + (" cc-warning" if label == "Blocked" and report.blocked else ""))
+                        for label, value, note in settlement_lines(report, self.currency, self.locale))
+        total, lines = status_lines(report.by_status, self.locale)
+        statuses = "".join(fmt.card(label, value, note, f"cc-calls-{status.replace('_', '-')}")
+                           for status, label, value, note in lines)
+        unrated_note = (f'<div class="cc-hint">Unrated: {calls_text(unrated, self.locale)} with no charge from '
+                        "Microsoft and no rate card price, so not even an estimate. Load your rate card "
+                        "(load_rate_card) for estimates.</div>" if unrated else "")
         blocked = ""
         calls = report.blocked_calls
         shown = bool(report.blocked and calls is not None and len(calls))
@@ -336,7 +344,11 @@ class UsagePage:
         self.blocked.widget.layout.display = None if shown else "none"
         balance = fmt.money(self.ledger.balance(), self.currency, self.locale)
         after = "" if self.ledger.agreement is Agreement.MCA else f"<div>Balance now: <b>{html.escape(balance)}</b>.</div>"
-        return f'<div class="cc-cards">{cards}</div>{after}{blocked}'
+        return ('<h4 class="cc-subsection">This settlement</h4>'
+                f'<div class="cc-cards cc-this-settlement">{cards}</div>{after}'
+                f'<h4 class="cc-subsection">Every imported call so far: {fmt.count(total, self.locale)}</h4>'
+                '<div class="cc-hint">All time, each call counted once by what became of it.</div>'
+                f'<div class="cc-cards cc-all-calls">{statuses}</div>{unrated_note}{blocked}')
 
     # ---- spend ----
 

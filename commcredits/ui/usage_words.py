@@ -29,37 +29,55 @@ def explain(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def settlement_lines(report: SettlementReport, unrated: int, currency: str, locale: str | None = None) -> list[tuple[str, str, str]]:
-    """(label, value, note) per outcome of a settlement, in the order people read them."""
+def settlement_lines(report: SettlementReport, currency: str, locale: str | None = None) -> list[tuple[str, str, str]]:
+    """(label, value, note) per outcome of this settlement only, in the order people read them."""
     m = lambda amount: fmt.money(amount, currency, locale)  # noqa: E731
-    lines = [("Settled", f"{report.settled} call{'s' if report.settled != 1 else ''}", f"{m(report.amount)} paid from credits"),
-             ("Auto-recharges", str(report.recharges), f"{m(report.recharged)} added and invoiced" if report.recharges
-              else "none needed")]
+    lines = [("Settled", calls(report.settled, locale), f"{m(report.amount)} paid from credits"),
+             ("Auto-recharges", fmt.count(report.recharges, locale),
+              f"{m(report.recharged)} added and invoiced" if report.recharges else "none needed")]
     if report.blocked:
-        lines.append(("Blocked", f"{report.blocked} call{'s' if report.blocked != 1 else ''}",
+        lines.append(("Blocked", calls(report.blocked, locale),
                       f"{m(report.blocked_amount)} not recorded: {BLOCKED_REASON}. They stay unsettled; add funds "
                       "or turn on auto-recharge, then settle again."))
     else:
         lines.append(("Blocked", "0", f"the balance covered every call Microsoft charged in {currency}"))
-    for status, label, note in (("other_currency", "Other currency", "charged in another currency: never drawn, "
-                                 "see the calls that need your attention"),
-                                ("estimate", "Estimate only", "no charge from Microsoft: estimated from the rate "
-                                 "card, never settled"),
-                                ("operator", "Other operators", "billed by their carrier, not from credits")):
-        if report.by_status.get(status):
-            lines.append((label, str(report.by_status[status]), note))
     if report.late:
-        lines.append(("Arrived late", str(report.late), "calls older than the ledger's last entry: recorded at "
-                                                         "that entry's time, since history is never rewritten; "
-                                                         "their own call time is kept for reports."))
+        lines.append(("Arrived late", calls(report.late, locale), "older than the ledger's last entry: recorded at "
+                      "that entry's time, since history is never rewritten; their own call time is kept for reports."))
     if report.expired_lots:
-        lines.append(("Expired lots", str(report.expired_lots), f"{m(report.forfeited)} forfeited at expiry"))
+        lines.append(("Expired lots", fmt.count(report.expired_lots, locale), f"{m(report.forfeited)} forfeited at expiry"))
     if report.conflicts:
-        lines.append(("Conflicts", str(report.conflicts), "already settled with another amount; left as they were"))
+        lines.append(("Conflicts", calls(report.conflicts, locale), "already settled with another amount; left as they were"))
     if report.billed_in_arrears:
-        lines.append(("Billed in arrears", str(report.billed_in_arrears), f"{m(report.arrears_amount)}: Microsoft "
-                      "Customer Agreement, invoiced later once the remaining credits are used up"))
-    if unrated:
-        lines.append(("Unrated", str(unrated), "no charge from Microsoft and no rate card price: not even an "
-                                               "estimate. Load your rate card (load_rate_card) for estimates."))
+        lines.append(("Billed in arrears", calls(report.billed_in_arrears, locale), f"{m(report.arrears_amount)}: "
+                      "Microsoft Customer Agreement, invoiced later once the remaining credits are used up"))
     return lines
+
+
+# every imported call is in exactly one of these: the cards add up to the number of calls imported
+STATUS_WORDS = (
+    ("settled", "Paid from credits", "drawn from credits (or billed in arrears on MCA)"),
+    ("free", "No charge", "Microsoft charged 0.00: included minutes or a free call"),
+    ("operator", "Other operators", "billed by their carrier, not from credits"),
+    ("estimate", "Estimate only", "no charge from Microsoft: estimated from the rate card, never settled"),
+    ("other_currency", "Other currency", "charged in another currency: never drawn, see the calls that need "
+                                         "your attention"),
+    ("blocked", "Blocked", "not covered by the balance: still unsettled"),
+    ("pending", "Not settled yet", "charged after the settlement's cut-off: the next settlement pays them"),
+)
+
+
+def status_lines(by_status: dict, locale: str | None = None) -> tuple[int, list[tuple[str, str, str, str]]]:
+    """Every imported call by what became of it, all time: (total, [(status, label, value, note)]). A status
+    with no call is left out, except "Paid from credits"."""
+    lines = []
+    for status, label, note in STATUS_WORDS:
+        n = int(by_status.get(status, 0))
+        if n or status == "settled":
+            lines.append((status, label, fmt.count(n, locale), note))
+    return sum(int(v) for v in by_status.values()), lines
+
+
+def calls(n: int, locale: str | None = None) -> str:
+    """'1 call', '2,608 calls'."""
+    return f"{fmt.count(n, locale)} call{'s' if n != 1 else ''}"
