@@ -119,8 +119,14 @@ def test_a_bad_file_is_explained_in_the_form_and_changes_nothing(ledger, name, c
     entries = len(ledger.entries())
     page.upload.value = (upload(name, content),)
     page.import_button.click()
-    assert message in page.import_status.value and "cc-error" in page.import_status.value
-    assert "Traceback" not in page.import_status.value and page.progress.bar_style != "success"
+    shown = page.import_status.value
+    assert message in shown and "cc-error" in shown
+    assert "Traceback" not in shown and page.progress.bar_style != "success"
+    assert "commcredits-upload-" not in shown and "/tmp" not in shown  # no temporary path
+    assert " Error:" not in shown and "Malformed JSON" not in shown  # no DuckDB message
+    sentences = [s.strip() for s in re.sub("<[^>]+>", "", shown).split(". ") if s.strip()]
+    assert len(sentences) == len(set(sentences)), sentences  # no sentence said twice
+    assert shown.count("reads a Graph getPstnCalls") <= 1
     assert "Done" not in page.phase.value
     assert counts(ledger)[0] == 0 and len(ledger.entries()) == entries  # a refused file is kept in quarantine
     assert not page.import_button.disabled

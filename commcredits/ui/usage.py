@@ -29,7 +29,7 @@ from . import charts
 from . import format as fmt
 from .attention import AttentionList
 from .long_list import LongList
-from .usage_words import BLOCKED_REASON, calls as calls_text, explain, settlement_lines, status_lines
+from .usage_words import BLOCKED_REASON, calls as calls_text, explain, plain_reason, settlement_lines, status_lines
 
 IMPORTABLE = tuple(sorted(CALL_LOG_SUFFIXES))
 TOP = 10
@@ -77,13 +77,19 @@ def blocked_csv_frame(calls: pd.DataFrame) -> pd.DataFrame:
 
 
 def nothing_imported(ledger: Ledger, steps: list[ImportStep]) -> str:
-    """Why an import that brought in no row failed, file by file, and what the page expects."""
+    """Why an import that brought in no row failed, file by file, and what the page expects (said once)."""
     rows = quarantine_rows(ledger, {s.name for s in steps}).page(0, 1000)
     whole = rows[rows["row_number"].isna()].drop_duplicates("file")
-    reasons = " ".join(f"{f}: {r}" for f, r in zip(whole["file"], whole["reason"])) or (
-        "every row was quarantined; see the reasons below.")
+    reasons = " ".join(sentence(plain_reason(r) if r.startswith(f"{f} ") else f"{f}: {plain_reason(r)}")
+                       for f, r in zip(whole["file"], whole["reason"])) or (
+        "Every row was set aside; see the reasons below.")
     names = ", ".join(s.name for s in steps)
-    return (f"Nothing was imported from {names}. {reasons} This page reads {EXPECTED_FILES}.")
+    expected = "" if EXPECTED_FILES in reasons else f" This page reads {EXPECTED_FILES}."
+    return f"Nothing was imported from {names}. {reasons}{expected}"
+
+
+def sentence(text: str) -> str:
+    return text if text.endswith((".", "?", "!")) else f"{text}."
 
 
 def import_steps(paths: list[Path], names: list[str] | None = None) -> list[ImportStep]:
@@ -289,6 +295,7 @@ class UsagePage:
         names = {s.name for s in steps}
         if report.quarantined:
             reasons = quarantine_reasons(self.ledger, names)
+            reasons = reasons.assign(reason=reasons["reason"].map(plain_reason))
             summary = ('<h3 class="cc-section">Quarantined rows</h3><div class="cc-hint">Set aside with the reason; '
                        "fix them in the file and import it again (rows already imported are skipped).</div>"
                        + fmt.html_table(reasons, labels={"reason": "Reason", "rows": "Rows"},
@@ -300,7 +307,8 @@ class UsagePage:
         self.show_spend()
 
     def _quarantine_html(self, rows: pd.DataFrame) -> str:
-        rows = rows.assign(row_number=rows["row_number"].map(lambda n: row_label(n, self.locale)))
+        rows = rows.assign(row_number=rows["row_number"].map(lambda n: row_label(n, self.locale)),
+                           reason=rows["reason"].map(plain_reason))
         return fmt.html_table(rows, labels={"file": "File", "row_number": "Row", "reason": "Reason"},
                               css_class="cc-table cc-quarantine", locale=self.locale)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 
 import duckdb
@@ -21,12 +22,23 @@ def explain(error: Exception) -> str:
         return "it is not a readable zip archive (a Teams admin center export is Calls.Export.*.zip)."
     if isinstance(error, UnicodeDecodeError):
         return "it is not UTF-8 text; export the call log again as CSV or JSON."
-    if isinstance(error, duckdb.Error):
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return f"the database could not read it ({first})."
+    if isinstance(error, duckdb.Error):  # DuckDB's own words name temporary files and internals: not for admins
+        return "it could not be read as a call log: it may be damaged, or not an export this page reads."
     if isinstance(error, OSError):
         return f"it could not be read ({error.strerror or error})."
     return f"{type(error).__name__}: {error}"
+
+
+# DuckDB's message appended to a reason ("...: Invalid Input Error: Malformed JSON in file "/tmp/..."...")
+DATABASE_MESSAGE = re.compile(r":?\s*\b(?:[A-Z][a-z]+ )+Error: .*$", re.S)
+QUOTED_PATH = re.compile(r'"?(?:/[^\s"/]+)+/([^\s"/]+)"?')
+
+
+def plain_reason(reason: str) -> str:
+    """A quarantine reason as admins should read it: without DuckDB's own message or a temporary folder."""
+    text = DATABASE_MESSAGE.sub("", str(reason)).strip()
+    text = QUOTED_PATH.sub(lambda m: m.group(1), text)  # a full path on the server: just the file's name
+    return text
 
 
 def settlement_lines(report: SettlementReport, currency: str, locale: str | None = None) -> list[tuple[str, str, str]]:
