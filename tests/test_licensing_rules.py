@@ -17,7 +17,7 @@ from commcredits.licensing.catalog import (
 )
 from commcredits.licensing.exports import export_graph_batches
 from commcredits.licensing.plans import (
-    Change, SeatsExhausted, add_teams_phone_and_calling_plan, apply_plan, plan_license_changes,
+    Change, SeatsExhausted, add_teams_phone_and_calling_plan, record_plan_done, plan_license_changes,
 )
 from commcredits.licensing.readiness import license_seats, readiness, toll_free_resource_accounts
 from commcredits.licensing.tenant import import_graph_tenant, import_phone_numbers, is_toll_free
@@ -119,7 +119,7 @@ def test_the_bundle_is_one_license_and_one_seat_even_when_the_tenant_owns_nothin
     assert plan.problems == ()
     assigns = [r for b in export_graph_batches(plan) for r in b["requests"]]
     assert [r["body"]["addLicenses"] for r in assigns] == [[{"skuId": BUNDLE, "disabledPlans": []}]] * 2
-    apply_plan(store, plan)
+    record_plan_done(store, plan)
     assert store.query("SELECT consumed_units, free_units FROM sku_seats WHERE sku_id = $s", {"s": BUNDLE}) == [(3, 2)]
     after = readiness(store).set_index("user_principal_name").loc["u1@contoso.com"]
     assert after["has_teams_phone"] and after["has_calling_plan"]
@@ -189,7 +189,7 @@ def test_make_ready_gives_a_resource_account_the_chosen_calling_plan_not_audio_c
                     calling_plan_sku=PAY_AS_YOU_GO_CALLING_PLAN_SKU)
     plan = plan_license_changes(store, ["aa-toll@contoso.com"], change)
     assert sorted(plan.changes["sku_id"]) == sorted([PAY_AS_YOU_GO_CALLING_PLAN_SKU, COMMUNICATION_CREDITS_SKU])
-    apply_plan(store, plan)
+    record_plan_done(store, plan)
     assert codes(store)["aa-toll@contoso.com"] == []
 
 
@@ -217,7 +217,7 @@ def test_seats_that_run_out_between_planning_and_applying_stop_the_apply():
     with store.transaction() as con:
         con.execute("UPDATE tenant_sku SET warning_units = 1 WHERE sku_id = $s", {"s": BUNDLE})
     with pytest.raises(SeatsExhausted):
-        apply_plan(store, plan)
+        record_plan_done(store, plan)
 
 
 # ---------------------------------------------------------------------------------------------- catalog

@@ -14,7 +14,7 @@ from commcredits.licensing.catalog import (
 from commcredits.errors import InvalidInput
 from commcredits.credits.ledger import open_ledger
 from commcredits.licensing.plans import (
-    Change, Selection, StalePlan, add_communication_credits, add_teams_phone_and_calling_plan, apply_plan,
+    Change, Selection, StalePlan, add_communication_credits, add_teams_phone_and_calling_plan, record_plan_done,
     make_ready, plan_license_changes,
 )
 from commcredits.licensing.readiness import readiness
@@ -118,7 +118,7 @@ def test_remove_licenses():
     store = funded_fixture_tenant()
     plan = plan_license_changes(store, ["bob@contoso.com"], Change(remove_skus=(E3,)))
     assert changes(plan) == [("bob@contoso.com", "remove_license", "ENTERPRISEPACK", "")]
-    apply_plan(store, plan)
+    record_plan_done(store, plan)
     assert store.query("SELECT consumed_units FROM tenant_sku WHERE sku_id = ?", [E3]) == [(1,)]
 
 
@@ -135,7 +135,7 @@ def test_bad_change_is_refused_naming_the_field():
 def test_apply_records_the_plan_updates_the_snapshot_and_replanning_finds_nothing():
     store = funded_fixture_tenant()
     plan = plan_license_changes(store, "not_ready", make_ready(usage_location="US"))
-    applied = apply_plan(store, plan)
+    applied = record_plan_done(store, plan)
     assert applied.plan_id == 1 and applied.changes == 8
     again = plan_license_changes(store, "not_ready", make_ready(usage_location="US"))
     assert again.nothing_to_do and again.summary().startswith("Nothing to do.")
@@ -152,7 +152,7 @@ def test_a_stale_plan_is_refused_and_changes_nothing():
     plan = plan_license_changes(store, "not_ready", make_ready(usage_location="US"))
     import_graph_tenant(store, FIXTURES / "users.json")
     with pytest.raises(StalePlan, match="plan again"):
-        apply_plan(store, plan)
+        record_plan_done(store, plan)
     assert store.query("SELECT count(*) FROM license_plan")[0][0] == 0
 
 
@@ -209,7 +209,7 @@ def test_planning_never_exceeds_free_seats_and_keeps_the_rules(users, seats, fun
                          index=adds.index, dtype=bool)]
     for sku_id, count in new.groupby("sku_id").size().items():
         assert count <= free.get(sku_id, 0)
-    apply_plan(store, plan)
+    record_plan_done(store, plan)
     after = readiness(store).set_index("user_id")
     touched = after.loc[sorted(set(adds["user_id"]))] if len(adds) else after.iloc[:0]
     assert touched["usage_location"].notna().all()                                   # location before licenses
@@ -226,5 +226,5 @@ def test_planning_never_exceeds_free_seats_and_keeps_the_rules(users, seats, fun
 def test_apply_then_replan_yields_nothing_to_do(users, seats, funded, change, not_ready):
     store = random_tenant(users, seats, funded)
     selection = Selection(not_ready_only=not_ready)
-    apply_plan(store, plan_license_changes(store, selection, change))
+    record_plan_done(store, plan_license_changes(store, selection, change))
     assert plan_license_changes(store, selection, change).nothing_to_do

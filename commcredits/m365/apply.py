@@ -8,7 +8,7 @@ others into parallel batches. In a sequence, a failure makes every later request
 without running it: those of other users are sent again. Requests answered 429/503/504 are sent again after
 Retry-After; nothing else is retried (a 400 would fail the same way again).
 
-Each user's outcome comes back in words; the changes Graph applied are recorded with `apply_plan` (the same
+Each user's outcome comes back in words; the changes Graph applied are recorded with `record_plan_done` (the same
 history as "Record as done") plus who applied them (`m365_apply`, `m365_license_history`).
 """
 
@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..store import named_sql
 from ..licensing.catalog import license_name
-from ..licensing.plans import Plan, SeatsExhausted, StalePlan, apply_plan
+from ..licensing.plans import Plan, SeatsExhausted, StalePlan, record_plan_done
 from .connection import DEFAULT_WAIT_SECONDS, RETRY_STATUSES, M365Connection, M365Error, Wait, retry_after_seconds
 
 MAX_BATCH = 20
@@ -274,7 +274,7 @@ def _record(store, plan: Plan, done: pd.Series, applied_by: str) -> tuple[int, i
     applied = replace(plan, changes=rows.reset_index(drop=True),
                       description=f"{plan.description} (applied in Microsoft 365 by {applied_by})")
     try:
-        result = apply_plan(store, applied)
+        result = record_plan_done(store, applied)
     except (StalePlan, SeatsExhausted) as error:
         return 0, None, (f"The changes were made in Microsoft 365, but the workbook's copy of the tenant is out of date "
                          f"({type(error).__name__}); run Sync to bring them in.")
