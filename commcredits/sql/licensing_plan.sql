@@ -171,8 +171,9 @@ problems AS (
     UNION ALL SELECT user_id, 'calling_plan_needs_teams_phone', NULL FROM decided WHERE need_cp AND located AND NOT got_tp
     UNION ALL SELECT user_id, 'no_free_seats', $cp_sku FROM decided WHERE cp_seek AND NOT cp_new
     UNION ALL SELECT user_id, 'no_free_seats', $ac_sku FROM decided WHERE ac_seek AND NOT ac_new
+    -- (an inbound-only resource account needs no credits: not a problem, nothing to do)
     UNION ALL SELECT user_id, 'credits_need_calling_capability', NULL FROM decided
-        WHERE need_cc AND located AND NOT will_call
+        WHERE need_cc AND located AND NOT will_call AND NOT is_resource_account
     UNION ALL SELECT user_id, 'no_free_seats', $cc_sku FROM decided WHERE cc_seek AND NOT cc_new
     UNION ALL SELECT user_id, 'needs_phone_number', NULL FROM decided
         WHERE (has_cp OR cp_on OR cp_new) AND phone_number IS NULL
