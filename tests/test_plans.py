@@ -227,3 +227,18 @@ def test_apply_then_replan_yields_nothing_to_do(users, seats, funded, change, no
     selection = Selection(not_ready_only=not_ready)
     record_plan_done(store, plan_license_changes(store, selection, change))
     assert plan_license_changes(store, selection, change).nothing_to_do
+
+
+def test_an_mca_tenant_is_never_told_to_assign_a_credits_license_it_cannot_get():
+    """"Turn off Communication Credits auto recharge for MCA customers": credits are "not available to purchase
+    for customers with MCA Calling and Audio Conferencing subscriptions"; usage is billed after use."""
+    ledger = open_ledger(currency="USD", agreement="MCA")
+    import_graph_tenant(ledger.store, FIXTURES / "users.json", FIXTURES / "subscribed_skus.json")
+    import_phone_numbers_csv(ledger.store, FIXTURES / "phone_numbers.csv")
+    store = ledger.store
+    assert store.query("SELECT count(*) FROM sku_seats WHERE sku_id = $s", {"s": COMMUNICATION_CREDITS_SKU}) == [(0,)]
+    for selection, change in (("everyone", add_communication_credits()), ("not_ready", make_ready("US"))):
+        plan = plan_license_changes(store, selection, change)
+        assert COMMUNICATION_CREDITS_SKU not in set(plan.changes["sku_id"])
+        assert any("billed after use" in p for p in plan.problems)
+        assert not any("come with the first funding" in p for p in plan.problems)

@@ -140,11 +140,23 @@ def _ps_license(add: dict) -> str:
     return "@{" + "; ".join(fields) + "}"
 
 
+def _users_line(plan: Plan) -> str:
+    """How many users the script changes, and how many the plan leaves out (their reasons are in the plan)."""
+    changed = plan.users if not plan.nothing_to_do else 0
+    line = f"Changes for {changed} user{'s' if changed != 1 else ''}."
+    left_out = len(plan.left_out_users)
+    if left_out:
+        line += (f" {left_out} user{'s are' if left_out != 1 else ' is'} not in this plan: see \"Not in this plan, "
+                 "and why\" in Step 1.")
+    return line
+
+
 def export_powershell(plan: Plan) -> str:
     """A PowerShell script (Microsoft Graph SDK) that makes the plan's changes, one user at a time."""
     lines = [
         "# License changes planned by the Communication Credits workbook.",
         f"# Plan: {_ps_comment(plan.description)}",
+        f"# {_ps_comment(_users_line(plan))}",
         "# Review before running. Needs the Microsoft Graph PowerShell SDK (Install-Module Microsoft.Graph).",
         "Connect-MgGraph -Scopes User.ReadWrite.All, Organization.Read.All",
         "$ErrorActionPreference = 'Stop'",
