@@ -10,8 +10,9 @@ The rate card and included minutes only estimate (forecasts, what-if, rows that 
   those are rated at the rate card's toll-free price of the number's country. The toll-free number is known
   from the row's `inventoryType` (CSV `Number Type`); only rows without one fall back to the number itself.
 - Outbound calls first use the included minutes of the caller's Calling Plan / Audio Conferencing license,
-  pooled per usage country, per month, per license capability and scope (domestic / international), in call
-  time order; the rest is billed per started minute at the rate card price of the destination (country from
+  pooled per usage country, per month, per license capability and scope (domestic / international / Zone A),
+  in call time order, sized by the licensed users (never only those seen calling); Calling Minutes (MCOPSTN8)
+  are per user; the rest is billed per started minute at the rate card price of the destination (country from
   the E.164 number with `phonenumbers`, and its number type), plus any connection fee.
 - A call with no price in the rate card is 'unrated' (charge NULL) and is not settled.
 
@@ -40,8 +41,18 @@ OUTBOUND = ("user_out", "user_out_conf", "user_out_transfer", "user_out_forwardi
 NUMBER_TYPES = {
     phonenumbers.PhoneNumberType.MOBILE: "mobile",
     phonenumbers.PhoneNumberType.TOLL_FREE: "toll_free",
-    phonenumbers.PhoneNumberType.SHARED_COST: "toll_free",
+    # shared-cost numbers (e.g. UK 084x) are paid partly by the caller: not toll-free, priced like fixed lines
+    # unless the rate card names them (issue 20: they raised false toll-free alerts)
+    phonenumbers.PhoneNumberType.SHARED_COST: "shared_cost",
 }
+# Included minutes shared by the whole tenant unless listed here: Calling Minutes (MCOPSTN8, in "Microsoft 365 E5
+# with Calling Minutes") are per user, not pooled.
+PER_USER_MINUTES = ("MCOPSTN8",)
+# Audio Conferencing's included dial-out minutes reach any Zone A country ("Country and region zones for Audio
+# Conferencing"); an included-minutes row with scope 'zone_a' matches these destinations.
+ZONE_A = ("AU", "AT", "BE", "BR", "BG", "CA", "CN", "HR", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HK", "HU", "IN",
+          "IE", "IT", "JP", "LU", "MY", "MX", "NL", "NZ", "NO", "PL", "PT", "PR", "RO", "RU", "SG", "SK", "SI", "ZA",
+          "KR", "ES", "SE", "CH", "TW", "TH", "GB", "US")
 
 
 @dataclass(frozen=True)
@@ -89,7 +100,7 @@ def load_rate_card(target, path: str | Path | None = None) -> int:
 
 def load_included_minutes(target, path: str | Path | None = None) -> int:
     """Replace the included-minutes table with a CSV (columns: license_capability, usage_country ('*' = any),
-    scope ('domestic' | 'international' | 'any'), minutes_per_license); no path loads the SAMPLE."""
+    scope ('domestic' | 'international' | 'zone_a' | 'any'), minutes_per_license); no path loads the SAMPLE."""
     with importlib.resources.as_file(_sample(SAMPLE_INCLUDED_MINUTES)) if path is None else _nullcontext(path) as file:
         frame = _read_csv(file, MINUTES_COLUMNS, "included-minutes table")
     return _replace(target, "included_minutes", frame, """
@@ -100,7 +111,7 @@ def load_included_minutes(target, path: str | Path | None = None) -> int:
 
 def set_license_counts(target, counts: pd.DataFrame) -> int:
     """Replace the licensed-user counts used to size minute pools (columns: license_capability,
-    usage_country, licenses). Without them a pool counts the distinct users seen in that month's calls."""
+    usage_country, licenses). Without them a pool counts the imported tenant's licensed users."""
     return _replace(target, "license_count", counts[["license_capability", "usage_country", "licenses"]], """
         SELECT trim(license_capability), upper(trim(usage_country)), CAST(licenses AS BIGINT) FROM _rating_input""")
 
@@ -184,27 +195,43 @@ WITH calls AS (
     LEFT JOIN phone_destination d ON d.number = c.callee_number
     LEFT JOIN phone_destination i ON i.number = c.callee_number AND c.call_type NOT IN (SELECT unnest($outbound::VARCHAR[]))
 ),
+-- licensed users per call-record capability and usage country, from the imported tenant (audio conferencing
+-- dial-out appears in call records as MCOMEETADD)
+licensed AS (
+    SELECT CASE WHEN p.capability = 'audio_conferencing' THEN 'MCOMEETADD' ELSE p.service_plan_name END
+               AS license_capability,
+           u.usage_location AS usage_country, count(DISTINCT u.user_id) AS licenses
+    FROM user_license l JOIN tenant_user u USING (user_id) JOIN sku_plan p USING (sku_id)
+    WHERE NOT list_contains(l.disabled_plans, p.service_plan_id) AND u.usage_location IS NOT NULL
+    GROUP BY ALL
+),
 pooled AS (
-    -- included minutes: the first matching row (exact country before '*', exact scope before 'any')
-    SELECT c.*, m.minutes_per_license,
-           coalesce(lc.licenses,
-                    count(DISTINCT c.user_id) OVER (PARTITION BY c.license_capability, c.usage_country, c.month)
-           ) * m.minutes_per_license AS pool_minutes
+    -- included minutes: the first matching row (exact country before '*', exact scope before 'any'/'zone_a').
+    -- The pool holds the minutes of every licensed user (counts given, else the imported tenant's users), never
+    -- only of those seen calling: that undercounts. Unknown: no pool, the estimate bills every minute.
+    SELECT c.*, m.minutes_per_license, m.scope AS pool_scope,
+           list_contains($per_user::VARCHAR[], c.license_capability) AS per_user,
+           CASE WHEN list_contains($per_user::VARCHAR[], c.license_capability) THEN m.minutes_per_license
+                ELSE coalesce(lc.licenses, t.licenses) * m.minutes_per_license END AS pool_minutes
     FROM calls c
     LEFT JOIN LATERAL (
-        SELECT minutes_per_license FROM included_minutes m
+        SELECT minutes_per_license, scope FROM included_minutes m
         WHERE c.kind = 'outbound' AND m.license_capability = c.license_capability
-          AND m.usage_country IN (c.usage_country, '*') AND m.scope IN (c.scope, 'any')
+          AND m.usage_country IN (c.usage_country, '*')
+          AND (m.scope IN (c.scope, 'any')
+               OR (m.scope = 'zone_a' AND list_contains($zone_a::VARCHAR[], c.destination_country)))
         ORDER BY (m.usage_country = '*'), (m.scope = 'any') LIMIT 1
     ) m ON true
     LEFT JOIN license_count lc
            ON lc.license_capability = c.license_capability AND lc.usage_country = c.usage_country
+    LEFT JOIN licensed t ON t.license_capability = c.license_capability AND t.usage_country = c.usage_country
 ),
 drawn AS (
     SELECT p.*,
            CASE WHEN pool_minutes IS NULL THEN 0
                 ELSE least(minutes, greatest(0, pool_minutes - coalesce(sum(minutes) OVER (
-                         PARTITION BY license_capability, usage_country, scope, month
+                         PARTITION BY license_capability, usage_country, pool_scope, month,
+                                      CASE WHEN per_user THEN user_id END
                          ORDER BY start_at, usage_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)))
            END AS included_minutes
     FROM pooled p
@@ -257,7 +284,8 @@ def rate_calls(target, *, currency: str | None = None) -> RatingReport:
         con.register("_currency_digits", digits)
         try:
             con.execute("DELETE FROM call_charge")  # derived data: rebuilt from the calls and tables
-            con.execute(RATE_SQL, {"outbound": list(OUTBOUND), "currency": currency, "digits": _digits(currency)})
+            con.execute(RATE_SQL, {"outbound": list(OUTBOUND), "currency": currency, "digits": _digits(currency),
+                                   "per_user": list(PER_USER_MINUTES), "zone_a": list(ZONE_A)})
         finally:
             _unregister(con, "_currency_digits")
         counts = dict(con.execute("SELECT method, count(*) FROM call_charge GROUP BY method ORDER BY method").fetchall())
