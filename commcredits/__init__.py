@@ -36,6 +36,7 @@ from .licensing.plans import (
     add_teams_phone_and_calling_plan,
     apply_plan,
     make_ready,
+    record_plan_done,
     plan_license_changes,
 )
 from .usage.rating import load_included_minutes, load_rate_card, rate_calls
@@ -64,7 +65,7 @@ __all__ = [
     # Step 1 and 3: licenses
     "Capability", "load_catalog", "import_graph_tenant", "import_users_csv", "import_phone_numbers",
     "import_phone_numbers_csv", "readiness", "readiness_summary", "Selection", "Change", "Plan",
-    "plan_license_changes", "apply_plan", "make_ready", "add_communication_credits", "add_audio_conferencing",
+    "plan_license_changes", "record_plan_done", "apply_plan", "make_ready", "add_communication_credits", "add_audio_conferencing",
     "add_teams_phone_and_calling_plan", "export_graph_batches", "export_powershell", "export_csv",
     "license_seats", "toll_free_resource_accounts", "is_toll_free",
     # Step 2: funding

@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 
+from .burn import daily_burn
 from .billing import BillingDetails, Problem, billing_problems, current_billing, save_billing
 from ..errors import InvalidAmount
 from .ledger import Agreement, AutoRecharge, Ledger, Lot, expiry_instant, invoice_number
@@ -97,7 +98,6 @@ def review_order(ledger: Ledger, request: OrderRequest, *, order_id: str, locale
 DEFAULT_MINIMUM_ORDER = {"USD": Decimal("50")}
 TRIGGER_CEILING_RATIO = 10  # "when balance is below" at most 10x "add this amount"
 RECHARGES_PER_DAY_LIMIT = 3  # more than this at the recent burn needs confirmation
-BURN_WINDOW_DAYS = 90
 
 
 def minimum_order(currency: str) -> Decimal | None:
@@ -110,15 +110,6 @@ def minimum_order(currency: str) -> Decimal | None:
         except ArithmeticError:
             continue  # a malformed setting is ignored, not fatal for the form
     return table.get(currency.upper())
-
-
-def daily_burn(ledger: Ledger, now: datetime | None = None) -> Decimal:
-    """Average spend per day over the last BURN_WINDOW_DAYS (0 without history)."""
-    now = now or datetime.now(timezone.utc)
-    (spent,) = ledger.store.query(
-        "SELECT COALESCE(-sum(amount), 0) FROM entry WHERE kind = 'spend' AND occurred_at > $1",
-        [now - timedelta(days=BURN_WINDOW_DAYS)])[0]
-    return Decimal(spent) / BURN_WINDOW_DAYS
 
 
 def guard_rail_problems(ledger: Ledger, amount: Decimal | None, auto: AutoRecharge, confirmed: bool,
@@ -140,7 +131,7 @@ def guard_rail_problems(ledger: Ledger, amount: Decimal | None, auto: AutoRechar
                                                   "higher trigger recharges again after almost every call."))
     if problems or confirmed:
         return problems
-    burn = daily_burn(ledger)
+    burn = daily_burn(ledger)  # the same recent burn as the runway and the alerts
     yearly = burn * 365
     if amount is not None and amount > max(yearly, (minimum or Decimal(50)) * 100):
         problems.append(Problem("confirm", f"{show(amount)} is more than a year of calls at your recent spend "
