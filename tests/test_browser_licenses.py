@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from commcredits.licensing.readiness import readiness, readiness_summary
-from funding_page import fill_order, review
+from funding_page import fill_purchase, record, review
 from test_license_forms import NO_WAY_TO_CALL, fresh_tenant
 
 pytestmark = pytest.mark.browser
@@ -85,9 +85,9 @@ def test_new_admin_walks_steps_1_2_3_and_everyone_can_dial_out(page, dashboard_s
 
     # Step 2: fund the organization
     follow_nav(page, "Step 2 · Fund", ".cc-amount input", artifacts, "02-funding")
-    fill_order(page, "100.00")
+    fill_purchase(page, "100.00", "MS-100")
     review(page)
-    page.get_by_role("button", name="Place order").click()
+    record(page)
     page.locator(".cc-status .cc-success").wait_for(state="visible", timeout=CLICK_TIMEOUT)
     page.screenshot(path=str(artifacts / "02-funding.png"), full_page=True)
 
