@@ -175,3 +175,4 @@ def test_form_for_mca_tenant_disables_recording_a_purchase():
     ledger = cc.open_ledger(":memory:", agreement="MCA")
     form = FundingForm(ledger)
     assert all(form.fields[n].disabled for n in ("amount", "microsoft_number", "purchased_on", "auto_recharge"))
+    assert form.editor.layout.display == "none"  # no form to fill under "nothing to record"

@@ -31,6 +31,7 @@ BILLING_FIELDS = ("company", "address", "city", "postal_code", "country", "tax_i
 STYLE = """<style>
 .cc-funding .cc-guide ol { margin: 4px 0 8px 18px; padding: 0; }
 .cc-funding .cc-guide li { margin: 2px 0; }
+.cc-funding a { color: #0f548c; text-decoration: underline; }
 .cc-funding .cc-review-warning { border-left: 4px solid #8a6d00; background: #fff8e1; padding: 6px 10px; margin: 6px 0; }
 </style>"""
 
@@ -62,7 +63,7 @@ class FundingForm:
         for name, error in self.errors.items():
             error.add_class(f"cc-error-{name.replace('_', '-')}")
         self.review_button = widgets.Button(description="Review the record", button_style="primary", icon="check",
-                                            layout=widgets.Layout(margin=f"12px 0 0 {INPUT_OFFSET}", width="auto"))
+                                            layout=widgets.Layout(margin=f"12px 0 0 {INPUT_OFFSET}", width="170px"))
         self.review_button.add_class("cc-review-button")
         self.record_button = widgets.Button(description="Record this purchase", button_style="success",
                                             icon="book", layout=widgets.Layout(width="auto"))
@@ -92,6 +93,8 @@ class FundingForm:
         self.widget = widgets.VBox([widgets.HTML(fmt.STYLE + STYLE), widgets.HTML(buy_guide_html(self.agreement)),
                                     self.status, self.review_box, self.editor])
         self.widget.add_class("cc-funding")
+        if self.agreement is Agreement.MCA:  # nothing to record: the guide says why, no disabled form below it
+            self.editor.layout.display = "none"
         self._sync_visibility()
 
     # ---- fields and layout ----
