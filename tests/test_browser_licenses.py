@@ -79,7 +79,7 @@ def test_new_admin_walks_steps_1_2_3_and_everyone_can_dial_out(page, dashboard_s
 
     # Step 3 before funding says what to do first
     follow_nav(page, "Step 3 · Credit licenses", ".cc-plan-button", artifacts, "03-credit-licenses-unfunded")
-    expect(page.locator(".cc-funding-notice")).to_contain_text("Add funds in Step 2", timeout=CLICK_TIMEOUT)
+    expect(page.locator(".cc-funding-notice")).to_contain_text("record the purchase in Step 2", timeout=CLICK_TIMEOUT)
     assert not page.locator(".cc-plan-box").is_visible()   # the notebook's own check left nothing behind
     page.screenshot(path=str(artifacts / "03-credit-licenses-unfunded.png"), full_page=True)
 
@@ -93,7 +93,7 @@ def test_new_admin_walks_steps_1_2_3_and_everyone_can_dial_out(page, dashboard_s
 
     # Step 3: everyone with a calling license who lacks the Communication Credits license gets it
     follow_nav(page, "Step 3 · Credit licenses", ".cc-plan-button", artifacts, "03-credit-licenses")
-    expect(page.locator(".cc-funding-notice")).to_contain_text("The organization is funded", timeout=CLICK_TIMEOUT)
+    expect(page.locator(".cc-funding-notice")).to_contain_text("A purchase is recorded in Step 2", timeout=CLICK_TIMEOUT)
     plan = make_plan(page, "Add Communication Credits")
     assert plan.inner_text().count("Add Communication Credits") == 5
     page.screenshot(path=str(artifacts / "03-credit-licenses-plan.png"), full_page=True)
