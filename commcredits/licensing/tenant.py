@@ -35,7 +35,7 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _validate_skus(records: list[Record]) -> tuple[list[dict], list[dict], list[ImportProblem]]:
+def validate_skus(records: list[Record]) -> tuple[list[dict], list[dict], list[ImportProblem]]:
     skus: list[dict] = []
     plans: list[dict] = []
     problems: list[ImportProblem] = []
@@ -84,7 +84,7 @@ def _validate_skus(records: list[Record]) -> tuple[list[dict], list[dict], list[
     return skus, plans, problems
 
 
-def _validate_users(records: list[Record], known_skus: set[str]) -> tuple[list[dict], list[dict], list[ImportProblem]]:
+def validate_users(records: list[Record], known_skus: set[str]) -> tuple[list[dict], list[dict], list[ImportProblem]]:
     users: list[dict] = []
     licenses: list[dict] = []
     problems: list[ImportProblem] = []
@@ -169,10 +169,10 @@ def import_graph_tenant(store: Store, users: Any, subscribed_skus: Any = None, *
     problems: list[ImportProblem] = []
     skus = sku_plans = None
     if subscribed_skus is not None:
-        skus, sku_plans, problems = _validate_skus(read_graph_collection(subscribed_skus, "subscribedSkus"))
+        skus, sku_plans, problems = validate_skus(read_graph_collection(subscribed_skus, "subscribedSkus"))
     known = set(load_catalog().products) | set(current_sku_ids(store).values())
     known |= {s["sku_id"] for s in skus or []}
-    user_rows, license_rows, user_problems = _validate_users(user_records, known)
+    user_rows, license_rows, user_problems = validate_users(user_records, known)
     problems += user_problems
     if problems:
         raise TenantImportError(problems)
@@ -229,7 +229,7 @@ def import_users_csv(store: Store, path: str | Path, *, source: str | None = Non
     users = users_from_csv_rows(_read_csv(path), current_sku_ids(store), label=path.name)
     records = [Record(f"{path.name} row {i}", u) for i, u in enumerate(users, start=1)]
     known = set(load_catalog().products) | set(current_sku_ids(store).values())
-    user_rows, license_rows, problems = _validate_users(records, known)
+    user_rows, license_rows, problems = validate_users(records, known)
     if problems:
         raise TenantImportError(problems)
     return store_tenant(store, user_rows, license_rows, None, None, source or f"csv:{path.name}")
@@ -261,15 +261,16 @@ def is_toll_free(phone_number: str) -> bool:
     return phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.TOLL_FREE
 
 
-def import_phone_numbers(store: Store, rows: Iterable[Mapping[str, str]], *, source: str = "phone numbers") -> ImportResult:
-    """Replace every user's phone number from rows of {userPrincipalName, phoneNumber}. Raises TenantImportError."""
-    by_upn = {upn.lower(): uid for uid, upn in store.query("SELECT user_id, user_principal_name FROM tenant_user")}
+def validate_phone_numbers(rows: Iterable[Mapping[str, str]], by_upn: Mapping[str, str], source: str
+                           ) -> tuple[list[dict], list[ImportProblem]]:
+    """Staged rows (user_id, phone_number, is_toll_free) from {userPrincipalName, phoneNumber[, where]} rows, and
+    the problems; `by_upn` maps lower-case sign-in names to user ids."""
     staged_rows: list[dict] = []
     problems: list[ImportProblem] = []
-    seen_users: dict[str, int] = {}
-    seen_numbers: dict[str, int] = {}
+    seen_users: dict[str, str] = {}
+    seen_numbers: dict[str, str] = {}
     for i, row in enumerate(rows, start=1):
-        where = f"{source} row {i}"
+        where = row.get("where") or f"{source} row {i}"
         upn = _text(row.get("userPrincipalName"))
         user_id = by_upn.get((upn or "").lower())
         bad = len(problems)
@@ -278,19 +279,30 @@ def import_phone_numbers(store: Store, rows: Iterable[Mapping[str, str]], *, sou
         elif user_id is None:
             problems.append(ImportProblem(where, upn, "userPrincipalName", "no such user in the imported tenant"))
         elif user_id in seen_users:
-            problems.append(ImportProblem(where, upn, "userPrincipalName", f"listed twice (also row {seen_users[user_id]})"))
+            problems.append(ImportProblem(where, upn, "userPrincipalName", f"listed twice (also {seen_users[user_id]})"))
         try:
             number = normalize_phone_number(row.get("phoneNumber"))
             if number in seen_numbers:
-                problems.append(ImportProblem(where, upn, "phoneNumber", f"{number} is already given to row {seen_numbers[number]}"))
+                problems.append(ImportProblem(where, upn, "phoneNumber", f"{number} is already given to {seen_numbers[number]}"))
         except ValueError as exc:
             problems.append(ImportProblem(where, upn, "phoneNumber", str(exc)))
             number = None
         if len(problems) > bad:
             continue
-        seen_users[user_id] = i
-        seen_numbers[number] = i
+        seen_users[user_id] = where.removeprefix(f"{source} ")
+        seen_numbers[number] = where.removeprefix(f"{source} ")
         staged_rows.append({"user_id": user_id, "phone_number": number, "is_toll_free": is_toll_free(number)})
+    return staged_rows, problems
+
+
+def tenant_users_by_upn(store: Store) -> dict[str, str]:
+    """Lower-case sign-in name -> user id of the imported tenant."""
+    return {upn.lower(): uid for uid, upn in store.query("SELECT user_id, user_principal_name FROM tenant_user")}
+
+
+def import_phone_numbers(store: Store, rows: Iterable[Mapping[str, str]], *, source: str = "phone numbers") -> ImportResult:
+    """Replace every user's phone number from rows of {userPrincipalName, phoneNumber}. Raises TenantImportError."""
+    staged_rows, problems = validate_phone_numbers(rows, tenant_users_by_upn(store), source)
     if problems:
         raise TenantImportError(problems)
     return store_phone_numbers(store, staged_rows, source)
