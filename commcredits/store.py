@@ -28,7 +28,7 @@ import filelock
 import pandas as pd
 import pyarrow as pa
 
-from .errors import LedgerBusy
+from .errors import InvalidInput, LedgerBusy
 
 MEMORY = ":memory:"
 # Integer columns with NULLs stay integers in pandas instead of turning into floats.
@@ -216,6 +216,17 @@ class Store:
         if self._memory_con is not None:
             self._memory_con.close()
             self._memory_con = None
+
+
+def store_of(target) -> Store:
+    """The Store behind a Ledger, a Store, or a database path."""
+    if isinstance(target, Store):
+        return target
+    if hasattr(target, "store") and isinstance(target.store, Store):
+        return target.store
+    if isinstance(target, (str, os.PathLike)):
+        return Store(target)
+    raise InvalidInput("target", f"{target!r} is not a ledger, a store or a database path.")
 
 
 def copy_database(source: str | os.PathLike, target: str | os.PathLike) -> None:

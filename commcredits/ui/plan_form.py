@@ -22,7 +22,7 @@ from ..licensing.exports import export_csv, export_graph_batches, export_powersh
 from ..licensing.plan_words import EXAMPLES_SHOWN
 from ..licensing.plans import Change, Plan, Selection, apply_plan, plan_license_changes
 from ..licensing.readiness import readiness_summary
-from ..usage.lists import frame_rows
+from ..rows import frame_rows
 from . import format as fmt
 from . import m365 as m365_ui
 from .long_list import LongList, download_link

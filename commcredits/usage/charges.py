@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..credits.settlement import CALL_STATUSES as STATUSES
-from .call_import import store_of
+from ..store import store_of
 
 # Calls Microsoft charged (or may have) that the ledger did not draw, and that settling alone will not fix.
 ATTENTION = ("other_currency", "blocked", "estimate")

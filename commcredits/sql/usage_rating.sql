@@ -1,0 +1,98 @@
+-- Rating calls (commcredits/usage/rating.py): Microsoft's charge where it gave one, an ESTIMATE otherwise.
+-- Parameters are named: $outbound (outbound call types), $currency (the rate card currency), $digits (its
+-- minor-unit digits); _currency_digits (currency, digits) is registered by the caller.
+
+-- name: rate
+INSERT INTO call_charge
+WITH calls AS (
+    SELECT c.usage_id, c.start_at, c.currency AS reported_currency, c.charge AS reported_charge,
+           c.call_type, c.license_capability, c.user_id,
+           coalesce(c.usage_country_code, c.tenant_country_code) AS usage_country,
+           d.destination_country, coalesce(d.number_type, 'fixed') AS number_type,
+           ceil(coalesce(c.duration_seconds, 0) / 60)::BIGINT AS minutes,
+           CASE WHEN d.destination_country IS NOT NULL
+                THEN CASE WHEN d.destination_country = coalesce(c.usage_country_code, c.tenant_country_code)
+                          THEN 'domestic' ELSE 'international' END
+                WHEN lower(c.destination_context) = 'international' THEN 'international'
+                ELSE 'domestic' END AS scope,
+           date_trunc('month', c.start_at) AS month,
+           -- Number Type / inventoryType names the tenant's number; without it, guess from the number dialled
+           coalesce(regexp_matches(lower(c.inventory_type), 'toll[- ]?free'), i.number_type = 'toll_free', false)
+               AS toll_free,
+           CASE WHEN c.operator IS NOT NULL AND lower(trim(c.operator)) <> 'microsoft' THEN 'operator'
+                WHEN c.charge IS NOT NULL THEN 'as_is'
+                WHEN c.call_type IN (SELECT unnest($outbound::VARCHAR[])) THEN 'outbound'
+                WHEN toll_free THEN 'toll_free_in'
+                WHEN c.license_capability = 'MCOPSTNPP' THEN 'outbound'
+                ELSE 'free' END AS kind,
+           CASE WHEN toll_free THEN coalesce(i.destination_country, d.destination_country,
+                                             c.usage_country_code, c.tenant_country_code) END AS toll_free_country
+    FROM pstn_call c
+    LEFT JOIN phone_destination d ON d.number = c.callee_number
+    LEFT JOIN phone_destination i ON i.number = c.callee_number AND c.call_type NOT IN (SELECT unnest($outbound::VARCHAR[]))
+),
+pooled AS (
+    -- included minutes: the first matching row (exact country before '*', exact scope before 'any')
+    SELECT c.*, m.minutes_per_license,
+           coalesce(lc.licenses,
+                    count(DISTINCT c.user_id) OVER (PARTITION BY c.license_capability, c.usage_country, c.month)
+           ) * m.minutes_per_license AS pool_minutes
+    FROM calls c
+    LEFT JOIN LATERAL (
+        SELECT minutes_per_license FROM included_minutes m
+        WHERE c.kind = 'outbound' AND m.license_capability = c.license_capability
+          AND m.usage_country IN (c.usage_country, '*') AND m.scope IN (c.scope, 'any')
+        ORDER BY (m.usage_country = '*'), (m.scope = 'any') LIMIT 1
+    ) m ON true
+    LEFT JOIN license_count lc
+           ON lc.license_capability = c.license_capability AND lc.usage_country = c.usage_country
+),
+drawn AS (
+    SELECT p.*,
+           CASE WHEN pool_minutes IS NULL THEN 0
+                ELSE least(minutes, greatest(0, pool_minutes - coalesce(sum(minutes) OVER (
+                         PARTITION BY license_capability, usage_country, scope, month
+                         ORDER BY start_at, usage_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)))
+           END AS included_minutes
+    FROM pooled p
+),
+priced AS (
+    SELECT d.*, minutes - included_minutes AS billable_minutes,
+           (SELECT r FROM rate_card r
+            WHERE r.currency = $currency
+              AND r.destination_country = CASE WHEN d.kind = 'toll_free_in' THEN d.toll_free_country ELSE d.destination_country END
+              AND r.number_type IN (CASE WHEN d.kind = 'toll_free_in' THEN 'toll_free' ELSE d.number_type END, '*')
+            ORDER BY r.number_type = '*' LIMIT 1) AS rate
+    FROM drawn d
+)
+SELECT usage_id, start_at,
+       CASE WHEN kind IN ('as_is', 'operator') THEN reported_currency ELSE $currency END AS currency,
+       CASE WHEN kind IN ('as_is', 'operator') THEN kind
+            WHEN kind = 'free' THEN 'free'
+            WHEN billable_minutes = 0 AND included_minutes > 0 THEN 'included'
+            WHEN billable_minutes = 0 THEN 'free'
+            WHEN rate IS NULL THEN 'unrated'
+            ELSE 'rate_card' END AS method,
+       coalesce(toll_free_country, destination_country) AS destination_country,
+       CASE WHEN kind IN ('free', 'as_is', 'operator') THEN 0 ELSE billable_minutes END AS billable_minutes,
+       included_minutes,
+       CASE WHEN kind = 'as_is' THEN CASE WHEN e.digits = 0 THEN round(reported_charge, 0)::DECIMAL(18, 2)
+                 ELSE round(reported_charge, 2)::DECIMAL(18, 2) END
+            WHEN kind = 'operator' THEN NULL
+            WHEN kind = 'free' OR billable_minutes = 0 THEN 0::DECIMAL(18, 2)
+            WHEN rate IS NULL THEN NULL
+            WHEN $digits = 0 THEN round(billable_minutes * rate.price_per_minute + rate.connection_fee, 0)::DECIMAL(18, 2)
+            ELSE round(billable_minutes * rate.price_per_minute + rate.connection_fee, 2)::DECIMAL(18, 2)
+       END AS charge
+FROM priced
+LEFT JOIN _currency_digits e ON e.currency = reported_currency
+
+-- name: reported_currencies
+SELECT DISTINCT currency FROM pstn_call WHERE currency IS NOT NULL
+
+-- name: counts_by_method
+SELECT method, count(*) FROM call_charge GROUP BY method ORDER BY method
+
+-- name: new_callee_numbers
+SELECT DISTINCT callee_number FROM pstn_call WHERE callee_number IS NOT NULL
+AND callee_number NOT IN (SELECT number FROM phone_destination)
