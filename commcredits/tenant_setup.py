@@ -15,6 +15,7 @@ from .credits.ledger import Agreement, Ledger, _parse_agreement, current_agreeme
 from .errors import InvalidInput, NotAllowedForAgreement
 from .money import validate_currency
 from .store import named_sql
+from .versioned import append_setting, latest_setting
 
 _SQL = named_sql("setup_queries")
 MAX_ORGANISATION_LENGTH = 200
@@ -40,8 +41,9 @@ class TenantSetup:
 
 def current_setup(ledger: Ledger) -> TenantSetup | None:
     """The latest setup, or None when the ledger was never set up."""
-    rows = ledger.store.query(_SQL["current_setup"])
-    return TenantSetup(*rows[0]) if rows else None
+    with ledger.store.reading() as con:
+        row = latest_setting(con, "tenant_setup", ("organisation", "time_zone", "sample_data", "changed_at"))
+    return TenantSetup(*row) if row else None
 
 
 def is_sample_data(ledger: Ledger) -> bool:
@@ -100,7 +102,6 @@ def record_setup(ledger: Ledger, *, organisation: str, currency: str, agreement:
             if chosen is Agreement.MCA and current_auto_recharge(con).enabled:
                 raise NotAllowedForAgreement("Turn auto-recharge off before choosing a Microsoft Customer "
                                              "Agreement (MCA): MCA tenants buy no credits.")
-            Ledger._append_setting(con, "agreement_change", "agreement", [chosen.value])  # the one settings writer
-        con.execute(_SQL["append_setup"], {"changed_at": now, "organisation": name, "time_zone": zone,
-                                           "sample_data": bool(sample_data)}).fetchall()
+            append_setting(con, "agreement_change", {"agreement": chosen.value})
+        append_setting(con, "tenant_setup", {"organisation": name, "time_zone": zone, "sample_data": bool(sample_data)})
     return Ledger(ledger.store, code)

@@ -1,8 +1,3 @@
--- name: current_setup
--- The latest setup row, if any.
-SELECT organisation, time_zone, sample_data, changed_at
-FROM tenant_setup ORDER BY change_id DESC LIMIT 1;
-
 -- name: priced_records
 -- How many records carry an amount in the ledger's currency: while there are none, the currency may change.
 SELECT (SELECT count(*) FROM entry) + (SELECT count(*) FROM lot) + (SELECT count(*) FROM pstn_call)
@@ -13,10 +8,6 @@ SELECT (SELECT count(*) FROM entry) + (SELECT count(*) FROM lot) + (SELECT count
 -- name: tenant_records
 -- How many users and calls the ledger holds (a ledger with none and no setup is empty: it opens on the setup).
 SELECT (SELECT count(*) FROM tenant_user) + (SELECT count(*) FROM pstn_call) + (SELECT count(*) FROM entry);
-
--- name: append_setup
-INSERT INTO tenant_setup (change_id, changed_at, organisation, time_zone, sample_data)
-SELECT COALESCE(max(change_id), 0) + 1, $changed_at, $organisation, $time_zone, $sample_data FROM tenant_setup;
 
 -- name: append_currency
 INSERT INTO tenant VALUES ($currency, $changed_at);

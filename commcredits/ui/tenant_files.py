@@ -16,7 +16,7 @@ import pandas as pd
 from ..credits.ledger import Ledger
 from ..errors import CommCreditsError
 from ..licensing.tenant_files import UploadedFile, check_tenant_files, import_tenant_files
-from ..usage.lists import frame_rows
+from ..rows import frame_rows
 from . import format as fmt
 from .long_list import LongList
 
