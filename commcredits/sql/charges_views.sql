@@ -48,7 +48,7 @@ SELECT m.*, t.currency AS ledger_currency,
             WHEN m.charge = 0 THEN 'free'
             WHEN m.currency IS DISTINCT FROM t.currency THEN 'other_currency' END AS row_status
 FROM microsoft_charge m
-CROSS JOIN (SELECT currency FROM tenant LIMIT 1) t;
+CROSS JOIN (SELECT currency FROM ledger_currency) t;
 
 -- call_charges_of(attention_only, tenant_currency): call_charges, or with attention_only only the calls that may
 -- need the admin (other currency, estimate, blocked). A big ledger is what the attention list must stay quick on

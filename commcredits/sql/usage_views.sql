@@ -93,7 +93,7 @@ FROM invoice GROUP BY 1 ORDER BY 1;
 -- in another currency, or only estimated (rate card; never settled). charge is in `currency`.
 CREATE OR REPLACE VIEW unsettled_calls AS
 SELECT usage_id, start_at, attention_amount AS charge,
-       CASE WHEN status = 'estimate' THEN (SELECT currency FROM tenant LIMIT 1) ELSE currency END AS currency,
+       CASE WHEN status = 'estimate' THEN (SELECT currency FROM ledger_currency) ELSE currency END AS currency,
        status, reason
 FROM call_charges
 WHERE status IN ('pending', 'blocked', 'other_currency', 'estimate') AND attention_amount > 0;
