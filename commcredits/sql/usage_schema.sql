@@ -1,5 +1,5 @@
 -- PSTN usage: imported call log rows, quarantined rows, rating tables and each call's credit charge.
--- Imported rows are never edited; rating output (call_charge) is rebuilt by rate_calls().
+-- Imported rows are never edited; rating output (call_charge) is derived: rate_calls() adds what changed.
 
 -- pstn_call: one row per Graph pstnCallLogRow `id` (= Teams admin center CSV `UsageId`); callId is not unique.
 CREATE TABLE IF NOT EXISTS pstn_call (
@@ -76,7 +76,7 @@ CREATE TABLE IF NOT EXISTS phone_destination (
     number_type          VARCHAR
 );
 
--- call_charge: Microsoft's charge or, for rows without one, an ESTIMATE (rebuilt by rate_calls()). Settlement
+-- call_charge: Microsoft's charge or, for rows without one, an ESTIMATE (kept up to date by rate_calls()). Settlement
 -- never reads it: it draws what Microsoft charged (view microsoft_charge).
 CREATE TABLE IF NOT EXISTS call_charge (
     usage_id             VARCHAR NOT NULL,
@@ -87,6 +87,17 @@ CREATE TABLE IF NOT EXISTS call_charge (
     billable_minutes     BIGINT,
     included_minutes     BIGINT,
     charge               DECIMAL(18, 2)     -- credits drawn; 0 when none, NULL when unrated
+);
+-- added later: the call's import time, so rating finds the calls it has not rated by time (rate_calls).
+ALTER TABLE call_charge ADD COLUMN IF NOT EXISTS imported_at TIMESTAMPTZ;
+
+-- rating_mark: one row, how far rating went (rate_calls rates only newer calls while estimates_current holds;
+-- replacing the rate card, included minutes or license counts clears it, so every estimate is redone).
+CREATE TABLE IF NOT EXISTS rating_mark (
+    id                 INTEGER PRIMARY KEY,   -- always 1
+    rated_through      TIMESTAMPTZ NOT NULL,  -- the newest imported_at of the calls rated
+    currency           VARCHAR NOT NULL,      -- the currency estimates are priced in
+    estimates_current  BOOLEAN NOT NULL
 );
 
 -- blocked_call: calls a settlement could not pay (balance too low even after a recharge); they stay unsettled.
