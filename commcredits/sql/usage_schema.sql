@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS pstn_call (
     license_capability   VARCHAR,         -- MCOPSTNPP = paid from Communication Credits
     usage_country_code   VARCHAR,
     tenant_country_code  VARCHAR,
-    source               VARCHAR NOT NULL, -- 'graph' | 'tac_csv' | 'rows'
+    source               VARCHAR NOT NULL, -- 'graph' | 'tac_csv' | 'tac_direct_routing' | 'rows'
     source_file          VARCHAR,
     imported_at          TIMESTAMPTZ NOT NULL
 );
@@ -42,6 +42,22 @@ CREATE TABLE IF NOT EXISTS pstn_call_quarantine (
     raw             VARCHAR,
     reason          VARCHAR NOT NULL,
     quarantined_at  TIMESTAMPTZ NOT NULL
+);
+
+-- pstn_call_rereport: a row id Microsoft reported again with another charge, connection fee or currency (Microsoft
+-- is silent on whether that happens). The first report stays in pstn_call; each different later one is listed
+-- here once, for reconcile and the calls needing attention: nothing is changed silently.
+CREATE TABLE IF NOT EXISTS pstn_call_rereport (
+    usage_id                VARCHAR NOT NULL,
+    charge                  DECIMAL(18, 6),
+    connection_charge       DECIMAL(18, 6),
+    currency                VARCHAR,
+    kept_charge             DECIMAL(18, 6),   -- the first report's, which the ledger keeps
+    kept_connection_charge  DECIMAL(18, 6),
+    kept_currency           VARCHAR,
+    source_file             VARCHAR,
+    row_number              BIGINT,
+    reported_at             TIMESTAMPTZ NOT NULL
 );
 
 -- rate_card: credits price per minute by destination country and number type (loaded from CSV).
@@ -88,8 +104,6 @@ CREATE TABLE IF NOT EXISTS call_charge (
     included_minutes     BIGINT,
     charge               DECIMAL(18, 2)     -- credits drawn; 0 when none, NULL when unrated
 );
--- added later: the call's import time, so rating finds the calls it has not rated by time (rate_calls).
-ALTER TABLE call_charge ADD COLUMN IF NOT EXISTS imported_at TIMESTAMPTZ;
 
 -- rating_mark: one row, how far rating went (rate_calls rates only newer calls while estimates_current holds;
 -- replacing the rate card, included minutes or license counts clears it, so every estimate is redone).

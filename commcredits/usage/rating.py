@@ -197,6 +197,8 @@ def _select_calls_to_rate(con, currency: str) -> datetime:
         con.execute("DELETE FROM call_charge")  # derived data: rebuilt from the calls and tables
         mark, rated_currency, current = NEVER, currency, False
     con.execute(SQL["new_rows"], {"mark": mark})
+    if con.execute(SQL["missed_rows"]).fetchall()[0][0] != 0:
+        con.execute(SQL["unrated_rows"])
     con.execute(SQL["estimate_months"], {"stale": not current or rated_currency != currency})
     con.execute(SQL["rate_input"])
     return mark
