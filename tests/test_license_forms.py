@@ -16,8 +16,9 @@ from commcredits.licensing.catalog import (
 from commcredits.licensing.plans import SeatsExhausted
 from commcredits.licensing.readiness import readiness, readiness_summary
 from commcredits.licensing.tenant import import_graph_tenant, import_phone_numbers
-from commcredits.ui import licenses as ui
-from commcredits.ui.licenses import CreditLicensesForm, LicensesForm
+from commcredits.ui import plan_form
+from commcredits.ui.credit_licenses import CreditLicensesForm
+from commcredits.ui.licenses import LicensesForm
 
 E3 = "6fd2c87f-b296-42f0-b197-1e91e994b900"
 
@@ -223,7 +224,7 @@ def test_apply_failures_are_explained_in_the_form(ledger, monkeypatch, error, ex
     def refuse(store, plan):
         raise error
 
-    monkeypatch.setattr(ui, "apply_plan", refuse)
+    monkeypatch.setattr(plan_form, "apply_plan", refuse)
     form.apply_button.click()
     assert expected in text(form.status.value)
     assert "Traceback" not in form.status.value

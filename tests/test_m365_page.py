@@ -7,7 +7,8 @@ import pytest
 
 from commcredits.licensing.catalog import AUDIO_CONFERENCING_SKU
 from commcredits.ui import m365 as m365_ui
-from commcredits.ui.licenses import CreditLicensesForm, LicensesForm
+from commcredits.ui.credit_licenses import CreditLicensesForm
+from commcredits.ui.licenses import LicensesForm
 from commcredits.ui.m365 import M365Page
 from graph_standin import GraphStandin, spread_calls
 from test_license_forms import NO_WAY_TO_CALL, USERS, fresh_tenant, sku

@@ -16,7 +16,7 @@ from scenario import ledger_from, run, utc
 
 import commcredits as cc
 from commcredits.credits import ledger as ledger_module
-from commcredits.credits import settlement
+from commcredits.credits import settlement, settlement_engine
 from commcredits.credits.settlement import settle
 
 TABLES = {
@@ -279,7 +279,7 @@ def test_vectorised_expiry_is_the_ledgers_expiry_instant(naive):
     at = naive.replace(tzinfo=timezone.utc)
     epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
     us = (at - epoch) // timedelta(microseconds=1)
-    (got,) = settlement._expiry_us([us])
+    (got,) = settlement_engine.expiry_us([us])
     assert epoch + timedelta(microseconds=int(got)) == ledger_module.expiry_instant(at)
 
 
@@ -292,7 +292,7 @@ def test_a_crash_mid_settlement_keeps_the_chunks_committed_and_settling_again_fi
     steady = cc.open_ledger(tmp_path / "steady.duckdb")
     for ledger in (crashed, steady):
         run(ledger, script)
-    write, written = settlement._write, []
+    write, written = settlement.write_chunk, []
 
     def crash_in_fourth_chunk(*args):
         if len(written) == 3:
@@ -300,7 +300,7 @@ def test_a_crash_mid_settlement_keeps_the_chunks_committed_and_settling_again_fi
         write(*args)
         written.append(1)
 
-    with patch.object(settlement, "CHUNK", 7), patch.object(settlement, "_write", crash_in_fourth_chunk):
+    with patch.object(settlement, "CHUNK", 7), patch.object(settlement, "write_chunk", crash_in_fourth_chunk):
         with pytest.raises(RuntimeError):
             settle(crashed, calls=calls_frame(calls))
     kept = crashed.store.query("SELECT substr(idempotency_key, 7) FROM entry WHERE kind = 'spend' ORDER BY entry_id")

@@ -17,7 +17,7 @@ from ..credits.ledger import Ledger
 from ..errors import CommCreditsError
 from ..licensing.tenant import TenantImportError
 from ..m365.settings import is_configured, load_settings
-from ..usage.lists import frame_rows
+from ..rows import frame_rows
 from . import format as fmt
 from .long_list import LongList
 

@@ -21,7 +21,8 @@ import pandas as pd
 from ..usage import insights
 from ..countries import country_names
 from ..usage.call_import import EXPECTED_FILES, CALL_LOG_SUFFIXES, ImportReport, call_log_files, import_pstn_calls
-from ..usage.lists import frame_rows, quarantine_reasons, quarantine_rows
+from ..rows import frame_rows
+from ..usage.lists import quarantine_reasons, quarantine_rows
 from ..credits.ledger import Agreement, Ledger
 from ..usage.rate_and_settle import rate_and_settle
 from ..credits.settlement import SettlementReport

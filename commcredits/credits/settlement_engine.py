@@ -1,0 +1,309 @@
+"""The set-based FIFO engine behind `settle`: lots, auto-recharge and expiry in cumulative-money space.
+
+Think of FIFO in cumulative-money space (docs/usage.md, DESIGN.md). Between two events that change the
+rules (a lot expiring, a call the closed form does not cover), the calls' prefix sum S_k decides everything:
+with balance b0 at the start, recharge amount R and trigger T, the number of auto-recharges after k calls is
+n_k = max(0, ceil((S_k + T - b0) / R)), and spend k draws the money interval [S_k - c_k, S_k) from the queue
+of lots (open lots, then each recharge lot of R appended). A call breaks the closed form when the balance
+before it cannot pay it (a recharge before the call, or a blocked call) or when one recharge after it
+would not lift the balance back to the trigger; such calls are stepped one at a time by exactly the
+ledger's rules, and runs of blocked calls are skipped in one vectorised step. So the Python loop runs once
+per batch, per lot expiry and per exceptional call, never once per ordinary call.
+
+The engine is pure: numpy state in, numpy rows out (settlement_rows writes them).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .ledger import LOT_TERM_MONTHS
+
+MIN_BATCH = 2048
+MAX_BATCH = 1 << 22
+
+
+def expiry_us(times_us: np.ndarray) -> np.ndarray:
+    """`expiry_instant` of each purchase time (µs since the epoch, UTC), vectorised: 12 calendar months later,
+    the day clamped to the target month's length, the time of day kept."""
+    at = np.asarray(times_us, np.int64).astype("datetime64[us]")
+    month = at.astype("datetime64[M]")
+    into_month = at - month.astype("datetime64[us]")  # day of month and time of day, as a duration
+    target = month + LOT_TERM_MONTHS
+    month_length = (target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")
+    day = into_month.astype("timedelta64[D]")  # whole days into the month
+    clamped = np.minimum(day, month_length - np.timedelta64(1, "D"))
+    return (target.astype("datetime64[us]") + clamped + (into_month - day)).astype(np.int64)
+
+
+class Engine:
+    """FIFO settlement state and the rows it produces (numpy chunks, written and forgotten after each chunk of calls)."""
+
+    def __init__(self, lots: dict, next_entry: int, next_lot: int, *, recharge: int | None, trigger: int | None):
+        # the FIFO: lots with money left, in lot id order; lots drawn to zero leave it (else every step would
+        # walk thousands of empty lots) but still expire, with a remainder of 0
+        self.drained_ids = self.drained_exp = np.zeros(0, np.int64)
+        self._set_open(lots["id"], lots["exp"], lots["rem"])
+        self.next_entry, self.next_lot = int(next_entry), int(next_lot)
+        self.recharge, self.trigger = recharge, trigger
+        self.pending: list[tuple[int, int, int]] = []  # (lot_id, expires_at, remainder): due, not recorded
+        self.blocked: list = []
+        self.settled = self.settled_cents = self.recharges = self.expired = self.forfeited_cents = 0
+        # output chunks
+        self.spend_chunks: list[tuple] = []  # (call_idx, entry_id)
+        self.recharge_chunks: list[tuple] = []  # (call_idx, lot_id, entry_id, before flag, expires_at)
+        self.alloc_chunks: list[tuple] = []  # (entry_id, lot_id, cents)
+        self.expiry_rows: list[tuple] = []  # (entry_id, lot_id, expires_at, remainder)
+
+    def reset_output(self) -> None:
+        """Forget the rows already written (the state carries on to the next chunk of calls)."""
+        self.spend_chunks, self.recharge_chunks, self.alloc_chunks, self.expiry_rows, self.blocked = [], [], [], [], []
+
+    @property
+    def auto(self) -> bool:
+        return self.recharge is not None
+
+    def balance(self) -> int:
+        return int(self.rem.sum())
+
+    def _set_open(self, ids: np.ndarray, exp: np.ndarray, rem: np.ndarray) -> None:
+        drained = rem == 0
+        if drained.any():
+            self.drained_ids = np.concatenate((self.drained_ids, ids[drained]))
+            self.drained_exp = np.concatenate((self.drained_exp, exp[drained]))
+            ids, exp, rem = ids[~drained], exp[~drained], rem[~drained]
+        self.ids, self.exp, self.rem = ids, exp, rem
+
+    # -- expiry --
+
+    def expire_due(self, t: int) -> None:
+        due = self.exp <= t
+        if due.any():
+            for lot_id, exp, rem in zip(self.ids[due], self.exp[due], self.rem[due]):
+                self.pending.append((int(lot_id), int(exp), int(rem)))
+            keep = ~due
+            self.ids, self.exp, self.rem = self.ids[keep], self.exp[keep], self.rem[keep]
+        self._drained_due(t)
+
+    def _drained_due(self, t: int) -> None:
+        due = self.drained_exp <= t
+        if due.any():
+            self.pending.extend((int(lot_id), int(exp), 0) for lot_id, exp in zip(self.drained_ids[due], self.drained_exp[due]))
+            self.drained_ids, self.drained_exp = self.drained_ids[~due], self.drained_exp[~due]
+
+    def _flush_expiries(self) -> None:
+        # recorded by the next call that succeeds, oldest lot first (the ledger's DUE_LOTS order)
+        for lot_id, exp, rem in sorted(self.pending):
+            self.expiry_rows.append((self.next_entry, lot_id, exp, rem))
+            self.next_entry += 1
+            self.expired += 1
+            self.forfeited_cents += rem
+        self.pending = []
+
+    def next_expiry(self, *, drained: bool = True) -> int:
+        """When the next lot expires (with drained=False: the next lot with money left, the only expiry that
+        changes what later calls draw; drained lots expire inside a run of calls, see _commit)."""
+        soonest = [int(e.min()) for e in (self.exp, self.drained_exp if drained else ()) if len(e)]
+        return min(soonest, default=np.iinfo(np.int64).max)
+
+    # -- running the calls --
+
+    def run(self, times: np.ndarray, cents: np.ndarray) -> None:
+        pos, n, width = 0, len(times), MIN_BATCH
+        while pos < n:
+            self.expire_due(int(times[pos]))
+            end = int(np.searchsorted(times, self.next_expiry(drained=False), side="left"))
+            while pos < end:
+                limit = min(end, pos + width)
+                accepted, stop = self._batch(times, cents, pos, limit)
+                pos += accepted
+                if stop == "lots":  # a new recharge lot expires before the next call: expire it first
+                    break
+                if stop == "rule":
+                    pos = self._step(times, cents, pos, end)
+                    width = max(MIN_BATCH, width // 4)
+                else:
+                    width = min(MAX_BATCH, width * 4)
+                end = min(end, int(np.searchsorted(times, self.next_expiry(drained=False), side="left")))
+
+    def _batch(self, times, cents, start: int, limit: int) -> tuple[int, str | None]:
+        """Settle calls [start, limit) while the closed form holds; return (how many, why it stopped)."""
+        c = cents[start:limit]
+        spent = np.cumsum(c)
+        before = spent - c
+        b0 = self.balance()
+        if self.auto:
+            R, T = self.recharge, self.trigger
+            need = spent + T - b0
+            n = np.maximum(0, -((-need) // R))  # ceil(need / R): recharges after the first k calls
+            n_before = np.concatenate(([0], n[:-1]))
+            available = b0 + n_before * R - before
+            broken = (c > available) | (n - n_before > 1)
+        else:
+            n = n_before = np.zeros(len(c), np.int64)
+            broken = c > b0 - before
+        m = int(np.argmax(broken)) if broken.any() else len(c)
+        stop = "rule" if m < len(c) else None
+        recharged = (n[:m] - n_before[:m]).astype(bool) if m else np.zeros(0, bool)
+        lot_exp = None
+        if recharged.any():
+            at = np.flatnonzero(recharged)
+            lot_exp = expiry_us(times[start + at])
+            cut = int(np.searchsorted(times[start : start + m], lot_exp.min(), side="left"))
+            if cut < m:
+                m, stop = cut, "lots"
+                keep = at < m
+                recharged = recharged[:m]
+                lot_exp = lot_exp[keep]
+        if m == 0:
+            return 0, stop
+        self._commit(np.arange(start, start + m), times[start : start + m], c[:m], np.zeros(m, bool), recharged[:m], lot_exp)
+        return m, stop
+
+    def _step(self, times, cents, k: int, end: int) -> int:
+        """Apply the ledger's per-call rule to call k; skip the run of blocked calls after it. Return the next position."""
+        c, b = int(cents[k]), self.balance()
+        R, T = self.recharge, self.trigger
+        before = self.auto and c > b and b < T
+        available = b + (R if before else 0)
+        if c > available:  # blocked: nothing recorded; calls after it that also cannot pay are skipped at once
+            limit = available  # a failed call leaves the state as it was, so the same test holds for the next calls
+            rest = cents[k + 1 : end]
+            payable = np.flatnonzero(rest <= limit)
+            stop = k + 1 + (int(payable[0]) if len(payable) else len(rest))
+            self.blocked.append(np.arange(k, stop))
+            return stop
+        after = self.auto and available - c < T
+        lot_times = [int(times[k])] * (int(before) + int(after))
+        lot_exp = expiry_us(np.array(lot_times, np.int64)) if lot_times else None
+        self._commit(np.array([k]), times[k : k + 1], np.array([c]), np.array([before]), np.array([after]), lot_exp)
+        return k + 1
+
+    def _commit(self, call_idx, call_times, c, before, after, lot_exp) -> None:
+        """Record spends for `call_idx` (at `call_times`, charges `c`), with a recharge lot before/after where
+        flagged, and the expiries of drained lots falling due among these calls."""
+        self._drained_due(int(call_times[0]))  # due by the first call: with the other due lots, oldest first
+        self._flush_expiries()
+        m = len(call_idx)
+        before = before.astype(np.int64)
+        after = after.astype(np.int64)
+        due = self._drained_due_among(call_times)
+        x_count = np.bincount(due[0], minlength=m)
+        per_call = x_count + before + 1 + after
+        first_entry = self.next_entry + np.concatenate(([0], np.cumsum(per_call)[:-1]))
+        self._number_drained_expiries(first_entry, *due)
+        call_entry = first_entry + x_count  # the call's own entries follow its expiries
+        spend_entry = call_entry + before
+        made = int((before + after).sum())
+        lo, hi, ids, new_ids = self._money_space(made)
+        spent = np.cumsum(c)
+        self._allocate(spend_entry, lo, hi, ids, spent, c)
+        self.spend_chunks.append((call_idx, spend_entry))
+        if made:
+            self._record_recharges(call_idx, call_entry, spend_entry, before, after, new_ids, lot_exp)
+        # new state
+        total = int(spent[-1])
+        remaining = np.clip(hi - np.maximum(lo, total), 0, None)
+        self._set_open(ids, np.concatenate((self.exp, lot_exp if made else np.zeros(0, np.int64))), remaining)
+        self.next_entry = int(first_entry[-1] + per_call[-1])
+        self.next_lot += made
+        self.settled += m
+        self.settled_cents += total
+        self.recharges += made
+
+    def _drained_due_among(self, call_times):
+        """Drained lots due later in this run expire just before the first call at or after their expiry (they
+        draw nothing, so the closed form holds across them); several before one call: oldest lot first. Takes
+        them out of the drained queue; returns (call position, lot, expiry) arrays in that order."""
+        m = len(call_times)
+        due_at = np.searchsorted(call_times, self.drained_exp, side="left")
+        due = due_at < m
+        x_call, x_lot, x_exp = due_at[due], self.drained_ids[due], self.drained_exp[due]
+        order = np.lexsort((x_lot, x_call))
+        self.drained_ids, self.drained_exp = self.drained_ids[~due], self.drained_exp[~due]
+        return x_call[order], x_lot[order], x_exp[order]
+
+    def _number_drained_expiries(self, first_entry: np.ndarray, x_call, x_lot, x_exp) -> None:
+        """Entry ids for the drained lots found by _drained_due_among: first among their call's entries."""
+        x_entry = first_entry[x_call] + np.arange(len(x_call)) - np.searchsorted(x_call, x_call, side="left")
+        self.expiry_rows.extend(zip(x_entry.tolist(), x_lot.tolist(), x_exp.tolist(), [0] * len(x_lot)))
+        self.expired += len(x_lot)
+
+    def _money_space(self, made: int):
+        """The FIFO in money space: open lots, then each new lot (R each) in the order made, as
+        (lo, hi, lot ids, new lot ids)."""
+        b0 = self.balance()
+        open_hi = np.cumsum(self.rem)
+        open_lo = open_hi - self.rem
+        R = self.recharge or 0
+        new_lo = b0 + np.arange(made, dtype=np.int64) * R
+        new_ids = self.next_lot + np.arange(made, dtype=np.int64)
+        lo = np.concatenate((open_lo, new_lo))
+        hi = np.concatenate((open_hi, new_lo + R))
+        return lo, hi, np.concatenate((self.ids, new_ids)), new_ids
+
+    def _allocate(self, spend_entry, lo, hi, ids, spent, c) -> None:
+        """Each spend's interval [spent - c, spent) overlaps lots first..last: one allocation per positive overlap."""
+        m = len(c)
+        start = spent - c
+        first = np.searchsorted(hi, start, side="right")
+        last = np.searchsorted(lo, spent, side="left") - 1
+        count = last - first + 1
+        which = np.repeat(np.arange(m), count)
+        offset = np.arange(len(which)) - np.repeat(np.cumsum(count) - count, count)
+        lot_pos = first[which] + offset
+        amount = np.minimum(spent[which], hi[lot_pos]) - np.maximum(start[which], lo[lot_pos])
+        drawn = amount > 0  # the ledger records no zero draws
+        self.alloc_chunks.append((spend_entry[which][drawn], ids[lot_pos][drawn], -amount[drawn]))
+
+    def _record_recharges(self, call_idx, call_entry, spend_entry, before, after, new_ids, lot_exp) -> None:
+        """The recharge lots made before / after calls, in the order made (a lot before a call precedes it)."""
+        lots_before_call = np.concatenate(([0], np.cumsum(before + after)[:-1]))  # new lots made before call k
+        has_before = np.flatnonzero(before)
+        has_after = np.flatnonzero(after)
+        lot_no = np.concatenate((lots_before_call[has_before], lots_before_call[has_after] + before[has_after]))
+        entry = np.concatenate((call_entry[has_before], spend_entry[has_after] + 1))
+        calls = np.concatenate((call_idx[has_before], call_idx[has_after]))
+        flag = np.concatenate((np.ones(len(has_before), bool), np.zeros(len(has_after), bool)))
+        order = np.argsort(lot_no, kind="stable")
+        self.recharge_chunks.append((calls[order], new_ids[lot_no[order]], entry[order], flag[order], lot_exp))
+
+    def run_arrears(self, times: np.ndarray, cents: np.ndarray) -> np.ndarray:
+        """MCA: the remaining lots pay first (FIFO, expiring as before, no recharge); returns what each call drew
+        (the rest is billed in arrears). Every call succeeds, so each lot due by a call is recorded by the first
+        call reaching it. One vectorised step per stretch between lot expiries."""
+        drawn = np.zeros(len(times), np.int64)
+        pos, n = 0, len(times)
+        while pos < n:
+            self.expire_due(int(times[pos]))
+            self._flush_expiries()  # recorded by this call whatever it draws
+            end = int(np.searchsorted(times, self.next_expiry(), side="left"))
+            c = cents[pos:end]
+            spent = np.cumsum(c)
+            b = self.balance()
+            # call k draws the part of [S_k - c_k, S_k) below the balance; once the lots are empty, nothing
+            part = np.minimum(spent, b) - np.minimum(spent - c, b)
+            m = int(np.count_nonzero(part))  # a prefix: the calls before the lots ran dry
+            if m:
+                drawn[pos : pos + m] = part[:m]
+                self._commit(np.arange(pos, pos + m), times[pos : pos + m], part[:m], np.zeros(m, bool), np.zeros(m, bool), None)
+            pos = end
+        return drawn
+
+    # -- flattened output --
+
+    def spends(self):
+        if not self.spend_chunks:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return tuple(np.concatenate(parts) for parts in zip(*self.spend_chunks))
+
+    def allocations(self):
+        if not self.alloc_chunks:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return tuple(np.concatenate(parts) for parts in zip(*self.alloc_chunks))
+
+    def recharge_rows(self):
+        if not self.recharge_chunks:
+            z = np.zeros(0, np.int64)
+            return z, z, z, np.zeros(0, bool), z
+        return tuple(np.concatenate(parts) for parts in zip(*self.recharge_chunks))

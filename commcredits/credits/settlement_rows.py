@@ -1,0 +1,134 @@
+"""Writing what the settlement engine produced: its numpy rows as Arrow tables appended to the ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .ledger import invoice_number
+from .settlement_engine import Engine
+
+
+def insert_stamped(con, table: str, columns: dict, tail: str = "") -> None:
+    """Append Arrow `columns` to `table` with the wall-clock time as its last column (table and tail are
+    fixed SQL from this module)."""
+    con.register("_s_rows", pa.table(columns))
+    try:
+        con.execute(f"INSERT INTO {table} SELECT *, $1 FROM _s_rows {tail}", [datetime.now(timezone.utc)]).fetchall()
+    finally:
+        con.unregister("_s_rows")
+
+
+def decimal_array(cents: np.ndarray) -> pa.Array:
+    """Integer hundredths as an exact Arrow DECIMAL(18, 2) array (no float on the way)."""
+    cents = np.ascontiguousarray(cents, dtype=np.int64)
+    words = np.empty((len(cents), 2), np.int64)
+    words[:, 0] = cents
+    words[:, 1] = cents >> 63  # sign extension to 128 bits
+    return pa.Array.from_buffers(pa.decimal128(18, 2), len(cents), [None, pa.py_buffer(words.tobytes())])
+
+
+def _repeat(text: str, n: int) -> pa.Array:
+    """`text` n times as an Arrow string array (built in C: a Python list of a million strings takes seconds)."""
+    return pa.repeat(pa.scalar(text, pa.string()), n)
+
+
+def timestamps(us: np.ndarray) -> pa.Array:
+    return pa.array(np.asarray(us, np.int64), pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+
+
+def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray, cents: np.ndarray) -> None:
+    """Append the rows the engine produced for one chunk of calls (`usage_ids`, `times` in µs, `cents`)."""
+    now = datetime.now(timezone.utc)
+    lots, recharge_entries, invoices, r_alloc = _recharge_tables(engine, usage_ids, times)
+    expiry_entries, x_alloc = _expiry_tables(engine.expiry_rows)
+    spend_entries = _spend_entries(engine, usage_ids, times, cents)
+    a_entry, a_lot, a_cents = engine.allocations()
+    allocations = pa.concat_tables([_allocation_table(a_entry, a_lot, a_cents), r_alloc, x_alloc])
+    # rows go in sorted here (Arrow), not by an ORDER BY in the INSERT: DuckDB keeps an Arrow scan's order. The
+    # spends (in call order already) go in apart from the few recharges and expiries among them: merging them
+    # would copy every spend's key once more for no reader's benefit (the journal is read by entry_id)
+    for name, table, sql in (
+        ("_s_lot", _sorted(lots, "lot_id"), "INSERT INTO lot SELECT * FROM _s_lot"),
+        ("_s_entry", _sorted(spend_entries, "entry_id"), "INSERT INTO entry SELECT *, $1 FROM _s_entry"),
+        ("_s_entry", _sorted(pa.concat_tables([recharge_entries, expiry_entries]), "entry_id"),
+         "INSERT INTO entry SELECT *, $1 FROM _s_entry"),
+        ("_s_alloc", _sorted(allocations, "entry_id", "lot_id"), "INSERT INTO allocation SELECT * FROM _s_alloc"),
+        ("_s_invoice", _sorted(invoices, "lot_id"), "INSERT INTO invoice SELECT * FROM _s_invoice"),
+    ):
+        if len(table) == 0:
+            continue
+        con.register(name, table)
+        try:
+            con.execute(sql, [now] if "$1" in sql else []).fetchall()
+        finally:
+            con.unregister(name)
+
+
+def _entry_table(entry_id, occurred_us, kind: str, amount: pa.Array, key: pa.Array, lot_id: pa.Array) -> pa.Table:
+    """Rows of table entry (recorded_at is added on insert)."""
+    return pa.table({
+        "entry_id": pa.array(entry_id, pa.int64()),
+        "occurred_at": occurred_us if isinstance(occurred_us, pa.Array) else timestamps(occurred_us),
+        "kind": _repeat(kind, len(entry_id)),
+        "amount": amount,
+        "idempotency_key": key,
+        "lot_id": lot_id,
+    })
+
+
+def _allocation_table(entry_id, lot_id, cents) -> pa.Table:
+    return pa.table({"entry_id": pa.array(entry_id, pa.int64()), "lot_id": pa.array(lot_id, pa.int64()),
+                     "amount": decimal_array(cents)})
+
+
+def _recharge_tables(engine: Engine, usage_ids: pa.Array, times: np.ndarray):
+    """Lots, entries, invoices and allocations of the auto-recharges made before or after calls."""
+    r_call, r_lot, r_entry, r_before, r_exp = engine.recharge_rows()
+    R = engine.recharge or 0
+    r_amount = decimal_array(np.full(len(r_lot), R, np.int64))
+    r_key = pc.binary_join_element_wise(
+        pc.if_else(pa.array(r_before, pa.bool_()), "recharge:before:", "recharge:after:"),
+        usage_ids.take(pa.array(r_call, pa.int64())),
+        "",
+    )
+    r_time = timestamps(times[r_call])
+    lot_ids = pa.array(r_lot, pa.int64())
+    lots = pa.table({"lot_id": lot_ids, "purchased_at": r_time, "expires_at": timestamps(r_exp), "amount": r_amount,
+                     "source": _repeat("auto_recharge", len(r_lot)), "order_id": r_key})
+    entries = _entry_table(r_entry, r_time, "recharge", r_amount, r_key, lot_ids)
+    invoices = pa.table({"invoice_id": pa.array([invoice_number(int(i)) for i in r_lot], pa.string()),
+                         "issued_at": r_time, "lot_id": lot_ids, "amount": r_amount,
+                         "reason": _repeat("auto_recharge", len(r_lot))})
+    return lots, entries, invoices, _allocation_table(r_entry, r_lot, np.full(len(r_lot), R, np.int64))
+
+
+def _expiry_tables(rows: list[tuple]):
+    """Entries and allocations of the expiries (entry_id, lot_id, expires_at, remainder) recorded."""
+    x_entry, x_lot, x_time, x_rem = (np.array([r[i] for r in rows], np.int64) for i in range(4))
+    keys = pa.array([f"expiry:{i}" for i in x_lot], pa.string())
+    entries = _entry_table(x_entry, x_time, "expiry", decimal_array(-x_rem), keys, pa.array(x_lot, pa.int64()))
+    return entries, _allocation_table(x_entry, x_lot, -x_rem)
+
+
+def _spend_entries(engine: Engine, usage_ids: pa.Array, times: np.ndarray, cents: np.ndarray) -> pa.Table:
+    spend_call, spend_entry = engine.spends()
+    spend_ids = usage_ids.take(pa.array(spend_call, pa.int64()))
+    return _entry_table(spend_entry, times[spend_call], "spend", decimal_array(-cents[spend_call]),
+                        pc.binary_join_element_wise("usage:", spend_ids, ""), pa.nulls(len(spend_entry), pa.int64()))
+
+
+def _sorted(table: pa.Table, *keys: str) -> pa.Table:
+    """`table` in `keys` order (numpy lexsort; the rows come mostly sorted, and a stable sort keeps ties)."""
+    if len(table) < 2:
+        return table
+    columns = [table[k].to_numpy() for k in reversed(keys)]
+    if len(keys) == 1 and np.all(columns[0][1:] >= columns[0][:-1]):  # the usual case: already in order
+        return table
+    order = np.lexsort(columns)
+    if np.array_equal(order, np.arange(len(order))):
+        return table
+    return table.take(pa.array(order))

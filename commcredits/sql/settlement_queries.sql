@@ -1,0 +1,71 @@
+-- Statements of the set-based settlement (commcredits/credits/settlement.py). Named parameters are bound;
+-- `{source}` / `{charge}` are fixed SQL from that module (a relation name, a column expression), never input.
+
+-- name: calls_to_settle
+-- What Microsoft charged (operator Microsoft or not given), rounded half-up to the minor unit, in the
+-- ledger's currency (view microsoft_charge, sql/charges_views.sql). Estimates from the rate card never settle.
+SELECT c.usage_id, epoch_us(c.start_at) AS t_us, (c.charge * 100)::BIGINT AS cents
+FROM microsoft_charge c
+WHERE c.billed_by = 'microsoft' AND c.charge > 0 AND c.currency = $currency
+  AND ($until::TIMESTAMPTZ IS NULL OR c.start_at <= $until);
+
+-- name: stage_given
+-- Calls given as a table (_settle_given: usage_id, start_at, charge) up to $1, as integer hundredths with
+-- flags for charges that are missing or negative, or finer than a hundredth.
+CREATE OR REPLACE TEMP TABLE _settle_input AS
+SELECT usage_id, t_us, (exact * 100)::BIGINT AS cents,
+       exact IS NULL OR exact < 0 AS missing, round(exact, 2) <> exact AS fraction
+FROM (SELECT usage_id::VARCHAR AS usage_id, epoch_us(start_at::TIMESTAMPTZ) AS t_us,
+             TRY_CAST({charge} AS DECIMAL(18, 6)) AS exact
+      FROM _settle_given
+      WHERE $1::TIMESTAMPTZ IS NULL OR start_at::TIMESTAMPTZ <= $1);
+
+-- name: known_calls
+-- The calls to settle that are already in the ledger (as spend, or drawn + billed in arrears for MCA), with
+-- their cents. Small (usually empty): only these ids are grouped, never every spend of the ledger.
+CREATE OR REPLACE TEMP TABLE _settle_known AS
+SELECT usage_id, sum(cents) AS cents FROM (
+    SELECT substr(idempotency_key, 7) AS usage_id, (-amount * 100)::BIGINT AS cents FROM entry WHERE kind = 'spend'
+    UNION ALL SELECT usage_id, (amount * 100)::BIGINT FROM usage_in_arrears)
+WHERE usage_id IN (SELECT usage_id FROM {source})
+GROUP BY usage_id;
+
+-- name: conflicts
+-- Calls whose usage id is already settled with another amount.
+SELECT count(*) FROM {source} c JOIN _settle_known k USING (usage_id) WHERE c.cents > 0 AND k.cents <> c.cents;
+
+-- name: ordered_calls
+-- The calls to settle, in the order the ledger records them. Call logs arrive after later orders are recorded;
+-- history is never rewritten, so a call earlier than the last entry ($last) is recorded at that entry's time (the
+-- earliest instant still open), in call order. `seq` numbers the calls in that order (a chunk is a seq range).
+CREATE OR REPLACE TEMP TABLE _settle_calls AS
+SELECT row_number() OVER (ORDER BY greatest(s.t_us, $last), s.usage_id) AS seq,
+       s.usage_id, greatest(s.t_us, $last) AS t_us, s.cents, s.t_us < $last AS late
+FROM {source} s
+WHERE s.cents > 0 AND s.usage_id NOT IN (SELECT usage_id FROM _settle_known);
+
+-- name: ordered_counts
+-- How many calls to settle, how many late, how many with more decimals than the currency ($1 = 10^(2 - exponent)),
+-- and how many were already in the ledger.
+SELECT count(*), count(*) FILTER (WHERE late), count(*) FILTER (WHERE cents % $1 <> 0),
+       (SELECT count(*) FROM _settle_known)
+FROM _settle_calls;
+
+-- name: open_lots
+-- Lots not yet expired (recorded), in lot id order, with their remainders in cents.
+SELECT l.lot_id, epoch_us(l.expires_at), (COALESCE(SUM(a.amount), 0) * 100)::BIGINT
+FROM lot l LEFT JOIN allocation a USING (lot_id)
+WHERE l.lot_id NOT IN (SELECT lot_id FROM entry WHERE kind = 'expiry')
+GROUP BY l.lot_id, l.expires_at
+ORDER BY l.lot_id;
+
+-- name: busiest_recharge_day
+-- Most auto-recharges on one UTC day.
+SELECT COALESCE(max(n), 0) FROM (
+    SELECT count(*) AS n FROM lot WHERE source = 'auto_recharge' GROUP BY CAST(purchased_at AS DATE));
+
+-- name: status_after_until
+-- Charged calls after `until` ($1), by status: only these need their spend entries looked up.
+SELECT status, count(*) FROM call_charges
+WHERE start_at > $1 AND status IN ('settled', 'blocked', 'pending')
+GROUP BY status;
