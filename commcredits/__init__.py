@@ -40,6 +40,7 @@ from .licensing.plans import (
     plan_license_changes,
 )
 from .usage.rating import load_included_minutes, load_rate_card, rate_calls
+from .usage.rate_and_settle import rate_and_settle
 from .licensing.readiness import license_seats, readiness, readiness_summary, toll_free_resource_accounts
 from .m365.apply import apply_plan_m365
 from .m365.connection import M365Error, connect_m365
@@ -73,6 +74,7 @@ __all__ = [
     "OrderRequest", "review_order", "place_order",  # deprecated names, for one release
     # usage
     "import_pstn_calls", "quarantined_rows", "load_rate_card", "load_included_minutes", "rate_calls", "settle",
+    "rate_and_settle",
     "spend_by", "balance_over_time", "invoices_by_month", "runway", "expiring_funds", "what_if",
     "call_charges", "reconcile", "reconciliations",
     # alerts

@@ -24,8 +24,8 @@ from ..usage.call_import import EXPECTED_FILES, CALL_LOG_SUFFIXES, ImportReport,
 from ..rows import frame_rows
 from ..usage.lists import quarantine_reasons, quarantine_rows
 from ..credits.ledger import Agreement, Ledger
-from ..usage.rating import rate_calls
-from ..credits.settlement import SettlementReport, settle
+from ..usage.rate_and_settle import rate_and_settle
+from ..credits.settlement import SettlementReport
 from . import charts
 from . import format as fmt
 from .attention import AttentionList
@@ -320,16 +320,15 @@ class UsagePage:
         self.settle_button.disabled = True
         self.settle_status.value = '<div class="cc-phase">Pricing the calls, then settling…</div>'
         try:
-            rating = rate_calls(self.ledger)
-            report = settle(self.ledger)
+            done = rate_and_settle(self.ledger)
         except Exception as error:  # shown in the form; settle is one transaction, nothing was recorded
             self.settle_status.value = fmt.error_html(f"Could not settle: {explain(error)} Nothing was recorded.")
             return
         finally:
             self.settle_button.disabled = False
-        self.last_settlement = report
+        self.last_settlement = report = done.settlement
         self.settle_status.value = ""
-        self.settle_result.value = self._settlement_html(report, rating.unrated)
+        self.settle_result.value = self._settlement_html(report, done.rating.unrated)
         self.show_spend()
 
     def _settlement_html(self, report: SettlementReport, unrated: int) -> str:
