@@ -18,6 +18,8 @@ from . import format as fmt
 from .alerts import alerts_strip_html
 from .attention import attention_html
 from .reconcile import ReconcileForm
+from .setup import SetupForm
+from ..tenant_setup import needs_setup
 
 AGREEMENT_NAMES = {
     Agreement.MOSA: "Microsoft Online Subscription Agreement",
@@ -147,7 +149,9 @@ def overview_parts(ledger: Ledger, *, locale: str | None = None) -> tuple[str, s
 
 
 def build_overview(ledger: Ledger, *, locale: str | None = None) -> widgets.VBox:
-    """The Overview page as a widget with a Refresh button."""
+    """The Overview page as a widget with a Refresh button; an empty ledger opens on its setup first."""
+    if needs_setup(ledger):
+        return SetupForm(ledger, lambda ready: build_overview(ready, locale=locale), locale=locale).widget
     summary, details = widgets.HTML(), widgets.HTML()
     plots = widgets.Output()
     plots.add_class("cc-charts")

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..errors import InvalidInput, NotAllowedForAgreement
 from ..credits.ledger import Agreement, Ledger, open_ledger, require_aware
+from ..credits.burn import BURN_WINDOW_DAYS, daily_burn
 from ..credits.rollups import fresh_mark
 from ..money import parse_amount, quantize
 from ..credits.settlement import settle
@@ -68,16 +69,6 @@ def _as_of(ledger: Ledger, as_of: datetime | None) -> datetime:
     return last or datetime.now(timezone.utc)
 
 
-def daily_burn(ledger: Ledger, *, days: int = 30, as_of: datetime | None = None) -> Decimal:
-    """Average credits spent per day over the `days` days up to `as_of` (default: the last entry)."""
-    end = _as_of(ledger, as_of)
-    (spent,) = ledger.store.query(
-        "SELECT coalesce(-sum(amount), 0) FROM entry WHERE kind = 'spend' AND occurred_at > $1 AND occurred_at <= $2",
-        [end - timedelta(days=days), end],
-    )[0]
-    return Decimal(spent) / days
-
-
 @dataclass(frozen=True)
 class Runway:
     """How long the balance lasts at the recent burn rate (None: it never gets there at that rate)."""
@@ -98,7 +89,7 @@ class Runway:
         return None if self.days_to_zero is None else (self.as_of + timedelta(days=self.days_to_zero)).date()
 
 
-def runway(ledger: Ledger, *, days: int = 30, as_of: datetime | None = None) -> Runway:
+def runway(ledger: Ledger, *, days: int = BURN_WINDOW_DAYS, as_of: datetime | None = None) -> Runway:
     """Days until the balance reaches the auto-recharge trigger, and zero, at the burn rate of the last
     `days` days (expiries not counted: see expiring_funds)."""
     when = _as_of(ledger, as_of)
@@ -117,7 +108,7 @@ def runway(ledger: Ledger, *, days: int = 30, as_of: datetime | None = None) -> 
 
 
 def expiring_funds(
-    ledger: Ledger, *, horizons=(30, 60, 90), days: int = 30, as_of: datetime | None = None
+    ledger: Ledger, *, horizons=(30, 60, 90), days: int = BURN_WINDOW_DAYS, as_of: datetime | None = None
 ) -> pd.DataFrame:
     """Per horizon (days): credits in lots expiring by then, and the part likely forfeited if spending
     goes on at the burn rate of the last `days` days (FIFO: the oldest lot is used first)."""
