@@ -9,7 +9,6 @@ import ipywidgets as widgets
 
 from ..usage import insights
 from ..usage.purchases import open_purchases
-from ..credits.rollups import fresh_mark
 from ..credits.ledger import Agreement, Ledger
 from ..licensing.readiness import readiness_summary
 from ..alerts.notify import current_alerts
@@ -18,6 +17,7 @@ from . import format as fmt
 from .alerts import alerts_strip_html
 from .attention import attention_html
 from .reconcile import ReconcileForm
+from .spend_tables import read_session
 from .setup import SetupForm
 from ..tenant_setup import needs_setup
 
@@ -142,8 +142,7 @@ def overview_parts(ledger: Ledger, *, locale: str | None = None) -> tuple[str, s
     """What one render of the page shows: (summary, details, charts), read in one read session (one open of
     the ledger file instead of one per query) that ends before the page waits for the admin again. The
     rollups are brought up to date first: that is a write, which a read session cannot do."""
-    fresh_mark(ledger.store)
-    with ledger.store.read_session():
+    with read_session(ledger):
         summary, details = overview_html(ledger, locale=locale)
         return summary, details, overview_charts(ledger, locale=locale)
 

@@ -4,13 +4,25 @@ what each auto attendant, call queue and number costs)."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pandas as pd
 
 from ..credits.ledger import Ledger
+from ..credits.rollups import fresh_mark
 from ..usage import insights
 from . import format as fmt
 
 TOP = 10
+
+
+@contextlib.contextmanager
+def read_session(ledger: Ledger):
+    """The rollups brought up to date (a write), then one read-only session for a render's reads; it ends
+    before the page waits for the admin again, so no connection is held between actions."""
+    fresh_mark(ledger.store)
+    with ledger.store.read_session():
+        yield
 
 
 def report_dimensions_html(ledger: Ledger, *, locale: str | None = None, top: int = TOP) -> str:

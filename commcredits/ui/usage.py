@@ -30,7 +30,7 @@ from . import charts
 from . import format as fmt
 from .attention import AttentionList
 from .long_list import LongList
-from .spend_tables import report_dimensions_html
+from .spend_tables import read_session, report_dimensions_html
 from .usage_words import BLOCKED_REASON, calls as calls_text, explain, plain_reason, settlement_lines, status_lines
 
 IMPORTABLE = tuple(sorted(CALL_LOG_SUFFIXES))
@@ -369,11 +369,12 @@ class UsagePage:
     def show_spend(self) -> None:
         """Read the spend views again and redraw the tables, the chart and the calls needing attention."""
         try:
-            self.attention.show()
-            users = insights.spend_by(self.ledger, "user").head(TOP)
-            places = insights.spend_by(self.ledger, "destination").head(TOP)
-            months = insights.spend_by(self.ledger, "month")
-            by_report_dimensions = report_dimensions_html(self.ledger, locale=self.locale)
+            with read_session(self.ledger):  # one open of the file for these reads, not one per query
+                self.attention.show()
+                users = insights.spend_by(self.ledger, "user").head(TOP)
+                places = insights.spend_by(self.ledger, "destination").head(TOP)
+                months = insights.spend_by(self.ledger, "month")
+                by_report_dimensions = report_dimensions_html(self.ledger, locale=self.locale)
         except Exception as error:  # a busy file must not break the page
             self.spend.value = fmt.error_html(f"Could not read the spend tables: {explain(error)} Try again in a moment.")
             return
