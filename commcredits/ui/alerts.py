@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 
 import ipywidgets as widgets
 import pandas as pd
@@ -158,7 +159,7 @@ class AlertsPage:
 
     @staticmethod
     def _secret_note(name: str) -> str:
-        return f'<span class="cc-note">{html.escape(secret_home(name))}</span>'
+        return f'<span class="cc-note">{with_code(secret_home(name))}</span>'
 
     def label(self, name: str) -> str:
         """The words beside a field, to name it in a message."""
@@ -254,11 +255,12 @@ class AlertsPage:
             self.fields[name].placeholder = self._secret_hint(name)
             self.secret_notes[name].value = self._secret_note(name)
         self.webhook_note.value = self._webhook_note()
-        saved = '<div class="cc-success">Settings saved. `commcredits check` uses them from its next run.</div>'
+        saved = ('<div class="cc-success">Settings saved. <code>commcredits check</code> uses them from its next '
+                 "run.</div>")
         if not_kept:
-            saved += fmt.error_html(" ".join(
+            saved += '<div class="cc-error">' + with_code(" ".join(
                 f"{self.label(name)} not kept: this computer has no OS keyring. Set the environment variable "
-                f"{SECRETS[name]} for the dashboard and for `commcredits check`." for name in not_kept))
+                f"`{SECRETS[name]}` for the dashboard and for `commcredits check`." for name in not_kept)) + "</div>"
         self.status.value = saved
         self.refresh()
 
@@ -294,6 +296,11 @@ class AlertsPage:
         self.status.value = (f'<div class="{"cc-success" if ok else "cc-error"}" role="status">'
                              + "<br>".join(html.escape(line) for line in lines) + unsaved + "</div>")
         self.refresh()
+
+
+def with_code(text: str) -> str:
+    """Escaped text with `quoted` words as <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
 def _from_env(name: str) -> bool:
