@@ -14,7 +14,6 @@ import ipywidgets as widgets
 import pandas as pd
 
 from ..alerts.checks import CHECK_TITLES, Alert, Severity
-from ..alerts.delivery import page_title
 from ..alerts.notify import current_alerts, send_test
 from ..alerts.settings import (
     SECRETS, SecretStoreUnavailable, get_secret, load_settings, mask_url, parse_settings, save_settings, secret_home,
@@ -23,6 +22,7 @@ from ..alerts.settings import (
 from ..credits.ledger import Ledger
 from ..errors import CommCreditsError, InvalidInput
 from ..money import parse_typed_amount
+from ..pages import page_title
 from ..usage.lists import alert_messages
 from . import format as fmt
 from .long_list import LongList

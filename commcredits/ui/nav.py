@@ -6,15 +6,7 @@ import html
 
 import ipywidgets as widgets
 
-PAGES = [
-    ("00_overview.ipynb", "Overview"),
-    ("01_licenses.ipynb", "Step 1 · Licenses"),
-    ("02_funding.ipynb", "Step 2 · Fund"),
-    ("03_credit_licenses.ipynb", "Step 3 · Credit licenses"),
-    ("04_usage.ipynb", "Usage"),
-    ("05_alerts.ipynb", "Alerts"),
-    ("06_m365.ipynb", "Microsoft 365"),
-]
+from ..pages import PAGES
 
 NAV_STYLE = """<style>
 .cc-nav { display: flex; gap: 4px; margin: 0 0 12px; font-family: system-ui, sans-serif; flex-wrap: wrap; }
