@@ -25,6 +25,7 @@ from ..money import parse_typed_amount
 from ..pages import page_title
 from ..usage.lists import alert_messages
 from . import format as fmt
+from .kit import html_part, tagged
 from .long_list import LongList
 
 STRIP_STYLE = """<style>
@@ -71,8 +72,7 @@ def history_csv_frame(sent: pd.DataFrame) -> pd.DataFrame:
 def indented(widget):
     """Mark a widget that lines up with the inputs (OFFSET from the left): on a narrow screen, where labels go
     above their fields, the page template drops that indent (class cc-indent)."""
-    widget.add_class("cc-indent")
-    return widget
+    return tagged(widget, "cc-indent")
 
 
 def _text(description, value="", placeholder="", password=False):
@@ -113,23 +113,21 @@ class AlertsPage:
             "dashboard_url": _text("Dashboard address (for links)", s.dashboard_url),
         }
         for name, field in self.fields.items():
-            field.add_class(f"cc-{name.replace('_', '-')}")
+            tagged(field, f"cc-{name.replace('_', '-')}")
         indented(self.fields["teams_enabled"])
         self.errors = {name: indented(widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
                        for name in self.fields}
-        self.webhook_note = indented(widgets.HTML(self._webhook_note(), layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
-        self.webhook_note.add_class("cc-webhook-saved")
-        self.secret_notes = {name: indented(widgets.HTML(self._secret_note(name),
-                                                         layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
+        self.webhook_note = indented(html_part("cc-webhook-saved", value=self._webhook_note(),
+                                               layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
+        self.secret_notes = {name: indented(html_part("cc-secret-home", f"cc-{name.replace('_', '-')}-home",
+                                                      value=self._secret_note(name),
+                                                      layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
                              for name in SECRETS}
-        for name, note in self.secret_notes.items():
-            note.add_class(f"cc-secret-home cc-{name.replace('_', '-')}-home")
         self.save_button = widgets.Button(description="Save settings", button_style="primary", icon="check",
                                           layout=widgets.Layout(width="auto"))
         self.test_button = widgets.Button(description="Send a test message", icon="paper-plane",
                                           layout=widgets.Layout(width="auto", margin="0 0 0 8px"))
-        self.status = indented(widgets.HTML(layout=widgets.Layout(margin=f"4px 0 0 {OFFSET}")))
-        self.status.add_class("cc-status")
+        self.status = indented(html_part("cc-status", layout=widgets.Layout(margin=f"4px 0 0 {OFFSET}")))
         self.current = widgets.HTML()
         self.history = LongList(alert_messages(ledger), self._history_html, filename="alert-messages.csv",
                                 noun="messages", export=history_csv_frame, css="cc-alert-history-list", locale=self.locale)
