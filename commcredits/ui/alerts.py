@@ -28,20 +28,6 @@ from . import format as fmt
 from .kit import html_part, tagged
 from .long_list import LongList
 
-STRIP_STYLE = """<style>
-.cc-alerts { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 0 12px; }
-.cc-alert { display: flex; gap: 10px; align-items: baseline; padding: 8px 12px; margin: 0 0 6px; border-radius: 6px;
-            border-left: 5px solid; font-size: 14px; }
-.cc-alert-critical { background: #fde7e9; border-color: #a4262c; }
-.cc-alert-warning { background: #fff4ce; border-color: #8a5300; }
-.cc-alert-info { background: #f3f2f1; border-color: #8a8886; }
-.cc-alert .cc-alert-label { font-weight: 700; min-width: 64px; }
-.cc-alert-critical .cc-alert-label { color: #a4262c; }
-.cc-alert-warning .cc-alert-label { color: #8a5300; }
-.cc-alert .cc-alert-fix { color: #323130; }
-.cc-alert a { color: #0f548c; font-weight: 600; }
-.cc-alerts-clear { color: #0b6a0b; background: #dff6dd; border-radius: 6px; padding: 6px 12px; font-size: 14px; }
-</style>"""
 LABEL = {"description_width": "240px"}
 WIDE = "620px"
 OFFSET = "248px"  # where inputs start: the label column plus its gap
@@ -50,7 +36,7 @@ OFFSET = "248px"  # where inputs start: the label column plus its gap
 def alerts_strip_html(alerts: list[Alert]) -> str:
     """One line per alert, most severe first, each with its fix and a link to the page that fixes it."""
     if not alerts:
-        return f'{STRIP_STYLE}<div class="cc-alerts"><div class="cc-alerts-clear">No alerts: every check passed.</div></div>'
+        return f'<div class="cc-alerts"><div class="cc-alerts-clear">No alerts: every check passed.</div></div>'
     rows = "".join(
         f'<div class="cc-alert cc-alert-{a.severity.name.lower()}" data-check="{html.escape(a.check)}">'
         f'<span class="cc-alert-label">{html.escape(a.severity.label)}</span>'
@@ -58,7 +44,7 @@ def alerts_strip_html(alerts: list[Alert]) -> str:
         f'<a href="{html.escape(a.page)}">{html.escape(page_title(a.page))} →</a></span></div>'
         for a in alerts)
     label = "Alerts" if any(a.severity >= Severity.WARNING for a in alerts) else "Notes"
-    return f'{STRIP_STYLE}<div class="cc-alerts" role="region" aria-label="{label}">{rows}</div>'
+    return f'<div class="cc-alerts" role="region" aria-label="{label}">{rows}</div>'
 
 
 def history_csv_frame(sent: pd.DataFrame) -> pd.DataFrame:

@@ -8,12 +8,6 @@ import ipywidgets as widgets
 
 from ..pages import PAGES
 
-NAV_STYLE = """<style>
-.cc-nav { display: flex; gap: 4px; margin: 0 0 12px; font-family: system-ui, sans-serif; flex-wrap: wrap; }
-.cc-nav a, .cc-nav span { padding: 6px 12px; border-radius: 6px; text-decoration: none; font-size: 14px; }
-.cc-nav a { color: #0f548c; background: #eff6fc; }
-.cc-nav span { color: white; background: #0f548c; font-weight: 600; }
-</style>"""
 
 
 def navigation(current: str, pages=PAGES) -> widgets.HTML:
@@ -23,4 +17,4 @@ def navigation(current: str, pages=PAGES) -> widgets.HTML:
         else f'<a href="{html.escape(name)}">{html.escape(label)}</a>'
         for name, label in pages
     )
-    return widgets.HTML(f'{NAV_STYLE}<nav class="cc-nav">{links}</nav>')
+    return widgets.HTML(f'<nav class="cc-nav">{links}</nav>')

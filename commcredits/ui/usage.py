@@ -35,14 +35,6 @@ from .usage_words import BLOCKED_REASON, calls as calls_text, explain, plain_rea
 
 IMPORTABLE = tuple(sorted(CALL_LOG_SUFFIXES))
 TOP = 10
-PAGE_STYLE = """<style>
-.cc-usage .cc-phase { color: #444; font-size: 13px; margin: 2px 0 6px; min-height: 1.2em; }
-.cc-usage h4.cc-subsection { margin: 12px 0 2px; font-size: 14px; font-weight: 600; }
-.cc-usage .cc-hint { color: #555; font-size: 13px; margin: 2px 0 8px; }
-.cc-usage .cc-quarantine td:last-child { max-width: 520px; overflow-wrap: anywhere; line-height: 1.35; }
-.cc-usage .cc-card { max-width: 300px; }
-.cc-usage .cc-grid { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
-</style>"""
 
 
 # ---- pure helpers (tested without widgets) ------------------------------------------------------------
@@ -170,7 +162,7 @@ class UsagePage:
         self.show_spend()
 
         self.widget = tagged(widgets.VBox([
-            widgets.HTML(fmt.STYLE + PAGE_STYLE),
+            widgets.HTML(fmt.STYLE),
             section("1. Import call logs",
                     "The PSTN usage report exported from the Teams admin center (.csv, or the Calls.Export zip), "
                     "or call records downloaded with Microsoft Graph (.json, .jsonl). Calls already imported are "
