@@ -24,11 +24,18 @@ DIMENSIONS = {
     "destination": "spend_by_destination",
     "call_type": "spend_by_call_type",
     "month": "spend_by_month",
+    # the Teams PSTN usage report's own dimensions (issue 21): budgets by department, what each auto attendant,
+    # call queue and phone number costs
+    "department": "spend_by_department",
+    "resource_account": "spend_by_resource_account",
+    "number": "spend_by_number",
 }
 
 
 def spend_by(ledger: Ledger, dimension: str) -> pd.DataFrame:
-    """Credits spent per 'user', 'destination', 'call_type' or 'month' (calls, minutes, amount).
+    """Credits spent per 'user', 'destination', 'call_type', 'month', 'department', 'resource_account' (auto
+    attendant or call queue, by its number) or 'number' (the tenant's number on the call): calls, minutes,
+    amount, largest first (months in order).
 
     Raises InvalidInput for another dimension."""
     view = DIMENSIONS.get(dimension)
@@ -168,9 +175,11 @@ SELECT e.entry_id, e.occurred_at, e.kind, e.amount,
        ((SELECT coalesce(sum(amount), 0) FROM entry)
         - coalesce(sum(e.amount) OVER (ORDER BY e.entry_id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
        )::DECIMAL(18, 2) AS balance_after,
-       CASE WHEN e.kind IN ('purchase', 'recharge') THEN 'Invoice ' || i.invoice_id || ' · order ' || l.order_id
+       CASE WHEN e.kind = 'purchase' THEN 'Invoice ' || i.invoice_id || ' · order ' || l.order_id
+            WHEN e.kind = 'recharge' THEN 'Invoice ' || i.invoice_id || ' · auto-recharge'  -- not the internal key
             WHEN e.kind = 'expiry' THEN 'Unused credit of invoice ' || i.invoice_id
-            WHEN e.kind <> 'spend' OR c.usage_id IS NULL THEN e.idempotency_key
+            WHEN e.kind = 'spend' AND c.usage_id IS NULL THEN 'call ' || substr(e.idempotency_key, 7)
+            WHEN e.kind <> 'spend' THEN e.idempotency_key
             ELSE concat_ws(' · ',
                            coalesce(c.user_display_name, 'auto attendant / call queue'),
                            CASE c.call_type WHEN 'user_out' THEN 'call out' WHEN 'conf_out' THEN 'meeting dial-out'

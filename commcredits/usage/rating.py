@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.resources
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -33,6 +34,7 @@ from ..errors import InvalidInput
 from ..store import named_sql, store_of
 
 SQL = named_sql("usage_rating")
+NEVER = datetime(1970, 1, 1, tzinfo=timezone.utc)  # the mark before any rating
 SAMPLE_RATE_CARD = "sample_rate_card.csv"
 SAMPLE_INCLUDED_MINUTES = "sample_included_minutes.csv"
 
@@ -58,15 +60,12 @@ ZONE_A = ("AU", "AT", "BE", "BR", "BG", "CA", "CN", "HR", "CZ", "DK", "EE", "FI"
 
 @dataclass(frozen=True)
 class RatingReport:
-    """How many calls were rated by each method ('as_is' = Microsoft's charge, 'operator' = another carrier's
+    """How many calls this run rated by each method ('as_is' = Microsoft's charge, 'operator' = another carrier's
     call; estimates: 'included', 'rate_card', 'free', 'unrated')."""
 
     by_method: dict
     destinations_looked_up: int = 0
-
-    @property
-    def unrated(self) -> int:
-        return self.by_method.get("unrated", 0)
+    unrated: int = 0  # calls in the whole ledger still without a price (not even an estimate)
 
     @property
     def estimated(self) -> int:
@@ -134,6 +133,7 @@ def _replace(target, table: str, frame: pd.DataFrame, select: str) -> int:
         con.register("_rating_input", frame)
         try:
             con.execute(f"DELETE FROM {table}")  # reference data, not ledger history: replaced as a whole
+            con.execute("UPDATE rating_mark SET estimates_current = false")  # estimates are redone
             try:
                 con.execute(f"INSERT INTO {table} {select}")
             except Exception as exc:  # duckdb conversion errors name the bad value
@@ -168,26 +168,52 @@ def destination_of(number: str | None) -> tuple[str | None, str | None]:
 
 
 def rate_calls(target, *, currency: str | None = None) -> RatingReport:
-    """Rebuild `call_charge` for every imported call; returns how many were rated by each method.
+    """Rate the calls not rated yet; returns how many this run rated by each method.
 
-    `currency`: the rate card currency to price in (default: the ledger's currency, else USD)."""
+    A call with Microsoft's charge (or another operator's) is rated once, when it arrives. Estimates are redone
+    for the months holding a new call without a charge (included minutes pool per month), and for every month
+    after the rate card, included minutes, license counts or `currency` changed. `currency`: the rate card
+    currency to price estimates in (default: the ledger's currency, else USD)."""
     store = store_of(target)
     currency = (currency or getattr(target, "currency", None) or "USD").upper()
-    looked_up = _fill_destinations(store)
     with store.transaction() as con:
+        mark = _select_calls_to_rate(con, currency)
+        looked_up = _fill_destinations(con)
         currencies = [r[0] for r in con.execute(SQL["reported_currencies"]).fetchall()]
         digits = pd.DataFrame(
             {"currency": currencies, "digits": [_digits(c) for c in currencies]}, columns=["currency", "digits"]
         ).astype({"currency": "object", "digits": "int64"})
         con.register("_currency_digits", digits)
         try:
-            con.execute("DELETE FROM call_charge")  # derived data: rebuilt from the calls and tables
             con.execute(SQL["rate"], {"outbound": list(OUTBOUND), "currency": currency, "digits": _digits(currency),
                                     "per_user": list(PER_USER_MINUTES), "zone_a": list(ZONE_A)})
         finally:
             _unregister(con, "_currency_digits")
+        con.execute(SQL["forget_month_ratings"])
+        con.execute("INSERT INTO call_charge BY NAME SELECT * FROM _rated")
         counts = dict(con.execute(SQL["counts_by_method"]).fetchall())
-    return RatingReport(counts, looked_up)
+        (unrated,) = con.execute(SQL["unrated_in_ledger"]).fetchall()[0]
+        con.execute(SQL["set_mark"], {"mark": mark, "currency": currency})
+        for table in ("_rate_new", "_rate_months", "_rate_input", "_rated"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    return RatingReport(counts, looked_up, unrated)
+
+
+def _select_calls_to_rate(con, currency: str) -> datetime:
+    """Stage the calls to rate in _rate_input (see sql/usage_rating.sql); return the rating mark they start
+    from. Without a mark (a new ledger, or one rated before marks existed) every call is rated afresh."""
+    found = con.execute(SQL["mark"]).fetchall()
+    if found:
+        mark, rated_currency, current = found[0]
+    else:
+        con.execute("DELETE FROM call_charge")  # derived data: rebuilt from the calls and tables
+        mark, rated_currency, current = NEVER, currency, False
+    con.execute(SQL["new_rows"], {"mark": mark})
+    if con.execute(SQL["missed_rows"]).fetchall()[0][0] != 0:
+        con.execute(SQL["unrated_rows"])
+    con.execute(SQL["estimate_months"], {"stale": not current or rated_currency != currency})
+    con.execute(SQL["rate_input"])
+    return mark
 
 
 def _unregister(con, name: str) -> None:
@@ -204,24 +230,20 @@ def _digits(currency: str) -> int:
         return 2
 
 
-def _fill_destinations(store) -> int:
-    """Look up the country and number type of callee numbers not seen before (once per distinct number)."""
-    numbers = [
-        r[0]
-        for r in store.query(SQL["new_callee_numbers"])
-    ]
+def _fill_destinations(con) -> int:
+    """Look up the country and number type of the callee numbers to rate not seen before (once per number)."""
+    numbers = [r[0] for r in con.execute(SQL["new_callee_numbers"]).fetchall()]
     if not numbers:
         return 0
     found = [destination_of(n) for n in numbers]
     frame = pd.DataFrame(
         {"number": numbers, "destination_country": [f[0] for f in found], "number_type": [f[1] for f in found]}
     )
-    with store.transaction() as con:
-        con.register("_destinations", frame)
-        try:
-            con.execute("INSERT INTO phone_destination SELECT number, destination_country, number_type FROM _destinations")
-        finally:
-            con.unregister("_destinations")
+    con.register("_destinations", frame)
+    try:
+        con.execute("INSERT INTO phone_destination SELECT number, destination_country, number_type FROM _destinations")
+    finally:
+        con.unregister("_destinations")
     return len(numbers)
 
 
