@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
+from .burn import daily_burn
 from ..errors import InvalidAmount
 from ..money import format_money, parse_typed_amount
 from ..safety import looks_like_card_number
@@ -173,16 +174,6 @@ SUGGESTED_FIRST_AMOUNT = Decimal("50")  # only a placeholder hint: an older Micr
 TRIGGER_WARNING_RATIO = 10  # a trigger above 10x the recharge amount is warned about, never refused
 RECHARGES_PER_DAY_LIMIT = 3  # more than this at the recent burn needs confirmation
 LARGE_AMOUNT_FLOOR = Decimal("5000")  # below this, an amount never needs confirmation
-BURN_WINDOW_DAYS = 90
-
-
-def daily_burn(ledger: Ledger, now: datetime | None = None) -> Decimal:
-    """Average spend per day over the last BURN_WINDOW_DAYS (0 without history)."""
-    now = now or datetime.now(timezone.utc)
-    (spent,) = ledger.store.query(
-        "SELECT COALESCE(-sum(amount), 0) FROM entry WHERE kind = 'spend' AND occurred_at > $1",
-        [now - timedelta(days=BURN_WINDOW_DAYS)])[0]
-    return Decimal(spent) / BURN_WINDOW_DAYS
 
 
 def guard_rail_warnings(auto: AutoRecharge, currency: str, locale: str = "en_US") -> list[str]:
