@@ -298,7 +298,7 @@ def test_readiness_reports_the_change_since_the_last_check(writable_demo_db):
     (readiness,) = [a for a in before.alerts if a.check == "readiness"]
     assert "since the last check" not in readiness.sentence
     plan = cc.plan_license_changes(ledger.store, "not_ready", cc.add_communication_credits())
-    cc.apply_plan(ledger.store, plan)                # Step 3: give the missing Communication Credits licenses
+    cc.record_plan_done(ledger.store, plan)                # Step 3: give the missing Communication Credits licenses
     after = by_check(current_alerts(ledger))["readiness"]
     fixed = readiness.number - after.number
     assert fixed > 0 and f"(-{fixed} since the last check on " in after.sentence

@@ -16,8 +16,9 @@ from commcredits.licensing.catalog import (
 from commcredits.licensing.plans import SeatsExhausted
 from commcredits.licensing.readiness import readiness, readiness_summary
 from commcredits.licensing.tenant import import_graph_tenant, import_phone_numbers
-from commcredits.ui import licenses as ui
-from commcredits.ui.licenses import CreditLicensesForm, LicensesForm
+from commcredits.ui import plan_form
+from commcredits.ui.credit_licenses import CreditLicensesForm
+from commcredits.ui.licenses import LicensesForm
 
 E3 = "6fd2c87f-b296-42f0-b197-1e91e994b900"
 
@@ -223,7 +224,7 @@ def test_apply_failures_are_explained_in_the_form(ledger, monkeypatch, error, ex
     def refuse(store, plan):
         raise error
 
-    monkeypatch.setattr(ui, "apply_plan", refuse)
+    monkeypatch.setattr(plan_form, "apply_plan", refuse)
     form.apply_button.click()
     assert expected in text(form.status.value)
     assert "Traceback" not in form.status.value
@@ -252,7 +253,7 @@ def test_downloads_hold_the_graph_batch_powershell_and_csv_of_the_plan(ledger):
 
 def test_before_funding_step3_says_to_fund_first_and_plans_nothing(ledger):
     form = CreditLicensesForm(ledger)
-    assert "Add funds in Step 2" in text(form.funding_notice.value)
+    assert "record the purchase in Step 2" in text(form.funding_notice.value)
     form.plan_button.click()
     shown = text(form.plan_view.value)
     assert "Nothing to change" in shown
@@ -263,7 +264,7 @@ def test_before_funding_step3_says_to_fund_first_and_plans_nothing(ledger):
 def test_bulk_after_funding_gives_credits_to_everyone_with_a_calling_license(ledger):
     fund(ledger)
     form = CreditLicensesForm(ledger)
-    assert "The organization is funded" in text(form.funding_notice.value)
+    assert "A purchase is recorded in Step 2" in text(form.funding_notice.value)
     form.plan_button.click()
     shown = text(form.plan_view.value)
     assert "Dan Smith dan@fabrikam.com Add Communication Credits" in shown

@@ -119,7 +119,7 @@ def test_every_call_needing_attention_can_be_paged_and_downloaded(demo_db_path):
 
 
 def test_step3_lists_every_user_left_out_a_page_at_a_time_and_in_the_csv(writable_demo_db):
-    from commcredits.ui.licenses import CreditLicensesForm
+    from commcredits.ui.credit_licenses import CreditLicensesForm
 
     form = CreditLicensesForm(cc.open_ledger(writable_demo_db))
     form.plan_button.click()

@@ -91,7 +91,7 @@ def test_license_plan_csv_export_writes_formulas_as_text(tmp_path):
 
 
 def test_license_page_csv_download_writes_formulas_as_text(tmp_path):
-    from commcredits.ui.licenses import download_link
+    from commcredits.ui.long_list import download_link
 
     _, plan = _hostile_plan(tmp_path)
     link = download_link(cc.export_csv(plan), "plan.csv", "CSV", "text/csv", "cc-download")

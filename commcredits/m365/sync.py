@@ -2,7 +2,7 @@
 
 Everything goes through the same paths as files: Graph's pages of users and subscribedSkus go to
 `import_graph_tenant` (the function a file import calls), each getPstnCalls page is written as the Graph JSON
-file it is and imported by `import_pstn_calls`, then `rate_calls` and `settle` run as after a file import. So a
+file it is and imported by `import_pstn_calls`, then `rate_and_settle` runs as after a file import. So a
 sync and a file import of the same calls give the same ledger.
 
 Call logs are asked for in windows of at most 90 days (Graph refuses longer ones), following @odata.nextLink.
@@ -27,9 +27,9 @@ from typing import Callable
 from ..errors import InvalidInput, InvalidTime
 from ..licensing.tenant import import_graph_tenant
 from ..money import format_money
-from ..credits.settlement import SettlementReport, settle
+from ..credits.settlement import SettlementReport
 from ..usage.call_import import ImportReport, import_pstn_calls
-from ..usage.rating import rate_calls
+from ..usage.rate_and_settle import rate_and_settle
 from .connection import M365Connection
 
 USER_FIELDS = ["id", "userPrincipalName", "displayName", "department", "country", "usageLocation",
@@ -173,8 +173,7 @@ def sync_m365(ledger, connection: M365Connection, *, since: datetime | None = No
                                       lambda text, part: tell(text, 0.1 + 0.8 * (number + part) / len(windows)))
         report = _with(report, late_rows=_late_rows(store, imports_from, read_before))
         tell("Rating and settling calls", 0.92)
-        rate_calls(ledger)
-        settled = settle(ledger)
+        settled = rate_and_settle(ledger).settlement
         report = _with(report, settled=settled, waited_seconds=connection.waited_seconds - waited_before)
     except BaseException as error:
         report = _with(report, waited_seconds=connection.waited_seconds - waited_before)

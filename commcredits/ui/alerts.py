@@ -16,8 +16,8 @@ from ..alerts.checks import CHECK_TITLES, Alert, Severity
 from ..alerts.delivery import page_title
 from ..alerts.notify import current_alerts, send_test
 from ..alerts.settings import (
-    SECRETS, SecretStoreUnavailable, get_secret, load_settings, mask_url, parse_settings, save_settings, set_secret,
-    validate_webhook_url,
+    SECRETS, SecretStoreUnavailable, get_secret, load_settings, mask_url, parse_settings, save_settings, secret_home,
+    set_secret, validate_webhook_url,
 )
 from ..credits.ledger import Ledger
 from ..errors import CommCreditsError, InvalidInput
@@ -118,6 +118,11 @@ class AlertsPage:
                        for name in self.fields}
         self.webhook_note = indented(widgets.HTML(self._webhook_note(), layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
         self.webhook_note.add_class("cc-webhook-saved")
+        self.secret_notes = {name: indented(widgets.HTML(self._secret_note(name),
+                                                         layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
+                             for name in SECRETS}
+        for name, note in self.secret_notes.items():
+            note.add_class(f"cc-secret-home cc-{name.replace('_', '-')}-home")
         self.save_button = widgets.Button(description="Save settings", button_style="primary", icon="check",
                                           layout=widgets.Layout(width="auto"))
         self.test_button = widgets.Button(description="Send a test message", icon="paper-plane",
@@ -131,7 +136,8 @@ class AlertsPage:
         self.test_button.on_click(self._test)
         self.refresh()
         section = lambda title: widgets.HTML(f'<h2 class="cc-section" style="font:600 16px system-ui;margin:16px 0 4px">{title}</h2>')  # noqa: E731
-        rows = lambda names: [w for n in names for w in (self.fields[n], self.errors[n])]  # noqa: E731
+        rows = lambda names: [w for n in names for w in (self.fields[n], self.secret_notes.get(n), self.errors[n])  # noqa: E731
+                              if w is not None]
         self.widget = widgets.VBox([
             widgets.HTML(fmt.STYLE), section("Alerts now"), self.current,
             section("When to warn"),
@@ -149,6 +155,14 @@ class AlertsPage:
     @staticmethod
     def _secret_hint(name: str) -> str:
         return "saved (type to replace)" if get_secret(name) else "not saved"
+
+    @staticmethod
+    def _secret_note(name: str) -> str:
+        return f'<span class="cc-note">{html.escape(secret_home(name))}</span>'
+
+    def label(self, name: str) -> str:
+        """The words beside a field, to name it in a message."""
+        return self.fields[name].description
 
     @staticmethod
     def _webhook_note() -> str:
@@ -192,53 +206,93 @@ class AlertsPage:
             problems.append(("teams_webhook_url", "paste the URL the Workflows webhook shows in Teams."))
         return {**values, "_url": url, "_password": password}, problems
 
+    def _problems_in_form(self) -> tuple[dict, object, dict[str, list[str]]]:
+        """What the form says: the values, the settings they make, and every problem as field -> messages."""
+        values, problems = self._values()
+        secrets = {"teams_webhook_url": values.pop("_url"), "smtp_password": values.pop("_password")}
+        settings, more = parse_settings(self.ledger.currency, **values)
+        by_field: dict[str, list[str]] = {}
+        for name, message in problems + [p for p in more if p[0] not in {q[0] for q in problems}]:
+            by_field.setdefault(name, []).append(self._with_subject(name, message))
+        return secrets, settings, by_field
+
+    def _with_subject(self, name: str, message: str) -> str:
+        """'is required to send e-mail.' -> 'SMTP server is required to send e-mail.'"""
+        label = self.label(name) if name in self.fields else name.replace("_", " ")
+        return f"{label} {message}" if message[:1].islower() else f"{label}: {message}"
+
+    def _show_problems(self, by_field: dict[str, list[str]], what: str) -> None:
+        for name, messages in by_field.items():
+            self.errors[name].value = fmt.error_html(" ".join(messages))
+        n = len(by_field)
+        listed = "".join(f"<li>{html.escape(m)}</li>" for messages in by_field.values() for m in messages)
+        self.status.value = (f'<div class="cc-error">{html.escape(what)}: {n} '
+                             f"{'field needs' if n == 1 else 'fields need'} attention.</div>"
+                             f'<ul class="cc-problems">{listed}</ul>')
+
     def _save(self, _=None) -> None:
         for error in self.errors.values():
             error.value = ""
-        values, problems = self._values()
-        url, password = values.pop("_url"), values.pop("_password")
-        settings, more = parse_settings(self.ledger.currency, **values)
-        problems += [p for p in more if p[0] not in {q[0] for q in problems}]
-        if problems:
-            for name, message in problems:
-                self.errors[name].value = fmt.error_html(message)
-            self.status.value = fmt.error_html(f"Nothing was saved: {len(problems)} "
-                                               f"{'field needs' if len(problems) == 1 else 'fields need'} attention.")
+        secrets, settings, by_field = self._problems_in_form()
+        if by_field:
+            self._show_problems(by_field, "Nothing was saved")
             return
         try:
-            if url:
-                set_secret("teams_webhook_url", url)
-            if password:
-                set_secret("smtp_password", password)
             save_settings(self.ledger.store, settings)
-        except SecretStoreUnavailable as exc:
-            self.status.value = fmt.error_html(str(exc))
-            return
         except CommCreditsError as exc:
             self.status.value = fmt.error_html(str(exc))
             return
-        self.fields["teams_webhook_url"].value = ""
-        self.fields["smtp_password"].value = ""
-        self.fields["teams_webhook_url"].placeholder = self._secret_hint("teams_webhook_url")
-        self.fields["smtp_password"].placeholder = self._secret_hint("smtp_password")
+        not_kept = []  # a machine without a keyring still saves every other setting
+        for name, value in secrets.items():
+            try:
+                if value.strip():
+                    set_secret(name, value.strip())
+                    self.fields[name].value = ""
+            except SecretStoreUnavailable:
+                not_kept.append(name)
+        for name in SECRETS:
+            self.fields[name].placeholder = self._secret_hint(name)
+            self.secret_notes[name].value = self._secret_note(name)
         self.webhook_note.value = self._webhook_note()
-        self.status.value = '<div class="cc-success">Settings saved. `commcredits check` uses them from its next run.</div>'
+        saved = '<div class="cc-success">Settings saved. `commcredits check` uses them from its next run.</div>'
+        if not_kept:
+            saved += fmt.error_html(" ".join(
+                f"{self.label(name)} not kept: this computer has no OS keyring. Set the environment variable "
+                f"{SECRETS[name]} for the dashboard and for `commcredits check`." for name in not_kept))
+        self.status.value = saved
         self.refresh()
 
     def _test(self, _=None) -> None:
+        """Send a test message with what the form shows (typed secrets included), without saving it."""
+        for error in self.errors.values():
+            error.value = ""
+        secrets, settings, by_field = self._problems_in_form()
+        if by_field:
+            self._show_problems(by_field, "No test message was sent")
+            return
+        typed = {name: value.strip() for name, value in secrets.items() if value.strip()}
+        self.test_button.disabled = True
+        self.test_button.description = "Sending…"
+        self.status.value = '<div class="cc-phase" role="status">Sending the test message…</div>'
         try:
-            results = send_test(self.ledger)
+            results = send_test(self.ledger, settings=settings, secrets=lambda name: typed.get(name) or get_secret(name))
         except CommCreditsError as exc:
             self.status.value = fmt.error_html(str(exc))
             return
+        finally:
+            self.test_button.disabled = False
+            self.test_button.description = "Send a test message"
         if not results:
-            self.status.value = fmt.error_html("No channel is set up: add e-mail recipients or a Teams webhook, then save.")
+            self.status.value = fmt.error_html("No channel is set up: type e-mail recipients and an SMTP server, or "
+                                               "tick Teams and paste its webhook URL.")
             return
-        lines = [f"{r.channel} to {r.recipient}: " + ("sent" if r.outcome.ok else f"failed ({r.outcome.error})")
+        lines = [f"{r.channel} to {r.recipient}: " + ("sent" if r.outcome.ok else f"not sent. {r.outcome.error}")
                  for r in results]
         ok = all(r.outcome.ok for r in results)
-        self.status.value = (f'<div class="{"cc-success" if ok else "cc-error"}">'
-                             + "<br>".join(html.escape(line) for line in lines) + "</div>")
+        unsaved = "" if settings == load_settings(self.ledger.store) else (
+            "<br>These settings are not saved yet: click Save settings to keep them.")
+        self.status.value = (f'<div class="{"cc-success" if ok else "cc-error"}" role="status">'
+                             + "<br>".join(html.escape(line) for line in lines) + unsaved + "</div>")
         self.refresh()
 
 

@@ -1,7 +1,7 @@
 """A long list on a page: one page of rows at a time with Previous / Next ("Rows 51–100 of 1,234"), and the
 whole list as a CSV download.
 
-The rows come from a `usage.lists.RowSource`, so a page reads only the rows it shows (SQL LIMIT/OFFSET);
+The rows come from a `commcredits.rows.RowSource`, so a page reads only the rows it shows (SQL LIMIT/OFFSET);
 the CSV is built only when the admin asks for it, then offered as a link (a data: URI, no server round
 trip), with every cell that a spreadsheet would run as a formula written as text (`safety`).
 """
@@ -17,7 +17,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from ..safety import neutralise_formula
-from ..usage.lists import RowSource
+from ..rows import RowSource
 from . import format as fmt
 
 PAGE_SIZE = 50

@@ -21,20 +21,23 @@ import pandas as pd
 from ..usage import insights
 from ..countries import country_names
 from ..usage.call_import import EXPECTED_FILES, CALL_LOG_SUFFIXES, ImportReport, call_log_files, import_pstn_calls
-from ..usage.lists import frame_rows, quarantine_reasons, quarantine_rows
+from ..rows import frame_rows
+from ..usage.lists import quarantine_reasons, quarantine_rows
 from ..credits.ledger import Agreement, Ledger
-from ..usage.rating import rate_calls
-from ..credits.settlement import SettlementReport, settle
+from ..usage.rate_and_settle import rate_and_settle
+from ..credits.settlement import SettlementReport
 from . import charts
 from . import format as fmt
 from .attention import AttentionList
 from .long_list import LongList
-from .usage_words import BLOCKED_REASON, explain, settlement_lines
+from .spend_tables import report_dimensions_html
+from .usage_words import BLOCKED_REASON, calls as calls_text, explain, plain_reason, settlement_lines, status_lines
 
 IMPORTABLE = tuple(sorted(CALL_LOG_SUFFIXES))
 TOP = 10
 PAGE_STYLE = """<style>
 .cc-usage .cc-phase { color: #444; font-size: 13px; margin: 2px 0 6px; min-height: 1.2em; }
+.cc-usage h4.cc-subsection { margin: 12px 0 2px; font-size: 14px; font-weight: 600; }
 .cc-usage .cc-hint { color: #555; font-size: 13px; margin: 2px 0 8px; }
 .cc-usage .cc-quarantine td:last-child { max-width: 520px; overflow-wrap: anywhere; line-height: 1.35; }
 .cc-usage .cc-card { max-width: 300px; }
@@ -76,13 +79,19 @@ def blocked_csv_frame(calls: pd.DataFrame) -> pd.DataFrame:
 
 
 def nothing_imported(ledger: Ledger, steps: list[ImportStep]) -> str:
-    """Why an import that brought in no row failed, file by file, and what the page expects."""
+    """Why an import that brought in no row failed, file by file, and what the page expects (said once)."""
     rows = quarantine_rows(ledger, {s.name for s in steps}).page(0, 1000)
     whole = rows[rows["row_number"].isna()].drop_duplicates("file")
-    reasons = " ".join(f"{f}: {r}" for f, r in zip(whole["file"], whole["reason"])) or (
-        "every row was quarantined; see the reasons below.")
+    reasons = " ".join(sentence(plain_reason(r) if r.startswith(f"{f} ") else f"{f}: {plain_reason(r)}")
+                       for f, r in zip(whole["file"], whole["reason"])) or (
+        "Every row was set aside; see the reasons below.")
     names = ", ".join(s.name for s in steps)
-    return (f"Nothing was imported from {names}. {reasons} This page reads {EXPECTED_FILES}.")
+    expected = "" if EXPECTED_FILES in reasons else f" This page reads {EXPECTED_FILES}."
+    return f"Nothing was imported from {names}. {reasons}{expected}"
+
+
+def sentence(text: str) -> str:
+    return text if text.endswith((".", "?", "!")) else f"{text}."
 
 
 def import_steps(paths: list[Path], names: list[str] | None = None) -> list[ImportStep]:
@@ -288,6 +297,7 @@ class UsagePage:
         names = {s.name for s in steps}
         if report.quarantined:
             reasons = quarantine_reasons(self.ledger, names)
+            reasons = reasons.assign(reason=reasons["reason"].map(plain_reason))
             summary = ('<h3 class="cc-section">Quarantined rows</h3><div class="cc-hint">Set aside with the reason; '
                        "fix them in the file and import it again (rows already imported are skipped).</div>"
                        + fmt.html_table(reasons, labels={"reason": "Reason", "rows": "Rows"},
@@ -299,7 +309,8 @@ class UsagePage:
         self.show_spend()
 
     def _quarantine_html(self, rows: pd.DataFrame) -> str:
-        rows = rows.assign(row_number=rows["row_number"].map(lambda n: row_label(n, self.locale)))
+        rows = rows.assign(row_number=rows["row_number"].map(lambda n: row_label(n, self.locale)),
+                           reason=rows["reason"].map(plain_reason))
         return fmt.html_table(rows, labels={"file": "File", "row_number": "Row", "reason": "Reason"},
                               css_class="cc-table cc-quarantine", locale=self.locale)
 
@@ -309,22 +320,28 @@ class UsagePage:
         self.settle_button.disabled = True
         self.settle_status.value = '<div class="cc-phase">Pricing the calls, then settling…</div>'
         try:
-            rating = rate_calls(self.ledger)
-            report = settle(self.ledger)
+            done = rate_and_settle(self.ledger)
         except Exception as error:  # shown in the form; settle is one transaction, nothing was recorded
             self.settle_status.value = fmt.error_html(f"Could not settle: {explain(error)} Nothing was recorded.")
             return
         finally:
             self.settle_button.disabled = False
-        self.last_settlement = report
+        self.last_settlement = report = done.settlement
         self.settle_status.value = ""
-        self.settle_result.value = self._settlement_html(report, rating.unrated)
+        self.settle_result.value = self._settlement_html(report, done.rating.unrated)
         self.show_spend()
 
     def _settlement_html(self, report: SettlementReport, unrated: int) -> str:
+        """This settlement's cards, then every imported call by what became of it (all time, adding up)."""
         cards = "".join(fmt.card(label, value, note, f"cc-settle-{label.lower().replace(' ', '-')}"
-                              + (" cc-warning" if label == "Blocked" and report.blocked else ""))
-                        for label, value, note in settlement_lines(report, unrated, self.currency, self.locale))
+                                 + (" cc-warning" if label == "Blocked" and report.blocked else ""))
+                        for label, value, note in settlement_lines(report, self.currency, self.locale))
+        total, lines = status_lines(report.by_status, self.locale)
+        statuses = "".join(fmt.card(label, value, note, f"cc-calls-{status.replace('_', '-')}")
+                           for status, label, value, note in lines)
+        unrated_note = (f'<div class="cc-hint">Unrated: {calls_text(unrated, self.locale)} with no charge from '
+                        "Microsoft and no rate card price, so not even an estimate. Load your rate card "
+                        "(load_rate_card) for estimates.</div>" if unrated else "")
         blocked = ""
         calls = report.blocked_calls
         shown = bool(report.blocked and calls is not None and len(calls))
@@ -336,7 +353,11 @@ class UsagePage:
         self.blocked.widget.layout.display = None if shown else "none"
         balance = fmt.money(self.ledger.balance(), self.currency, self.locale)
         after = "" if self.ledger.agreement is Agreement.MCA else f"<div>Balance now: <b>{html.escape(balance)}</b>.</div>"
-        return f'<div class="cc-cards">{cards}</div>{after}{blocked}'
+        return ('<h4 class="cc-subsection">This settlement</h4>'
+                f'<div class="cc-cards cc-this-settlement">{cards}</div>{after}'
+                f'<h4 class="cc-subsection">Every imported call so far: {fmt.count(total, self.locale)}</h4>'
+                '<div class="cc-hint">All time, each call counted once by what became of it.</div>'
+                f'<div class="cc-cards cc-all-calls">{statuses}</div>{unrated_note}{blocked}')
 
     # ---- spend ----
 
@@ -352,6 +373,7 @@ class UsagePage:
             users = insights.spend_by(self.ledger, "user").head(TOP)
             places = insights.spend_by(self.ledger, "destination").head(TOP)
             months = insights.spend_by(self.ledger, "month")
+            by_report_dimensions = report_dimensions_html(self.ledger, locale=self.locale)
         except Exception as error:  # a busy file must not break the page
             self.spend.value = fmt.error_html(f"Could not read the spend tables: {explain(error)} Try again in a moment.")
             return
@@ -373,7 +395,7 @@ class UsagePage:
             f'<div><h3 class="cc-section">Top destinations</h3>'
             f'{table(places, "destination", "Destination", "cc-spend-destinations")}</div>'
             f'<div><h3 class="cc-section">By month</h3>{table(months, "label", "Month", "cc-spend-months")}</div>'
-            "</div>")
+            f"{by_report_dimensions}</div>")
         charts.show_in(self.chart, [] if months.empty else [charts.spend_by_month_chart(months, self.currency, self.locale)])
 
 

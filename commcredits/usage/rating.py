@@ -10,8 +10,9 @@ The rate card and included minutes only estimate (forecasts, what-if, rows that 
   those are rated at the rate card's toll-free price of the number's country. The toll-free number is known
   from the row's `inventoryType` (CSV `Number Type`); only rows without one fall back to the number itself.
 - Outbound calls first use the included minutes of the caller's Calling Plan / Audio Conferencing license,
-  pooled per usage country, per month, per license capability and scope (domestic / international), in call
-  time order; the rest is billed per started minute at the rate card price of the destination (country from
+  pooled per usage country, per month, per license capability and scope (domestic / international / Zone A),
+  in call time order, sized by the licensed users (never only those seen calling); Calling Minutes (MCOPSTN8)
+  are per user; the rest is billed per started minute at the rate card price of the destination (country from
   the E.164 number with `phonenumbers`, and its number type), plus any connection fee.
 - A call with no price in the rate card is 'unrated' (charge NULL) and is not settled.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import importlib.resources
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -29,8 +31,10 @@ import phonenumbers
 from babel.numbers import get_currency_precision
 
 from ..errors import InvalidInput
-from .call_import import store_of
+from ..store import named_sql, store_of
 
+SQL = named_sql("usage_rating")
+NEVER = datetime(1970, 1, 1, tzinfo=timezone.utc)  # the mark before any rating
 SAMPLE_RATE_CARD = "sample_rate_card.csv"
 SAMPLE_INCLUDED_MINUTES = "sample_included_minutes.csv"
 
@@ -40,21 +44,28 @@ OUTBOUND = ("user_out", "user_out_conf", "user_out_transfer", "user_out_forwardi
 NUMBER_TYPES = {
     phonenumbers.PhoneNumberType.MOBILE: "mobile",
     phonenumbers.PhoneNumberType.TOLL_FREE: "toll_free",
-    phonenumbers.PhoneNumberType.SHARED_COST: "toll_free",
+    # shared-cost numbers (e.g. Swiss 0840) are paid partly by the caller: not toll-free, priced like fixed lines
+    # unless the rate card names them (issue 20: they raised false toll-free alerts)
+    phonenumbers.PhoneNumberType.SHARED_COST: "shared_cost",
 }
+# Included minutes shared by the whole tenant unless listed here: Calling Minutes (MCOPSTN8, in "Microsoft 365 E5
+# with Calling Minutes") are per user, not pooled.
+PER_USER_MINUTES = ("MCOPSTN8",)
+# Audio Conferencing's included dial-out minutes reach any Zone A country ("Country and region zones for Audio
+# Conferencing"); an included-minutes row with scope 'zone_a' matches these destinations.
+ZONE_A = ("AU", "AT", "BE", "BR", "BG", "CA", "CN", "HR", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HK", "HU", "IN",
+          "IE", "IT", "JP", "LU", "MY", "MX", "NL", "NZ", "NO", "PL", "PT", "PR", "RO", "RU", "SG", "SK", "SI", "ZA",
+          "KR", "ES", "SE", "CH", "TW", "TH", "GB", "US")
 
 
 @dataclass(frozen=True)
 class RatingReport:
-    """How many calls were rated by each method ('as_is' = Microsoft's charge, 'operator' = another carrier's
+    """How many calls this run rated by each method ('as_is' = Microsoft's charge, 'operator' = another carrier's
     call; estimates: 'included', 'rate_card', 'free', 'unrated')."""
 
     by_method: dict
     destinations_looked_up: int = 0
-
-    @property
-    def unrated(self) -> int:
-        return self.by_method.get("unrated", 0)
+    unrated: int = 0  # calls in the whole ledger still without a price (not even an estimate)
 
     @property
     def estimated(self) -> int:
@@ -89,7 +100,7 @@ def load_rate_card(target, path: str | Path | None = None) -> int:
 
 def load_included_minutes(target, path: str | Path | None = None) -> int:
     """Replace the included-minutes table with a CSV (columns: license_capability, usage_country ('*' = any),
-    scope ('domestic' | 'international' | 'any'), minutes_per_license); no path loads the SAMPLE."""
+    scope ('domestic' | 'international' | 'zone_a' | 'any'), minutes_per_license); no path loads the SAMPLE."""
     with importlib.resources.as_file(_sample(SAMPLE_INCLUDED_MINUTES)) if path is None else _nullcontext(path) as file:
         frame = _read_csv(file, MINUTES_COLUMNS, "included-minutes table")
     return _replace(target, "included_minutes", frame, """
@@ -100,7 +111,7 @@ def load_included_minutes(target, path: str | Path | None = None) -> int:
 
 def set_license_counts(target, counts: pd.DataFrame) -> int:
     """Replace the licensed-user counts used to size minute pools (columns: license_capability,
-    usage_country, licenses). Without them a pool counts the distinct users seen in that month's calls."""
+    usage_country, licenses). Without them a pool counts the imported tenant's licensed users."""
     return _replace(target, "license_count", counts[["license_capability", "usage_country", "licenses"]], """
         SELECT trim(license_capability), upper(trim(usage_country)), CAST(licenses AS BIGINT) FROM _rating_input""")
 
@@ -122,6 +133,7 @@ def _replace(target, table: str, frame: pd.DataFrame, select: str) -> int:
         con.register("_rating_input", frame)
         try:
             con.execute(f"DELETE FROM {table}")  # reference data, not ledger history: replaced as a whole
+            con.execute("UPDATE rating_mark SET estimates_current = false")  # estimates are redone
             try:
                 con.execute(f"INSERT INTO {table} {select}")
             except Exception as exc:  # duckdb conversion errors name the bad value
@@ -155,113 +167,53 @@ def destination_of(number: str | None) -> tuple[str | None, str | None]:
     return None, None
 
 
-RATE_SQL = """
-INSERT INTO call_charge
-WITH calls AS (
-    SELECT c.usage_id, c.start_at, c.currency AS reported_currency, c.charge AS reported_charge,
-           c.call_type, c.license_capability, c.user_id,
-           coalesce(c.usage_country_code, c.tenant_country_code) AS usage_country,
-           d.destination_country, coalesce(d.number_type, 'fixed') AS number_type,
-           ceil(coalesce(c.duration_seconds, 0) / 60)::BIGINT AS minutes,
-           CASE WHEN d.destination_country IS NOT NULL
-                THEN CASE WHEN d.destination_country = coalesce(c.usage_country_code, c.tenant_country_code)
-                          THEN 'domestic' ELSE 'international' END
-                WHEN lower(c.destination_context) = 'international' THEN 'international'
-                ELSE 'domestic' END AS scope,
-           date_trunc('month', c.start_at) AS month,
-           -- Number Type / inventoryType names the tenant's number; without it, guess from the number dialled
-           coalesce(regexp_matches(lower(c.inventory_type), 'toll[- ]?free'), i.number_type = 'toll_free', false)
-               AS toll_free,
-           CASE WHEN c.operator IS NOT NULL AND lower(trim(c.operator)) <> 'microsoft' THEN 'operator'
-                WHEN c.charge IS NOT NULL THEN 'as_is'
-                WHEN c.call_type IN (SELECT unnest($outbound::VARCHAR[])) THEN 'outbound'
-                WHEN toll_free THEN 'toll_free_in'
-                WHEN c.license_capability = 'MCOPSTNPP' THEN 'outbound'
-                ELSE 'free' END AS kind,
-           CASE WHEN toll_free THEN coalesce(i.destination_country, d.destination_country,
-                                             c.usage_country_code, c.tenant_country_code) END AS toll_free_country
-    FROM pstn_call c
-    LEFT JOIN phone_destination d ON d.number = c.callee_number
-    LEFT JOIN phone_destination i ON i.number = c.callee_number AND c.call_type NOT IN (SELECT unnest($outbound::VARCHAR[]))
-),
-pooled AS (
-    -- included minutes: the first matching row (exact country before '*', exact scope before 'any')
-    SELECT c.*, m.minutes_per_license,
-           coalesce(lc.licenses,
-                    count(DISTINCT c.user_id) OVER (PARTITION BY c.license_capability, c.usage_country, c.month)
-           ) * m.minutes_per_license AS pool_minutes
-    FROM calls c
-    LEFT JOIN LATERAL (
-        SELECT minutes_per_license FROM included_minutes m
-        WHERE c.kind = 'outbound' AND m.license_capability = c.license_capability
-          AND m.usage_country IN (c.usage_country, '*') AND m.scope IN (c.scope, 'any')
-        ORDER BY (m.usage_country = '*'), (m.scope = 'any') LIMIT 1
-    ) m ON true
-    LEFT JOIN license_count lc
-           ON lc.license_capability = c.license_capability AND lc.usage_country = c.usage_country
-),
-drawn AS (
-    SELECT p.*,
-           CASE WHEN pool_minutes IS NULL THEN 0
-                ELSE least(minutes, greatest(0, pool_minutes - coalesce(sum(minutes) OVER (
-                         PARTITION BY license_capability, usage_country, scope, month
-                         ORDER BY start_at, usage_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)))
-           END AS included_minutes
-    FROM pooled p
-),
-priced AS (
-    SELECT d.*, minutes - included_minutes AS billable_minutes,
-           (SELECT r FROM rate_card r
-            WHERE r.currency = $currency
-              AND r.destination_country = CASE WHEN d.kind = 'toll_free_in' THEN d.toll_free_country ELSE d.destination_country END
-              AND r.number_type IN (CASE WHEN d.kind = 'toll_free_in' THEN 'toll_free' ELSE d.number_type END, '*')
-            ORDER BY r.number_type = '*' LIMIT 1) AS rate
-    FROM drawn d
-)
-SELECT usage_id, start_at,
-       CASE WHEN kind IN ('as_is', 'operator') THEN reported_currency ELSE $currency END AS currency,
-       CASE WHEN kind IN ('as_is', 'operator') THEN kind
-            WHEN kind = 'free' THEN 'free'
-            WHEN billable_minutes = 0 AND included_minutes > 0 THEN 'included'
-            WHEN billable_minutes = 0 THEN 'free'
-            WHEN rate IS NULL THEN 'unrated'
-            ELSE 'rate_card' END AS method,
-       coalesce(toll_free_country, destination_country) AS destination_country,
-       CASE WHEN kind IN ('free', 'as_is', 'operator') THEN 0 ELSE billable_minutes END AS billable_minutes,
-       included_minutes,
-       CASE WHEN kind = 'as_is' THEN CASE WHEN e.digits = 0 THEN round(reported_charge, 0)::DECIMAL(18, 2)
-                 ELSE round(reported_charge, 2)::DECIMAL(18, 2) END
-            WHEN kind = 'operator' THEN NULL
-            WHEN kind = 'free' OR billable_minutes = 0 THEN 0::DECIMAL(18, 2)
-            WHEN rate IS NULL THEN NULL
-            WHEN $digits = 0 THEN round(billable_minutes * rate.price_per_minute + rate.connection_fee, 0)::DECIMAL(18, 2)
-            ELSE round(billable_minutes * rate.price_per_minute + rate.connection_fee, 2)::DECIMAL(18, 2)
-       END AS charge
-FROM priced
-LEFT JOIN _currency_digits e ON e.currency = reported_currency
-"""
-
-
 def rate_calls(target, *, currency: str | None = None) -> RatingReport:
-    """Rebuild `call_charge` for every imported call; returns how many were rated by each method.
+    """Rate the calls not rated yet; returns how many this run rated by each method.
 
-    `currency`: the rate card currency to price in (default: the ledger's currency, else USD)."""
+    A call with Microsoft's charge (or another operator's) is rated once, when it arrives. Estimates are redone
+    for the months holding a new call without a charge (included minutes pool per month), and for every month
+    after the rate card, included minutes, license counts or `currency` changed. `currency`: the rate card
+    currency to price estimates in (default: the ledger's currency, else USD)."""
     store = store_of(target)
     currency = (currency or getattr(target, "currency", None) or "USD").upper()
-    looked_up = _fill_destinations(store)
     with store.transaction() as con:
-        currencies = [r[0] for r in con.execute("SELECT DISTINCT currency FROM pstn_call WHERE currency IS NOT NULL").fetchall()]
+        mark = _select_calls_to_rate(con, currency)
+        looked_up = _fill_destinations(con)
+        currencies = [r[0] for r in con.execute(SQL["reported_currencies"]).fetchall()]
         digits = pd.DataFrame(
             {"currency": currencies, "digits": [_digits(c) for c in currencies]}, columns=["currency", "digits"]
         ).astype({"currency": "object", "digits": "int64"})
         con.register("_currency_digits", digits)
         try:
-            con.execute("DELETE FROM call_charge")  # derived data: rebuilt from the calls and tables
-            con.execute(RATE_SQL, {"outbound": list(OUTBOUND), "currency": currency, "digits": _digits(currency)})
+            con.execute(SQL["rate"], {"outbound": list(OUTBOUND), "currency": currency, "digits": _digits(currency),
+                                    "per_user": list(PER_USER_MINUTES), "zone_a": list(ZONE_A)})
         finally:
             _unregister(con, "_currency_digits")
-        counts = dict(con.execute("SELECT method, count(*) FROM call_charge GROUP BY method ORDER BY method").fetchall())
-    return RatingReport(counts, looked_up)
+        con.execute(SQL["forget_month_ratings"])
+        con.execute("INSERT INTO call_charge BY NAME SELECT * FROM _rated")
+        counts = dict(con.execute(SQL["counts_by_method"]).fetchall())
+        (unrated,) = con.execute(SQL["unrated_in_ledger"]).fetchall()[0]
+        con.execute(SQL["set_mark"], {"mark": mark, "currency": currency})
+        for table in ("_rate_new", "_rate_months", "_rate_input", "_rated"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    return RatingReport(counts, looked_up, unrated)
+
+
+def _select_calls_to_rate(con, currency: str) -> datetime:
+    """Stage the calls to rate in _rate_input (see sql/usage_rating.sql); return the rating mark they start
+    from. Without a mark (a new ledger, or one rated before marks existed) every call is rated afresh."""
+    found = con.execute(SQL["mark"]).fetchall()
+    if found:
+        mark, rated_currency, current = found[0]
+    else:
+        con.execute("DELETE FROM call_charge")  # derived data: rebuilt from the calls and tables
+        mark, rated_currency, current = NEVER, currency, False
+    con.execute(SQL["new_rows"], {"mark": mark})
+    if con.execute(SQL["missed_rows"]).fetchall()[0][0] != 0:
+        con.execute(SQL["unrated_rows"])
+    con.execute(SQL["estimate_months"], {"stale": not current or rated_currency != currency})
+    con.execute(SQL["rate_input"])
+    return mark
 
 
 def _unregister(con, name: str) -> None:
@@ -278,27 +230,20 @@ def _digits(currency: str) -> int:
         return 2
 
 
-def _fill_destinations(store) -> int:
-    """Look up the country and number type of callee numbers not seen before (once per distinct number)."""
-    numbers = [
-        r[0]
-        for r in store.query(
-            "SELECT DISTINCT callee_number FROM pstn_call WHERE callee_number IS NOT NULL "
-            "AND callee_number NOT IN (SELECT number FROM phone_destination)"
-        )
-    ]
+def _fill_destinations(con) -> int:
+    """Look up the country and number type of the callee numbers to rate not seen before (once per number)."""
+    numbers = [r[0] for r in con.execute(SQL["new_callee_numbers"]).fetchall()]
     if not numbers:
         return 0
     found = [destination_of(n) for n in numbers]
     frame = pd.DataFrame(
         {"number": numbers, "destination_country": [f[0] for f in found], "number_type": [f[1] for f in found]}
     )
-    with store.transaction() as con:
-        con.register("_destinations", frame)
-        try:
-            con.execute("INSERT INTO phone_destination SELECT number, destination_country, number_type FROM _destinations")
-        finally:
-            con.unregister("_destinations")
+    con.register("_destinations", frame)
+    try:
+        con.execute("INSERT INTO phone_destination SELECT number, destination_country, number_type FROM _destinations")
+    finally:
+        con.unregister("_destinations")
     return len(numbers)
 
 
