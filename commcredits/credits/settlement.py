@@ -49,7 +49,7 @@ class SettlementReport:
     recharges: int = 0
     recharged: Decimal = Decimal(0)
     expired_lots: int = 0
-    forfeited: Decimal = Decimal(0)
+    forfeited: Decimal = Decimal(0)  # with late calls: the change in what expiries forfeit (less: negative)
     blocked: int = 0
     blocked_amount: Decimal = Decimal(0)
     late: int = 0  # earlier than the ledger's last entry: recorded at that entry's time
@@ -172,16 +172,14 @@ def _settle_late(con, ledger: Ledger, counts: dict) -> SettlementReport:
     done = resettle(con, lambda lots, next_lot: _new_engine(con, False, lots, next_lot), int(t0))
     con.execute("DROP TABLE IF EXISTS _settle_late")
     money = lambda v: quantize(Decimal(int(v)) / CENT, ledger.currency)  # noqa: E731
-    blocked = pd.DataFrame({"usage_id": done["blocked_ids"],
-                            "start_at": pd.to_datetime(done["blocked_times"], unit="us", utc=True),
-                            "charge": [money(c) for c in done["blocked_cents"]]})
+    blocked = _blocked_frame([done["blocked"]], ledger.currency)
     (busiest,) = con.execute(SQL["busiest_recharge_day"]).fetchall()[0]
     auto = current_auto_recharge(con)
     return SettlementReport(
         settled=done["settled"], amount=money(done["settled_cents"]), recharges=done["recharges"],
         recharged=money(done["recharges"] * int(auto.amount * CENT)) if auto.enabled else money(0),
         expired_lots=done["expired_lots"], forfeited=money(done["forfeited"]), blocked=len(blocked),
-        blocked_amount=money(int(np.sum(done["blocked_cents"]))), late=int(counts["late"]),
+        blocked_amount=money(int(np.sum(done["blocked"][2]))), late=int(counts["late"]),
         conflicts=int(counts["conflicts"]), max_recharges_per_day=int(busiest), blocked_calls=blocked)
 
 

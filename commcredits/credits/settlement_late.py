@@ -37,7 +37,8 @@ REFERENCE = pa.schema([("key", pa.string()), ("kind", pa.string()), ("occurred_u
 def resettle(con, engine_for, t0: int) -> dict:
     """Work the ledger out again from `t0` (µs) with the calls of _settle_late (usage_id, t_us, cents) added,
     and append the differences. `engine_for(lots)` builds the engine over the lots alive at t0. Returns counts
-    (settled, blocked_ids, recharges, expired_lots, forfeited cents, settled cents) for the report."""
+    (settled, settled_cents, recharges, expired_lots, forfeited cents) and the blocked calls as (usage ids, times,
+    cents) for the report."""
     rows = con.execute(SQL["lots_alive_at"], [t0]).fetchall()
     lots = {key: np.array([r[i] for r in rows], np.int64) for i, key in enumerate(("id", "exp", "rem"))}
     (next_lot,) = con.execute("SELECT COALESCE(max(lot_id), 0) + 1 FROM lot").fetchall()[0]
@@ -52,7 +53,7 @@ def resettle(con, engine_for, t0: int) -> dict:
     blocked_cents = cents[np.concatenate(engine.blocked)] if engine.blocked else np.zeros(0, np.int64)
     counts = _append_differences(con, reference, t0)
     _note_blocked(con, blocked, blocked_times, blocked_cents)
-    return {**counts, "blocked_ids": blocked.to_pylist(), "blocked_times": blocked_times, "blocked_cents": blocked_cents}
+    return {**counts, "blocked": (blocked, blocked_times, blocked_cents)}
 
 
 def _replay(con, engine: Engine, times: np.ndarray, cents: np.ndarray, t0: int) -> None:
