@@ -66,7 +66,7 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
             fmt.card("Auto-recharge", auto_text, auto_note, "cc-auto"),
             fmt.card("Runway", runway_value, runway_note, "cc-runway"),
             fmt.card("Next expiry", expiry_value, expiry_note, "cc-next-expiry"),
-            fmt.card("Can dial out", f"{ready.ready} of {ready.users}", "users ready for credit-paid calls",
+            fmt.card("Can dial out", f"{ready.ready} of {ready.users}", "users who can call now (readiness)",
                   "cc-ready cc-warning" if ready.not_ready else "cc-ready"),
             fmt.card("Agreement", agreement.value, AGREEMENT_NAMES[agreement], "cc-agreement"),
         ]
