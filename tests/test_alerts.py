@@ -25,7 +25,8 @@ def facts(**changes) -> Facts:
     """A healthy MOSA tenant: $900, $20 a day, auto-recharge off, nothing else wrong."""
     base = Facts(as_of=NOW, currency="USD", billed_in_arrears=False, funded=True, balance=Decimal("900.00"),
                  daily_burn=Decimal("20.00"), auto_recharge_on=False, recharge_amount=None, recharge_below=None,
-                 days_to_trigger=None, days_to_zero=45.0, calls_imported=100, last_import_at=NOW - timedelta(days=1))
+                 days_to_trigger=None, days_to_zero=45.0, calls_imported=100, last_import_at=NOW - timedelta(days=1),
+                 newest_call_at=NOW - timedelta(days=2))
     return replace(base, **changes)
 
 
@@ -120,11 +121,20 @@ def test_toll_free_numbers_at_risk_only_when_the_balance_can_run_out():
 
 
 def test_data_freshness():
-    stale = by_check(checks.check_freshness(facts(last_import_at=NOW - timedelta(days=9), quarantined_recent=3,
+    stale = by_check(checks.check_freshness(facts(newest_call_at=NOW - timedelta(days=9), quarantined_recent=3,
                                                   quarantined_since_check=2, blocked_recent=1), Thresholds()))
-    assert "No call logs imported for 9 days" in stale["freshness.import"].sentence
+    assert "No calls in the call logs for 9 days" in stale["freshness.import"].sentence
     assert stale["freshness.quarantine"].sentence == "3 call log rows could not be read in the last 7 days (2 since the last check)."
     assert stale["freshness.blocked"].severity is Severity.WARNING
+
+
+def test_freshness_goes_by_the_newest_call_not_the_last_import():
+    """An import yesterday that brought only old rows (a late batch) does not make the data current."""
+    (stale,) = checks.check_freshness(facts(last_import_at=NOW - timedelta(days=1),
+                                            newest_call_at=NOW - timedelta(days=10)), Thresholds())
+    assert stale.severity is Severity.WARNING and "the newest is from Tue 10 Mar 2026" in stale.sentence
+    assert checks.check_freshness(facts(last_import_at=NOW - timedelta(days=30),
+                                        newest_call_at=NOW - timedelta(days=2)), Thresholds()) == []
 
 
 # ---- what is due ----------------------------------------------------------------------------------------
@@ -288,7 +298,7 @@ def test_readiness_reports_the_change_since_the_last_check(writable_demo_db):
     (readiness,) = [a for a in before.alerts if a.check == "readiness"]
     assert "since the last check" not in readiness.sentence
     plan = cc.plan_license_changes(ledger.store, "not_ready", cc.add_communication_credits())
-    cc.apply_plan(ledger.store, plan)                # Step 3: give the missing Communication Credits licenses
+    cc.record_plan_done(ledger.store, plan)                # Step 3: give the missing Communication Credits licenses
     after = by_check(current_alerts(ledger))["readiness"]
     fixed = readiness.number - after.number
     assert fixed > 0 and f"(-{fixed} since the last check on " in after.sentence

@@ -15,7 +15,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 import commcredits as cc
-from commcredits.ui.nav import PAGES as NAV_PAGES
+from commcredits.pages import PAGES as NAV_PAGES
 from commcredits.ui.server import admin_pages
 from page_settle import settle
 from voila_server import NOTEBOOKS, TEST_TOKEN
@@ -195,22 +195,28 @@ def test_token_is_required_and_only_admin_pages_are_served(browser, own_server):
     assert "is not trusted" not in log and "without encryption" not in log
 
 
-def test_keyboard_enter_reviews_focus_moves_to_place_order_and_enter_places_it(page, server, artifacts):
+def test_keyboard_enter_reviews_focus_moves_to_the_match_box_and_a_deliberate_confirm_records(page, server, artifacts):
     ledger = cc.open_ledger(server.db)
     balance_before = ledger.balance()
     open_page(page, server, "02_funding.ipynb")
+    number = page.locator(".cc-microsoft-number input")
+    number.fill("MS-KEYBOARD-1")
+    number.press("Tab")
     amount = page.locator(".cc-amount input")
-    amount.fill("55.00")  # at least the $50 minimum order
+    amount.fill("55.00")
     amount.press("Enter")  # Enter in a field submits the step
-    place = page.get_by_role("button", name="Place order")
-    expect(place).to_be_visible(timeout=KERNEL)
-    expect(place).to_be_focused(timeout=KERNEL)  # the next action
-    assert serious_accessibility_problems(page) == []  # the green Place order button too
+    checked = page.locator(".cc-review-checked input")
+    expect(checked).to_be_visible(timeout=KERNEL)
+    expect(checked).to_be_focused(timeout=KERNEL)  # the review first: Enter does not tick a checkbox
+    assert serious_accessibility_problems(page) == []  # the green Record button too
     page.set_viewport_size({"width": 390, "height": 900})
     screenshot(page, artifacts / "pages" / "02_funding-review-390.png")
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Record this purchase")).to_be_focused(timeout=KERNEL)
     page.keyboard.press("Enter")
-    expect(page.locator(".cc-status .cc-success")).to_contain_text("Order placed", timeout=KERNEL)
-    expect(amount).to_be_focused(timeout=KERNEL)  # ready for the next order
+    expect(page.locator(".cc-status .cc-success")).to_contain_text("Purchase recorded", timeout=KERNEL)
+    expect(number).to_be_focused(timeout=KERNEL)  # ready for the next purchase
     assert ledger.balance() == balance_before + Decimal("55.00")
 
 

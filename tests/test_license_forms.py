@@ -253,7 +253,7 @@ def test_downloads_hold_the_graph_batch_powershell_and_csv_of_the_plan(ledger):
 
 def test_before_funding_step3_says_to_fund_first_and_plans_nothing(ledger):
     form = CreditLicensesForm(ledger)
-    assert "Add funds in Step 2" in text(form.funding_notice.value)
+    assert "record the purchase in Step 2" in text(form.funding_notice.value)
     form.plan_button.click()
     shown = text(form.plan_view.value)
     assert "Nothing to change" in shown
@@ -264,7 +264,7 @@ def test_before_funding_step3_says_to_fund_first_and_plans_nothing(ledger):
 def test_bulk_after_funding_gives_credits_to_everyone_with_a_calling_license(ledger):
     fund(ledger)
     form = CreditLicensesForm(ledger)
-    assert "The organization is funded" in text(form.funding_notice.value)
+    assert "A purchase is recorded in Step 2" in text(form.funding_notice.value)
     form.plan_button.click()
     shown = text(form.plan_view.value)
     assert "Dan Smith dan@fabrikam.com Add Communication Credits" in shown

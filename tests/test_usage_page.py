@@ -161,7 +161,7 @@ def test_a_busy_ledger_is_explained_not_raised(ledger, monkeypatch):
         raise cc.LedgerBusy("Another process held the ledger file for too long; nothing was changed, try again.")
 
     monkeypatch.setattr(usage, "import_pstn_calls", busy)
-    monkeypatch.setattr(usage, "rate_calls", busy)
+    monkeypatch.setattr(usage, "rate_and_settle", busy)
     page = UsagePage(ledger)
     upload_file(page, JSONL)
     assert "Could not import calls.jsonl" in page.import_status.value and "try again" in page.import_status.value

@@ -115,6 +115,7 @@ class Facts:
     toll_free: Sequence[TollFreeNumber] = ()
     calls_imported: int = 0
     last_import_at: datetime | None = None
+    newest_call_at: datetime | None = None   # start of the newest call imported: how current the data is
     quarantined_recent: int = 0              # rows quarantined in the last 7 days
     quarantined_since_check: int = 0
     blocked_recent: int = 0                  # calls the balance could not pay in the last 7 days
@@ -302,18 +303,20 @@ def check_toll_free(f: Facts, t: Thresholds) -> list[Alert]:
 
 
 def check_freshness(f: Facts, t: Thresholds) -> list[Alert]:
-    """No call logs imported for N days; rows quarantined or calls blocked recently (and since the last check)."""
+    """The newest call in the logs is N days old (an import that brings only old rows does not make the data
+    current); rows quarantined or calls blocked recently (and since the last check)."""
     alerts = []
-    if f.calls_imported == 0 or f.last_import_at is None:
+    if f.calls_imported == 0 or f.newest_call_at is None:
         alerts.append(Alert("freshness.import", Severity.INFO,
                             "No call logs imported yet, so burn rate, runway and spend cannot be checked.",
                             0, "0 calls", "Import call logs on the Usage page.", USAGE_PAGE, 1))
     else:
-        age = (f.as_of - f.last_import_at).total_seconds() / 86400
+        age = (f.as_of - f.newest_call_at).total_seconds() / 86400
         if age > t.stale_import_days:
+            last = f" (last import on {_day(f.last_import_at)})" if f.last_import_at else ""
             alerts.append(Alert("freshness.import", Severity.WARNING,
-                                f"No call logs imported for {_days(age)} (last on {_day(f.last_import_at)}): "
-                                "balance, runway and these alerts are out of date.",
+                                f"No calls in the call logs for {_days(age)}: the newest is from "
+                                f"{_day(f.newest_call_at)}{last}. Balance, runway and these alerts are out of date.",
                                 int(age), _days(age), "Import the latest call logs on the Usage page.", USAGE_PAGE,
                                 int(age)))
     for key, recent, since, what in (

@@ -506,7 +506,7 @@ def open_ledger(
     store = Store(path, busy_timeout=busy_timeout)
     wanted = validate_currency(currency) if currency is not None else None
     with store.transaction() as con:
-        rows = con.execute("SELECT currency FROM tenant").fetchall()
+        rows = con.execute("SELECT currency FROM ledger_currency").fetchall()
         if rows:
             existing = rows[0][0]
             if wanted is not None and wanted != existing:

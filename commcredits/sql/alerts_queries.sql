@@ -49,9 +49,11 @@ FROM dialled d FULL JOIN accounts a ON a.number = d.number
 ORDER BY 1;
 
 -- name: usage_freshness
--- Calls imported, the last import, and rows quarantined / calls blocked in the last 7 days and since $2.
+-- Calls imported, the last import, the newest call's start, and rows quarantined / calls blocked in the last
+-- 7 days and since $2.
 SELECT (SELECT count(*) FROM pstn_call),
        (SELECT max(imported_at) FROM pstn_call),
+       (SELECT max(start_at) FROM pstn_call),
        (SELECT count(*) FROM pstn_call_quarantine WHERE quarantined_at > $1::TIMESTAMPTZ - INTERVAL 7 DAY),
        (SELECT count(*) FROM pstn_call_quarantine WHERE $2::TIMESTAMPTZ IS NOT NULL AND quarantined_at > $2),
        (SELECT count(*) FROM blocked_call WHERE recorded_at > $1::TIMESTAMPTZ - INTERVAL 7 DAY),

@@ -23,7 +23,7 @@ CREATE OR REPLACE MACRO currency_digits(iso_code) AS
 -- half-up to the currency's minor unit: exactly what settlement draws (from rows in the ledger's currency).
 CREATE OR REPLACE VIEW microsoft_charge AS
 SELECT c.usage_id, c.start_at, c.user_principal_name, c.user_display_name, c.call_type, c.license_capability,
-       c.operator, c.charge AS reported_charge, c.currency,
+       c.operator, c.charge AS reported_charge, c.currency, c.connection_charge,
        CASE WHEN c.operator NOT ILIKE 'microsoft' THEN 'operator'  -- import trims it; NULL = not given
             WHEN c.charge IS NULL THEN 'no_charge'
             ELSE 'microsoft' END AS billed_by,
@@ -48,7 +48,7 @@ SELECT m.*, t.currency AS ledger_currency,
             WHEN m.charge = 0 THEN 'free'
             WHEN m.currency IS DISTINCT FROM t.currency THEN 'other_currency' END AS row_status
 FROM microsoft_charge m
-CROSS JOIN (SELECT currency FROM tenant LIMIT 1) t;
+CROSS JOIN (SELECT currency FROM ledger_currency) t;
 
 -- call_charges_of(attention_only, tenant_currency): call_charges, or with attention_only only the calls that may
 -- need the admin (other currency, estimate, blocked). A big ledger is what the attention list must stay quick on
@@ -110,10 +110,13 @@ SELECT usage_id, start_at, user_principal_name, operator, reported_charge, curre
                THEN 'Microsoft''s row has no charge and the rate card has no price for it: nothing is drawn.'
                ELSE 'Microsoft''s row has no charge; the rate card estimates ' || estimate || ' ' || ledger_currency
                     || ' (an estimate: never settled).' END
-           ELSE 'Microsoft charged ' || charge || ' ' || currency || '; not settled yet.' END AS reason,
+           ELSE 'Microsoft charged ' || charge || ' ' || currency || '; not settled yet.' END
+       -- Microsoft is silent on whether `charge` includes connectionCharge: the fee is shown, never drawn apart
+       || CASE WHEN connection_charge > 0 THEN ' Connection fee ' || connection_charge::DECIMAL(18, 2) || ' '
+                    || coalesce(currency, '') || ' reported apart.' ELSE '' END AS reason,
        CASE WHEN status IN ('other_currency', 'blocked', 'pending') THEN charge
             WHEN status = 'estimate' THEN estimate END::DECIMAL(18, 2) AS attention_amount,
-       billed_in_arrears, estimate, license_capability, call_type
+       billed_in_arrears, estimate, license_capability, call_type, connection_charge
 FROM classified;
 
 CREATE OR REPLACE VIEW call_charges AS SELECT * FROM call_charges_of(false, NULL);

@@ -93,7 +93,31 @@ FROM invoice GROUP BY 1 ORDER BY 1;
 -- in another currency, or only estimated (rate card; never settled). charge is in `currency`.
 CREATE OR REPLACE VIEW unsettled_calls AS
 SELECT usage_id, start_at, attention_amount AS charge,
-       CASE WHEN status = 'estimate' THEN (SELECT currency FROM tenant LIMIT 1) ELSE currency END AS currency,
+       CASE WHEN status = 'estimate' THEN (SELECT currency FROM ledger_currency) ELSE currency END AS currency,
        status, reason
 FROM call_charges
 WHERE status IN ('pending', 'blocked', 'other_currency', 'estimate') AND attention_amount > 0;
+
+-- call_rereports: each call Microsoft reported again with another charge, connection fee or currency (Microsoft is
+-- silent on whether it does). The first report is kept and settled; each different later one is listed here, in
+-- the columns of call_charges, for the calls needing attention and reconcile. difference: later minus kept charge.
+CREATE OR REPLACE VIEW call_rereports AS
+SELECT r.usage_id, c.start_at, c.user_principal_name, c.operator, r.charge AS reported_charge, r.currency,
+       coalesce((SELECT -sum(e.amount) FROM entry e WHERE e.kind = 'spend' AND e.idempotency_key = 'usage:' || r.usage_id),
+                0)::DECIMAL(18, 2) AS credits_drawn,
+       're_reported' AS status,
+       'Microsoft reported this call again with ' || coalesce(r.charge::DECIMAL(18, 2) || ' ' || r.currency, 'no charge')
+       || CASE WHEN r.connection_charge IS DISTINCT FROM r.kept_connection_charge
+               THEN ' and connection fee ' || coalesce(r.connection_charge::DECIMAL(18, 2)::VARCHAR, 'none') ELSE '' END
+       || ' (first report: ' || coalesce(r.kept_charge::DECIMAL(18, 2) || ' ' || r.kept_currency, 'no charge')
+       || CASE WHEN r.connection_charge IS DISTINCT FROM r.kept_connection_charge
+               THEN ', connection fee ' || coalesce(r.kept_connection_charge::DECIMAL(18, 2)::VARCHAR, 'none') ELSE '' END
+       || '). The first report is kept; check the call on Microsoft''s invoice.' AS reason,
+       abs(coalesce(r.charge, 0) - coalesce(r.kept_charge, 0))::DECIMAL(18, 2) AS attention_amount,
+       NULL::DECIMAL(18, 2) AS billed_in_arrears, NULL::DECIMAL(18, 2) AS estimate, r.connection_charge,
+       r.kept_charge, r.kept_currency,
+       CASE WHEN r.currency IS NOT DISTINCT FROM r.kept_currency
+            THEN (coalesce(r.charge, 0) - coalesce(r.kept_charge, 0))::DECIMAL(18, 2) END AS difference,
+       r.source_file, r.row_number, r.reported_at
+FROM pstn_call_rereport r
+LEFT JOIN pstn_call c ON c.usage_id = r.usage_id;

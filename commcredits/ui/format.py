@@ -40,9 +40,20 @@ def day(value, locale: str | None = None) -> str:
     return format_date(pd.Timestamp(value).to_pydatetime(), format="medium", locale=locale or display_locale())
 
 
+_tenant_timezone: str | None = None
+
+
+def use_tenant_timezone(name: str | None) -> None:
+    """Show times in the time zone the ledger's setup chose when neither COMMCREDITS_TIMEZONE nor the
+    browser names one."""
+    global _tenant_timezone
+    _tenant_timezone = name
+
+
 def admin_timezone():
     """The admin's time zone: the COMMCREDITS_TIMEZONE setting, else the browser's (the page template stores
-    it in the `cc_tz` cookie, which Voila hands the kernel as HTTP_COOKIE), else UTC."""
+    it in the `cc_tz` cookie, which Voila hands the kernel as HTTP_COOKIE), else the one the ledger's setup
+    chose, else UTC."""
     name = os.environ.get("COMMCREDITS_TIMEZONE")
     if not name:
         cookie = SimpleCookie()
@@ -50,7 +61,7 @@ def admin_timezone():
             cookie.load(os.environ.get("HTTP_COOKIE", ""))
         except Exception:  # noqa: BLE001 - a malformed cookie header means "no preference"
             pass
-        name = unquote(cookie["cc_tz"].value) if "cc_tz" in cookie else ""
+        name = unquote(cookie["cc_tz"].value) if "cc_tz" in cookie else (_tenant_timezone or "")
     try:
         return ZoneInfo(name) if name else timezone.utc
     except (ZoneInfoNotFoundError, ValueError):

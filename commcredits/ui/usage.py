@@ -24,13 +24,14 @@ from ..usage.call_import import EXPECTED_FILES, CALL_LOG_SUFFIXES, ImportReport,
 from ..rows import frame_rows
 from ..usage.lists import quarantine_reasons, quarantine_rows
 from ..credits.ledger import Agreement, Ledger
-from ..usage.rating import rate_calls
-from ..credits.settlement import SettlementReport, settle
+from ..usage.rate_and_settle import rate_and_settle
+from ..credits.settlement import SettlementReport
 from . import charts
 from . import format as fmt
 from .attention import AttentionList
 from .kit import html_part, section, tagged
 from .long_list import LongList
+from .spend_tables import report_dimensions_html
 from .usage_words import BLOCKED_REASON, calls as calls_text, explain, plain_reason, settlement_lines, status_lines
 
 IMPORTABLE = tuple(sorted(CALL_LOG_SUFFIXES))
@@ -300,16 +301,15 @@ class UsagePage:
         self.settle_button.disabled = True
         self.settle_status.value = '<div class="cc-phase">Pricing the calls, then settling…</div>'
         try:
-            rating = rate_calls(self.ledger)
-            report = settle(self.ledger)
+            done = rate_and_settle(self.ledger)
         except Exception as error:  # shown in the form; settle is one transaction, nothing was recorded
             self.settle_status.value = fmt.error_html(f"Could not settle: {explain(error)} Nothing was recorded.")
             return
         finally:
             self.settle_button.disabled = False
-        self.last_settlement = report
+        self.last_settlement = report = done.settlement
         self.settle_status.value = ""
-        self.settle_result.value = self._settlement_html(report, rating.unrated)
+        self.settle_result.value = self._settlement_html(report, done.rating.unrated)
         self.show_spend()
 
     def _settlement_html(self, report: SettlementReport, unrated: int) -> str:
@@ -354,6 +354,7 @@ class UsagePage:
             users = insights.spend_by(self.ledger, "user").head(TOP)
             places = insights.spend_by(self.ledger, "destination").head(TOP)
             months = insights.spend_by(self.ledger, "month")
+            by_report_dimensions = report_dimensions_html(self.ledger, locale=self.locale)
         except Exception as error:  # a busy file must not break the page
             self.spend.value = fmt.error_html(f"Could not read the spend tables: {explain(error)} Try again in a moment.")
             return
@@ -375,7 +376,7 @@ class UsagePage:
             f'<div><h3 class="cc-section">Top destinations</h3>'
             f'{table(places, "destination", "Destination", "cc-spend-destinations")}</div>'
             f'<div><h3 class="cc-section">By month</h3>{table(months, "label", "Month", "cc-spend-months")}</div>'
-            "</div>")
+            f"{by_report_dimensions}</div>")
         charts.show_in(self.chart, [] if months.empty else [charts.spend_by_month_chart(months, self.currency, self.locale)])
 
 
