@@ -70,9 +70,10 @@ WITH base AS (
     SELECT * FROM call_row_status
     WHERE attention_only AND row_status IS NULL AND usage_id IN (SELECT usage_id FROM blocked_call)
 ),
-drawn AS (  -- at most one spend entry and one arrears row per usage id (idempotency keys)
-    SELECT substr(idempotency_key, 7) AS usage_id, -amount AS drawn FROM entry
-    WHERE kind = 'spend' AND (NOT attention_only OR idempotency_key IN (SELECT 'usage:' || usage_id FROM blocked_call))
+drawn AS (  -- a call's spend plus any adjusting entries (a late call may reverse it: then 0, not drawn)
+    SELECT usage_id, -sum(amount) AS drawn FROM entry
+    WHERE kind = 'spend' AND (NOT attention_only OR usage_id IN (SELECT usage_id FROM blocked_call))
+    GROUP BY usage_id HAVING sum(amount) <> 0
 ),
 arrears AS (SELECT usage_id, amount AS arrears FROM usage_in_arrears),
 estimates AS (  -- the rate card's estimate of the rows Microsoft sent without a charge (usually few: read only those)

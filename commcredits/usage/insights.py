@@ -178,10 +178,12 @@ SELECT e.entry_id, e.occurred_at, e.kind, e.amount,
        CASE WHEN e.kind = 'purchase' THEN 'Invoice ' || i.invoice_id || ' · order ' || l.order_id
             WHEN e.kind = 'recharge' THEN 'Invoice ' || i.invoice_id || ' · auto-recharge'  -- not the internal key
             WHEN e.kind = 'expiry' THEN 'Unused credit of invoice ' || i.invoice_id
-            WHEN e.kind = 'spend' AND c.usage_id IS NULL THEN 'call ' || substr(e.idempotency_key, 7)
+            WHEN e.kind = 'spend' AND c.usage_id IS NULL THEN 'call ' || e.usage_id
             WHEN e.kind <> 'spend' THEN e.idempotency_key
             ELSE concat_ws(' · ',
                            coalesce(c.user_display_name, 'auto attendant / call queue'),
+                           CASE WHEN e.reported_late THEN 'call of ' || strftime(e.call_at, '%d %b %Y') || ', reported '
+                                || ((epoch_us(e.recorded_at) - epoch_us(e.call_at)) // 86400000000) || ' days late' END,
                            CASE c.call_type WHEN 'user_out' THEN 'call out' WHEN 'conf_out' THEN 'meeting dial-out'
                                             WHEN 'ucap_in' THEN 'toll-free call in' WHEN 'ucap_out' THEN 'call out'
                                             ELSE c.call_type END,
@@ -190,8 +192,8 @@ SELECT e.entry_id, e.occurred_at, e.kind, e.amount,
        END AS detail,
        e.kind <> 'spend' OR c.usage_id IS NOT NULL AS traced
 FROM recent e
-LEFT JOIN calls c ON e.kind = 'spend' AND c.usage_id = substr(e.idempotency_key, 7)
-LEFT JOIN rated r ON e.kind = 'spend' AND r.usage_id = substr(e.idempotency_key, 7)
+LEFT JOIN calls c ON e.kind = 'spend' AND c.usage_id = e.usage_id
+LEFT JOIN rated r ON e.kind = 'spend' AND r.usage_id = e.usage_id
 LEFT JOIN invoice i ON i.lot_id = e.lot_id
 LEFT JOIN lot l ON l.lot_id = e.lot_id
 ORDER BY e.entry_id DESC
@@ -222,13 +224,13 @@ def _usage(ledger: Ledger, start, end) -> pd.DataFrame:
     return ledger.store.query_df(
         """
         SELECT usage_id, start_at, charge FROM (
-            SELECT substr(idempotency_key, 7) AS usage_id, occurred_at AS start_at, -amount AS charge
-            FROM entry WHERE kind = 'spend'
+            SELECT usage_id, min(call_at) AS start_at, -sum(amount) AS charge
+            FROM entry WHERE kind = 'spend' GROUP BY usage_id HAVING sum(amount) <> 0
             UNION ALL
             SELECT usage_id, start_at, charge FROM unsettled_calls WHERE status <> 'other_currency'  -- estimates too
             UNION ALL
             SELECT usage_id, start_at, charge FROM blocked_call
-            WHERE 'usage:' || usage_id NOT IN (SELECT idempotency_key FROM entry WHERE kind = 'spend')
+            WHERE usage_id NOT IN (SELECT usage_id FROM entry WHERE kind = 'spend')
         )
         WHERE ($1::TIMESTAMPTZ IS NULL OR start_at >= $1) AND ($2::TIMESTAMPTZ IS NULL OR start_at < $2)
         QUALIFY row_number() OVER (PARTITION BY usage_id ORDER BY start_at) = 1
