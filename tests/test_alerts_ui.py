@@ -34,11 +34,10 @@ def empty_ledger(path=":memory:"):
     return ledger
 
 
-def test_overview_starts_with_the_alerts_strip():
+def test_overview_shows_the_alerts_strip_right_under_the_balance_cards():
     ledger = empty_ledger()
-    summary, _ = overview_html(ledger)
-    strip = summary.index('class="cc-alerts"')
-    assert strip < summary.index('class="cc-cards"')
+    summary, _ = overview_html(ledger)  # the balance first (issue 21: on a phone it was 1,000 px down)
+    assert summary.index('class="cc-cards"') < summary.index('class="cc-alerts"')
     assert 'data-check="runway"' in summary and "cc-alert-critical" in summary
     assert '<a href="02_funding.ipynb">Step 2 · Fund →</a>' in summary
 

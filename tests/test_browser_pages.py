@@ -15,7 +15,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 import commcredits as cc
-from commcredits.ui.nav import PAGES as NAV_PAGES
+from commcredits.pages import PAGES as NAV_PAGES
 from commcredits.ui.server import admin_pages
 from page_settle import settle
 from voila_server import NOTEBOOKS, TEST_TOKEN
