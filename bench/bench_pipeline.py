@@ -8,16 +8,18 @@ Microsoft charged to Communication Credits (licenseCapability MCOPSTNPP with a c
 into an auto attendant that the rate card prices. The ledger is a new DuckDB file with an opening order and
 auto-recharge on.
 
-Each stage is timed and set against its bare DuckDB baseline on the same rows, measured afterwards in the same
-run into another new file: import vs `read_json` of the files into a table; rate vs one pass writing a
-derived row per call (`round(charge, 2)`); settle vs the bare ordered running sum `sum() over (order by
-time)`. Peak memory is the process's maximum resident set during the pipeline (baselines run after it).
+Each stage runs in its own child process (so its peak resident memory is its own, attributed by stage) and is set
+against its bare DuckDB baseline on the same rows, measured afterwards in the same run into another new file:
+import vs `read_json` of the files into a table; rate vs one pass writing a derived row per call
+(`round(charge, 2)`); settle vs the bare ordered running sum `sum() over (order by time)`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import resource
 import sys
 import time
@@ -82,35 +84,60 @@ def timed(action):
     return time.perf_counter() - started, result
 
 
+def run_stage(stage: str, ledger_path: Path, inputs: Path) -> dict:
+    """One pipeline stage in this (child) process: seconds, peak RSS in MB and what it did."""
+    ledger = cc.open_ledger(ledger_path)
+    actions = {"import": lambda: import_pstn_calls(ledger, inputs, progress=False),
+               "rate": lambda: rate_calls(ledger), "settle": lambda: settle(ledger)}
+    seconds, result = timed(actions[stage])
+    done = {"import": lambda r: {"imported": r.imported, "quarantined": r.quarantined},
+            "rate": lambda r: {"rated": r.by_method},
+            "settle": lambda r: {"settled": r.settled, "recharges": r.recharges, "expired_lots": r.expired_lots,
+                                 "blocked": r.blocked}}[stage](result)
+    return {"seconds": seconds, "peak_mb": peak_mb(), **done}
+
+
+def in_child(stage: str, ledger_path: Path, inputs: Path) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--stage", stage, "--ledger", str(ledger_path),
+                          "--inputs", str(inputs)], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", choices=("import", "rate", "settle"), help=argparse.SUPPRESS)
+    parser.add_argument("--ledger", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--inputs", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--calls", type=int, default=1_000_000)
     # one export file holds at most 1 GiB (the importer refuses bigger ones): 1M rows a file stays well under
     parser.add_argument("--files", type=int, help="how many export files (default: one per million calls)")
     parser.add_argument("--dir", default="/tmp/commcredits-bench/pipeline")
     args = parser.parse_args()
+    if args.stage:
+        print(json.dumps(run_stage(args.stage, args.ledger, args.inputs)))
+        return
     folder = Path(args.dir)
     args.files = args.files or max(1, -(-args.calls // 1_000_000))
     started = time.perf_counter()
     inputs = generate(folder / f"calls-{args.calls}", args.calls, args.files)
     print(f"{args.calls:,} calls in {len(inputs)} JSON lines file(s) ready in {time.perf_counter() - started:.0f} s; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
 
-    ledger = cc.open_ledger(fresh(folder / "ledger.duckdb"))
+    ledger_path = fresh(folder / "ledger.duckdb")
+    ledger = cc.open_ledger(ledger_path)
     ledger.add_funds("1000.00", at=datetime(2024, 1, 1, tzinfo=timezone.utc), order_id="opening")
     ledger.set_auto_recharge(amount="500.00", below="100.00")
     load_rate_card(ledger)
     load_included_minutes(ledger)
-    stages = {}
-    stages["import"], imported = timed(lambda: import_pstn_calls(ledger, inputs[0].parent, progress=False))
-    stages["rate"], rated = timed(lambda: rate_calls(ledger))
-    stages["settle"], settled = timed(lambda: settle(ledger))
-    peak = peak_mb()
-    print(f"imported {imported.imported:,} (quarantined {imported.quarantined:,}); rated {rated.by_method}; settled "
-          f"{settled.settled:,} calls, {settled.recharges:,} recharges, {settled.expired_lots:,} lots expired, "
-          f"{settled.blocked:,} blocked")
-    if imported.imported != args.calls:   # a refused file would make every ratio meaningless
-        sys.exit(f"only {imported.imported:,} of {args.calls:,} calls were imported: a file is quarantined whole, e.g. over the 1 GiB limit: use more --files")
+    del ledger
+    runs = {stage: in_child(stage, ledger_path, inputs[0].parent) for stage in ("import", "rate", "settle")}
+    stages = {stage: run["seconds"] for stage, run in runs.items()}
+    peaks = {stage: run["peak_mb"] for stage, run in runs.items()}
+    print(f"imported {runs['import']['imported']:,} (quarantined {runs['import']['quarantined']:,}); rated "
+          f"{runs['rate']['rated']}; settled {runs['settle']['settled']:,} calls, {runs['settle']['recharges']:,} "
+          f"recharges, {runs['settle']['expired_lots']:,} lots expired, {runs['settle']['blocked']:,} blocked")
+    if runs["import"]["imported"] != args.calls:   # a refused file would make every ratio meaningless
+        sys.exit(f"only {runs['import']['imported']:,} of {args.calls:,} calls were imported: a file is quarantined whole, e.g. over the 1 GiB limit: use more --files")
 
     con = duckdb.connect(str(fresh(folder / "floor.duckdb")))
     con.execute("SET TimeZone = 'UTC'")
@@ -125,11 +152,13 @@ def main() -> None:
     con.close()
 
     total, floor = sum(stages.values()), sum(floors.values())
-    print(f"{'stage':8} {'ours':>9} {'share':>6} {'baseline':>9} {'ratio':>6}")
+    print(f"{'stage':8} {'ours':>9} {'share':>6} {'baseline':>9} {'ratio':>6} {'peak RSS':>10}")
     for name in stages:
-        print(f"{name:8} {stages[name]:8.2f}s {stages[name] / total:6.0%} {floors[name]:8.2f}s {stages[name] / floors[name]:5.1f}x")
-    print(f"{'total':8} {total:8.2f}s {'':6} {floor:8.2f}s {total / floor:5.1f}x   peak RSS {peak:,.0f} MB "
-          f"({args.calls / total:,.0f} calls/s end to end)")
+        print(f"{name:8} {stages[name]:8.2f}s {stages[name] / total:6.0%} {floors[name]:8.2f}s "
+              f"{stages[name] / floors[name]:5.1f}x {peaks[name]:8,.0f} MB")
+    peak_stage = max(peaks, key=peaks.get)
+    print(f"{'total':8} {total:8.2f}s {'':6} {floor:8.2f}s {total / floor:5.1f}x   peak RSS {peaks[peak_stage]:,.0f} MB "
+          f"in {peak_stage} ({args.calls / total:,.0f} calls/s end to end; load average {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

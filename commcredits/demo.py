@@ -20,8 +20,8 @@ from .credits.billing import BillingDetails, save_billing
 from .licensing.catalog import load_catalog
 from .usage.call_import import import_pstn_calls
 from .credits.ledger import Ledger, open_ledger
-from .usage.rating import load_included_minutes, load_rate_card, rate_calls
-from .credits.settlement import settle
+from .usage.rating import load_included_minutes, load_rate_card
+from .usage.rate_and_settle import rate_and_settle
 from .licensing.tenant import import_graph_tenant, import_phone_numbers
 from .tenant_setup import record_setup
 
@@ -248,13 +248,12 @@ def fill_tenant(ledger: Ledger, rng: random.Random) -> list[dict]:
 def fund_and_settle(ledger: Ledger, *, start: datetime, end: datetime) -> None:
     """Rate the imported calls, then fund the tenant as the demo's admin did and settle up to `end`: a generous
     first order (part of it expires unused), a small top-up, then auto-recharge keeps calls going."""
-    rate_calls(ledger)
     ledger.add_funds("6000.00", at=start + timedelta(hours=9), order_id="CONTOSO-PO-0001")
     ledger.set_auto_recharge(amount="300.00", below="100.00")
     top_up = start + timedelta(days=300, hours=7)
-    settle(ledger, until=top_up)
+    rate_and_settle(ledger, until=top_up)
     ledger.add_funds("250.00", at=top_up, order_id="CONTOSO-PO-0002")
-    settle(ledger, until=end)
+    rate_and_settle(ledger, until=end)
 
 
 def build_demo(path: str | Path, *, today: datetime | None = None, seed: int = 7) -> Ledger:

@@ -4,7 +4,8 @@ No Microsoft API gives the Communication Credits balance, so the admin reads it 
 Your products) and types it in. `reconcile` returns the ledger's balance at that instant (`expected`), the
 difference, and plain sentences with amounts for what usually explains it: calls made after the last imported
 call (at the recent burn), imported calls the ledger did not draw (pending, blocked, estimate-only, other
-currency), and purchases or recharges Microsoft recorded that are not here. Every reconciliation is kept
+currency), purchases or recharges Microsoft recorded that are not here, and purchases recorded here that
+Microsoft's balance does not hold. Every reconciliation is kept
 (table `reconciliation`, view `reconciliations`). Rules and sources: docs/billing.md.
 """
 
@@ -25,6 +26,16 @@ SELECT status, currency, count(*), coalesce(sum(attention_amount), 0)
 FROM call_charges
 WHERE status IN ('pending', 'blocked', 'estimate', 'other_currency') AND start_at <= $1
 GROUP BY ALL ORDER BY status, currency
+"""
+
+# Amounts that may explain a difference but are not drawn: connection fees of calls Microsoft charged (it is silent
+# on whether `charge` includes connectionCharge) and re-reported calls (later charge minus the kept first one).
+POSSIBLE = """
+SELECT 'connection_fees', count(*), coalesce(sum(connection_charge), 0) FROM pstn_call
+WHERE connection_charge > 0 AND currency = $2 AND start_at <= $1 AND (operator IS NULL OR operator ILIKE 'microsoft')
+UNION ALL
+SELECT 're_reported', count(*), coalesce(sum(difference), 0) FROM call_rereports
+WHERE start_at <= $1 AND currency = $2 AND kept_currency = $2
 """
 
 # The last imported call up to the instant, and credits spent in the BURN_DAYS before it.
@@ -82,6 +93,7 @@ def reconcile(ledger: Ledger, shown_balance, *, at: datetime | None = None, loca
         auto = current_auto_recharge(con)
         difference = shown - expected
         explanations = _explain(currency, when, last_call, Decimal(spent), undrawn, money, locale)
+        explanations += _possible(con.execute(POSSIBLE, [when, currency]).fetchall(), money)
         accounted = sum((e.amount for e in explanations if e.amount is not None), Decimal(0))
         unexplained = difference + accounted
         explanations += _residual(unexplained, difference, auto, money)
@@ -131,6 +143,22 @@ def _explain(currency, when, last_call, spent, undrawn, money, locale) -> list[E
     return out
 
 
+def _possible(rows, money) -> list[Explanation]:
+    """Connection fees and re-reported calls: listed with their total, not counted (they may or may not differ)."""
+    out = []
+    for kind, calls, amount in rows:
+        n = f"{calls} call{'s' if calls != 1 else ''}"
+        if kind == "connection_fees" and calls:
+            out.append(Explanation(kind, f"{n} carry a connection fee Microsoft reports apart from the charge "
+                                         f"({money(amount)} in all). Microsoft does not say whether the charge "
+                                         "includes it; if not, its balance may be lower by up to that amount."))
+        elif kind == "re_reported" and calls:
+            out.append(Explanation(kind, f"{n} Microsoft reported again with another charge ({money(amount)} more "
+                                         "than the first reports, which the ledger keeps): see the calls needing "
+                                         "attention on the Usage page."))
+    return out
+
+
 def _residual(unexplained: Decimal, difference: Decimal, auto, money) -> list[Explanation]:
     if difference == 0 and unexplained == 0:
         return [Explanation("match", "The ledger matches the admin center.")]
@@ -142,9 +170,11 @@ def _residual(unexplained: Decimal, difference: Decimal, auto, money) -> list[Ex
             text += f" Auto-recharge adds {money(auto.amount)}: that is about {count} recharge{'s' if count != 1 else ''}."
         return [Explanation("not_recorded", text)]
     if unexplained < 0:
-        return [Explanation("not_explained", f"{money(-unexplained)} less than the reasons above explain: calls "
-                                             "missing from the imported call logs, or lots Microsoft expired "
-                                             "that the ledger still holds. Import the complete period.")]
+        return [Explanation("not_explained", f"{money(-unexplained)} less than the reasons above explain: "
+                                             "purchases recorded here but not in Microsoft's balance (compare each "
+                                             "Step 2 record with Microsoft's invoices), calls missing from the "
+                                             "imported call logs, or lots Microsoft expired that the ledger still "
+                                             "holds. Import the complete period.")]
     return []
 
 

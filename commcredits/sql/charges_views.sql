@@ -23,7 +23,7 @@ CREATE OR REPLACE MACRO currency_digits(iso_code) AS
 -- half-up to the currency's minor unit: exactly what settlement draws (from rows in the ledger's currency).
 CREATE OR REPLACE VIEW microsoft_charge AS
 SELECT c.usage_id, c.start_at, c.user_principal_name, c.user_display_name, c.call_type, c.license_capability,
-       c.operator, c.charge AS reported_charge, c.currency,
+       c.operator, c.charge AS reported_charge, c.currency, c.connection_charge,
        CASE WHEN c.operator NOT ILIKE 'microsoft' THEN 'operator'  -- import trims it; NULL = not given
             WHEN c.charge IS NULL THEN 'no_charge'
             ELSE 'microsoft' END AS billed_by,
@@ -70,9 +70,10 @@ WITH base AS (
     SELECT * FROM call_row_status
     WHERE attention_only AND row_status IS NULL AND usage_id IN (SELECT usage_id FROM blocked_call)
 ),
-drawn AS (  -- at most one spend entry and one arrears row per usage id (idempotency keys)
-    SELECT substr(idempotency_key, 7) AS usage_id, -amount AS drawn FROM entry
-    WHERE kind = 'spend' AND (NOT attention_only OR idempotency_key IN (SELECT 'usage:' || usage_id FROM blocked_call))
+drawn AS (  -- a call's spend plus any adjusting entries (a late call may reverse it: then 0, not drawn)
+    SELECT usage_id, -sum(amount) AS drawn FROM entry
+    WHERE kind = 'spend' AND (NOT attention_only OR usage_id IN (SELECT usage_id FROM blocked_call))
+    GROUP BY usage_id HAVING sum(amount) <> 0
 ),
 arrears AS (SELECT usage_id, amount AS arrears FROM usage_in_arrears),
 estimates AS (  -- the rate card's estimate of the rows Microsoft sent without a charge (usually few: read only those)
@@ -110,10 +111,13 @@ SELECT usage_id, start_at, user_principal_name, operator, reported_charge, curre
                THEN 'Microsoft''s row has no charge and the rate card has no price for it: nothing is drawn.'
                ELSE 'Microsoft''s row has no charge; the rate card estimates ' || estimate || ' ' || ledger_currency
                     || ' (an estimate: never settled).' END
-           ELSE 'Microsoft charged ' || charge || ' ' || currency || '; not settled yet.' END AS reason,
+           ELSE 'Microsoft charged ' || charge || ' ' || currency || '; not settled yet.' END
+       -- Microsoft is silent on whether `charge` includes connectionCharge: the fee is shown, never drawn apart
+       || CASE WHEN connection_charge > 0 THEN ' Connection fee ' || connection_charge::DECIMAL(18, 2) || ' '
+                    || coalesce(currency, '') || ' reported apart.' ELSE '' END AS reason,
        CASE WHEN status IN ('other_currency', 'blocked', 'pending') THEN charge
             WHEN status = 'estimate' THEN estimate END::DECIMAL(18, 2) AS attention_amount,
-       billed_in_arrears, estimate, license_capability, call_type
+       billed_in_arrears, estimate, license_capability, call_type, connection_charge
 FROM classified;
 
 CREATE OR REPLACE VIEW call_charges AS SELECT * FROM call_charges_of(false, NULL);

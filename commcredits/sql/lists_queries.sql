@@ -30,10 +30,13 @@ GROUP BY ALL
 ORDER BY rows_ DESC, reason
 
 -- name: attention_rows
--- Calls in another currency, blocked, or with only an estimate (see usage/charges.py), newest first.
+-- Calls in another currency, blocked, with only an estimate, or reported again with another charge (see
+-- usage/charges.py), newest first.
 SELECT usage_id, start_at, user_principal_name, status, attention_amount, currency, reason
 FROM call_charges_of(true, $currency)
 WHERE status IN ('other_currency', 'blocked', 'estimate')
+UNION ALL
+SELECT usage_id, start_at, user_principal_name, status, attention_amount, currency, reason FROM call_rereports
 ORDER BY start_at DESC, usage_id
 
 -- name: alert_messages

@@ -68,24 +68,54 @@ FROM _call_checked c
 WHERE c.reason IS NOT NULL
   AND md5(c.raw) NOT IN (SELECT row_hash FROM pstn_call_quarantine)
 
+-- name: known_rows
+-- The ledger's rows with an id in this import. The test first compares 64-bit hashes of the ids (cheap to join),
+-- then the ids themselves only where a hash matches: the ledger's ids are never all put in a hash table.
+CREATE OR REPLACE TEMP TABLE _call_known AS
+SELECT usage_id, charge, connection_charge, currency FROM pstn_call
+WHERE hash(usage_id) IN (SELECT hash(usage_id) FROM _call_checked WHERE reason IS NULL)
+  AND usage_id IN (SELECT usage_id FROM _call_checked WHERE reason IS NULL)
+
+-- name: repeated_in_import
+-- Row ids this import holds more than once (again hashes first: the new ids are never all grouped as text),
+-- with the `seq` of the first, which is the one kept.
+CREATE OR REPLACE TEMP TABLE _call_repeated AS
+SELECT usage_id, min(seq) AS first_seq FROM _call_checked
+WHERE reason IS NULL AND hash(usage_id) IN (
+    SELECT hash(usage_id) FROM _call_checked WHERE reason IS NULL GROUP BY ALL HAVING count(*) > 1)
+GROUP BY usage_id HAVING count(*) > 1
+
+-- name: insert_rereports
+-- A row id reported again with another charge, connection fee or currency than the report kept (the ledger's
+-- row, else the first in this import): listed once per different report, for reconcile and the attention list.
+INSERT INTO pstn_call_rereport
+WITH kept AS (
+    SELECT usage_id, charge, connection_charge, currency FROM _call_known
+    UNION ALL
+    SELECT c.usage_id, c.charge, c.connection_charge, c.currency
+    FROM _call_checked c JOIN _call_repeated r ON r.usage_id = c.usage_id AND r.first_seq = c.seq
+    WHERE c.usage_id NOT IN (SELECT usage_id FROM _call_known)
+)
+SELECT DISTINCT ON (c.usage_id, c.charge, c.connection_charge, c.currency)
+       c.usage_id, c.charge, c.connection_charge, c.currency, k.charge, k.connection_charge, k.currency,
+       c.source_file, c.row_number, $1
+FROM _call_checked c JOIN kept k ON k.usage_id = c.usage_id
+WHERE c.reason IS NULL
+  AND (c.charge IS DISTINCT FROM k.charge OR c.currency IS DISTINCT FROM k.currency
+       OR coalesce(c.connection_charge, 0) <> coalesce(k.connection_charge, 0))  -- a fee not given is none
+  AND NOT EXISTS (SELECT 1 FROM pstn_call_rereport p
+                  WHERE p.usage_id = c.usage_id AND p.charge IS NOT DISTINCT FROM c.charge
+                    AND p.connection_charge IS NOT DISTINCT FROM c.connection_charge
+                    AND p.currency IS NOT DISTINCT FROM c.currency)
+
 -- name: insert_calls
 -- New rows only: not already in the ledger, and the first of each row id within the import (`seq` order).
--- Both tests first compare 64-bit hashes of the ids (cheap to group and join), then the ids themselves only
--- where a hash matches: the ledger's ids are never all put in a hash table, nor are the new ones grouped as text.
 INSERT INTO pstn_call BY NAME
 SELECT c.* EXCLUDE (row_number, seq, reason, raw), $1 AS source, $2 AS imported_at
 FROM _call_checked c
 WHERE c.reason IS NULL
-  AND c.usage_id NOT IN (
-      SELECT usage_id FROM pstn_call
-      WHERE hash(usage_id) IN (SELECT hash(usage_id) FROM _call_checked WHERE reason IS NULL))
-  AND NOT EXISTS (
-      SELECT 1 FROM (
-          SELECT usage_id, min(seq) AS first_seq FROM _call_checked
-          WHERE reason IS NULL AND hash(usage_id) IN (
-              SELECT hash(usage_id) FROM _call_checked WHERE reason IS NULL GROUP BY ALL HAVING count(*) > 1)
-          GROUP BY usage_id HAVING count(*) > 1) r
-      WHERE r.usage_id = c.usage_id AND r.first_seq <> c.seq)
+  AND c.usage_id NOT IN (SELECT usage_id FROM _call_known)
+  AND NOT EXISTS (SELECT 1 FROM _call_repeated r WHERE r.usage_id = c.usage_id AND r.first_seq <> c.seq)
 
 -- name: quarantine_file
 -- A whole file as one quarantined row (row number NULL); $1 is its key (name, reason and head text).

@@ -1,9 +1,54 @@
 -- Rating calls (commcredits/usage/rating.py): Microsoft's charge where it gave one, an ESTIMATE otherwise.
 -- Parameters are named: $outbound (outbound call types), $currency (the rate card currency), $digits (its
 -- minor-unit digits); _currency_digits (currency, digits) is registered by the caller.
+-- Only what changed is rated (docs/usage.md "Rating"): the new rows, and every row of the months holding a new
+-- row that needs an estimate (included minutes are pooled per month, in call time order). A row with
+-- Microsoft's charge or another operator's call is rated once, when it arrives; it never changes.
+
+-- name: new_rows
+-- Calls imported since the last rating. pstn_call is appended in import order, so the time filter skips all
+-- but its last row groups.
+CREATE OR REPLACE TEMP TABLE _rate_new AS
+SELECT * FROM pstn_call WHERE imported_at > $mark
+
+-- name: unrated_rows
+-- Every call without a rating, however it was imported (a clock set back, a row written by hand): used only when
+-- the row counts say new_rows missed some.
+CREATE OR REPLACE TEMP TABLE _rate_new AS
+SELECT * FROM pstn_call WHERE usage_id NOT IN (SELECT usage_id FROM call_charge)
+
+-- name: missed_rows
+-- Calls neither rated nor found by new_rows (both counts come from table metadata: no scan).
+SELECT (SELECT count(*) FROM pstn_call) - (SELECT count(*) FROM call_charge) - (SELECT count(*) FROM _rate_new)
+
+-- name: estimate_months
+-- Months whose estimates must be (re)computed: those of new rows without Microsoft's charge, or, when the
+-- estimates are stale (rate card, minutes, license counts or currency changed), of every such row.
+CREATE OR REPLACE TEMP TABLE _rate_months AS
+SELECT DISTINCT date_trunc('month', start_at) AS month
+FROM (SELECT start_at, charge, operator FROM _rate_new
+      UNION ALL
+      SELECT start_at, charge, operator FROM pstn_call WHERE $stale)
+WHERE charge IS NULL AND (operator IS NULL OR lower(trim(operator)) = 'microsoft')
+
+-- name: forget_month_ratings
+DELETE FROM call_charge
+WHERE start_at >= (SELECT min(month) FROM _rate_months)
+  AND start_at < (SELECT max(month) FROM _rate_months) + INTERVAL 1 MONTH
+  AND date_trunc('month', start_at) IN (SELECT month FROM _rate_months)
+
+-- name: rate_input
+-- The calls to rate: every call of those months (pools count the month's users), and the other new rows.
+CREATE OR REPLACE TEMP TABLE _rate_input AS
+SELECT * FROM pstn_call
+WHERE start_at >= (SELECT min(month) FROM _rate_months)
+  AND start_at < (SELECT max(month) FROM _rate_months) + INTERVAL 1 MONTH
+  AND date_trunc('month', start_at) IN (SELECT month FROM _rate_months)
+UNION ALL
+SELECT * FROM _rate_new WHERE date_trunc('month', start_at) NOT IN (SELECT month FROM _rate_months)
 
 -- name: rate
-INSERT INTO call_charge
+CREATE OR REPLACE TEMP TABLE _rated AS
 WITH calls AS (
     SELECT c.usage_id, c.start_at, c.currency AS reported_currency, c.charge AS reported_charge,
            c.call_type, c.license_capability, c.user_id,
@@ -27,31 +72,48 @@ WITH calls AS (
                 ELSE 'free' END AS kind,
            CASE WHEN toll_free THEN coalesce(i.destination_country, d.destination_country,
                                              c.usage_country_code, c.tenant_country_code) END AS toll_free_country
-    FROM pstn_call c
+    FROM _rate_input c
     LEFT JOIN phone_destination d ON d.number = c.callee_number
     LEFT JOIN phone_destination i ON i.number = c.callee_number AND c.call_type NOT IN (SELECT unnest($outbound::VARCHAR[]))
 ),
+-- licensed users per call-record capability and usage country, from the imported tenant (audio conferencing
+-- dial-out appears in call records as MCOMEETADD)
+licensed AS (
+    SELECT CASE WHEN p.capability = 'audio_conferencing' THEN 'MCOMEETADD' ELSE p.service_plan_name END
+               AS license_capability,
+           u.usage_location AS usage_country, count(DISTINCT u.user_id) AS licenses
+    FROM user_license l JOIN tenant_user u USING (user_id) JOIN sku_plan p USING (sku_id)
+    WHERE NOT list_contains(l.disabled_plans, p.service_plan_id) AND u.usage_location IS NOT NULL
+    GROUP BY ALL
+),
 pooled AS (
-    -- included minutes: the first matching row (exact country before '*', exact scope before 'any')
-    SELECT c.*, m.minutes_per_license,
-           coalesce(lc.licenses,
-                    count(DISTINCT c.user_id) OVER (PARTITION BY c.license_capability, c.usage_country, c.month)
-           ) * m.minutes_per_license AS pool_minutes
+    -- included minutes: the first matching row (exact country before '*', exact scope before 'any'/'zone_a').
+    -- The pool holds the minutes of every licensed user (counts given, else the imported tenant's users), never
+    -- only of those seen calling: that undercounts. Unknown: no pool, the estimate bills every minute.
+    -- $per_user capabilities (MCOPSTN8) are not pooled: each user has their own minutes.
+    SELECT c.*, m.minutes_per_license, m.scope AS pool_scope,
+           list_contains($per_user::VARCHAR[], c.license_capability) AS per_user,
+           CASE WHEN list_contains($per_user::VARCHAR[], c.license_capability) THEN m.minutes_per_license
+                ELSE coalesce(lc.licenses, t.licenses) * m.minutes_per_license END AS pool_minutes
     FROM calls c
     LEFT JOIN LATERAL (
-        SELECT minutes_per_license FROM included_minutes m
+        SELECT minutes_per_license, scope FROM included_minutes m
         WHERE c.kind = 'outbound' AND m.license_capability = c.license_capability
-          AND m.usage_country IN (c.usage_country, '*') AND m.scope IN (c.scope, 'any')
+          AND m.usage_country IN (c.usage_country, '*')
+          AND (m.scope IN (c.scope, 'any')
+               OR (m.scope = 'zone_a' AND list_contains($zone_a::VARCHAR[], c.destination_country)))
         ORDER BY (m.usage_country = '*'), (m.scope = 'any') LIMIT 1
     ) m ON true
     LEFT JOIN license_count lc
            ON lc.license_capability = c.license_capability AND lc.usage_country = c.usage_country
+    LEFT JOIN licensed t ON t.license_capability = c.license_capability AND t.usage_country = c.usage_country
 ),
 drawn AS (
     SELECT p.*,
            CASE WHEN pool_minutes IS NULL THEN 0
                 ELSE least(minutes, greatest(0, pool_minutes - coalesce(sum(minutes) OVER (
-                         PARTITION BY license_capability, usage_country, scope, month
+                         PARTITION BY license_capability, usage_country, pool_scope, month,
+                                      CASE WHEN per_user THEN user_id END
                          ORDER BY start_at, usage_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)))
            END AS included_minutes
     FROM pooled p
@@ -88,11 +150,22 @@ FROM priced
 LEFT JOIN _currency_digits e ON e.currency = reported_currency
 
 -- name: reported_currencies
-SELECT DISTINCT currency FROM pstn_call WHERE currency IS NOT NULL
+SELECT DISTINCT currency FROM _rate_input WHERE currency IS NOT NULL
 
 -- name: counts_by_method
-SELECT method, count(*) FROM call_charge GROUP BY method ORDER BY method
+SELECT method, count(*) FROM _rated GROUP BY method ORDER BY method
+
+-- name: unrated_in_ledger
+SELECT count(*) FROM call_charge WHERE method = 'unrated'
 
 -- name: new_callee_numbers
-SELECT DISTINCT callee_number FROM pstn_call WHERE callee_number IS NOT NULL
+SELECT DISTINCT callee_number FROM _rate_input WHERE callee_number IS NOT NULL
 AND callee_number NOT IN (SELECT number FROM phone_destination)
+
+-- name: mark
+-- How far rating went: the newest import time rated, the currency estimates are in, whether they are current.
+SELECT rated_through, currency, estimates_current FROM rating_mark
+
+-- name: set_mark
+INSERT OR REPLACE INTO rating_mark
+SELECT 1, coalesce(greatest((SELECT max(imported_at) FROM _rate_input), $mark), $mark), $currency, true

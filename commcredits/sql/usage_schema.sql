@@ -1,5 +1,5 @@
 -- PSTN usage: imported call log rows, quarantined rows, rating tables and each call's credit charge.
--- Imported rows are never edited; rating output (call_charge) is rebuilt by rate_calls().
+-- Imported rows are never edited; rating output (call_charge) is derived: rate_calls() adds what changed.
 
 -- pstn_call: one row per Graph pstnCallLogRow `id` (= Teams admin center CSV `UsageId`); callId is not unique.
 CREATE TABLE IF NOT EXISTS pstn_call (
@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS pstn_call (
     license_capability   VARCHAR,         -- MCOPSTNPP = paid from Communication Credits
     usage_country_code   VARCHAR,
     tenant_country_code  VARCHAR,
-    source               VARCHAR NOT NULL, -- 'graph' | 'tac_csv' | 'rows'
+    source               VARCHAR NOT NULL, -- 'graph' | 'tac_csv' | 'tac_direct_routing' | 'rows'
     source_file          VARCHAR,
     imported_at          TIMESTAMPTZ NOT NULL
 );
@@ -42,6 +42,22 @@ CREATE TABLE IF NOT EXISTS pstn_call_quarantine (
     raw             VARCHAR,
     reason          VARCHAR NOT NULL,
     quarantined_at  TIMESTAMPTZ NOT NULL
+);
+
+-- pstn_call_rereport: a row id Microsoft reported again with another charge, connection fee or currency (Microsoft
+-- is silent on whether that happens). The first report stays in pstn_call; each different later one is listed
+-- here once, for reconcile and the calls needing attention: nothing is changed silently.
+CREATE TABLE IF NOT EXISTS pstn_call_rereport (
+    usage_id                VARCHAR NOT NULL,
+    charge                  DECIMAL(18, 6),
+    connection_charge       DECIMAL(18, 6),
+    currency                VARCHAR,
+    kept_charge             DECIMAL(18, 6),   -- the first report's, which the ledger keeps
+    kept_connection_charge  DECIMAL(18, 6),
+    kept_currency           VARCHAR,
+    source_file             VARCHAR,
+    row_number              BIGINT,
+    reported_at             TIMESTAMPTZ NOT NULL
 );
 
 -- rate_card: credits price per minute by destination country and number type (loaded from CSV).
@@ -76,7 +92,7 @@ CREATE TABLE IF NOT EXISTS phone_destination (
     number_type          VARCHAR
 );
 
--- call_charge: Microsoft's charge or, for rows without one, an ESTIMATE (rebuilt by rate_calls()). Settlement
+-- call_charge: Microsoft's charge or, for rows without one, an ESTIMATE (kept up to date by rate_calls()). Settlement
 -- never reads it: it draws what Microsoft charged (view microsoft_charge).
 CREATE TABLE IF NOT EXISTS call_charge (
     usage_id             VARCHAR NOT NULL,
@@ -87,6 +103,15 @@ CREATE TABLE IF NOT EXISTS call_charge (
     billable_minutes     BIGINT,
     included_minutes     BIGINT,
     charge               DECIMAL(18, 2)     -- credits drawn; 0 when none, NULL when unrated
+);
+
+-- rating_mark: one row, how far rating went (rate_calls rates only newer calls while estimates_current holds;
+-- replacing the rate card, included minutes or license counts clears it, so every estimate is redone).
+CREATE TABLE IF NOT EXISTS rating_mark (
+    id                 INTEGER PRIMARY KEY,   -- always 1
+    rated_through      TIMESTAMPTZ NOT NULL,  -- the newest imported_at of the calls rated
+    currency           VARCHAR NOT NULL,      -- the currency estimates are priced in
+    estimates_current  BOOLEAN NOT NULL
 );
 
 -- blocked_call: calls a settlement could not pay (balance too low even after a recharge); they stay unsettled.

@@ -26,6 +26,8 @@ SENTENCES = {
                "settle again.",
     "estimate": "{calls} without a charge from Microsoft yet: about {amount} (an estimate from the rate card, never "
                 "drawn). Check them in the Teams admin center's PSTN usage report.",
+    "re_reported": "{calls} Microsoft reported again with another charge: {amount} of difference. The first report "
+                   "is kept; compare them with Microsoft's invoice.",
 }
 
 

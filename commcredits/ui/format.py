@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import os
 import warnings
@@ -104,12 +105,29 @@ def month(value, locale: str | None = None) -> str:
     return format_date(pd.Timestamp(value).to_pydatetime(), "MMMM y", locale=locale or display_locale())
 
 
+SUBMIT_SETTLE = 0.25  # seconds: long enough for the browser's held-back keystrokes to reach the kernel
+
+
 def submit_on_enter(fields, button) -> None:
-    """Enter in any of `fields` (Text widgets) does what clicking `button` does."""
+    """Enter in any of `fields` (Text widgets) does what clicking `button` does, with the field's new value.
+
+    ipywidgets sends Enter at once but holds back value updates while the kernel is busy with an earlier one
+    (its message throttle), so Enter right after typing or pasting can reach the kernel before the last
+    characters (ipywidgets pull request 4034). In a kernel the click therefore waits SUBMIT_SETTLE seconds on
+    the kernel's event loop, during which the held-back update arrives and is applied; without a running loop
+    (tests driving the widgets) it clicks at once."""
+    def on_enter(_field):
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            button.click()
+            return
+        loop.call_later(SUBMIT_SETTLE, button.click)
+
     for field in fields:
         with warnings.catch_warnings():  # ipywidgets 8 calls on_submit deprecated but it is the Enter key event
             warnings.simplefilter("ignore", DeprecationWarning)
-            field.on_submit(lambda _field: button.click())
+            field.on_submit(on_enter)
 
 
 def error_html(message: str) -> str:

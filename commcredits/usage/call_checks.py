@@ -72,6 +72,25 @@ CSV_COLUMNS = {
     "call_duration_source": None,
 }
 
+# Our column <- the admin center's Direct Routing export (`DirectRouting.calls.*.csv` in the Calls.Export zip).
+# Microsoft documents Graph's directRoutingLogRow fields, not this file's headers, so headers are compared without
+# case, spaces or punctuation and either spelling is read ("Start Time" or startDateTime). Direct Routing calls are
+# carried and billed by the customer's own carrier: never drawn from Communication Credits.
+DIRECT_ROUTING_COLUMNS = {
+    "usage_id": ("id", "usageid", "correlationid"),
+    "user_id": ("userid", "aadobjectid"),
+    "user_principal_name": ("userprincipalname", "upn", "sipaddress"),
+    "user_display_name": ("userdisplayname", "displayname"),
+    "start_at": ("startdatetime", "starttime"),
+    "end_at": ("enddatetime", "endtime"),
+    "duration_seconds": ("duration", "durationseconds"),
+    "call_type": ("calltype",),
+    "callee_number": ("calleenumber",),
+    "caller_number": ("callernumber",),
+}
+DIRECT_ROUTING_MARKS = ("trunkfullyqualifieddomainname", "sbcfqdn", "finalsipcode", "mediabypassenabled")
+DIRECT_ROUTING = "Direct Routing"
+
 COLUMNS = list(GRAPH_FIELDS)
 
 # The rows of a Graph response as JSON texts: its `value` array, a bare array of rows, or itself as one row
@@ -115,8 +134,12 @@ def run_checked(con, source: str, source_sql: str, params: list, raw: str = "raw
         fixup(con)
     (total, bad) = con.execute(SQL["checked_counts"]).fetchall()[0]
     con.execute(SQL["insert_quarantine"], [now]).fetchall()
+    con.execute(SQL["known_rows"])
+    con.execute(SQL["repeated_in_import"])
+    con.execute(SQL["insert_rereports"], [now]).fetchall()
     (imported,) = con.execute(SQL["insert_calls"], [source, now]).fetchall()[0]
-    con.execute("DROP TABLE IF EXISTS _call_checked")
+    for table in ("_call_checked", "_call_known", "_call_repeated"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     return ImportReport(imported, total - bad - imported, bad, 1)
 
 
@@ -161,23 +184,48 @@ def quarantine_file(con, file: Path, reason: str, *, label: str | None = None) -
 
 
 def import_csv(con, file: Path, label: str) -> ImportReport:
-    """A Teams admin center PSTN usage CSV; a file without a UsageId column is quarantined whole."""
+    """A Teams admin center export: the Calling Plans PSTN usage CSV or the Direct Routing CSV; a file that is
+    neither is quarantined whole."""
     with file.open(encoding="utf-8-sig", newline="") as handle:
         header = next(csv.reader(handle), [])
-    present = {name.strip(): name for name in header}
-    if "UsageId" not in present:
-        return quarantine_file(con, file, "not a Teams admin center PSTN usage export: no UsageId column. "
-                               f"The Usage page reads {EXPECTED_FILES}.", label=label)
-    fields = ", ".join(
-        f'"{present[csv]}" AS {col}' if csv in present else f"NULL::VARCHAR AS {col}"
-        for col, csv in CSV_COLUMNS.items()
-    )
+    calling_plans = _calling_plans_fields(header)
+    fields = calling_plans or _direct_routing_fields(header)
+    if fields is None:
+        return quarantine_file(con, file, "not a Teams admin center PSTN usage export: no UsageId column, and not "
+                               f"its Direct Routing file. The Usage page reads {EXPECTED_FILES}.", label=label)
+    source = "tac_csv" if calling_plans else "tac_direct_routing"
     _drop_rejects(con)
-    report = run_checked(con, "tac_csv", SQL["csv_source"].format(fields=fields),
+    report = run_checked(con, source, SQL["csv_source"].format(fields=fields),
                          [label, str(file), {name: "VARCHAR" for name in header}],
                          raw="to_json(rec)::VARCHAR", fixup=lambda con: _add_csv_rejects(con, label))
     _drop_rejects(con)
     return report
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _calling_plans_fields(header: list[str]) -> str | None:
+    present = {name.strip(): name for name in header}
+    if "UsageId" not in present:
+        return None
+    return ", ".join(f"{_quoted(present[csv])} AS {col}" if csv in present else f"NULL::VARCHAR AS {col}"
+                     for col, csv in CSV_COLUMNS.items())
+
+
+def _direct_routing_fields(header: list[str]) -> str | None:
+    """Our columns from a Direct Routing export's header; its carrier (the SBC's name when given) is the operator."""
+    present = {"".join(ch for ch in name.lower() if ch.isalnum()): name for name in header}
+    if not any(mark in present for mark in DIRECT_ROUTING_MARKS):
+        return None
+    found = {col: next((present[c] for c in candidates if c in present), None)
+             for col, candidates in DIRECT_ROUTING_COLUMNS.items()}
+    fields = [f"{_quoted(found[col])} AS {col}" if found.get(col) else f"NULL::VARCHAR AS {col}" for col in GRAPH_FIELDS
+              if col != "operator"]
+    sbc = present.get("trunkfullyqualifieddomainname") or present.get("sbcfqdn")
+    carrier = f"'{DIRECT_ROUTING} (' || nullif(trim({_quoted(sbc)}), '') || ')'" if sbc else "NULL"
+    return ", ".join(fields + [f"coalesce({carrier}, '{DIRECT_ROUTING}') AS operator"])
 
 
 def _drop_rejects(con) -> None:

@@ -11,8 +11,9 @@ import pandas as pd
 from ..credits.settlement import CALL_STATUSES as STATUSES
 from ..store import store_of
 
-# Calls Microsoft charged (or may have) that the ledger did not draw, and that settling alone will not fix.
-ATTENTION = ("other_currency", "blocked", "estimate")
+# Calls Microsoft charged (or may have) that the ledger did not draw, and that settling alone will not fix; and
+# calls Microsoft reported again with another charge (view call_rereports: the first report is kept).
+ATTENTION = ("other_currency", "blocked", "estimate", "re_reported")
 STATUS_LABELS = {
     "settled": "Settled",
     "free": "Free (charged 0.00)",
@@ -21,16 +22,22 @@ STATUS_LABELS = {
     "blocked": "Blocked (balance too low)",
     "estimate": "Estimate only (no charge reported)",
     "pending": "Not settled yet",
+    "re_reported": "Reported again with another charge",
 }
 
 COLUMNS = ("usage_id, start_at, user_principal_name, operator, reported_charge, currency, credits_drawn, status, "
-           "reason, attention_amount, billed_in_arrears, estimate")
+           "reason, attention_amount, billed_in_arrears, estimate, connection_charge")
+# The calls needing attention: statuses of call_charges_of (the ledger's currency a constant), then re-reports.
+ATTENTION_ROWS = (f"SELECT {COLUMNS} FROM call_charges_of(true, $currency) "
+                  "WHERE status IN ('other_currency', 'blocked', 'estimate') "
+                  f"UNION ALL SELECT {COLUMNS} FROM call_rereports")
 
 
 def call_charges(target) -> pd.DataFrame:
     """One row per imported call: usage_id, start_at, user_principal_name, operator, reported_charge,
     currency, credits_drawn, status (see STATUSES), reason in plain words, attention_amount (the money
-    behind a call that needs the admin), billed_in_arrears (MCA) and estimate (rate card, never settled)."""
+    behind a call that needs the admin), billed_in_arrears (MCA), estimate (rate card, never settled) and
+    connection_charge (Microsoft's connectionCharge, shown apart: never drawn on its own)."""
     return store_of(target).query_df(f"SELECT {COLUMNS} FROM call_charges ORDER BY start_at, usage_id")
 
 
@@ -41,21 +48,20 @@ def status_counts(target) -> dict[str, int]:
 
 
 def calls_needing_attention(target) -> pd.DataFrame:
-    """Calls in another currency, blocked, or with only an estimate, newest first: each with its amount and reason."""
-    return store_of(target).query_df(
-        f"SELECT {COLUMNS} FROM call_charges_of(true, $currency) WHERE status IN ('other_currency', 'blocked', "
-        "'estimate') ORDER BY start_at DESC, usage_id", {"currency": ledger_currency(target)}
-    )
+    """Calls in another currency, blocked, with only an estimate, or reported again with another charge, newest
+    first: each with its amount and reason."""
+    return store_of(target).query_df(f"{ATTENTION_ROWS} ORDER BY start_at DESC, usage_id",
+                                     {"currency": ledger_currency(target)})
 
 
 def attention_summary(target) -> pd.DataFrame:
     """Per status needing attention: calls, amount and currency (one row per status and currency)."""
     return store_of(target).query_df(
-        """
+        f"""
         SELECT status, count(*) AS calls, sum(attention_amount)::DECIMAL(18, 2) AS amount,
                coalesce(CASE WHEN status = 'estimate' THEN (SELECT currency FROM ledger_currency) END,
                         currency) AS currency
-        FROM call_charges_of(true, $currency) WHERE status IN ('other_currency', 'blocked', 'estimate')
+        FROM ({ATTENTION_ROWS})
         GROUP BY ALL ORDER BY status, currency
         """,
         {"currency": ledger_currency(target)},

@@ -10,8 +10,9 @@ The rate card and included minutes only estimate (forecasts, what-if, rows that 
   those are rated at the rate card's toll-free price of the number's country. The toll-free number is known
   from the row's `inventoryType` (CSV `Number Type`); only rows without one fall back to the number itself.
 - Outbound calls first use the included minutes of the caller's Calling Plan / Audio Conferencing license,
-  pooled per usage country, per month, per license capability and scope (domestic / international), in call
-  time order; the rest is billed per started minute at the rate card price of the destination (country from
+  pooled per usage country, per month, per license capability and scope (domestic / international / Zone A),
+  in call time order, sized by the licensed users (never only those seen calling); Calling Minutes (MCOPSTN8)
+  are per user; the rest is billed per started minute at the rate card price of the destination (country from
   the E.164 number with `phonenumbers`, and its number type), plus any connection fee.
 - A call with no price in the rate card is 'unrated' (charge NULL) and is not settled.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import importlib.resources
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +34,7 @@ from ..errors import InvalidInput
 from ..store import named_sql, store_of
 
 SQL = named_sql("usage_rating")
+NEVER = datetime(1970, 1, 1, tzinfo=timezone.utc)  # the mark before any rating
 SAMPLE_RATE_CARD = "sample_rate_card.csv"
 SAMPLE_INCLUDED_MINUTES = "sample_included_minutes.csv"
 
@@ -41,21 +44,28 @@ OUTBOUND = ("user_out", "user_out_conf", "user_out_transfer", "user_out_forwardi
 NUMBER_TYPES = {
     phonenumbers.PhoneNumberType.MOBILE: "mobile",
     phonenumbers.PhoneNumberType.TOLL_FREE: "toll_free",
-    phonenumbers.PhoneNumberType.SHARED_COST: "toll_free",
+    # shared-cost numbers (e.g. Swiss 0840) are paid partly by the caller: not toll-free, priced like fixed lines
+    # unless the rate card names them (issue 20: they raised false toll-free alerts)
+    phonenumbers.PhoneNumberType.SHARED_COST: "shared_cost",
 }
+# Included minutes shared by the whole tenant unless listed here: Calling Minutes (MCOPSTN8, in "Microsoft 365 E5
+# with Calling Minutes") are per user, not pooled.
+PER_USER_MINUTES = ("MCOPSTN8",)
+# Audio Conferencing's included dial-out minutes reach any Zone A country ("Country and region zones for Audio
+# Conferencing"); an included-minutes row with scope 'zone_a' matches these destinations.
+ZONE_A = ("AU", "AT", "BE", "BR", "BG", "CA", "CN", "HR", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HK", "HU", "IN",
+          "IE", "IT", "JP", "LU", "MY", "MX", "NL", "NZ", "NO", "PL", "PT", "PR", "RO", "RU", "SG", "SK", "SI", "ZA",
+          "KR", "ES", "SE", "CH", "TW", "TH", "GB", "US")
 
 
 @dataclass(frozen=True)
 class RatingReport:
-    """How many calls were rated by each method ('as_is' = Microsoft's charge, 'operator' = another carrier's
+    """How many calls this run rated by each method ('as_is' = Microsoft's charge, 'operator' = another carrier's
     call; estimates: 'included', 'rate_card', 'free', 'unrated')."""
 
     by_method: dict
     destinations_looked_up: int = 0
-
-    @property
-    def unrated(self) -> int:
-        return self.by_method.get("unrated", 0)
+    unrated: int = 0  # calls in the whole ledger still without a price (not even an estimate)
 
     @property
     def estimated(self) -> int:
@@ -90,7 +100,7 @@ def load_rate_card(target, path: str | Path | None = None) -> int:
 
 def load_included_minutes(target, path: str | Path | None = None) -> int:
     """Replace the included-minutes table with a CSV (columns: license_capability, usage_country ('*' = any),
-    scope ('domestic' | 'international' | 'any'), minutes_per_license); no path loads the SAMPLE."""
+    scope ('domestic' | 'international' | 'zone_a' | 'any'), minutes_per_license); no path loads the SAMPLE."""
     with importlib.resources.as_file(_sample(SAMPLE_INCLUDED_MINUTES)) if path is None else _nullcontext(path) as file:
         frame = _read_csv(file, MINUTES_COLUMNS, "included-minutes table")
     return _replace(target, "included_minutes", frame, """
@@ -101,7 +111,7 @@ def load_included_minutes(target, path: str | Path | None = None) -> int:
 
 def set_license_counts(target, counts: pd.DataFrame) -> int:
     """Replace the licensed-user counts used to size minute pools (columns: license_capability,
-    usage_country, licenses). Without them a pool counts the distinct users seen in that month's calls."""
+    usage_country, licenses). Without them a pool counts the imported tenant's licensed users."""
     return _replace(target, "license_count", counts[["license_capability", "usage_country", "licenses"]], """
         SELECT trim(license_capability), upper(trim(usage_country)), CAST(licenses AS BIGINT) FROM _rating_input""")
 
@@ -123,6 +133,7 @@ def _replace(target, table: str, frame: pd.DataFrame, select: str) -> int:
         con.register("_rating_input", frame)
         try:
             con.execute(f"DELETE FROM {table}")  # reference data, not ledger history: replaced as a whole
+            con.execute("UPDATE rating_mark SET estimates_current = false")  # estimates are redone
             try:
                 con.execute(f"INSERT INTO {table} {select}")
             except Exception as exc:  # duckdb conversion errors name the bad value
@@ -157,25 +168,52 @@ def destination_of(number: str | None) -> tuple[str | None, str | None]:
 
 
 def rate_calls(target, *, currency: str | None = None) -> RatingReport:
-    """Rebuild `call_charge` for every imported call; returns how many were rated by each method.
+    """Rate the calls not rated yet; returns how many this run rated by each method.
 
-    `currency`: the rate card currency to price in (default: the ledger's currency, else USD)."""
+    A call with Microsoft's charge (or another operator's) is rated once, when it arrives. Estimates are redone
+    for the months holding a new call without a charge (included minutes pool per month), and for every month
+    after the rate card, included minutes, license counts or `currency` changed. `currency`: the rate card
+    currency to price estimates in (default: the ledger's currency, else USD)."""
     store = store_of(target)
     currency = (currency or getattr(target, "currency", None) or "USD").upper()
-    looked_up = _fill_destinations(store)
     with store.transaction() as con:
+        mark = _select_calls_to_rate(con, currency)
+        looked_up = _fill_destinations(con)
         currencies = [r[0] for r in con.execute(SQL["reported_currencies"]).fetchall()]
         digits = pd.DataFrame(
             {"currency": currencies, "digits": [_digits(c) for c in currencies]}, columns=["currency", "digits"]
         ).astype({"currency": "object", "digits": "int64"})
         con.register("_currency_digits", digits)
         try:
-            con.execute("DELETE FROM call_charge")  # derived data: rebuilt from the calls and tables
-            con.execute(SQL["rate"], {"outbound": list(OUTBOUND), "currency": currency, "digits": _digits(currency)})
+            con.execute(SQL["rate"], {"outbound": list(OUTBOUND), "currency": currency, "digits": _digits(currency),
+                                    "per_user": list(PER_USER_MINUTES), "zone_a": list(ZONE_A)})
         finally:
             _unregister(con, "_currency_digits")
+        con.execute(SQL["forget_month_ratings"])
+        con.execute("INSERT INTO call_charge BY NAME SELECT * FROM _rated")
         counts = dict(con.execute(SQL["counts_by_method"]).fetchall())
-    return RatingReport(counts, looked_up)
+        (unrated,) = con.execute(SQL["unrated_in_ledger"]).fetchall()[0]
+        con.execute(SQL["set_mark"], {"mark": mark, "currency": currency})
+        for table in ("_rate_new", "_rate_months", "_rate_input", "_rated"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    return RatingReport(counts, looked_up, unrated)
+
+
+def _select_calls_to_rate(con, currency: str) -> datetime:
+    """Stage the calls to rate in _rate_input (see sql/usage_rating.sql); return the rating mark they start
+    from. Without a mark (a new ledger, or one rated before marks existed) every call is rated afresh."""
+    found = con.execute(SQL["mark"]).fetchall()
+    if found:
+        mark, rated_currency, current = found[0]
+    else:
+        con.execute("DELETE FROM call_charge")  # derived data: rebuilt from the calls and tables
+        mark, rated_currency, current = NEVER, currency, False
+    con.execute(SQL["new_rows"], {"mark": mark})
+    if con.execute(SQL["missed_rows"]).fetchall()[0][0] != 0:
+        con.execute(SQL["unrated_rows"])
+    con.execute(SQL["estimate_months"], {"stale": not current or rated_currency != currency})
+    con.execute(SQL["rate_input"])
+    return mark
 
 
 def _unregister(con, name: str) -> None:
@@ -192,24 +230,20 @@ def _digits(currency: str) -> int:
         return 2
 
 
-def _fill_destinations(store) -> int:
-    """Look up the country and number type of callee numbers not seen before (once per distinct number)."""
-    numbers = [
-        r[0]
-        for r in store.query(SQL["new_callee_numbers"])
-    ]
+def _fill_destinations(con) -> int:
+    """Look up the country and number type of the callee numbers to rate not seen before (once per number)."""
+    numbers = [r[0] for r in con.execute(SQL["new_callee_numbers"]).fetchall()]
     if not numbers:
         return 0
     found = [destination_of(n) for n in numbers]
     frame = pd.DataFrame(
         {"number": numbers, "destination_country": [f[0] for f in found], "number_type": [f[1] for f in found]}
     )
-    with store.transaction() as con:
-        con.register("_destinations", frame)
-        try:
-            con.execute("INSERT INTO phone_destination SELECT number, destination_country, number_type FROM _destinations")
-        finally:
-            con.unregister("_destinations")
+    con.register("_destinations", frame)
+    try:
+        con.execute("INSERT INTO phone_destination SELECT number, destination_country, number_type FROM _destinations")
+    finally:
+        con.unregister("_destinations")
     return len(numbers)
 
 

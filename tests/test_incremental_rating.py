@@ -1,0 +1,103 @@
+"""Rating only what changed: each sync rates its new calls, redoes estimates only for the months that need it,
+and ends where rating everything from scratch would."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import commcredits as cc
+from commcredits.usage.call_import import import_pstn_calls
+from commcredits.usage.rating import load_included_minutes, load_rate_card, rate_calls, rated_calls
+
+T0 = datetime(2025, 3, 30, 9, tzinfo=timezone.utc)  # calls straddle March and April
+COMPARED = ["usage_id", "start_at", "currency", "method", "destination_country", "billable_minutes",
+            "included_minutes", "charge"]
+
+
+def call(i, *, hours, minutes, charge=None, to="+12065550100", user="a@contoso.com"):
+    return {"id": f"r{i:03d}", "userId": user, "userPrincipalName": user, "startDateTime": T0 + timedelta(hours=hours),
+            "duration": minutes * 60, "charge": charge, "currency": "USD", "callType": "user_out",
+            "calleeNumber": to, "licenseCapability": "MCOPSTN5", "usageCountryCode": "US"}
+
+
+def fresh_ledger():
+    ledger = cc.open_ledger()
+    load_rate_card(ledger)
+    load_included_minutes(ledger)
+    return ledger
+
+
+def ratings(ledger) -> pd.DataFrame:
+    return rated_calls(ledger)[COMPARED].sort_values("usage_id").reset_index(drop=True)
+
+
+CALLS = st.lists(
+    st.tuples(st.integers(0, 80), st.integers(1, 90), st.sampled_from([None, "0.00", "0.37"]),
+              st.sampled_from(["+12065550100", "+525555555555", "+442079460000"]),
+              st.sampled_from(["a@contoso.com", "b@contoso.com"]), st.integers(0, 2)),
+    min_size=1, max_size=12)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(CALLS)
+def test_rating_batch_by_batch_ends_where_rating_everything_at_once_does(spec):
+    rows = [(call(i, hours=h, minutes=m, charge=c, to=to, user=u), batch) for i, (h, m, c, to, u, batch) in enumerate(spec)]
+    once = fresh_ledger()
+    import_pstn_calls(once, [r for r, _ in rows])
+    rate_calls(once)
+    stepwise = fresh_ledger()
+    for batch in range(3):  # later batches may hold earlier calls of a month already rated (late logs)
+        import_pstn_calls(stepwise, [r for r, b in rows if b == batch])
+        rate_calls(stepwise)
+    pd.testing.assert_frame_equal(ratings(stepwise), ratings(once))
+
+
+def test_a_sync_rates_only_its_new_calls_and_the_months_they_change():
+    ledger = fresh_ledger()
+    import_pstn_calls(ledger, [call(1, hours=0, minutes=5, charge="0.10"), call(2, hours=1, minutes=100),
+                               call(3, hours=60, minutes=5, charge="0.20")])  # r003 is in April
+    first = rate_calls(ledger)
+    assert sum(first.by_method.values()) == 3
+    assert sum(rate_calls(ledger).by_method.values()) == 0  # nothing new: nothing rated
+
+    import_pstn_calls(ledger, [call(4, hours=61, minutes=2, charge="0.05")])  # has Microsoft's charge
+    assert rate_calls(ledger).by_method == {"as_is": 1}
+
+    # a late March call without a charge, made before r002: March's pool is redone (r002 now pays), April is not
+    import_pstn_calls(ledger, [call(5, hours=0.5, minutes=100)])
+    again = rate_calls(ledger)
+    assert sum(again.by_method.values()) == 3  # March: r001, r002, r005
+    out = rated_calls(ledger).set_index("usage_id")
+    # the 120-minute pool: r001's 5 and r005's 100 minutes come first, so r002 draws 15 and pays for 85
+    assert out.loc["r005", "method"] == "included" and out.loc["r002", "billable_minutes"] == 85
+    assert out.loc["r002", "charge"] == Decimal("1.70")  # 85 min x SAMPLE US fixed 0.02
+
+
+def test_a_new_rate_card_redoes_every_estimate_but_not_microsofts_charges(tmp_path):
+    ledger = fresh_ledger()
+    import_pstn_calls(ledger, [call(1, hours=0, minutes=3, to="+525555555555"),
+                               call(2, hours=1, minutes=3, charge="0.40", to="+525555555555")])
+    rate_calls(ledger)
+    card = tmp_path / "rates.csv"
+    card.write_text("destination_country,number_type,currency,price_per_minute,connection_fee\nMX,*,USD,1.00,0.50\n")
+    load_rate_card(ledger, card)
+    rate_calls(ledger)
+    out = rated_calls(ledger).set_index("usage_id")
+    assert out.loc["r001", "charge"] == Decimal("3.50") and out.loc["r002", "charge"] == Decimal("0.40")
+
+
+def test_a_ledger_rated_before_marks_existed_is_rated_afresh_once():
+    ledger = fresh_ledger()
+    import_pstn_calls(ledger, [call(1, hours=0, minutes=3), call(2, hours=1, minutes=3, charge="0.40")])
+    rate_calls(ledger)
+    before = ratings(ledger)
+    with ledger.store.transaction() as con:
+        con.execute("DELETE FROM rating_mark")  # as a ledger rated by an older version is
+    assert sum(rate_calls(ledger).by_method.values()) == 2
+    pd.testing.assert_frame_equal(ratings(ledger), before)
+    assert len(rated_calls(ledger)) == 2  # nothing rated twice
