@@ -21,10 +21,10 @@ _SQL = named_sql("setup_queries")
 MAX_ORGANISATION_LENGTH = 200
 
 # How the tenant buys Microsoft services, in the words of Microsoft's buying pages.
-AGREEMENT_CHOICES = {
-    Agreement.MOSA: "Directly from Microsoft (Microsoft Online Subscription Agreement, MOSA)",
+AGREEMENT_CHOICES = {  # short: each must fit one line of a 390 px screen
+    Agreement.MOSA: "Directly from Microsoft (MOSA)",
     Agreement.MCA: "Microsoft Customer Agreement (MCA)",
-    Agreement.CSP: "Through a partner (Cloud Solution Provider, CSP)",
+    Agreement.CSP: "Through a partner (CSP)",
     Agreement.EA: "Enterprise Agreement (EA)",
 }
 

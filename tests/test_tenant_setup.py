@@ -107,7 +107,8 @@ def test_overview_of_an_empty_ledger_is_the_setup_form_then_the_overview(empty, 
     page = build_overview(empty)
     assert css(page, "cc-setup")
     form = next(c for c in page.children if hasattr(c, "placeholder") and "Fabrikam" in (c.placeholder or ""))
-    save = next(c for c in page.children if getattr(c, "description", "") == "Save and start")
+    save = next(b for c in page.children for b in getattr(c, "children", (c,))
+                if getattr(b, "description", "") == "Save and start")
     save.click()  # nothing typed: the error sits beside the name, nothing recorded
     errors = [c.value for c in page.children if css(c, "cc-error-organisation")]
     assert "organisation&#x27;s name" in errors[0] and setup_rows(empty) == 0

@@ -23,6 +23,7 @@ from .long_list import LongList
 log = logging.getLogger(__name__)
 
 WHERE_TO_GET_THEM = (
+    "<style>.cc-tenant-file { overflow-x: auto; margin: 6px 0; }</style>"  # sample rows scroll on a phone
     '<div class="cc-hint"><b>Which files:</b> the <b>active users export</b> from the Microsoft 365 admin center '
     "(Users › Active users › Export users: who, and their licenses); the seats from Graph "
     "<code>GET /subscribedSkus</code> saved as JSON (Graph Explorer, signed in as an admin) or Graph "
