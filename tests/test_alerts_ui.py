@@ -159,7 +159,7 @@ def test_a_secret_field_says_where_its_secret_goes(monkeypatch):
     assert "OS keyring" in page.secret_notes["smtp_password"].value
     monkeypatch.setenv("COMMCREDITS_TEAMS_WEBHOOK_URL", "https://example.logic.azure.com/x")
     page = AlertsPage(empty_ledger())
-    assert "Read from the environment variable COMMCREDITS_TEAMS_WEBHOOK_URL" in page.secret_notes["teams_webhook_url"].value
+    assert "Read from the environment variable <code>COMMCREDITS_TEAMS_WEBHOOK_URL</code>" in page.secret_notes["teams_webhook_url"].value
 
 
 def test_the_test_message_uses_what_is_on_screen_even_without_a_keyring(tmp_path, no_keyring, monkeypatch):

@@ -108,14 +108,14 @@ TENANTS = {  # how the tenant buys: what Step 2 must say
 
 
 @pytest.mark.parametrize("agreement", list(TENANTS))
-def test_step2_says_where_credits_are_bought_for_direct_csp_and_mca_tenants(page, dashboard_server, artifacts,
-                                                                             agreement):
+def test_step2_and_microsoft_365_pages_for_direct_csp_and_mca_tenants(page, dashboard_server, artifacts, agreement):
     path = dashboard_server.serve(None)
     cc.open_ledger(path, agreement=agreement).store.close()
     for width in (1440, 390):
         page.set_viewport_size({"width": width, "height": 1800})
         page.goto(f"{dashboard_server.base}/voila/render/02_funding.ipynb", wait_until="commit")
         guide = page.locator(".cc-guide")
+        guide.wait_for(state="visible", timeout=180_000)  # a page kernel starting on a busy 2-core machine
         for words in TENANTS[agreement]:
             expect(guide).to_contain_text(words, timeout=CLICK)
         text = page.locator(".cc-funding").inner_text()
@@ -128,3 +128,11 @@ def test_step2_says_where_credits_are_bought_for_direct_csp_and_mca_tenants(page
             assert link.count() == 0  # CSP buys through the partner; MCA buys none
         assert page.locator(".cc-amount input").is_visible() is (agreement != "MCA")
         page.screenshot(path=str(artifacts / f"02-funding-{agreement.lower()}-{width}.png"), full_page=True)
+        page.goto(f"{dashboard_server.base}/voila/render/06_m365.ipynb", wait_until="commit")
+        expect(page.locator(".cc-offline-note")).to_contain_text("No connection is needed", timeout=180_000)
+        expect(page.locator(".cc-connect-why")).to_contain_text("Enter the tenant (directory) ID")
+        expect(page.locator(".cc-permissions")).to_contain_text("CallRecord-PstnCalls.Read.All")
+        page.screenshot(path=str(artifacts / f"06-m365-{agreement.lower()}-{width}.png"), full_page=True)
+    page.locator(".cc-connect-why a.cc-guide-link").click()  # docs/m365.md: a link that works
+    expect(page.locator("#cc-m365-guide")).to_have_attribute("open", "")
+    expect(page.locator("#cc-m365-guide")).to_contain_text("Register the app in Microsoft Entra ID")

@@ -242,3 +242,14 @@ def test_an_mca_tenant_is_never_told_to_assign_a_credits_license_it_cannot_get()
         assert COMMUNICATION_CREDITS_SKU not in set(plan.changes["sku_id"])
         assert any("billed after use" in p for p in plan.problems)
         assert not any("come with the first funding" in p for p in plan.problems)
+
+
+def test_apply_plan_is_a_deprecated_name_for_record_plan_done():
+    """Issue 22: the function only records a plan as done; the old name still works for one release."""
+    import commcredits as cc
+    from commcredits.licensing.plans import apply_plan
+    store = funded_fixture_tenant()
+    plan = plan_license_changes(store, "not_ready", make_ready(usage_location="US"))
+    with pytest.warns(DeprecationWarning, match="record_plan_done"):
+        recorded = apply_plan(store, plan)
+    assert recorded.plan_id == 1 and cc.apply_plan is apply_plan and cc.record_plan_done is record_plan_done

@@ -107,7 +107,7 @@ class Facts:
     recharged_this_month: Decimal = Decimal(0)
     recharges_since_mca: int = 0
     calling_users: int = 0
-    not_ready: int = 0                       # users with a calling license who still cannot dial out
+    not_ready: int = 0                       # users who cannot dial out (readiness view), of calling_users
     not_ready_reasons: Sequence[tuple[int, str]] = ()  # (users, "lack a Communication Credits license")
     top_reason: str | None = None            # reason code most users share
     not_ready_last_check: int | None = None
@@ -257,7 +257,8 @@ def check_auto_recharge(f: Facts, t: Thresholds) -> list[Alert]:
 
 
 def check_readiness(f: Facts, t: Thresholds) -> list[Alert]:
-    """Users with a calling license who still cannot dial out, and the change since the last check."""
+    """Users who cannot dial out (the readiness view's definition, as on every page), and the change since the
+    last check."""
     if f.not_ready == 0:
         return []
     change = ""
@@ -266,8 +267,8 @@ def check_readiness(f: Facts, t: Thresholds) -> list[Alert]:
         when = f" on {f.last_check_at:%d %b}" if f.last_check_at else ""
         change = f" ({delta:+d} since the last check{when})"
     details = ", ".join(f"{n} {text}" for n, text in f.not_ready_reasons)
-    subject = "1 user with a calling license cannot" if f.not_ready == 1 else \
-        f"{f.not_ready} of {f.calling_users} users with calling licenses cannot"
+    subject = f"1 of {f.calling_users} users cannot" if f.not_ready == 1 else \
+        f"{f.not_ready} of {f.calling_users} users cannot"
     page = CREDIT_LICENSES_PAGE if f.top_reason == "no_communication_credits_license" else LICENSES_PAGE
     step = "Step 3" if page == CREDIT_LICENSES_PAGE else "Step 1"
     return [Alert("readiness", Severity.WARNING, f"{subject} dial out{change}: {details}.",

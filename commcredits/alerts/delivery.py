@@ -21,6 +21,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Sequence
 
+from ..pages import page_title
 from .checks import CHECK_TITLES, Alert, Severity
 
 CARD_VERSION = "1.4"  # Teams renders Adaptive Cards up to 1.5; 1.4 keeps older clients working
@@ -162,12 +163,6 @@ def teams_payload(items: Sequence[Item], *, tenant: str, urls) -> dict:
             "version": CARD_VERSION, "body": body, "actions": list(actions.values())[:5],
             "fallbackText": subject(items, tenant)}
     return {"type": "message", "attachments": [{"contentType": CARD_CONTENT_TYPE, "contentUrl": None, "content": card}]}
-
-
-def page_title(page: str) -> str:
-    return {"00_overview.ipynb": "Overview", "01_licenses.ipynb": "Step 1 · Licenses", "02_funding.ipynb": "Step 2 · Fund",
-            "03_credit_licenses.ipynb": "Step 3 · Credit licenses", "04_usage.ipynb": "Usage",
-            "05_alerts.ipynb": "Alerts"}.get(page, page)
 
 
 # ---- sending ---------------------------------------------------------------------------------------------

@@ -175,11 +175,11 @@ def secret_home(name: str) -> str:
     """Where the secret `name` is read from, in words for the form next to its field."""
     variable = SECRETS[name]
     if os.environ.get(variable, "").strip():
-        return f"Read from the environment variable {variable} (it overrides anything typed here)."
+        return f"Read from the environment variable `{variable}` (it overrides anything typed here)."
     if keyring_available():
         return ("Typing here keeps it in this computer's OS keyring, never in the ledger; "
-                f"or set the environment variable {variable}.")
-    return (f"This computer has no OS keyring: set the environment variable {variable} for the dashboard and for "
+                f"or set the environment variable `{variable}`.")
+    return (f"This computer has no OS keyring: set the environment variable `{variable}` for the dashboard and for "
             "`commcredits check`. Typed here, it is used for the test message only and is not kept.")
 
 

@@ -201,7 +201,7 @@ def _check_phones(check: FileCheck, rows: list[dict], users: list[dict]):
     check.problems += problems + [ImportProblem(p.record, p.key, "Phone number" if p.field == "phoneNumber" else
                                                 "Assigned to", p.message) for p in more]
     check.rows = len(staged)
-    check.note = f"{unassigned} unassigned numbers skipped" if unassigned else ""
+    check.note = f"{unassigned} unassigned number{'s' if unassigned != 1 else ''} skipped" if unassigned else ""
     check.sample = [{"Assigned to": r["userPrincipalName"], "Phone number": r["phoneNumber"]} for r in assigned[:5]]
     return (staged, check.name) if not check.problems else None
 

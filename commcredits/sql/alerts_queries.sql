@@ -14,10 +14,11 @@ SELECT changed_at FROM agreement_change
 WHERE change_id = (SELECT max(change_id) FROM agreement_change) AND agreement = 'MCA';
 
 -- name: readiness
--- Users with a calling capability (Audio Conferencing, a Calling Plan or a resource account) who cannot dial
--- out, per reason in the words of readiness_reasons (a user can count under several reasons).
+-- Users who cannot dial out, per reason in the words of readiness_reasons (a user can count under several
+-- reasons). The one definition of "cannot dial out" (issue 20): NOT can_dial_out in the readiness view, out of
+-- every imported user, the same figure as the Overview, Step 1 and `commcredits check`.
 WITH calling AS (
-    SELECT * FROM readiness WHERE has_audio_conferencing OR has_calling_plan OR is_resource_account
+    SELECT * FROM readiness
 )
 SELECT NULL AS code, count(*) FILTER (WHERE NOT can_dial_out) AS users, count(*) AS total, 0 AS sort_order
 FROM calling

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import html
 import os
+import re
 
 import ipywidgets as widgets
 import pandas as pd
 
 from ..alerts.checks import CHECK_TITLES, Alert, Severity
-from ..alerts.delivery import page_title
 from ..alerts.notify import current_alerts, send_test
 from ..alerts.settings import (
     SECRETS, SecretStoreUnavailable, get_secret, load_settings, mask_url, parse_settings, save_settings, secret_home,
@@ -22,24 +22,12 @@ from ..alerts.settings import (
 from ..credits.ledger import Ledger
 from ..errors import CommCreditsError, InvalidInput
 from ..money import parse_typed_amount
+from ..pages import page_title
 from ..usage.lists import alert_messages
 from . import format as fmt
+from .kit import html_part, tagged
 from .long_list import LongList
 
-STRIP_STYLE = """<style>
-.cc-alerts { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 0 12px; }
-.cc-alert { display: flex; gap: 10px; align-items: baseline; padding: 8px 12px; margin: 0 0 6px; border-radius: 6px;
-            border-left: 5px solid; font-size: 14px; }
-.cc-alert-critical { background: #fde7e9; border-color: #a4262c; }
-.cc-alert-warning { background: #fff4ce; border-color: #8a5300; }
-.cc-alert-info { background: #f3f2f1; border-color: #8a8886; }
-.cc-alert .cc-alert-label { font-weight: 700; min-width: 64px; }
-.cc-alert-critical .cc-alert-label { color: #a4262c; }
-.cc-alert-warning .cc-alert-label { color: #8a5300; }
-.cc-alert .cc-alert-fix { color: #323130; }
-.cc-alert a { color: #0f548c; font-weight: 600; }
-.cc-alerts-clear { color: #0b6a0b; background: #dff6dd; border-radius: 6px; padding: 6px 12px; font-size: 14px; }
-</style>"""
 LABEL = {"description_width": "240px"}
 WIDE = "620px"
 OFFSET = "248px"  # where inputs start: the label column plus its gap
@@ -48,7 +36,7 @@ OFFSET = "248px"  # where inputs start: the label column plus its gap
 def alerts_strip_html(alerts: list[Alert]) -> str:
     """One line per alert, most severe first, each with its fix and a link to the page that fixes it."""
     if not alerts:
-        return f'{STRIP_STYLE}<div class="cc-alerts"><div class="cc-alerts-clear">No alerts: every check passed.</div></div>'
+        return f'<div class="cc-alerts"><div class="cc-alerts-clear">No alerts: every check passed.</div></div>'
     rows = "".join(
         f'<div class="cc-alert cc-alert-{a.severity.name.lower()}" data-check="{html.escape(a.check)}">'
         f'<span class="cc-alert-label">{html.escape(a.severity.label)}</span>'
@@ -56,7 +44,7 @@ def alerts_strip_html(alerts: list[Alert]) -> str:
         f'<a href="{html.escape(a.page)}">{html.escape(page_title(a.page))} →</a></span></div>'
         for a in alerts)
     label = "Alerts" if any(a.severity >= Severity.WARNING for a in alerts) else "Notes"
-    return f'{STRIP_STYLE}<div class="cc-alerts" role="region" aria-label="{label}">{rows}</div>'
+    return f'<div class="cc-alerts" role="region" aria-label="{label}">{rows}</div>'
 
 
 def history_csv_frame(sent: pd.DataFrame) -> pd.DataFrame:
@@ -70,8 +58,7 @@ def history_csv_frame(sent: pd.DataFrame) -> pd.DataFrame:
 def indented(widget):
     """Mark a widget that lines up with the inputs (OFFSET from the left): on a narrow screen, where labels go
     above their fields, the page template drops that indent (class cc-indent)."""
-    widget.add_class("cc-indent")
-    return widget
+    return tagged(widget, "cc-indent")
 
 
 def _text(description, value="", placeholder="", password=False):
@@ -112,23 +99,21 @@ class AlertsPage:
             "dashboard_url": _text("Dashboard address (for links)", s.dashboard_url),
         }
         for name, field in self.fields.items():
-            field.add_class(f"cc-{name.replace('_', '-')}")
+            tagged(field, f"cc-{name.replace('_', '-')}")
         indented(self.fields["teams_enabled"])
         self.errors = {name: indented(widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
                        for name in self.fields}
-        self.webhook_note = indented(widgets.HTML(self._webhook_note(), layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
-        self.webhook_note.add_class("cc-webhook-saved")
-        self.secret_notes = {name: indented(widgets.HTML(self._secret_note(name),
-                                                         layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
+        self.webhook_note = indented(html_part("cc-webhook-saved", value=self._webhook_note(),
+                                               layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
+        self.secret_notes = {name: indented(html_part("cc-secret-home", f"cc-{name.replace('_', '-')}-home",
+                                                      value=self._secret_note(name),
+                                                      layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
                              for name in SECRETS}
-        for name, note in self.secret_notes.items():
-            note.add_class(f"cc-secret-home cc-{name.replace('_', '-')}-home")
         self.save_button = widgets.Button(description="Save settings", button_style="primary", icon="check",
                                           layout=widgets.Layout(width="auto"))
         self.test_button = widgets.Button(description="Send a test message", icon="paper-plane",
                                           layout=widgets.Layout(width="auto", margin="0 0 0 8px"))
-        self.status = indented(widgets.HTML(layout=widgets.Layout(margin=f"4px 0 0 {OFFSET}")))
-        self.status.add_class("cc-status")
+        self.status = indented(html_part("cc-status", layout=widgets.Layout(margin=f"4px 0 0 {OFFSET}")))
         self.current = widgets.HTML()
         self.history = LongList(alert_messages(ledger), self._history_html, filename="alert-messages.csv",
                                 noun="messages", export=history_csv_frame, css="cc-alert-history-list", locale=self.locale)
@@ -158,7 +143,7 @@ class AlertsPage:
 
     @staticmethod
     def _secret_note(name: str) -> str:
-        return f'<span class="cc-note">{html.escape(secret_home(name))}</span>'
+        return f'<span class="cc-note">{with_code(secret_home(name))}</span>'
 
     def label(self, name: str) -> str:
         """The words beside a field, to name it in a message."""
@@ -254,11 +239,12 @@ class AlertsPage:
             self.fields[name].placeholder = self._secret_hint(name)
             self.secret_notes[name].value = self._secret_note(name)
         self.webhook_note.value = self._webhook_note()
-        saved = '<div class="cc-success">Settings saved. `commcredits check` uses them from its next run.</div>'
+        saved = ('<div class="cc-success">Settings saved. <code>commcredits check</code> uses them from its next '
+                 "run.</div>")
         if not_kept:
-            saved += fmt.error_html(" ".join(
+            saved += '<div class="cc-error">' + with_code(" ".join(
                 f"{self.label(name)} not kept: this computer has no OS keyring. Set the environment variable "
-                f"{SECRETS[name]} for the dashboard and for `commcredits check`." for name in not_kept))
+                f"`{SECRETS[name]}` for the dashboard and for `commcredits check`." for name in not_kept)) + "</div>"
         self.status.value = saved
         self.refresh()
 
@@ -294,6 +280,11 @@ class AlertsPage:
         self.status.value = (f'<div class="{"cc-success" if ok else "cc-error"}" role="status">'
                              + "<br>".join(html.escape(line) for line in lines) + unsaved + "</div>")
         self.refresh()
+
+
+def with_code(text: str) -> str:
+    """Escaped text with `quoted` words as <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
 def _from_env(name: str) -> bool:

@@ -111,9 +111,9 @@ class FundingForm:
             "purchased_on": widgets.DatePicker(description="Purchase date", value=self.today(), style=LABEL_WIDTH,
                                                layout=widgets.Layout(width="380px", max_width="100%")),
             "auto_recharge": _checkbox("Auto-recharge is on in the admin center", "cc-auto-recharge", auto.enabled),
-            "recharge_amount": _text("Recharge amount", "cc-recharge-amount", "e.g. 500.00",
+            "recharge_amount": _text("Add this amount", "cc-recharge-amount", "e.g. 500.00",
                                      "" if auto.amount is None else str(auto.amount)),
-            "recharge_below": _text("When balance falls below", "cc-recharge-below", "e.g. 100.00",
+            "recharge_below": _text("When balance is below", "cc-recharge-below", "e.g. 100.00",
                                     "" if auto.below is None else str(auto.below)),
             # shown only when the review asks for it: an unusually large amount, or very frequent recharges
             "confirm": _checkbox("Yes, I mean these amounts", "cc-confirm"),

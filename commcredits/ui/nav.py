@@ -9,30 +9,9 @@ import ipywidgets as widgets
 
 from ..config import database_path
 from ..credits.ledger import Ledger, open_ledger
+from ..pages import PAGES
 from ..tenant_setup import current_setup, needs_setup
 from . import format as fmt
-
-PAGES = [
-    ("00_overview.ipynb", "Overview"),
-    ("01_licenses.ipynb", "Step 1 · Licenses"),
-    ("02_funding.ipynb", "Step 2 · Fund"),
-    ("03_credit_licenses.ipynb", "Step 3 · Credit licenses"),
-    ("04_usage.ipynb", "Usage"),
-    ("05_alerts.ipynb", "Alerts"),
-    ("06_m365.ipynb", "Microsoft 365"),
-]
-
-NAV_STYLE = """<style>
-.cc-nav { display: flex; gap: 4px; margin: 0 0 12px; font-family: system-ui, sans-serif; flex-wrap: wrap; }
-.cc-nav a, .cc-nav span { padding: 6px 12px; border-radius: 6px; text-decoration: none; font-size: 14px; }
-.cc-nav a { color: #0f548c; background: #eff6fc; }
-.cc-nav span { color: white; background: #0f548c; font-weight: 600; }
-.cc-demo-banner, .cc-setup-first { font-family: system-ui, sans-serif; border-radius: 6px; padding: 8px 12px;
-                                   margin: 0 0 12px; font-size: 14px; }
-.cc-demo-banner { background: #fff4ce; border: 1px solid #f1c21b; color: #1b1b1b; }
-.cc-setup-first { background: #eff6fc; border-left: 4px solid #0f548c; }
-.cc-demo-banner code { font-size: 12px; background: #fff; padding: 1px 4px; border-radius: 3px; }
-</style>"""
 
 OWN_LEDGER_COMMAND = "COMMCREDITS_DB=/path/ours.duckdb bash scripts/dashboard.sh"
 # what each page needs first on an empty ledger
@@ -52,7 +31,7 @@ def navigation(current: str, pages=PAGES, ledger: Ledger | None = None) -> widge
         for name, label in pages
     )
     notice = ledger_notice(ledger or open_ledger(database_path()), current)
-    return widgets.HTML(f'{NAV_STYLE}<nav class="cc-nav">{links}</nav>{notice}')
+    return widgets.HTML(f'<nav class="cc-nav">{links}</nav>{notice}')
 
 
 def ledger_notice(ledger: Ledger, current: str) -> str:

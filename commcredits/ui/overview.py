@@ -66,7 +66,7 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
             fmt.card("Auto-recharge", auto_text, auto_note, "cc-auto"),
             fmt.card("Runway", runway_value, runway_note, "cc-runway"),
             fmt.card("Next expiry", expiry_value, expiry_note, "cc-next-expiry"),
-            fmt.card("Can dial out", f"{ready.ready} of {ready.users}", "users ready for credit-paid calls",
+            fmt.card("Can dial out", f"{ready.ready} of {ready.users}", "users who can call now (readiness)",
                   "cc-ready cc-warning" if ready.not_ready else "cc-ready"),
             fmt.card("Agreement", agreement.value, AGREEMENT_NAMES[agreement], "cc-agreement"),
         ]
@@ -86,8 +86,9 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     )
     lots_table = fmt.html_table(
         open_lots,
-        labels={"invoice_id": "Invoice", "order_name": "Order", "purchased_at": "Bought", "expires_at": "Expires",
-                "amount": "Amount", "remaining": "Remaining"},
+        # what is left and when it expires first: on a phone the long order names come after the money
+        labels={"expires_at": "Expires", "remaining": "Remaining", "amount": "Amount", "invoice_id": "Invoice",
+                "order_name": "Order", "purchased_at": "Bought"},
         money_columns=("amount", "remaining"), day_columns=("purchased_at", "expires_at"), currency=currency,
         css_class="cc-table cc-lots", locale=locale,
     )

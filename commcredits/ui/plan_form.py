@@ -1,7 +1,7 @@
 """What Step 1 and Step 3 share: the plan form (readiness, plan, apply, downloads, errors) and its words.
 
 The forms collect a selection and a change, then show what `commcredits.plans` makes of it: the plan, the
-problems in words, downloads for Graph / PowerShell / a spreadsheet, and `apply_plan`. Rules (seats, usage
+problems in words, downloads for Graph / PowerShell / a spreadsheet, and `record_plan_done`. Rules (seats, usage
 locations, what needs what) live in the domain; this module only words the result.
 """
 
@@ -20,7 +20,7 @@ from ..errors import CommCreditsError, InvalidInput
 from ..licensing.catalog import license_name
 from ..licensing.exports import export_csv, export_graph_batches, export_powershell
 from ..licensing.plan_words import EXAMPLES_SHOWN
-from ..licensing.plans import Change, Plan, Selection, apply_plan, plan_license_changes
+from ..licensing.plans import Change, Plan, Selection, plan_license_changes, record_plan_done
 from ..licensing.readiness import readiness_summary
 from ..rows import frame_rows
 from . import format as fmt
@@ -268,7 +268,7 @@ class PlanForm:
             return
         self.apply_button.disabled = True  # a second click would find the plan stale anyway
         try:
-            applied = apply_plan(self.store, plan)
+            applied = record_plan_done(self.store, plan)
         except CommCreditsError as error:
             self.apply_button.disabled = False
             self.status.value = fmt.error_html(str(error))

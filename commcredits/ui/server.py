@@ -26,8 +26,8 @@ from pathlib import Path
 
 from voila.app import Voila
 
-ANALYST_NOTEBOOKS = ("analyst.ipynb",)
-HOME_PAGE = "00_overview.ipynb"
+from ..pages import ANALYST_NOTEBOOKS, HOME_PAGE, PAGES
+
 TEMPLATES = Path(__file__).parent / "jupyter"   # holds voila/templates/commcredits
 
 
@@ -40,8 +40,8 @@ def fontawesome_folder() -> Path:
 
 
 def admin_pages(folder: Path) -> list[str]:
-    """The notebooks in `folder` that are dashboard pages: all of them but the analyst notebook."""
-    return sorted(p.name for p in Path(folder).glob("*.ipynb") if p.name not in ANALYST_NOTEBOOKS)
+    """The dashboard pages (commcredits.pages) found in `folder`: no other notebook there is served."""
+    return [p.notebook for p in PAGES if (Path(folder) / p.notebook).is_file()]
 
 
 def dashboard_token(environ=os.environ) -> str:

@@ -63,7 +63,7 @@ class SetupForm:
         for name, error in self.errors.items():
             error.add_class(f"cc-error-{name.replace('_', '-')}")
         self.save = widgets.Button(description="Save and start", button_style="primary", icon="check",
-                                   layout=widgets.Layout(width="auto", margin="10px 0 6px 238px"))
+                                   layout=widgets.Layout(width="auto"))
         self.save.add_class("cc-setup-save")
         self.status = widgets.HTML()
         self.status.add_class("cc-status")
@@ -79,8 +79,8 @@ class SetupForm:
             "tenants buy no credits, and partners fund them for CSP tenants.</p></div>")
         self.widget = widgets.VBox([
             intro, self.organisation, self.errors["organisation"], self.currency, self.errors["currency"],
-            self.agreement, self.errors["agreement"], self.time_zone, self.errors["time_zone"], self.save,
-            self.status])
+            self.agreement, self.errors["agreement"], self.time_zone, self.errors["time_zone"],
+            widgets.HBox([self.save], layout=widgets.Layout(margin="10px 0 6px 0")), self.status])
         self.widget.add_class("cc-setup")
 
     def _on_save(self, _button=None) -> None:

@@ -105,7 +105,7 @@ class TenantFilesForm:
             bad = f" · {fmt.count(n, self.locale)} problem{'s' if n != 1 else ''}" if n else ""
             note = f" · {html.escape(f.note)}" if f.note else ""
             parts.append(f'<div class="cc-tenant-file"><b>{html.escape(f.name)}</b>: {html.escape(f.label)} · '
-                         f"{fmt.count(f.rows, self.locale)} rows ready{bad}{note}{table}</div>")
+                         f"{fmt.count(f.rows, self.locale)} row{'s' if f.rows != 1 else ''} ready{bad}{note}{table}</div>")
         return "".join(parts)
 
     def _problems_html(self, rows: pd.DataFrame) -> str:

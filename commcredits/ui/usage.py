@@ -29,20 +29,13 @@ from ..credits.settlement import SettlementReport
 from . import charts
 from . import format as fmt
 from .attention import AttentionList
+from .kit import html_part, section, tagged
 from .long_list import LongList
 from .spend_tables import report_dimensions_html
 from .usage_words import BLOCKED_REASON, calls as calls_text, explain, plain_reason, settlement_lines, status_lines
 
 IMPORTABLE = tuple(sorted(CALL_LOG_SUFFIXES))
 TOP = 10
-PAGE_STYLE = """<style>
-.cc-usage .cc-phase { color: #444; font-size: 13px; margin: 2px 0 6px; min-height: 1.2em; }
-.cc-usage h4.cc-subsection { margin: 12px 0 2px; font-size: 14px; font-weight: 600; }
-.cc-usage .cc-hint { color: #555; font-size: 13px; margin: 2px 0 8px; }
-.cc-usage .cc-quarantine td:last-child { max-width: 520px; overflow-wrap: anywhere; line-height: 1.35; }
-.cc-usage .cc-card { max-width: 300px; }
-.cc-usage .cc-grid { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
-</style>"""
 
 
 # ---- pure helpers (tested without widgets) ------------------------------------------------------------
@@ -133,54 +126,44 @@ class UsagePage:
         self.last_import: ImportReport | None = None
         self.last_settlement: SettlementReport | None = None
 
-        self.upload = widgets.FileUpload(accept=",".join(IMPORTABLE), multiple=True, description="Choose files",
-                                         layout=widgets.Layout(width="auto"))
-        self.upload.add_class("cc-upload")
-        self.path = widgets.Text(description="Or a file or folder", placeholder="on the dashboard's computer, e.g. /data/exports/",
-                                 style={"description_width": "170px"}, layout=widgets.Layout(width="560px"))
-        self.path.add_class("cc-path")
-        self.import_button = widgets.Button(description="Import", button_style="primary", icon="upload")
-        self.import_button.add_class("cc-import")
+        self.upload = tagged(widgets.FileUpload(accept=",".join(IMPORTABLE), multiple=True, description="Choose files",
+                                                layout=widgets.Layout(width="auto")), "cc-upload")
+        self.path = tagged(widgets.Text(description="Or a file or folder",
+                                        placeholder="on the dashboard's computer, e.g. /data/exports/",
+                                        style={"description_width": "170px"}, layout=widgets.Layout(width="560px")),
+                           "cc-path")
+        self.import_button = tagged(widgets.Button(description="Import", button_style="primary", icon="upload"),
+                                    "cc-import")
         fmt.submit_on_enter([self.path], self.import_button)
-        self.progress = widgets.IntProgress(value=0, min=0, max=100, description="", bar_style="",
-                                            layout=widgets.Layout(width="560px", visibility="hidden"))
-        self.progress.add_class("cc-progress")
-        self.phase = widgets.HTML()
-        self.phase.add_class("cc-phase")
-        self.import_status = widgets.HTML()
-        self.import_status.add_class("cc-import-status")
-        self.import_result = widgets.HTML()
-        self.import_result.add_class("cc-import-result")
+        self.progress = tagged(widgets.IntProgress(value=0, min=0, max=100, description="", bar_style="",
+                                                   layout=widgets.Layout(width="560px", visibility="hidden")),
+                               "cc-progress")
+        self.phase = html_part("cc-phase")
+        self.import_status = html_part("cc-import-status")
+        self.import_result = html_part("cc-import-result")
         self.quarantine = LongList(frame_rows(pd.DataFrame()), self._quarantine_html, filename="quarantined-rows.csv",
                                    export=quarantine_csv_frame, css="cc-quarantine-list", locale=self.locale)
         self.quarantine.widget.layout.display = "none"
 
-        self.settle_button = widgets.Button(description="Settle charged calls", button_style="success",
-                                            icon="check", layout=widgets.Layout(width="220px"))
-        self.settle_button.add_class("cc-settle")
-        self.settle_status = widgets.HTML()
-        self.settle_status.add_class("cc-settle-status")
-        self.settle_result = widgets.HTML()
-        self.settle_result.add_class("cc-settle-result")
+        self.settle_button = tagged(widgets.Button(description="Settle charged calls", button_style="success",
+                                                   icon="check", layout=widgets.Layout(width="220px")), "cc-settle")
+        self.settle_status = html_part("cc-settle-status")
+        self.settle_result = html_part("cc-settle-result")
         self.blocked = LongList(frame_rows(pd.DataFrame()), self._blocked_html, filename="blocked-calls.csv",
                                 export=blocked_csv_frame, noun="calls", css="cc-blocked-list",
                                 locale=self.locale)
         self.blocked.widget.layout.display = "none"
 
-        self.spend = widgets.HTML()
-        self.spend.add_class("cc-spend")
-        self.chart = widgets.Output()
-        self.chart.add_class("cc-spend-chart")
+        self.spend = html_part("cc-spend")
+        self.chart = tagged(widgets.Output(), "cc-spend-chart")
         self.attention = AttentionList(ledger, locale=self.locale)
 
         self.import_button.on_click(self._on_import)
         self.settle_button.on_click(self._on_settle)
         self.show_spend()
 
-        section = lambda text, hint="": widgets.HTML(  # noqa: E731
-            f'<h3 class="cc-section">{text}</h3>' + (f'<div class="cc-hint">{hint}</div>' if hint else ""))
-        self.widget = widgets.VBox([
-            widgets.HTML(fmt.STYLE + PAGE_STYLE),
+        self.widget = tagged(widgets.VBox([
+            widgets.HTML(fmt.STYLE),
             section("1. Import call logs",
                     "The PSTN usage report exported from the Teams admin center (.csv, or the Calls.Export zip), "
                     "or call records downloaded with Microsoft Graph (.json, .jsonl). Calls already imported are "
@@ -196,9 +179,7 @@ class UsagePage:
             self.settle_button, self.settle_status, self.settle_result, self.blocked.widget, self.attention.widget,
             section("3. Where the money went", "Calls paid from credits, from the ledger."),
             self.chart, self.spend,
-        ])
-        self.widget.add_class("cc-usage")
-        self.widget.add_class("cc-page")
+        ]), "cc-usage cc-page")
 
     # ---- import ----
 
