@@ -262,7 +262,7 @@ def test_views_are_the_documented_interface():
         "lots": ["lot_id", "purchased_at", "expires_at", "amount", "source", "order_id", "invoice_id", "remaining",
                  "spent", "forfeited", "expired"],
         "entries": ["entry_id", "occurred_at", "kind", "amount", "idempotency_key", "lot_id", "recorded_at",
-                    "balance_after", "invoice_id", "order_id"],
+                    "balance_after", "invoice_id", "order_id", "usage_id", "call_at", "adjusts", "reported_late"],
         "allocations": ["entry_id", "occurred_at", "kind", "idempotency_key", "lot_id", "amount"],
         "invoices": ["invoice_id", "issued_at", "amount", "reason", "lot_id", "order_id", "expires_at"],
         "balance_history": ["occurred_at", "entry_id", "kind", "change", "balance"],

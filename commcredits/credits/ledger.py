@@ -171,10 +171,19 @@ HAVING SUM(a.amount) > 0
 ORDER BY l.purchased_at, a.lot_id
 """
 
-# Balance as of an instant ($1), from the entries recorded by $2 (bitemporal: occurred_at is when it happened,
-# recorded_at when the ledger learnt it): entries up to $1, less remainders of lots whose expiry is due by then
+# Balance as of an instant: recorded entries up to it, less remainders of lots whose expiry is due by then
 # but not yet recorded (such a lot expires after every recorded entry, so its current remainder is right).
 BALANCE_AT = """
+SELECT (SELECT COALESCE(SUM(amount), 0) FROM entry WHERE occurred_at <= $1)
+     - (SELECT COALESCE(SUM(a.amount), 0)
+        FROM allocation a JOIN lot l USING (lot_id)
+        WHERE l.expires_at <= $1
+          AND l.lot_id NOT IN (SELECT lot_id FROM entry WHERE kind = 'expiry'))
+"""
+
+# The same from the entries recorded by $2 only (bitemporal: occurred_at is when it happened, recorded_at when
+# the ledger learnt it): what the ledger said at $2 about the balance at $1, before later call logs corrected it.
+BALANCE_AT_KNOWN = """
 SELECT (SELECT COALESCE(SUM(amount), 0) FROM entry WHERE occurred_at <= $1 AND recorded_at <= $2)
      - (SELECT COALESCE(SUM(a.amount), 0)
         FROM allocation a JOIN lot l USING (lot_id) JOIN entry e USING (entry_id)
@@ -340,8 +349,10 @@ class Ledger:
         """The balance now, or as of any instant `at` (past or future: due expiries count), as the ledger stands
         now; with `known_at`, as the ledger said at that (wall-clock) time, before later call logs corrected it."""
         when = _now() if at is None else require_aware(at)
-        known = datetime.max.replace(tzinfo=timezone.utc) if known_at is None else require_aware(known_at, "known_at")
-        (value,) = self.store.query(BALANCE_AT, [when, known])[0]
+        if known_at is None:
+            (value,) = self.store.query(BALANCE_AT, [when])[0]
+        else:
+            (value,) = self.store.query(BALANCE_AT_KNOWN, [when, require_aware(known_at, "known_at")])[0]
         return quantize(value, self.currency)
 
     def lots(self) -> pd.DataFrame:
