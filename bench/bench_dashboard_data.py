@@ -4,7 +4,7 @@
 
 --ledger is a ledger file holding millions of settled calls (build one with bench/big_ledger.py: the demo
 tenant with N more calls). The demo ledger is built here in a temporary folder. For each, best of --repeat:
-what the Overview page computes before its first control shows (overview_html + overview_charts), what the
+what the Overview page computes before its first control shows (overview_parts, in one read session), what the
 Usage page computes (the three spend tables of UsagePage.show_spend), and the analyst views' summaries
 (ANALYST_QUERIES, as the analyst notebook asks them; not the raw per-call views, which grow with the calls). This times the page data in
 Python, not the page in a browser (bench_page_load.py does that); a page's first control also waits for the
@@ -26,13 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 import commcredits as cc  # noqa: E402
 from commcredits.demo import build_demo  # noqa: E402
-from commcredits.ui.overview import overview_charts, overview_html  # noqa: E402
+from commcredits.ui.overview import overview_parts  # noqa: E402
 from commcredits.usage import insights  # noqa: E402
 
 
 def overview(ledger):
-    overview_html(ledger)
-    overview_charts(ledger)
+    overview_parts(ledger)  # as the page renders: one read session
 
 
 def usage(ledger):

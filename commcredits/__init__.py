@@ -18,7 +18,7 @@ from .errors import (
     LedgerBusy,
     NotAllowedForAgreement,
 )
-from .credits.funding import OrderRequest, place_order, review_order
+from .credits.funding import OrderRequest, PurchaseRequest, place_order, record_purchase, review_order, review_purchase
 from .usage.insights import balance_over_time, expiring_funds, invoices_by_month, runway, spend_by, what_if
 from .licensing.exports import export_csv, export_graph_batches, export_powershell
 from .usage.call_import import import_pstn_calls, quarantined_rows
@@ -36,6 +36,7 @@ from .licensing.plans import (
     add_teams_phone_and_calling_plan,
     apply_plan,
     make_ready,
+    record_plan_done,
     plan_license_changes,
 )
 from .usage.rating import load_included_minutes, load_rate_card, rate_calls
@@ -65,11 +66,12 @@ __all__ = [
     # Step 1 and 3: licenses
     "Capability", "load_catalog", "import_graph_tenant", "import_users_csv", "import_phone_numbers",
     "import_phone_numbers_csv", "readiness", "readiness_summary", "Selection", "Change", "Plan",
-    "plan_license_changes", "apply_plan", "make_ready", "add_communication_credits", "add_audio_conferencing",
+    "plan_license_changes", "record_plan_done", "apply_plan", "make_ready", "add_communication_credits", "add_audio_conferencing",
     "add_teams_phone_and_calling_plan", "export_graph_batches", "export_powershell", "export_csv",
     "license_seats", "toll_free_resource_accounts", "is_toll_free",
     # Step 2: funding
-    "BillingDetails", "current_billing", "save_billing", "OrderRequest", "review_order", "place_order",
+    "BillingDetails", "current_billing", "save_billing", "PurchaseRequest", "review_purchase", "record_purchase",
+    "OrderRequest", "review_order", "place_order",  # deprecated names, for one release
     # usage
     "import_pstn_calls", "quarantined_rows", "load_rate_card", "load_included_minutes", "rate_calls", "settle",
     "rate_and_settle",

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from .config import database_path
+from .credits.rollups import fresh_mark
 from .errors import InvalidInput
 from .safety import neutralise_formula_sql
 from .store import Store
@@ -66,7 +67,9 @@ def snapshot(source: str | os.PathLike | None = None, folder: str | os.PathLike 
     target = target_dir / f"{origin.stem}-{stamp}.duckdb"
     previous = os.umask(0o077)  # the file is private from its first byte, not only after a chmod
     try:
-        Store(origin).copy_to(target)
+        store = Store(origin)
+        fresh_mark(store)  # rollups up to date first: the snapshot is read-only, its views then read them as they are
+        store.copy_to(target)
     finally:
         os.umask(previous)
     target.chmod(0o600)

@@ -1,4 +1,4 @@
-"""Where the ledger lives: COMMCREDITS_DB, else the embedded demo database of this checkout."""
+"""Where the ledger lives: COMMCREDITS_DB (the admin's own ledger), else the demo tenant of this checkout."""
 
 from __future__ import annotations
 
@@ -9,6 +9,6 @@ DEMO_DB = Path(__file__).resolve().parents[1] / "data" / "demo.duckdb"
 
 
 def database_path() -> Path:
-    """The ledger file the dashboard and notebooks open."""
+    """The ledger file the dashboard and notebooks open: COMMCREDITS_DB, else the demo (sample data)."""
     configured = os.environ.get("COMMCREDITS_DB", "").strip()
     return Path(configured).expanduser().resolve() if configured else DEMO_DB

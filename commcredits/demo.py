@@ -23,6 +23,7 @@ from .credits.ledger import Ledger, open_ledger
 from .usage.rating import load_included_minutes, load_rate_card
 from .usage.rate_and_settle import rate_and_settle
 from .licensing.tenant import import_graph_tenant, import_phone_numbers
+from .tenant_setup import record_setup
 
 HISTORY_DAYS = 420
 USERS = 300
@@ -232,6 +233,9 @@ def fill_tenant(ledger: Ledger, rng: random.Random) -> list[dict]:
     """The demo tenant's billing details, users, licenses, phone numbers, rate card and included minutes;
     returns the users who make calls."""
     users, skus, phones, callers = demo_tenant(rng)
+    # marked as sample data: every page of the demo says so
+    record_setup(ledger, organisation="Contoso (demo)", currency=ledger.currency, agreement=ledger.agreement,
+                 time_zone="UTC", sample_data=True)
     save_billing(ledger.store, BillingDetails("Contoso Ltd", "1 Microsoft Way", "Redmond", "98052", "US",
                                               "US-91-1144442", "PO-2025-0117", "ap@contoso.com"))
     import_graph_tenant(ledger.store, users, skus, source="demo")

@@ -118,6 +118,7 @@ class Store:
         self.busy_timeout = busy_timeout
         self._memory_con = duckdb.connect(MEMORY) if self.is_memory else None
         self._memory_mutex = threading.RLock()
+        self._session: tuple[int, duckdb.DuckDBPyConnection] | None = None  # (thread id, connection): see read_session
         if self._memory_con is not None:
             self._configure(self._memory_con)
         self.ensure_schema()
@@ -159,6 +160,8 @@ class Store:
     @contextlib.contextmanager
     def transaction(self):
         """Yield a connection inside BEGIN ... COMMIT; any exception rolls everything back."""
+        if self.in_read_session:  # it would wait for the session's own shared lock, then fail as busy
+            raise RuntimeError("A write inside Store.read_session: write before the session starts.")
         if self._memory_con is not None:
             with self._memory_mutex, _committed(self._memory_con) as con:
                 yield con
@@ -173,8 +176,32 @@ class Store:
                 con.close()
 
     @contextlib.contextmanager
+    def read_session(self):
+        """Within this block every read of this thread uses one read-only connection (one open of the file
+        instead of one per query, about 45 ms each): for a page render. Never hold it across user actions
+        (it locks writers out), and write before entering it (a write in it would wait for its own lock)."""
+        if self._memory_con is not None or self.in_read_session or not Path(self.path).exists():
+            yield
+            return
+        with self.reading() as con:
+            self._session = (threading.get_ident(), con)
+            try:
+                yield
+            finally:
+                self._session = None
+
+    @property
+    def in_read_session(self) -> bool:
+        """Whether this thread is inside `read_session` (a write now would wait for its own lock)."""
+        return self._session is not None and self._session[0] == threading.get_ident()
+
+    @contextlib.contextmanager
     def reading(self):
-        """Yield a short-lived read-only connection (the shared one for ':memory:')."""
+        """Yield a short-lived read-only connection (the shared one for ':memory:', the session's one inside
+        `read_session`)."""
+        if self.in_read_session:
+            yield self._session[1]
+            return
         if self._memory_con is not None:
             with self._memory_mutex:
                 yield self._memory_con

@@ -16,6 +16,7 @@ VERSION_COLUMN = {
     "auto_recharge_change": "change_id",
     "billing_change": "version",
     "alert_setting": "version",
+    "tenant_setup": "change_id",
 }
 
 

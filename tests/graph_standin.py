@@ -31,6 +31,7 @@ READ_USERS = {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Dire
 READ_SKUS = {"Organization.Read.All", "LicenseAssignment.Read.All", "Directory.Read.All", "Organization.ReadWrite.All",
              "Directory.ReadWrite.All", "LicenseAssignment.ReadWrite.All"}
 WRITE_USERS = {"User.ReadWrite.All", "Directory.ReadWrite.All"}
+READ_PSTN_CALLS = {"CallRecord-PstnCalls.Read.All", "CallRecords.Read.All"}  # least privileged, and the wider one
 ASSIGN = {"LicenseAssignment.ReadWrite.All"} | WRITE_USERS
 ALL_APP_ROLES = ("User.ReadWrite.All", "Organization.Read.All", "CallRecords.Read.All")
 
@@ -204,7 +205,7 @@ class GraphStandin:
             if match and method == "GET":
                 if not app_only:
                     return _error(403, "Forbidden", "getPstnCalls supports application permissions only.")
-                return self._need(granted, {"CallRecords.Read.All"}) or self._calls(match, query, path)
+                return self._need(granted, READ_PSTN_CALLS) or self._calls(match, query, path)
             match = re.fullmatch(r"/users/([^/]+)", route)
             if match and method == "PATCH":
                 return self._need(granted, WRITE_USERS) or self._patch_user(match.group(1), body or {})

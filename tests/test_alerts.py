@@ -25,7 +25,8 @@ def facts(**changes) -> Facts:
     """A healthy MOSA tenant: $900, $20 a day, auto-recharge off, nothing else wrong."""
     base = Facts(as_of=NOW, currency="USD", billed_in_arrears=False, funded=True, balance=Decimal("900.00"),
                  daily_burn=Decimal("20.00"), auto_recharge_on=False, recharge_amount=None, recharge_below=None,
-                 days_to_trigger=None, days_to_zero=45.0, calls_imported=100, last_import_at=NOW - timedelta(days=1))
+                 days_to_trigger=None, days_to_zero=45.0, calls_imported=100, last_import_at=NOW - timedelta(days=1),
+                 newest_call_at=NOW - timedelta(days=2))
     return replace(base, **changes)
 
 
@@ -98,12 +99,12 @@ def test_auto_recharge_checker():
     assert "Edit auto recharge settings" in alert.fix
 
 
-def test_readiness_counts_users_with_calling_licenses_and_the_change_since_the_last_check():
+def test_readiness_counts_users_who_cannot_dial_out_and_the_change_since_the_last_check():
     f = facts(calling_users=205, not_ready=44, not_ready_last_check=40, last_check_at=NOW - timedelta(days=1),
               top_reason="no_communication_credits_license",
               not_ready_reasons=[(32, "lack a Communication Credits license"), (12, "have a Calling Plan without Teams Phone")])
     (alert,) = checks.check_readiness(f, Thresholds())
-    assert alert.sentence.startswith("44 of 205 users with calling licenses cannot dial out (+4 since the last check on 19 Mar)")
+    assert alert.sentence.startswith("44 of 205 users cannot dial out (+4 since the last check on 19 Mar)")
     assert alert.page == "03_credit_licenses.ipynb"
 
 
@@ -120,11 +121,20 @@ def test_toll_free_numbers_at_risk_only_when_the_balance_can_run_out():
 
 
 def test_data_freshness():
-    stale = by_check(checks.check_freshness(facts(last_import_at=NOW - timedelta(days=9), quarantined_recent=3,
+    stale = by_check(checks.check_freshness(facts(newest_call_at=NOW - timedelta(days=9), quarantined_recent=3,
                                                   quarantined_since_check=2, blocked_recent=1), Thresholds()))
-    assert "No call logs imported for 9 days" in stale["freshness.import"].sentence
+    assert "No calls in the call logs for 9 days" in stale["freshness.import"].sentence
     assert stale["freshness.quarantine"].sentence == "3 call log rows could not be read in the last 7 days (2 since the last check)."
     assert stale["freshness.blocked"].severity is Severity.WARNING
+
+
+def test_freshness_goes_by_the_newest_call_not_the_last_import():
+    """An import yesterday that brought only old rows (a late batch) does not make the data current."""
+    (stale,) = checks.check_freshness(facts(last_import_at=NOW - timedelta(days=1),
+                                            newest_call_at=NOW - timedelta(days=10)), Thresholds())
+    assert stale.severity is Severity.WARNING and "the newest is from Tue 10 Mar 2026" in stale.sentence
+    assert checks.check_freshness(facts(last_import_at=NOW - timedelta(days=30),
+                                        newest_call_at=NOW - timedelta(days=2)), Thresholds()) == []
 
 
 # ---- what is due ----------------------------------------------------------------------------------------
@@ -258,12 +268,12 @@ def test_without_a_keyring_saving_a_secret_names_the_environment_variable(monkey
 def test_the_demo_tenant_gets_what_its_admin_should_get(demo_db_path):
     ledger = cc.open_ledger(demo_db_path)
     alerts = by_check(current_alerts(ledger))
-    # 44 of the demo's calling users lack something; users without any calling license are not counted
+    # one "cannot dial out" figure (issue 20): the alert counts what the Overview and Step 1 count
     readiness = alerts["readiness"]
     assert readiness.severity is Severity.WARNING
-    expected = ledger.store.query("SELECT count(*) FROM readiness WHERE NOT can_dial_out AND "
-                                  "(has_audio_conferencing OR has_calling_plan OR is_resource_account)")[0][0]
-    assert readiness.number == expected and 0 < expected < cc.readiness_summary(ledger.store).not_ready
+    summary = cc.readiness_summary(ledger.store)
+    assert readiness.number == summary.not_ready > 0
+    assert readiness.sentence.startswith(f"{summary.not_ready} of {summary.users} users cannot dial out")
     # auto-recharge ($300 below $100) comfortably covers the demo's burn: no runway, toll-free or recharge alarm
     assert not any(a.severity is Severity.CRITICAL for a in alerts.values())
     assert not {"toll_free", "auto_recharge.trigger", "auto_recharge.amount", "auto_recharge.runaway"} & set(alerts)
@@ -287,9 +297,9 @@ def test_readiness_reports_the_change_since_the_last_check(writable_demo_db):
     before = run_check(ledger)                       # no channel configured: records the run only
     (readiness,) = [a for a in before.alerts if a.check == "readiness"]
     assert "since the last check" not in readiness.sentence
-    plan = cc.plan_license_changes(ledger.store, "not_ready", cc.add_communication_credits())
-    cc.apply_plan(ledger.store, plan)                # Step 3: give the missing Communication Credits licenses
+    plan = cc.plan_license_changes(ledger.store, "not_ready", cc.make_ready(usage_location="US"))
+    cc.record_plan_done(ledger.store, plan)                # Step 1: make ready whoever the seats allow
     after = by_check(current_alerts(ledger))["readiness"]
     fixed = readiness.number - after.number
     assert fixed > 0 and f"(-{fixed} since the last check on " in after.sentence
-    assert "lack a Communication Credits license" not in after.sentence
+    assert "have a Calling Plan without Teams Phone" not in after.sentence

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from commcredits.licensing.readiness import readiness, readiness_summary
-from funding_page import fill_order, review
+from funding_page import fill_purchase, record, review
 from test_license_forms import NO_WAY_TO_CALL, fresh_tenant
 
 pytestmark = pytest.mark.browser
@@ -79,21 +79,21 @@ def test_new_admin_walks_steps_1_2_3_and_everyone_can_dial_out(page, dashboard_s
 
     # Step 3 before funding says what to do first
     follow_nav(page, "Step 3 · Credit licenses", ".cc-plan-button", artifacts, "03-credit-licenses-unfunded")
-    expect(page.locator(".cc-funding-notice")).to_contain_text("Add funds in Step 2", timeout=CLICK_TIMEOUT)
+    expect(page.locator(".cc-funding-notice")).to_contain_text("record the purchase in Step 2", timeout=CLICK_TIMEOUT)
     assert not page.locator(".cc-plan-box").is_visible()   # the notebook's own check left nothing behind
     page.screenshot(path=str(artifacts / "03-credit-licenses-unfunded.png"), full_page=True)
 
     # Step 2: fund the organization
     follow_nav(page, "Step 2 · Fund", ".cc-amount input", artifacts, "02-funding")
-    fill_order(page, "100.00")
+    fill_purchase(page, "100.00", "MS-100")
     review(page)
-    page.get_by_role("button", name="Place order").click()
+    record(page)
     page.locator(".cc-status .cc-success").wait_for(state="visible", timeout=CLICK_TIMEOUT)
     page.screenshot(path=str(artifacts / "02-funding.png"), full_page=True)
 
     # Step 3: everyone with a calling license who lacks the Communication Credits license gets it
     follow_nav(page, "Step 3 · Credit licenses", ".cc-plan-button", artifacts, "03-credit-licenses")
-    expect(page.locator(".cc-funding-notice")).to_contain_text("The organization is funded", timeout=CLICK_TIMEOUT)
+    expect(page.locator(".cc-funding-notice")).to_contain_text("A purchase is recorded in Step 2", timeout=CLICK_TIMEOUT)
     plan = make_plan(page, "Add Communication Credits")
     assert plan.inner_text().count("Add Communication Credits") == 5
     page.screenshot(path=str(artifacts / "03-credit-licenses-plan.png"), full_page=True)

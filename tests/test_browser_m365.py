@@ -31,7 +31,7 @@ def test_connect_sync_and_apply_in_microsoft_365(page, dashboard_server, artifac
                   artifacts, "06-m365")
         expect(page.locator(".cc-last-sync")).to_contain_text("No sync yet.")
         page.get_by_role("button", name="Connect with the app registration").click()
-        expect(page.locator(".cc-self-test")).to_contain_text("All 4 permissions the workbook needs are granted.",
+        expect(page.locator(".cc-self-test")).to_contain_text("All 5 permissions the workbook needs are granted.",
                                                               timeout=SLOW)
         expect(page.locator(".cc-connection-status")).to_contain_text("Connected as app registration")
         page.get_by_role("button", name="Sync now").click()

@@ -30,3 +30,20 @@ def test_overview_shows_the_ledger_balance(page, served, demo_db_path, artifacts
     assert "Traceback" not in page.content()
     page.screenshot(path=str(artifacts / "00-overview.png"), full_page=True)
     (artifacts / "00-overview-timing.txt").write_text(f"first balance visible after {first_paint:.2f} s\n")
+
+
+def test_on_a_phone_the_balance_comes_first_and_orders_read_as_an_admin_knows_them(page, served, artifacts):
+    """At 390 px the alerts used to push the balance about 1,000 px down; the Order column showed the
+    ledger's internal keys ('recharge:after:…')."""
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.goto(f"{served.base}/voila/render/00_overview.ipynb", wait_until="commit")
+    balance = page.locator(".cc-card.cc-balance")
+    balance.wait_for(state="visible", timeout=120_000)
+    top = balance.bounding_box()["y"]
+    assert top < 600, f"the balance starts {top:.0f} px down"  # on the first screen, under the page links
+    first_alert = page.locator(".cc-alerts").first.bounding_box()["y"]
+    assert top < first_alert
+    lots = page.locator(".cc-lots")
+    assert "recharge:" not in lots.inner_text()
+    assert "Auto-recharge after a call by" in lots.inner_text()
+    page.screenshot(path=str(artifacts / "00-overview-390.png"))

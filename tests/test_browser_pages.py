@@ -45,6 +45,27 @@ LAYOUT_PROBLEMS = """() => {
 }"""
 
 
+# Tap targets under 24 x 24 px (WCAG 2.2, 2.5.8): a checkbox or radio button counts with its label; a link inside
+# a sentence is exempt (the criterion's "inline" exception).
+SMALL_TARGETS = """() => {
+  const inSentence = a => a.tagName === 'A' && getComputedStyle(a).display === 'inline'
+    && a.parentElement.textContent.trim() !== a.textContent.trim();
+  return [...document.querySelectorAll('#rendered_cells button, #rendered_cells select, #rendered_cells input, '
+                                       + '#rendered_cells a[href], #rendered_cells [role=button]')]
+    .filter(e => e.offsetParent !== null && e.type !== 'hidden' && e.type !== 'file' && !inSentence(e))
+    .map(e => [e, (e.closest('label') || e).getBoundingClientRect()])
+    .filter(([e, r]) => r.height < 23.5 || r.width < 23.5)
+    .map(([e, r]) => `${e.tagName.toLowerCase()} "${(e.textContent || e.value || e.title || '').trim().slice(0, 40)}" `
+                     + `${Math.round(r.width)}x${Math.round(r.height)}`).slice(0, 10);
+}"""
+
+# Amounts in a table that are off screen or hidden in the table's own sideways scroll
+HIDDEN_MONEY = """() => [...document.querySelectorAll('#rendered_cells table.cc-table tbody tr td.cc-money')]
+  .filter(td => { const r = td.getBoundingClientRect(), t = td.closest('table').getBoundingClientRect();
+                  return r.width > 0 && (r.right > t.right + 1 || r.right > document.documentElement.clientWidth + 1); })
+  .map(td => td.closest('table').className + ': ' + (td.getAttribute('data-label') || td.textContent)).slice(0, 5)"""
+
+
 @pytest.fixture
 def server(served):
     """The shared dashboard (tests/conftest.py), serving a fresh copy of the demo tenant."""
@@ -78,6 +99,8 @@ def screenshot(page, path) -> None:
 def test_page_fits_every_width_and_passes_axe(page, server, name, artifacts):
     folder = artifacts / "pages"
     folder.mkdir(exist_ok=True)
+    leaving = []  # every asset is served by the dashboard: a locked-down network blocks public CDNs
+    page.on("request", lambda r: leaving.append(r.url) if not r.url.startswith((server.base, "data:", "blob:")) else None)
     open_page(page, server, name)
     title = LABELS.get(name)
     if title:
@@ -89,7 +112,35 @@ def test_page_fits_every_width_and_passes_axe(page, server, name, artifacts):
         assert page.evaluate(LAYOUT_PROBLEMS) == [], f"{name} at {width} px"
         screenshot(page, folder / f"{name.removesuffix('.ipynb')}-{width}.png")
         assert serious_accessibility_problems(page) == [], f"{name} at {width} px"
+        assert page.evaluate(SMALL_TARGETS) == [], f"tap targets under 24 px: {name} at {width} px"
+        assert page.evaluate(HIDDEN_MONEY) == [], f"amounts scrolled out of sight: {name} at {width} px"
     assert "Traceback" not in page.content()
+    assert leaving == [], f"{name} asked for assets outside the dashboard"
+
+
+def test_text_fields_get_the_same_focus_ring_as_buttons(page, server):
+    open_page(page, server, "05_alerts.ipynb")
+    field = page.locator(".cc-smtp-host input")
+    page.locator(".cc-email-from input").focus()
+    page.keyboard.press("Tab")  # the keyboard way in
+    expect(field).to_be_focused(timeout=KERNEL)
+    ring = field.evaluate("e => [getComputedStyle(e).outlineStyle, getComputedStyle(e).outlineWidth]")
+    assert ring == ["solid", "3px"]
+    page.get_by_role("button", name="Save settings").focus()
+    button = page.get_by_role("button", name="Save settings")
+    assert button.evaluate("e => getComputedStyle(e).outlineWidth") == "3px"
+
+
+def test_step1_hint_on_a_touch_screen_does_not_ask_for_ctrl_click(browser, server, artifacts):
+    phone = browser.new_context(extra_http_headers={"Authorization": f"token {TEST_TOKEN}"}, has_touch=True,
+                                is_mobile=True, viewport={"width": 390, "height": 900})
+    page = phone.new_page()
+    open_page(page, server, "01_licenses.ipynb")
+    hint = page.locator(".cc-hint", has_text="pick users").first
+    expect(hint).to_contain_text("tap each one")
+    assert "Ctrl" not in hint.inner_text()
+    assert page.evaluate(SMALL_TARGETS) == []
+    phone.close()
 
 
 @pytest.fixture
@@ -139,24 +190,33 @@ def test_token_is_required_and_only_admin_pages_are_served(browser, own_server):
     page.get_by_role("button", name="Import").wait_for(state="visible", timeout=LOAD)
     for context in (admin, fresh):
         context.close()
+    log = server.log_path.read_text()  # what an admin reads in the terminal: the real URL, nothing alarming
+    assert "The dashboard is ready: http://127.0.0.1:" in log and "?token=..." not in log
+    assert "is not trusted" not in log and "without encryption" not in log
 
 
-def test_keyboard_enter_reviews_focus_moves_to_place_order_and_enter_places_it(page, server, artifacts):
+def test_keyboard_enter_reviews_focus_moves_to_the_match_box_and_a_deliberate_confirm_records(page, server, artifacts):
     ledger = cc.open_ledger(server.db)
     balance_before = ledger.balance()
     open_page(page, server, "02_funding.ipynb")
+    number = page.locator(".cc-microsoft-number input")
+    number.fill("MS-KEYBOARD-1")
+    number.press("Tab")
     amount = page.locator(".cc-amount input")
-    amount.fill("55.00")  # at least the $50 minimum order
+    amount.fill("55.00")
     amount.press("Enter")  # Enter in a field submits the step
-    place = page.get_by_role("button", name="Place order")
-    expect(place).to_be_visible(timeout=KERNEL)
-    expect(place).to_be_focused(timeout=KERNEL)  # the next action
-    assert serious_accessibility_problems(page) == []  # the green Place order button too
+    checked = page.locator(".cc-review-checked input")
+    expect(checked).to_be_visible(timeout=KERNEL)
+    expect(checked).to_be_focused(timeout=KERNEL)  # the review first: Enter does not tick a checkbox
+    assert serious_accessibility_problems(page) == []  # the green Record button too
     page.set_viewport_size({"width": 390, "height": 900})
     screenshot(page, artifacts / "pages" / "02_funding-review-390.png")
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Record this purchase")).to_be_focused(timeout=KERNEL)
     page.keyboard.press("Enter")
-    expect(page.locator(".cc-status .cc-success")).to_contain_text("Order placed", timeout=KERNEL)
-    expect(amount).to_be_focused(timeout=KERNEL)  # ready for the next order
+    expect(page.locator(".cc-status .cc-success")).to_contain_text("Purchase recorded", timeout=KERNEL)
+    expect(number).to_be_focused(timeout=KERNEL)  # ready for the next purchase
     assert ledger.balance() == balance_before + Decimal("55.00")
 
 
@@ -176,8 +236,7 @@ def test_overview_reads_the_ledger_again_when_shown_and_times_are_the_admins(bro
     context = browser.new_context(extra_http_headers={"Authorization": f"token {TEST_TOKEN}"},
                                   timezone_id="America/Los_Angeles", viewport={"width": 1024, "height": 900})
     page = context.new_page()
-    open_page(page, server, "00_overview.ipynb")  # the first visit tells the server the browser's time zone
-    open_page(page, server, "00_overview.ipynb")
+    open_page(page, server, "00_overview.ipynb")  # the very first page of a new browser: local times already
     balance = page.locator(".cc-card.cc-balance")
     balance.wait_for(state="visible", timeout=LOAD)
     expect(balance.locator(".cc-note")).to_contain_text(re.compile(r"as of \w{3} \d+, \d{4}, .* P[SD]T"))
@@ -190,4 +249,6 @@ def test_overview_reads_the_ledger_again_when_shown_and_times_are_the_admins(bro
     expect(balance).to_have_attribute("data-amount", str(ledger.balance()), timeout=KERNEL)
     links = page.locator(".cc-readiness a")
     expect(links.first).to_have_attribute("href", "01_licenses.ipynb")
+    open_page(page, server, "04_usage.ipynb")  # the same zone on every page
+    expect(page.locator(".cc-attention-calls time").first).to_contain_text(re.compile(r" P[SD]T$"), timeout=KERNEL)
     context.close()

@@ -49,3 +49,19 @@ def test_upload_import_and_settle(page, served, artifacts):
     assert calls_after == calls_before + 3
     (artifacts / "04-usage-timing.txt").write_text(
         f"Import button usable {usable:.2f} s after navigation (Voila kernel start + page build)\n")
+
+
+def test_enter_right_after_typing_acts_on_the_whole_new_value(page, served):
+    """ipywidgets holds back keystrokes while the kernel is busy but sends Enter at once: the import must still
+    see every character typed before Enter."""
+    page.goto(f"{served.base}/voila/render/04_usage.ipynb")
+    field = page.locator(".cc-path input")
+    field.wait_for(state="visible", timeout=60_000)
+    for attempt in range(3):
+        target = f"/nonexistent/exports-{attempt}/PSTN-usage-folder"
+        field.fill("")
+        field.click()
+        page.keyboard.type(target)  # no delay between keys, then Enter at once
+        page.keyboard.press("Enter")
+        expect(page.locator(".cc-import-status .cc-error")).to_contain_text(
+            f"{target} does not exist on the server", timeout=30_000)

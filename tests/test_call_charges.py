@@ -59,7 +59,7 @@ def funded(currency="USD", amount="100.00") -> cc.Ledger:
 
 
 def spends(ledger) -> dict:
-    rows = ledger.store.query("SELECT substr(idempotency_key, 7), -amount FROM entry WHERE kind = 'spend'")
+    rows = ledger.store.query("SELECT usage_id, -amount FROM entry WHERE kind = 'spend'")
     return dict(rows)
 
 
@@ -258,8 +258,8 @@ def test_a_call_drawn_earlier_with_another_amount_says_so():
 
 
 def test_recent_entries_trace_a_late_calls_charge_to_who_called_where():
-    """A call whose log came after later calls were settled is recorded at the last entry's time, not its own:
-    the Overview's recent entries still name its caller and destination."""
+    """A call whose log came after later calls were settled is taken at its own time (issue 24): the Overview's
+    recent entries name its caller and destination, its call time and how many days late it was reported."""
     ledger = funded(amount="50.00")
     cc.load_rate_card(ledger)
     cc.import_pstn_calls(ledger, [graph_row(n, charge="0.40", user="adele.vance@contoso.com") for n in (5, 6)])
@@ -271,5 +271,9 @@ def test_recent_entries_trace_a_late_calls_charge_to_who_called_where():
     cc.rate_calls(ledger)
     assert settle(ledger).late == 1
     recent = insights.recent_entries(ledger, 2)
-    assert recent["detail"].tolist() == ["Late Caller · call out · to GB", "Adele Vance · call out · to GB"]
+    (late_at,) = ledger.store.query("SELECT call_at FROM entry WHERE usage_id = $1", [late["id"]])[0]
+    days = (datetime.now(timezone.utc) - late_at).days
+    assert recent["detail"].tolist() == [
+        f"Late Caller · call of {late_at:%d %b %Y}, reported {days} days late · call out · to GB",
+        "Adele Vance · call out · to GB"]
     assert recent["amount"].tolist() == [Decimal("-0.90"), Decimal("-0.40")]

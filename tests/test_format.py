@@ -2,6 +2,7 @@
 
 from datetime import datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -60,11 +61,12 @@ def _contrast(foreground: str, background: str = "#ffffff") -> float:
 def test_empty_table_text_reads_at_wcag_aa_on_every_page():
     import re
 
-    from commcredits.ui import alerts, format as fmt
+    from commcredits.ui import format as fmt
 
     colour = re.search(r"\.cc-table \.cc-empty \{ color: (#[0-9a-f]{6})", fmt.STYLE).group(1)
     assert _contrast(colour) >= 4.5 and _contrast("#777777") < 4.5  # the old grey did not
-    assert "cc-empty" not in alerts.STRIP_STYLE  # one shared rule, no per-page override
+    stylesheet = Path(fmt.__file__).parent / "jupyter/voila/templates/commcredits/commcredits.css"
+    assert "cc-empty" not in stylesheet.read_text()  # one shared rule, no per-page override
 
 
 def test_call_counts_in_sentences_are_grouped_for_the_locale():

@@ -1,5 +1,6 @@
-"""Step 2 guard rails: Microsoft's minimum order, a sane auto-recharge trigger, and an explicit confirmation
-for an amount above a year of calls or for recharges several times a day at the recent spend."""
+"""Step 2 guard rails: no minimum Microsoft does not state, a warning (never a refusal) for a trigger far above
+the recharge amount, and an explicit confirmation for an amount above a year of calls or for recharges several
+times a day at the recent spend; the confirmation never carries over to another amount or purchase."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 import commcredits as cc
 from commcredits.credits.billing import BillingDetails
-from commcredits.credits.funding import OrderRequest, minimum_order, review_order
+from commcredits.credits.funding import PurchaseRequest, review_purchase
 from commcredits.ui.funding import FundingForm
 
 BILLING = BillingDetails(company="Contoso", address="1 Microsoft Way", city="Redmond", postal_code="98052",
@@ -30,32 +31,25 @@ def busy_ledger(per_day: str = "100.00", currency: str = "USD"):
 
 
 def problems_of(ledger, amount="", auto=False, add="", below="", confirmed=False):
-    review, problems = review_order(ledger, OrderRequest(amount, BILLING, auto, add, below, confirmed), order_id="o-1")
+    review, problems = review_purchase(ledger, PurchaseRequest(amount, BILLING, auto, add, below, confirmed,
+                                                               microsoft_number="MS-1" if amount else ""))
     return review, {p.field: p.message for p in problems}
 
 
-def test_manual_orders_below_50_usd_are_refused_on_the_amount_field():
+def test_no_minimum_purchase_or_recharge_amount_is_refused():
     ledger = cc.open_ledger(":memory:")
-    review, problems = problems_of(ledger, amount="49.99")
-    assert review is None and "minimum order is $50.00" in problems["amount"]
-    assert problems_of(ledger, amount="50.00")[0] is not None
+    review, problems = problems_of(ledger, amount="0.01")
+    assert problems == {} and review.amount == Decimal("0.01")
+    review, problems = problems_of(ledger, auto=True, add="1.00", below="5.00")
+    assert problems == {} and review.auto_recharge.amount == Decimal("1.00")
 
 
-def test_other_currencies_take_a_configured_minimum(monkeypatch):
-    ledger = cc.open_ledger(":memory:", currency="EUR")
-    assert minimum_order("EUR") is None and problems_of(ledger, amount="5.00")[0] is not None
-    monkeypatch.setenv("COMMCREDITS_MINIMUM_ORDER", "EUR=45, GBP=40")
-    assert minimum_order("EUR") == Decimal("45") and minimum_order("GBP") == Decimal("40")
-    assert "minimum order" in problems_of(ledger, amount="44.00")[1]["amount"]
-
-
-def test_auto_recharge_needs_the_minimum_amount_and_a_trigger_within_ten_times_it():
+def test_a_trigger_above_ten_times_the_recharge_is_a_warning_not_a_refusal():
     ledger = cc.open_ledger(":memory:")
-    _, problems = problems_of(ledger, auto=True, add="1.00", below="1000.00")  # issue 9: 6,000 invoices
-    assert "minimum is $50.00" in problems["recharge_amount"]
-    _, problems = problems_of(ledger, auto=True, add="50.00", below="9999999.99")
-    assert "at most 10 times" in problems["recharge_below"]
-    assert problems_of(ledger, auto=True, add="50.00", below="500.00")[0] is not None
+    review, problems = problems_of(ledger, auto=True, add="50.00", below="9999999.99")
+    assert problems == {} and review is not None
+    assert len(review.warnings) == 1 and "more than 10 times the recharge amount" in review.warnings[0]
+    assert problems_of(ledger, auto=True, add="50.00", below="500.00")[0].warnings == ()
 
 
 def test_frequent_recharges_at_the_recent_burn_need_confirmation():
@@ -74,24 +68,21 @@ def test_an_amount_above_a_year_of_calls_needs_confirmation():
     assert problems_of(ledger, amount="500.00")[0] is not None
 
 
-@pytest.mark.parametrize("typed, words", [("1e6", "exponent"), ("4111 1111 1111 1111", "card number"),
-                                          ("49", "minimum order")])
+@pytest.mark.parametrize("typed, words", [("1e6", "exponent"), ("4111 1111 1111 1111", "card number")])
 def test_the_step2_form_shows_the_problem_beside_the_amount(typed, words):
     ledger = cc.open_ledger(":memory:")
     form = FundingForm(ledger)
-    for name, value in dict(amount=typed, company="Contoso", address="1 Way", city="Redmond", postal_code="98052",
-                            country="US", invoice_email="ap@contoso.com").items():
+    for name, value in dict(amount=typed, microsoft_number="MS-1").items():
         form.fields[name].value = value
     form.review_button.click()
     assert words in form.errors["amount"].value and "Amount" in form.errors["amount"].value
     assert form.review is None and len(ledger.entries()) == 0
 
 
-def test_the_step2_form_asks_for_confirmation_then_places_the_order():
+def test_the_step2_form_asks_for_confirmation_then_reviews_the_purchase():
     ledger = busy_ledger("10.00")
     form = FundingForm(ledger)
-    for name, value in dict(amount="100,000", company="Contoso", address="1 Way", city="Redmond", postal_code="98052",
-                            country="US", invoice_email="ap@contoso.com").items():
+    for name, value in dict(amount="100,000", microsoft_number="MS-100000").items():
         form.fields[name].value = value
     assert form.fields["confirm"].layout.display == "none"
     form.review_button.click()
@@ -100,6 +91,36 @@ def test_the_step2_form_asks_for_confirmation_then_places_the_order():
     form.fields["confirm"].value = True
     form.review_button.click()
     assert form.review is not None and form.review.amount == Decimal("100000.00")
+
+
+def test_the_confirmation_resets_when_an_amount_changes_and_after_each_purchase():
+    ledger = busy_ledger("10.00")
+    form = FundingForm(ledger)
+    form.fields["amount"].value, form.fields["microsoft_number"].value = "100,000", "MS-A"
+    form.review_button.click()
+    form.fields["confirm"].value = True
+    form.fields["amount"].value = "5,000,000"  # another amount: the tick was for 100,000
+    assert form.fields["confirm"].value is False
+    form.review_button.click()
+    assert form.review is None and "more than a year" in form.errors["confirm"].value
+    form.fields["confirm"].value = True
+    for name, value in dict(company="Contoso", address="1 Way", city="Redmond", postal_code="98052", country="US",
+                            invoice_email="ap@contoso.com", po_number="PO-1").items():
+        form.fields[name].value = value
+    form.review_button.click()
+    form.checked.value = True
+    form.record_button.click()
+    assert ledger.lots().iloc[-1]["order_id"] == "MS-A"
+    # the next purchase starts clean: no tick, no PO number, no number, today's date
+    assert form.fields["confirm"].value is False and form.fields["confirm"].layout.display == "none"
+    assert form.fields["po_number"].value == "" and form.fields["microsoft_number"].value == ""
+    assert form.checked.value is False
+    form.fields["amount"].value, form.fields["microsoft_number"].value = "5,000,000", "MS-B"
+    form.review_button.click()
+    assert form.review is None and "more than a year" in form.errors["confirm"].value
+    assert len(ledger.lots()) == 2  # the busy ledger's own lot and MS-A only
+    # a new form never starts with the last purchase's PO number either
+    assert FundingForm(ledger).fields["po_number"].value == ""
 
 
 def test_the_settlement_reports_how_often_auto_recharge_ran_in_one_day():

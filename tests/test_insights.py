@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -11,6 +12,7 @@ from scenario import ledger_from, utc
 
 import commcredits as cc
 from commcredits.usage import insights
+from commcredits.licensing.tenant import import_graph_tenant, import_phone_numbers_csv
 from commcredits.usage.call_import import import_pstn_calls
 from commcredits.usage.rating import load_included_minutes, load_rate_card, rate_calls
 from commcredits.credits.settlement import settle
@@ -98,3 +100,60 @@ def test_what_if_over_a_period_starts_from_the_remainders_then():
     table = insights.what_if(ledger, amount="5.00", below="3.00", start=utc("2025-01-06")).set_index("scenario")
     assert table.loc["current", "end_balance"] == Decimal("2.00")
     assert table.loc["add 5.00 below 3.00", "recharges"] == 1
+
+
+TENANT = Path(__file__).parent / "fixtures" / "graph"
+
+
+@pytest.fixture
+def tenant_ledger():
+    """The fixture tenant (departments, and the auto attendant aa-main holding +1 425 555 0100), calls by its
+    users, by the auto attendant and by someone the tenant import does not know."""
+    ledger = ledger_from("2025-01-01 fund 500.00 as A")
+    import_graph_tenant(ledger.store, users=TENANT / "users.json", subscribed_skus=TENANT / "subscribed_skus.json")
+    import_phone_numbers_csv(ledger.store, TENANT / "phone_numbers.csv")
+    day = utc("2025-01-02")
+    rows = [call(1, day, "2.00", user="alice@contoso.com"), call(2, day, "3.00", user="carol@contoso.com"),
+            call(3, day, "4.00", user="bob@contoso.com"), call(4, day, "1.50", user="erin@contoso.com"),
+            call(5, day, "0.25", user="gone@contoso.com"),
+            call(6, day, "6.00", user=None, to="+14255550100", call_type="ucap_in"),
+            call(7, day, "7.00", user=None, to="+18005550199", call_type="ucap_in")]
+    rows[0]["callerNumber"] = rows[1]["callerNumber"] = "+14255550123"  # a shared line, calling out
+    import_pstn_calls(ledger, rows)
+    settle(ledger)
+    return ledger
+
+
+def test_spend_by_department_resource_account_and_number(tenant_ledger):
+    """The Teams PSTN usage report's own dimensions: budgets by department, what each auto attendant or call
+    queue costs, what each of the tenant's numbers costs; every split adds up to what was spent."""
+    departments = insights.spend_by(tenant_ledger, "department").set_index("department")
+    assert departments["amount"].to_dict() == {
+        "(no user: auto attendant, call queue or bot)": Decimal("13.00"), "Sales": Decimal("5.00"),
+        "Support": Decimal("4.00"), "Finance": Decimal("1.50"), "(no department)": Decimal("0.25")}
+    assert departments.loc["Sales", "users"] == 2 and departments.loc["Sales", "calls"] == 2
+    accounts = insights.spend_by(tenant_ledger, "resource_account")
+    assert accounts[["resource_account", "phone_number", "amount"]].fillna("?").values.tolist() == [
+        ["?", "+18005550199", Decimal("7.00")],  # a number the tenant import does not give to anyone
+        ["Main line auto attendant", "+14255550100", Decimal("6.00")]]
+    numbers = insights.spend_by(tenant_ledger, "number").set_index("phone_number")
+    assert numbers.loc["+14255550123", "amount"] == Decimal("5.00")  # the calls out from the shared line
+    assert numbers.loc["+14255550100", "held_by"] == "Main line auto attendant"  # called, on the way in
+    spent = Decimal("23.75")
+    for dimension in ("user", "department", "number", "destination", "call_type", "month"):
+        assert insights.spend_by(tenant_ledger, dimension)["amount"].sum() == spent, dimension
+    with pytest.raises(cc.InvalidInput, match="resource_account"):
+        insights.spend_by(tenant_ledger, "team")
+
+
+def test_a_spend_rollup_from_before_the_number_dimensions_is_summed_again_once(tenant_ledger):
+    """Ledgers whose rollups were written before the new dimensions still split every call by number."""
+    insights.spend_by(tenant_ledger, "user")  # rollups up to date
+    with tenant_ledger.store.transaction() as con:  # as an older version left them
+        con.execute("DELETE FROM spend_rollup WHERE dimension IN ('number', 'resource_number')")
+    users = insights.spend_by(tenant_ledger, "user")
+    assert insights.spend_by(tenant_ledger, "number")["amount"].sum() == Decimal("23.75")
+    assert insights.spend_by(tenant_ledger, "resource_account")["amount"].sum() == Decimal("13.00")
+    pd.testing.assert_frame_equal(insights.spend_by(tenant_ledger, "user"), users)
+    (rows,) = tenant_ledger.store.query("SELECT count(*) FROM spend_rollup WHERE dimension = 'user'")[0]
+    assert rows == len(users)  # summed again, not added twice

@@ -29,11 +29,12 @@ def test_the_step_2_form_confirms_with_the_invoice_and_the_order():
 
     ledger = cc.open_ledger(":memory:")
     form = FundingForm(ledger, locale="en_US")
-    form.fields["amount"].value = "100.00"
+    form.fields["amount"].value, form.fields["microsoft_number"].value = "100.00", "MS-2026-0042"
     for name, value in (("company", "Contoso Ltd"), ("address", "1 Microsoft Way"), ("city", "Redmond"),
                         ("postal_code", "98052"), ("country", "US"), ("invoice_email", "ap@contoso.com")):
         form.fields[name].value = value
     form.review_button.click()
-    form.place_button.click()
-    order_id = ledger.lots().iloc[0]["order_id"]
-    assert "invoice INV-000001 (order " + order_id + ")" in form.status.value
+    form.checked.value = True
+    form.record_button.click()
+    assert ledger.lots().iloc[0]["order_id"] == "MS-2026-0042"
+    assert "Microsoft number MS-2026-0042 (kept here as INV-000001)" in form.status.value

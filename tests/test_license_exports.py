@@ -14,7 +14,7 @@ from commcredits.licensing.exports import (
     MAX_REQUESTS_PER_BATCH, export_csv, export_graph_batches, export_powershell, ps_quote,
 )
 from commcredits.credits.ledger import open_ledger
-from commcredits.licensing.plans import add_communication_credits, make_ready, plan_license_changes
+from commcredits.licensing.plans import add_audio_conferencing, add_communication_credits, make_ready, plan_license_changes
 from commcredits.licensing.tenant import import_graph_tenant, import_users_csv
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -76,7 +76,6 @@ def test_csv_lists_one_row_per_change_in_the_admin_centers_words():
         ("carol@contoso.com", "Set usage location", "", "", "United States (US)"),
         ("carol@contoso.com", "Add license", "Audio Conferencing", "MCOMEETADV", ""),
         ("carol@contoso.com", "Add license", "Communication Credits", "MCOPSTNC", ""),
-        ("o'brien@contoso.com", "Add license", "Communication Credits", "MCOPSTNC", ""),
         ("pat_fabrikam.com#EXT#@contoso.onmicrosoft.com", "Turn apps back on", "Microsoft 365 E5", "SPE_E5", ""),
         ("pat_fabrikam.com#EXT#@contoso.onmicrosoft.com", "Add license", "Communication Credits", "MCOPSTNC", ""),
     ]
@@ -86,12 +85,15 @@ def test_csv_lists_one_row_per_change_in_the_admin_centers_words():
 def test_usage_location_patches_come_first_and_both_license_arrays_are_always_present():
     batches = export_graph_batches(golden_plan())
     first, second = batches
-    assert [r["method"] for r in first["requests"]] == ["PATCH"]
+    # Carol needs a usage location and licenses: a sequential batch, the license after the location
+    assert [(r["method"], r.get("dependsOn")) for r in first["requests"]] == [("PATCH", None), ("POST", ["1"])]
     assert first["requests"][0] == {"id": "1", "method": "PATCH", "url": "/users/22222222-0000-4000-8000-000000000002",
                                     "headers": {"Content-Type": "application/json"}, "body": {"usageLocation": "US"}}
+    # the others need one request each: a parallel batch, no dependsOn
     assert all(r["method"] == "POST" and r["url"].endswith("/assignLicense") for r in second["requests"])
-    assert all(set(r["body"]) == {"addLicenses", "removeLicenses"} for r in second["requests"])
-    assert not any("dependsOn" in r for b in batches for r in b["requests"])
+    assert not any("dependsOn" in r for r in second["requests"])
+    assert all(set(r["body"]) == {"addLicenses", "removeLicenses"} for b in batches for r in b["requests"]
+               if r["method"] == "POST")
 
 
 def test_urls_and_powershell_address_users_by_object_id_whatever_their_name():
@@ -151,3 +153,25 @@ def test_powershell_connects_with_the_needed_scopes_and_sets_location_first():
     location = lines.index(f"Update-MgUser -UserId {carol} -UsageLocation US")
     assert lines[location + 1].startswith(f"Set-MgUserLicense -UserId {carol} -AddLicenses @(")
     assert "# Pat (guest) line two (pat_fabrikam.com#EXT#@contoso.onmicrosoft.com)" in lines          # a newline in a name cannot break out of the comment
+
+
+def test_every_chosen_user_is_in_the_plan_or_told_why_not_and_the_script_header_counts_right():
+    """Issue 20: four users chosen, the plan covered three, nothing said why the fourth was missing, and the
+    PowerShell header still spoke of "4 chosen users"."""
+    ledger = open_ledger(currency="USD")
+    ledger.add_funds(Decimal("50.00"), at=datetime(2025, 3, 1, tzinfo=timezone.utc), order_id="first")
+    users = [graph_user(1, "o'brien@contoso.com", "Siobhan O'Brien", "IE", [{"skuId": E5, "disabledPlans": []}]),
+             graph_user(2, "carol@contoso.com", "Carol Chen", "US", [{"skuId": E3, "disabledPlans": []}]),
+             graph_user(3, "dan@contoso.com", "Dan Diaz", "US", [{"skuId": E3, "disabledPlans": []}])]
+    import_graph_tenant(ledger.store, users, [seats(AUDIO_CONFERENCING, "MCOMEETADV", 5, 0)])
+    chosen = ["carol@contoso.com", "dan@contoso.com", "o'brien@contoso.com", "ghost@contoso.com"]
+    plan = plan_license_changes(ledger.store, chosen, add_audio_conferencing())
+    in_plan = set(plan.changes["user_principal_name"])
+    left_out = dict(zip(plan.left_out_users["user_principal_name"], plan.left_out_users["why"]))
+    assert in_plan == {"carol@contoso.com", "dan@contoso.com"}
+    assert left_out == {"o'brien@contoso.com": "already has what this change adds",     # E5 brings it
+                        "ghost@contoso.com": "not in the imported tenant"}
+    assert in_plan | set(left_out) == set(chosen) and not in_plan & set(left_out)
+    assert "1 user chosen already has what this change adds: o'brien@contoso.com." in plan.left_out
+    header = export_powershell(plan).splitlines()[:4]
+    assert "# Changes for 2 users. 2 users are not in this plan: see \"Not in this plan, and why\" in Step 1." in header

@@ -84,7 +84,10 @@ def text(html_fragment):
 def test_page_opens_with_who_cannot_dial_out(ledger):
     form = LicensesForm(ledger)
     top = text(form.readiness_box.value)
-    assert "Users 5 Can dial out 0 Cannot dial out 5" in top
+    # Dan (a Calling Plan and a number) and Eve (Audio Conferencing) dial out within their included minutes even
+    # before any credits are bought (issue 20); the sentence says what calls beyond them need
+    assert "Users 5 Can dial out 2 Cannot dial out 3" in top
+    assert "2 users can call within their included minutes" in top
     assert readiness_summary(ledger.store).sentence in top
     assert len(form.user_list.options) == 5 and "Ada Lovelace · ada@fabrikam.com · cannot dial out" in \
         [label for label, _ in form.user_list.options]
@@ -224,7 +227,7 @@ def test_apply_failures_are_explained_in_the_form(ledger, monkeypatch, error, ex
     def refuse(store, plan):
         raise error
 
-    monkeypatch.setattr(plan_form, "apply_plan", refuse)
+    monkeypatch.setattr(plan_form, "record_plan_done", refuse)
     form.apply_button.click()
     assert expected in text(form.status.value)
     assert "Traceback" not in form.status.value
@@ -242,7 +245,8 @@ def test_downloads_hold_the_graph_batch_powershell_and_csv_of_the_plan(ledger):
     assert files == form.exports()
     batches = json.loads(files["step1-licenses-plan-graph-batch.json"])
     assert batches[0]["requests"][0]["body"] == {"usageLocation": "US"}      # location first, then licenses
-    assert batches[1]["requests"][0]["body"]["addLicenses"][0]["skuId"] == AUDIO_CONFERENCING_SKU
+    assert batches[0]["requests"][1]["body"]["addLicenses"][0]["skuId"] == AUDIO_CONFERENCING_SKU
+    assert batches[0]["requests"][1]["dependsOn"] == ["1"]                   # the batch Apply sends (issue 20)
     assert "Update-MgUser -UserId '22222222-0000-4000-8000-000000000003' -UsageLocation US" in files["step1-licenses-plan.ps1"]
     assert "cleo@fabrikam.com" in files["step1-licenses-plan.csv"].splitlines()[1]
     for label in ("Graph $batch (JSON)", "PowerShell script", "Spreadsheet (CSV)"):
@@ -253,7 +257,7 @@ def test_downloads_hold_the_graph_batch_powershell_and_csv_of_the_plan(ledger):
 
 def test_before_funding_step3_says_to_fund_first_and_plans_nothing(ledger):
     form = CreditLicensesForm(ledger)
-    assert "Add funds in Step 2" in text(form.funding_notice.value)
+    assert "record the purchase in Step 2" in text(form.funding_notice.value)
     form.plan_button.click()
     shown = text(form.plan_view.value)
     assert "Nothing to change" in shown
@@ -264,7 +268,7 @@ def test_before_funding_step3_says_to_fund_first_and_plans_nothing(ledger):
 def test_bulk_after_funding_gives_credits_to_everyone_with_a_calling_license(ledger):
     fund(ledger)
     form = CreditLicensesForm(ledger)
-    assert "The organization is funded" in text(form.funding_notice.value)
+    assert "A purchase is recorded in Step 2" in text(form.funding_notice.value)
     form.plan_button.click()
     shown = text(form.plan_view.value)
     assert "Dan Smith dan@fabrikam.com Add Communication Credits" in shown
@@ -297,7 +301,8 @@ def test_mca_tenants_are_told_they_need_no_funding(tmp_path):
     form = CreditLicensesForm(fresh_tenant(tmp_path / "mca.duckdb", agreement="MCA"))
     assert "Microsoft Customer Agreement" in text(form.funding_notice.value)
     form.plan_button.click()
-    assert form.plan.users == 2
+    # MCA tenants cannot buy credits and are billed after use: no credits license to assign (issue 20)
+    assert form.plan.nothing_to_do and any("billed after use" in p for p in form.plan.problems)
 
 
 def test_steps_1_then_3_leave_everyone_ready(ledger):
@@ -332,8 +337,7 @@ def test_step_1_never_lists_a_user_both_in_the_plan_and_as_left_out(tmp_path):
     assert "ada@fabrikam.com" in table and "ben@fabrikam.com" in table
     assert "ada@fabrikam.com" not in box and "ben@fabrikam.com" not in box
     assert "Not in this plan" not in form.plan_view.value
+    # Audio Conferencing brings included minutes: credits are not "missing to dial out" (issue 20)
     assert form.plan.missing["ada@fabrikam.com"] == (
-        "Teams Phone Standard: no free seats", "a Calling Plan: it needs Teams Phone, which had no free seat",
-        "the Communication Credits license (Step 3)",
-        "Communication Credits: the organization has not bought any (Step 2)")
+        "Teams Phone Standard: no free seats", "a Calling Plan: it needs Teams Phone, which had no free seat")
     assert "Still missing" in table and "Teams Phone Standard: no free seats" in text(table)

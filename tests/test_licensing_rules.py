@@ -17,7 +17,7 @@ from commcredits.licensing.catalog import (
 )
 from commcredits.licensing.exports import export_graph_batches
 from commcredits.licensing.plans import (
-    Change, SeatsExhausted, add_teams_phone_and_calling_plan, apply_plan, plan_license_changes,
+    Change, SeatsExhausted, add_teams_phone_and_calling_plan, record_plan_done, plan_license_changes,
 )
 from commcredits.licensing.readiness import license_seats, readiness, toll_free_resource_accounts
 from commcredits.licensing.tenant import import_graph_tenant, import_phone_numbers, is_toll_free
@@ -97,8 +97,9 @@ def test_a_plan_for_a_user_without_teams_says_the_teams_license_is_still_missing
                    [subscribed("0c266dff-15dd-4b49-8397-2bb16070ed52", "MCOMEETADV", 5, 0)])
     plan = plan_license_changes(store, ["eea@contoso.com"], Change(audio_conferencing=True))
     assert list(plan.changes["sku_part_number"]) == ["MCOMEETADV"]
-    assert plan.missing["eea@contoso.com"] == ("a Microsoft Teams license: assign one in the admin center",
-                                               "the Communication Credits license (Step 3)")
+    # Audio Conferencing brings included dial-out minutes: the credits license is not needed to dial out
+    # (only for calls beyond them), so the plan names only the Teams license as still missing (issue 20)
+    assert plan.missing["eea@contoso.com"] == ("a Microsoft Teams license: assign one in the admin center",)
     assert plan.left_out == ()
 
 
@@ -119,7 +120,7 @@ def test_the_bundle_is_one_license_and_one_seat_even_when_the_tenant_owns_nothin
     assert plan.problems == ()
     assigns = [r for b in export_graph_batches(plan) for r in b["requests"]]
     assert [r["body"]["addLicenses"] for r in assigns] == [[{"skuId": BUNDLE, "disabledPlans": []}]] * 2
-    apply_plan(store, plan)
+    record_plan_done(store, plan)
     assert store.query("SELECT consumed_units, free_units FROM sku_seats WHERE sku_id = $s", {"s": BUNDLE}) == [(3, 2)]
     after = readiness(store).set_index("user_principal_name").loc["u1@contoso.com"]
     assert after["has_teams_phone"] and after["has_calling_plan"]
@@ -131,6 +132,23 @@ def test_one_bundle_seat_left_serves_one_user_and_says_so_once():
     assert list(plan.changes["user_principal_name"]) == ["u1@contoso.com"]
     assert plan.left_out == ("Not enough free Teams Phone with Calling Plan seats: 1 user left out: u2@contoso.com. "
                              "Buy more seats or choose fewer users.",)
+
+
+@pytest.mark.parametrize("bundle, part", [(BUNDLE, "MCOTEAMS_ESSENTIALS"),
+                                          ("a6051f20-9cbc-47d2-930d-419183bf6cf1", "BUSINESS_VOICE_MED2")])
+def test_a_tenant_owning_only_a_bundle_plans_teams_phone_and_a_calling_plan_with_it(bundle, part):
+    """Issue 20: add_teams_phone_and_calling_plan() looked for standalone Teams Phone seats the tenant never
+    bought. A tenant that owns only the bundle gets the bundle: one skuId, one seat per user."""
+    users = [graph_user(i, f"u{i}@contoso.com", [E3]) for i in (1, 2)]
+    store = tenant(users, [subscribed(E3, "ENTERPRISEPACK", 10, 2), subscribed(bundle, part, 5, 0)],
+                   phones=[("u1@contoso.com", "+14255550101"), ("u2@contoso.com", "+14255550102")])
+    for change in (add_teams_phone_and_calling_plan(), cc.make_ready(calling="calling_plan")):
+        plan = plan_license_changes(store, "everyone", change)
+        adds = plan.changes[(plan.changes["action"] == "add_license")
+                            & (plan.changes["sku_id"] != COMMUNICATION_CREDITS_SKU)]
+        assert adds.groupby("user_principal_name")["sku_id"].apply(list).to_dict() == {
+            "u1@contoso.com": [bundle], "u2@contoso.com": [bundle]}
+        assert not any("Teams Phone Standard" in p for p in plan.problems)
 
 
 def test_step_1_offers_the_bundle_a_tenant_owns_and_plans_without_no_free_seats():
@@ -165,9 +183,11 @@ def resource_tenant():
     return tenant(users, skus, phones=phones)
 
 
-def test_resource_accounts_need_a_calling_plan_and_toll_free_ones_communication_credits():
+def test_inbound_only_resource_accounts_are_ready_and_toll_free_ones_need_communication_credits():
+    """"Microsoft Teams Phone Resource Account licenses": "A Microsoft calling plan isn't required unless you want
+    to be able to dial out using that resource account"."""
     found = codes(resource_tenant())
-    assert found["aa-toll@contoso.com"] == ["resource_account_no_calling_plan", "no_communication_credits_license"]
+    assert found["aa-toll@contoso.com"] == []          # only the free license and a service number: answers calls
     assert found["aa-payg@contoso.com"] == []
     assert found["cq-tollfree@contoso.com"] == ["toll_free_without_communication_credits"]
     assert found["cq-tollfree-ok@contoso.com"] == []
@@ -183,13 +203,27 @@ def test_toll_free_resource_accounts_are_listed_for_alerts():
     assert is_toll_free("+448001234567") and not is_toll_free("+14255550100") and not is_toll_free("not a number")
 
 
-def test_make_ready_gives_a_resource_account_the_chosen_calling_plan_not_audio_conferencing():
+def test_make_ready_never_gives_a_resource_account_a_paid_calling_plan():
     store = resource_tenant()
-    change = Change(calling_if_missing="audio_conferencing", communication_credits=True,
-                    calling_plan_sku=PAY_AS_YOU_GO_CALLING_PLAN_SKU)
-    plan = plan_license_changes(store, ["aa-toll@contoso.com"], change)
+    for calling in ("audio_conferencing", "calling_plan"):
+        plan = plan_license_changes(store, "everyone", cc.make_ready(calling=calling))
+        assert not plan.changes["user_principal_name"].isin(["aa-toll@contoso.com", "aa-payg@contoso.com"]).any()
+    chosen = plan_license_changes(store, ["aa-toll@contoso.com"], cc.make_ready(calling="calling_plan"))
+    assert chosen.nothing_to_do
+    assert chosen.left_out_users["why"].tolist() == ["already has what this change adds"]
+
+
+def test_a_resource_account_dials_out_only_on_pay_as_you_go_with_communication_credits():
+    """Teams Phone extensibility licensing: "Assign a Pay-As-You-Go Calling Plan license to any Teams Resource
+    Account that uses a Calling Plan number for outbound PSTN calls"."""
+    store = resource_tenant()
+    domestic = Change(calling_plan=True, communication_credits=True)          # MCOPSTN1, the default
+    plan = plan_license_changes(store, ["aa-toll@contoso.com"], domestic)
+    assert plan.nothing_to_do and "only with a Pay-As-You-Go Calling Plan" in plan.left_out[0]
+    payg = Change(calling_plan=True, communication_credits=True, calling_plan_sku=PAY_AS_YOU_GO_CALLING_PLAN_SKU)
+    plan = plan_license_changes(store, ["aa-toll@contoso.com"], payg)
     assert sorted(plan.changes["sku_id"]) == sorted([PAY_AS_YOU_GO_CALLING_PLAN_SKU, COMMUNICATION_CREDITS_SKU])
-    apply_plan(store, plan)
+    record_plan_done(store, plan)
     assert codes(store)["aa-toll@contoso.com"] == []
 
 
@@ -217,7 +251,7 @@ def test_seats_that_run_out_between_planning_and_applying_stop_the_apply():
     with store.transaction() as con:
         con.execute("UPDATE tenant_sku SET warning_units = 1 WHERE sku_id = $s", {"s": BUNDLE})
     with pytest.raises(SeatsExhausted):
-        apply_plan(store, plan)
+        record_plan_done(store, plan)
 
 
 # ---------------------------------------------------------------------------------------------- catalog

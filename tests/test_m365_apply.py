@@ -8,7 +8,8 @@ import commcredits as cc
 from commcredits.licensing.catalog import AUDIO_CONFERENCING_SKU, COMMUNICATION_CREDITS_SKU
 from commcredits.licensing.plans import Change, StalePlan, plan_license_changes
 from commcredits.licensing.readiness import readiness
-from commcredits.m365.apply import MAX_BATCH, apply_plan_m365
+from commcredits.licensing.exports import MAX_REQUESTS_PER_BATCH as MAX_BATCH, export_graph_batches
+from commcredits.m365.apply import apply_plan_m365
 from commcredits.m365.connection import connect_m365
 from graph_standin import GraphStandin, StandinCredential
 from test_license_forms import E3, NO_WAY_TO_CALL, USERS, fresh_tenant, sku, user
@@ -65,6 +66,17 @@ def test_a_signed_in_admin_applies_a_plan_and_it_is_recorded_with_their_name(led
     assert set(history["applied_by"]) == {"Megan Bowen <megan@fabrikam.com>"}
     assert sorted(history["kind"]) == ["license_added"] * 3 + ["usage_location_set"]
     assert "MCOMEETADV" in licenses_in_ledger(ledger, "cleo@fabrikam.com")
+
+
+def test_the_downloaded_batch_is_exactly_what_apply_sends(ledger):
+    """Issue 20: one $batch. The file Step 1 offers for download (export_graph_batches) and the requests "Apply
+    in Microsoft 365" sends to Graph are built by the same code, so the admin reviews what is sent."""
+    standin = standin_for(ledger)
+    plan = plan_license_changes(ledger.store, NO_WAY_TO_CALL, AUDIO)
+    downloaded = json.loads(json.dumps(export_graph_batches(plan)))
+    apply_plan_m365(ledger, plan, connect_m365(credential=StandinCredential(**ADMIN), base_url=standin.base_url))
+    assert batches_sent(standin) == downloaded
+    assert any("dependsOn" in r for b in downloaded for r in b["requests"])  # the usage location goes first
 
 
 def test_a_partly_failed_batch_records_only_what_graph_applied(ledger):

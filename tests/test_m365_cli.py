@@ -48,8 +48,10 @@ def test_missing_permission_exits_4_and_says_what_to_consent_to(env, tmp_path, c
     env.setenv("STANDIN_ROLES", "User.Read.All,Organization.Read.All")
     assert main(["check-permissions"]) == 4
     err = capsys.readouterr().err
-    assert err.startswith("2 of 4 checks failed. Grant CallRecords.Read.All, User.ReadWrite.All")
-    assert "MISSING: Read PSTN call logs (getPstnCalls) (CallRecords.Read.All)" in err
+    # the least permission Graph documents for each missing job (issue 19)
+    assert err.startswith("3 of 5 checks failed. Grant CallRecord-PstnCalls.Read.All, LicenseAssignment.ReadWrite.All, "
+                          "User.ReadWrite.All")
+    assert "MISSING: Read PSTN call logs (callRecord: getPstnCalls) (CallRecord-PstnCalls.Read.All)" in err
     funded_ledger(tmp_path / "ledger.duckdb")
     assert main(["sync", "--ledger", str(tmp_path / "ledger.duckdb")]) == 4
     assert "403 Authorization_RequestDenied" in capsys.readouterr().err

@@ -9,6 +9,7 @@ import pytest
 from commcredits.licensing.plans import plan_license_changes
 from commcredits.m365.apply import apply_plan_m365
 from commcredits.m365.connection import M365Error, connect_m365
+from commcredits.m365.permissions import check_permissions
 from commcredits.ui import m365 as m365_ui
 from commcredits.ui.m365 import M365Page
 from graph_standin import IdentityStandin
@@ -32,7 +33,7 @@ def test_client_secret_sign_in_through_azure_identity(identity, tmp_path):
     options = dict(tenant_id=TENANT, client_id=CLIENT, base_url=graph.base_url, authority=identity.authority,
                    credential_options={"disable_instance_discovery": True})
     connection = connect_m365(client_secret="s3cr3t-value", **options)
-    assert connection.check().ok
+    assert check_permissions(connection).ok
     assert any("client_credentials" in r for r in identity.requests)
     wrong = connect_m365(client_secret="not-the-secret", **options)
     with pytest.raises(M365Error, match="Sign-in to Microsoft Entra ID failed .*AADSTS7000215") as failure:
@@ -58,7 +59,7 @@ def test_an_admin_signs_in_with_a_device_code_and_their_name_goes_with_the_chang
     identity.approve(code.group(1))  # the admin enters the code at microsoft.com/devicelogin and signs in
     _wait_for(lambda: "Connected as Megan Bowen &lt;megan@fabrikam.com&gt; (admin sign-in)"
               in page.connection_status.value)
-    assert "CallRecords.Read.All" in page.permissions.value and "app registration" in page.permissions.value
+    assert "CallRecord-PstnCalls.Read.All" in page.permissions.value and "app registration" in page.permissions.value
     report = apply_plan_m365(ledger, plan_license_changes(ledger.store, NO_WAY_TO_CALL, AUDIO),
                              m365_ui.current_connection())
     assert len(report.applied) == 3

@@ -7,8 +7,8 @@ import pytest
 
 import commcredits as cc
 from commcredits.m365.connection import M365Error, connect_m365
-from commcredits.m365.sync import call_windows, last_sync, sync_m365
-from graph_standin import GraphStandin, StandinCredential, spread_calls
+from commcredits.m365.sync import call_windows, last_sync, lookback, sync_m365
+from graph_standin import GraphStandin, StandinCredential, pstn_row, spread_calls
 from test_license_forms import USERS, fresh_tenant, sku
 from commcredits.licensing.catalog import AUDIO_CONFERENCING_SKU, TEAMS_PHONE_SKU
 
@@ -95,8 +95,9 @@ def test_interrupted_sync_resumes_after_the_last_window_done_and_charges_nothing
     standin.fail.clear()
     standin.log.clear()
     report = sync_m365(ledger, connect(standin), now=NOW)
-    first_asked = standin.requests("getPstnCalls")[0]
-    assert f"fromDateTime={(FIRST + timedelta(days=90)):%Y-%m-%dT%H:%M:%S}" in first_asked.replace("%3A", ":")
+    first_asked = standin.requests("getPstnCalls")[0]  # the last window done, less the 72-hour look-back
+    resumed_from = FIRST + timedelta(days=90) - timedelta(hours=72)
+    assert f"fromDateTime={resumed_from:%Y-%m-%dT%H:%M:%S}" in first_asked.replace("%3A", ":")
     assert report.windows == 2 and report.calls.duplicates >= 200  # the half window already imported
     assert ledger.store.query("SELECT count(*), count(DISTINCT usage_id) FROM pstn_call")[0] == (700, 700)
     spends = ledger.store.query("SELECT count(*), count(DISTINCT idempotency_key) FROM entries WHERE kind = 'spend'")
@@ -105,6 +106,33 @@ def test_interrupted_sync_resumes_after_the_last_window_done_and_charges_nothing
     clean = funded_ledger(tmp_path / "clean.duckdb")
     sync_m365(clean, connect(standin), since=FIRST, now=NOW)
     assert snapshot(ledger)[:4] == snapshot(clean)[:4]
+
+
+def test_a_call_graph_reports_30_hours_late_is_picked_up_by_the_next_sync_exactly_once(standin, tmp_path):
+    """getPstnCalls data "usually reflect a 24 to 48 hour latency": a row that appears 30 h after its call, inside a
+    window an earlier sync already read, is found by the look-back of the next sync, said to be late, charged once."""
+    ledger = funded_ledger(tmp_path / "ledger.duckdb")
+    sync_m365(ledger, connect(standin), since=FIRST, now=NOW)
+    late = pstn_row(9001, NOW - timedelta(hours=1), "3.00")  # made before the first sync ended, reported later
+    standin.calls = sorted([*standin.calls, late], key=lambda c: (c["startDateTime"], c["id"]))
+    second = sync_m365(ledger, connect(standin), now=NOW + timedelta(hours=29))
+    third = sync_m365(ledger, connect(standin), now=NOW + timedelta(hours=30))
+    assert second.calls.imported == 1 and second.late_rows == 1 and third.late_rows == 0
+    assert "1 of the new calls reported late" in second.summary() and "late" not in third.summary()
+    (said,) = ledger.store.query("SELECT message FROM m365_syncs WHERE run_id = $1", [second.run_id])[0]
+    assert "1 of the new calls reported late" in said  # what the Microsoft 365 page shows under Last sync
+    spends = ledger.store.query("SELECT count(*) FROM entry WHERE kind = 'spend' AND idempotency_key = $1",
+                                [f"usage:{late['id']}"])
+    assert spends == [(1,)] and ledger.store.query("SELECT count(*) FROM pstn_call")[0][0] == 701
+
+
+def test_the_look_back_is_a_setting_of_hours(monkeypatch):
+    assert lookback() == timedelta(hours=72)
+    monkeypatch.setenv("COMMCREDITS_SYNC_LOOKBACK_HOURS", "96")
+    assert lookback() == timedelta(hours=96)
+    monkeypatch.setenv("COMMCREDITS_SYNC_LOOKBACK_HOURS", "three days")
+    with pytest.raises(cc.InvalidInput, match="COMMCREDITS_SYNC_LOOKBACK_HOURS"):
+        lookback()
 
 
 def test_throttled_sync_waits_retry_after_and_says_so(standin, tmp_path):

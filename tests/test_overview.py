@@ -3,11 +3,13 @@
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
+import pytest
 
 from commcredits import format_money, open_ledger
 from commcredits.credits.settlement import settle
 from commcredits.ui import charts
-from commcredits.ui.overview import build_overview, overview_charts, overview_html
+from commcredits.store import Store
+from commcredits.ui.overview import build_overview, overview_charts, overview_html, overview_parts
 
 
 def test_overview_shows_balance_runway_readiness_and_expiring_funds(demo_db_path):
@@ -62,3 +64,59 @@ def test_a_tenant_with_thousands_of_recharges_sees_one_expiry_bar_per_month():
     assert sum(months["spent"]) == sum(lots["spent"]) and sum(months["remaining"]) == sum(lots["remaining"])
     assert expiry.layout.title.text.startswith("Purchases by expiry month")
     assert any(label.endswith(" purchases") and label.startswith("January 2026") for label in expiry.data[0].customdata)
+
+
+def test_the_order_column_names_orders_and_recharges_as_an_admin_knows_them(demo_db_path):
+    """Never the ledger's internal key ('recharge:after:b183ae9d-…'): the order number, or 'Auto-recharge'
+    and whose call set it off."""
+    ledger = open_ledger(demo_db_path)
+    _, details = overview_html(ledger)
+    lots_table = details.split('class="cc-table cc-lots"')[1].split("</table>")[0]
+    assert "recharge:" not in details
+    recharge = ledger.store.query("SELECT order_id FROM lots WHERE source = 'auto_recharge' AND NOT expired "
+                                  "AND remaining > 0 ORDER BY lot_id DESC LIMIT 1")[0][0]
+    (caller,) = ledger.store.query("SELECT coalesce(user_display_name, 'an auto attendant or call queue') "
+                                   "FROM pstn_call WHERE usage_id = $1", [recharge.split(":", 2)[2]])[0]
+    assert f"Auto-recharge after a call by {caller}" in lots_table
+
+
+def test_an_order_keeps_its_number_and_a_recharge_without_a_call_log_still_reads_plainly():
+    ledger = open_ledger()
+    at = datetime(2025, 3, 1, 9, tzinfo=timezone.utc)
+    ledger.add_funds("60.00", at=at, order_id="PO-7731")
+    ledger.set_auto_recharge(amount="25.00", below="50.00")
+    ledger.spend("20.00", at=at + timedelta(hours=1), usage_id="manual-charge-1")  # no call log row behind it
+    _, details = overview_html(ledger, now=at + timedelta(days=1))
+    assert "PO-7731" in details and "Auto-recharge after a call</td>" in details
+    assert "Invoice INV-000002 · auto-recharge" in details and "call manual-charge-1" in details  # recent entries
+    assert "recharge:" not in details and "usage:" not in details
+
+
+def test_the_balance_comes_before_the_alerts(demo_db_path):
+    """On a phone the alerts above the cards pushed the balance about 1,000 px down."""
+    summary, _ = overview_html(open_ledger(demo_db_path))
+    assert summary.index("cc-balance") < summary.index('class="cc-alerts"')
+
+
+def test_a_render_opens_the_ledger_file_once_for_its_reads_and_holds_nothing_after(writable_demo_db, monkeypatch):
+    """One read session per render (each open of the file costs about 45 ms, more on a busy machine), and no
+    connection kept between renders: another process (a tab, `commcredits check`) can write right after."""
+    ledger = open_ledger(writable_demo_db)
+    opened = []
+    connect = Store._connect
+    monkeypatch.setattr(Store, "_connect", lambda self, *a: opened.append(a[0]) or connect(self, *a))
+    summary, _, figures = overview_parts(ledger)
+    assert len(opened) <= 2 and opened[-1] is True  # the rollups' mark, then one read-only session
+    assert format_money(ledger.balance(), "USD") in summary and len(figures) == 2
+    other = open_ledger(writable_demo_db)
+    other.store.busy_timeout = 0.5  # a held connection would make this fail as busy
+    other.add_funds("10.00", at=None, order_id="right-after-a-render")
+
+
+def test_a_write_inside_a_read_session_is_refused_rather_than_waiting_for_itself(writable_demo_db):
+    ledger = open_ledger(writable_demo_db)
+    with ledger.store.read_session():
+        assert ledger.balance() >= 0
+        with pytest.raises(RuntimeError, match="read_session"):
+            ledger.add_funds("10.00", at=None, order_id="inside-a-session")
+    assert ledger.add_funds("10.00", at=None, order_id="after-the-session")

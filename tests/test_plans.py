@@ -14,7 +14,7 @@ from commcredits.licensing.catalog import (
 from commcredits.errors import InvalidInput
 from commcredits.credits.ledger import open_ledger
 from commcredits.licensing.plans import (
-    Change, Selection, StalePlan, add_communication_credits, add_teams_phone_and_calling_plan, apply_plan,
+    Change, Selection, StalePlan, add_communication_credits, add_teams_phone_and_calling_plan, record_plan_done,
     make_ready, plan_license_changes,
 )
 from commcredits.licensing.readiness import readiness
@@ -44,9 +44,8 @@ def test_make_everyone_ready_respects_every_rule():
     store = funded_fixture_tenant()
     plan = plan_license_changes(store, "not_ready", make_ready(usage_location="US"))
     assert changes(plan) == [
-        ("aa-main@contoso.com", "add_license", "MCOPSTN1", ""),        # a resource account reaches numbers
-        ("aa-main@contoso.com", "add_license", "MCOPSTNC", ""),        # only with a Calling Plan; credits too
-        ("alice@contoso.com", "add_license", "MCOPSTNC", ""),          # E5 still needs the credits license
+        # aa-main answers its service number: no Calling Plan, no credits (issue 20). Alice (E5) dials out within
+        # the included minutes, so she is not "not ready"; Step 3 gives her the credits license for the rest.
         ("bob@contoso.com", "add_license", "MCOPSTNC", ""),
         ("carol@contoso.com", "add_license", "MCOMEETADV", ""),        # a way to call first ...
         ("carol@contoso.com", "add_license", "MCOPSTNC", ""),          # ... then credits are useful
@@ -118,7 +117,7 @@ def test_remove_licenses():
     store = funded_fixture_tenant()
     plan = plan_license_changes(store, ["bob@contoso.com"], Change(remove_skus=(E3,)))
     assert changes(plan) == [("bob@contoso.com", "remove_license", "ENTERPRISEPACK", "")]
-    apply_plan(store, plan)
+    record_plan_done(store, plan)
     assert store.query("SELECT consumed_units FROM tenant_sku WHERE sku_id = ?", [E3]) == [(1,)]
 
 
@@ -135,15 +134,15 @@ def test_bad_change_is_refused_naming_the_field():
 def test_apply_records_the_plan_updates_the_snapshot_and_replanning_finds_nothing():
     store = funded_fixture_tenant()
     plan = plan_license_changes(store, "not_ready", make_ready(usage_location="US"))
-    applied = apply_plan(store, plan)
-    assert applied.plan_id == 1 and applied.changes == 8
+    applied = record_plan_done(store, plan)
+    assert applied.plan_id == 1 and applied.changes == 5
     again = plan_license_changes(store, "not_ready", make_ready(usage_location="US"))
     assert again.nothing_to_do and again.summary().startswith("Nothing to do.")
     ready = readiness(store).set_index("user_principal_name")["can_dial_out"]
     assert ready["alice@contoso.com"] and ready["carol@contoso.com"] and not ready["bob@contoso.com"]
-    assert store.query("SELECT count(*) FROM license_plan_item WHERE plan_id = 1")[0][0] == 8
+    assert store.query("SELECT count(*) FROM license_plan_item WHERE plan_id = 1")[0][0] == 5
     assert store.query("SELECT kind, count(*) FROM license_history WHERE plan_id = 1 GROUP BY 1 ORDER BY 1") == [
-        ("license_added", 6), ("license_plans_changed", 1), ("usage_location_set", 1)]
+        ("license_added", 3), ("license_plans_changed", 1), ("usage_location_set", 1)]
     assert store.query("SELECT consumed_units FROM tenant_sku WHERE sku_part_number = 'MCOMEETADV'") == [(1,)]
 
 
@@ -152,7 +151,7 @@ def test_a_stale_plan_is_refused_and_changes_nothing():
     plan = plan_license_changes(store, "not_ready", make_ready(usage_location="US"))
     import_graph_tenant(store, FIXTURES / "users.json")
     with pytest.raises(StalePlan, match="plan again"):
-        apply_plan(store, plan)
+        record_plan_done(store, plan)
     assert store.query("SELECT count(*) FROM license_plan")[0][0] == 0
 
 
@@ -209,7 +208,7 @@ def test_planning_never_exceeds_free_seats_and_keeps_the_rules(users, seats, fun
                          index=adds.index, dtype=bool)]
     for sku_id, count in new.groupby("sku_id").size().items():
         assert count <= free.get(sku_id, 0)
-    apply_plan(store, plan)
+    record_plan_done(store, plan)
     after = readiness(store).set_index("user_id")
     touched = after.loc[sorted(set(adds["user_id"]))] if len(adds) else after.iloc[:0]
     assert touched["usage_location"].notna().all()                                   # location before licenses
@@ -226,5 +225,31 @@ def test_planning_never_exceeds_free_seats_and_keeps_the_rules(users, seats, fun
 def test_apply_then_replan_yields_nothing_to_do(users, seats, funded, change, not_ready):
     store = random_tenant(users, seats, funded)
     selection = Selection(not_ready_only=not_ready)
-    apply_plan(store, plan_license_changes(store, selection, change))
+    record_plan_done(store, plan_license_changes(store, selection, change))
     assert plan_license_changes(store, selection, change).nothing_to_do
+
+
+def test_an_mca_tenant_is_never_told_to_assign_a_credits_license_it_cannot_get():
+    """"Turn off Communication Credits auto recharge for MCA customers": credits are "not available to purchase
+    for customers with MCA Calling and Audio Conferencing subscriptions"; usage is billed after use."""
+    ledger = open_ledger(currency="USD", agreement="MCA")
+    import_graph_tenant(ledger.store, FIXTURES / "users.json", FIXTURES / "subscribed_skus.json")
+    import_phone_numbers_csv(ledger.store, FIXTURES / "phone_numbers.csv")
+    store = ledger.store
+    assert store.query("SELECT count(*) FROM sku_seats WHERE sku_id = $s", {"s": COMMUNICATION_CREDITS_SKU}) == [(0,)]
+    for selection, change in (("everyone", add_communication_credits()), ("not_ready", make_ready("US"))):
+        plan = plan_license_changes(store, selection, change)
+        assert COMMUNICATION_CREDITS_SKU not in set(plan.changes["sku_id"])
+        assert any("billed after use" in p for p in plan.problems)
+        assert not any("come with the first funding" in p for p in plan.problems)
+
+
+def test_apply_plan_is_a_deprecated_name_for_record_plan_done():
+    """Issue 22: the function only records a plan as done; the old name still works for one release."""
+    import commcredits as cc
+    from commcredits.licensing.plans import apply_plan
+    store = funded_fixture_tenant()
+    plan = plan_license_changes(store, "not_ready", make_ready(usage_location="US"))
+    with pytest.warns(DeprecationWarning, match="record_plan_done"):
+        recorded = apply_plan(store, plan)
+    assert recorded.plan_id == 1 and cc.apply_plan is apply_plan and cc.record_plan_done is record_plan_done

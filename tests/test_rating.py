@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import commcredits as cc
+from commcredits.store import named_sql
 from commcredits.usage.call_import import import_pstn_calls
 from commcredits.usage.rating import (
     destination_of,
@@ -56,11 +57,15 @@ def test_credit_paid_rows_settle_as_is_rounded_to_the_currency():
     assert out.loc["r001", "method"] == "as_is" and out.loc["r001", "charge"] == Decimal("1.23")
 
 
+def counts(capability, licenses, country="US"):
+    return pd.DataFrame({"license_capability": [capability], "usage_country": [country], "licenses": [licenses]})
+
+
 def test_included_minutes_pool_per_country_and_month_then_rate_card():
     # sample MCOPSTN5 = 120 domestic minutes per license; one licensed user -> 120-minute pool
     rows = [row(1, minutes=100, capability="MCOPSTN5"), row(2, minutes=30, capability="MCOPSTN5"),
             row(3, minutes=10, capability="MCOPSTN5", at=datetime(2025, 4, 1, tzinfo=timezone.utc))]
-    out = rated(rows)
+    out = rated(rows, licenses=counts("MCOPSTN5", 1))
     assert out.loc["r001", "method"] == "included" and out.loc["r001", "charge"] == 0
     assert out.loc["r002", "included_minutes"] == 20 and out.loc["r002", "billable_minutes"] == 10
     assert out.loc["r002", "charge"] == Decimal("0.20")  # 10 min x SAMPLE US fixed 0.02
@@ -69,8 +74,48 @@ def test_included_minutes_pool_per_country_and_month_then_rate_card():
 
 def test_pool_size_follows_license_counts_when_given():
     rows = [row(1, minutes=200, capability="MCOPSTN5")]
-    counts = pd.DataFrame({"license_capability": ["MCOPSTN5"], "usage_country": ["US"], "licenses": [2]})
-    assert rated(rows, licenses=counts).loc["r001", "method"] == "included"
+    assert rated(rows, licenses=counts("MCOPSTN5", 2)).loc["r001", "method"] == "included"
+
+
+def test_a_pool_is_never_sized_by_the_users_seen_in_calls():
+    """Issue 20: ten licensed users and one caller make a ten-user pool, not a one-user pool; with nothing known
+    about licenses there is no pool (the estimate bills every minute rather than inventing minutes)."""
+    rows = [row(1, minutes=500, capability="MCOPSTN5")]
+    assert rated(rows, licenses=counts("MCOPSTN5", 10)).loc["r001", "method"] == "included"
+    assert rated(rows).loc["r001", "method"] == "rate_card"
+
+
+def test_calling_minutes_mcopstn8_are_per_user_not_pooled():
+    # two users with 120 minutes each: the second user's unused minutes do not cover the first one's overage
+    rows = [row(1, minutes=150, capability="MCOPSTN8", user="u1"), row(2, minutes=10, capability="MCOPSTN8", user="u2")]
+    out = rated(rows, licenses=counts("MCOPSTN8", 2))
+    assert out.loc["r001", "included_minutes"] == 120 and out.loc["r001", "billable_minutes"] == 30
+    assert out.loc["r002", "method"] == "included"
+
+
+def test_audio_conferencing_dial_out_minutes_cover_zone_a_not_only_domestic():
+    """"each Audio Conferencing subscription provides 60 minutes per user per month that can be used to dial out
+    to non-premium numbers in ANY of the Zone A countries"."""
+    rows = [row(1, minutes=5, capability="MCOMEETADD", call_type="conf_out", to="+442079460000"),   # UK: Zone A
+            row(2, minutes=5, capability="MCOMEETADD", call_type="conf_out", to="+525555555555"),   # Mexico: Zone A
+            row(3, minutes=5, capability="MCOMEETADD", call_type="conf_out", to="+2348031234567")]  # Nigeria: not
+    out = rated(rows, licenses=counts("MCOMEETADD", 1))
+    assert out.loc["r001", "method"] == "included" and out.loc["r002", "method"] == "included"
+    assert out.loc["r003", "included_minutes"] == 0
+
+
+def test_shared_cost_numbers_are_not_toll_free():
+    assert destination_of("+41840123456") == ("CH", "shared_cost")   # Swiss 0840: the caller pays part
+    inbound = [row(1, call_type="ucap_in", to="+41840123456", user=None, capability=None, number_type=None),
+               row(2, call_type="ucap_in", to="+18005550199", user=None, capability=None, number_type=None)]
+    ledger = cc.open_ledger()
+    import_pstn_calls(ledger, inbound)
+    load_rate_card(ledger)
+    rate_calls(ledger)
+    assert rated_calls(ledger).set_index("usage_id").loc["r001", "method"] == "free"
+    # ... and the toll-free alert (alerts_queries.sql "toll_free") names only the real toll-free number
+    found = ledger.store.query(named_sql("alerts_queries")["toll_free"], [T0 + timedelta(days=1)])
+    assert [number for number, *_ in found] == ["+18005550199"]
 
 
 def test_international_calls_on_a_domestic_plan_use_the_rate_card():

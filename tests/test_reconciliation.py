@@ -67,6 +67,14 @@ def test_a_recharge_microsoft_shows_but_the_ledger_lacks_is_named():
     assert "purchase or auto-recharge Microsoft shows that is not recorded here" in text and "about 1 recharge" in text
 
 
+def test_a_purchase_recorded_here_but_not_in_microsofts_balance_is_named_as_a_cause():
+    ledger = funded(amount="20.00")
+    ledger.add_funds("30.00", at=T0, order_id="MS-TYPO")  # recorded in Step 2, never bought in Microsoft 365
+    result = cc.reconcile(ledger, "20.00", at=T0 + timedelta(minutes=1))
+    assert result.unexplained == Decimal("-30.00")
+    assert "purchases recorded here but not in Microsoft's balance" in kinds(result)["not_explained"].text
+
+
 @pytest.mark.parametrize("bad", ["-1.00", "abc", "1.234"])
 def test_a_bad_shown_balance_names_the_field_and_keeps_nothing(bad):
     ledger = funded()

@@ -39,6 +39,11 @@ REFERENCE = {
     "spend_by_month": """
         SELECT month AS k, count(*) AS calls, sum(coalesce(duration_seconds, 0)) / 60 AS minutes,
                sum(amount)::DECIMAL(18, 2) AS amount FROM call_spend GROUP BY 1 ORDER BY 1""",
+    "spend_by_number": """
+        SELECT coalesce(CASE WHEN suffix(p.call_type, '_in') THEN p.callee_number ELSE p.caller_number END, '(unknown)')
+                   AS k, count(*) AS calls, sum(coalesce(s.duration_seconds, 0)) / 60 AS minutes,
+               sum(amount)::DECIMAL(18, 2) AS amount
+        FROM call_spend s LEFT JOIN pstn_call p USING (usage_id) GROUP BY 1 ORDER BY 1""",
     "daily_balance": """
         WITH days AS (SELECT unnest(generate_series(date_trunc('day', min(occurred_at)),
                                                     date_trunc('day', max(occurred_at)), INTERVAL 1 DAY)) AS day
@@ -59,6 +64,7 @@ VIEWS = {
     "spend_by_destination": "SELECT * FROM spend_by_destination ORDER BY 1",
     "spend_by_call_type": "SELECT * FROM spend_by_call_type ORDER BY 1",
     "spend_by_month": "SELECT * FROM spend_by_month ORDER BY 1",
+    "spend_by_number": "SELECT phone_number, calls, minutes, amount FROM spend_by_number ORDER BY 1",
     "daily_balance": "SELECT * FROM daily_balance ORDER BY day",
 }
 
@@ -121,7 +127,7 @@ def test_recent_entries_and_expiring_funds_read_quickly_and_agree_with_the_full_
     journal = ledger.entries().sort_values("entry_id", ascending=False).head(6)
     assert recent["entry_id"].tolist() == journal["entry_id"].tolist()
     assert recent["balance_after"].tolist() == journal["balance_after"].tolist()
-    assert recent["detail"].iloc[0] == "usage:manual-2"
+    assert recent["detail"].iloc[0] == "call manual-2"  # the call id, not the internal key (issue 21)
     (last,) = ledger.store.query("SELECT max(occurred_at) FROM entry")[0]
     quick = insights.expiring_funds(ledger, as_of=last)  # from the lots view
     burn = insights.daily_burn(ledger, as_of=last)

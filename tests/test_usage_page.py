@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -118,8 +119,14 @@ def test_a_bad_file_is_explained_in_the_form_and_changes_nothing(ledger, name, c
     entries = len(ledger.entries())
     page.upload.value = (upload(name, content),)
     page.import_button.click()
-    assert message in page.import_status.value and "cc-error" in page.import_status.value
-    assert "Traceback" not in page.import_status.value and page.progress.bar_style != "success"
+    shown = page.import_status.value
+    assert message in shown and "cc-error" in shown
+    assert "Traceback" not in shown and page.progress.bar_style != "success"
+    assert "commcredits-upload-" not in shown and "/tmp" not in shown  # no temporary path
+    assert " Error:" not in shown and "Malformed JSON" not in shown  # no DuckDB message
+    sentences = [s.strip() for s in re.sub("<[^>]+>", "", shown).split(". ") if s.strip()]
+    assert len(sentences) == len(set(sentences)), sentences  # no sentence said twice
+    assert shown.count("reads a Graph getPstnCalls") <= 1
     assert "Done" not in page.phase.value
     assert counts(ledger)[0] == 0 and len(ledger.entries()) == entries  # a refused file is kept in quarantine
     assert not page.import_button.disabled
@@ -174,3 +181,30 @@ def test_shown_names_hide_temp_folders_and_keep_zip_members(ledger):
 def test_the_demo_tenant_page_builds_with_spend_tables(demo_db_path):
     page = UsagePage(cc.open_ledger(demo_db_path))
     assert "Top users" in page.spend.value and "By month" in page.spend.value
+
+
+def _cards(html_text: str, group: str) -> dict[str, int]:
+    """label -> number of the cards in one card group of the settlement result."""
+    group_html = html_text.split(f'class="cc-cards {group}">', 1)[1].split('class="cc-cards', 1)[0]
+    return {label: int(value.split()[0].replace(",", ""))
+            for label, value in re.findall(r'cc-label">([^<]+)</div><div class="cc-value">([^<]+)<', group_html)}
+
+
+def test_settlement_cards_keep_this_run_apart_from_all_time_and_every_imported_call_lands_in_one(ledger, tmp_path):
+    free = tmp_path / "free.jsonl"  # a call Microsoft charged 0.00 for: it must be counted somewhere
+    free.write_text('{"id": "33333333-0000-4000-8000-000000000001", "userPrincipalName": "lee.chen@contoso.com", '
+                    '"startDateTime": "2025-03-20T10:00:00Z", "duration": 60, "charge": 0.0, "currency": "USD", '
+                    '"callType": "user_out", "licenseCapability": "MCOPSTNPP"}\n')
+    page = UsagePage(ledger)
+    upload_file(page, JSONL, CSV, free)
+    imported = page.last_import.imported
+    page.settle_button.click()
+    result = page.settle_result.value
+    this_run, all_time = _cards(result, "cc-this-settlement"), _cards(result, "cc-all-calls")
+    assert this_run["Settled"] == page.last_settlement.settled == 4
+    assert "Other operators" not in this_run  # an all-time count is not shown as this run's
+    assert all_time["No charge"] == 1 and sum(all_time.values()) == imported == 7
+    assert f"Every imported call so far: {imported}" in result
+    page.settle_button.click()  # a second run settles nothing; the all-time cards still add up to every call
+    again = page.settle_result.value
+    assert _cards(again, "cc-this-settlement")["Settled"] == 0 and sum(_cards(again, "cc-all-calls").values()) == 7

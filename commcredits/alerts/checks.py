@@ -107,7 +107,7 @@ class Facts:
     recharged_this_month: Decimal = Decimal(0)
     recharges_since_mca: int = 0
     calling_users: int = 0
-    not_ready: int = 0                       # users with a calling license who still cannot dial out
+    not_ready: int = 0                       # users who cannot dial out (readiness view), of calling_users
     not_ready_reasons: Sequence[tuple[int, str]] = ()  # (users, "lack a Communication Credits license")
     top_reason: str | None = None            # reason code most users share
     not_ready_last_check: int | None = None
@@ -115,6 +115,7 @@ class Facts:
     toll_free: Sequence[TollFreeNumber] = ()
     calls_imported: int = 0
     last_import_at: datetime | None = None
+    newest_call_at: datetime | None = None   # start of the newest call imported: how current the data is
     quarantined_recent: int = 0              # rows quarantined in the last 7 days
     quarantined_since_check: int = 0
     blocked_recent: int = 0                  # calls the balance could not pay in the last 7 days
@@ -256,7 +257,8 @@ def check_auto_recharge(f: Facts, t: Thresholds) -> list[Alert]:
 
 
 def check_readiness(f: Facts, t: Thresholds) -> list[Alert]:
-    """Users with a calling license who still cannot dial out, and the change since the last check."""
+    """Users who cannot dial out (the readiness view's definition, as on every page), and the change since the
+    last check."""
     if f.not_ready == 0:
         return []
     change = ""
@@ -265,8 +267,8 @@ def check_readiness(f: Facts, t: Thresholds) -> list[Alert]:
         when = f" on {f.last_check_at:%d %b}" if f.last_check_at else ""
         change = f" ({delta:+d} since the last check{when})"
     details = ", ".join(f"{n} {text}" for n, text in f.not_ready_reasons)
-    subject = "1 user with a calling license cannot" if f.not_ready == 1 else \
-        f"{f.not_ready} of {f.calling_users} users with calling licenses cannot"
+    subject = f"1 of {f.calling_users} users cannot" if f.not_ready == 1 else \
+        f"{f.not_ready} of {f.calling_users} users cannot"
     page = CREDIT_LICENSES_PAGE if f.top_reason == "no_communication_credits_license" else LICENSES_PAGE
     step = "Step 3" if page == CREDIT_LICENSES_PAGE else "Step 1"
     return [Alert("readiness", Severity.WARNING, f"{subject} dial out{change}: {details}.",
@@ -302,18 +304,20 @@ def check_toll_free(f: Facts, t: Thresholds) -> list[Alert]:
 
 
 def check_freshness(f: Facts, t: Thresholds) -> list[Alert]:
-    """No call logs imported for N days; rows quarantined or calls blocked recently (and since the last check)."""
+    """The newest call in the logs is N days old (an import that brings only old rows does not make the data
+    current); rows quarantined or calls blocked recently (and since the last check)."""
     alerts = []
-    if f.calls_imported == 0 or f.last_import_at is None:
+    if f.calls_imported == 0 or f.newest_call_at is None:
         alerts.append(Alert("freshness.import", Severity.INFO,
                             "No call logs imported yet, so burn rate, runway and spend cannot be checked.",
                             0, "0 calls", "Import call logs on the Usage page.", USAGE_PAGE, 1))
     else:
-        age = (f.as_of - f.last_import_at).total_seconds() / 86400
+        age = (f.as_of - f.newest_call_at).total_seconds() / 86400
         if age > t.stale_import_days:
+            last = f" (last import on {_day(f.last_import_at)})" if f.last_import_at else ""
             alerts.append(Alert("freshness.import", Severity.WARNING,
-                                f"No call logs imported for {_days(age)} (last on {_day(f.last_import_at)}): "
-                                "balance, runway and these alerts are out of date.",
+                                f"No calls in the call logs for {_days(age)}: the newest is from "
+                                f"{_day(f.newest_call_at)}{last}. Balance, runway and these alerts are out of date.",
                                 int(age), _days(age), "Import the latest call logs on the Usage page.", USAGE_PAGE,
                                 int(age)))
     for key, recent, since, what in (

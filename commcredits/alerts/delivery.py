@@ -11,6 +11,7 @@ import email.policy
 import html
 import json
 import smtplib
+import socket
 import ssl
 import time
 import urllib.error
@@ -20,6 +21,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Sequence
 
+from ..pages import page_title
 from .checks import CHECK_TITLES, Alert, Severity
 
 CARD_VERSION = "1.4"  # Teams renders Adaptive Cards up to 1.5; 1.4 keeps older clients working
@@ -163,12 +165,6 @@ def teams_payload(items: Sequence[Item], *, tenant: str, urls) -> dict:
     return {"type": "message", "attachments": [{"contentType": CARD_CONTENT_TYPE, "contentUrl": None, "content": card}]}
 
 
-def page_title(page: str) -> str:
-    return {"00_overview.ipynb": "Overview", "01_licenses.ipynb": "Step 1 · Licenses", "02_funding.ipynb": "Step 2 · Fund",
-            "03_credit_licenses.ipynb": "Step 3 · Credit licenses", "04_usage.ipynb": "Usage",
-            "05_alerts.ipynb": "Alerts"}.get(page, page)
-
-
 # ---- sending ---------------------------------------------------------------------------------------------
 
 
@@ -189,10 +185,44 @@ def send_email(message: EmailMessage, *, host: str, port: int, username: str, pa
                 smtp.login(username, password)
             refused = smtp.send_message(message)
         if refused:
-            return Outcome(False, 1, f"refused recipients: {', '.join(sorted(refused))}")
+            return Outcome(False, 1, f"the server refused these recipients: {', '.join(sorted(refused))}.")
         return Outcome(True, 1)
     except (DeliveryError, smtplib.SMTPException, OSError) as exc:
-        return Outcome(False, 1, f"{type(exc).__name__}: {exc}")
+        return Outcome(False, 1, smtp_advice(exc, host, port, timeout))
+
+
+M365_SMTP = "for Microsoft 365: smtp.office365.com, port 587"
+
+
+def smtp_advice(error: Exception, host: str, port: int, timeout: float = 30.0) -> str:
+    """What went wrong talking to the SMTP server, and what to check, in words for an admin."""
+    where = f"{host}:{port}"
+    if isinstance(error, DeliveryError):
+        return str(error)
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return (f"Authentication failed: {host} refused the sign-in name or password. Check both; for Microsoft "
+                "365 the mailbox must be allowed to use SMTP AUTH (authenticated SMTP).")
+    if isinstance(error, smtplib.SMTPSenderRefused):
+        return f"{host} refused the sender address {error.sender}: send from a mailbox the sign-in name may use."
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return f"{host} refused every recipient ({', '.join(sorted(error.recipients))}): check the addresses."
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return (f"The secure connection (TLS) to {host} failed: its certificate is not trusted by this computer "
+                f"({error.verify_message}). Use the server's real name, as in its certificate.")
+    if isinstance(error, ssl.SSLError):
+        return f"The secure connection (TLS) to {where} failed ({error.reason or error}). Check the port ({M365_SMTP})."
+    if isinstance(error, socket.gaierror):
+        return f"The SMTP server name {host} is not known: check its spelling ({M365_SMTP})."
+    if isinstance(error, ConnectionRefusedError):
+        return f"{where} refused the connection: no SMTP server listens there. Check the server and port ({M365_SMTP})."
+    if isinstance(error, (TimeoutError, socket.timeout)):
+        return (f"{where} did not answer within {timeout:g} s: check the server and port, and that a firewall lets "
+                "this computer reach it.")
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return f"{where} closed the connection: check that it is an SMTP server taking STARTTLS ({M365_SMTP})."
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{host} answered {error.smtp_code}: {error.smtp_error.decode(errors='replace')}"
+    return f"Could not reach {where}: {getattr(error, 'strerror', None) or error}."
 
 
 def post_webhook(url: str, payload: dict, *, attempts: int = 3, timeout: float | None = None,

@@ -35,7 +35,7 @@ def read_facts(ledger: Ledger, *, now: datetime | None = None, locale: str | Non
         texts = {code: (many, one) for code, many, one in query("reason_texts")}
         readiness = query("readiness")
         toll_free_rows = query("toll_free", [now])
-        imported, last_import, quarantined, quarantined_new, blocked, blocked_new = query(
+        imported, last_import, newest_call, quarantined, quarantined_new, blocked, blocked_new = query(
             "usage_freshness", [now, last_at])[0]
     _, not_ready, calling, _ = readiness[0]
     reasons = [(n, texts[code][1] if n == 1 else texts[code][0]) for code, n, _, _ in readiness[1:]]
@@ -51,7 +51,7 @@ def read_facts(ledger: Ledger, *, now: datetime | None = None, locale: str | Non
         calling_users=calling, not_ready=not_ready, not_ready_reasons=sorted(reasons, key=lambda r: -r[0]),
         top_reason=max(readiness[1:], key=lambda r: (r[1], -r[3]))[0] if len(readiness) > 1 else None,
         not_ready_last_check=last_not_ready, last_check_at=last_at, toll_free=toll_free,
-        calls_imported=imported, last_import_at=last_import, quarantined_recent=quarantined,
+        calls_imported=imported, last_import_at=last_import, newest_call_at=newest_call, quarantined_recent=quarantined,
         quarantined_since_check=quarantined_new, blocked_recent=blocked, blocked_since_check=blocked_new,
         locale=locale or os.environ.get("COMMCREDITS_LOCALE", "en_US"),
     )

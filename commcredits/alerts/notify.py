@@ -203,11 +203,12 @@ def _run_check(ledger: Ledger, *, now, dry_run: bool, secrets, tls_context) -> C
 
 
 def send_test(ledger: Ledger, *, secrets: Callable[[str], str | None] = get_secret, tls_context=None,
-              now: datetime | None = None) -> list[ChannelResult]:
-    """Send a test message on every configured channel and record it (kind 'test')."""
+              now: datetime | None = None, settings: AlertSettings | None = None) -> list[ChannelResult]:
+    """Send a test message on every configured channel and record it (kind 'test'). `settings`: the ones to
+    test (what the form shows) instead of the saved ones."""
     now = require_aware(now or datetime.now(timezone.utc), "now")
     store = ledger.store
-    settings = load_settings(store)
+    settings = settings or load_settings(store)
     tenant = tenant_name(store)
     test = Alert("test", Severity.INFO, f"Test message from the Communication Credits workbook{' for ' + tenant if tenant else ''}: "
                  "alerts will arrive here.", 0, "test", "Nothing to do.", "05_alerts.ipynb")

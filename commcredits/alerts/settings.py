@@ -158,6 +158,31 @@ def get_secret(name: str) -> str | None:
         return None  # no keyring on this machine (a server): only the environment can hold secrets
 
 
+def keyring_available() -> bool:
+    """Whether this machine has an OS keyring to keep secrets in (a server often has none: keyring's
+    "fail" backend, or a chain of no backend)."""
+    import keyring
+    import keyring.backends.fail
+
+    backend = keyring.get_keyring()
+    chain = getattr(backend, "backends", None)
+    if chain is not None:
+        return any(not isinstance(b, keyring.backends.fail.Keyring) for b in chain)
+    return not isinstance(backend, keyring.backends.fail.Keyring)
+
+
+def secret_home(name: str) -> str:
+    """Where the secret `name` is read from, in words for the form next to its field."""
+    variable = SECRETS[name]
+    if os.environ.get(variable, "").strip():
+        return f"Read from the environment variable `{variable}` (it overrides anything typed here)."
+    if keyring_available():
+        return ("Typing here keeps it in this computer's OS keyring, never in the ledger; "
+                f"or set the environment variable `{variable}`.")
+    return (f"This computer has no OS keyring: set the environment variable `{variable}` for the dashboard and for "
+            "`commcredits check`. Typed here, it is used for the test message only and is not kept.")
+
+
 def set_secret(name: str, value: str) -> None:
     """Keep a secret in the OS keyring (an empty value deletes it). Raises SecretStoreUnavailable when the
     machine has no keyring, naming the environment variable to use instead."""

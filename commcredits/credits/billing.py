@@ -1,4 +1,5 @@
-"""Billing details for orders: validated as a list of problems a form can show at once, stored append-only.
+"""Billing details as on Microsoft's invoices (optional, for the admin's records): validated as a list of problems
+a form can show at once, stored append-only.
 
 Details can change at any time; a change applies to later orders and never to past invoices (the
 `invoice_billing` view joins each invoice to the details in force when its order was recorded).
@@ -47,6 +48,10 @@ class BillingDetails:
         values = {f.name: str(getattr(self, f.name) or "").strip() for f in fields(self)}
         values["country"] = values["country"].upper()
         return BillingDetails(**values)
+
+    def is_blank(self) -> bool:
+        """Nothing typed (the payment method has a default, so it does not count)."""
+        return not any(str(getattr(self, f.name) or "").strip() for f in fields(self) if f.name != "payment_method")
 
 
 def billing_problems(details: BillingDetails) -> list[Problem]:

@@ -160,29 +160,31 @@ GROUP BY l.lot_id, l.expires_at
 ORDER BY l.lot_id
 """
 
-# Lots that can still pay at an instant, oldest first (lot_id follows purchase order).
+# Lots that can still pay at an instant, oldest purchase first (a recharge a late call made has a later lot_id
+# than the lots bought after it).
 OPEN_LOTS = """
 SELECT a.lot_id, SUM(a.amount) AS remaining
-FROM allocation a
-WHERE a.lot_id IN (SELECT lot_id FROM lot WHERE expires_at > $1)
-GROUP BY a.lot_id
+FROM allocation a JOIN lot l USING (lot_id)
+WHERE l.expires_at > $1
+GROUP BY a.lot_id, l.purchased_at
 HAVING SUM(a.amount) > 0
-ORDER BY a.lot_id
+ORDER BY l.purchased_at, a.lot_id
 """
 
-# Balance as of an instant: recorded entries up to it, less remainders of lots whose expiry is due by then
+# Balance as of an instant ($1), from the entries recorded by $2 (bitemporal: occurred_at is when it happened,
+# recorded_at when the ledger learnt it): entries up to $1, less remainders of lots whose expiry is due by then
 # but not yet recorded (such a lot expires after every recorded entry, so its current remainder is right).
 BALANCE_AT = """
-SELECT (SELECT COALESCE(SUM(amount), 0) FROM entry WHERE occurred_at <= $1)
+SELECT (SELECT COALESCE(SUM(amount), 0) FROM entry WHERE occurred_at <= $1 AND recorded_at <= $2)
      - (SELECT COALESCE(SUM(a.amount), 0)
-        FROM allocation a JOIN lot l USING (lot_id)
-        WHERE l.expires_at <= $1
-          AND l.lot_id NOT IN (SELECT lot_id FROM entry WHERE kind = 'expiry'))
+        FROM allocation a JOIN lot l USING (lot_id) JOIN entry e USING (entry_id)
+        WHERE l.expires_at <= $1 AND e.recorded_at <= $2
+          AND l.lot_id NOT IN (SELECT lot_id FROM entry WHERE kind = 'expiry' AND recorded_at <= $2))
 """
 
 INSERT_ENTRY = """
-INSERT INTO entry (entry_id, occurred_at, kind, amount, idempotency_key, lot_id, recorded_at)
-VALUES ((SELECT COALESCE(max(entry_id), 0) + 1 FROM entry), $1, $2, $3, $4, $5, $6)
+INSERT INTO entry (entry_id, occurred_at, kind, amount, idempotency_key, lot_id, recorded_at, usage_id, call_at)
+VALUES ((SELECT COALESCE(max(entry_id), 0) + 1 FROM entry), $1, $2, $3, $4, $5, $6, $7, $8)
 RETURNING entry_id
 """
 
@@ -299,7 +301,7 @@ class Ledger:
             if available < value:
                 raise InsufficientCredits(value, quantize(available, self.currency), self.currency)
             allocations = allocate_fifo(open_lots, value)
-            entry_id = _insert_entry(con, when, "spend", -value, f"usage:{key}", None)
+            entry_id = _insert_entry(con, when, "spend", -value, f"usage:{key}", None, key)
             con.executemany(
                 "INSERT INTO allocation VALUES ($1, $2, $3)", [[entry_id, a.lot_id, -a.amount] for a in allocations]
             )
@@ -314,7 +316,7 @@ class Ledger:
         drawn = min(value, available)
         allocations = allocate_fifo(open_lots, drawn) if drawn > 0 else []
         if drawn > 0:
-            entry_id = _insert_entry(con, when, "spend", -drawn, f"usage:{key}", None)
+            entry_id = _insert_entry(con, when, "spend", -drawn, f"usage:{key}", None, key)
             con.executemany(
                 "INSERT INTO allocation VALUES ($1, $2, $3)", [[entry_id, a.lot_id, -a.amount] for a in allocations]
             )
@@ -334,10 +336,12 @@ class Ledger:
 
     # ---- questions ----
 
-    def balance(self, at: datetime | None = None) -> Decimal:
-        """The balance now, or as of any instant `at` (past or future: due expiries count)."""
+    def balance(self, at: datetime | None = None, *, known_at: datetime | None = None) -> Decimal:
+        """The balance now, or as of any instant `at` (past or future: due expiries count), as the ledger stands
+        now; with `known_at`, as the ledger said at that (wall-clock) time, before later call logs corrected it."""
         when = _now() if at is None else require_aware(at)
-        (value,) = self.store.query(BALANCE_AT, [when])[0]
+        known = datetime.max.replace(tzinfo=timezone.utc) if known_at is None else require_aware(known_at, "known_at")
+        (value,) = self.store.query(BALANCE_AT, [when, known])[0]
         return quantize(value, self.currency)
 
     def lots(self) -> pd.DataFrame:
@@ -487,8 +491,10 @@ def _lot_by_order(con, order_id: str) -> Lot | None:
     return Lot(*rows[0]) if rows else None
 
 
-def _insert_entry(con, when, kind: str, amount: Decimal, key: str, lot_id) -> int:
-    return con.execute(INSERT_ENTRY, [when, kind, amount, key, lot_id, _now()]).fetchall()[0][0]
+def _insert_entry(con, when, kind: str, amount: Decimal, key: str, lot_id, usage_id: str | None = None) -> int:
+    """Append one journal entry; a spend names its call (usage_id) and the call's time (`when`)."""
+    call_at = when if usage_id is not None else None
+    return con.execute(INSERT_ENTRY, [when, kind, amount, key, lot_id, _now(), usage_id, call_at]).fetchall()[0][0]
 
 
 def open_ledger(
@@ -506,7 +512,7 @@ def open_ledger(
     store = Store(path, busy_timeout=busy_timeout)
     wanted = validate_currency(currency) if currency is not None else None
     with store.transaction() as con:
-        rows = con.execute("SELECT currency FROM tenant").fetchall()
+        rows = con.execute("SELECT currency FROM ledger_currency").fetchall()
         if rows:
             existing = rows[0][0]
             if wanted is not None and wanted != existing:

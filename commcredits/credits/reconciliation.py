@@ -4,7 +4,8 @@ No Microsoft API gives the Communication Credits balance, so the admin reads it 
 Your products) and types it in. `reconcile` returns the ledger's balance at that instant (`expected`), the
 difference, and plain sentences with amounts for what usually explains it: calls made after the last imported
 call (at the recent burn), imported calls the ledger did not draw (pending, blocked, estimate-only, other
-currency), and purchases or recharges Microsoft recorded that are not here. Every reconciliation is kept
+currency), purchases or recharges Microsoft recorded that are not here, and purchases recorded here that
+Microsoft's balance does not hold. Every reconciliation is kept
 (table `reconciliation`, view `reconciliations`). Rules and sources: docs/billing.md.
 """
 
@@ -169,9 +170,11 @@ def _residual(unexplained: Decimal, difference: Decimal, auto, money) -> list[Ex
             text += f" Auto-recharge adds {money(auto.amount)}: that is about {count} recharge{'s' if count != 1 else ''}."
         return [Explanation("not_recorded", text)]
     if unexplained < 0:
-        return [Explanation("not_explained", f"{money(-unexplained)} less than the reasons above explain: calls "
-                                             "missing from the imported call logs, or lots Microsoft expired "
-                                             "that the ledger still holds. Import the complete period.")]
+        return [Explanation("not_explained", f"{money(-unexplained)} less than the reasons above explain: "
+                                             "purchases recorded here but not in Microsoft's balance (compare each "
+                                             "Step 2 record with Microsoft's invoices), calls missing from the "
+                                             "imported call logs, or lots Microsoft expired that the ledger still "
+                                             "holds. Import the complete period.")]
     return []
 
 

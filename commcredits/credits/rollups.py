@@ -30,6 +30,22 @@ REFRESH = (
 )
 
 
+# Spend rollups written before the 'number' dimensions existed hold none of them; they are summed again once.
+OUTDATED = ("SELECT EXISTS (SELECT 1 FROM spend_rollup WHERE dimension = 'user') "
+            "AND NOT EXISTS (SELECT 1 FROM spend_rollup WHERE dimension = 'number')")
+
+
+def rebuild_outdated_spend_rollup(con) -> bool:
+    """Sum the spends up to the mark again when the spend rollup predates a dimension (inside the open
+    transaction `con`); return whether it did."""
+    if not con.execute(OUTDATED).fetchall()[0][0]:
+        return False
+    (mark,) = con.execute("SELECT rollup_mark_now()").fetchall()[0]
+    con.execute("DELETE FROM spend_rollup").fetchall()
+    con.execute(f"INSERT INTO spend_rollup SELECT {int(mark)}, * FROM spend_sums(0, {int(mark)})").fetchall()
+    return True
+
+
 def rollup_mark(con) -> tuple[int, int]:
     """(entries covered by the rollups, last entry id) on the open connection `con`."""
     return con.execute(
@@ -40,6 +56,7 @@ def rollup_mark(con) -> tuple[int, int]:
 def refresh_rollups(con) -> int:
     """Append the rollups of the entries after the mark, inside the open transaction `con`; return how many
     entries that covered (0: already up to date)."""
+    rebuild_outdated_spend_rollup(con)
     old, new = (int(v) for v in rollup_mark(con))
     if new <= old:
         return 0
@@ -52,8 +69,9 @@ def refresh_rollups(con) -> int:
 def fresh_mark(store) -> int:
     """Refresh the rollups when entries were added since (a short write), and return the mark. A busy ledger
     is not waited for: the views then add the newer entries live."""
-    old, new = store.query("SELECT rollup_mark_now(), (SELECT coalesce(max(entry_id), 0) FROM entry)")[0]
-    if new <= old:
+    old, new, outdated = store.query(
+        f"SELECT rollup_mark_now(), (SELECT coalesce(max(entry_id), 0) FROM entry), ({OUTDATED})")[0]
+    if (new <= old and not outdated) or store.in_read_session:  # a write in a session would wait for its own lock
         return int(old)
     waited, store.busy_timeout = store.busy_timeout, min(store.busy_timeout, 0.5)
     try:

@@ -10,9 +10,9 @@ Rules kept from the per-call reference (`Ledger.spend`), which the property test
   records nothing, so expiries due only by a failed last call stay unrecorded, as in the reference;
 - a call the balance cannot cover, even after one recharge, is blocked: nothing is recorded, it stays
   unsettled and is listed in the report;
-- calls earlier than the ledger's last entry ("late": their log arrived after later entries) are recorded at
-  that last entry's time, keeping call order; the ledger never rewrites history (the call's own time stays
-  in pstn_call and call_spend);
+- calls earlier than the ledger's last entry ("late": their log arrived after later entries) are taken at their
+  own time by settlement_late, which appends adjusting entries where that changes what was recorded (MCA
+  tenants: recorded at that last entry's time, in call order); the ledger never rewrites history;
 - calls already in the ledger are skipped (a different amount for the same usage id counts as a conflict).
 """
 
@@ -31,6 +31,7 @@ from ..money import currency_exponent, quantize
 from ..store import named_sql
 from .ledger import Agreement, Ledger, current_agreement, current_auto_recharge
 from .settlement_engine import Engine
+from .settlement_late import resettle
 from .settlement_rows import decimal_array, insert_stamped, timestamps, write_chunk
 
 CENT = 100  # the ledger stores DECIMAL(18, 2): amounts here are integer hundredths
@@ -48,7 +49,7 @@ class SettlementReport:
     recharges: int = 0
     recharged: Decimal = Decimal(0)
     expired_lots: int = 0
-    forfeited: Decimal = Decimal(0)
+    forfeited: Decimal = Decimal(0)  # with late calls: the change in what expiries forfeit (less: negative)
     blocked: int = 0
     blocked_amount: Decimal = Decimal(0)
     late: int = 0  # earlier than the ledger's last entry: recorded at that entry's time
@@ -87,9 +88,9 @@ def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> Sett
             _stage_given(con, calls, until)
             source, params = "_settle_input", {}
         report, considered = _settle_staged(con, ledger, source, params)
-        for name in ("_settle_input", "_settle_known", "_settle_calls"):
+        for name in ("_settle_input", "_settle_known", "_settle_calls", "_settle_late"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
-        if calls is None:
+        if calls is None and not report.late:
             counts = _status_counts(con, report, considered, until)
         else:  # the given calls need not be imported ones: ask the view
             counts = dict(con.execute("SELECT status, count(*) FROM call_charges GROUP BY status").fetchall())
@@ -150,17 +151,36 @@ def _order_calls(con, ledger: Ledger, source: str, params: dict) -> dict:
     return {"count": count, "late": late, "conflicts": conflicts, "known": known}
 
 
-def _new_engine(con, mca: bool) -> Engine:
-    """The engine over the ledger's open lots, numbering entries and lots after the last ones."""
-    rows = con.execute(SQL["open_lots"]).fetchall()
-    lots = {key: np.array([r[i] for r in rows], np.int64) for i, key in enumerate(("id", "exp", "rem"))}
-    next_entry, next_lot = con.execute(
+def _new_engine(con, mca: bool, lots: dict | None = None, next_lot: int | None = None) -> Engine:
+    """The engine over the ledger's open lots (or `lots`), numbering entries and lots after the last ones."""
+    if lots is None:
+        rows = con.execute(SQL["open_lots"]).fetchall()
+        lots = {key: np.array([r[i] for r in rows], np.int64) for i, key in enumerate(("id", "exp", "rem"))}
+    next_entry, last_lot = con.execute(
         "SELECT (SELECT COALESCE(max(entry_id), 0) + 1 FROM entry), (SELECT COALESCE(max(lot_id), 0) + 1 FROM lot)"
     ).fetchall()[0]
     auto = current_auto_recharge(con)
     on = auto.enabled and not mca
-    return Engine(lots, next_entry, 0 if mca else next_lot,
+    return Engine(lots, next_entry, 0 if mca else (next_lot or last_lot),
                   recharge=int(auto.amount * CENT) if on else None, trigger=int(auto.below * CENT) if on else None)
+
+
+def _settle_late(con, ledger: Ledger, counts: dict) -> SettlementReport:
+    """Some calls are older than the ledger's last entry: take every call at its own time (settlement_late)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _settle_late AS SELECT usage_id, call_us AS t_us, cents FROM _settle_calls")
+    (t0,) = con.execute("SELECT min(t_us) FROM _settle_late").fetchall()[0]
+    done = resettle(con, lambda lots, next_lot: _new_engine(con, False, lots, next_lot), int(t0))
+    con.execute("DROP TABLE IF EXISTS _settle_late")
+    money = lambda v: quantize(Decimal(int(v)) / CENT, ledger.currency)  # noqa: E731
+    blocked = _blocked_frame([done["blocked"]], ledger.currency)
+    (busiest,) = con.execute(SQL["busiest_recharge_day"]).fetchall()[0]
+    auto = current_auto_recharge(con)
+    return SettlementReport(
+        settled=done["settled"], amount=money(done["settled_cents"]), recharges=done["recharges"],
+        recharged=money(done["recharges"] * int(auto.amount * CENT)) if auto.enabled else money(0),
+        expired_lots=done["expired_lots"], forfeited=money(done["forfeited"]), blocked=len(blocked),
+        blocked_amount=money(int(np.sum(done["blocked"][2]))), late=int(counts["late"]),
+        conflicts=int(counts["conflicts"]), max_recharges_per_day=int(busiest), blocked_calls=blocked)
 
 
 def _settle_staged(con, ledger: Ledger, source: str, params: dict) -> tuple[SettlementReport, int]:
@@ -169,6 +189,8 @@ def _settle_staged(con, ledger: Ledger, source: str, params: dict) -> tuple[Sett
     already in the ledger included)."""
     counts = _order_calls(con, ledger, source, params)
     mca = current_agreement(con) is Agreement.MCA
+    if counts["late"] and not mca:
+        return _settle_late(con, ledger, counts), counts["count"] + counts["known"]
     engine = _new_engine(con, mca)
     blocked, arrears = [], [0, 0]
     for start in range(0, counts["count"], CHUNK):

@@ -108,11 +108,12 @@ class Engine:
 
     # -- running the calls --
 
-    def run(self, times: np.ndarray, cents: np.ndarray) -> None:
-        pos, n, width = 0, len(times), MIN_BATCH
+    def run(self, times: np.ndarray, cents: np.ndarray, start: int = 0, stop: int | None = None) -> None:
+        """Settle calls [start, stop) of `times`/`cents` (in call order); the rows refer to positions in them."""
+        pos, n, width = start, len(times) if stop is None else stop, MIN_BATCH
         while pos < n:
             self.expire_due(int(times[pos]))
-            end = int(np.searchsorted(times, self.next_expiry(drained=False), side="left"))
+            end = min(n, int(np.searchsorted(times, self.next_expiry(drained=False), side="left")))
             while pos < end:
                 limit = min(end, pos + width)
                 accepted, stop = self._batch(times, cents, pos, limit)
@@ -125,6 +126,18 @@ class Engine:
                 else:
                     width = min(MAX_BATCH, width * 4)
                 end = min(end, int(np.searchsorted(times, self.next_expiry(drained=False), side="left")))
+
+    def buy(self, lot_id: int, at: int, expires: int, cents: int) -> None:
+        """A manual order at `at` (µs): it records the expiries due by then (as `Ledger.add_funds` does), then
+        its lot joins the end of the FIFO."""
+        self.expire_due(at)
+        self._flush_expiries()
+        self._set_open(np.append(self.ids, lot_id), np.append(self.exp, expires), np.append(self.rem, cents))
+
+    def close(self, at: int) -> None:
+        """Record every expiry due by `at` (µs): the end of a re-settlement, up to the ledger's last entry."""
+        self.expire_due(at)
+        self._flush_expiries()
 
     def _batch(self, times, cents, start: int, limit: int) -> tuple[int, str | None]:
         """Settle calls [start, limit) while the closed form holds; return (how many, why it stopped)."""

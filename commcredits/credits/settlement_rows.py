@@ -53,9 +53,9 @@ def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray, cen
     # would copy every spend's key once more for no reader's benefit (the journal is read by entry_id)
     for name, table, sql in (
         ("_s_lot", _sorted(lots, "lot_id"), "INSERT INTO lot SELECT * FROM _s_lot"),
-        ("_s_entry", _sorted(spend_entries, "entry_id"), "INSERT INTO entry SELECT *, $1 FROM _s_entry"),
+        ("_s_entry", _sorted(spend_entries, "entry_id"), ENTRY_INSERT),
         ("_s_entry", _sorted(pa.concat_tables([recharge_entries, expiry_entries]), "entry_id"),
-         "INSERT INTO entry SELECT *, $1 FROM _s_entry"),
+         ENTRY_INSERT),
         ("_s_alloc", _sorted(allocations, "entry_id", "lot_id"), "INSERT INTO allocation SELECT * FROM _s_alloc"),
         ("_s_invoice", _sorted(invoices, "lot_id"), "INSERT INTO invoice SELECT * FROM _s_invoice"),
     ):
@@ -68,15 +68,23 @@ def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray, cen
             con.unregister(name)
 
 
-def _entry_table(entry_id, occurred_us, kind: str, amount: pa.Array, key: pa.Array, lot_id: pa.Array) -> pa.Table:
-    """Rows of table entry (recorded_at is added on insert)."""
+ENTRY_INSERT = "INSERT INTO entry BY NAME SELECT *, $1 AS recorded_at FROM _s_entry"
+
+
+def _entry_table(entry_id, occurred_us, kind: str, amount: pa.Array, key: pa.Array, lot_id: pa.Array,
+                 usage_id: pa.Array | None = None) -> pa.Table:
+    """Rows of table entry (recorded_at is added on insert); a spend names its call and the call's time."""
+    n = len(entry_id)
+    occurred = occurred_us if isinstance(occurred_us, pa.Array) else timestamps(occurred_us)
     return pa.table({
         "entry_id": pa.array(entry_id, pa.int64()),
-        "occurred_at": occurred_us if isinstance(occurred_us, pa.Array) else timestamps(occurred_us),
-        "kind": _repeat(kind, len(entry_id)),
+        "occurred_at": occurred,
+        "kind": _repeat(kind, n),
         "amount": amount,
         "idempotency_key": key,
         "lot_id": lot_id,
+        "usage_id": usage_id if usage_id is not None else pa.nulls(n, pa.string()),
+        "call_at": occurred if usage_id is not None else pa.nulls(n, pa.timestamp("us", tz="UTC")),
     })
 
 
@@ -118,7 +126,8 @@ def _spend_entries(engine: Engine, usage_ids: pa.Array, times: np.ndarray, cents
     spend_call, spend_entry = engine.spends()
     spend_ids = usage_ids.take(pa.array(spend_call, pa.int64()))
     return _entry_table(spend_entry, times[spend_call], "spend", decimal_array(-cents[spend_call]),
-                        pc.binary_join_element_wise("usage:", spend_ids, ""), pa.nulls(len(spend_entry), pa.int64()))
+                        pc.binary_join_element_wise("usage:", spend_ids, ""), pa.nulls(len(spend_entry), pa.int64()),
+                        spend_ids)
 
 
 def _sorted(table: pa.Table, *keys: str) -> pa.Table:

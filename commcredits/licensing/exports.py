@@ -1,16 +1,19 @@
 """Exports of a license plan: Graph JSON $batch bodies, a PowerShell script, CSV.
 
-Graph JSON batching runs the requests of one batch either all in parallel or in a strict sequence (dependsOn);
-it rejects a mix. A usage location must be set before a license can be assigned, so the usage-location PATCH
-requests come in their own batches first, and the assignLicense batches after them: send the batches in the
-order returned, each after the previous one has finished.
+The Graph requests are built here once (`graph_requests`, `graph_batches`, `batch_body`): the `$batch` file an
+admin downloads is exactly what "Apply in Microsoft 365" (m365/apply.py) sends. Graph runs the requests of one
+batch either all in parallel or as a strict sequence (dependsOn); it rejects a mix. A usage location must be set
+before a license can be assigned, so a user who needs both is in a sequential batch (assignLicense dependsOn its
+PATCH); users who need one request go into parallel batches. A user's requests never straddle two batches.
+Send the batches in the order returned, each after the previous one finished.
 """
 
 from __future__ import annotations
 
 import io
 import re
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Iterator, Sequence, TypeVar
 from urllib.parse import quote
 
 import pandas as pd
@@ -53,28 +56,69 @@ def _per_user(plan: Plan) -> Iterator[tuple[str, str, str | None, str | None, li
         yield user_id, upn, _plain(rows["display_name"].iloc[0]), location, adds, removes
 
 
-def _batches(requests: list[dict]) -> list[dict]:
-    out = []
-    for start in range(0, len(requests), MAX_REQUESTS_PER_BATCH):
-        chunk = requests[start:start + MAX_REQUESTS_PER_BATCH]
-        out.append({"requests": [{"id": str(i), **r} for i, r in enumerate(chunk, start=1)]})
-    return out
+@dataclass(frozen=True)
+class GraphRequest:
+    """One Graph request of a plan: `kind` is 'location' (PATCH usageLocation) or 'licenses' (assignLicense)."""
+
+    user_id: str
+    kind: str
+    method: str
+    url: str
+    body: dict
+
+
+def graph_requests(plan: Plan) -> list[list[GraphRequest]]:
+    """Per user in plan order, the requests that make the plan's changes: the usage location first."""
+    groups = []
+    for user_id, upn, _, location, adds, removes in _per_user(plan):
+        path = _user_path(user_id, upn)
+        mine = []
+        if location:
+            mine.append(GraphRequest(user_id, "location", "PATCH", path, {"usageLocation": location}))
+        if adds or removes:
+            mine.append(GraphRequest(user_id, "licenses", "POST", path + "/assignLicense",
+                                     {"addLicenses": adds, "removeLicenses": removes}))
+        groups.append(mine)
+    return groups
+
+
+Item = TypeVar("Item")
+
+
+def graph_batches(groups: Sequence[Sequence[Item]]) -> list[tuple[bool, list[Item]]]:
+    """(sequential?, items) batches of at most 20 requests from per-user groups: users with two requests in
+    sequential batches first, then the others in parallel batches; a user's requests stay in one batch."""
+    batches: list[tuple[bool, list[Item]]] = []
+    current: list[Item] = []
+    for group in (g for g in groups if len(g) > 1):
+        if len(current) + len(group) > MAX_REQUESTS_PER_BATCH:
+            batches.append((True, current))
+            current = []
+        current.extend(group)
+    if current:
+        batches.append((True, current))
+    singles = [g[0] for g in groups if len(g) == 1]
+    batches += [(False, singles[i:i + MAX_REQUESTS_PER_BATCH])
+                for i in range(0, len(singles), MAX_REQUESTS_PER_BATCH)]
+    return batches
+
+
+def batch_body(sequential: bool, requests: Sequence[GraphRequest]) -> dict:
+    """The JSON body of one POST /$batch; in a sequential batch each request dependsOn the one before."""
+    body = []
+    for number, request in enumerate(requests, start=1):
+        item = {"id": str(number), "method": request.method, "url": request.url, "headers": JSON_HEADERS,
+                "body": request.body}
+        if sequential and number > 1:
+            item["dependsOn"] = [str(number - 1)]
+        body.append(item)
+    return {"requests": body}
 
 
 def export_graph_batches(plan: Plan) -> list[dict]:
     """Bodies for POST https://graph.microsoft.com/v1.0/$batch, at most 20 requests each, in sending order:
-    first every `PATCH /users/{id}` with its usageLocation, then every `POST /users/{id}/assignLicense`."""
-    patches: list[dict] = []
-    assigns: list[dict] = []
-    for user_id, upn, _, location, adds, removes in _per_user(plan):
-        path = _user_path(user_id, upn)
-        if location:
-            patches.append({"method": "PATCH", "url": path, "headers": JSON_HEADERS,
-                            "body": {"usageLocation": location}})
-        if adds or removes:
-            assigns.append({"method": "POST", "url": path + "/assignLicense", "headers": JSON_HEADERS,
-                            "body": {"addLicenses": adds, "removeLicenses": removes}})
-    return _batches(patches) + _batches(assigns)
+    exactly the batches "Apply in Microsoft 365" sends for this plan."""
+    return [batch_body(sequential, requests) for sequential, requests in graph_batches(graph_requests(plan))]
 
 
 _PS_QUOTES = "'\u2018\u2019\u201a\u201b"  # PowerShell ends a single-quoted string at any of these
@@ -96,11 +140,23 @@ def _ps_license(add: dict) -> str:
     return "@{" + "; ".join(fields) + "}"
 
 
+def _users_line(plan: Plan) -> str:
+    """How many users the script changes, and how many the plan leaves out (their reasons are in the plan)."""
+    changed = plan.users if not plan.nothing_to_do else 0
+    line = f"Changes for {changed} user{'s' if changed != 1 else ''}."
+    left_out = len(plan.left_out_users)
+    if left_out:
+        line += (f" {left_out} user{'s are' if left_out != 1 else ' is'} not in this plan: see \"Not in this plan, "
+                 "and why\" in Step 1.")
+    return line
+
+
 def export_powershell(plan: Plan) -> str:
     """A PowerShell script (Microsoft Graph SDK) that makes the plan's changes, one user at a time."""
     lines = [
         "# License changes planned by the Communication Credits workbook.",
         f"# Plan: {_ps_comment(plan.description)}",
+        f"# {_ps_comment(_users_line(plan))}",
         "# Review before running. Needs the Microsoft Graph PowerShell SDK (Install-Module Microsoft.Graph).",
         "Connect-MgGraph -Scopes User.ReadWrite.All, Organization.Read.All",
         "$ErrorActionPreference = 'Stop'",

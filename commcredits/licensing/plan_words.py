@@ -51,8 +51,9 @@ def count_phrase(n: int, noun: str) -> str:
 
 def problem_sentences(skipped: pd.DataFrame, labels: dict[str, str], funded: bool) -> tuple[str, ...]:
     sentences = []
-    order = ["not_in_tenant", "no_usage_location", "no_free_seats", "calling_plan_needs_teams_phone",
-             "credits_need_calling_capability", "needs_phone_number", "needs_teams_license"]
+    order = ["not_in_tenant", "outside_selection", "nothing_needed", "no_usage_location", "no_free_seats",
+             "calling_plan_needs_teams_phone", "resource_account_needs_payg", "credits_need_calling_capability",
+             "needs_phone_number", "needs_teams_license"]
     for code in order:
         rows = skipped[skipped["code"] == code]
         if rows.empty:
@@ -63,6 +64,15 @@ def problem_sentences(skipped: pd.DataFrame, labels: dict[str, str], funded: boo
             n, names = len(upns), _names(upns)
             if code == "not_in_tenant":
                 text = f"{users_phrase(n)} chosen are not in the imported tenant: {names}."
+            elif code == "nothing_needed":
+                text = f"{users_phrase(n)} chosen already {'has' if n == 1 else 'have'} what this change adds: {names}."
+            elif code == "outside_selection":
+                text = (f"{users_phrase(n)} chosen {'is' if n == 1 else 'are'} left out by the plan's other filters "
+                        f"(for example they can already dial out, or resource accounts are excluded): {names}.")
+            elif code == "resource_account_needs_payg":
+                text = (f"{users_phrase(n)} {'is a resource account' if n == 1 else 'are resource accounts'} and "
+                        "get no Calling Plan: a resource account dials out only with a Pay-As-You-Go Calling Plan "
+                        f"(and Communication Credits), and needs none to answer its number: {names}.")
             elif code == "no_usage_location":
                 text = (f"{users_phrase(n, 'have')} no usage location, so no license can be assigned: {names}. "
                         "Choose a usage location for the plan, or set it in the admin center.")
@@ -101,12 +111,14 @@ def _missing_phrase(code: str, sku_id, labels: dict[str, str], funded: bool) -> 
         "needs_phone_number": "a phone number: assign one in the Teams admin center",
         "needs_teams_license": "a Microsoft Teams license: assign one in the admin center",
         "not_in_tenant": "not in the imported tenant",
+        "nothing_needed": "already has what this change adds",
+        "outside_selection": "left out by the plan's other filters (can already dial out, or a resource account)",
+        "resource_account_needs_payg": "a resource account dials out only with a Pay-As-You-Go Calling Plan",
     }[code]
 
 
 _STILL_NEEDED = {  # readiness reasons a plan leaves in place, as what the user still needs
     "no_calling_capability": "Audio Conferencing or a Calling Plan",
-    "resource_account_no_calling_plan": "a Calling Plan or Pay-As-You-Go Calling Plan for the resource account",
     "calling_plan_without_teams_phone": "Teams Phone: the Calling Plan only works with it",
     "no_communication_credits_license": "the Communication Credits license (Step 3)",
     "toll_free_without_communication_credits": "the Communication Credits license for its toll-free number (Step 3)",

@@ -8,7 +8,8 @@ Applying a plan records it (append-only) and updates the snapshot in one transac
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 
 import pandas as pd
@@ -28,6 +29,8 @@ from .tenant import GUID, staged
 
 _SQL = named_sql("licensing_plan")
 CALLING_CHOICES = ("audio_conferencing", "calling_plan")
+MCA_NO_CREDITS = ("No Communication Credits license is planned: on a Microsoft Customer Agreement (MCA) credits are "
+                  "not sold and calls beyond the included minutes are billed after use.")
 
 
 class StalePlan(CommCreditsError):
@@ -136,7 +139,7 @@ def make_ready(usage_location: str | None = None, calling: str = "audio_conferen
 @dataclass(frozen=True, eq=False)
 class Plan:
     """A reviewable plan. `changes`: one row per change; `problems`: plain-language sentences; `skipped`:
-    one row per user and problem. Nothing is written until apply_plan."""
+    one row per user and problem. Nothing is written until record_plan_done."""
 
     description: str
     changes: pd.DataFrame
@@ -185,12 +188,26 @@ def _capabilities_of(sku_id: str, store_plans: dict[str, set[str]]) -> set[str]:
     return found | store_plans.get(sku_id, set())
 
 
-def _is_bundle_sku(store: Store, sku_id: str) -> bool:
-    """Does this product bring Teams Phone and a Calling Plan in one license (by the tenant's plans or the catalog)?"""
+def _sku_capabilities(store: Store, sku_id: str) -> set[str]:
+    """What a product grants, by the tenant's service plans or the catalog."""
     store_plans: dict[str, set[str]] = {}
     for sku, capability in store.query("SELECT sku_id, capability FROM sku_plan WHERE sku_id = $sku", {"sku": sku_id}):
         store_plans.setdefault(sku, set()).add(capability)
-    return is_bundle(_capabilities_of(sku_id, store_plans))
+    return _capabilities_of(sku_id, store_plans)
+
+
+def _use_owned_bundle(store: Store, change: Change) -> Change:
+    """A tenant that owns Teams Phone and a Calling Plan only as one bundle (Teams Phone with Calling Plan,
+    Business Voice) plans with that bundle: one skuId, one seat, instead of standalone seats it does not have."""
+    wants_both = (change.teams_phone and change.calling_plan) or change.calling_if_missing == "calling_plan"
+    if not wants_both or is_bundle(_sku_capabilities(store, change.calling_plan_sku.lower())):
+        return change
+    free = dict(store.query("SELECT sku_id, free_units FROM sku_seats"))
+    if free.get(change.teams_phone_sku.lower(), 0) > 0 and free.get(change.calling_plan_sku.lower(), 0) > 0:
+        return change
+    bundles = store.query("SELECT sku_id FROM license_seats WHERE is_bundle AND free_units > 0 "
+                          "ORDER BY free_units DESC, sku_id LIMIT 1")
+    return replace(change, calling_plan_sku=bundles[0][0]) if bundles else change
 
 
 def validate_change(change: Change, store: Store | None = None) -> None:
@@ -248,18 +265,24 @@ def plan_license_changes(store: Store, selection, change: Change) -> Plan:
     """
     sel = _selection(selection)
     validate_change(change, store)
+    change = _use_owned_bundle(store, change)
+    (billed_after_use,) = store.query("SELECT billed_in_arrears FROM funding_status")[0]
+    cp_capabilities = _sku_capabilities(store, change.calling_plan_sku.lower())
     params = {
         "upns": list(sel.upns or []), "filter_upns": sel.upns is not None,
         "department": sel.department or "", "not_ready_only": sel.not_ready_only,
         "include_resource_accounts": sel.include_resource_accounts,
         "want_ac": change.audio_conferencing, "want_tp": change.teams_phone, "want_cp": change.calling_plan,
-        "want_cc": change.communication_credits, "calling_if_missing": change.calling_if_missing or "",
+        # MCA tenants cannot buy credits and need no credits license: calls beyond the included minutes are
+        # billed after use, so a plan never assigns one there
+        "want_cc": change.communication_credits and not billed_after_use, "calling_if_missing": change.calling_if_missing or "",
         "teams_phone_for_calling_plans": change.teams_phone_for_calling_plans,
         "usage_location": (change.usage_location or "").upper(),
         "tp_sku": change.teams_phone_sku.lower(), "cp_sku": change.calling_plan_sku.lower(),
         "ac_sku": change.audio_conferencing_sku.lower(), "cc_sku": change.communication_credits_sku.lower(),
         "remove_skus": [s.lower() for s in change.remove_skus],
-        "cp_bundle": _is_bundle_sku(store, change.calling_plan_sku.lower()),
+        "cp_bundle": is_bundle(cp_capabilities),
+        "cp_is_payg": Capability.PAY_AS_YOU_GO_CALLING_PLAN.value in cp_capabilities,
     }
     with store.reading() as con:
         version = con.execute(_SQL["tenant_version"]).fetchall()[0][0]
@@ -283,7 +306,10 @@ def plan_license_changes(store: Store, selection, change: Change) -> Plan:
     description = f"{change.describe()} for {sel.describe()}"
     remaining = rows[rows["kind"] == "remaining"]
     left_out, missing = split_problems(skipped, remaining, set(changes["user_id"]), labels, funded)
-    return Plan(description, changes, problem_sentences(skipped, labels, funded), skipped, int(version), change,
+    problems = problem_sentences(skipped, labels, funded)
+    if change.communication_credits and billed_after_use:
+        problems += (MCA_NO_CREDITS,)
+    return Plan(description, changes, problems, skipped, int(version), change,
                 left_out, missing, left_out_table(skipped, set(changes["user_id"]), labels, funded))
 
 
@@ -306,8 +332,9 @@ def _items(plan: Plan) -> pa.Table:
     }, schema=_ITEM_SCHEMA)
 
 
-def apply_plan(store: Store, plan: Plan) -> AppliedPlan:
-    """Record the plan and update the tenant snapshot in one transaction (after you ran the exports).
+def record_plan_done(store: Store, plan: Plan) -> AppliedPlan:
+    """Record that the plan's changes were made in Microsoft 365 (by the exports, or by Apply) and update the
+    tenant snapshot to match, in one transaction. It changes nothing in Microsoft 365 itself.
 
     Raises StalePlan if the tenant changed since planning, SeatsExhausted if seats ran out meanwhile;
     in both cases nothing was written. A plan with nothing to do records nothing.
@@ -337,3 +364,11 @@ def apply_plan(store: Store, plan: Plan) -> AppliedPlan:
                 con.execute(_SQL[name]).fetchall()
             con.execute(_SQL["record_apply"], ids).fetchall()
     return AppliedPlan(plan_id, len(plan.changes))
+
+
+def apply_plan(store: Store, plan: Plan) -> AppliedPlan:
+    """Deprecated name of `record_plan_done` (it only records; it never applied anything). Removed in the
+    next release."""
+    warnings.warn("apply_plan only records a plan as done and is renamed record_plan_done; apply_plan goes in the "
+                  "next release", DeprecationWarning, stacklevel=2)
+    return record_plan_done(store, plan)

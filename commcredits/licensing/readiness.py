@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 import pandas as pd
@@ -12,7 +12,8 @@ from ..store import Store
 READINESS_COLUMNS = ("user_principal_name", "display_name", "department", "usage_location", "can_dial_out",
                      "reasons", "fixes", "reason_codes", "is_resource_account", "has_audio_conferencing",
                      "has_teams_phone", "has_calling_plan", "has_communication_credits", "phone_number", "licenses",
-                     "user_id", "has_teams", "has_toll_free_number")
+                     "user_id", "has_teams", "has_toll_free_number", "has_included_minutes",
+                     "can_call_beyond_included", "beyond_included_codes", "beyond_included")
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,9 @@ class ReadinessSummary:
     not_ready: int
     by_reason: Mapping[str, int]
     sentence: str
+    # users who can call now within included minutes but not beyond them (calls paid from credits), per reason
+    beyond_included: int = 0
+    beyond_by_reason: Mapping[str, int] = field(default_factory=dict)
 
 
 def readiness(store: Store, *, only_not_ready: bool = False) -> pd.DataFrame:
@@ -31,7 +35,7 @@ def readiness(store: Store, *, only_not_ready: bool = False) -> pd.DataFrame:
     where = "WHERE NOT can_dial_out" if only_not_ready else ""
     columns = ", ".join(READINESS_COLUMNS)
     df = store.query_df(f"SELECT {columns} FROM readiness {where} ORDER BY lower(user_principal_name)")
-    for column in ("reasons", "fixes", "reason_codes", "licenses"):
+    for column in ("reasons", "fixes", "reason_codes", "licenses", "beyond_included_codes", "beyond_included"):
         df[column] = df[column].map(list)  # plain lists read better in a notebook than numpy arrays
     return df
 
@@ -46,20 +50,38 @@ def _counts_sentence(not_ready: int, users: int, parts: list[tuple[int, str]]) -
     return f"{subject} dial out: {details}."
 
 
+_REASON_COUNTS = """
+    SELECT r.code, CASE WHEN count(*) = 1 THEN r.summary_one ELSE r.summary END, count(*) AS users
+    FROM (SELECT unnest({column}) AS code FROM readiness) u
+    JOIN readiness_reasons r USING (code)
+    GROUP BY r.code, r.summary, r.summary_one, r.sort_order
+    ORDER BY users DESC, r.sort_order"""
+
+BEYOND_INCLUDED_CALLS = "international on a domestic plan, beyond the included minutes, toll-free, Pay-As-You-Go"
+
+
+def _beyond_sentence(users: int, parts: list[tuple[int, str]]) -> str:
+    if users == 0:
+        return ""
+    subject = "1 user can call within the included minutes" if users == 1 else \
+        f"{users} users can call within their included minutes"
+    details = ", ".join(f"{n} {text}" for n, text in parts)
+    return f" {subject}, but calls paid from credits ({BEYOND_INCLUDED_CALLS}) need more: {details}."
+
+
 def readiness_summary(store: Store) -> ReadinessSummary:
-    """Counts per reason and one sentence such as "37 users cannot dial out: 21 lack a Communication
-    Credits license, ...". A user can count under several reasons."""
-    totals = store.query("SELECT count(*), count(*) FILTER (WHERE can_dial_out) FROM readiness")[0]
-    rows = store.query(
-        """SELECT r.code, CASE WHEN count(*) = 1 THEN r.summary_one ELSE r.summary END, count(*) AS users
-           FROM (SELECT unnest(reason_codes) AS code FROM readiness) u
-           JOIN readiness_reasons r USING (code)
-           GROUP BY r.code, r.summary, r.summary_one, r.sort_order
-           ORDER BY users DESC, r.sort_order""")
-    users, ready = totals
-    by_reason = {code: n for code, _, n in rows}
+    """Counts per reason and one sentence such as "37 users cannot dial out: 21 have no usage location, ...",
+    followed by who can call within included minutes but not beyond them. A user can count under several
+    reasons. "Cannot dial out" means the `readiness` view's can_dial_out, the one figure every page shows."""
+    totals = store.query("SELECT count(*), count(*) FILTER (WHERE can_dial_out), "
+                         "count(*) FILTER (WHERE can_dial_out AND NOT can_call_beyond_included) FROM readiness")[0]
+    rows = store.query(_REASON_COUNTS.format(column="reason_codes"))
+    beyond_rows = store.query(_REASON_COUNTS.format(column="list_filter(beyond_included_codes, lambda c: can_dial_out)"))
+    users, ready, beyond = totals
     sentence = _counts_sentence(users - ready, users, [(n, summary) for _, summary, n in rows])
-    return ReadinessSummary(users, ready, users - ready, by_reason, sentence)
+    sentence += _beyond_sentence(beyond, [(n, summary) for _, summary, n in beyond_rows])
+    return ReadinessSummary(users, ready, users - ready, {code: n for code, _, n in rows}, sentence, beyond,
+                            {code: n for code, _, n in beyond_rows})
 
 
 def license_seats(store: Store) -> pd.DataFrame:

@@ -1,14 +1,12 @@
 """Apply a license plan in Microsoft 365 with JSON $batch requests, and record only what Graph applied.
 
-Per user: `PATCH /users/{id}` with the usage location (when the plan sets one), then
-`POST /users/{id}/assignLicense`. Users are addressed by object id. A batch holds at most 20 requests. Graph runs
-a batch either fully in parallel or as a strict sequence (every request dependsOn the one before); it refuses a
-mix. So users who need both requests go into sequential batches (the assignLicense dependsOn its PATCH), the
-others into parallel batches. In a sequence, a failure makes every later request fail with 424 Failed Dependency
+The requests and their batches come from licensing/exports.py, the same code that writes the `$batch` file an
+admin downloads: per user `PATCH /users/{id}` with the usage location (when the plan sets one), then
+`POST /users/{id}/assignLicense`; users who need both in sequential batches, the others in parallel ones. In a sequence, a failure makes every later request fail with 424 Failed Dependency
 without running it: those of other users are sent again. Requests answered 429/503/504 are sent again after
 Retry-After; nothing else is retried (a 400 would fail the same way again).
 
-Each user's outcome comes back in words; the changes Graph applied are recorded with `apply_plan` (the same
+Each user's outcome comes back in words; the changes Graph applied are recorded with `record_plan_done` (the same
 history as "Record as done") plus who applied them (`m365_apply`, `m365_license_history`).
 """
 
@@ -22,10 +20,10 @@ import pandas as pd
 
 from ..store import named_sql
 from ..licensing.catalog import license_name
-from ..licensing.plans import Plan, SeatsExhausted, StalePlan, apply_plan
+from ..licensing.exports import GraphRequest, batch_body, graph_batches, graph_requests
+from ..licensing.plans import Plan, SeatsExhausted, StalePlan, record_plan_done
 from .connection import DEFAULT_WAIT_SECONDS, RETRY_STATUSES, M365Connection, M365Error, Wait, retry_after_seconds
 
-MAX_BATCH = 20
 MAX_ROUNDS = 6
 
 
@@ -66,70 +64,32 @@ class M365ApplyReport:
 
 @dataclass
 class _Op:
-    key: str  # user_id + kind
-    user_id: str
-    kind: str  # 'location' | 'licenses'
-    method: str
-    url: str
-    body: dict
+    """One request of the plan (built by licensing.exports, like the downloaded $batch) and what Graph answered."""
+
+    request: GraphRequest
     status: int | None = None
     error: tuple[int, str | None, str] | None = None  # (status, code, message)
     replication_retries: int = 0
 
+    @property
+    def user_id(self) -> str:
+        return self.request.user_id
+
+    @property
+    def kind(self) -> str:
+        return self.request.kind
+
 
 def _ops(plan: Plan) -> dict[str, list[_Op]]:
-    ops: dict[str, list[_Op]] = {}
-    for user_id, rows in plan.changes.groupby("user_id", sort=False):
-        path = f"/users/{user_id}"
-        mine = []
-        location = rows[rows["action"] == "set_usage_location"]
-        if not location.empty:
-            mine.append(_Op(f"{user_id}:location", user_id, "location", "PATCH", path,
-                            {"usageLocation": location["usage_location"].iloc[0]}))
-        adds = [{"skuId": r.sku_id, "disabledPlans": list(r.disabled_plans)}
-                for r in rows.itertuples() if r.action == "add_license"]
-        removes = [r.sku_id for r in rows.itertuples() if r.action == "remove_license"]
-        if adds or removes:
-            mine.append(_Op(f"{user_id}:licenses", user_id, "licenses", "POST", path + "/assignLicense",
-                            {"addLicenses": adds, "removeLicenses": removes}))
-        ops[user_id] = mine
-    return ops
-
-
-def plan_batches(pending: list[list[_Op]]) -> list[tuple[bool, list[_Op]]]:
-    """(sequential?, ops) batches of at most 20 requests; a user's requests never straddle two batches."""
-    pairs = [group for group in pending if len(group) > 1]
-    singles = [group[0] for group in pending if len(group) == 1]
-    batches: list[tuple[bool, list[_Op]]] = []
-    current: list[_Op] = []
-    for group in pairs:
-        if len(current) + len(group) > MAX_BATCH:
-            batches.append((True, current))
-            current = []
-        current.extend(group)
-    if current:
-        batches.append((True, current))
-    batches += [(False, singles[i:i + MAX_BATCH]) for i in range(0, len(singles), MAX_BATCH)]
-    return batches
-
-
-def _body(sequential: bool, ops: list[_Op]) -> dict:
-    requests = []
-    for number, op in enumerate(ops, start=1):
-        request = {"id": str(number), "method": op.method, "url": op.url,
-                   "headers": {"Content-Type": "application/json"}, "body": op.body}
-        if sequential and number > 1:
-            request["dependsOn"] = [str(number - 1)]
-        requests.append(request)
-    return {"requests": requests}
+    return {group[0].user_id: [_Op(request) for request in group] for group in graph_requests(plan) if group}
 
 
 def _send_round(connection: M365Connection, pending: list[list[_Op]]) -> tuple[list[list[_Op]], float]:
     """Send every pending user's requests once; return the users to send again and how long Graph asked to wait."""
     again: list[list[_Op]] = []
     wait = 0.0
-    for sequential, ops in plan_batches(pending):
-        answer = connection.send("POST", "$batch", _body(sequential, ops))
+    for sequential, ops in graph_batches(pending):
+        answer = connection.send("POST", "$batch", batch_body(sequential, [op.request for op in ops]))
         by_id = {str(r.get("id")): r for r in (answer or {}).get("responses", [])}
         for number, op in enumerate(ops, start=1):
             response = by_id.get(str(number), {})
@@ -274,7 +234,7 @@ def _record(store, plan: Plan, done: pd.Series, applied_by: str) -> tuple[int, i
     applied = replace(plan, changes=rows.reset_index(drop=True),
                       description=f"{plan.description} (applied in Microsoft 365 by {applied_by})")
     try:
-        result = apply_plan(store, applied)
+        result = record_plan_done(store, applied)
     except (StalePlan, SeatsExhausted) as error:
         return 0, None, (f"The changes were made in Microsoft 365, but the workbook's copy of the tenant is out of date "
                          f"({type(error).__name__}); run Sync to bring them in.")

@@ -86,12 +86,13 @@ def run_sync(args) -> int:
 
 
 def run_check(args) -> int:
+    from .permissions import check_permissions
     from .settings import connect_from_settings, load_settings
 
     try:
         connection = connect_from_settings(load_settings(args.config))
         try:
-            report = connection.check()
+            report = check_permissions(connection)
         finally:
             connection.close()
     except Exception as error:  # noqa: BLE001

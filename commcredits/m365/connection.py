@@ -25,11 +25,10 @@ from typing import Any, Callable, Iterator
 from urllib.parse import urlparse
 
 from ..errors import CommCreditsError, InvalidInput
+from .graph_permissions import DELEGATED_SCOPES  # what an admin signing in with a device code consents to
 
 GRAPH_V1 = "https://graph.microsoft.com/v1.0"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
-# What an admin signing in with a device code is asked to consent to (delegated; no call logs: see docs/m365.md).
-DELEGATED_SCOPES = ["User.ReadWrite.All", "Organization.Read.All", "LicenseAssignment.ReadWrite.All"]
 RETRY_STATUSES = frozenset({429, 503, 504})  # Graph's throttling guidance: wait Retry-After, then send again
 MAX_ATTEMPTS = 6
 MAX_WAIT_SECONDS = 120.0  # one wait is never longer than this, whatever Retry-After says
@@ -172,12 +171,6 @@ class M365Connection:
         if claims is None:
             return None
         return set(claims.get("roles") or []) | set(str(claims.get("scp") or "").split())
-
-    def check(self):
-        """Call each endpoint the workbook uses and say which permission is missing (see permissions.py)."""
-        from .permissions import check_permissions
-
-        return check_permissions(self)
 
     def close(self) -> None:
         if self._loop is not None:

@@ -123,3 +123,66 @@ def connect_from_settings(settings: M365Settings | None = None) -> M365Connectio
                         client_secret=None if settings.certificate_path else secret,
                         certificate_path=settings.certificate_path, base_url=settings.base_url,
                         authority=settings.authority, credential_options=settings.credential_options)
+
+
+# ---- signing in from the Microsoft 365 page ----
+
+SIGN_IN_METHODS = {  # what the page offers, in its words
+    "secret": "Client secret",
+    "certificate": "Certificate file",
+    "device": "Device code (an admin signs in)",
+    "credential": "Configured credential",
+}
+
+
+def secret_source(settings: M365Settings, env: Mapping[str, str] = os.environ) -> str | None:
+    """Where the app's secret would come from now: 'environment', 'keyring', or None."""
+    if env.get(SECRET_ENV):
+        return "environment"
+    return "keyring" if client_secret(settings, env) else None
+
+
+def keep_secret(client_id: str, secret: str) -> bool:
+    """Keep `secret` in the OS keyring under the client id; False when this machine has no keyring."""
+    try:
+        import keyring
+
+        keyring.set_password(KEYRING_SERVICE, client_id, secret)
+        return keyring.get_password(KEYRING_SERVICE, client_id) == secret
+    except Exception:  # noqa: BLE001 - no keyring backend (a server): the environment variable is the way
+        return False
+
+
+def sign_in_blocker(settings: M365Settings, method: str, typed_secret: str = "",
+                    env: Mapping[str, str] = os.environ) -> str | None:
+    """Why `method` cannot sign in with these settings yet (a sentence for the page), or None when it can."""
+    if method == "credential":
+        return None if settings.credential else "No COMMCREDITS_M365_CREDENTIAL is configured."
+    missing = [words for name, words in (("tenant_id", "the tenant (directory) ID"),
+                                         ("client_id", "the application (client) ID")) if not getattr(settings, name)]
+    if missing:
+        return f"Enter {' and '.join(missing)} first."
+    if method == "secret" and not (typed_secret.strip() or client_secret(settings, env)):
+        return f"Type the client secret, or set {SECRET_ENV} in the environment the dashboard runs in."
+    if method == "certificate":
+        if not settings.certificate_path:
+            return "Enter the path of the certificate file (PEM with its private key)."
+        if not Path(settings.certificate_path).expanduser().is_file():
+            return f"No certificate file at {settings.certificate_path}."
+    return None
+
+
+def connect_with(settings: M365Settings, method: str, *, typed_secret: str = "", prompt=None) -> M365Connection:
+    """Connect the way the admin chose on the page. Raises NotConnected with the blocker's words."""
+    blocker = sign_in_blocker(settings, method, typed_secret)
+    if blocker:
+        raise NotConnected(blocker)
+    if method == "credential":
+        return connect_from_settings(settings)
+    common = dict(tenant_id=settings.tenant_id, client_id=settings.client_id, base_url=settings.base_url,
+                  authority=settings.authority, credential_options=settings.credential_options)
+    if method == "device":
+        return connect_m365(device_code=True, prompt=prompt, **common)
+    if method == "certificate":
+        return connect_m365(certificate_path=str(Path(settings.certificate_path).expanduser()), **common)
+    return connect_m365(client_secret=typed_secret.strip() or client_secret(settings), **common)

@@ -7,13 +7,16 @@ sync and a file import of the same calls give the same ledger.
 
 Call logs are asked for in windows of at most 90 days (Graph refuses longer ones), following @odata.nextLink.
 Each window is marked done in `m365_sync_window` once all its pages are imported; the next sync starts at the
-end of the last window done, so an interrupted sync resumes there. Rows are keyed on Graph's row id and the
-ledger on usage ids, so a page read twice imports and charges nothing twice.
+end of the last window done less a look-back (72 hours unless COMMCREDITS_SYNC_LOOKBACK_HOURS says otherwise):
+Microsoft's PSTN usage data "usually reflect a 24 to 48 hour latency", so rows appear inside windows already
+read. Rows are keyed on Graph's row id and the ledger on usage ids, so a page read twice imports and charges
+nothing twice; the rows found in the look-back are counted as late.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
@@ -21,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
-from ..errors import InvalidTime
+from ..errors import InvalidInput, InvalidTime
 from ..licensing.tenant import import_graph_tenant
 from ..money import format_money
 from ..credits.settlement import SettlementReport
@@ -35,6 +38,8 @@ SKU_FIELDS = ["skuId", "skuPartNumber", "prepaidUnits", "consumedUnits", "capabi
 MAX_WINDOW = timedelta(days=90)  # getPstnCalls: fromDateTime and toDateTime at most 90 days apart
 FIRST_SYNC_DAYS = 90  # with no sync and no call in the ledger yet, read this far back
 USERS_PAGE = 999  # the largest $top Graph allows for users
+LOOKBACK_ENV = "COMMCREDITS_SYNC_LOOKBACK_HOURS"
+DEFAULT_LOOKBACK_HOURS = 72  # Microsoft states 24 to 48 hours of latency; 72 leaves a day of margin
 
 Progress = Callable[[str, float], None]
 
@@ -55,6 +60,7 @@ class SyncReport:
     settled: SettlementReport | None = None
     waited_seconds: float = 0.0
     currency: str = "USD"
+    late_rows: int = 0  # new rows whose call was inside windows an earlier sync had already read
 
     def summary(self) -> str:
         parts = []
@@ -63,6 +69,8 @@ class SyncReport:
         c = self.calls
         parts.append(f"calls {self.calls_from:%Y-%m-%d %H:%M} to {self.calls_to:%Y-%m-%d %H:%M} UTC: {c.imported} new, "
                      f"{c.duplicates} already known, {c.quarantined} quarantined")
+        if self.late_rows:
+            parts.append(f"{self.late_rows} of the new calls reported late (in the look-back)")
         if self.settled is not None:
             s = self.settled
             parts.append(f"{s.settled} settled for {format_money(s.amount, self.currency)}"
@@ -80,6 +88,21 @@ def call_windows(start: datetime, end: datetime) -> list[tuple[datetime, datetim
         windows.append((cursor, stop))
         cursor = stop
     return windows
+
+
+def lookback(hours: float | None = None) -> timedelta:
+    """How far before the last window done a sync reads again: `hours`, else COMMCREDITS_SYNC_LOOKBACK_HOURS,
+    else 72 hours. Raises InvalidInput for a value that is not a number of hours from 0 to 2160 (90 days)."""
+    raw = os.environ.get(LOOKBACK_ENV, "") if hours is None else hours
+    if raw in ("", None):
+        return timedelta(hours=DEFAULT_LOOKBACK_HOURS)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = -1
+    if not 0 <= value <= 24 * 90:
+        raise InvalidInput(LOOKBACK_ENV, f"{raw!r} is not a number of hours from 0 to 2160 (90 days), e.g. 72.")
+    return timedelta(hours=value)
 
 
 def resume_point(store) -> datetime | None:
@@ -114,19 +137,24 @@ def _users_request(connection: M365Connection):
 
 
 def sync_m365(ledger, connection: M365Connection, *, since: datetime | None = None, progress: Progress | None = None,
-              now: datetime | None = None, tenant: bool = True, calls: bool = True) -> SyncReport:
+              now: datetime | None = None, tenant: bool = True, calls: bool = True,
+              lookback_hours: float | None = None) -> SyncReport:
     """Bring users, licenses, seats and call logs from Microsoft 365 into the ledger; rate and settle the calls.
 
-    `since`: read call logs from this (aware) time instead of where the last sync stopped. `progress(text,
-    fraction)` is told what is happening. Raises M365Error (after recording the run as failed) when Graph
-    refuses; the windows already done stay done, and the next sync resumes after them."""
+    `since`: read call logs from this (aware) time instead of where the last sync stopped (less the look-back,
+    `lookback_hours` or see `lookback`). `progress(text, fraction)` is told what is happening. Raises M365Error
+    (after recording the run as failed) when Graph refuses; the windows already done stay done, and the next
+    sync resumes after them."""
     store = ledger.store
     tell = progress or (lambda text, fraction: None)
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
     if since is not None and since.tzinfo is None:
         raise InvalidTime("since", "give a time with a timezone, e.g. 2026-01-01T00:00:00+00:00")
-    start = since or resume_point(store) or now - timedelta(days=FIRST_SYNC_DAYS)
+    read_before = resume_point(store)  # calls before it were asked for already: new ones there came late
+    again = lookback(lookback_hours)
+    start = since or (read_before - again if read_before else now - timedelta(days=FIRST_SYNC_DAYS))
     start = min(start.astimezone(timezone.utc), now)
+    imports_from = datetime.now(timezone.utc)
     windows = call_windows(start, now) if calls else []
     waited_before = connection.waited_seconds
     run_id = _start_run(store, start, now, connection.who())
@@ -143,6 +171,7 @@ def sync_m365(ledger, connection: M365Connection, *, since: datetime | None = No
             for number, (a, b) in enumerate(windows):
                 report = _sync_window(ledger, connection, run_id, a, b, Path(folder), report,
                                       lambda text, part: tell(text, 0.1 + 0.8 * (number + part) / len(windows)))
+        report = _with(report, late_rows=_late_rows(store, imports_from, read_before))
         tell("Rating and settling calls", 0.92)
         settled = rate_and_settle(ledger).settlement
         report = _with(report, settled=settled, waited_seconds=connection.waited_seconds - waited_before)
@@ -173,6 +202,14 @@ def _sync_window(ledger, connection, run_id, start, end, folder: Path, report: S
         con.execute("INSERT INTO m365_sync_window VALUES ($1, $2, $3, $4, $5, now())",
                     [run_id, start, end, pages, rows]).fetchall()
     return _with(report, windows=report.windows + 1)
+
+
+def _late_rows(store, imported_since: datetime, read_before: datetime | None) -> int:
+    """Calls this sync imported whose start lies before where earlier syncs had read to: reported late."""
+    if read_before is None:
+        return 0
+    return store.query("SELECT count(*) FROM pstn_call WHERE imported_at >= $1 AND start_at < $2",
+                       [imported_since, read_before])[0][0]
 
 
 def _with(report: SyncReport, **changes) -> SyncReport:

@@ -14,10 +14,11 @@ SELECT changed_at FROM agreement_change
 WHERE change_id = (SELECT max(change_id) FROM agreement_change) AND agreement = 'MCA';
 
 -- name: readiness
--- Users with a calling capability (Audio Conferencing, a Calling Plan or a resource account) who cannot dial
--- out, per reason in the words of readiness_reasons (a user can count under several reasons).
+-- Users who cannot dial out, per reason in the words of readiness_reasons (a user can count under several
+-- reasons). The one definition of "cannot dial out" (issue 20): NOT can_dial_out in the readiness view, out of
+-- every imported user, the same figure as the Overview, Step 1 and `commcredits check`.
 WITH calling AS (
-    SELECT * FROM readiness WHERE has_audio_conferencing OR has_calling_plan OR is_resource_account
+    SELECT * FROM readiness
 )
 SELECT NULL AS code, count(*) FILTER (WHERE NOT can_dial_out) AS users, count(*) AS total, 0 AS sort_order
 FROM calling
@@ -49,9 +50,11 @@ FROM dialled d FULL JOIN accounts a ON a.number = d.number
 ORDER BY 1;
 
 -- name: usage_freshness
--- Calls imported, the last import, and rows quarantined / calls blocked in the last 7 days and since $2.
+-- Calls imported, the last import, the newest call's start, and rows quarantined / calls blocked in the last
+-- 7 days and since $2.
 SELECT (SELECT count(*) FROM pstn_call),
        (SELECT max(imported_at) FROM pstn_call),
+       (SELECT max(start_at) FROM pstn_call),
        (SELECT count(*) FROM pstn_call_quarantine WHERE quarantined_at > $1::TIMESTAMPTZ - INTERVAL 7 DAY),
        (SELECT count(*) FROM pstn_call_quarantine WHERE $2::TIMESTAMPTZ IS NOT NULL AND quarantined_at > $2),
        (SELECT count(*) FROM blocked_call WHERE recorded_at > $1::TIMESTAMPTZ - INTERVAL 7 DAY),

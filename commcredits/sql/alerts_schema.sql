@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS alert_setting (
 CREATE TABLE IF NOT EXISTS alert_run (
     run_id      BIGINT NOT NULL,
     ran_at      TIMESTAMPTZ NOT NULL,
-    not_ready   BIGINT NOT NULL,       -- users with a calling license who could not dial out
+    not_ready   BIGINT NOT NULL,       -- users who could not dial out (readiness view)
     critical    INTEGER NOT NULL,
     warnings    INTEGER NOT NULL
 );

@@ -48,7 +48,7 @@ SELECT m.*, t.currency AS ledger_currency,
             WHEN m.charge = 0 THEN 'free'
             WHEN m.currency IS DISTINCT FROM t.currency THEN 'other_currency' END AS row_status
 FROM microsoft_charge m
-CROSS JOIN (SELECT currency FROM tenant LIMIT 1) t;
+CROSS JOIN (SELECT currency FROM ledger_currency) t;
 
 -- call_charges_of(attention_only, tenant_currency): call_charges, or with attention_only only the calls that may
 -- need the admin (other currency, estimate, blocked). A big ledger is what the attention list must stay quick on
@@ -70,9 +70,10 @@ WITH base AS (
     SELECT * FROM call_row_status
     WHERE attention_only AND row_status IS NULL AND usage_id IN (SELECT usage_id FROM blocked_call)
 ),
-drawn AS (  -- at most one spend entry and one arrears row per usage id (idempotency keys)
-    SELECT substr(idempotency_key, 7) AS usage_id, -amount AS drawn FROM entry
-    WHERE kind = 'spend' AND (NOT attention_only OR idempotency_key IN (SELECT 'usage:' || usage_id FROM blocked_call))
+drawn AS (  -- a call's spend plus any adjusting entries (a late call may reverse it: then 0, not drawn)
+    SELECT usage_id, -sum(amount) AS drawn FROM entry
+    WHERE kind = 'spend' AND (NOT attention_only OR usage_id IN (SELECT usage_id FROM blocked_call))
+    GROUP BY usage_id HAVING sum(amount) <> 0
 ),
 arrears AS (SELECT usage_id, amount AS arrears FROM usage_in_arrears),
 estimates AS (  -- the rate card's estimate of the rows Microsoft sent without a charge (usually few: read only those)

@@ -45,6 +45,19 @@ CREATE TABLE IF NOT EXISTS entry (
     recorded_at      TIMESTAMPTZ NOT NULL
 );
 
+-- added later (ALTER keeps older ledger files readable): a spend names its call (usage_id) and the call's own
+-- time (call_at; occurred_at is when the ledger takes it, the same since late calls settle at their own time).
+-- adjusts: an adjusting entry (a late call changed what was recorded) names the key of the entry it corrects;
+-- it has that entry's kind, occurred_at, lot and call, and the difference as its amount and allocations.
+ALTER TABLE entry ADD COLUMN IF NOT EXISTS usage_id VARCHAR;
+ALTER TABLE entry ADD COLUMN IF NOT EXISTS call_at TIMESTAMPTZ;
+ALTER TABLE entry ADD COLUMN IF NOT EXISTS adjusts VARCHAR;
+-- reported_late: a spend whose log arrived after the ledger had recorded later entries (settled at its own time)
+ALTER TABLE entry ADD COLUMN IF NOT EXISTS reported_late BOOLEAN;
+-- one-time fill of the new columns in files written before them (derived from the key; history unchanged)
+UPDATE entry SET usage_id = substr(idempotency_key, 7), call_at = occurred_at
+WHERE kind = 'spend' AND usage_id IS NULL AND adjusts IS NULL;
+
 -- allocation: how each entry moved money in or out of lots. Sum per lot = the lot's remainder.
 CREATE TABLE IF NOT EXISTS allocation (
     entry_id  BIGINT NOT NULL,

@@ -28,7 +28,7 @@ GROUP BY ALL;
 CREATE OR REPLACE VIEW entries AS
 SELECT e.entry_id, e.occurred_at, e.kind, e.amount, e.idempotency_key, e.lot_id, e.recorded_at,
        SUM(e.amount) OVER (ORDER BY e.entry_id ROWS UNBOUNDED PRECEDING)::DECIMAL(18, 2) AS balance_after,
-       i.invoice_id, l.order_id
+       i.invoice_id, l.order_id, e.usage_id, e.call_at, e.adjusts, e.reported_late
 FROM entry e
 LEFT JOIN invoice i ON i.lot_id = e.lot_id
 LEFT JOIN lot l ON l.lot_id = e.lot_id;

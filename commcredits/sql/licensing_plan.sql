@@ -11,7 +11,8 @@ SELECT (SELECT count(*) FROM tenant_import) + (SELECT count(*) FROM license_plan
 -- capability); within each step users are served by sign-in name until the free seats run out.
 -- A bundle ($cp_bundle: the chosen Calling Plan product also brings Teams Phone, e.g. Teams Phone with Calling
 -- Plan) is one license and one seat: users who get it are not given Teams Phone separately.
--- Resource accounts need a Calling Plan to reach phone numbers, never Audio Conferencing or a Teams license.
+-- Resource accounts never get Audio Conferencing, Teams Phone or a Teams license, and a Calling Plan only when the
+-- change asks for one and it is Pay-As-You-Go ($cp_is_payg): inbound-only accounts need none.
 WITH
 picked AS (
     SELECT DISTINCT lower(trim(upn)) AS upn_key FROM (SELECT unnest($upns::VARCHAR[]) AS upn)
@@ -42,9 +43,10 @@ selected AS (
 ),
 wanted AS (
     SELECT s.*,
-           NOT has_cp AND ($want_cp
-                           OR ($calling_if_missing = 'calling_plan' AND NOT is_resource_account AND NOT has_ac)
-                           OR ($calling_if_missing <> '' AND is_resource_account))               AS need_cp,
+           -- a resource account gets a Calling Plan only when asked for one, and only Pay-As-You-Go: it
+           -- answers its service number without one, and dials out on Pay-As-You-Go with credits
+           NOT has_cp AND (($want_cp AND (NOT is_resource_account OR $cp_is_payg))
+                           OR ($calling_if_missing = 'calling_plan' AND NOT is_resource_account AND NOT has_ac)) AS need_cp,
            NOT has_ac AND ($want_ac OR ($calling_if_missing = 'audio_conferencing'
                                         AND NOT (has_ac OR has_cp OR is_resource_account)))       AS need_ac,
            NOT has_cc AND $want_cc                                                                AS need_cc
@@ -169,13 +171,16 @@ problems AS (
     UNION ALL SELECT user_id, 'calling_plan_needs_teams_phone', NULL FROM decided WHERE need_cp AND located AND NOT got_tp
     UNION ALL SELECT user_id, 'no_free_seats', $cp_sku FROM decided WHERE cp_seek AND NOT cp_new
     UNION ALL SELECT user_id, 'no_free_seats', $ac_sku FROM decided WHERE ac_seek AND NOT ac_new
+    -- (an inbound-only resource account needs no credits: not a problem, nothing to do)
     UNION ALL SELECT user_id, 'credits_need_calling_capability', NULL FROM decided
-        WHERE need_cc AND located AND NOT will_call
+        WHERE need_cc AND located AND NOT will_call AND NOT is_resource_account
     UNION ALL SELECT user_id, 'no_free_seats', $cc_sku FROM decided WHERE cc_seek AND NOT cc_new
     UNION ALL SELECT user_id, 'needs_phone_number', NULL FROM decided
         WHERE (has_cp OR cp_on OR cp_new) AND phone_number IS NULL
     UNION ALL SELECT user_id, 'needs_teams_license', NULL FROM decided
         WHERE NOT has_teams AND NOT is_resource_account AND (need_tp OR need_cp OR need_ac OR need_cc)
+    UNION ALL SELECT user_id, 'resource_account_needs_payg', NULL FROM decided
+        WHERE is_resource_account AND $want_cp AND NOT $cp_is_payg AND NOT has_cp
 ),
 -- What each user still lacks to dial out after the plan, beyond what a problem above already explains
 -- (a phone number, a Teams license, seats that ran out): a user in the plan reads "gets X, still misses Y".
@@ -184,7 +189,6 @@ remaining AS (
     WHERE located
       AND CASE code
             WHEN 'no_calling_capability' THEN NOT (ac_on OR ac_new OR cp_on OR cp_new OR ac_seek OR need_cp)
-            WHEN 'resource_account_no_calling_plan' THEN NOT (cp_on OR cp_new OR need_cp)
             WHEN 'calling_plan_without_teams_phone' THEN NOT (tp_on OR tp_new OR tp_seek OR ($cp_bundle AND cp_new))
             WHEN 'no_communication_credits_license' THEN NOT (cc_on OR cc_new OR need_cc)
             WHEN 'toll_free_without_communication_credits' THEN NOT (cc_on OR cc_new OR need_cc)
@@ -206,6 +210,15 @@ FROM remaining m JOIN decided d USING (user_id)
 UNION ALL
 SELECT 'problem', NULL, upn_key, NULL, NULL, NULL, NULL, NULL, 'not_in_tenant', 9
 FROM picked WHERE $filter_upns AND upn_key NOT IN (SELECT lower(user_principal_name) FROM tenant_user)
+UNION ALL
+-- Every chosen user is accounted for: one the plan neither changes nor explains already has what was asked,
+-- or was left out by the selection's other filters (issue 20: a chosen user never vanishes in silence).
+SELECT 'problem', u.user_id, u.user_principal_name, u.display_name, NULL, NULL, NULL, NULL,
+       CASE WHEN u.user_id IN (SELECT user_id FROM selected) THEN 'nothing_needed' ELSE 'outside_selection' END, 9
+FROM tenant_user u
+WHERE $filter_upns AND lower(u.user_principal_name) IN (SELECT upn_key FROM picked)
+  AND u.user_id NOT IN (SELECT user_id FROM license_changes)
+  AND u.user_id NOT IN (SELECT user_id FROM problems)
 ORDER BY kind, user_principal_name, step, sku_id;
 
 -- name: seats_overdrawn

@@ -13,7 +13,7 @@ WITH plans AS (
 SELECT p.sku_id, p.service_plan_id, p.service_plan_name, c.capability
 FROM plans p JOIN service_plan_capability c USING (service_plan_name);
 
--- funding_status: one row. Funded once any credit was bought; MCA tenants are billed in arrears instead.
+-- funding_status: one row. Funded once any credit was bought; MCA tenants are billed after use instead.
 CREATE OR REPLACE VIEW funding_status AS
 WITH agreement AS (
     SELECT agreement FROM agreement_change ORDER BY changed_at DESC, change_id DESC LIMIT 1
@@ -22,14 +22,15 @@ SELECT COALESCE((SELECT agreement FROM agreement), 'MOSA')                  AS a
        (SELECT count(*) FROM lot) > 0                                       AS has_funding,
        COALESCE((SELECT SUM(amount) FROM entry), 0)::DECIMAL(18, 2)         AS balance,
        COALESCE((SELECT agreement FROM agreement), '') = 'MCA'              AS billed_in_arrears,
-       (SELECT count(*) FROM lot) > 0
-           OR COALESCE((SELECT agreement FROM agreement), '') = 'MCA'       AS has_credit_seats;
+       -- MCA tenants cannot buy credits ("not available to purchase for customers with MCA Calling and Audio
+       -- Conferencing subscriptions"), so no seats are modelled for them
+       (SELECT count(*) FROM lot) > 0                                       AS has_credit_seats;
 
 -- sku_seats: seats per subscribed SKU. Free seats follow Microsoft's "View Microsoft 365 licenses and services
 -- with PowerShell": purchased (prepaidUnits.enabled) minus those in warning (not renewed) minus those assigned;
 -- a subscription that is Suspended, LockedOut or Deleted (capabilityStatus) gives no new seats at all.
 -- Communication Credits seats appear with the first funding (10,000 modelled seats) unless the tenant import
--- already shows seats for MCOPSTNC.
+-- already shows seats for MCOPSTNC; never for MCA tenants (see funding_status).
 CREATE OR REPLACE VIEW sku_seats AS
 WITH assigned AS (
     SELECT sku_id, count(*) AS assigned_units FROM user_license GROUP BY sku_id
@@ -87,6 +88,8 @@ per_user AS (
            bool_or(enabled) FILTER (WHERE capability = 'teams_phone')                       AS has_teams_phone,
            bool_or(enabled) FILTER (WHERE capability IN ('domestic_calling_plan', 'international_calling_plan',
                                                          'pay_as_you_go_calling_plan'))    AS has_calling_plan,
+           bool_or(enabled) FILTER (WHERE capability IN ('domestic_calling_plan', 'international_calling_plan'))
+                                                                                            AS has_included_calling_plan,
            bool_or(enabled) FILTER (WHERE capability = 'communication_credits')             AS has_communication_credits,
            bool_or(enabled) FILTER (WHERE capability = 'teams')                             AS has_teams,
            bool_or(capability = 'resource_account')                                         AS is_resource_account
@@ -110,13 +113,18 @@ SELECT u.user_id, u.user_principal_name, u.display_name, u.department, u.country
        n.phone_number,
        COALESCE(s.licenses, []::VARCHAR[])            AS licenses,
        COALESCE(p.has_teams, false)                   AS has_teams,
-       COALESCE(n.is_toll_free, false)                AS has_toll_free_number
+       COALESCE(n.is_toll_free, false)                AS has_toll_free_number,
+       COALESCE(p.has_included_calling_plan, false)   AS has_included_calling_plan
 FROM tenant_user u
 LEFT JOIN per_user p USING (user_id)
 LEFT JOIN user_phone_number n USING (user_id)
 LEFT JOIN licenses s USING (user_id);
 
 -- readiness_reasons: every reason a user cannot dial out, in plain language, with what to do about it.
+-- The last three are about calls paid from credits. A user with included minutes (Audio Conferencing, a
+-- Domestic or International Calling Plan) can still call within them; for that user these reasons only limit
+-- calls beyond them ("What are Communications Credits?": "Not all customers need to set up Communication
+-- Credits"). For a Pay-As-You-Go Calling Plan or a toll-free number every call is paid from credits.
 CREATE OR REPLACE VIEW readiness_reasons AS
 SELECT * FROM (VALUES
     (1, 'no_usage_location',
@@ -131,10 +139,6 @@ SELECT * FROM (VALUES
         'Has neither Audio Conferencing nor a Calling Plan, so cannot call phone numbers.',
         'Assign Audio Conferencing (to dial out from meetings) or Teams Phone with a Calling Plan.',
         'have no Audio Conferencing or Calling Plan', 'has no Audio Conferencing or Calling Plan'),
-    (4, 'resource_account_no_calling_plan',
-        'Resource account (auto attendant or call queue) with only the free Teams Phone Resource Account license: it cannot call or transfer calls to phone numbers.',
-        'Assign a Calling Plan or a Pay-As-You-Go Calling Plan to the resource account (numbers from Direct Routing or Operator Connect need none).',
-        'are resource accounts without a Calling Plan', 'is a resource account without a Calling Plan'),
     (5, 'calling_plan_without_teams_phone',
         'Has a Calling Plan but no Teams Phone; a Calling Plan only works together with Teams Phone.',
         'Assign Teams Phone (E5 includes it), or turn its service plan back on.',
@@ -149,43 +153,63 @@ SELECT * FROM (VALUES
         'are toll-free resource accounts without a Communication Credits license',
         'is a toll-free resource account without a Communication Credits license'),
     (8, 'no_communication_credits_license',
-        'Has no Communication Credits license, so calls paid from credits are blocked (E5 users need it too).',
-        'Assign the Communication Credits license.',
+        'Has no Communication Credits license, so calls paid from credits (Pay-As-You-Go, international on a domestic plan, beyond the included minutes, toll-free) are blocked.',
+        'Assign the Communication Credits license (Step 3).',
         'lack a Communication Credits license', 'lacks a Communication Credits license'),
     (9, 'no_funds',
-        'The organization has not bought any Communication Credits yet.',
-        'Add funds in Step 2 (the first funding also adds Communication Credits licenses).',
-        'are blocked because no credits were bought', 'is blocked because no credits were bought'),
+        'The organization has not bought any Communication Credits yet, so calls paid from credits are blocked.',
+        'Add funds in Step 2 if these users need calls beyond their included minutes.',
+        'have no credits for calls beyond included minutes (none bought)',
+        'has no credits for calls beyond included minutes (none bought)'),
     (10, 'zero_balance',
-        'The Communication Credits balance is zero, so credit-paid calls stop.',
+        'The Communication Credits balance is zero, so calls paid from credits stop.',
         'Add funds or turn on auto-recharge in Step 2.',
-        'are blocked because the credit balance is zero', 'is blocked because the credit balance is zero')
+        'have no credits for calls beyond included minutes (balance zero)',
+        'has no credits for calls beyond included minutes (balance zero)')
 ) AS t(sort_order, code, reason, fix, summary, summary_one);
 
--- readiness_codes: one row per user with the codes of every reason they cannot dial out (fast: no text).
--- Resource accounts need no Teams license and no Audio Conferencing, but a Calling Plan (or Pay-As-You-Go
--- Calling Plan) to reach phone numbers ("Microsoft Teams Phone Resource Account licenses").
+-- readiness_codes: one row per user with the codes of every reason they cannot dial out now (reason_codes)
+-- and, for users with included minutes, what still stops calls beyond them (beyond_included_codes).
+-- Resource accounts need neither a Teams license nor a Calling Plan to answer calls on their service number
+-- ("Microsoft Teams Phone Resource Account licenses": "A Microsoft calling plan isn't required unless you want
+-- to be able to dial out using that resource account"); one that dials out has a Pay-As-You-Go Calling Plan
+-- and pays every call from credits. MCA tenants are billed after use: no credits license, no balance.
 CREATE OR REPLACE VIEW readiness_codes AS
-SELECT u.*,
-       list_filter([
-           CASE WHEN u.usage_location IS NULL THEN 'no_usage_location' END,
-           CASE WHEN NOT u.is_resource_account AND NOT u.has_teams THEN 'no_teams_license' END,
-           CASE WHEN NOT u.is_resource_account AND NOT (u.has_audio_conferencing OR u.has_calling_plan)
-                THEN 'no_calling_capability' END,
-           CASE WHEN u.is_resource_account AND NOT u.has_calling_plan THEN 'resource_account_no_calling_plan' END,
-           CASE WHEN u.has_calling_plan AND NOT u.has_teams_phone AND NOT u.is_resource_account
-                THEN 'calling_plan_without_teams_phone' END,
-           CASE WHEN u.has_calling_plan AND u.phone_number IS NULL THEN 'no_phone_number' END,
-           CASE WHEN NOT u.has_communication_credits AND u.is_resource_account AND u.has_toll_free_number
-                THEN 'toll_free_without_communication_credits' END,
-           CASE WHEN NOT u.has_communication_credits AND NOT (u.is_resource_account AND u.has_toll_free_number)
-                THEN 'no_communication_credits_license' END,
-           CASE WHEN NOT f.billed_in_arrears AND NOT f.has_funding THEN 'no_funds' END,
-           CASE WHEN NOT f.billed_in_arrears AND f.has_funding AND f.balance <= 0 THEN 'zero_balance' END
-       ], lambda code: code IS NOT NULL) AS reason_codes
-FROM user_licensing u CROSS JOIN funding_status f;
+WITH coded AS (
+    SELECT u.*,
+           u.has_audio_conferencing OR u.has_included_calling_plan AS has_included_minutes,
+           list_filter([
+               CASE WHEN u.usage_location IS NULL THEN 'no_usage_location' END,
+               CASE WHEN NOT u.is_resource_account AND NOT u.has_teams THEN 'no_teams_license' END,
+               CASE WHEN NOT u.is_resource_account AND NOT (u.has_audio_conferencing OR u.has_calling_plan)
+                    THEN 'no_calling_capability' END,
+               CASE WHEN u.has_calling_plan AND NOT u.has_teams_phone AND NOT u.is_resource_account
+                    THEN 'calling_plan_without_teams_phone' END,
+               CASE WHEN u.has_calling_plan AND u.phone_number IS NULL THEN 'no_phone_number' END,
+               CASE WHEN NOT f.billed_in_arrears AND NOT u.has_communication_credits
+                         AND u.is_resource_account AND u.has_toll_free_number
+                    THEN 'toll_free_without_communication_credits' END
+           ], lambda code: code IS NOT NULL) AS blocking_codes,
+           -- what calls paid from credits need; only for accounts that can make (or take toll-free) such calls
+           CASE WHEN u.has_audio_conferencing OR u.has_calling_plan
+                     OR (u.is_resource_account AND u.has_toll_free_number) THEN list_filter([
+               CASE WHEN NOT f.billed_in_arrears AND NOT u.has_communication_credits
+                         AND NOT (u.is_resource_account AND u.has_toll_free_number)
+                    THEN 'no_communication_credits_license' END,
+               CASE WHEN NOT f.billed_in_arrears AND NOT f.has_funding THEN 'no_funds' END,
+               CASE WHEN NOT f.billed_in_arrears AND f.has_funding AND f.balance <= 0 THEN 'zero_balance' END
+           ], lambda code: code IS NOT NULL) ELSE []::VARCHAR[] END AS credit_codes
+    FROM user_licensing u CROSS JOIN funding_status f
+)
+SELECT * EXCLUDE (blocking_codes, credit_codes),
+       CASE WHEN has_included_minutes THEN blocking_codes
+            ELSE list_concat(blocking_codes, credit_codes) END            AS reason_codes,
+       CASE WHEN has_included_minutes THEN credit_codes
+            ELSE []::VARCHAR[] END                                        AS beyond_included_codes
+FROM coded;
 
--- readiness: one row per user: can they dial out, and if not, why and what to do (in the order above).
+-- readiness: one row per user: can they dial out now, and if not, why and what to do (in the order above);
+-- can_call_beyond_included says whether calls beyond the included minutes (paid from credits) work too.
 CREATE OR REPLACE VIEW readiness AS
 WITH texts AS (
     SELECT list(code ORDER BY sort_order) AS codes, list(reason ORDER BY sort_order) AS reasons,
@@ -198,7 +222,11 @@ SELECT u.user_principal_name, u.display_name, u.department, u.usage_location,
        list_transform(u.reason_codes, lambda c: t.fixes[list_position(t.codes, c)])   AS fixes,
        u.reason_codes,
        u.is_resource_account, u.has_audio_conferencing, u.has_teams_phone, u.has_calling_plan,
-       u.has_communication_credits, u.phone_number, u.licenses, u.user_id, u.has_teams, u.has_toll_free_number
+       u.has_communication_credits, u.phone_number, u.licenses, u.user_id, u.has_teams, u.has_toll_free_number,
+       u.has_included_minutes,
+       len(u.reason_codes) = 0 AND len(u.beyond_included_codes) = 0                   AS can_call_beyond_included,
+       u.beyond_included_codes,
+       list_transform(u.beyond_included_codes, lambda c: t.reasons[list_position(t.codes, c)]) AS beyond_included
 FROM readiness_codes u CROSS JOIN texts t;
 
 -- resource_accounts: every resource account (auto attendant / call queue) with its number and what it lacks.

@@ -28,11 +28,12 @@ CREATE TABLE IF NOT EXISTS day_rollup (
     expired        DECIMAL(38, 2)
 );
 
--- spend_rollup: credits spent per user, destination, call type and month (dimension says which key is set).
+-- spend_rollup: credits spent per user, destination, call type, month, the tenant's number on the call and an
+-- auto attendant's or call queue's number (dimension says which key is set).
 CREATE TABLE IF NOT EXISTS spend_rollup (
     through_entry  BIGINT NOT NULL,
-    dimension      VARCHAR NOT NULL,         -- 'user' | 'destination' | 'call_type' | 'month'
-    key            VARCHAR,                  -- user principal name, destination country or call type
+    dimension      VARCHAR NOT NULL,         -- 'user' | 'destination' | 'call_type' | 'month' | 'number' | 'resource_number'
+    key            VARCHAR,                  -- user principal name, destination country, call type or phone number
     label          VARCHAR,                  -- the user's display name
     month          TIMESTAMPTZ,
     calls          BIGINT NOT NULL,

@@ -25,22 +25,22 @@ FROM (SELECT usage_id::VARCHAR AS usage_id, epoch_us(start_at::TIMESTAMPTZ) AS t
 -- their cents. Small (usually empty): only these ids are grouped, never every spend of the ledger.
 CREATE OR REPLACE TEMP TABLE _settle_known AS
 SELECT usage_id, sum(cents) AS cents FROM (
-    SELECT substr(idempotency_key, 7) AS usage_id, (-amount * 100)::BIGINT AS cents FROM entry WHERE kind = 'spend'
+    SELECT usage_id, (-amount * 100)::BIGINT AS cents FROM entry WHERE kind = 'spend'
     UNION ALL SELECT usage_id, (amount * 100)::BIGINT FROM usage_in_arrears)
 WHERE usage_id IN (SELECT usage_id FROM {source})
-GROUP BY usage_id;
+GROUP BY usage_id HAVING sum(cents) <> 0;  -- a call a late one reversed (blocked then) is not in the ledger
 
 -- name: conflicts
 -- Calls whose usage id is already settled with another amount.
 SELECT count(*) FROM {source} c JOIN _settle_known k USING (usage_id) WHERE c.cents > 0 AND k.cents <> c.cents;
 
 -- name: ordered_calls
--- The calls to settle, in the order the ledger records them. Call logs arrive after later orders are recorded;
--- history is never rewritten, so a call earlier than the last entry ($last) is recorded at that entry's time (the
--- earliest instant still open), in call order. `seq` numbers the calls in that order (a chunk is a seq range).
+-- The calls to settle, in order. A call earlier than the last entry ($last) is late: settlement_late takes it at
+-- its own time (call_us); only MCA tenants record it at that entry's time (t_us), in call order. `seq` numbers
+-- the calls in that order (a chunk is a seq range).
 CREATE OR REPLACE TEMP TABLE _settle_calls AS
 SELECT row_number() OVER (ORDER BY greatest(s.t_us, $last), s.usage_id) AS seq,
-       s.usage_id, greatest(s.t_us, $last) AS t_us, s.cents, s.t_us < $last AS late
+       s.usage_id, greatest(s.t_us, $last) AS t_us, s.cents, s.t_us < $last AS late, s.t_us AS call_us
 FROM {source} s
 WHERE s.cents > 0 AND s.usage_id NOT IN (SELECT usage_id FROM _settle_known);
 
@@ -56,8 +56,8 @@ FROM _settle_calls;
 SELECT l.lot_id, epoch_us(l.expires_at), (COALESCE(SUM(a.amount), 0) * 100)::BIGINT
 FROM lot l LEFT JOIN allocation a USING (lot_id)
 WHERE l.lot_id NOT IN (SELECT lot_id FROM entry WHERE kind = 'expiry')
-GROUP BY l.lot_id, l.expires_at
-ORDER BY l.lot_id;
+GROUP BY l.lot_id, l.purchased_at, l.expires_at
+ORDER BY l.purchased_at, l.lot_id;
 
 -- name: busiest_recharge_day
 -- Most auto-recharges on one UTC day.

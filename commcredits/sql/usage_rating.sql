@@ -76,27 +76,44 @@ WITH calls AS (
     LEFT JOIN phone_destination d ON d.number = c.callee_number
     LEFT JOIN phone_destination i ON i.number = c.callee_number AND c.call_type NOT IN (SELECT unnest($outbound::VARCHAR[]))
 ),
+-- licensed users per call-record capability and usage country, from the imported tenant (audio conferencing
+-- dial-out appears in call records as MCOMEETADD)
+licensed AS (
+    SELECT CASE WHEN p.capability = 'audio_conferencing' THEN 'MCOMEETADD' ELSE p.service_plan_name END
+               AS license_capability,
+           u.usage_location AS usage_country, count(DISTINCT u.user_id) AS licenses
+    FROM user_license l JOIN tenant_user u USING (user_id) JOIN sku_plan p USING (sku_id)
+    WHERE NOT list_contains(l.disabled_plans, p.service_plan_id) AND u.usage_location IS NOT NULL
+    GROUP BY ALL
+),
 pooled AS (
-    -- included minutes: the first matching row (exact country before '*', exact scope before 'any')
-    SELECT c.*, m.minutes_per_license,
-           coalesce(lc.licenses,
-                    count(DISTINCT c.user_id) OVER (PARTITION BY c.license_capability, c.usage_country, c.month)
-           ) * m.minutes_per_license AS pool_minutes
+    -- included minutes: the first matching row (exact country before '*', exact scope before 'any'/'zone_a').
+    -- The pool holds the minutes of every licensed user (counts given, else the imported tenant's users), never
+    -- only of those seen calling: that undercounts. Unknown: no pool, the estimate bills every minute.
+    -- $per_user capabilities (MCOPSTN8) are not pooled: each user has their own minutes.
+    SELECT c.*, m.minutes_per_license, m.scope AS pool_scope,
+           list_contains($per_user::VARCHAR[], c.license_capability) AS per_user,
+           CASE WHEN list_contains($per_user::VARCHAR[], c.license_capability) THEN m.minutes_per_license
+                ELSE coalesce(lc.licenses, t.licenses) * m.minutes_per_license END AS pool_minutes
     FROM calls c
     LEFT JOIN LATERAL (
-        SELECT minutes_per_license FROM included_minutes m
+        SELECT minutes_per_license, scope FROM included_minutes m
         WHERE c.kind = 'outbound' AND m.license_capability = c.license_capability
-          AND m.usage_country IN (c.usage_country, '*') AND m.scope IN (c.scope, 'any')
+          AND m.usage_country IN (c.usage_country, '*')
+          AND (m.scope IN (c.scope, 'any')
+               OR (m.scope = 'zone_a' AND list_contains($zone_a::VARCHAR[], c.destination_country)))
         ORDER BY (m.usage_country = '*'), (m.scope = 'any') LIMIT 1
     ) m ON true
     LEFT JOIN license_count lc
            ON lc.license_capability = c.license_capability AND lc.usage_country = c.usage_country
+    LEFT JOIN licensed t ON t.license_capability = c.license_capability AND t.usage_country = c.usage_country
 ),
 drawn AS (
     SELECT p.*,
            CASE WHEN pool_minutes IS NULL THEN 0
                 ELSE least(minutes, greatest(0, pool_minutes - coalesce(sum(minutes) OVER (
-                         PARTITION BY license_capability, usage_country, scope, month
+                         PARTITION BY license_capability, usage_country, pool_scope, month,
+                                      CASE WHEN per_user THEN user_id END
                          ORDER BY start_at, usage_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)))
            END AS included_minutes
     FROM pooled p

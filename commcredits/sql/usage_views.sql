@@ -1,12 +1,14 @@
 -- Views over usage and the ledger that analysts query. Names and columns are documented in docs/usage.md.
 
--- call_spend: every call paid from credits, with what it cost and who/where it went. start_at is when the
--- call started (a call whose log arrived late is recorded in the ledger later: recorded_at_ledger_time).
+-- call_spend: every call paid from credits (its spend entry, net of adjusting entries), with what it cost and
+-- who/where it went. start_at is when the call started (the ledger takes it then, whenever its log arrived);
+-- recorded_at is when the ledger learnt of it; days_late, for a call whose log came after later entries, how many
+-- whole days after the call that was (NULL: on time).
 CREATE OR REPLACE VIEW call_spend AS
-SELECT substr(e.idempotency_key, 7)                        AS usage_id,
+SELECT e.usage_id,
        e.entry_id,
-       coalesce(c.start_at, e.occurred_at)                 AS start_at,
-       date_trunc('month', coalesce(c.start_at, e.occurred_at)) AS month,
+       e.call_at                                           AS start_at,
+       date_trunc('month', e.call_at)                      AS month,
        -e.amount                                           AS amount,
        c.user_principal_name,
        c.user_display_name,
@@ -15,11 +17,15 @@ SELECT substr(e.idempotency_key, 7)                        AS usage_id,
        c.destination_name,
        c.license_capability,
        c.duration_seconds,
-       e.occurred_at                                       AS recorded_at_ledger_time
-FROM entry e
-LEFT JOIN pstn_call c ON c.usage_id = substr(e.idempotency_key, 7)
-LEFT JOIN call_charge r ON r.usage_id = substr(e.idempotency_key, 7)
-WHERE e.kind = 'spend';
+       e.occurred_at                                       AS recorded_at_ledger_time,
+       e.recorded_at,
+       CASE WHEN e.reported_late THEN ((epoch_us(e.recorded_at) - epoch_us(e.call_at)) // 86400000000) END AS days_late
+FROM (SELECT usage_id, min(entry_id) AS entry_id, min(call_at) AS call_at, min(occurred_at) AS occurred_at,
+             sum(amount) AS amount, max(recorded_at) FILTER (WHERE adjusts IS NULL) AS recorded_at,
+             bool_or(reported_late) AS reported_late
+      FROM entry WHERE kind = 'spend' GROUP BY usage_id HAVING sum(amount) <> 0) e
+LEFT JOIN pstn_call c ON c.usage_id = e.usage_id
+LEFT JOIN call_charge r ON r.usage_id = e.usage_id;
 
 -- spend_by_user: credits spent per user; calls without a user (auto attendants, call queues, bots) as one row.
 -- The spend_by_* views read spend_rollup plus the spends after its mark (rollup_views.sql); the *_at(mark) macros
@@ -93,7 +99,7 @@ FROM invoice GROUP BY 1 ORDER BY 1;
 -- in another currency, or only estimated (rate card; never settled). charge is in `currency`.
 CREATE OR REPLACE VIEW unsettled_calls AS
 SELECT usage_id, start_at, attention_amount AS charge,
-       CASE WHEN status = 'estimate' THEN (SELECT currency FROM tenant LIMIT 1) ELSE currency END AS currency,
+       CASE WHEN status = 'estimate' THEN (SELECT currency FROM ledger_currency) ELSE currency END AS currency,
        status, reason
 FROM call_charges
 WHERE status IN ('pending', 'blocked', 'other_currency', 'estimate') AND attention_amount > 0;
@@ -103,7 +109,7 @@ WHERE status IN ('pending', 'blocked', 'other_currency', 'estimate') AND attenti
 -- the columns of call_charges, for the calls needing attention and reconcile. difference: later minus kept charge.
 CREATE OR REPLACE VIEW call_rereports AS
 SELECT r.usage_id, c.start_at, c.user_principal_name, c.operator, r.charge AS reported_charge, r.currency,
-       coalesce((SELECT -sum(e.amount) FROM entry e WHERE e.kind = 'spend' AND e.idempotency_key = 'usage:' || r.usage_id),
+       coalesce((SELECT -sum(e.amount) FROM entry e WHERE e.kind = 'spend' AND e.usage_id = r.usage_id),
                 0)::DECIMAL(18, 2) AS credits_drawn,
        're_reported' AS status,
        'Microsoft reported this call again with ' || coalesce(r.charge::DECIMAL(18, 2) || ' ' || r.currency, 'no charge')

@@ -8,38 +8,26 @@ from __future__ import annotations
 
 import html
 import os
+import re
 
 import ipywidgets as widgets
 import pandas as pd
 
 from ..alerts.checks import CHECK_TITLES, Alert, Severity
-from ..alerts.delivery import page_title
 from ..alerts.notify import current_alerts, send_test
 from ..alerts.settings import (
-    SECRETS, SecretStoreUnavailable, get_secret, load_settings, mask_url, parse_settings, save_settings, set_secret,
-    validate_webhook_url,
+    SECRETS, SecretStoreUnavailable, get_secret, load_settings, mask_url, parse_settings, save_settings, secret_home,
+    set_secret, validate_webhook_url,
 )
 from ..credits.ledger import Ledger
 from ..errors import CommCreditsError, InvalidInput
 from ..money import parse_typed_amount
+from ..pages import page_title
 from ..usage.lists import alert_messages
 from . import format as fmt
+from .kit import html_part, tagged
 from .long_list import LongList
 
-STRIP_STYLE = """<style>
-.cc-alerts { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 0 12px; }
-.cc-alert { display: flex; gap: 10px; align-items: baseline; padding: 8px 12px; margin: 0 0 6px; border-radius: 6px;
-            border-left: 5px solid; font-size: 14px; }
-.cc-alert-critical { background: #fde7e9; border-color: #a4262c; }
-.cc-alert-warning { background: #fff4ce; border-color: #8a5300; }
-.cc-alert-info { background: #f3f2f1; border-color: #8a8886; }
-.cc-alert .cc-alert-label { font-weight: 700; min-width: 64px; }
-.cc-alert-critical .cc-alert-label { color: #a4262c; }
-.cc-alert-warning .cc-alert-label { color: #8a5300; }
-.cc-alert .cc-alert-fix { color: #323130; }
-.cc-alert a { color: #0f548c; font-weight: 600; }
-.cc-alerts-clear { color: #0b6a0b; background: #dff6dd; border-radius: 6px; padding: 6px 12px; font-size: 14px; }
-</style>"""
 LABEL = {"description_width": "240px"}
 WIDE = "620px"
 OFFSET = "248px"  # where inputs start: the label column plus its gap
@@ -48,7 +36,7 @@ OFFSET = "248px"  # where inputs start: the label column plus its gap
 def alerts_strip_html(alerts: list[Alert]) -> str:
     """One line per alert, most severe first, each with its fix and a link to the page that fixes it."""
     if not alerts:
-        return f'{STRIP_STYLE}<div class="cc-alerts"><div class="cc-alerts-clear">No alerts: every check passed.</div></div>'
+        return f'<div class="cc-alerts"><div class="cc-alerts-clear">No alerts: every check passed.</div></div>'
     rows = "".join(
         f'<div class="cc-alert cc-alert-{a.severity.name.lower()}" data-check="{html.escape(a.check)}">'
         f'<span class="cc-alert-label">{html.escape(a.severity.label)}</span>'
@@ -56,7 +44,7 @@ def alerts_strip_html(alerts: list[Alert]) -> str:
         f'<a href="{html.escape(a.page)}">{html.escape(page_title(a.page))} →</a></span></div>'
         for a in alerts)
     label = "Alerts" if any(a.severity >= Severity.WARNING for a in alerts) else "Notes"
-    return f'{STRIP_STYLE}<div class="cc-alerts" role="region" aria-label="{label}">{rows}</div>'
+    return f'<div class="cc-alerts" role="region" aria-label="{label}">{rows}</div>'
 
 
 def history_csv_frame(sent: pd.DataFrame) -> pd.DataFrame:
@@ -70,8 +58,7 @@ def history_csv_frame(sent: pd.DataFrame) -> pd.DataFrame:
 def indented(widget):
     """Mark a widget that lines up with the inputs (OFFSET from the left): on a narrow screen, where labels go
     above their fields, the page template drops that indent (class cc-indent)."""
-    widget.add_class("cc-indent")
-    return widget
+    return tagged(widget, "cc-indent")
 
 
 def _text(description, value="", placeholder="", password=False):
@@ -112,18 +99,21 @@ class AlertsPage:
             "dashboard_url": _text("Dashboard address (for links)", s.dashboard_url),
         }
         for name, field in self.fields.items():
-            field.add_class(f"cc-{name.replace('_', '-')}")
+            tagged(field, f"cc-{name.replace('_', '-')}")
         indented(self.fields["teams_enabled"])
         self.errors = {name: indented(widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
                        for name in self.fields}
-        self.webhook_note = indented(widgets.HTML(self._webhook_note(), layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
-        self.webhook_note.add_class("cc-webhook-saved")
+        self.webhook_note = indented(html_part("cc-webhook-saved", value=self._webhook_note(),
+                                               layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
+        self.secret_notes = {name: indented(html_part("cc-secret-home", f"cc-{name.replace('_', '-')}-home",
+                                                      value=self._secret_note(name),
+                                                      layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
+                             for name in SECRETS}
         self.save_button = widgets.Button(description="Save settings", button_style="primary", icon="check",
                                           layout=widgets.Layout(width="auto"))
         self.test_button = widgets.Button(description="Send a test message", icon="paper-plane",
                                           layout=widgets.Layout(width="auto", margin="0 0 0 8px"))
-        self.status = indented(widgets.HTML(layout=widgets.Layout(margin=f"4px 0 0 {OFFSET}")))
-        self.status.add_class("cc-status")
+        self.status = indented(html_part("cc-status", layout=widgets.Layout(margin=f"4px 0 0 {OFFSET}")))
         self.current = widgets.HTML()
         self.history = LongList(alert_messages(ledger), self._history_html, filename="alert-messages.csv",
                                 noun="messages", export=history_csv_frame, css="cc-alert-history-list", locale=self.locale)
@@ -131,7 +121,8 @@ class AlertsPage:
         self.test_button.on_click(self._test)
         self.refresh()
         section = lambda title: widgets.HTML(f'<h2 class="cc-section" style="font:600 16px system-ui;margin:16px 0 4px">{title}</h2>')  # noqa: E731
-        rows = lambda names: [w for n in names for w in (self.fields[n], self.errors[n])]  # noqa: E731
+        rows = lambda names: [w for n in names for w in (self.fields[n], self.secret_notes.get(n), self.errors[n])  # noqa: E731
+                              if w is not None]
         self.widget = widgets.VBox([
             widgets.HTML(fmt.STYLE), section("Alerts now"), self.current,
             section("When to warn"),
@@ -149,6 +140,14 @@ class AlertsPage:
     @staticmethod
     def _secret_hint(name: str) -> str:
         return "saved (type to replace)" if get_secret(name) else "not saved"
+
+    @staticmethod
+    def _secret_note(name: str) -> str:
+        return f'<span class="cc-note">{with_code(secret_home(name))}</span>'
+
+    def label(self, name: str) -> str:
+        """The words beside a field, to name it in a message."""
+        return self.fields[name].description
 
     @staticmethod
     def _webhook_note() -> str:
@@ -192,54 +191,100 @@ class AlertsPage:
             problems.append(("teams_webhook_url", "paste the URL the Workflows webhook shows in Teams."))
         return {**values, "_url": url, "_password": password}, problems
 
+    def _problems_in_form(self) -> tuple[dict, object, dict[str, list[str]]]:
+        """What the form says: the values, the settings they make, and every problem as field -> messages."""
+        values, problems = self._values()
+        secrets = {"teams_webhook_url": values.pop("_url"), "smtp_password": values.pop("_password")}
+        settings, more = parse_settings(self.ledger.currency, **values)
+        by_field: dict[str, list[str]] = {}
+        for name, message in problems + [p for p in more if p[0] not in {q[0] for q in problems}]:
+            by_field.setdefault(name, []).append(self._with_subject(name, message))
+        return secrets, settings, by_field
+
+    def _with_subject(self, name: str, message: str) -> str:
+        """'is required to send e-mail.' -> 'SMTP server is required to send e-mail.'"""
+        label = self.label(name) if name in self.fields else name.replace("_", " ")
+        return f"{label} {message}" if message[:1].islower() else f"{label}: {message}"
+
+    def _show_problems(self, by_field: dict[str, list[str]], what: str) -> None:
+        for name, messages in by_field.items():
+            self.errors[name].value = fmt.error_html(" ".join(messages))
+        n = len(by_field)
+        listed = "".join(f"<li>{html.escape(m)}</li>" for messages in by_field.values() for m in messages)
+        self.status.value = (f'<div class="cc-error">{html.escape(what)}: {n} '
+                             f"{'field needs' if n == 1 else 'fields need'} attention.</div>"
+                             f'<ul class="cc-problems">{listed}</ul>')
+
     def _save(self, _=None) -> None:
         for error in self.errors.values():
             error.value = ""
-        values, problems = self._values()
-        url, password = values.pop("_url"), values.pop("_password")
-        settings, more = parse_settings(self.ledger.currency, **values)
-        problems += [p for p in more if p[0] not in {q[0] for q in problems}]
-        if problems:
-            for name, message in problems:
-                self.errors[name].value = fmt.error_html(message)
-            self.status.value = fmt.error_html(f"Nothing was saved: {len(problems)} "
-                                               f"{'field needs' if len(problems) == 1 else 'fields need'} attention.")
+        secrets, settings, by_field = self._problems_in_form()
+        if by_field:
+            self._show_problems(by_field, "Nothing was saved")
             return
         try:
-            if url:
-                set_secret("teams_webhook_url", url)
-            if password:
-                set_secret("smtp_password", password)
             save_settings(self.ledger.store, settings)
-        except SecretStoreUnavailable as exc:
-            self.status.value = fmt.error_html(str(exc))
-            return
         except CommCreditsError as exc:
             self.status.value = fmt.error_html(str(exc))
             return
-        self.fields["teams_webhook_url"].value = ""
-        self.fields["smtp_password"].value = ""
-        self.fields["teams_webhook_url"].placeholder = self._secret_hint("teams_webhook_url")
-        self.fields["smtp_password"].placeholder = self._secret_hint("smtp_password")
+        not_kept = []  # a machine without a keyring still saves every other setting
+        for name, value in secrets.items():
+            try:
+                if value.strip():
+                    set_secret(name, value.strip())
+                    self.fields[name].value = ""
+            except SecretStoreUnavailable:
+                not_kept.append(name)
+        for name in SECRETS:
+            self.fields[name].placeholder = self._secret_hint(name)
+            self.secret_notes[name].value = self._secret_note(name)
         self.webhook_note.value = self._webhook_note()
-        self.status.value = '<div class="cc-success">Settings saved. `commcredits check` uses them from its next run.</div>'
+        saved = ('<div class="cc-success">Settings saved. <code>commcredits check</code> uses them from its next '
+                 "run.</div>")
+        if not_kept:
+            saved += '<div class="cc-error">' + with_code(" ".join(
+                f"{self.label(name)} not kept: this computer has no OS keyring. Set the environment variable "
+                f"`{SECRETS[name]}` for the dashboard and for `commcredits check`." for name in not_kept)) + "</div>"
+        self.status.value = saved
         self.refresh()
 
     def _test(self, _=None) -> None:
+        """Send a test message with what the form shows (typed secrets included), without saving it."""
+        for error in self.errors.values():
+            error.value = ""
+        secrets, settings, by_field = self._problems_in_form()
+        if by_field:
+            self._show_problems(by_field, "No test message was sent")
+            return
+        typed = {name: value.strip() for name, value in secrets.items() if value.strip()}
+        self.test_button.disabled = True
+        self.test_button.description = "Sending…"
+        self.status.value = '<div class="cc-phase" role="status">Sending the test message…</div>'
         try:
-            results = send_test(self.ledger)
+            results = send_test(self.ledger, settings=settings, secrets=lambda name: typed.get(name) or get_secret(name))
         except CommCreditsError as exc:
             self.status.value = fmt.error_html(str(exc))
             return
+        finally:
+            self.test_button.disabled = False
+            self.test_button.description = "Send a test message"
         if not results:
-            self.status.value = fmt.error_html("No channel is set up: add e-mail recipients or a Teams webhook, then save.")
+            self.status.value = fmt.error_html("No channel is set up: type e-mail recipients and an SMTP server, or "
+                                               "tick Teams and paste its webhook URL.")
             return
-        lines = [f"{r.channel} to {r.recipient}: " + ("sent" if r.outcome.ok else f"failed ({r.outcome.error})")
+        lines = [f"{r.channel} to {r.recipient}: " + ("sent" if r.outcome.ok else f"not sent. {r.outcome.error}")
                  for r in results]
         ok = all(r.outcome.ok for r in results)
-        self.status.value = (f'<div class="{"cc-success" if ok else "cc-error"}">'
-                             + "<br>".join(html.escape(line) for line in lines) + "</div>")
+        unsaved = "" if settings == load_settings(self.ledger.store) else (
+            "<br>These settings are not saved yet: click Save settings to keep them.")
+        self.status.value = (f'<div class="{"cc-success" if ok else "cc-error"}" role="status">'
+                             + "<br>".join(html.escape(line) for line in lines) + unsaved + "</div>")
         self.refresh()
+
+
+def with_code(text: str) -> str:
+    """Escaped text with `quoted` words as <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
 def _from_env(name: str) -> bool:

@@ -71,12 +71,13 @@ class CreditLicensesForm(PlanForm):
             text, css = ("Microsoft Customer Agreement: Communication Credits licenses are available without "
                          "buying credits; calls are billed in arrears."), "cc-notice"
         elif self._has_credit_seats():
-            text, css = ("The organization is funded, so Communication Credits licenses are available "
-                         "(seats appeared with the first funding in Step 2)."), "cc-notice"
+            text, css = ("A purchase is recorded in Step 2, so Communication Credits licenses should be available "
+                         "(Microsoft adds the seats with the first purchase; its balance is in the admin center)."), \
+                "cc-notice"
         else:
-            text, css = ("No Communication Credits licenses are available yet: Microsoft adds them when the "
-                         "organization is funded for the first time. Add funds in Step 2, then come back here."), \
-                "cc-notice cc-notice-warning"
+            text, css = ("No Communication Credits licenses are available yet: Microsoft adds them with the first "
+                         "purchase. Buy credits in Microsoft 365 and record the purchase in Step 2, then come back "
+                         "here."), "cc-notice cc-notice-warning"
         self.funding_notice.value = f'<div class="{css}">{html.escape(text)}</div>'
 
     def _has_credit_seats(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import os
 import warnings
@@ -39,9 +40,20 @@ def day(value, locale: str | None = None) -> str:
     return format_date(pd.Timestamp(value).to_pydatetime(), format="medium", locale=locale or display_locale())
 
 
+_tenant_timezone: str | None = None
+
+
+def use_tenant_timezone(name: str | None) -> None:
+    """Show times in the time zone the ledger's setup chose when neither COMMCREDITS_TIMEZONE nor the
+    browser names one."""
+    global _tenant_timezone
+    _tenant_timezone = name
+
+
 def admin_timezone():
     """The admin's time zone: the COMMCREDITS_TIMEZONE setting, else the browser's (the page template stores
-    it in the `cc_tz` cookie, which Voila hands the kernel as HTTP_COOKIE), else UTC."""
+    it in the `cc_tz` cookie, which Voila hands the kernel as HTTP_COOKIE), else the one the ledger's setup
+    chose, else UTC."""
     name = os.environ.get("COMMCREDITS_TIMEZONE")
     if not name:
         cookie = SimpleCookie()
@@ -49,7 +61,7 @@ def admin_timezone():
             cookie.load(os.environ.get("HTTP_COOKIE", ""))
         except Exception:  # noqa: BLE001 - a malformed cookie header means "no preference"
             pass
-        name = unquote(cookie["cc_tz"].value) if "cc_tz" in cookie else ""
+        name = unquote(cookie["cc_tz"].value) if "cc_tz" in cookie else (_tenant_timezone or "")
     try:
         return ZoneInfo(name) if name else timezone.utc
     except (ZoneInfoNotFoundError, ValueError):
@@ -93,12 +105,29 @@ def month(value, locale: str | None = None) -> str:
     return format_date(pd.Timestamp(value).to_pydatetime(), "MMMM y", locale=locale or display_locale())
 
 
+SUBMIT_SETTLE = 0.25  # seconds: long enough for the browser's held-back keystrokes to reach the kernel
+
+
 def submit_on_enter(fields, button) -> None:
-    """Enter in any of `fields` (Text widgets) does what clicking `button` does."""
+    """Enter in any of `fields` (Text widgets) does what clicking `button` does, with the field's new value.
+
+    ipywidgets sends Enter at once but holds back value updates while the kernel is busy with an earlier one
+    (its message throttle), so Enter right after typing or pasting can reach the kernel before the last
+    characters (ipywidgets pull request 4034). In a kernel the click therefore waits SUBMIT_SETTLE seconds on
+    the kernel's event loop, during which the held-back update arrives and is applied; without a running loop
+    (tests driving the widgets) it clicks at once."""
+    def on_enter(_field):
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            button.click()
+            return
+        loop.call_later(SUBMIT_SETTLE, button.click)
+
     for field in fields:
         with warnings.catch_warnings():  # ipywidgets 8 calls on_submit deprecated but it is the Enter key event
             warnings.simplefilter("ignore", DeprecationWarning)
-            field.on_submit(lambda _field: button.click())
+            field.on_submit(on_enter)
 
 
 def error_html(message: str) -> str:

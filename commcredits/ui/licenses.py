@@ -172,8 +172,9 @@ class LicensesForm(PlanForm):
         indent = widgets.Layout(margin="0 0 0 198px")
         self.widget = self._page(
             widgets.HTML('<h3 class="cc-section">1. Choose users</h3>'
-                         '<div class="cc-hint">Search and filter, then pick users (Ctrl or Shift + click picks '
-                         "several). Your picks stay chosen when you change the filters.</div>"),
+                         '<div class="cc-hint">Search and filter, then pick users<span class="cc-mouse-only"> (Ctrl '
+                         'or Shift + click picks several)</span><span class="cc-touch-only"> (tap each one you want)'
+                         "</span>. Your picks stay chosen when you change the filters.</div>"),
             self.search, self.department, self.country, self.state, self.user_list,
             widgets.HBox([self.select_all, self.clear_selection], layout=indent),
             self.chosen_line, self._error_field("users"),

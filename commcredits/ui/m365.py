@@ -17,6 +17,7 @@ from ..credits.ledger import Ledger
 from ..errors import CommCreditsError
 from ..licensing.tenant import TenantImportError
 from ..m365.settings import is_configured, load_settings
+from .m365_connect import REGISTER_STEPS, ConnectPanel, GUIDE_LINK, checklist_html, guide_html
 from ..rows import frame_rows
 from . import format as fmt
 from .long_list import LongList
@@ -30,6 +31,10 @@ STYLE = """<style>
 .cc-m365 .cc-ok { color: #0b6a0b; font-weight: 600; }
 .cc-m365 .cc-missing { color: #a4262c; font-weight: 600; }
 .cc-m365 .cc-notice { border-left: 4px solid #0f548c; background: #eff6fc; padding: 8px 12px; margin: 4px 0 8px; }
+.cc-m365 .cc-unknown { color: #555; }
+.cc-m365 a { color: #0f548c; text-decoration: underline; }
+.cc-m365 .cc-m365-guide { margin-top: 16px; border-top: 1px solid #ddd; padding-top: 8px; }
+.cc-m365 .cc-m365-guide pre, .cc-m365 .cc-m365-guide table { max-width: 100%; overflow-x: auto; display: block; }
 .cc-apply-results td { vertical-align: top; }
 </style>"""
 
@@ -66,16 +71,6 @@ def apply_result_html(report) -> str:
     return (f'<div class="{css} cc-m365-result"><b>{html.escape(report.summary())}</b> {html.escape(recorded)}</div>'
             '<table class="cc-table cc-apply-results"><thead><tr><th>User</th><th>In Microsoft 365</th>'
             f"<th>What happened</th></tr></thead><tbody>{rows}</tbody></table>")
-
-
-def permissions_html(report) -> str:
-    rows = "".join(
-        f'<tr><td>{html.escape(c.what)}</td><td>{html.escape(c.permission)}</td>'
-        f'<td class="{"cc-ok" if c.ok else "cc-missing"}">{"Granted" if c.ok else "Missing" if c.ok is False else "?"}'
-        f'</td><td>{html.escape(c.detail)}</td></tr>' for c in report.checks)
-    return (f'<p class="cc-permission-summary">{html.escape(report.summary())}</p>'
-            '<table class="cc-table cc-permissions"><thead><tr><th>What the workbook does</th><th>Permission</th>'
-            f"<th>State</th><th>What to do</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
 # Graph's property names, as the Microsoft 365 admin center labels them (the technical name stays in brackets)
@@ -117,21 +112,19 @@ class M365Page:
         self.settings = load_settings()
         self.connection_status = widgets.HTML()
         self.connection_status.add_class("cc-connection-status")
-        self.connect_button = widgets.Button(description="Connect with the app registration", icon="plug",
-                                             button_style="primary", layout=widgets.Layout(width="auto"))
-        self.connect_button.add_class("cc-connect-app")
-        self.device_button = widgets.Button(description="Sign in as an admin (device code)", icon="user",
-                                            layout=widgets.Layout(width="auto"))
-        self.device_button.add_class("cc-connect-device")
+        self.connect = ConnectPanel(self.settings)
+        self.connect_button, self.device_button = self.connect.connect_button, self.connect.device_button
         self.device_box = widgets.HTML()
         self.device_box.add_class("cc-device")
-        self.permissions = widgets.HTML()
+        self.permissions = widgets.HTML(checklist_html())
         self.permissions.add_class("cc-self-test")
         self.last_sync = widgets.HTML()
         self.last_sync.add_class("cc-last-sync")
         self.sync_button = widgets.Button(description="Sync now", icon="refresh", button_style="success")
         self.sync_button.add_class("cc-sync-now")
-        self.progress = widgets.IntProgress(value=0, min=0, max=100, layout=widgets.Layout(width="420px"))
+        self.sync_why = widgets.HTML()
+        self.sync_why.add_class("cc-sync-why")
+        self.progress = widgets.IntProgress(value=0, min=0, max=100, layout=widgets.Layout(width="420px", max_width="100%"))
         self.progress.add_class("cc-sync-progress")
         self.phase = widgets.HTML()
         self.phase.add_class("cc-sync-phase")
@@ -143,16 +136,20 @@ class M365Page:
         self.connect_button.on_click(self._guarded(self._on_connect_app))
         self.device_button.on_click(self._guarded(self._on_device_code))
         self.sync_button.on_click(self._guarded(self._on_sync))
+        self.connect.method.observe(lambda _change: self.refresh(), names="value")
         self.widget = widgets.VBox([
             widgets.HTML(fmt.STYLE + STYLE),
-            widgets.HTML('<h3 class="cc-section">Connection</h3>'), self.connection_status,
-            widgets.HBox([self.connect_button, self.device_button]), self.device_box,
-            widgets.HTML('<h3 class="cc-section">Permissions (self-test)</h3>'), self.permissions,
+            widgets.HTML('<h3 class="cc-section">Connection</h3>'), self.connection_status, self.connect.widget,
+            self.device_box,
+            widgets.HTML('<h3 class="cc-section">What to register in Microsoft Entra ID</h3>' + REGISTER_STEPS
+                         + '<div class="cc-hint">The self-test below shows each permission granted or missing once '
+                         "you connect.</div>"),
+            self.permissions,
             widgets.HTML('<h3 class="cc-section">Sync</h3><div class="cc-hint">Brings users, licenses, seats and '
                          "PSTN call logs since the last sync, rates and settles the calls. Schedule it with "
-                         "<code>commcredits sync</code> (docs/m365.md).</div>"),
-            self.last_sync, widgets.HBox([self.sync_button, self.progress]), self.phase, self.status,
-            self.problems.widget,
+                         f"<code>commcredits sync</code> ({GUIDE_LINK}).</div>"),
+            self.last_sync, widgets.HBox([self.sync_button, self.progress], layout=widgets.Layout(flex_flow="row wrap")),
+            self.sync_why, self.phase, self.status, self.problems.widget, widgets.HTML(guide_html()),
         ])
         self.widget.add_class("cc-m365")
         self.refresh()
@@ -160,22 +157,24 @@ class M365Page:
     # ---- showing ----
 
     def refresh(self) -> None:
-        s, connection = self.settings, _state["connection"]
+        s, connection = self.connect.current(), _state["connection"]
         if connection is not None:
             text = f"Connected as {connection.who()} ({'app-only' if connection.mode == 'app' else 'admin sign-in'})."
         elif is_configured(s):
             text = (f"App registration {s.client_id or '(credential from COMMCREDITS_M365_CREDENTIAL)'} for tenant "
                     f"{s.tenant_id or '-'} is configured. Connect to run the permission self-test.")
         else:
-            text = ("Not configured. Register an app in Microsoft Entra ID and set COMMCREDITS_M365_TENANT_ID, "
-                    "COMMCREDITS_M365_CLIENT_ID and the secret (environment or keyring); see docs/m365.md.")
+            text = ("Not configured. Register an app in Microsoft Entra ID (the steps are below), then enter its "
+                    "tenant and application (client) IDs here and choose how to sign in.")
         self.connection_status.value = (
             f'<div class="cc-notice">{html.escape(text)}</div><div class="cc-hint">Call logs can only be read by '
-            "the app registration (application permission CallRecords.Read.All); an admin's own sign-in can read "
-            "users and licenses and apply plans, and their name is recorded with every change.</div>")
-        self.connect_button.disabled = not is_configured(s)
-        self.device_button.disabled = not (s.tenant_id and s.client_id)
+            "the app registration (application permission CallRecord-PstnCalls.Read.All); an admin's own sign-in "
+            "can read users and licenses and apply plans, and their name is recorded with every change.</div>")
+        self.connect.update()
         self.sync_button.disabled = connection is None and not is_configured(s)
+        self.sync_why.value = ('<div class="cc-hint cc-disabled-why">Connect first: Sync reads Microsoft 365 through '
+                               "the connection above. Without one, import files in Step 1 and on the Usage page.</div>"
+                               if self.sync_button.disabled else "")
         self.last_sync.value = self._last_sync_html()
 
     def _last_sync_html(self) -> str:
@@ -218,24 +217,32 @@ class M365Page:
     # ---- actions ----
 
     def _on_connect_app(self) -> None:
-        from ..m365.settings import connect_from_settings
+        from ..m365.settings import connect_with, keep_secret
 
         self.status.value = ""
-        self._use(connect_from_settings(self.settings))
+        settings, method, typed = self.connect.current(), self.connect.method.value, self.connect.secret.value
+        kept = ""
+        if method == "secret" and typed.strip():
+            kept = ("The secret is kept in the OS keyring." if keep_secret(settings.client_id, typed.strip()) else
+                    "This machine has no OS keyring: the secret is used for this session only. To keep it, set "
+                    "COMMCREDITS_M365_CLIENT_SECRET in the environment the dashboard runs in.")
+        self.connect.secret.value = ""  # never left in the page's state
+        self._use(connect_with(settings, method, typed_secret=typed))
+        if kept:
+            self.status.value = f'<div class="cc-hint cc-secret-kept">{html.escape(kept)}</div>'
 
     def _use(self, connection) -> None:
+        from ..m365.permissions import check_permissions
+
         _state["connection"] = connection
-        self.permissions.value = permissions_html(connection.check())
+        self.permissions.value = checklist_html(check_permissions(connection))
         self.refresh()
 
     def _on_device_code(self) -> None:
-        from ..m365.connection import connect_m365
+        from ..m365.settings import connect_with
 
         self.status.value = ""
-        connection = connect_m365(tenant_id=self.settings.tenant_id, client_id=self.settings.client_id,
-                                  device_code=True, prompt=self.show_device_code, base_url=self.settings.base_url,
-                                  authority=self.settings.authority,
-                                  credential_options=self.settings.credential_options)
+        connection = connect_with(self.connect.current(), "device", prompt=self.show_device_code)
         self.device_box.value = '<p class="cc-hint">Asking Microsoft for a sign-in code…</p>'
 
         def sign_in():  # waits until the admin has signed in, so not on the kernel's thread

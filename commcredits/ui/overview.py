@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 import ipywidgets as widgets
 
 from ..usage import insights
+from ..usage.purchases import open_purchases
+from ..credits.rollups import fresh_mark
 from ..credits.ledger import Agreement, Ledger
 from ..licensing.readiness import readiness_summary
 from ..alerts.notify import current_alerts
@@ -16,6 +18,8 @@ from . import format as fmt
 from .alerts import alerts_strip_html
 from .attention import attention_html
 from .reconcile import ReconcileForm
+from .setup import SetupForm
+from ..tenant_setup import needs_setup
 
 AGREEMENT_NAMES = {
     Agreement.MOSA: "Microsoft Online Subscription Agreement",
@@ -23,7 +27,6 @@ AGREEMENT_NAMES = {
     Agreement.CSP: "Cloud Solution Provider",
     Agreement.MCA: "Microsoft Customer Agreement",
 }
-LOT_SOURCES = {"order": "Order", "auto_recharge": "Auto-recharge"}
 ENTRY_KINDS = {"purchase": "Purchase", "recharge": "Auto-recharge", "spend": "Call charges", "expiry": "Expired"}
 
 # the Overview shows the newest few; the Usage page pages through all of them
@@ -46,9 +49,9 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     else:
         auto_text, auto_note = "Off", "Calls stop when the balance reaches zero."
     lots = ledger.lots()
-    open_lots = lots[(~lots["expired"]) & (lots["remaining"] > 0)] if len(lots) else lots
+    open_lots = open_purchases(ledger, lots)
     if len(open_lots):
-        first = open_lots.sort_values("expires_at").iloc[0]
+        first = open_lots.iloc[0]
         expiry_value = fmt.money(first["remaining"], currency, locale)
         expiry_note = f"expires {fmt.day(first['expires_at'], locale)} (invoice {first['invoice_id']})"
     else:
@@ -63,7 +66,7 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
             fmt.card("Auto-recharge", auto_text, auto_note, "cc-auto"),
             fmt.card("Runway", runway_value, runway_note, "cc-runway"),
             fmt.card("Next expiry", expiry_value, expiry_note, "cc-next-expiry"),
-            fmt.card("Can dial out", f"{ready.ready} of {ready.users}", "users ready for credit-paid calls",
+            fmt.card("Can dial out", f"{ready.ready} of {ready.users}", "users who can call now (readiness)",
                   "cc-ready cc-warning" if ready.not_ready else "cc-ready"),
             fmt.card("Agreement", agreement.value, AGREEMENT_NAMES[agreement], "cc-agreement"),
         ]
@@ -81,12 +84,11 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
         money_columns=("expiring", "likely_forfeited"), currency=currency, css_class="cc-table cc-expiring",
         locale=locale,
     )
-    shown_lots = open_lots.sort_values("expires_at").copy()
-    shown_lots["source"] = shown_lots["source"].map(LOT_SOURCES).fillna(shown_lots["source"])
     lots_table = fmt.html_table(
-        shown_lots,
-        labels={"invoice_id": "Invoice", "order_id": "Order", "purchased_at": "Bought", "expires_at": "Expires",
-                "source": "How", "amount": "Amount", "remaining": "Remaining"},
+        open_lots,
+        # what is left and when it expires first: on a phone the long order names come after the money
+        labels={"expires_at": "Expires", "remaining": "Remaining", "amount": "Amount", "invoice_id": "Invoice",
+                "order_name": "Order", "purchased_at": "Bought"},
         money_columns=("amount", "remaining"), day_columns=("purchased_at", "expires_at"), currency=currency,
         css_class="cc-table cc-lots", locale=locale,
     )
@@ -100,7 +102,8 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
         css_class="cc-table cc-entries", locale=locale,
     )
     strip = alerts_strip_html(current_alerts(ledger, now=now))
-    summary = (f'{fmt.STYLE}<div class="cc-page">{strip}<div class="cc-cards">{cards}</div>{readiness_line}'
+    # the balance first (on a phone the alerts above it pushed it about 1,000 px down), the alerts right after
+    summary = (f'{fmt.STYLE}<div class="cc-page"><div class="cc-cards">{cards}</div>{strip}{readiness_line}'
                f'{attention_html(ledger, locale=locale, limit=5, more_hint=ALL_CALLS_HINT)}</div>')
     details = (
         f'<div class="cc-page"><h3 class="cc-section">Funds expiring soon</h3>{expiring_table}'
@@ -135,8 +138,20 @@ def overview_charts(ledger: Ledger, *, locale: str | None = None) -> list:
     ]
 
 
+def overview_parts(ledger: Ledger, *, locale: str | None = None) -> tuple[str, str, list]:
+    """What one render of the page shows: (summary, details, charts), read in one read session (one open of
+    the ledger file instead of one per query) that ends before the page waits for the admin again. The
+    rollups are brought up to date first: that is a write, which a read session cannot do."""
+    fresh_mark(ledger.store)
+    with ledger.store.read_session():
+        summary, details = overview_html(ledger, locale=locale)
+        return summary, details, overview_charts(ledger, locale=locale)
+
+
 def build_overview(ledger: Ledger, *, locale: str | None = None) -> widgets.VBox:
-    """The Overview page as a widget with a Refresh button."""
+    """The Overview page as a widget with a Refresh button; an empty ledger opens on its setup first."""
+    if needs_setup(ledger):
+        return SetupForm(ledger, lambda ready: build_overview(ready, locale=locale), locale=locale).widget
     summary, details = widgets.HTML(), widgets.HTML()
     plots = widgets.Output()
     plots.add_class("cc-charts")
@@ -144,8 +159,8 @@ def build_overview(ledger: Ledger, *, locale: str | None = None) -> widgets.VBox
     refresh.add_class("cc-refresh-on-focus")  # the page template clicks it when the tab is shown again
 
     def _refresh(_=None):
-        summary.value, details.value = overview_html(ledger, locale=locale)
-        charts.show_in(plots, overview_charts(ledger, locale=locale))
+        summary.value, details.value, figures = overview_parts(ledger, locale=locale)
+        charts.show_in(plots, figures)
 
     refresh.on_click(_refresh)
     _refresh()

@@ -1,7 +1,7 @@
 """What Step 1 and Step 3 share: the plan form (readiness, plan, apply, downloads, errors) and its words.
 
 The forms collect a selection and a change, then show what `commcredits.plans` makes of it: the plan, the
-problems in words, downloads for Graph / PowerShell / a spreadsheet, and `apply_plan`. Rules (seats, usage
+problems in words, downloads for Graph / PowerShell / a spreadsheet, and `record_plan_done`. Rules (seats, usage
 locations, what needs what) live in the domain; this module only words the result.
 """
 
@@ -20,12 +20,13 @@ from ..errors import CommCreditsError, InvalidInput
 from ..licensing.catalog import license_name
 from ..licensing.exports import export_csv, export_graph_batches, export_powershell
 from ..licensing.plan_words import EXAMPLES_SHOWN
-from ..licensing.plans import Change, Plan, Selection, apply_plan, plan_license_changes
+from ..licensing.plans import Change, Plan, Selection, plan_license_changes, record_plan_done
 from ..licensing.readiness import readiness_summary
 from ..rows import frame_rows
 from . import format as fmt
 from . import m365 as m365_ui
 from .long_list import LongList, download_link
+from .tenant_files import TenantFilesForm
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,16 @@ class PlanForm:
         self.apply_button.on_click(self._guarded(self._on_apply))
         self.m365_button.on_click(self._guarded(self._on_apply_m365))
         self.usage_location.observe(self._inputs_changed, names="value")
+        self.tenant_files = TenantFilesForm(ledger, self._tenant_imported, locale=self.locale)
+        # an empty tenant starts here; a tenant already imported keeps the files one click away
+        has_users = bool(self.store.query("SELECT count(*) FROM tenant_user")[0][0])
+        self.files_box = widgets.Accordion(children=[self.tenant_files.widget],
+                                           titles=("Update your tenant from files",), selected_index=None if has_users else 0)
+        self.files_box.add_class("cc-tenant-files-box")
+
+    def _tenant_imported(self) -> None:
+        self.reset()
+        self.refresh()
 
     def _error_field(self, name: str) -> widgets.HTML:
         error = widgets.HTML(layout=widgets.Layout(margin=ERROR_MARGIN))
@@ -147,7 +158,7 @@ class PlanForm:
 
     def _page(self, *parts: widgets.Widget) -> widgets.VBox:
         # status and plan sit right under the inputs' button so the result of a click is in view
-        return widgets.VBox([widgets.HTML(fmt.STYLE + LICENSE_STYLE), self.readiness_box, *parts,
+        return widgets.VBox([widgets.HTML(fmt.STYLE + LICENSE_STYLE), self.readiness_box, self.files_box, *parts,
                              self.status, self.plan_box])
 
     # ---- readiness ----
@@ -257,7 +268,7 @@ class PlanForm:
             return
         self.apply_button.disabled = True  # a second click would find the plan stale anyway
         try:
-            applied = apply_plan(self.store, plan)
+            applied = record_plan_done(self.store, plan)
         except CommCreditsError as error:
             self.apply_button.disabled = False
             self.status.value = fmt.error_html(str(error))

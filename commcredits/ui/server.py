@@ -13,6 +13,7 @@ the analyst notebook. It differs from plain `voila DIR` in what an admin would n
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -25,14 +26,22 @@ from pathlib import Path
 
 from voila.app import Voila
 
-ANALYST_NOTEBOOKS = ("analyst.ipynb",)
-HOME_PAGE = "00_overview.ipynb"
+from ..pages import ANALYST_NOTEBOOKS, HOME_PAGE, PAGES
+
 TEMPLATES = Path(__file__).parent / "jupyter"   # holds voila/templates/commcredits
 
 
+def fontawesome_folder() -> Path:
+    """Font Awesome's CSS and fonts as the fontawesome-free package installs them (served at
+    /commcredits/fontawesome/: the template points Voila's CDN links there)."""
+    from importlib.metadata import distribution
+
+    return Path(distribution("fontawesome-free").locate_file("fontawesome-free/static/fontawesome_free"))
+
+
 def admin_pages(folder: Path) -> list[str]:
-    """The notebooks in `folder` that are dashboard pages: all of them but the analyst notebook."""
-    return sorted(p.name for p in Path(folder).glob("*.ipynb") if p.name not in ANALYST_NOTEBOOKS)
+    """The dashboard pages (commcredits.pages) found in `folder`: no other notebook there is served."""
+    return [p.notebook for p in PAGES if (Path(folder) / p.notebook).is_file()]
 
 
 def dashboard_token(environ=os.environ) -> str:
@@ -49,6 +58,53 @@ def pages_that_read_early(argv: list[str]) -> list[str]:
     if folder.is_file():
         folder = folder.parent
     return [name for name in admin_pages(folder) if "wait_for_request()" not in (folder / name).read_text()]
+
+
+class QuietLog(logging.Filter):
+    """Drop the log lines that mislead an admin: Voila's URL with a literal "?token=..." (the real one is printed
+    once the server answers) and "Notebook … is not trusted" per page (Voila runs its pages whatever their
+    signature; trust is JupyterLab's notion for untrusted outputs)."""
+
+    HIDDEN = ("Voilà is running at:", "Notebook %s is not trusted")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.HIDDEN)
+
+
+def kernel_transport() -> list[str]:
+    """Kernels talk to the server over local sockets (IPC) where the OS has them: no TCP ports, and none of
+    ipykernel's "running over TCP without encryption" warnings. Windows has no IPC transport in ZeroMQ."""
+    return [] if os.name == "nt" else ["--KernelManager.transport=ipc"]
+
+
+# The browser's time zone reaches the kernel as the `cc_tz` cookie (format.admin_timezone). A browser that never
+# sent it gets this page first: it stores the zone and loads the page again, so even the first page shows local
+# times. Where cookies are refused it goes on with `cc_tz_asked` in the query, and times stay in UTC.
+ZONE_FIRST = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Communication Credits</title></head>
+<body><p>Opening the dashboard…</p><script>
+(function () {
+  var zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) {}
+  if (zone) document.cookie = "cc_tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Strict";
+  if (document.cookie.indexOf("cc_tz=") >= 0) { location.reload(); return; }
+  var url = new URL(location.href); url.searchParams.set("cc_tz_asked", "1"); location.replace(url.href);
+})();
+</script></body></html>"""
+
+
+def zone_first(handler_class):
+    """`handler_class` (Voila's page handler), answering ZONE_FIRST to a signed-in browser without the cookie."""
+
+    class ZoneFirst(handler_class):
+        async def get(self, path=None):
+            asked = self.get_cookie("cc_tz") or self.get_argument("cc_tz_asked", None)
+            if self.current_user and not asked and not os.environ.get("COMMCREDITS_TIMEZONE"):
+                self.set_header("Cache-Control", "no-store")
+                self.finish(ZONE_FIRST)
+                return
+            return await super().get(path)
+
+    return ZoneFirst
 
 
 class Dashboard(Voila):
@@ -72,14 +128,16 @@ class Dashboard(Voila):
             *(f"--VoilaKernelManager.preheat_denylist={name}" for name in ANALYST_NOTEBOOKS),
             *(f"--VoilaKernelManager.preheat_denylist={name}" for name in pages_that_read_early(given)),
             "--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_interval=60",
+            *kernel_transport(),
             "--no-browser",
         ]
         # traitlets refuses a scalar option given twice: options on the command line replace the defaults
         overridden = {arg.split("=", 1)[0] for arg in given if arg.startswith("--")}
         super().initialize([d for d in defaults if d.split("=", 1)[0] not in overridden] + given)
+        self.log.addFilter(QuietLog())
 
     def init_handlers(self):
-        from tornado.web import RedirectHandler
+        from tornado.web import RedirectHandler, StaticFileHandler
 
         pages = "|".join(re.escape(name) for name in admin_pages(Path(self.root_dir)))
         home = f"{self.server_url.rstrip('/')}/voila/render/{HOME_PAGE}"
@@ -89,12 +147,15 @@ class Dashboard(Voila):
             name = handler_class.__name__
             if name in ("TornadoVoilaTreeHandler", "VoilaContentsHandler"):
                 continue  # no listing of the folder
-            if name == "TornadoVoilaHandler":  # render only the admin pages
-                handler = (pattern.replace("/voila/render/(.*)", f"/voila/render/({pages})"), *handler[1:])
+            if name == "TornadoVoilaHandler":  # render only the admin pages, in the admin's time zone
+                handler = (pattern.replace("/voila/render/(.*)", f"/voila/render/({pages})"),
+                           zone_first(handler_class), *handler[2:])
             handlers.append(handler)
         root = self.server_url.rstrip("/")
         return [(f"{root}/?", RedirectHandler, {"url": home}),
-                (f"{root}/voila/tree.*", RedirectHandler, {"url": home})] + handlers
+                (f"{root}/voila/tree.*", RedirectHandler, {"url": home}),
+                (f"{root}/commcredits/fontawesome/(.*)", StaticFileHandler, {"path": str(fontawesome_folder())}),
+                ] + handlers
 
     def start(self):
         threading.Thread(target=self._announce, daemon=True).start()

@@ -29,18 +29,13 @@ from ..credits.settlement import SettlementReport
 from . import charts
 from . import format as fmt
 from .attention import AttentionList
+from .kit import html_part, section, tagged
 from .long_list import LongList
-from .usage_words import BLOCKED_REASON, explain, settlement_lines
+from .spend_tables import report_dimensions_html
+from .usage_words import BLOCKED_REASON, calls as calls_text, explain, plain_reason, settlement_lines, status_lines
 
 IMPORTABLE = tuple(sorted(CALL_LOG_SUFFIXES))
 TOP = 10
-PAGE_STYLE = """<style>
-.cc-usage .cc-phase { color: #444; font-size: 13px; margin: 2px 0 6px; min-height: 1.2em; }
-.cc-usage .cc-hint { color: #555; font-size: 13px; margin: 2px 0 8px; }
-.cc-usage .cc-quarantine td:last-child { max-width: 520px; overflow-wrap: anywhere; line-height: 1.35; }
-.cc-usage .cc-card { max-width: 300px; }
-.cc-usage .cc-grid { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
-</style>"""
 
 
 # ---- pure helpers (tested without widgets) ------------------------------------------------------------
@@ -77,13 +72,19 @@ def blocked_csv_frame(calls: pd.DataFrame) -> pd.DataFrame:
 
 
 def nothing_imported(ledger: Ledger, steps: list[ImportStep]) -> str:
-    """Why an import that brought in no row failed, file by file, and what the page expects."""
+    """Why an import that brought in no row failed, file by file, and what the page expects (said once)."""
     rows = quarantine_rows(ledger, {s.name for s in steps}).page(0, 1000)
     whole = rows[rows["row_number"].isna()].drop_duplicates("file")
-    reasons = " ".join(f"{f}: {r}" for f, r in zip(whole["file"], whole["reason"])) or (
-        "every row was quarantined; see the reasons below.")
+    reasons = " ".join(sentence(plain_reason(r) if r.startswith(f"{f} ") else f"{f}: {plain_reason(r)}")
+                       for f, r in zip(whole["file"], whole["reason"])) or (
+        "Every row was set aside; see the reasons below.")
     names = ", ".join(s.name for s in steps)
-    return (f"Nothing was imported from {names}. {reasons} This page reads {EXPECTED_FILES}.")
+    expected = "" if EXPECTED_FILES in reasons else f" This page reads {EXPECTED_FILES}."
+    return f"Nothing was imported from {names}. {reasons}{expected}"
+
+
+def sentence(text: str) -> str:
+    return text if text.endswith((".", "?", "!")) else f"{text}."
 
 
 def import_steps(paths: list[Path], names: list[str] | None = None) -> list[ImportStep]:
@@ -125,54 +126,44 @@ class UsagePage:
         self.last_import: ImportReport | None = None
         self.last_settlement: SettlementReport | None = None
 
-        self.upload = widgets.FileUpload(accept=",".join(IMPORTABLE), multiple=True, description="Choose files",
-                                         layout=widgets.Layout(width="auto"))
-        self.upload.add_class("cc-upload")
-        self.path = widgets.Text(description="Or a file or folder", placeholder="on the dashboard's computer, e.g. /data/exports/",
-                                 style={"description_width": "170px"}, layout=widgets.Layout(width="560px"))
-        self.path.add_class("cc-path")
-        self.import_button = widgets.Button(description="Import", button_style="primary", icon="upload")
-        self.import_button.add_class("cc-import")
+        self.upload = tagged(widgets.FileUpload(accept=",".join(IMPORTABLE), multiple=True, description="Choose files",
+                                                layout=widgets.Layout(width="auto")), "cc-upload")
+        self.path = tagged(widgets.Text(description="Or a file or folder",
+                                        placeholder="on the dashboard's computer, e.g. /data/exports/",
+                                        style={"description_width": "170px"}, layout=widgets.Layout(width="560px")),
+                           "cc-path")
+        self.import_button = tagged(widgets.Button(description="Import", button_style="primary", icon="upload"),
+                                    "cc-import")
         fmt.submit_on_enter([self.path], self.import_button)
-        self.progress = widgets.IntProgress(value=0, min=0, max=100, description="", bar_style="",
-                                            layout=widgets.Layout(width="560px", visibility="hidden"))
-        self.progress.add_class("cc-progress")
-        self.phase = widgets.HTML()
-        self.phase.add_class("cc-phase")
-        self.import_status = widgets.HTML()
-        self.import_status.add_class("cc-import-status")
-        self.import_result = widgets.HTML()
-        self.import_result.add_class("cc-import-result")
+        self.progress = tagged(widgets.IntProgress(value=0, min=0, max=100, description="", bar_style="",
+                                                   layout=widgets.Layout(width="560px", visibility="hidden")),
+                               "cc-progress")
+        self.phase = html_part("cc-phase")
+        self.import_status = html_part("cc-import-status")
+        self.import_result = html_part("cc-import-result")
         self.quarantine = LongList(frame_rows(pd.DataFrame()), self._quarantine_html, filename="quarantined-rows.csv",
                                    export=quarantine_csv_frame, css="cc-quarantine-list", locale=self.locale)
         self.quarantine.widget.layout.display = "none"
 
-        self.settle_button = widgets.Button(description="Settle charged calls", button_style="success",
-                                            icon="check", layout=widgets.Layout(width="220px"))
-        self.settle_button.add_class("cc-settle")
-        self.settle_status = widgets.HTML()
-        self.settle_status.add_class("cc-settle-status")
-        self.settle_result = widgets.HTML()
-        self.settle_result.add_class("cc-settle-result")
+        self.settle_button = tagged(widgets.Button(description="Settle charged calls", button_style="success",
+                                                   icon="check", layout=widgets.Layout(width="220px")), "cc-settle")
+        self.settle_status = html_part("cc-settle-status")
+        self.settle_result = html_part("cc-settle-result")
         self.blocked = LongList(frame_rows(pd.DataFrame()), self._blocked_html, filename="blocked-calls.csv",
                                 export=blocked_csv_frame, noun="calls", css="cc-blocked-list",
                                 locale=self.locale)
         self.blocked.widget.layout.display = "none"
 
-        self.spend = widgets.HTML()
-        self.spend.add_class("cc-spend")
-        self.chart = widgets.Output()
-        self.chart.add_class("cc-spend-chart")
+        self.spend = html_part("cc-spend")
+        self.chart = tagged(widgets.Output(), "cc-spend-chart")
         self.attention = AttentionList(ledger, locale=self.locale)
 
         self.import_button.on_click(self._on_import)
         self.settle_button.on_click(self._on_settle)
         self.show_spend()
 
-        section = lambda text, hint="": widgets.HTML(  # noqa: E731
-            f'<h3 class="cc-section">{text}</h3>' + (f'<div class="cc-hint">{hint}</div>' if hint else ""))
-        self.widget = widgets.VBox([
-            widgets.HTML(fmt.STYLE + PAGE_STYLE),
+        self.widget = tagged(widgets.VBox([
+            widgets.HTML(fmt.STYLE),
             section("1. Import call logs",
                     "The PSTN usage report exported from the Teams admin center (.csv, or the Calls.Export zip), "
                     "or call records downloaded with Microsoft Graph (.json, .jsonl). Calls already imported are "
@@ -188,9 +179,7 @@ class UsagePage:
             self.settle_button, self.settle_status, self.settle_result, self.blocked.widget, self.attention.widget,
             section("3. Where the money went", "Calls paid from credits, from the ledger."),
             self.chart, self.spend,
-        ])
-        self.widget.add_class("cc-usage")
-        self.widget.add_class("cc-page")
+        ]), "cc-usage cc-page")
 
     # ---- import ----
 
@@ -289,6 +278,7 @@ class UsagePage:
         names = {s.name for s in steps}
         if report.quarantined:
             reasons = quarantine_reasons(self.ledger, names)
+            reasons = reasons.assign(reason=reasons["reason"].map(plain_reason))
             summary = ('<h3 class="cc-section">Quarantined rows</h3><div class="cc-hint">Set aside with the reason; '
                        "fix them in the file and import it again (rows already imported are skipped).</div>"
                        + fmt.html_table(reasons, labels={"reason": "Reason", "rows": "Rows"},
@@ -300,7 +290,8 @@ class UsagePage:
         self.show_spend()
 
     def _quarantine_html(self, rows: pd.DataFrame) -> str:
-        rows = rows.assign(row_number=rows["row_number"].map(lambda n: row_label(n, self.locale)))
+        rows = rows.assign(row_number=rows["row_number"].map(lambda n: row_label(n, self.locale)),
+                           reason=rows["reason"].map(plain_reason))
         return fmt.html_table(rows, labels={"file": "File", "row_number": "Row", "reason": "Reason"},
                               css_class="cc-table cc-quarantine", locale=self.locale)
 
@@ -322,9 +313,16 @@ class UsagePage:
         self.show_spend()
 
     def _settlement_html(self, report: SettlementReport, unrated: int) -> str:
+        """This settlement's cards, then every imported call by what became of it (all time, adding up)."""
         cards = "".join(fmt.card(label, value, note, f"cc-settle-{label.lower().replace(' ', '-')}"
-                              + (" cc-warning" if label == "Blocked" and report.blocked else ""))
-                        for label, value, note in settlement_lines(report, unrated, self.currency, self.locale))
+                                 + (" cc-warning" if label == "Blocked" and report.blocked else ""))
+                        for label, value, note in settlement_lines(report, self.currency, self.locale))
+        total, lines = status_lines(report.by_status, self.locale)
+        statuses = "".join(fmt.card(label, value, note, f"cc-calls-{status.replace('_', '-')}")
+                           for status, label, value, note in lines)
+        unrated_note = (f'<div class="cc-hint">Unrated: {calls_text(unrated, self.locale)} with no charge from '
+                        "Microsoft and no rate card price, so not even an estimate. Load your rate card "
+                        "(load_rate_card) for estimates.</div>" if unrated else "")
         blocked = ""
         calls = report.blocked_calls
         shown = bool(report.blocked and calls is not None and len(calls))
@@ -336,7 +334,11 @@ class UsagePage:
         self.blocked.widget.layout.display = None if shown else "none"
         balance = fmt.money(self.ledger.balance(), self.currency, self.locale)
         after = "" if self.ledger.agreement is Agreement.MCA else f"<div>Balance now: <b>{html.escape(balance)}</b>.</div>"
-        return f'<div class="cc-cards">{cards}</div>{after}{blocked}'
+        return ('<h4 class="cc-subsection">This settlement</h4>'
+                f'<div class="cc-cards cc-this-settlement">{cards}</div>{after}'
+                f'<h4 class="cc-subsection">Every imported call so far: {fmt.count(total, self.locale)}</h4>'
+                '<div class="cc-hint">All time, each call counted once by what became of it.</div>'
+                f'<div class="cc-cards cc-all-calls">{statuses}</div>{unrated_note}{blocked}')
 
     # ---- spend ----
 
@@ -352,6 +354,7 @@ class UsagePage:
             users = insights.spend_by(self.ledger, "user").head(TOP)
             places = insights.spend_by(self.ledger, "destination").head(TOP)
             months = insights.spend_by(self.ledger, "month")
+            by_report_dimensions = report_dimensions_html(self.ledger, locale=self.locale)
         except Exception as error:  # a busy file must not break the page
             self.spend.value = fmt.error_html(f"Could not read the spend tables: {explain(error)} Try again in a moment.")
             return
@@ -373,7 +376,7 @@ class UsagePage:
             f'<div><h3 class="cc-section">Top destinations</h3>'
             f'{table(places, "destination", "Destination", "cc-spend-destinations")}</div>'
             f'<div><h3 class="cc-section">By month</h3>{table(months, "label", "Month", "cc-spend-months")}</div>'
-            "</div>")
+            f"{by_report_dimensions}</div>")
         charts.show_in(self.chart, [] if months.empty else [charts.spend_by_month_chart(months, self.currency, self.locale)])
 
 

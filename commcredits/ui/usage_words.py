@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 
 import duckdb
@@ -21,45 +22,74 @@ def explain(error: Exception) -> str:
         return "it is not a readable zip archive (a Teams admin center export is Calls.Export.*.zip)."
     if isinstance(error, UnicodeDecodeError):
         return "it is not UTF-8 text; export the call log again as CSV or JSON."
-    if isinstance(error, duckdb.Error):
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return f"the database could not read it ({first})."
+    if isinstance(error, duckdb.Error):  # DuckDB's own words name temporary files and internals: not for admins
+        return "it could not be read as a call log: it may be damaged, or not an export this page reads."
     if isinstance(error, OSError):
         return f"it could not be read ({error.strerror or error})."
     return f"{type(error).__name__}: {error}"
 
 
-def settlement_lines(report: SettlementReport, unrated: int, currency: str, locale: str | None = None) -> list[tuple[str, str, str]]:
-    """(label, value, note) per outcome of a settlement, in the order people read them."""
+# DuckDB's message appended to a reason ("...: Invalid Input Error: Malformed JSON in file "/tmp/..."...")
+DATABASE_MESSAGE = re.compile(r":?\s*\b(?:[A-Z][a-z]+ )+Error: .*$", re.S)
+QUOTED_PATH = re.compile(r'"?(?:/[^\s"/]+)+/([^\s"/]+)"?')
+
+
+def plain_reason(reason: str) -> str:
+    """A quarantine reason as admins should read it: without DuckDB's own message or a temporary folder."""
+    text = DATABASE_MESSAGE.sub("", str(reason)).strip()
+    text = QUOTED_PATH.sub(lambda m: m.group(1), text)  # a full path on the server: just the file's name
+    return text
+
+
+def settlement_lines(report: SettlementReport, currency: str, locale: str | None = None) -> list[tuple[str, str, str]]:
+    """(label, value, note) per outcome of this settlement only, in the order people read them."""
     m = lambda amount: fmt.money(amount, currency, locale)  # noqa: E731
-    lines = [("Settled", f"{report.settled} call{'s' if report.settled != 1 else ''}", f"{m(report.amount)} paid from credits"),
-             ("Auto-recharges", str(report.recharges), f"{m(report.recharged)} added and invoiced" if report.recharges
-              else "none needed")]
+    lines = [("Settled", calls(report.settled, locale), f"{m(report.amount)} paid from credits"),
+             ("Auto-recharges", fmt.count(report.recharges, locale),
+              f"{m(report.recharged)} added and invoiced" if report.recharges else "none needed")]
     if report.blocked:
-        lines.append(("Blocked", f"{report.blocked} call{'s' if report.blocked != 1 else ''}",
+        lines.append(("Blocked", calls(report.blocked, locale),
                       f"{m(report.blocked_amount)} not recorded: {BLOCKED_REASON}. They stay unsettled; add funds "
                       "or turn on auto-recharge, then settle again."))
     else:
         lines.append(("Blocked", "0", f"the balance covered every call Microsoft charged in {currency}"))
-    for status, label, note in (("other_currency", "Other currency", "charged in another currency: never drawn, "
-                                 "see the calls that need your attention"),
-                                ("estimate", "Estimate only", "no charge from Microsoft: estimated from the rate "
-                                 "card, never settled"),
-                                ("operator", "Other operators", "billed by their carrier, not from credits")):
-        if report.by_status.get(status):
-            lines.append((label, str(report.by_status[status]), note))
     if report.late:
-        lines.append(("Arrived late", str(report.late), "calls older than the ledger's last entry: recorded at "
-                                                         "that entry's time, since history is never rewritten; "
-                                                         "their own call time is kept for reports."))
+        lines.append(("Arrived late", calls(report.late, locale), "older than the ledger's last entry: recorded at "
+                      "that entry's time, since history is never rewritten; their own call time is kept for reports."))
     if report.expired_lots:
-        lines.append(("Expired lots", str(report.expired_lots), f"{m(report.forfeited)} forfeited at expiry"))
+        lines.append(("Expired lots", fmt.count(report.expired_lots, locale), f"{m(report.forfeited)} forfeited at expiry"))
     if report.conflicts:
-        lines.append(("Conflicts", str(report.conflicts), "already settled with another amount; left as they were"))
+        lines.append(("Conflicts", calls(report.conflicts, locale), "already settled with another amount; left as they were"))
     if report.billed_in_arrears:
-        lines.append(("Billed in arrears", str(report.billed_in_arrears), f"{m(report.arrears_amount)}: Microsoft "
-                      "Customer Agreement, invoiced later once the remaining credits are used up"))
-    if unrated:
-        lines.append(("Unrated", str(unrated), "no charge from Microsoft and no rate card price: not even an "
-                                               "estimate. Load your rate card (load_rate_card) for estimates."))
+        lines.append(("Billed in arrears", calls(report.billed_in_arrears, locale), f"{m(report.arrears_amount)}: "
+                      "Microsoft Customer Agreement, invoiced later once the remaining credits are used up"))
     return lines
+
+
+# every imported call is in exactly one of these: the cards add up to the number of calls imported
+STATUS_WORDS = (
+    ("settled", "Paid from credits", "drawn from credits (or billed in arrears on MCA)"),
+    ("free", "No charge", "Microsoft charged 0.00: included minutes or a free call"),
+    ("operator", "Other operators", "billed by their carrier, not from credits"),
+    ("estimate", "Estimate only", "no charge from Microsoft: estimated from the rate card, never settled"),
+    ("other_currency", "Other currency", "charged in another currency: never drawn, see the calls that need "
+                                         "your attention"),
+    ("blocked", "Blocked", "not covered by the balance: still unsettled"),
+    ("pending", "Not settled yet", "charged after the settlement's cut-off: the next settlement pays them"),
+)
+
+
+def status_lines(by_status: dict, locale: str | None = None) -> tuple[int, list[tuple[str, str, str, str]]]:
+    """Every imported call by what became of it, all time: (total, [(status, label, value, note)]). A status
+    with no call is left out, except "Paid from credits"."""
+    lines = []
+    for status, label, note in STATUS_WORDS:
+        n = int(by_status.get(status, 0))
+        if n or status == "settled":
+            lines.append((status, label, fmt.count(n, locale), note))
+    return sum(int(v) for v in by_status.values()), lines
+
+
+def calls(n: int, locale: str | None = None) -> str:
+    """'1 call', '2,608 calls'."""
+    return f"{fmt.count(n, locale)} call{'s' if n != 1 else ''}"

@@ -59,7 +59,7 @@ def attention_summary(target) -> pd.DataFrame:
     return store_of(target).query_df(
         f"""
         SELECT status, count(*) AS calls, sum(attention_amount)::DECIMAL(18, 2) AS amount,
-               coalesce(CASE WHEN status = 'estimate' THEN (SELECT currency FROM tenant LIMIT 1) END,
+               coalesce(CASE WHEN status = 'estimate' THEN (SELECT currency FROM ledger_currency) END,
                         currency) AS currency
         FROM ({ATTENTION_ROWS})
         GROUP BY ALL ORDER BY status, currency
@@ -70,7 +70,7 @@ def attention_summary(target) -> pd.DataFrame:
 
 def ledger_currency(target) -> str | None:
     """The tenant's ledger currency (attention queries take it as a constant: see call_charges_of)."""
-    rows = store_of(target).query("SELECT currency FROM tenant LIMIT 1")
+    rows = store_of(target).query("SELECT currency FROM ledger_currency")
     return rows[0][0] if rows else None
 
 

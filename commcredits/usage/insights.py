@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..errors import InvalidInput, NotAllowedForAgreement
 from ..credits.ledger import Agreement, Ledger, open_ledger, require_aware
+from ..credits.burn import BURN_WINDOW_DAYS, daily_burn
 from ..credits.rollups import fresh_mark
 from ..money import parse_amount, quantize
 from ..credits.settlement import settle
@@ -23,11 +24,18 @@ DIMENSIONS = {
     "destination": "spend_by_destination",
     "call_type": "spend_by_call_type",
     "month": "spend_by_month",
+    # the Teams PSTN usage report's own dimensions (issue 21): budgets by department, what each auto attendant,
+    # call queue and phone number costs
+    "department": "spend_by_department",
+    "resource_account": "spend_by_resource_account",
+    "number": "spend_by_number",
 }
 
 
 def spend_by(ledger: Ledger, dimension: str) -> pd.DataFrame:
-    """Credits spent per 'user', 'destination', 'call_type' or 'month' (calls, minutes, amount).
+    """Credits spent per 'user', 'destination', 'call_type', 'month', 'department', 'resource_account' (auto
+    attendant or call queue, by its number) or 'number' (the tenant's number on the call): calls, minutes,
+    amount, largest first (months in order).
 
     Raises InvalidInput for another dimension."""
     view = DIMENSIONS.get(dimension)
@@ -61,16 +69,6 @@ def _as_of(ledger: Ledger, as_of: datetime | None) -> datetime:
     return last or datetime.now(timezone.utc)
 
 
-def daily_burn(ledger: Ledger, *, days: int = 30, as_of: datetime | None = None) -> Decimal:
-    """Average credits spent per day over the `days` days up to `as_of` (default: the last entry)."""
-    end = _as_of(ledger, as_of)
-    (spent,) = ledger.store.query(
-        "SELECT coalesce(-sum(amount), 0) FROM entry WHERE kind = 'spend' AND occurred_at > $1 AND occurred_at <= $2",
-        [end - timedelta(days=days), end],
-    )[0]
-    return Decimal(spent) / days
-
-
 @dataclass(frozen=True)
 class Runway:
     """How long the balance lasts at the recent burn rate (None: it never gets there at that rate)."""
@@ -91,7 +89,7 @@ class Runway:
         return None if self.days_to_zero is None else (self.as_of + timedelta(days=self.days_to_zero)).date()
 
 
-def runway(ledger: Ledger, *, days: int = 30, as_of: datetime | None = None) -> Runway:
+def runway(ledger: Ledger, *, days: int = BURN_WINDOW_DAYS, as_of: datetime | None = None) -> Runway:
     """Days until the balance reaches the auto-recharge trigger, and zero, at the burn rate of the last
     `days` days (expiries not counted: see expiring_funds)."""
     when = _as_of(ledger, as_of)
@@ -110,7 +108,7 @@ def runway(ledger: Ledger, *, days: int = 30, as_of: datetime | None = None) -> 
 
 
 def expiring_funds(
-    ledger: Ledger, *, horizons=(30, 60, 90), days: int = 30, as_of: datetime | None = None
+    ledger: Ledger, *, horizons=(30, 60, 90), days: int = BURN_WINDOW_DAYS, as_of: datetime | None = None
 ) -> pd.DataFrame:
     """Per horizon (days): credits in lots expiring by then, and the part likely forfeited if spending
     goes on at the burn rate of the last `days` days (FIFO: the oldest lot is used first)."""
@@ -177,11 +175,15 @@ SELECT e.entry_id, e.occurred_at, e.kind, e.amount,
        ((SELECT coalesce(sum(amount), 0) FROM entry)
         - coalesce(sum(e.amount) OVER (ORDER BY e.entry_id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
        )::DECIMAL(18, 2) AS balance_after,
-       CASE WHEN e.kind IN ('purchase', 'recharge') THEN 'Invoice ' || i.invoice_id || ' · order ' || l.order_id
+       CASE WHEN e.kind = 'purchase' THEN 'Invoice ' || i.invoice_id || ' · order ' || l.order_id
+            WHEN e.kind = 'recharge' THEN 'Invoice ' || i.invoice_id || ' · auto-recharge'  -- not the internal key
             WHEN e.kind = 'expiry' THEN 'Unused credit of invoice ' || i.invoice_id
-            WHEN e.kind <> 'spend' OR c.usage_id IS NULL THEN e.idempotency_key
+            WHEN e.kind = 'spend' AND c.usage_id IS NULL THEN 'call ' || e.usage_id
+            WHEN e.kind <> 'spend' THEN e.idempotency_key
             ELSE concat_ws(' · ',
                            coalesce(c.user_display_name, 'auto attendant / call queue'),
+                           CASE WHEN e.reported_late THEN 'call of ' || strftime(e.call_at, '%d %b %Y') || ', reported '
+                                || ((epoch_us(e.recorded_at) - epoch_us(e.call_at)) // 86400000000) || ' days late' END,
                            CASE c.call_type WHEN 'user_out' THEN 'call out' WHEN 'conf_out' THEN 'meeting dial-out'
                                             WHEN 'ucap_in' THEN 'toll-free call in' WHEN 'ucap_out' THEN 'call out'
                                             ELSE c.call_type END,
@@ -190,8 +192,8 @@ SELECT e.entry_id, e.occurred_at, e.kind, e.amount,
        END AS detail,
        e.kind <> 'spend' OR c.usage_id IS NOT NULL AS traced
 FROM recent e
-LEFT JOIN calls c ON e.kind = 'spend' AND c.usage_id = substr(e.idempotency_key, 7)
-LEFT JOIN rated r ON e.kind = 'spend' AND r.usage_id = substr(e.idempotency_key, 7)
+LEFT JOIN calls c ON e.kind = 'spend' AND c.usage_id = e.usage_id
+LEFT JOIN rated r ON e.kind = 'spend' AND r.usage_id = e.usage_id
 LEFT JOIN invoice i ON i.lot_id = e.lot_id
 LEFT JOIN lot l ON l.lot_id = e.lot_id
 ORDER BY e.entry_id DESC
@@ -222,13 +224,13 @@ def _usage(ledger: Ledger, start, end) -> pd.DataFrame:
     return ledger.store.query_df(
         """
         SELECT usage_id, start_at, charge FROM (
-            SELECT substr(idempotency_key, 7) AS usage_id, occurred_at AS start_at, -amount AS charge
-            FROM entry WHERE kind = 'spend'
+            SELECT usage_id, min(call_at) AS start_at, -sum(amount) AS charge
+            FROM entry WHERE kind = 'spend' GROUP BY usage_id HAVING sum(amount) <> 0
             UNION ALL
             SELECT usage_id, start_at, charge FROM unsettled_calls WHERE status <> 'other_currency'  -- estimates too
             UNION ALL
             SELECT usage_id, start_at, charge FROM blocked_call
-            WHERE 'usage:' || usage_id NOT IN (SELECT idempotency_key FROM entry WHERE kind = 'spend')
+            WHERE usage_id NOT IN (SELECT usage_id FROM entry WHERE kind = 'spend')
         )
         WHERE ($1::TIMESTAMPTZ IS NULL OR start_at >= $1) AND ($2::TIMESTAMPTZ IS NULL OR start_at < $2)
         QUALIFY row_number() OVER (PARTITION BY usage_id ORDER BY start_at) = 1

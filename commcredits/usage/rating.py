@@ -10,8 +10,9 @@ The rate card and included minutes only estimate (forecasts, what-if, rows that 
   those are rated at the rate card's toll-free price of the number's country. The toll-free number is known
   from the row's `inventoryType` (CSV `Number Type`); only rows without one fall back to the number itself.
 - Outbound calls first use the included minutes of the caller's Calling Plan / Audio Conferencing license,
-  pooled per usage country, per month, per license capability and scope (domestic / international), in call
-  time order; the rest is billed per started minute at the rate card price of the destination (country from
+  pooled per usage country, per month, per license capability and scope (domestic / international / Zone A),
+  in call time order, sized by the licensed users (never only those seen calling); Calling Minutes (MCOPSTN8)
+  are per user; the rest is billed per started minute at the rate card price of the destination (country from
   the E.164 number with `phonenumbers`, and its number type), plus any connection fee.
 - A call with no price in the rate card is 'unrated' (charge NULL) and is not settled.
 
@@ -43,8 +44,18 @@ OUTBOUND = ("user_out", "user_out_conf", "user_out_transfer", "user_out_forwardi
 NUMBER_TYPES = {
     phonenumbers.PhoneNumberType.MOBILE: "mobile",
     phonenumbers.PhoneNumberType.TOLL_FREE: "toll_free",
-    phonenumbers.PhoneNumberType.SHARED_COST: "toll_free",
+    # shared-cost numbers (e.g. Swiss 0840) are paid partly by the caller: not toll-free, priced like fixed lines
+    # unless the rate card names them (issue 20: they raised false toll-free alerts)
+    phonenumbers.PhoneNumberType.SHARED_COST: "shared_cost",
 }
+# Included minutes shared by the whole tenant unless listed here: Calling Minutes (MCOPSTN8, in "Microsoft 365 E5
+# with Calling Minutes") are per user, not pooled.
+PER_USER_MINUTES = ("MCOPSTN8",)
+# Audio Conferencing's included dial-out minutes reach any Zone A country ("Country and region zones for Audio
+# Conferencing"); an included-minutes row with scope 'zone_a' matches these destinations.
+ZONE_A = ("AU", "AT", "BE", "BR", "BG", "CA", "CN", "HR", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HK", "HU", "IN",
+          "IE", "IT", "JP", "LU", "MY", "MX", "NL", "NZ", "NO", "PL", "PT", "PR", "RO", "RU", "SG", "SK", "SI", "ZA",
+          "KR", "ES", "SE", "CH", "TW", "TH", "GB", "US")
 
 
 @dataclass(frozen=True)
@@ -89,7 +100,7 @@ def load_rate_card(target, path: str | Path | None = None) -> int:
 
 def load_included_minutes(target, path: str | Path | None = None) -> int:
     """Replace the included-minutes table with a CSV (columns: license_capability, usage_country ('*' = any),
-    scope ('domestic' | 'international' | 'any'), minutes_per_license); no path loads the SAMPLE."""
+    scope ('domestic' | 'international' | 'zone_a' | 'any'), minutes_per_license); no path loads the SAMPLE."""
     with importlib.resources.as_file(_sample(SAMPLE_INCLUDED_MINUTES)) if path is None else _nullcontext(path) as file:
         frame = _read_csv(file, MINUTES_COLUMNS, "included-minutes table")
     return _replace(target, "included_minutes", frame, """
@@ -100,7 +111,7 @@ def load_included_minutes(target, path: str | Path | None = None) -> int:
 
 def set_license_counts(target, counts: pd.DataFrame) -> int:
     """Replace the licensed-user counts used to size minute pools (columns: license_capability,
-    usage_country, licenses). Without them a pool counts the distinct users seen in that month's calls."""
+    usage_country, licenses). Without them a pool counts the imported tenant's licensed users."""
     return _replace(target, "license_count", counts[["license_capability", "usage_country", "licenses"]], """
         SELECT trim(license_capability), upper(trim(usage_country)), CAST(licenses AS BIGINT) FROM _rating_input""")
 
@@ -174,7 +185,8 @@ def rate_calls(target, *, currency: str | None = None) -> RatingReport:
         ).astype({"currency": "object", "digits": "int64"})
         con.register("_currency_digits", digits)
         try:
-            con.execute(SQL["rate"], {"outbound": list(OUTBOUND), "currency": currency, "digits": _digits(currency)})
+            con.execute(SQL["rate"], {"outbound": list(OUTBOUND), "currency": currency, "digits": _digits(currency),
+                                    "per_user": list(PER_USER_MINUTES), "zone_a": list(ZONE_A)})
         finally:
             _unregister(con, "_currency_digits")
         con.execute(SQL["forget_month_ratings"])

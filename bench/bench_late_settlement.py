@@ -1,0 +1,74 @@
+"""Benchmark: a late batch of call logs (1% of the calls, made in the 48 hours before the ledger's last entry)
+settled into a big ledger, against settling the same batch alone into a ledger holding only the purchases.
+
+    python bench/bench_late_settlement.py --calls 1000000 [--late-share 0.01] [--dir /tmp/commcredits-bench/late]
+
+The big ledger: --calls calls over 18 months (bench_settlement's generator), one opening order, auto-recharge on,
+settled. The late batch is taken at its own time (issue 24): the ledger is worked out again from the earliest late
+call, and the differences appended. The target: the time grows with what happened since that call (the calls
+and lots it touches), not with the ledger, so the ratio to settling the batch alone stays small as --calls grows.
+Both runs are in this process, on ledger files; wall and CPU time (all threads) are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_settlement import build_base, fresh_ledger, peak_mb, timed  # noqa: E402
+
+import commcredits as cc  # noqa: E402
+from commcredits.credits.settlement import settle  # noqa: E402
+
+
+def late_batch(ledger, count: int) -> pd.DataFrame:
+    """`count` calls made in the 48 hours before the ledger's last entry (none of them in the ledger yet)."""
+    (last,) = ledger.store.query("SELECT max(occurred_at) FROM entry")[0]
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    return con.execute(
+        f"""SELECT 'late-' || i AS usage_id,
+                   $1::TIMESTAMPTZ - to_microseconds(1 + (hash(i) % 172800000000)::BIGINT) AS start_at,
+                   (((hash(i * 3 + 2) % 300) + 1) * 0.01)::DECIMAL(18, 2) AS charge
+            FROM range({count}) t(i)""", [last]).df()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=1_000_000)
+    parser.add_argument("--late-share", type=float, default=0.01)
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/commcredits-bench/late"))
+    args = parser.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    big_path, alone_path = args.dir / "big.duckdb", args.dir / "alone.duckdb"
+    build_base(big_path, args.calls)
+    big = cc.open_ledger(big_path)
+    base_wall, base_cpu, _ = timed(lambda: settle(big))
+    batch = late_batch(big, max(1, int(args.calls * args.late_share)))
+    t0 = batch["start_at"].min()
+    (since,) = big.store.query("SELECT count(*) FROM entry WHERE kind = 'spend' AND call_at >= $1", [t0])[0]
+    late_wall, late_cpu, report = timed(lambda: settle(big, calls=batch))
+    for p in (alone_path, Path(f"{alone_path}.wal")):
+        p.unlink(missing_ok=True)
+    alone = fresh_ledger(alone_path)
+    alone_wall, alone_cpu, _ = timed(lambda: settle(alone, calls=batch))
+    print(json.dumps({
+        "ledger_calls": args.calls, "late_calls": len(batch), "late_reported": report.late,
+        "settled": report.settled, "recorded_calls_since_earliest_late_call": since,
+        "settle_ledger_s": round(base_wall, 2), "late_batch_s": round(late_wall, 2), "late_batch_cpu_s": round(late_cpu, 2),
+        "batch_alone_s": round(alone_wall, 2), "batch_alone_cpu_s": round(alone_cpu, 2),
+        "ratio_wall": round(late_wall / alone_wall, 2), "ratio_cpu": round(late_cpu / max(alone_cpu, 1e-9), 2),
+        "peak_rss_mb": round(peak_mb()),
+    }, indent=1))
+
+
+if __name__ == "__main__":
+    main()
