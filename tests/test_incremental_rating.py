@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import commcredits as cc
 from commcredits.usage.call_import import import_pstn_calls
-from commcredits.usage.rating import load_included_minutes, load_rate_card, rate_calls, rated_calls
+from commcredits.usage.rating import load_included_minutes, load_rate_card, rate_calls, rated_calls, set_license_counts
 
 T0 = datetime(2025, 3, 30, 9, tzinfo=timezone.utc)  # calls straddle March and April
 COMPARED = ["usage_id", "start_at", "currency", "method", "destination_country", "billable_minutes",
@@ -29,6 +29,8 @@ def fresh_ledger():
     ledger = cc.open_ledger()
     load_rate_card(ledger)
     load_included_minutes(ledger)
+    set_license_counts(ledger, pd.DataFrame({"license_capability": ["MCOPSTN5"], "usage_country": ["US"],
+                                             "licenses": [1]}))  # one licensed user: a 120-minute pool
     return ledger
 
 
