@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import commcredits as cc
 from commcredits.usage.call_import import import_pstn_calls
-from commcredits.usage.rating import load_included_minutes, load_rate_card, rate_calls, rated_calls
+from commcredits.usage.rating import load_included_minutes, load_rate_card, rate_calls, rated_calls, set_license_counts
 
 T0 = datetime(2025, 3, 30, 9, tzinfo=timezone.utc)  # calls straddle March and April
 COMPARED = ["usage_id", "start_at", "currency", "method", "destination_country", "billable_minutes",
@@ -29,6 +29,8 @@ def fresh_ledger():
     ledger = cc.open_ledger()
     load_rate_card(ledger)
     load_included_minutes(ledger)
+    set_license_counts(ledger, pd.DataFrame({"license_capability": ["MCOPSTN5"], "usage_country": ["US"],
+                                             "licenses": [1]}))  # one licensed user: a 120-minute pool
     return ledger
 
 
@@ -73,9 +75,9 @@ def test_a_sync_rates_only_its_new_calls_and_the_months_they_change():
     again = rate_calls(ledger)
     assert sum(again.by_method.values()) == 3  # March: r001, r002, r005
     out = rated_calls(ledger).set_index("usage_id")
-    # the 120-minute pool: r001's 5 and r005's 100 minutes come first, so r002 draws 15 and pays for 85
-    assert out.loc["r005", "method"] == "included" and out.loc["r002", "billable_minutes"] == 85
-    assert out.loc["r002", "charge"] == Decimal("1.70")  # 85 min x SAMPLE US fixed 0.02
+    # the 120-minute pool of calls without a charge: r005's 100 minutes come first, so r002 draws 20, pays for 80
+    assert out.loc["r005", "method"] == "included" and out.loc["r002", "billable_minutes"] == 80
+    assert out.loc["r002", "charge"] == Decimal("1.60")  # 80 min x SAMPLE US fixed 0.02
 
 
 def test_a_new_rate_card_redoes_every_estimate_but_not_microsofts_charges(tmp_path):

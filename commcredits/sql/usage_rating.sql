@@ -163,9 +163,17 @@ SELECT DISTINCT callee_number FROM _rate_input WHERE callee_number IS NOT NULL
 AND callee_number NOT IN (SELECT number FROM phone_destination)
 
 -- name: mark
--- How far rating went: the newest import time rated, the currency estimates are in, whether they are current.
-SELECT rated_through, currency, estimates_current FROM rating_mark
+-- How far rating went: the newest import time rated, the currency estimates are in, whether they are current,
+-- and what the minute pools were sized from.
+SELECT rated_through, currency, estimates_current, pool_inputs FROM rating_mark
+
+-- name: pool_inputs
+-- A digest of the tenant's licenses and users, which size the included-minute pools: when it changes, every
+-- estimate is redone.
+SELECT md5(coalesce(string_agg(x, '|' ORDER BY x), ''))
+FROM (SELECT l::VARCHAR AS x FROM user_license l UNION ALL SELECT u::VARCHAR FROM tenant_user u)
 
 -- name: set_mark
-INSERT OR REPLACE INTO rating_mark
-SELECT 1, coalesce(greatest((SELECT max(imported_at) FROM _rate_input), $mark), $mark), $currency, true
+INSERT OR REPLACE INTO rating_mark BY NAME
+SELECT 1 AS id, coalesce(greatest((SELECT max(imported_at) FROM _rate_input), $mark), $mark) AS rated_through,
+       $currency AS currency, true AS estimates_current, $pool_inputs AS pool_inputs

@@ -113,6 +113,8 @@ CREATE TABLE IF NOT EXISTS rating_mark (
     currency           VARCHAR NOT NULL,      -- the currency estimates are priced in
     estimates_current  BOOLEAN NOT NULL
 );
+-- added later: a digest of the licenses and users that size the minute pools (a change redoes the estimates)
+ALTER TABLE rating_mark ADD COLUMN IF NOT EXISTS pool_inputs VARCHAR;
 
 -- blocked_call: calls a settlement could not pay (balance too low even after a recharge); they stay unsettled.
 CREATE TABLE IF NOT EXISTS blocked_call (

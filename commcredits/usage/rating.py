@@ -177,7 +177,8 @@ def rate_calls(target, *, currency: str | None = None) -> RatingReport:
     store = store_of(target)
     currency = (currency or getattr(target, "currency", None) or "USD").upper()
     with store.transaction() as con:
-        mark = _select_calls_to_rate(con, currency)
+        pools = con.execute(SQL["pool_inputs"]).fetchall()[0][0]
+        mark = _select_calls_to_rate(con, currency, pools)
         looked_up = _fill_destinations(con)
         currencies = [r[0] for r in con.execute(SQL["reported_currencies"]).fetchall()]
         digits = pd.DataFrame(
@@ -193,18 +194,19 @@ def rate_calls(target, *, currency: str | None = None) -> RatingReport:
         con.execute("INSERT INTO call_charge BY NAME SELECT * FROM _rated")
         counts = dict(con.execute(SQL["counts_by_method"]).fetchall())
         (unrated,) = con.execute(SQL["unrated_in_ledger"]).fetchall()[0]
-        con.execute(SQL["set_mark"], {"mark": mark, "currency": currency})
+        con.execute(SQL["set_mark"], {"mark": mark, "currency": currency, "pool_inputs": pools})
         for table in ("_rate_new", "_rate_months", "_rate_input", "_rated"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     return RatingReport(counts, looked_up, unrated)
 
 
-def _select_calls_to_rate(con, currency: str) -> datetime:
+def _select_calls_to_rate(con, currency: str, pools: str) -> datetime:
     """Stage the calls to rate in _rate_input (see sql/usage_rating.sql); return the rating mark they start
     from. Without a mark (a new ledger, or one rated before marks existed) every call is rated afresh."""
     found = con.execute(SQL["mark"]).fetchall()
     if found:
-        mark, rated_currency, current = found[0]
+        mark, rated_currency, current, rated_pools = found[0]
+        current = current and rated_pools == pools
     else:
         con.execute("DELETE FROM call_charge")  # derived data: rebuilt from the calls and tables
         mark, rated_currency, current = NEVER, currency, False
