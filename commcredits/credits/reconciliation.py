@@ -86,7 +86,7 @@ def reconcile(ledger: Ledger, shown_balance, *, at: datetime | None = None, loca
     when = datetime.now(timezone.utc) if at is None else require_aware(at, "at")
     money = lambda v: format_money(v, currency, locale)  # noqa: E731
     with ledger.store.transaction() as con:
-        (expected,) = con.execute(BALANCE_AT, [when, datetime.now(timezone.utc)]).fetchall()[0]  # as known now
+        (expected,) = con.execute(BALANCE_AT, [when]).fetchall()[0]
         expected = quantize(expected, currency)
         undrawn = con.execute(UNDRAWN, [when]).fetchall()
         last_call, spent = con.execute(RECENT, [when, BURN_DAYS]).fetchall()[0]

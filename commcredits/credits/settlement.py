@@ -52,7 +52,7 @@ class SettlementReport:
     forfeited: Decimal = Decimal(0)  # with late calls: the change in what expiries forfeit (less: negative)
     blocked: int = 0
     blocked_amount: Decimal = Decimal(0)
-    late: int = 0  # earlier than the ledger's last entry: recorded at that entry's time
+    late: int = 0  # earlier than the ledger's last entry: taken at their own time with adjusting entries
     conflicts: int = 0  # usage id already settled with another amount: not settled again
     billed_in_arrears: int = 0  # MCA tenants: calls (or the part of a call) the remaining lots could not pay
     arrears_amount: Decimal = Decimal(0)

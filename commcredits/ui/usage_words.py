@@ -54,8 +54,8 @@ def settlement_lines(report: SettlementReport, currency: str, locale: str | None
     else:
         lines.append(("Blocked", "0", f"the balance covered every call Microsoft charged in {currency}"))
     if report.late:
-        lines.append(("Arrived late", calls(report.late, locale), "older than the ledger's last entry: recorded at "
-                      "that entry's time, since history is never rewritten; their own call time is kept for reports."))
+        lines.append(("Arrived late", calls(report.late, locale), "their logs came after later entries: each is "
+                      "settled at its own time by adding adjusting entries; nothing already recorded is changed."))
     if report.expired_lots:
         lines.append(("Expired lots", fmt.count(report.expired_lots, locale), f"{m(report.forfeited)} forfeited at expiry"))
     if report.conflicts:
