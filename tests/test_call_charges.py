@@ -221,9 +221,9 @@ def test_mca_split_call_says_what_came_from_credits_and_what_is_billed_in_arrear
     row = cc.call_charges(ledger).iloc[0]
     assert row["status"] == "settled" and row["credits_drawn"] == Decimal("1.00")
     assert "1.50 billed in arrears" in row["reason"]
-    from commcredits.ui.usage import settlement_lines
+    from commcredits.ui.usage_words import settlement_lines
     lines = {label: (value, note) for label, value, note in settlement_lines(report, "USD", "en_US")}
-    assert lines["Billed in arrears"][0] == "1" and lines["Billed in arrears"][1].startswith("$1.50")
+    assert lines["Billed in arrears"][0] == "1 call" and lines["Billed in arrears"][1].startswith("$1.50")
     assert lines["Settled"][1] == "$1.00 paid from credits"
 
 
