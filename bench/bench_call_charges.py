@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import commcredits as cc  # noqa: E402
 from commcredits.credits.settlement import settle  # noqa: E402
 
-START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+START = datetime(2024, 1, 1, tzinfo=UTC)
 
 ROWS = """
 INSERT INTO pstn_call (usage_id, call_id, user_id, user_principal_name, start_at, duration_seconds, charge, currency,
@@ -58,20 +58,29 @@ def main() -> None:
     store = ledger.store
 
     bare_scan, _ = timed(lambda: store.query("SELECT currency, count(*), sum(charge) FROM pstn_call GROUP BY 1"))
-    bare_sort, _ = timed(lambda: store.query(
-        "SELECT count(*), max(s) FROM (SELECT sum(charge) OVER (ORDER BY start_at, usage_id) AS s FROM pstn_call "
-        "WHERE charge > 0)"))
+    bare_sort, _ = timed(
+        lambda: store.query(
+            "SELECT count(*), max(s) FROM (SELECT sum(charge) OVER (ORDER BY start_at, usage_id) AS s FROM pstn_call "
+            "WHERE charge > 0)"
+        )
+    )
     settle_time, report = timed(lambda: settle(ledger))
     status_time, counts = timed(lambda: store.query("SELECT status, count(*) FROM call_charges GROUP BY status"))
-    reconcile_time, result = timed(lambda: cc.reconcile(ledger, "100.00", at=datetime(2025, 7, 1, tzinfo=timezone.utc)))
+    reconcile_time, result = timed(lambda: cc.reconcile(ledger, "100.00", at=datetime(2025, 7, 1, tzinfo=UTC)))
 
-    print(f"{args.rows:,} imported rows: settled {report.settled:,} ({report.recharges:,} recharges); "
-          f"statuses {dict(sorted(counts))}")
+    print(
+        f"{args.rows:,} imported rows: settled {report.settled:,} ({report.recharges:,} recharges); "
+        f"statuses {dict(sorted(counts))}"
+    )
     print(f"bare scan (group by currency):        {bare_scan:8.2f} s")
     print(f"bare ordered running sum of charges:  {bare_sort:8.2f} s")
-    print(f"settle from microsoft_charge:         {settle_time:8.2f} s   {settle_time / bare_sort:6.1f}x the ordered sum")
+    print(
+        f"settle from microsoft_charge:         {settle_time:8.2f} s   {settle_time / bare_sort:6.1f}x the ordered sum"
+    )
     print(f"call_charges status counts:           {status_time:8.2f} s   {status_time / bare_scan:6.1f}x the bare scan")
-    print(f"reconcile:                            {reconcile_time:8.2f} s   {reconcile_time / bare_scan:6.1f}x the bare scan")
+    print(
+        f"reconcile:                            {reconcile_time:8.2f} s   {reconcile_time / bare_scan:6.1f}x the bare scan"
+    )
 
 
 if __name__ == "__main__":

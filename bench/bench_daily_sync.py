@@ -17,20 +17,20 @@ import os
 import shutil
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
+from big_ledger import build_big  # noqa: E402
+
 import commcredits as cc  # noqa: E402
+from commcredits.credits.settlement import settle  # noqa: E402
 from commcredits.demo import demo_end  # noqa: E402
 from commcredits.usage.call_import import import_pstn_calls  # noqa: E402
 from commcredits.usage.rating import rate_calls  # noqa: E402
-from commcredits.credits.settlement import settle  # noqa: E402
-
-from big_ledger import build_big  # noqa: E402
 
 TARGET = 1.5
 NEW_CALLS = """
@@ -59,16 +59,26 @@ def new_day(folder: Path, ledger: Path, calls: int) -> Path:
     """Today's calls so far (after the ledger's last settlement at the start of today), by the demo's users."""
     users = folder / "users.parquet"
     with duckdb.connect(str(ledger), read_only=True) as con:
-        con.execute(f"COPY (SELECT DISTINCT user_principal_name, user_id FROM pstn_call WHERE user_id IS NOT NULL) "
-                    f"TO '{users}' (FORMAT PARQUET)")
+        con.execute(
+            f"COPY (SELECT DISTINCT user_principal_name, user_id FROM pstn_call WHERE user_id IS NOT NULL) "
+            f"TO '{users}' (FORMAT PARQUET)"
+        )
     first = demo_end()
-    span = max(datetime.now(timezone.utc) - first - timedelta(minutes=5), timedelta(minutes=1))
+    span = max(datetime.now(UTC) - first - timedelta(minutes=5), timedelta(minutes=1))
     path = folder / f"today-{calls}.jsonl"
     with duckdb.connect() as con:
-        (user_count,) = con.execute(f"SELECT count(DISTINCT user_principal_name) FROM read_parquet('{users}')").fetchone()
-        con.execute(f"COPY ({NEW_CALLS.format(users=users)}) TO '{path}' (FORMAT JSON)",
-                    {"first": first.replace(tzinfo=None), "step": span // timedelta(microseconds=1) // calls,
-                     "calls": calls, "user_count": user_count})
+        (user_count,) = con.execute(
+            f"SELECT count(DISTINCT user_principal_name) FROM read_parquet('{users}')"
+        ).fetchone()
+        con.execute(
+            f"COPY ({NEW_CALLS.format(users=users)}) TO '{path}' (FORMAT JSON)",
+            {
+                "first": first.replace(tzinfo=None),
+                "step": span // timedelta(microseconds=1) // calls,
+                "calls": calls,
+                "user_count": user_count,
+            },
+        )
     return path
 
 
@@ -79,8 +89,11 @@ def sync_once(source: Path, copy: Path, day: Path, calls: int) -> dict[str, floa
     shutil.copyfile(source, copy)
     ledger = cc.open_ledger(copy)
     times = {}
-    for stage, action in (("import", lambda: import_pstn_calls(ledger, day, progress=False)),
-                          ("rate", lambda: rate_calls(ledger)), ("settle", lambda: settle(ledger))):
+    for stage, action in (
+        ("import", lambda: import_pstn_calls(ledger, day, progress=False)),
+        ("rate", lambda: rate_calls(ledger)),
+        ("settle", lambda: settle(ledger)),
+    ):
         started = time.perf_counter()
         result = action()
         times[stage] = time.perf_counter() - started
@@ -108,8 +121,10 @@ def main() -> None:
     for stage in baseline:
         print(f"{stage:8} {baseline[stage]:11.2f}s {ours[stage]:15.2f}s {ours[stage] / baseline[stage]:5.2f}x")
     ratio = sum(ours.values()) / sum(baseline.values())
-    print(f"{'total':8} {sum(baseline.values()):11.2f}s {sum(ours.values()):15.2f}s {ratio:5.2f}x   "
-          f"target {TARGET}x: {'met' if ratio <= TARGET else 'NOT met'}")
+    print(
+        f"{'total':8} {sum(baseline.values()):11.2f}s {sum(ours.values()):15.2f}s {ratio:5.2f}x   "
+        f"target {TARGET}x: {'met' if ratio <= TARGET else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

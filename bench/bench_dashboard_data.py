@@ -79,12 +79,16 @@ def main() -> None:
         first = time.perf_counter()
         insights.spend_by(big, "user")
         first = time.perf_counter() - first
-        print(f"big ledger: {calls:,} settled calls; demo: {demo_calls:,}; first read after settling (rollup "
-              f"refresh if needed): {first:.2f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        print(
+            f"big ledger: {calls:,} settled calls; demo: {demo_calls:,}; first read after settling (rollup "
+            f"refresh if needed): {first:.2f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        )
         for name, action in (("Overview", overview), ("Usage", usage), ("Analyst", analyst)):
             small = best(action, demo, args.repeat)
             large = best(action, big, args.repeat)
-            print(f"{name:8} data: {large:6.2f} s on {calls:,} calls vs {small:6.2f} s on the demo -> {large / small:5.1f} x")
+            print(
+                f"{name:8} data: {large:6.2f} s on {calls:,} calls vs {small:6.2f} s on the demo -> {large / small:5.1f} x"
+            )
 
 
 if __name__ == "__main__":

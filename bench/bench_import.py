@@ -83,7 +83,8 @@ def generate(folder: Path, rows: int) -> dict[str, Path]:
         tail = f', "@odata.nextLink": {json.dumps(NEXT.format(start + PAGE))}' if start + PAGE < rows else ""
         (paths["pages"] / f"page-{number:05}.json").write_text(
             '{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(microsoft.graph.callRecords.'
-            f'pstnCallLogRow)", "value": {text}{tail}}}')
+            f'pstnCallLogRow)", "value": {text}{tail}}}'
+        )
     con.close()
     stamp.touch()
     return paths
@@ -113,15 +114,27 @@ def child(kind: str, what: str, source: str, db: str) -> None:
         took = time.perf_counter() - started
         report = result.__dict__
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"seconds": took, "cpu": usage.ru_utime + usage.ru_stime - cpu_before,
-                      "rss_mb": usage.ru_maxrss / 1024, "report": report}))
+    print(
+        json.dumps(
+            {
+                "seconds": took,
+                "cpu": usage.ru_utime + usage.ru_stime - cpu_before,
+                "rss_mb": usage.ru_maxrss / 1024,
+                "report": report,
+            }
+        )
+    )
 
 
 def measure(kind: str, what: str, source: Path, db: Path, repeat: int) -> dict:
     best = None
     for _ in range(repeat):
-        out = subprocess.run([sys.executable, __file__, "--child", kind, what, str(source), str(db)],
-                             check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", kind, what, str(source), str(db)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         result = json.loads(out.strip().splitlines()[-1])
         best = result if best is None or result["seconds"] < best["seconds"] else best
     db.unlink(missing_ok=True)
@@ -141,17 +154,21 @@ def main() -> None:
     folder = Path(args.dir)
     started = time.perf_counter()
     paths = generate(folder, args.rows)
-    print(f"inputs for {args.rows:,} rows ready in {time.perf_counter() - started:.0f} s "
-          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    print(
+        f"inputs for {args.rows:,} rows ready in {time.perf_counter() - started:.0f} s "
+        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+    )
     for kind in args.only or ["pages", "jsonl", "csv"]:
         floor = measure(kind, "floor", paths[kind], folder / "floor.duckdb", args.repeat)
         ours = measure(kind, "import", paths[kind], folder / "ledger.duckdb", args.repeat)
         r = ours["report"]
-        print(f"{kind:6} import {ours['seconds']:6.2f} s  floor {floor['seconds']:6.2f} s  "
-              f"-> {ours['seconds'] / floor['seconds']:4.1f} x  (CPU {ours['cpu']:6.2f} s vs {floor['cpu']:6.2f} s "
-              f"-> {ours['cpu'] / floor['cpu']:4.1f} x)  peak RSS {ours['rss_mb']:,.0f} MB "
-              f"(floor {floor['rss_mb']:,.0f} MB)   imported {r['imported']:,}, duplicates {r['duplicates']:,}, "
-              f"quarantined {r['quarantined']:,}, files {r['files']:,}")
+        print(
+            f"{kind:6} import {ours['seconds']:6.2f} s  floor {floor['seconds']:6.2f} s  "
+            f"-> {ours['seconds'] / floor['seconds']:4.1f} x  (CPU {ours['cpu']:6.2f} s vs {floor['cpu']:6.2f} s "
+            f"-> {ours['cpu'] / floor['cpu']:4.1f} x)  peak RSS {ours['rss_mb']:,.0f} MB "
+            f"(floor {floor['rss_mb']:,.0f} MB)   imported {r['imported']:,}, duplicates {r['duplicates']:,}, "
+            f"quarantined {r['quarantined']:,}, files {r['files']:,}"
+        )
 
 
 if __name__ == "__main__":

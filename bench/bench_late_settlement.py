@@ -38,7 +38,9 @@ def late_batch(ledger, count: int) -> pd.DataFrame:
         f"""SELECT 'late-' || i AS usage_id,
                    $1::TIMESTAMPTZ - to_microseconds(1 + (hash(i) % 172800000000)::BIGINT) AS start_at,
                    (((hash(i * 3 + 2) % 300) + 1) * 0.01)::DECIMAL(18, 2) AS charge
-            FROM range({count}) t(i)""", [last]).df()
+            FROM range({count}) t(i)""",
+        [last],
+    ).df()
 
 
 def main() -> None:
@@ -60,14 +62,26 @@ def main() -> None:
         p.unlink(missing_ok=True)
     alone = fresh_ledger(alone_path)
     alone_wall, alone_cpu, _ = timed(lambda: settle(alone, calls=batch))
-    print(json.dumps({
-        "ledger_calls": args.calls, "late_calls": len(batch), "late_reported": report.late,
-        "settled": report.settled, "recorded_calls_since_earliest_late_call": since,
-        "settle_ledger_s": round(base_wall, 2), "late_batch_s": round(late_wall, 2), "late_batch_cpu_s": round(late_cpu, 2),
-        "batch_alone_s": round(alone_wall, 2), "batch_alone_cpu_s": round(alone_cpu, 2),
-        "ratio_wall": round(late_wall / alone_wall, 2), "ratio_cpu": round(late_cpu / max(alone_cpu, 1e-9), 2),
-        "peak_rss_mb": round(peak_mb()),
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "ledger_calls": args.calls,
+                "late_calls": len(batch),
+                "late_reported": report.late,
+                "settled": report.settled,
+                "recorded_calls_since_earliest_late_call": since,
+                "settle_ledger_s": round(base_wall, 2),
+                "late_batch_s": round(late_wall, 2),
+                "late_batch_cpu_s": round(late_cpu, 2),
+                "batch_alone_s": round(alone_wall, 2),
+                "batch_alone_cpu_s": round(alone_cpu, 2),
+                "ratio_wall": round(late_wall / alone_wall, 2),
+                "ratio_cpu": round(late_cpu / max(alone_cpu, 1e-9), 2),
+                "peak_rss_mb": round(peak_mb()),
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -12,14 +12,18 @@ from __future__ import annotations
 import random
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
+from commcredits.credits.ledger import open_ledger
 from commcredits.licensing.catalog import (
-    AUDIO_CONFERENCING_SKU, COMMUNICATION_CREDITS_SKU, DOMESTIC_CALLING_PLAN_SKU, TEAMS_PHONE_SKU, Capability,
+    AUDIO_CONFERENCING_SKU,
+    COMMUNICATION_CREDITS_SKU,
+    DOMESTIC_CALLING_PLAN_SKU,
+    TEAMS_PHONE_SKU,
+    Capability,
     load_catalog,
 )
-from commcredits.credits.ledger import open_ledger
 from commcredits.licensing.plans import make_ready, plan_license_changes
 from commcredits.licensing.tenant import import_graph_tenant
 
@@ -33,13 +37,26 @@ def generate(n: int, seed: int = 7) -> tuple[list[dict], list[dict]]:
     users = []
     for i in range(n):
         skus = {rng.choice([E5, E3])} | {s for s in POOL[2:] if rng.random() < 0.25}
-        users.append({"id": f"{i:08d}-0000-4000-8000-000000000000", "userPrincipalName": f"user{i:06d}@contoso.com",
-                      "displayName": f"User {i}", "department": rng.choice(["Sales", "Support", "Finance"]),
-                      "usageLocation": rng.choice(["US", "GB", "DE", None]),
-                      "assignedLicenses": [{"skuId": s, "disabledPlans": []} for s in sorted(skus)]})
+        users.append(
+            {
+                "id": f"{i:08d}-0000-4000-8000-000000000000",
+                "userPrincipalName": f"user{i:06d}@contoso.com",
+                "displayName": f"User {i}",
+                "department": rng.choice(["Sales", "Support", "Finance"]),
+                "usageLocation": rng.choice(["US", "GB", "DE", None]),
+                "assignedLicenses": [{"skuId": s, "disabledPlans": []} for s in sorted(skus)],
+            }
+        )
     consumed = {s: sum(any(l["skuId"] == s for l in u["assignedLicenses"]) for u in users) for s in POOL}
-    skus = [{"skuId": s, "skuPartNumber": load_catalog().product(s).sku_part_number,
-             "prepaidUnits": {"enabled": consumed[s] + n // 10}, "consumedUnits": consumed[s]} for s in POOL]
+    skus = [
+        {
+            "skuId": s,
+            "skuPartNumber": load_catalog().product(s).sku_part_number,
+            "prepaidUnits": {"enabled": consumed[s] + n // 10},
+            "consumedUnits": consumed[s],
+        }
+        for s in POOL
+    ]
     return users, skus
 
 
@@ -50,14 +67,22 @@ def per_row_baseline(store, usage_location: str = "US") -> list[tuple[str, str]]
     for user_id, sku_id, disabled in store.query("SELECT user_id, sku_id, disabled_plans FROM user_license"):
         held.setdefault(user_id, []).append((sku_id, disabled))
     free = dict(store.query("SELECT sku_id, free_units FROM sku_seats"))
-    users = store.query("SELECT user_id, user_principal_name, usage_location FROM tenant_user ORDER BY user_principal_name")
+    users = store.query(
+        "SELECT user_id, user_principal_name, usage_location FROM tenant_user ORDER BY user_principal_name"
+    )
     out = []
     for user_id, upn, location in users:
         caps = catalog.capabilities(held.get(user_id, []))
         if not (location or usage_location):
             continue
-        has_cp = bool(caps & {Capability.DOMESTIC_CALLING_PLAN, Capability.INTERNATIONAL_CALLING_PLAN,
-                              Capability.PAY_AS_YOU_GO_CALLING_PLAN})
+        has_cp = bool(
+            caps
+            & {
+                Capability.DOMESTIC_CALLING_PLAN,
+                Capability.INTERNATIONAL_CALLING_PLAN,
+                Capability.PAY_AS_YOU_GO_CALLING_PLAN,
+            }
+        )
         has_ac = Capability.AUDIO_CONFERENCING in caps
         before = len(out)
         if has_cp and Capability.TEAMS_PHONE not in caps and free.get(TEAMS_PHONE_SKU, 0) > 0:
@@ -67,8 +92,11 @@ def per_row_baseline(store, usage_location: str = "US") -> list[tuple[str, str]]
             free[AUDIO_CONFERENCING_SKU] -= 1
             out.append((upn, AUDIO_CONFERENCING_SKU))
             has_ac = True
-        if (has_ac or has_cp) and Capability.COMMUNICATION_CREDITS not in caps \
-                and free.get(COMMUNICATION_CREDITS_SKU, 0) > 0:
+        if (
+            (has_ac or has_cp)
+            and Capability.COMMUNICATION_CREDITS not in caps
+            and free.get(COMMUNICATION_CREDITS_SKU, 0) > 0
+        ):
             free[COMMUNICATION_CREDITS_SKU] -= 1
             out.append((upn, COMMUNICATION_CREDITS_SKU))
         if not location and len(out) > before:
@@ -79,7 +107,7 @@ def per_row_baseline(store, usage_location: str = "US") -> list[tuple[str, str]]
 def main(n: int) -> None:
     users, skus = generate(n)
     ledger = open_ledger(currency="USD")
-    ledger.add_funds(Decimal("1000.00"), at=datetime.now(timezone.utc), order_id="bench")
+    ledger.add_funds(Decimal("1000.00"), at=datetime.now(UTC), order_id="bench")
     started = time.perf_counter()
     import_graph_tenant(ledger.store, users, skus)
     print(f"import of {n:,} users: {time.perf_counter() - started:.2f} s")

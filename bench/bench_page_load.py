@@ -33,9 +33,8 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from voila_server import dashboard, free_port, wait_until_answers  # noqa: E402
-
 from big_ledger import build_big  # noqa: E402
+from voila_server import dashboard, free_port, wait_until_answers  # noqa: E402
 
 from commcredits.demo import build_demo  # noqa: E402
 from commcredits.ui.server import admin_pages  # noqa: E402
@@ -51,10 +50,19 @@ FIRST_CONTROL = {
 GENERIC_CONTROL = ".jupyter-widgets button, .jupyter-widgets input"
 
 BARE_NOTEBOOK = {
-    "cells": [{"cell_type": "code", "execution_count": None, "id": "bare", "metadata": {}, "outputs": [],
-               "source": "import ipywidgets\nipywidgets.Button(description='Ready')"}],
+    "cells": [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "bare",
+            "metadata": {},
+            "outputs": [],
+            "source": "import ipywidgets\nipywidgets.Button(description='Ready')",
+        }
+    ],
     "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
-    "nbformat": 4, "nbformat_minor": 5,
+    "nbformat": 4,
+    "nbformat_minor": 5,
 }
 
 
@@ -75,8 +83,11 @@ def bare_server(folder: Path):
     notebook = folder / "bare.ipynb"
     notebook.write_text(json.dumps(BARE_NOTEBOOK))
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-                                "--Voila.ip=127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_until_answers(f"http://127.0.0.1:{port}/login", process, timeout=120)
         yield f"http://127.0.0.1:{port}/"
@@ -85,7 +96,9 @@ def bare_server(folder: Path):
         process.wait(timeout=20)
 
 
-def measure(browser, folder: Path, rounds: int, big_calls: int, big_path: Path | None) -> tuple[list[float], dict, dict]:
+def measure(
+    browser, folder: Path, rounds: int, big_calls: int, big_path: Path | None
+) -> tuple[list[float], dict, dict]:
     """Per page and round: (page seconds, bare seconds measured just before it), so load on a shared
     machine hits both alike; with a big ledger also (big-ledger seconds, demo seconds) of the same round."""
     db = folder / "demo.duckdb"
@@ -140,14 +153,17 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-page-load-"))
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=shutil.which("chromium"),
-                                        args=["--headless", "--no-sandbox", "--disable-gpu"])
+            browser = p.chromium.launch(
+                executable_path=shutil.which("chromium"), args=["--headless", "--no-sandbox", "--disable-gpu"]
+            )
             bare_all, pages, big = measure(browser, folder, args.rounds, args.big_calls, args.big_ledger)
             browser.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    print(f"bare one-widget Voila page: median {statistics.median(bare_all):.2f} s over {len(bare_all)} loads; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"bare one-widget Voila page: median {statistics.median(bare_all):.2f} s over {len(bare_all)} loads; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     header = f"{'page':28} {'first usable control':>22} {'ratio to bare (median)':>24}"
     print(header + (f" {'big ledger':>12} {'big / demo (median)':>20}" if big else ""))
     for name, pairs in pages.items():
@@ -155,8 +171,10 @@ def main() -> None:
         ratio = statistics.median(page / bare for page, bare in pairs)
         line = f"{name:28} {seconds:20.2f} s {ratio:23.2f}×"
         if big:
-            line += (f" {statistics.median(b for b, _ in big[name]):10.2f} s"
-                     f" {statistics.median(b / d for b, d in big[name]):19.2f}×")
+            line += (
+                f" {statistics.median(b for b, _ in big[name]):10.2f} s"
+                f" {statistics.median(b / d for b, d in big[name]):19.2f}×"
+            )
         print(line)
 
 

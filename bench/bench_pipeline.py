@@ -19,11 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import resource
+import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -87,19 +87,32 @@ def timed(action):
 def run_stage(stage: str, ledger_path: Path, inputs: Path) -> dict:
     """One pipeline stage in this (child) process: seconds, peak RSS in MB and what it did."""
     ledger = cc.open_ledger(ledger_path)
-    actions = {"import": lambda: import_pstn_calls(ledger, inputs, progress=False),
-               "rate": lambda: rate_calls(ledger), "settle": lambda: settle(ledger)}
+    actions = {
+        "import": lambda: import_pstn_calls(ledger, inputs, progress=False),
+        "rate": lambda: rate_calls(ledger),
+        "settle": lambda: settle(ledger),
+    }
     seconds, result = timed(actions[stage])
-    done = {"import": lambda r: {"imported": r.imported, "quarantined": r.quarantined},
-            "rate": lambda r: {"rated": r.by_method},
-            "settle": lambda r: {"settled": r.settled, "recharges": r.recharges, "expired_lots": r.expired_lots,
-                                 "blocked": r.blocked}}[stage](result)
+    done = {
+        "import": lambda r: {"imported": r.imported, "quarantined": r.quarantined},
+        "rate": lambda r: {"rated": r.by_method},
+        "settle": lambda r: {
+            "settled": r.settled,
+            "recharges": r.recharges,
+            "expired_lots": r.expired_lots,
+            "blocked": r.blocked,
+        },
+    }[stage](result)
     return {"seconds": seconds, "peak_mb": peak_mb(), **done}
 
 
 def in_child(stage: str, ledger_path: Path, inputs: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--stage", stage, "--ledger", str(ledger_path),
-                          "--inputs", str(inputs)], check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--stage", stage, "--ledger", str(ledger_path), "--inputs", str(inputs)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -120,12 +133,15 @@ def main() -> None:
     args.files = args.files or max(1, -(-args.calls // 1_000_000))
     started = time.perf_counter()
     inputs = generate(folder / f"calls-{args.calls}", args.calls, args.files)
-    print(f"{args.calls:,} calls in {len(inputs)} JSON lines file(s) ready in {time.perf_counter() - started:.0f} s; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    print(
+        f"{args.calls:,} calls in {len(inputs)} JSON lines file(s) ready in {time.perf_counter() - started:.0f} s; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+        flush=True,
+    )
 
     ledger_path = fresh(folder / "ledger.duckdb")
     ledger = cc.open_ledger(ledger_path)
-    ledger.add_funds("1000.00", at=datetime(2024, 1, 1, tzinfo=timezone.utc), order_id="opening")
+    ledger.add_funds("1000.00", at=datetime(2024, 1, 1, tzinfo=UTC), order_id="opening")
     ledger.set_auto_recharge(amount="500.00", below="100.00")
     load_rate_card(ledger)
     load_included_minutes(ledger)
@@ -133,32 +149,47 @@ def main() -> None:
     runs = {stage: in_child(stage, ledger_path, inputs[0].parent) for stage in ("import", "rate", "settle")}
     stages = {stage: run["seconds"] for stage, run in runs.items()}
     peaks = {stage: run["peak_mb"] for stage, run in runs.items()}
-    print(f"imported {runs['import']['imported']:,} (quarantined {runs['import']['quarantined']:,}); rated "
-          f"{runs['rate']['rated']}; settled {runs['settle']['settled']:,} calls, {runs['settle']['recharges']:,} "
-          f"recharges, {runs['settle']['expired_lots']:,} lots expired, {runs['settle']['blocked']:,} blocked")
-    if runs["import"]["imported"] != args.calls:   # a refused file would make every ratio meaningless
-        sys.exit(f"only {runs['import']['imported']:,} of {args.calls:,} calls were imported: a file is quarantined whole, e.g. over the 1 GiB limit: use more --files")
+    print(
+        f"imported {runs['import']['imported']:,} (quarantined {runs['import']['quarantined']:,}); rated "
+        f"{runs['rate']['rated']}; settled {runs['settle']['settled']:,} calls, {runs['settle']['recharges']:,} "
+        f"recharges, {runs['settle']['expired_lots']:,} lots expired, {runs['settle']['blocked']:,} blocked"
+    )
+    if runs["import"]["imported"] != args.calls:  # a refused file would make every ratio meaningless
+        sys.exit(
+            f"only {runs['import']['imported']:,} of {args.calls:,} calls were imported: a file is quarantined whole, e.g. over the 1 GiB limit: use more --files"
+        )
 
     con = duckdb.connect(str(fresh(folder / "floor.duckdb")))
     con.execute("SET TimeZone = 'UTC'")
     files = [str(p) for p in inputs]
     floors = {}
-    floors["import"], _ = timed(lambda: con.execute(
-        f"CREATE TABLE calls AS SELECT * FROM read_json({files}, format = 'newline_delimited')"))
-    floors["rate"], _ = timed(lambda: con.execute(
-        "CREATE TABLE rated AS SELECT id, startDateTime AS start_at, round(coalesce(charge, 0), 2) AS charge FROM calls"))
-    floors["settle"], _ = timed(lambda: con.execute(
-        "CREATE TABLE running AS SELECT id, sum(charge) OVER (ORDER BY start_at, id) AS s FROM rated"))
+    floors["import"], _ = timed(
+        lambda: con.execute(f"CREATE TABLE calls AS SELECT * FROM read_json({files}, format = 'newline_delimited')")
+    )
+    floors["rate"], _ = timed(
+        lambda: con.execute(
+            "CREATE TABLE rated AS SELECT id, startDateTime AS start_at, round(coalesce(charge, 0), 2) AS charge FROM calls"
+        )
+    )
+    floors["settle"], _ = timed(
+        lambda: con.execute(
+            "CREATE TABLE running AS SELECT id, sum(charge) OVER (ORDER BY start_at, id) AS s FROM rated"
+        )
+    )
     con.close()
 
     total, floor = sum(stages.values()), sum(floors.values())
     print(f"{'stage':8} {'ours':>9} {'share':>6} {'baseline':>9} {'ratio':>6} {'peak RSS':>10}")
     for name in stages:
-        print(f"{name:8} {stages[name]:8.2f}s {stages[name] / total:6.0%} {floors[name]:8.2f}s "
-              f"{stages[name] / floors[name]:5.1f}x {peaks[name]:8,.0f} MB")
+        print(
+            f"{name:8} {stages[name]:8.2f}s {stages[name] / total:6.0%} {floors[name]:8.2f}s "
+            f"{stages[name] / floors[name]:5.1f}x {peaks[name]:8,.0f} MB"
+        )
     peak_stage = max(peaks, key=peaks.get)
-    print(f"{'total':8} {total:8.2f}s {'':6} {floor:8.2f}s {total / floor:5.1f}x   peak RSS {peaks[peak_stage]:,.0f} MB "
-          f"in {peak_stage} ({args.calls / total:,.0f} calls/s end to end; load average {os.getloadavg()[0]:.1f})")
+    print(
+        f"{'total':8} {total:8.2f}s {'':6} {floor:8.2f}s {total / floor:5.1f}x   peak RSS {peaks[peak_stage]:,.0f} MB "
+        f"in {peak_stage} ({args.calls / total:,.0f} calls/s end to end; load average {os.getloadavg()[0]:.1f})"
+    )
 
 
 if __name__ == "__main__":

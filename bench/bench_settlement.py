@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
-import resource
-import time
-from datetime import datetime, timezone
-
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -33,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import commcredits as cc  # noqa: E402
 from commcredits.credits.settlement import settle  # noqa: E402
 
-START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def peak_mb() -> float:
@@ -83,10 +82,13 @@ def build_base(path: Path, calls: int) -> None:
 def child(what: str, path: str) -> None:
     """One measurement in this child process, printed as JSON."""
     if what == "floor":
+
         def action():
             con = duckdb.connect(path)
-            con.execute("CREATE TABLE running AS SELECT usage_id, sum(charge) OVER (ORDER BY start_at, usage_id) AS s "
-                        "FROM pstn_call")
+            con.execute(
+                "CREATE TABLE running AS SELECT usage_id, sum(charge) OVER (ORDER BY start_at, usage_id) AS s "
+                "FROM pstn_call"
+            )
             con.close()
             return None
     else:
@@ -94,8 +96,13 @@ def child(what: str, path: str) -> None:
 
         def action():
             report = settle(ledger)
-            return {"settled": report.settled, "recharges": report.recharges, "expired": report.expired_lots,
-                    "blocked": report.blocked}
+            return {
+                "settled": report.settled,
+                "recharges": report.recharges,
+                "expired": report.expired_lots,
+                "blocked": report.blocked,
+            }
+
     wall, cpu, result = timed(action)
     print(json.dumps({"wall": wall, "cpu": cpu, "rss_mb": peak_mb(), "report": result}))
 
@@ -105,8 +112,9 @@ def measure(what: str, base: Path, folder: Path) -> dict:
     for p in (target, Path(f"{target}.wal")):
         p.unlink(missing_ok=True)
     shutil.copyfile(base, target)
-    out = subprocess.run([sys.executable, __file__, "--child", what, str(target)], check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", what, str(target)], check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -133,16 +141,26 @@ def main() -> None:
         floor = f if floor is None or f["wall"] < floor["wall"] else floor
         ours = o if ours is None or o["wall"] < ours["wall"] else ours
     r = ours["report"]
-    print(f"settled {r['settled']:,} calls ({r['recharges']:,} recharges, {r['expired']:,} lots expired, "
-          f"{r['blocked']:,} blocked)")
-    print(f"set-based settle:            {ours['wall']:10.2f} s   ({args.calls / ours['wall']:,.0f} calls/s; "
-          f"CPU {ours['cpu']:.2f} s; peak RSS {ours['rss_mb']:,.0f} MB)")
-    print(f"bare DuckDB sum() over:      {floor['wall']:10.2f} s   (CPU {floor['cpu']:.2f} s; peak RSS "
-          f"{floor['rss_mb']:,.0f} MB)")
-    print(f"cost vs bare ordered sum:    {ours['wall'] / floor['wall']:10.1f} x   (CPU time: "
-          f"{ours['cpu'] / floor['cpu']:.1f} x)")
-    print(f"time per call: {ours['wall'] / args.calls * 1e6:.2f} µs wall, {ours['cpu'] / args.calls * 1e6:.2f} µs CPU; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"settled {r['settled']:,} calls ({r['recharges']:,} recharges, {r['expired']:,} lots expired, "
+        f"{r['blocked']:,} blocked)"
+    )
+    print(
+        f"set-based settle:            {ours['wall']:10.2f} s   ({args.calls / ours['wall']:,.0f} calls/s; "
+        f"CPU {ours['cpu']:.2f} s; peak RSS {ours['rss_mb']:,.0f} MB)"
+    )
+    print(
+        f"bare DuckDB sum() over:      {floor['wall']:10.2f} s   (CPU {floor['cpu']:.2f} s; peak RSS "
+        f"{floor['rss_mb']:,.0f} MB)"
+    )
+    print(
+        f"cost vs bare ordered sum:    {ours['wall'] / floor['wall']:10.1f} x   (CPU time: "
+        f"{ours['cpu'] / floor['cpu']:.1f} x)"
+    )
+    print(
+        f"time per call: {ours['wall'] / args.calls * 1e6:.2f} µs wall, {ours['cpu'] / args.calls * 1e6:.2f} µs CPU; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
 
     if args.baseline_calls:
         gen = duckdb.connect()
@@ -157,8 +175,10 @@ def main() -> None:
             except cc.InsufficientCredits:
                 pass
         per_call = (time.perf_counter() - t) / len(rows)
-        print(f"per-call Ledger.spend: {per_call * 1000:.2f} ms/call on {len(rows):,} calls -> "
-              f"{per_call * args.calls:,.0f} s extrapolated, {per_call * args.calls / ours['wall']:,.0f} x slower")
+        print(
+            f"per-call Ledger.spend: {per_call * 1000:.2f} ms/call on {len(rows):,} calls -> "
+            f"{per_call * args.calls:,.0f} s extrapolated, {per_call * args.calls / ours['wall']:,.0f} x slower"
+        )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -40,7 +40,7 @@ def build(folder: Path, tenants: int, calls: int) -> None:
     step = 365 * 86_400_000_000 // calls
     for t in range(tenants):
         ledger = open_tenant(folder, f"tenant-{t:03}", currency="USD")
-        ledger.add_funds("1000.00", at=datetime(2025, 1, 1, tzinfo=timezone.utc), order_id="opening")
+        ledger.add_funds("1000.00", at=datetime(2025, 1, 1, tzinfo=UTC), order_id="opening")
         source = folder.parent / f"calls-{t:03}.jsonl"
         duckdb.sql(f"COPY ({ROWS.format(t=t, calls=calls, step=step)}) TO '{source}' (FORMAT JSON)")
         import_pstn_calls(ledger, source, progress=False)
@@ -64,7 +64,7 @@ def main() -> None:
     build(folder, args.tenants, args.calls)
     first, report = timed(lambda: export_dataset(folder, target))
     print(f"first export of {args.tenants} tenants x {args.calls:,} calls: {first:.1f} s ({report})")
-    open_tenant(folder, "tenant-000").add_funds("10.00", at=datetime.now(timezone.utc), order_id="top-up")
+    open_tenant(folder, "tenant-000").add_funds("10.00", at=datetime.now(UTC), order_id="top-up")
     again, report = timed(lambda: export_dataset(folder, target))
     print(f"export after one tenant changed: {again:.2f} s ({report})")
     over_files, _ = timed(lambda: query_all(folder, QUESTION.format(calls="pstn_call")))
@@ -72,8 +72,10 @@ def main() -> None:
         con.execute("SET TimeZone = 'UTC'")
         source = f"read_parquet('{dataset_glob(target, 'calls')}', hive_partitioning = true)"
         over_dataset, _ = timed(lambda: con.sql(QUESTION.format(calls=source)).fetchall())
-    print(f"charges by tenant and month: dataset {over_dataset:.2f} s, query_all {over_files:.2f} s "
-          f"({over_files / over_dataset:.1f}x faster over the dataset); load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"charges by tenant and month: dataset {over_dataset:.2f} s, query_all {over_files:.2f} s "
+        f"({over_files / over_dataset:.1f}x faster over the dataset); load average {os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import argparse
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -54,7 +54,7 @@ def generate(folder: Path, count: int, per_tenant: int) -> None:
     started = time.perf_counter()
     for i in range(count):
         ledger = tenants.open_tenant(folder, f"tenant-{i:03}.onmicrosoft.com", currency="USD")
-        ledger.add_funds("1000.00", at=datetime(2024, 1, 1, tzinfo=timezone.utc), order_id="opening")
+        ledger.add_funds("1000.00", at=datetime(2024, 1, 1, tzinfo=UTC), order_id="opening")
         ledger.set_auto_recharge(amount="500.00", below="100.00")
         settle(ledger, calls=calls(gen, per_tenant, i))
         print(f"\r  tenant {i + 1}/{count} settled ({time.perf_counter() - started:.0f} s)", end="", flush=True)
@@ -102,13 +102,16 @@ def main() -> None:
     base, expected = best(on_combined, args.repeat)
     ours, result = best(lambda: tenants.query_all(folder / "ledgers", QUERY), args.repeat)
     assert result.values.tolist() == expected.values.tolist(), "the cross-tenant view must give the combined answer"
-    con = tenants._connect_files({n: tenants.tenant_path(folder / "ledgers", n)
-                                  for n in tenants.list_tenants(folder / "ledgers")}, 15)
+    con = tenants._connect_files(
+        {n: tenants.tenant_path(folder / "ledgers", n) for n in tenants.list_tenants(folder / "ledgers")}, 15
+    )
     attached, _ = best(lambda: con.sql(QUERY).to_arrow_table(), args.repeat)
     con.close()
     (rows,) = duckdb.connect(str(combined), read_only=True).execute("SELECT count(*) FROM entry").fetchall()[0]
-    print(f"{args.tenants} tenants x {args.calls:,} calls ({rows:,} ledger entries, {len(result):,} result rows); "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"{args.tenants} tenants x {args.calls:,} calls ({rows:,} ledger entries, {len(result):,} result rows); "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     print(f"query_all (attach {args.tenants} files, query, close): {ours:6.3f} s")
     print(f"  the query alone on the attached files:           {attached:6.3f} s")
     print(f"one combined table (connect, query, close):        {base:6.3f} s")

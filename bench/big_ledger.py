@@ -45,7 +45,9 @@ def build_big(path: Path, calls: int) -> None:
     callers = fill_tenant(ledger, rng)
     import_pstn_calls(ledger, demo_calls(rng, callers, start, HISTORY_DAYS), progress=False)
     with ledger.store.transaction() as con:
-        (demo_rows,) = con.execute("SELECT count(*) FROM microsoft_charge WHERE billed_by = 'microsoft' AND charge > 0").fetchall()[0]
+        (demo_rows,) = con.execute(
+            "SELECT count(*) FROM microsoft_charge WHERE billed_by = 'microsoft' AND charge > 0"
+        ).fetchall()[0]
         copies = -(-calls // demo_rows)
         con.execute(MORE_CALLS, {"start": start, "copies": copies, "calls": calls})
     fund_and_settle(ledger, start=start, end=end)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -42,7 +42,7 @@ def snapshot_folder() -> Path:
 
 def remove_stale_snapshots(folder: Path, now: datetime | None = None) -> int:
     """Delete snapshot files in `folder` older than STALE_AFTER; return how many were deleted."""
-    cutoff = (now or datetime.now(timezone.utc)).timestamp() - STALE_AFTER.total_seconds()
+    cutoff = (now or datetime.now(UTC)).timestamp() - STALE_AFTER.total_seconds()
     removed = 0
     for path in folder.glob("*.duckdb*"):
         try:
@@ -63,7 +63,7 @@ def snapshot(source: str | os.PathLike | None = None, folder: str | os.PathLike 
     target_dir = Path(folder) if folder is not None else snapshot_folder()
     target_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     remove_stale_snapshots(target_dir)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     target = target_dir / f"{origin.stem}-{stamp}.duckdb"
     previous = os.umask(0o077)  # the file is private from its first byte, not only after a chmod
     try:
@@ -105,4 +105,3 @@ def export_query(con: duckdb.DuckDBPyConnection, query: str, path: str | os.Path
 
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-

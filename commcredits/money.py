@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from babel.core import Locale, UnknownLocaleError
 from babel.numbers import (
@@ -55,6 +55,7 @@ def parse_amount(value, currency: str, field: str = "amount", *, allow_zero: boo
     Raises InvalidAmount (naming `field`) for floats, non-numbers, amounts <= 0 (or < 0 with allow_zero),
     and amounts with more digits than the currency has (12.345 USD, 10.5 JPY).
     """
+
     def fail(text: str) -> InvalidAmount:
         return InvalidAmount(field, f"{field_label(field)}: {text}")
 
@@ -77,8 +78,9 @@ def parse_amount(value, currency: str, field: str = "amount", *, allow_zero: boo
     if abs(amount) > MAX_AMOUNT:  # checked before quantize, which cannot represent huge values
         if looks_like_card_number(str(value)):
             raise fail("this looks like a card number; never type card numbers here. Enter an amount such as 50.00.")
-        raise fail(f"{_shown(value)} is too large: the largest amount accepted is {MAX_AMOUNT:,} {currency}. "
-                   "Check the number.")
+        raise fail(
+            f"{_shown(value)} is too large: the largest amount accepted is {MAX_AMOUNT:,} {currency}. Check the number."
+        )
     exponent = currency_exponent(currency)
     if amount != amount.quantize(Decimal(1).scaleb(-exponent), rounding="ROUND_DOWN"):
         unit = "whole units" if exponent == 0 else f"at most {exponent} decimals"
@@ -89,8 +91,12 @@ def parse_amount(value, currency: str, field: str = "amount", *, allow_zero: boo
 
 
 # How forms name each amount field (the words of the Microsoft 365 admin center).
-FIELD_LABELS = {"amount": "Amount", "recharge_amount": "Add this amount", "recharge_below": "When balance is below",
-                "below": "When balance is below"}
+FIELD_LABELS = {
+    "amount": "Amount",
+    "recharge_amount": "Add this amount",
+    "recharge_below": "When balance is below",
+    "below": "When balance is below",
+}
 
 
 def field_label(field: str) -> str:
@@ -117,8 +123,9 @@ def format_money(amount: Decimal, currency: str, locale: str = "en_US") -> str:
         return format_currency(Decimal(amount), currency, locale="en_US")
 
 
-def parse_typed_amount(text: str, currency: str, locale: str = "en_US", field: str = "amount", *,
-                       allow_zero: bool = False) -> Decimal:
+def parse_typed_amount(
+    text: str, currency: str, locale: str = "en_US", field: str = "amount", *, allow_zero: bool = False
+) -> Decimal:
     """Parse an amount a person typed in a form ('1,250.00' in en_US, '1.250,00' in de_DE; a currency symbol
     is ignored) into an exact amount. Raises InvalidAmount naming `field`."""
     cleaned = str(text or "").strip()
@@ -129,11 +136,14 @@ def parse_typed_amount(text: str, currency: str, locale: str = "en_US", field: s
     if not cleaned:
         raise InvalidAmount(field, f"{label} is empty; enter an amount such as 50.00.")
     if looks_like_card_number(cleaned):
-        raise InvalidAmount(field, f"{label}: this looks like a card number; never type card numbers here. "
-                                   "Enter an amount such as 50.00.")
+        raise InvalidAmount(
+            field,
+            f"{label}: this looks like a card number; never type card numbers here. Enter an amount such as 50.00.",
+        )
     if re.search(r"\d\s*[eE]\s*[+-]?\d", cleaned):
-        raise InvalidAmount(field, f"{label}: {_shown(text)} uses exponent notation; enter the amount in digits, "
-                                   "such as 1000000.00.")
+        raise InvalidAmount(
+            field, f"{label}: {_shown(text)} uses exponent notation; enter the amount in digits, such as 1000000.00."
+        )
     try:
         value = parse_decimal(cleaned, locale=_safe_locale(locale), strict=True)
     except (NumberFormatError, ArithmeticError, ValueError):

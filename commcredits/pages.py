@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 class Page(NamedTuple):
     notebook: str  # file name in notebooks/, also its address under /voila/render/
-    title: str     # what admins read in the navigation, the tab title and alert links
+    title: str  # what admins read in the navigation, the tab title and alert links
 
 
 PAGES = (

@@ -8,8 +8,9 @@ these (usage.lists, the alerts history); ui.long_list shows any of them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
@@ -35,16 +36,18 @@ def sql_rows(store: Store, statement: str, params: dict[str, Any] | None = None)
         return int(store.query(f"SELECT count(*) FROM ({statement})", params)[0][0])
 
     def page(offset: int, limit: int | None) -> pd.DataFrame:
-        return store.query_df(f"{statement}\nLIMIT $limit OFFSET $offset",
-                              {**params, "limit": limit, "offset": int(offset)})
+        return store.query_df(
+            f"{statement}\nLIMIT $limit OFFSET $offset", {**params, "limit": limit, "offset": int(offset)}
+        )
 
     return RowSource(count, page)
 
 
 def frame_rows(frame: pd.DataFrame) -> RowSource:
     """A RowSource over a DataFrame already in memory (e.g. a settlement report's blocked calls)."""
-    return RowSource(lambda: len(frame),
-                     lambda offset, limit: frame.iloc[offset:None if limit is None else offset + limit])
+    return RowSource(
+        lambda: len(frame), lambda offset, limit: frame.iloc[offset : None if limit is None else offset + limit]
+    )
 
 
 __all__ = ["RowSource", "frame_rows", "sql_rows"]

@@ -70,8 +70,10 @@ def _export_tenant(store: Store, name: str, root: Path, known: dict) -> tuple[di
     fingerprints, written = {}, 0
     with store.reading() as con:
         for dataset, (table, time_column, newest) in DATASETS.items():
-            rows = con.execute(f"SELECT strftime({time_column}, '%Y-%m') AS month, count(*)::VARCHAR || '/' || "
-                               f"{newest} FROM {table} GROUP BY ALL").fetchall()
+            rows = con.execute(
+                f"SELECT strftime({time_column}, '%Y-%m') AS month, count(*)::VARCHAR || '/' || "
+                f"{newest} FROM {table} GROUP BY ALL"
+            ).fetchall()
             for month, fingerprint in rows:
                 key = f"{dataset}/{month}"
                 fingerprints[key] = fingerprint
@@ -80,8 +82,11 @@ def _export_tenant(store: Store, name: str, root: Path, known: dict) -> tuple[di
                 place = root / dataset / f"tenant={name}" / f"month={month}" / "data.parquet"
                 place.parent.mkdir(parents=True, exist_ok=True)
                 draft = place.with_suffix(".parquet.tmp")
-                con.execute(f"COPY (SELECT * FROM {table} WHERE strftime({time_column}, '%Y-%m') = $1 "
-                            f"ORDER BY {time_column}) TO '{draft}' (FORMAT PARQUET)", [month])
+                con.execute(
+                    f"COPY (SELECT * FROM {table} WHERE strftime({time_column}, '%Y-%m') = $1 "
+                    f"ORDER BY {time_column}) TO '{draft}' (FORMAT PARQUET)",
+                    [month],
+                )
                 os.replace(draft, place)
                 written += 1
     return fingerprints, written

@@ -8,7 +8,7 @@ Every setup is a new row (append-only, the latest holds); the agreement is recor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .credits.ledger import Agreement, Ledger, _parse_agreement, current_agreement, current_auto_recharge
@@ -70,8 +70,9 @@ def validate_setup(organisation, currency, agreement, time_zone) -> tuple[str, s
     if not name:
         raise InvalidInput("organisation", "Enter your organisation's name, as your admins know it.")
     if len(name) > MAX_ORGANISATION_LENGTH:
-        raise InvalidInput("organisation", f"The name is {len(name)} characters long; at most "
-                                           f"{MAX_ORGANISATION_LENGTH}.")
+        raise InvalidInput(
+            "organisation", f"The name is {len(name)} characters long; at most {MAX_ORGANISATION_LENGTH}."
+        )
     code = validate_currency(currency)
     chosen = _parse_agreement(agreement)
     zone = str(time_zone or "").strip()
@@ -82,26 +83,38 @@ def validate_setup(organisation, currency, agreement, time_zone) -> tuple[str, s
     return name, code, chosen, zone
 
 
-def record_setup(ledger: Ledger, *, organisation: str, currency: str, agreement: Agreement | str, time_zone: str,
-                 sample_data: bool = False) -> Ledger:
+def record_setup(
+    ledger: Ledger,
+    *,
+    organisation: str,
+    currency: str,
+    agreement: Agreement | str,
+    time_zone: str,
+    sample_data: bool = False,
+) -> Ledger:
     """Record the setup in one transaction and return the ledger with its (possibly new) currency.
 
     Raises InvalidInput naming the field (a blank or too long organisation, an unknown currency or time zone,
     another currency once amounts are recorded in the ledger's) and NotAllowedForAgreement (MCA while
     auto-recharge is on); then nothing is recorded."""
     name, code, chosen, zone = validate_setup(organisation, currency, agreement, time_zone)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with ledger.store.transaction() as con:
         kept = con.execute("SELECT currency FROM ledger_currency").fetchall()[0][0]
         if code != kept:
             if con.execute(_SQL["priced_records"]).fetchall()[0][0]:
-                raise InvalidInput("currency", f"This ledger already records amounts in {kept}; it cannot "
-                                               f"switch to {code}. Start a new ledger file for {code}.")
+                raise InvalidInput(
+                    "currency",
+                    f"This ledger already records amounts in {kept}; it cannot "
+                    f"switch to {code}. Start a new ledger file for {code}.",
+                )
             con.execute(_SQL["append_currency"], {"currency": code, "changed_at": now}).fetchall()
         if chosen is not current_agreement(con):
             if chosen is Agreement.MCA and current_auto_recharge(con).enabled:
-                raise NotAllowedForAgreement("Turn auto-recharge off before choosing a Microsoft Customer "
-                                             "Agreement (MCA): MCA tenants buy no credits.")
+                raise NotAllowedForAgreement(
+                    "Turn auto-recharge off before choosing a Microsoft Customer "
+                    "Agreement (MCA): MCA tenants buy no credits."
+                )
             append_setting(con, "agreement_change", {"agreement": chosen.value})
         append_setting(con, "tenant_setup", {"organisation": name, "time_zone": zone, "sample_data": bool(sample_data)})
     return Ledger(ledger.store, code)

@@ -18,7 +18,7 @@ import random
 import re
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -38,8 +38,11 @@ def tenant_name(name: str) -> str:
     """`name` if it can name a tenant file; raises InvalidInput (field 'tenant') otherwise."""
     text = str(name).strip()
     if not NAME.fullmatch(text) or text.lower().endswith(SUFFIX):
-        raise InvalidInput("tenant", f"{name!r} cannot name a tenant: use letters, digits, '.', '-' or '_' "
-                                     "(e.g. contoso.onmicrosoft.com or the tenant id).")
+        raise InvalidInput(
+            "tenant",
+            f"{name!r} cannot name a tenant: use letters, digits, '.', '-' or '_' "
+            "(e.g. contoso.onmicrosoft.com or the tenant id).",
+        )
     return text
 
 
@@ -89,9 +92,14 @@ def _union_views(con, names: list[str], used_by: str | None = None) -> None:
     """For every table and view of the first tenant, a view in `memory` over all tenants with `tenant` first
     (only those named in the SQL `used_by`, when given: binding a view over many files costs time)."""
     first = _alias(0)
-    objects = [r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_catalog = $1 AND table_schema = 'main' "
-        "ORDER BY table_name", [first]).fetchall()]
+    objects = [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = $1 AND table_schema = 'main' "
+            "ORDER BY table_name",
+            [first],
+        ).fetchall()
+    ]
     if used_by is not None:
         words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", used_by.lower()))
         objects = [obj for obj in objects if obj.lower() in words]
@@ -101,11 +109,15 @@ def _union_views(con, names: list[str], used_by: str | None = None) -> None:
         con.execute(f'CREATE OR REPLACE VIEW memory.main."{obj}" AS ' + "\nUNION ALL BY NAME\n".join(parts))
     con.execute(
         "CREATE OR REPLACE VIEW memory.main.tenants AS "
-        + "\nUNION ALL\n".join(f"SELECT '{name}' AS tenant, currency FROM {_alias(i)}.main.tenant"
-                               for i, name in enumerate(names)))
+        + "\nUNION ALL\n".join(
+            f"SELECT '{name}' AS tenant, currency FROM {_alias(i)}.main.tenant" for i, name in enumerate(names)
+        )
+    )
 
 
-def _connect_files(files: dict[str, Path], busy_timeout: float, used_by: str | None = None) -> duckdb.DuckDBPyConnection:
+def _connect_files(
+    files: dict[str, Path], busy_timeout: float, used_by: str | None = None
+) -> duckdb.DuckDBPyConnection:
     if not files:
         raise InvalidInput("folder", "there are no tenant ledgers to read.")
     con = duckdb.connect()
@@ -126,8 +138,9 @@ def _files(folder, tenants) -> dict[str, Path]:
     return {name: tenant_path(folder, name) for name in names}
 
 
-def query_all(folder: str | os.PathLike, sql: str, params=None, *, tenants=None,
-              busy_timeout: float = LOCK_RETRY_SECONDS) -> pd.DataFrame:
+def query_all(
+    folder: str | os.PathLike, sql: str, params=None, *, tenants=None, busy_timeout: float = LOCK_RETRY_SECONDS
+) -> pd.DataFrame:
     """Run one read-only query over every tenant in `folder` (or the named `tenants`) and return a DataFrame.
 
     Each ledger table and view is there with a `tenant` column, e.g.
@@ -140,11 +153,16 @@ def query_all(folder: str | os.PathLike, sql: str, params=None, *, tenants=None,
         con.close()
 
 
-def connect_all(folder: str | os.PathLike, *, tenants=None, snapshots: str | os.PathLike | None = None,
-                busy_timeout: float = LOCK_RETRY_SECONDS) -> duckdb.DuckDBPyConnection:
+def connect_all(
+    folder: str | os.PathLike,
+    *,
+    tenants=None,
+    snapshots: str | os.PathLike | None = None,
+    busy_timeout: float = LOCK_RETRY_SECONDS,
+) -> duckdb.DuckDBPyConnection:
     """A read-only connection over snapshots of every tenant (copies taken now, one short read each), for a
     notebook session that stays open without locking admins out. Refresh by connecting again."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     target = Path(snapshots) if snapshots is not None else Path(tempfile.gettempdir()) / "commcredits-snapshots"
     target = target / f"tenants-{stamp}"
     target.mkdir(parents=True, exist_ok=True)

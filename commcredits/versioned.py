@@ -7,8 +7,9 @@ table has a version column and `changed_at`; the names are fixed here, never tak
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 # table -> its version column (older tables call it change_id)
 VERSION_COLUMN = {
@@ -51,7 +52,7 @@ def append_setting(con, table: str, values: Mapping[str, Any], *, unless_unchang
     placeholders = ", ".join(f"${i}" for i in range(1, len(names) + 3))
     con.execute(
         f"INSERT INTO {table} ({version_column}, changed_at, {', '.join(names)}) VALUES ({placeholders})",
-        [version, datetime.now(timezone.utc), *values.values()],
+        [version, datetime.now(UTC), *values.values()],
     ).fetchall()
     return version
 

@@ -25,7 +25,9 @@ OUT_DIR = ROOT / "commcredits" / "data"
 
 sys.path.insert(0, str(ROOT))
 from commcredits.licensing.catalog import (  # noqa: E402  (one classification of service plans)
-    NOT_CALLING_PLANS, SERVICE_PLAN_CAPABILITIES, looks_like_telephony,
+    NOT_CALLING_PLANS,
+    SERVICE_PLAN_CAPABILITIES,
+    looks_like_telephony,
 )
 
 
@@ -44,16 +46,26 @@ def read_rows(source: Path) -> list[dict[str, str]]:
 
 def build(rows: list[dict[str, str]]) -> tuple[list[tuple], list[tuple]]:
     """(skus, sku_service_plans) rows, sorted and without duplicates. Raises UnclassifiedPlans."""
-    unknown = sorted({r["Service_Plan_Name"] for r in rows if looks_like_telephony(r["Service_Plan_Name"])}
-                     - set(SERVICE_PLAN_CAPABILITIES) - NOT_CALLING_PLANS)
+    unknown = sorted(
+        {r["Service_Plan_Name"] for r in rows if looks_like_telephony(r["Service_Plan_Name"])}
+        - set(SERVICE_PLAN_CAPABILITIES)
+        - NOT_CALLING_PLANS
+    )
     if unknown:
-        raise UnclassifiedPlans("classify these service plans in commcredits/licensing/catalog.py: " + ", ".join(unknown))
+        raise UnclassifiedPlans(
+            "classify these service plans in commcredits/licensing/catalog.py: " + ", ".join(unknown)
+        )
     skus: dict[str, tuple] = {}
     for r in rows:
         skus.setdefault(r["GUID"].lower(), (r["GUID"].lower(), r["String_Id"], r["Product_Display_Name"]))
-    plans = {(*skus[r["GUID"].lower()], r["Service_Plan_Id"].lower(), r["Service_Plan_Name"])
-             for r in rows if r["Service_Plan_Name"] in SERVICE_PLAN_CAPABILITIES}
-    return sorted(skus.values(), key=lambda s: (s[1].lower(), s[0])), sorted(plans, key=lambda p: (p[1].lower(), p[0], p[4]))
+    plans = {
+        (*skus[r["GUID"].lower()], r["Service_Plan_Id"].lower(), r["Service_Plan_Name"])
+        for r in rows
+        if r["Service_Plan_Name"] in SERVICE_PLAN_CAPABILITIES
+    }
+    return sorted(skus.values(), key=lambda s: (s[1].lower(), s[0])), sorted(
+        plans, key=lambda p: (p[1].lower(), p[0], p[4])
+    )
 
 
 def write(path: Path, header: list[str], rows: list[tuple]) -> None:
@@ -67,8 +79,11 @@ def main(argv: list[str]) -> None:
     source = Path(argv[1]) if len(argv) > 1 else DEFAULT_SOURCE
     skus, plans = build(read_rows(source))
     write(OUT_DIR / "skus.csv", ["sku_id", "sku_part_number", "product_name"], skus)
-    write(OUT_DIR / "sku_service_plans.csv",
-          ["sku_id", "sku_part_number", "product_name", "service_plan_id", "service_plan_name"], plans)
+    write(
+        OUT_DIR / "sku_service_plans.csv",
+        ["sku_id", "sku_part_number", "product_name", "service_plan_id", "service_plan_name"],
+        plans,
+    )
     print(f"{len(skus)} products -> skus.csv; {len(plans)} rows -> sku_service_plans.csv")
 
 

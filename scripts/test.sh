@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 export COMMCREDITS_ARTIFACTS="${COMMCREDITS_ARTIFACTS:-$PWD/artifacts}"
 mkdir -p "$COMMCREDITS_ARTIFACTS"
+# style first: lint and format are part of the tests (pyproject.toml [tool.ruff])
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/python -m compileall -q commcredits bench scripts tests >/dev/null
 status=0
 # two workers on CI's 2 cores (xdist; the browser modules share one, see tests/conftest.py)
 .venv/bin/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider -n auto --maxprocesses=4 --dist loadfile "$@" \

@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-settings.register_profile(
-    "default", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("default", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # CI replays the same examples every run, so a landing never hinges on a lucky draw; explore with "deep".
 settings.register_profile(
     "ci", max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
@@ -87,8 +85,15 @@ def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
         "executable_path": executable,
-        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"],
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
     }
 
 
@@ -98,8 +103,11 @@ def browser_context_args(browser_context_args):
     presents the test servers' token, as an admin's browser does after opening the printed URL."""
     from voila_server import TEST_TOKEN
 
-    return {**browser_context_args, "viewport": {"width": 1280, "height": 2200},
-            "extra_http_headers": {"Authorization": f"token {TEST_TOKEN}"}}
+    return {
+        **browser_context_args,
+        "viewport": {"width": 1280, "height": 2200},
+        "extra_http_headers": {"Authorization": f"token {TEST_TOKEN}"},
+    }
 
 
 @pytest.fixture(scope="session")
@@ -114,14 +122,20 @@ def shared_dashboard(demo_db_path, artifacts, tmp_path_factory):
     folder = tmp_path_factory.mktemp("served")
     db, config = folder / "ledger.duckdb", folder / "config.toml"
     shutil.copy(demo_db_path, db)
-    env = {"COMMCREDITS_CONFIG": str(config),
-           "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(Path(__file__).parent)]))}
+    env = {
+        "COMMCREDITS_CONFIG": str(config),
+        "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(Path(__file__).parent)])),
+    }
     # Two warm kernels per page: tests often open a page twice in a row (two tabs, a second visit), and a visit
     # that finds the pool empty waits for the refill to start and import. Kernels of pages a test has closed
     # are shut down after five minutes, so a whole run does not pile them up. Not sooner: the culler also takes
     # a kernel whose page has not connected yet, and on a loaded machine a page took over 60 s to connect.
-    options = ["--VoilaConfiguration.default_pool_size=2", "--KernelManager.transport=ipc",
-               "--MappingKernelManager.cull_idle_timeout=300", "--MappingKernelManager.cull_interval=30"]
+    options = [
+        "--VoilaConfiguration.default_pool_size=2",
+        "--KernelManager.transport=ipc",
+        "--MappingKernelManager.cull_idle_timeout=300",
+        "--MappingKernelManager.cull_interval=30",
+    ]
 
     @contextlib.contextmanager
     def start(restarts: int):

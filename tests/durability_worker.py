@@ -56,8 +56,12 @@ def ledger_ops(database: str, journal, name: str, count: int) -> None:
             record = {"op": "add_funds", "key": f"{name}-order-{seq}", "lot_id": lot.lot_id, "amount": "10.00"}
         else:
             allocations = ledger.spend("3.25", at=None, usage_id=f"{name}-call-{seq}")
-            record = {"op": "spend", "key": f"{name}-call-{seq}", "amount": "3.25",
-                      "allocations": [[a.lot_id, str(a.amount)] for a in allocations]}
+            record = {
+                "op": "spend",
+                "key": f"{name}-call-{seq}",
+                "amount": "3.25",
+                "allocations": [[a.lot_id, str(a.amount)] for a in allocations],
+            }
         journal.write(json.dumps(record) + "\n")
         journal.flush()
 

@@ -18,7 +18,7 @@ import os
 import re
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -28,8 +28,14 @@ MAX_BATCH = 20
 USER_PAGE_DEFAULT = 100
 CALL_PAGE = 1000
 READ_USERS = {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
-READ_SKUS = {"Organization.Read.All", "LicenseAssignment.Read.All", "Directory.Read.All", "Organization.ReadWrite.All",
-             "Directory.ReadWrite.All", "LicenseAssignment.ReadWrite.All"}
+READ_SKUS = {
+    "Organization.Read.All",
+    "LicenseAssignment.Read.All",
+    "Directory.Read.All",
+    "Organization.ReadWrite.All",
+    "Directory.ReadWrite.All",
+    "LicenseAssignment.ReadWrite.All",
+}
 WRITE_USERS = {"User.ReadWrite.All", "Directory.ReadWrite.All"}
 READ_PSTN_CALLS = {"CallRecord-PstnCalls.Read.All", "CallRecords.Read.All"}  # least privileged, and the wider one
 ASSIGN = {"LicenseAssignment.ReadWrite.All"} | WRITE_USERS
@@ -83,13 +89,13 @@ def _error(status: int, code: str, message: str, headers=None):
 
 
 def _now_text():
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _parse_time(text: str) -> datetime:
     text = unquote(text).strip().strip("'")
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class GraphStandin:
@@ -112,7 +118,7 @@ class GraphStandin:
 
     # ---- running ----
 
-    def start(self) -> "GraphStandin":
+    def start(self) -> GraphStandin:
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -172,9 +178,12 @@ class GraphStandin:
             for rule in self.throttle:
                 if rule["times"] > 0 and re.search(rule["match"], f"{method} {path}"):
                     rule["times"] -= 1
-                    return _error(rule.get("status", 429), "TooManyRequests",
-                                  "Too many requests. Please retry after the time in the Retry-After header.",
-                                  {"Retry-After": str(rule.get("retry_after", 1))})
+                    return _error(
+                        rule.get("status", 429),
+                        "TooManyRequests",
+                        "Too many requests. Please retry after the time in the Retry-After header.",
+                        {"Retry-After": str(rule.get("retry_after", 1))},
+                    )
             for rule in self.fail:
                 if re.search(rule["match"], f"{method} {path}"):
                     if rule["after"] <= 0:
@@ -187,7 +196,7 @@ class GraphStandin:
         app_only = "scp" not in claims
         parts = urlsplit(path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        route = unquote(parts.path)[len("/v1.0"):]
+        route = unquote(parts.path)[len("/v1.0") :]
         with self.lock:
             if route == "/$batch" and method == "POST" and not in_batch:
                 return self._batch(body, authorization)
@@ -198,10 +207,18 @@ class GraphStandin:
             if route == "/me" and method == "GET":
                 if app_only:
                     return _error(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
-                return 200, _select({"displayName": claims.get("name"), "userPrincipalName": claims.get("upn"),
-                                     "id": "me"}, query), {}
-            match = re.fullmatch(r"/communications/callRecords/(?:microsoft\.graph\.callRecords\.)?getPstnCalls"
-                                 r"\(fromDateTime=([^,]+),toDateTime=([^)]+)\)", route)
+                return (
+                    200,
+                    _select(
+                        {"displayName": claims.get("name"), "userPrincipalName": claims.get("upn"), "id": "me"}, query
+                    ),
+                    {},
+                )
+            match = re.fullmatch(
+                r"/communications/callRecords/(?:microsoft\.graph\.callRecords\.)?getPstnCalls"
+                r"\(fromDateTime=([^,]+),toDateTime=([^)]+)\)",
+                route,
+            )
             if match and method == "GET":
                 if not app_only:
                     return _error(403, "Forbidden", "getPstnCalls supports application permissions only.")
@@ -224,7 +241,7 @@ class GraphStandin:
         # Graph pages on the server side too: a page never holds more than the server's page size
         top = min(int(query.get("$top", default_top)), max_top, default_top)
         skip = int(query.get("$skiptoken", 0))
-        chunk = [_select(r, query) for r in rows[skip:skip + top]]
+        chunk = [_select(r, query) for r in rows[skip : skip + top]]
         page = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#collection", "value": chunk}
         if skip + top < len(rows):
             base = path.split("?")[0]
@@ -241,13 +258,18 @@ class GraphStandin:
         if end < start:
             return _error(400, "BadRequest", "toDateTime must not be earlier than fromDateTime.")
         if end - start > timedelta(days=90):
-            return _error(400, "BadRequest", "The fromDateTime and toDateTime values cannot be more than a date "
-                                             "range of 90 days.")
+            return _error(
+                400, "BadRequest", "The fromDateTime and toDateTime values cannot be more than a date range of 90 days."
+            )
         rows = [c for c in self.calls if start <= _parse_time(c["startDateTime"]) <= end]
         skip = int(query.get("$skip", 0))
-        chunk = rows[skip:skip + self.call_page]
-        page = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(microsoft.graph.callRecords."
-                                  "pstnCallLogRow)", "@odata.count": len(chunk), "value": chunk}
+        chunk = rows[skip : skip + self.call_page]
+        page = {
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(microsoft.graph.callRecords."
+            "pstnCallLogRow)",
+            "@odata.count": len(chunk),
+            "value": chunk,
+        }
         if skip + self.call_page < len(rows):
             page["@odata.nextLink"] = self.root + path.split("?")[0] + f"?$skip={skip + self.call_page}"
         return 200, page, {}
@@ -259,12 +281,16 @@ class GraphStandin:
     def _patch_user(self, key, body):
         user = self._user(key)
         if user is None:
-            return _error(404, "Request_ResourceNotFound", f"Resource '{key}' does not exist or one of its queried "
-                                                           "reference-property objects are not present.")
+            return _error(
+                404,
+                "Request_ResourceNotFound",
+                f"Resource '{key}' does not exist or one of its queried reference-property objects are not present.",
+            )
         location = body.get("usageLocation")
         if location is not None and not re.fullmatch(r"[A-Z]{2}", str(location)):
-            return _error(400, "Request_BadRequest", "Invalid value specified for property 'usageLocation' of "
-                                                     "resource 'User'.")
+            return _error(
+                400, "Request_BadRequest", "Invalid value specified for property 'usageLocation' of resource 'User'."
+            )
         if location and location != user.get("usageLocation") and self.location_lag:
             user["_lag"] = self.location_lag
         user.update(body)
@@ -276,11 +302,13 @@ class GraphStandin:
             return _error(404, "Request_ResourceNotFound", f"Resource '{key}' does not exist.")
         if user.get("_lag"):
             user["_lag"] -= 1
-            return _error(400, "Request_BadRequest",
-                          "License assignment cannot be done for user with invalid usage location.")
+            return _error(
+                400, "Request_BadRequest", "License assignment cannot be done for user with invalid usage location."
+            )
         if not user.get("usageLocation"):
-            return _error(400, "Request_BadRequest",
-                          "License assignment cannot be done for user with invalid usage location.")
+            return _error(
+                400, "Request_BadRequest", "License assignment cannot be done for user with invalid usage location."
+            )
         held = {l["skuId"] for l in user.get("assignedLicenses", [])}
         adds = body.get("addLicenses") or []
         removes = set(body.get("removeLicenses") or [])
@@ -288,25 +316,38 @@ class GraphStandin:
         for a in adds:
             sku = next((s for s in self.skus if s["skuId"] == a["skuId"]), None)
             if sku is None or (a["skuId"] not in held and sku["consumedUnits"] >= sku["prepaidUnits"]["enabled"]):
-                return _error(400, "Request_BadRequest",
-                              f"Subscription with SKU {a['skuId']} does not have any available licenses.")
+                return _error(
+                    400,
+                    "Request_BadRequest",
+                    f"Subscription with SKU {a['skuId']} does not have any available licenses.",
+                )
         for first, second in self.exclusive:
             if {first, second} <= after:
-                return _error(400, "Request_BadRequest", f"License assignment failed because service plans {first},"
-                                                         f"{second} are mutually exclusive.")
+                return _error(
+                    400,
+                    "Request_BadRequest",
+                    f"License assignment failed because service plans {first},{second} are mutually exclusive.",
+                )
         for sku, needed in self.requires.items():
             if sku in after and needed not in after:
-                return _error(400, "Request_BadRequest", f"License assignment failed because service plan {sku} "
-                                                         f"depends on the service plan(s) {needed}.")
+                return _error(
+                    400,
+                    "Request_BadRequest",
+                    f"License assignment failed because service plan {sku} depends on the service plan(s) {needed}.",
+                )
         for s in self.skus:
             if s["skuId"] in after - held:
                 s["consumedUnits"] += 1
             if s["skuId"] in held - after:
                 s["consumedUnits"] -= 1
-        kept = [l for l in user.get("assignedLicenses", []) if l["skuId"] not in removes
-                and l["skuId"] not in {a["skuId"] for a in adds}]
-        user["assignedLicenses"] = kept + [{"skuId": a["skuId"], "disabledPlans": a.get("disabledPlans", [])}
-                                           for a in adds]
+        kept = [
+            l
+            for l in user.get("assignedLicenses", [])
+            if l["skuId"] not in removes and l["skuId"] not in {a["skuId"] for a in adds}
+        ]
+        user["assignedLicenses"] = kept + [
+            {"skuId": a["skuId"], "disabledPlans": a.get("disabledPlans", [])} for a in adds
+        ]
         return 200, {"id": user["id"], "userPrincipalName": user["userPrincipalName"]}, {}
 
     def _batch(self, body, authorization):
@@ -326,11 +367,17 @@ class GraphStandin:
         responses, failed = [], False
         for request in requests:
             if sequential and any(depends) and failed:
-                responses.append({"id": request["id"], "status": 424, "body": _error(
-                    424, "FailedDependency", "Failed dependency")[1]})
+                responses.append(
+                    {
+                        "id": request["id"],
+                        "status": 424,
+                        "body": _error(424, "FailedDependency", "Failed dependency")[1],
+                    }
+                )
                 continue
-            status, payload, headers = self.dispatch(request["method"], request["url"], request.get("body"),
-                                                     authorization, in_batch=True)
+            status, payload, headers = self.dispatch(
+                request["method"], request["url"], request.get("body"), authorization, in_batch=True
+            )
             failed = failed or status >= 400
             item = {"id": request["id"], "status": status, "headers": headers}
             if payload is not None:
@@ -346,19 +393,40 @@ def _select(record: dict, query: dict) -> dict:
 
 # ---------------------------------------------------------------------------------------------- test data
 
-def pstn_row(n: int, start: datetime, charge: str = "0.12", upn: str = "ada@fabrikam.com",
-             user_id: str = "22222222-0000-4000-8000-000000000001") -> dict:
+
+def pstn_row(
+    n: int,
+    start: datetime,
+    charge: str = "0.12",
+    upn: str = "ada@fabrikam.com",
+    user_id: str = "22222222-0000-4000-8000-000000000001",
+) -> dict:
     """A pstnCallLogRow as getPstnCalls returns it: a Communication Credits (MCOPSTNPP) outbound call."""
     end = start + timedelta(seconds=61 + n % 300)
     return {
-        "id": f"9c4984c7-6c3c-427d-a30c-{n:012d}", "callId": f"{1835317186 + n}_112562680@61.221.3.176",
-        "userId": user_id, "userPrincipalName": upn, "userDisplayName": upn.split("@")[0].title(),
-        "startDateTime": start.strftime("%Y-%m-%dT%H:%M:%S.%f0Z"), "endDateTime": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "duration": int((end - start).total_seconds()), "charge": float(charge), "callType": "user_out",
-        "currency": "USD", "calleeNumber": "+4420722545**", "usageCountryCode": "US", "tenantCountryCode": "US",
-        "connectionCharge": 0, "callerNumber": "+1425555****", "destinationContext": "International",
-        "destinationName": "United Kingdom", "conferenceId": None, "licenseCapability": "MCOPSTNPP",
-        "inventoryType": "Subscriber", "operator": "Microsoft", "callDurationSource": "microsoft",
+        "id": f"9c4984c7-6c3c-427d-a30c-{n:012d}",
+        "callId": f"{1835317186 + n}_112562680@61.221.3.176",
+        "userId": user_id,
+        "userPrincipalName": upn,
+        "userDisplayName": upn.split("@")[0].title(),
+        "startDateTime": start.strftime("%Y-%m-%dT%H:%M:%S.%f0Z"),
+        "endDateTime": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "duration": int((end - start).total_seconds()),
+        "charge": float(charge),
+        "callType": "user_out",
+        "currency": "USD",
+        "calleeNumber": "+4420722545**",
+        "usageCountryCode": "US",
+        "tenantCountryCode": "US",
+        "connectionCharge": 0,
+        "callerNumber": "+1425555****",
+        "destinationContext": "International",
+        "destinationName": "United Kingdom",
+        "conferenceId": None,
+        "licenseCapability": "MCOPSTNPP",
+        "inventoryType": "Subscriber",
+        "operator": "Microsoft",
+        "callDurationSource": "microsoft",
     }
 
 
@@ -371,12 +439,15 @@ def spread_calls(count: int, first: datetime, days: int) -> list[dict]:
 
 # ---------------------------------------------------------------------------------------------- sign-in (Entra ID)
 
+
 class IdentityStandin:
     """A local Microsoft Entra ID token service over TLS, for real azure-identity credentials (client secret and
     device code). Tokens it issues carry `roles` (app) or `scp` (delegated) as Entra ID's do. Point credentials at
     it with authority=`authority` and disable_instance_discovery=True; trust `ca_file` (REQUESTS_CA_BUNDLE)."""
 
-    def __init__(self, folder, *, secret="s3cr3t-value", roles=ALL_APP_ROLES, admin=("Megan Bowen", "megan@fabrikam.com")):
+    def __init__(
+        self, folder, *, secret="s3cr3t-value", roles=ALL_APP_ROLES, admin=("Megan Bowen", "megan@fabrikam.com")
+    ):
         self.secret, self.roles, self.admin = secret, tuple(roles), admin
         self.folder = folder
         self.device_codes: dict[str, dict] = {}
@@ -384,32 +455,43 @@ class IdentityStandin:
         self.server = None
 
     def _certificate(self):
+        import ipaddress
+
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import ec
         from cryptography.x509.oid import NameOID
-        import ipaddress
 
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-        now = datetime.now(timezone.utc)
-        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
-                .not_valid_after(now + timedelta(days=1))
-                .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                               critical=False)
-                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                .sign(key, hashes.SHA256()))
+        now = datetime.now(UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+            )
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
         self.ca_file = os.path.join(self.folder, "standin-ca.pem")
         key_file = os.path.join(self.folder, "standin-key.pem")
         with open(self.ca_file, "wb") as f:
             f.write(cert.public_bytes(serialization.Encoding.PEM))
         with open(key_file, "wb") as f:
-            f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
+            f.write(
+                key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                )
+            )
         return self.ca_file, key_file
 
-    def start(self) -> "IdentityStandin":
+    def start(self) -> IdentityStandin:
         import ssl
 
         identity = self
@@ -431,11 +513,16 @@ class IdentityStandin:
                 tenant = self.path.strip("/").split("/")[0]
                 base = f"{identity.authority}/{tenant}"
                 if self.path.endswith("/.well-known/openid-configuration"):
-                    return self._reply(200, {
-                        "token_endpoint": f"{base}/oauth2/v2.0/token",
-                        "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-                        "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
-                        "issuer": f"{base}/v2.0", "tenant_region_scope": "NA"})
+                    return self._reply(
+                        200,
+                        {
+                            "token_endpoint": f"{base}/oauth2/v2.0/token",
+                            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                            "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+                            "issuer": f"{base}/v2.0",
+                            "tenant_region_scope": "NA",
+                        },
+                    )
                 self._reply(404, {"error": "not_found"})
 
             def do_POST(self):
@@ -477,21 +564,31 @@ class IdentityStandin:
             code = f"device-{len(self.device_codes) + 1}"
             user_code = f"GH7KQ{len(self.device_codes) + 2}LXP"
             self.device_codes[code] = {"user_code": user_code, "approved": False, "scope": form.get("scope", "")}
-            return 200, {"device_code": code, "user_code": user_code, "expires_in": 900, "interval": 1,
-                         "verification_uri": "https://microsoft.com/devicelogin",
-                         "message": f"To sign in, use a web browser to open the page https://microsoft.com/devicelogin "
-                                    f"and enter the code {user_code} to authenticate."}
+            return 200, {
+                "device_code": code,
+                "user_code": user_code,
+                "expires_in": 900,
+                "interval": 1,
+                "verification_uri": "https://microsoft.com/devicelogin",
+                "message": f"To sign in, use a web browser to open the page https://microsoft.com/devicelogin "
+                f"and enter the code {user_code} to authenticate.",
+            }
         grant = form.get("grant_type")
         if grant == "client_credentials":
             if form.get("client_secret") != self.secret:
-                return 401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret "
-                                                                             "provided."}
+                return 401, {
+                    "error": "invalid_client",
+                    "error_description": "AADSTS7000215: Invalid client secret provided.",
+                }
             return issued(make_token(self.roles))
         if grant == "urn:ietf:params:oauth:grant-type:device_code":
             entry = self.device_codes.get(form.get("device_code"))
             if entry is None:
-                return 400, {"error": "expired_token", "error_description": "AADSTS70020: The provided value for the "
-                                                                            "input parameter 'device_code' is not valid."}
+                return 400, {
+                    "error": "expired_token",
+                    "error_description": "AADSTS70020: The provided value for the "
+                    "input parameter 'device_code' is not valid.",
+                }
             if not entry["approved"]:
                 return 400, {"error": "authorization_pending", "error_description": "AADSTS70016: pending"}
             scopes = [s.rsplit("/", 1)[-1] for s in entry["scope"].split() if "." in s.rsplit("/", 1)[-1]]
@@ -503,11 +600,24 @@ class IdentityStandin:
             def b64(obj):
                 return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
 
-            claims = {"iss": f"{self.authority}/{tid}/v2.0", "aud": form.get("client_id"), "sub": oid, "oid": oid,
-                      "tid": tid, "name": self.admin[0], "preferred_username": self.admin[1], "iat": now,
-                      "nbf": now, "exp": now + 3600, "ver": "2.0"}
-            payload |= {"id_token": f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}.stand-in",
-                        "client_info": b64({"uid": oid, "utid": tid}), "scope": " ".join(scopes),
-                        "refresh_token": f"refresh-{tenant}"}
+            claims = {
+                "iss": f"{self.authority}/{tid}/v2.0",
+                "aud": form.get("client_id"),
+                "sub": oid,
+                "oid": oid,
+                "tid": tid,
+                "name": self.admin[0],
+                "preferred_username": self.admin[1],
+                "iat": now,
+                "nbf": now,
+                "exp": now + 3600,
+                "ver": "2.0",
+            }
+            payload |= {
+                "id_token": f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}.stand-in",
+                "client_info": b64({"uid": oid, "utid": tid}),
+                "scope": " ".join(scopes),
+                "refresh_token": f"refresh-{tenant}",
+            }
             return status, payload
         return 400, {"error": "unsupported_grant_type"}

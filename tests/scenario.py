@@ -1,21 +1,21 @@
 """Build ledgers from readable lines, so tests read like tiny scenarios.
 
-    2025-01-10 fund 500.00 as A        -> add_funds("500.00", order_id="A")
-    2025-02-01 spend 12.40 as call-1    -> spend("12.40", usage_id="call-1")
-    2025-02-01 auto-recharge 50 below 10
-    2026-01-10 expire
+2025-01-10 fund 500.00 as A        -> add_funds("500.00", order_id="A")
+2025-02-01 spend 12.40 as call-1    -> spend("12.40", usage_id="call-1")
+2025-02-01 auto-recharge 50 below 10
+2026-01-10 expire
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import commcredits as cc
 
 
 def utc(text: str) -> datetime:
     """'2025-01-10' or '2025-01-10T08:30' as an aware UTC datetime."""
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def run(ledger: cc.Ledger, script: str) -> list:

@@ -6,22 +6,22 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import jsonschema
 import pytest
+from alerts_receivers import SMTP_PASSWORD, SMTP_USER, TEAMS_MESSAGE_SCHEMA, render_card_html, smtp_server
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 import commcredits as cc
-from alerts_receivers import SMTP_PASSWORD, SMTP_USER, TEAMS_MESSAGE_SCHEMA, render_card_html, smtp_server
 from commcredits.alerts import delivery
 from commcredits.alerts.checks import Severity
 from commcredits.alerts.notify import run_check
 from commcredits.alerts.settings import AlertSettings, save_settings
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 WEBHOOK_PATH = "/workflows/4f1c/triggers/manual/paths/invoke"
 
 
@@ -47,10 +47,19 @@ def configure(ledger, *, smtp_port=None, webhook=None, monkeypatch=None, **thres
 
     if webhook is not None:
         monkeypatch.setenv("COMMCREDITS_TEAMS_WEBHOOK_URL", webhook)
-    save_settings(ledger.store, AlertSettings(
-        thresholds=Thresholds(**thresholds), email_to=("it-admins@contoso.com",) if smtp_port else (),
-        email_from="alerts@contoso.com", smtp_host="127.0.0.1" if smtp_port else "", smtp_port=smtp_port or 587,
-        smtp_username=SMTP_USER, teams_enabled=webhook is not None, dashboard_url="https://dash.contoso.com/voila/render/"))
+    save_settings(
+        ledger.store,
+        AlertSettings(
+            thresholds=Thresholds(**thresholds),
+            email_to=("it-admins@contoso.com",) if smtp_port else (),
+            email_from="alerts@contoso.com",
+            smtp_host="127.0.0.1" if smtp_port else "",
+            smtp_port=smtp_port or 587,
+            smtp_username=SMTP_USER,
+            teams_enabled=webhook is not None,
+            dashboard_url="https://dash.contoso.com/voila/render/",
+        ),
+    )
 
 
 def problems(report):
@@ -70,8 +79,8 @@ def test_a_burn_crossing_the_runway_threshold_alerts_once_that_day_and_again_onl
     for day in range(35):
         ledger.spend("20.00", at=at(day, 12), usage_id=f"call-{day}")
     assert problems(run_check(ledger, now=at(34, 13), tls_context=tls)) == []
-    assert mailbox.messages == []                                          # $300 lasts 15 days: fine
-    ledger.spend("20.00", at=at(35, 12), usage_id="call-35")               # $280 at $20 a day: 14 days
+    assert mailbox.messages == []  # $300 lasts 15 days: fine
+    ledger.spend("20.00", at=at(35, 12), usage_id="call-35")  # $280 at $20 a day: 14 days
     report = run_check(ledger, now=at(35, 13), tls_context=tls)
     assert problems(report) == ["runway"] and report.exit_code == 0
     assert len(mailbox.messages) == 1
@@ -80,18 +89,18 @@ def test_a_burn_crossing_the_runway_threshold_alerts_once_that_day_and_again_onl
     assert first["Subject"] == "[Warning] Calls paid from credits stop in about 14 days"
     text = first.get_body(("plain",)).get_content()
     assert "$280.00" in text and "https://dash.contoso.com/voila/render/02_funding.ipynb" in text
-    ledger.spend("5.00", at=at(35, 16), usage_id="call-35b")                # a little worse: same band
+    ledger.spend("5.00", at=at(35, 16), usage_id="call-35b")  # a little worse: same band
     run_check(ledger, now=at(35, 17), tls_context=tls)
     assert len(mailbox.messages) == 1
-    ledger.spend("170.00", at=at(35, 19), usage_id="conference-dial-out")   # 4 days left: worse
+    ledger.spend("170.00", at=at(35, 19), usage_id="conference-dial-out")  # 4 days left: worse
     run_check(ledger, now=at(35, 20), tls_context=tls)
     assert len(mailbox.messages) == 2 and "stop in about 4 days" in mailbox.parsed()["Subject"]
-    run_check(ledger, now=at(35, 23), tls_context=tls)                      # nothing new the same day
+    run_check(ledger, now=at(35, 23), tls_context=tls)  # nothing new the same day
     assert len(mailbox.messages) == 2
-    run_check(ledger, now=at(36, 9), tls_context=tls)                       # next day: reminded once
+    run_check(ledger, now=at(36, 9), tls_context=tls)  # next day: reminded once
     assert len(mailbox.messages) == 3
     ledger.add_funds("1000.00", at=at(36, 10), order_id="PO-2")
-    report = run_check(ledger, now=at(36, 11), tls_context=tls)             # the problem is gone: all clear
+    report = run_check(ledger, now=at(36, 11), tls_context=tls)  # the problem is gone: all clear
     assert problems(report) == [] and len(mailbox.messages) == 4
     assert mailbox.parsed()["Subject"].startswith("All clear")
     assert "resolved since" in mailbox.parsed().get_body(("plain",)).get_content()
@@ -114,7 +123,7 @@ def test_an_mca_tenant_with_auto_recharge_on_alerts_on_teams(httpserver, monkeyp
     configure(ledger, webhook=httpserver.url_for(WEBHOOK_PATH), monkeypatch=monkeypatch)
     report = run_check(ledger, now=at(11, 9))
     assert problems(report) == ["auto_recharge.mca"] and report.exit_code == 2
-    (request, _), = httpserver.log
+    ((request, _),) = httpserver.log
     payload = json.loads(request.get_data())
     jsonschema.validate(payload, TEAMS_MESSAGE_SCHEMA)
     card = payload["attachments"][0]["content"]
@@ -122,10 +131,22 @@ def test_an_mca_tenant_with_auto_recharge_on_alerts_on_teams(httpserver, monkeyp
     sentence = card["body"][2]["items"][0]
     assert sentence["color"] == "Attention" and "Microsoft Customer Agreement" in sentence["text"]
     facts = {f["title"]: f["value"] for f in card["body"][2]["items"][1]["facts"]}
-    assert facts["Check"] == "Auto-recharge on an MCA tenant" and facts["Severity"] == "Critical" and "Edit auto recharge settings" in facts["Fix"]
-    assert card["actions"] == [{"type": "Action.OpenUrl", "title": "Open Step 2 · Fund",
-                                "url": "https://dash.contoso.com/voila/render/02_funding.ipynb"}]
-    assert history(ledger)["recipient"][0].startswith("http://localhost:") and "(rest hidden)" in history(ledger)["recipient"][0]
+    assert (
+        facts["Check"] == "Auto-recharge on an MCA tenant"
+        and facts["Severity"] == "Critical"
+        and "Edit auto recharge settings" in facts["Fix"]
+    )
+    assert card["actions"] == [
+        {
+            "type": "Action.OpenUrl",
+            "title": "Open Step 2 · Fund",
+            "url": "https://dash.contoso.com/voila/render/02_funding.ipynb",
+        }
+    ]
+    assert (
+        history(ledger)["recipient"][0].startswith("http://localhost:")
+        and "(rest hidden)" in history(ledger)["recipient"][0]
+    )
     (artifacts / "alert-teams-card-mca.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False))
 
 
@@ -134,7 +155,7 @@ def test_a_runaway_of_recharges_alerts(smtp):
     ledger = cc.open_ledger(":memory:", currency="USD")
     ledger.add_funds("100.00", at=T0, order_id="PO-1")
     ledger.set_auto_recharge(amount="20.00", below="50.00")
-    for n in range(12):                                   # a stuck call loop: $25 every 20 minutes
+    for n in range(12):  # a stuck call loop: $25 every 20 minutes
         ledger.spend("25.00", at=at(3, 8, 20 * n), usage_id=f"loop-{n}")
     recharges = (ledger.invoices()["reason"] == "auto_recharge").sum()
     assert recharges > 3
@@ -175,7 +196,7 @@ def test_a_webhook_that_fails_is_retried_reported_and_kept_in_the_history(httpse
     assert report.channels[0].outcome.ok and len(httpserver.log) == 1
     assert list(history(ledger)["status"]) == ["failed", "sent"]
     run_check(ledger, now=at(1, 13))
-    assert len(httpserver.log) == 1                        # sent now, so not again today
+    assert len(httpserver.log) == 1  # sent now, so not again today
 
 
 def test_a_webhook_that_times_out_is_retried(monkeypatch):
@@ -183,7 +204,7 @@ def test_a_webhook_that_times_out_is_retried(monkeypatch):
         time.sleep(1.0)
         return Response("", status=202)
 
-    server = HTTPServer(host="127.0.0.1", threaded=True)   # answers the retry while the slow call still runs
+    server = HTTPServer(host="127.0.0.1", threaded=True)  # answers the retry while the slow call still runs
     server.expect_ordered_request(WEBHOOK_PATH, method="POST").respond_with_handler(slow)
     server.expect_ordered_request(WEBHOOK_PATH, method="POST").respond_with_handler(slow)
     server.expect_ordered_request(WEBHOOK_PATH, method="POST").respond_with_data("", status=202)
@@ -219,8 +240,12 @@ def test_commcredits_check_for_cron(smtp, httpserver, tmp_path, artifacts, monke
     ledger.add_funds("50.00", at=T0, order_id="PO-1")
     ledger.spend("50.00", at=at(1, 10), usage_id="call-1")
     configure(ledger, smtp_port=port, webhook=httpserver.url_for(WEBHOOK_PATH), monkeypatch=monkeypatch)
-    env = {**os.environ, "SSL_CERT_FILE": str(cert), "COMMCREDITS_SMTP_PASSWORD": SMTP_PASSWORD,
-           "COMMCREDITS_TEAMS_WEBHOOK_URL": httpserver.url_for(WEBHOOK_PATH)}
+    env = {
+        **os.environ,
+        "SSL_CERT_FILE": str(cert),
+        "COMMCREDITS_SMTP_PASSWORD": SMTP_PASSWORD,
+        "COMMCREDITS_TEAMS_WEBHOOK_URL": httpserver.url_for(WEBHOOK_PATH),
+    }
     command = [sys.executable, "-m", "commcredits.cli", "check", "--db", str(path)]
     dry = subprocess.run([*command, "--dry-run"], env=env, capture_output=True, text=True, timeout=120)
     assert dry.returncode == 2, dry.stderr
@@ -242,8 +267,10 @@ def test_the_email_and_the_teams_card_as_they_arrive(smtp, httpserver, monkeypat
     port, mailbox, tls, _ = smtp
     httpserver.expect_request(WEBHOOK_PATH, method="POST").respond_with_data("", status=202)
     ledger = cc.open_ledger(":memory:", currency="USD")
-    cc.save_billing(ledger.store, cc.BillingDetails("Contoso Ltd", "1 Microsoft Way", "Redmond", "98052", "US", "",
-                                                     "", "ap@contoso.com"))
+    cc.save_billing(
+        ledger.store,
+        cc.BillingDetails("Contoso Ltd", "1 Microsoft Way", "Redmond", "98052", "US", "", "", "ap@contoso.com"),
+    )
     ledger.add_funds("1000.00", at=T0, order_id="PO-1")
     ledger.set_auto_recharge(amount="25.00", below="30.00")
     for day in range(20):
@@ -277,8 +304,9 @@ def test_two_overlapping_runs_send_each_alert_once(smtp, tmp_path, monkeypatch):
     configure(ledger, smtp_port=port)
     env = {**os.environ, "SSL_CERT_FILE": str(cert), "COMMCREDITS_SMTP_PASSWORD": SMTP_PASSWORD}
     command = [sys.executable, "-m", "commcredits.cli", "check", "--db", str(path)]
-    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for _ in range(2)]
+    runs = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
     outputs = [run.communicate(timeout=180) for run in runs]
     assert [run.returncode for run in runs] == [2, 2], outputs
     assert len(mailbox.messages) == 1

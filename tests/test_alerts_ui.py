@@ -2,18 +2,18 @@
 
 import re
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import keyring
 import pytest
+from alerts_receivers import SMTP_PASSWORD, SMTP_USER, MemoryKeyring, smtp_server
 
 import commcredits as cc
-from alerts_receivers import SMTP_PASSWORD, SMTP_USER, MemoryKeyring, smtp_server
 from commcredits.alerts.settings import get_secret, load_settings
 from commcredits.ui.alerts import AlertsPage, alerts_strip_html
 from commcredits.ui.overview import overview_html
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -82,7 +82,7 @@ def test_saving_settings_keeps_the_webhook_url_out_of_the_ledger(tmp_path, memor
 
 def test_the_test_button_sends_to_the_smtp_server_and_records_it(tmp_path, memory_keyring, monkeypatch):
     with smtp_server(tmp_path) as (port, mailbox, tls, cert):
-        monkeypatch.setenv("SSL_CERT_FILE", str(cert))   # the dashboard trusts the system CAs; here the test CA
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the dashboard trusts the system CAs; here the test CA
         ledger = empty_ledger()
         page = AlertsPage(ledger)
         page.fields["email_to"].value = "it-admins@contoso.com"
@@ -158,7 +158,10 @@ def test_a_secret_field_says_where_its_secret_goes(monkeypatch):
     assert "OS keyring" in page.secret_notes["smtp_password"].value
     monkeypatch.setenv("COMMCREDITS_TEAMS_WEBHOOK_URL", "https://example.logic.azure.com/x")
     page = AlertsPage(empty_ledger())
-    assert "Read from the environment variable <code>COMMCREDITS_TEAMS_WEBHOOK_URL</code>" in page.secret_notes["teams_webhook_url"].value
+    assert (
+        "Read from the environment variable <code>COMMCREDITS_TEAMS_WEBHOOK_URL</code>"
+        in page.secret_notes["teams_webhook_url"].value
+    )
 
 
 def test_the_test_message_uses_what_is_on_screen_even_without_a_keyring(tmp_path, no_keyring, monkeypatch):
@@ -186,20 +189,26 @@ def _refused_port():
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("case, advice", [
-    ("refused", "refused the connection: no SMTP server listens there"),
-    ("unknown host", "The SMTP server name smtp.contoso.invalid is not known"),
-    ("wrong password", "Authentication failed"),
-    ("untrusted certificate", "The secure connection (TLS) to 127.0.0.1 failed"),
-])
+@pytest.mark.parametrize(
+    "case, advice",
+    [
+        ("refused", "refused the connection: no SMTP server listens there"),
+        ("unknown host", "The SMTP server name smtp.contoso.invalid is not known"),
+        ("wrong password", "Authentication failed"),
+        ("untrusted certificate", "The secure connection (TLS) to 127.0.0.1 failed"),
+    ],
+)
 def test_smtp_failures_are_plain_advice(tmp_path, monkeypatch, case, advice):
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     with smtp_server(tmp_path) as (port, mailbox, tls, cert):
         if case != "untrusted certificate":
             monkeypatch.setenv("SSL_CERT_FILE", str(cert))
         page = AlertsPage(empty_ledger())
-        smtp_form(page, _refused_port() if case == "refused" else port,
-                  password="wrong" if case == "wrong password" else SMTP_PASSWORD)
+        smtp_form(
+            page,
+            _refused_port() if case == "refused" else port,
+            password="wrong" if case == "wrong password" else SMTP_PASSWORD,
+        )
         if case == "unknown host":
             page.fields["smtp_host"].value = "smtp.contoso.invalid"
         page.test_button.click()

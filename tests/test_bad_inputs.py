@@ -8,7 +8,7 @@ import hashlib
 import io
 import json
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -18,13 +18,28 @@ from commcredits.credits.billing import BillingDetails, save_billing
 from commcredits.credits.funding import OrderRequest, review_order
 from commcredits.usage.call_import import import_pstn_calls, quarantined_rows
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime.now(UTC)
 CARD = "4111111111111111"  # Visa's public test number: passes Luhn
-GOOD_BILLING = dict(company="Contoso", address="1 Microsoft Way", city="Redmond", postal_code="98052",
-                    country="US", invoice_email="ap@contoso.com")
-LEDGER_TABLES = ("entry", "allocation", "lot", "invoice", "auto_recharge_change", "agreement_change",
-                 "billing_change", "usage_in_arrears", "pstn_call")
+GOOD_BILLING = dict(
+    company="Contoso",
+    address="1 Microsoft Way",
+    city="Redmond",
+    postal_code="98052",
+    country="US",
+    invoice_email="ap@contoso.com",
+)
+LEDGER_TABLES = (
+    "entry",
+    "allocation",
+    "lot",
+    "invoice",
+    "auto_recharge_change",
+    "agreement_change",
+    "billing_change",
+    "usage_in_arrears",
+    "pstn_call",
+)
 
 
 def ledger_hash(ledger) -> str:
@@ -47,8 +62,16 @@ def page(rows) -> str:
 
 
 def call_row(**fields):
-    row = {"id": "row-1", "callId": "c-1", "userPrincipalName": "a@contoso.com", "startDateTime": "2026-01-05T10:00:00Z",
-           "endDateTime": "2026-01-05T10:01:00Z", "duration": 60, "charge": 0.12, "currency": "USD"}
+    row = {
+        "id": "row-1",
+        "callId": "c-1",
+        "userPrincipalName": "a@contoso.com",
+        "startDateTime": "2026-01-05T10:00:00Z",
+        "endDateTime": "2026-01-05T10:01:00Z",
+        "duration": 60,
+        "charge": 0.12,
+        "currency": "USD",
+    }
     row.update(fields)
     return row
 
@@ -68,6 +91,7 @@ def write(tmp_path, name: str, data: str | bytes):
 
 
 # ---- the catalogue: (id, action(ledger, tmp_path), error class, field) --------------------------------------
+
 
 def funds(amount):
     return lambda ledger, tmp: ledger.add_funds(amount, at=None, order_id="new-order")
@@ -96,12 +120,18 @@ def import_file(name, data):
 
 
 def tenant_skus(data):
-    return lambda ledger, tmp: cc.import_graph_tenant(ledger.store, users=write(tmp, "users.json", page([])),
-                                                      subscribed_skus=write(tmp, "skus.json", data))
+    return lambda ledger, tmp: cc.import_graph_tenant(
+        ledger.store, users=write(tmp, "users.json", page([])), subscribed_skus=write(tmp, "skus.json", data)
+    )
 
 
-SKU = {"skuId": "0c266dff-15dd-4b49-8397-2bb16070ed52", "skuPartNumber": "MCOMEETADV",
-       "prepaidUnits": {"enabled": 10}, "consumedUnits": 1, "servicePlans": []}
+SKU = {
+    "skuId": "0c266dff-15dd-4b49-8397-2bb16070ed52",
+    "skuPartNumber": "MCOMEETADV",
+    "prepaidUnits": {"enabled": 10},
+    "consumedUnits": 1,
+    "servicePlans": [],
+}
 
 RAISED = [
     # amounts: exponent notation, beyond the documented bound, card numbers, non-numbers, wrong precision
@@ -137,9 +167,18 @@ RAISED = [
     ("spend 1e30", spend("1e30"), cc.InvalidAmount, "amount"),
     ("spend 16 nines", spend("9999999999999999.99"), cc.InvalidAmount, "amount"),
     ("spend card number", spend(CARD), cc.InvalidAmount, "amount"),
-    ("recharge amount 1e30", lambda l, t: l.set_auto_recharge(amount="1e30", below="10.00"), cc.InvalidAmount, "amount"),
-    ("recharge below 16 nines", lambda l, t: l.set_auto_recharge(amount="50.00", below="9999999999999999.99"),
-     cc.InvalidAmount, "below"),
+    (
+        "recharge amount 1e30",
+        lambda l, t: l.set_auto_recharge(amount="1e30", below="10.00"),
+        cc.InvalidAmount,
+        "amount",
+    ),
+    (
+        "recharge below 16 nines",
+        lambda l, t: l.set_auto_recharge(amount="50.00", below="9999999999999999.99"),
+        cc.InvalidAmount,
+        "below",
+    ),
     # times: beyond the horizon, before 2000, naive, not a time, out of range in another zone
     ("at year 9999", funds_at(datetime(9999, 6, 1, tzinfo=UTC)), cc.InvalidTime, "at"),
     ("at year 2999", funds_at(datetime(2999, 1, 1, tzinfo=UTC)), cc.InvalidTime, "at"),
@@ -148,8 +187,12 @@ RAISED = [
     ("at naive", funds_at(datetime(2026, 1, 1)), cc.InvalidTime, "at"),
     ("at text", funds_at("2026-01-01"), cc.InvalidTime, "at"),
     ("at max in UTC-5", funds_at(datetime.max.replace(tzinfo=timezone(timedelta(hours=-5)))), cc.InvalidTime, "at"),
-    ("spend at 9999", lambda l, t: l.spend("1.00", at=datetime(9999, 6, 1, tzinfo=UTC), usage_id="x"),
-     cc.InvalidTime, "at"),
+    (
+        "spend at 9999",
+        lambda l, t: l.spend("1.00", at=datetime(9999, 6, 1, tzinfo=UTC), usage_id="x"),
+        cc.InvalidTime,
+        "at",
+    ),
     ("expire at 9999", lambda l, t: l.expire(datetime(9999, 6, 1, tzinfo=UTC)), cc.InvalidTime, "at"),
     ("backdated spend", lambda l, t: l.spend("1.00", at=NOW - timedelta(days=30), usage_id="x"), cc.InvalidTime, "at"),
     # ids: broken text, control characters, empty, too long, not text
@@ -161,8 +204,12 @@ RAISED = [
     ("order id blank", key(order_id="   "), cc.InvalidInput, "order_id"),
     ("order id too long", key(order_id="o" * 201), cc.InvalidInput, "order_id"),
     ("usage id int", key(usage_id=123), cc.InvalidInput, "usage_id"),
-    ("order id replayed with another amount", lambda l, t: l.add_funds("5.00", at=None, order_id="seed-order"),
-     cc.IdempotencyConflict, "order_id"),
+    (
+        "order id replayed with another amount",
+        lambda l, t: l.add_funds("5.00", at=None, order_id="seed-order"),
+        cc.IdempotencyConflict,
+        "order_id",
+    ),
     ("agreement unknown", lambda l, t: l.set_agreement("FOO"), cc.InvalidInput, "agreement"),
     ("currency four letters", lambda l, t: cc.open_ledger(":memory:", currency="USDX"), cc.InvalidInput, "currency"),
     ("currency three decimals", lambda l, t: cc.open_ledger(":memory:", currency="BHD"), cc.InvalidInput, "currency"),
@@ -175,17 +222,29 @@ RAISED = [
     ("card in city", billing(city="Amex 378282246310005"), cc.InvalidDetails, "city"),
     ("card in postal code", billing(postal_code="5555555555554444"), cc.InvalidDetails, "postal_code"),
     ("card in e-mail", billing(invoice_email=f"{CARD}@contoso.com"), cc.InvalidDetails, "invoice_email"),
-    ("full card in last four", billing(payment_method="card", card_brand="Visa", card_last4=CARD),
-     cc.InvalidDetails, "card_last4"),
+    (
+        "full card in last four",
+        billing(payment_method="card", card_brand="Visa", card_last4=CARD),
+        cc.InvalidDetails,
+        "card_last4",
+    ),
     # call log files refused by kind, or missing
     ("calls.txt", import_file("calls.txt", page([call_row()])), cc.InvalidInput, "source"),
     ("calls.xlsx", import_file("calls.xlsx", b"PK\x03\x04"), cc.InvalidInput, "source"),
     ("missing file", lambda l, t: import_pstn_calls(l, t / "nope.json"), cc.InvalidInput, "source"),
-    ("folder with no call logs", lambda l, t: (write(t, "notes.txt", "x"), import_pstn_calls(l, t)),
-     cc.InvalidInput, "source"),
+    (
+        "folder with no call logs",
+        lambda l, t: (write(t, "notes.txt", "x"), import_pstn_calls(l, t)),
+        cc.InvalidInput,
+        "source",
+    ),
     # tenant JSON
-    ("prepaidUnits 10**20", tenant_skus(page([{**SKU, "prepaidUnits": {"enabled": 10**20}}])),
-     cc.TenantImportError, "prepaidUnits.enabled"),
+    (
+        "prepaidUnits 10**20",
+        tenant_skus(page([{**SKU, "prepaidUnits": {"enabled": 10**20}}])),
+        cc.TenantImportError,
+        "prepaidUnits.enabled",
+    ),
     ("consumedUnits -1", tenant_skus(page([{**SKU, "consumedUnits": -1}])), cc.TenantImportError, "consumedUnits"),
     ("tenant JSON truncated", tenant_skus(page([SKU])[:-5]), cc.TenantImportError, "JSON"),
     ("tenant JSON nested 100000 deep", tenant_skus("[" * 100_000 + "]" * 100_000), cc.TenantImportError, "JSON"),
@@ -212,15 +271,24 @@ QUARANTINED = [
     ("non-zip .zip", "Calls.Export.zip", b"this is not a zip", r"not a zip archive"),
     ("zip bomb", "Calls.Export.zip", BOMB, r"zip bomb"),
     ("zip without a CSV", "Calls.Export.zip", zip_bytes({"readme.txt": b"hello"}), r"no CSV file inside"),
-    ("truncated Graph page, pretty", "page.json", json.dumps({"value": [call_row()]}, indent=2)[:-10],
-     r"not a complete JSON document"),
+    (
+        "truncated Graph page, pretty",
+        "page.json",
+        json.dumps({"value": [call_row()]}, indent=2)[:-10],
+        r"not a complete JSON document",
+    ),
     ("truncated Graph page, one line", "page.json", page([call_row()])[:-7], r"not a complete JSON document"),
     ("deeply nested JSON, one line", "page.json", DEEP, r"nested more than"),
     ("deeply nested JSON, pretty", "page.json", "{\n" + '"value": ' + DEEP + "\n}", r"nested more than"),
     ("deeply nested JSON lines", "calls.jsonl", DEEP + "\n" + DEEP + "\n", r"nested more than"),
     ("user-list CSV", "users.csv", "UserPrincipalName,DisplayName\na@contoso.com,A\n", r"no UsageId column"),
     ("JSON lines with a broken line", "calls.jsonl", "{broken\n", r"not valid JSON"),
-    ("row dated 2999", "page.json", page([call_row(startDateTime="2999-01-01T00:00:00Z")]), r"more than a day in the future"),
+    (
+        "row dated 2999",
+        "page.json",
+        page([call_row(startDateTime="2999-01-01T00:00:00Z")]),
+        r"more than a day in the future",
+    ),
     ("row charge 1e30", "page.json", page([call_row(charge="1e30")]), r"charge is not a number"),
     ("row with a negative charge", "page.json", page([call_row(charge=-1)]), r"negative charge"),
     ("row that is not an object", "page.json", json.dumps({"value": [42]}), r"not a JSON object"),
@@ -253,7 +321,9 @@ def test_admin_center_csv_is_read_in_every_encoding_windows_tools_write(ledger, 
 
 
 def test_a_zipped_utf16_export_is_read(ledger, tmp_path):
-    report = import_pstn_calls(ledger, write(tmp_path, "Calls.Export.zip", zip_bytes({"Calls.csv": CSV_TEXT.encode("utf-16")})))
+    report = import_pstn_calls(
+        ledger, write(tmp_path, "Calls.Export.zip", zip_bytes({"Calls.csv": CSV_TEXT.encode("utf-16")}))
+    )
     assert report.imported == 1
 
 
@@ -281,8 +351,10 @@ def test_purchases_beyond_the_ledger_total_are_refused(ledger, monkeypatch):
     assert raised.value.field == "amount"
     # the field, and the largest amount the admin can still buy, in plain words
     assert raised.value.message.startswith("Amount: too large.")
-    assert f"the largest amount accepted now is {Decimal('150.00') - ledger.lots()['amount'].sum():,} USD" in \
-        raised.value.message
+    assert (
+        f"the largest amount accepted now is {Decimal('150.00') - ledger.lots()['amount'].sum():,} USD"
+        in raised.value.message
+    )
     assert ledger_hash(ledger) == before
 
 
@@ -292,13 +364,22 @@ def test_an_amount_too_large_names_the_field_and_the_largest_amount_accepted():
     with pytest.raises(cc.InvalidAmount) as raised:
         parse_typed_amount("2,000,000,000.00", "USD", "en_US", "recharge_amount")
     assert raised.value.field == "recharge_amount"
-    assert raised.value.message == ("Add this amount: '2000000000.00' is too large: the largest amount accepted is "
-                                    "1,000,000,000.00 USD. Check the number.")
+    assert raised.value.message == (
+        "Add this amount: '2000000000.00' is too large: the largest amount accepted is "
+        "1,000,000,000.00 USD. Check the number."
+    )
     assert "ledger" not in raised.value.message
 
 
-@pytest.mark.parametrize("typed, words", [("1e6", "exponent"), ("4111 1111 1111 1111", "card number"),
-                                          ("-5", "greater than zero"), ("ten", "not an amount")])
+@pytest.mark.parametrize(
+    "typed, words",
+    [
+        ("1e6", "exponent"),
+        ("4111 1111 1111 1111", "card number"),
+        ("-5", "greater than zero"),
+        ("ten", "not an amount"),
+    ],
+)
 def test_the_order_form_names_the_amount_field(ledger, typed, words):
     review, problems = review_order(ledger, OrderRequest(typed, BillingDetails(**GOOD_BILLING), False), order_id="o")
     assert review is None

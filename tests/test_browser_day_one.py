@@ -8,7 +8,6 @@ import io
 
 import pytest
 from playwright.sync_api import expect
-
 from tenant_exports import SEATS, active_users_csv, phone_numbers_csv, subscribed_skus_json
 
 pytestmark = pytest.mark.browser
@@ -41,9 +40,13 @@ def no_demo_data(page) -> None:
 
 
 def export_files(folder):
-    files = {"users_2026_12_03.csv": active_users_csv(), "subscribedSkus.json": subscribed_skus_json(SEATS),
-             "PhoneNumbers.csv": phone_numbers_csv([("+1 425 555 0100", "Ben Berg", "User (subscriber)"),
-                                                    ("+1 800 555 0100", "", "Toll-free")])}
+    files = {
+        "users_2026_12_03.csv": active_users_csv(),
+        "subscribedSkus.json": subscribed_skus_json(SEATS),
+        "PhoneNumbers.csv": phone_numbers_csv(
+            [("+1 425 555 0100", "Ben Berg", "User (subscriber)"), ("+1 800 555 0100", "", "Toll-free")]
+        ),
+    }
     for name, content in files.items():
         (folder / name).write_bytes(content)
     return [str(folder / name) for name in files]

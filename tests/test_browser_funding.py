@@ -5,10 +5,10 @@ keeps one purchase; two tabs recording at the same moment both land (or one is t
 from decimal import Decimal
 
 import pytest
+from funding_page import CLICK, fill_purchase, open_funding, review, type_into
 from playwright.sync_api import expect
 
 import commcredits as cc
-from funding_page import CLICK, fill_purchase, open_funding, record, review, type_into
 
 pytestmark = pytest.mark.browser
 
@@ -95,8 +95,9 @@ def test_two_tabs_recording_at_once_lose_nothing(context, served, artifacts):
     retry = [text for text in outcomes if "try again" in text]
     assert len(recorded) + len(retry) == 2, outcomes
     assert len(ledger.lots()) == lots_before + len(recorded)
-    expected = sum((Decimal(a) for a, text in zip(("70.00", "60.00"), outcomes) if "Purchase recorded" in text),
-                   Decimal(0))
+    expected = sum(
+        (Decimal(a) for a, text in zip(("70.00", "60.00"), outcomes) if "Purchase recorded" in text), Decimal(0)
+    )
     assert ledger.balance() == balance_before + expected
 
 

@@ -3,11 +3,11 @@
 import time
 
 import pytest
+from funding_page import fill_purchase, record, review
 from playwright.sync_api import expect
+from test_license_forms import NO_WAY_TO_CALL, fresh_tenant
 
 from commcredits.licensing.readiness import readiness, readiness_summary
-from funding_page import fill_purchase, record, review
-from test_license_forms import NO_WAY_TO_CALL, fresh_tenant
 
 pytestmark = pytest.mark.browser
 
@@ -30,8 +30,9 @@ def follow_nav(page, label, ready_selector, artifacts, name):
     page.locator(".cc-nav").get_by_role("link", name=label).click()
     page.locator(ready_selector).wait_for(state="visible", timeout=FORM_TIMEOUT)
     seconds = time.monotonic() - started
-    (artifacts / f"{name}-timing.txt").write_text(f"{name}: first usable form {seconds:.2f} s after clicking "
-                                                  f"'{label}'\n")
+    (artifacts / f"{name}-timing.txt").write_text(
+        f"{name}: first usable form {seconds:.2f} s after clicking '{label}'\n"
+    )
     return seconds
 
 
@@ -66,13 +67,22 @@ def test_new_admin_walks_steps_1_2_3_and_everyone_can_dial_out(page, dashboard_s
     with page.expect_download() as download:
         page.locator(".cc-download-powershell").click()
     assert download.value.suggested_filename == "step1-licenses-plan.ps1"
-    assert "Update-MgUser -UserId '22222222-0000-4000-8000-000000000003' -UsageLocation US" in download.value.path().read_text()
+    assert (
+        "Update-MgUser -UserId '22222222-0000-4000-8000-000000000003' -UsageLocation US"
+        in download.value.path().read_text()
+    )
     page.screenshot(path=str(artifacts / "01-licenses-plan.png"), full_page=True)
     page.get_by_role("button", name="Record as done").click()
     page.locator(".cc-status .cc-success").wait_for(state="visible", timeout=CLICK_TIMEOUT)
-    expect(page.locator(".cc-status")).to_contain_text("Recorded as done: 4 changes for 3 users.", timeout=CLICK_TIMEOUT)
-    expect(page.locator(".cc-readiness")).not_to_contain_text("have no Audio Conferencing or Calling Plan", timeout=CLICK_TIMEOUT)
-    expect(page.locator(".cc-chosen")).to_contain_text("No users match the search and filters · 3 users chosen", timeout=CLICK_TIMEOUT)
+    expect(page.locator(".cc-status")).to_contain_text(
+        "Recorded as done: 4 changes for 3 users.", timeout=CLICK_TIMEOUT
+    )
+    expect(page.locator(".cc-readiness")).not_to_contain_text(
+        "have no Audio Conferencing or Calling Plan", timeout=CLICK_TIMEOUT
+    )
+    expect(page.locator(".cc-chosen")).to_contain_text(
+        "No users match the search and filters · 3 users chosen", timeout=CLICK_TIMEOUT
+    )
     page.screenshot(path=str(artifacts / "01-licenses.png"), full_page=True)
     for upn in NO_WAY_TO_CALL:
         assert "MCOMEETADV" in readiness(ledger.store).set_index("user_principal_name").loc[upn, "licenses"]
@@ -80,7 +90,7 @@ def test_new_admin_walks_steps_1_2_3_and_everyone_can_dial_out(page, dashboard_s
     # Step 3 before funding says what to do first
     follow_nav(page, "Step 3 · Credit licenses", ".cc-plan-button", artifacts, "03-credit-licenses-unfunded")
     expect(page.locator(".cc-funding-notice")).to_contain_text("record the purchase in Step 2", timeout=CLICK_TIMEOUT)
-    assert not page.locator(".cc-plan-box").is_visible()   # the notebook's own check left nothing behind
+    assert not page.locator(".cc-plan-box").is_visible()  # the notebook's own check left nothing behind
     page.screenshot(path=str(artifacts / "03-credit-licenses-unfunded.png"), full_page=True)
 
     # Step 2: fund the organization
@@ -93,7 +103,9 @@ def test_new_admin_walks_steps_1_2_3_and_everyone_can_dial_out(page, dashboard_s
 
     # Step 3: everyone with a calling license who lacks the Communication Credits license gets it
     follow_nav(page, "Step 3 · Credit licenses", ".cc-plan-button", artifacts, "03-credit-licenses")
-    expect(page.locator(".cc-funding-notice")).to_contain_text("A purchase is recorded in Step 2", timeout=CLICK_TIMEOUT)
+    expect(page.locator(".cc-funding-notice")).to_contain_text(
+        "A purchase is recorded in Step 2", timeout=CLICK_TIMEOUT
+    )
     plan = make_plan(page, "Add Communication Credits")
     assert plan.inner_text().count("Add Communication Credits") == 5
     page.screenshot(path=str(artifacts / "03-credit-licenses-plan.png"), full_page=True)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from test_browser_pages import LAYOUT_PROBLEMS, serious_accessibility_problems
 
 import commcredits as cc
 from commcredits.usage.lists import attention_rows
-from test_browser_pages import LAYOUT_PROBLEMS, serious_accessibility_problems
 
 pytestmark = pytest.mark.browser
 
@@ -82,9 +82,21 @@ def test_usage_pages_through_calls_and_quarantine_and_downloads_them_whole(page,
 
     # a call log of 123 unreadable rows, in a file whose name Excel would run as a formula
     bad = tmp_path / "=HYPERLINK(x).jsonl"
-    bad.write_text("\n".join(json.dumps({"id": f"bad-{n}", "startDateTime": "2025-03-07T11:00:00Z",
-                                         "duration": -1 - n, "charge": 0.25, "currency": "USD"})
-                             for n in range(123)) + "\n")
+    bad.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "id": f"bad-{n}",
+                    "startDateTime": "2025-03-07T11:00:00Z",
+                    "duration": -1 - n,
+                    "charge": 0.25,
+                    "currency": "USD",
+                }
+            )
+            for n in range(123)
+        )
+        + "\n"
+    )
     with page.expect_file_chooser() as chooser:
         page.locator(".cc-upload").click()
     chooser.value.set_files(str(bad))

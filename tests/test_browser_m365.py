@@ -1,15 +1,15 @@
 """Walk the Microsoft 365 page and Apply in Microsoft 365 in real Chromium, Voila and msgraph-sdk against the stand-in."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import expect
-
-from commcredits.licensing.catalog import AUDIO_CONFERENCING_SKU
 from graph_standin import spread_calls
+from playwright.sync_api import expect
 from test_browser_licenses import CLICK_TIMEOUT, follow_nav, open_page
 from test_license_forms import fresh_tenant
 from test_m365_apply import standin_for
+
+from commcredits.licensing.catalog import AUDIO_CONFERENCING_SKU
 
 pytestmark = pytest.mark.browser
 SLOW = 60_000  # the first Graph call imports the SDK in the kernel
@@ -17,22 +17,29 @@ SLOW = 60_000  # the first Graph call imports the SDK in the kernel
 
 def test_connect_sync_and_apply_in_microsoft_365(page, dashboard_server, artifacts):
     ledger = fresh_tenant(dashboard_server.serve(None))
-    ledger.add_funds("100.00", at=datetime.now(timezone.utc) - timedelta(days=3), order_id="PO-1")
+    ledger.add_funds("100.00", at=datetime.now(UTC) - timedelta(days=3), order_id="PO-1")
     standin = standin_for(ledger, audio_seats=3)  # Microsoft 365 has 2 free Audio Conferencing seats
-    standin.calls = spread_calls(40, datetime.now(timezone.utc) - timedelta(days=2), 1)
+    standin.calls = spread_calls(40, datetime.now(UTC) - timedelta(days=2), 1)
     # the app registration, as an admin writes it in the config file (the server's COMMCREDITS_CONFIG)
     dashboard_server.config.write_text(
         f'[m365]\nbase_url = "{standin.base_url}"\ncredential = "graph_standin:credential_from_env"\n'
-        'tenant_id = "fabrikam.onmicrosoft.com"\nclient_id = "11111111-2222-3333-4444-555555555555"\n')
+        'tenant_id = "fabrikam.onmicrosoft.com"\nclient_id = "11111111-2222-3333-4444-555555555555"\n'
+    )
     page.set_default_navigation_timeout(120_000)  # a kernel starting on a busy 2-core machine
     try:
         base = dashboard_server.base
-        open_page(page, f"{base}/voila/render/06_m365.ipynb", ".cc-connect-app button, button.cc-connect-app",
-                  artifacts, "06-m365")
+        open_page(
+            page,
+            f"{base}/voila/render/06_m365.ipynb",
+            ".cc-connect-app button, button.cc-connect-app",
+            artifacts,
+            "06-m365",
+        )
         expect(page.locator(".cc-last-sync")).to_contain_text("No sync yet.")
         page.get_by_role("button", name="Connect with the app registration").click()
-        expect(page.locator(".cc-self-test")).to_contain_text("All 5 permissions the workbook needs are granted.",
-                                                              timeout=SLOW)
+        expect(page.locator(".cc-self-test")).to_contain_text(
+            "All 5 permissions the workbook needs are granted.", timeout=SLOW
+        )
         expect(page.locator(".cc-connection-status")).to_contain_text("Connected as app registration")
         page.get_by_role("button", name="Sync now").click()
         expect(page.locator(".cc-status")).to_contain_text("Sync finished.", timeout=SLOW)

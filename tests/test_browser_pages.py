@@ -7,18 +7,18 @@ import re
 import shutil
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from page_settle import settle
 from playwright.sync_api import expect
+from voila_server import NOTEBOOKS, TEST_TOKEN
 
 import commcredits as cc
 from commcredits.pages import PAGES as NAV_PAGES
 from commcredits.ui.server import admin_pages
-from page_settle import settle
-from voila_server import NOTEBOOKS, TEST_TOKEN
 
 pytestmark = pytest.mark.browser
 
@@ -74,8 +74,11 @@ def server(served):
 
 def serious_accessibility_problems(page) -> list[str]:
     results = Axe().run(page)
-    return [f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes'][0]['target']}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes'][0]['target']}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def open_page(page, server, name):
@@ -88,8 +91,9 @@ def open_page(page, server, name):
 def screenshot(page, path) -> None:
     """The whole page: Voila scrolls inside its own container, so the window grows to the content first."""
     width = page.viewport_size["width"]
-    height = page.evaluate("() => Math.max(document.body.scrollHeight, "
-                           "document.querySelector('#rendered_cells').scrollHeight)")
+    height = page.evaluate(
+        "() => Math.max(document.body.scrollHeight, document.querySelector('#rendered_cells').scrollHeight)"
+    )
     page.set_viewport_size({"width": width, "height": min(max(height + 40, 800), 9000)})
     page.screenshot(path=str(path))
     page.set_viewport_size({"width": width, "height": 900})
@@ -100,7 +104,9 @@ def test_page_fits_every_width_and_passes_axe(page, server, name, artifacts):
     folder = artifacts / "pages"
     folder.mkdir(exist_ok=True)
     leaving = []  # every asset is served by the dashboard: a locked-down network blocks public CDNs
-    page.on("request", lambda r: leaving.append(r.url) if not r.url.startswith((server.base, "data:", "blob:")) else None)
+    page.on(
+        "request", lambda r: leaving.append(r.url) if not r.url.startswith((server.base, "data:", "blob:")) else None
+    )
     open_page(page, server, name)
     title = LABELS.get(name)
     if title:
@@ -132,8 +138,12 @@ def test_text_fields_get_the_same_focus_ring_as_buttons(page, server):
 
 
 def test_step1_hint_on_a_touch_screen_does_not_ask_for_ctrl_click(browser, server, artifacts):
-    phone = browser.new_context(extra_http_headers={"Authorization": f"token {TEST_TOKEN}"}, has_touch=True,
-                                is_mobile=True, viewport={"width": 390, "height": 900})
+    phone = browser.new_context(
+        extra_http_headers={"Authorization": f"token {TEST_TOKEN}"},
+        has_touch=True,
+        is_mobile=True,
+        viewport={"width": 390, "height": 900},
+    )
     page = phone.new_page()
     open_page(page, server, "01_licenses.ipynb")
     hint = page.locator(".cc-hint", has_text="pick users").first
@@ -233,8 +243,11 @@ def test_step3_bulk_plan_puts_apply_before_the_list_and_focuses_it(page, server,
 
 
 def test_overview_reads_the_ledger_again_when_shown_and_times_are_the_admins(browser, server, artifacts):
-    context = browser.new_context(extra_http_headers={"Authorization": f"token {TEST_TOKEN}"},
-                                  timezone_id="America/Los_Angeles", viewport={"width": 1024, "height": 900})
+    context = browser.new_context(
+        extra_http_headers={"Authorization": f"token {TEST_TOKEN}"},
+        timezone_id="America/Los_Angeles",
+        viewport={"width": 1024, "height": 900},
+    )
     page = context.new_page()
     open_page(page, server, "00_overview.ipynb")  # the very first page of a new browser: local times already
     balance = page.locator(".cc-card.cc-balance")
@@ -244,7 +257,7 @@ def test_overview_reads_the_ledger_again_when_shown_and_times_are_the_admins(bro
     assert entry_time.get_attribute("title").endswith(" UTC")  # UTC on hover
     # another tab settles or buys: coming back to this tab shows the new balance
     ledger = cc.open_ledger(server.db)
-    ledger.add_funds("40.00", at=datetime.now(timezone.utc), order_id="PO-refresh-on-focus")
+    ledger.add_funds("40.00", at=datetime.now(UTC), order_id="PO-refresh-on-focus")
     page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
     expect(balance).to_have_attribute("data-amount", str(ledger.balance()), timeout=KERNEL)
     links = page.locator(".cc-readiness a")

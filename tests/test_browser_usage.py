@@ -48,7 +48,8 @@ def test_upload_import_and_settle(page, served, artifacts):
     (calls_after,) = store.query("SELECT count(*) FROM pstn_call")[0]
     assert calls_after == calls_before + 3
     (artifacts / "04-usage-timing.txt").write_text(
-        f"Import button usable {usable:.2f} s after navigation (Voila kernel start + page build)\n")
+        f"Import button usable {usable:.2f} s after navigation (Voila kernel start + page build)\n"
+    )
 
 
 def test_enter_right_after_typing_acts_on_the_whole_new_value(page, served):
@@ -64,4 +65,5 @@ def test_enter_right_after_typing_acts_on_the_whole_new_value(page, served):
         page.keyboard.type(target)  # no delay between keys, then Enter at once
         page.keyboard.press("Enter")
         expect(page.locator(".cc-import-status .cc-error")).to_contain_text(
-            f"{target} does not exist on the server", timeout=30_000)
+            f"{target} does not exist on the server", timeout=30_000
+        )

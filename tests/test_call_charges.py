@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from babel.numbers import get_currency_precision, list_currencies
@@ -15,11 +15,21 @@ from commcredits.credits.settlement import settle
 from commcredits.usage import insights
 from commcredits.usage.charges import ATTENTION, calls_needing_attention
 
-T0 = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
 
-def graph_row(n: int, *, charge="0.00", currency="USD", operator="Microsoft", capability="MCOPSTNPP",
-              call_type="user_out", minutes=3, inventory="Subscriber", user="adele.vance@contoso.com") -> dict:
+def graph_row(
+    n: int,
+    *,
+    charge="0.00",
+    currency="USD",
+    operator="Microsoft",
+    capability="MCOPSTNPP",
+    call_type="user_out",
+    minutes=3,
+    inventory="Subscriber",
+    user="adele.vance@contoso.com",
+) -> dict:
     """One row as getPstnCalls returns it (field names and shapes of the pstnCallLogRow resource)."""
     start = T0 + timedelta(minutes=10 * n)
     row = {
@@ -65,14 +75,19 @@ def spends(ledger) -> dict:
 
 def test_a_charged_row_draws_exactly_its_charge_whatever_the_license():
     ledger = funded()
-    rows = [graph_row(1, charge="1.20", capability="MCOMEETACPEA", call_type="conf_in"),  # pay-per-minute dial-in
-            graph_row(2, charge="0.42", capability="MCOPSTN1"),
-            graph_row(3, charge="0.35", capability="MCOPSTNPP", operator=None)]  # operator not given: Microsoft
+    rows = [
+        graph_row(1, charge="1.20", capability="MCOMEETACPEA", call_type="conf_in"),  # pay-per-minute dial-in
+        graph_row(2, charge="0.42", capability="MCOPSTN1"),
+        graph_row(3, charge="0.35", capability="MCOPSTNPP", operator=None),
+    ]  # operator not given: Microsoft
     cc.import_pstn_calls(ledger, rows)
     report = settle(ledger)
     assert report.settled == 3 and report.amount == Decimal("1.97")
-    assert spends(ledger) == {rows[0]["id"]: Decimal("1.20"), rows[1]["id"]: Decimal("0.42"),
-                              rows[2]["id"]: Decimal("0.35")}
+    assert spends(ledger) == {
+        rows[0]["id"]: Decimal("1.20"),
+        rows[1]["id"]: Decimal("0.42"),
+        rows[2]["id"]: Decimal("0.35"),
+    }
 
 
 def test_a_row_microsoft_charged_nothing_draws_nothing_even_past_the_estimated_pool():
@@ -132,8 +147,13 @@ def test_currency_digits_in_sql_match_babel_for_every_currency():
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 10_000_000), st.sampled_from(["Microsoft", None, "Fabrikam Telecom"])),
-                min_size=1, max_size=12))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 10_000_000), st.sampled_from(["Microsoft", None, "Fabrikam Telecom"])),
+        min_size=1,
+        max_size=12,
+    )
+)
 def test_settled_total_is_the_sum_of_microsofts_rounded_charges(charges):
     """Whatever Microsoft reports (6 decimals), the ledger draws each Microsoft row rounded half-up, no more."""
     ledger = funded(amount="999999.00")
@@ -141,8 +161,11 @@ def test_settled_total_is_the_sum_of_microsofts_rounded_charges(charges):
     cc.import_pstn_calls(ledger, rows)
     report = settle(ledger)
     expected = sum(
-        (Decimal(micro).scaleb(-6).quantize(Decimal("0.01"), "ROUND_HALF_UP") for micro, op in charges
-         if op != "Fabrikam Telecom"),
+        (
+            Decimal(micro).scaleb(-6).quantize(Decimal("0.01"), "ROUND_HALF_UP")
+            for micro, op in charges
+            if op != "Fabrikam Telecom"
+        ),
         Decimal(0),
     )
     assert report.amount == expected
@@ -150,18 +173,31 @@ def test_settled_total_is_the_sum_of_microsofts_rounded_charges(charges):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["0.00", "0.004", "0.40", "2.50", "7.00", None]),
-                          st.sampled_from(["Microsoft", "Fabrikam Telecom"]), st.sampled_from(["USD", "EUR"])),
-                min_size=1, max_size=10),
-       st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 12)), st.sampled_from([None, "1.00", "5.00"])),
-                min_size=1, max_size=3))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["0.00", "0.004", "0.40", "2.50", "7.00", None]),
+            st.sampled_from(["Microsoft", "Fabrikam Telecom"]),
+            st.sampled_from(["USD", "EUR"]),
+        ),
+        min_size=1,
+        max_size=10,
+    ),
+    st.lists(
+        st.tuples(st.one_of(st.none(), st.integers(0, 12)), st.sampled_from([None, "1.00", "5.00"])),
+        min_size=1,
+        max_size=3,
+    ),
+)
 @example(calls=[("7.00", "Microsoft", "USD")], rounds=[(None, None), (None, "5.00")])  # blocked, then paid
 def test_the_settlement_report_counts_each_imported_call_as_call_charges_does(calls, rounds):
     """by_status after each settlement (up to a time or all, funds added between) = the view's own count, and
     the calls needing attention (a quicker query) are the view's calls in those statuses, word for word."""
     ledger = funded(amount="3.00")
     cc.load_rate_card(ledger)
-    rows = [graph_row(n, charge=charge, operator=op, currency=currency) for n, (charge, op, currency) in enumerate(calls)]
+    rows = [
+        graph_row(n, charge=charge, operator=op, currency=currency) for n, (charge, op, currency) in enumerate(calls)
+    ]
     cc.import_pstn_calls(ledger, rows)
     cc.rate_calls(ledger)
     for order, (until, add) in enumerate(rounds):
@@ -182,25 +218,47 @@ def test_call_charges_gives_every_call_a_status_reason_and_amount():
     cc.load_rate_card(ledger)
     cc.load_included_minutes(ledger)
     rows = [
-        graph_row(1, charge="0.40"),                                # settled
-        graph_row(2, charge="0.00", capability="MCOPSTN1"),         # free
-        graph_row(3, charge="3.10", operator="Fabrikam Telecom"),   # operator
-        graph_row(4, charge="0.42", currency="EUR"),                # other_currency
-        graph_row(5, charge="5.00"),                                # blocked: 0.60 left
-        graph_row(6, charge=None, capability="MCOPSTNPP"),          # estimate (rate card)
-        graph_row(7, charge="0.10"),                                # pending: after `until`
+        graph_row(1, charge="0.40"),  # settled
+        graph_row(2, charge="0.00", capability="MCOPSTN1"),  # free
+        graph_row(3, charge="3.10", operator="Fabrikam Telecom"),  # operator
+        graph_row(4, charge="0.42", currency="EUR"),  # other_currency
+        graph_row(5, charge="5.00"),  # blocked: 0.60 left
+        graph_row(6, charge=None, capability="MCOPSTNPP"),  # estimate (rate card)
+        graph_row(7, charge="0.10"),  # pending: after `until`
     ]
     cc.import_pstn_calls(ledger, rows)
     cc.rate_calls(ledger)
     report = settle(ledger, until=T0 + timedelta(minutes=65))
     table = cc.call_charges(ledger).set_index("usage_id")
     status = {n: table.loc[rows[n - 1]["id"], "status"] for n in range(1, 8)}
-    assert status == {1: "settled", 2: "free", 3: "operator", 4: "other_currency", 5: "blocked", 6: "estimate",
-                      7: "pending"}
-    assert report.by_status == {"settled": 1, "free": 1, "operator": 1, "other_currency": 1, "blocked": 1,
-                                "estimate": 1, "pending": 1}
-    assert list(table.columns[:8]) == ["start_at", "user_principal_name", "operator", "reported_charge", "currency",
-                                       "credits_drawn", "status", "reason"]
+    assert status == {
+        1: "settled",
+        2: "free",
+        3: "operator",
+        4: "other_currency",
+        5: "blocked",
+        6: "estimate",
+        7: "pending",
+    }
+    assert report.by_status == {
+        "settled": 1,
+        "free": 1,
+        "operator": 1,
+        "other_currency": 1,
+        "blocked": 1,
+        "estimate": 1,
+        "pending": 1,
+    }
+    assert list(table.columns[:8]) == [
+        "start_at",
+        "user_principal_name",
+        "operator",
+        "reported_charge",
+        "currency",
+        "credits_drawn",
+        "status",
+        "reason",
+    ]
     first = table.loc[rows[0]["id"]]
     assert first["credits_drawn"] == Decimal("0.40") and first["user_principal_name"] == "adele.vance@contoso.com"
     assert table.loc[rows[2]["id"], "reason"] == "Billed by Fabrikam Telecom, not from Communication Credits."
@@ -222,6 +280,7 @@ def test_mca_split_call_says_what_came_from_credits_and_what_is_billed_in_arrear
     assert row["status"] == "settled" and row["credits_drawn"] == Decimal("1.00")
     assert "1.50 billed in arrears" in row["reason"]
     from commcredits.ui.usage_words import settlement_lines
+
     lines = {label: (value, note) for label, value, note in settlement_lines(report, "USD", "en_US")}
     assert lines["Billed in arrears"][0] == "1 call" and lines["Billed in arrears"][1].startswith("$1.50")
     assert lines["Settled"][1] == "$1.00 paid from credits"
@@ -234,8 +293,12 @@ def test_usage_and_overview_show_every_call_needing_attention_with_its_amount():
     ledger = funded(amount="1.00")
     cc.load_rate_card(ledger)
     cc.load_included_minutes(ledger)
-    rows = [graph_row(1, charge="0.42", currency="EUR"), graph_row(2, charge="5.00"),
-            graph_row(3, charge=None, capability="MCOPSTNPP"), graph_row(4, charge="0.30")]
+    rows = [
+        graph_row(1, charge="0.42", currency="EUR"),
+        graph_row(2, charge="5.00"),
+        graph_row(3, charge=None, capability="MCOPSTNPP"),
+        graph_row(4, charge="0.30"),
+    ]
     cc.import_pstn_calls(ledger, rows)
     page = UsagePage(ledger, locale="en_US")
     page.settle_button.click()
@@ -272,8 +335,9 @@ def test_recent_entries_trace_a_late_calls_charge_to_who_called_where():
     assert settle(ledger).late == 1
     recent = insights.recent_entries(ledger, 2)
     (late_at,) = ledger.store.query("SELECT call_at FROM entry WHERE usage_id = $1", [late["id"]])[0]
-    days = (datetime.now(timezone.utc) - late_at).days
+    days = (datetime.now(UTC) - late_at).days
     assert recent["detail"].tolist() == [
         f"Late Caller · call of {late_at:%d %b %Y}, reported {days} days late · call out · to GB",
-        "Adele Vance · call out · to GB"]
+        "Adele Vance · call out · to GB",
+    ]
     assert recent["amount"].tolist() == [Decimal("-0.90"), Decimal("-0.40")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -84,8 +84,15 @@ def test_admin_center_csv_and_zip_overlap_with_graph(ledger, tmp_path):
 
 def test_rows_in_memory_from_a_generator(ledger, tmp_path):
     rows = [
-        {"id": f"r{i}", "startDateTime": datetime(2025, 1, 1, i, tzinfo=timezone.utc), "duration": 60,
-         "charge": Decimal("0.10"), "currency": "USD", "callType": "user_out", "licenseCapability": "MCOPSTNPP"}
+        {
+            "id": f"r{i}",
+            "startDateTime": datetime(2025, 1, 1, i, tzinfo=UTC),
+            "duration": 60,
+            "charge": Decimal("0.10"),
+            "currency": "USD",
+            "callType": "user_out",
+            "licenseCapability": "MCOPSTNPP",
+        }
         for i in range(5)
     ] + [{"id": "bad", "startDateTime": None}]
     assert import_pstn_calls(ledger, rows) == ImportReport(imported=5, duplicates=0, quarantined=1, files=1)
@@ -109,8 +116,17 @@ def test_quarantined_csv_rows_point_at_their_real_line(ledger):
 
 
 def test_a_broken_page_among_good_pages_is_quarantined_and_the_rest_import(ledger, tmp_path):
-    rows = [{"id": f"p{i}", "startDateTime": "2025-01-01T10:00:00Z", "duration": 60, "charge": 0.1,
-             "currency": "USD", "callType": "user_out"} for i in range(6)]
+    rows = [
+        {
+            "id": f"p{i}",
+            "startDateTime": "2025-01-01T10:00:00Z",
+            "duration": 60,
+            "charge": 0.1,
+            "currency": "USD",
+            "callType": "user_out",
+        }
+        for i in range(6)
+    ]
     rows.append(dict(rows[0]))  # the same row id on a later page: imported once
     for number, page in enumerate(iter_graph_pages(rows, page_size=2)):
         (tmp_path / f"page-{number:03}.json").write_text(json.dumps(page, indent=2))

@@ -3,8 +3,13 @@
 import importlib.resources
 
 from commcredits.licensing.catalog import (
-    AUDIO_CONFERENCING_SKU, COMMUNICATION_CREDITS_SKU, DOMESTIC_CALLING_PLAN_SKU, RESOURCE_ACCOUNT_SKU,
-    TEAMS_PHONE_SKU, Capability, load_catalog,
+    AUDIO_CONFERENCING_SKU,
+    COMMUNICATION_CREDITS_SKU,
+    DOMESTIC_CALLING_PLAN_SKU,
+    RESOURCE_ACCOUNT_SKU,
+    TEAMS_PHONE_SKU,
+    Capability,
+    load_catalog,
 )
 
 SPE_E5 = "06ebc4ee-1bb5-47dd-8120-11324bc54e06"
@@ -25,8 +30,11 @@ def test_standalone_products_grant_their_capability():
 def test_e5_bundles_include_teams_phone_and_audio_conferencing_but_no_calling_plan_or_credits():
     catalog = load_catalog()
     for sku in (SPE_E5, OFFICE_E5):
-        assert catalog.product(sku).capabilities() == {Capability.TEAMS, Capability.TEAMS_PHONE,
-                                                       Capability.AUDIO_CONFERENCING}
+        assert catalog.product(sku).capabilities() == {
+            Capability.TEAMS,
+            Capability.TEAMS_PHONE,
+            Capability.AUDIO_CONFERENCING,
+        }
 
 
 def test_a_disabled_plan_removes_the_capability():

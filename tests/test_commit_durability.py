@@ -37,8 +37,11 @@ def _run_workers(mode: str, database: Path, tmp_path: Path, count: int) -> list[
     """Start PROCESSES workers at once, wait for all, and return every journal line (what they confirmed)."""
     journals = [tmp_path / f"{mode}-{n}.jsonl" for n in range(PROCESSES)]
     workers = [
-        subprocess.Popen([sys.executable, str(WORKER), mode, str(database), str(j), f"w{n}", str(count)],
-                         stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, str(WORKER), mode, str(database), str(j), f"w{n}", str(count)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for n, j in enumerate(journals)
     ]
     errors = [(w.wait(), w.stderr.read()) for w in workers]

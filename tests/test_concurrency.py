@@ -62,13 +62,18 @@ def test_a_process_holding_the_file_makes_writes_busy_and_changes_nothing(tmp_pa
     ledger = cc.open_ledger(path, busy_timeout=0.5)
     ledger.add_funds("20.00", at=None, order_id="A")
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import duckdb, time
             con = duckdb.connect({str(path)!r})
             print("holding", flush=True)
             time.sleep(60)
-        """)],
-        stdout=subprocess.PIPE, text=True,
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "holding"

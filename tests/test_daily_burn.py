@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import commcredits as cc
@@ -12,7 +12,7 @@ from commcredits.credits.billing import BillingDetails
 from commcredits.credits.burn import BURN_WINDOW_DAYS, daily_burn
 from commcredits.usage import insights
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 def spending_ledger():
@@ -33,9 +33,16 @@ def test_runway_alerts_and_guard_rails_use_one_daily_burn():
     assert insights.runway(ledger, as_of=NOW).daily_burn == burn.quantize(Decimal("0.01"))
     assert read_facts(ledger, now=NOW).daily_burn == burn.quantize(Decimal("0.01"))
     assert insights.daily_burn is funding.daily_burn is daily_burn  # one function, not two that agree today
-    billing = BillingDetails(company="Contoso", address="1 Way", city="Redmond", postal_code="98052", country="US",
-                             invoice_email="ap@contoso.com")
-    _, problems = funding.review_order(ledger, funding.OrderRequest("", billing, True, "50.00", "100.00"),
-                                       order_id="o-1")
+    billing = BillingDetails(
+        company="Contoso",
+        address="1 Way",
+        city="Redmond",
+        postal_code="98052",
+        country="US",
+        invoice_email="ap@contoso.com",
+    )
+    _, problems = funding.review_order(
+        ledger, funding.OrderRequest("", billing, True, "50.00", "100.00"), order_id="o-1"
+    )
     # about 4 recharges a day at ~190 a day; the 90-day average (about 70) would have let it through
     assert any("about 4 times a day" in p.message for p in problems)

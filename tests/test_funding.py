@@ -3,15 +3,21 @@ without a browser."""
 
 import time
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 import commcredits as cc
 from commcredits.credits.billing import BillingDetails, billing_problems, save_billing
-from commcredits.credits.funding import (OrderRequest, PurchaseRequest, place_order, record_purchase, review_order,
-                                         review_purchase)
+from commcredits.credits.funding import (
+    OrderRequest,
+    PurchaseRequest,
+    place_order,
+    record_purchase,
+    review_order,
+    review_purchase,
+)
 from commcredits.ui.funding import FundingForm
 
 CONTOSO = BillingDetails("Contoso Ltd", "1 Microsoft Way", "Redmond", "98052", "US", "", "PO-77", "ap@contoso.com")
@@ -48,7 +54,7 @@ def test_the_number_and_the_amount_are_both_required_and_billing_details_are_opt
 
 def test_the_purchase_date_is_today_or_earlier_within_twelve_months():
     ledger = cc.open_ledger(":memory:")
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     _, problems = review_purchase(ledger, request(on=today + timedelta(days=2)))
     assert "future" in problems[0].message
     _, problems = review_purchase(ledger, request(on=today - timedelta(days=400)))
@@ -57,7 +63,7 @@ def test_the_purchase_date_is_today_or_earlier_within_twelve_months():
     review, problems = review_purchase(ledger, request(on=earlier))
     assert problems == []
     lot = record_purchase(ledger, review).lot
-    assert lot.purchased_at == datetime.combine(earlier, datetime.min.time(), timezone.utc)
+    assert lot.purchased_at == datetime.combine(earlier, datetime.min.time(), UTC)
     assert lot.expires_at.date() < today + timedelta(days=365)  # 12 months from the purchase, not from today
     ledger.spend("10.00", at=None, usage_id="call-1")
     _, problems = review_purchase(ledger, request(number="MS-2", on=earlier + timedelta(days=1)))
@@ -77,13 +83,26 @@ def test_the_old_shop_names_still_work_for_one_release_and_say_so():
 
 def test_review_lists_every_problem_by_field_and_changes_nothing():
     ledger = cc.open_ledger(":memory:")
-    bad = BillingDetails(company="", country="Narnia", invoice_email="ap at contoso", payment_method="card",
-                         card_last4="4111 1111 1111 1111")
+    bad = BillingDetails(
+        company="",
+        country="Narnia",
+        invoice_email="ap at contoso",
+        payment_method="card",
+        card_last4="4111 1111 1111 1111",
+    )
     review, problems = review_purchase(ledger, request(amount="12.345", billing=bad, auto=True, add="abc", below="-1"))
     assert review is None
     fields = {p.field for p in problems}
-    assert {"amount", "company", "country", "invoice_email", "card_last4", "card_brand", "recharge_amount",
-            "recharge_below"} <= fields
+    assert {
+        "amount",
+        "company",
+        "country",
+        "invoice_email",
+        "card_last4",
+        "card_brand",
+        "recharge_amount",
+        "recharge_below",
+    } <= fields
     assert any("full card number is never stored" in p.message for p in problems)
     assert len(ledger.entries()) == 0 and ledger.auto_recharge == cc.AutoRecharge(False)
 
@@ -116,8 +135,9 @@ def test_billing_changes_apply_to_later_invoices_only():
 def test_billing_is_not_saved_twice_when_unchanged_and_card_numbers_are_refused():
     ledger = cc.open_ledger(":memory:")
     assert save_billing(ledger.store, CONTOSO) == save_billing(ledger.store, CONTOSO) == 1
-    card = BillingDetails(**{**CONTOSO.__dict__, "payment_method": "card", "card_brand": "Visa",
-                             "card_last4": "4242424242424242"})
+    card = BillingDetails(
+        **{**CONTOSO.__dict__, "payment_method": "card", "card_brand": "Visa", "card_last4": "4242424242424242"}
+    )
     with pytest.raises(ValueError, match="last four digits"):
         save_billing(ledger.store, card)
     assert billing_problems(BillingDetails(**{**card.__dict__, "card_last4": "4242"})) == []
@@ -156,10 +176,12 @@ def test_form_records_only_after_the_review_is_ticked_and_a_double_click_records
 
 
 def test_the_page_says_it_records_and_never_offers_to_order():
-    for agreement, words in (("MOSA", "Buy in Microsoft 365, then record it here"),
-                             ("CSP", "Your partner funds Communication Credits; record what they bought."),
-                             ("EA", "might not be able to purchase"),
-                             ("MCA", "not available to purchase")):
+    for agreement, words in (
+        ("MOSA", "Buy in Microsoft 365, then record it here"),
+        ("CSP", "Your partner funds Communication Credits; record what they bought."),
+        ("EA", "might not be able to purchase"),
+        ("MCA", "not available to purchase"),
+    ):
         form = FundingForm(cc.open_ledger(":memory:", agreement=agreement))
         text = form.widget.children[1].value
         assert words in text, agreement

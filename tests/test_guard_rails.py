@@ -4,7 +4,7 @@ times a day at the recent spend; the confirmation never carries over to another 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pandas as pd
@@ -15,9 +15,15 @@ from commcredits.credits.billing import BillingDetails
 from commcredits.credits.funding import PurchaseRequest, review_purchase
 from commcredits.ui.funding import FundingForm
 
-BILLING = BillingDetails(company="Contoso", address="1 Microsoft Way", city="Redmond", postal_code="98052",
-                         country="US", invoice_email="ap@contoso.com")
-NOW = datetime.now(timezone.utc)
+BILLING = BillingDetails(
+    company="Contoso",
+    address="1 Microsoft Way",
+    city="Redmond",
+    postal_code="98052",
+    country="US",
+    invoice_email="ap@contoso.com",
+)
+NOW = datetime.now(UTC)
 
 
 def busy_ledger(per_day: str = "100.00", currency: str = "USD"):
@@ -31,8 +37,9 @@ def busy_ledger(per_day: str = "100.00", currency: str = "USD"):
 
 
 def problems_of(ledger, amount="", auto=False, add="", below="", confirmed=False):
-    review, problems = review_purchase(ledger, PurchaseRequest(amount, BILLING, auto, add, below, confirmed,
-                                                               microsoft_number="MS-1" if amount else ""))
+    review, problems = review_purchase(
+        ledger, PurchaseRequest(amount, BILLING, auto, add, below, confirmed, microsoft_number="MS-1" if amount else "")
+    )
     return review, {p.field: p.message for p in problems}
 
 
@@ -104,8 +111,15 @@ def test_the_confirmation_resets_when_an_amount_changes_and_after_each_purchase(
     form.review_button.click()
     assert form.review is None and "more than a year" in form.errors["confirm"].value
     form.fields["confirm"].value = True
-    for name, value in dict(company="Contoso", address="1 Way", city="Redmond", postal_code="98052", country="US",
-                            invoice_email="ap@contoso.com", po_number="PO-1").items():
+    for name, value in dict(
+        company="Contoso",
+        address="1 Way",
+        city="Redmond",
+        postal_code="98052",
+        country="US",
+        invoice_email="ap@contoso.com",
+        po_number="PO-1",
+    ).items():
         form.fields[name].value = value
     form.review_button.click()
     form.checked.value = True
@@ -129,8 +143,12 @@ def test_the_settlement_reports_how_often_auto_recharge_ran_in_one_day():
     ledger = cc.open_ledger(":memory:")
     ledger.set_auto_recharge(amount="1.00", below="2.00")  # the API allows it; the form would not
     day = NOW - timedelta(days=1)
-    calls = pd.DataFrame({"usage_id": [f"c{i}" for i in range(6)],
-                          "start_at": [day + timedelta(minutes=i) for i in range(6)],
-                          "charge": [Decimal("1.00")] * 6})
+    calls = pd.DataFrame(
+        {
+            "usage_id": [f"c{i}" for i in range(6)],
+            "start_at": [day + timedelta(minutes=i) for i in range(6)],
+            "charge": [Decimal("1.00")] * 6,
+        }
+    )
     report = settle(ledger, calls=calls)
     assert report.recharges >= 6 and report.max_recharges_per_day == report.recharges

@@ -3,7 +3,7 @@ and ends where rating everything from scratch would."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pandas as pd
@@ -14,23 +14,42 @@ import commcredits as cc
 from commcredits.usage.call_import import import_pstn_calls
 from commcredits.usage.rating import load_included_minutes, load_rate_card, rate_calls, rated_calls, set_license_counts
 
-T0 = datetime(2025, 3, 30, 9, tzinfo=timezone.utc)  # calls straddle March and April
-COMPARED = ["usage_id", "start_at", "currency", "method", "destination_country", "billable_minutes",
-            "included_minutes", "charge"]
+T0 = datetime(2025, 3, 30, 9, tzinfo=UTC)  # calls straddle March and April
+COMPARED = [
+    "usage_id",
+    "start_at",
+    "currency",
+    "method",
+    "destination_country",
+    "billable_minutes",
+    "included_minutes",
+    "charge",
+]
 
 
 def call(i, *, hours, minutes, charge=None, to="+12065550100", user="a@contoso.com"):
-    return {"id": f"r{i:03d}", "userId": user, "userPrincipalName": user, "startDateTime": T0 + timedelta(hours=hours),
-            "duration": minutes * 60, "charge": charge, "currency": "USD", "callType": "user_out",
-            "calleeNumber": to, "licenseCapability": "MCOPSTN5", "usageCountryCode": "US"}
+    return {
+        "id": f"r{i:03d}",
+        "userId": user,
+        "userPrincipalName": user,
+        "startDateTime": T0 + timedelta(hours=hours),
+        "duration": minutes * 60,
+        "charge": charge,
+        "currency": "USD",
+        "callType": "user_out",
+        "calleeNumber": to,
+        "licenseCapability": "MCOPSTN5",
+        "usageCountryCode": "US",
+    }
 
 
 def fresh_ledger():
     ledger = cc.open_ledger()
     load_rate_card(ledger)
     load_included_minutes(ledger)
-    set_license_counts(ledger, pd.DataFrame({"license_capability": ["MCOPSTN5"], "usage_country": ["US"],
-                                             "licenses": [1]}))  # one licensed user: a 120-minute pool
+    set_license_counts(
+        ledger, pd.DataFrame({"license_capability": ["MCOPSTN5"], "usage_country": ["US"], "licenses": [1]})
+    )  # one licensed user: a 120-minute pool
     return ledger
 
 
@@ -39,16 +58,25 @@ def ratings(ledger) -> pd.DataFrame:
 
 
 CALLS = st.lists(
-    st.tuples(st.integers(0, 80), st.integers(1, 90), st.sampled_from([None, "0.00", "0.37"]),
-              st.sampled_from(["+12065550100", "+525555555555", "+442079460000"]),
-              st.sampled_from(["a@contoso.com", "b@contoso.com"]), st.integers(0, 2)),
-    min_size=1, max_size=12)
+    st.tuples(
+        st.integers(0, 80),
+        st.integers(1, 90),
+        st.sampled_from([None, "0.00", "0.37"]),
+        st.sampled_from(["+12065550100", "+525555555555", "+442079460000"]),
+        st.sampled_from(["a@contoso.com", "b@contoso.com"]),
+        st.integers(0, 2),
+    ),
+    min_size=1,
+    max_size=12,
+)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(CALLS)
 def test_rating_batch_by_batch_ends_where_rating_everything_at_once_does(spec):
-    rows = [(call(i, hours=h, minutes=m, charge=c, to=to, user=u), batch) for i, (h, m, c, to, u, batch) in enumerate(spec)]
+    rows = [
+        (call(i, hours=h, minutes=m, charge=c, to=to, user=u), batch) for i, (h, m, c, to, u, batch) in enumerate(spec)
+    ]
     once = fresh_ledger()
     import_pstn_calls(once, [r for r, _ in rows])
     rate_calls(once)
@@ -61,8 +89,14 @@ def test_rating_batch_by_batch_ends_where_rating_everything_at_once_does(spec):
 
 def test_a_sync_rates_only_its_new_calls_and_the_months_they_change():
     ledger = fresh_ledger()
-    import_pstn_calls(ledger, [call(1, hours=0, minutes=5, charge="0.10"), call(2, hours=1, minutes=100),
-                               call(3, hours=60, minutes=5, charge="0.20")])  # r003 is in April
+    import_pstn_calls(
+        ledger,
+        [
+            call(1, hours=0, minutes=5, charge="0.10"),
+            call(2, hours=1, minutes=100),
+            call(3, hours=60, minutes=5, charge="0.20"),
+        ],
+    )  # r003 is in April
     first = rate_calls(ledger)
     assert sum(first.by_method.values()) == 3
     assert sum(rate_calls(ledger).by_method.values()) == 0  # nothing new: nothing rated
@@ -82,8 +116,13 @@ def test_a_sync_rates_only_its_new_calls_and_the_months_they_change():
 
 def test_a_new_rate_card_redoes_every_estimate_but_not_microsofts_charges(tmp_path):
     ledger = fresh_ledger()
-    import_pstn_calls(ledger, [call(1, hours=0, minutes=3, to="+525555555555"),
-                               call(2, hours=1, minutes=3, charge="0.40", to="+525555555555")])
+    import_pstn_calls(
+        ledger,
+        [
+            call(1, hours=0, minutes=3, to="+525555555555"),
+            call(2, hours=1, minutes=3, charge="0.40", to="+525555555555"),
+        ],
+    )
     rate_calls(ledger)
     card = tmp_path / "rates.csv"
     card.write_text("destination_country,number_type,currency,price_per_minute,connection_fee\nMX,*,USD,1.00,0.50\n")

@@ -11,17 +11,26 @@ import pytest
 from scenario import ledger_from, utc
 
 import commcredits as cc
-from commcredits.usage import insights
+from commcredits.credits.settlement import settle
 from commcredits.licensing.tenant import import_graph_tenant, import_phone_numbers_csv
+from commcredits.usage import insights
 from commcredits.usage.call_import import import_pstn_calls
 from commcredits.usage.rating import load_included_minutes, load_rate_card, rate_calls
-from commcredits.credits.settlement import settle
 
 
 def call(i, at, charge, user="a@contoso.com", to="+442079460000", call_type="user_out"):
-    return {"id": f"c{i:03d}", "startDateTime": at, "duration": 120, "charge": charge, "currency": "USD",
-            "callType": call_type, "calleeNumber": to, "userPrincipalName": user, "licenseCapability": "MCOPSTNPP",
-            "usageCountryCode": "US"}
+    return {
+        "id": f"c{i:03d}",
+        "startDateTime": at,
+        "duration": 120,
+        "charge": charge,
+        "currency": "USD",
+        "callType": call_type,
+        "calleeNumber": to,
+        "userPrincipalName": user,
+        "licenseCapability": "MCOPSTNPP",
+        "usageCountryCode": "US",
+    }
 
 
 @pytest.fixture
@@ -42,7 +51,9 @@ def test_spend_by_each_dimension(ledger):
     assert users.loc["a@contoso.com", "amount"] == Decimal("30.00")
     assert users.filter(like="no user", axis=0)["amount"].tolist() == [Decimal("5.00")]
     assert insights.spend_by(ledger, "destination").set_index("destination_country")["amount"].to_dict() == {
-        "GB": Decimal("30.00"), "US": Decimal("5.00")}
+        "GB": Decimal("30.00"),
+        "US": Decimal("5.00"),
+    }
     assert set(insights.spend_by(ledger, "call_type")["call_type"]) == {"user_out", "ucap_in"}
     months = insights.spend_by(ledger, "month")
     assert months["amount"].sum() == Decimal("35.00") and len(months) == 2
@@ -80,9 +91,13 @@ def test_expiring_funds_and_the_part_likely_forfeited(ledger):
 
 def test_what_if_compares_auto_recharge_settings():
     ledger = ledger_from("2025-01-01 fund 10.00 as A")
-    frame = pd.DataFrame({"usage_id": [f"u{i}" for i in range(20)],
-                          "start_at": [utc("2025-01-02") + timedelta(days=i) for i in range(20)],
-                          "charge": ["1.00"] * 20})
+    frame = pd.DataFrame(
+        {
+            "usage_id": [f"u{i}" for i in range(20)],
+            "start_at": [utc("2025-01-02") + timedelta(days=i) for i in range(20)],
+            "charge": ["1.00"] * 20,
+        }
+    )
     settle(ledger, calls=frame)
     table = insights.what_if(ledger, settings=[("10.00", "2.00"), None]).set_index("scenario")
     assert table.loc["current", "blocked_calls"] == 10 and table.loc["current", "blocked_days"] == 10
@@ -93,9 +108,13 @@ def test_what_if_compares_auto_recharge_settings():
 
 def test_what_if_over_a_period_starts_from_the_remainders_then():
     ledger = ledger_from("2025-01-01 fund 10.00 as A")
-    frame = pd.DataFrame({"usage_id": [f"u{i}" for i in range(8)],
-                          "start_at": [utc("2025-01-02") + timedelta(days=i) for i in range(8)],
-                          "charge": ["1.00"] * 8})
+    frame = pd.DataFrame(
+        {
+            "usage_id": [f"u{i}" for i in range(8)],
+            "start_at": [utc("2025-01-02") + timedelta(days=i) for i in range(8)],
+            "charge": ["1.00"] * 8,
+        }
+    )
     settle(ledger, calls=frame)
     table = insights.what_if(ledger, amount="5.00", below="3.00", start=utc("2025-01-06")).set_index("scenario")
     assert table.loc["current", "end_balance"] == Decimal("2.00")
@@ -113,11 +132,15 @@ def tenant_ledger():
     import_graph_tenant(ledger.store, users=TENANT / "users.json", subscribed_skus=TENANT / "subscribed_skus.json")
     import_phone_numbers_csv(ledger.store, TENANT / "phone_numbers.csv")
     day = utc("2025-01-02")
-    rows = [call(1, day, "2.00", user="alice@contoso.com"), call(2, day, "3.00", user="carol@contoso.com"),
-            call(3, day, "4.00", user="bob@contoso.com"), call(4, day, "1.50", user="erin@contoso.com"),
-            call(5, day, "0.25", user="gone@contoso.com"),
-            call(6, day, "6.00", user=None, to="+14255550100", call_type="ucap_in"),
-            call(7, day, "7.00", user=None, to="+18005550199", call_type="ucap_in")]
+    rows = [
+        call(1, day, "2.00", user="alice@contoso.com"),
+        call(2, day, "3.00", user="carol@contoso.com"),
+        call(3, day, "4.00", user="bob@contoso.com"),
+        call(4, day, "1.50", user="erin@contoso.com"),
+        call(5, day, "0.25", user="gone@contoso.com"),
+        call(6, day, "6.00", user=None, to="+14255550100", call_type="ucap_in"),
+        call(7, day, "7.00", user=None, to="+18005550199", call_type="ucap_in"),
+    ]
     rows[0]["callerNumber"] = rows[1]["callerNumber"] = "+14255550123"  # a shared line, calling out
     import_pstn_calls(ledger, rows)
     settle(ledger)
@@ -129,13 +152,18 @@ def test_spend_by_department_resource_account_and_number(tenant_ledger):
     queue costs, what each of the tenant's numbers costs; every split adds up to what was spent."""
     departments = insights.spend_by(tenant_ledger, "department").set_index("department")
     assert departments["amount"].to_dict() == {
-        "(no user: auto attendant, call queue or bot)": Decimal("13.00"), "Sales": Decimal("5.00"),
-        "Support": Decimal("4.00"), "Finance": Decimal("1.50"), "(no department)": Decimal("0.25")}
+        "(no user: auto attendant, call queue or bot)": Decimal("13.00"),
+        "Sales": Decimal("5.00"),
+        "Support": Decimal("4.00"),
+        "Finance": Decimal("1.50"),
+        "(no department)": Decimal("0.25"),
+    }
     assert departments.loc["Sales", "users"] == 2 and departments.loc["Sales", "calls"] == 2
     accounts = insights.spend_by(tenant_ledger, "resource_account")
     assert accounts[["resource_account", "phone_number", "amount"]].fillna("?").values.tolist() == [
         ["?", "+18005550199", Decimal("7.00")],  # a number the tenant import does not give to anyone
-        ["Main line auto attendant", "+14255550100", Decimal("6.00")]]
+        ["Main line auto attendant", "+14255550100", Decimal("6.00")],
+    ]
     numbers = insights.spend_by(tenant_ledger, "number").set_index("phone_number")
     assert numbers.loc["+14255550123", "amount"] == Decimal("5.00")  # the calls out from the shared line
     assert numbers.loc["+14255550100", "held_by"] == "Main line auto attendant"  # called, on the way in

@@ -1,6 +1,6 @@
 """One name per purchase: the invoice number wherever a purchase is shown, the order id beside it."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import commcredits as cc
 from commcredits.credits.billing import BillingDetails
@@ -12,13 +12,15 @@ CONTOSO = BillingDetails("Contoso Ltd", "1 Microsoft Way", "Redmond", "98052", "
 
 def test_step_2_overview_entries_and_lots_all_name_the_invoice():
     ledger = cc.open_ledger(":memory:")
-    review, problems = review_order(ledger, OrderRequest("250.00", CONTOSO, False, "", ""), order_id="ORDER-21016937A3BC")
+    review, problems = review_order(
+        ledger, OrderRequest("250.00", CONTOSO, False, "", ""), order_id="ORDER-21016937A3BC"
+    )
     placed = place_order(ledger, review)
     assert problems == [] and placed.invoice_id == "INV-000001"
     entries = ledger.entries()
     assert entries.iloc[0][["invoice_id", "order_id"]].tolist() == ["INV-000001", "ORDER-21016937A3BC"]
     assert ledger.lots().iloc[0]["invoice_id"] == "INV-000001"
-    summary, details = overview_html(ledger, now=datetime.now(timezone.utc) + timedelta(minutes=1), locale="en_US")
+    summary, details = overview_html(ledger, now=datetime.now(UTC) + timedelta(minutes=1), locale="en_US")
     assert "Invoice INV-000001 · order ORDER-21016937A3BC" in details
     assert "order:ORDER-21016937A3BC" not in details  # the journal key is not a name people know
     assert "(invoice INV-000001)" in summary  # next expiry card
@@ -30,8 +32,14 @@ def test_the_step_2_form_confirms_with_the_invoice_and_the_order():
     ledger = cc.open_ledger(":memory:")
     form = FundingForm(ledger, locale="en_US")
     form.fields["amount"].value, form.fields["microsoft_number"].value = "100.00", "MS-2026-0042"
-    for name, value in (("company", "Contoso Ltd"), ("address", "1 Microsoft Way"), ("city", "Redmond"),
-                        ("postal_code", "98052"), ("country", "US"), ("invoice_email", "ap@contoso.com")):
+    for name, value in (
+        ("company", "Contoso Ltd"),
+        ("address", "1 Microsoft Way"),
+        ("city", "Redmond"),
+        ("postal_code", "98052"),
+        ("country", "US"),
+        ("invoice_email", "ap@contoso.com"),
+    ):
         form.fields[name].value = value
     form.review_button.click()
     form.checked.value = True

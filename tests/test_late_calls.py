@@ -5,7 +5,7 @@ ends (issue 24)."""
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from unittest.mock import patch
 
@@ -18,13 +18,14 @@ import commcredits as cc
 from commcredits.credits import ledger as ledger_module
 from commcredits.credits.settlement import settle
 
-NOW = datetime(2026, 12, 3, 12, tzinfo=timezone.utc)
-START = datetime(2024, 1, 20, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 3, 12, tzinfo=UTC)
+START = datetime(2024, 1, 20, tzinfo=UTC)
 
 
 def calls_frame(calls) -> pd.DataFrame:
-    return pd.DataFrame({"usage_id": [c[0] for c in calls], "start_at": [c[1] for c in calls],
-                         "charge": [c[2] for c in calls]})
+    return pd.DataFrame(
+        {"usage_id": [c[0] for c in calls], "start_at": [c[1] for c in calls], "charge": [c[2] for c in calls]}
+    )
 
 
 def test_a_late_call_is_paid_by_the_lot_alive_at_its_time_and_the_expiry_is_adjusted():
@@ -34,7 +35,7 @@ def test_a_late_call_is_paid_by_the_lot_alive_at_its_time_and_the_expiry_is_adju
     ledger.add_funds("10.00", at=NOW - timedelta(days=365 + 3), order_id="lot-1")
     ledger.add_funds("50.00", at=NOW - timedelta(days=1), order_id="lot-2")
     recorded = ledger.store.query("SELECT * FROM entry ORDER BY entry_id")
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     report = settle(ledger, calls=calls_frame([("call-1", NOW - timedelta(days=4), "5.00")]))
     assert report.settled == 1 and report.late == 1
     assert ledger.balance(NOW) == Decimal("50.00")
@@ -60,7 +61,8 @@ def test_a_late_call_that_empties_the_balance_reverses_a_later_call_which_become
     assert report.settled == 1 and list(report.blocked_calls["usage_id"]) == ["later"]
     assert ledger.balance(NOW) == Decimal("4.00")
     assert ledger.store.query("SELECT kind, amount, adjusts FROM entry WHERE adjusts IS NOT NULL") == [
-        ("spend", Decimal("8.00"), "usage:later")]
+        ("spend", Decimal("8.00"), "usage:later")
+    ]
     assert ledger.store.query("SELECT usage_id FROM blocked_call") == [("later",)]
 
 
@@ -133,8 +135,11 @@ NET = {
 }
 
 
-@settings(max_examples=int(os.environ.get("SETTLEMENT_EXAMPLES", "40")), deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("SETTLEMENT_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(timelines())
 def test_any_arrival_order_ends_where_the_per_call_reference_in_time_order_ends(timeline):
     auto, events = timeline
@@ -174,12 +179,18 @@ def _recharges(ledger) -> list[str]:
 @pytest.mark.parametrize("pay", [_per_call, _set_based], ids=["per-call ledger", "set-based settlement"])
 def test_a_balance_exactly_at_the_trigger_does_not_recharge(pay):
     """Microsoft recharges when the balance "is below" the trigger: 5.00 left with a 5.00 trigger is not below."""
-    day = datetime(2026, 11, 2, tzinfo=timezone.utc)
+    day = datetime(2026, 11, 2, tzinfo=UTC)
     after = cc.open_ledger()  # a call leaves exactly the trigger: no recharge after it
     after.add_funds("20.00", at=day, order_id="A")
     after.set_auto_recharge(amount="10.00", below="5.00")
-    pay(after, [("c1", day + timedelta(hours=1), "15.00"), ("c2", day + timedelta(hours=2), "6.00"),
-                ("c3", day + timedelta(hours=3), "1.00")])
+    pay(
+        after,
+        [
+            ("c1", day + timedelta(hours=1), "15.00"),
+            ("c2", day + timedelta(hours=2), "6.00"),
+            ("c3", day + timedelta(hours=3), "1.00"),
+        ],
+    )
     # c1 leaves 5.00 (not below); c2 cannot be paid from 5.00 and 5.00 is not below: blocked, no recharge before;
     # c3 leaves 4.00, below: one recharge after it
     assert _recharges(after) == ["recharge:after:c3"] and after.balance(day + timedelta(hours=4)) == Decimal("14.00")

@@ -1,12 +1,12 @@
 """The ledger as users see it: funding, FIFO spending, expiry, auto-recharge, idempotency, bad input."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from scenario import ledger_from, run, utc
 
 import commcredits as cc
-from scenario import ledger_from, run, utc
 
 
 def D(text):
@@ -30,7 +30,7 @@ def test_funds_then_spend_draws_oldest_lot_first_and_may_span_lots():
 def test_lot_expires_twelve_calendar_months_later_end_of_month_clamped():
     ledger = ledger_from("2024-02-29T15:00 fund 10.00 as leap")
     lot = ledger.lots().iloc[0]
-    assert lot["expires_at"].to_pydatetime() == datetime(2025, 2, 28, 15, 0, tzinfo=timezone.utc)
+    assert lot["expires_at"].to_pydatetime() == datetime(2025, 2, 28, 15, 0, tzinfo=UTC)
 
 
 def test_expiry_forfeits_exactly_the_remainder_once():
@@ -259,10 +259,35 @@ def test_file_ledger_keeps_its_currency_and_history_across_opens(tmp_path):
 def test_views_are_the_documented_interface():
     ledger = ledger_from("2025-01-10 fund 100.00 as A\n2025-01-11 spend 5.00 as c1")
     columns = {
-        "lots": ["lot_id", "purchased_at", "expires_at", "amount", "source", "order_id", "invoice_id", "remaining",
-                 "spent", "forfeited", "expired"],
-        "entries": ["entry_id", "occurred_at", "kind", "amount", "idempotency_key", "lot_id", "recorded_at",
-                    "balance_after", "invoice_id", "order_id", "usage_id", "call_at", "adjusts", "reported_late"],
+        "lots": [
+            "lot_id",
+            "purchased_at",
+            "expires_at",
+            "amount",
+            "source",
+            "order_id",
+            "invoice_id",
+            "remaining",
+            "spent",
+            "forfeited",
+            "expired",
+        ],
+        "entries": [
+            "entry_id",
+            "occurred_at",
+            "kind",
+            "amount",
+            "idempotency_key",
+            "lot_id",
+            "recorded_at",
+            "balance_after",
+            "invoice_id",
+            "order_id",
+            "usage_id",
+            "call_at",
+            "adjusts",
+            "reported_late",
+        ],
         "allocations": ["entry_id", "occurred_at", "kind", "idempotency_key", "lot_id", "amount"],
         "invoices": ["invoice_id", "issued_at", "amount", "reason", "lot_id", "order_id", "expires_at"],
         "balance_history": ["occurred_at", "entry_id", "kind", "change", "balance"],

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import settings, strategies as st
+from hypothesis import settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 import commcredits as cc
 
-START = datetime(2010, 1, 1, tzinfo=timezone.utc)  # 25 steps of up to 120 days must stay before today
+START = datetime(2010, 1, 1, tzinfo=UTC)  # 25 steps of up to 120 days must stay before today
 cents = st.integers(min_value=1, max_value=20_000).map(lambda c: Decimal(c).scaleb(-2))
 steps_forward = st.integers(min_value=0, max_value=120 * 24).map(lambda hours: timedelta(hours=hours))
 
@@ -75,8 +76,12 @@ class Model:
             if amount > drawn:
                 self.arrears[key] = amount - drawn
             return allocations
-        snapshot = ([(lot.remaining, lot.expired) for lot in self.lots], len(self.lots), self.invoices,
-                    self.forfeited_total)
+        snapshot = (
+            [(lot.remaining, lot.expired) for lot in self.lots],
+            len(self.lots),
+            self.invoices,
+            self.forfeited_total,
+        )
         self.expire(at)
         if self.balance() < amount and self.auto and self.balance() < self.auto[1]:
             self.buy(self.auto[0], at)

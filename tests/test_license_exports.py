@@ -4,17 +4,26 @@ import csv
 import io
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from commcredits.licensing.exports import (
-    MAX_REQUESTS_PER_BATCH, export_csv, export_graph_batches, export_powershell, ps_quote,
-)
 from commcredits.credits.ledger import open_ledger
-from commcredits.licensing.plans import add_audio_conferencing, add_communication_credits, make_ready, plan_license_changes
+from commcredits.licensing.exports import (
+    MAX_REQUESTS_PER_BATCH,
+    export_csv,
+    export_graph_batches,
+    export_powershell,
+    ps_quote,
+)
+from commcredits.licensing.plans import (
+    add_audio_conferencing,
+    add_communication_credits,
+    make_ready,
+    plan_license_changes,
+)
 from commcredits.licensing.tenant import import_graph_tenant, import_users_csv
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -26,8 +35,13 @@ MCOEV_PLAN = "4828c8ec-dc2e-4779-b502-87ac9ce28ab7"
 
 
 def graph_user(n, upn, name, location, licenses):
-    return {"id": f"22222222-0000-4000-8000-{n:012d}", "userPrincipalName": upn, "displayName": name,
-            "usageLocation": location, "assignedLicenses": licenses}
+    return {
+        "id": f"22222222-0000-4000-8000-{n:012d}",
+        "userPrincipalName": upn,
+        "displayName": name,
+        "usageLocation": location,
+        "assignedLicenses": licenses,
+    }
 
 
 def seats(sku, part, enabled, consumed):
@@ -36,15 +50,24 @@ def seats(sku, part, enabled, consumed):
 
 def golden_plan():
     ledger = open_ledger(currency="USD")
-    ledger.add_funds(Decimal("50.00"), at=datetime(2025, 3, 1, tzinfo=timezone.utc), order_id="first")
+    ledger.add_funds(Decimal("50.00"), at=datetime(2025, 3, 1, tzinfo=UTC), order_id="first")
     users = [
         graph_user(1, "o'brien@contoso.com", "Siobhan O'Brien", "IE", [{"skuId": E5, "disabledPlans": []}]),
         graph_user(2, "carol@contoso.com", "Carol Chen", None, [{"skuId": E3, "disabledPlans": []}]),
-        graph_user(3, "pat_fabrikam.com#EXT#@contoso.onmicrosoft.com", "Pat (guest)\nline two", "US",
-                   [{"skuId": E5, "disabledPlans": [MCOEV_PLAN]}, {"skuId": CALLING_PLAN, "disabledPlans": []}]),
+        graph_user(
+            3,
+            "pat_fabrikam.com#EXT#@contoso.onmicrosoft.com",
+            "Pat (guest)\nline two",
+            "US",
+            [{"skuId": E5, "disabledPlans": [MCOEV_PLAN]}, {"skuId": CALLING_PLAN, "disabledPlans": []}],
+        ),
     ]
-    skus = [seats(E5, "SPE_E5", 5, 2), seats(E3, "ENTERPRISEPACK", 5, 1), seats(CALLING_PLAN, "MCOPSTN1", 5, 1),
-            seats(AUDIO_CONFERENCING, "MCOMEETADV", 5, 0)]
+    skus = [
+        seats(E5, "SPE_E5", 5, 2),
+        seats(E3, "ENTERPRISEPACK", 5, 1),
+        seats(CALLING_PLAN, "MCOPSTN1", 5, 1),
+        seats(AUDIO_CONFERENCING, "MCOMEETADV", 5, 0),
+    ]
     import_graph_tenant(ledger.store, users, skus)
     return plan_license_changes(ledger.store, "not_ready", make_ready(usage_location="US"))
 
@@ -69,8 +92,9 @@ def test_csv_lists_one_row_per_change_in_the_admin_centers_words():
     text = export_csv(golden_plan())
     rows = list(csv.DictReader(io.StringIO(text)))
     # headers an admin knows from the Microsoft 365 admin center, no Graph property names
-    assert text.splitlines()[0] == ("Display name,Username,Change,License,String ID,GUID,Apps turned off,"
-                                    "Usage location,Why")
+    assert text.splitlines()[0] == (
+        "Display name,Username,Change,License,String ID,GUID,Apps turned off,Usage location,Why"
+    )
     assert not {"sku_id", "user_principal_name", "display_name", "action"} & set(rows[0])
     assert [(r["Username"], r["Change"], r["License"], r["String ID"], r["Usage location"]) for r in rows] == [
         ("carol@contoso.com", "Set usage location", "", "", "United States (US)"),
@@ -87,21 +111,32 @@ def test_usage_location_patches_come_first_and_both_license_arrays_are_always_pr
     first, second = batches
     # Carol needs a usage location and licenses: a sequential batch, the license after the location
     assert [(r["method"], r.get("dependsOn")) for r in first["requests"]] == [("PATCH", None), ("POST", ["1"])]
-    assert first["requests"][0] == {"id": "1", "method": "PATCH", "url": "/users/22222222-0000-4000-8000-000000000002",
-                                    "headers": {"Content-Type": "application/json"}, "body": {"usageLocation": "US"}}
+    assert first["requests"][0] == {
+        "id": "1",
+        "method": "PATCH",
+        "url": "/users/22222222-0000-4000-8000-000000000002",
+        "headers": {"Content-Type": "application/json"},
+        "body": {"usageLocation": "US"},
+    }
     # the others need one request each: a parallel batch, no dependsOn
     assert all(r["method"] == "POST" and r["url"].endswith("/assignLicense") for r in second["requests"])
     assert not any("dependsOn" in r for r in second["requests"])
-    assert all(set(r["body"]) == {"addLicenses", "removeLicenses"} for b in batches for r in b["requests"]
-               if r["method"] == "POST")
+    assert all(
+        set(r["body"]) == {"addLicenses", "removeLicenses"}
+        for b in batches
+        for r in b["requests"]
+        if r["method"] == "POST"
+    )
 
 
 def test_urls_and_powershell_address_users_by_object_id_whatever_their_name():
     ledger = open_ledger(currency="USD")
-    ledger.add_funds(Decimal("50.00"), at=datetime(2025, 3, 1, tzinfo=timezone.utc), order_id="first")
+    ledger.add_funds(Decimal("50.00"), at=datetime(2025, 3, 1, tzinfo=UTC), order_id="first")
     odd = ["$adele@contoso.com", "o'brien@contoso.com", "pat_fabrikam.com#EXT#@contoso.onmicrosoft.com"]
-    import_graph_tenant(ledger.store, [graph_user(i, upn, upn, "US", [{"skuId": E5, "disabledPlans": []}])
-                                       for i, upn in enumerate(odd, start=1)])
+    import_graph_tenant(
+        ledger.store,
+        [graph_user(i, upn, upn, "US", [{"skuId": E5, "disabledPlans": []}]) for i, upn in enumerate(odd, start=1)],
+    )
     plan = plan_license_changes(ledger.store, "everyone", add_communication_credits())
     urls = [r["url"] for b in export_graph_batches(plan) for r in b["requests"]]
     assert urls == [f"/users/22222222-0000-4000-8000-{i:012d}/assignLicense" for i in (1, 2, 3)]
@@ -113,10 +148,12 @@ def test_urls_and_powershell_address_users_by_object_id_whatever_their_name():
 def test_users_without_an_object_id_use_graphs_key_form(tmp_path):
     # A users CSV without ids: Graph's get-user page says a name starting with '$' needs /users('...')
     ledger = open_ledger(currency="USD")
-    ledger.add_funds(Decimal("50.00"), at=datetime(2025, 3, 1, tzinfo=timezone.utc), order_id="first")
+    ledger.add_funds(Decimal("50.00"), at=datetime(2025, 3, 1, tzinfo=UTC), order_id="first")
     csv_path = tmp_path / "users.csv"
-    csv_path.write_text("userPrincipalName,usageLocation,licenses\n$adele@contoso.com,US,SPE_E5\n"
-                        "o'brien@contoso.com,US,SPE_E5\n", encoding="utf-8")
+    csv_path.write_text(
+        "userPrincipalName,usageLocation,licenses\n$adele@contoso.com,US,SPE_E5\no'brien@contoso.com,US,SPE_E5\n",
+        encoding="utf-8",
+    )
     import_users_csv(ledger.store, csv_path)
     plan = plan_license_changes(ledger.store, "everyone", add_communication_credits())
     urls = [r["url"] for b in export_graph_batches(plan) for r in b["requests"]]
@@ -126,9 +163,11 @@ def test_users_without_an_object_id_use_graphs_key_form(tmp_path):
 
 def test_batches_hold_at_most_twenty_requests():
     ledger = open_ledger(currency="USD")
-    ledger.add_funds(Decimal("50.00"), at=datetime(2025, 3, 1, tzinfo=timezone.utc), order_id="first")
-    users = [graph_user(i, f"user{i:02d}@contoso.com", f"User {i}", "US", [{"skuId": E5, "disabledPlans": []}])
-             for i in range(45)]
+    ledger.add_funds(Decimal("50.00"), at=datetime(2025, 3, 1, tzinfo=UTC), order_id="first")
+    users = [
+        graph_user(i, f"user{i:02d}@contoso.com", f"User {i}", "US", [{"skuId": E5, "disabledPlans": []}])
+        for i in range(45)
+    ]
     import_graph_tenant(ledger.store, users)
     batches = export_graph_batches(plan_license_changes(ledger.store, "everyone", add_communication_credits()))
     assert [len(b["requests"]) for b in batches] == [20, 20, 5]
@@ -136,11 +175,14 @@ def test_batches_hold_at_most_twenty_requests():
     assert [r["id"] for r in batches[2]["requests"]] == ["1", "2", "3", "4", "5"]
 
 
-@pytest.mark.parametrize("text, quoted", [
-    ("o'brien@contoso.com", "'o''brien@contoso.com'"),
-    ("it\u2019s@contoso.com", "'it\u2019\u2019s@contoso.com'"),   # PowerShell also ends strings at curly quotes
-    ("$(Remove-Item x)@contoso.com", "'$(Remove-Item x)@contoso.com'"),  # single quotes never expand
-])
+@pytest.mark.parametrize(
+    "text, quoted",
+    [
+        ("o'brien@contoso.com", "'o''brien@contoso.com'"),
+        ("it\u2019s@contoso.com", "'it\u2019\u2019s@contoso.com'"),  # PowerShell also ends strings at curly quotes
+        ("$(Remove-Item x)@contoso.com", "'$(Remove-Item x)@contoso.com'"),  # single quotes never expand
+    ],
+)
 def test_powershell_quoting(text, quoted):
     assert ps_quote(text) == quoted
 
@@ -152,26 +194,32 @@ def test_powershell_connects_with_the_needed_scopes_and_sets_location_first():
     carol = "'22222222-0000-4000-8000-000000000002'"
     location = lines.index(f"Update-MgUser -UserId {carol} -UsageLocation US")
     assert lines[location + 1].startswith(f"Set-MgUserLicense -UserId {carol} -AddLicenses @(")
-    assert "# Pat (guest) line two (pat_fabrikam.com#EXT#@contoso.onmicrosoft.com)" in lines          # a newline in a name cannot break out of the comment
+    assert (
+        "# Pat (guest) line two (pat_fabrikam.com#EXT#@contoso.onmicrosoft.com)" in lines
+    )  # a newline in a name cannot break out of the comment
 
 
 def test_every_chosen_user_is_in_the_plan_or_told_why_not_and_the_script_header_counts_right():
     """Issue 20: four users chosen, the plan covered three, nothing said why the fourth was missing, and the
     PowerShell header still spoke of "4 chosen users"."""
     ledger = open_ledger(currency="USD")
-    ledger.add_funds(Decimal("50.00"), at=datetime(2025, 3, 1, tzinfo=timezone.utc), order_id="first")
-    users = [graph_user(1, "o'brien@contoso.com", "Siobhan O'Brien", "IE", [{"skuId": E5, "disabledPlans": []}]),
-             graph_user(2, "carol@contoso.com", "Carol Chen", "US", [{"skuId": E3, "disabledPlans": []}]),
-             graph_user(3, "dan@contoso.com", "Dan Diaz", "US", [{"skuId": E3, "disabledPlans": []}])]
+    ledger.add_funds(Decimal("50.00"), at=datetime(2025, 3, 1, tzinfo=UTC), order_id="first")
+    users = [
+        graph_user(1, "o'brien@contoso.com", "Siobhan O'Brien", "IE", [{"skuId": E5, "disabledPlans": []}]),
+        graph_user(2, "carol@contoso.com", "Carol Chen", "US", [{"skuId": E3, "disabledPlans": []}]),
+        graph_user(3, "dan@contoso.com", "Dan Diaz", "US", [{"skuId": E3, "disabledPlans": []}]),
+    ]
     import_graph_tenant(ledger.store, users, [seats(AUDIO_CONFERENCING, "MCOMEETADV", 5, 0)])
     chosen = ["carol@contoso.com", "dan@contoso.com", "o'brien@contoso.com", "ghost@contoso.com"]
     plan = plan_license_changes(ledger.store, chosen, add_audio_conferencing())
     in_plan = set(plan.changes["user_principal_name"])
     left_out = dict(zip(plan.left_out_users["user_principal_name"], plan.left_out_users["why"]))
     assert in_plan == {"carol@contoso.com", "dan@contoso.com"}
-    assert left_out == {"o'brien@contoso.com": "already has what this change adds",     # E5 brings it
-                        "ghost@contoso.com": "not in the imported tenant"}
+    assert left_out == {
+        "o'brien@contoso.com": "already has what this change adds",  # E5 brings it
+        "ghost@contoso.com": "not in the imported tenant",
+    }
     assert in_plan | set(left_out) == set(chosen) and not in_plan & set(left_out)
     assert "1 user chosen already has what this change adds: o'brien@contoso.com." in plan.left_out
     header = export_powershell(plan).splitlines()[:4]
-    assert "# Changes for 2 users. 2 users are not in this plan: see \"Not in this plan, and why\" in Step 1." in header
+    assert '# Changes for 2 users. 2 users are not in this plan: see "Not in this plan, and why" in Step 1.' in header

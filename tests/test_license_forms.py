@@ -3,14 +3,16 @@
 import base64
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 import commcredits as cc
 from commcredits.licensing.catalog import (
-    AUDIO_CONFERENCING_SKU, DOMESTIC_CALLING_PLAN_SKU, INTERNATIONAL_CALLING_PLAN_SKU,
+    AUDIO_CONFERENCING_SKU,
+    DOMESTIC_CALLING_PLAN_SKU,
+    INTERNATIONAL_CALLING_PLAN_SKU,
     TEAMS_PHONE_SKU,
 )
 from commcredits.licensing.plans import SeatsExhausted
@@ -28,9 +30,14 @@ def sku(sku_id, part, enabled, consumed=0):
 
 
 def user(n, upn, name, department, location, *skus):
-    return {"id": f"22222222-0000-4000-8000-{n:012d}", "userPrincipalName": upn, "displayName": name,
-            "department": department, "usageLocation": location,
-            "assignedLicenses": [{"skuId": s, "disabledPlans": []} for s in (E3, *skus)]}
+    return {
+        "id": f"22222222-0000-4000-8000-{n:012d}",
+        "userPrincipalName": upn,
+        "displayName": name,
+        "department": department,
+        "usageLocation": location,
+        "assignedLicenses": [{"skuId": s, "disabledPlans": []} for s in (E3, *skus)],
+    }
 
 
 # Five people of a small company: three cannot call phone numbers at all (one has no usage location),
@@ -48,9 +55,13 @@ NO_WAY_TO_CALL = ["ada@fabrikam.com", "ben@fabrikam.com", "cleo@fabrikam.com"]
 def fresh_tenant(path, *, audio_seats=10, phone_seats=5, agreement=None):
     """A new ledger file with the five users, seats for the standalone calling licenses and Dan's number."""
     ledger = cc.open_ledger(path, currency="USD", agreement=agreement)
-    skus = [sku(E3, "ENTERPRISEPACK", 10, 5), sku(AUDIO_CONFERENCING_SKU, "MCOMEETADV", audio_seats, 1),
-            sku(TEAMS_PHONE_SKU, "MCOEV", phone_seats, 1), sku(DOMESTIC_CALLING_PLAN_SKU, "MCOPSTN1", 5, 1),
-            sku(INTERNATIONAL_CALLING_PLAN_SKU, "MCOPSTN2", 5, 0)]
+    skus = [
+        sku(E3, "ENTERPRISEPACK", 10, 5),
+        sku(AUDIO_CONFERENCING_SKU, "MCOMEETADV", audio_seats, 1),
+        sku(TEAMS_PHONE_SKU, "MCOEV", phone_seats, 1),
+        sku(DOMESTIC_CALLING_PLAN_SKU, "MCOPSTN1", 5, 1),
+        sku(INTERNATIONAL_CALLING_PLAN_SKU, "MCOPSTN2", 5, 0),
+    ]
     import_graph_tenant(ledger.store, {"value": USERS}, {"value": skus})
     import_phone_numbers(ledger.store, [{"userPrincipalName": "dan@fabrikam.com", "phoneNumber": "+44 20 7946 0000"}])
     return ledger
@@ -63,7 +74,7 @@ def ledger(tmp_path):
 
 def fund(ledger):
     """The first order of Communication Credits (it brings the licenses' seats)."""
-    ledger.add_funds(Decimal("100.00"), at=datetime.now(timezone.utc), order_id="first")
+    ledger.add_funds(Decimal("100.00"), at=datetime.now(UTC), order_id="first")
 
 
 def plans_recorded(ledger):
@@ -81,6 +92,7 @@ def text(html_fragment):
 
 # ---------------------------------------------------------------------------------------------- Step 1
 
+
 def test_page_opens_with_who_cannot_dial_out(ledger):
     form = LicensesForm(ledger)
     top = text(form.readiness_box.value)
@@ -89,8 +101,9 @@ def test_page_opens_with_who_cannot_dial_out(ledger):
     assert "Users 5 Can dial out 2 Cannot dial out 3" in top
     assert "2 users can call within their included minutes" in top
     assert readiness_summary(ledger.store).sentence in top
-    assert len(form.user_list.options) == 5 and "Ada Lovelace · ada@fabrikam.com · cannot dial out" in \
-        [label for label, _ in form.user_list.options]
+    assert len(form.user_list.options) == 5 and "Ada Lovelace · ada@fabrikam.com · cannot dial out" in [
+        label for label, _ in form.user_list.options
+    ]
 
 
 def test_search_and_filters_narrow_the_list_and_picks_survive_filtering(ledger):
@@ -103,7 +116,7 @@ def test_search_and_filters_narrow_the_list_and_picks_survive_filtering(ledger):
     assert [upn for _, upn in form.user_list.options] == ["cleo@fabrikam.com", "dan@fabrikam.com"]
     assert "1 user chosen · 2 of 5 shown · 1 chosen but hidden by the filters" in text(form.chosen_line.value)
     form.department.value = ""
-    form.country.value = "-"   # no usage location yet
+    form.country.value = "-"  # no usage location yet
     assert [upn for _, upn in form.user_list.options] == ["cleo@fabrikam.com"]
     form.country.value = "GB"
     assert [upn for _, upn in form.user_list.options] == ["dan@fabrikam.com"]
@@ -131,12 +144,12 @@ def test_missing_choices_are_explained_beside_the_fields_and_nothing_is_planned(
     assert "Please fix the problems above" in form.status.value
     assert form.plan is None and form.plan_box.layout.display == "none"
     form.choose(["ada@fabrikam.com"])
-    assert form.errors["users"].value == ""          # the error goes once the field is fixed
+    assert form.errors["users"].value == ""  # the error goes once the field is fixed
     assert plans_recorded(ledger) == 0
 
 
 def test_plan_shows_changes_in_words_and_problems_before_anything_is_saved(tmp_path):
-    ledger = fresh_tenant(tmp_path / "t.duckdb", phone_seats=2)   # one free Teams Phone seat
+    ledger = fresh_tenant(tmp_path / "t.duckdb", phone_seats=2)  # one free Teams Phone seat
     form = LicensesForm(ledger)
     form.choose(NO_WAY_TO_CALL)
     form.teams_phone.value = True
@@ -156,8 +169,9 @@ def test_usage_location_and_audio_conferencing_applied_update_readiness_and_the_
     form.audio_conferencing.value = True
     form.usage_location.value = "US"
     form.plan_button.click()
-    assert "Cleo Martin cleo@fabrikam.com Set usage location to United States (US) Add Audio Conferencing" in \
-        text(form.plan_view.value)
+    assert "Cleo Martin cleo@fabrikam.com Set usage location to United States (US) Add Audio Conferencing" in text(
+        form.plan_view.value
+    )
     assert "cc-problems" not in form.plan_view.value
     form.apply_button.click()
     assert "Recorded as done: 4 changes for 3 users. Nothing was changed in Microsoft 365" in text(form.status.value)
@@ -179,8 +193,11 @@ def test_calling_plan_choice_picks_the_license_and_is_shown_only_with_teams_phon
     form.teams_phone.value = True
     assert form.calling_plan.layout.display is None
     assert [label for label, _ in form.calling_plan.options] == [
-        "Domestic Calling Plan · 4 available", "Domestic and International Calling Plan · 5 available",
-        "Pay-As-You-Go Calling Plan · none owned", "Teams Phone with Calling Plan (one license) · none owned"]
+        "Domestic Calling Plan · 4 available",
+        "Domestic and International Calling Plan · 5 available",
+        "Pay-As-You-Go Calling Plan · none owned",
+        "Teams Phone with Calling Plan (one license) · none owned",
+    ]
     form.calling_plan.value = INTERNATIONAL_CALLING_PLAN_SKU
     form.choose(["ada@fabrikam.com"])
     form.plan_button.click()
@@ -199,7 +216,7 @@ def test_changing_a_choice_after_planning_hides_the_plan_so_it_cannot_be_applied
 
 
 def test_a_plan_made_before_another_apply_is_refused_in_words(ledger):
-    first, second = LicensesForm(ledger), LicensesForm(ledger)   # two tabs on the same tenant
+    first, second = LicensesForm(ledger), LicensesForm(ledger)  # two tabs on the same tenant
     for form in (first, second):
         form.choose(["ada@fabrikam.com"])
         form.audio_conferencing.value = True
@@ -211,13 +228,20 @@ def test_a_plan_made_before_another_apply_is_refused_in_words(ledger):
     assert plans_recorded(ledger) == 1
 
 
-@pytest.mark.parametrize("error, expected", [
-    (SeatsExhausted("The plan needs 3 MCOMEETADV seats but only 1 are free. Nothing was applied; plan again."),
-     "only 1 are free. Nothing was applied"),
-    (cc.LedgerBusy("The ledger is busy (another tab or notebook is using it). Nothing was changed; try again."),
-     "busy (another tab or notebook is using it)"),
-    (RuntimeError("disk on fire"), "Something went wrong (RuntimeError: disk on fire). Nothing was changed"),
-])
+@pytest.mark.parametrize(
+    "error, expected",
+    [
+        (
+            SeatsExhausted("The plan needs 3 MCOMEETADV seats but only 1 are free. Nothing was applied; plan again."),
+            "only 1 are free. Nothing was applied",
+        ),
+        (
+            cc.LedgerBusy("The ledger is busy (another tab or notebook is using it). Nothing was changed; try again."),
+            "busy (another tab or notebook is using it)",
+        ),
+        (RuntimeError("disk on fire"), "Something went wrong (RuntimeError: disk on fire). Nothing was changed"),
+    ],
+)
 def test_apply_failures_are_explained_in_the_form(ledger, monkeypatch, error, expected):
     form = LicensesForm(ledger)
     form.choose(["ada@fabrikam.com"])
@@ -244,16 +268,20 @@ def test_downloads_hold_the_graph_batch_powershell_and_csv_of_the_plan(ledger):
     files = {name: base64.b64decode(data).decode() for name, data in links.items()}
     assert files == form.exports()
     batches = json.loads(files["step1-licenses-plan-graph-batch.json"])
-    assert batches[0]["requests"][0]["body"] == {"usageLocation": "US"}      # location first, then licenses
+    assert batches[0]["requests"][0]["body"] == {"usageLocation": "US"}  # location first, then licenses
     assert batches[0]["requests"][1]["body"]["addLicenses"][0]["skuId"] == AUDIO_CONFERENCING_SKU
-    assert batches[0]["requests"][1]["dependsOn"] == ["1"]                   # the batch Apply sends (issue 20)
-    assert "Update-MgUser -UserId '22222222-0000-4000-8000-000000000003' -UsageLocation US" in files["step1-licenses-plan.ps1"]
+    assert batches[0]["requests"][1]["dependsOn"] == ["1"]  # the batch Apply sends (issue 20)
+    assert (
+        "Update-MgUser -UserId '22222222-0000-4000-8000-000000000003' -UsageLocation US"
+        in files["step1-licenses-plan.ps1"]
+    )
     assert "cleo@fabrikam.com" in files["step1-licenses-plan.csv"].splitlines()[1]
     for label in ("Graph $batch (JSON)", "PowerShell script", "Spreadsheet (CSV)"):
         assert label in form.downloads.value
 
 
 # ---------------------------------------------------------------------------------------------- Step 3
+
 
 def test_before_funding_step3_says_to_fund_first_and_plans_nothing(ledger):
     form = CreditLicensesForm(ledger)
@@ -273,11 +301,15 @@ def test_bulk_after_funding_gives_credits_to_everyone_with_a_calling_license(led
     shown = text(form.plan_view.value)
     assert "Dan Smith dan@fabrikam.com Add Communication Credits" in shown
     assert "Eve Tanaka eve@fabrikam.com Add Communication Credits" in shown
-    assert ("2 users get no Communication Credits license because they have no Audio Conferencing or Calling Plan, "
-            "so the license would not be used: ada@fabrikam.com, ben@fabrikam.com.") in shown
+    assert (
+        "2 users get no Communication Credits license because they have no Audio Conferencing or Calling Plan, "
+        "so the license would not be used: ada@fabrikam.com, ben@fabrikam.com."
+    ) in shown
     assert "has no usage location, so no license can be assigned: cleo@fabrikam.com" in shown
     form.apply_button.click()
-    assert "MCOPSTNC" in licenses_of(ledger, "eve@fabrikam.com") and "MCOPSTNC" in licenses_of(ledger, "dan@fabrikam.com")
+    assert "MCOPSTNC" in licenses_of(ledger, "eve@fabrikam.com") and "MCOPSTNC" in licenses_of(
+        ledger, "dan@fabrikam.com"
+    )
     assert "Users 5 Can dial out 2 Cannot dial out 3" in text(form.readiness_box.value)
 
 
@@ -339,5 +371,7 @@ def test_step_1_never_lists_a_user_both_in_the_plan_and_as_left_out(tmp_path):
     assert "Not in this plan" not in form.plan_view.value
     # Audio Conferencing brings included minutes: credits are not "missing to dial out" (issue 20)
     assert form.plan.missing["ada@fabrikam.com"] == (
-        "Teams Phone Standard: no free seats", "a Calling Plan: it needs Teams Phone, which had no free seat")
+        "Teams Phone Standard: no free seats",
+        "a Calling Plan: it needs Teams Phone, which had no free seat",
+    )
     assert "Still missing" in table and "Teams Phone Standard: no free seats" in text(table)

@@ -11,7 +11,7 @@ import io
 import json
 import re
 import types
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -21,15 +21,24 @@ from commcredits.ui.long_list import position_text
 from commcredits.ui.usage import UsagePage
 from commcredits.usage.lists import attention_rows
 
-JAN = datetime(2025, 1, 1, tzinfo=timezone.utc)
+JAN = datetime(2025, 1, 1, tzinfo=UTC)
 BAD_ROWS = 120
 
 
 def bad_calls_file() -> bytes:
     """120 calls with a negative duration, 3 without a start time and 2 lines of broken JSON: 125 quarantined
     rows of three kinds."""
-    rows = [{"id": f"bad-{n:04d}", "userPrincipalName": "lee@contoso.com", "startDateTime": "2025-03-07T11:00:00Z",
-             "duration": -n - 1, "charge": 0.25, "currency": "USD"} for n in range(BAD_ROWS)]
+    rows = [
+        {
+            "id": f"bad-{n:04d}",
+            "userPrincipalName": "lee@contoso.com",
+            "startDateTime": "2025-03-07T11:00:00Z",
+            "duration": -n - 1,
+            "charge": 0.25,
+            "currency": "USD",
+        }
+        for n in range(BAD_ROWS)
+    ]
     rows += [{"id": f"nostart-{n}", "duration": 5} for n in range(3)]
     return "\n".join(json.dumps(r) for r in rows).encode() + b"\n{not json\n{nor this\n"
 
@@ -49,8 +58,15 @@ def usage_page():
     page = UsagePage(ledger)
     content = bad_calls_file()
     # a file name made to run as a formula when the CSV is opened in Excel
-    page.upload.value = ({"name": "=HYPERLINK(x).jsonl", "type": "", "size": len(content),
-                          "content": memoryview(content), "last_modified": JAN},)
+    page.upload.value = (
+        {
+            "name": "=HYPERLINK(x).jsonl",
+            "type": "",
+            "size": len(content),
+            "content": memoryview(content),
+            "last_modified": JAN,
+        },
+    )
     page.import_button.click()
     return page
 
@@ -144,9 +160,18 @@ def test_a_refused_tenant_sync_lists_every_problem_not_the_first_twenty(monkeypa
     from commcredits.licensing.tenant import import_graph_tenant
 
     ledger = cc.open_ledger(":memory:")
-    users = {"value": [{"id": f"22222222-0000-4000-8000-{n:012d}", "userPrincipalName": f"u{n:03d}@contoso.com",
-                        "displayName": "=HYPERLINK(1)" if n == 0 else f"User {n}", "usageLocation": "XX",
-                        "assignedLicenses": []} for n in range(75)]}
+    users = {
+        "value": [
+            {
+                "id": f"22222222-0000-4000-8000-{n:012d}",
+                "userPrincipalName": f"u{n:03d}@contoso.com",
+                "displayName": "=HYPERLINK(1)" if n == 0 else f"User {n}",
+                "usageLocation": "XX",
+                "assignedLicenses": [],
+            }
+            for n in range(75)
+        ]
+    }
 
     def sync_with_bad_users(ledger, connection, **_kwargs):  # what Graph sent, imported the way sync does
         import_graph_tenant(ledger.store, users, {"value": []}, source="Microsoft Graph sync")
@@ -176,8 +201,9 @@ def test_an_empty_list_says_so_without_a_pager_and_a_short_one_without_previous_
     ledger.add_funds("20.00", at=JAN, order_id="JAN")
     usage = UsagePage(ledger)
     content = b'{"id": "x", "duration": 5}\n'
-    usage.upload.value = ({"name": "one.jsonl", "type": "", "size": len(content), "content": memoryview(content),
-                           "last_modified": JAN},)
+    usage.upload.value = (
+        {"name": "one.jsonl", "type": "", "size": len(content), "content": memoryview(content), "last_modified": JAN},
+    )
     usage.import_button.click()
     pager = usage.quarantine
     assert pager.position.value == "Rows 1–1 of 1" and pager.download.description == "Download (CSV)"

@@ -3,19 +3,21 @@
 import json
 
 import pytest
-
-import commcredits as cc
-from commcredits.licensing.catalog import AUDIO_CONFERENCING_SKU, COMMUNICATION_CREDITS_SKU
-from commcredits.licensing.plans import Change, StalePlan, plan_license_changes
-from commcredits.licensing.readiness import readiness
-from commcredits.licensing.exports import MAX_REQUESTS_PER_BATCH as MAX_BATCH, export_graph_batches
-from commcredits.m365.apply import apply_plan_m365
-from commcredits.m365.connection import connect_m365
 from graph_standin import GraphStandin, StandinCredential
 from test_license_forms import E3, NO_WAY_TO_CALL, USERS, fresh_tenant, sku, user
 
-ADMIN = dict(roles=(), scp=("User.ReadWrite.All", "Organization.Read.All"), name="Megan Bowen",
-             upn="megan@fabrikam.com")
+import commcredits as cc
+from commcredits.licensing.catalog import AUDIO_CONFERENCING_SKU, COMMUNICATION_CREDITS_SKU
+from commcredits.licensing.exports import MAX_REQUESTS_PER_BATCH as MAX_BATCH
+from commcredits.licensing.exports import export_graph_batches
+from commcredits.licensing.plans import Change, StalePlan, plan_license_changes
+from commcredits.licensing.readiness import readiness
+from commcredits.m365.apply import apply_plan_m365
+from commcredits.m365.connection import connect_m365
+
+ADMIN = dict(
+    roles=(), scp=("User.ReadWrite.All", "Organization.Read.All"), name="Megan Bowen", upn="megan@fabrikam.com"
+)
 AUDIO = Change(audio_conferencing=True, usage_location="US")
 
 
@@ -30,8 +32,12 @@ def ledger(tmp_path):
 
 def standin_for(ledger, **options):
     """A stand-in holding the same tenant the ledger imported (users and seats as Graph would report them)."""
-    skus = [sku(s, p, e, c) for s, p, e, c in ledger.store.query(
-        "SELECT sku_id, sku_part_number, enabled_units, consumed_units FROM tenant_sku")]
+    skus = [
+        sku(s, p, e, c)
+        for s, p, e, c in ledger.store.query(
+            "SELECT sku_id, sku_part_number, enabled_units, consumed_units FROM tenant_sku"
+        )
+    ]
     for key, value in options.items():
         if key == "audio_seats":
             next(s for s in skus if s["skuId"] == AUDIO_CONFERENCING_SKU)["prepaidUnits"]["enabled"] = value
@@ -49,8 +55,9 @@ def licenses_in_ledger(ledger, upn):
 def test_a_signed_in_admin_applies_a_plan_and_it_is_recorded_with_their_name(ledger):
     standin = standin_for(ledger)
     plan = plan_license_changes(ledger.store, NO_WAY_TO_CALL, AUDIO)
-    report = apply_plan_m365(ledger, plan, connect_m365(credential=StandinCredential(**ADMIN),
-                                                        base_url=standin.base_url))
+    report = apply_plan_m365(
+        ledger, plan, connect_m365(credential=StandinCredential(**ADMIN), base_url=standin.base_url)
+    )
     assert [r.status for r in report.results] == ["applied"] * 3
     assert report.summary() == "Microsoft 365 applied the changes for 3 of 3 users."
     # Microsoft 365 now has them: Cleo got her usage location before her license (sequential batch)
@@ -59,7 +66,8 @@ def test_a_signed_in_admin_applies_a_plan_and_it_is_recorded_with_their_name(led
     sequential = [b for b in standin.batch_bodies if any("dependsOn" in r for r in b["requests"])]
     assert [(r["method"], r["url"].split("/")[-1], r.get("dependsOn")) for r in sequential[0]["requests"]] == [
         ("PATCH", "22222222-0000-4000-8000-000000000003", None),
-        ("POST", "assignLicense", ["1"])]
+        ("POST", "assignLicense", ["1"]),
+    ]
     assert all("/users/22222222-" in r["url"] for b in standin.batch_bodies for r in b["requests"])  # object ids
     # ... and the workbook recorded exactly that, with who did it
     history = ledger.store.query_df("SELECT applied_by, user_principal_name, kind FROM m365_license_history")
@@ -87,8 +95,9 @@ def test_a_partly_failed_batch_records_only_what_graph_applied(ledger):
     by_user = {r.user_principal_name: r for r in report.results}
     assert [r.status for r in report.results].count("applied") == 1
     failed = next(r for r in report.results if r.status == "failed")
-    assert failed.message.startswith("No free seats: Subscription with SKU Audio Conferencing does not have any "
-                                  "available licenses.")
+    assert failed.message.startswith(
+        "No free seats: Subscription with SKU Audio Conferencing does not have any available licenses."
+    )
     assert failed.graph_status == 400
     assert report.changes_recorded == 1
     applied_upn = next(upn for upn, r in by_user.items() if r.status == "applied")

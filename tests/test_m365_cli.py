@@ -7,14 +7,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
-import commcredits as cc
-
-from commcredits.cli import main
-from commcredits.m365.settings import load_settings
 from graph_standin import GraphStandin, spread_calls
 from test_license_forms import USERS
-from test_m365_sync import FIRST, NOW, SKUS, funded_ledger
+from test_m365_sync import NOW, SKUS, funded_ledger
+
+import commcredits as cc
+from commcredits.cli import main
+from commcredits.m365.settings import load_settings
 
 TESTS = Path(__file__).parent
 
@@ -49,8 +48,9 @@ def test_missing_permission_exits_4_and_says_what_to_consent_to(env, tmp_path, c
     assert main(["check-permissions"]) == 4
     err = capsys.readouterr().err
     # the least permission Graph documents for each missing job (issue 19)
-    assert err.startswith("3 of 5 checks failed. Grant CallRecord-PstnCalls.Read.All, LicenseAssignment.ReadWrite.All, "
-                          "User.ReadWrite.All")
+    assert err.startswith(
+        "3 of 5 checks failed. Grant CallRecord-PstnCalls.Read.All, LicenseAssignment.ReadWrite.All, User.ReadWrite.All"
+    )
     assert "MISSING: Read PSTN call logs (callRecord: getPstnCalls) (CallRecord-PstnCalls.Read.All)" in err
     funded_ledger(tmp_path / "ledger.duckdb")
     assert main(["sync", "--ledger", str(tmp_path / "ledger.duckdb")]) == 4
@@ -74,15 +74,23 @@ def test_settings_come_from_the_file_and_the_environment_wins(env, tmp_path):
     env.setenv("COMMCREDITS_M365_CLIENT_ID", "from-env")
     env.delenv("COMMCREDITS_DB")
     settings = load_settings(config)
-    assert (settings.tenant_id, settings.client_id, str(settings.ledger_path)) == ("contoso", "from-env",
-                                                                                    "/srv/ledger.duckdb")
+    assert (settings.tenant_id, settings.client_id, str(settings.ledger_path)) == (
+        "contoso",
+        "from-env",
+        "/srv/ledger.duckdb",
+    )
 
 
 def test_the_console_script_runs_for_a_scheduler(env, standin, tmp_path):
     funded_ledger(tmp_path / "ledger.duckdb")
     environment = {**os.environ, "PYTHONPATH": str(TESTS), "COMMCREDITS_DB": str(tmp_path / "ledger.duckdb")}
-    done = subprocess.run([sys.executable, "-m", "commcredits.cli", "sync", "--since", "2026-11-20"],
-                          env=environment, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "commcredits.cli", "sync", "--since", "2026-11-20"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Synced:") and done.stdout.count("\n") == 1
     assert main(["sync", "--ledger", str(tmp_path / "ledger.duckdb")]) == 0  # the next run resumes

@@ -1,18 +1,17 @@
 """The Microsoft 365 page and Apply in Microsoft 365 in Step 1 / Step 3, driven without a browser."""
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from graph_standin import spread_calls
+from test_license_forms import NO_WAY_TO_CALL, fresh_tenant
+from test_m365_apply import standin_for
 
-from commcredits.licensing.catalog import AUDIO_CONFERENCING_SKU
 from commcredits.ui import m365 as m365_ui
 from commcredits.ui.credit_licenses import CreditLicensesForm
 from commcredits.ui.licenses import LicensesForm
 from commcredits.ui.m365 import M365Page
-from graph_standin import GraphStandin, spread_calls
-from test_license_forms import NO_WAY_TO_CALL, USERS, fresh_tenant, sku
-from test_m365_apply import standin_for
 
 
 @pytest.fixture
@@ -29,6 +28,7 @@ def configured(monkeypatch, tmp_path):
         monkeypatch.setenv("COMMCREDITS_M365_CLIENT_ID", "11111111-2222-3333-4444-555555555555")
         if roles is not None:
             monkeypatch.setenv("STANDIN_ROLES", ",".join(roles))
+
     return point_at
 
 
@@ -53,9 +53,9 @@ def test_not_configured_page_says_what_to_do_and_offers_nothing_to_click(configu
 
 def test_connect_self_test_and_sync_now(configured, tmp_path):
     ledger = fresh_tenant(tmp_path / "t.duckdb")
-    ledger.add_funds("100.00", at=datetime.now(timezone.utc) - timedelta(days=3), order_id="PO-1")
+    ledger.add_funds("100.00", at=datetime.now(UTC) - timedelta(days=3), order_id="PO-1")
     standin = standin_for(ledger)
-    standin.calls = spread_calls(30, datetime.now(timezone.utc) - timedelta(days=2), 1)
+    standin.calls = spread_calls(30, datetime.now(UTC) - timedelta(days=2), 1)
     configured(standin, roles=["User.Read.All", "Organization.Read.All"])
     page = M365Page(ledger)
     page.connect_button.click()
@@ -65,8 +65,15 @@ def test_connect_self_test_and_sync_now(configured, tmp_path):
     page.sync_button.click()  # without CallRecords.Read.All the sync stops, in words
     assert "403" in page.status.value and "Last sync failed" in page.last_sync.value
 
-    configured(standin, roles=["User.ReadWrite.All", "Organization.Read.All", "CallRecords.Read.All",
-                              "LicenseAssignment.ReadWrite.All"])
+    configured(
+        standin,
+        roles=[
+            "User.ReadWrite.All",
+            "Organization.Read.All",
+            "CallRecords.Read.All",
+            "LicenseAssignment.ReadWrite.All",
+        ],
+    )
     m365_ui._state["connection"] = None
     page = M365Page(ledger)
     page.connect_button.click()
@@ -78,8 +85,7 @@ def test_connect_self_test_and_sync_now(configured, tmp_path):
 
 def test_device_code_is_shown_as_a_code_and_a_link(configured, tmp_path):
     page = M365Page(fresh_tenant(tmp_path / "t.duckdb"))
-    page.show_device_code("https://microsoft.com/devicelogin", "GH7KQ2LXP",
-                          datetime(2026, 11, 26, 12, 15, tzinfo=timezone.utc))
+    page.show_device_code("https://microsoft.com/devicelogin", "GH7KQ2LXP", datetime(2026, 11, 26, 12, 15, tzinfo=UTC))
     assert '<a href="https://microsoft.com/devicelogin"' in page.device_box.value
     assert '<span class="cc-device-code">GH7KQ2LXP</span>' in page.device_box.value
 
@@ -126,14 +132,17 @@ def test_each_way_to_sign_in_says_what_it_still_needs(tmp_path, monkeypatch):
     missing = M365Settings(**{**ids.__dict__, "certificate_path": str(tmp_path / "none.pem")})
     assert "No certificate file at" in sign_in_blocker(missing, "certificate")
     (tmp_path / "app.pem").write_text("-----BEGIN CERTIFICATE-----\n")
-    assert sign_in_blocker(M365Settings(**{**ids.__dict__, "certificate_path": str(tmp_path / "app.pem")}),
-                           "certificate") is None
+    assert (
+        sign_in_blocker(M365Settings(**{**ids.__dict__, "certificate_path": str(tmp_path / "app.pem")}), "certificate")
+        is None
+    )
     assert sign_in_blocker(ids, "credential") == "No COMMCREDITS_M365_CREDENTIAL is configured."
 
     import keyring
 
     def no_backend(*_args):
         raise keyring.errors.NoKeyringError("no backend")
+
     monkeypatch.setattr(keyring, "set_password", no_backend)
     assert keep_secret(ids.client_id, "abc") is False  # the page then says to use the environment variable
 

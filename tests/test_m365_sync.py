@@ -1,32 +1,38 @@
 """Sync from a Graph stand-in through the real msgraph-sdk: same ledger as a file import, resumable, throttled."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from graph_standin import GraphStandin, StandinCredential, pstn_row, spread_calls
+from test_license_forms import USERS, sku
 
 import commcredits as cc
+from commcredits.licensing.catalog import AUDIO_CONFERENCING_SKU, TEAMS_PHONE_SKU
 from commcredits.m365.connection import M365Error, connect_m365
 from commcredits.m365.sync import call_windows, last_sync, lookback, sync_m365
-from graph_standin import GraphStandin, StandinCredential, pstn_row, spread_calls
-from test_license_forms import USERS, fresh_tenant, sku
-from commcredits.licensing.catalog import AUDIO_CONFERENCING_SKU, TEAMS_PHONE_SKU
 
-NOW = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 FIRST = NOW - timedelta(days=200)
-SKUS = [sku("6fd2c87f-b296-42f0-b197-1e91e994b900", "ENTERPRISEPACK", 10, 5),
-        sku(AUDIO_CONFERENCING_SKU, "MCOMEETADV", 10, 1), sku(TEAMS_PHONE_SKU, "MCOEV", 5, 1)]
-LEDGER_TABLES = ["SELECT * EXCLUDE (recorded_at) FROM entries ORDER BY entry_id",
-                 "SELECT * FROM allocations ORDER BY entry_id, lot_id",
-                 "SELECT * FROM lots ORDER BY lot_id",
-                 "SELECT * FROM call_charge ORDER BY usage_id",
-                 "SELECT * EXCLUDE (source_file, imported_at) FROM pstn_call ORDER BY usage_id"]
+SKUS = [
+    sku("6fd2c87f-b296-42f0-b197-1e91e994b900", "ENTERPRISEPACK", 10, 5),
+    sku(AUDIO_CONFERENCING_SKU, "MCOMEETADV", 10, 1),
+    sku(TEAMS_PHONE_SKU, "MCOEV", 5, 1),
+]
+LEDGER_TABLES = [
+    "SELECT * EXCLUDE (recorded_at) FROM entries ORDER BY entry_id",
+    "SELECT * FROM allocations ORDER BY entry_id, lot_id",
+    "SELECT * FROM lots ORDER BY lot_id",
+    "SELECT * FROM call_charge ORDER BY usage_id",
+    "SELECT * EXCLUDE (source_file, imported_at) FROM pstn_call ORDER BY usage_id",
+]
 
 
 @pytest.fixture
 def standin():
-    server = GraphStandin(users=USERS, skus=SKUS, calls=spread_calls(700, FIRST, 199), user_page=2,
-                          call_page=200).start()
+    server = GraphStandin(
+        users=USERS, skus=SKUS, calls=spread_calls(700, FIRST, 199), user_page=2, call_page=200
+    ).start()
     yield server
     server.stop()
 
@@ -89,8 +95,9 @@ def test_interrupted_sync_resumes_after_the_last_window_done_and_charges_nothing
         sync_m365(ledger, connect(standin), since=FIRST, now=NOW)
     failed = last_sync(ledger.store)
     assert failed["status"] == "failed" and failed["windows_done"] == 1
-    first_window = sum(FIRST <= datetime.fromisoformat(c["startDateTime"]) <= FIRST + timedelta(days=90)
-                       for c in standin.calls)
+    first_window = sum(
+        FIRST <= datetime.fromisoformat(c["startDateTime"]) <= FIRST + timedelta(days=90) for c in standin.calls
+    )
     assert ledger.store.query("SELECT count(*) FROM pstn_call")[0][0] == first_window + 200
     standin.fail.clear()
     standin.log.clear()
@@ -121,8 +128,9 @@ def test_a_call_graph_reports_30_hours_late_is_picked_up_by_the_next_sync_exactl
     assert "1 of the new calls reported late" in second.summary() and "late" not in third.summary()
     (said,) = ledger.store.query("SELECT message FROM m365_syncs WHERE run_id = $1", [second.run_id])[0]
     assert "1 of the new calls reported late" in said  # what the Microsoft 365 page shows under Last sync
-    spends = ledger.store.query("SELECT count(*) FROM entry WHERE kind = 'spend' AND idempotency_key = $1",
-                                [f"usage:{late['id']}"])
+    spends = ledger.store.query(
+        "SELECT count(*) FROM entry WHERE kind = 'spend' AND idempotency_key = $1", [f"usage:{late['id']}"]
+    )
     assert spends == [(1,)] and ledger.store.query("SELECT count(*) FROM pstn_call")[0][0] == 701
 
 

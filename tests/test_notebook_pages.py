@@ -32,8 +32,9 @@ def test_pages_hold_no_test_code_and_read_the_ledger_only_after_wait_for_request
     source = "\n".join(code_cells(name))
     tree = ast.parse(source)
     assert not [node for node in ast.walk(tree) if isinstance(node, ast.Assert)], "checks belong in tests/"
-    calls = [node.func.attr for node in ast.walk(tree)
-             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)]
+    calls = [
+        node.func.attr for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+    ]
     assert "click" not in calls and "reset" not in calls
     assert source.index("wait_for_request()") < source.find("open_ledger"), "a warm kernel must not read early"
     assert json.loads((NOTEBOOKS / name).read_text())["metadata"]["title"].endswith(" · Communication Credits")

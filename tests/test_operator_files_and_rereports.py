@@ -4,7 +4,7 @@ charge: each imported, shown and explained, nothing quarantined or changed silen
 from __future__ import annotations
 
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,17 +13,25 @@ import commcredits as cc
 from commcredits.usage.call_import import ImportReport, import_pstn_calls, quarantined_rows
 from commcredits.usage.charges import call_charges, calls_needing_attention
 
-T0 = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
-PSTN_HEADER = ("UsageId,Call ID,Conference ID,User Location,AAD ObjectId,UPN,User Display Name,Caller ID,Call Type,"
-               "Number Type,Domestic/International,Destination Dialed,Destination Number,Start Time,End Time,"
-               "Duration Seconds,Connection Fee,Charge,Currency,Capability")
-PSTN_ROW = ("pstn-1,c1,,US,u1,adele@contoso.com,Adele Vance,+14255550101,user_out,User,International,Mexico,"
-            "+525555555555,2025-03-03T09:15:08Z,2025-03-03T09:20:08Z,300,0.50,1.36,USD,MCOPSTNPP")
+T0 = datetime(2025, 3, 3, 9, tzinfo=UTC)
+PSTN_HEADER = (
+    "UsageId,Call ID,Conference ID,User Location,AAD ObjectId,UPN,User Display Name,Caller ID,Call Type,"
+    "Number Type,Domestic/International,Destination Dialed,Destination Number,Start Time,End Time,"
+    "Duration Seconds,Connection Fee,Charge,Currency,Capability"
+)
+PSTN_ROW = (
+    "pstn-1,c1,,US,u1,adele@contoso.com,Adele Vance,+14255550101,user_out,User,International,Mexico,"
+    "+525555555555,2025-03-03T09:15:08Z,2025-03-03T09:20:08Z,300,0.50,1.36,USD,MCOPSTNPP"
+)
 # Graph directRoutingLogRow fields as the admin center names them (Microsoft documents the fields, not the headers)
-DR_HEADER = ("Id,Correlation ID,UPN,Display Name,Start Time,End Time,Duration,Caller Number,Callee Number,Call Type,"
-             "Final SIP Code,SBC FQDN,Media bypass")
-DR_ROW = ("dr-1,9f1e,adele@contoso.com,Adele Vance,2025-03-03T10:00:00Z,2025-03-03T10:03:00Z,180,+14255550101,"
-          "+442079460000,dr_out,200,sbc1.contoso.com,true")
+DR_HEADER = (
+    "Id,Correlation ID,UPN,Display Name,Start Time,End Time,Duration,Caller Number,Callee Number,Call Type,"
+    "Final SIP Code,SBC FQDN,Media bypass"
+)
+DR_ROW = (
+    "dr-1,9f1e,adele@contoso.com,Adele Vance,2025-03-03T10:00:00Z,2025-03-03T10:03:00Z,180,+14255550101,"
+    "+442079460000,dr_out,200,sbc1.contoso.com,true"
+)
 
 
 @pytest.fixture
@@ -73,9 +81,17 @@ def test_a_connection_fee_is_shown_with_its_call_and_listed_by_reconcile(ledger,
 
 
 def row(charge, *, fee=None, at=T0):
-    return {"id": "r-1", "userPrincipalName": "adele@contoso.com", "startDateTime": at, "duration": 60,
-            "charge": charge, "connectionCharge": fee, "currency": "USD", "callType": "user_out",
-            "licenseCapability": "MCOPSTNPP"}
+    return {
+        "id": "r-1",
+        "userPrincipalName": "adele@contoso.com",
+        "startDateTime": at,
+        "duration": 60,
+        "charge": charge,
+        "connectionCharge": fee,
+        "currency": "USD",
+        "callType": "user_out",
+        "licenseCapability": "MCOPSTNPP",
+    }
 
 
 def test_a_row_reported_again_with_another_charge_keeps_the_first_and_says_so(ledger):

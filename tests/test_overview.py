@@ -1,14 +1,14 @@
 """The Overview page's content, computed without a browser on the demo tenant."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
 
 from commcredits import format_money, open_ledger
 from commcredits.credits.settlement import settle
-from commcredits.ui import charts
 from commcredits.store import Store
+from commcredits.ui import charts
 from commcredits.ui.overview import build_overview, overview_charts, overview_html, overview_parts
 
 
@@ -48,12 +48,16 @@ def test_a_tenant_with_thousands_of_recharges_sees_one_expiry_bar_per_month():
     """A bar per lot is unreadable past a few dozen lots (and 27,000 bars kept a big tenant's Overview blank for
     over a minute): many lots are summed per expiry month, each month saying how many purchases it holds."""
     ledger = open_ledger()
-    ledger.add_funds("10.00", at=datetime(2025, 1, 1, tzinfo=timezone.utc), order_id="PO-1")
+    ledger.add_funds("10.00", at=datetime(2025, 1, 1, tzinfo=UTC), order_id="PO-1")
     ledger.set_auto_recharge(amount="10.00", below="5.00")
-    start = datetime(2025, 1, 1, 8, tzinfo=timezone.utc)
-    calls = pd.DataFrame({"usage_id": [f"c{i}" for i in range(200)],
-                          "start_at": [start + timedelta(days=i // 2) for i in range(200)],
-                          "charge": ["6.00"] * 200})
+    start = datetime(2025, 1, 1, 8, tzinfo=UTC)
+    calls = pd.DataFrame(
+        {
+            "usage_id": [f"c{i}" for i in range(200)],
+            "start_at": [start + timedelta(days=i // 2) for i in range(200)],
+            "charge": ["6.00"] * 200,
+        }
+    )
     settle(ledger, calls=calls)
     lots = ledger.lots()
     assert len(lots) > charts.MAX_LOT_BARS
@@ -73,16 +77,20 @@ def test_the_order_column_names_orders_and_recharges_as_an_admin_knows_them(demo
     _, details = overview_html(ledger)
     lots_table = details.split('class="cc-table cc-lots"')[1].split("</table>")[0]
     assert "recharge:" not in details
-    recharge = ledger.store.query("SELECT order_id FROM lots WHERE source = 'auto_recharge' AND NOT expired "
-                                  "AND remaining > 0 ORDER BY lot_id DESC LIMIT 1")[0][0]
-    (caller,) = ledger.store.query("SELECT coalesce(user_display_name, 'an auto attendant or call queue') "
-                                   "FROM pstn_call WHERE usage_id = $1", [recharge.split(":", 2)[2]])[0]
+    recharge = ledger.store.query(
+        "SELECT order_id FROM lots WHERE source = 'auto_recharge' AND NOT expired "
+        "AND remaining > 0 ORDER BY lot_id DESC LIMIT 1"
+    )[0][0]
+    (caller,) = ledger.store.query(
+        "SELECT coalesce(user_display_name, 'an auto attendant or call queue') FROM pstn_call WHERE usage_id = $1",
+        [recharge.split(":", 2)[2]],
+    )[0]
     assert f"Auto-recharge after a call by {caller}" in lots_table
 
 
 def test_an_order_keeps_its_number_and_a_recharge_without_a_call_log_still_reads_plainly():
     ledger = open_ledger()
-    at = datetime(2025, 3, 1, 9, tzinfo=timezone.utc)
+    at = datetime(2025, 3, 1, 9, tzinfo=UTC)
     ledger.add_funds("60.00", at=at, order_id="PO-7731")
     ledger.set_auto_recharge(amount="25.00", below="50.00")
     ledger.spend("20.00", at=at + timedelta(hours=1), usage_id="manual-charge-1")  # no call log row behind it

@@ -1,27 +1,37 @@
 """Plans of license changes: rules checked before anything is written; apply then re-plan is a no-op."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from commcredits.licensing.catalog import (
-    AUDIO_CONFERENCING_SKU, COMMUNICATION_CREDITS_SKU, DOMESTIC_CALLING_PLAN_SKU, TEAMS_PHONE_SKU,
-)
-from commcredits.errors import InvalidInput
 from commcredits.credits.ledger import open_ledger
+from commcredits.errors import InvalidInput
+from commcredits.licensing.catalog import (
+    AUDIO_CONFERENCING_SKU,
+    COMMUNICATION_CREDITS_SKU,
+    DOMESTIC_CALLING_PLAN_SKU,
+    TEAMS_PHONE_SKU,
+)
 from commcredits.licensing.plans import (
-    Change, Selection, StalePlan, add_communication_credits, add_teams_phone_and_calling_plan, record_plan_done,
-    make_ready, plan_license_changes,
+    Change,
+    Selection,
+    StalePlan,
+    add_communication_credits,
+    add_teams_phone_and_calling_plan,
+    make_ready,
+    plan_license_changes,
+    record_plan_done,
 )
 from commcredits.licensing.readiness import readiness
 from commcredits.licensing.tenant import import_graph_tenant, import_phone_numbers_csv
 
 FIXTURES = Path(__file__).parent / "fixtures" / "graph"
-NOW = datetime(2025, 3, 1, tzinfo=timezone.utc)
+NOW = datetime(2025, 3, 1, tzinfo=UTC)
 E5 = "06ebc4ee-1bb5-47dd-8120-11324bc54e06"
 E3 = "6fd2c87f-b296-42f0-b197-1e91e994b900"
 
@@ -36,8 +46,14 @@ def funded_fixture_tenant(fund=True):
 
 
 def changes(plan):
-    return sorted(zip(plan.changes["user_principal_name"], plan.changes["action"],
-                      plan.changes["sku_part_number"].fillna(""), plan.changes["usage_location"].fillna("")))
+    return sorted(
+        zip(
+            plan.changes["user_principal_name"],
+            plan.changes["action"],
+            plan.changes["sku_part_number"].fillna(""),
+            plan.changes["usage_location"].fillna(""),
+        )
+    )
 
 
 def test_make_everyone_ready_respects_every_rule():
@@ -47,10 +63,10 @@ def test_make_everyone_ready_respects_every_rule():
         # aa-main answers its service number: no Calling Plan, no credits (issue 20). Alice (E5) dials out within
         # the included minutes, so she is not "not ready"; Step 3 gives her the credits license for the rest.
         ("bob@contoso.com", "add_license", "MCOPSTNC", ""),
-        ("carol@contoso.com", "add_license", "MCOMEETADV", ""),        # a way to call first ...
-        ("carol@contoso.com", "add_license", "MCOPSTNC", ""),          # ... then credits are useful
+        ("carol@contoso.com", "add_license", "MCOMEETADV", ""),  # a way to call first ...
+        ("carol@contoso.com", "add_license", "MCOPSTNC", ""),  # ... then credits are useful
         ("carol@contoso.com", "set_usage_location", "", "US"),
-        ("dave@contoso.com", "add_license", "SPE_E5", ""),             # Teams Phone turned back on, no new seat
+        ("dave@contoso.com", "add_license", "SPE_E5", ""),  # Teams Phone turned back on, no new seat
     ]
     dave = plan.changes[plan.changes["user_principal_name"] == "dave@contoso.com"].iloc[0]
     assert dave["disabled_plans"] == [] and "back on" in dave["why"]
@@ -61,10 +77,13 @@ def test_make_everyone_ready_respects_every_rule():
     )
     # Bob gets the credits license but not Teams Phone: he is in the plan, with what he still misses, and
     # not also among the users the plan leaves out.
-    assert plan.missing["bob@contoso.com"] == ("Teams Phone Standard: no free seats",
-                                               "a phone number: assign one in the Teams admin center")
-    assert plan.left_out == ("1 user with a Calling Plan has no phone number; assign one in the Teams admin "
-                             "center: erin@contoso.com.",)
+    assert plan.missing["bob@contoso.com"] == (
+        "Teams Phone Standard: no free seats",
+        "a phone number: assign one in the Teams admin center",
+    )
+    assert plan.left_out == (
+        "1 user with a Calling Plan has no phone number; assign one in the Teams admin center: erin@contoso.com.",
+    )
     assert set(plan.missing) | {"erin@contoso.com"} == {"bob@contoso.com", "dave@contoso.com", "erin@contoso.com"}
 
 
@@ -83,9 +102,11 @@ def test_no_license_without_a_usage_location():
 def test_no_credits_seats_before_the_first_funding():
     plan = plan_license_changes(funded_fixture_tenant(fund=False), ["alice@contoso.com"], add_communication_credits())
     assert plan.nothing_to_do
-    assert plan.problems == ("No Communication Credits licenses are available yet (1 user need one: "
-                             "alice@contoso.com). They come with the first funding: add funds in Step 2, then plan "
-                             "again.",)
+    assert plan.problems == (
+        "No Communication Credits licenses are available yet (1 user need one: "
+        "alice@contoso.com). They come with the first funding: add funds in Step 2, then plan "
+        "again.",
+    )
 
 
 def test_credits_only_for_users_who_can_call():
@@ -97,8 +118,11 @@ def test_credits_only_for_users_who_can_call():
 def test_calling_plan_needs_teams_phone_and_never_exceeds_seats():
     # MCOEV has no free seat: Alice (E5) already has Teams Phone, Bob and Carol cannot get it.
     store = funded_fixture_tenant()
-    plan = plan_license_changes(store, Selection(upns=("alice@contoso.com", "carol@contoso.com")),
-                                add_teams_phone_and_calling_plan(usage_location="US"))
+    plan = plan_license_changes(
+        store,
+        Selection(upns=("alice@contoso.com", "carol@contoso.com")),
+        add_teams_phone_and_calling_plan(usage_location="US"),
+    )
     assert changes(plan) == [("alice@contoso.com", "add_license", "MCOPSTN1", "")]
     assert any("Not enough free Teams Phone Standard seats" in p for p in plan.problems)
     assert any("1 user gets no Calling Plan because Teams Phone could not be assigned" in p for p in plan.problems)
@@ -142,7 +166,10 @@ def test_apply_records_the_plan_updates_the_snapshot_and_replanning_finds_nothin
     assert ready["alice@contoso.com"] and ready["carol@contoso.com"] and not ready["bob@contoso.com"]
     assert store.query("SELECT count(*) FROM license_plan_item WHERE plan_id = 1")[0][0] == 5
     assert store.query("SELECT kind, count(*) FROM license_history WHERE plan_id = 1 GROUP BY 1 ORDER BY 1") == [
-        ("license_added", 3), ("license_plans_changed", 1), ("usage_location_set", 1)]
+        ("license_added", 3),
+        ("license_plans_changed", 1),
+        ("usage_location_set", 1),
+    ]
     assert store.query("SELECT consumed_units FROM tenant_sku WHERE sku_part_number = 'MCOMEETADV'") == [(1,)]
 
 
@@ -163,13 +190,19 @@ MCOEV_PLAN = "4828c8ec-dc2e-4779-b502-87ac9ce28ab7"
 
 users_strategy = st.lists(
     st.tuples(st.sampled_from([None, "US", "GB"]), st.sets(st.sampled_from(POOL), max_size=3), st.booleans()),
-    max_size=25)
+    max_size=25,
+)
 seats_strategy = st.lists(st.integers(0, 8), min_size=len(POOL), max_size=len(POOL))
-changes_strategy = st.sampled_from([
-    make_ready(), make_ready(usage_location="US"), make_ready("US", calling="calling_plan"),
-    add_communication_credits("US"), add_teams_phone_and_calling_plan(usage_location="GB"),
-    Change(audio_conferencing=True, communication_credits=True, usage_location="US"),
-])
+changes_strategy = st.sampled_from(
+    [
+        make_ready(),
+        make_ready(usage_location="US"),
+        make_ready("US", calling="calling_plan"),
+        add_communication_credits("US"),
+        add_teams_phone_and_calling_plan(usage_location="GB"),
+        Change(audio_conferencing=True, communication_credits=True, usage_location="US"),
+    ]
+)
 
 
 def random_tenant(users, seats, funded):
@@ -178,15 +211,23 @@ def random_tenant(users, seats, funded):
         ledger.add_funds(Decimal("10.00"), at=NOW, order_id="o")
     graph_users = []
     for i, (location, skus, e5_without_phone) in enumerate(users):
-        graph_users.append({
-            "id": f"00000000-0000-4000-8000-{i:012d}", "userPrincipalName": f"user{i:02d}@contoso.com",
-            "usageLocation": location,
-            "assignedLicenses": [{"skuId": s, "disabledPlans": [MCOEV_PLAN] if s == E5 and e5_without_phone else []}
-                                 for s in sorted(skus)]})
+        graph_users.append(
+            {
+                "id": f"00000000-0000-4000-8000-{i:012d}",
+                "userPrincipalName": f"user{i:02d}@contoso.com",
+                "usageLocation": location,
+                "assignedLicenses": [
+                    {"skuId": s, "disabledPlans": [MCOEV_PLAN] if s == E5 and e5_without_phone else []}
+                    for s in sorted(skus)
+                ],
+            }
+        )
     consumed = {s: sum(s in skus for _, skus, _ in users) for s in POOL}
-    subscribed = [{"skuId": s, "skuPartNumber": p, "prepaidUnits": {"enabled": consumed[s] + free},
-                   "consumedUnits": consumed[s]} for s, p, free in zip(POOL, PARTS, seats)
-                  if not (s == COMMUNICATION_CREDITS_SKU and not funded)]
+    subscribed = [
+        {"skuId": s, "skuPartNumber": p, "prepaidUnits": {"enabled": consumed[s] + free}, "consumedUnits": consumed[s]}
+        for s, p, free in zip(POOL, PARTS, seats)
+        if not (s == COMMUNICATION_CREDITS_SKU and not funded)
+    ]
     import_graph_tenant(ledger.store, graph_users, subscribed)
     return ledger.store
 
@@ -196,32 +237,38 @@ def free_seats(store):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(users=users_strategy, seats=seats_strategy, funded=st.booleans(), change=changes_strategy,
-       not_ready=st.booleans())
+@given(
+    users=users_strategy, seats=seats_strategy, funded=st.booleans(), change=changes_strategy, not_ready=st.booleans()
+)
 def test_planning_never_exceeds_free_seats_and_keeps_the_rules(users, seats, funded, change, not_ready):
     store = random_tenant(users, seats, funded)
     free = free_seats(store)
     plan = plan_license_changes(store, Selection(not_ready_only=not_ready), change)
     held = set(store.query("SELECT user_id, sku_id FROM user_license"))
     adds = plan.changes[plan.changes["action"] == "add_license"]
-    new = adds[pd.Series([(u, s) not in held for u, s in zip(adds["user_id"], adds["sku_id"])],
-                         index=adds.index, dtype=bool)]
+    new = adds[
+        pd.Series([(u, s) not in held for u, s in zip(adds["user_id"], adds["sku_id"])], index=adds.index, dtype=bool)
+    ]
     for sku_id, count in new.groupby("sku_id").size().items():
         assert count <= free.get(sku_id, 0)
     record_plan_done(store, plan)
     after = readiness(store).set_index("user_id")
     touched = after.loc[sorted(set(adds["user_id"]))] if len(adds) else after.iloc[:0]
-    assert touched["usage_location"].notna().all()                                   # location before licenses
-    assert (~touched["has_calling_plan"] | touched["has_teams_phone"]
-            | ~touched.index.isin(new[new["sku_id"] == DOMESTIC_CALLING_PLAN_SKU]["user_id"])).all()
+    assert touched["usage_location"].notna().all()  # location before licenses
+    assert (
+        ~touched["has_calling_plan"]
+        | touched["has_teams_phone"]
+        | ~touched.index.isin(new[new["sku_id"] == DOMESTIC_CALLING_PLAN_SKU]["user_id"])
+    ).all()
     credited = new[new["sku_id"] == COMMUNICATION_CREDITS_SKU]["user_id"]
     assert (after.loc[list(credited), "has_audio_conferencing"] | after.loc[list(credited), "has_calling_plan"]).all()
-    assert (store.query("SELECT count(*) FROM sku_seats WHERE consumed_units > enabled_units")[0][0] == 0)
+    assert store.query("SELECT count(*) FROM sku_seats WHERE consumed_units > enabled_units")[0][0] == 0
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(users=users_strategy, seats=seats_strategy, funded=st.booleans(), change=changes_strategy,
-       not_ready=st.booleans())
+@given(
+    users=users_strategy, seats=seats_strategy, funded=st.booleans(), change=changes_strategy, not_ready=st.booleans()
+)
 def test_apply_then_replan_yields_nothing_to_do(users, seats, funded, change, not_ready):
     store = random_tenant(users, seats, funded)
     selection = Selection(not_ready_only=not_ready)
@@ -230,7 +277,7 @@ def test_apply_then_replan_yields_nothing_to_do(users, seats, funded, change, no
 
 
 def test_an_mca_tenant_is_never_told_to_assign_a_credits_license_it_cannot_get():
-    """"Turn off Communication Credits auto recharge for MCA customers": credits are "not available to purchase
+    """ "Turn off Communication Credits auto recharge for MCA customers": credits are "not available to purchase
     for customers with MCA Calling and Audio Conferencing subscriptions"; usage is billed after use."""
     ledger = open_ledger(currency="USD", agreement="MCA")
     import_graph_tenant(ledger.store, FIXTURES / "users.json", FIXTURES / "subscribed_skus.json")
@@ -248,6 +295,7 @@ def test_apply_plan_is_a_deprecated_name_for_record_plan_done():
     """Issue 22: the function only records a plan as done; the old name still works for one release."""
     import commcredits as cc
     from commcredits.licensing.plans import apply_plan
+
     store = funded_fixture_tenant()
     plan = plan_license_changes(store, "not_ready", make_ready(usage_location="US"))
     with pytest.warns(DeprecationWarning, match="record_plan_done"):

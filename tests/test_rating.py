@@ -3,7 +3,7 @@ country/month/license first, then the rate card); other operators' calls apart."
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,15 +23,38 @@ from commcredits.usage.rating import (
 )
 
 CALLS = Path(__file__).parent / "fixtures" / "calls"
-T0 = datetime(2025, 3, 3, 9, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 3, 9, tzinfo=UTC)
 
 
-def row(i, *, minutes=1, to="+12065550100", capability="MCOPSTN1", call_type="user_out", user="a@contoso.com",
-        country="US", charge=None, at=None, operator=None, number_type=None):
-    return {"id": f"r{i:03d}", "userId": user, "userPrincipalName": user, "startDateTime": at or T0 + timedelta(hours=i),
-            "duration": minutes * 60, "charge": charge, "currency": "USD", "callType": call_type,
-            "calleeNumber": to, "licenseCapability": capability, "usageCountryCode": country,
-            "operator": operator, "inventoryType": number_type}
+def row(
+    i,
+    *,
+    minutes=1,
+    to="+12065550100",
+    capability="MCOPSTN1",
+    call_type="user_out",
+    user="a@contoso.com",
+    country="US",
+    charge=None,
+    at=None,
+    operator=None,
+    number_type=None,
+):
+    return {
+        "id": f"r{i:03d}",
+        "userId": user,
+        "userPrincipalName": user,
+        "startDateTime": at or T0 + timedelta(hours=i),
+        "duration": minutes * 60,
+        "charge": charge,
+        "currency": "USD",
+        "callType": call_type,
+        "calleeNumber": to,
+        "licenseCapability": capability,
+        "usageCountryCode": country,
+        "operator": operator,
+        "inventoryType": number_type,
+    }
 
 
 def rated(rows, *, licenses=None) -> pd.DataFrame:
@@ -63,8 +86,11 @@ def counts(capability, licenses, country="US"):
 
 def test_included_minutes_pool_per_country_and_month_then_rate_card():
     # sample MCOPSTN5 = 120 domestic minutes per license; one licensed user -> 120-minute pool
-    rows = [row(1, minutes=100, capability="MCOPSTN5"), row(2, minutes=30, capability="MCOPSTN5"),
-            row(3, minutes=10, capability="MCOPSTN5", at=datetime(2025, 4, 1, tzinfo=timezone.utc))]
+    rows = [
+        row(1, minutes=100, capability="MCOPSTN5"),
+        row(2, minutes=30, capability="MCOPSTN5"),
+        row(3, minutes=10, capability="MCOPSTN5", at=datetime(2025, 4, 1, tzinfo=UTC)),
+    ]
     out = rated(rows, licenses=counts("MCOPSTN5", 1))
     assert out.loc["r001", "method"] == "included" and out.loc["r001", "charge"] == 0
     assert out.loc["r002", "included_minutes"] == 20 and out.loc["r002", "billable_minutes"] == 10
@@ -94,20 +120,24 @@ def test_calling_minutes_mcopstn8_are_per_user_not_pooled():
 
 
 def test_audio_conferencing_dial_out_minutes_cover_zone_a_not_only_domestic():
-    """"each Audio Conferencing subscription provides 60 minutes per user per month that can be used to dial out
+    """ "each Audio Conferencing subscription provides 60 minutes per user per month that can be used to dial out
     to non-premium numbers in ANY of the Zone A countries"."""
-    rows = [row(1, minutes=5, capability="MCOMEETADD", call_type="conf_out", to="+442079460000"),   # UK: Zone A
-            row(2, minutes=5, capability="MCOMEETADD", call_type="conf_out", to="+525555555555"),   # Mexico: Zone A
-            row(3, minutes=5, capability="MCOMEETADD", call_type="conf_out", to="+2348031234567")]  # Nigeria: not
+    rows = [
+        row(1, minutes=5, capability="MCOMEETADD", call_type="conf_out", to="+442079460000"),  # UK: Zone A
+        row(2, minutes=5, capability="MCOMEETADD", call_type="conf_out", to="+525555555555"),  # Mexico: Zone A
+        row(3, minutes=5, capability="MCOMEETADD", call_type="conf_out", to="+2348031234567"),
+    ]  # Nigeria: not
     out = rated(rows, licenses=counts("MCOMEETADD", 1))
     assert out.loc["r001", "method"] == "included" and out.loc["r002", "method"] == "included"
     assert out.loc["r003", "included_minutes"] == 0
 
 
 def test_shared_cost_numbers_are_not_toll_free():
-    assert destination_of("+41840123456") == ("CH", "shared_cost")   # Swiss 0840: the caller pays part
-    inbound = [row(1, call_type="ucap_in", to="+41840123456", user=None, capability=None, number_type=None),
-               row(2, call_type="ucap_in", to="+18005550199", user=None, capability=None, number_type=None)]
+    assert destination_of("+41840123456") == ("CH", "shared_cost")  # Swiss 0840: the caller pays part
+    inbound = [
+        row(1, call_type="ucap_in", to="+41840123456", user=None, capability=None, number_type=None),
+        row(2, call_type="ucap_in", to="+18005550199", user=None, capability=None, number_type=None),
+    ]
     ledger = cc.open_ledger()
     import_pstn_calls(ledger, inbound)
     load_rate_card(ledger)
@@ -125,8 +155,10 @@ def test_international_calls_on_a_domestic_plan_use_the_rate_card():
 
 
 def test_inbound_is_free_but_toll_free_inbound_draws_credits_without_a_user():
-    rows = [row(1, call_type="user_in", to="+14255550111"),
-            row(2, call_type="ucap_in", to="+18005550199", user=None, capability=None, minutes=2)]
+    rows = [
+        row(1, call_type="user_in", to="+14255550111"),
+        row(2, call_type="ucap_in", to="+18005550199", user=None, capability=None, minutes=2),
+    ]
     out = rated(rows)
     assert out.loc["r001", "method"] == "free" and out.loc["r001", "charge"] == 0
     assert out.loc["r002", "method"] == "rate_card" and out.loc["r002", "charge"] == Decimal("0.06")
@@ -153,7 +185,7 @@ def test_loading_a_real_rate_card_from_csv(tmp_path):
 
 def test_fixture_files_rate_and_settle_end_to_end():
     ledger = cc.open_ledger()
-    ledger.add_funds("20.00", at=datetime(2025, 3, 1, tzinfo=timezone.utc), order_id="A")
+    ledger.add_funds("20.00", at=datetime(2025, 3, 1, tzinfo=UTC), order_id="A")
     for source in ("graph_pages", "calls.jsonl", "PSTN.calls.2025-03-31.csv"):
         import_pstn_calls(ledger, CALLS / source)
     load_rate_card(ledger)
@@ -171,8 +203,12 @@ def test_fixture_files_rate_and_settle_end_to_end():
 
 
 def test_microsofts_charge_is_kept_for_every_license_and_zero_stays_zero():
-    out = rated([row(1, minutes=5000, capability="MCOPSTN1", charge="0.00"),
-                 row(2, capability="MCOMEETACPEA", call_type="conf_in", charge="1.20")])
+    out = rated(
+        [
+            row(1, minutes=5000, capability="MCOPSTN1", charge="0.00"),
+            row(2, capability="MCOMEETACPEA", call_type="conf_in", charge="1.20"),
+        ]
+    )
     assert out.loc["r001", "method"] == "as_is" and out.loc["r001", "charge"] == 0
     assert out.loc["r002", "method"] == "as_is" and out.loc["r002", "charge"] == Decimal("1.20")
 
@@ -185,9 +221,11 @@ def test_calls_another_operator_carried_are_not_ours_to_price():
 
 def test_number_type_decides_toll_free_not_the_digits():
     # the admin center's Number Type / Graph inventoryType names the tenant's number; the digits only when absent
-    rows = [row(1, minutes=4, call_type="ucap_in", to="+12065550100", number_type="Service Toll-Free", user=None),
-            row(2, minutes=4, call_type="ucap_in", to="+18005550199", number_type="Subscriber", user=None),
-            row(3, minutes=4, call_type="ucap_in", to="+18005550199", user=None)]
+    rows = [
+        row(1, minutes=4, call_type="ucap_in", to="+12065550100", number_type="Service Toll-Free", user=None),
+        row(2, minutes=4, call_type="ucap_in", to="+18005550199", number_type="Subscriber", user=None),
+        row(3, minutes=4, call_type="ucap_in", to="+18005550199", user=None),
+    ]
     out = rated(rows)
     assert out.loc["r001", "method"] == "rate_card" and out.loc["r001", "charge"] == Decimal("0.12")
     assert out.loc["r001", "estimate"]  # labelled: a rate card price is never what Microsoft charged
@@ -203,7 +241,8 @@ def test_the_admin_center_csv_number_type_column_is_imported(tmp_path):
         "Duration Seconds,Connection Fee,Charge,Currency,Capability\n"
         "f1e2d3c4-0000-4000-8000-000000000001,abc@1.2.3.4,,US,,,,+12065550100,ucap_in,Toll-free,Domestic,"
         "United States,+12065550100,2025-03-31T10:00:00Z,2025-03-31T10:03:00Z,180,0.00,,USD,MCOPSTNPP\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     ledger = cc.open_ledger()
     import_pstn_calls(ledger, export)
     assert ledger.store.query("SELECT inventory_type FROM pstn_call") == [("Toll-free",)]

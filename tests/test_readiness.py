@@ -1,7 +1,7 @@
 """Readiness: for every user, can they dial out, and if not, why (in plain words) and what to do."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,7 +10,7 @@ from commcredits.licensing.readiness import readiness, readiness_summary
 from commcredits.licensing.tenant import import_graph_tenant, import_phone_numbers, import_phone_numbers_csv
 
 FIXTURES = Path(__file__).parent / "fixtures" / "graph"
-NOW = datetime(2025, 3, 1, tzinfo=timezone.utc)
+NOW = datetime(2025, 3, 1, tzinfo=UTC)
 
 
 def tenant(agreement="MOSA", fund=None, phones=True):
@@ -37,15 +37,25 @@ def payg_user(ledger):
     """The fixture tenant plus a Teams Phone user on a Pay-As-You-Go Calling Plan: no included minutes, every
     call paid from credits."""
     users = json.loads((FIXTURES / "users.json").read_text(encoding="utf-8"))["value"]
-    users.append({
-        "id": "44444444-0000-4000-8000-000000000001", "userPrincipalName": "payg@contoso.com", "displayName": "Pat",
-        "usageLocation": "US", "assignedLicenses": [
-            {"skuId": "6fd2c87f-b296-42f0-b197-1e91e994b900", "disabledPlans": []},      # E3 (Teams)
-            {"skuId": "e43b5b99-8dfb-405f-9987-dc307f34bcbd", "disabledPlans": []},      # Teams Phone
-            {"skuId": "9b196e97-5830-4c2e-adc2-1e10ebf5dee5", "disabledPlans": []}]})    # PAYG calling plan
+    users.append(
+        {
+            "id": "44444444-0000-4000-8000-000000000001",
+            "userPrincipalName": "payg@contoso.com",
+            "displayName": "Pat",
+            "usageLocation": "US",
+            "assignedLicenses": [
+                {"skuId": "6fd2c87f-b296-42f0-b197-1e91e994b900", "disabledPlans": []},  # E3 (Teams)
+                {"skuId": "e43b5b99-8dfb-405f-9987-dc307f34bcbd", "disabledPlans": []},  # Teams Phone
+                {"skuId": "9b196e97-5830-4c2e-adc2-1e10ebf5dee5", "disabledPlans": []},
+            ],
+        }
+    )  # PAYG calling plan
     import_graph_tenant(ledger.store, {"value": users}, FIXTURES / "subscribed_skus.json")
-    phones = [("o'brien@contoso.com", "+353 1 555 0100"), ("aa-main@contoso.com", "+14255550100"),
-              ("payg@contoso.com", "+14255550111")]
+    phones = [
+        ("o'brien@contoso.com", "+353 1 555 0100"),
+        ("aa-main@contoso.com", "+14255550100"),
+        ("payg@contoso.com", "+14255550111"),
+    ]
     import_phone_numbers(ledger.store, [{"userPrincipalName": u, "phoneNumber": p} for u, p in phones])
     return ledger
 
@@ -53,8 +63,8 @@ def payg_user(ledger):
 def test_funded_tenant_readiness_names_exactly_what_each_user_misses():
     store = tenant(fund="50.00").store
     assert reasons(store) == {
-        "aa-main@contoso.com": [],                      # inbound-only resource account: needs no Calling Plan
-        "alice@contoso.com": [],                        # E5: dials out within the included minutes
+        "aa-main@contoso.com": [],  # inbound-only resource account: needs no Calling Plan
+        "alice@contoso.com": [],  # E5: dials out within the included minutes
         "bob@contoso.com": ["calling_plan_without_teams_phone", "no_phone_number"],
         "carol@contoso.com": ["no_usage_location", "no_calling_capability"],
         "dave@contoso.com": ["calling_plan_without_teams_phone", "no_phone_number"],  # MCOEV turned off in E5
@@ -65,8 +75,10 @@ def test_funded_tenant_readiness_names_exactly_what_each_user_misses():
     assert beyond(store)["alice@contoso.com"] == ["no_communication_credits_license"]
     assert beyond(store)["aa-main@contoso.com"] == [] and beyond(store)["carol@contoso.com"] == []
     table = readiness(store).set_index("user_principal_name")
-    assert table.loc["alice@contoso.com", "can_dial_out"] and not table.loc["alice@contoso.com",
-                                                                             "can_call_beyond_included"]
+    assert (
+        table.loc["alice@contoso.com", "can_dial_out"]
+        and not table.loc["alice@contoso.com", "can_call_beyond_included"]
+    )
     assert table.loc["o'brien@contoso.com", "can_call_beyond_included"]
 
 
@@ -76,21 +88,31 @@ def test_reasons_and_fixes_are_plain_language():
     assert alice["reasons"] == [] and alice["fixes"] == []
     assert alice["beyond_included"] == [
         "Has no Communication Credits license, so calls paid from credits (Pay-As-You-Go, international on a "
-        "domestic plan, beyond the included minutes, toll-free) are blocked."]
+        "domestic plan, beyond the included minutes, toll-free) are blocked."
+    ]
     assert "usage location" in table.loc["carol@contoso.com", "reasons"][0]
-    assert list(table.columns[:7]) == ["display_name", "department", "usage_location", "can_dial_out", "reasons",
-                                       "fixes", "reason_codes"]
+    assert list(table.columns[:7]) == [
+        "display_name",
+        "department",
+        "usage_location",
+        "can_dial_out",
+        "reasons",
+        "fixes",
+        "reason_codes",
+    ]
 
 
 def test_without_funding_users_with_included_minutes_still_call_and_pay_as_you_go_users_cannot():
-    """"What are Communications Credits?": "Not all customers need to set up Communication Credits"; users can't
+    """ "What are Communications Credits?": "Not all customers need to set up Communication Credits"; users can't
     call without them only once "you run out minutes for your organization"."""
     ledger = payg_user(tenant())
     found, past = reasons(ledger.store), beyond(ledger.store)
     assert found["o'brien@contoso.com"] == [] and past["o'brien@contoso.com"] == ["no_funds"]
     assert found["payg@contoso.com"] == ["no_communication_credits_license", "no_funds"]
-    assert "has not bought any Communication Credits" in readiness(ledger.store).set_index(
-        "user_principal_name").loc["payg@contoso.com", "reasons"][-1]
+    assert (
+        "has not bought any Communication Credits"
+        in readiness(ledger.store).set_index("user_principal_name").loc["payg@contoso.com", "reasons"][-1]
+    )
 
 
 def test_zero_balance_stops_calls_paid_from_credits_only():
@@ -115,13 +137,18 @@ def test_calling_plan_users_without_phone_number_are_flagged():
 def test_summary_counts_and_sentence():
     summary = readiness_summary(tenant(fund="50.00").store)
     assert (summary.users, summary.ready, summary.not_ready, summary.beyond_included) == (7, 3, 4, 1)
-    assert summary.by_reason == {"no_phone_number": 3, "calling_plan_without_teams_phone": 2,
-                                 "no_usage_location": 1, "no_calling_capability": 1}
+    assert summary.by_reason == {
+        "no_phone_number": 3,
+        "calling_plan_without_teams_phone": 2,
+        "no_usage_location": 1,
+        "no_calling_capability": 1,
+    }
     assert summary.sentence == (
         "4 users cannot dial out: 3 have a Calling Plan but no phone number, 2 have a Calling Plan without Teams "
         "Phone, 1 has no usage location, 1 has no Audio Conferencing or Calling Plan. 1 user can call within the "
         "included minutes, but calls paid from credits (international on a domestic plan, beyond the included "
-        "minutes, toll-free, Pay-As-You-Go) need more: 1 lacks a Communication Credits license.")
+        "minutes, toll-free, Pay-As-You-Go) need more: 1 lacks a Communication Credits license."
+    )
 
 
 def test_summary_of_an_empty_tenant_says_what_to_do():

@@ -20,8 +20,11 @@ def test_quickstart_runs_and_prints_the_balance():
 
 
 def test_ci_runs_the_readme_test_command_verbatim():
-    last_command = [line for line in (ROOT / ".ci" / "run").read_text().splitlines()
-                    if line.strip() and not line.startswith(("#", "set ", "cd "))][-1].strip()
+    last_command = [
+        line
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line.strip() and not line.startswith(("#", "set ", "cd "))
+    ][-1].strip()
     assert f"{last_command}  " in README or f"{last_command}\n" in README
 
 
@@ -40,10 +43,12 @@ def test_python_quick_reference_runs_against_real_formats(writable_demo_db, tmp_
     block = README.split("## Python quick reference", 1)[1]
     code = re.search(r"```python\n(.*?)```", block, re.S).group(1)
     fixtures = Path(__file__).parent / "fixtures"
-    code = (code.replace('"data/demo.duckdb"', repr(str(writable_demo_db)))
-                .replace('"users.json"', repr(str(fixtures / "graph" / "users.json")))
-                .replace('"subscribedSkus.json"', repr(str(fixtures / "graph" / "subscribed_skus.json")))
-                .replace('"getPstnCalls-pages/"', repr(str(fixtures / "calls" / "graph_pages"))))
+    code = (
+        code.replace('"data/demo.duckdb"', repr(str(writable_demo_db)))
+        .replace('"users.json"', repr(str(fixtures / "graph" / "users.json")))
+        .replace('"subscribedSkus.json"', repr(str(fixtures / "graph" / "subscribed_skus.json")))
+        .replace('"getPstnCalls-pages/"', repr(str(fixtures / "calls" / "graph_pages")))
+    )
     namespace = {}
     exec(compile(code, "README quick reference", "exec"), namespace)
     assert namespace["plan"].changes is not None

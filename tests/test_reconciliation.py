@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -45,14 +45,21 @@ def test_unsettled_calls_are_explained_by_status_with_their_amounts():
     ledger = funded(amount="1.00")
     cc.load_rate_card(ledger)
     cc.load_included_minutes(ledger)
-    rows = [graph_row(1, charge="5.00"), graph_row(2, charge="0.42", currency="EUR"),
-            graph_row(3, charge=None, capability="MCOPSTNPP"), graph_row(4, charge="0.20")]
+    rows = [
+        graph_row(1, charge="5.00"),
+        graph_row(2, charge="0.42", currency="EUR"),
+        graph_row(3, charge=None, capability="MCOPSTNPP"),
+        graph_row(4, charge="0.20"),
+    ]
     cc.import_pstn_calls(ledger, rows)
     cc.rate_calls(ledger)
     settle(ledger, until=T0 + timedelta(minutes=35))  # row 4 stays pending
     result = cc.reconcile(ledger, "0.00", at=T0 + timedelta(minutes=41))
     found = kinds(result)
-    assert found["blocked"].amount == Decimal("5.00") and "purchase or recharge is probably missing" in found["blocked"].text
+    assert (
+        found["blocked"].amount == Decimal("5.00")
+        and "purchase or recharge is probably missing" in found["blocked"].text
+    )
     assert found["pending"].amount == Decimal("0.20") and "settle them" in found["pending"].text
     assert found["estimate"].amount == Decimal("0.12") and "estimate" in found["estimate"].text
     assert found["other_currency"].amount is None and "€0.42" in found["other_currency"].text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +14,7 @@ from commcredits.usage import insights
 from commcredits.usage.call_import import import_pstn_calls
 
 PAGES = Path(__file__).parent / "fixtures" / "calls" / "graph_pages"
-T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 # What the views computed before the rollups, straight from the ledger (the reference).
 REFERENCE = {
@@ -75,9 +75,13 @@ def assert_views_match(ledger: cc.Ledger) -> None:
 
 
 def calls(prefix: str, start: datetime, count: int, cents: int) -> pd.DataFrame:
-    return pd.DataFrame({"usage_id": [f"{prefix}{i}" for i in range(count)],
-                         "start_at": [start + timedelta(days=7 * i) for i in range(count)],
-                         "charge": [f"{cents / 100:.2f}"] * count})
+    return pd.DataFrame(
+        {
+            "usage_id": [f"{prefix}{i}" for i in range(count)],
+            "start_at": [start + timedelta(days=7 * i) for i in range(count)],
+            "charge": [f"{cents / 100:.2f}"] * count,
+        }
+    )
 
 
 def test_views_on_rollups_equal_the_full_recomputation_whether_refreshed_or_not():
@@ -85,13 +89,13 @@ def test_views_on_rollups_equal_the_full_recomputation_whether_refreshed_or_not(
     ledger.add_funds("40.00", at=T0, order_id="PO-1")
     ledger.set_auto_recharge(amount="25.00", below="5.00")
     import_pstn_calls(ledger, PAGES)
-    settle(ledger, until=datetime(2025, 3, 31, tzinfo=timezone.utc))
+    settle(ledger, until=datetime(2025, 3, 31, tzinfo=UTC))
     fresh_mark(ledger.store)  # what a page does before reading
     assert_views_match(ledger)
-    ledger.spend("1.50", at=datetime(2025, 4, 1, tzinfo=timezone.utc), usage_id="manual-1")  # after the mark
+    ledger.spend("1.50", at=datetime(2025, 4, 1, tzinfo=UTC), usage_id="manual-1")  # after the mark
     assert_views_match(ledger)
-    settle(ledger, calls=calls("w", datetime(2025, 4, 2, tzinfo=timezone.utc), 70, 300))  # lots expire, recharge
-    ledger.spend("0.75", at=datetime(2026, 9, 1, tzinfo=timezone.utc), usage_id="manual-2")
+    settle(ledger, calls=calls("w", datetime(2025, 4, 2, tzinfo=UTC), 70, 300))  # lots expire, recharge
+    ledger.spend("0.75", at=datetime(2026, 9, 1, tzinfo=UTC), usage_id="manual-2")
     assert_views_match(ledger)
     with ledger.store.transaction() as con:
         assert refresh_rollups(con) >= 1  # the last spend (and what it recorded first)
@@ -105,7 +109,7 @@ def test_pages_read_the_rollups_with_the_mark_as_a_constant_and_refresh_it():
     ledger = cc.open_ledger()
     ledger.add_funds("100.00", at=T0, order_id="PO-1")
     import_pstn_calls(ledger, PAGES)
-    ledger.spend("2.00", at=datetime(2025, 3, 30, tzinfo=timezone.utc), usage_id="9c4984c7-6c3c-427d-a30c-bd0b2eacee90")
+    ledger.spend("2.00", at=datetime(2025, 3, 30, tzinfo=UTC), usage_id="9c4984c7-6c3c-427d-a30c-bd0b2eacee90")
     (last,) = ledger.store.query("SELECT max(entry_id) FROM entry")[0]
     assert ledger.store.query("SELECT rollup_mark_now()")[0][0] == 0
     users = insights.spend_by(ledger, "user")  # refreshes first
@@ -120,9 +124,9 @@ def test_recent_entries_and_expiring_funds_read_quickly_and_agree_with_the_full_
     ledger.add_funds("40.00", at=T0, order_id="PO-1")
     ledger.set_auto_recharge(amount="25.00", below="5.00")
     import_pstn_calls(ledger, PAGES)
-    settle(ledger, until=datetime(2025, 3, 31, tzinfo=timezone.utc))
-    settle(ledger, calls=calls("w", datetime(2025, 4, 2, tzinfo=timezone.utc), 30, 300))
-    ledger.spend("0.75", at=datetime(2026, 2, 15, tzinfo=timezone.utc), usage_id="manual-2")
+    settle(ledger, until=datetime(2025, 3, 31, tzinfo=UTC))
+    settle(ledger, calls=calls("w", datetime(2025, 4, 2, tzinfo=UTC), 30, 300))
+    ledger.spend("0.75", at=datetime(2026, 2, 15, tzinfo=UTC), usage_id="manual-2")
     recent = insights.recent_entries(ledger, 6)
     journal = ledger.entries().sort_values("entry_id", ascending=False).head(6)
     assert recent["entry_id"].tolist() == journal["entry_id"].tolist()

@@ -10,7 +10,7 @@ import os
 import re
 import stat
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pandas as pd
@@ -23,20 +23,36 @@ from commcredits.credits.billing import BillingDetails, save_billing
 from commcredits.credits.funding import OrderRequest, place_order, review_order
 from commcredits.safety import looks_like_card_number, neutralise_formula
 
-HOSTILE = ["=HYPERLINK(\"http://evil\",\"x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)", "\tTAB", "\rCR"]
-BILLING = dict(company="Contoso", address="1 Microsoft Way", city="Redmond", postal_code="98052", country="US",
-               invoice_email="ap@contoso.com")
+HOSTILE = ['=HYPERLINK("http://evil","x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)", "\tTAB", "\rCR"]
+BILLING = dict(
+    company="Contoso",
+    address="1 Microsoft Way",
+    city="Redmond",
+    postal_code="98052",
+    country="US",
+    invoice_email="ap@contoso.com",
+)
 
 
 # ---- card numbers -----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, card", [
-    ("4111111111111111", True), ("4111 1111 1111 1111", True), ("4111-1111-1111-1111", True),
-    ("PO 378282246310005 (Amex)", True), ("6011111111111117", True), ("4222222222222", True),  # 13 digits
-    ("4111111111111112", False),  # fails Luhn
-    ("PO-2026-000123", False), ("123456789012", False),  # 12 digits
-    ("DE123456789", False), ("+1 425 555 0100", False),
-])
+
+@pytest.mark.parametrize(
+    "text, card",
+    [
+        ("4111111111111111", True),
+        ("4111 1111 1111 1111", True),
+        ("4111-1111-1111-1111", True),
+        ("PO 378282246310005 (Amex)", True),
+        ("6011111111111117", True),
+        ("4222222222222", True),  # 13 digits
+        ("4111111111111112", False),  # fails Luhn
+        ("PO-2026-000123", False),
+        ("123456789012", False),  # 12 digits
+        ("DE123456789", False),
+        ("+1 425 555 0100", False),
+    ],
+)
 def test_card_numbers_are_recognised_by_length_and_luhn(text, card):
     assert looks_like_card_number(text) is card
 
@@ -52,8 +68,9 @@ def test_a_card_number_in_any_billing_field_is_refused_and_never_reaches_the_fil
         save_billing(ledger.store, details)
     assert error.value.field == field
     # the same order with a proper PO number is placed; the file never holds the card number in any form
-    good, _ = review_order(ledger, OrderRequest("50.00", BillingDetails(**{**BILLING, "po_number": "PO-77"}), False),
-                           order_id="O-2")
+    good, _ = review_order(
+        ledger, OrderRequest("50.00", BillingDetails(**{**BILLING, "po_number": "PO-77"}), False), order_id="O-2"
+    )
     place_order(ledger, good)
     del ledger
     data = path.read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("ledger.duckdb.wal"))
@@ -64,6 +81,7 @@ def test_a_card_number_in_any_billing_field_is_refused_and_never_reaches_the_fil
 
 # ---- formulas in exports ------------------------------------------------------------------------------------
 
+
 def test_neutralise_formula_prefixes_only_formula_text():
     assert [neutralise_formula(v) for v in HOSTILE] == ["'" + v for v in HOSTILE]
     assert [neutralise_formula(v) for v in ("Zoë", "", None, 5, "a=b")] == ["Zoë", "", None, 5, "a=b"]
@@ -71,13 +89,33 @@ def test_neutralise_formula_prefixes_only_formula_text():
 
 def _hostile_plan(tmp_path):
     ledger = cc.open_ledger(":memory:")
-    users = {"value": [{"id": f"00000000-0000-0000-0000-00000000000{i}", "userPrincipalName": f"u{i}@contoso.com",
-                        "displayName": name, "usageLocation": "US", "accountEnabled": True, "assignedLicenses": []}
-                       for i, name in enumerate(HOSTILE)]}
-    skus = {"value": [{"skuId": "0c266dff-15dd-4b49-8397-2bb16070ed52", "skuPartNumber": "MCOMEETADV",
-                       "prepaidUnits": {"enabled": 50}, "consumedUnits": 0, "capabilityStatus": "Enabled",
-                       "servicePlans": [{"servicePlanId": "3e26ee1f-8a5f-4d52-aee2-b81ce45c8f40",
-                                         "servicePlanName": "MCOMEETADV"}]}]}
+    users = {
+        "value": [
+            {
+                "id": f"00000000-0000-0000-0000-00000000000{i}",
+                "userPrincipalName": f"u{i}@contoso.com",
+                "displayName": name,
+                "usageLocation": "US",
+                "accountEnabled": True,
+                "assignedLicenses": [],
+            }
+            for i, name in enumerate(HOSTILE)
+        ]
+    }
+    skus = {
+        "value": [
+            {
+                "skuId": "0c266dff-15dd-4b49-8397-2bb16070ed52",
+                "skuPartNumber": "MCOMEETADV",
+                "prepaidUnits": {"enabled": 50},
+                "consumedUnits": 0,
+                "capabilityStatus": "Enabled",
+                "servicePlans": [
+                    {"servicePlanId": "3e26ee1f-8a5f-4d52-aee2-b81ce45c8f40", "servicePlanName": "MCOMEETADV"}
+                ],
+            }
+        ]
+    }
     cc.import_graph_tenant(ledger.store, users=users, subscribed_skus=skus)
     return ledger, cc.plan_license_changes(ledger.store, "everyone", cc.add_audio_conferencing())
 
@@ -114,6 +152,7 @@ def test_analyst_csv_export_writes_formulas_as_text_and_parquet_keeps_values(tmp
 
 # ---- analyst snapshots ---------------------------------------------------------------------------------------
 
+
 def test_snapshots_are_private_to_the_user_and_stale_ones_are_removed(tmp_path, monkeypatch):
     monkeypatch.setattr(analyst.tempfile, "gettempdir", lambda: str(tmp_path))
     source = tmp_path / "ledger.duckdb"
@@ -126,7 +165,7 @@ def test_snapshots_are_private_to_the_user_and_stale_ones_are_removed(tmp_path, 
     os.utime(first, (old, old))
     second = snapshot(source)
     assert not first.exists() and second.exists()
-    assert remove_stale_snapshots(second.parent, datetime.now(timezone.utc) + timedelta(days=2)) == 1
+    assert remove_stale_snapshots(second.parent, datetime.now(UTC) + timedelta(days=2)) == 1
     con = connect_readonly(source)
     assert con.execute("SELECT count(*) FROM lots").fetchall() == [(1,)]
     con.close()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-
-from datetime import datetime, timedelta, timezone
-from unittest.mock import patch
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from unittest.mock import patch
 
 import pandas as pd
 import pytest
@@ -193,7 +192,11 @@ def test_mca_uses_up_the_remaining_lots_first_then_bills_in_arrears():
 def test_feb_29_purchase_expires_before_an_earlier_lot():
     # bought 2024-02-28 10:00 expires 2025-02-28 10:00; bought 2024-02-29 09:00 expires 2025-02-28 09:00
     fast, slow = both("2024-02-28T10:00 fund 5.00 as A\n2024-02-29T09:00 fund 5.00 as B")
-    calls = [("c1", utc("2024-03-01"), "1.00"), ("c2", utc("2025-02-28T09:30"), "1.00"), ("c3", utc("2025-03-01"), "1.00")]
+    calls = [
+        ("c1", utc("2024-03-01"), "1.00"),
+        ("c2", utc("2025-02-28T09:30"), "1.00"),
+        ("c3", utc("2025-03-01"), "1.00"),
+    ]
     settle_both(fast, slow, calls)
     assert_same_rows(fast, slow)
 
@@ -206,7 +209,7 @@ def test_rejects_a_charge_with_too_many_decimals():
 
 # ---- property: set-based == per-call reference on random histories --------------------------------------
 
-START = datetime(2024, 1, 20, tzinfo=timezone.utc)
+START = datetime(2024, 1, 20, tzinfo=UTC)
 
 
 @st.composite
@@ -234,7 +237,11 @@ def histories(draw):
     return auto, steps
 
 
-@settings(max_examples=int(os.environ.get("SETTLEMENT_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("SETTLEMENT_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(histories(), st.sampled_from([1, 2, 5, settlement.CHUNK]))
 def test_set_based_settlement_equals_the_per_call_reference(history, chunk):
     """Whatever the chunk size settlement streams the calls in (state carried across chunks)."""
@@ -275,8 +282,8 @@ def _replay_and_compare(history):
 def test_vectorised_expiry_is_the_ledgers_expiry_instant(naive):
     """Recharge lots made by the set-based settlement expire exactly when the ledger says a lot expires
     (12 calendar months, end-of-month clamped: bought 29 February, expires 28 February)."""
-    at = naive.replace(tzinfo=timezone.utc)
-    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    at = naive.replace(tzinfo=UTC)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
     us = (at - epoch) // timedelta(microseconds=1)
     (got,) = settlement_engine.expiry_us([us])
     assert epoch + timedelta(microseconds=int(got)) == ledger_module.expiry_instant(at)
@@ -304,7 +311,9 @@ def test_a_crash_mid_settlement_keeps_the_chunks_committed_and_settling_again_fi
             settle(crashed, calls=calls_frame(calls))
     kept = crashed.store.query("SELECT usage_id FROM entry WHERE kind = 'spend' ORDER BY entry_id")
     assert [k for (k,) in kept] == [c[0] for c in calls[:21]]
-    (journal, lots) = crashed.store.query("SELECT (SELECT sum(amount) FROM entry), (SELECT sum(amount) FROM allocation)")[0]
+    (journal, lots) = crashed.store.query(
+        "SELECT (SELECT sum(amount) FROM entry), (SELECT sum(amount) FROM allocation)"
+    )[0]
     assert journal == lots > 0  # what was committed is a whole ledger: the journal and the lots agree
     with patch.object(settlement, "CHUNK", 7):
         settle(crashed, calls=calls_frame(calls))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 import pytest
@@ -12,12 +12,20 @@ from commcredits.tenants import open_tenant, query_all
 
 
 def at(month: int, day: int = 1) -> datetime:
-    return datetime(2025, month, day, 12, tzinfo=timezone.utc)
+    return datetime(2025, month, day, 12, tzinfo=UTC)
 
 
 def call(i: int, when: datetime) -> dict:
-    return {"id": f"call-{i}", "userPrincipalName": "adele@contoso.com", "startDateTime": when, "duration": 60,
-            "charge": "0.40", "currency": "USD", "callType": "user_out", "licenseCapability": "MCOPSTNPP"}
+    return {
+        "id": f"call-{i}",
+        "userPrincipalName": "adele@contoso.com",
+        "startDateTime": when,
+        "duration": 60,
+        "charge": "0.40",
+        "currency": "USD",
+        "callType": "user_out",
+        "licenseCapability": "MCOPSTNPP",
+    }
 
 
 @pytest.fixture
@@ -38,8 +46,14 @@ def workbook(tmp_path):
 def read_back(target, dataset: str, columns: str) -> list[tuple]:
     with duckdb.connect() as con:
         con.execute("SET TimeZone = 'UTC'")
-        frame = con.sql(f"SELECT tenant, {columns} FROM read_parquet('{dataset_glob(target, dataset)}', "
-                        "hive_partitioning = true) ORDER BY ALL").to_arrow_table().to_pandas()
+        frame = (
+            con.sql(
+                f"SELECT tenant, {columns} FROM read_parquet('{dataset_glob(target, dataset)}', "
+                "hive_partitioning = true) ORDER BY ALL"
+            )
+            .to_arrow_table()
+            .to_pandas()
+        )
     return [tuple(r) for r in frame.astype(object).where(frame.notna(), None).itertuples(index=False)]
 
 

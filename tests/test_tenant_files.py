@@ -5,13 +5,13 @@ import io
 import json
 
 import pytest
+from tenant_exports import PEOPLE, SEATS, active_users_csv, phone_numbers_csv, subscribed_skus_json
 
 import commcredits as cc
 from commcredits.licensing.catalog import load_catalog
 from commcredits.licensing.tenant_files import UploadedFile, check_tenant_files, import_tenant_files
 from commcredits.ui.credit_licenses import CreditLicensesForm
 from commcredits.ui.licenses import LicensesForm
-from tenant_exports import PEOPLE, SEATS, active_users_csv, phone_numbers_csv, subscribed_skus_json
 
 
 @pytest.fixture
@@ -24,22 +24,33 @@ def sku(part):
 
 
 def held(ledger, upn):
-    rows = ledger.store.query("SELECT s.sku_part_number FROM user_license l JOIN tenant_user u USING (user_id) "
-                              "JOIN catalog_sku s USING (sku_id) WHERE u.user_principal_name = $1 ORDER BY 1", [upn])
+    rows = ledger.store.query(
+        "SELECT s.sku_part_number FROM user_license l JOIN tenant_user u USING (user_id) "
+        "JOIN catalog_sku s USING (sku_id) WHERE u.user_principal_name = $1 ORDER BY 1",
+        [upn],
+    )
     return [r[0] for r in rows]
 
 
 def snapshot(ledger):
-    return ledger.store.query("SELECT (SELECT count(*) FROM tenant_user), (SELECT count(*) FROM user_license), "
-                              "(SELECT count(*) FROM tenant_sku), (SELECT count(*) FROM user_phone_number), "
-                              "(SELECT count(*) FROM tenant_change), (SELECT count(*) FROM tenant_import)")[0]
+    return ledger.store.query(
+        "SELECT (SELECT count(*) FROM tenant_user), (SELECT count(*) FROM user_license), "
+        "(SELECT count(*) FROM tenant_sku), (SELECT count(*) FROM user_phone_number), "
+        "(SELECT count(*) FROM tenant_change), (SELECT count(*) FROM tenant_import)"
+    )[0]
 
 
 def day_one_files(people=PEOPLE):
-    return [UploadedFile("users_2026_12_03.csv", active_users_csv(people)),
-            UploadedFile("subscribedSkus.json", subscribed_skus_json(SEATS)),
-            UploadedFile("PhoneNumbers.csv", phone_numbers_csv([("+1 425 555 0100", "Ben Berg", "User (subscriber)"),
-                                                                 ("+1 800 555 0100", "", "Toll-free")]))]
+    return [
+        UploadedFile("users_2026_12_03.csv", active_users_csv(people)),
+        UploadedFile("subscribedSkus.json", subscribed_skus_json(SEATS)),
+        UploadedFile(
+            "PhoneNumbers.csv",
+            phone_numbers_csv(
+                [("+1 425 555 0100", "Ben Berg", "User (subscriber)"), ("+1 800 555 0100", "", "Toll-free")]
+            ),
+        ),
+    ]
 
 
 def test_admin_center_exports_bring_in_users_licenses_seats_and_numbers(ledger):
@@ -60,8 +71,9 @@ def test_admin_center_exports_bring_in_users_licenses_seats_and_numbers(ledger):
 def test_a_newer_export_updates_the_tenant_and_the_history_says_what_changed(ledger):
     import_tenant_files(ledger, day_one_files())
     newer = [p if p[0] != "Ben Berg" else (*p[:5], "Microsoft 365 E3+Microsoft Teams Phone Standard") for p in PEOPLE]
-    newer.append(("Femi Fischer", "femi@fabrikam.com", "0b1c2d3e-0000-4000-8000-000000000006", "FR", "Sales",
-                  "Microsoft 365 E5"))
+    newer.append(
+        ("Femi Fischer", "femi@fabrikam.com", "0b1c2d3e-0000-4000-8000-000000000006", "FR", "Sales", "Microsoft 365 E5")
+    )
     import_tenant_files(ledger, [UploadedFile("users_2026_12_10.csv", active_users_csv(newer))])
     assert held(ledger, "ben@fabrikam.com") == ["MCOEV", "SPE_E3"]
     assert cc.readiness_summary(ledger.store).users == 6
@@ -72,11 +84,16 @@ def test_a_newer_export_updates_the_tenant_and_the_history_says_what_changed(led
 
 def test_an_unknown_product_name_is_named_with_file_row_and_column_and_nothing_is_stored(ledger):
     before = snapshot(ledger)
-    typo = active_users_csv(edit=lambda r: {**r, "Licenses": "Microsoft 365 E5+Microsoft Teams Phone Standrad"}
-                            if r["Display name"] == "Carla Costa" else r)
+    typo = active_users_csv(
+        edit=lambda r: (
+            {**r, "Licenses": "Microsoft 365 E5+Microsoft Teams Phone Standrad"}
+            if r["Display name"] == "Carla Costa"
+            else r
+        )
+    )
     with pytest.raises(cc.TenantImportError) as error:
         import_tenant_files(ledger, [UploadedFile("users.csv", typo)])
-    problem, = error.value.problems
+    (problem,) = error.value.problems
     assert (problem.record, problem.key, problem.field) == ("users.csv row 4", "carla@fabrikam.com", "Licenses")
     assert "Microsoft Teams Phone Standrad" in problem.message
     assert "users.csv row 4 (carla@fabrikam.com): Licenses:" in str(error.value)
@@ -89,33 +106,55 @@ def test_one_bad_file_stops_the_whole_upload(ledger):
     files[2] = UploadedFile("PhoneNumbers.csv", phone_numbers_csv([("+1 425 555", "Ben Berg", "User")]))
     with pytest.raises(cc.TenantImportError) as error:
         import_tenant_files(ledger, files)
-    problem, = error.value.problems
+    (problem,) = error.value.problems
     assert (problem.record, problem.field) == ("PhoneNumbers.csv row 2", "Phone number")
     assert snapshot(ledger) == before  # the users file was fine, but nothing was half-imported
 
 
 def test_bad_cells_use_the_admin_centers_column_names(ledger):
-    bad = active_users_csv(edit=lambda r: {**r, "Usage location": "Narnia"} if r["Display name"] == "Ada Adams"
-                           else {**r, "User principal name": "ben at fabrikam"} if r["Display name"] == "Ben Berg" else r)
+    bad = active_users_csv(
+        edit=lambda r: (
+            {**r, "Usage location": "Narnia"}
+            if r["Display name"] == "Ada Adams"
+            else {**r, "User principal name": "ben at fabrikam"}
+            if r["Display name"] == "Ben Berg"
+            else r
+        )
+    )
     checked = check_tenant_files(ledger, [UploadedFile("users.csv", bad)])
-    assert {(p.record, p.field) for p in checked.problems} == {("users.csv row 2", "Usage location"),
-                                                                ("users.csv row 3", "User principal name")}
+    assert {(p.record, p.field) for p in checked.problems} == {
+        ("users.csv row 2", "Usage location"),
+        ("users.csv row 3", "User principal name"),
+    }
 
 
 def test_a_file_that_is_no_known_export_says_which_columns_it_needs(ledger):
-    other = "Name,Email\nAda,ada@fabrikam.com\n".encode()
-    problem, = check_tenant_files(ledger, [UploadedFile("people.csv", other)]).problems
+    other = b"Name,Email\nAda,ada@fabrikam.com\n"
+    (problem,) = check_tenant_files(ledger, [UploadedFile("people.csv", other)]).problems
     assert problem.record == "people.csv" and "User principal name, Licenses" in problem.message
     seats_only = check_tenant_files(ledger, [UploadedFile("skus.json", subscribed_skus_json(SEATS))]).problems
     assert seats_only and "upload the users with it" in seats_only[0].message
 
 
 def test_graph_json_of_users_and_subscribed_skus_works_the_same_way(ledger):
-    users = {"value": [{"id": "11111111-2222-4333-8444-555555555555", "userPrincipalName": "zoe@fabrikam.com",
-                        "displayName": "Zoe Weber", "usageLocation": "NL",
-                        "assignedLicenses": [{"skuId": sku("SPE_E5"), "disabledPlans": []}]}]}
-    stored = import_tenant_files(ledger, [UploadedFile("users.json", json.dumps(users).encode()),
-                                          UploadedFile("subscribedSkus.json", subscribed_skus_json(SEATS))])
+    users = {
+        "value": [
+            {
+                "id": "11111111-2222-4333-8444-555555555555",
+                "userPrincipalName": "zoe@fabrikam.com",
+                "displayName": "Zoe Weber",
+                "usageLocation": "NL",
+                "assignedLicenses": [{"skuId": sku("SPE_E5"), "disabledPlans": []}],
+            }
+        ]
+    }
+    stored = import_tenant_files(
+        ledger,
+        [
+            UploadedFile("users.json", json.dumps(users).encode()),
+            UploadedFile("subscribedSkus.json", subscribed_skus_json(SEATS)),
+        ],
+    )
     assert stored[0][1].users == 1 and stored[0][1].skus == len(SEATS)
     assert held(ledger, "zoe@fabrikam.com") == ["SPE_E5"]
 
@@ -123,8 +162,12 @@ def test_graph_json_of_users_and_subscribed_skus_works_the_same_way(ledger):
 def test_teams_powershell_export_columns_are_read_too(ledger):
     import_tenant_files(ledger, day_one_files()[:2])
     out = io.StringIO()
-    csv.writer(out).writerows([["TelephoneNumber", "TargetId", "TargetType", "NumberType"],
-                               ["+442079460000", "0b1c2d3e-0000-4000-8000-000000000002", "User", "CallingPlan"]])
+    csv.writer(out).writerows(
+        [
+            ["TelephoneNumber", "TargetId", "TargetType", "NumberType"],
+            ["+442079460000", "0b1c2d3e-0000-4000-8000-000000000002", "User", "CallingPlan"],
+        ]
+    )
     import_tenant_files(ledger, [UploadedFile("AcquiredPhoneNumbers.csv", out.getvalue().encode())])
     assert ledger.store.query("SELECT phone_number FROM user_phone_number") == [("+442079460000",)]
 

@@ -1,6 +1,6 @@
 """Day one on one's own ledger: an empty ledger opens on a short setup, the demo says it is sample data."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -27,8 +27,9 @@ def test_a_new_ledger_is_empty_and_asks_for_its_setup(empty):
 
 
 def test_setup_records_organisation_currency_agreement_and_time_zone(empty):
-    ours = record_setup(empty, organisation=" Fabrikam Ltd ", currency="eur", agreement="CSP",
-                        time_zone="Europe/Berlin")
+    ours = record_setup(
+        empty, organisation=" Fabrikam Ltd ", currency="eur", agreement="CSP", time_zone="Europe/Berlin"
+    )
     assert ours.currency == "EUR" and ours.agreement is cc.Agreement.CSP
     reopened = cc.open_ledger(empty.store.path)
     assert reopened.currency == "EUR" and reopened.agreement is cc.Agreement.CSP
@@ -47,7 +48,7 @@ def test_setup_is_append_only_and_the_latest_holds(empty):
 
 def test_the_currency_is_fixed_once_an_amount_is_recorded(empty):
     ours = record_setup(empty, organisation="Fabrikam", currency="GBP", agreement="MOSA", time_zone="Europe/London")
-    ours.add_funds("25.00", at=datetime.now(timezone.utc), order_id="PO-1")
+    ours.add_funds("25.00", at=datetime.now(UTC), order_id="PO-1")
     assert not can_change_currency(ours)
     with pytest.raises(cc.InvalidInput) as error:
         record_setup(ours, organisation="Fabrikam", currency="EUR", agreement="MOSA", time_zone="Europe/London")
@@ -56,12 +57,15 @@ def test_the_currency_is_fixed_once_an_amount_is_recorded(empty):
     assert ours.balance() == cc.open_ledger(empty.store.path).balance()  # money untouched
 
 
-@pytest.mark.parametrize("field, values", [
-    ("organisation", {"organisation": "   "}),
-    ("currency", {"currency": "EURO"}),
-    ("time_zone", {"time_zone": "Mars/Olympus"}),
-    ("agreement", {"agreement": "retail"}),
-])
+@pytest.mark.parametrize(
+    "field, values",
+    [
+        ("organisation", {"organisation": "   "}),
+        ("currency", {"currency": "EURO"}),
+        ("time_zone", {"time_zone": "Mars/Olympus"}),
+        ("agreement", {"agreement": "retail"}),
+    ],
+)
 def test_bad_setup_names_the_field_and_records_nothing(empty, field, values):
     good = {"organisation": "Fabrikam", "currency": "EUR", "agreement": "MOSA", "time_zone": "UTC"}
     with pytest.raises(cc.InvalidInput) as error:
@@ -89,8 +93,14 @@ def test_the_demo_is_marked_sample_data_and_every_page_says_so(demo_db_path):
 
 def test_an_empty_ledger_says_what_to_do_first_on_every_page_but_the_setup(empty):
     assert ledger_notice(empty, "00_overview.ipynb") == ""  # the Overview shows the setup itself
-    for page in ("01_licenses.ipynb", "02_funding.ipynb", "03_credit_licenses.ipynb", "04_usage.ipynb",
-                 "05_alerts.ipynb", "06_m365.ipynb"):
+    for page in (
+        "01_licenses.ipynb",
+        "02_funding.ipynb",
+        "03_credit_licenses.ipynb",
+        "04_usage.ipynb",
+        "05_alerts.ipynb",
+        "06_m365.ipynb",
+    ):
         notice = ledger_notice(empty, page)
         assert "This ledger is empty" in notice and "00_overview.ipynb" in notice
         assert "sample data" not in notice
@@ -107,8 +117,12 @@ def test_overview_of_an_empty_ledger_is_the_setup_form_then_the_overview(empty, 
     page = build_overview(empty)
     assert css(page, "cc-setup")
     form = next(c for c in page.children if hasattr(c, "placeholder") and "Fabrikam" in (c.placeholder or ""))
-    save = next(b for c in page.children for b in getattr(c, "children", (c,))
-                if getattr(b, "description", "") == "Save and start")
+    save = next(
+        b
+        for c in page.children
+        for b in getattr(c, "children", (c,))
+        if getattr(b, "description", "") == "Save and start"
+    )
     save.click()  # nothing typed: the error sits beside the name, nothing recorded
     errors = [c.value for c in page.children if css(c, "cc-error-organisation")]
     assert "organisation&#x27;s name" in errors[0] and setup_rows(empty) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import duckdb
@@ -14,11 +14,11 @@ import pytest
 import commcredits as cc
 from commcredits.tenants import connect_all, list_tenants, open_tenant, query_all, tenant_path
 
-JAN = datetime(2025, 1, 1, tzinfo=timezone.utc)
+JAN = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def at(month: int, day: int = 1) -> datetime:
-    return datetime(2025, month, day, 12, tzinfo=timezone.utc)
+    return datetime(2025, month, day, 12, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -37,8 +37,9 @@ def workbook(tmp_path):
 
 def test_spend_by_tenant_and_month_across_every_tenant(workbook):
     assert list_tenants(workbook) == ["contoso.onmicrosoft.com", "fabrikam"]
-    spend = query_all(workbook, "SELECT tenant, month::DATE AS month, sum(amount) AS amount FROM call_spend "
-                                "GROUP BY ALL ORDER BY ALL")
+    spend = query_all(
+        workbook, "SELECT tenant, month::DATE AS month, sum(amount) AS amount FROM call_spend GROUP BY ALL ORDER BY ALL"
+    )
     assert [tuple(r) for r in spend.itertuples(index=False)] == [
         ("contoso.onmicrosoft.com", datetime(2025, 2, 1).date(), Decimal("5.50")),
         ("contoso.onmicrosoft.com", datetime(2025, 3, 1).date(), Decimal("1.25")),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,12 +16,17 @@ from commcredits.usage.lists import quarantine_rows
 CALLS = Path(__file__).parent / "fixtures" / "calls"
 JSONL = CALLS / "calls.jsonl"
 CSV = CALLS / "PSTN.calls.2025-03-31.csv"
-JAN = datetime(2025, 1, 1, tzinfo=timezone.utc)
+JAN = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def upload(name: str, content: bytes) -> dict:
-    return {"name": name, "type": "", "size": len(content), "content": memoryview(content),
-            "last_modified": datetime(2025, 4, 1, tzinfo=timezone.utc)}
+    return {
+        "name": name,
+        "type": "",
+        "size": len(content),
+        "content": memoryview(content),
+        "last_modified": datetime(2025, 4, 1, tzinfo=UTC),
+    }
 
 
 def upload_file(page: UsagePage, *paths: Path) -> None:
@@ -65,7 +70,7 @@ def test_importing_the_same_file_again_shows_everything_as_duplicates(ledger):
     upload_file(page, JSONL)
     upload_file(page, JSONL)
     assert (page.last_import.imported, page.last_import.duplicates, page.last_import.quarantined) == (0, 3, 2)
-    assert "Skipped as duplicates</div><div class=\"cc-value\">3<" in page.import_result.value
+    assert 'Skipped as duplicates</div><div class="cc-value">3<' in page.import_result.value
     assert "negative duration" in page.import_result.value  # the reasons are still shown for this file
     assert counts(ledger) == (3, 2)
 
@@ -108,12 +113,15 @@ def test_blocked_calls_are_listed_with_the_reason_in_plain_words():
     assert "cc-settle-blocked cc-warning" in page.settle_result.value
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("Calls.Export.zip", b"this is not a zip", "Calls.Export.zip is not a zip archive"),
-    ("users.csv", b"UserPrincipalName,DisplayName\na@contoso.com,A\n", "no UsageId column"),
-    ("page.json", b'{"value": [{"id": "x", "startDateTime": "2025-', "not a complete JSON document"),
-    ("notes.txt", b"hello", "Not a call log file: notes.txt"),
-])
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("Calls.Export.zip", b"this is not a zip", "Calls.Export.zip is not a zip archive"),
+        ("users.csv", b"UserPrincipalName,DisplayName\na@contoso.com,A\n", "no UsageId column"),
+        ("page.json", b'{"value": [{"id": "x", "startDateTime": "2025-', "not a complete JSON document"),
+        ("notes.txt", b"hello", "Not a call log file: notes.txt"),
+    ],
+)
 def test_a_bad_file_is_explained_in_the_form_and_changes_nothing(ledger, name, content, message):
     page = UsagePage(ledger)
     entries = len(ledger.entries())
@@ -171,9 +179,14 @@ def test_a_busy_ledger_is_explained_not_raised(ledger, monkeypatch):
 
 def test_shown_names_hide_temp_folders_and_keep_zip_members(ledger):
     with ledger.store.transaction() as con:
-        for source in ("/tmp/commcredits-upload-x/001/calls.jsonl", "/tmp/a/Calls.Export.zip!PSTN.calls.csv",
-                       "/tmp/b/other.csv"):
-            con.execute("INSERT INTO pstn_call_quarantine VALUES (md5($1), $1, 2, 'x', 'bad', now())", [source]).fetchall()
+        for source in (
+            "/tmp/commcredits-upload-x/001/calls.jsonl",
+            "/tmp/a/Calls.Export.zip!PSTN.calls.csv",
+            "/tmp/b/other.csv",
+        ):
+            con.execute(
+                "INSERT INTO pstn_call_quarantine VALUES (md5($1), $1, 2, 'x', 'bad', now())", [source]
+            ).fetchall()
     rows = quarantine_rows(ledger, {"calls.jsonl", "Calls.Export.zip"}).all()
     assert sorted(rows["file"]) == ["Calls.Export.zip › PSTN.calls.csv", "calls.jsonl"]
 
@@ -186,15 +199,19 @@ def test_the_demo_tenant_page_builds_with_spend_tables(demo_db_path):
 def _cards(html_text: str, group: str) -> dict[str, int]:
     """label -> number of the cards in one card group of the settlement result."""
     group_html = html_text.split(f'class="cc-cards {group}">', 1)[1].split('class="cc-cards', 1)[0]
-    return {label: int(value.split()[0].replace(",", ""))
-            for label, value in re.findall(r'cc-label">([^<]+)</div><div class="cc-value">([^<]+)<', group_html)}
+    return {
+        label: int(value.split()[0].replace(",", ""))
+        for label, value in re.findall(r'cc-label">([^<]+)</div><div class="cc-value">([^<]+)<', group_html)
+    }
 
 
 def test_settlement_cards_keep_this_run_apart_from_all_time_and_every_imported_call_lands_in_one(ledger, tmp_path):
     free = tmp_path / "free.jsonl"  # a call Microsoft charged 0.00 for: it must be counted somewhere
-    free.write_text('{"id": "33333333-0000-4000-8000-000000000001", "userPrincipalName": "lee.chen@contoso.com", '
-                    '"startDateTime": "2025-03-20T10:00:00Z", "duration": 60, "charge": 0.0, "currency": "USD", '
-                    '"callType": "user_out", "licenseCapability": "MCOPSTNPP"}\n')
+    free.write_text(
+        '{"id": "33333333-0000-4000-8000-000000000001", "userPrincipalName": "lee.chen@contoso.com", '
+        '"startDateTime": "2025-03-20T10:00:00Z", "duration": 60, "charge": 0.0, "currency": "USD", '
+        '"callType": "user_out", "licenseCapability": "MCOPSTNPP"}\n'
+    )
     page = UsagePage(ledger)
     upload_file(page, JSONL, CSV, free)
     imported = page.last_import.imported

@@ -43,9 +43,9 @@ def wait_until_answers(url: str, process: subprocess.Popen, *, timeout: float, l
             return
         except urllib.error.HTTPError:
             return
-        except OSError:
+        except OSError as refused:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Voila did not start; see {log_path}")
+                raise RuntimeError(f"Voila did not start; see {log_path}") from refused
             time.sleep(0.3)
 
 
@@ -113,8 +113,16 @@ def dashboard(db_path: Path, *, log_path: Path, timeout: float = 90.0, extra_env
     port = free_port()
     env = {**os.environ, "COMMCREDITS_DB": str(db_path), "COMMCREDITS_TOKEN": TEST_TOKEN, **(extra_env or {})}
     env.pop("COMMCREDITS_NO_TOKEN", None)
-    command = [sys.executable, "-m", "commcredits.ui.server", str(NOTEBOOKS), f"--port={port}",
-               "--Voila.ip=127.0.0.1", "--show_tracebacks=False", *extra_args]
+    command = [
+        sys.executable,
+        "-m",
+        "commcredits.ui.server",
+        str(NOTEBOOKS),
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+        "--show_tracebacks=False",
+        *extra_args,
+    ]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"

@@ -6,11 +6,11 @@ anything: `facts.read_facts` gathers the numbers, `notify` decides what is due a
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import IntEnum
-from typing import Callable, Sequence
 
 from ..money import format_money
 
@@ -19,18 +19,28 @@ LICENSES_PAGE = "01_licenses.ipynb"
 CREDIT_LICENSES_PAGE = "03_credit_licenses.ipynb"
 USAGE_PAGE = "04_usage.ipynb"
 # Microsoft 365 admin center path to the setting (from "Turn off Communication Credits auto recharge for MCA customers")
-ADMIN_CENTER_AUTO_RECHARGE = ("Microsoft 365 admin center > Billing > Your products > Communication Credits > "
-                              "Edit auto recharge settings")
+ADMIN_CENTER_AUTO_RECHARGE = (
+    "Microsoft 365 admin center > Billing > Your products > Communication Credits > Edit auto recharge settings"
+)
 
 
 # what each check is called in messages and on the dashboard
-CHECK_TITLES = {"runway": "Runway", "low_balance": "Low balance", "expiring_funds": "Expiring funds",
-                "auto_recharge.mca": "Auto-recharge on an MCA tenant", "auto_recharge.runaway": "Runaway recharges",
-                "auto_recharge.budget": "Monthly recharge budget", "auto_recharge.trigger": "Auto-recharge trigger",
-                "auto_recharge.amount": "Auto-recharge amount", "readiness": "Who cannot dial out",
-                "toll_free": "Toll-free numbers",
-                "freshness.import": "Call log imports", "freshness.quarantine": "Quarantined rows",
-                "freshness.blocked": "Blocked calls", "test": "Test message"}
+CHECK_TITLES = {
+    "runway": "Runway",
+    "low_balance": "Low balance",
+    "expiring_funds": "Expiring funds",
+    "auto_recharge.mca": "Auto-recharge on an MCA tenant",
+    "auto_recharge.runaway": "Runaway recharges",
+    "auto_recharge.budget": "Monthly recharge budget",
+    "auto_recharge.trigger": "Auto-recharge trigger",
+    "auto_recharge.amount": "Auto-recharge amount",
+    "readiness": "Who cannot dial out",
+    "toll_free": "Toll-free numbers",
+    "freshness.import": "Call log imports",
+    "freshness.quarantine": "Quarantined rows",
+    "freshness.blocked": "Blocked calls",
+    "test": "Test message",
+}
 
 
 class Severity(IntEnum):
@@ -93,10 +103,10 @@ class Facts:
 
     as_of: datetime
     currency: str
-    billed_in_arrears: bool                  # MCA
-    funded: bool                             # any lot was ever bought
+    billed_in_arrears: bool  # MCA
+    funded: bool  # any lot was ever bought
     balance: Decimal
-    daily_burn: Decimal                      # average over the last 30 days
+    daily_burn: Decimal  # average over the last 30 days
     auto_recharge_on: bool
     recharge_amount: Decimal | None
     recharge_below: Decimal | None
@@ -107,18 +117,18 @@ class Facts:
     recharged_this_month: Decimal = Decimal(0)
     recharges_since_mca: int = 0
     calling_users: int = 0
-    not_ready: int = 0                       # users who cannot dial out (readiness view), of calling_users
+    not_ready: int = 0  # users who cannot dial out (readiness view), of calling_users
     not_ready_reasons: Sequence[tuple[int, str]] = ()  # (users, "lack a Communication Credits license")
-    top_reason: str | None = None            # reason code most users share
+    top_reason: str | None = None  # reason code most users share
     not_ready_last_check: int | None = None
     last_check_at: datetime | None = None
     toll_free: Sequence[TollFreeNumber] = ()
     calls_imported: int = 0
     last_import_at: datetime | None = None
-    newest_call_at: datetime | None = None   # start of the newest call imported: how current the data is
-    quarantined_recent: int = 0              # rows quarantined in the last 7 days
+    newest_call_at: datetime | None = None  # start of the newest call imported: how current the data is
+    quarantined_recent: int = 0  # rows quarantined in the last 7 days
     quarantined_since_check: int = 0
-    blocked_recent: int = 0                  # calls the balance could not pay in the last 7 days
+    blocked_recent: int = 0  # calls the balance could not pay in the last 7 days
     blocked_since_check: int = 0
     locale: str = "en_US"
 
@@ -157,43 +167,73 @@ def check_runway(f: Facts, t: Thresholds) -> list[Alert]:
     if f.billed_in_arrears or not f.funded:
         return []
     if f.balance <= 0 and not f.auto_recharge_on:
-        return [Alert("runway", Severity.CRITICAL,
-                      f"The Communication Credits balance is {_money(f, f.balance)}: calls paid from credits "
-                      "(international, beyond included minutes, toll-free) are blocked now.",
-                      f.balance, _money(f, f.balance),
-                      "Add funds now, or turn on auto-recharge, in Step 2.", FUNDING_PAGE, _band(0, t.runway_days))]
+        return [
+            Alert(
+                "runway",
+                Severity.CRITICAL,
+                f"The Communication Credits balance is {_money(f, f.balance)}: calls paid from credits "
+                "(international, beyond included minutes, toll-free) are blocked now.",
+                f.balance,
+                _money(f, f.balance),
+                "Add funds now, or turn on auto-recharge, in Step 2.",
+                FUNDING_PAGE,
+                _band(0, t.runway_days),
+            )
+        ]
     if f.auto_recharge_on:
         days = f.days_to_trigger
         if days is None or days > t.runway_days:
             return []
         when = _day(f.as_of + timedelta(days=days))
-        return [Alert("runway", Severity.INFO,
-                      f"Auto-recharge will add {_money(f, f.recharge_amount)} around {when} "
-                      f"(in {_days(days)} at {_money(f, f.daily_burn)} a day); an invoice follows.",
-                      Decimal(str(round(days, 1))), _days(days),
-                      "Nothing to do if that is expected; change the amount in Step 2.", FUNDING_PAGE,
-                      _band(days, t.runway_days))]
+        return [
+            Alert(
+                "runway",
+                Severity.INFO,
+                f"Auto-recharge will add {_money(f, f.recharge_amount)} around {when} "
+                f"(in {_days(days)} at {_money(f, f.daily_burn)} a day); an invoice follows.",
+                Decimal(str(round(days, 1))),
+                _days(days),
+                "Nothing to do if that is expected; change the amount in Step 2.",
+                FUNDING_PAGE,
+                _band(days, t.runway_days),
+            )
+        ]
     days = f.days_to_zero
     if days is None or days > t.runway_days:
         return []
     when = _day(f.as_of + timedelta(days=days))
     severity = Severity.CRITICAL if days <= 3 else Severity.WARNING
-    return [Alert("runway", severity,
-                  f"Calls paid from credits stop in about {_days(days)} ({when}): the balance of "
-                  f"{_money(f, f.balance)} lasts that long at {_money(f, f.daily_burn)} a day, and auto-recharge is off.",
-                  Decimal(str(round(days, 1))), _days(days),
-                  "Add funds or turn on auto-recharge in Step 2.", FUNDING_PAGE, _band(days, t.runway_days))]
+    return [
+        Alert(
+            "runway",
+            severity,
+            f"Calls paid from credits stop in about {_days(days)} ({when}): the balance of "
+            f"{_money(f, f.balance)} lasts that long at {_money(f, f.daily_burn)} a day, and auto-recharge is off.",
+            Decimal(str(round(days, 1))),
+            _days(days),
+            "Add funds or turn on auto-recharge in Step 2.",
+            FUNDING_PAGE,
+            _band(days, t.runway_days),
+        )
+    ]
 
 
 def check_low_balance(f: Facts, t: Thresholds) -> list[Alert]:
     """The balance is below the amount the admin set (off until one is set)."""
     if t.low_balance is None or f.billed_in_arrears or not f.funded or f.balance >= t.low_balance:
         return []
-    return [Alert("low_balance", Severity.WARNING,
-                  f"The balance is {_money(f, f.balance)}, below your alert level of {_money(f, t.low_balance)}.",
-                  f.balance, _money(f, f.balance),
-                  "Add funds in Step 2, or lower the alert level on the Alerts page.", FUNDING_PAGE,
-                  1 if f.balance > 0 else 2)]
+    return [
+        Alert(
+            "low_balance",
+            Severity.WARNING,
+            f"The balance is {_money(f, f.balance)}, below your alert level of {_money(f, t.low_balance)}.",
+            f.balance,
+            _money(f, f.balance),
+            "Add funds in Step 2, or lower the alert level on the Alerts page.",
+            FUNDING_PAGE,
+            1 if f.balance > 0 else 2,
+        )
+    ]
 
 
 def check_expiring(f: Facts, t: Thresholds) -> list[Alert]:
@@ -203,56 +243,101 @@ def check_expiring(f: Facts, t: Thresholds) -> list[Alert]:
         return []
     horizon, expiring, lost = at_risk[0]
     severity = Severity.WARNING if horizon <= 30 else Severity.INFO
-    return [Alert("expiring_funds", severity,
-                  f"{_money(f, expiring)} of credits expire in the next {horizon} days and about {_money(f, lost)} "
-                  f"of it will likely be lost at the current spending ({_money(f, f.daily_burn)} a day).",
-                  lost, _money(f, lost),
-                  "Credits expire 12 months after purchase and cannot be extended: buy smaller amounts "
-                  "(a smaller auto-recharge amount) in Step 2.", FUNDING_PAGE, {30: 3, 60: 2}.get(horizon, 1))]
+    return [
+        Alert(
+            "expiring_funds",
+            severity,
+            f"{_money(f, expiring)} of credits expire in the next {horizon} days and about {_money(f, lost)} "
+            f"of it will likely be lost at the current spending ({_money(f, f.daily_burn)} a day).",
+            lost,
+            _money(f, lost),
+            "Credits expire 12 months after purchase and cannot be extended: buy smaller amounts "
+            "(a smaller auto-recharge amount) in Step 2.",
+            FUNDING_PAGE,
+            {30: 3, 60: 2}.get(horizon, 1),
+        )
+    ]
 
 
 def check_auto_recharge(f: Facts, t: Thresholds) -> list[Alert]:
     """Auto-recharge set too tight or too small, running away, over budget, or left on for an MCA tenant."""
     alerts = []
     if f.billed_in_arrears and (f.auto_recharge_on or f.recharges_since_mca):
-        extra = (f" and {f.recharges_since_mca} recharges were invoiced since the switch" if f.recharges_since_mca else "")
-        alerts.append(Alert("auto_recharge.mca", Severity.CRITICAL,
-                            "This tenant is on a Microsoft Customer Agreement but Communication Credits auto-recharge "
-                            f"is still on{extra}: the balance refills forever and billing never switches to post-usage.",
-                            f.recharges_since_mca, "on" if f.auto_recharge_on else f"{f.recharges_since_mca} recharges",
-                            f"Turn auto-recharge off: {ADMIN_CENTER_AUTO_RECHARGE}, uncheck Auto recharge, Save.",
-                            FUNDING_PAGE, 1 + f.recharges_since_mca))
+        extra = (
+            f" and {f.recharges_since_mca} recharges were invoiced since the switch" if f.recharges_since_mca else ""
+        )
+        alerts.append(
+            Alert(
+                "auto_recharge.mca",
+                Severity.CRITICAL,
+                "This tenant is on a Microsoft Customer Agreement but Communication Credits auto-recharge "
+                f"is still on{extra}: the balance refills forever and billing never switches to post-usage.",
+                f.recharges_since_mca,
+                "on" if f.auto_recharge_on else f"{f.recharges_since_mca} recharges",
+                f"Turn auto-recharge off: {ADMIN_CENTER_AUTO_RECHARGE}, uncheck Auto recharge, Save.",
+                FUNDING_PAGE,
+                1 + f.recharges_since_mca,
+            )
+        )
     if f.recharges_24h > t.max_recharges_per_day:
-        alerts.append(Alert("auto_recharge.runaway", Severity.CRITICAL,
-                            f"{f.recharges_24h} auto-recharges in the last 24 hours (more than your limit of "
-                            f"{t.max_recharges_per_day}): each one is an invoice of {_money(f, f.recharge_amount or 0)}.",
-                            f.recharges_24h, f"{f.recharges_24h} recharges",
-                            "Check Usage for unusual calls, then raise the amount or turn auto-recharge off in Step 2.",
-                            USAGE_PAGE, f.recharges_24h))
+        alerts.append(
+            Alert(
+                "auto_recharge.runaway",
+                Severity.CRITICAL,
+                f"{f.recharges_24h} auto-recharges in the last 24 hours (more than your limit of "
+                f"{t.max_recharges_per_day}): each one is an invoice of {_money(f, f.recharge_amount or 0)}.",
+                f.recharges_24h,
+                f"{f.recharges_24h} recharges",
+                "Check Usage for unusual calls, then raise the amount or turn auto-recharge off in Step 2.",
+                USAGE_PAGE,
+                f.recharges_24h,
+            )
+        )
     if t.monthly_recharge_budget is not None and f.recharged_this_month > t.monthly_recharge_budget:
-        alerts.append(Alert("auto_recharge.budget", Severity.CRITICAL,
-                            f"Auto-recharges this month total {_money(f, f.recharged_this_month)}, above your monthly "
-                            f"budget of {_money(f, t.monthly_recharge_budget)}.",
-                            f.recharged_this_month, _money(f, f.recharged_this_month),
-                            "Check Usage for unusual calls; turn auto-recharge off in Step 2 to stop further invoices.",
-                            USAGE_PAGE, int(f.recharged_this_month / t.monthly_recharge_budget * 4)))
+        alerts.append(
+            Alert(
+                "auto_recharge.budget",
+                Severity.CRITICAL,
+                f"Auto-recharges this month total {_money(f, f.recharged_this_month)}, above your monthly "
+                f"budget of {_money(f, t.monthly_recharge_budget)}.",
+                f.recharged_this_month,
+                _money(f, f.recharged_this_month),
+                "Check Usage for unusual calls; turn auto-recharge off in Step 2 to stop further invoices.",
+                USAGE_PAGE,
+                int(f.recharged_this_month / t.monthly_recharge_budget * 4),
+            )
+        )
     if not f.auto_recharge_on or f.billed_in_arrears or f.daily_burn <= 0:
         return alerts
     if f.recharge_below is not None and f.recharge_below < 2 * f.daily_burn:
-        alerts.append(Alert("auto_recharge.trigger", Severity.WARNING,
-                            f"The auto-recharge trigger ({_money(f, f.recharge_below)}) covers less than two days of "
-                            f"calls ({_money(f, 2 * f.daily_burn)} at {_money(f, f.daily_burn)} a day): calls may be "
-                            "blocked while a recharge is processed.",
-                            f.recharge_below, _money(f, f.recharge_below),
-                            f"Raise \"balance is below\" to at least {_money(f, 2 * f.daily_burn)} in Step 2.",
-                            FUNDING_PAGE, 1))
+        alerts.append(
+            Alert(
+                "auto_recharge.trigger",
+                Severity.WARNING,
+                f"The auto-recharge trigger ({_money(f, f.recharge_below)}) covers less than two days of "
+                f"calls ({_money(f, 2 * f.daily_burn)} at {_money(f, f.daily_burn)} a day): calls may be "
+                "blocked while a recharge is processed.",
+                f.recharge_below,
+                _money(f, f.recharge_below),
+                f'Raise "balance is below" to at least {_money(f, 2 * f.daily_burn)} in Step 2.',
+                FUNDING_PAGE,
+                1,
+            )
+        )
     if f.recharge_amount is not None and f.recharge_amount < f.daily_burn:
-        alerts.append(Alert("auto_recharge.amount", Severity.WARNING,
-                            f"Each auto-recharge adds {_money(f, f.recharge_amount)}, less than one day of calls "
-                            f"({_money(f, f.daily_burn)}): one invoice after another.",
-                            f.recharge_amount, _money(f, f.recharge_amount),
-                            f"Raise \"add this amount\" to a week of calls ({_money(f, 7 * f.daily_burn)}) in Step 2.",
-                            FUNDING_PAGE, 1))
+        alerts.append(
+            Alert(
+                "auto_recharge.amount",
+                Severity.WARNING,
+                f"Each auto-recharge adds {_money(f, f.recharge_amount)}, less than one day of calls "
+                f"({_money(f, f.daily_burn)}): one invoice after another.",
+                f.recharge_amount,
+                _money(f, f.recharge_amount),
+                f'Raise "add this amount" to a week of calls ({_money(f, 7 * f.daily_burn)}) in Step 2.',
+                FUNDING_PAGE,
+                1,
+            )
+        )
     return alerts
 
 
@@ -267,13 +352,25 @@ def check_readiness(f: Facts, t: Thresholds) -> list[Alert]:
         when = f" on {f.last_check_at:%d %b}" if f.last_check_at else ""
         change = f" ({delta:+d} since the last check{when})"
     details = ", ".join(f"{n} {text}" for n, text in f.not_ready_reasons)
-    subject = f"1 of {f.calling_users} users cannot" if f.not_ready == 1 else \
-        f"{f.not_ready} of {f.calling_users} users cannot"
+    subject = (
+        f"1 of {f.calling_users} users cannot"
+        if f.not_ready == 1
+        else f"{f.not_ready} of {f.calling_users} users cannot"
+    )
     page = CREDIT_LICENSES_PAGE if f.top_reason == "no_communication_credits_license" else LICENSES_PAGE
     step = "Step 3" if page == CREDIT_LICENSES_PAGE else "Step 1"
-    return [Alert("readiness", Severity.WARNING, f"{subject} dial out{change}: {details}.",
-                  f.not_ready, _users(f.not_ready),
-                  f"{step} lists each user's reason and fix; assign what is missing there.", page, f.not_ready)]
+    return [
+        Alert(
+            "readiness",
+            Severity.WARNING,
+            f"{subject} dial out{change}: {details}.",
+            f.not_ready,
+            _users(f.not_ready),
+            f"{step} lists each user's reason and fix; assign what is missing there.",
+            page,
+            f.not_ready,
+        )
+    ]
 
 
 def check_toll_free(f: Facts, t: Thresholds) -> list[Alert]:
@@ -285,7 +382,7 @@ def check_toll_free(f: Facts, t: Thresholds) -> list[Alert]:
     calls = sum(n.calls_30d for n in f.toll_free)
     alerts = []
     out_of_money = f.funded and f.balance <= 0 and not f.auto_recharge_on
-    soon = (not f.auto_recharge_on and f.days_to_zero is not None and f.days_to_zero <= t.runway_days)
+    soon = not f.auto_recharge_on and f.days_to_zero is not None and f.days_to_zero <= t.runway_days
     if not f.funded or out_of_money or soon:
         if not f.funded:
             why, severity = "no Communication Credits were bought", Severity.CRITICAL
@@ -293,13 +390,21 @@ def check_toll_free(f: Facts, t: Thresholds) -> list[Alert]:
             why, severity = "the balance is zero", Severity.CRITICAL
         else:
             why, severity = f"the balance runs out in about {_days(f.days_to_zero)}", Severity.WARNING
-        alerts.append(Alert("toll_free", severity,
-                            f"Toll-free {'number' if len(f.toll_free) == 1 else 'numbers'} {numbers} "
-                            f"({calls} calls in the last 30 days) stop taking calls when the balance is empty, "
-                            f"and {why}.",
-                            calls, f"{calls} calls",
-                            "Toll-free calls need a positive Communication Credits balance: add funds or turn on "
-                            "auto-recharge in Step 2.", FUNDING_PAGE, 2 if severity is Severity.CRITICAL else 1))
+        alerts.append(
+            Alert(
+                "toll_free",
+                severity,
+                f"Toll-free {'number' if len(f.toll_free) == 1 else 'numbers'} {numbers} "
+                f"({calls} calls in the last 30 days) stop taking calls when the balance is empty, "
+                f"and {why}.",
+                calls,
+                f"{calls} calls",
+                "Toll-free calls need a positive Communication Credits balance: add funds or turn on "
+                "auto-recharge in Step 2.",
+                FUNDING_PAGE,
+                2 if severity is Severity.CRITICAL else 1,
+            )
+        )
     return alerts
 
 
@@ -308,32 +413,63 @@ def check_freshness(f: Facts, t: Thresholds) -> list[Alert]:
     current); rows quarantined or calls blocked recently (and since the last check)."""
     alerts = []
     if f.calls_imported == 0 or f.newest_call_at is None:
-        alerts.append(Alert("freshness.import", Severity.INFO,
-                            "No call logs imported yet, so burn rate, runway and spend cannot be checked.",
-                            0, "0 calls", "Import call logs on the Usage page.", USAGE_PAGE, 1))
+        alerts.append(
+            Alert(
+                "freshness.import",
+                Severity.INFO,
+                "No call logs imported yet, so burn rate, runway and spend cannot be checked.",
+                0,
+                "0 calls",
+                "Import call logs on the Usage page.",
+                USAGE_PAGE,
+                1,
+            )
+        )
     else:
         age = (f.as_of - f.newest_call_at).total_seconds() / 86400
         if age > t.stale_import_days:
             last = f" (last import on {_day(f.last_import_at)})" if f.last_import_at else ""
-            alerts.append(Alert("freshness.import", Severity.WARNING,
-                                f"No calls in the call logs for {_days(age)}: the newest is from "
-                                f"{_day(f.newest_call_at)}{last}. Balance, runway and these alerts are out of date.",
-                                int(age), _days(age), "Import the latest call logs on the Usage page.", USAGE_PAGE,
-                                int(age)))
+            alerts.append(
+                Alert(
+                    "freshness.import",
+                    Severity.WARNING,
+                    f"No calls in the call logs for {_days(age)}: the newest is from "
+                    f"{_day(f.newest_call_at)}{last}. Balance, runway and these alerts are out of date.",
+                    int(age),
+                    _days(age),
+                    "Import the latest call logs on the Usage page.",
+                    USAGE_PAGE,
+                    int(age),
+                )
+            )
     for key, recent, since, what in (
         ("freshness.quarantine", f.quarantined_recent, f.quarantined_since_check, "call log rows could not be read"),
         ("freshness.blocked", f.blocked_recent, f.blocked_since_check, "calls could not be paid from credits"),
     ):
         if recent:
             new = f" ({since} since the last check)" if since else ""
-            alerts.append(Alert(key, Severity.WARNING, f"{recent} {what} in the last 7 days{new}.", recent,
-                                f"{recent} rows" if key.endswith("quarantine") else f"{recent} calls",
-                                "See why on the Usage page and fix or re-import them.", USAGE_PAGE, recent))
+            alerts.append(
+                Alert(
+                    key,
+                    Severity.WARNING,
+                    f"{recent} {what} in the last 7 days{new}.",
+                    recent,
+                    f"{recent} rows" if key.endswith("quarantine") else f"{recent} calls",
+                    "See why on the Usage page and fix or re-import them.",
+                    USAGE_PAGE,
+                    recent,
+                )
+            )
     return alerts
 
 
 CHECKS: tuple[Callable[[Facts, Thresholds], list[Alert]], ...] = (
-    check_runway, check_low_balance, check_expiring, check_auto_recharge, check_readiness, check_toll_free,
+    check_runway,
+    check_low_balance,
+    check_expiring,
+    check_auto_recharge,
+    check_readiness,
+    check_toll_free,
     check_freshness,
 )
 

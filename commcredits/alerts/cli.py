@@ -15,10 +15,12 @@ from ..errors import CommCreditsError
 
 def add_commands(subparsers) -> None:
     check = subparsers.add_parser(
-        "check", help="run the alert checks and send what is due",
+        "check",
+        help="run the alert checks and send what is due",
         description="Run every alert check on the ledger, send the alerts that are due by e-mail and to Teams, "
-                    "print one line per alert. Exit 2 when something is critical, 1 when a message could not "
-                    "be delivered, 0 otherwise.")
+        "print one line per alert. Exit 2 when something is critical, 1 when a message could not "
+        "be delivered, 0 otherwise.",
+    )
     check.add_argument("--dry-run", action="store_true", help="check and print, but send and record nothing")
     check.add_argument("--db", metavar="PATH", help="the ledger file (default: COMMCREDITS_DB or the demo tenant)")
     check.set_defaults(handler=run)
@@ -52,8 +54,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"commcredits check: {exc}", file=sys.stderr)
         return 3
     for alert in report.alerts:
-        print(format_line(alert, report.channels_for(alert), bool(report.configured), report.dry_run,
-                          settings.page_url(alert.page)))
+        print(
+            format_line(
+                alert,
+                report.channels_for(alert),
+                bool(report.configured),
+                report.dry_run,
+                settings.page_url(alert.page),
+            )
+        )
     for result in report.channels:
         for item in result.items:
             if item.kind == "all_clear":
@@ -65,9 +74,14 @@ def run(args: argparse.Namespace) -> int:
         print("note: no e-mail recipients or Teams webhook configured (Alerts page): nothing is sent.")
     for result in report.channels:
         if result.outcome is not None and not result.outcome.ok:
-            print(f"{'FAILED':<8} {result.channel} to {result.recipient}: {result.outcome.error}. "
-                  "Recorded in alerts_sent; the next run tries again.", file=sys.stderr)
+            print(
+                f"{'FAILED':<8} {result.channel} to {result.recipient}: {result.outcome.error}. "
+                "Recorded in alerts_sent; the next run tries again.",
+                file=sys.stderr,
+            )
     counts = {s: sum(a.severity.name == s for a in report.alerts) for s in ("CRITICAL", "WARNING", "INFO")}
-    print(f"summary: {counts['CRITICAL']} critical, {counts['WARNING']} warning, {counts['INFO']} info"
-          f"{' (dry run: nothing sent)' if report.dry_run else ''}; exit {report.exit_code}")
+    print(
+        f"summary: {counts['CRITICAL']} critical, {counts['WARNING']} warning, {counts['INFO']} info"
+        f"{' (dry run: nothing sent)' if report.dry_run else ''}; exit {report.exit_code}"
+    )
     return report.exit_code

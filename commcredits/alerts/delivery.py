@@ -16,21 +16,24 @@ import ssl
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Sequence
 
 from ..pages import page_title
 from .checks import CHECK_TITLES, Alert, Severity
 
 CARD_VERSION = "1.4"  # Teams renders Adaptive Cards up to 1.5; 1.4 keeps older clients working
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
-SEVERITY_COLORS = {Severity.CRITICAL: ("Attention", "#a4262c"), Severity.WARNING: ("Warning", "#8a5300"),
-                   Severity.INFO: ("Default", "#323130")}
+SEVERITY_COLORS = {
+    Severity.CRITICAL: ("Attention", "#a4262c"),
+    Severity.WARNING: ("Warning", "#8a5300"),
+    Severity.INFO: ("Default", "#323130"),
+}
 RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
 WEBHOOK_TIMEOUT = 10.0  # seconds per attempt
-WEBHOOK_BACKOFF = 2.0   # seconds before the second attempt, doubled before each later one
+WEBHOOK_BACKOFF = 2.0  # seconds before the second attempt, doubled before each later one
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class DeliveryError(Exception):
 
 
 def counts(items: Sequence[Item]) -> str:
-    """"1 critical, 2 warnings" for the alerts among the items."""
+    """ "1 critical, 2 warnings" for the alerts among the items."""
     alerts = [i.alert for i in items if i.kind == "alert"]
     parts = []
     for severity, one, many in ((Severity.CRITICAL, "critical", "critical"), (Severity.WARNING, "warning", "warnings")):
@@ -103,7 +106,7 @@ def _line(item: Item, url: str) -> tuple[str, str]:
         f'<div style="color:{color};font-weight:600">{html.escape(a.severity.label)} · {html.escape(a.number_text)}</div>'
         f'<div style="margin:4px 0">{html.escape(a.sentence)}</div>'
         f'<div>Fix: {html.escape(a.fix)} <a href="{html.escape(url, quote=True)}">Open {html.escape(page_title(a.page))}</a>'
-        '</div></div>'
+        "</div></div>"
     )
     return text, markup
 
@@ -137,51 +140,97 @@ def teams_payload(items: Sequence[Item], *, tenant: str, urls) -> dict:
     """The webhook body: a message whose one attachment is an Adaptive Card with each alert's sentence, its
     number and an Action.OpenUrl to the dashboard page that fixes it."""
     body: list[dict] = [
-        {"type": "TextBlock", "text": f"Communication Credits{_dot(tenant)}", "weight": "Bolder", "size": "Medium",
-         "wrap": True},
+        {
+            "type": "TextBlock",
+            "text": f"Communication Credits{_dot(tenant)}",
+            "weight": "Bolder",
+            "size": "Medium",
+            "wrap": True,
+        },
         {"type": "TextBlock", "text": counts(items), "isSubtle": True, "wrap": True, "spacing": "None"},
     ]
     actions: dict[str, dict] = {}
     for item in items:
         a = item.alert
         if item.kind == "all_clear":
-            body.append({"type": "TextBlock", "text": f"✓ All clear: {a.sentence}", "color": "Good", "wrap": True,
-                         "isSubtle": True, "separator": True})
+            body.append(
+                {
+                    "type": "TextBlock",
+                    "text": f"✓ All clear: {a.sentence}",
+                    "color": "Good",
+                    "wrap": True,
+                    "isSubtle": True,
+                    "separator": True,
+                }
+            )
             continue
-        body.append({
-            "type": "Container", "separator": True, "items": [
-                {"type": "TextBlock", "text": a.sentence, "wrap": True, "weight": "Bolder",
-                 "color": SEVERITY_COLORS[a.severity][0]},
-                {"type": "FactSet", "facts": [{"title": "Check", "value": CHECK_TITLES.get(a.check, a.check)},
-                                              {"title": "Severity", "value": a.severity.label},
-                                              {"title": "Number", "value": a.number_text},
-                                              {"title": "Fix", "value": a.fix}]},
-            ]})
-        actions.setdefault(a.page, {"type": "Action.OpenUrl", "title": f"Open {page_title(a.page)}",
-                                     "url": urls(a.page)})
-    card = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
-            "version": CARD_VERSION, "body": body, "actions": list(actions.values())[:5],
-            "fallbackText": subject(items, tenant)}
+        body.append(
+            {
+                "type": "Container",
+                "separator": True,
+                "items": [
+                    {
+                        "type": "TextBlock",
+                        "text": a.sentence,
+                        "wrap": True,
+                        "weight": "Bolder",
+                        "color": SEVERITY_COLORS[a.severity][0],
+                    },
+                    {
+                        "type": "FactSet",
+                        "facts": [
+                            {"title": "Check", "value": CHECK_TITLES.get(a.check, a.check)},
+                            {"title": "Severity", "value": a.severity.label},
+                            {"title": "Number", "value": a.number_text},
+                            {"title": "Fix", "value": a.fix},
+                        ],
+                    },
+                ],
+            }
+        )
+        actions.setdefault(
+            a.page, {"type": "Action.OpenUrl", "title": f"Open {page_title(a.page)}", "url": urls(a.page)}
+        )
+    card = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": CARD_VERSION,
+        "body": body,
+        "actions": list(actions.values())[:5],
+        "fallbackText": subject(items, tenant),
+    }
     return {"type": "message", "attachments": [{"contentType": CARD_CONTENT_TYPE, "contentUrl": None, "content": card}]}
 
 
 # ---- sending ---------------------------------------------------------------------------------------------
 
 
-def send_email(message: EmailMessage, *, host: str, port: int, username: str, password: str | None,
-               timeout: float = 30.0, tls_context: ssl.SSLContext | None = None) -> Outcome:
+def send_email(
+    message: EmailMessage,
+    *,
+    host: str,
+    port: int,
+    username: str,
+    password: str | None,
+    timeout: float = 30.0,
+    tls_context: ssl.SSLContext | None = None,
+) -> Outcome:
     """Send over SMTP: STARTTLS (certificate checked against the system's CAs), then login when a username is
     set. Never falls back to plain text: a server without STARTTLS is an error."""
     try:
         with smtplib.SMTP(host, port, timeout=timeout) as smtp:
             smtp.ehlo()
             if not smtp.has_extn("starttls"):
-                raise DeliveryError(f"{host}:{port} does not offer STARTTLS; refusing to send credentials in clear text.")
+                raise DeliveryError(
+                    f"{host}:{port} does not offer STARTTLS; refusing to send credentials in clear text."
+                )
             smtp.starttls(context=tls_context or ssl.create_default_context())
             smtp.ehlo()
             if username:
                 if not password:
-                    raise DeliveryError("no SMTP password: set COMMCREDITS_SMTP_PASSWORD or save it on the Alerts page.")
+                    raise DeliveryError(
+                        "no SMTP password: set COMMCREDITS_SMTP_PASSWORD or save it on the Alerts page."
+                    )
                 smtp.login(username, password)
             refused = smtp.send_message(message)
         if refused:
@@ -200,15 +249,19 @@ def smtp_advice(error: Exception, host: str, port: int, timeout: float = 30.0) -
     if isinstance(error, DeliveryError):
         return str(error)
     if isinstance(error, smtplib.SMTPAuthenticationError):
-        return (f"Authentication failed: {host} refused the sign-in name or password. Check both; for Microsoft "
-                "365 the mailbox must be allowed to use SMTP AUTH (authenticated SMTP).")
+        return (
+            f"Authentication failed: {host} refused the sign-in name or password. Check both; for Microsoft "
+            "365 the mailbox must be allowed to use SMTP AUTH (authenticated SMTP)."
+        )
     if isinstance(error, smtplib.SMTPSenderRefused):
         return f"{host} refused the sender address {error.sender}: send from a mailbox the sign-in name may use."
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return f"{host} refused every recipient ({', '.join(sorted(error.recipients))}): check the addresses."
     if isinstance(error, ssl.SSLCertVerificationError):
-        return (f"The secure connection (TLS) to {host} failed: its certificate is not trusted by this computer "
-                f"({error.verify_message}). Use the server's real name, as in its certificate.")
+        return (
+            f"The secure connection (TLS) to {host} failed: its certificate is not trusted by this computer "
+            f"({error.verify_message}). Use the server's real name, as in its certificate."
+        )
     if isinstance(error, ssl.SSLError):
         return f"The secure connection (TLS) to {where} failed ({error.reason or error}). Check the port ({M365_SMTP})."
     if isinstance(error, socket.gaierror):
@@ -216,8 +269,10 @@ def smtp_advice(error: Exception, host: str, port: int, timeout: float = 30.0) -
     if isinstance(error, ConnectionRefusedError):
         return f"{where} refused the connection: no SMTP server listens there. Check the server and port ({M365_SMTP})."
     if isinstance(error, (TimeoutError, socket.timeout)):
-        return (f"{where} did not answer within {timeout:g} s: check the server and port, and that a firewall lets "
-                "this computer reach it.")
+        return (
+            f"{where} did not answer within {timeout:g} s: check the server and port, and that a firewall lets "
+            "this computer reach it."
+        )
     if isinstance(error, smtplib.SMTPServerDisconnected):
         return f"{where} closed the connection: check that it is an SMTP server taking STARTTLS ({M365_SMTP})."
     if isinstance(error, smtplib.SMTPResponseException):
@@ -225,8 +280,15 @@ def smtp_advice(error: Exception, host: str, port: int, timeout: float = 30.0) -
     return f"Could not reach {where}: {getattr(error, 'strerror', None) or error}."
 
 
-def post_webhook(url: str, payload: dict, *, attempts: int = 3, timeout: float | None = None,
-                 backoff: float | None = None, sleep=time.sleep) -> Outcome:
+def post_webhook(
+    url: str,
+    payload: dict,
+    *,
+    attempts: int = 3,
+    timeout: float | None = None,
+    backoff: float | None = None,
+    sleep=time.sleep,
+) -> Outcome:
     """POST the payload as JSON; retry server errors, throttling (429, honouring Retry-After) and timeouts with
     exponential backoff. Any 2xx is success (Workflows answers 202 Accepted)."""
     timeout = WEBHOOK_TIMEOUT if timeout is None else timeout
@@ -234,8 +296,7 @@ def post_webhook(url: str, payload: dict, *, attempts: int = 3, timeout: float |
     data = json.dumps(payload).encode("utf-8")
     error = None
     for attempt in range(1, attempts + 1):
-        request = urllib.request.Request(url, data=data, method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
         wait = backoff * 2 ** (attempt - 1)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from typing import Callable, Sequence
+from datetime import UTC, date, datetime
 
 from filelock import FileLock, Timeout
 
@@ -27,6 +27,8 @@ from .facts import read_facts
 from .settings import AlertSettings, get_secret, load_settings
 
 SEVERITY_NAMES = {s: s.name.lower() for s in Severity}
+
+
 @dataclass(frozen=True)
 class Sent:
     """The last message a channel delivered for a check."""
@@ -71,8 +73,11 @@ class CheckReport:
 
     def channels_for(self, alert: Alert) -> list[str]:
         """The channels the alert went to (or would go to), "teams (failed)" when delivery failed."""
-        return [c.channel + (" (failed)" if c.outcome is not None and not c.outcome.ok else "")
-                for c in self.channels if any(i.alert is alert for i in c.items)]
+        return [
+            c.channel + (" (failed)" if c.outcome is not None and not c.outcome.ok else "")
+            for c in self.channels
+            if any(i.alert is alert for i in c.items)
+        ]
 
 
 def plan(alerts: Sequence[Alert], last_sent: dict[str, Sent], today: date) -> list[Item]:
@@ -81,14 +86,16 @@ def plan(alerts: Sequence[Alert], last_sent: dict[str, Sent], today: date) -> li
     active = {a.check: a for a in alerts if a.severity >= Severity.WARNING}
     for check, alert in active.items():
         last = last_sent.get(check)
-        if (last is None or last.kind != "alert" or last.day != today
-                or alert.rank > (int(last.severity), last.level)):
+        if last is None or last.kind != "alert" or last.day != today or alert.rank > (int(last.severity), last.level):
             items.append(Item(alert))
     for check, last in last_sent.items():
         if last.kind == "alert" and check not in active:
             note = f"resolved since {last.day:%d %b}: {last.sentence}"
-            items.append(Item(Alert(check, Severity.INFO, note, 0, "resolved", "Nothing to do.", "00_overview.ipynb"),
-                              "all_clear"))
+            items.append(
+                Item(
+                    Alert(check, Severity.INFO, note, 0, "resolved", "Nothing to do.", "00_overview.ipynb"), "all_clear"
+                )
+            )
     return items
 
 
@@ -96,7 +103,9 @@ def last_sent(store: Store, channel: str) -> dict[str, Sent]:
     rows = store.query(
         "SELECT check_name, kind, severity, level, day, sentence FROM alert_delivery "
         "WHERE channel = $1 AND status = 'sent' AND kind IN ('alert', 'all_clear') "
-        "QUALIFY row_number() OVER (PARTITION BY check_name ORDER BY delivery_id DESC) = 1", [channel])
+        "QUALIFY row_number() OVER (PARTITION BY check_name ORDER BY delivery_id DESC) = 1",
+        [channel],
+    )
     return {c: Sent(c, k, Severity[s.upper()], lvl, d, text) for c, k, s, lvl, d, text in rows}
 
 
@@ -113,20 +122,31 @@ def _channels(settings: AlertSettings, secrets: Callable[[str], str | None]) -> 
     channels = []
     tenant_urls = settings.page_url
     if settings.email_enabled:
+
         def send_email(items, tenant, tls_context=None):
-            message = delivery.email_message(items, tenant=tenant, sender=settings.email_from,
-                                             recipients=settings.email_to, urls=tenant_urls)
-            return delivery.send_email(message, host=settings.smtp_host, port=settings.smtp_port,
-                                       username=settings.smtp_username, password=secrets("smtp_password"),
-                                       tls_context=tls_context)
+            message = delivery.email_message(
+                items, tenant=tenant, sender=settings.email_from, recipients=settings.email_to, urls=tenant_urls
+            )
+            return delivery.send_email(
+                message,
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                username=settings.smtp_username,
+                password=secrets("smtp_password"),
+                tls_context=tls_context,
+            )
+
         channels.append(("email", ", ".join(settings.email_to), send_email))
     if settings.teams_enabled:
         url = secrets("teams_webhook_url")
 
         def send_teams(items, tenant, tls_context=None):
             if not url:
-                return Outcome(False, 0, "no webhook URL: set COMMCREDITS_TEAMS_WEBHOOK_URL or save it on the Alerts page")
+                return Outcome(
+                    False, 0, "no webhook URL: set COMMCREDITS_TEAMS_WEBHOOK_URL or save it on the Alerts page"
+                )
             return delivery.post_webhook(url, delivery.teams_payload(items, tenant=tenant, urls=tenant_urls))
+
         channels.append(("teams", mask_url(url) or "(no webhook URL)", send_teams))
     return channels
 
@@ -137,8 +157,23 @@ def _record(con, *, run_id, message_id, now, channel, recipient, items, outcome)
         con.execute(
             "INSERT INTO alert_delivery SELECT coalesce(max(delivery_id), 0) + 1, $1, $2, $3, $4, $5, $6, $7, $8, $9, "
             "$10, $11, $12, $13, $14, $15 FROM alert_delivery",
-            [message_id, run_id, now, now.date(), channel, recipient, a.check, item.kind, SEVERITY_NAMES[a.severity],
-             a.level, a.sentence, a.number_text, "sent" if outcome.ok else "failed", outcome.attempts, outcome.error],
+            [
+                message_id,
+                run_id,
+                now,
+                now.date(),
+                channel,
+                recipient,
+                a.check,
+                item.kind,
+                SEVERITY_NAMES[a.severity],
+                a.level,
+                a.sentence,
+                a.number_text,
+                "sent" if outcome.ok else "failed",
+                outcome.attempts,
+                outcome.error,
+            ],
         ).fetchall()
 
 
@@ -157,13 +192,21 @@ def _one_run_at_a_time(store: Store, timeout: float):
         with FileLock(f"{store.path}.alerts.lock", timeout=timeout):
             yield
     except Timeout:
-        raise CheckAlreadyRunning(f"another `commcredits check` has been sending for {store.path} for "
-                                  f"{timeout:.0f} s; nothing was sent by this run.") from None
+        raise CheckAlreadyRunning(
+            f"another `commcredits check` has been sending for {store.path} for "
+            f"{timeout:.0f} s; nothing was sent by this run."
+        ) from None
 
 
-def run_check(ledger: Ledger, *, now: datetime | None = None, dry_run: bool = False,
-              secrets: Callable[[str], str | None] = get_secret, tls_context=None,
-              wait_for_other_run: float = 300.0) -> CheckReport:
+def run_check(
+    ledger: Ledger,
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    secrets: Callable[[str], str | None] = get_secret,
+    tls_context=None,
+    wait_for_other_run: float = 300.0,
+) -> CheckReport:
     """Run every check; unless `dry_run`, send what is due and record the run and every delivery.
 
     Raises CheckAlreadyRunning when another run holds the ledger's alert lock longer than
@@ -175,7 +218,7 @@ def run_check(ledger: Ledger, *, now: datetime | None = None, dry_run: bool = Fa
 
 
 def _run_check(ledger: Ledger, *, now, dry_run: bool, secrets, tls_context) -> CheckReport:
-    now = require_aware(now or datetime.now(timezone.utc), "now")
+    now = require_aware(now or datetime.now(UTC), "now")
     store = ledger.store
     settings = load_settings(store)
     facts = read_facts(ledger, now=now)
@@ -194,32 +237,67 @@ def _run_check(ledger: Ledger, *, now, dry_run: bool, secrets, tls_context) -> C
     with store.transaction() as con:
         (run_id,) = con.execute(
             "INSERT INTO alert_run SELECT coalesce(max(run_id), 0) + 1, $1, $2, $3, $4 FROM alert_run RETURNING run_id",
-            [now, facts.not_ready, sum(a.severity is Severity.CRITICAL for a in alerts),
-             sum(a.severity is Severity.WARNING for a in alerts)]).fetchall()[0]
+            [
+                now,
+                facts.not_ready,
+                sum(a.severity is Severity.CRITICAL for a in alerts),
+                sum(a.severity is Severity.WARNING for a in alerts),
+            ],
+        ).fetchall()[0]
         for result in results:
-            _record(con, run_id=run_id, message_id=str(uuid.uuid4()), now=now, channel=result.channel,
-                    recipient=result.recipient, items=result.items, outcome=result.outcome)
+            _record(
+                con,
+                run_id=run_id,
+                message_id=str(uuid.uuid4()),
+                now=now,
+                channel=result.channel,
+                recipient=result.recipient,
+                items=result.items,
+                outcome=result.outcome,
+            )
     return report
 
 
-def send_test(ledger: Ledger, *, secrets: Callable[[str], str | None] = get_secret, tls_context=None,
-              now: datetime | None = None, settings: AlertSettings | None = None) -> list[ChannelResult]:
+def send_test(
+    ledger: Ledger,
+    *,
+    secrets: Callable[[str], str | None] = get_secret,
+    tls_context=None,
+    now: datetime | None = None,
+    settings: AlertSettings | None = None,
+) -> list[ChannelResult]:
     """Send a test message on every configured channel and record it (kind 'test'). `settings`: the ones to
     test (what the form shows) instead of the saved ones."""
-    now = require_aware(now or datetime.now(timezone.utc), "now")
+    now = require_aware(now or datetime.now(UTC), "now")
     store = ledger.store
     settings = settings or load_settings(store)
     tenant = tenant_name(store)
-    test = Alert("test", Severity.INFO, f"Test message from the Communication Credits workbook{' for ' + tenant if tenant else ''}: "
-                 "alerts will arrive here.", 0, "test", "Nothing to do.", "05_alerts.ipynb")
+    test = Alert(
+        "test",
+        Severity.INFO,
+        f"Test message from the Communication Credits workbook{' for ' + tenant if tenant else ''}: "
+        "alerts will arrive here.",
+        0,
+        "test",
+        "Nothing to do.",
+        "05_alerts.ipynb",
+    )
     results = []
     for channel, recipient, send in _channels(settings, secrets):
         items = (Item(test, "test"),)
         results.append(ChannelResult(channel, recipient, items, send(items, tenant, tls_context)))
     with store.transaction() as con:
         for r in results:
-            _record(con, run_id=None, message_id=str(uuid.uuid4()), now=now, channel=r.channel,
-                    recipient=r.recipient, items=r.items, outcome=r.outcome)
+            _record(
+                con,
+                run_id=None,
+                message_id=str(uuid.uuid4()),
+                now=now,
+                channel=r.channel,
+                recipient=r.recipient,
+                items=r.items,
+                outcome=r.outcome,
+            )
     return results
 
 

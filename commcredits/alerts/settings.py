@@ -11,7 +11,7 @@ import os
 import re
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from ..errors import CommCreditsError, InvalidInput
@@ -50,8 +50,9 @@ class AlertSettings:
         return bool(self.email_to and self.smtp_host)
 
     def page_url(self, page: str) -> str:
-        return urllib.parse.urljoin(self.dashboard_url if self.dashboard_url.endswith("/") else self.dashboard_url + "/",
-                                    page)
+        return urllib.parse.urljoin(
+            self.dashboard_url if self.dashboard_url.endswith("/") else self.dashboard_url + "/", page
+        )
 
 
 def _whole(value, field_name: str, low: int, high: int) -> int:
@@ -70,10 +71,22 @@ def _optional_amount(value, currency: str, field_name: str) -> Decimal | None:
     return parse_amount(value, currency, field_name)
 
 
-def parse_settings(currency: str, *, runway_days=14, low_balance=None, max_recharges_per_day=3,
-                   monthly_recharge_budget=None, stale_import_days=7, email_to="", email_from="", smtp_host="",
-                   smtp_port=587, smtp_username="", teams_enabled=False,
-                   dashboard_url=DEFAULT_DASHBOARD_URL) -> tuple[AlertSettings | None, list[tuple[str, str]]]:
+def parse_settings(
+    currency: str,
+    *,
+    runway_days=14,
+    low_balance=None,
+    max_recharges_per_day=3,
+    monthly_recharge_budget=None,
+    stale_import_days=7,
+    email_to="",
+    email_from="",
+    smtp_host="",
+    smtp_port=587,
+    smtp_username="",
+    teams_enabled=False,
+    dashboard_url=DEFAULT_DASHBOARD_URL,
+) -> tuple[AlertSettings | None, list[tuple[str, str]]]:
     """Settings from what an admin typed, or every problem as (field, message) so a form shows them all."""
     problems: list[tuple[str, str]] = []
 
@@ -84,8 +97,11 @@ def parse_settings(currency: str, *, runway_days=14, low_balance=None, max_recha
             problems.append((exc.field, exc.message))
             return None
 
-    recipients = tuple(a.strip() for a in re.split(r"[,;\s]+", email_to or "") if a.strip()) \
-        if isinstance(email_to, str) else tuple(email_to)
+    recipients = (
+        tuple(a.strip() for a in re.split(r"[,;\s]+", email_to or "") if a.strip())
+        if isinstance(email_to, str)
+        else tuple(email_to)
+    )
     for address in recipients:
         if not EMAIL.match(address):
             problems.append(("email_to", f"{address!r} is not an e-mail address."))
@@ -110,8 +126,9 @@ def parse_settings(currency: str, *, runway_days=14, low_balance=None, max_recha
     port = attempt(_whole, smtp_port, "smtp_port", 1, 65535)
     if problems:
         return None, problems
-    return AlertSettings(thresholds, recipients, email_from, smtp_host, port, (smtp_username or "").strip(),
-                         bool(teams_enabled), link), []
+    return AlertSettings(
+        thresholds, recipients, email_from, smtp_host, port, (smtp_username or "").strip(), bool(teams_enabled), link
+    ), []
 
 
 def load_settings(store: Store) -> AlertSettings:
@@ -119,12 +136,14 @@ def load_settings(store: Store) -> AlertSettings:
     rows = store.query(
         "SELECT runway_days, low_balance, max_recharges_per_day, monthly_recharge_budget, stale_import_days, "
         "email_to, email_from, smtp_host, smtp_port, smtp_username, teams_enabled, dashboard_url "
-        "FROM alert_setting ORDER BY version DESC LIMIT 1")
+        "FROM alert_setting ORDER BY version DESC LIMIT 1"
+    )
     if not rows:
         return AlertSettings()
     (runway, low, max_recharges, budget, stale, to, sender, host, port, user, teams, link) = rows[0]
-    return AlertSettings(Thresholds(runway, low, max_recharges, budget, stale), tuple(to), sender, host, port, user,
-                         teams, link)
+    return AlertSettings(
+        Thresholds(runway, low, max_recharges, budget, stale), tuple(to), sender, host, port, user, teams, link
+    )
 
 
 def save_settings(store: Store, settings: AlertSettings) -> None:
@@ -134,10 +153,21 @@ def save_settings(store: Store, settings: AlertSettings) -> None:
         con.execute(
             "INSERT INTO alert_setting SELECT coalesce(max(version), 0) + 1, $1, $2, $3, $4, $5, $6, $7, $8, $9, "
             "$10, $11, $12, $13 FROM alert_setting",
-            [datetime.now(timezone.utc), t.runway_days, t.low_balance, t.max_recharges_per_day,
-             t.monthly_recharge_budget, t.stale_import_days, list(settings.email_to), settings.email_from,
-             settings.smtp_host, settings.smtp_port, settings.smtp_username, settings.teams_enabled,
-             settings.dashboard_url],
+            [
+                datetime.now(UTC),
+                t.runway_days,
+                t.low_balance,
+                t.max_recharges_per_day,
+                t.monthly_recharge_budget,
+                t.stale_import_days,
+                list(settings.email_to),
+                settings.email_from,
+                settings.smtp_host,
+                settings.smtp_port,
+                settings.smtp_username,
+                settings.teams_enabled,
+                settings.dashboard_url,
+            ],
         ).fetchall()
 
 
@@ -177,10 +207,14 @@ def secret_home(name: str) -> str:
     if os.environ.get(variable, "").strip():
         return f"Read from the environment variable `{variable}` (it overrides anything typed here)."
     if keyring_available():
-        return ("Typing here keeps it in this computer's OS keyring, never in the ledger; "
-                f"or set the environment variable `{variable}`.")
-    return (f"This computer has no OS keyring: set the environment variable `{variable}` for the dashboard and for "
-            "`commcredits check`. Typed here, it is used for the test message only and is not kept.")
+        return (
+            "Typing here keeps it in this computer's OS keyring, never in the ledger; "
+            f"or set the environment variable `{variable}`."
+        )
+    return (
+        f"This computer has no OS keyring: set the environment variable `{variable}` for the dashboard and for "
+        "`commcredits check`. Typed here, it is used for the test message only and is not kept."
+    )
 
 
 def set_secret(name: str, value: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..countries import ISO_COUNTRIES
 from ..errors import InvalidDetails
@@ -43,7 +43,7 @@ class BillingDetails:
     card_brand: str = ""
     card_last4: str = ""
 
-    def cleaned(self) -> "BillingDetails":
+    def cleaned(self) -> BillingDetails:
         """Trimmed text, upper-case country."""
         values = {f.name: str(getattr(self, f.name) or "").strip() for f in fields(self)}
         values["country"] = values["country"].upper()
@@ -58,8 +58,12 @@ def billing_problems(details: BillingDetails) -> list[Problem]:
     """Everything wrong with `details`, field by field (an empty list means they can be saved)."""
     d = details.cleaned()
     problems = []
-    for name, label in (("company", "Company name"), ("address", "Address"), ("city", "City"),
-                        ("postal_code", "Postal code")):
+    for name, label in (
+        ("company", "Company name"),
+        ("address", "Address"),
+        ("city", "City"),
+        ("postal_code", "Postal code"),
+    ):
         if not getattr(d, name):
             problems.append(Problem(name, f"{label} is required on invoices."))
     if d.country not in ISO_COUNTRIES:
@@ -71,7 +75,11 @@ def billing_problems(details: BillingDetails) -> list[Problem]:
     digits = re.sub(r"\D", "", d.card_last4)
     if d.payment_method == "card":
         if len(digits) > 4:
-            problems.append(Problem("card_last4", "Enter only the last four digits of the card; a full card number is never stored."))
+            problems.append(
+                Problem(
+                    "card_last4", "Enter only the last four digits of the card; a full card number is never stored."
+                )
+            )
         elif len(digits) != 4:
             problems.append(Problem("card_last4", "Enter the last four digits of the card."))
         if d.card_brand not in CARD_BRANDS[1:]:
@@ -83,8 +91,13 @@ def billing_problems(details: BillingDetails) -> list[Problem]:
             problems.append(Problem(name, "Keep it to 40 characters."))
     for f in fields(d):  # PCI DSS: a full card number is never stored, whatever field it was typed into
         if f.name != "card_last4" and looks_like_card_number(getattr(d, f.name)):
-            problems.append(Problem(f.name, "This looks like a payment card number. Never enter card numbers here; "
-                                            "only the last four digits go in the card field."))
+            problems.append(
+                Problem(
+                    f.name,
+                    "This looks like a payment card number. Never enter card numbers here; "
+                    "only the last four digits go in the card field.",
+                )
+            )
     return problems
 
 
@@ -116,6 +129,6 @@ def save_billing(store: Store, details: BillingDetails) -> int:
         con.execute(
             f"INSERT INTO billing_change (version, changed_at, {', '.join(values)}) "
             f"VALUES ({', '.join('$' + str(i) for i in range(1, len(values) + 3))})",
-            [version, datetime.now(timezone.utc), *values.values()],
+            [version, datetime.now(UTC), *values.values()],
         ).fetchall()
         return version

@@ -6,7 +6,7 @@ so a guard rail and the runway card could describe the same tenant differently. 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from .ledger import Ledger, require_aware
@@ -16,7 +16,7 @@ BURN_WINDOW_DAYS = 30  # recent enough to follow a change in calling, long enoug
 
 def daily_burn(ledger: Ledger, *, as_of: datetime | None = None, days: int = BURN_WINDOW_DAYS) -> Decimal:
     """Credits spent per day, averaged over the `days` days up to `as_of` (default: now). 0 without spending."""
-    end = require_aware(as_of, "as_of") if as_of is not None else datetime.now(timezone.utc)
+    end = require_aware(as_of, "as_of") if as_of is not None else datetime.now(UTC)
     (spent,) = ledger.store.query(
         "SELECT coalesce(-sum(amount), 0) FROM entry WHERE kind = 'spend' AND occurred_at > $1 AND occurred_at <= $2",
         [end - timedelta(days=days), end],

@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
-from .burn import daily_burn
 from ..errors import InvalidAmount
 from ..money import format_money, parse_typed_amount
 from ..safety import looks_like_card_number
 from .billing import BillingDetails, Problem, billing_problems, current_billing, save_billing
+from .burn import daily_burn
 from .ledger import LAST_ENTRY_TIME, Agreement, AutoRecharge, Ledger, Lot, expiry_instant, invoice_number
 
 NUMBER_MAX_LENGTH = 64
-MCA_NO_PURCHASE = ("Microsoft Customer Agreement (MCA): Communication Credits are not available to purchase; "
-                   "calls beyond your plans are billed after use. There is nothing to record here.")
+MCA_NO_PURCHASE = (
+    "Microsoft Customer Agreement (MCA): Communication Credits are not available to purchase; "
+    "calls beyond your plans are billed after use. There is nothing to record here."
+)
 
 
 @dataclass(frozen=True)
@@ -62,23 +64,39 @@ class RecordedPurchase:
     auto_recharge: AutoRecharge
 
 
-def review_purchase(ledger: Ledger, request: PurchaseRequest, *, locale: str = "en_US",
-                    now: datetime | None = None) -> tuple[PurchaseReview | None, list[Problem]]:
+def review_purchase(
+    ledger: Ledger, request: PurchaseRequest, *, locale: str = "en_US", now: datetime | None = None
+) -> tuple[PurchaseReview | None, list[Problem]]:
     """Check a purchase record; return (review, []) or (None, problems), every problem at once."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     billing, problems = _billing(ledger, request.billing)
     amount, number, when = _purchase(ledger, request, locale, now, problems)
     auto = _auto_recharge(ledger, request, locale, problems)
     problems += guard_rail_problems(ledger, amount, auto, request.confirmed, locale)
-    settings_changed = auto != ledger.auto_recharge or (billing is not None and billing != current_billing(ledger.store))
+    settings_changed = auto != ledger.auto_recharge or (
+        billing is not None and billing != current_billing(ledger.store)
+    )
     if amount is None and number is None and not problems and not settings_changed:
-        problems.append(Problem("amount", "Enter the amount and Microsoft's order or invoice number of the purchase, "
-                                          "or change a setting; there is nothing to record."))
+        problems.append(
+            Problem(
+                "amount",
+                "Enter the amount and Microsoft's order or invoice number of the purchase, "
+                "or change a setting; there is nothing to record.",
+            )
+        )
     if problems:
         return None, problems
     expires = expiry_instant(when or now) if amount is not None else None
-    return PurchaseReview(number, amount, billing, auto, ledger.currency, when, expires,
-                          tuple(guard_rail_warnings(auto, ledger.currency, locale))), []
+    return PurchaseReview(
+        number,
+        amount,
+        billing,
+        auto,
+        ledger.currency,
+        when,
+        expires,
+        tuple(guard_rail_warnings(auto, ledger.currency, locale)),
+    ), []
 
 
 def _billing(ledger: Ledger, typed: BillingDetails) -> tuple[BillingDetails | None, list[Problem]]:
@@ -123,30 +141,37 @@ def _number_problem(ledger: Ledger, number: str, locale: str) -> str | None:
         return "Order or invoice number: this looks like a payment card number; never enter card numbers here."
     rows = ledger.store.query(
         "SELECT l.amount, l.purchased_at, i.invoice_id FROM lot l LEFT JOIN invoice i USING (lot_id) WHERE l.order_id = $1",
-        [number])
+        [number],
+    )
     if rows:
         recorded, at, invoice = rows[0]
-        return (f"Order or invoice number: {number} is already recorded ({invoice}, "
-                f"{format_money(recorded, ledger.currency, locale)} on {at:%Y-%m-%d}); each purchase is recorded once.")
+        return (
+            f"Order or invoice number: {number} is already recorded ({invoice}, "
+            f"{format_money(recorded, ledger.currency, locale)} on {at:%Y-%m-%d}); each purchase is recorded once."
+        )
     return None
 
 
 def _purchase_instant(ledger: Ledger, day: date | None, now: datetime) -> tuple[datetime | None, str | None]:
     """Today is recorded at the moment of recording; an earlier day at its start (UTC), so the lot never outlives
     Microsoft's. Within the last 12 months, and not before what the ledger already holds (it never rewrites)."""
-    today = now.astimezone(timezone.utc).date()
+    today = now.astimezone(UTC).date()
     if day is None or day == today:
         return None, None
     if day > today:
         return None, "Purchase date: it cannot be in the future."
-    when = datetime.combine(day, time(0), timezone.utc)
+    when = datetime.combine(day, time(0), UTC)
     if expiry_instant(when) <= now:
-        return None, (f"Purchase date: a purchase from {day:%Y-%m-%d} has already expired (credits last 12 months); "
-                      "there is nothing left to record.")
+        return None, (
+            f"Purchase date: a purchase from {day:%Y-%m-%d} has already expired (credits last 12 months); "
+            "there is nothing left to record."
+        )
     (last,) = ledger.store.query(LAST_ENTRY_TIME)[0]
     if last is not None and when < last:
-        return None, (f"Purchase date: the ledger already holds entries up to {last:%Y-%m-%d %H:%M} UTC and never "
-                      "rewrites history; record the purchase as of that day or later.")
+        return None, (
+            f"Purchase date: the ledger already holds entries up to {last:%Y-%m-%d %H:%M} UTC and never "
+            "rewrites history; record the purchase as of that day or later."
+        )
     return when, None
 
 
@@ -154,8 +179,11 @@ def _auto_recharge(ledger: Ledger, request: PurchaseRequest, locale: str, proble
     if not request.auto_recharge:
         return AutoRecharge(False)
     if ledger.agreement is Agreement.MCA:
-        problems.append(Problem("auto_recharge", "MCA tenants must keep auto-recharge off in the admin center; "
-                                                 "turn it off there too."))
+        problems.append(
+            Problem(
+                "auto_recharge", "MCA tenants must keep auto-recharge off in the admin center; turn it off there too."
+            )
+        )
         return AutoRecharge(False)
     values = {}
     for name, text in (("recharge_amount", request.recharge_amount), ("recharge_below", request.recharge_below)):
@@ -180,14 +208,17 @@ def guard_rail_warnings(auto: AutoRecharge, currency: str, locale: str = "en_US"
     """What looks unusual but is allowed: a trigger far above the recharge amount."""
     if auto.enabled and auto.below > auto.amount * TRIGGER_WARNING_RATIO:
         ceiling = format_money(auto.amount * TRIGGER_WARNING_RATIO, currency, locale)
-        return [f"The trigger is more than {TRIGGER_WARNING_RATIO} times the recharge amount (above {ceiling}): "
-                "Microsoft may recharge again after almost every call, each time with an invoice. Check it matches "
-                "the admin center."]
+        return [
+            f"The trigger is more than {TRIGGER_WARNING_RATIO} times the recharge amount (above {ceiling}): "
+            "Microsoft may recharge again after almost every call, each time with an invoice. Check it matches "
+            "the admin center."
+        ]
     return []
 
 
-def guard_rail_problems(ledger: Ledger, amount: Decimal | None, auto: AutoRecharge, confirmed: bool,
-                        locale: str = "en_US") -> list[Problem]:
+def guard_rail_problems(
+    ledger: Ledger, amount: Decimal | None, auto: AutoRecharge, confirmed: bool, locale: str = "en_US"
+) -> list[Problem]:
     """Confirmation for an amount above a year of calls, or recharges more than RECHARGES_PER_DAY_LIMIT times a
     day at the recent burn (a typo of a few zeros is the usual cause)."""
     if confirmed:
@@ -196,13 +227,23 @@ def guard_rail_problems(ledger: Ledger, amount: Decimal | None, auto: AutoRechar
     problems, burn = [], daily_burn(ledger)
     yearly = burn * 365
     if amount is not None and amount > max(yearly, LARGE_AMOUNT_FLOOR):
-        problems.append(Problem("confirm", f"{show(amount)} is more than a year of calls at your recent spend "
-                                           f"({show(yearly)} a year). Tick the box if you mean it."))
+        problems.append(
+            Problem(
+                "confirm",
+                f"{show(amount)} is more than a year of calls at your recent spend "
+                f"({show(yearly)} a year). Tick the box if you mean it.",
+            )
+        )
     if auto.enabled and burn > 0 and burn / auto.amount > RECHARGES_PER_DAY_LIMIT:
         per_day = (burn / auto.amount).quantize(Decimal(1))
-        problems.append(Problem("confirm", f"Recharging {show(auto.amount)} would happen about {per_day} times a day "
-                                           f"at your recent spend ({show(burn)} a day), each with an invoice. "
-                                           "Check the admin center, or tick the box if you mean it."))
+        problems.append(
+            Problem(
+                "confirm",
+                f"Recharging {show(auto.amount)} would happen about {per_day} times a day "
+                f"at your recent spend ({show(burn)} a day), each with an invoice. "
+                "Check the admin center, or tick the box if you mean it.",
+            )
+        )
     return problems
 
 
@@ -223,13 +264,18 @@ def record_purchase(ledger: Ledger, review: PurchaseReview) -> RecordedPurchase:
 
 # ---- deprecated names (one release): the form used to look like a shop ----
 
+
 def _deprecated(old: str, new: str) -> None:
-    warnings.warn(f"commcredits: {old} is deprecated; use {new} (it records a purchase made in Microsoft 365).",
-                  DeprecationWarning, stacklevel=3)
+    warnings.warn(
+        f"commcredits: {old} is deprecated; use {new} (it records a purchase made in Microsoft 365).",
+        DeprecationWarning,
+        stacklevel=3,
+    )
 
 
-def review_order(ledger: Ledger, request: PurchaseRequest, *, order_id: str, locale: str = "en_US",
-                 now: datetime | None = None) -> tuple[PurchaseReview | None, list[Problem]]:
+def review_order(
+    ledger: Ledger, request: PurchaseRequest, *, order_id: str, locale: str = "en_US", now: datetime | None = None
+) -> tuple[PurchaseReview | None, list[Problem]]:
     """Deprecated: `review_purchase`; `order_id` stands in for Microsoft's number when the request has none."""
     _deprecated("review_order", "review_purchase")
     if request.amount.strip() and not request.microsoft_number.strip():

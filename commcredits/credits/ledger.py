@@ -8,11 +8,12 @@ order id or usage id returns the original result and records nothing.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -61,7 +62,7 @@ class Lot:
 
 @dataclass(frozen=True)
 class AutoRecharge:
-    """"Add this amount" when "balance is below" the trigger."""
+    """ "Add this amount" when "balance is below" the trigger."""
 
     enabled: bool
     amount: Decimal | None = None
@@ -78,7 +79,7 @@ def require_aware(value, field: str = "at") -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidTime(field, f"{value.isoformat()} has no timezone; give e.g. datetime(..., tzinfo=timezone.utc).")
     try:
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
     except (OverflowError, ValueError):  # e.g. year 9999 in a zone west of UTC
         raise InvalidTime(field, f"{value.isoformat()} is outside the dates the ledger can record.") from None
 
@@ -86,7 +87,7 @@ def require_aware(value, field: str = "at") -> datetime:
 # Recorded operations happen now (or were recorded by a system a little earlier): a time more than a day
 # ahead would block every later operation as "backdated"; one before 2000 predates Teams.
 FUTURE_TOLERANCE = timedelta(days=1)
-EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_KEY_LENGTH = 200
 
 
@@ -95,8 +96,11 @@ def require_recordable(value, field: str = "at", now: datetime | None = None) ->
     when = require_aware(value, field)
     now = now or _now()
     if when > now + FUTURE_TOLERANCE:
-        raise InvalidTime(field, f"{when.isoformat()} is more than a day ahead of now ({now:%Y-%m-%d %H:%M} UTC); "
-                                 "operations are recorded when they happen. Check the date.")
+        raise InvalidTime(
+            field,
+            f"{when.isoformat()} is more than a day ahead of now ({now:%Y-%m-%d %H:%M} UTC); "
+            "operations are recorded when they happen. Check the date.",
+        )
     if when < EARLIEST:
         raise InvalidTime(field, f"{when.isoformat()} is before {EARLIEST:%Y}; check the date.")
     return when
@@ -136,14 +140,16 @@ def _require_key(value, field: str) -> str:
     try:
         key.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: not text any database or file can hold
-        raise InvalidInput(field, f"{key!r} contains characters that are not valid text (a broken surrogate pair).") from None
+        raise InvalidInput(
+            field, f"{key!r} contains characters that are not valid text (a broken surrogate pair)."
+        ) from None
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
         raise InvalidInput(field, f"{key!r} contains control characters; use letters, digits and punctuation.")
     return key
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # ---- SQL used inside transactions ------------------------------------------------------------------
@@ -270,7 +276,8 @@ class Ledger:
             if existing is not None:
                 if existing.amount != value:
                     raise IdempotencyConflict(
-                        "order_id", f"order {key} was already placed for {existing.amount} {self.currency}, not {value}."
+                        "order_id",
+                        f"order {key} was already placed for {existing.amount} {self.currency}, not {value}.",
                     )
                 return existing
             self._refuse_for_mca(con, "buy Communication Credits")
@@ -412,13 +419,18 @@ class Ledger:
         return forfeited
 
     def _buy_lot(self, con, when: datetime, amount: Decimal, source: str, order_id: str) -> Lot:
-        (lot_id, bought) = con.execute("SELECT COALESCE(max(lot_id), 0) + 1, COALESCE(sum(amount), 0) FROM lot").fetchall()[0]
+        (lot_id, bought) = con.execute(
+            "SELECT COALESCE(max(lot_id), 0) + 1, COALESCE(sum(amount), 0) FROM lot"
+        ).fetchall()[0]
         if bought + amount > MAX_LEDGER_TOTAL:  # keeps every running total within what the views hold
             room = MAX_LEDGER_TOTAL - bought
-            raise InvalidAmount("amount", f"{field_label('amount')}: too large. Purchases so far total {bought:,} "
-                                          f"{self.currency}, and all purchases together may not exceed "
-                                          f"{MAX_LEDGER_TOTAL:,} {self.currency}: the largest amount accepted now "
-                                          f"is {room:,} {self.currency}.")
+            raise InvalidAmount(
+                "amount",
+                f"{field_label('amount')}: too large. Purchases so far total {bought:,} "
+                f"{self.currency}, and all purchases together may not exceed "
+                f"{MAX_LEDGER_TOTAL:,} {self.currency}: the largest amount accepted now "
+                f"is {room:,} {self.currency}.",
+            )
         lot = Lot(lot_id, when, expiry_instant(when), amount, source, order_id)
         con.execute(
             "INSERT INTO lot VALUES ($1, $2, $3, $4, $5, $6)",

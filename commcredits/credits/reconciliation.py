@@ -12,7 +12,7 @@ Microsoft's balance does not hold. Every reconciliation is kept
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from ..money import currency_exponent, format_money, parse_amount, quantize
@@ -83,7 +83,7 @@ def reconcile(ledger: Ledger, shown_balance, *, at: datetime | None = None, loca
     `shown_balance` (not a number, negative, too many decimals) and InvalidTime naming `at`."""
     currency = ledger.currency
     shown = parse_amount(shown_balance, currency, "shown_balance", allow_zero=True)
-    when = datetime.now(timezone.utc) if at is None else require_aware(at, "at")
+    when = datetime.now(UTC) if at is None else require_aware(at, "at")
     money = lambda v: format_money(v, currency, locale)  # noqa: E731
     with ledger.store.transaction() as con:
         (expected,) = con.execute(BALANCE_AT, [when]).fetchall()[0]
@@ -100,8 +100,16 @@ def reconcile(ledger: Ledger, shown_balance, *, at: datetime | None = None, loca
         (number,) = con.execute("SELECT COALESCE(max(reconciliation_id), 0) + 1 FROM reconciliation").fetchall()[0]
         con.execute(
             "INSERT INTO reconciliation VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            [number, when, shown, expected, difference, unexplained, "\n".join(e.text for e in explanations),
-             datetime.now(timezone.utc)],
+            [
+                number,
+                when,
+                shown,
+                expected,
+                difference,
+                unexplained,
+                "\n".join(e.text for e in explanations),
+                datetime.now(UTC),
+            ],
         ).fetchall()
     return Reconciliation(when, currency, expected, shown, difference, unexplained, explanations, number)
 
@@ -109,37 +117,68 @@ def reconcile(ledger: Ledger, shown_balance, *, at: datetime | None = None, loca
 def _explain(currency, when, last_call, spent, undrawn, money, locale) -> list[Explanation]:
     out: list[Explanation] = []
     if last_call is None:
-        out.append(Explanation("no_call_log", "No call log is imported up to this date, so no call is in the "
-                                              "ledger: import Microsoft's PSTN call log on the Usage page."))
+        out.append(
+            Explanation(
+                "no_call_log",
+                "No call log is imported up to this date, so no call is in the "
+                "ledger: import Microsoft's PSTN call log on the Usage page.",
+            )
+        )
     else:
         gap = when - last_call
         burn = spent / BURN_DAYS
         days = Decimal(gap.total_seconds()) / 86400
         estimate = (burn * days).quantize(Decimal(1).scaleb(-currency_exponent(currency)), ROUND_HALF_UP)
         if gap > timedelta(hours=1) and estimate > 0:
-            out.append(Explanation(
-                "after_last_call",
-                f"Calls after the last imported call ({last_call.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC, "
-                f"{days:.1f} days before): about "
-                f"{money(estimate)} at the recent burn of {money(quantize(burn, currency))} a day. Import the newer "
-                "call log (Microsoft's report lags 24-48 hours).", estimate))
+            out.append(
+                Explanation(
+                    "after_last_call",
+                    f"Calls after the last imported call ({last_call.astimezone(UTC):%Y-%m-%d %H:%M} UTC, "
+                    f"{days:.1f} days before): about "
+                    f"{money(estimate)} at the recent burn of {money(quantize(burn, currency))} a day. Import the newer "
+                    "call log (Microsoft's report lags 24-48 hours).",
+                    estimate,
+                )
+            )
     for status, row_currency, calls, amount in undrawn:
         n = f"{calls} call{'s' if calls != 1 else ''}"
         if status == "other_currency":
-            out.append(Explanation(status, f"{n} charged in {row_currency} ({format_money(amount, row_currency, locale)}) "
-                                           f"are not drawn here (the ledger keeps {currency} only); if Microsoft "
-                                           f"drew them from your credits, its balance is lower by their value in "
-                                           f"{currency}."))
+            out.append(
+                Explanation(
+                    status,
+                    f"{n} charged in {row_currency} ({format_money(amount, row_currency, locale)}) "
+                    f"are not drawn here (the ledger keeps {currency} only); if Microsoft "
+                    f"drew them from your credits, its balance is lower by their value in "
+                    f"{currency}.",
+                )
+            )
         elif status == "pending":
-            out.append(Explanation(status, f"{n} Microsoft charged ({money(amount)}) are imported but not settled "
-                                           "yet: settle them on the Usage page.", Decimal(amount)))
+            out.append(
+                Explanation(
+                    status,
+                    f"{n} Microsoft charged ({money(amount)}) are imported but not settled "
+                    "yet: settle them on the Usage page.",
+                    Decimal(amount),
+                )
+            )
         elif status == "blocked":
-            out.append(Explanation(status, f"{n} Microsoft charged ({money(amount)}) could not be paid from this "
-                                           "ledger's balance: Microsoft's balance paid them, so a purchase or "
-                                           "recharge is probably missing here.", Decimal(amount)))
+            out.append(
+                Explanation(
+                    status,
+                    f"{n} Microsoft charged ({money(amount)}) could not be paid from this "
+                    "ledger's balance: Microsoft's balance paid them, so a purchase or "
+                    "recharge is probably missing here.",
+                    Decimal(amount),
+                )
+            )
         elif status == "estimate":
-            out.append(Explanation(status, f"{n} have no charge from Microsoft yet: about {money(amount)} by the "
-                                           "rate card (an estimate).", Decimal(amount)))
+            out.append(
+                Explanation(
+                    status,
+                    f"{n} have no charge from Microsoft yet: about {money(amount)} by the rate card (an estimate).",
+                    Decimal(amount),
+                )
+            )
     return out
 
 
@@ -149,13 +188,23 @@ def _possible(rows, money) -> list[Explanation]:
     for kind, calls, amount in rows:
         n = f"{calls} call{'s' if calls != 1 else ''}"
         if kind == "connection_fees" and calls:
-            out.append(Explanation(kind, f"{n} carry a connection fee Microsoft reports apart from the charge "
-                                         f"({money(amount)} in all). Microsoft does not say whether the charge "
-                                         "includes it; if not, its balance may be lower by up to that amount."))
+            out.append(
+                Explanation(
+                    kind,
+                    f"{n} carry a connection fee Microsoft reports apart from the charge "
+                    f"({money(amount)} in all). Microsoft does not say whether the charge "
+                    "includes it; if not, its balance may be lower by up to that amount.",
+                )
+            )
         elif kind == "re_reported" and calls:
-            out.append(Explanation(kind, f"{n} Microsoft reported again with another charge ({money(amount)} more "
-                                         "than the first reports, which the ledger keeps): see the calls needing "
-                                         "attention on the Usage page."))
+            out.append(
+                Explanation(
+                    kind,
+                    f"{n} Microsoft reported again with another charge ({money(amount)} more "
+                    "than the first reports, which the ledger keeps): see the calls needing "
+                    "attention on the Usage page.",
+                )
+            )
     return out
 
 
@@ -163,18 +212,27 @@ def _residual(unexplained: Decimal, difference: Decimal, auto, money) -> list[Ex
     if difference == 0 and unexplained == 0:
         return [Explanation("match", "The ledger matches the admin center.")]
     if unexplained > 0:
-        text = (f"{money(unexplained)} more than the reasons above explain: a purchase or auto-recharge Microsoft "
-                "shows that is not recorded here. Compare the invoices in the admin center with Step 2.")
+        text = (
+            f"{money(unexplained)} more than the reasons above explain: a purchase or auto-recharge Microsoft "
+            "shows that is not recorded here. Compare the invoices in the admin center with Step 2."
+        )
         if auto.enabled and auto.amount and unexplained >= auto.amount:
             count = int(unexplained // auto.amount)
-            text += f" Auto-recharge adds {money(auto.amount)}: that is about {count} recharge{'s' if count != 1 else ''}."
+            text += (
+                f" Auto-recharge adds {money(auto.amount)}: that is about {count} recharge{'s' if count != 1 else ''}."
+            )
         return [Explanation("not_recorded", text)]
     if unexplained < 0:
-        return [Explanation("not_explained", f"{money(-unexplained)} less than the reasons above explain: "
-                                             "purchases recorded here but not in Microsoft's balance (compare each "
-                                             "Step 2 record with Microsoft's invoices), calls missing from the "
-                                             "imported call logs, or lots Microsoft expired that the ledger still "
-                                             "holds. Import the complete period.")]
+        return [
+            Explanation(
+                "not_explained",
+                f"{money(-unexplained)} less than the reasons above explain: "
+                "purchases recorded here but not in Microsoft's balance (compare each "
+                "Step 2 record with Microsoft's invoices), calls missing from the "
+                "imported call logs, or lots Microsoft expired that the ledger still "
+                "holds. Import the complete period.",
+            )
+        ]
     return []
 
 

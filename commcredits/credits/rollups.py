@@ -4,7 +4,7 @@ makes reads faster."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 # {old} and {new} are entry ids read from the ledger (integers), written as constants so DuckDB plans the joins
 # from the few new entries, not from every call.
@@ -31,8 +31,10 @@ REFRESH = (
 
 
 # Spend rollups written before the 'number' dimensions existed hold none of them; they are summed again once.
-OUTDATED = ("SELECT EXISTS (SELECT 1 FROM spend_rollup WHERE dimension = 'user') "
-            "AND NOT EXISTS (SELECT 1 FROM spend_rollup WHERE dimension = 'number')")
+OUTDATED = (
+    "SELECT EXISTS (SELECT 1 FROM spend_rollup WHERE dimension = 'user') "
+    "AND NOT EXISTS (SELECT 1 FROM spend_rollup WHERE dimension = 'number')"
+)
 
 
 def rebuild_outdated_spend_rollup(con) -> bool:
@@ -48,9 +50,7 @@ def rebuild_outdated_spend_rollup(con) -> bool:
 
 def rollup_mark(con) -> tuple[int, int]:
     """(entries covered by the rollups, last entry id) on the open connection `con`."""
-    return con.execute(
-        "SELECT rollup_mark_now(), (SELECT coalesce(max(entry_id), 0) FROM entry)"
-    ).fetchall()[0]
+    return con.execute("SELECT rollup_mark_now(), (SELECT coalesce(max(entry_id), 0) FROM entry)").fetchall()[0]
 
 
 def refresh_rollups(con) -> int:
@@ -62,7 +62,7 @@ def refresh_rollups(con) -> int:
         return 0
     for statement in REFRESH:
         con.execute(statement.format(old=old, new=new))
-    con.execute("INSERT INTO rollup_mark VALUES ($1, $2)", [new, datetime.now(timezone.utc)]).fetchall()
+    con.execute("INSERT INTO rollup_mark VALUES ($1, $2)", [new, datetime.now(UTC)]).fetchall()
     return new - old
 
 
@@ -70,7 +70,8 @@ def fresh_mark(store) -> int:
     """Refresh the rollups when entries were added since (a short write), and return the mark. A busy ledger
     is not waited for: the views then add the newer entries live."""
     old, new, outdated = store.query(
-        f"SELECT rollup_mark_now(), (SELECT coalesce(max(entry_id), 0) FROM entry), ({OUTDATED})")[0]
+        f"SELECT rollup_mark_now(), (SELECT coalesce(max(entry_id), 0) FROM entry), ({OUTDATED})"
+    )[0]
     if (new <= old and not outdated) or store.in_read_session:  # a write in a session would wait for its own lock
         return int(old)
     waited, store.busy_timeout = store.busy_timeout, min(store.busy_timeout, 0.5)

@@ -103,9 +103,11 @@ def _status_counts(con, report: SettlementReport, considered: int, until: dateti
     (charged, in the ledger's currency, up to `until`) is now settled or blocked, as its report says. Only the
     charged calls after `until` need their spend entries looked up: joining every call with its entry costs
     more than the settlement itself on a big ledger."""
-    counts = dict(con.execute(
-        "SELECT row_status, count(*) FROM call_row_status WHERE row_status IS NOT NULL GROUP BY row_status"
-    ).fetchall())
+    counts = dict(
+        con.execute(
+            "SELECT row_status, count(*) FROM call_row_status WHERE row_status IS NOT NULL GROUP BY row_status"
+        ).fetchall()
+    )
     counts["settled"], counts["blocked"] = considered - report.blocked, report.blocked
     if until is not None:
         for status, n in con.execute(SQL["status_after_until"], [until]).fetchall():
@@ -141,13 +143,17 @@ def _order_calls(con, ledger: Ledger, source: str, params: dict) -> dict:
     con.execute(SQL["known_calls"].format(source=source), params)
     (conflicts,) = con.execute(SQL["conflicts"].format(source=source), params).fetchall()[0]
     (last,) = con.execute("SELECT epoch_us(max(occurred_at)) FROM entry").fetchall()[0]
-    con.execute(SQL["ordered_calls"].format(source=source),
-                {**params, "last": last if last is not None else np.iinfo(np.int64).min})
+    con.execute(
+        SQL["ordered_calls"].format(source=source),
+        {**params, "last": last if last is not None else np.iinfo(np.int64).min},
+    )
     con.execute("DROP TABLE IF EXISTS _settle_input")  # its memory is free before the chunks are settled
     exponent = currency_exponent(ledger.currency)
     (count, late, odd, known) = con.execute(SQL["ordered_counts"], [10 ** max(0, 2 - exponent)]).fetchall()[0]
     if odd:
-        raise InvalidAmount("charge", f"some charges have more decimals than {ledger.currency} allows; rate them first.")
+        raise InvalidAmount(
+            "charge", f"some charges have more decimals than {ledger.currency} allows; rate them first."
+        )
     return {"count": count, "late": late, "conflicts": conflicts, "known": known}
 
 
@@ -161,13 +167,20 @@ def _new_engine(con, mca: bool, lots: dict | None = None, next_lot: int | None =
     ).fetchall()[0]
     auto = current_auto_recharge(con)
     on = auto.enabled and not mca
-    return Engine(lots, next_entry, 0 if mca else (next_lot or last_lot),
-                  recharge=int(auto.amount * CENT) if on else None, trigger=int(auto.below * CENT) if on else None)
+    return Engine(
+        lots,
+        next_entry,
+        0 if mca else (next_lot or last_lot),
+        recharge=int(auto.amount * CENT) if on else None,
+        trigger=int(auto.below * CENT) if on else None,
+    )
 
 
 def _settle_late(con, ledger: Ledger, counts: dict) -> SettlementReport:
     """Some calls are older than the ledger's last entry: take every call at its own time (settlement_late)."""
-    con.execute("CREATE OR REPLACE TEMP TABLE _settle_late AS SELECT usage_id, call_us AS t_us, cents FROM _settle_calls")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _settle_late AS SELECT usage_id, call_us AS t_us, cents FROM _settle_calls"
+    )
     (t0,) = con.execute("SELECT min(t_us) FROM _settle_late").fetchall()[0]
     done = resettle(con, lambda lots, next_lot: _new_engine(con, False, lots, next_lot), int(t0))
     con.execute("DROP TABLE IF EXISTS _settle_late")
@@ -176,11 +189,19 @@ def _settle_late(con, ledger: Ledger, counts: dict) -> SettlementReport:
     (busiest,) = con.execute(SQL["busiest_recharge_day"]).fetchall()[0]
     auto = current_auto_recharge(con)
     return SettlementReport(
-        settled=done["settled"], amount=money(done["settled_cents"]), recharges=done["recharges"],
+        settled=done["settled"],
+        amount=money(done["settled_cents"]),
+        recharges=done["recharges"],
         recharged=money(done["recharges"] * int(auto.amount * CENT)) if auto.enabled else money(0),
-        expired_lots=done["expired_lots"], forfeited=money(done["forfeited"]), blocked=len(blocked),
-        blocked_amount=money(int(np.sum(done["blocked"][2]))), late=int(counts["late"]),
-        conflicts=int(counts["conflicts"]), max_recharges_per_day=int(busiest), blocked_calls=blocked)
+        expired_lots=done["expired_lots"],
+        forfeited=money(done["forfeited"]),
+        blocked=len(blocked),
+        blocked_amount=money(int(np.sum(done["blocked"][2]))),
+        late=int(counts["late"]),
+        conflicts=int(counts["conflicts"]),
+        max_recharges_per_day=int(busiest),
+        blocked_calls=blocked,
+    )
 
 
 def _settle_staged(con, ledger: Ledger, source: str, params: dict) -> tuple[SettlementReport, int]:
@@ -207,12 +228,22 @@ def _settle_staged(con, ledger: Ledger, source: str, params: dict) -> tuple[Sett
             blocked.append(_record_blocked(con, engine, usage_ids, times, cents))
         engine.reset_output()
     money = lambda v: quantize(Decimal(int(v)) / CENT, ledger.currency)  # noqa: E731
-    common = dict(settled=engine.settled, amount=money(engine.settled_cents), expired_lots=engine.expired,
-                  forfeited=money(engine.forfeited_cents), late=int(counts["late"]), conflicts=int(counts["conflicts"]))
+    common = dict(
+        settled=engine.settled,
+        amount=money(engine.settled_cents),
+        expired_lots=engine.expired,
+        forfeited=money(engine.forfeited_cents),
+        late=int(counts["late"]),
+        conflicts=int(counts["conflicts"]),
+    )
     considered = counts["count"] + counts["known"]
     if mca:
-        return SettlementReport(**common, billed_in_arrears=arrears[0], arrears_amount=money(arrears[1]),
-                                blocked_calls=pd.DataFrame({"usage_id": [], "start_at": [], "charge": []})), considered
+        return SettlementReport(
+            **common,
+            billed_in_arrears=arrears[0],
+            arrears_amount=money(arrears[1]),
+            blocked_calls=pd.DataFrame({"usage_id": [], "start_at": [], "charge": []}),
+        ), considered
     blocked_calls = _blocked_frame(blocked, ledger.currency)
     (busiest,) = con.execute(SQL["busiest_recharge_day"]).fetchall()[0]
     return SettlementReport(
@@ -230,9 +261,12 @@ def _record_blocked(con, engine: Engine, usage_ids, times, cents) -> tuple:
     """Note the chunk's blocked calls in blocked_call (once each); returns them as (ids, times, cents)."""
     idx = np.concatenate(engine.blocked)
     part = (usage_ids.take(pa.array(idx)), times[idx], cents[idx])
-    insert_stamped(con, "blocked_call", {"usage_id": part[0], "start_at": timestamps(part[1]),
-                                         "charge": decimal_array(part[2])},
-                   "WHERE usage_id NOT IN (SELECT usage_id FROM blocked_call)")
+    insert_stamped(
+        con,
+        "blocked_call",
+        {"usage_id": part[0], "start_at": timestamps(part[1]), "charge": decimal_array(part[2])},
+        "WHERE usage_id NOT IN (SELECT usage_id FROM blocked_call)",
+    )
     return part
 
 
@@ -279,8 +313,14 @@ def _arrears_chunk(con, engine: Engine, usage_ids, times, cents) -> tuple[int, i
     owed = cents - drawn
     billed = np.flatnonzero(owed > 0)
     if len(billed):
-        insert_stamped(con, "usage_in_arrears",
-                       {"usage_id": usage_ids.take(pa.array(billed)), "occurred_at": timestamps(times[billed]),
-                        "amount": decimal_array(owed[billed])},
-                       "ORDER BY occurred_at, usage_id")
+        insert_stamped(
+            con,
+            "usage_in_arrears",
+            {
+                "usage_id": usage_ids.take(pa.array(billed)),
+                "occurred_at": timestamps(times[billed]),
+                "amount": decimal_array(owed[billed]),
+            },
+            "ORDER BY occurred_at, usage_id",
+        )
     return len(billed), int(owed[billed].sum())

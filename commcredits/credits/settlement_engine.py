@@ -88,7 +88,9 @@ class Engine:
     def _drained_due(self, t: int) -> None:
         due = self.drained_exp <= t
         if due.any():
-            self.pending.extend((int(lot_id), int(exp), 0) for lot_id, exp in zip(self.drained_ids[due], self.drained_exp[due]))
+            self.pending.extend(
+                (int(lot_id), int(exp), 0) for lot_id, exp in zip(self.drained_ids[due], self.drained_exp[due])
+            )
             self.drained_ids, self.drained_exp = self.drained_ids[~due], self.drained_exp[~due]
 
     def _flush_expiries(self) -> None:
@@ -170,7 +172,9 @@ class Engine:
                 lot_exp = lot_exp[keep]
         if m == 0:
             return 0, stop
-        self._commit(np.arange(start, start + m), times[start : start + m], c[:m], np.zeros(m, bool), recharged[:m], lot_exp)
+        self._commit(
+            np.arange(start, start + m), times[start : start + m], c[:m], np.zeros(m, bool), recharged[:m], lot_exp
+        )
         return m, stop
 
     def _step(self, times, cents, k: int, end: int) -> int:
@@ -299,7 +303,9 @@ class Engine:
             m = int(np.count_nonzero(part))  # a prefix: the calls before the lots ran dry
             if m:
                 drawn[pos : pos + m] = part[:m]
-                self._commit(np.arange(pos, pos + m), times[pos : pos + m], part[:m], np.zeros(m, bool), np.zeros(m, bool), None)
+                self._commit(
+                    np.arange(pos, pos + m), times[pos : pos + m], part[:m], np.zeros(m, bool), np.zeros(m, bool), None
+                )
             pos = end
         return drawn
 

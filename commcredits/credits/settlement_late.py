@@ -20,7 +20,7 @@ keep recording a late call at the ledger's last entry (docs/billing.md says why)
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -30,8 +30,16 @@ from .settlement_engine import Engine
 from .settlement_rows import decimal_array, timestamps
 
 SQL = named_sql("settlement_late")
-REFERENCE = pa.schema([("key", pa.string()), ("kind", pa.string()), ("occurred_us", pa.int64()),
-                       ("lot_ref", pa.int64()), ("cents", pa.int64()), ("usage_id", pa.string())])
+REFERENCE = pa.schema(
+    [
+        ("key", pa.string()),
+        ("kind", pa.string()),
+        ("occurred_us", pa.int64()),
+        ("lot_ref", pa.int64()),
+        ("cents", pa.int64()),
+        ("usage_id", pa.string()),
+    ]
+)
 
 
 def resettle(con, engine_for, t0: int) -> dict:
@@ -81,24 +89,56 @@ def _reference_rows(engine: Engine, usage_ids: pa.Array, times, cents, next_lot:
     call_of = dict(zip(spend_entry.tolist(), spend_call.tolist()))
     idx = np.array([call_of[e] for e in a_entry.tolist()], np.int64)
     ids = usage_ids.take(pa.array(idx, pa.int64()))
-    parts = [pa.table({
-        "key": pa.array(["usage:" + u for u in ids.to_pylist()], pa.string()), "kind": pa.array(["spend"] * len(idx), pa.string()),
-        "occurred_us": times[idx], "lot_ref": a_lot, "cents": a_cents, "usage_id": ids})]
+    parts = [
+        pa.table(
+            {
+                "key": pa.array(["usage:" + u for u in ids.to_pylist()], pa.string()),
+                "kind": pa.array(["spend"] * len(idx), pa.string()),
+                "occurred_us": times[idx],
+                "lot_ref": a_lot,
+                "cents": a_cents,
+                "usage_id": ids,
+            }
+        )
+    ]
     r_call, r_lot, _, r_before, r_exp = engine.recharge_rows()
     r_ids = usage_ids.take(pa.array(r_call, pa.int64())).to_pylist()
     keys = [("recharge:before:" if b else "recharge:after:") + u for b, u in zip(r_before.tolist(), r_ids)]
-    parts.append(pa.table({
-        "key": pa.array(keys, pa.string()), "kind": pa.array(["recharge"] * len(keys), pa.string()),
-        "occurred_us": times[r_call], "lot_ref": r_lot, "cents": np.full(len(r_lot), engine.recharge or 0, np.int64),
-        "usage_id": pa.nulls(len(keys), pa.string())}))
+    parts.append(
+        pa.table(
+            {
+                "key": pa.array(keys, pa.string()),
+                "kind": pa.array(["recharge"] * len(keys), pa.string()),
+                "occurred_us": times[r_call],
+                "lot_ref": r_lot,
+                "cents": np.full(len(r_lot), engine.recharge or 0, np.int64),
+                "usage_id": pa.nulls(len(keys), pa.string()),
+            }
+        )
+    )
     x = engine.expiry_rows
-    parts.append(pa.table({
-        "key": pa.array([f"expiry:{r[1]}" for r in x], pa.string()), "kind": pa.array(["expiry"] * len(x), pa.string()),
-        "occurred_us": np.array([r[2] for r in x], np.int64), "lot_ref": np.array([r[1] for r in x], np.int64),
-        "cents": -np.array([r[3] for r in x], np.int64), "usage_id": pa.nulls(len(x), pa.string())}))
+    parts.append(
+        pa.table(
+            {
+                "key": pa.array([f"expiry:{r[1]}" for r in x], pa.string()),
+                "kind": pa.array(["expiry"] * len(x), pa.string()),
+                "occurred_us": np.array([r[2] for r in x], np.int64),
+                "lot_ref": np.array([r[1] for r in x], np.int64),
+                "cents": -np.array([r[3] for r in x], np.int64),
+                "usage_id": pa.nulls(len(x), pa.string()),
+            }
+        )
+    )
     table = pa.concat_tables([p.cast(REFERENCE) for p in parts])
-    made = pa.table({"lot_ref": r_lot, "key": pa.array(keys, pa.string()), "purchased_us": times[r_call],
-                     "expires_us": r_exp, "cents": np.full(len(r_lot), engine.recharge or 0, np.int64)})
+    made = pa.table(
+        {
+            "lot_ref": r_lot,
+            "key": pa.array(keys, pa.string()),
+            "purchased_us": times[r_call],
+            "expires_us": r_exp,
+            "cents": np.full(len(r_lot), engine.recharge or 0, np.int64),
+        }
+    )
     return {"rows": table, "made": made, "next_lot": next_lot}
 
 
@@ -109,7 +149,7 @@ def _append_differences(con, reference: dict, t0: int) -> dict:
     try:
         con.execute(SQL["map_new_lots"], [reference["next_lot"]])
         con.execute(SQL["differences"], [t0])
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         con.execute(SQL["plan_entries"])
         for name in ("insert_lots", "insert_invoices", "insert_entries", "insert_allocations"):
             con.execute(SQL[name], [now]).fetchall()
@@ -119,19 +159,27 @@ def _append_differences(con, reference: dict, t0: int) -> dict:
         con.unregister("_late_made")
         for name in ("_late_lots", "_late_diff", "_late_entries"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
-    return {"settled": int(settled), "settled_cents": int(amount or 0), "recharges": int(recharges),
-            "expired_lots": int(expired), "forfeited": int(forfeited or 0)}
+    return {
+        "settled": int(settled),
+        "settled_cents": int(amount or 0),
+        "recharges": int(recharges),
+        "expired_lots": int(expired),
+        "forfeited": int(forfeited or 0),
+    }
 
 
 def _note_blocked(con, ids: pa.Array, times: np.ndarray, cents: np.ndarray) -> None:
     """Calls the balance could not pay at their time: listed in blocked_call once each."""
     if len(ids) == 0:
         return
-    con.register("_late_blocked", pa.table({"usage_id": ids, "start_at": timestamps(times),
-                                            "charge": decimal_array(cents)}))
+    con.register(
+        "_late_blocked", pa.table({"usage_id": ids, "start_at": timestamps(times), "charge": decimal_array(cents)})
+    )
     try:
-        con.execute("INSERT INTO blocked_call SELECT *, $1 FROM _late_blocked "
-                    "WHERE usage_id NOT IN (SELECT usage_id FROM blocked_call)", [datetime.now(timezone.utc)])
+        con.execute(
+            "INSERT INTO blocked_call SELECT *, $1 FROM _late_blocked "
+            "WHERE usage_id NOT IN (SELECT usage_id FROM blocked_call)",
+            [datetime.now(UTC)],
+        )
     finally:
         con.unregister("_late_blocked")
-

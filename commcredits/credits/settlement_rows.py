@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -17,7 +17,7 @@ def insert_stamped(con, table: str, columns: dict, tail: str = "") -> None:
     fixed SQL from this module)."""
     con.register("_s_rows", pa.table(columns))
     try:
-        con.execute(f"INSERT INTO {table} SELECT *, $1 FROM _s_rows {tail}", [datetime.now(timezone.utc)]).fetchall()
+        con.execute(f"INSERT INTO {table} SELECT *, $1 FROM _s_rows {tail}", [datetime.now(UTC)]).fetchall()
     finally:
         con.unregister("_s_rows")
 
@@ -42,7 +42,7 @@ def timestamps(us: np.ndarray) -> pa.Array:
 
 def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray, cents: np.ndarray) -> None:
     """Append the rows the engine produced for one chunk of calls (`usage_ids`, `times` in µs, `cents`)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     lots, recharge_entries, invoices, r_alloc = _recharge_tables(engine, usage_ids, times)
     expiry_entries, x_alloc = _expiry_tables(engine.expiry_rows)
     spend_entries = _spend_entries(engine, usage_ids, times, cents)
@@ -54,8 +54,7 @@ def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray, cen
     for name, table, sql in (
         ("_s_lot", _sorted(lots, "lot_id"), "INSERT INTO lot SELECT * FROM _s_lot"),
         ("_s_entry", _sorted(spend_entries, "entry_id"), ENTRY_INSERT),
-        ("_s_entry", _sorted(pa.concat_tables([recharge_entries, expiry_entries]), "entry_id"),
-         ENTRY_INSERT),
+        ("_s_entry", _sorted(pa.concat_tables([recharge_entries, expiry_entries]), "entry_id"), ENTRY_INSERT),
         ("_s_alloc", _sorted(allocations, "entry_id", "lot_id"), "INSERT INTO allocation SELECT * FROM _s_alloc"),
         ("_s_invoice", _sorted(invoices, "lot_id"), "INSERT INTO invoice SELECT * FROM _s_invoice"),
     ):
@@ -71,26 +70,40 @@ def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray, cen
 ENTRY_INSERT = "INSERT INTO entry BY NAME SELECT *, $1 AS recorded_at FROM _s_entry"
 
 
-def _entry_table(entry_id, occurred_us, kind: str, amount: pa.Array, key: pa.Array, lot_id: pa.Array,
-                 usage_id: pa.Array | None = None) -> pa.Table:
+def _entry_table(
+    entry_id,
+    occurred_us,
+    kind: str,
+    amount: pa.Array,
+    key: pa.Array,
+    lot_id: pa.Array,
+    usage_id: pa.Array | None = None,
+) -> pa.Table:
     """Rows of table entry (recorded_at is added on insert); a spend names its call and the call's time."""
     n = len(entry_id)
     occurred = occurred_us if isinstance(occurred_us, pa.Array) else timestamps(occurred_us)
-    return pa.table({
-        "entry_id": pa.array(entry_id, pa.int64()),
-        "occurred_at": occurred,
-        "kind": _repeat(kind, n),
-        "amount": amount,
-        "idempotency_key": key,
-        "lot_id": lot_id,
-        "usage_id": usage_id if usage_id is not None else pa.nulls(n, pa.string()),
-        "call_at": occurred if usage_id is not None else pa.nulls(n, pa.timestamp("us", tz="UTC")),
-    })
+    return pa.table(
+        {
+            "entry_id": pa.array(entry_id, pa.int64()),
+            "occurred_at": occurred,
+            "kind": _repeat(kind, n),
+            "amount": amount,
+            "idempotency_key": key,
+            "lot_id": lot_id,
+            "usage_id": usage_id if usage_id is not None else pa.nulls(n, pa.string()),
+            "call_at": occurred if usage_id is not None else pa.nulls(n, pa.timestamp("us", tz="UTC")),
+        }
+    )
 
 
 def _allocation_table(entry_id, lot_id, cents) -> pa.Table:
-    return pa.table({"entry_id": pa.array(entry_id, pa.int64()), "lot_id": pa.array(lot_id, pa.int64()),
-                     "amount": decimal_array(cents)})
+    return pa.table(
+        {
+            "entry_id": pa.array(entry_id, pa.int64()),
+            "lot_id": pa.array(lot_id, pa.int64()),
+            "amount": decimal_array(cents),
+        }
+    )
 
 
 def _recharge_tables(engine: Engine, usage_ids: pa.Array, times: np.ndarray):
@@ -105,12 +118,26 @@ def _recharge_tables(engine: Engine, usage_ids: pa.Array, times: np.ndarray):
     )
     r_time = timestamps(times[r_call])
     lot_ids = pa.array(r_lot, pa.int64())
-    lots = pa.table({"lot_id": lot_ids, "purchased_at": r_time, "expires_at": timestamps(r_exp), "amount": r_amount,
-                     "source": _repeat("auto_recharge", len(r_lot)), "order_id": r_key})
+    lots = pa.table(
+        {
+            "lot_id": lot_ids,
+            "purchased_at": r_time,
+            "expires_at": timestamps(r_exp),
+            "amount": r_amount,
+            "source": _repeat("auto_recharge", len(r_lot)),
+            "order_id": r_key,
+        }
+    )
     entries = _entry_table(r_entry, r_time, "recharge", r_amount, r_key, lot_ids)
-    invoices = pa.table({"invoice_id": pa.array([invoice_number(int(i)) for i in r_lot], pa.string()),
-                         "issued_at": r_time, "lot_id": lot_ids, "amount": r_amount,
-                         "reason": _repeat("auto_recharge", len(r_lot))})
+    invoices = pa.table(
+        {
+            "invoice_id": pa.array([invoice_number(int(i)) for i in r_lot], pa.string()),
+            "issued_at": r_time,
+            "lot_id": lot_ids,
+            "amount": r_amount,
+            "reason": _repeat("auto_recharge", len(r_lot)),
+        }
+    )
     return lots, entries, invoices, _allocation_table(r_entry, r_lot, np.full(len(r_lot), R, np.int64))
 
 
@@ -125,9 +152,15 @@ def _expiry_tables(rows: list[tuple]):
 def _spend_entries(engine: Engine, usage_ids: pa.Array, times: np.ndarray, cents: np.ndarray) -> pa.Table:
     spend_call, spend_entry = engine.spends()
     spend_ids = usage_ids.take(pa.array(spend_call, pa.int64()))
-    return _entry_table(spend_entry, times[spend_call], "spend", decimal_array(-cents[spend_call]),
-                        pc.binary_join_element_wise("usage:", spend_ids, ""), pa.nulls(len(spend_entry), pa.int64()),
-                        spend_ids)
+    return _entry_table(
+        spend_entry,
+        times[spend_call],
+        "spend",
+        decimal_array(-cents[spend_call]),
+        pc.binary_join_element_wise("usage:", spend_ids, ""),
+        pa.nulls(len(spend_entry), pa.int64()),
+        spend_ids,
+    )
 
 
 def _sorted(table: pa.Table, *keys: str) -> pa.Table:

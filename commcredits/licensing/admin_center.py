@@ -12,7 +12,7 @@ the file, the spreadsheet row (the header is row 1) and the column as the admin 
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from ..countries import country_names
 from .catalog import FRIENDLY_SKU_NAMES, load_catalog
@@ -25,8 +25,15 @@ ACTIVE_USERS_REQUIRED = (UPN, LICENSES)
 UNLICENSED = "unlicensed"
 
 # The same fields in Graph's words, for problems found by the shared validation.
-GRAPH_TO_ADMIN_CENTER = {"userPrincipalName": UPN, "displayName": DISPLAY_NAME, "usageLocation": USAGE_LOCATION,
-                         "department": DEPARTMENT, "id": OBJECT_ID, "country": COUNTRY, "assignedLicenses": LICENSES}
+GRAPH_TO_ADMIN_CENTER = {
+    "userPrincipalName": UPN,
+    "displayName": DISPLAY_NAME,
+    "usageLocation": USAGE_LOCATION,
+    "department": DEPARTMENT,
+    "id": OBJECT_ID,
+    "country": COUNTRY,
+    "assignedLicenses": LICENSES,
+}
 
 # Phone numbers: the Teams admin center's headers, then Export-CsAcquiredPhoneNumber's property names.
 PHONE_NUMBER_COLUMNS = ("Phone number", "TelephoneNumber")
@@ -97,8 +104,9 @@ def _location(value: str) -> str:
     return by_name.get(value.lower(), value)
 
 
-def active_users_records(rows: Iterable[Mapping[str, str]], label: str, names: Mapping[str, str]
-                         ) -> tuple[list[Record], list[ImportProblem]]:
+def active_users_records(
+    rows: Iterable[Mapping[str, str]], label: str, names: Mapping[str, str]
+) -> tuple[list[Record], list[ImportProblem]]:
     """Graph-shaped user records from the active users export, and the license names it could not map."""
     records, problems = [], []
     for number, row in enumerate(rows, start=2):
@@ -107,16 +115,30 @@ def active_users_records(rows: Iterable[Mapping[str, str]], label: str, names: M
         upn = cells.get(UPN.lower()) or None
         skus, unknown = split_licenses(cells.get(LICENSES.lower(), ""), names)
         for name in unknown:
-            problems.append(ImportProblem(where, upn, LICENSES, f"{name!r} is not a product name Microsoft lists; "
-                                                                "export again from the admin center or check the name"))
+            problems.append(
+                ImportProblem(
+                    where,
+                    upn,
+                    LICENSES,
+                    f"{name!r} is not a product name Microsoft lists; "
+                    "export again from the admin center or check the name",
+                )
+            )
         object_id = cells.get(OBJECT_ID.lower())
-        records.append(Record(where, {
-            "id": object_id if object_id and GUID.match(object_id) else (upn or "").lower() or None,
-            "userPrincipalName": upn, "displayName": cells.get(DISPLAY_NAME.lower()) or None,
-            "usageLocation": _location(cells.get(USAGE_LOCATION.lower(), "")) or None,
-            "department": cells.get(DEPARTMENT.lower()) or None, "country": cells.get(COUNTRY.lower()) or None,
-            "assignedLicenses": [{"skuId": sku, "disabledPlans": []} for sku in dict.fromkeys(skus)],
-        }))
+        records.append(
+            Record(
+                where,
+                {
+                    "id": object_id if object_id and GUID.match(object_id) else (upn or "").lower() or None,
+                    "userPrincipalName": upn,
+                    "displayName": cells.get(DISPLAY_NAME.lower()) or None,
+                    "usageLocation": _location(cells.get(USAGE_LOCATION.lower(), "")) or None,
+                    "department": cells.get(DEPARTMENT.lower()) or None,
+                    "country": cells.get(COUNTRY.lower()) or None,
+                    "assignedLicenses": [{"skuId": sku, "disabledPlans": []} for sku in dict.fromkeys(skus)],
+                },
+            )
+        )
     return records, problems
 
 
@@ -129,8 +151,9 @@ def in_admin_center_words(problems: Iterable[ImportProblem]) -> list[ImportProbl
     return renamed
 
 
-def phone_rows(rows: Iterable[Mapping[str, str]], label: str, users: Mapping[str, str]
-               ) -> tuple[list[dict], list[ImportProblem], int]:
+def phone_rows(
+    rows: Iterable[Mapping[str, str]], label: str, users: Mapping[str, str]
+) -> tuple[list[dict], list[ImportProblem], int]:
     """{userPrincipalName, phoneNumber, where} of numbers assigned to users, problems, and how many numbers
     are unassigned (skipped). `users` maps object ids, sign-in names and display names (lower case) to UPNs."""
     out, problems, unassigned = [], [], 0
@@ -144,8 +167,14 @@ def phone_rows(rows: Iterable[Mapping[str, str]], label: str, users: Mapping[str
             continue
         upn = users.get(target.lower())
         if upn is None:
-            problems.append(ImportProblem(where, target, ASSIGNED_TO_COLUMNS[0],
-                                          "no such user in the tenant: import the active users export first"))
+            problems.append(
+                ImportProblem(
+                    where,
+                    target,
+                    ASSIGNED_TO_COLUMNS[0],
+                    "no such user in the tenant: import the active users export first",
+                )
+            )
             continue
         out.append({"userPrincipalName": upn, "phoneNumber": phone, "where": where})
     return out, problems, unassigned

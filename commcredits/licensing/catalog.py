@@ -14,9 +14,9 @@ import functools
 import importlib.resources
 import io
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Iterable, Mapping
 
 
 class Capability(str, enum.Enum):
@@ -57,70 +57,100 @@ def is_bundle(capabilities: Iterable[Capability | str]) -> bool:
     values = {Capability(c) for c in capabilities}
     return Capability.TEAMS_PHONE in values and bool(values & CALLING_PLANS)
 
+
 # Service plan name (Microsoft's Service_Plan_Name) -> capability. Government and regional variants included.
 # scripts/extract_sku_catalog.py refuses a reference file with a telephony-looking plan that is in neither this
 # map nor NOT_CALLING_PLANS, so a new Microsoft product cannot slip by unclassified.
-SERVICE_PLAN_CAPABILITIES: Mapping[str, Capability] = MappingProxyType({
-    "MCOMEETADV": Capability.AUDIO_CONFERENCING,
-    "MCOMEETADV_GOV": Capability.AUDIO_CONFERENCING,
-    "MCOMEETADV_AR_GCCHigh": Capability.AUDIO_CONFERENCING,
-    "MCOACBYOT_GCCHigh": Capability.AUDIO_CONFERENCING,     # Audio Conferencing, GCC High tenants
-    "MCOMEETACPEA": Capability.AUDIO_CONFERENCING,          # pay-per-minute, drawn from credits
-    "MCOMEETBASIC": Capability.AUDIO_CONFERENCING,          # dial-out to select geographies
-    "MCOMEETBASIC_GOV": Capability.AUDIO_CONFERENCING,      # the same for GCC
-    "MCOEV": Capability.TEAMS_PHONE,
-    "MCOEV_GOV": Capability.TEAMS_PHONE,
-    "MCOEVSMB": Capability.TEAMS_PHONE,
-    "MCOFMC1": Capability.TEAMS_PHONE,                      # Teams Phone Mobile
-    "MCOEV_VIRTUALUSER": Capability.RESOURCE_ACCOUNT,
-    "MCOEV_VIRTUALUSER_GOV": Capability.RESOURCE_ACCOUNT,
-    "MCOPSTN1": Capability.DOMESTIC_CALLING_PLAN,
-    "MCOPSTN5": Capability.DOMESTIC_CALLING_PLAN,
-    "Skype for Business PSTN Calling Domestic Small": Capability.DOMESTIC_CALLING_PLAN,  # plan of MCOPSTN5 d43177b5
-    "MCOPSTN6": Capability.DOMESTIC_CALLING_PLAN,
-    "MCOPSTN8": Capability.DOMESTIC_CALLING_PLAN,
-    "PSTN5_US": Capability.DOMESTIC_CALLING_PLAN,
-    "MCOPSTNEAU": Capability.DOMESTIC_CALLING_PLAN,
-    "MCOPSTN2": Capability.INTERNATIONAL_CALLING_PLAN,
-    "MCOPSTN3": Capability.PAY_AS_YOU_GO_CALLING_PLAN,      # inside MCOPSTNPP "PSTN Usage Calling Plan": per minute
-    "MCOPSTN_PAYG_1": Capability.PAY_AS_YOU_GO_CALLING_PLAN,
-    "MCOPSTN_PAYG_2": Capability.PAY_AS_YOU_GO_CALLING_PLAN,
-    "MCOPSTN_PAYG_3": Capability.PAY_AS_YOU_GO_CALLING_PLAN,
-    "MCOPSTNC": Capability.COMMUNICATION_CREDITS,
-    # Microsoft Teams itself: suites sold "(no Teams)" lack it, and without Teams nobody dials out from Teams.
-    "TEAMS1": Capability.TEAMS,
-    "TEAMS_GOV": Capability.TEAMS,
-    "TEAMS_AR_DOD": Capability.TEAMS,
-    "TEAMS_AR_GCCHIGH": Capability.TEAMS,
-    "TeamsEss": Capability.TEAMS,                           # Microsoft Teams Essentials
-})
+SERVICE_PLAN_CAPABILITIES: Mapping[str, Capability] = MappingProxyType(
+    {
+        "MCOMEETADV": Capability.AUDIO_CONFERENCING,
+        "MCOMEETADV_GOV": Capability.AUDIO_CONFERENCING,
+        "MCOMEETADV_AR_GCCHigh": Capability.AUDIO_CONFERENCING,
+        "MCOACBYOT_GCCHigh": Capability.AUDIO_CONFERENCING,  # Audio Conferencing, GCC High tenants
+        "MCOMEETACPEA": Capability.AUDIO_CONFERENCING,  # pay-per-minute, drawn from credits
+        "MCOMEETBASIC": Capability.AUDIO_CONFERENCING,  # dial-out to select geographies
+        "MCOMEETBASIC_GOV": Capability.AUDIO_CONFERENCING,  # the same for GCC
+        "MCOEV": Capability.TEAMS_PHONE,
+        "MCOEV_GOV": Capability.TEAMS_PHONE,
+        "MCOEVSMB": Capability.TEAMS_PHONE,
+        "MCOFMC1": Capability.TEAMS_PHONE,  # Teams Phone Mobile
+        "MCOEV_VIRTUALUSER": Capability.RESOURCE_ACCOUNT,
+        "MCOEV_VIRTUALUSER_GOV": Capability.RESOURCE_ACCOUNT,
+        "MCOPSTN1": Capability.DOMESTIC_CALLING_PLAN,
+        "MCOPSTN5": Capability.DOMESTIC_CALLING_PLAN,
+        "Skype for Business PSTN Calling Domestic Small": Capability.DOMESTIC_CALLING_PLAN,  # plan of MCOPSTN5 d43177b5
+        "MCOPSTN6": Capability.DOMESTIC_CALLING_PLAN,
+        "MCOPSTN8": Capability.DOMESTIC_CALLING_PLAN,
+        "PSTN5_US": Capability.DOMESTIC_CALLING_PLAN,
+        "MCOPSTNEAU": Capability.DOMESTIC_CALLING_PLAN,
+        "MCOPSTN2": Capability.INTERNATIONAL_CALLING_PLAN,
+        "MCOPSTN3": Capability.PAY_AS_YOU_GO_CALLING_PLAN,  # inside MCOPSTNPP "PSTN Usage Calling Plan": per minute
+        "MCOPSTN_PAYG_1": Capability.PAY_AS_YOU_GO_CALLING_PLAN,
+        "MCOPSTN_PAYG_2": Capability.PAY_AS_YOU_GO_CALLING_PLAN,
+        "MCOPSTN_PAYG_3": Capability.PAY_AS_YOU_GO_CALLING_PLAN,
+        "MCOPSTNC": Capability.COMMUNICATION_CREDITS,
+        # Microsoft Teams itself: suites sold "(no Teams)" lack it, and without Teams nobody dials out from Teams.
+        "TEAMS1": Capability.TEAMS,
+        "TEAMS_GOV": Capability.TEAMS,
+        "TEAMS_AR_DOD": Capability.TEAMS,
+        "TEAMS_AR_GCCHIGH": Capability.TEAMS,
+        "TeamsEss": Capability.TEAMS,  # Microsoft Teams Essentials
+    }
+)
 
 # Plans whose names look like telephony but grant none of the capabilities above (Skype for Business Online
 # plans, the free Teams, Teams Premium features, Copilot or avatars in Teams ...).
-NOT_CALLING_PLANS = frozenset({
-    "MCOSTANDARD", "MCOSTANDARD_GOV", "MCOSTANDARD_MIDMARKET", "MCOIMP", "MCOIMP_GOV", "MCOLITE", "MCOBASIC",
-    "MCOVOICECONF", "MCOFREE", "MCO_TEAMS_IW", "MCO_VIRTUAL_APPT", "TEAMS_FREE", "TEAMS_FREE_SERVICE",
-    "TEAMS_DESKLESS", "TEAMSMULTIGEO", "TEAMSPRO_CUST", "TEAMSPRO_MGMT", "TEAMSPRO_PROTECTION",
-    "TEAMSPRO_VIRTUALAPPT", "TEAMSPRO_WEBINAR", "M365_COPILOT_TEAMS", "MESH_AVATARS_FOR_TEAMS",
-    "MESH_AVATARS_ADDITIONAL_FOR_TEAMS", "MESH_IMMERSIVE_FOR_TEAMS", "Teams_Room_Basic", "Teams_Room_Pro",
-    "Teams_Room_Standard", "Teams_Rooms_Basic",
-})
+NOT_CALLING_PLANS = frozenset(
+    {
+        "MCOSTANDARD",
+        "MCOSTANDARD_GOV",
+        "MCOSTANDARD_MIDMARKET",
+        "MCOIMP",
+        "MCOIMP_GOV",
+        "MCOLITE",
+        "MCOBASIC",
+        "MCOVOICECONF",
+        "MCOFREE",
+        "MCO_TEAMS_IW",
+        "MCO_VIRTUAL_APPT",
+        "TEAMS_FREE",
+        "TEAMS_FREE_SERVICE",
+        "TEAMS_DESKLESS",
+        "TEAMSMULTIGEO",
+        "TEAMSPRO_CUST",
+        "TEAMSPRO_MGMT",
+        "TEAMSPRO_PROTECTION",
+        "TEAMSPRO_VIRTUALAPPT",
+        "TEAMSPRO_WEBINAR",
+        "M365_COPILOT_TEAMS",
+        "MESH_AVATARS_FOR_TEAMS",
+        "MESH_AVATARS_ADDITIONAL_FOR_TEAMS",
+        "MESH_IMMERSIVE_FOR_TEAMS",
+        "Teams_Room_Basic",
+        "Teams_Room_Pro",
+        "Teams_Room_Standard",
+        "Teams_Rooms_Basic",
+    }
+)
 
 
 def looks_like_telephony(service_plan_name: str) -> bool:
     """Names the extractor must see classified: Skype/Teams voice plans (MCO*), PSTN plans and Teams plans."""
-    return bool(re.match(r"^(MCO|PSTN|TEAMS)", service_plan_name, re.IGNORECASE)) or "PSTN" in service_plan_name \
+    return (
+        bool(re.match(r"^(MCO|PSTN|TEAMS)", service_plan_name, re.IGNORECASE))
+        or "PSTN" in service_plan_name
         or "TEAMS" in service_plan_name.upper()
+    )
 
 
 # The standalone products an admin assigns to add one capability (skuId = Graph's GUID).
-COMMUNICATION_CREDITS_SKU = "47794cd0-f0e5-45c5-9033-2eb6b5fc84e0"     # MCOPSTNC
-AUDIO_CONFERENCING_SKU = "0c266dff-15dd-4b49-8397-2bb16070ed52"        # MCOMEETADV
-TEAMS_PHONE_SKU = "e43b5b99-8dfb-405f-9987-dc307f34bcbd"               # MCOEV
-DOMESTIC_CALLING_PLAN_SKU = "0dab259f-bf13-4952-b7f8-7db8f131b28d"     # MCOPSTN1
+COMMUNICATION_CREDITS_SKU = "47794cd0-f0e5-45c5-9033-2eb6b5fc84e0"  # MCOPSTNC
+AUDIO_CONFERENCING_SKU = "0c266dff-15dd-4b49-8397-2bb16070ed52"  # MCOMEETADV
+TEAMS_PHONE_SKU = "e43b5b99-8dfb-405f-9987-dc307f34bcbd"  # MCOEV
+DOMESTIC_CALLING_PLAN_SKU = "0dab259f-bf13-4952-b7f8-7db8f131b28d"  # MCOPSTN1
 INTERNATIONAL_CALLING_PLAN_SKU = "d3b4fe1f-9992-4930-8acb-ca6ec609365e"  # MCOPSTN2
 PAY_AS_YOU_GO_CALLING_PLAN_SKU = "9b196e97-5830-4c2e-adc2-1e10ebf5dee5"  # zone 1 (US)
-RESOURCE_ACCOUNT_SKU = "440eaaa8-b3e0-484b-a8be-62870b9ba70a"          # PHONESYSTEM_VIRTUALUSER
+RESOURCE_ACCOUNT_SKU = "440eaaa8-b3e0-484b-a8be-62870b9ba70a"  # PHONESYSTEM_VIRTUALUSER
 # One product that brings Teams Phone and a Domestic Calling Plan (MCOEV + MCOPSTN1 plans): one license, one seat.
 TEAMS_PHONE_WITH_CALLING_PLAN_SKU = "ae2343d1-0999-43f6-ae18-d816516f6e78"  # MCOTEAMS_ESSENTIALS
 
@@ -201,7 +231,9 @@ class Catalog:
         """(sku_id, service_plan_id, service_plan_name, capability) for every telephony plan: the SQL side."""
         return sorted(
             (p.sku_id, sp.service_plan_id, sp.service_plan_name, sp.capability.value)
-            for p in self.products.values() for sp in p.service_plans if sp.capability is not None
+            for p in self.products.values()
+            for sp in p.service_plans
+            if sp.capability is not None
         )
 
     def sku_rows(self) -> list[tuple[str, str, str]]:
@@ -216,7 +248,9 @@ def _data_csv(name: str) -> list[dict[str, str]]:
 @functools.lru_cache(maxsize=1)
 def load_catalog() -> Catalog:
     """The SKU catalog shipped with the package (no network, no files outside the package)."""
-    products = {r["sku_id"]: Product(r["sku_id"], r["sku_part_number"], r["product_name"]) for r in _data_csv("skus.csv")}
+    products = {
+        r["sku_id"]: Product(r["sku_id"], r["sku_part_number"], r["product_name"]) for r in _data_csv("skus.csv")
+    }
     plans: dict[str, list[ServicePlan]] = {}
     for r in _data_csv("sku_service_plans.csv"):
         if r["service_plan_id"]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence, TypeVar
+from typing import TypeVar
 from urllib.parse import quote
 
 import pandas as pd
@@ -50,8 +51,11 @@ def _per_user(plan: Plan) -> Iterator[tuple[str, str, str | None, str | None, li
     """(user id, upn, display name, usage location to set, licenses to add, skuIds to remove) in plan order."""
     for (user_id, upn), rows in plan.changes.groupby(["user_id", "user_principal_name"], sort=False):
         location = next((_plain(r.usage_location) for r in rows.itertuples() if r.action == "set_usage_location"), None)
-        adds = [{"skuId": r.sku_id, "disabledPlans": list(r.disabled_plans)}
-                for r in rows.itertuples() if r.action == "add_license"]
+        adds = [
+            {"skuId": r.sku_id, "disabledPlans": list(r.disabled_plans)}
+            for r in rows.itertuples()
+            if r.action == "add_license"
+        ]
         removes = [r.sku_id for r in rows.itertuples() if r.action == "remove_license"]
         yield user_id, upn, _plain(rows["display_name"].iloc[0]), location, adds, removes
 
@@ -76,8 +80,15 @@ def graph_requests(plan: Plan) -> list[list[GraphRequest]]:
         if location:
             mine.append(GraphRequest(user_id, "location", "PATCH", path, {"usageLocation": location}))
         if adds or removes:
-            mine.append(GraphRequest(user_id, "licenses", "POST", path + "/assignLicense",
-                                     {"addLicenses": adds, "removeLicenses": removes}))
+            mine.append(
+                GraphRequest(
+                    user_id,
+                    "licenses",
+                    "POST",
+                    path + "/assignLicense",
+                    {"addLicenses": adds, "removeLicenses": removes},
+                )
+            )
         groups.append(mine)
     return groups
 
@@ -98,8 +109,9 @@ def graph_batches(groups: Sequence[Sequence[Item]]) -> list[tuple[bool, list[Ite
     if current:
         batches.append((True, current))
     singles = [g[0] for g in groups if len(g) == 1]
-    batches += [(False, singles[i:i + MAX_REQUESTS_PER_BATCH])
-                for i in range(0, len(singles), MAX_REQUESTS_PER_BATCH)]
+    batches += [
+        (False, singles[i : i + MAX_REQUESTS_PER_BATCH]) for i in range(0, len(singles), MAX_REQUESTS_PER_BATCH)
+    ]
     return batches
 
 
@@ -107,8 +119,13 @@ def batch_body(sequential: bool, requests: Sequence[GraphRequest]) -> dict:
     """The JSON body of one POST /$batch; in a sequential batch each request dependsOn the one before."""
     body = []
     for number, request in enumerate(requests, start=1):
-        item = {"id": str(number), "method": request.method, "url": request.url, "headers": JSON_HEADERS,
-                "body": request.body}
+        item = {
+            "id": str(number),
+            "method": request.method,
+            "url": request.url,
+            "headers": JSON_HEADERS,
+            "body": request.body,
+        }
         if sequential and number > 1:
             item["dependsOn"] = [str(number - 1)]
         body.append(item)
@@ -146,8 +163,10 @@ def _users_line(plan: Plan) -> str:
     line = f"Changes for {changed} user{'s' if changed != 1 else ''}."
     left_out = len(plan.left_out_users)
     if left_out:
-        line += (f" {left_out} user{'s are' if left_out != 1 else ' is'} not in this plan: see \"Not in this plan, "
-                 "and why\" in Step 1.")
+        line += (
+            f' {left_out} user{"s are" if left_out != 1 else " is"} not in this plan: see "Not in this plan, '
+            'and why" in Step 1.'
+        )
     return line
 
 
@@ -178,33 +197,56 @@ def export_powershell(plan: Plan) -> str:
 # "Username", "Usage location", "Apps" for service plans), and a license is named as Microsoft's page
 # "Product names and service plan identifiers for licensing" does (product name, String ID, GUID).
 # Graph property names stay in the machine exports above (Graph $batch, PowerShell).
-CSV_HEADERS = ("Display name", "Username", "Change", "License", "String ID", "GUID", "Apps turned off",
-               "Usage location", "Why")
-_CHANGE_WORDS = {"add_license": "Add license", "remove_license": "Remove license",
-                 "set_usage_location": "Set usage location"}
+CSV_HEADERS = (
+    "Display name",
+    "Username",
+    "Change",
+    "License",
+    "String ID",
+    "GUID",
+    "Apps turned off",
+    "Usage location",
+    "Why",
+)
+_CHANGE_WORDS = {
+    "add_license": "Add license",
+    "remove_license": "Remove license",
+    "set_usage_location": "Set usage location",
+}
 
 
 def export_csv(plan: Plan) -> str:
     """The plan as CSV for review in a spreadsheet: one row per change, headed in the admin center's words."""
     c = plan.changes
-    plan_names = {sp.service_plan_id: sp.service_plan_name
-                  for product in load_catalog().products.values() for sp in product.service_plans}
+    plan_names = {
+        sp.service_plan_id: sp.service_plan_name
+        for product in load_catalog().products.values()
+        for sp in product.service_plans
+    }
     countries = country_names()
-    table = pd.DataFrame({
-        "Display name": c["display_name"],
-        "Username": c["user_principal_name"],
-        # a license the user holds with a calling app turned off needs no new seat: the app is turned on
-        "Change": [("Turn apps back on" if str(why).startswith("turn ") else _CHANGE_WORDS.get(action, action))
-                   for action, why in zip(c["action"], c["why"])],
-        "License": [license_name(sku, part) if action != "set_usage_location" else None
-                    for sku, part, action in zip(c["sku_id"], c["sku_part_number"], c["action"])],
-        "String ID": c["sku_part_number"],
-        "GUID": c["sku_id"],
-        "Apps turned off": c["disabled_plans"].map(lambda ids: "; ".join(plan_names.get(i, i) for i in ids)),
-        "Usage location": c["usage_location"].map(
-            lambda code: f"{countries.get(code, code)} ({code})" if isinstance(code, str) and code else None),
-        "Why": c["why"].map(lambda why: why[:1].upper() + why[1:] if isinstance(why, str) else why),
-    }, columns=list(CSV_HEADERS))
+    table = pd.DataFrame(
+        {
+            "Display name": c["display_name"],
+            "Username": c["user_principal_name"],
+            # a license the user holds with a calling app turned off needs no new seat: the app is turned on
+            "Change": [
+                ("Turn apps back on" if str(why).startswith("turn ") else _CHANGE_WORDS.get(action, action))
+                for action, why in zip(c["action"], c["why"])
+            ],
+            "License": [
+                license_name(sku, part) if action != "set_usage_location" else None
+                for sku, part, action in zip(c["sku_id"], c["sku_part_number"], c["action"])
+            ],
+            "String ID": c["sku_part_number"],
+            "GUID": c["sku_id"],
+            "Apps turned off": c["disabled_plans"].map(lambda ids: "; ".join(plan_names.get(i, i) for i in ids)),
+            "Usage location": c["usage_location"].map(
+                lambda code: f"{countries.get(code, code)} ({code})" if isinstance(code, str) and code else None
+            ),
+            "Why": c["why"].map(lambda why: why[:1].upper() + why[1:] if isinstance(why, str) else why),
+        },
+        columns=list(CSV_HEADERS),
+    )
     out = io.StringIO()
     table.map(neutralise_formula).to_csv(out, index=False, lineterminator="\n")  # names may be "=cmd|…"
     return out.getvalue()

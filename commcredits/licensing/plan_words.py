@@ -5,7 +5,7 @@ Kept apart from plans.py (which computes and applies plans) so the wording can c
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -22,8 +22,12 @@ _WHY = {
     "remove": "remove this license",
     "usage_location": "set the usage location (required before licenses)",
 }
-_NEED_LABEL = {"teams_phone": "Teams Phone", "calling_plan": "the Calling Plan",
-               "audio_conferencing": "Audio Conferencing", "communication_credits": "Communication Credits"}
+_NEED_LABEL = {
+    "teams_phone": "Teams Phone",
+    "calling_plan": "the Calling Plan",
+    "audio_conferencing": "Audio Conferencing",
+    "communication_credits": "Communication Credits",
+}
 
 
 def why_text(code: str) -> str:
@@ -51,9 +55,18 @@ def count_phrase(n: int, noun: str) -> str:
 
 def problem_sentences(skipped: pd.DataFrame, labels: dict[str, str], funded: bool) -> tuple[str, ...]:
     sentences = []
-    order = ["not_in_tenant", "outside_selection", "nothing_needed", "no_usage_location", "no_free_seats",
-             "calling_plan_needs_teams_phone", "resource_account_needs_payg", "credits_need_calling_capability",
-             "needs_phone_number", "needs_teams_license"]
+    order = [
+        "not_in_tenant",
+        "outside_selection",
+        "nothing_needed",
+        "no_usage_location",
+        "no_free_seats",
+        "calling_plan_needs_teams_phone",
+        "resource_account_needs_payg",
+        "credits_need_calling_capability",
+        "needs_phone_number",
+        "needs_teams_license",
+    ]
     for code in order:
         rows = skipped[skipped["code"] == code]
         if rows.empty:
@@ -67,33 +80,51 @@ def problem_sentences(skipped: pd.DataFrame, labels: dict[str, str], funded: boo
             elif code == "nothing_needed":
                 text = f"{users_phrase(n)} chosen already {'has' if n == 1 else 'have'} what this change adds: {names}."
             elif code == "outside_selection":
-                text = (f"{users_phrase(n)} chosen {'is' if n == 1 else 'are'} left out by the plan's other filters "
-                        f"(for example they can already dial out, or resource accounts are excluded): {names}.")
+                text = (
+                    f"{users_phrase(n)} chosen {'is' if n == 1 else 'are'} left out by the plan's other filters "
+                    f"(for example they can already dial out, or resource accounts are excluded): {names}."
+                )
             elif code == "resource_account_needs_payg":
-                text = (f"{users_phrase(n)} {'is a resource account' if n == 1 else 'are resource accounts'} and "
-                        "get no Calling Plan: a resource account dials out only with a Pay-As-You-Go Calling Plan "
-                        f"(and Communication Credits), and needs none to answer its number: {names}.")
+                text = (
+                    f"{users_phrase(n)} {'is a resource account' if n == 1 else 'are resource accounts'} and "
+                    "get no Calling Plan: a resource account dials out only with a Pay-As-You-Go Calling Plan "
+                    f"(and Communication Credits), and needs none to answer its number: {names}."
+                )
             elif code == "no_usage_location":
-                text = (f"{users_phrase(n, 'have')} no usage location, so no license can be assigned: {names}. "
-                        "Choose a usage location for the plan, or set it in the admin center.")
+                text = (
+                    f"{users_phrase(n, 'have')} no usage location, so no license can be assigned: {names}. "
+                    "Choose a usage location for the plan, or set it in the admin center."
+                )
             elif code == "no_free_seats" and sku_id == COMMUNICATION_CREDITS_SKU and not funded:
-                text = (f"No Communication Credits licenses are available yet ({users_phrase(n)} need one: {names}). "
-                        "They come with the first funding: add funds in Step 2, then plan again.")
+                text = (
+                    f"No Communication Credits licenses are available yet ({users_phrase(n)} need one: {names}). "
+                    "They come with the first funding: add funds in Step 2, then plan again."
+                )
             elif code == "no_free_seats":
-                text = (f"Not enough free {license_name(sku_id, labels.get(sku_id))} seats: {users_phrase(n)} left out: {names}. "
-                        "Buy more seats or choose fewer users.")
+                text = (
+                    f"Not enough free {license_name(sku_id, labels.get(sku_id))} seats: {users_phrase(n)} left out: {names}. "
+                    "Buy more seats or choose fewer users."
+                )
             elif code == "calling_plan_needs_teams_phone":
-                text = (f"{users_phrase(n, 'get')} no Calling Plan because Teams Phone could not be assigned to them "
-                        f"(a Calling Plan needs Teams Phone): {names}.")
+                text = (
+                    f"{users_phrase(n, 'get')} no Calling Plan because Teams Phone could not be assigned to them "
+                    f"(a Calling Plan needs Teams Phone): {names}."
+                )
             elif code == "credits_need_calling_capability":
-                text = (f"{users_phrase(n, 'get')} no Communication Credits license because they have no Audio Conferencing "
-                        f"or Calling Plan, so the license would not be used: {names}.")
+                text = (
+                    f"{users_phrase(n, 'get')} no Communication Credits license because they have no Audio Conferencing "
+                    f"or Calling Plan, so the license would not be used: {names}."
+                )
             elif code == "needs_teams_license":
-                text = (f"{users_phrase(n, 'have')} no Microsoft Teams license (a suite sold without Teams), so calling "
-                        f"licenses work for them only once they have Teams; assign one in the admin center: {names}.")
+                text = (
+                    f"{users_phrase(n, 'have')} no Microsoft Teams license (a suite sold without Teams), so calling "
+                    f"licenses work for them only once they have Teams; assign one in the admin center: {names}."
+                )
             else:
-                text = (f"{users_phrase(n)} with a Calling Plan {'has' if n == 1 else 'have'} no phone number; assign one in the Teams admin "
-                        f"center: {names}.")
+                text = (
+                    f"{users_phrase(n)} with a Calling Plan {'has' if n == 1 else 'have'} no phone number; assign one in the Teams admin "
+                    f"center: {names}."
+                )
             sentences.append(text)
     return tuple(sentences)
 
@@ -127,20 +158,24 @@ _STILL_NEEDED = {  # readiness reasons a plan leaves in place, as what the user 
 }
 
 
-def left_out_table(skipped: pd.DataFrame, changed_users: set[str], labels: dict[str, str],
-                   funded: bool) -> pd.DataFrame:
+def left_out_table(
+    skipped: pd.DataFrame, changed_users: set[str], labels: dict[str, str], funded: bool
+) -> pd.DataFrame:
     """One row per user the plan changes nothing for and why (the full list behind the sentences, which name
     only a few users each): display_name, user_principal_name, why."""
     rows = skipped[~skipped["user_id"].isin(changed_users)]
     why = [_missing_phrase(r.code, None if pd.isna(r.sku_id) else r.sku_id, labels, funded) for r in rows.itertuples()]
-    table = pd.DataFrame({"display_name": rows["display_name"], "user_principal_name": rows["user_principal_name"],
-                          "why": why})
+    table = pd.DataFrame(
+        {"display_name": rows["display_name"], "user_principal_name": rows["user_principal_name"], "why": why}
+    )
     return table.groupby(["user_principal_name"], sort=True, as_index=False).agg(
-        display_name=("display_name", "first"), why=("why", "; ".join))[["display_name", "user_principal_name", "why"]]
+        display_name=("display_name", "first"), why=("why", "; ".join)
+    )[["display_name", "user_principal_name", "why"]]
 
 
-def split_problems(skipped: pd.DataFrame, remaining: pd.DataFrame, changed_users: set[str],
-                    labels: dict[str, str], funded: bool) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+def split_problems(
+    skipped: pd.DataFrame, remaining: pd.DataFrame, changed_users: set[str], labels: dict[str, str], funded: bool
+) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
     """Sentences for users left out entirely, and per user in the plan everything they still miss to dial out."""
     in_plan = skipped["user_id"].isin(changed_users)
     left_out = problem_sentences(skipped[~in_plan], labels, funded)

@@ -9,28 +9,35 @@ Applying a plan records it (append-only) and updates the snapshot in one transac
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Mapping
 
 import pandas as pd
 import pyarrow as pa
 
-from .catalog import (
-    AUDIO_CONFERENCING_SKU, CALLING_PLANS, COMMUNICATION_CREDITS_SKU, DOMESTIC_CALLING_PLAN_SKU, TEAMS_PHONE_SKU,
-    Capability, is_bundle, license_name, load_catalog,
-)
-from ..errors import CommCreditsError, InvalidInput
-from ..store import Store
 from ..countries import ISO_COUNTRIES
-from ..store import named_sql
-from .plan_words import (count_phrase, left_out_table, problem_sentences, split_problems, users_phrase,
-                         why_text)
+from ..errors import CommCreditsError, InvalidInput
+from ..store import Store, named_sql
+from .catalog import (
+    AUDIO_CONFERENCING_SKU,
+    CALLING_PLANS,
+    COMMUNICATION_CREDITS_SKU,
+    DOMESTIC_CALLING_PLAN_SKU,
+    TEAMS_PHONE_SKU,
+    Capability,
+    is_bundle,
+    license_name,
+    load_catalog,
+)
+from .plan_words import count_phrase, left_out_table, problem_sentences, split_problems, users_phrase, why_text
 from .tenant import GUID, staged
 
 _SQL = named_sql("licensing_plan")
 CALLING_CHOICES = ("audio_conferencing", "calling_plan")
-MCA_NO_CREDITS = ("No Communication Credits license is planned: on a Microsoft Customer Agreement (MCA) credits are "
-                  "not sold and calls beyond the included minutes are billed after use.")
+MCA_NO_CREDITS = (
+    "No Communication Credits license is planned: on a Microsoft Customer Agreement (MCA) credits are "
+    "not sold and calls beyond the included minutes are billed after use."
+)
 
 
 class StalePlan(CommCreditsError):
@@ -51,19 +58,19 @@ class Selection:
     include_resource_accounts: bool = True
 
     @classmethod
-    def everyone(cls) -> "Selection":
+    def everyone(cls) -> Selection:
         return cls()
 
     @classmethod
-    def not_ready(cls) -> "Selection":
+    def not_ready(cls) -> Selection:
         return cls(not_ready_only=True)
 
     @classmethod
-    def users(cls, upns: Iterable[str]) -> "Selection":
+    def users(cls, upns: Iterable[str]) -> Selection:
         return cls(upns=tuple(upns))
 
     @classmethod
-    def in_department(cls, department: str) -> "Selection":
+    def in_department(cls, department: str) -> Selection:
         return cls(department=department)
 
     def describe(self) -> str:
@@ -102,13 +109,19 @@ class Change:
     communication_credits_sku: str = COMMUNICATION_CREDITS_SKU
 
     def describe(self) -> str:
-        parts = [label for wanted, label in (
-            (self.teams_phone or self.calling_plan, "Teams Phone"), (self.calling_plan, "a Calling Plan"),
-            (self.audio_conferencing, "Audio Conferencing"),
-            (self.calling_if_missing == "audio_conferencing", "Audio Conferencing where no way to call"),
-            (self.calling_if_missing == "calling_plan", "Teams Phone and a Calling Plan where no way to call"),
-            (self.teams_phone_for_calling_plans, "Teams Phone for Calling Plan users"),
-            (self.communication_credits, "Communication Credits")) if wanted]
+        parts = [
+            label
+            for wanted, label in (
+                (self.teams_phone or self.calling_plan, "Teams Phone"),
+                (self.calling_plan, "a Calling Plan"),
+                (self.audio_conferencing, "Audio Conferencing"),
+                (self.calling_if_missing == "audio_conferencing", "Audio Conferencing where no way to call"),
+                (self.calling_if_missing == "calling_plan", "Teams Phone and a Calling Plan where no way to call"),
+                (self.teams_phone_for_calling_plans, "Teams Phone for Calling Plan users"),
+                (self.communication_credits, "Communication Credits"),
+            )
+            if wanted
+        ]
         text = "add " + ", ".join(parts) if parts else ""
         if self.remove_skus:
             text += ("; " if text else "") + f"remove {len(self.remove_skus)} license(s)"
@@ -121,8 +134,9 @@ def add_communication_credits(usage_location: str | None = None) -> Change:
     return Change(communication_credits=True, usage_location=usage_location)
 
 
-def add_teams_phone_and_calling_plan(calling_plan_sku: str = DOMESTIC_CALLING_PLAN_SKU,
-                                     usage_location: str | None = None) -> Change:
+def add_teams_phone_and_calling_plan(
+    calling_plan_sku: str = DOMESTIC_CALLING_PLAN_SKU, usage_location: str | None = None
+) -> Change:
     return Change(teams_phone=True, calling_plan=True, calling_plan_sku=calling_plan_sku, usage_location=usage_location)
 
 
@@ -132,8 +146,12 @@ def add_audio_conferencing(usage_location: str | None = None) -> Change:
 
 def make_ready(usage_location: str | None = None, calling: str = "audio_conferencing") -> Change:
     """Everything a user needs to dial out: a way to call, Teams Phone for Calling Plans, Communication Credits."""
-    return Change(calling_if_missing=calling, teams_phone_for_calling_plans=True, communication_credits=True,
-                  usage_location=usage_location)
+    return Change(
+        calling_if_missing=calling,
+        teams_phone_for_calling_plans=True,
+        communication_credits=True,
+        usage_location=usage_location,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,8 +170,9 @@ class Plan:
     left_out: tuple[str, ...] = ()
     missing: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # every user left out, one row each (display_name, user_principal_name, why): the sentences name a few
-    left_out_users: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
-        columns=["display_name", "user_principal_name", "why"]))
+    left_out_users: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["display_name", "user_principal_name", "why"])
+    )
 
     @property
     def nothing_to_do(self) -> bool:
@@ -168,9 +187,11 @@ class Plan:
             head = "Nothing to do."
         else:
             counts = self.changes.groupby("action").size()
-            head = (f"{users_phrase(self.users)}: {count_phrase(counts.get('add_license', 0), 'license')} to add, "
-                    f"{counts.get('remove_license', 0)} to remove, "
-                    f"{count_phrase(counts.get('set_usage_location', 0), 'usage location')} to set.")
+            head = (
+                f"{users_phrase(self.users)}: {count_phrase(counts.get('add_license', 0), 'license')} to add, "
+                f"{counts.get('remove_license', 0)} to remove, "
+                f"{count_phrase(counts.get('set_usage_location', 0), 'usage location')} to set."
+            )
         return head + "".join(f"\n- {p}" for p in self.problems)
 
 
@@ -181,6 +202,7 @@ class AppliedPlan:
 
 
 # ---------------------------------------------------------------------------------------------- validation
+
 
 def _capabilities_of(sku_id: str, store_plans: dict[str, set[str]]) -> set[str]:
     product = load_catalog().product(sku_id)
@@ -205,16 +227,19 @@ def _use_owned_bundle(store: Store, change: Change) -> Change:
     free = dict(store.query("SELECT sku_id, free_units FROM sku_seats"))
     if free.get(change.teams_phone_sku.lower(), 0) > 0 and free.get(change.calling_plan_sku.lower(), 0) > 0:
         return change
-    bundles = store.query("SELECT sku_id FROM license_seats WHERE is_bundle AND free_units > 0 "
-                          "ORDER BY free_units DESC, sku_id LIMIT 1")
+    bundles = store.query(
+        "SELECT sku_id FROM license_seats WHERE is_bundle AND free_units > 0 ORDER BY free_units DESC, sku_id LIMIT 1"
+    )
     return replace(change, calling_plan_sku=bundles[0][0]) if bundles else change
 
 
 def validate_change(change: Change, store: Store | None = None) -> None:
     """Raise InvalidInput (naming the field) when a Change cannot be planned."""
     if change.usage_location is not None and change.usage_location.upper() not in ISO_COUNTRIES:
-        raise InvalidInput("usage_location", f"{change.usage_location!r} is not an ISO 3166 two-letter country code "
-                                             "(for example US, GB, DE)")
+        raise InvalidInput(
+            "usage_location",
+            f"{change.usage_location!r} is not an ISO 3166 two-letter country code (for example US, GB, DE)",
+        )
     if change.calling_if_missing not in (None, *CALLING_CHOICES):
         raise InvalidInput("calling_if_missing", "choose 'audio_conferencing' or 'calling_plan'")
     store_plans: dict[str, set[str]] = {}
@@ -222,10 +247,12 @@ def validate_change(change: Change, store: Store | None = None) -> None:
         for sku_id, capability in store.query("SELECT sku_id, capability FROM sku_plan"):
             store_plans.setdefault(sku_id, set()).add(capability)
     calling_plans = {c.value for c in CALLING_PLANS}
-    for name, grants in (("teams_phone_sku", {Capability.TEAMS_PHONE.value}),
-                         ("calling_plan_sku", calling_plans),
-                         ("audio_conferencing_sku", {Capability.AUDIO_CONFERENCING.value}),
-                         ("communication_credits_sku", {Capability.COMMUNICATION_CREDITS.value})):
+    for name, grants in (
+        ("teams_phone_sku", {Capability.TEAMS_PHONE.value}),
+        ("calling_plan_sku", calling_plans),
+        ("audio_conferencing_sku", {Capability.AUDIO_CONFERENCING.value}),
+        ("communication_credits_sku", {Capability.COMMUNICATION_CREDITS.value}),
+    ):
         sku_id = getattr(change, name)
         if not GUID.match(sku_id or ""):
             raise InvalidInput(name, f"{sku_id!r} is not a license GUID")
@@ -250,6 +277,7 @@ def _selection(selection) -> Selection:
 
 # ---------------------------------------------------------------------------------------------- planning
 
+
 def _labels(store: Store) -> dict[str, str]:
     """skuId -> skuPartNumber, for the tenant's SKUs and the catalog's."""
     labels = {p.sku_id: p.sku_part_number for p in load_catalog().products.values()}
@@ -269,17 +297,24 @@ def plan_license_changes(store: Store, selection, change: Change) -> Plan:
     (billed_after_use,) = store.query("SELECT billed_in_arrears FROM funding_status")[0]
     cp_capabilities = _sku_capabilities(store, change.calling_plan_sku.lower())
     params = {
-        "upns": list(sel.upns or []), "filter_upns": sel.upns is not None,
-        "department": sel.department or "", "not_ready_only": sel.not_ready_only,
+        "upns": list(sel.upns or []),
+        "filter_upns": sel.upns is not None,
+        "department": sel.department or "",
+        "not_ready_only": sel.not_ready_only,
         "include_resource_accounts": sel.include_resource_accounts,
-        "want_ac": change.audio_conferencing, "want_tp": change.teams_phone, "want_cp": change.calling_plan,
+        "want_ac": change.audio_conferencing,
+        "want_tp": change.teams_phone,
+        "want_cp": change.calling_plan,
         # MCA tenants cannot buy credits and need no credits license: calls beyond the included minutes are
         # billed after use, so a plan never assigns one there
-        "want_cc": change.communication_credits and not billed_after_use, "calling_if_missing": change.calling_if_missing or "",
+        "want_cc": change.communication_credits and not billed_after_use,
+        "calling_if_missing": change.calling_if_missing or "",
         "teams_phone_for_calling_plans": change.teams_phone_for_calling_plans,
         "usage_location": (change.usage_location or "").upper(),
-        "tp_sku": change.teams_phone_sku.lower(), "cp_sku": change.calling_plan_sku.lower(),
-        "ac_sku": change.audio_conferencing_sku.lower(), "cc_sku": change.communication_credits_sku.lower(),
+        "tp_sku": change.teams_phone_sku.lower(),
+        "cp_sku": change.calling_plan_sku.lower(),
+        "ac_sku": change.audio_conferencing_sku.lower(),
+        "cc_sku": change.communication_credits_sku.lower(),
         "remove_skus": [s.lower() for s in change.remove_skus],
         "cp_bundle": is_bundle(cp_capabilities),
         "cp_is_payg": Capability.PAY_AS_YOU_GO_CALLING_PLAN.value in cp_capabilities,
@@ -290,17 +325,19 @@ def plan_license_changes(store: Store, selection, change: Change) -> Plan:
         funded = con.execute("SELECT has_credit_seats FROM funding_status").fetchall()[0][0]
     labels = _labels(store)
     changes = rows[rows["kind"] == "change"].reset_index(drop=True)
-    changes = pd.DataFrame({
-        "user_principal_name": changes["user_principal_name"],
-        "display_name": changes["display_name"],
-        "action": changes["action"],
-        "sku_id": changes["sku_id"],
-        "sku_part_number": changes["sku_id"].map(labels),
-        "disabled_plans": changes["disabled_plans"].map(lambda v: [] if v is None or v is pd.NA else list(v)),
-        "usage_location": changes["usage_location"],
-        "why": changes["code"].map(why_text),
-        "user_id": changes["user_id"],
-    })
+    changes = pd.DataFrame(
+        {
+            "user_principal_name": changes["user_principal_name"],
+            "display_name": changes["display_name"],
+            "action": changes["action"],
+            "sku_id": changes["sku_id"],
+            "sku_part_number": changes["sku_id"].map(labels),
+            "disabled_plans": changes["disabled_plans"].map(lambda v: [] if v is None or v is pd.NA else list(v)),
+            "usage_location": changes["usage_location"],
+            "why": changes["code"].map(why_text),
+            "user_id": changes["user_id"],
+        }
+    )
     skipped = rows[rows["kind"] == "problem"][["user_principal_name", "display_name", "code", "sku_id", "user_id"]]
     skipped = skipped.reset_index(drop=True)
     description = f"{change.describe()} for {sel.describe()}"
@@ -309,27 +346,50 @@ def plan_license_changes(store: Store, selection, change: Change) -> Plan:
     problems = problem_sentences(skipped, labels, funded)
     if change.communication_credits and billed_after_use:
         problems += (MCA_NO_CREDITS,)
-    return Plan(description, changes, problems, skipped, int(version), change,
-                left_out, missing, left_out_table(skipped, set(changes["user_id"]), labels, funded))
+    return Plan(
+        description,
+        changes,
+        problems,
+        skipped,
+        int(version),
+        change,
+        left_out,
+        missing,
+        left_out_table(skipped, set(changes["user_id"]), labels, funded),
+    )
 
 
 # ---------------------------------------------------------------------------------------------- applying
 
-_ITEM_SCHEMA = pa.schema([("item_no", pa.int64()), ("user_id", pa.string()), ("user_principal_name", pa.string()),
-                          ("action", pa.string()), ("sku_id", pa.string()), ("disabled_plans", pa.list_(pa.string())),
-                          ("usage_location", pa.string())])
+_ITEM_SCHEMA = pa.schema(
+    [
+        ("item_no", pa.int64()),
+        ("user_id", pa.string()),
+        ("user_principal_name", pa.string()),
+        ("action", pa.string()),
+        ("sku_id", pa.string()),
+        ("disabled_plans", pa.list_(pa.string())),
+        ("usage_location", pa.string()),
+    ]
+)
 
 
 def _items(plan: Plan) -> pa.Table:
     c = plan.changes
-    return pa.Table.from_pydict({
-        "item_no": list(range(1, len(c) + 1)),
-        "user_id": c["user_id"].tolist(), "user_principal_name": c["user_principal_name"].tolist(),
-        "action": c["action"].tolist(),
-        "sku_id": [None if pd.isna(v) else v for v in c["sku_id"].tolist()],
-        "disabled_plans": [list(v) if a == "add_license" else None for a, v in zip(c["action"], c["disabled_plans"])],
-        "usage_location": [None if pd.isna(v) else v for v in c["usage_location"].tolist()],
-    }, schema=_ITEM_SCHEMA)
+    return pa.Table.from_pydict(
+        {
+            "item_no": list(range(1, len(c) + 1)),
+            "user_id": c["user_id"].tolist(),
+            "user_principal_name": c["user_principal_name"].tolist(),
+            "action": c["action"].tolist(),
+            "sku_id": [None if pd.isna(v) else v for v in c["sku_id"].tolist()],
+            "disabled_plans": [
+                list(v) if a == "add_license" else None for a, v in zip(c["action"], c["disabled_plans"])
+            ],
+            "usage_location": [None if pd.isna(v) else v for v in c["usage_location"].tolist()],
+        },
+        schema=_ITEM_SCHEMA,
+    )
 
 
 def record_plan_done(store: Store, plan: Plan) -> AppliedPlan:
@@ -345,19 +405,30 @@ def record_plan_done(store: Store, plan: Plan) -> AppliedPlan:
     with store.transaction() as con:
         version = con.execute(_SQL["tenant_version"]).fetchall()[0][0]
         if version != plan.tenant_version:
-            raise StalePlan("The tenant changed since this plan was made (a new import or another applied plan). "
-                            "Nothing was applied; plan again.")
+            raise StalePlan(
+                "The tenant changed since this plan was made (a new import or another applied plan). "
+                "Nothing was applied; plan again."
+            )
         with staged(con, staged_item=items):
             overdrawn = con.execute(_SQL["seats_overdrawn"]).fetchall()
             if overdrawn:
                 sku_id, needed, free = overdrawn[0]
-                raise SeatsExhausted(f"The plan needs {needed} {license_name(sku_id, _labels(store).get(sku_id))} seats but only "
-                                     f"{free} are free. Nothing was applied; plan again.")
+                raise SeatsExhausted(
+                    f"The plan needs {needed} {license_name(sku_id, _labels(store).get(sku_id))} seats but only "
+                    f"{free} are free. Nothing was applied; plan again."
+                )
             plan_id = con.execute(_SQL["next_plan_id"]).fetchall()[0][0]
             ids = {"plan_id": plan_id}
-            con.execute(_SQL["record_plan"], ids | {
-                "description": plan.description, "tenant_version": plan.tenant_version,
-                "change_count": len(plan.changes), "problem_count": len(plan.skipped)}).fetchall()
+            con.execute(
+                _SQL["record_plan"],
+                ids
+                | {
+                    "description": plan.description,
+                    "tenant_version": plan.tenant_version,
+                    "change_count": len(plan.changes),
+                    "problem_count": len(plan.skipped),
+                },
+            ).fetchall()
             for name in ("record_plan_items", "record_plan_history"):
                 con.execute(_SQL[name], ids).fetchall()
             for name in ("apply_seat_counts", "apply_usage_locations", "apply_drop_licenses", "apply_add_licenses"):
@@ -369,6 +440,9 @@ def record_plan_done(store: Store, plan: Plan) -> AppliedPlan:
 def apply_plan(store: Store, plan: Plan) -> AppliedPlan:
     """Deprecated name of `record_plan_done` (it only records; it never applied anything). Removed in the
     next release."""
-    warnings.warn("apply_plan only records a plan as done and is renamed record_plan_done; apply_plan goes in the "
-                  "next release", DeprecationWarning, stacklevel=2)
+    warnings.warn(
+        "apply_plan only records a plan as done and is renamed record_plan_done; apply_plan goes in the next release",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     return record_plan_done(store, plan)

@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import pandas as pd
 
 from ..store import Store
 
-READINESS_COLUMNS = ("user_principal_name", "display_name", "department", "usage_location", "can_dial_out",
-                     "reasons", "fixes", "reason_codes", "is_resource_account", "has_audio_conferencing",
-                     "has_teams_phone", "has_calling_plan", "has_communication_credits", "phone_number", "licenses",
-                     "user_id", "has_teams", "has_toll_free_number", "has_included_minutes",
-                     "can_call_beyond_included", "beyond_included_codes", "beyond_included")
+READINESS_COLUMNS = (
+    "user_principal_name",
+    "display_name",
+    "department",
+    "usage_location",
+    "can_dial_out",
+    "reasons",
+    "fixes",
+    "reason_codes",
+    "is_resource_account",
+    "has_audio_conferencing",
+    "has_teams_phone",
+    "has_calling_plan",
+    "has_communication_credits",
+    "phone_number",
+    "licenses",
+    "user_id",
+    "has_teams",
+    "has_toll_free_number",
+    "has_included_minutes",
+    "can_call_beyond_included",
+    "beyond_included_codes",
+    "beyond_included",
+)
 
 
 @dataclass(frozen=True)
@@ -63,8 +82,11 @@ BEYOND_INCLUDED_CALLS = "international on a domestic plan, beyond the included m
 def _beyond_sentence(users: int, parts: list[tuple[int, str]]) -> str:
     if users == 0:
         return ""
-    subject = "1 user can call within the included minutes" if users == 1 else \
-        f"{users} users can call within their included minutes"
+    subject = (
+        "1 user can call within the included minutes"
+        if users == 1
+        else f"{users} users can call within their included minutes"
+    )
     details = ", ".join(f"{n} {text}" for n, text in parts)
     return f" {subject}, but calls paid from credits ({BEYOND_INCLUDED_CALLS}) need more: {details}."
 
@@ -73,15 +95,26 @@ def readiness_summary(store: Store) -> ReadinessSummary:
     """Counts per reason and one sentence such as "37 users cannot dial out: 21 have no usage location, ...",
     followed by who can call within included minutes but not beyond them. A user can count under several
     reasons. "Cannot dial out" means the `readiness` view's can_dial_out, the one figure every page shows."""
-    totals = store.query("SELECT count(*), count(*) FILTER (WHERE can_dial_out), "
-                         "count(*) FILTER (WHERE can_dial_out AND NOT can_call_beyond_included) FROM readiness")[0]
+    totals = store.query(
+        "SELECT count(*), count(*) FILTER (WHERE can_dial_out), "
+        "count(*) FILTER (WHERE can_dial_out AND NOT can_call_beyond_included) FROM readiness"
+    )[0]
     rows = store.query(_REASON_COUNTS.format(column="reason_codes"))
-    beyond_rows = store.query(_REASON_COUNTS.format(column="list_filter(beyond_included_codes, lambda c: can_dial_out)"))
+    beyond_rows = store.query(
+        _REASON_COUNTS.format(column="list_filter(beyond_included_codes, lambda c: can_dial_out)")
+    )
     users, ready, beyond = totals
     sentence = _counts_sentence(users - ready, users, [(n, summary) for _, summary, n in rows])
     sentence += _beyond_sentence(beyond, [(n, summary) for _, summary, n in beyond_rows])
-    return ReadinessSummary(users, ready, users - ready, {code: n for code, _, n in rows}, sentence, beyond,
-                            {code: n for code, _, n in beyond_rows})
+    return ReadinessSummary(
+        users,
+        ready,
+        users - ready,
+        {code: n for code, _, n in rows},
+        sentence,
+        beyond,
+        {code: n for code, _, n in beyond_rows},
+    )
 
 
 def license_seats(store: Store) -> pd.DataFrame:

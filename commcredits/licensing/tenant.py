@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import phonenumbers
 
@@ -19,7 +20,13 @@ from ..countries import ISO_COUNTRIES
 from ..store import Store
 from .catalog import load_catalog
 from .tenant_read import (  # noqa: F401 - GUID, ImportResult and staged are imported from here by plans/exports
-    EMAIL, GUID, ImportProblem, ImportResult, Record, TenantImportError, read_graph_collection,
+    EMAIL,
+    GUID,
+    ImportProblem,
+    ImportResult,
+    Record,
+    TenantImportError,
+    read_graph_collection,
 )
 from .tenant_store import current_sku_ids, staged, store_phone_numbers, store_tenant  # noqa: F401
 
@@ -27,6 +34,7 @@ MAX_SEATS = 10**9  # seat counts fit DuckDB's BIGINT
 
 
 # ---------------------------------------------------------------------------------------------- validating
+
 
 def _text(value: Any) -> str | None:
     if value is None:
@@ -61,26 +69,57 @@ def validate_skus(records: list[Record]) -> tuple[list[dict], list[dict], list[I
         warning = prepaid.get("warning", 0) if isinstance(prepaid, Mapping) else 0
         suspended = prepaid.get("suspended", 0) if isinstance(prepaid, Mapping) else 0
         consumed = r.get("consumedUnits", 0)
-        for field, value in (("prepaidUnits.enabled", enabled), ("prepaidUnits.warning", warning),
-                             ("prepaidUnits.suspended", suspended), ("consumedUnits", consumed)):
+        for field, value in (
+            ("prepaidUnits.enabled", enabled),
+            ("prepaidUnits.warning", warning),
+            ("prepaidUnits.suspended", suspended),
+            ("consumedUnits", consumed),
+        ):
             if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SEATS:
-                problems.append(ImportProblem(rec.where, key, field, f"{str(value)[:30]!r} is not a whole number of seats "
-                                                                     f"(0 to {MAX_SEATS:,})"))
+                problems.append(
+                    ImportProblem(
+                        rec.where,
+                        key,
+                        field,
+                        f"{str(value)[:30]!r} is not a whole number of seats (0 to {MAX_SEATS:,})",
+                    )
+                )
         service_plans = r.get("servicePlans") or []
         if not isinstance(service_plans, list) or not all(
-                isinstance(p, Mapping) and GUID.match(str(p.get("servicePlanId", ""))) and _text(p.get("servicePlanName"))
-                for p in service_plans):
-            problems.append(ImportProblem(rec.where, key, "servicePlans",
-                                          "each service plan needs a servicePlanId (GUID) and a servicePlanName"))
+            isinstance(p, Mapping) and GUID.match(str(p.get("servicePlanId", ""))) and _text(p.get("servicePlanName"))
+            for p in service_plans
+        ):
+            problems.append(
+                ImportProblem(
+                    rec.where,
+                    key,
+                    "servicePlans",
+                    "each service plan needs a servicePlanId (GUID) and a servicePlanName",
+                )
+            )
         if len(problems) > bad:
             continue
         sku_id = sku_id.lower()
         seen[sku_id] = rec.where
-        skus.append({"sku_id": sku_id, "sku_part_number": part, "enabled_units": enabled,
-                     "consumed_units": consumed, "capability_status": _text(r.get("capabilityStatus")),
-                     "warning_units": warning, "suspended_units": suspended})
-        plans.extend({"sku_id": sku_id, "service_plan_id": str(p["servicePlanId"]).lower(),
-                      "service_plan_name": _text(p["servicePlanName"])} for p in service_plans)
+        skus.append(
+            {
+                "sku_id": sku_id,
+                "sku_part_number": part,
+                "enabled_units": enabled,
+                "consumed_units": consumed,
+                "capability_status": _text(r.get("capabilityStatus")),
+                "warning_units": warning,
+                "suspended_units": suspended,
+            }
+        )
+        plans.extend(
+            {
+                "sku_id": sku_id,
+                "service_plan_id": str(p["servicePlanId"]).lower(),
+                "service_plan_name": _text(p["servicePlanName"]),
+            }
+            for p in service_plans
+        )
     return skus, plans, problems
 
 
@@ -99,8 +138,8 @@ def validate_users(records: list[Record], known_skus: set[str]) -> tuple[list[di
         user_id = _text(r.get("id"))
         bad = len(problems)
 
-        def problem(field: str, message: str) -> None:
-            problems.append(ImportProblem(rec.where, upn, field, message))
+        def problem(field: str, message: str, where=rec.where, upn=upn) -> None:
+            problems.append(ImportProblem(where, upn, field, message))
 
         if upn is None:
             problem("userPrincipalName", "missing")
@@ -115,7 +154,9 @@ def validate_users(records: list[Record], known_skus: set[str]) -> tuple[list[di
         location = _text(r.get("usageLocation"))
         if location is not None:
             if location.upper() not in ISO_COUNTRIES:
-                problem("usageLocation", f"{location!r} is not an ISO 3166 two-letter country code (for example US, GB, DE)")
+                problem(
+                    "usageLocation", f"{location!r} is not an ISO 3166 two-letter country code (for example US, GB, DE)"
+                )
             location = location.upper()
         for field in ("displayName", "department", "country"):
             if r.get(field) is not None and not isinstance(r.get(field), str):
@@ -149,17 +190,26 @@ def validate_users(records: list[Record], known_skus: set[str]) -> tuple[list[di
             continue
         seen_ids[user_id.lower()] = f"{rec.where}"
         seen_upns[upn.lower()] = f"{rec.where}"
-        users.append({"user_id": user_id, "user_principal_name": upn, "display_name": _text(r.get("displayName")),
-                      "department": _text(r.get("department")), "country": _text(r.get("country")),
-                      "usage_location": location})
+        users.append(
+            {
+                "user_id": user_id,
+                "user_principal_name": upn,
+                "display_name": _text(r.get("displayName")),
+                "department": _text(r.get("department")),
+                "country": _text(r.get("country")),
+                "usage_location": location,
+            }
+        )
         licenses.extend({"user_id": user_id, **lic} for lic in user_licenses)
     return users, licenses, problems
 
 
 # ---------------------------------------------------------------------------------------------- public
 
-def import_graph_tenant(store: Store, users: Any, subscribed_skus: Any = None, *,
-                        source: str = "graph") -> ImportResult:
+
+def import_graph_tenant(
+    store: Store, users: Any, subscribed_skus: Any = None, *, source: str = "graph"
+) -> ImportResult:
     """Replace the tenant snapshot with Graph `users` (and `subscribedSkus`; None keeps the previous seats).
 
     Each argument may be a Graph page dict (`{"value": [...]}`), a list of pages or of records, a JSON file or
@@ -183,8 +233,9 @@ def _split_licenses(value: str | None) -> list[str]:
     return [part.strip() for part in re.split(r"[;+,]", value or "") if part.strip()]
 
 
-def users_from_csv_rows(rows: Iterable[Mapping[str, str]], part_numbers: Mapping[str, str],
-                        label: str = "users.csv") -> list[dict]:
+def users_from_csv_rows(
+    rows: Iterable[Mapping[str, str]], part_numbers: Mapping[str, str], label: str = "users.csv"
+) -> list[dict]:
     """Graph-shaped user dicts from CSV rows (userPrincipalName, displayName, usageLocation, department,
     country, id, licenses = skuIds or skuPartNumbers separated by ';'). Raises TenantImportError."""
     catalog = load_catalog()
@@ -201,14 +252,27 @@ def users_from_csv_rows(rows: Iterable[Mapping[str, str]], part_numbers: Mapping
             product = catalog.by_part_number(name)
             sku_id = part_numbers.get(name.lower()) or (product.sku_id if product else None)
             if sku_id is None:
-                problems.append(ImportProblem(f"{label} row {i}", upn, "licenses",
-                                              f"unknown license {name!r}: use a skuId or a skuPartNumber such as MCOEV"))
+                problems.append(
+                    ImportProblem(
+                        f"{label} row {i}",
+                        upn,
+                        "licenses",
+                        f"unknown license {name!r}: use a skuId or a skuPartNumber such as MCOEV",
+                    )
+                )
             else:
                 assigned.append({"skuId": sku_id, "disabledPlans": []})
-        users.append({"id": _text(row.get("id")) or (upn or "").lower() or None, "userPrincipalName": upn,
-                      "displayName": _text(row.get("displayName")), "usageLocation": _text(row.get("usageLocation")),
-                      "department": _text(row.get("department")), "country": _text(row.get("country")),
-                      "assignedLicenses": assigned})
+        users.append(
+            {
+                "id": _text(row.get("id")) or (upn or "").lower() or None,
+                "userPrincipalName": upn,
+                "displayName": _text(row.get("displayName")),
+                "usageLocation": _text(row.get("usageLocation")),
+                "department": _text(row.get("department")),
+                "country": _text(row.get("country")),
+                "assignedLicenses": assigned,
+            }
+        )
     if problems:
         raise TenantImportError(problems)
     return users
@@ -242,7 +306,9 @@ def normalize_phone_number(raw: str | None) -> str:
     try:
         number = phonenumbers.parse(raw.strip(), None)
     except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"{raw!r} is not a phone number in international form (+ country code, e.g. +14255550100)") from exc
+        raise ValueError(
+            f"{raw!r} is not a phone number in international form (+ country code, e.g. +14255550100)"
+        ) from exc
     if not phonenumbers.is_valid_number(number):
         raise ValueError(f"{raw!r} is not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -261,8 +327,9 @@ def is_toll_free(phone_number: str) -> bool:
     return phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.TOLL_FREE
 
 
-def validate_phone_numbers(rows: Iterable[Mapping[str, str]], by_upn: Mapping[str, str], source: str
-                           ) -> tuple[list[dict], list[ImportProblem]]:
+def validate_phone_numbers(
+    rows: Iterable[Mapping[str, str]], by_upn: Mapping[str, str], source: str
+) -> tuple[list[dict], list[ImportProblem]]:
     """Staged rows (user_id, phone_number, is_toll_free) from {userPrincipalName, phoneNumber[, where]} rows, and
     the problems; `by_upn` maps lower-case sign-in names to user ids."""
     staged_rows: list[dict] = []
@@ -279,11 +346,15 @@ def validate_phone_numbers(rows: Iterable[Mapping[str, str]], by_upn: Mapping[st
         elif user_id is None:
             problems.append(ImportProblem(where, upn, "userPrincipalName", "no such user in the imported tenant"))
         elif user_id in seen_users:
-            problems.append(ImportProblem(where, upn, "userPrincipalName", f"listed twice (also {seen_users[user_id]})"))
+            problems.append(
+                ImportProblem(where, upn, "userPrincipalName", f"listed twice (also {seen_users[user_id]})")
+            )
         try:
             number = normalize_phone_number(row.get("phoneNumber"))
             if number in seen_numbers:
-                problems.append(ImportProblem(where, upn, "phoneNumber", f"{number} is already given to {seen_numbers[number]}"))
+                problems.append(
+                    ImportProblem(where, upn, "phoneNumber", f"{number} is already given to {seen_numbers[number]}")
+                )
         except ValueError as exc:
             problems.append(ImportProblem(where, upn, "phoneNumber", str(exc)))
             number = None
@@ -300,7 +371,9 @@ def tenant_users_by_upn(store: Store) -> dict[str, str]:
     return {upn.lower(): uid for uid, upn in store.query("SELECT user_id, user_principal_name FROM tenant_user")}
 
 
-def import_phone_numbers(store: Store, rows: Iterable[Mapping[str, str]], *, source: str = "phone numbers") -> ImportResult:
+def import_phone_numbers(
+    store: Store, rows: Iterable[Mapping[str, str]], *, source: str = "phone numbers"
+) -> ImportResult:
     """Replace every user's phone number from rows of {userPrincipalName, phoneNumber}. Raises TenantImportError."""
     staged_rows, problems = validate_phone_numbers(rows, tenant_users_by_upn(store), source)
     if problems:

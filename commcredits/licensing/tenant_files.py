@@ -14,19 +14,24 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from ..credits.ledger import Ledger
 from . import admin_center as ac
+from .catalog import load_catalog
 from .tenant import validate_phone_numbers, validate_skus, validate_users
 from .tenant_read import ImportProblem, ImportResult, TenantImportError, read_graph_collection
 from .tenant_store import current_sku_ids, store_phone_numbers, store_tenant
-from .catalog import load_catalog
 
 MAX_FILE_BYTES = 64 << 20  # an export of 100,000 users is about 40 MiB
 
-ACTIVE_USERS, GRAPH_USERS, SUBSCRIBED_SKUS, PHONE_NUMBERS = "active_users", "graph_users", "subscribed_skus", "phone_numbers"
+ACTIVE_USERS, GRAPH_USERS, SUBSCRIBED_SKUS, PHONE_NUMBERS = (
+    "active_users",
+    "graph_users",
+    "subscribed_skus",
+    "phone_numbers",
+)
 KIND_LABELS = {
     ACTIVE_USERS: "Active users export (Microsoft 365 admin center)",
     GRAPH_USERS: "Users (Graph JSON)",
@@ -62,8 +67,8 @@ class TenantFilesCheck:
     """Every file checked, plus what would be stored (rows ready for `store_tenant` / `store_phone_numbers`)."""
 
     files: list[FileCheck]
-    users: tuple | None = None       # (users, licenses, skus, sku_plans, source)
-    phones: tuple | None = None      # (staged rows, source)
+    users: tuple | None = None  # (users, licenses, skus, sku_plans, source)
+    phones: tuple | None = None  # (staged rows, source)
 
     @property
     def problems(self) -> list[ImportProblem]:
@@ -101,15 +106,21 @@ def identify(upload: UploadedFile) -> tuple[FileCheck, object]:
             return check, data
         header, rows = _csv_rows(upload)
     except (UnicodeDecodeError, json.JSONDecodeError, csv.Error) as error:
-        return _file_problem(check, "file", f"cannot be read as {'JSON' if upload.name.lower().endswith('.json') else 'CSV'}: {error}"), None
+        return _file_problem(
+            check, "file", f"cannot be read as {'JSON' if upload.name.lower().endswith('.json') else 'CSV'}: {error}"
+        ), None
     if not ac.missing_columns(header, ac.ACTIVE_USERS_REQUIRED):
         check.kind = ACTIVE_USERS
     elif any(c.lower() in {h.strip().lower() for h in header} for c in ac.PHONE_NUMBER_COLUMNS):
         check.kind = PHONE_NUMBERS
     else:
-        return _file_problem(check, "header", "not an export the workbook knows: the active users export needs the "
-                             f"columns {', '.join(ac.ACTIVE_USERS_REQUIRED)}; the phone numbers export "
-                             f"needs {ac.PHONE_REQUIRED}"), None
+        return _file_problem(
+            check,
+            "header",
+            "not an export the workbook knows: the active users export needs the "
+            f"columns {', '.join(ac.ACTIVE_USERS_REQUIRED)}; the phone numbers export "
+            f"needs {ac.PHONE_REQUIRED}",
+        ), None
     return check, rows
 
 
@@ -123,14 +134,19 @@ def check_tenant_files(ledger: Ledger, uploads: Sequence[UploadedFile]) -> Tenan
             by_kind.setdefault(check.kind, []).append((check, data))
     for kind, found in by_kind.items():
         for check, _ in found[1:]:
-            _file_problem(check, "file", f"a second {KIND_LABELS[kind].lower()} ({found[0][0].name} is the first); "
-                                         "upload one of each")
+            _file_problem(
+                check,
+                "file",
+                f"a second {KIND_LABELS[kind].lower()} ({found[0][0].name} is the first); upload one of each",
+            )
     users = _check_users(ledger, by_kind, result)
     if PHONE_NUMBERS in by_kind:
         check, rows = by_kind[PHONE_NUMBERS][0]
         if users is None:  # the numbers belong to the users imported before
-            users = [dict(zip(("user_id", "user_principal_name", "display_name"), row)) for row in ledger.store.query(
-                "SELECT user_id, user_principal_name, display_name FROM tenant_user")]
+            users = [
+                dict(zip(("user_id", "user_principal_name", "display_name"), row))
+                for row in ledger.store.query("SELECT user_id, user_principal_name, display_name FROM tenant_user")
+            ]
         result.phones = _check_phones(check, rows, users)
     return result
 
@@ -148,8 +164,10 @@ def _check_users(ledger: Ledger, by_kind: dict, result: TenantFilesCheck) -> lis
             skus, problems = None, list(error.problems)
         check.problems += problems
         check.rows = len(skus or [])
-        check.sample = [{"License": s["sku_part_number"], "Seats": s["enabled_units"], "Assigned": s["consumed_units"]}
-                        for s in (skus or [])[:5]]
+        check.sample = [
+            {"License": s["sku_part_number"], "Seats": s["enabled_units"], "Assigned": s["consumed_units"]}
+            for s in (skus or [])[:5]
+        ]
         owned |= {s["sku_part_number"].lower(): s["sku_id"] for s in skus or []}
     users_entry = (by_kind.get(ACTIVE_USERS) or by_kind.get(GRAPH_USERS) or [None])[0]
     if users_entry is None:
@@ -172,9 +190,15 @@ def _check_users(ledger: Ledger, by_kind: dict, result: TenantFilesCheck) -> lis
     names = {}
     for lic in licenses:
         names.setdefault(lic["user_id"], []).append(lic["sku_id"])
-    check.sample = [{"Display name": u["display_name"], "User principal name": u["user_principal_name"],
-                     "Usage location": u["usage_location"] or "",
-                     "Licenses": len(names.get(u["user_id"], []))} for u in users[:5]]
+    check.sample = [
+        {
+            "Display name": u["display_name"],
+            "User principal name": u["user_principal_name"],
+            "Usage location": u["usage_location"] or "",
+            "Licenses": len(names.get(u["user_id"], [])),
+        }
+        for u in users[:5]
+    ]
     if not result.problems:
         source = f"{check.name}" + (f" + {sku_entry[0].name}" if sku_entry else "")
         result.users = (users, licenses, skus, sku_plans, source)
@@ -198,8 +222,10 @@ def _check_phones(check: FileCheck, rows: list[dict], users: list[dict]):
     by_upn = {u["user_principal_name"].lower(): u["user_id"] for u in users}
     assigned, problems, unassigned = ac.phone_rows(rows, check.name, _user_lookup(users))
     staged, more = validate_phone_numbers(assigned, by_upn, check.name)
-    check.problems += problems + [ImportProblem(p.record, p.key, "Phone number" if p.field == "phoneNumber" else
-                                                "Assigned to", p.message) for p in more]
+    check.problems += problems + [
+        ImportProblem(p.record, p.key, "Phone number" if p.field == "phoneNumber" else "Assigned to", p.message)
+        for p in more
+    ]
     check.rows = len(staged)
     check.note = f"{unassigned} unassigned number{'s' if unassigned != 1 else ''} skipped" if unassigned else ""
     check.sample = [{"Assigned to": r["userPrincipalName"], "Phone number": r["phoneNumber"]} for r in assigned[:5]]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..errors import InvalidInput
 
@@ -53,7 +54,6 @@ class ImportResult:
     licenses: int
     skus: int
     changes: int
-
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,9 @@ def read_graph_collection(source: Any, what: str) -> list[Record]:
         else:
             pages = [(what, {"value": list(source)})]
     else:
-        raise TenantImportError([ImportProblem(what, None, what, "expected Graph JSON: a dict with \"value\", a list, a file or a folder")])
+        raise TenantImportError(
+            [ImportProblem(what, None, what, 'expected Graph JSON: a dict with "value", a list, a file or a folder')]
+        )
 
     records: list[Record] = []
     problems: list[ImportProblem] = []
@@ -122,14 +124,18 @@ def read_graph_collection(source: Any, what: str) -> list[Record]:
         if isinstance(page, list):
             page = {"value": page}
         if not _is_page(page) or not isinstance(page["value"], list):
-            problems.append(ImportProblem(label, None, "value", f"expected a Graph page with a \"value\" list of {what}"))
+            problems.append(ImportProblem(label, None, "value", f'expected a Graph page with a "value" list of {what}'))
             continue
         if page.get("@odata.nextLink") and number == len(pages):
-            problems.append(ImportProblem(label, None, "@odata.nextLink",
-                                          "this is the last page given but it says more pages follow; export every page"))
+            problems.append(
+                ImportProblem(
+                    label,
+                    None,
+                    "@odata.nextLink",
+                    "this is the last page given but it says more pages follow; export every page",
+                )
+            )
         records.extend(Record(f"{label} record {i + 1}", r) for i, r in enumerate(page["value"]))
     if problems:
         raise TenantImportError(problems)
     return records
-
-

@@ -13,15 +13,15 @@ history as "Record as done") plus who applied them (`m365_apply`, `m365_license_
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import pandas as pd
 
-from ..store import named_sql
 from ..licensing.catalog import license_name
 from ..licensing.exports import GraphRequest, batch_body, graph_batches, graph_requests
 from ..licensing.plans import Plan, SeatsExhausted, StalePlan, record_plan_done
+from ..store import named_sql
 from .connection import DEFAULT_WAIT_SECONDS, RETRY_STATUSES, M365Connection, M365Error, Wait, retry_after_seconds
 
 MAX_ROUNDS = 6
@@ -57,8 +57,9 @@ class M365ApplyReport:
 
     def summary(self) -> str:
         n, bad = len(self.results), len(self.failed)
-        head = (f"Microsoft 365 applied the changes for {len(self.applied)} of {n} user{'s' if n != 1 else ''}"
-                + (f"; {bad} not (see why below)." if bad else "."))
+        head = f"Microsoft 365 applied the changes for {len(self.applied)} of {n} user{'s' if n != 1 else ''}" + (
+            f"; {bad} not (see why below)." if bad else "."
+        )
         return head + (f" {self.note}" if self.note else "")
 
 
@@ -100,14 +101,16 @@ def _send_round(connection: M365Connection, pending: list[list[_Op]]) -> tuple[l
             error = ((response.get("body") or {}).get("error") or {}) if isinstance(response.get("body"), dict) else {}
             op.error = (op.status, error.get("code"), error.get("message") or f"status {op.status}")
             if op.status in RETRY_STATUSES:
-                wait = max(wait, retry_after_seconds(response.get("headers") or {}, DEFAULT_WAIT_SECONDS,
-                                                     connection.max_wait))
+                wait = max(
+                    wait, retry_after_seconds(response.get("headers") or {}, DEFAULT_WAIT_SECONDS, connection.max_wait)
+                )
         for group in _users_of(ops):
             first_failure = next((op for op in group if op.error), None)
             if first_failure is None:
                 continue
             if first_failure.status in RETRY_STATUSES or (
-                    first_failure.status == 424 and not _own_failure(group, first_failure)):
+                first_failure.status == 424 and not _own_failure(group, first_failure)
+            ):
                 # not run (throttled, or behind another user's failure in a sequence): safe to send again
                 again.append([op for op in group if op.error])
             elif _location_not_replicated(group, first_failure):
@@ -128,37 +131,48 @@ def _users_of(ops: list[_Op]) -> list[list[_Op]]:
 
 def _location_not_replicated(group: list[_Op], op: _Op) -> bool:
     location_set = any(o.kind == "location" and o.status is not None and 200 <= o.status < 300 for o in group)
-    return (op.kind == "licenses" and op.status == 400 and location_set and op.replication_retries < 2
-            and "usage location" in (op.error[2] or "").lower())
+    return (
+        op.kind == "licenses"
+        and op.status == 400
+        and location_set
+        and op.replication_retries < 2
+        and "usage location" in (op.error[2] or "").lower()
+    )
 
 
 def _own_failure(group: list[_Op], op: _Op) -> bool:
     """True when a 424 comes from this user's own earlier request failing."""
-    before = group[:group.index(op)]
+    before = group[: group.index(op)]
     return any(o.error and o.status != 424 for o in before)
 
 
 def explain(status: int, code: str | None, message: str, labels: dict[str, str]) -> str:
     """Graph's answer to a license change in plain words."""
     text = message or ""
+
     def name(match):
         sku = match.group(0).lower()
         return license_name(sku, labels.get(sku))
+
     guid = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
     named = re.sub(guid, name, text)
     lowered = text.lower()
     if "available licenses" in lowered or "no available" in lowered or "not enough licenses" in lowered:
         return f"No free seats: {named} Buy more licenses or free some up, then apply again."
     if "usage location" in lowered:
-        return ("Missing usage location: Microsoft 365 assigns licenses only to users with a usage location. "
-                "Choose one in the plan (or set it in the admin center) and apply again.")
+        return (
+            "Missing usage location: Microsoft 365 assigns licenses only to users with a usage location. "
+            "Choose one in the plan (or set it in the admin center) and apply again."
+        )
     if "mutually exclusive" in lowered or "conflicting service plans" in lowered:
         return f"These licenses cannot be held together (mutually exclusive service plans): {named}"
     if "depends on" in lowered:
         return f"A service plan in this license needs another license first (dependent service plan): {named}"
     if status == 403:
-        return ("Permission missing: the sign-in may not change users or licenses. Grant User.ReadWrite.All "
-                "(or LicenseAssignment.ReadWrite.All) and admin consent; see the Microsoft 365 page's self-test.")
+        return (
+            "Permission missing: the sign-in may not change users or licenses. Grant User.ReadWrite.All "
+            "(or LicenseAssignment.ReadWrite.All) and admin consent; see the Microsoft 365 page's self-test."
+        )
     if status == 404:
         return "No such user in Microsoft 365 any more (deleted?). Sync, then plan again."
     if status in RETRY_STATUSES:
@@ -166,8 +180,9 @@ def explain(status: int, code: str | None, message: str, labels: dict[str, str])
     return f"Microsoft Graph refused it ({status}{' ' + code if code else ''}): {named}"
 
 
-def apply_plan_m365(ledger, plan: Plan, connection: M365Connection, *,
-                    progress: Callable[[str, float], None] | None = None) -> M365ApplyReport:
+def apply_plan_m365(
+    ledger, plan: Plan, connection: M365Connection, *, progress: Callable[[str, float], None] | None = None
+) -> M365ApplyReport:
     """Make the plan's changes in Microsoft 365 and record the ones Graph applied, with who applied them.
 
     Raises StalePlan (before sending anything) when the tenant changed since planning."""
@@ -175,8 +190,10 @@ def apply_plan_m365(ledger, plan: Plan, connection: M365Connection, *,
     tell = progress or (lambda text, fraction: None)
     version = store.query(named_sql("licensing_plan")["tenant_version"])
     if version[0][0] != plan.tenant_version:
-        raise StalePlan("The tenant changed since this plan was made (a new import, sync or applied plan). "
-                        "Nothing was sent to Microsoft 365; plan again.")
+        raise StalePlan(
+            "The tenant changed since this plan was made (a new import, sync or applied plan). "
+            "Nothing was sent to Microsoft 365; plan again."
+        )
     applied_by = connection.who()
     waited_before = connection.waited_seconds
     ops = _ops(plan)
@@ -184,8 +201,10 @@ def apply_plan_m365(ledger, plan: Plan, connection: M365Connection, *,
     for round_no in range(1, MAX_ROUNDS + 1):
         if not pending:
             break
-        tell(f"Sending changes for {len(pending)} user{'s' if len(pending) != 1 else ''} to Microsoft 365",
-             (round_no - 1) / MAX_ROUNDS)
+        tell(
+            f"Sending changes for {len(pending)} user{'s' if len(pending) != 1 else ''} to Microsoft 365",
+            (round_no - 1) / MAX_ROUNDS,
+        )
         try:
             pending, wait = _send_round(connection, pending)
         except M365Error as error:  # Graph failed mid-way: what it applied before still gets recorded
@@ -231,31 +250,45 @@ def _record(store, plan: Plan, done: pd.Series, applied_by: str) -> tuple[int, i
     rows = plan.changes[done]
     if rows.empty:
         return 0, None, "Nothing changed in Microsoft 365, so nothing was recorded."
-    applied = replace(plan, changes=rows.reset_index(drop=True),
-                      description=f"{plan.description} (applied in Microsoft 365 by {applied_by})")
+    applied = replace(
+        plan,
+        changes=rows.reset_index(drop=True),
+        description=f"{plan.description} (applied in Microsoft 365 by {applied_by})",
+    )
     try:
         result = record_plan_done(store, applied)
     except (StalePlan, SeatsExhausted) as error:
-        return 0, None, (f"The changes were made in Microsoft 365, but the workbook's copy of the tenant is out of date "
-                         f"({type(error).__name__}); run Sync to bring them in.")
+        return (
+            0,
+            None,
+            (
+                f"The changes were made in Microsoft 365, but the workbook's copy of the tenant is out of date "
+                f"({type(error).__name__}); run Sync to bring them in."
+            ),
+        )
     return result.changes, result.plan_id, ""
 
 
 def _record_results(store, plan, plan_id, applied_by, results: list[UserResult], waited: float) -> int:
-    frame = pd.DataFrame([r.__dict__ for r in results],
-                         columns=["user_id", "user_principal_name", "status", "message", "graph_status", "graph_code"])
+    frame = pd.DataFrame(
+        [r.__dict__ for r in results],
+        columns=["user_id", "user_principal_name", "status", "message", "graph_status", "graph_code"],
+    )
     frame["graph_status"] = frame["graph_status"].astype("Int64")
     with store.transaction() as con:
         apply_id = con.execute("SELECT COALESCE(max(apply_id), 0) + 1 FROM m365_apply").fetchall()[0][0]
         applied = sum(r.status == "applied" for r in results)
-        con.execute("INSERT INTO m365_apply VALUES ($1, now(), $2, $3, $4, $5, $6, $7)",
-                    [apply_id, applied_by, plan_id, plan.description, applied, len(results) - applied,
-                     float(waited)]).fetchall()
+        con.execute(
+            "INSERT INTO m365_apply VALUES ($1, now(), $2, $3, $4, $5, $6, $7)",
+            [apply_id, applied_by, plan_id, plan.description, applied, len(results) - applied, float(waited)],
+        ).fetchall()
         con.register("_m365_results", frame)
         try:
-            con.execute("INSERT INTO m365_apply_result SELECT $1, user_id, user_principal_name, status, message, "
-                        "graph_status, graph_code FROM _m365_results", [apply_id]).fetchall()
+            con.execute(
+                "INSERT INTO m365_apply_result SELECT $1, user_id, user_principal_name, status, message, "
+                "graph_status, graph_code FROM _m365_results",
+                [apply_id],
+            ).fetchall()
         finally:
             con.unregister("_m365_results")
     return apply_id
-

@@ -11,22 +11,32 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 EXIT_OK, EXIT_CONFIG, EXIT_PERMISSION, EXIT_GRAPH, EXIT_BUSY, EXIT_DATA = 0, 3, 4, 5, 6, 7
 
 
 def add_commands(subparsers) -> None:
-    sync = subparsers.add_parser("sync", help="bring users, licenses, seats and call logs from Microsoft 365",
-                                 description="Sync from Microsoft 365 through Microsoft Graph (app-only sign-in).")
+    sync = subparsers.add_parser(
+        "sync",
+        help="bring users, licenses, seats and call logs from Microsoft 365",
+        description="Sync from Microsoft 365 through Microsoft Graph (app-only sign-in).",
+    )
     sync.add_argument("--ledger", help="the ledger file (default: config file, then COMMCREDITS_DB)")
-    sync.add_argument("--config", help="a TOML config file (default: COMMCREDITS_CONFIG or "
-                                       "~/.config/commcredits/config.toml)")
-    sync.add_argument("--since", type=_date, help="read call logs from this date or time (UTC) instead of where "
-                                                  "the last sync stopped, e.g. 2026-01-01")
+    sync.add_argument(
+        "--config", help="a TOML config file (default: COMMCREDITS_CONFIG or ~/.config/commcredits/config.toml)"
+    )
+    sync.add_argument(
+        "--since",
+        type=_date,
+        help="read call logs from this date or time (UTC) instead of where the last sync stopped, e.g. 2026-01-01",
+    )
     sync.set_defaults(handler=run_sync)
-    check = subparsers.add_parser("check-permissions", help="say which Microsoft Graph permission is missing",
-                                  description="Call each Graph endpoint the workbook uses and report in words.")
+    check = subparsers.add_parser(
+        "check-permissions",
+        help="say which Microsoft Graph permission is missing",
+        description="Call each Graph endpoint the workbook uses and report in words.",
+    )
     check.add_argument("--config", help="a TOML config file")
     check.set_defaults(handler=run_check)
 
@@ -36,7 +46,7 @@ def _date(text: str) -> datetime:
         value = datetime.fromisoformat(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-01-01") from exc
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _fail(command: str, code: int, message: str) -> int:

@@ -19,9 +19,10 @@ import email.utils
 import json
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import CommCreditsError, InvalidInput
@@ -183,6 +184,7 @@ class M365Connection:
 
 # ---------------------------------------------------------------------------------------------- helpers
 
+
 async def _build_adapter(credential, base_url: str, scopes: list[str]):
     from kiota_authentication_azure.azure_identity_authentication_provider import AzureIdentityAuthenticationProvider
     from kiota_http.kiota_client_factory import KiotaClientFactory
@@ -193,8 +195,7 @@ async def _build_adapter(credential, base_url: str, scopes: list[str]):
     host = urlparse(base_url).hostname
     # the provider attaches tokens only for allowed hosts (Graph's by default; a sovereign cloud or a local
     # stand-in must be listed), and refuses plain http except for localhost
-    provider = AzureIdentityAuthenticationProvider(credential, scopes=scopes,
-                                                   allowed_hosts=[host] if host else [])
+    provider = AzureIdentityAuthenticationProvider(credential, scopes=scopes, allowed_hosts=[host] if host else [])
     # our own retry loop waits out 429/503/504 and reports each wait; the SDK's would retry silently
     middleware = [m for m in KiotaClientFactory.get_default_middleware(None) if not isinstance(m, RetryHandler)]
     client = GraphClientFactory.create_with_custom_middleware(middleware)
@@ -245,7 +246,7 @@ def retry_after_seconds(headers, fallback: float, cap: float) -> float:
         else:
             when = email.utils.parsedate_to_datetime(text) if text else None
             if when is not None:
-                seconds = max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+                seconds = max(0.0, (when - datetime.now(UTC)).total_seconds())
     return min(max(seconds, 0.0), cap)
 
 
@@ -257,15 +258,22 @@ def graph_error(exc: Exception, url: str | None) -> M365Error:
     text = str(exc).strip()
     message = getattr(error, "message", None) or (text.splitlines()[0] if text else type(exc).__name__)
     if type(exc).__name__ in {"ClientAuthenticationError", "CredentialUnavailableError"}:
-        return M365Error(f"Sign-in to Microsoft Entra ID failed ({message}). Check the tenant id, the client id and "
-                         "the secret or certificate, and that the app registration still exists.", status=401,
-                         code="SignInFailed", url=url)
+        return M365Error(
+            f"Sign-in to Microsoft Entra ID failed ({message}). Check the tenant id, the client id and "
+            "the secret or certificate, and that the app registration still exists.",
+            status=401,
+            code="SignInFailed",
+            url=url,
+        )
     if status is None:
-        return M365Error(f"Microsoft Graph could not be reached ({type(exc).__name__}: {message}). "
-                         "Check the network and try again.", url=url)
+        return M365Error(
+            f"Microsoft Graph could not be reached ({type(exc).__name__}: {message}). Check the network and try again.",
+            url=url,
+        )
     cls = PermissionMissing if status == 403 else M365Error
-    return cls(f"Microsoft Graph answered {status}{f' {code}' if code else ''}: {message}", status=status,
-               code=code, url=url)
+    return cls(
+        f"Microsoft Graph answered {status}{f' {code}' if code else ''}: {message}", status=status, code=code, url=url
+    )
 
 
 def token_claims(token: str) -> dict | None:
@@ -290,26 +298,49 @@ def _check_base_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
-def connect_m365(*, tenant_id: str | None = None, client_id: str | None = None, client_secret: str | None = None,
-                 certificate_path: str | None = None, credential: Any = None, device_code: bool = False,
-                 prompt: Callable[[str, str, datetime], None] | None = None, base_url: str = GRAPH_V1,
-                 authority: str | None = None, credential_options: dict | None = None) -> M365Connection:
+def connect_m365(
+    *,
+    tenant_id: str | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    certificate_path: str | None = None,
+    credential: Any = None,
+    device_code: bool = False,
+    prompt: Callable[[str, str, datetime], None] | None = None,
+    base_url: str = GRAPH_V1,
+    authority: str | None = None,
+    credential_options: dict | None = None,
+) -> M365Connection:
     """Connect to Microsoft 365. Give exactly one of `client_secret`, `certificate_path`, `credential` (any azure
     TokenCredential) or `device_code=True` (an admin signs in at microsoft.com/devicelogin; `prompt(url, code,
     expires_on)` shows them the code). `authority` is the sign-in host for sovereign clouds;
     `credential_options` go to the azure-identity credential. Nothing is sent until the first request."""
     base_url = _check_base_url(base_url)
-    given = [name for name, value in (("client_secret", client_secret), ("certificate_path", certificate_path),
-                                      ("credential", credential), ("device_code", device_code)) if value]
+    given = [
+        name
+        for name, value in (
+            ("client_secret", client_secret),
+            ("certificate_path", certificate_path),
+            ("credential", credential),
+            ("device_code", device_code),
+        )
+        if value
+    ]
     if len(given) != 1:
-        raise InvalidInput("credential", "give one way to sign in: client_secret, certificate_path, credential "
-                                         "or device_code=True" + (f" (got {', '.join(given)})" if given else ""))
+        raise InvalidInput(
+            "credential",
+            "give one way to sign in: client_secret, certificate_path, credential "
+            "or device_code=True" + (f" (got {', '.join(given)})" if given else ""),
+        )
     if credential is not None:
         return M365Connection(credential, base_url, mode=_mode_of(credential), client_id=client_id, tenant_id=tenant_id)
     for name, value in (("tenant_id", tenant_id), ("client_id", client_id)):
         if not value or not str(value).strip():
-            raise InvalidInput(name, f"the app registration's {name.replace('_', ' ')} (Directory / Application "
-                                     "id from the Entra admin center) is needed")
+            raise InvalidInput(
+                name,
+                f"the app registration's {name.replace('_', ' ')} (Directory / Application "
+                "id from the Entra admin center) is needed",
+            )
     from azure.identity import CertificateCredential, ClientSecretCredential, DeviceCodeCredential
 
     options = {"authority": authority} if authority else {}
@@ -320,13 +351,17 @@ def connect_m365(*, tenant_id: str | None = None, client_id: str | None = None, 
         cred = CertificateCredential(tenant_id, client_id, certificate_path, **options)
     else:
         cred = DeviceCodeCredential(client_id=client_id, tenant_id=tenant_id, prompt_callback=prompt, **options)
-        return M365Connection(cred, base_url, mode="delegated", client_id=client_id, tenant_id=tenant_id,
-                              scopes=list(DELEGATED_SCOPES))
+        return M365Connection(
+            cred, base_url, mode="delegated", client_id=client_id, tenant_id=tenant_id, scopes=list(DELEGATED_SCOPES)
+        )
     return M365Connection(cred, base_url, mode="app", client_id=client_id, tenant_id=tenant_id)
 
 
 def _mode_of(credential) -> str:
     """'delegated' for credentials that sign a person in, else 'app'."""
     return getattr(credential, "commcredits_mode", None) or (
-        "delegated" if type(credential).__name__ in {"DeviceCodeCredential", "InteractiveBrowserCredential",
-                                                     "UsernamePasswordCredential"} else "app")
+        "delegated"
+        if type(credential).__name__
+        in {"DeviceCodeCredential", "InteractiveBrowserCredential", "UsernamePasswordCredential"}
+        else "app"
+    )

@@ -7,7 +7,7 @@ page's checklist and `commcredits check-permissions`. docs/m365.md quotes Graph'
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -26,26 +26,56 @@ class Job:
 
 
 def pstn_probe() -> str:
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     day = now - timedelta(days=1)
-    return (f"communications/callRecords/getPstnCalls(fromDateTime={day:%Y-%m-%dT%H:%M:%SZ},"
-            f"toDateTime={now:%Y-%m-%dT%H:%M:%SZ})")
+    return (
+        f"communications/callRecords/getPstnCalls(fromDateTime={day:%Y-%m-%dT%H:%M:%SZ},"
+        f"toDateTime={now:%Y-%m-%dT%H:%M:%SZ})"
+    )
 
 
 JOBS = (
-    Job("users", "Read users, their licenses and usage locations (List users)", "User.Read.All",
+    Job(
+        "users",
+        "Read users, their licenses and usage locations (List users)",
+        "User.Read.All",
         frozenset({"User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}),
-        probe="users?$select=id,userPrincipalName,assignedLicenses,usageLocation&$top=1"),
-    Job("skus", "Read the organization's licenses and free seats (List subscribedSkus)", "LicenseAssignment.Read.All",
-        frozenset({"LicenseAssignment.ReadWrite.All", "Organization.Read.All", "Organization.ReadWrite.All",
-                   "Directory.Read.All", "Directory.ReadWrite.All"}),
-        probe="subscribedSkus?$select=skuId,skuPartNumber,prepaidUnits,consumedUnits"),
-    Job("pstn_calls", "Read PSTN call logs (callRecord: getPstnCalls)", "CallRecord-PstnCalls.Read.All",
-        frozenset({"CallRecords.Read.All"}), app_only=True),
-    Job("assign_licenses", "Assign licenses (user: assignLicense), for Apply in Microsoft 365",
-        "LicenseAssignment.ReadWrite.All", frozenset({"User.ReadWrite.All", "Directory.ReadWrite.All"})),
-    Job("usage_location", "Set usage locations (Update user), for Apply in Microsoft 365", "User.ReadWrite.All",
-        frozenset({"Directory.ReadWrite.All"})),
+        probe="users?$select=id,userPrincipalName,assignedLicenses,usageLocation&$top=1",
+    ),
+    Job(
+        "skus",
+        "Read the organization's licenses and free seats (List subscribedSkus)",
+        "LicenseAssignment.Read.All",
+        frozenset(
+            {
+                "LicenseAssignment.ReadWrite.All",
+                "Organization.Read.All",
+                "Organization.ReadWrite.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+            }
+        ),
+        probe="subscribedSkus?$select=skuId,skuPartNumber,prepaidUnits,consumedUnits",
+    ),
+    Job(
+        "pstn_calls",
+        "Read PSTN call logs (callRecord: getPstnCalls)",
+        "CallRecord-PstnCalls.Read.All",
+        frozenset({"CallRecords.Read.All"}),
+        app_only=True,
+    ),
+    Job(
+        "assign_licenses",
+        "Assign licenses (user: assignLicense), for Apply in Microsoft 365",
+        "LicenseAssignment.ReadWrite.All",
+        frozenset({"User.ReadWrite.All", "Directory.ReadWrite.All"}),
+    ),
+    Job(
+        "usage_location",
+        "Set usage locations (Update user), for Apply in Microsoft 365",
+        "User.ReadWrite.All",
+        frozenset({"Directory.ReadWrite.All"}),
+    ),
 )
 # What an admin signing in with a device code is asked to consent to: every job that has a delegated permission.
 DELEGATED_SCOPES = [job.least for job in JOBS if not job.app_only]

@@ -40,25 +40,36 @@ class PermissionReport:
         if self.ok:
             return f"All {len(self.checks)} permissions the workbook needs are granted."
         names = ", ".join(sorted({c.permission for c in self.missing}))
-        return (f"{len(self.missing)} of {len(self.checks)} checks failed. Grant {names} to the app registration "
-                "(API permissions > Add a permission > Microsoft Graph), then Grant admin consent.")
+        return (
+            f"{len(self.missing)} of {len(self.checks)} checks failed. Grant {names} to the app registration "
+            "(API permissions > Add a permission > Microsoft Graph), then Grant admin consent."
+        )
 
     def lines(self) -> list[str]:
-        return [f"{'ok' if c.ok else 'MISSING' if c.ok is False else '?'}: {c.what} ({c.permission}). {c.detail}"
-                for c in self.checks]
+        return [
+            f"{'ok' if c.ok else 'MISSING' if c.ok is False else '?'}: {c.what} ({c.permission}). {c.detail}"
+            for c in self.checks
+        ]
 
 
 def _consent(permission: str, mode: str) -> str:
     kind = "Application" if mode == "app" else "Delegated"
-    return (f"Missing {permission}. In the Microsoft Entra admin center open App registrations > this app > "
-            f"API permissions > Add a permission > Microsoft Graph > {kind} permissions, add {permission}, "
-            "then select Grant admin consent.")
+    return (
+        f"Missing {permission}. In the Microsoft Entra admin center open App registrations > this app > "
+        f"API permissions > Add a permission > Microsoft Graph > {kind} permissions, add {permission}, "
+        "then select Grant admin consent."
+    )
 
 
 def _check(connection: M365Connection, job: Job, granted: set[str] | None) -> PermissionCheck:
     if job.app_only and connection.mode == "delegated":
-        return PermissionCheck(job.what, job.least, False, "Only the app registration can do this (Graph has no "
-                                                           "delegated permission for it); an admin's sign-in cannot.")
+        return PermissionCheck(
+            job.what,
+            job.least,
+            False,
+            "Only the app registration can do this (Graph has no "
+            "delegated permission for it); an admin's sign-in cannot.",
+        )
     probe = pstn_probe() if job.key == "pstn_calls" else job.probe
     if probe is not None:
         try:
@@ -69,8 +80,9 @@ def _check(connection: M365Connection, job: Job, granted: set[str] | None) -> Pe
             return PermissionCheck(job.what, job.least, None, f"Could not check: {error}")
         return PermissionCheck(job.what, job.least, True, "Works.")
     if granted is None:
-        return PermissionCheck(job.what, job.least, None, "The sign-in token does not say; Apply in Microsoft 365 "
-                                                          "will report it.")
+        return PermissionCheck(
+            job.what, job.least, None, "The sign-in token does not say; Apply in Microsoft 365 will report it."
+        )
     if job.satisfied_by(granted):
         return PermissionCheck(job.what, job.least, True, "Granted.")
     return PermissionCheck(job.what, job.least, False, _consent(job.least, connection.mode))

@@ -15,9 +15,9 @@ from __future__ import annotations
 import importlib
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Mapping
 
 from ..config import database_path
 from ..errors import InvalidInput
@@ -67,9 +67,12 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] = os.en
             raise InvalidInput("config", f"{file} is not a TOML file: {exc}") from exc
         section = data.get("m365") or {}
         if "client_secret" in section or "client_secret" in data:
-            raise InvalidInput("client_secret", f"{file} holds a client secret: remove it and put it in the OS "
-                                                f"keyring (keyring set {KEYRING_SERVICE} <client id>) or in "
-                                                f"{SECRET_ENV}")
+            raise InvalidInput(
+                "client_secret",
+                f"{file} holds a client secret: remove it and put it in the OS "
+                f"keyring (keyring set {KEYRING_SERVICE} <client id>) or in "
+                f"{SECRET_ENV}",
+            )
         values |= {k: str(v) for k, v in section.items() if k in {f.name for f in fields(M365Settings)}}
         if data.get("ledger"):
             values["ledger"] = str(data["ledger"])
@@ -109,20 +112,28 @@ def connect_from_settings(settings: M365Settings | None = None) -> M365Connectio
         try:
             factory = getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError) as exc:
-            raise NotConnected(f"COMMCREDITS_M365_CREDENTIAL={settings.credential!r} is not 'module:callable' "
-                               f"that can be imported ({exc})") from exc
-        return connect_m365(credential=factory(), base_url=settings.base_url, client_id=settings.client_id,
-                            tenant_id=settings.tenant_id)
+            raise NotConnected(
+                f"COMMCREDITS_M365_CREDENTIAL={settings.credential!r} is not 'module:callable' "
+                f"that can be imported ({exc})"
+            ) from exc
+        return connect_m365(
+            credential=factory(), base_url=settings.base_url, client_id=settings.client_id, tenant_id=settings.tenant_id
+        )
     missing = [n for n in ("tenant_id", "client_id") if not getattr(settings, n)]
     secret = client_secret(settings)
     if not (settings.certificate_path or secret):
         missing.append(f"a client secret ({SECRET_ENV} or the keyring) or a certificate_path")
     if missing:
         raise NotConnected("Microsoft 365 is not configured: missing " + ", ".join(missing) + ". See docs/m365.md.")
-    return connect_m365(tenant_id=settings.tenant_id, client_id=settings.client_id,
-                        client_secret=None if settings.certificate_path else secret,
-                        certificate_path=settings.certificate_path, base_url=settings.base_url,
-                        authority=settings.authority, credential_options=settings.credential_options)
+    return connect_m365(
+        tenant_id=settings.tenant_id,
+        client_id=settings.client_id,
+        client_secret=None if settings.certificate_path else secret,
+        certificate_path=settings.certificate_path,
+        base_url=settings.base_url,
+        authority=settings.authority,
+        credential_options=settings.credential_options,
+    )
 
 
 # ---- signing in from the Microsoft 365 page ----
@@ -153,13 +164,17 @@ def keep_secret(client_id: str, secret: str) -> bool:
         return False
 
 
-def sign_in_blocker(settings: M365Settings, method: str, typed_secret: str = "",
-                    env: Mapping[str, str] = os.environ) -> str | None:
+def sign_in_blocker(
+    settings: M365Settings, method: str, typed_secret: str = "", env: Mapping[str, str] = os.environ
+) -> str | None:
     """Why `method` cannot sign in with these settings yet (a sentence for the page), or None when it can."""
     if method == "credential":
         return None if settings.credential else "No COMMCREDITS_M365_CREDENTIAL is configured."
-    missing = [words for name, words in (("tenant_id", "the tenant (directory) ID"),
-                                         ("client_id", "the application (client) ID")) if not getattr(settings, name)]
+    missing = [
+        words
+        for name, words in (("tenant_id", "the tenant (directory) ID"), ("client_id", "the application (client) ID"))
+        if not getattr(settings, name)
+    ]
     if missing:
         return f"Enter {' and '.join(missing)} first."
     if method == "secret" and not (typed_secret.strip() or client_secret(settings, env)):
@@ -179,8 +194,13 @@ def connect_with(settings: M365Settings, method: str, *, typed_secret: str = "",
         raise NotConnected(blocker)
     if method == "credential":
         return connect_from_settings(settings)
-    common = dict(tenant_id=settings.tenant_id, client_id=settings.client_id, base_url=settings.base_url,
-                  authority=settings.authority, credential_options=settings.credential_options)
+    common = dict(
+        tenant_id=settings.tenant_id,
+        client_id=settings.client_id,
+        base_url=settings.base_url,
+        authority=settings.authority,
+        credential_options=settings.credential_options,
+    )
     if method == "device":
         return connect_m365(device_code=True, prompt=prompt, **common)
     if method == "certificate":

@@ -18,22 +18,21 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
 
+from ..credits.settlement import SettlementReport
 from ..errors import InvalidInput, InvalidTime
 from ..licensing.tenant import import_graph_tenant
 from ..money import format_money
-from ..credits.settlement import SettlementReport
 from ..usage.call_import import ImportReport, import_pstn_calls
 from ..usage.rate_and_settle import rate_and_settle
 from .connection import M365Connection
 
-USER_FIELDS = ["id", "userPrincipalName", "displayName", "department", "country", "usageLocation",
-               "assignedLicenses"]
+USER_FIELDS = ["id", "userPrincipalName", "displayName", "department", "country", "usageLocation", "assignedLicenses"]
 SKU_FIELDS = ["skuId", "skuPartNumber", "prepaidUnits", "consumedUnits", "capabilityStatus", "servicePlans"]
 MAX_WINDOW = timedelta(days=90)  # getPstnCalls: fromDateTime and toDateTime at most 90 days apart
 FIRST_SYNC_DAYS = 90  # with no sync and no call in the ledger yet, read this far back
@@ -67,14 +66,18 @@ class SyncReport:
         if self.users is not None:
             parts.append(f"{self.users} users, {self.skus} subscriptions, {self.license_changes} license changes")
         c = self.calls
-        parts.append(f"calls {self.calls_from:%Y-%m-%d %H:%M} to {self.calls_to:%Y-%m-%d %H:%M} UTC: {c.imported} new, "
-                     f"{c.duplicates} already known, {c.quarantined} quarantined")
+        parts.append(
+            f"calls {self.calls_from:%Y-%m-%d %H:%M} to {self.calls_to:%Y-%m-%d %H:%M} UTC: {c.imported} new, "
+            f"{c.duplicates} already known, {c.quarantined} quarantined"
+        )
         if self.late_rows:
             parts.append(f"{self.late_rows} of the new calls reported late (in the look-back)")
         if self.settled is not None:
             s = self.settled
-            parts.append(f"{s.settled} settled for {format_money(s.amount, self.currency)}"
-                         + (f", {s.blocked} blocked (balance too low)" if s.blocked else ""))
+            parts.append(
+                f"{s.settled} settled for {format_money(s.amount, self.currency)}"
+                + (f", {s.blocked} blocked (balance too low)" if s.blocked else "")
+            )
         if self.waited_seconds:
             parts.append(f"waited {self.waited_seconds:.0f} s for Microsoft Graph throttling")
         return "Synced: " + "; ".join(parts) + "."
@@ -114,18 +117,17 @@ def resume_point(store) -> datetime | None:
     newest = store.query("SELECT max(start_at) FROM pstn_call")[0][0]
     if newest is None:
         return None
-    return datetime.combine(newest.astimezone(timezone.utc).date(), time(), tzinfo=timezone.utc)
+    return datetime.combine(newest.astimezone(UTC).date(), time(), tzinfo=UTC)
 
 
 def _graph_time(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _pstn_request(start: datetime, end: datetime) -> str:
     # The documented URL. The SDK's request builder for this function drops the comma between the two
     # parameters (msgraph-sdk-python issue #1234), which Graph refuses; the request still goes through the SDK.
-    return (f"communications/callRecords/getPstnCalls(fromDateTime={_graph_time(start)},"
-            f"toDateTime={_graph_time(end)})")
+    return f"communications/callRecords/getPstnCalls(fromDateTime={_graph_time(start)},toDateTime={_graph_time(end)})"
 
 
 def _users_request(connection: M365Connection):
@@ -136,9 +138,17 @@ def _users_request(connection: M365Connection):
     return connection.client().users.to_get_request_information(RequestConfiguration(query_parameters=query))
 
 
-def sync_m365(ledger, connection: M365Connection, *, since: datetime | None = None, progress: Progress | None = None,
-              now: datetime | None = None, tenant: bool = True, calls: bool = True,
-              lookback_hours: float | None = None) -> SyncReport:
+def sync_m365(
+    ledger,
+    connection: M365Connection,
+    *,
+    since: datetime | None = None,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+    tenant: bool = True,
+    calls: bool = True,
+    lookback_hours: float | None = None,
+) -> SyncReport:
     """Bring users, licenses, seats and call logs from Microsoft 365 into the ledger; rate and settle the calls.
 
     `since`: read call logs from this (aware) time instead of where the last sync stopped (less the look-back,
@@ -147,14 +157,14 @@ def sync_m365(ledger, connection: M365Connection, *, since: datetime | None = No
     sync resumes after them."""
     store = ledger.store
     tell = progress or (lambda text, fraction: None)
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     if since is not None and since.tzinfo is None:
         raise InvalidTime("since", "give a time with a timezone, e.g. 2026-01-01T00:00:00+00:00")
     read_before = resume_point(store)  # calls before it were asked for already: new ones there came late
     again = lookback(lookback_hours)
     start = since or (read_before - again if read_before else now - timedelta(days=FIRST_SYNC_DAYS))
-    start = min(start.astimezone(timezone.utc), now)
-    imports_from = datetime.now(timezone.utc)
+    start = min(start.astimezone(UTC), now)
+    imports_from = datetime.now(UTC)
     windows = call_windows(start, now) if calls else []
     waited_before = connection.waited_seconds
     run_id = _start_run(store, start, now, connection.who())
@@ -169,8 +179,16 @@ def sync_m365(ledger, connection: M365Connection, *, since: datetime | None = No
             report = _with(report, users=result.users, skus=result.skus, license_changes=result.changes)
         with tempfile.TemporaryDirectory(prefix="commcredits-sync-") as folder:
             for number, (a, b) in enumerate(windows):
-                report = _sync_window(ledger, connection, run_id, a, b, Path(folder), report,
-                                      lambda text, part: tell(text, 0.1 + 0.8 * (number + part) / len(windows)))
+                report = _sync_window(
+                    ledger,
+                    connection,
+                    run_id,
+                    a,
+                    b,
+                    Path(folder),
+                    report,
+                    lambda text, part, number=number: tell(text, 0.1 + 0.8 * (number + part) / len(windows)),
+                )
         report = _with(report, late_rows=_late_rows(store, imports_from, read_before))
         tell("Rating and settling calls", 0.92)
         settled = rate_and_settle(ledger).settlement
@@ -199,8 +217,9 @@ def _sync_window(ledger, connection, run_id, start, end, folder: Path, report: S
         report = _with(report, pages=report.pages + 1, calls=report.calls + imported)
         tell(f"{label}: page {pages}, {rows:,} calls", min(0.9, pages / (pages + 1)))
     with ledger.store.transaction() as con:
-        con.execute("INSERT INTO m365_sync_window VALUES ($1, $2, $3, $4, $5, now())",
-                    [run_id, start, end, pages, rows]).fetchall()
+        con.execute(
+            "INSERT INTO m365_sync_window VALUES ($1, $2, $3, $4, $5, now())", [run_id, start, end, pages, rows]
+        ).fetchall()
     return _with(report, windows=report.windows + 1)
 
 
@@ -208,8 +227,9 @@ def _late_rows(store, imported_since: datetime, read_before: datetime | None) ->
     """Calls this sync imported whose start lies before where earlier syncs had read to: reported late."""
     if read_before is None:
         return 0
-    return store.query("SELECT count(*) FROM pstn_call WHERE imported_at >= $1 AND start_at < $2",
-                       [imported_since, read_before])[0][0]
+    return store.query(
+        "SELECT count(*) FROM pstn_call WHERE imported_at >= $1 AND start_at < $2", [imported_since, read_before]
+    )[0][0]
 
 
 def _with(report: SyncReport, **changes) -> SyncReport:
@@ -230,9 +250,21 @@ def _finish(store, report: SyncReport, status: str, message: str) -> None:
     with store.transaction() as con:
         con.execute(
             "INSERT INTO m365_sync_result VALUES ($1, now(), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            [report.run_id, status, report.users, report.skus, report.license_changes, report.calls.imported,
-             report.calls.duplicates, report.calls.quarantined, s.settled if s else 0,
-             s.amount if s else Decimal(0), float(report.waited_seconds), message]).fetchall()
+            [
+                report.run_id,
+                status,
+                report.users,
+                report.skus,
+                report.license_changes,
+                report.calls.imported,
+                report.calls.duplicates,
+                report.calls.quarantined,
+                s.settled if s else 0,
+                s.amount if s else Decimal(0),
+                float(report.waited_seconds),
+                message,
+            ],
+        ).fetchall()
 
 
 def last_sync(store) -> dict | None:

@@ -16,8 +16,16 @@ import pandas as pd
 from ..alerts.checks import CHECK_TITLES, Alert, Severity
 from ..alerts.notify import current_alerts, send_test
 from ..alerts.settings import (
-    SECRETS, SecretStoreUnavailable, get_secret, load_settings, mask_url, parse_settings, save_settings, secret_home,
-    set_secret, validate_webhook_url,
+    SECRETS,
+    SecretStoreUnavailable,
+    get_secret,
+    load_settings,
+    mask_url,
+    parse_settings,
+    save_settings,
+    secret_home,
+    set_secret,
+    validate_webhook_url,
 )
 from ..credits.ledger import Ledger
 from ..errors import CommCreditsError, InvalidInput
@@ -36,23 +44,34 @@ OFFSET = "248px"  # where inputs start: the label column plus its gap
 def alerts_strip_html(alerts: list[Alert]) -> str:
     """One line per alert, most severe first, each with its fix and a link to the page that fixes it."""
     if not alerts:
-        return f'<div class="cc-alerts"><div class="cc-alerts-clear">No alerts: every check passed.</div></div>'
+        return '<div class="cc-alerts"><div class="cc-alerts-clear">No alerts: every check passed.</div></div>'
     rows = "".join(
         f'<div class="cc-alert cc-alert-{a.severity.name.lower()}" data-check="{html.escape(a.check)}">'
         f'<span class="cc-alert-label">{html.escape(a.severity.label)}</span>'
         f'<span>{html.escape(a.sentence)} <span class="cc-alert-fix">{html.escape(a.fix)}</span> '
         f'<a href="{html.escape(a.page)}">{html.escape(page_title(a.page))} →</a></span></div>'
-        for a in alerts)
+        for a in alerts
+    )
     label = "Alerts" if any(a.severity >= Severity.WARNING for a in alerts) else "Notes"
     return f'<div class="cc-alerts" role="region" aria-label="{label}">{rows}</div>'
 
 
 def history_csv_frame(sent: pd.DataFrame) -> pd.DataFrame:
     """Every alert message for the CSV download, times in UTC."""
-    return pd.DataFrame({"When (UTC)": sent["attempted_at"].map(fmt.utc_text), "Channel": sent["channel"],
-                         "To": sent["recipient"], "Check": sent["check_name"].map(lambda c: CHECK_TITLES.get(c, c)),
-                         "Kind": sent["kind"], "Severity": sent["severity"], "Message": sent["sentence"],
-                         "Status": sent["status"], "Attempts": sent["attempts"], "Error": sent["error"].fillna("")})
+    return pd.DataFrame(
+        {
+            "When (UTC)": sent["attempted_at"].map(fmt.utc_text),
+            "Channel": sent["channel"],
+            "To": sent["recipient"],
+            "Check": sent["check_name"].map(lambda c: CHECK_TITLES.get(c, c)),
+            "Kind": sent["kind"],
+            "Severity": sent["severity"],
+            "Message": sent["sentence"],
+            "Status": sent["status"],
+            "Attempts": sent["attempts"],
+            "Error": sent["error"].fillna(""),
+        }
+    )
 
 
 def indented(widget):
@@ -63,8 +82,13 @@ def indented(widget):
 
 def _text(description, value="", placeholder="", password=False):
     kind = widgets.Password if password else widgets.Text
-    return kind(description=description, value=str(value), placeholder=placeholder, style=LABEL,
-                layout=widgets.Layout(width=WIDE))
+    return kind(
+        description=description,
+        value=str(value),
+        placeholder=placeholder,
+        style=LABEL,
+        layout=widgets.Layout(width=WIDE),
+    )
 
 
 class AlertsPage:
@@ -80,61 +104,119 @@ class AlertsPage:
             "runway_days": _text("Calls stop within (days)", t.runway_days),
             "low_balance": _text(f"Balance below ({ledger.currency})", money(t.low_balance), "optional"),
             "max_recharges_per_day": _text("Auto-recharges in 24 hours, at most", t.max_recharges_per_day),
-            "monthly_recharge_budget": _text(f"Monthly recharge budget ({ledger.currency})",
-                                             money(t.monthly_recharge_budget), "optional"),
+            "monthly_recharge_budget": _text(
+                f"Monthly recharge budget ({ledger.currency})", money(t.monthly_recharge_budget), "optional"
+            ),
             "stale_import_days": _text("No call logs imported for (days)", t.stale_import_days),
-            "email_to": widgets.Textarea(description="E-mail alerts to", value=", ".join(s.email_to),
-                                         placeholder="it-admins@contoso.com, finance@contoso.com", style=LABEL,
-                                         layout=widgets.Layout(width=WIDE, height="56px")),
+            "email_to": widgets.Textarea(
+                description="E-mail alerts to",
+                value=", ".join(s.email_to),
+                placeholder="it-admins@contoso.com, finance@contoso.com",
+                style=LABEL,
+                layout=widgets.Layout(width=WIDE, height="56px"),
+            ),
             "email_from": _text("Send from", s.email_from, "alerts@contoso.com"),
             "smtp_host": _text("SMTP server", s.smtp_host, "smtp.office365.com"),
             "smtp_port": _text("SMTP port (STARTTLS)", s.smtp_port),
             "smtp_username": _text("SMTP sign-in name", s.smtp_username, "alerts@contoso.com"),
             "smtp_password": _text("SMTP password", password=True, placeholder=self._secret_hint("smtp_password")),
-            "teams_enabled": widgets.Checkbox(description="Post alerts to a Teams channel (Workflows webhook)",
-                                              value=s.teams_enabled, indent=False,
-                                              layout=widgets.Layout(margin=f"4px 0 4px {OFFSET}", width="auto")),
-            "teams_webhook_url": _text("Teams webhook URL", password=True,
-                                       placeholder=self._secret_hint("teams_webhook_url")),
+            "teams_enabled": widgets.Checkbox(
+                description="Post alerts to a Teams channel (Workflows webhook)",
+                value=s.teams_enabled,
+                indent=False,
+                layout=widgets.Layout(margin=f"4px 0 4px {OFFSET}", width="auto"),
+            ),
+            "teams_webhook_url": _text(
+                "Teams webhook URL", password=True, placeholder=self._secret_hint("teams_webhook_url")
+            ),
             "dashboard_url": _text("Dashboard address (for links)", s.dashboard_url),
         }
         for name, field in self.fields.items():
             tagged(field, f"cc-{name.replace('_', '-')}")
         indented(self.fields["teams_enabled"])
-        self.errors = {name: indented(widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
-                       for name in self.fields}
-        self.webhook_note = indented(html_part("cc-webhook-saved", value=self._webhook_note(),
-                                               layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
-        self.secret_notes = {name: indented(html_part("cc-secret-home", f"cc-{name.replace('_', '-')}-home",
-                                                      value=self._secret_note(name),
-                                                      layout=widgets.Layout(margin=f"0 0 0 {OFFSET}")))
-                             for name in SECRETS}
-        self.save_button = widgets.Button(description="Save settings", button_style="primary", icon="check",
-                                          layout=widgets.Layout(width="auto"))
-        self.test_button = widgets.Button(description="Send a test message", icon="paper-plane",
-                                          layout=widgets.Layout(width="auto", margin="0 0 0 8px"))
+        self.errors = {
+            name: indented(widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 {OFFSET}"))) for name in self.fields
+        }
+        self.webhook_note = indented(
+            html_part("cc-webhook-saved", value=self._webhook_note(), layout=widgets.Layout(margin=f"0 0 0 {OFFSET}"))
+        )
+        self.secret_notes = {
+            name: indented(
+                html_part(
+                    "cc-secret-home",
+                    f"cc-{name.replace('_', '-')}-home",
+                    value=self._secret_note(name),
+                    layout=widgets.Layout(margin=f"0 0 0 {OFFSET}"),
+                )
+            )
+            for name in SECRETS
+        }
+        self.save_button = widgets.Button(
+            description="Save settings", button_style="primary", icon="check", layout=widgets.Layout(width="auto")
+        )
+        self.test_button = widgets.Button(
+            description="Send a test message",
+            icon="paper-plane",
+            layout=widgets.Layout(width="auto", margin="0 0 0 8px"),
+        )
         self.status = indented(html_part("cc-status", layout=widgets.Layout(margin=f"4px 0 0 {OFFSET}")))
         self.current = widgets.HTML()
-        self.history = LongList(alert_messages(ledger), self._history_html, filename="alert-messages.csv",
-                                noun="messages", export=history_csv_frame, css="cc-alert-history-list", locale=self.locale)
+        self.history = LongList(
+            alert_messages(ledger),
+            self._history_html,
+            filename="alert-messages.csv",
+            noun="messages",
+            export=history_csv_frame,
+            css="cc-alert-history-list",
+            locale=self.locale,
+        )
         self.save_button.on_click(self._save)
         self.test_button.on_click(self._test)
         self.refresh()
-        section = lambda title: widgets.HTML(f'<h2 class="cc-section" style="font:600 16px system-ui;margin:16px 0 4px">{title}</h2>')  # noqa: E731
-        rows = lambda names: [w for n in names for w in (self.fields[n], self.secret_notes.get(n), self.errors[n])  # noqa: E731
-                              if w is not None]
-        self.widget = widgets.VBox([
-            widgets.HTML(fmt.STYLE), section("Alerts now"), self.current,
-            section("When to warn"),
-            *rows(["runway_days", "low_balance", "max_recharges_per_day", "monthly_recharge_budget", "stale_import_days"]),
-            section("E-mail"),
-            *rows(["email_to", "email_from", "smtp_host", "smtp_port", "smtp_username", "smtp_password"]),
-            section("Microsoft Teams"), *rows(["teams_enabled", "teams_webhook_url"]), self.webhook_note,
-            section("Links"), *rows(["dashboard_url"]),
-            indented(widgets.HBox([self.save_button, self.test_button],
-                                  layout=widgets.Layout(margin=f"12px 0 0 {OFFSET}", flex_flow="row wrap"))),
-            self.status, section("Messages sent"), self.history.widget,
-        ])
+
+        def section(title):
+            return widgets.HTML(
+                f'<h2 class="cc-section" style="font:600 16px system-ui;margin:16px 0 4px">{title}</h2>'
+            )
+
+        def rows(names):
+            return [
+                w for n in names for w in (self.fields[n], self.secret_notes.get(n), self.errors[n]) if w is not None
+            ]
+
+        self.widget = widgets.VBox(
+            [
+                widgets.HTML(fmt.STYLE),
+                section("Alerts now"),
+                self.current,
+                section("When to warn"),
+                *rows(
+                    [
+                        "runway_days",
+                        "low_balance",
+                        "max_recharges_per_day",
+                        "monthly_recharge_budget",
+                        "stale_import_days",
+                    ]
+                ),
+                section("E-mail"),
+                *rows(["email_to", "email_from", "smtp_host", "smtp_port", "smtp_username", "smtp_password"]),
+                section("Microsoft Teams"),
+                *rows(["teams_enabled", "teams_webhook_url"]),
+                self.webhook_note,
+                section("Links"),
+                *rows(["dashboard_url"]),
+                indented(
+                    widgets.HBox(
+                        [self.save_button, self.test_button],
+                        layout=widgets.Layout(margin=f"12px 0 0 {OFFSET}", flex_flow="row wrap"),
+                    )
+                ),
+                self.status,
+                section("Messages sent"),
+                self.history.widget,
+            ]
+        )
         self.widget.add_class("cc-alerts-page")
 
     @staticmethod
@@ -154,7 +236,9 @@ class AlertsPage:
         url = get_secret("teams_webhook_url")
         if not url:
             return '<span class="cc-note">No webhook URL saved.</span>'
-        where = "environment variable " + SECRETS["teams_webhook_url"] if _from_env("teams_webhook_url") else "OS keyring"
+        where = (
+            "environment variable " + SECRETS["teams_webhook_url"] if _from_env("teams_webhook_url") else "OS keyring"
+        )
         return f'<span class="cc-note">Saved in the {html.escape(where)}: {html.escape(mask_url(url))}</span>'
 
     def refresh(self) -> None:
@@ -162,13 +246,27 @@ class AlertsPage:
         self.history.show()
 
     def _history_html(self, sent: pd.DataFrame) -> str:
-        sent = sent.assign(check_name=sent["check_name"].map(lambda c: CHECK_TITLES.get(c, c)),
-                           error=sent["error"].fillna(""))
+        sent = sent.assign(
+            check_name=sent["check_name"].map(lambda c: CHECK_TITLES.get(c, c)), error=sent["error"].fillna("")
+        )
         return fmt.html_table(
-            sent, labels={"attempted_at": "When", "channel": "Channel", "recipient": "To", "check_name": "Check",
-                          "kind": "Kind", "severity": "Severity", "sentence": "Message", "status": "Status",
-                          "attempts": "Attempts", "error": "Error"},
-            instant_columns=("attempted_at",), css_class="cc-table cc-alert-history", locale=self.locale)
+            sent,
+            labels={
+                "attempted_at": "When",
+                "channel": "Channel",
+                "recipient": "To",
+                "check_name": "Check",
+                "kind": "Kind",
+                "severity": "Severity",
+                "sentence": "Message",
+                "status": "Status",
+                "attempts": "Attempts",
+                "error": "Error",
+            },
+            instant_columns=("attempted_at",),
+            css_class="cc-table cc-alert-history",
+            locale=self.locale,
+        )
 
     def _values(self) -> tuple[dict, list[tuple[str, str]]]:
         values = {name: field.value for name, field in self.fields.items()}
@@ -211,9 +309,11 @@ class AlertsPage:
             self.errors[name].value = fmt.error_html(" ".join(messages))
         n = len(by_field)
         listed = "".join(f"<li>{html.escape(m)}</li>" for messages in by_field.values() for m in messages)
-        self.status.value = (f'<div class="cc-error">{html.escape(what)}: {n} '
-                             f"{'field needs' if n == 1 else 'fields need'} attention.</div>"
-                             f'<ul class="cc-problems">{listed}</ul>')
+        self.status.value = (
+            f'<div class="cc-error">{html.escape(what)}: {n} '
+            f"{'field needs' if n == 1 else 'fields need'} attention.</div>"
+            f'<ul class="cc-problems">{listed}</ul>'
+        )
 
     def _save(self, _=None) -> None:
         for error in self.errors.values():
@@ -239,12 +339,21 @@ class AlertsPage:
             self.fields[name].placeholder = self._secret_hint(name)
             self.secret_notes[name].value = self._secret_note(name)
         self.webhook_note.value = self._webhook_note()
-        saved = ('<div class="cc-success">Settings saved. <code>commcredits check</code> uses them from its next '
-                 "run.</div>")
+        saved = (
+            '<div class="cc-success">Settings saved. <code>commcredits check</code> uses them from its next run.</div>'
+        )
         if not_kept:
-            saved += '<div class="cc-error">' + with_code(" ".join(
-                f"{self.label(name)} not kept: this computer has no OS keyring. Set the environment variable "
-                f"`{SECRETS[name]}` for the dashboard and for `commcredits check`." for name in not_kept)) + "</div>"
+            saved += (
+                '<div class="cc-error">'
+                + with_code(
+                    " ".join(
+                        f"{self.label(name)} not kept: this computer has no OS keyring. Set the environment variable "
+                        f"`{SECRETS[name]}` for the dashboard and for `commcredits check`."
+                        for name in not_kept
+                    )
+                )
+                + "</div>"
+            )
         self.status.value = saved
         self.refresh()
 
@@ -261,7 +370,9 @@ class AlertsPage:
         self.test_button.description = "Sending…"
         self.status.value = '<div class="cc-phase" role="status">Sending the test message…</div>'
         try:
-            results = send_test(self.ledger, settings=settings, secrets=lambda name: typed.get(name) or get_secret(name))
+            results = send_test(
+                self.ledger, settings=settings, secrets=lambda name: typed.get(name) or get_secret(name)
+            )
         except CommCreditsError as exc:
             self.status.value = fmt.error_html(str(exc))
             return
@@ -269,16 +380,27 @@ class AlertsPage:
             self.test_button.disabled = False
             self.test_button.description = "Send a test message"
         if not results:
-            self.status.value = fmt.error_html("No channel is set up: type e-mail recipients and an SMTP server, or "
-                                               "tick Teams and paste its webhook URL.")
+            self.status.value = fmt.error_html(
+                "No channel is set up: type e-mail recipients and an SMTP server, or "
+                "tick Teams and paste its webhook URL."
+            )
             return
-        lines = [f"{r.channel} to {r.recipient}: " + ("sent" if r.outcome.ok else f"not sent. {r.outcome.error}")
-                 for r in results]
+        lines = [
+            f"{r.channel} to {r.recipient}: " + ("sent" if r.outcome.ok else f"not sent. {r.outcome.error}")
+            for r in results
+        ]
         ok = all(r.outcome.ok for r in results)
-        unsaved = "" if settings == load_settings(self.ledger.store) else (
-            "<br>These settings are not saved yet: click Save settings to keep them.")
-        self.status.value = (f'<div class="{"cc-success" if ok else "cc-error"}" role="status">'
-                             + "<br>".join(html.escape(line) for line in lines) + unsaved + "</div>")
+        unsaved = (
+            ""
+            if settings == load_settings(self.ledger.store)
+            else ("<br>These settings are not saved yet: click Save settings to keep them.")
+        )
+        self.status.value = (
+            f'<div class="{"cc-success" if ok else "cc-error"}" role="status">'
+            + "<br>".join(html.escape(line) for line in lines)
+            + unsaved
+            + "</div>"
+        )
         self.refresh()
 
 

@@ -21,13 +21,13 @@ from .long_list import LongList
 SHOWN = 20
 SENTENCES = {
     "other_currency": "{calls} charged in {row_currency}, not in the ledger's {currency}: {amount}, not drawn from "
-                      "credits. Pay them with Microsoft's invoice in {row_currency}.",
+    "credits. Pay them with Microsoft's invoice in {row_currency}.",
     "blocked": "{calls} the balance could not pay: {amount}. Add funds or turn on auto-recharge in Step 2, then "
-               "settle again.",
+    "settle again.",
     "estimate": "{calls} without a charge from Microsoft yet: about {amount} (an estimate from the rate card, never "
-                "drawn). Check them in the Teams admin center's PSTN usage report.",
+    "drawn). Check them in the Teams admin center's PSTN usage report.",
     "re_reported": "{calls} Microsoft reported again with another charge: {amount} of difference. The first report "
-                   "is kept; compare them with Microsoft's invoice.",
+    "is kept; compare them with Microsoft's invoice.",
 }
 
 
@@ -37,8 +37,9 @@ def attention_sentences(summary: pd.DataFrame, currency: str, locale: str | None
     for row in summary.itertuples():
         calls = f"{fmt.count(row.calls, locale)} call{'s' if row.calls != 1 else ''}"
         amount = "no amount" if pd.isna(row.amount) else fmt.money(row.amount, row.currency or currency, locale)
-        sentences.append(SENTENCES[row.status].format(calls=calls, amount=amount, currency=currency,
-                                                      row_currency=row.currency))
+        sentences.append(
+            SENTENCES[row.status].format(calls=calls, amount=amount, currency=currency, row_currency=row.currency)
+        )
     return sentences
 
 
@@ -48,8 +49,10 @@ def attention_heading_html(ledger: Ledger, *, locale: str | None = None) -> tupl
     summary = attention_summary(ledger)
     title = '<h3 class="cc-section">Calls that need your attention</h3>'
     if summary.empty:
-        return (f'{title}<div class="cc-attention cc-attention-none">No call needs your attention: every call '
-                "Microsoft charged in " + html.escape(ledger.currency) + " is settled or waiting to be.</div>"), 0
+        return (
+            f'{title}<div class="cc-attention cc-attention-none">No call needs your attention: every call '
+            "Microsoft charged in " + html.escape(ledger.currency) + " is settled or waiting to be.</div>"
+        ), 0
     sentences = "".join(f"<li>{html.escape(s)}</li>" for s in attention_sentences(summary, ledger.currency, locale))
     return f'{title}<div class="cc-attention cc-warning"><ul>{sentences}</ul></div>', int(summary["calls"].sum())
 
@@ -66,22 +69,26 @@ def attention_table_html(calls: pd.DataFrame, currency: str, locale: str | None 
         "</tr>"
         for r in calls.itertuples()
     )
-    return ('<table class="cc-table cc-attention-calls" tabindex="0"><thead><tr><th>Started</th><th>User</th>'
-            f'<th>Status</th><th class="cc-money">Amount</th><th>Why</th></tr></thead><tbody>{rows}</tbody></table>')
+    return (
+        '<table class="cc-table cc-attention-calls" tabindex="0"><thead><tr><th>Started</th><th>User</th>'
+        f'<th>Status</th><th class="cc-money">Amount</th><th>Why</th></tr></thead><tbody>{rows}</tbody></table>'
+    )
 
 
 def attention_csv_frame(calls: pd.DataFrame, currency: str) -> pd.DataFrame:
     """Every call needing attention for the CSV download: times in UTC, amounts as plain numbers."""
-    return pd.DataFrame({
-        "Started (UTC)": calls["start_at"].map(fmt.utc_text),
-        "User": calls["user_principal_name"].fillna("auto attendant / call queue"),
-        "Status": calls["status"].map(STATUS_LABELS),
-        "Amount": calls["attention_amount"].map(lambda a: "" if a is None or pd.isna(a) else str(a)),
-        "Currency": [c if isinstance(c, str) and c else currency for c in calls["currency"]],
-        "Estimate": calls["status"].map(lambda s: "yes" if s == "estimate" else "no"),
-        "Why": calls["reason"],
-        "Call ID": calls["usage_id"],
-    })
+    return pd.DataFrame(
+        {
+            "Started (UTC)": calls["start_at"].map(fmt.utc_text),
+            "User": calls["user_principal_name"].fillna("auto attendant / call queue"),
+            "Status": calls["status"].map(STATUS_LABELS),
+            "Amount": calls["attention_amount"].map(lambda a: "" if a is None or pd.isna(a) else str(a)),
+            "Currency": [c if isinstance(c, str) and c else currency for c in calls["currency"]],
+            "Estimate": calls["status"].map(lambda s: "yes" if s == "estimate" else "no"),
+            "Why": calls["reason"],
+            "Call ID": calls["usage_id"],
+        }
+    )
 
 
 def attention_html(ledger: Ledger, *, locale: str | None = None, limit: int = SHOWN, more_hint: str = "") -> str:
@@ -92,8 +99,10 @@ def attention_html(ledger: Ledger, *, locale: str | None = None, limit: int = SH
         return heading
     calls = attention_rows(ledger)  # the summary counted them: one query less on a big ledger
     more = f" (the newest {limit} of {fmt.count(total, locale)}{more_hint})" if total > limit else ""
-    return (f'{heading}<div class="cc-hint">Calls{more}:</div>'
-            f"{attention_table_html(calls.page(0, limit), ledger.currency, locale)}")
+    return (
+        f'{heading}<div class="cc-hint">Calls{more}:</div>'
+        f"{attention_table_html(calls.page(0, limit), ledger.currency, locale)}"
+    )
 
 
 class AttentionList:
@@ -102,10 +111,15 @@ class AttentionList:
     def __init__(self, ledger: Ledger, *, locale: str | None = None):
         self.ledger, self.locale = ledger, locale
         self.heading = widgets.HTML()
-        self.calls = LongList(attention_rows(ledger), lambda rows: attention_table_html(rows, ledger.currency, locale),
-                              filename="calls-needing-attention.csv", noun="calls",
-                              export=lambda rows: attention_csv_frame(rows, ledger.currency), css="cc-attention-list",
-                              locale=locale)
+        self.calls = LongList(
+            attention_rows(ledger),
+            lambda rows: attention_table_html(rows, ledger.currency, locale),
+            filename="calls-needing-attention.csv",
+            noun="calls",
+            export=lambda rows: attention_csv_frame(rows, ledger.currency),
+            css="cc-attention-list",
+            locale=locale,
+        )
         self.widget = widgets.VBox([self.heading, self.calls.widget])
         self.widget.add_class("cc-attention-section")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -21,9 +21,13 @@ def _layout(fig: go.Figure, title: str, currency: str, locale: str | None) -> go
     fig.update_layout(
         # the title is shown as a heading above the chart (see as_outputs): on a phone plotly's own title
         # would sit under the toolbar
-        title={"text": title}, height=320, margin={"l": 60, "r": 20, "t": 30, "b": 40},
-        template="plotly_white", yaxis={"tickprefix": symbol, "separatethousands": True},
-        legend={"orientation": "h", "y": -0.18}, hovermode="x unified",
+        title={"text": title},
+        height=320,
+        margin={"l": 60, "r": 20, "t": 30, "b": 40},
+        template="plotly_white",
+        yaxis={"tickprefix": symbol, "separatethousands": True},
+        legend={"orientation": "h", "y": -0.18},
+        hovermode="x unified",
     )
     return fig
 
@@ -31,16 +35,33 @@ def _layout(fig: go.Figure, title: str, currency: str, locale: str | None) -> go
 def balance_chart(daily: pd.DataFrame, currency: str, *, trigger=None, locale: str | None = None) -> go.Figure:
     """End-of-day balance over time, with the auto-recharge trigger as a line when it is on."""
     fig = go.Figure()
-    fig.add_scatter(x=daily["day"], y=daily["balance"].astype(float), mode="lines", name="Balance",
-                    line={"color": BLUE, "width": 2, "shape": "hv"}, fill="tozeroy", fillcolor="rgba(15,84,140,0.08)")
+    fig.add_scatter(
+        x=daily["day"],
+        y=daily["balance"].astype(float),
+        mode="lines",
+        name="Balance",
+        line={"color": BLUE, "width": 2, "shape": "hv"},
+        fill="tozeroy",
+        fillcolor="rgba(15,84,140,0.08)",
+    )
     if "forfeited" in daily and (daily["forfeited"] > 0).any():
         lost = daily[daily["forfeited"] > 0]
-        fig.add_scatter(x=lost["day"], y=lost["balance"].astype(float), mode="markers", name="Expired (forfeited)",
-                        marker={"color": RED, "size": 9, "symbol": "x"},
-                        customdata=lost["forfeited"].astype(float), hovertemplate="forfeited %{customdata:,.2f}")
+        fig.add_scatter(
+            x=lost["day"],
+            y=lost["balance"].astype(float),
+            mode="markers",
+            name="Expired (forfeited)",
+            marker={"color": RED, "size": 9, "symbol": "x"},
+            customdata=lost["forfeited"].astype(float),
+            hovertemplate="forfeited %{customdata:,.2f}",
+        )
     if trigger is not None:
-        fig.add_hline(y=float(trigger), line={"color": GREY, "dash": "dot"},
-                      annotation_text="auto-recharge trigger", annotation_position="top left")
+        fig.add_hline(
+            y=float(trigger),
+            line={"color": GREY, "dash": "dot"},
+            annotation_text="auto-recharge trigger",
+            annotation_position="top left",
+        )
     return _layout(fig, "Balance at the end of each day", currency, locale)
 
 
@@ -49,22 +70,36 @@ def balance_chart(daily: pd.DataFrame, currency: str, *, trigger=None, locale: s
 MAX_LOT_BARS = 60
 
 
-def expiry_chart(lots: pd.DataFrame, currency: str, *, now: datetime | None = None,
-                 locale: str | None = None) -> go.Figure:
+def expiry_chart(
+    lots: pd.DataFrame, currency: str, *, now: datetime | None = None, locale: str | None = None
+) -> go.Figure:
     """Each lot at its expiry date (or, for many lots, each expiry month): what is still open, what was spent,
     what was forfeited."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     frame, per_month = lots.sort_values("expires_at"), len(lots) > MAX_LOT_BARS
     if per_month:
         frame = expiry_months(frame)
-        label = frame["expires_at"].map(lambda m: fmt.month(m, locale)) + ", " + frame["lots"].map(lambda n: f"{fmt.count(n, locale)} purchases")
+        label = (
+            frame["expires_at"].map(lambda m: fmt.month(m, locale))
+            + ", "
+            + frame["lots"].map(lambda n: f"{fmt.count(n, locale)} purchases")
+        )
     else:
         label = "invoice " + frame["invoice_id"].astype(str)
     fig = go.Figure()
-    for column, name, color in (("spent", "Spent", GREY), ("forfeited", "Forfeited", RED),
-                                ("remaining", "Still open", GREEN)):
-        fig.add_bar(x=frame["expires_at"], y=frame[column].astype(float), name=name, marker_color=color,
-                    customdata=label, hovertemplate=f"%{{customdata}}: {name.lower()} %{{y:,.2f}}")
+    for column, name, color in (
+        ("spent", "Spent", GREY),
+        ("forfeited", "Forfeited", RED),
+        ("remaining", "Still open", GREEN),
+    ):
+        fig.add_bar(
+            x=frame["expires_at"],
+            y=frame[column].astype(float),
+            name=name,
+            marker_color=color,
+            customdata=label,
+            hovertemplate=f"%{{customdata}}: {name.lower()} %{{y:,.2f}}",
+        )
     fig.add_vline(x=now, line={"color": BLUE, "dash": "dash"})
     fig.add_annotation(x=now, y=1, yref="paper", text="today", showarrow=False, xanchor="left", font={"color": BLUE})
     fig.update_layout(barmode="stack", bargap=0.5)
@@ -76,17 +111,23 @@ def expiry_months(lots: pd.DataFrame) -> pd.DataFrame:
     """Lots summed per expiry month (UTC): expires_at (the month's first day), lots, spent, forfeited, remaining."""
     month = pd.to_datetime(lots["expires_at"], utc=True).dt.tz_localize(None).dt.to_period("M").dt.to_timestamp()
     grouped = lots.assign(expires_at=month.dt.tz_localize("UTC")).groupby("expires_at", as_index=False)
-    return grouped.agg(lots=("lot_id", "size"), spent=("spent", "sum"), forfeited=("forfeited", "sum"),
-                       remaining=("remaining", "sum"))
+    return grouped.agg(
+        lots=("lot_id", "size"), spent=("spent", "sum"), forfeited=("forfeited", "sum"), remaining=("remaining", "sum")
+    )
 
 
 def spend_by_month_chart(months: pd.DataFrame, currency: str, locale: str | None = None) -> go.Figure:
     """Credits spent per month as bars."""
     fig = go.Figure()
     labels = [fmt.month(m, locale) for m in pd.to_datetime(months["month"])]
-    fig.add_bar(x=labels, y=months["amount"].astype(float),
-                marker_color=BLUE, customdata=months["calls"], name="Spent",
-                hovertemplate="%{x}: %{y:,.2f} (%{customdata} calls)<extra></extra>")
+    fig.add_bar(
+        x=labels,
+        y=months["amount"].astype(float),
+        marker_color=BLUE,
+        customdata=months["calls"],
+        name="Spent",
+        hovertemplate="%{x}: %{y:,.2f} (%{customdata} calls)<extra></extra>",
+    )
     fig = _layout(fig, "Credits spent per month", currency, locale)
     fig.update_layout(xaxis={"type": "category"}, showlegend=False, height=300)
     return fig
@@ -101,15 +142,21 @@ def as_output(figure: go.Figure) -> dict:
     spec = json.loads(figure.to_json())
     spec["layout"].pop("title", None)
     spec["config"] = {"displaylogo": False, "responsive": True}
-    return {"output_type": "display_data", "metadata": {},
-            "data": {PLOTLY_MIMETYPE: spec, "text/plain": f"{figure.layout.title.text or 'chart'} (chart)"}}
+    return {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {PLOTLY_MIMETYPE: spec, "text/plain": f"{figure.layout.title.text or 'chart'} (chart)"},
+    }
 
 
 def heading_output(figure: go.Figure) -> dict:
     """The figure's title as a heading above it."""
     title = html.escape(figure.layout.title.text or "")
-    return {"output_type": "display_data", "metadata": {},
-            "data": {"text/html": f'<h3 class="cc-section cc-chart-title">{title}</h3>', "text/plain": title}}
+    return {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {"text/html": f'<h3 class="cc-section cc-chart-title">{title}</h3>', "text/plain": title},
+    }
 
 
 def show_in(output, figures) -> None:

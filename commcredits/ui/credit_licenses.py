@@ -26,11 +26,18 @@ class CreditLicensesForm(PlanForm):
         self.funding_notice = widgets.HTML()
         self.funding_notice.add_class("cc-funding-notice")
         self.mode = widgets.RadioButtons(
-            options=[("Everyone with a calling license who lacks it", BULK), ("One user", ONE)], value=BULK,
-            layout=widgets.Layout(width=FIELD_WIDTH, margin="0 0 0 198px"))
+            options=[("Everyone with a calling license who lacks it", BULK), ("One user", ONE)],
+            value=BULK,
+            layout=widgets.Layout(width=FIELD_WIDTH, margin="0 0 0 198px"),
+        )
         self.mode.add_class("cc-credit-mode")
-        self.user = widgets.Combobox(description="User", placeholder="Type part of a name, then pick",
-                                     ensure_option=False, style=LABEL_WIDTH, layout=widgets.Layout(width=FIELD_WIDTH))
+        self.user = widgets.Combobox(
+            description="User",
+            placeholder="Type part of a name, then pick",
+            ensure_option=False,
+            style=LABEL_WIDTH,
+            layout=widgets.Layout(width=FIELD_WIDTH),
+        )
         self.user.add_class("cc-credit-user")
         fmt.submit_on_enter([self.user], self.plan_button)
         self._user_labels: dict[str, str] = {}
@@ -39,14 +46,21 @@ class CreditLicensesForm(PlanForm):
             widget.observe(self._inputs_changed, names="value")
         self.widget = self._page(
             self.funding_notice,
-            widgets.HTML('<h3 class="cc-section">1. Who gets the Communication Credits license</h3>'
-                         '<div class="cc-hint">Calls paid from credits need this license next to Audio Conferencing '
-                         "or a Calling Plan (E5 users too). Users without either are left out: give them a calling "
-                         "license in Step 1 first.</div>"),
-            self.mode, self.user, self._error_field("user"),
-            widgets.HTML('<h3 class="cc-section">2. Usage location</h3>'
-                         '<div class="cc-hint">Only for users who have none yet.</div>'),
-            self.usage_location, self._error_field("usage_location"),
+            widgets.HTML(
+                '<h3 class="cc-section">1. Who gets the Communication Credits license</h3>'
+                '<div class="cc-hint">Calls paid from credits need this license next to Audio Conferencing '
+                "or a Calling Plan (E5 users too). Users without either are left out: give them a calling "
+                "license in Step 1 first.</div>"
+            ),
+            self.mode,
+            self.user,
+            self._error_field("user"),
+            widgets.HTML(
+                '<h3 class="cc-section">2. Usage location</h3>'
+                '<div class="cc-hint">Only for users who have none yet.</div>'
+            ),
+            self.usage_location,
+            self._error_field("usage_location"),
             widgets.HBox([self.plan_button], layout=widgets.Layout(margin=BUTTON_ROW_MARGIN)),
         )
         self.widget.add_class("cc-credit-licenses-form")
@@ -61,23 +75,40 @@ class CreditLicensesForm(PlanForm):
         super().refresh()
         users = readiness(self.store)
         self._user_labels = {
-            f"{row['display_name'] or row['user_principal_name']} ({row['user_principal_name']})":
-                row["user_principal_name"] for _, row in users.iterrows()}
+            f"{row['display_name'] or row['user_principal_name']} ({row['user_principal_name']})": row[
+                "user_principal_name"
+            ]
+            for _, row in users.iterrows()
+        }
         self.user.options = tuple(self._user_labels)
         self.refresh_funding_notice()
 
     def refresh_funding_notice(self) -> None:
         if self.ledger.agreement is Agreement.MCA:
-            text, css = ("Microsoft Customer Agreement: Communication Credits licenses are available without "
-                         "buying credits; calls are billed in arrears."), "cc-notice"
+            text, css = (
+                (
+                    "Microsoft Customer Agreement: Communication Credits licenses are available without "
+                    "buying credits; calls are billed in arrears."
+                ),
+                "cc-notice",
+            )
         elif self._has_credit_seats():
-            text, css = ("A purchase is recorded in Step 2, so Communication Credits licenses should be available "
-                         "(Microsoft adds the seats with the first purchase; its balance is in the admin center)."), \
-                "cc-notice"
+            text, css = (
+                (
+                    "A purchase is recorded in Step 2, so Communication Credits licenses should be available "
+                    "(Microsoft adds the seats with the first purchase; its balance is in the admin center)."
+                ),
+                "cc-notice",
+            )
         else:
-            text, css = ("No Communication Credits licenses are available yet: Microsoft adds them with the first "
-                         "purchase. Buy credits in Microsoft 365 and record the purchase in Step 2, then come back "
-                         "here."), "cc-notice cc-notice-warning"
+            text, css = (
+                (
+                    "No Communication Credits licenses are available yet: Microsoft adds them with the first "
+                    "purchase. Buy credits in Microsoft 365 and record the purchase in Step 2, then come back "
+                    "here."
+                ),
+                "cc-notice cc-notice-warning",
+            )
         self.funding_notice.value = f'<div class="{css}">{html.escape(text)}</div>'
 
     def _has_credit_seats(self) -> bool:
@@ -91,10 +122,15 @@ class CreditLicensesForm(PlanForm):
             return Selection.everyone()
         typed = self.user.value.strip()
         upn = self._user_labels.get(typed) or next(
-            (u for u in self._user_labels.values() if u.lower() == typed.lower()), None)
+            (u for u in self._user_labels.values() if u.lower() == typed.lower()), None
+        )
         if upn is None:
-            self.show_error("user", "Choose a user from the list: type part of a name, then pick the user."
-                            if typed else "Choose the user who should get the license.")
+            self.show_error(
+                "user",
+                "Choose a user from the list: type part of a name, then pick the user."
+                if typed
+                else "Choose the user who should get the license.",
+            )
             return None
         return Selection.users([upn])
 

@@ -6,7 +6,7 @@ import asyncio
 import html
 import os
 import warnings
-from datetime import timezone
+from datetime import UTC
 from decimal import Decimal
 from http.cookies import SimpleCookie
 from urllib.parse import unquote
@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
-from babel.numbers import format_decimal
 from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_decimal
 
 from ..money import format_money
 
@@ -63,9 +63,9 @@ def admin_timezone():
             pass
         name = unquote(cookie["cc_tz"].value) if "cc_tz" in cookie else (_tenant_timezone or "")
     try:
-        return ZoneInfo(name) if name else timezone.utc
+        return ZoneInfo(name) if name else UTC
     except (ZoneInfoNotFoundError, ValueError):
-        return timezone.utc
+        return UTC
 
 
 def instant(value, locale: str | None = None, tz=None) -> str:
@@ -75,7 +75,7 @@ def instant(value, locale: str | None = None, tz=None) -> str:
     locale = locale or display_locale()
     tz = tz or admin_timezone()
     local = _utc(value).to_pydatetime().astimezone(tz)
-    zone = "UTC" if tz is timezone.utc else format_datetime(local, "z", tzinfo=tz, locale=locale)
+    zone = "UTC" if tz is UTC else format_datetime(local, "z", tzinfo=tz, locale=locale)
     return f"{format_date(local, 'medium', locale=locale)}, {format_time(local, 'short', locale=locale)} {zone}"
 
 
@@ -96,8 +96,10 @@ def instant_html(value, locale: str | None = None) -> str:
     """A moment for admins, its UTC time on hover."""
     if value is None or pd.isna(value):
         return ""
-    return (f'<time datetime="{_utc(value).isoformat()}" title="{utc_text(value)}">'
-            f"{html.escape(instant(value, locale))}</time>")
+    return (
+        f'<time datetime="{_utc(value).isoformat()}" title="{utc_text(value)}">'
+        f"{html.escape(instant(value, locale))}</time>"
+    )
 
 
 def month(value, locale: str | None = None) -> str:
@@ -116,6 +118,7 @@ def submit_on_enter(fields, button) -> None:
     characters (ipywidgets pull request 4034). In a kernel the click therefore waits SUBMIT_SETTLE seconds on
     the kernel's event loop, during which the held-back update arrives and is applied; without a running loop
     (tests driving the widgets) it clicks at once."""
+
     def on_enter(_field):
         try:
             loop = asyncio.get_running_loop()
@@ -143,8 +146,17 @@ def card(label: str, value: str, note: str = "", css: str = "", data: str = "") 
     )
 
 
-def html_table(frame: pd.DataFrame, *, money_columns=(), day_columns=(), instant_columns=(), currency="USD",
-               labels: dict[str, str] | None = None, css_class: str = "cc-table", locale: str | None = None) -> str:
+def html_table(
+    frame: pd.DataFrame,
+    *,
+    money_columns=(),
+    day_columns=(),
+    instant_columns=(),
+    currency="USD",
+    labels: dict[str, str] | None = None,
+    css_class: str = "cc-table",
+    locale: str | None = None,
+) -> str:
     """An escaped HTML table with money right-aligned and dates formatted for the locale."""
     labels = labels or {}
     columns = list(labels) if labels else list(frame.columns)

@@ -10,7 +10,7 @@ box resets after each record and whenever an amount changes; the PO number start
 from __future__ import annotations
 
 import html
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import ipywidgets as widgets
 
@@ -26,8 +26,19 @@ LABEL_WIDTH = {"description_width": "190px"}
 FIELD_WIDTH = "520px"
 INPUT_OFFSET = "198px"  # where inputs start: the label column plus its gap
 AMOUNT_FIELDS = ("amount", "recharge_amount", "recharge_below")
-BILLING_FIELDS = ("company", "address", "city", "postal_code", "country", "tax_id", "po_number", "invoice_email",
-                  "payment_method", "card_brand", "card_last4")
+BILLING_FIELDS = (
+    "company",
+    "address",
+    "city",
+    "postal_code",
+    "country",
+    "tax_id",
+    "po_number",
+    "invoice_email",
+    "payment_method",
+    "card_brand",
+    "card_last4",
+)
 STYLE = """<style>
 .cc-funding .cc-guide ol { margin: 4px 0 8px 18px; padding: 0; }
 .cc-funding .cc-guide li { margin: 2px 0; }
@@ -37,15 +48,24 @@ STYLE = """<style>
 
 
 def _text(description: str, css: str, placeholder: str = "", value: str = "") -> widgets.Text:
-    field = widgets.Text(description=description, placeholder=placeholder, value=value, style=LABEL_WIDTH,
-                         layout=widgets.Layout(width=FIELD_WIDTH, max_width="100%"))
+    field = widgets.Text(
+        description=description,
+        placeholder=placeholder,
+        value=value,
+        style=LABEL_WIDTH,
+        layout=widgets.Layout(width=FIELD_WIDTH, max_width="100%"),
+    )
     field.add_class(css)
     return field
 
 
 def _checkbox(description: str, css: str, value: bool = False) -> widgets.Checkbox:
-    box = widgets.Checkbox(description=description, value=value, indent=False,
-                           layout=widgets.Layout(margin=f"4px 0 4px {INPUT_OFFSET}", width="auto"))
+    box = widgets.Checkbox(
+        description=description,
+        value=value,
+        indent=False,
+        layout=widgets.Layout(margin=f"4px 0 4px {INPUT_OFFSET}", width="auto"),
+    )
     box.add_class(css)
     return box
 
@@ -53,30 +73,43 @@ def _checkbox(description: str, css: str, value: bool = False) -> widgets.Checkb
 class FundingForm:
     """The Step 2 form. `widget` is what the notebook displays."""
 
-    def __init__(self, ledger: Ledger, *, locale: str | None = None, today=lambda: datetime.now(timezone.utc).date()):
+    def __init__(self, ledger: Ledger, *, locale: str | None = None, today=lambda: datetime.now(UTC).date()):
         self.ledger, self.today = ledger, today
         self.locale = locale or fmt.display_locale()
         self.review: PurchaseReview | None = None
         self.agreement = ledger.agreement
         self.fields = self._fields()
-        self.errors = {name: widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 {INPUT_OFFSET}")) for name in self.fields}
+        self.errors = {
+            name: widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 {INPUT_OFFSET}")) for name in self.fields
+        }
         for name, error in self.errors.items():
             error.add_class(f"cc-error-{name.replace('_', '-')}")
-        self.review_button = widgets.Button(description="Review the record", button_style="primary", icon="check",
-                                            layout=widgets.Layout(margin=f"12px 0 0 {INPUT_OFFSET}", width="170px"))
+        self.review_button = widgets.Button(
+            description="Review the record",
+            button_style="primary",
+            icon="check",
+            layout=widgets.Layout(margin=f"12px 0 0 {INPUT_OFFSET}", width="170px"),
+        )
         self.review_button.add_class("cc-review-button")
-        self.record_button = widgets.Button(description="Record this purchase", button_style="success",
-                                            icon="book", layout=widgets.Layout(width="auto"))
+        self.record_button = widgets.Button(
+            description="Record this purchase", button_style="success", icon="book", layout=widgets.Layout(width="auto")
+        )
         self.record_button.add_class("cc-record")
         self.edit_button = widgets.Button(description="Back to edit", icon="pencil")
-        self.checked = widgets.Checkbox(description="These match Microsoft's order or invoice", value=False,
-                                        indent=False, layout=widgets.Layout(width="auto"))
+        self.checked = widgets.Checkbox(
+            description="These match Microsoft's order or invoice",
+            value=False,
+            indent=False,
+            layout=widgets.Layout(width="auto"),
+        )
         self.checked.add_class("cc-review-checked")
         self.status = widgets.HTML()
         self.status.add_class("cc-status")
         self.summary = widgets.HTML()
         self.summary.add_class("cc-review")
-        self.review_box = widgets.VBox([self.summary, self.checked, widgets.HBox([self.record_button, self.edit_button])])
+        self.review_box = widgets.VBox(
+            [self.summary, self.checked, widgets.HBox([self.record_button, self.edit_button])]
+        )
         self.review_box.layout.display = "none"
         self.review_button.on_click(self._on_review)
         fmt.submit_on_enter([f for f in self.fields.values() if isinstance(f, widgets.Text)], self.review_button)
@@ -90,8 +123,15 @@ class FundingForm:
         self.balance_line.add_class("cc-balance-line")
         self.editor = widgets.VBox(self._layout())
         # status and review sit above the long editor so the outcome of a click is always in view
-        self.widget = widgets.VBox([widgets.HTML(fmt.STYLE + STYLE), widgets.HTML(buy_guide_html(self.agreement)),
-                                    self.status, self.review_box, self.editor])
+        self.widget = widgets.VBox(
+            [
+                widgets.HTML(fmt.STYLE + STYLE),
+                widgets.HTML(buy_guide_html(self.agreement)),
+                self.status,
+                self.review_box,
+                self.editor,
+            ]
+        )
         self.widget.add_class("cc-funding")
         if self.agreement is Agreement.MCA:  # nothing to record: the guide says why, no disabled form below it
             self.editor.layout.display = "none"
@@ -105,16 +145,28 @@ class FundingForm:
         hint = fmt.money(SUGGESTED_FIRST_AMOUNT, currency, self.locale)
         partner = self.agreement is Agreement.CSP
         fields = {
-            "microsoft_number": _text("Partner's order or invoice no." if partner else "Microsoft order or invoice no.",
-                                      "cc-microsoft-number", "as on the confirmation or invoice"),
+            "microsoft_number": _text(
+                "Partner's order or invoice no." if partner else "Microsoft order or invoice no.",
+                "cc-microsoft-number",
+                "as on the confirmation or invoice",
+            ),
             "amount": _text(f"Amount bought ({currency})", "cc-amount", f"e.g. {hint}"),
-            "purchased_on": widgets.DatePicker(description="Purchase date", value=self.today(), style=LABEL_WIDTH,
-                                               layout=widgets.Layout(width="380px", max_width="100%")),
+            "purchased_on": widgets.DatePicker(
+                description="Purchase date",
+                value=self.today(),
+                style=LABEL_WIDTH,
+                layout=widgets.Layout(width="380px", max_width="100%"),
+            ),
             "auto_recharge": _checkbox("Auto-recharge is on in the admin center", "cc-auto-recharge", auto.enabled),
-            "recharge_amount": _text("Add this amount", "cc-recharge-amount", "e.g. 500.00",
-                                     "" if auto.amount is None else str(auto.amount)),
-            "recharge_below": _text("When balance is below", "cc-recharge-below", "e.g. 100.00",
-                                    "" if auto.below is None else str(auto.below)),
+            "recharge_amount": _text(
+                "Add this amount", "cc-recharge-amount", "e.g. 500.00", "" if auto.amount is None else str(auto.amount)
+            ),
+            "recharge_below": _text(
+                "When balance is below",
+                "cc-recharge-below",
+                "e.g. 100.00",
+                "" if auto.below is None else str(auto.below),
+            ),
             # shown only when the review asks for it: an unusually large amount, or very frequent recharges
             "confirm": _checkbox("Yes, I mean these amounts", "cc-confirm"),
             "company": _text("Company name", "cc-company", value=billing.company),
@@ -122,17 +174,27 @@ class FundingForm:
             "city": _text("City", "cc-city", value=billing.city),
             "postal_code": _text("Postal code", "cc-postal-code", value=billing.postal_code),
             "country": widgets.Dropdown(
-                description="Country", options=[("Choose…", "")] + [(n, c) for c, n in country_names().items()],
-                value=billing.country or "", style=LABEL_WIDTH, layout=widgets.Layout(width=FIELD_WIDTH, max_width="100%")),
+                description="Country",
+                options=[("Choose…", "")] + [(n, c) for c, n in country_names().items()],
+                value=billing.country or "",
+                style=LABEL_WIDTH,
+                layout=widgets.Layout(width=FIELD_WIDTH, max_width="100%"),
+            ),
             "tax_id": _text("Tax ID (optional)", "cc-tax-id", value=billing.tax_id),
             "po_number": _text("PO number (optional)", "cc-po-number"),  # one purchase's PO: never carried over
             "invoice_email": _text("Invoice e-mail", "cc-invoice-email", "ap@contoso.com", billing.invoice_email),
-            "payment_method": widgets.ToggleButtons(options=[("Invoice", "invoice"), ("Card", "card")],
-                                                    value=billing.payment_method or "invoice",
-                                                    style={"button_width": "120px"}),
-            "card_brand": widgets.Dropdown(description="Card brand", options=[("—", "")] + [(b, b) for b in CARD_BRANDS[1:]],
-                                           value=billing.card_brand, style=LABEL_WIDTH,
-                                           layout=widgets.Layout(width=FIELD_WIDTH, max_width="100%")),
+            "payment_method": widgets.ToggleButtons(
+                options=[("Invoice", "invoice"), ("Card", "card")],
+                value=billing.payment_method or "invoice",
+                style={"button_width": "120px"},
+            ),
+            "card_brand": widgets.Dropdown(
+                description="Card brand",
+                options=[("—", "")] + [(b, b) for b in CARD_BRANDS[1:]],
+                value=billing.card_brand,
+                style=LABEL_WIDTH,
+                layout=widgets.Layout(width=FIELD_WIDTH, max_width="100%"),
+            ),
             "card_last4": _text("Card: last 4 digits", "cc-card-last4", "1234", billing.card_last4),
         }
         fields["purchased_on"].add_class("cc-purchased-on")
@@ -146,33 +208,46 @@ class FundingForm:
     def _row(self, name: str) -> widgets.VBox:
         field = self.fields[name]
         if name == "payment_method":  # toggle buttons have no label column of their own
-            label = widgets.HTML('<div style="text-align:right">Paid by</div>',
-                                 layout=widgets.Layout(width=LABEL_WIDTH["description_width"], margin="0 8px 0 0"))
+            label = widgets.HTML(
+                '<div style="text-align:right">Paid by</div>',
+                layout=widgets.Layout(width=LABEL_WIDTH["description_width"], margin="0 8px 0 0"),
+            )
             field = widgets.HBox([label, field], layout=widgets.Layout(align_items="center", flex_flow="row wrap"))
         return widgets.VBox([field, self.errors[name]])
 
     def _layout(self) -> list[widgets.Widget]:
         partner = self.agreement is Agreement.CSP
-        billing = widgets.VBox([
-            widgets.HTML('<div class="cc-hint">Optional: keep them to match Microsoft\'s invoices in your records '
-                         "(fill all or none). Only the last four card digits are kept.</div>"),
-            *(self._row(n) for n in BILLING_FIELDS)])
+        billing = widgets.VBox(
+            [
+                widgets.HTML(
+                    '<div class="cc-hint">Optional: keep them to match Microsoft\'s invoices in your records '
+                    "(fill all or none). Only the last four card digits are kept.</div>"
+                ),
+                *(self._row(n) for n in BILLING_FIELDS),
+            ]
+        )
         folded = widgets.Accordion(children=[billing], selected_index=None)
         folded.set_title(0, "Billing details as on Microsoft's invoice (optional)")
         folded.add_class("cc-billing-details")
         return [
-            widgets.HTML('<h3 class="cc-section">2. Record the purchase</h3><div class="cc-hint">'
-                         + ("What your partner bought for you, " if partner else "What you bought in Microsoft 365, ")
-                         + "as on the order confirmation or invoice. Both the number and the amount are needed."
-                         "</div>"),
+            widgets.HTML(
+                '<h3 class="cc-section">2. Record the purchase</h3><div class="cc-hint">'
+                + ("What your partner bought for you, " if partner else "What you bought in Microsoft 365, ")
+                + "as on the order confirmation or invoice. Both the number and the amount are needed."
+                "</div>"
+            ),
             self.balance_line,
             *(self._row(n) for n in ("microsoft_number", "amount", "purchased_on")),
-            widgets.HTML('<div class="cc-hint" style="margin-left:198px">Today by default; an earlier purchase '
-                         "within the last 12 months can be recorded too (credits expire 12 months after purchase)."
-                         "</div>"),
-            widgets.HTML('<h3 class="cc-section">3. Auto-recharge, as set in the admin center</h3><div class="cc-hint">'
-                         "Copy what Billing › Your products › Communication Credits shows, so runway and alerts "
-                         "expect Microsoft's recharges. This does not change anything in Microsoft 365.</div>"),
+            widgets.HTML(
+                '<div class="cc-hint" style="margin-left:198px">Today by default; an earlier purchase '
+                "within the last 12 months can be recorded too (credits expire 12 months after purchase)."
+                "</div>"
+            ),
+            widgets.HTML(
+                '<h3 class="cc-section">3. Auto-recharge, as set in the admin center</h3><div class="cc-hint">'
+                "Copy what Billing › Your products › Communication Credits shows, so runway and alerts "
+                "expect Microsoft's recharges. This does not change anything in Microsoft 365.</div>"
+            ),
             *(self._row(n) for n in ("auto_recharge", "recharge_amount", "recharge_below", "confirm")),
             folded,
             self.review_button,
@@ -180,9 +255,11 @@ class FundingForm:
 
     def _balance_html(self) -> str:
         balance = fmt.money(self.ledger.balance(), self.ledger.currency, self.locale)
-        return (f'<div>Recorded balance: <b class="cc-current-balance">{html.escape(balance)}</b> (purchases recorded '
-                "here, less the calls settled). Each purchase expires 12 months after it is bought; the oldest is "
-                "spent first.</div>")
+        return (
+            f'<div>Recorded balance: <b class="cc-current-balance">{html.escape(balance)}</b> (purchases recorded '
+            "here, less the calls settled). Each purchase expires 12 months after it is bought; the oldest is "
+            "spent first.</div>"
+        )
 
     def _sync_visibility(self, _change=None) -> None:
         card = self.fields["payment_method"].value == "card"
@@ -201,9 +278,16 @@ class FundingForm:
         """What the form holds now."""
         f = {name: field.value for name, field in self.fields.items()}
         billing = BillingDetails(**{k: f[k] for k in BillingDetails.__dataclass_fields__})
-        return PurchaseRequest(f["amount"], billing, f["auto_recharge"], f["recharge_amount"], f["recharge_below"],
-                               confirmed=f["confirm"], microsoft_number=f["microsoft_number"],
-                               purchased_on=f["purchased_on"])
+        return PurchaseRequest(
+            f["amount"],
+            billing,
+            f["auto_recharge"],
+            f["recharge_amount"],
+            f["recharge_below"],
+            confirmed=f["confirm"],
+            microsoft_number=f["microsoft_number"],
+            purchased_on=f["purchased_on"],
+        )
 
     def show_problems(self, problems: list[Problem]) -> None:
         if any(p.field == "confirm" for p in problems):
@@ -211,8 +295,10 @@ class FundingForm:
         for name, error in self.errors.items():
             error.value = "".join(fmt.error_html(p.message) for p in problems if p.field == name)
         if problems:
-            self.status.value = (f'<div class="cc-error">Please fix {len(problems)} '
-                                 f'problem{"s" if len(problems) > 1 else ""} below.</div>')
+            self.status.value = (
+                f'<div class="cc-error">Please fix {len(problems)} '
+                f"problem{'s' if len(problems) > 1 else ''} below.</div>"
+            )
 
     # ---- handlers ----
 
@@ -244,8 +330,10 @@ class FundingForm:
         if review is None:
             return
         if not self.checked.value:
-            self.status.value = fmt.error_html("Check the record against Microsoft's order or invoice, tick "
-                                               "“These match Microsoft's order or invoice”, then record it.")
+            self.status.value = fmt.error_html(
+                "Check the record against Microsoft's order or invoice, tick "
+                "“These match Microsoft's order or invoice”, then record it."
+            )
             self.checked.focus()
             return
         self.record_button.disabled = True  # a second click replays the same Microsoft number anyway
@@ -263,9 +351,11 @@ class FundingForm:
         lot = recorded.lot
         if lot is None:
             return "Settings saved (here only; Microsoft 365 is unchanged)."
-        return (f"Purchase recorded: {fmt.money(lot.amount, self.ledger.currency, self.locale)}, Microsoft number "
-                f"{lot.order_id} (kept here as {recorded.invoice_id}), expires {fmt.day(lot.expires_at, self.locale)}. "
-                "This is the workbook's record; Microsoft's balance is in the admin center.")
+        return (
+            f"Purchase recorded: {fmt.money(lot.amount, self.ledger.currency, self.locale)}, Microsoft number "
+            f"{lot.order_id} (kept here as {recorded.invoice_id}), expires {fmt.day(lot.expires_at, self.locale)}. "
+            "This is the workbook's record; Microsoft's balance is in the admin center."
+        )
 
     def _clear_for_next_purchase(self) -> None:
         for name in ("amount", "microsoft_number", "po_number"):
@@ -283,25 +373,36 @@ class FundingForm:
         m = lambda amount: html.escape(fmt.money(amount, review.currency, self.locale))  # noqa: E731
         rows = []
         if review.amount is not None:
-            bought = fmt.day(review.purchased_at or datetime.now(timezone.utc), self.locale)
-            rows += [("Microsoft number", html.escape(review.microsoft_number)), ("Amount", m(review.amount)),
-                     ("Purchased", html.escape(bought)),
-                     ("Expires", f"about {html.escape(fmt.day(review.expires_at, self.locale))}")]
+            bought = fmt.day(review.purchased_at or datetime.now(UTC), self.locale)
+            rows += [
+                ("Microsoft number", html.escape(review.microsoft_number)),
+                ("Amount", m(review.amount)),
+                ("Purchased", html.escape(bought)),
+                ("Expires", f"about {html.escape(fmt.day(review.expires_at, self.locale))}"),
+            ]
         else:
             rows.append(("Purchase", "none: settings only"))
         auto = review.auto_recharge
-        rows.append(("Auto-recharge", f"recharge {m(auto.amount)} when the balance falls below {m(auto.below)}"
-                     if auto.enabled else "off"))
+        rows.append(
+            (
+                "Auto-recharge",
+                f"recharge {m(auto.amount)} when the balance falls below {m(auto.below)}" if auto.enabled else "off",
+            )
+        )
         b = review.billing
         if b is not None and not b.is_blank():
-            rows.append(("Billing details", html.escape(f"{b.company}, {b.address}, {b.postal_code} {b.city}, {b.country}")))
+            rows.append(
+                ("Billing details", html.escape(f"{b.company}, {b.address}, {b.postal_code} {b.city}, {b.country}"))
+            )
             if b.po_number:
                 rows.append(("PO number", html.escape(b.po_number)))
         body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
         warnings = "".join(f'<div class="cc-review-warning">{html.escape(w)}</div>' for w in review.warnings)
-        return (f'<h3 class="cc-section">Check this record against Microsoft\'s order or invoice</h3>'
-                f'<table class="cc-table">{body}</table>{warnings}<div class="cc-hint">Recording keeps it in this '
-                "workbook only; it does not buy or change anything in Microsoft 365.</div>")
+        return (
+            f'<h3 class="cc-section">Check this record against Microsoft\'s order or invoice</h3>'
+            f'<table class="cc-table">{body}</table>{warnings}<div class="cc-hint">Recording keeps it in this '
+            "workbook only; it does not buy or change anything in Microsoft 365.</div>"
+        )
 
 
 def build_funding_form(ledger: Ledger, *, locale: str | None = None) -> FundingForm:

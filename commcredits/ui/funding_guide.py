@@ -13,8 +13,10 @@ from ..credits.ledger import Agreement
 PURCHASE_SERVICES_URL = "https://admin.microsoft.com/Adminportal/Home#/catalog"
 YOUR_PRODUCTS_URL = "https://admin.microsoft.com/Adminportal/Home#/subscriptions"
 SETUP_PAGE_URL = "https://learn.microsoft.com/microsoftteams/set-up-communications-credits-for-your-organization"
-MCA_PAGE_URL = ("https://learn.microsoft.com/microsoftteams/"
-                "turn-off-communication-credits-auto-recharge-for-microsoft-customer-agreement-customers")
+MCA_PAGE_URL = (
+    "https://learn.microsoft.com/microsoftteams/"
+    "turn-off-communication-credits-auto-recharge-for-microsoft-customer-agreement-customers"
+)
 
 
 def _link(url: str, words: str, css: str = "") -> str:
@@ -22,7 +24,7 @@ def _link(url: str, words: str, css: str = "") -> str:
 
 
 BUY_STEPS = (
-    "<ol class=\"cc-buy-steps\">"
+    '<ol class="cc-buy-steps">'
     f"<li>In the Microsoft 365 admin center open {_link(PURCHASE_SERVICES_URL, 'Billing › Purchase services', 'cc-purchase-link')} "
     "and choose <b>Communication Credits</b> (under Add-ons).</li>"
     "<li>Enter the amount to add and, if you want it, turn on <b>Auto-recharge</b> with the amount to recharge and "
@@ -32,9 +34,11 @@ BUY_STEPS = (
     "</ol>"
 )
 
-RECORD_ONLY = ("<p class=\"cc-record-only\"><b>This page records purchases; it does not buy.</b> There is no API to buy "
-               "Communication Credits, and nothing you type here reaches Microsoft. The balance Microsoft counts is "
-               f"under {_link(YOUR_PRODUCTS_URL, 'Billing › Your products')}; compare it on the Overview.</p>")
+RECORD_ONLY = (
+    '<p class="cc-record-only"><b>This page records purchases; it does not buy.</b> There is no API to buy '
+    "Communication Credits, and nothing you type here reaches Microsoft. The balance Microsoft counts is "
+    f"under {_link(YOUR_PRODUCTS_URL, 'Billing › Your products')}; compare it on the Overview.</p>"
+)
 
 
 def buy_guide_html(agreement: Agreement) -> str:
@@ -46,17 +50,27 @@ def buy_guide_html(agreement: Agreement) -> str:
             "Calling Plan and Audio Conferencing minutes are billed after use, on your MCA invoice. A balance left "
             "from before the switch is used up first. Keep <b>auto-recharge off</b> in the admin center "
             f"({_link(MCA_PAGE_URL, 'Microsoft: turn off auto recharge for MCA customers')}).</p>"
-            "<p>So there is nothing to record here. Step 3 and the Usage page still show what calls cost.</p></div>")
+            "<p>So there is nothing to record here. Step 3 and the Usage page still show what calls cost.</p></div>"
+        )
     if agreement is Agreement.CSP:
         return (
             '<div class="cc-card cc-guide cc-csp-notice"><h3 class="cc-section">1. Your partner funds Communication '
             "Credits</h3><p><b>Your partner funds Communication Credits; record what they bought.</b> Microsoft: "
             "customers who buy through a Cloud Solution Provider (CSP) can't acquire Communication Credits in the "
             "Microsoft 365 admin center. Ask your partner for the order or invoice number, the amount and the date "
-            f"of each purchase, and how they set auto-recharge.</p>{RECORD_ONLY}</div>")
-    ea = ("<p class=\"cc-ea-notice\"><b>Enterprise Agreement:</b> if your organization is in another region than "
-          "the billing address of your EA, Microsoft says you might not be able to purchase Communication Credits; "
-          "open a support request in the admin center.</p>") if agreement is Agreement.EA else ""
-    return (f'<div class="cc-card cc-guide"><h3 class="cc-section">1. Buy in Microsoft 365, then record it here</h3>'
-            f"{BUY_STEPS}{ea}{RECORD_ONLY}<p class=\"cc-hint\">Microsoft's steps: "
-            f"{_link(SETUP_PAGE_URL, 'Set up Communication Credits for your organization')}.</p></div>")
+            f"of each purchase, and how they set auto-recharge.</p>{RECORD_ONLY}</div>"
+        )
+    ea = (
+        (
+            '<p class="cc-ea-notice"><b>Enterprise Agreement:</b> if your organization is in another region than '
+            "the billing address of your EA, Microsoft says you might not be able to purchase Communication Credits; "
+            "open a support request in the admin center.</p>"
+        )
+        if agreement is Agreement.EA
+        else ""
+    )
+    return (
+        f'<div class="cc-card cc-guide"><h3 class="cc-section">1. Buy in Microsoft 365, then record it here</h3>'
+        f'{BUY_STEPS}{ea}{RECORD_ONLY}<p class="cc-hint">Microsoft\'s steps: '
+        f"{_link(SETUP_PAGE_URL, 'Set up Communication Credits for your organization')}.</p></div>"
+    )

@@ -22,5 +22,6 @@ def html_part(*classes: str, value: str = "", **kwargs) -> widgets.HTML:
 
 def section(title: str, hint: str = "") -> widgets.HTML:
     """A section's heading with an optional hint under it (`hint` is HTML)."""
-    return widgets.HTML(f'<h3 class="cc-section">{html.escape(title)}</h3>'
-                        + (f'<div class="cc-hint">{hint}</div>' if hint else ""))
+    return widgets.HTML(
+        f'<h3 class="cc-section">{html.escape(title)}</h3>' + (f'<div class="cc-hint">{hint}</div>' if hint else "")
+    )

@@ -13,8 +13,12 @@ import pandas as pd
 
 from ..credits.ledger import Ledger
 from ..licensing.catalog import (
-    DOMESTIC_CALLING_PLAN_SKU, INTERNATIONAL_CALLING_PLAN_SKU, PAY_AS_YOU_GO_CALLING_PLAN_SKU,
-    TEAMS_PHONE_WITH_CALLING_PLAN_SKU, Capability, license_name,
+    DOMESTIC_CALLING_PLAN_SKU,
+    INTERNATIONAL_CALLING_PLAN_SKU,
+    PAY_AS_YOU_GO_CALLING_PLAN_SKU,
+    TEAMS_PHONE_WITH_CALLING_PLAN_SKU,
+    Capability,
+    license_name,
 )
 from ..licensing.plans import Change, Selection
 from ..licensing.readiness import license_seats, readiness
@@ -22,8 +26,12 @@ from . import format as fmt
 from .plan_form import BUTTON_ROW_MARGIN, ERROR_MARGIN, FIELD_WIDTH, LABEL_WIDTH, PlanForm, country_label
 
 # The Calling Plan licenses Step 1 always offers, in this order (others the tenant owns follow).
-USUAL_CALLING_PLANS = (DOMESTIC_CALLING_PLAN_SKU, INTERNATIONAL_CALLING_PLAN_SKU, PAY_AS_YOU_GO_CALLING_PLAN_SKU,
-                       TEAMS_PHONE_WITH_CALLING_PLAN_SKU)
+USUAL_CALLING_PLANS = (
+    DOMESTIC_CALLING_PLAN_SKU,
+    INTERNATIONAL_CALLING_PLAN_SKU,
+    PAY_AS_YOU_GO_CALLING_PLAN_SKU,
+    TEAMS_PHONE_WITH_CALLING_PLAN_SKU,
+)
 CALLING_PLAN_CAPABILITIES = {"domestic_calling_plan", "international_calling_plan", "pay_as_you_go_calling_plan"}
 
 # Names admins know from the Teams admin guide; Microsoft's product names for some of these are historic
@@ -38,13 +46,15 @@ NOT_READY = "not_ready"
 def seats_html(seats: pd.DataFrame, locale: str | None = None) -> str:
     """The tenant's calling licenses and their free seats, as Step 1 shows them before planning."""
     if seats.empty:
-        return ('<p class="cc-hint cc-seats-empty">No calling licenses imported yet: import the tenant\'s '
-                "subscribed licenses (Graph subscribedSkus) to see free seats.</p>")
+        return (
+            '<p class="cc-hint cc-seats-empty">No calling licenses imported yet: import the tenant\'s '
+            "subscribed licenses (Graph subscribedSkus) to see free seats.</p>"
+        )
     rows = []
     for r in seats.itertuples():
         name = license_name(r.sku_id, r.product_name)
         grants = ", ".join(Capability(c).label for c in r.capabilities)
-        grants = "" if grants in name else grants   # "Audio Conferencing" needs no subtitle
+        grants = "" if grants in name else grants  # "Audio Conferencing" needs no subtitle
         note = ""
         if r.capability_status in ("Suspended", "LockedOut", "Deleted"):
             note = f"{r.capability_status}: no new seats"
@@ -53,13 +63,17 @@ def seats_html(seats: pd.DataFrame, locale: str | None = None) -> str:
         free = fmt.count(r.free_units, locale)
         free = f'<span class="cc-none">{free}</span>' if r.free_units == 0 else free
         sub = "; ".join(part for part in (grants, "one license, one seat" if r.is_bundle else "") if part)
-        rows.append(f"<tr><td>{html.escape(name)}"
-                    f'{f"<div class=cc-muted>{html.escape(sub)}</div>" if sub else ""}</td>'
-                    f'<td class="cc-num">{free}</td><td class="cc-num">{fmt.count(r.consumed_units, locale)} of {fmt.count(r.enabled_units, locale)}</td>'
-                    f"<td>{html.escape(note)}</td></tr>")
-    return ('<table class="cc-table cc-seats-table"><thead><tr><th>License</th><th class="cc-num">Available</th>'
-            '<th class="cc-num">Assigned</th><th>Note</th></tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>')
+        rows.append(
+            f"<tr><td>{html.escape(name)}"
+            f"{f'<div class=cc-muted>{html.escape(sub)}</div>' if sub else ''}</td>"
+            f'<td class="cc-num">{free}</td><td class="cc-num">{fmt.count(r.consumed_units, locale)} of {fmt.count(r.enabled_units, locale)}</td>'
+            f"<td>{html.escape(note)}</td></tr>"
+        )
+    return (
+        '<table class="cc-table cc-seats-table"><thead><tr><th>License</th><th class="cc-num">Available</th>'
+        '<th class="cc-num">Assigned</th><th>Note</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def calling_plan_options(seats: pd.DataFrame, locale: str | None = None) -> list[tuple[str, str]]:
@@ -72,7 +86,9 @@ def calling_plan_options(seats: pd.DataFrame, locale: str | None = None) -> list
     for sku in usual + sorted(set(by_sku) - set(usual)):
         r = by_sku.get(sku)
         name = license_name(sku, r.product_name if r is not None else None)
-        bundle = " (one license)" if (r.is_bundle if r is not None else sku == TEAMS_PHONE_WITH_CALLING_PLAN_SKU) else ""
+        bundle = (
+            " (one license)" if (r.is_bundle if r is not None else sku == TEAMS_PHONE_WITH_CALLING_PLAN_SKU) else ""
+        )
         seats_text = f"{fmt.count(r.free_units, locale)} available" if r is not None else "none owned"
         options.append((f"{name}{bundle} · {seats_text}", sku))
     return options
@@ -84,8 +100,9 @@ def default_calling_plan(seats: pd.DataFrame, options: list[tuple[str, str]]) ->
     return next((sku for _, sku in options if free.get(sku, 0) > 0), options[0][1])
 
 
-def filter_users(users: pd.DataFrame, search: str = "", department: str = ALL, country: str = ALL,
-                 state: str = ALL) -> pd.DataFrame:
+def filter_users(
+    users: pd.DataFrame, search: str = "", department: str = ALL, country: str = ALL, state: str = ALL
+) -> pd.DataFrame:
     """The rows of a `readiness` frame the picker shows: search in name / sign-in name, then the filters."""
     shown = users
     words = search.strip().lower().split()
@@ -121,6 +138,7 @@ def _reason_labels(ledger: Ledger) -> list[tuple[str, str]]:
 
 # ---------------------------------------------------------------------------------------------- Step 1
 
+
 class LicensesForm(PlanForm):
     """Step 1: pick users, choose Audio Conferencing and/or Teams Phone with a Calling Plan."""
 
@@ -132,14 +150,19 @@ class LicensesForm(PlanForm):
         self.chosen: set[str] = set()
         self._shown: list[str] = []
         self._syncing = False
-        self.search = widgets.Text(description="Search", placeholder="Part of a name or sign-in name",
-                                   style=LABEL_WIDTH, layout=widgets.Layout(width=FIELD_WIDTH))
+        self.search = widgets.Text(
+            description="Search",
+            placeholder="Part of a name or sign-in name",
+            style=LABEL_WIDTH,
+            layout=widgets.Layout(width=FIELD_WIDTH),
+        )
         self.search.add_class("cc-search")
         self.department = self._filter_dropdown("Department", "cc-department")
         self.country = self._filter_dropdown("Country (usage location)", "cc-country")
         self.state = self._filter_dropdown("Can dial out?", "cc-state")
-        self.user_list = widgets.SelectMultiple(description="Users", rows=12, style=LABEL_WIDTH,
-                                                layout=widgets.Layout(width=FIELD_WIDTH))
+        self.user_list = widgets.SelectMultiple(
+            description="Users", rows=12, style=LABEL_WIDTH, layout=widgets.Layout(width=FIELD_WIDTH)
+        )
         self.user_list.add_class("cc-users")
         self.select_all = widgets.Button(description="Select all shown", icon="check-square")
         self.select_all.add_class("cc-select-all")
@@ -148,16 +171,26 @@ class LicensesForm(PlanForm):
         self.chosen_line = widgets.HTML(layout=widgets.Layout(margin=ERROR_MARGIN))
         self.chosen_line.add_class("cc-chosen")
         self.audio_conferencing = widgets.Checkbox(
-            description="Audio Conferencing: dial out from meetings", value=False, indent=False,
-            layout=widgets.Layout(width="auto"))
+            description="Audio Conferencing: dial out from meetings",
+            value=False,
+            indent=False,
+            layout=widgets.Layout(width="auto"),
+        )
         self.audio_conferencing.add_class("cc-audio-conferencing")
         self.teams_phone = widgets.Checkbox(
-            description="Teams Phone with a Calling Plan: call phone numbers from Teams", value=False, indent=False,
-            layout=widgets.Layout(width="auto"))
+            description="Teams Phone with a Calling Plan: call phone numbers from Teams",
+            value=False,
+            indent=False,
+            layout=widgets.Layout(width="auto"),
+        )
         self.teams_phone.add_class("cc-teams-phone")
-        self.calling_plan = widgets.Dropdown(description="Calling Plan", options=[(license_name(sku), sku) for sku in USUAL_CALLING_PLANS],
-                                             value=DOMESTIC_CALLING_PLAN_SKU, style=LABEL_WIDTH,
-                                             layout=widgets.Layout(width=FIELD_WIDTH))
+        self.calling_plan = widgets.Dropdown(
+            description="Calling Plan",
+            options=[(license_name(sku), sku) for sku in USUAL_CALLING_PLANS],
+            value=DOMESTIC_CALLING_PLAN_SKU,
+            style=LABEL_WIDTH,
+            layout=widgets.Layout(width=FIELD_WIDTH),
+        )
         self.calling_plan.add_class("cc-calling-plan")
         self.seats = widgets.HTML()
         self.seats.add_class("cc-seats")
@@ -171,24 +204,37 @@ class LicensesForm(PlanForm):
         self.clear_selection.on_click(self._guarded(self._on_clear))
         indent = widgets.Layout(margin="0 0 0 198px")
         self.widget = self._page(
-            widgets.HTML('<h3 class="cc-section">1. Choose users</h3>'
-                         '<div class="cc-hint">Search and filter, then pick users<span class="cc-mouse-only"> (Ctrl '
-                         'or Shift + click picks several)</span><span class="cc-touch-only"> (tap each one you want)'
-                         "</span>. Your picks stay chosen when you change the filters.</div>"),
-            self.search, self.department, self.country, self.state, self.user_list,
+            widgets.HTML(
+                '<h3 class="cc-section">1. Choose users</h3>'
+                '<div class="cc-hint">Search and filter, then pick users<span class="cc-mouse-only"> (Ctrl '
+                'or Shift + click picks several)</span><span class="cc-touch-only"> (tap each one you want)'
+                "</span>. Your picks stay chosen when you change the filters.</div>"
+            ),
+            self.search,
+            self.department,
+            self.country,
+            self.state,
+            self.user_list,
             widgets.HBox([self.select_all, self.clear_selection], layout=indent),
-            self.chosen_line, self._error_field("users"),
-            widgets.HTML('<h3 class="cc-section">2. Choose licenses</h3>'
-                         '<div class="cc-hint">Available seats of each calling license now (purchased, minus seats '
-                         "not renewed, minus seats assigned). Users who already have a license keep it; nobody gets "
-                         "one twice.</div>"),
+            self.chosen_line,
+            self._error_field("users"),
+            widgets.HTML(
+                '<h3 class="cc-section">2. Choose licenses</h3>'
+                '<div class="cc-hint">Available seats of each calling license now (purchased, minus seats '
+                "not renewed, minus seats assigned). Users who already have a license keep it; nobody gets "
+                "one twice.</div>"
+            ),
             self.seats,
             widgets.VBox([self.audio_conferencing, self.teams_phone], layout=indent),
-            self.calling_plan, self._error_field("licenses"),
-            widgets.HTML('<h3 class="cc-section">3. Usage location</h3>'
-                         '<div class="cc-hint">Microsoft assigns licenses only to users with a usage location. '
-                         "This is set for chosen users who have none; others keep theirs.</div>"),
-            self.usage_location, self._error_field("usage_location"),
+            self.calling_plan,
+            self._error_field("licenses"),
+            widgets.HTML(
+                '<h3 class="cc-section">3. Usage location</h3>'
+                '<div class="cc-hint">Microsoft assigns licenses only to users with a usage location. '
+                "This is set for chosen users who have none; others keep theirs.</div>"
+            ),
+            self.usage_location,
+            self._error_field("usage_location"),
             widgets.HBox([self.plan_button], layout=widgets.Layout(margin=BUTTON_ROW_MARGIN)),
         )
         self.widget.add_class("cc-licenses-form")
@@ -196,8 +242,13 @@ class LicensesForm(PlanForm):
         self.refresh()
 
     def _filter_dropdown(self, description: str, css: str) -> widgets.Dropdown:
-        dropdown = widgets.Dropdown(description=description, options=[("All", ALL)], value=ALL, style=LABEL_WIDTH,
-                                    layout=widgets.Layout(width=FIELD_WIDTH))
+        dropdown = widgets.Dropdown(
+            description=description,
+            options=[("All", ALL)],
+            value=ALL,
+            style=LABEL_WIDTH,
+            layout=widgets.Layout(width=FIELD_WIDTH),
+        )
         dropdown.add_class(css)
         return dropdown
 
@@ -214,10 +265,16 @@ class LicensesForm(PlanForm):
         self._syncing = True
         try:
             self._set_options(self.department, [("All departments", ALL)] + [(d, d) for d in departments])
-            self._set_options(self.country, [("All countries", ALL), ("No usage location yet", NO_LOCATION)]
-                              + [(country_label(c), c) for c in countries])
-            self._set_options(self.state, [("Everyone", ALL), ("Cannot dial out", NOT_READY),
-                                           ("Can dial out", READY)] + _reason_labels(self.ledger))
+            self._set_options(
+                self.country,
+                [("All countries", ALL), ("No usage location yet", NO_LOCATION)]
+                + [(country_label(c), c) for c in countries],
+            )
+            self._set_options(
+                self.state,
+                [("Everyone", ALL), ("Cannot dial out", NOT_READY), ("Can dial out", READY)]
+                + _reason_labels(self.ledger),
+            )
         finally:
             self._syncing = False
         self.chosen &= set(self.users["user_principal_name"])
@@ -245,8 +302,7 @@ class LicensesForm(PlanForm):
         dropdown.value = keep if keep in {v for _, v in options} else ALL
 
     def shown_users(self) -> pd.DataFrame:
-        return filter_users(self.users, self.search.value, self.department.value, self.country.value,
-                            self.state.value)
+        return filter_users(self.users, self.search.value, self.department.value, self.country.value, self.state.value)
 
     def _filters_changed(self, _change=None) -> None:
         if self._syncing:
@@ -301,8 +357,9 @@ class LicensesForm(PlanForm):
         chosen = f"{fmt.count(n, self.locale)} user{'s' if n != 1 else ''} chosen"
         text = f"{chosen} · {fmt.count(shown, self.locale)} of {fmt.count(len(self.users), self.locale)} shown"
         if not shown:
-            text = ("No users imported yet" if self.users.empty else "No users match the search and filters") + \
-                f" · {chosen}"
+            text = (
+                "No users imported yet" if self.users.empty else "No users match the search and filters"
+            ) + f" · {chosen}"
         if hidden:
             text += f" · {fmt.count(hidden, self.locale)} chosen but hidden by the filters"
         self.chosen_line.value = f'<div class="cc-muted">{html.escape(text)}</div>'
@@ -320,11 +377,15 @@ class LicensesForm(PlanForm):
         if not (audio or phone):
             self.show_error("licenses", "Choose Audio Conferencing, Teams Phone with a Calling Plan, or both.")
             return None
-        return Change(audio_conferencing=audio, teams_phone=phone, calling_plan=phone,
-                      calling_plan_sku=self.calling_plan.value, usage_location=self.usage_location.value or None)
+        return Change(
+            audio_conferencing=audio,
+            teams_phone=phone,
+            calling_plan=phone,
+            calling_plan_sku=self.calling_plan.value,
+            usage_location=self.usage_location.value or None,
+        )
 
 
 def build_licenses_form(ledger: Ledger, *, locale: str | None = None) -> LicensesForm:
     """The Step 1 form for `ledger`."""
     return LicensesForm(ledger, locale=locale)
-

@@ -11,13 +11,13 @@ from __future__ import annotations
 import base64
 import html
 import io
-from typing import Callable
+from collections.abc import Callable
 
 import ipywidgets as widgets
 import pandas as pd
 
-from ..safety import neutralise_formula
 from ..rows import RowSource
+from ..safety import neutralise_formula
 from . import format as fmt
 
 PAGE_SIZE = 50
@@ -41,8 +41,10 @@ def csv_text(frame: pd.DataFrame) -> str:
 def download_link(text: str, filename: str, label: str, mime: str, css: str) -> str:
     """An anchor that saves `text` as `filename` (a data: URI works in Voila: no server round trip)."""
     payload = base64.b64encode(text.encode("utf-8")).decode("ascii")
-    return (f'<a class="{css}" download="{html.escape(filename)}" href="data:{mime};charset=utf-8;base64,{payload}">'
-            f"{html.escape(label)}</a>")
+    return (
+        f'<a class="{css}" download="{html.escape(filename)}" href="data:{mime};charset=utf-8;base64,{payload}">'
+        f"{html.escape(label)}</a>"
+    )
 
 
 def position_text(offset: int, shown: int, total: int, noun: str = "rows", locale: str | None = None) -> str:
@@ -64,9 +66,18 @@ class LongList:
     `export` turns the full list into the CSV's columns (headers in the admin's words). `widget` is what a
     page displays; `show()` reads the count and the first page again (after an import, a settlement...)."""
 
-    def __init__(self, source: RowSource, render: Callable[[pd.DataFrame], str], *, filename: str,
-                 export: Callable[[pd.DataFrame], pd.DataFrame] = lambda frame: frame, noun: str = "rows",
-                 page_size: int = PAGE_SIZE, css: str = "", locale: str | None = None):
+    def __init__(
+        self,
+        source: RowSource,
+        render: Callable[[pd.DataFrame], str],
+        *,
+        filename: str,
+        export: Callable[[pd.DataFrame], pd.DataFrame] = lambda frame: frame,
+        noun: str = "rows",
+        page_size: int = PAGE_SIZE,
+        css: str = "",
+        locale: str | None = None,
+    ):
         self.source, self.render, self.export = source, render, export
         self.filename, self.noun, self.page_size = filename, noun, page_size
         self.locale = locale
@@ -76,14 +87,23 @@ class LongList:
         self.table.add_class("cc-list-rows")
         self.position = widgets.HTML()
         self.position.add_class("cc-position")
-        self.previous = widgets.Button(description="Previous", icon="chevron-left", layout=widgets.Layout(width="auto"),
-                                       tooltip=f"The previous {page_size} {noun}")
+        self.previous = widgets.Button(
+            description="Previous",
+            icon="chevron-left",
+            layout=widgets.Layout(width="auto"),
+            tooltip=f"The previous {page_size} {noun}",
+        )
         self.previous.add_class("cc-previous")
-        self.next = widgets.Button(description="Next", icon="chevron-right", layout=widgets.Layout(width="auto"),
-                                   tooltip=f"The next {page_size} {noun}")
+        self.next = widgets.Button(
+            description="Next",
+            icon="chevron-right",
+            layout=widgets.Layout(width="auto"),
+            tooltip=f"The next {page_size} {noun}",
+        )
         self.next.add_class("cc-next")
-        self.download = widgets.Button(description="Download all (CSV)", icon="download",
-                                       layout=widgets.Layout(width="auto"))
+        self.download = widgets.Button(
+            description="Download all (CSV)", icon="download", layout=widgets.Layout(width="auto")
+        )
         self.download.add_class("cc-download-all")
         self.link = widgets.HTML()
         self.link.add_class("cc-download-ready")
@@ -112,8 +132,11 @@ class LongList:
         self.position.value = html.escape(position_text(self.offset, len(rows), self.total, self.noun, self.locale))
         self.previous.disabled = self.offset == 0
         self.next.disabled = self.offset + self.page_size >= self.total
-        self.download.description = f"Download all {fmt.count(self.total, self.locale)} (CSV)" if self.total > self.page_size else \
-            "Download (CSV)"
+        self.download.description = (
+            f"Download all {fmt.count(self.total, self.locale)} (CSV)"
+            if self.total > self.page_size
+            else "Download (CSV)"
+        )
         self.download.disabled = self.total == 0
         # one page is all there is: no pager to read past; nothing at all: the table says so, nothing to download
         for part in (self.previous, self.next):
@@ -131,6 +154,10 @@ class LongList:
     def prepare_download(self) -> None:
         """Build the CSV of every row (as the list is now) and offer it as a link beside the button."""
         text, rows = self._csv()
-        self.link.value = download_link(text, self.filename,
-                                        f"Save {self.filename} ({fmt.count(rows, self.locale)} {self.noun}, {_size(text)})",
-                                        "text/csv", "cc-download-csv")
+        self.link.value = download_link(
+            text,
+            self.filename,
+            f"Save {self.filename} ({fmt.count(rows, self.locale)} {self.noun}, {_size(text)})",
+            "text/csv",
+            "cc-download-csv",
+        )

@@ -17,10 +17,10 @@ from ..credits.ledger import Ledger
 from ..errors import CommCreditsError
 from ..licensing.tenant import TenantImportError
 from ..m365.settings import is_configured, load_settings
-from .m365_connect import REGISTER_STEPS, ConnectPanel, GUIDE_LINK, checklist_html, guide_html
 from ..rows import frame_rows
 from . import format as fmt
 from .long_list import LongList
+from .m365_connect import GUIDE_LINK, REGISTER_STEPS, ConnectPanel, checklist_html, guide_html
 
 log = logging.getLogger(__name__)
 
@@ -63,20 +63,37 @@ def apply_result_html(report) -> str:
     rows = "".join(
         f'<tr class="cc-result-{r.status}"><td>{html.escape(r.user_principal_name)}</td>'
         f'<td class="{"cc-ok" if r.status == "applied" else "cc-missing"}">'
-        f'{html.escape(r.status.replace("_", " ").capitalize())}</td><td>{html.escape(r.message)}</td></tr>'
-        for r in report.results)
+        f"{html.escape(r.status.replace('_', ' ').capitalize())}</td><td>{html.escape(r.message)}</td></tr>"
+        for r in report.results
+    )
     css = "cc-success" if not report.failed else "cc-problems"
-    recorded = (f"{report.changes_recorded} change{'s' if report.changes_recorded != 1 else ''} recorded, "
-                f"applied by {report.applied_by}.") if report.changes_recorded else ""
-    return (f'<div class="{css} cc-m365-result"><b>{html.escape(report.summary())}</b> {html.escape(recorded)}</div>'
-            '<table class="cc-table cc-apply-results"><thead><tr><th>User</th><th>In Microsoft 365</th>'
-            f"<th>What happened</th></tr></thead><tbody>{rows}</tbody></table>")
+    recorded = (
+        (
+            f"{report.changes_recorded} change{'s' if report.changes_recorded != 1 else ''} recorded, "
+            f"applied by {report.applied_by}."
+        )
+        if report.changes_recorded
+        else ""
+    )
+    return (
+        f'<div class="{css} cc-m365-result"><b>{html.escape(report.summary())}</b> {html.escape(recorded)}</div>'
+        '<table class="cc-table cc-apply-results"><thead><tr><th>User</th><th>In Microsoft 365</th>'
+        f"<th>What happened</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
 
 
 # Graph's property names, as the Microsoft 365 admin center labels them (the technical name stays in brackets)
-FIELD_WORDS = {"userPrincipalName": "Username", "displayName": "Display name", "usageLocation": "Usage location",
-               "id": "Object ID", "assignedLicenses": "Licenses", "skuId": "License GUID",
-               "skuPartNumber": "License string ID", "disabledPlans": "Apps turned off", "phoneNumber": "Phone number"}
+FIELD_WORDS = {
+    "userPrincipalName": "Username",
+    "displayName": "Display name",
+    "usageLocation": "Usage location",
+    "id": "Object ID",
+    "assignedLicenses": "Licenses",
+    "skuId": "License GUID",
+    "skuPartNumber": "License string ID",
+    "disabledPlans": "Apps turned off",
+    "phoneNumber": "Phone number",
+}
 
 
 def field_words(field: str) -> str:
@@ -87,20 +104,28 @@ def field_words(field: str) -> str:
 
 def import_problems_frame(error: TenantImportError) -> pd.DataFrame:
     """Every problem of a refused tenant import, one row each: where, whose, which field, what is wrong."""
-    return pd.DataFrame([(p.record, p.key or "", field_words(p.field), p.message) for p in error.problems],
-                        columns=["Where", "User or license", "Field", "Problem"])
+    return pd.DataFrame(
+        [(p.record, p.key or "", field_words(p.field), p.message) for p in error.problems],
+        columns=["Where", "User or license", "Field", "Problem"],
+    )
 
 
 def import_problems_summary_html(problems: pd.DataFrame, locale: str | None = None) -> str:
     """The problems counted by field (most frequent first): what an admin reads before the rows."""
     counts = problems.groupby("Field").size().sort_values(ascending=False, kind="stable")
     n = len(problems)
-    rows = "".join(f'<tr><td>{html.escape(str(field))}</td><td class="cc-number">{fmt.count(count, locale)}</td></tr>'
-                   for field, count in counts.items())
-    return (fmt.error_html(f"Nothing was imported: Microsoft 365 sent users or licenses with {fmt.count(n, locale)} "
-                           f"problem{'s' if n != 1 else ''}, listed below. Fix them in the admin center, then sync again.")
-            + '<table class="cc-table cc-import-problem-fields"><thead><tr><th>Field</th><th class="cc-number">'
-            f"Problems</th></tr></thead><tbody>{rows}</tbody></table>")
+    rows = "".join(
+        f'<tr><td>{html.escape(str(field))}</td><td class="cc-number">{fmt.count(count, locale)}</td></tr>'
+        for field, count in counts.items()
+    )
+    return (
+        fmt.error_html(
+            f"Nothing was imported: Microsoft 365 sent users or licenses with {fmt.count(n, locale)} "
+            f"problem{'s' if n != 1 else ''}, listed below. Fix them in the admin center, then sync again."
+        )
+        + '<table class="cc-table cc-import-problem-fields"><thead><tr><th>Field</th><th class="cc-number">'
+        f"Problems</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
 
 
 class M365Page:
@@ -124,33 +149,55 @@ class M365Page:
         self.sync_button.add_class("cc-sync-now")
         self.sync_why = widgets.HTML()
         self.sync_why.add_class("cc-sync-why")
-        self.progress = widgets.IntProgress(value=0, min=0, max=100, layout=widgets.Layout(width="420px", max_width="100%"))
+        self.progress = widgets.IntProgress(
+            value=0, min=0, max=100, layout=widgets.Layout(width="420px", max_width="100%")
+        )
         self.progress.add_class("cc-sync-progress")
         self.phase = widgets.HTML()
         self.phase.add_class("cc-sync-phase")
         self.status = widgets.HTML()
         self.status.add_class("cc-status")
-        self.problems = LongList(frame_rows(pd.DataFrame()), self._problems_html, noun="problems",
-                                 filename="tenant-import-problems.csv", css="cc-import-problems", locale=self.locale)
+        self.problems = LongList(
+            frame_rows(pd.DataFrame()),
+            self._problems_html,
+            noun="problems",
+            filename="tenant-import-problems.csv",
+            css="cc-import-problems",
+            locale=self.locale,
+        )
         self.problems.widget.layout.display = "none"
         self.connect_button.on_click(self._guarded(self._on_connect_app))
         self.device_button.on_click(self._guarded(self._on_device_code))
         self.sync_button.on_click(self._guarded(self._on_sync))
         self.connect.method.observe(lambda _change: self.refresh(), names="value")
-        self.widget = widgets.VBox([
-            widgets.HTML(fmt.STYLE + STYLE),
-            widgets.HTML('<h3 class="cc-section">Connection</h3>'), self.connection_status, self.connect.widget,
-            self.device_box,
-            widgets.HTML('<h3 class="cc-section">What to register in Microsoft Entra ID</h3>' + REGISTER_STEPS
-                         + '<div class="cc-hint">The self-test below shows each permission granted or missing once '
-                         "you connect.</div>"),
-            self.permissions,
-            widgets.HTML('<h3 class="cc-section">Sync</h3><div class="cc-hint">Brings users, licenses, seats and '
-                         "PSTN call logs since the last sync, rates and settles the calls. Schedule it with "
-                         f"<code>commcredits sync</code> ({GUIDE_LINK}).</div>"),
-            self.last_sync, widgets.HBox([self.sync_button, self.progress], layout=widgets.Layout(flex_flow="row wrap")),
-            self.sync_why, self.phase, self.status, self.problems.widget, widgets.HTML(guide_html()),
-        ])
+        self.widget = widgets.VBox(
+            [
+                widgets.HTML(fmt.STYLE + STYLE),
+                widgets.HTML('<h3 class="cc-section">Connection</h3>'),
+                self.connection_status,
+                self.connect.widget,
+                self.device_box,
+                widgets.HTML(
+                    '<h3 class="cc-section">What to register in Microsoft Entra ID</h3>'
+                    + REGISTER_STEPS
+                    + '<div class="cc-hint">The self-test below shows each permission granted or missing once '
+                    "you connect.</div>"
+                ),
+                self.permissions,
+                widgets.HTML(
+                    '<h3 class="cc-section">Sync</h3><div class="cc-hint">Brings users, licenses, seats and '
+                    "PSTN call logs since the last sync, rates and settles the calls. Schedule it with "
+                    f"<code>commcredits sync</code> ({GUIDE_LINK}).</div>"
+                ),
+                self.last_sync,
+                widgets.HBox([self.sync_button, self.progress], layout=widgets.Layout(flex_flow="row wrap")),
+                self.sync_why,
+                self.phase,
+                self.status,
+                self.problems.widget,
+                widgets.HTML(guide_html()),
+            ]
+        )
         self.widget.add_class("cc-m365")
         self.refresh()
 
@@ -161,20 +208,28 @@ class M365Page:
         if connection is not None:
             text = f"Connected as {connection.who()} ({'app-only' if connection.mode == 'app' else 'admin sign-in'})."
         elif is_configured(s):
-            text = (f"App registration {s.client_id or '(credential from COMMCREDITS_M365_CREDENTIAL)'} for tenant "
-                    f"{s.tenant_id or '-'} is configured. Connect to run the permission self-test.")
+            text = (
+                f"App registration {s.client_id or '(credential from COMMCREDITS_M365_CREDENTIAL)'} for tenant "
+                f"{s.tenant_id or '-'} is configured. Connect to run the permission self-test."
+            )
         else:
-            text = ("Not configured. Register an app in Microsoft Entra ID (the steps are below), then enter its "
-                    "tenant and application (client) IDs here and choose how to sign in.")
+            text = (
+                "Not configured. Register an app in Microsoft Entra ID (the steps are below), then enter its "
+                "tenant and application (client) IDs here and choose how to sign in."
+            )
         self.connection_status.value = (
             f'<div class="cc-notice">{html.escape(text)}</div><div class="cc-hint">Call logs can only be read by '
             "the app registration (application permission CallRecord-PstnCalls.Read.All); an admin's own sign-in "
-            "can read users and licenses and apply plans, and their name is recorded with every change.</div>")
+            "can read users and licenses and apply plans, and their name is recorded with every change.</div>"
+        )
         self.connect.update()
         self.sync_button.disabled = connection is None and not is_configured(s)
-        self.sync_why.value = ('<div class="cc-hint cc-disabled-why">Connect first: Sync reads Microsoft 365 through '
-                               "the connection above. Without one, import files in Step 1 and on the Usage page.</div>"
-                               if self.sync_button.disabled else "")
+        self.sync_why.value = (
+            '<div class="cc-hint cc-disabled-why">Connect first: Sync reads Microsoft 365 through '
+            "the connection above. Without one, import files in Step 1 and on the Usage page.</div>"
+            if self.sync_button.disabled
+            else ""
+        )
         self.last_sync.value = self._last_sync_html()
 
     def _last_sync_html(self) -> str:
@@ -185,10 +240,13 @@ class M365Page:
             return '<p class="cc-hint">No sync yet.</p>'
         when = fmt.instant(last["finished_at"] if last["finished_at"] is not None else last["started_at"])
         state = {"ok": "Last sync", "failed": "Last sync failed", "interrupted": "Last sync was interrupted"}[
-            last["status"]]
+            last["status"]
+        ]
         message = last["message"] or "It will resume where it stopped."
-        return (f'<p><b>{html.escape(state)}</b> · {html.escape(when)} · by {html.escape(last["started_by"])}</p>'
-                f'<p class="cc-last-sync-message">{html.escape(str(message))}</p>')
+        return (
+            f"<p><b>{html.escape(state)}</b> · {html.escape(when)} · by {html.escape(last['started_by'])}</p>"
+            f'<p class="cc-last-sync-message">{html.escape(str(message))}</p>'
+        )
 
     def _guarded(self, handler):
         def run(_button=None):
@@ -202,6 +260,7 @@ class M365Page:
             except Exception as error:  # noqa: BLE001 - the page explains, never shows a traceback
                 log.exception("Microsoft 365 page failed")
                 self.status.value = fmt.error_html(f"Something went wrong ({type(error).__name__}: {error}).")
+
         return run
 
     def show_import_problems(self, error: TenantImportError) -> None:
@@ -223,9 +282,12 @@ class M365Page:
         settings, method, typed = self.connect.current(), self.connect.method.value, self.connect.secret.value
         kept = ""
         if method == "secret" and typed.strip():
-            kept = ("The secret is kept in the OS keyring." if keep_secret(settings.client_id, typed.strip()) else
-                    "This machine has no OS keyring: the secret is used for this session only. To keep it, set "
-                    "COMMCREDITS_M365_CLIENT_SECRET in the environment the dashboard runs in.")
+            kept = (
+                "The secret is kept in the OS keyring."
+                if keep_secret(settings.client_id, typed.strip())
+                else "This machine has no OS keyring: the secret is used for this session only. To keep it, set "
+                "COMMCREDITS_M365_CLIENT_SECRET in the environment the dashboard runs in."
+            )
         self.connect.secret.value = ""  # never left in the page's state
         self._use(connect_with(settings, method, typed_secret=typed))
         if kept:
@@ -262,7 +324,8 @@ class M365Page:
             f'<p>Open <a href="{link}" target="_blank" rel="noopener">{link}</a> and enter this code:</p>'
             f'<p><span class="cc-device-code">{html.escape(user_code)}</span></p>'
             f'<p class="cc-hint">Sign in with an admin account (License Administrator or User Administrator). '
-            f"The code works until {html.escape(fmt.instant(expires_on))} UTC.</p>")
+            f"The code works until {html.escape(fmt.instant(expires_on))} UTC.</p>"
+        )
 
     def _on_sync(self) -> None:
         from ..m365.sync import sync_m365
@@ -271,13 +334,21 @@ class M365Page:
         self.sync_button.disabled = True
         try:
             connection = current_connection()
-            connection.on_wait = lambda wait: setattr(self.phase, "value", (
-                f'<div class="cc-phase">Microsoft 365 is busy (HTTP {wait.status}): waiting {wait.seconds:.0f} s as '
-                "it asked…</div>"))
+            connection.on_wait = lambda wait: setattr(
+                self.phase,
+                "value",
+                (
+                    f'<div class="cc-phase">Microsoft 365 is busy (HTTP {wait.status}): waiting {wait.seconds:.0f} s as '
+                    "it asked…</div>"
+                ),
+            )
             report = sync_m365(self.ledger, connection, progress=self._progress)
             self.phase.value = ""  # the summary is under Last sync
-            waited = f" It waited {report.waited_seconds:.0f} s for Microsoft 365 throttling." \
-                if report.waited_seconds else ""
+            waited = (
+                f" It waited {report.waited_seconds:.0f} s for Microsoft 365 throttling."
+                if report.waited_seconds
+                else ""
+            )
             self.status.value = f'<div class="cc-success">Sync finished.{html.escape(waited)}</div>'
         finally:
             self.sync_button.disabled = False

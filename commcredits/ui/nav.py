@@ -26,7 +26,8 @@ def navigation(current: str, pages=PAGES, ledger: Ledger | None = None) -> widge
     """Links to the dashboard pages, `current` (a notebook file name) highlighted, then the ledger's notice
     (`ledger` defaults to the one the dashboard serves)."""
     links = "".join(
-        f'<span aria-current="page">{html.escape(label)}</span>' if name == current
+        f'<span aria-current="page">{html.escape(label)}</span>'
+        if name == current
         else f'<a href="{html.escape(name)}">{html.escape(label)}</a>'
         for name, label in pages
     )
@@ -40,14 +41,18 @@ def ledger_notice(ledger: Ledger, current: str) -> str:
     if setup is not None:
         fmt.use_tenant_timezone(setup.time_zone)
         if setup.sample_data:
-            return ('<div class="cc-demo-banner" role="note"><b>Demo tenant: sample data.</b> '
-                    f"{html.escape(setup.organisation)}'s users, purchases and calls are invented to show the "
-                    "workbook. Start on your own ledger with "
-                    f"<code>{html.escape(OWN_LEDGER_COMMAND)}</code>.</div>")
+            return (
+                '<div class="cc-demo-banner" role="note"><b>Demo tenant: sample data.</b> '
+                f"{html.escape(setup.organisation)}'s users, purchases and calls are invented to show the "
+                "workbook. Start on your own ledger with "
+                f"<code>{html.escape(OWN_LEDGER_COMMAND)}</code>.</div>"
+            )
         return ""
     if current == "00_overview.ipynb" or not needs_setup(ledger):
         return ""
     then = FIRST_STEP.get(current, "then come back here")
-    return ('<div class="cc-setup-first" role="note"><b>This ledger is empty.</b> First answer four questions on the '
-            f'<a href="00_overview.ipynb">Overview</a> (organisation, currency, how you buy Microsoft 365, time '
-            f"zone), {html.escape(then)}.</div>")
+    return (
+        '<div class="cc-setup-first" role="note"><b>This ledger is empty.</b> First answer four questions on the '
+        f'<a href="00_overview.ipynb">Overview</a> (organisation, currency, how you buy Microsoft 365, time '
+        f"zone), {html.escape(then)}.</div>"
+    )

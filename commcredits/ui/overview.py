@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import ipywidgets as widgets
 
-from ..usage import insights
-from ..usage.purchases import open_purchases
+from ..alerts.notify import current_alerts
 from ..credits.ledger import Agreement, Ledger
 from ..licensing.readiness import readiness_summary
-from ..alerts.notify import current_alerts
+from ..tenant_setup import needs_setup
+from ..usage import insights
+from ..usage.purchases import open_purchases
 from . import charts
 from . import format as fmt
 from .alerts import alerts_strip_html
 from .attention import attention_html
 from .reconcile import ReconcileForm
-from .spend_tables import read_session
 from .setup import SetupForm
-from ..tenant_setup import needs_setup
+from .spend_tables import read_session
 
 AGREEMENT_NAMES = {
     Agreement.MOSA: "Microsoft Online Subscription Agreement",
@@ -36,13 +36,16 @@ ALL_CALLS_HINT = '; all of them, a page at a time or as a CSV, on the <a href="0
 def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | None = None) -> tuple[str, str]:
     """The overview as two HTML fragments: the summary (cards, readiness) shown above the charts, and the
     details (expiring funds, open lots, recent entries) shown below them."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     currency = ledger.currency
     balance = ledger.balance(now)
     auto = ledger.auto_recharge
     agreement = ledger.agreement
     if agreement is Agreement.MCA:
-        auto_text, auto_note = "Off", "Microsoft Customer Agreement: the remaining credits pay first, then usage is billed in arrears."
+        auto_text, auto_note = (
+            "Off",
+            "Microsoft Customer Agreement: the remaining credits pay first, then usage is billed in arrears.",
+        )
     elif auto.enabled:
         auto_text = "On"
         auto_note = f"Add {fmt.money(auto.amount, currency, locale)} when the balance is below {fmt.money(auto.below, currency, locale)}"
@@ -61,54 +64,91 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     ready = readiness_summary(ledger.store)
     cards = "".join(
         [
-            fmt.card("Balance", fmt.money(balance, currency, locale), f"as of {fmt.instant(now, locale)}",
-                  "cc-balance cc-warning" if low else "cc-balance", f'data-amount="{balance}" data-currency="{currency}"'),
+            fmt.card(
+                "Balance",
+                fmt.money(balance, currency, locale),
+                f"as of {fmt.instant(now, locale)}",
+                "cc-balance cc-warning" if low else "cc-balance",
+                f'data-amount="{balance}" data-currency="{currency}"',
+            ),
             fmt.card("Auto-recharge", auto_text, auto_note, "cc-auto"),
             fmt.card("Runway", runway_value, runway_note, "cc-runway"),
             fmt.card("Next expiry", expiry_value, expiry_note, "cc-next-expiry"),
-            fmt.card("Can dial out", f"{ready.ready} of {ready.users}", "users who can call now (readiness)",
-                  "cc-ready cc-warning" if ready.not_ready else "cc-ready"),
+            fmt.card(
+                "Can dial out",
+                f"{ready.ready} of {ready.users}",
+                "users who can call now (readiness)",
+                "cc-ready cc-warning" if ready.not_ready else "cc-ready",
+            ),
             fmt.card("Agreement", agreement.value, AGREEMENT_NAMES[agreement], "cc-agreement"),
         ]
     )
-    readiness_line = (f'<div class="cc-readiness {"cc-warning" if ready.not_ready else ""}">'
-                      f'{html.escape(ready.sentence)} Fix it in <a href="01_licenses.ipynb">Step 1 · Licenses</a> '
-                      'and <a href="03_credit_licenses.ipynb">Step 3 · Credit licenses</a>.</div>' if ready.not_ready
-                      else f'<div class="cc-readiness">{html.escape(ready.sentence)}</div>')
+    readiness_line = (
+        f'<div class="cc-readiness {"cc-warning" if ready.not_ready else ""}">'
+        f'{html.escape(ready.sentence)} Fix it in <a href="01_licenses.ipynb">Step 1 · Licenses</a> '
+        'and <a href="03_credit_licenses.ipynb">Step 3 · Credit licenses</a>.</div>'
+        if ready.not_ready
+        else f'<div class="cc-readiness">{html.escape(ready.sentence)}</div>'
+    )
     expiring = insights.expiring_funds(ledger, as_of=now)
     expiring["horizon_days"] = expiring["horizon_days"].map(lambda d: f"next {d} days")
     expiring_table = fmt.html_table(
         expiring,
-        labels={"horizon_days": "Expiring in the", "lots": "Purchases", "expiring": "Amount expiring",
-                "likely_forfeited": "Likely lost at current spending"},
-        money_columns=("expiring", "likely_forfeited"), currency=currency, css_class="cc-table cc-expiring",
+        labels={
+            "horizon_days": "Expiring in the",
+            "lots": "Purchases",
+            "expiring": "Amount expiring",
+            "likely_forfeited": "Likely lost at current spending",
+        },
+        money_columns=("expiring", "likely_forfeited"),
+        currency=currency,
+        css_class="cc-table cc-expiring",
         locale=locale,
     )
     lots_table = fmt.html_table(
         open_lots,
         # what is left and when it expires first: on a phone the long order names come after the money
-        labels={"expires_at": "Expires", "remaining": "Remaining", "amount": "Amount", "invoice_id": "Invoice",
-                "order_name": "Order", "purchased_at": "Bought"},
-        money_columns=("amount", "remaining"), day_columns=("purchased_at", "expires_at"), currency=currency,
-        css_class="cc-table cc-lots", locale=locale,
+        labels={
+            "expires_at": "Expires",
+            "remaining": "Remaining",
+            "amount": "Amount",
+            "invoice_id": "Invoice",
+            "order_name": "Order",
+            "purchased_at": "Bought",
+        },
+        money_columns=("amount", "remaining"),
+        day_columns=("purchased_at", "expires_at"),
+        currency=currency,
+        css_class="cc-table cc-lots",
+        locale=locale,
     )
     recent = insights.recent_entries(ledger, 15)
     recent["kind"] = recent["kind"].map(ENTRY_KINDS).fillna(recent["kind"])
     entries_table = fmt.html_table(
         recent,
-        labels={"occurred_at": "When", "kind": "What", "detail": "Who / what for", "amount": "Change",
-                "balance_after": "Balance after"},
-        money_columns=("amount", "balance_after"), instant_columns=("occurred_at",), currency=currency,
-        css_class="cc-table cc-entries", locale=locale,
+        labels={
+            "occurred_at": "When",
+            "kind": "What",
+            "detail": "Who / what for",
+            "amount": "Change",
+            "balance_after": "Balance after",
+        },
+        money_columns=("amount", "balance_after"),
+        instant_columns=("occurred_at",),
+        currency=currency,
+        css_class="cc-table cc-entries",
+        locale=locale,
     )
     strip = alerts_strip_html(current_alerts(ledger, now=now))
     # the balance first (on a phone the alerts above it pushed it about 1,000 px down), the alerts right after
-    summary = (f'{fmt.STYLE}<div class="cc-page"><div class="cc-cards">{cards}</div>{strip}{readiness_line}'
-               f'{attention_html(ledger, locale=locale, limit=5, more_hint=ALL_CALLS_HINT)}</div>')
+    summary = (
+        f'{fmt.STYLE}<div class="cc-page"><div class="cc-cards">{cards}</div>{strip}{readiness_line}'
+        f"{attention_html(ledger, locale=locale, limit=5, more_hint=ALL_CALLS_HINT)}</div>"
+    )
     details = (
         f'<div class="cc-page"><h3 class="cc-section">Funds expiring soon</h3>{expiring_table}'
         f'<h3 class="cc-section">Funds not yet spent, by purchase (the oldest expires first and is spent first)</h3>'
-        f'{lots_table}'
+        f"{lots_table}"
         f'<h3 class="cc-section">Recent ledger entries</h3>{entries_table}</div>'
     )
     return summary, details
@@ -122,7 +162,10 @@ def _runway_text(ledger: Ledger, locale: str | None, *, funded: bool, now: datet
         return "—", "no credit-paid calls in the last 30 days"
     burn = f"at {fmt.money(runway.daily_burn, ledger.currency, locale)} a day"
     if runway.trigger is not None and runway.trigger_date is not None:
-        return f"{runway.days_to_trigger:.0f} days", f"until auto-recharge ({fmt.day(runway.trigger_date, locale)}), {burn}"
+        return (
+            f"{runway.days_to_trigger:.0f} days",
+            f"until auto-recharge ({fmt.day(runway.trigger_date, locale)}), {burn}",
+        )
     if runway.zero_date is not None:
         return f"{runway.days_to_zero:.0f} days", f"until calls stop ({fmt.day(runway.zero_date, locale)}), {burn}"
     return "—", burn
@@ -132,8 +175,12 @@ def overview_charts(ledger: Ledger, *, locale: str | None = None) -> list:
     """Balance over time and the expiry timeline (plotly figures)."""
     auto = ledger.auto_recharge
     return [
-        charts.balance_chart(insights.balance_over_time(ledger), ledger.currency,
-                             trigger=auto.below if auto.enabled else None, locale=locale),
+        charts.balance_chart(
+            insights.balance_over_time(ledger),
+            ledger.currency,
+            trigger=auto.below if auto.enabled else None,
+            locale=locale,
+        ),
         charts.expiry_chart(ledger.lots(), ledger.currency, locale=locale),
     ]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import ipywidgets as widgets
 import pandas as pd
@@ -58,6 +58,7 @@ LICENSE_STYLE = """<style>
 
 # ---------------------------------------------------------------------------------------------- presentation
 
+
 def country_label(code: str | None) -> str:
     if not code:
         return "no usage location"
@@ -80,11 +81,17 @@ def change_sentence(row) -> str:
 
 def left_out_csv_frame(users: pd.DataFrame) -> pd.DataFrame:
     """Every user a plan leaves out, for the CSV download (the admin center's words)."""
-    return pd.DataFrame({"Display name": users["display_name"], "Username": users["user_principal_name"],
-                         "Why left out (what is missing)": users["why"]})
+    return pd.DataFrame(
+        {
+            "Display name": users["display_name"],
+            "Username": users["user_principal_name"],
+            "Why left out (what is missing)": users["why"],
+        }
+    )
 
 
 # ---------------------------------------------------------------------------------------------- shared flow
+
 
 class PlanForm:
     """What Step 1 and Step 3 share: readiness at the top, plan / apply / downloads, status and errors."""
@@ -101,19 +108,27 @@ class PlanForm:
         self.status = widgets.HTML()
         self.status.add_class("cc-status")
         self.usage_location = widgets.Dropdown(
-            description="Usage location", options=[("Leave as it is", "")] + [
-                (f"{name} ({code})", code) for code, name in country_names().items()],
-            value="", style=LABEL_WIDTH, layout=widgets.Layout(width=FIELD_WIDTH))
+            description="Usage location",
+            options=[("Leave as it is", "")] + [(f"{name} ({code})", code) for code, name in country_names().items()],
+            value="",
+            style=LABEL_WIDTH,
+            layout=widgets.Layout(width=FIELD_WIDTH),
+        )
         self.usage_location.add_class("cc-usage-location")
         self.errors: dict[str, widgets.HTML] = {}
         self.plan_button = widgets.Button(description="Plan changes", button_style="primary", icon="list")
         self.plan_button.add_class("cc-plan-button")
         # two clearly different ways to finish: the workbook makes the changes, or the admin made them elsewhere
-        self.m365_button = widgets.Button(description="Apply in Microsoft 365", button_style="success",
-                                          icon="cloud-upload", layout=widgets.Layout(width="auto"))
+        self.m365_button = widgets.Button(
+            description="Apply in Microsoft 365",
+            button_style="success",
+            icon="cloud-upload",
+            layout=widgets.Layout(width="auto"),
+        )
         self.m365_button.add_class("cc-apply-m365")
-        self.apply_button = widgets.Button(description="Record as done", icon="check",
-                                           layout=widgets.Layout(width="auto"))
+        self.apply_button = widgets.Button(
+            description="Record as done", icon="check", layout=widgets.Layout(width="auto")
+        )
         self.apply_button.add_class("cc-apply")
         self.plan_view = widgets.HTML()
         self.plan_view.add_class("cc-plan")
@@ -123,16 +138,31 @@ class PlanForm:
             '<div class="cc-hint"><b>Apply in Microsoft 365</b> makes these changes in your tenant through '
             "Microsoft Graph and records what Microsoft 365 accepted (connect on the Microsoft 365 page). Or make "
             "them yourself with the Graph batch, the PowerShell script or the spreadsheet below, then "
-            "<b>Record as done</b>: that only records them here and changes nothing in Microsoft 365.</div>")
+            "<b>Record as done</b>: that only records them here and changes nothing in Microsoft 365.</div>"
+        )
         # every user left out, a page at a time and as a CSV (the sentences above the plan name only a few)
-        self.left_out = LongList(frame_rows(pd.DataFrame()), self._left_out_html, noun="users",
-                                 filename=f"{self.file_prefix}-users-left-out.csv", export=left_out_csv_frame,
-                                 css="cc-left-out-list", locale=self.locale)
-        self.left_out_box = widgets.VBox([widgets.HTML('<h3 class="cc-section">Users left out</h3>'),
-                                          self.left_out.widget])
+        self.left_out = LongList(
+            frame_rows(pd.DataFrame()),
+            self._left_out_html,
+            noun="users",
+            filename=f"{self.file_prefix}-users-left-out.csv",
+            export=left_out_csv_frame,
+            css="cc-left-out-list",
+            locale=self.locale,
+        )
+        self.left_out_box = widgets.VBox(
+            [widgets.HTML('<h3 class="cc-section">Users left out</h3>'), self.left_out.widget]
+        )
         # the summary, then the actions, then the full lists (the plan scrolls in its own box, so they stay in view)
-        self.plan_box = widgets.VBox([self.plan_view, widgets.HBox([self.m365_button, self.apply_button]),
-                                      self.apply_hint, self.downloads, self.left_out_box])
+        self.plan_box = widgets.VBox(
+            [
+                self.plan_view,
+                widgets.HBox([self.m365_button, self.apply_button]),
+                self.apply_hint,
+                self.downloads,
+                self.left_out_box,
+            ]
+        )
         self.plan_box.add_class("cc-plan-box")
         self.plan_box.layout.display = "none"
         self.plan_button.on_click(self._guarded(self._on_plan))
@@ -142,8 +172,11 @@ class PlanForm:
         self.tenant_files = TenantFilesForm(ledger, self._tenant_imported, locale=self.locale)
         # an empty tenant starts here; a tenant already imported keeps the files one click away
         has_users = bool(self.store.query("SELECT count(*) FROM tenant_user")[0][0])
-        self.files_box = widgets.Accordion(children=[self.tenant_files.widget],
-                                           titles=("Update your tenant from files",), selected_index=None if has_users else 0)
+        self.files_box = widgets.Accordion(
+            children=[self.tenant_files.widget],
+            titles=("Update your tenant from files",),
+            selected_index=None if has_users else 0,
+        )
         self.files_box.add_class("cc-tenant-files-box")
 
     def _tenant_imported(self) -> None:
@@ -158,8 +191,16 @@ class PlanForm:
 
     def _page(self, *parts: widgets.Widget) -> widgets.VBox:
         # status and plan sit right under the inputs' button so the result of a click is in view
-        return widgets.VBox([widgets.HTML(fmt.STYLE + LICENSE_STYLE), self.readiness_box, self.files_box, *parts,
-                             self.status, self.plan_box])
+        return widgets.VBox(
+            [
+                widgets.HTML(fmt.STYLE + LICENSE_STYLE),
+                self.readiness_box,
+                self.files_box,
+                *parts,
+                self.status,
+                self.plan_box,
+            ]
+        )
 
     # ---- readiness ----
 
@@ -172,9 +213,11 @@ class PlanForm:
                 ("Users", summary.users, "cc-users-count"),
                 ("Can dial out", summary.ready, "cc-ready-count" + (" cc-good" if summary.ready else "")),
                 ("Cannot dial out", summary.not_ready, "cc-not-ready-count" + (" cc-bad" if summary.not_ready else "")),
-            ))
-        self.readiness_box.value = (f'<div class="cc-cards">{cards}</div>'
-                                    f'<p class="cc-readiness-sentence">{html.escape(summary.sentence)}</p>')
+            )
+        )
+        self.readiness_box.value = (
+            f'<div class="cc-cards">{cards}</div><p class="cc-readiness-sentence">{html.escape(summary.sentence)}</p>'
+        )
 
     # ---- state ----
 
@@ -210,6 +253,7 @@ class PlanForm:
 
     def _guarded(self, handler: Callable) -> Callable:
         """Show any failure in the form: no traceback ever reaches the page."""
+
         def run(_button=None):
             try:
                 handler()
@@ -217,8 +261,11 @@ class PlanForm:
                 self.status.value = fmt.error_html(str(error))
             except Exception as error:  # noqa: BLE001 - the page must explain, never crash
                 log.exception("license form failed")
-                self.status.value = fmt.error_html(f"Something went wrong ({type(error).__name__}: {error}). "
-                                                "Nothing was changed; reload the page and try again.")
+                self.status.value = fmt.error_html(
+                    f"Something went wrong ({type(error).__name__}: {error}). "
+                    "Nothing was changed; reload the page and try again."
+                )
+
         return run
 
     def _on_plan(self) -> None:
@@ -279,8 +326,9 @@ class PlanForm:
         users = plan.users
         self.status.value = (
             f'<div class="cc-success">Recorded as done: {applied.changes} change{"s" if applied.changes != 1 else ""} '
-            f'for {users} user{"s" if users != 1 else ""}. Nothing was changed in Microsoft 365 by the workbook. '
-            f"{html.escape(readiness_summary(self.store).sentence)}</div>")
+            f"for {users} user{'s' if users != 1 else ''}. Nothing was changed in Microsoft 365 by the workbook. "
+            f"{html.escape(readiness_summary(self.store).sentence)}</div>"
+        )
 
     def _on_apply_m365(self) -> None:
         from ..m365.apply import apply_plan_m365
@@ -298,7 +346,8 @@ class PlanForm:
         self.m365_button.description = "Sent to Microsoft 365"
         self.refresh()
         self.status.value = m365_ui.apply_result_html(report) + (
-            f'<p class="cc-readiness-after">{html.escape(readiness_summary(self.store).sentence)}</p>')
+            f'<p class="cc-readiness-after">{html.escape(readiness_summary(self.store).sentence)}</p>'
+        )
 
     def refresh(self) -> None:
         """Re-read the tenant (after apply, or when the page is shown again)."""
@@ -315,8 +364,12 @@ class PlanForm:
         if plan.left_out:
             items = "".join(f"<li>{html.escape(p)}</li>" for p in plan.left_out)
             count = len(plan.left_out_users)
-            every = (f'<div class="cc-hint">All {fmt.count(count, self.locale)} users left out are listed under '
-                     '"Users left out" below the plan, with a download.</div>' if count > EXAMPLES_SHOWN else "")
+            every = (
+                f'<div class="cc-hint">All {fmt.count(count, self.locale)} users left out are listed under '
+                '"Users left out" below the plan, with a download.</div>'
+                if count > EXAMPLES_SHOWN
+                else ""
+            )
             parts.append(f'<div class="cc-problems"><b>Not in this plan, and why:</b><ul>{items}</ul>{every}</div>')
         if not plan.nothing_to_do:
             rows = []
@@ -324,18 +377,32 @@ class PlanForm:
                 name = group["display_name"].iloc[0] or upn
                 changes = "".join(f"<li>{html.escape(change_sentence(r))}</li>" for _, r in group.iterrows())
                 missing = plan.missing.get(upn, ())
-                still = ('<ul class="cc-missing">' + "".join(f"<li>{html.escape(m)}</li>" for m in missing) + "</ul>"
-                         if missing else '<span class="cc-muted">nothing: can dial out once applied</span>')
-                rows.append(f'<tr><td>{html.escape(str(name))}<div class="cc-upn">{html.escape(upn)}</div></td>'
-                            f"<td><ul>{changes}</ul></td><td>{still}</td></tr>")
-            parts.append('<table class="cc-table cc-plan-table"><thead><tr><th>User</th><th>Gets</th>'
-                         f'<th>Still missing</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+                still = (
+                    '<ul class="cc-missing">' + "".join(f"<li>{html.escape(m)}</li>" for m in missing) + "</ul>"
+                    if missing
+                    else '<span class="cc-muted">nothing: can dial out once applied</span>'
+                )
+                rows.append(
+                    f'<tr><td>{html.escape(str(name))}<div class="cc-upn">{html.escape(upn)}</div></td>'
+                    f"<td><ul>{changes}</ul></td><td>{still}</td></tr>"
+                )
+            parts.append(
+                '<table class="cc-table cc-plan-table"><thead><tr><th>User</th><th>Gets</th>'
+                f"<th>Still missing</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            )
         return "".join(parts)
 
     def _left_out_html(self, users: pd.DataFrame) -> str:
-        return fmt.html_table(users, labels={"display_name": "Display name", "user_principal_name": "Username",
-                                             "why": "Why left out (what is missing)"},
-                              css_class="cc-table cc-left-out", locale=self.locale)
+        return fmt.html_table(
+            users,
+            labels={
+                "display_name": "Display name",
+                "user_principal_name": "Username",
+                "why": "Why left out (what is missing)",
+            },
+            css_class="cc-table cc-left-out",
+            locale=self.locale,
+        )
 
     def exports(self, plan: Plan | None = None) -> dict[str, str]:
         """File name -> content of the three downloads for `plan` (default: the plan shown)."""
@@ -354,9 +421,10 @@ class PlanForm:
         if plan.nothing_to_do:
             return ""
         files = self.exports(plan)
-        labels = {".json": ("Graph $batch (JSON)", "application/json", "cc-download-graph"),
-                  ".ps1": ("PowerShell script", "text/plain", "cc-download-powershell"),
-                  ".csv": ("Spreadsheet (CSV)", "text/csv", "cc-download-csv")}
-        links = "".join(download_link(text, name, *labels[name[name.rfind("."):]]) for name, text in files.items())
+        labels = {
+            ".json": ("Graph $batch (JSON)", "application/json", "cc-download-graph"),
+            ".ps1": ("PowerShell script", "text/plain", "cc-download-powershell"),
+            ".csv": ("Spreadsheet (CSV)", "text/csv", "cc-download-csv"),
+        }
+        links = "".join(download_link(text, name, *labels[name[name.rfind(".") :]]) for name, text in files.items())
         return f'<div class="cc-downloads"><span>Download:</span>{links}</div>'
-

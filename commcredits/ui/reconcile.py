@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import ipywidgets as widgets
 
@@ -17,12 +17,23 @@ from . import format as fmt
 def reconciliation_html(result: Reconciliation, locale: str | None = None) -> str:
     """The result as cards (ledger, admin center, difference) and the explanations as a list."""
     m = lambda v: fmt.money(v, result.currency, locale)  # noqa: E731
-    cards = "".join([
-        fmt.card("Ledger (expected)", m(result.expected), f"as of {fmt.instant(result.at, locale)} UTC", "cc-rec-expected"),
-        fmt.card("Admin center (shown)", m(result.shown), "as you read it", "cc-rec-shown"),
-        fmt.card("Difference", m(result.difference), "shown − expected",
-                 "cc-rec-difference" + ("" if result.matches else " cc-warning")),
-    ])
+    cards = "".join(
+        [
+            fmt.card(
+                "Ledger (expected)",
+                m(result.expected),
+                f"as of {fmt.instant(result.at, locale)} UTC",
+                "cc-rec-expected",
+            ),
+            fmt.card("Admin center (shown)", m(result.shown), "as you read it", "cc-rec-shown"),
+            fmt.card(
+                "Difference",
+                m(result.difference),
+                "shown − expected",
+                "cc-rec-difference" + ("" if result.matches else " cc-warning"),
+            ),
+        ]
+    )
     items = "".join(f"<li>{html.escape(e.text)}</li>" for e in result.explanations)
     return f'<div class="cc-cards">{cards}</div><ul class="cc-rec-explanations">{items}</ul>'
 
@@ -30,10 +41,14 @@ def reconciliation_html(result: Reconciliation, locale: str | None = None) -> st
 class ReconcileForm:
     """Balance field, Compare button, and the result or a clear error; each comparison is kept."""
 
-    def __init__(self, ledger: Ledger, *, locale: str | None = None, now=lambda: datetime.now(timezone.utc)):
+    def __init__(self, ledger: Ledger, *, locale: str | None = None, now=lambda: datetime.now(UTC)):
         self.ledger, self.locale, self.now = ledger, locale or fmt.display_locale(), now
-        self.shown = widgets.Text(description="Balance shown", placeholder="e.g. 1,234.50",
-                                  style={"description_width": "110px"}, layout=widgets.Layout(width="300px"))
+        self.shown = widgets.Text(
+            description="Balance shown",
+            placeholder="e.g. 1,234.50",
+            style={"description_width": "110px"},
+            layout=widgets.Layout(width="300px"),
+        )
         self.shown.add_class("cc-rec-shown-input")
         self.button = widgets.Button(description="Compare", icon="balance-scale")
         self.button.add_class("cc-rec-compare")
@@ -41,17 +56,24 @@ class ReconcileForm:
         self.result.add_class("cc-rec-result")
         self.last: Reconciliation | None = None
         self.button.on_click(self._on_compare)
-        self.widget = widgets.VBox([
-            widgets.HTML('<h3 class="cc-section">Compare with the admin center</h3><div class="cc-hint">Type the '
-                         "Communication Credits balance the Microsoft 365 admin center shows (Billing › Your "
-                         "products); the workbook explains any difference and keeps each comparison.</div>"),
-            widgets.HBox([self.shown, self.button]), self.result])
+        self.widget = widgets.VBox(
+            [
+                widgets.HTML(
+                    '<h3 class="cc-section">Compare with the admin center</h3><div class="cc-hint">Type the '
+                    "Communication Credits balance the Microsoft 365 admin center shows (Billing › Your "
+                    "products); the workbook explains any difference and keeps each comparison.</div>"
+                ),
+                widgets.HBox([self.shown, self.button]),
+                self.result,
+            ]
+        )
         self.widget.add_class("cc-reconcile")
 
     def _on_compare(self, _button=None) -> None:
         try:
-            amount = parse_typed_amount(self.shown.value, self.ledger.currency, self.locale, "shown_balance",
-                                        allow_zero=True)
+            amount = parse_typed_amount(
+                self.shown.value, self.ledger.currency, self.locale, "shown_balance", allow_zero=True
+            )
             self.last = reconcile(self.ledger, amount, at=self.now(), locale=self.locale)
         except CommCreditsError as error:
             message = getattr(error, "message", None) or str(error)
@@ -65,8 +87,18 @@ class ReconcileForm:
         if len(kept) < 2:
             return ""
         table = fmt.html_table(
-            kept, labels={"as_of": "Compared (UTC)", "shown": "Admin center", "expected": "Ledger",
-                          "difference": "Difference", "unexplained": "Unexplained"},
-            money_columns=("shown", "expected", "difference", "unexplained"), instant_columns=("as_of",),
-            currency=self.ledger.currency, css_class="cc-table cc-rec-history", locale=self.locale)
+            kept,
+            labels={
+                "as_of": "Compared (UTC)",
+                "shown": "Admin center",
+                "expected": "Ledger",
+                "difference": "Difference",
+                "unexplained": "Unexplained",
+            },
+            money_columns=("shown", "expected", "difference", "unexplained"),
+            instant_columns=("as_of",),
+            currency=self.ledger.currency,
+            css_class="cc-table cc-rec-history",
+            locale=self.locale,
+        )
         return f'<div class="cc-hint">Earlier comparisons (kept in the ledger):</div>{table}'

@@ -28,7 +28,7 @@ from voila.app import Voila
 
 from ..pages import ANALYST_NOTEBOOKS, HOME_PAGE, PAGES
 
-TEMPLATES = Path(__file__).parent / "jupyter"   # holds voila/templates/commcredits
+TEMPLATES = Path(__file__).parent / "jupyter"  # holds voila/templates/commcredits
 
 
 def fontawesome_folder() -> Path:
@@ -121,13 +121,15 @@ class Dashboard(Voila):
             "--VoilaConfiguration.preheat_kernel=True",
             # one warm kernel per page (about 150 MB each); its replacement starts a few seconds after it is
             # taken, so the start does not compete with the page being opened for the CPU
-            "--VoilaConfiguration.default_pool_size=1", "--VoilaKernelManager.fill_delay=8",
+            "--VoilaConfiguration.default_pool_size=1",
+            "--VoilaKernelManager.fill_delay=8",
             # front-end extensions the pages do not use: less JavaScript to load (jupysql is for analysts)
             "--VoilaConfiguration.extension_denylist=jupysql-plugin",
             "--VoilaConfiguration.extension_denylist=@voila-dashboards/jupyterlab-preview",
             *(f"--VoilaKernelManager.preheat_denylist={name}" for name in ANALYST_NOTEBOOKS),
             *(f"--VoilaKernelManager.preheat_denylist={name}" for name in pages_that_read_early(given)),
-            "--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_interval=60",
+            "--MappingKernelManager.cull_idle_timeout=600",
+            "--MappingKernelManager.cull_interval=60",
             *kernel_transport(),
             "--no-browser",
         ]
@@ -148,14 +150,18 @@ class Dashboard(Voila):
             if name in ("TornadoVoilaTreeHandler", "VoilaContentsHandler"):
                 continue  # no listing of the folder
             if name == "TornadoVoilaHandler":  # render only the admin pages, in the admin's time zone
-                handler = (pattern.replace("/voila/render/(.*)", f"/voila/render/({pages})"),
-                           zone_first(handler_class), *handler[2:])
+                handler = (
+                    pattern.replace("/voila/render/(.*)", f"/voila/render/({pages})"),
+                    zone_first(handler_class),
+                    *handler[2:],
+                )
             handlers.append(handler)
         root = self.server_url.rstrip("/")
-        return [(f"{root}/?", RedirectHandler, {"url": home}),
-                (f"{root}/voila/tree.*", RedirectHandler, {"url": home}),
-                (f"{root}/commcredits/fontawesome/(.*)", StaticFileHandler, {"path": str(fontawesome_folder())}),
-                ] + handlers
+        return [
+            (f"{root}/?", RedirectHandler, {"url": home}),
+            (f"{root}/voila/tree.*", RedirectHandler, {"url": home}),
+            (f"{root}/commcredits/fontawesome/(.*)", StaticFileHandler, {"path": str(fontawesome_folder())}),
+        ] + handlers
 
     def start(self):
         threading.Thread(target=self._announce, daemon=True).start()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import Callable
+from collections.abc import Callable
 from zoneinfo import available_timezones
 
 import ipywidgets as widgets
@@ -41,29 +41,45 @@ class SetupForm:
         self.ledger = ledger
         self.then = then
         self.locale = locale or fmt.display_locale()
-        self.organisation = widgets.Text(description="Organisation name", placeholder="e.g. Fabrikam Ltd",
-                                         style=LABEL, layout=FIELD)
+        self.organisation = widgets.Text(
+            description="Organisation name", placeholder="e.g. Fabrikam Ltd", style=LABEL, layout=FIELD
+        )
         self.organisation.add_class("cc-setup-organisation")
-        self.currency = widgets.Dropdown(description="Currency of your credits", options=currency_options(self.locale),
-                                         value=ledger.currency, style=LABEL, layout=FIELD)
+        self.currency = widgets.Dropdown(
+            description="Currency of your credits",
+            options=currency_options(self.locale),
+            value=ledger.currency,
+            style=LABEL,
+            layout=FIELD,
+        )
         self.currency.add_class("cc-setup-currency")
         if not can_change_currency(ledger):
             self.currency.disabled = True
             self.currency.tooltip = f"Amounts are already recorded in {ledger.currency}"
         self.agreement = widgets.RadioButtons(
-            description="How you buy Microsoft 365", options=[(text, a.value) for a, text in AGREEMENT_CHOICES.items()],
-            value=ledger.agreement.value, style=LABEL, layout=widgets.Layout(width="auto"))
+            description="How you buy Microsoft 365",
+            options=[(text, a.value) for a, text in AGREEMENT_CHOICES.items()],
+            value=ledger.agreement.value,
+            style=LABEL,
+            layout=widgets.Layout(width="auto"),
+        )
         self.agreement.add_class("cc-setup-agreement")
         zone = fmt.admin_timezone()
         zones = time_zone_options()
-        self.time_zone = widgets.Dropdown(description="Time zone", options=zones,
-                                          value=str(zone) if str(zone) in zones else "UTC", style=LABEL, layout=FIELD)
+        self.time_zone = widgets.Dropdown(
+            description="Time zone",
+            options=zones,
+            value=str(zone) if str(zone) in zones else "UTC",
+            style=LABEL,
+            layout=FIELD,
+        )
         self.time_zone.add_class("cc-setup-time-zone")
         self.errors = {name: widgets.HTML(layout=widgets.Layout(margin=ERROR_MARGIN)) for name in FIELDS}
         for name, error in self.errors.items():
             error.add_class(f"cc-error-{name.replace('_', '-')}")
-        self.save = widgets.Button(description="Save and start", button_style="primary", icon="check",
-                                   layout=widgets.Layout(width="auto"))
+        self.save = widgets.Button(
+            description="Save and start", button_style="primary", icon="check", layout=widgets.Layout(width="auto")
+        )
         self.save.add_class("cc-setup-save")
         self.status = widgets.HTML()
         self.status.add_class("cc-status")
@@ -76,11 +92,23 @@ class SetupForm:
             "Nothing here is sample data.</p>"
             '<p class="cc-hint">The currency is the one your Communication Credits are billed in; it is fixed '
             "once the first amount is recorded. How you buy decides Step 2: Microsoft Customer Agreement "
-            "tenants buy no credits, and partners fund them for CSP tenants.</p></div>")
-        self.widget = widgets.VBox([
-            intro, self.organisation, self.errors["organisation"], self.currency, self.errors["currency"],
-            self.agreement, self.errors["agreement"], self.time_zone, self.errors["time_zone"],
-            widgets.HBox([self.save], layout=widgets.Layout(margin="10px 0 6px 0")), self.status])
+            "tenants buy no credits, and partners fund them for CSP tenants.</p></div>"
+        )
+        self.widget = widgets.VBox(
+            [
+                intro,
+                self.organisation,
+                self.errors["organisation"],
+                self.currency,
+                self.errors["currency"],
+                self.agreement,
+                self.errors["agreement"],
+                self.time_zone,
+                self.errors["time_zone"],
+                widgets.HBox([self.save], layout=widgets.Layout(margin="10px 0 6px 0")),
+                self.status,
+            ]
+        )
         self.widget.add_class("cc-setup")
 
     def _on_save(self, _button=None) -> None:
@@ -88,8 +116,13 @@ class SetupForm:
             error.value = ""
         self.status.value = ""
         try:
-            ledger = record_setup(self.ledger, organisation=self.organisation.value, currency=self.currency.value,
-                                  agreement=self.agreement.value, time_zone=self.time_zone.value)
+            ledger = record_setup(
+                self.ledger,
+                organisation=self.organisation.value,
+                currency=self.currency.value,
+                agreement=self.agreement.value,
+                time_zone=self.time_zone.value,
+            )
         except InvalidInput as error:
             target = self.errors.get(error.field)
             (target or self.status).value = fmt.error_html(error.message)
@@ -99,13 +132,15 @@ class SetupForm:
             return
         except Exception as error:  # noqa: BLE001 - the page must explain, never crash
             log.exception("setup failed")
-            self.status.value = fmt.error_html(f"Something went wrong ({type(error).__name__}). Nothing was saved; "
-                                               "reload the page and try again.")
+            self.status.value = fmt.error_html(
+                f"Something went wrong ({type(error).__name__}). Nothing was saved; reload the page and try again."
+            )
             return
         self.ledger = ledger
         fmt.use_tenant_timezone(self.time_zone.value)
-        saved = widgets.HTML(f'<div class="cc-success cc-setup-saved">Saved: {html.escape(self.organisation.value.strip())}'
-                             f", {html.escape(ledger.currency)}. Next: bring in your users and licenses in "
-                             '<a href="01_licenses.ipynb">Step 1 · Licenses</a>.</div>')
+        saved = widgets.HTML(
+            f'<div class="cc-success cc-setup-saved">Saved: {html.escape(self.organisation.value.strip())}'
+            f", {html.escape(ledger.currency)}. Next: bring in your users and licenses in "
+            '<a href="01_licenses.ipynb">Step 1 · Licenses</a>.</div>'
+        )
         self.widget.children = [saved, self.then(ledger)]
-

@@ -30,23 +30,31 @@ def report_dimensions_html(ledger: Ledger, *, locale: str | None = None, top: in
     departments = insights.spend_by(ledger, "department").head(top)
     accounts = insights.spend_by(ledger, "resource_account").head(top)
     numbers = insights.spend_by(ledger, "number").head(top)
-    accounts = accounts.assign(who=[_account_name(name, upn) for name, upn in
-                                    zip(accounts["resource_account"], accounts["user_principal_name"])])
+    accounts = accounts.assign(
+        who=[
+            _account_name(name, upn) for name, upn in zip(accounts["resource_account"], accounts["user_principal_name"])
+        ]
+    )
     numbers = numbers.assign(who=[n if isinstance(n, str) and n else "—" for n in numbers["held_by"]])
 
     def table(frame, labels, css):
         frame = frame.assign(minutes=frame["minutes"].astype(float).round().astype("int64"))
-        return fmt.html_table(frame, labels={**labels, "calls": "Calls", "minutes": "Minutes", "amount": "Spent"},
-                              money_columns=("amount",), currency=ledger.currency, css_class=f"cc-table {css}",
-                              locale=locale)
+        return fmt.html_table(
+            frame,
+            labels={**labels, "calls": "Calls", "minutes": "Minutes", "amount": "Spent"},
+            money_columns=("amount",),
+            currency=ledger.currency,
+            css_class=f"cc-table {css}",
+            locale=locale,
+        )
 
     return (
         f'<div><h3 class="cc-section">By department</h3>'
-        f'{table(departments, {"department": "Department", "users": "Users"}, "cc-spend-departments")}</div>'
+        f"{table(departments, {'department': 'Department', 'users': 'Users'}, 'cc-spend-departments')}</div>"
         f'<div><h3 class="cc-section">Auto attendants and call queues</h3>'
-        f'{table(accounts, {"who": "Resource account", "phone_number": "Number"}, "cc-spend-resource-accounts")}</div>'
+        f"{table(accounts, {'who': 'Resource account', 'phone_number': 'Number'}, 'cc-spend-resource-accounts')}</div>"
         f'<div><h3 class="cc-section">Top phone numbers</h3>'
-        f'{table(numbers, {"phone_number": "Number", "who": "Held by"}, "cc-spend-numbers")}</div>'
+        f"{table(numbers, {'phone_number': 'Number', 'who': 'Held by'}, 'cc-spend-numbers')}</div>"
     )
 
 

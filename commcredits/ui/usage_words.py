@@ -44,25 +44,51 @@ def plain_reason(reason: str) -> str:
 def settlement_lines(report: SettlementReport, currency: str, locale: str | None = None) -> list[tuple[str, str, str]]:
     """(label, value, note) per outcome of this settlement only, in the order people read them."""
     m = lambda amount: fmt.money(amount, currency, locale)  # noqa: E731
-    lines = [("Settled", calls(report.settled, locale), f"{m(report.amount)} paid from credits"),
-             ("Auto-recharges", fmt.count(report.recharges, locale),
-              f"{m(report.recharged)} added and invoiced" if report.recharges else "none needed")]
+    lines = [
+        ("Settled", calls(report.settled, locale), f"{m(report.amount)} paid from credits"),
+        (
+            "Auto-recharges",
+            fmt.count(report.recharges, locale),
+            f"{m(report.recharged)} added and invoiced" if report.recharges else "none needed",
+        ),
+    ]
     if report.blocked:
-        lines.append(("Blocked", calls(report.blocked, locale),
-                      f"{m(report.blocked_amount)} not recorded: {BLOCKED_REASON}. They stay unsettled; add funds "
-                      "or turn on auto-recharge, then settle again."))
+        lines.append(
+            (
+                "Blocked",
+                calls(report.blocked, locale),
+                f"{m(report.blocked_amount)} not recorded: {BLOCKED_REASON}. They stay unsettled; add funds "
+                "or turn on auto-recharge, then settle again.",
+            )
+        )
     else:
         lines.append(("Blocked", "0", f"the balance covered every call Microsoft charged in {currency}"))
     if report.late:
-        lines.append(("Arrived late", calls(report.late, locale), "their logs came after later entries: each is "
-                      "settled at its own time by adding adjusting entries; nothing already recorded is changed."))
+        lines.append(
+            (
+                "Arrived late",
+                calls(report.late, locale),
+                "their logs came after later entries: each is "
+                "settled at its own time by adding adjusting entries; nothing already recorded is changed.",
+            )
+        )
     if report.expired_lots:
-        lines.append(("Expired lots", fmt.count(report.expired_lots, locale), f"{m(report.forfeited)} forfeited at expiry"))
+        lines.append(
+            ("Expired lots", fmt.count(report.expired_lots, locale), f"{m(report.forfeited)} forfeited at expiry")
+        )
     if report.conflicts:
-        lines.append(("Conflicts", calls(report.conflicts, locale), "already settled with another amount; left as they were"))
+        lines.append(
+            ("Conflicts", calls(report.conflicts, locale), "already settled with another amount; left as they were")
+        )
     if report.billed_in_arrears:
-        lines.append(("Billed in arrears", calls(report.billed_in_arrears, locale), f"{m(report.arrears_amount)}: "
-                      "Microsoft Customer Agreement, invoiced later once the remaining credits are used up"))
+        lines.append(
+            (
+                "Billed in arrears",
+                calls(report.billed_in_arrears, locale),
+                f"{m(report.arrears_amount)}: "
+                "Microsoft Customer Agreement, invoiced later once the remaining credits are used up",
+            )
+        )
     return lines
 
 
@@ -72,8 +98,11 @@ STATUS_WORDS = (
     ("free", "No charge", "Microsoft charged 0.00: included minutes or a free call"),
     ("operator", "Other operators", "billed by their carrier, not from credits"),
     ("estimate", "Estimate only", "no charge from Microsoft: estimated from the rate card, never settled"),
-    ("other_currency", "Other currency", "charged in another currency: never drawn, see the calls that need "
-                                         "your attention"),
+    (
+        "other_currency",
+        "Other currency",
+        "charged in another currency: never drawn, see the calls that need your attention",
+    ),
     ("blocked", "Blocked", "not covered by the balance: still unsettled"),
     ("pending", "Not settled yet", "charged after the settlement's cut-off: the next settlement pays them"),
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -110,7 +110,7 @@ class ImportReport:
     quarantined: int = 0
     files: int = 0
 
-    def __add__(self, other: "ImportReport") -> "ImportReport":
+    def __add__(self, other: ImportReport) -> ImportReport:
         return ImportReport(
             self.imported + other.imported,
             self.duplicates + other.duplicates,
@@ -118,7 +118,7 @@ class ImportReport:
             self.files + other.files,
         )
 
-    def as_files(self, files: int) -> "ImportReport":
+    def as_files(self, files: int) -> ImportReport:
         """The same rows, counted as `files` files (a zip counts once, however many members it holds)."""
         return ImportReport(self.imported, self.duplicates, self.quarantined, files)
 
@@ -126,10 +126,11 @@ class ImportReport:
 def run_checked(con, source: str, source_sql: str, params: list, raw: str = "raw", fixup=None) -> ImportReport:
     """Check and type the rows of `source_sql` in one pass, quarantine unreadable rows and insert new ones;
     count what happened. `fixup(con)` may amend _call_checked before the inserts."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     con.execute(SQL["call_ts_macro"])
-    con.execute("CREATE OR REPLACE TEMP TABLE _call_checked AS " + SQL["checked"].format(source=source_sql, raw=raw),
-                params)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _call_checked AS " + SQL["checked"].format(source=source_sql, raw=raw), params
+    )
     if fixup is not None:
         fixup(con)
     (total, bad) = con.execute(SQL["checked_counts"]).fetchall()[0]
@@ -153,14 +154,16 @@ def _json_rows(rows_sql: str) -> str:
 def import_graph_pages(con, names: list[str], labels: list[str]) -> ImportReport:
     """Graph response files (DuckDB reads each document once). Raises duckdb.Error if a file is not readable
     JSON: the transaction is then aborted and the caller decides what to do with the files."""
-    rows = SQL["graph_pages_source"].format(response_rows=RESPONSE_ROWS.format(doc="json"),
-                                            max_object=MAX_JSON_OBJECT_BYTES)
+    rows = SQL["graph_pages_source"].format(
+        response_rows=RESPONSE_ROWS.format(doc="json"), max_object=MAX_JSON_OBJECT_BYTES
+    )
     return run_checked(con, "graph", _json_rows(rows), [names, labels]).as_files(len(names))
 
 
 def import_json_lines(con, file: Path, label: str) -> ImportReport:
-    rows = SQL["json_lines_source"].format(response_line=RESPONSE_LINE, record_separator="\x1e",
-                                           max_object=MAX_JSON_OBJECT_BYTES)
+    rows = SQL["json_lines_source"].format(
+        response_line=RESPONSE_LINE, record_separator="\x1e", max_object=MAX_JSON_OBJECT_BYTES
+    )
     return run_checked(con, "graph", _json_rows(rows), [label, str(file)], fixup=_expand_responses)
 
 
@@ -169,8 +172,9 @@ def _expand_responses(con) -> None:
     (responses,) = con.execute(f"SELECT count(*) FROM _call_checked WHERE reason = '{RESPONSE_LINE}'").fetchall()[0]
     if not responses:
         return
-    rows = _json_rows(SQL["response_rows_source"].format(response_rows=RESPONSE_ROWS.format(doc="raw"),
-                                                         response_line=RESPONSE_LINE))
+    rows = _json_rows(
+        SQL["response_rows_source"].format(response_rows=RESPONSE_ROWS.format(doc="raw"), response_line=RESPONSE_LINE)
+    )
     con.execute("INSERT INTO _call_checked BY NAME " + SQL["checked"].format(source=rows, raw="raw"))
     con.execute(f"DELETE FROM _call_checked WHERE reason = '{RESPONSE_LINE}'")
 
@@ -179,7 +183,7 @@ def quarantine_file(con, file: Path, reason: str, *, label: str | None = None) -
     """Quarantine a whole file as one row (row number NULL) with the reason and its first 10,000 characters."""
     raw = head_text(file)
     key = f"{label or file}\n{reason}\n{raw}"
-    con.execute(SQL["quarantine_file"], [key, label or str(file), raw, reason, datetime.now(timezone.utc)]).fetchall()
+    con.execute(SQL["quarantine_file"], [key, label or str(file), raw, reason, datetime.now(UTC)]).fetchall()
     return ImportReport(0, 0, 1, 1)
 
 
@@ -191,13 +195,23 @@ def import_csv(con, file: Path, label: str) -> ImportReport:
     calling_plans = _calling_plans_fields(header)
     fields = calling_plans or _direct_routing_fields(header)
     if fields is None:
-        return quarantine_file(con, file, "not a Teams admin center PSTN usage export: no UsageId column, and not "
-                               f"its Direct Routing file. The Usage page reads {EXPECTED_FILES}.", label=label)
+        return quarantine_file(
+            con,
+            file,
+            "not a Teams admin center PSTN usage export: no UsageId column, and not "
+            f"its Direct Routing file. The Usage page reads {EXPECTED_FILES}.",
+            label=label,
+        )
     source = "tac_csv" if calling_plans else "tac_direct_routing"
     _drop_rejects(con)
-    report = run_checked(con, source, SQL["csv_source"].format(fields=fields),
-                         [label, str(file), {name: "VARCHAR" for name in header}],
-                         raw="to_json(rec)::VARCHAR", fixup=lambda con: _add_csv_rejects(con, label))
+    report = run_checked(
+        con,
+        source,
+        SQL["csv_source"].format(fields=fields),
+        [label, str(file), {name: "VARCHAR" for name in header}],
+        raw="to_json(rec)::VARCHAR",
+        fixup=lambda con: _add_csv_rejects(con, label),
+    )
     _drop_rejects(con)
     return report
 
@@ -210,8 +224,10 @@ def _calling_plans_fields(header: list[str]) -> str | None:
     present = {name.strip(): name for name in header}
     if "UsageId" not in present:
         return None
-    return ", ".join(f"{_quoted(present[csv])} AS {col}" if csv in present else f"NULL::VARCHAR AS {col}"
-                     for col, csv in CSV_COLUMNS.items())
+    return ", ".join(
+        f"{_quoted(present[csv])} AS {col}" if csv in present else f"NULL::VARCHAR AS {col}"
+        for col, csv in CSV_COLUMNS.items()
+    )
 
 
 def _direct_routing_fields(header: list[str]) -> str | None:
@@ -219,10 +235,15 @@ def _direct_routing_fields(header: list[str]) -> str | None:
     present = {"".join(ch for ch in name.lower() if ch.isalnum()): name for name in header}
     if not any(mark in present for mark in DIRECT_ROUTING_MARKS):
         return None
-    found = {col: next((present[c] for c in candidates if c in present), None)
-             for col, candidates in DIRECT_ROUTING_COLUMNS.items()}
-    fields = [f"{_quoted(found[col])} AS {col}" if found.get(col) else f"NULL::VARCHAR AS {col}" for col in GRAPH_FIELDS
-              if col != "operator"]
+    found = {
+        col: next((present[c] for c in candidates if c in present), None)
+        for col, candidates in DIRECT_ROUTING_COLUMNS.items()
+    }
+    fields = [
+        f"{_quoted(found[col])} AS {col}" if found.get(col) else f"NULL::VARCHAR AS {col}"
+        for col in GRAPH_FIELDS
+        if col != "operator"
+    ]
     sbc = present.get("trunkfullyqualifieddomainname") or present.get("sbcfqdn")
     carrier = f"'{DIRECT_ROUTING} (' || nullif(trim({_quoted(sbc)}), '') || ')'" if sbc else "NULL"
     return ", ".join(fields + [f"coalesce({carrier}, '{DIRECT_ROUTING}') AS operator"])

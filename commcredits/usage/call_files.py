@@ -10,12 +10,14 @@ import json
 import shutil
 import zipfile
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 CALL_LOG_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson", ".csv", ".zip"})
-EXPECTED_FILES = ("a Graph getPstnCalls response (.json or .jsonl) or the Teams admin center PSTN usage export "
-                  "(.csv, or the Calls.Export zip)")
+EXPECTED_FILES = (
+    "a Graph getPstnCalls response (.json or .jsonl) or the Teams admin center PSTN usage export "
+    "(.csv, or the Calls.Export zip)"
+)
 
 # Limits on what one file may make us read (docs/reliability.md): a file (or everything inside one zip) up to
 # 1 GiB of text, a zip member at most 100 times its compressed size (real CSV exports compress about 10x;
@@ -87,8 +89,10 @@ def utf8_file(file: Path, folder: Path) -> Path:
     if size == 0:
         raise UnreadableFile("the file is empty; export the call log again.")
     if size > MAX_FILE_BYTES:
-        raise UnreadableFile(f"the file is {size / (1 << 20):,.0f} MiB; split it into files under "
-                             f"{MAX_FILE_BYTES >> 20:,} MiB (export a shorter date range).")
+        raise UnreadableFile(
+            f"the file is {size / (1 << 20):,.0f} MiB; split it into files under "
+            f"{MAX_FILE_BYTES >> 20:,} MiB (export a shorter date range)."
+        )
     with file.open("rb") as handle:
         head = handle.read(4096)
     if head.startswith(codecs.BOM_UTF8):
@@ -120,12 +124,17 @@ def _is_utf8(file: Path) -> bool:
 def _transcode(file: Path, folder: Path, encoding: str) -> Path:
     target = folder / f"utf8-{file.name}"
     try:
-        with file.open("r", encoding=encoding, newline="") as src, target.open("w", encoding="utf-8", newline="") as dst:
+        with (
+            file.open("r", encoding=encoding, newline="") as src,
+            target.open("w", encoding="utf-8", newline="") as dst,
+        ):
             shutil.copyfileobj(src, dst, CHUNK)
     except UnicodeDecodeError:
         if encoding == "cp1252":
             raise
-        raise UnreadableFile(f"the file claims to be {encoding.upper()} text but is not; save it again as UTF-8.") from None
+        raise UnreadableFile(
+            f"the file claims to be {encoding.upper()} text but is not; save it again as UTF-8."
+        ) from None
     return target
 
 
@@ -140,8 +149,10 @@ def refuse_deep_nesting(head: bytes) -> None:
         elif byte in b"]}":
             depth -= 1
     if deepest > MAX_JSON_DEPTH:
-        raise UnreadableFile(f"the JSON is nested more than {MAX_JSON_DEPTH:,} levels deep; a call log is "
-                             "flat rows inside {\"value\": [...]}.")
+        raise UnreadableFile(
+            f"the JSON is nested more than {MAX_JSON_DEPTH:,} levels deep; a call log is "
+            'flat rows inside {"value": [...]}.'
+        )
 
 
 def is_single_json_document(file: Path) -> bool:
@@ -188,11 +199,15 @@ def zip_members(archive: zipfile.ZipFile, name: str) -> list[zipfile.ZipInfo]:
         raise UnreadableFile(f"{name} has no CSV file inside; expected the Teams admin center PSTN usage export.")
     total = sum(m.file_size for m in members)
     if total > MAX_FILE_BYTES:
-        raise UnreadableFile(f"the zip expands to {total / (1 << 20):,.0f} MiB; the limit is {MAX_FILE_BYTES >> 20:,} MiB.")
+        raise UnreadableFile(
+            f"the zip expands to {total / (1 << 20):,.0f} MiB; the limit is {MAX_FILE_BYTES >> 20:,} MiB."
+        )
     for m in members:
         if m.file_size > MAX_ZIP_RATIO * max(m.compress_size, 1) and m.file_size > CHUNK:
-            raise UnreadableFile(f"{m.filename} expands {m.file_size // max(m.compress_size, 1):,} times its zipped "
-                                 f"size (more than {MAX_ZIP_RATIO}x is refused as a zip bomb).")
+            raise UnreadableFile(
+                f"{m.filename} expands {m.file_size // max(m.compress_size, 1):,} times its zipped "
+                f"size (more than {MAX_ZIP_RATIO}x is refused as a zip bomb)."
+            )
     return members
 
 
@@ -200,8 +215,9 @@ def open_zip(file: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(file)
     except (zipfile.BadZipFile, OSError):
-        raise UnreadableFile(f"{file.name} is not a zip archive; give the Calls.Export zip as downloaded, "
-                             "or the CSV inside it.") from None
+        raise UnreadableFile(
+            f"{file.name} is not a zip archive; give the Calls.Export zip as downloaded, or the CSV inside it."
+        ) from None
 
 
 def unpack(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path) -> None:
@@ -213,8 +229,10 @@ def unpack(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path) -> N
             while chunk := src.read(CHUNK):
                 written += len(chunk)
                 if written > limit:
-                    raise UnreadableFile(f"{member.filename} expands beyond {limit / (1 << 20):,.0f} MiB from "
-                                         f"{member.compress_size:,} bytes; refused as a zip bomb.")
+                    raise UnreadableFile(
+                        f"{member.filename} expands beyond {limit / (1 << 20):,.0f} MiB from "
+                        f"{member.compress_size:,} bytes; refused as a zip bomb."
+                    )
                 dst.write(chunk)
     except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, zlib.error) as exc:
         raise UnreadableFile(f"{member.filename} cannot be unpacked ({exc}); download the export again.") from None

@@ -14,8 +14,8 @@ whether a file is safe to read (formats, zip, encoding, limits), call_checks.py 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import duckdb
 import pandas as pd
@@ -54,10 +54,14 @@ def import_pstn_calls(target, source, *, progress: bool | None = None) -> Import
         return _committed(store, lambda con: import_rows(con, source))
     path = Path(source)
     if not path.exists():
-        raise InvalidInput("source", f"{path} does not exist; give a Graph JSON file, a folder of pages or a CSV/zip export.")
+        raise InvalidInput(
+            "source", f"{path} does not exist; give a Graph JSON file, a folder of pages or a CSV/zip export."
+        )
     files = call_log_files(path)
     if not files:
-        what = f"{path.name} is not a call log file" if path.is_file() else f"the folder {path.name} has no call log files"
+        what = (
+            f"{path.name} is not a call log file" if path.is_file() else f"the folder {path.name} has no call log files"
+        )
         raise InvalidInput("source", f"{what}: give {EXPECTED_FILES}.")
     report = ImportReport()
     with tqdm(total=len(files), desc="Importing call logs", unit="file", disable=_quiet(progress, len(files))) as bar:
@@ -100,7 +104,8 @@ def _import_file(store: Store, file: Path, label: str | None = None) -> ImportRe
         with tempfile.TemporaryDirectory() as tmp:
             return _committed(store, _reader(utf8_file(file, Path(tmp)), label))
     except UnreadableFile as refused:
-        return _committed(store, lambda con: quarantine_file(con, file, refused.reason, label=label))
+        reason = refused.reason
+        return _committed(store, lambda con: quarantine_file(con, file, reason, label=label))
 
 
 def _reader(file: Path, label: str) -> Work:
@@ -147,11 +152,22 @@ def iter_graph_pages(rows: Iterable[dict], page_size: int = 1000) -> Iterable[di
         page.append(row)
         if len(page) == page_size:
             number += 1
-            yield {"value": page, "@odata.nextLink": f"https://graph.microsoft.com/v1.0/communications/callRecords/getPstnCalls?$skip={number * page_size}"}
+            yield {
+                "value": page,
+                "@odata.nextLink": f"https://graph.microsoft.com/v1.0/communications/callRecords/getPstnCalls?$skip={number * page_size}",
+            }
             page = []
     if page:
         yield {"value": page}
 
 
-__all__ = ["CALL_LOG_SUFFIXES", "EXPECTED_FILES", "ImportReport", "call_log_files", "import_pstn_calls",
-           "iter_graph_pages", "quarantined_rows", "store_of"]
+__all__ = [
+    "CALL_LOG_SUFFIXES",
+    "EXPECTED_FILES",
+    "ImportReport",
+    "call_log_files",
+    "import_pstn_calls",
+    "iter_graph_pages",
+    "quarantined_rows",
+    "store_of",
+]

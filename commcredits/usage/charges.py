@@ -25,12 +25,16 @@ STATUS_LABELS = {
     "re_reported": "Reported again with another charge",
 }
 
-COLUMNS = ("usage_id, start_at, user_principal_name, operator, reported_charge, currency, credits_drawn, status, "
-           "reason, attention_amount, billed_in_arrears, estimate, connection_charge")
+COLUMNS = (
+    "usage_id, start_at, user_principal_name, operator, reported_charge, currency, credits_drawn, status, "
+    "reason, attention_amount, billed_in_arrears, estimate, connection_charge"
+)
 # The calls needing attention: statuses of call_charges_of (the ledger's currency a constant), then re-reports.
-ATTENTION_ROWS = (f"SELECT {COLUMNS} FROM call_charges_of(true, $currency) "
-                  "WHERE status IN ('other_currency', 'blocked', 'estimate') "
-                  f"UNION ALL SELECT {COLUMNS} FROM call_rereports")
+ATTENTION_ROWS = (
+    f"SELECT {COLUMNS} FROM call_charges_of(true, $currency) "
+    "WHERE status IN ('other_currency', 'blocked', 'estimate') "
+    f"UNION ALL SELECT {COLUMNS} FROM call_rereports"
+)
 
 
 def call_charges(target) -> pd.DataFrame:
@@ -50,8 +54,9 @@ def status_counts(target) -> dict[str, int]:
 def calls_needing_attention(target) -> pd.DataFrame:
     """Calls in another currency, blocked, with only an estimate, or reported again with another charge, newest
     first: each with its amount and reason."""
-    return store_of(target).query_df(f"{ATTENTION_ROWS} ORDER BY start_at DESC, usage_id",
-                                     {"currency": ledger_currency(target)})
+    return store_of(target).query_df(
+        f"{ATTENTION_ROWS} ORDER BY start_at DESC, usage_id", {"currency": ledger_currency(target)}
+    )
 
 
 def attention_summary(target) -> pd.DataFrame:
@@ -74,5 +79,13 @@ def ledger_currency(target) -> str | None:
     return rows[0][0] if rows else None
 
 
-__all__ = ["ATTENTION", "STATUSES", "STATUS_LABELS", "attention_summary", "call_charges", "calls_needing_attention",
-           "ledger_currency", "status_counts"]
+__all__ = [
+    "ATTENTION",
+    "STATUSES",
+    "STATUS_LABELS",
+    "attention_summary",
+    "call_charges",
+    "calls_needing_attention",
+    "ledger_currency",
+    "status_counts",
+]

@@ -7,17 +7,17 @@ scratch in-memory ledger (what_if); none of them changes the ledger.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pandas as pd
 
-from ..errors import InvalidInput, NotAllowedForAgreement
-from ..credits.ledger import Agreement, Ledger, open_ledger, require_aware
 from ..credits.burn import BURN_WINDOW_DAYS, daily_burn
+from ..credits.ledger import Agreement, Ledger, open_ledger, require_aware
 from ..credits.rollups import fresh_mark
-from ..money import parse_amount, quantize
 from ..credits.settlement import settle
+from ..errors import InvalidInput, NotAllowedForAgreement
+from ..money import parse_amount, quantize
 
 DIMENSIONS = {
     "user": "spend_by_user",
@@ -66,7 +66,7 @@ def _as_of(ledger: Ledger, as_of: datetime | None) -> datetime:
     if as_of is not None:
         return require_aware(as_of, "as_of")
     (last,) = ledger.store.query("SELECT max(occurred_at) FROM entry")[0]
-    return last or datetime.now(timezone.utc)
+    return last or datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,14 @@ def runway(ledger: Ledger, *, days: int = BURN_WINDOW_DAYS, as_of: datetime | No
             return 0.0
         return None if burn <= 0 else float((balance - level) / burn)
 
-    return Runway(when, balance, quantize(burn, ledger.currency), trigger,
-                  None if trigger is None else days_until(trigger), days_until(Decimal(0)))
+    return Runway(
+        when,
+        balance,
+        quantize(burn, ledger.currency),
+        trigger,
+        None if trigger is None else days_until(trigger),
+        days_until(Decimal(0)),
+    )
 
 
 def expiring_funds(
@@ -119,7 +125,9 @@ def expiring_funds(
         fresh_mark(ledger.store)
         lots = ledger.store.query(
             "SELECT lot_id, expires_at, remaining FROM lots WHERE NOT expired AND expires_at > $1 AND remaining > 0 "
-            "ORDER BY lot_id", [when])
+            "ORDER BY lot_id",
+            [when],
+        )
     else:
         lots = _lots_as_of(ledger, when)
     return _forfeits(ledger, lots, when, burn, horizons)
@@ -317,13 +325,27 @@ def what_if(ledger: Ledger, *, amount=None, below=None, settings=None, start=Non
     if amount is not None or below is not None:
         alternatives.append((amount, below))
     current = ledger.auto_recharge
-    rows = [{"scenario": "current", **replay(ledger, amount=current.amount if current.enabled else None,
-                                            below=current.below if current.enabled else None, start=start, end=end)}]
+    rows = [
+        {
+            "scenario": "current",
+            **replay(
+                ledger,
+                amount=current.amount if current.enabled else None,
+                below=current.below if current.enabled else None,
+                start=start,
+                end=end,
+            ),
+        }
+    ]
     for setting in alternatives:
         if setting is None:
             rows.append({"scenario": "auto-recharge off", **replay(ledger, start=start, end=end)})
             continue
         add, trigger = (parse_amount(v, ledger.currency, f) for v, f in zip(setting, ("amount", "below")))
-        rows.append({"scenario": f"add {add} below {trigger}",
-                     **replay(ledger, amount=add, below=trigger, start=start, end=end)})
+        rows.append(
+            {
+                "scenario": f"add {add} below {trigger}",
+                **replay(ledger, amount=add, below=trigger, start=start, end=end),
+            }
+        )
     return pd.DataFrame(rows)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import importlib.resources
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -34,7 +34,7 @@ from ..errors import InvalidInput
 from ..store import named_sql, store_of
 
 SQL = named_sql("usage_rating")
-NEVER = datetime(1970, 1, 1, tzinfo=timezone.utc)  # the mark before any rating
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # the mark before any rating
 SAMPLE_RATE_CARD = "sample_rate_card.csv"
 SAMPLE_INCLUDED_MINUTES = "sample_included_minutes.csv"
 
@@ -53,9 +53,52 @@ NUMBER_TYPES = {
 PER_USER_MINUTES = ("MCOPSTN8",)
 # Audio Conferencing's included dial-out minutes reach any Zone A country ("Country and region zones for Audio
 # Conferencing"); an included-minutes row with scope 'zone_a' matches these destinations.
-ZONE_A = ("AU", "AT", "BE", "BR", "BG", "CA", "CN", "HR", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HK", "HU", "IN",
-          "IE", "IT", "JP", "LU", "MY", "MX", "NL", "NZ", "NO", "PL", "PT", "PR", "RO", "RU", "SG", "SK", "SI", "ZA",
-          "KR", "ES", "SE", "CH", "TW", "TH", "GB", "US")
+ZONE_A = (
+    "AU",
+    "AT",
+    "BE",
+    "BR",
+    "BG",
+    "CA",
+    "CN",
+    "HR",
+    "CZ",
+    "DK",
+    "EE",
+    "FI",
+    "FR",
+    "DE",
+    "GR",
+    "HK",
+    "HU",
+    "IN",
+    "IE",
+    "IT",
+    "JP",
+    "LU",
+    "MY",
+    "MX",
+    "NL",
+    "NZ",
+    "NO",
+    "PL",
+    "PT",
+    "PR",
+    "RO",
+    "RU",
+    "SG",
+    "SK",
+    "SI",
+    "ZA",
+    "KR",
+    "ES",
+    "SE",
+    "CH",
+    "TW",
+    "TH",
+    "GB",
+    "US",
+)
 
 
 @dataclass(frozen=True)
@@ -92,10 +135,15 @@ def load_rate_card(target, path: str | Path | None = None) -> int:
     Raises InvalidInput when a column is missing or a price is not a number."""
     with importlib.resources.as_file(_sample(SAMPLE_RATE_CARD)) if path is None else _nullcontext(path) as file:
         frame = _read_csv(file, RATE_CARD_COLUMNS, "rate card")
-    return _replace(target, "rate_card", frame, """
+    return _replace(
+        target,
+        "rate_card",
+        frame,
+        """
         SELECT upper(trim(destination_country)), lower(trim(number_type)), upper(trim(currency)),
                CAST(price_per_minute AS DECIMAL(18, 6)), CAST(coalesce(nullif(trim(connection_fee), ''), '0') AS DECIMAL(18, 6))
-        FROM _rating_input""")
+        FROM _rating_input""",
+    )
 
 
 def load_included_minutes(target, path: str | Path | None = None) -> int:
@@ -103,17 +151,27 @@ def load_included_minutes(target, path: str | Path | None = None) -> int:
     scope ('domestic' | 'international' | 'zone_a' | 'any'), minutes_per_license); no path loads the SAMPLE."""
     with importlib.resources.as_file(_sample(SAMPLE_INCLUDED_MINUTES)) if path is None else _nullcontext(path) as file:
         frame = _read_csv(file, MINUTES_COLUMNS, "included-minutes table")
-    return _replace(target, "included_minutes", frame, """
+    return _replace(
+        target,
+        "included_minutes",
+        frame,
+        """
         SELECT trim(license_capability), upper(trim(usage_country)), lower(trim(scope)),
                CAST(minutes_per_license AS BIGINT)
-        FROM _rating_input""")
+        FROM _rating_input""",
+    )
 
 
 def set_license_counts(target, counts: pd.DataFrame) -> int:
     """Replace the licensed-user counts used to size minute pools (columns: license_capability,
     usage_country, licenses). Without them a pool counts the imported tenant's licensed users."""
-    return _replace(target, "license_count", counts[["license_capability", "usage_country", "licenses"]], """
-        SELECT trim(license_capability), upper(trim(usage_country)), CAST(licenses AS BIGINT) FROM _rating_input""")
+    return _replace(
+        target,
+        "license_count",
+        counts[["license_capability", "usage_country", "licenses"]],
+        """
+        SELECT trim(license_capability), upper(trim(usage_country)), CAST(licenses AS BIGINT) FROM _rating_input""",
+    )
 
 
 class _nullcontext:
@@ -137,7 +195,9 @@ def _replace(target, table: str, frame: pd.DataFrame, select: str) -> int:
             try:
                 con.execute(f"INSERT INTO {table} {select}")
             except Exception as exc:  # duckdb conversion errors name the bad value
-                raise InvalidInput("path", f"cannot load the {table.replace('_', ' ')}: {exc}".splitlines()[0]) from None
+                raise InvalidInput(
+                    "path", f"cannot load the {table.replace('_', ' ')}: {exc}".splitlines()[0]
+                ) from None
         finally:
             con.unregister("_rating_input")
         return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
@@ -186,8 +246,16 @@ def rate_calls(target, *, currency: str | None = None) -> RatingReport:
         ).astype({"currency": "object", "digits": "int64"})
         con.register("_currency_digits", digits)
         try:
-            con.execute(SQL["rate"], {"outbound": list(OUTBOUND), "currency": currency, "digits": _digits(currency),
-                                    "per_user": list(PER_USER_MINUTES), "zone_a": list(ZONE_A)})
+            con.execute(
+                SQL["rate"],
+                {
+                    "outbound": list(OUTBOUND),
+                    "currency": currency,
+                    "digits": _digits(currency),
+                    "per_user": list(PER_USER_MINUTES),
+                    "zone_a": list(ZONE_A),
+                },
+            )
         finally:
             _unregister(con, "_currency_digits")
         con.execute(SQL["forget_month_ratings"])
@@ -253,7 +321,8 @@ def rated_calls(target) -> pd.DataFrame:
     """Every call with its rating, oldest first; `estimate` is true for rows priced from the rate card and
     included minutes (never settled), false for Microsoft's own charge and other operators' calls."""
     return store_of(target).query_df(
-        "SELECT *, method NOT IN ('as_is', 'operator') AS estimate FROM call_charge ORDER BY start_at, usage_id")
+        "SELECT *, method NOT IN ('as_is', 'operator') AS estimate FROM call_charge ORDER BY start_at, usage_id"
+    )
 
 
 __all__ = [
