@@ -43,13 +43,13 @@ from .call_files import (
 Work = Callable[[duckdb.DuckDBPyConnection], ImportReport]
 
 
-def import_pstn_calls(target, source, *, progress: bool | None = None) -> ImportReport:
+def import_pstn_calls(ledger, source, *, progress: bool | None = None) -> ImportReport:
     """Import PSTN call log rows from `source` into the ledger's database; return an ImportReport.
 
     `source`: a Graph response file, a folder of pages, a JSON lines file, a Teams admin center export
     (zip or CSV), a list of dicts or a DataFrame (Graph field names). Raises InvalidInput when the source
     does not exist or is of no known kind; unreadable rows never raise, they are quarantined."""
-    store = store_of(target)
+    store = store_of(ledger)
     if isinstance(source, pd.DataFrame) or (isinstance(source, list) and all(isinstance(r, dict) for r in source)):
         return _committed(store, lambda con: import_rows(con, source))
     path = Path(source)
@@ -140,9 +140,9 @@ def _import_zip(store: Store, file: Path) -> ImportReport:
     return report.as_files(1)
 
 
-def quarantined_rows(target) -> pd.DataFrame:
+def quarantined_rows(ledger) -> pd.DataFrame:
     """Every quarantined row with its reason, newest first."""
-    return store_of(target).query_df(named_sql("usage_import")["quarantined_rows"])
+    return store_of(ledger).query_df(named_sql("usage_import")["quarantined_rows"])
 
 
 def iter_graph_pages(rows: Iterable[dict], page_size: int = 1000) -> Iterable[dict]:

@@ -37,31 +37,31 @@ ATTENTION_ROWS = (
 )
 
 
-def call_charges(target) -> pd.DataFrame:
+def call_charges(ledger) -> pd.DataFrame:
     """One row per imported call: usage_id, start_at, user_principal_name, operator, reported_charge,
     currency, credits_drawn, status (see STATUSES), reason in plain words, attention_amount (the money
     behind a call that needs the admin), billed_in_arrears (MCA), estimate (rate card, never settled) and
     connection_charge (Microsoft's connectionCharge, shown apart: never drawn on its own)."""
-    return store_of(target).query_df(f"SELECT {COLUMNS} FROM call_charges ORDER BY start_at, usage_id")
+    return store_of(ledger).query_df(f"SELECT {COLUMNS} FROM call_charges ORDER BY start_at, usage_id")
 
 
-def status_counts(target) -> dict[str, int]:
+def status_counts(ledger) -> dict[str, int]:
     """How many imported calls are in each status (every status present, zero included)."""
-    counts = dict(store_of(target).query("SELECT status, count(*) FROM call_charges GROUP BY status"))
+    counts = dict(store_of(ledger).query("SELECT status, count(*) FROM call_charges GROUP BY status"))
     return {status: int(counts.get(status, 0)) for status in STATUSES}
 
 
-def calls_needing_attention(target) -> pd.DataFrame:
+def calls_needing_attention(ledger) -> pd.DataFrame:
     """Calls in another currency, blocked, with only an estimate, or reported again with another charge, newest
     first: each with its amount and reason."""
-    return store_of(target).query_df(
-        f"{ATTENTION_ROWS} ORDER BY start_at DESC, usage_id", {"currency": ledger_currency(target)}
+    return store_of(ledger).query_df(
+        f"{ATTENTION_ROWS} ORDER BY start_at DESC, usage_id", {"currency": ledger_currency(ledger)}
     )
 
 
-def attention_summary(target) -> pd.DataFrame:
+def attention_summary(ledger) -> pd.DataFrame:
     """Per status needing attention: calls, amount and currency (one row per status and currency)."""
-    return store_of(target).query_df(
+    return store_of(ledger).query_df(
         f"""
         SELECT status, count(*) AS calls, sum(attention_amount)::DECIMAL(18, 2) AS amount,
                coalesce(CASE WHEN status = 'estimate' THEN (SELECT currency FROM ledger_currency) END,
@@ -69,13 +69,13 @@ def attention_summary(target) -> pd.DataFrame:
         FROM ({ATTENTION_ROWS})
         GROUP BY ALL ORDER BY status, currency
         """,
-        {"currency": ledger_currency(target)},
+        {"currency": ledger_currency(ledger)},
     )
 
 
-def ledger_currency(target) -> str | None:
+def ledger_currency(ledger) -> str | None:
     """The tenant's ledger currency (attention queries take it as a constant: see call_charges_of)."""
-    rows = store_of(target).query("SELECT currency FROM ledger_currency")
+    rows = store_of(ledger).query("SELECT currency FROM ledger_currency")
     return rows[0][0] if rows else None
 
 

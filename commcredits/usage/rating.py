@@ -129,14 +129,14 @@ def _sample(name: str):
     return importlib.resources.files("commcredits.data").joinpath(name)
 
 
-def load_rate_card(target, path: str | Path | None = None) -> int:
+def load_rate_card(ledger, path: str | Path | None = None) -> int:
     """Replace the rate card with a CSV (columns: destination_country, number_type, currency,
     price_per_minute, connection_fee); no path loads the invented SAMPLE. Returns the number of rates.
     Raises InvalidInput when a column is missing or a price is not a number."""
     with importlib.resources.as_file(_sample(SAMPLE_RATE_CARD)) if path is None else _nullcontext(path) as file:
         frame = _read_csv(file, RATE_CARD_COLUMNS, "rate card")
     return _replace(
-        target,
+        ledger,
         "rate_card",
         frame,
         """
@@ -146,13 +146,13 @@ def load_rate_card(target, path: str | Path | None = None) -> int:
     )
 
 
-def load_included_minutes(target, path: str | Path | None = None) -> int:
+def load_included_minutes(ledger, path: str | Path | None = None) -> int:
     """Replace the included-minutes table with a CSV (columns: license_capability, usage_country ('*' = any),
     scope ('domestic' | 'international' | 'zone_a' | 'any'), minutes_per_license); no path loads the SAMPLE."""
     with importlib.resources.as_file(_sample(SAMPLE_INCLUDED_MINUTES)) if path is None else _nullcontext(path) as file:
         frame = _read_csv(file, MINUTES_COLUMNS, "included-minutes table")
     return _replace(
-        target,
+        ledger,
         "included_minutes",
         frame,
         """
@@ -162,11 +162,11 @@ def load_included_minutes(target, path: str | Path | None = None) -> int:
     )
 
 
-def set_license_counts(target, counts: pd.DataFrame) -> int:
+def set_license_counts(ledger, counts: pd.DataFrame) -> int:
     """Replace the licensed-user counts used to size minute pools (columns: license_capability,
     usage_country, licenses). Without them a pool counts the imported tenant's licensed users."""
     return _replace(
-        target,
+        ledger,
         "license_count",
         counts[["license_capability", "usage_country", "licenses"]],
         """
@@ -185,8 +185,8 @@ class _nullcontext:
         return False
 
 
-def _replace(target, table: str, frame: pd.DataFrame, select: str) -> int:
-    store = store_of(target)
+def _replace(ledger, table: str, frame: pd.DataFrame, select: str) -> int:
+    store = store_of(ledger)
     with store.transaction() as con:
         con.register("_rating_input", frame)
         try:
@@ -227,15 +227,15 @@ def destination_of(number: str | None) -> tuple[str | None, str | None]:
     return None, None
 
 
-def rate_calls(target, *, currency: str | None = None) -> RatingReport:
+def rate_calls(ledger, *, currency: str | None = None) -> RatingReport:
     """Rate the calls not rated yet; returns how many this run rated by each method.
 
     A call with Microsoft's charge (or another operator's) is rated once, when it arrives. Estimates are redone
     for the months holding a new call without a charge (included minutes pool per month), and for every month
     after the rate card, included minutes, license counts or `currency` changed. `currency`: the rate card
     currency to price estimates in (default: the ledger's currency, else USD)."""
-    store = store_of(target)
-    currency = (currency or getattr(target, "currency", None) or "USD").upper()
+    store = store_of(ledger)
+    currency = (currency or getattr(ledger, "currency", None) or "USD").upper()
     with store.transaction() as con:
         pools = con.execute(SQL["pool_inputs"]).fetchall()[0][0]
         mark = _select_calls_to_rate(con, currency, pools)
@@ -317,10 +317,10 @@ def _fill_destinations(con) -> int:
     return len(numbers)
 
 
-def rated_calls(target) -> pd.DataFrame:
+def rated_calls(ledger) -> pd.DataFrame:
     """Every call with its rating, oldest first; `estimate` is true for rows priced from the rate card and
     included minutes (never settled), false for Microsoft's own charge and other operators' calls."""
-    return store_of(target).query_df(
+    return store_of(ledger).query_df(
         "SELECT *, method NOT IN ('as_is', 'operator') AS estimate FROM call_charge ORDER BY start_at, usage_id"
     )
 
