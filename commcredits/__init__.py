@@ -20,7 +20,10 @@ from .errors import (
     InvalidInput,
     InvalidTime,
     LedgerBusy,
+    M365Error,
     NotAllowedForAgreement,
+    NotConnected,
+    PermissionMissing,
 )
 from .licensing.catalog import Capability, load_catalog
 from .licensing.exports import export_csv, export_graph_batches, export_powershell
@@ -48,7 +51,7 @@ from .licensing.tenant import (
     is_toll_free,
 )
 from .m365.apply import apply_plan_m365
-from .m365.connection import M365Error, connect_m365
+from .m365.connection import connect_m365
 from .m365.sync import sync_m365
 from .money import format_money
 from .usage.call_import import import_pstn_calls, quarantined_rows
@@ -139,6 +142,8 @@ __all__ = [
     "sync_m365",
     "apply_plan_m365",
     "M365Error",
+    "NotConnected",
+    "PermissionMissing",
     # analysts
     "snapshot",
     "connect_readonly",

@@ -55,3 +55,29 @@ class NotAllowedForAgreement(CommCreditsError):
 
 class LedgerBusy(CommCreditsError):
     """Another process held the ledger file for too long; nothing was changed, try again."""
+
+
+class M365Error(CommCreditsError):
+    """Microsoft Graph refused or failed a request; `status` and `code` are Graph's, the message is in words."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None, url: str | None = None):
+        self.status = status
+        self.code = code
+        self.url = url
+        super().__init__(message)
+
+
+class PermissionMissing(M365Error):
+    """Graph answered 403: the app or the signed-in admin lacks a permission."""
+
+
+class NotConnected(CommCreditsError):
+    """No Microsoft 365 connection is configured (tenant id, client id and a secret, certificate or credential)."""
+
+
+class UnreadableFile(CommCreditsError):
+    """A whole file cannot be imported; `reason` says why in words for the admin. It is quarantined."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason

@@ -9,9 +9,10 @@ from graph_standin import IdentityStandin
 from test_license_forms import NO_WAY_TO_CALL, fresh_tenant
 from test_m365_apply import AUDIO, standin_for
 
+from commcredits.errors import M365Error
 from commcredits.licensing.plans import plan_license_changes
 from commcredits.m365.apply import apply_plan_m365
-from commcredits.m365.connection import M365Error, connect_m365
+from commcredits.m365.connection import connect_m365
 from commcredits.m365.permissions import check_permissions
 from commcredits.ui import m365 as m365_ui
 from commcredits.ui.m365 import M365Page

@@ -8,8 +8,9 @@ from graph_standin import GraphStandin, StandinCredential, pstn_row, spread_call
 from test_license_forms import USERS, sku
 
 import commcredits as cc
+from commcredits.errors import M365Error
 from commcredits.licensing.catalog import AUDIO_CONFERENCING_SKU, TEAMS_PHONE_SKU
-from commcredits.m365.connection import M365Error, connect_m365
+from commcredits.m365.connection import connect_m365
 from commcredits.m365.sync import call_windows, last_sync, lookback, sync_m365
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

@@ -55,9 +55,8 @@ def _fail(command: str, code: int, message: str) -> int:
 
 
 def _exit_code(error: Exception) -> int:
-    from ..errors import InvalidInput, LedgerBusy
+    from ..errors import InvalidInput, LedgerBusy, M365Error, NotConnected, PermissionMissing
     from ..licensing.tenant import TenantImportError
-    from .connection import M365Error, NotConnected, PermissionMissing
 
     if isinstance(error, NotConnected):
         return EXIT_CONFIG

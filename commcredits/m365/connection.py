@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from ..errors import CommCreditsError, InvalidInput
+from ..errors import InvalidInput, M365Error, PermissionMissing
 from .graph_permissions import DELEGATED_SCOPES  # what an admin signing in with a device code consents to
 
 GRAPH_V1 = "https://graph.microsoft.com/v1.0"
@@ -34,24 +34,6 @@ RETRY_STATUSES = frozenset({429, 503, 504})  # Graph's throttling guidance: wait
 MAX_ATTEMPTS = 6
 MAX_WAIT_SECONDS = 120.0  # one wait is never longer than this, whatever Retry-After says
 DEFAULT_WAIT_SECONDS = 2.0  # when a throttled answer carries no Retry-After: 2, 4, 8 ... (capped)
-
-
-class M365Error(CommCreditsError):
-    """Microsoft Graph refused or failed a request; `status` and `code` are Graph's, the message is in words."""
-
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None, url: str | None = None):
-        self.status = status
-        self.code = code
-        self.url = url
-        super().__init__(message)
-
-
-class PermissionMissing(M365Error):
-    """Graph answered 403: the app or the signed-in admin lacks a permission."""
-
-
-class NotConnected(CommCreditsError):
-    """No Microsoft 365 connection is configured (tenant id, client id and a secret, certificate or credential)."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .connection import M365Connection, M365Error, PermissionMissing
+from ..errors import M365Error, PermissionMissing
+from .connection import M365Connection
 from .graph_permissions import JOBS, Job, pstn_probe
 
 

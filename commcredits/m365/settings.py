@@ -20,8 +20,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from ..config import database_path
-from ..errors import InvalidInput
-from .connection import GRAPH_V1, M365Connection, NotConnected, connect_m365
+from ..errors import InvalidInput, NotConnected
+from .connection import GRAPH_V1, M365Connection, connect_m365
 
 KEYRING_SERVICE = "commcredits-m365"
 CONFIG_ENV = "COMMCREDITS_CONFIG"

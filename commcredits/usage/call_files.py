@@ -13,6 +13,8 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..errors import UnreadableFile
+
 CALL_LOG_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson", ".csv", ".zip"})
 EXPECTED_FILES = (
     "a Graph getPstnCalls response (.json or .jsonl) or the Teams admin center PSTN usage export "
@@ -28,14 +30,6 @@ MAX_JSON_OBJECT_BYTES = 256 << 20
 MAX_JSON_DEPTH = 1000  # Graph rows are flat objects inside {"value": [...]}: depth 3, or a few more
 PAGE_BATCH_BYTES = 64 << 20  # Graph pages read in one transaction (a page is ~1,000 rows, ~1 MB)
 CHUNK = 1 << 20
-
-
-class UnreadableFile(Exception):
-    """A whole file cannot be imported; `reason` says why in words for the admin. It is quarantined."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 def call_log_files(path: Path) -> list[Path]:

@@ -21,14 +21,13 @@ import duckdb
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, UnreadableFile
 from ..store import Store, named_sql, store_of
 from .call_checks import ImportReport, import_csv, import_graph_pages, import_json_lines, import_rows, quarantine_file
 from .call_files import (
     CALL_LOG_SUFFIXES,
     CHUNK,
     EXPECTED_FILES,
-    UnreadableFile,
     call_log_files,
     is_single_json_document,
     json_reason,
