@@ -24,14 +24,16 @@ import commcredits as cc  # noqa: E402
 from commcredits.demo import HISTORY_DAYS, demo_calls, demo_end, fill_tenant, fund_and_settle  # noqa: E402
 from commcredits.usage.call_import import import_pstn_calls  # noqa: E402
 
-# copy k (k = 1, 2, ...) of each charged demo call
+# copy k (k = 1, 2, ...) of each charged demo call, imported 36 hours after it was made (as daily syncs would)
 MORE_CALLS = """
-INSERT INTO pstn_call
-SELECT c.* REPLACE ('copy-' || k || '-' || c.usage_id AS usage_id,
-                  greatest(c.start_at - to_microseconds((hash(k, c.usage_id) % 86400000000)::BIGINT), $start) AS start_at)
-FROM pstn_call c, range(1, $copies + 1) r(k)
-WHERE c.usage_id IN (SELECT usage_id FROM microsoft_charge WHERE billed_by = 'microsoft' AND charge > 0)
-LIMIT $calls
+INSERT INTO pstn_call BY NAME
+SELECT * EXCLUDE (k) REPLACE ('copy-' || k || '-' || usage_id AS usage_id,
+                              least(start_at + INTERVAL 36 HOUR, imported_at) AS imported_at)
+FROM (SELECT c.* REPLACE (greatest(c.start_at - to_microseconds((hash(k, c.usage_id) % 86400000000)::BIGINT),
+                                   $start) AS start_at), k
+      FROM pstn_call c, range(1, $copies + 1) r(k)
+      WHERE c.usage_id IN (SELECT usage_id FROM microsoft_charge WHERE billed_by = 'microsoft' AND charge > 0)
+      LIMIT $calls)
 """
 
 
