@@ -15,7 +15,7 @@ from ..usage import insights
 from ..usage.purchases import open_purchases
 from . import charts
 from . import format as fmt
-from .alerts import alerts_strip_html
+from .alerts_views import alerts_strip_html
 from .attention import attention_html
 from .reconcile import ReconcileForm
 from .setup import SetupForm
