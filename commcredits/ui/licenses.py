@@ -23,7 +23,8 @@ from ..licensing.catalog import (
 from ..licensing.plans import Change, Selection
 from ..licensing.readiness import license_seats, readiness
 from . import format as fmt
-from .plan_form import BUTTON_ROW_MARGIN, ERROR_MARGIN, FIELD_WIDTH, LABEL_WIDTH, PlanForm, country_label
+from .plan_form import BUTTON_ROW_MARGIN, ERROR_MARGIN, FIELD_WIDTH, LABEL_WIDTH, PlanForm
+from .plan_view import country_label
 
 # The Calling Plan licenses Step 1 always offers, in this order (others the tenant owns follow).
 USUAL_CALLING_PLANS = (
