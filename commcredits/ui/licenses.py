@@ -83,6 +83,13 @@ def _reason_labels(ledger: Ledger) -> list[tuple[str, str]]:
     return [(text[0].upper() + text[1:], code) for code, text in rows]
 
 
+def _tick_box(description: str, css: str) -> widgets.Checkbox:
+    return tagged(
+        widgets.Checkbox(description=description, value=False, indent=False, layout=widgets.Layout(width="auto")),
+        css,
+    )
+
+
 # ---------------------------------------------------------------------------------------------- Step 1
 
 
@@ -139,24 +146,8 @@ class LicensesForm(PlanForm):
 
     def _license_choices(self) -> None:
         """Audio Conferencing, Teams Phone with a Calling Plan (and which one), and the free seats."""
-        self.audio_conferencing = tagged(
-            widgets.Checkbox(
-                description="Audio Conferencing: dial out from meetings",
-                value=False,
-                indent=False,
-                layout=widgets.Layout(width="auto"),
-            ),
-            "cc-audio-conferencing",
-        )
-        self.teams_phone = tagged(
-            widgets.Checkbox(
-                description="Teams Phone with a Calling Plan: call phone numbers from Teams",
-                value=False,
-                indent=False,
-                layout=widgets.Layout(width="auto"),
-            ),
-            "cc-teams-phone",
-        )
+        self.audio_conferencing = _tick_box("Audio Conferencing: dial out from meetings", "cc-audio-conferencing")
+        self.teams_phone = _tick_box("Teams Phone with a Calling Plan: call phone numbers from Teams", "cc-teams-phone")
         self.calling_plan = tagged(
             widgets.Dropdown(
                 description="Calling Plan",
