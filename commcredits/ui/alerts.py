@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import html
 import os
-import re
 
 import ipywidgets as widgets
 import pandas as pd
 
-from ..alerts.checks import CHECK_TITLES, Alert, Severity
 from ..alerts.notify import current_alerts, send_test
 from ..alerts.settings import (
     SECRETS,
@@ -30,48 +28,23 @@ from ..alerts.settings import (
 from ..credits.ledger import Ledger
 from ..errors import CommCreditsError, InvalidInput
 from ..money import parse_typed_amount
-from ..pages import page_title
 from ..usage.lists import alert_messages
 from . import format as fmt
+from .alerts_views import (
+    alerts_strip_html,
+    history_csv_frame,
+    history_table_html,
+    problems_html,
+    test_message_html,
+    with_code,
+)
 from .kit import html_part, tagged
 from .long_list import LongList
 
 LABEL = {"description_width": "240px"}
 WIDE = "620px"
 OFFSET = "248px"  # where inputs start: the label column plus its gap
-
-
-def alerts_strip_html(alerts: list[Alert]) -> str:
-    """One line per alert, most severe first, each with its fix and a link to the page that fixes it."""
-    if not alerts:
-        return '<div class="cc-alerts"><div class="cc-alerts-clear">No alerts: every check passed.</div></div>'
-    rows = "".join(
-        f'<div class="cc-alert cc-alert-{a.severity.name.lower()}" data-check="{html.escape(a.check)}">'
-        f'<span class="cc-alert-label">{html.escape(a.severity.label)}</span>'
-        f'<span>{html.escape(a.sentence)} <span class="cc-alert-fix">{html.escape(a.fix)}</span> '
-        f'<a href="{html.escape(a.page)}">{html.escape(page_title(a.page))} →</a></span></div>'
-        for a in alerts
-    )
-    label = "Alerts" if any(a.severity >= Severity.WARNING for a in alerts) else "Notes"
-    return f'<div class="cc-alerts" role="region" aria-label="{label}">{rows}</div>'
-
-
-def history_csv_frame(sent: pd.DataFrame) -> pd.DataFrame:
-    """Every alert message for the CSV download, times in UTC."""
-    return pd.DataFrame(
-        {
-            "When (UTC)": sent["attempted_at"].map(fmt.utc_text),
-            "Channel": sent["channel"],
-            "To": sent["recipient"],
-            "Check": sent["check_name"].map(lambda c: CHECK_TITLES.get(c, c)),
-            "Kind": sent["kind"],
-            "Severity": sent["severity"],
-            "Message": sent["sentence"],
-            "Status": sent["status"],
-            "Attempts": sent["attempts"],
-            "Error": sent["error"].fillna(""),
-        }
-    )
+__all__ = ["AlertsPage", "alerts_strip_html", "build_alerts_page", "history_csv_frame", "with_code"]
 
 
 def indented(widget):
@@ -91,21 +64,35 @@ def _text(description, value="", placeholder="", password=False):
     )
 
 
+def _section(title: str) -> widgets.HTML:
+    return widgets.HTML(f'<h2 class="cc-section" style="font:600 16px system-ui;margin:16px 0 4px">{title}</h2>')
+
+
 class AlertsPage:
     """The Alerts page. `widget` is what the notebook displays."""
 
     def __init__(self, ledger: Ledger, *, locale: str | None = None):
         self.ledger = ledger
         self.locale = locale or fmt.display_locale()
-        s = load_settings(ledger.store)
+        self.fields = self._settings_fields()
+        self._notes_and_buttons()
+        self.save_button.on_click(self._save)
+        self.test_button.on_click(self._test)
+        self.refresh()
+        self.widget = tagged(widgets.VBox(self._layout()), "cc-alerts-page")
+
+    def _settings_fields(self) -> dict[str, widgets.Widget]:
+        """One field per setting, filled with the saved settings (secrets only say whether one is saved)."""
+        s = load_settings(self.ledger.store)
         t = s.thresholds
-        money = lambda v: "" if v is None else fmt.money(v, ledger.currency, self.locale)  # noqa: E731
-        self.fields = {
+        currency = self.ledger.currency
+        money = lambda v: "" if v is None else fmt.money(v, currency, self.locale)  # noqa: E731
+        fields = {
             "runway_days": _text("Calls stop within (days)", t.runway_days),
-            "low_balance": _text(f"Balance below ({ledger.currency})", money(t.low_balance), "optional"),
+            "low_balance": _text(f"Balance below ({currency})", money(t.low_balance), "optional"),
             "max_recharges_per_day": _text("Auto-recharges in 24 hours, at most", t.max_recharges_per_day),
             "monthly_recharge_budget": _text(
-                f"Monthly recharge budget ({ledger.currency})", money(t.monthly_recharge_budget), "optional"
+                f"Monthly recharge budget ({currency})", money(t.monthly_recharge_budget), "optional"
             ),
             "stale_import_days": _text("No call logs imported for (days)", t.stale_import_days),
             "email_to": widgets.Textarea(
@@ -131,14 +118,17 @@ class AlertsPage:
             ),
             "dashboard_url": _text("Dashboard address (for links)", s.dashboard_url),
         }
-        for name, field in self.fields.items():
+        for name, field in fields.items():
             tagged(field, f"cc-{name.replace('_', '-')}")
-        indented(self.fields["teams_enabled"])
-        self.errors = {
-            name: indented(widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 {OFFSET}"))) for name in self.fields
-        }
+        indented(fields["teams_enabled"])
+        return fields
+
+    def _notes_and_buttons(self) -> None:
+        """Each field's error line, where secrets are kept, the buttons, the status and the lists."""
+        under_field = f"0 0 0 {OFFSET}"
+        self.errors = {name: indented(widgets.HTML(layout=widgets.Layout(margin=under_field))) for name in self.fields}
         self.webhook_note = indented(
-            html_part("cc-webhook-saved", value=self._webhook_note(), layout=widgets.Layout(margin=f"0 0 0 {OFFSET}"))
+            html_part("cc-webhook-saved", value=self._webhook_note(), layout=widgets.Layout(margin=under_field))
         )
         self.secret_notes = {
             name: indented(
@@ -146,7 +136,7 @@ class AlertsPage:
                     "cc-secret-home",
                     f"cc-{name.replace('_', '-')}-home",
                     value=self._secret_note(name),
-                    layout=widgets.Layout(margin=f"0 0 0 {OFFSET}"),
+                    layout=widgets.Layout(margin=under_field),
                 )
             )
             for name in SECRETS
@@ -162,7 +152,7 @@ class AlertsPage:
         self.status = indented(html_part("cc-status", layout=widgets.Layout(margin=f"4px 0 0 {OFFSET}")))
         self.current = widgets.HTML()
         self.history = LongList(
-            alert_messages(ledger),
+            alert_messages(self.ledger),
             self._history_html,
             filename="alert-messages.csv",
             noun="messages",
@@ -170,54 +160,38 @@ class AlertsPage:
             css="cc-alert-history-list",
             locale=self.locale,
         )
-        self.save_button.on_click(self._save)
-        self.test_button.on_click(self._test)
-        self.refresh()
 
-        def section(title):
-            return widgets.HTML(
-                f'<h2 class="cc-section" style="font:600 16px system-ui;margin:16px 0 4px">{title}</h2>'
+    def _rows(self, names: list[str]) -> list[widgets.Widget]:
+        """Each named field with its secret note (if any) and its error line."""
+        return [w for n in names for w in (self.fields[n], self.secret_notes.get(n), self.errors[n]) if w is not None]
+
+    def _layout(self) -> list[widgets.Widget]:
+        buttons = indented(
+            widgets.HBox(
+                [self.save_button, self.test_button],
+                layout=widgets.Layout(margin=f"12px 0 0 {OFFSET}", flex_flow="row wrap"),
             )
-
-        def rows(names):
-            return [
-                w for n in names for w in (self.fields[n], self.secret_notes.get(n), self.errors[n]) if w is not None
-            ]
-
-        self.widget = widgets.VBox(
-            [
-                widgets.HTML(fmt.STYLE),
-                section("Alerts now"),
-                self.current,
-                section("When to warn"),
-                *rows(
-                    [
-                        "runway_days",
-                        "low_balance",
-                        "max_recharges_per_day",
-                        "monthly_recharge_budget",
-                        "stale_import_days",
-                    ]
-                ),
-                section("E-mail"),
-                *rows(["email_to", "email_from", "smtp_host", "smtp_port", "smtp_username", "smtp_password"]),
-                section("Microsoft Teams"),
-                *rows(["teams_enabled", "teams_webhook_url"]),
-                self.webhook_note,
-                section("Links"),
-                *rows(["dashboard_url"]),
-                indented(
-                    widgets.HBox(
-                        [self.save_button, self.test_button],
-                        layout=widgets.Layout(margin=f"12px 0 0 {OFFSET}", flex_flow="row wrap"),
-                    )
-                ),
-                self.status,
-                section("Messages sent"),
-                self.history.widget,
-            ]
         )
-        self.widget.add_class("cc-alerts-page")
+        return [
+            widgets.HTML(fmt.STYLE),
+            _section("Alerts now"),
+            self.current,
+            _section("When to warn"),
+            *self._rows(
+                ["runway_days", "low_balance", "max_recharges_per_day", "monthly_recharge_budget", "stale_import_days"]
+            ),
+            _section("E-mail"),
+            *self._rows(["email_to", "email_from", "smtp_host", "smtp_port", "smtp_username", "smtp_password"]),
+            _section("Microsoft Teams"),
+            *self._rows(["teams_enabled", "teams_webhook_url"]),
+            self.webhook_note,
+            _section("Links"),
+            *self._rows(["dashboard_url"]),
+            buttons,
+            self.status,
+            _section("Messages sent"),
+            self.history.widget,
+        ]
 
     @staticmethod
     def _secret_hint(name: str) -> str:
@@ -246,27 +220,7 @@ class AlertsPage:
         self.history.show()
 
     def _history_html(self, sent: pd.DataFrame) -> str:
-        sent = sent.assign(
-            check_name=sent["check_name"].map(lambda c: CHECK_TITLES.get(c, c)), error=sent["error"].fillna("")
-        )
-        return fmt.html_table(
-            sent,
-            labels={
-                "attempted_at": "When",
-                "channel": "Channel",
-                "recipient": "To",
-                "check_name": "Check",
-                "kind": "Kind",
-                "severity": "Severity",
-                "sentence": "Message",
-                "status": "Status",
-                "attempts": "Attempts",
-                "error": "Error",
-            },
-            instant_columns=("attempted_at",),
-            css_class="cc-table cc-alert-history",
-            locale=self.locale,
-        )
+        return history_table_html(sent, self.locale)
 
     def _values(self) -> tuple[dict, list[tuple[str, str]]]:
         values = {name: field.value for name, field in self.fields.items()}
@@ -307,13 +261,7 @@ class AlertsPage:
     def _show_problems(self, by_field: dict[str, list[str]], what: str) -> None:
         for name, messages in by_field.items():
             self.errors[name].value = fmt.error_html(" ".join(messages))
-        n = len(by_field)
-        listed = "".join(f"<li>{html.escape(m)}</li>" for messages in by_field.values() for m in messages)
-        self.status.value = (
-            f'<div class="cc-error">{html.escape(what)}: {n} '
-            f"{'field needs' if n == 1 else 'fields need'} attention.</div>"
-            f'<ul class="cc-problems">{listed}</ul>'
-        )
+        self.status.value = problems_html(by_field, what)
 
     def _save(self, _=None) -> None:
         for error in self.errors.values():
@@ -385,28 +333,9 @@ class AlertsPage:
                 "tick Teams and paste its webhook URL."
             )
             return
-        lines = [
-            f"{r.channel} to {r.recipient}: " + ("sent" if r.outcome.ok else f"not sent. {r.outcome.error}")
-            for r in results
-        ]
-        ok = all(r.outcome.ok for r in results)
-        unsaved = (
-            ""
-            if settings == load_settings(self.ledger.store)
-            else ("<br>These settings are not saved yet: click Save settings to keep them.")
-        )
-        self.status.value = (
-            f'<div class="{"cc-success" if ok else "cc-error"}" role="status">'
-            + "<br>".join(html.escape(line) for line in lines)
-            + unsaved
-            + "</div>"
-        )
+        saved = settings == load_settings(self.ledger.store)
+        self.status.value = test_message_html(results, saved=saved)
         self.refresh()
-
-
-def with_code(text: str) -> str:
-    """Escaped text with `quoted` words as <code>."""
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
 def _from_env(name: str) -> bool:

@@ -21,6 +21,8 @@ from ..credits.ledger import Agreement, Ledger
 from ..errors import CommCreditsError
 from . import format as fmt
 from .funding_guide import buy_guide_html
+from .funding_review import balance_html, recorded_message, review_html
+from .kit import html_part, tagged
 
 LABEL_WIDTH = {"description_width": "190px"}
 FIELD_WIDTH = "520px"
@@ -48,26 +50,28 @@ STYLE = """<style>
 
 
 def _text(description: str, css: str, placeholder: str = "", value: str = "") -> widgets.Text:
-    field = widgets.Text(
-        description=description,
-        placeholder=placeholder,
-        value=value,
-        style=LABEL_WIDTH,
-        layout=widgets.Layout(width=FIELD_WIDTH, max_width="100%"),
+    return tagged(
+        widgets.Text(
+            description=description,
+            placeholder=placeholder,
+            value=value,
+            style=LABEL_WIDTH,
+            layout=widgets.Layout(width=FIELD_WIDTH, max_width="100%"),
+        ),
+        css,
     )
-    field.add_class(css)
-    return field
 
 
 def _checkbox(description: str, css: str, value: bool = False) -> widgets.Checkbox:
-    box = widgets.Checkbox(
-        description=description,
-        value=value,
-        indent=False,
-        layout=widgets.Layout(margin=f"4px 0 4px {INPUT_OFFSET}", width="auto"),
+    return tagged(
+        widgets.Checkbox(
+            description=description,
+            value=value,
+            indent=False,
+            layout=widgets.Layout(margin=f"4px 0 4px {INPUT_OFFSET}", width="auto"),
+        ),
+        css,
     )
-    box.add_class(css)
-    return box
 
 
 class FundingForm:
@@ -80,37 +84,71 @@ class FundingForm:
         self.agreement = ledger.agreement
         self.fields = self._fields()
         self.errors = {
-            name: widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 {INPUT_OFFSET}")) for name in self.fields
+            name: tagged(
+                widgets.HTML(layout=widgets.Layout(margin=f"0 0 0 {INPUT_OFFSET}")),
+                f"cc-error-{name.replace('_', '-')}",
+            )
+            for name in self.fields
         }
-        for name, error in self.errors.items():
-            error.add_class(f"cc-error-{name.replace('_', '-')}")
-        self.review_button = widgets.Button(
-            description="Review the record",
-            button_style="primary",
-            icon="check",
-            layout=widgets.Layout(margin=f"12px 0 0 {INPUT_OFFSET}", width="170px"),
+        self._review_widgets()
+        self._wire()
+        self.balance_line = html_part("cc-balance-line", value=self._balance_html())
+        self.editor = widgets.VBox(self._layout())
+        # status and review sit above the long editor so the outcome of a click is always in view
+        self.widget = tagged(
+            widgets.VBox(
+                [
+                    widgets.HTML(fmt.STYLE + STYLE),
+                    widgets.HTML(buy_guide_html(self.agreement)),
+                    self.status,
+                    self.review_box,
+                    self.editor,
+                ]
+            ),
+            "cc-funding",
         )
-        self.review_button.add_class("cc-review-button")
-        self.record_button = widgets.Button(
-            description="Record this purchase", button_style="success", icon="book", layout=widgets.Layout(width="auto")
+        if self.agreement is Agreement.MCA:  # nothing to record: the guide says why, no disabled form below it
+            self.editor.layout.display = "none"
+        self._sync_visibility()
+
+    def _review_widgets(self) -> None:
+        """The Review button under the editor, and the review box that replaces the editor (hidden at first)."""
+        self.review_button = tagged(
+            widgets.Button(
+                description="Review the record",
+                button_style="primary",
+                icon="check",
+                layout=widgets.Layout(margin=f"12px 0 0 {INPUT_OFFSET}", width="170px"),
+            ),
+            "cc-review-button",
         )
-        self.record_button.add_class("cc-record")
+        self.record_button = tagged(
+            widgets.Button(
+                description="Record this purchase",
+                button_style="success",
+                icon="book",
+                layout=widgets.Layout(width="auto"),
+            ),
+            "cc-record",
+        )
         self.edit_button = widgets.Button(description="Back to edit", icon="pencil")
-        self.checked = widgets.Checkbox(
-            description="These match Microsoft's order or invoice",
-            value=False,
-            indent=False,
-            layout=widgets.Layout(width="auto"),
+        self.checked = tagged(
+            widgets.Checkbox(
+                description="These match Microsoft's order or invoice",
+                value=False,
+                indent=False,
+                layout=widgets.Layout(width="auto"),
+            ),
+            "cc-review-checked",
         )
-        self.checked.add_class("cc-review-checked")
-        self.status = widgets.HTML()
-        self.status.add_class("cc-status")
-        self.summary = widgets.HTML()
-        self.summary.add_class("cc-review")
+        self.status = html_part("cc-status")
+        self.summary = html_part("cc-review")
         self.review_box = widgets.VBox(
             [self.summary, self.checked, widgets.HBox([self.record_button, self.edit_button])]
         )
         self.review_box.layout.display = "none"
+
+    def _wire(self) -> None:
         self.review_button.on_click(self._on_review)
         fmt.submit_on_enter([f for f in self.fields.values() if isinstance(f, widgets.Text)], self.review_button)
         self.record_button.on_click(self._on_record)
@@ -119,43 +157,37 @@ class FundingForm:
             self.fields[name].observe(self._sync_visibility, names="value")
         for name in AMOUNT_FIELDS:  # a confirmation given for one amount never carries over to another
             self.fields[name].observe(self._reset_confirmation, names="value")
-        self.balance_line = widgets.HTML(self._balance_html())
-        self.balance_line.add_class("cc-balance-line")
-        self.editor = widgets.VBox(self._layout())
-        # status and review sit above the long editor so the outcome of a click is always in view
-        self.widget = widgets.VBox(
-            [
-                widgets.HTML(fmt.STYLE + STYLE),
-                widgets.HTML(buy_guide_html(self.agreement)),
-                self.status,
-                self.review_box,
-                self.editor,
-            ]
-        )
-        self.widget.add_class("cc-funding")
-        if self.agreement is Agreement.MCA:  # nothing to record: the guide says why, no disabled form below it
-            self.editor.layout.display = "none"
-        self._sync_visibility()
 
     # ---- fields and layout ----
 
     def _fields(self) -> dict[str, widgets.Widget]:
-        billing = current_billing(self.ledger.store) or BillingDetails()
+        fields = {**self._purchase_fields(), **self._billing_fields()}
+        fields["confirm"].layout.display = "none"
+        if self.agreement is Agreement.MCA:
+            for name in ("microsoft_number", "amount", "purchased_on", "auto_recharge"):
+                fields[name].disabled = True
+        return fields
+
+    def _purchase_fields(self) -> dict[str, widgets.Widget]:
+        """Microsoft's number, amount, date, auto-recharge as set in the admin center, the large-amount box."""
         auto, currency = self.ledger.auto_recharge, self.ledger.currency
         hint = fmt.money(SUGGESTED_FIRST_AMOUNT, currency, self.locale)
         partner = self.agreement is Agreement.CSP
-        fields = {
+        return {
             "microsoft_number": _text(
                 "Partner's order or invoice no." if partner else "Microsoft order or invoice no.",
                 "cc-microsoft-number",
                 "as on the confirmation or invoice",
             ),
             "amount": _text(f"Amount bought ({currency})", "cc-amount", f"e.g. {hint}"),
-            "purchased_on": widgets.DatePicker(
-                description="Purchase date",
-                value=self.today(),
-                style=LABEL_WIDTH,
-                layout=widgets.Layout(width="380px", max_width="100%"),
+            "purchased_on": tagged(
+                widgets.DatePicker(
+                    description="Purchase date",
+                    value=self.today(),
+                    style=LABEL_WIDTH,
+                    layout=widgets.Layout(width="380px", max_width="100%"),
+                ),
+                "cc-purchased-on",
             ),
             "auto_recharge": _checkbox("Auto-recharge is on in the admin center", "cc-auto-recharge", auto.enabled),
             "recharge_amount": _text(
@@ -169,16 +201,25 @@ class FundingForm:
             ),
             # shown only when the review asks for it: an unusually large amount, or very frequent recharges
             "confirm": _checkbox("Yes, I mean these amounts", "cc-confirm"),
+        }
+
+    def _billing_fields(self) -> dict[str, widgets.Widget]:
+        """The billing details as on Microsoft's invoice, filled with the ones kept last (never the PO number)."""
+        billing = current_billing(self.ledger.store) or BillingDetails()
+        return {
             "company": _text("Company name", "cc-company", value=billing.company),
             "address": _text("Address", "cc-address", value=billing.address),
             "city": _text("City", "cc-city", value=billing.city),
             "postal_code": _text("Postal code", "cc-postal-code", value=billing.postal_code),
-            "country": widgets.Dropdown(
-                description="Country",
-                options=[("Choose…", "")] + [(n, c) for c, n in country_names().items()],
-                value=billing.country or "",
-                style=LABEL_WIDTH,
-                layout=widgets.Layout(width=FIELD_WIDTH, max_width="100%"),
+            "country": tagged(
+                widgets.Dropdown(
+                    description="Country",
+                    options=[("Choose…", "")] + [(n, c) for c, n in country_names().items()],
+                    value=billing.country or "",
+                    style=LABEL_WIDTH,
+                    layout=widgets.Layout(width=FIELD_WIDTH, max_width="100%"),
+                ),
+                "cc-country",
             ),
             "tax_id": _text("Tax ID (optional)", "cc-tax-id", value=billing.tax_id),
             "po_number": _text("PO number (optional)", "cc-po-number"),  # one purchase's PO: never carried over
@@ -197,13 +238,6 @@ class FundingForm:
             ),
             "card_last4": _text("Card: last 4 digits", "cc-card-last4", "1234", billing.card_last4),
         }
-        fields["purchased_on"].add_class("cc-purchased-on")
-        fields["country"].add_class("cc-country")
-        fields["confirm"].layout.display = "none"
-        if self.agreement is Agreement.MCA:
-            for name in ("microsoft_number", "amount", "purchased_on", "auto_recharge"):
-                fields[name].disabled = True
-        return fields
 
     def _row(self, name: str) -> widgets.VBox:
         field = self.fields[name]
@@ -254,12 +288,7 @@ class FundingForm:
         ]
 
     def _balance_html(self) -> str:
-        balance = fmt.money(self.ledger.balance(), self.ledger.currency, self.locale)
-        return (
-            f'<div>Recorded balance: <b class="cc-current-balance">{html.escape(balance)}</b> (purchases recorded '
-            "here, less the calls settled). Each purchase expires 12 months after it is bought; the oldest is "
-            "spent first.</div>"
-        )
+        return balance_html(fmt.money(self.ledger.balance(), self.ledger.currency, self.locale))
 
     def _sync_visibility(self, _change=None) -> None:
         card = self.fields["payment_method"].value == "card"
@@ -310,7 +339,7 @@ class FundingForm:
         if review is None:
             return
         self.review = review
-        self.summary.value = self._summary_html(review)
+        self.summary.value = review_html(review, self.locale)
         self.record_button.description = "Record this purchase" if review.amount is not None else "Save these settings"
         self.checked.value = False
         self.status.value = ""
@@ -344,18 +373,8 @@ class FundingForm:
             self.status.value = fmt.error_html(str(error))
             return
         self.balance_line.value = self._balance_html()
-        self.status.value = f'<div class="cc-success">{html.escape(self._recorded_message(recorded))}</div>'
+        self.status.value = f'<div class="cc-success">{html.escape(recorded_message(recorded, self.ledger.currency, self.locale))}</div>'
         self._clear_for_next_purchase()
-
-    def _recorded_message(self, recorded) -> str:
-        lot = recorded.lot
-        if lot is None:
-            return "Settings saved (here only; Microsoft 365 is unchanged)."
-        return (
-            f"Purchase recorded: {fmt.money(lot.amount, self.ledger.currency, self.locale)}, Microsoft number "
-            f"{lot.order_id} (kept here as {recorded.invoice_id}), expires {fmt.day(lot.expires_at, self.locale)}. "
-            "This is the workbook's record; Microsoft's balance is in the admin center."
-        )
 
     def _clear_for_next_purchase(self) -> None:
         for name in ("amount", "microsoft_number", "po_number"):
@@ -368,41 +387,6 @@ class FundingForm:
         self.review_box.layout.display = "none"
         self.editor.layout.display = None
         self.fields["microsoft_number"].focus()  # ready for the next purchase
-
-    def _summary_html(self, review: PurchaseReview) -> str:
-        m = lambda amount: html.escape(fmt.money(amount, review.currency, self.locale))  # noqa: E731
-        rows = []
-        if review.amount is not None:
-            bought = fmt.day(review.purchased_at or datetime.now(UTC), self.locale)
-            rows += [
-                ("Microsoft number", html.escape(review.microsoft_number)),
-                ("Amount", m(review.amount)),
-                ("Purchased", html.escape(bought)),
-                ("Expires", f"about {html.escape(fmt.day(review.expires_at, self.locale))}"),
-            ]
-        else:
-            rows.append(("Purchase", "none: settings only"))
-        auto = review.auto_recharge
-        rows.append(
-            (
-                "Auto-recharge",
-                f"recharge {m(auto.amount)} when the balance falls below {m(auto.below)}" if auto.enabled else "off",
-            )
-        )
-        b = review.billing
-        if b is not None and not b.is_blank():
-            rows.append(
-                ("Billing details", html.escape(f"{b.company}, {b.address}, {b.postal_code} {b.city}, {b.country}"))
-            )
-            if b.po_number:
-                rows.append(("PO number", html.escape(b.po_number)))
-        body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-        warnings = "".join(f'<div class="cc-review-warning">{html.escape(w)}</div>' for w in review.warnings)
-        return (
-            f'<h3 class="cc-section">Check this record against Microsoft\'s order or invoice</h3>'
-            f'<table class="cc-table">{body}</table>{warnings}<div class="cc-hint">Recording keeps it in this '
-            "workbook only; it does not buy or change anything in Microsoft 365.</div>"
-        )
 
 
 def build_funding_form(ledger: Ledger, *, locale: str | None = None) -> FundingForm:

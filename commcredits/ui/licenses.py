@@ -1,7 +1,7 @@
 """Step 1: pick users, then give them Audio Conferencing and/or Teams Phone with a Calling Plan.
 
-The user picker (search, filters, several picks kept across filters) and the tenant's calling seats; the plan,
-apply and downloads come from `PlanForm`.
+The user picker (search, filters, several picks kept across filters) and the tenant's calling seats (their words
+in `ui.license_seats`); the plan, apply and downloads come from `PlanForm`.
 """
 
 from __future__ import annotations
@@ -12,92 +12,39 @@ import ipywidgets as widgets
 import pandas as pd
 
 from ..credits.ledger import Ledger
-from ..licensing.catalog import (
-    DOMESTIC_CALLING_PLAN_SKU,
-    INTERNATIONAL_CALLING_PLAN_SKU,
-    PAY_AS_YOU_GO_CALLING_PLAN_SKU,
-    TEAMS_PHONE_WITH_CALLING_PLAN_SKU,
-    Capability,
-    license_name,
-)
+from ..licensing.catalog import DOMESTIC_CALLING_PLAN_SKU, license_name
 from ..licensing.plans import Change, Selection
 from ..licensing.readiness import license_seats, readiness
 from . import format as fmt
-from .plan_form import BUTTON_ROW_MARGIN, ERROR_MARGIN, FIELD_WIDTH, LABEL_WIDTH, PlanForm, country_label
-
-# The Calling Plan licenses Step 1 always offers, in this order (others the tenant owns follow).
-USUAL_CALLING_PLANS = (
-    DOMESTIC_CALLING_PLAN_SKU,
-    INTERNATIONAL_CALLING_PLAN_SKU,
-    PAY_AS_YOU_GO_CALLING_PLAN_SKU,
-    TEAMS_PHONE_WITH_CALLING_PLAN_SKU,
-)
-CALLING_PLAN_CAPABILITIES = {"domestic_calling_plan", "international_calling_plan", "pay_as_you_go_calling_plan"}
-
-# Names admins know from the Teams admin guide; Microsoft's product names for some of these are historic
-# ("Skype for Business PSTN Domestic Calling").
+from .kit import html_part, tagged
+from .license_seats import USUAL_CALLING_PLANS, calling_plan_options, default_calling_plan, seats_html
+from .plan_form import BUTTON_ROW_MARGIN, ERROR_MARGIN, FIELD_WIDTH, LABEL_WIDTH, PlanForm
+from .plan_view import country_label
 
 ALL = ""
 NO_LOCATION = "-"
 READY = "ready"
 NOT_READY = "not_ready"
 
+__all__ = ["LicensesForm", "build_licenses_form", "filter_users", "seats_html", "user_label"]  # seats_html: tests
 
-def seats_html(seats: pd.DataFrame, locale: str | None = None) -> str:
-    """The tenant's calling licenses and their free seats, as Step 1 shows them before planning."""
-    if seats.empty:
-        return (
-            '<p class="cc-hint cc-seats-empty">No calling licenses imported yet: import the tenant\'s '
-            "subscribed licenses (Graph subscribedSkus) to see free seats.</p>"
-        )
-    rows = []
-    for r in seats.itertuples():
-        name = license_name(r.sku_id, r.product_name)
-        grants = ", ".join(Capability(c).label for c in r.capabilities)
-        grants = "" if grants in name else grants  # "Audio Conferencing" needs no subtitle
-        note = ""
-        if r.capability_status in ("Suspended", "LockedOut", "Deleted"):
-            note = f"{r.capability_status}: no new seats"
-        elif r.warning_units:
-            note = f"{fmt.count(r.warning_units, locale)} not renewed (grace period)"
-        free = fmt.count(r.free_units, locale)
-        free = f'<span class="cc-none">{free}</span>' if r.free_units == 0 else free
-        sub = "; ".join(part for part in (grants, "one license, one seat" if r.is_bundle else "") if part)
-        rows.append(
-            f"<tr><td>{html.escape(name)}"
-            f"{f'<div class=cc-muted>{html.escape(sub)}</div>' if sub else ''}</td>"
-            f'<td class="cc-num">{free}</td><td class="cc-num">{fmt.count(r.consumed_units, locale)} of {fmt.count(r.enabled_units, locale)}</td>'
-            f"<td>{html.escape(note)}</td></tr>"
-        )
-    return (
-        '<table class="cc-table cc-seats-table"><thead><tr><th>License</th><th class="cc-num">Available</th>'
-        '<th class="cc-num">Assigned</th><th>Note</th></tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
-def calling_plan_options(seats: pd.DataFrame, locale: str | None = None) -> list[tuple[str, str]]:
-    """Calling Plan choices with their free seats: the usual ones in the usual order (Domestic first), then any
-    other calling-plan license the tenant owns (e.g. Business Voice); bundles say they are one license."""
-    usual = list(USUAL_CALLING_PLANS)
-    owned = seats[seats["capabilities"].map(lambda caps: bool(set(caps) & CALLING_PLAN_CAPABILITIES))]
-    by_sku = {r.sku_id: r for r in owned.itertuples()}
-    options = []
-    for sku in usual + sorted(set(by_sku) - set(usual)):
-        r = by_sku.get(sku)
-        name = license_name(sku, r.product_name if r is not None else None)
-        bundle = (
-            " (one license)" if (r.is_bundle if r is not None else sku == TEAMS_PHONE_WITH_CALLING_PLAN_SKU) else ""
-        )
-        seats_text = f"{fmt.count(r.free_units, locale)} available" if r is not None else "none owned"
-        options.append((f"{name}{bundle} · {seats_text}", sku))
-    return options
-
-
-def default_calling_plan(seats: pd.DataFrame, options: list[tuple[str, str]]) -> str:
-    """The first choice with free seats (a tenant that owns only the bundle gets the bundle), else the first."""
-    free = dict(zip(seats["sku_id"], seats["free_units"]))
-    return next((sku for _, sku in options if free.get(sku, 0) > 0), options[0][1])
+CHOOSE_USERS = (
+    '<h3 class="cc-section">1. Choose users</h3>'
+    '<div class="cc-hint">Search and filter, then pick users<span class="cc-mouse-only"> (Ctrl '
+    'or Shift + click picks several)</span><span class="cc-touch-only"> (tap each one you want)'
+    "</span>. Your picks stay chosen when you change the filters.</div>"
+)
+CHOOSE_LICENSES = (
+    '<h3 class="cc-section">2. Choose licenses</h3>'
+    '<div class="cc-hint">Available seats of each calling license now (purchased, minus seats '
+    "not renewed, minus seats assigned). Users who already have a license keep it; nobody gets "
+    "one twice.</div>"
+)
+USAGE_LOCATION = (
+    '<h3 class="cc-section">3. Usage location</h3>'
+    '<div class="cc-hint">Microsoft assigns licenses only to users with a usage location. '
+    "This is set for chosen users who have none; others keep theirs.</div>"
+)
 
 
 def filter_users(
@@ -136,6 +83,13 @@ def _reason_labels(ledger: Ledger) -> list[tuple[str, str]]:
     return [(text[0].upper() + text[1:], code) for code, text in rows]
 
 
+def _tick_box(description: str, css: str) -> widgets.Checkbox:
+    return tagged(
+        widgets.Checkbox(description=description, value=False, indent=False, layout=widgets.Layout(width="auto")),
+        css,
+    )
+
+
 # ---------------------------------------------------------------------------------------------- Step 1
 
 
@@ -150,50 +104,8 @@ class LicensesForm(PlanForm):
         self.chosen: set[str] = set()
         self._shown: list[str] = []
         self._syncing = False
-        self.search = widgets.Text(
-            description="Search",
-            placeholder="Part of a name or sign-in name",
-            style=LABEL_WIDTH,
-            layout=widgets.Layout(width=FIELD_WIDTH),
-        )
-        self.search.add_class("cc-search")
-        self.department = self._filter_dropdown("Department", "cc-department")
-        self.country = self._filter_dropdown("Country (usage location)", "cc-country")
-        self.state = self._filter_dropdown("Can dial out?", "cc-state")
-        self.user_list = widgets.SelectMultiple(
-            description="Users", rows=12, style=LABEL_WIDTH, layout=widgets.Layout(width=FIELD_WIDTH)
-        )
-        self.user_list.add_class("cc-users")
-        self.select_all = widgets.Button(description="Select all shown", icon="check-square")
-        self.select_all.add_class("cc-select-all")
-        self.clear_selection = widgets.Button(description="Clear selection", icon="square")
-        self.clear_selection.add_class("cc-clear-selection")
-        self.chosen_line = widgets.HTML(layout=widgets.Layout(margin=ERROR_MARGIN))
-        self.chosen_line.add_class("cc-chosen")
-        self.audio_conferencing = widgets.Checkbox(
-            description="Audio Conferencing: dial out from meetings",
-            value=False,
-            indent=False,
-            layout=widgets.Layout(width="auto"),
-        )
-        self.audio_conferencing.add_class("cc-audio-conferencing")
-        self.teams_phone = widgets.Checkbox(
-            description="Teams Phone with a Calling Plan: call phone numbers from Teams",
-            value=False,
-            indent=False,
-            layout=widgets.Layout(width="auto"),
-        )
-        self.teams_phone.add_class("cc-teams-phone")
-        self.calling_plan = widgets.Dropdown(
-            description="Calling Plan",
-            options=[(license_name(sku), sku) for sku in USUAL_CALLING_PLANS],
-            value=DOMESTIC_CALLING_PLAN_SKU,
-            style=LABEL_WIDTH,
-            layout=widgets.Layout(width=FIELD_WIDTH),
-        )
-        self.calling_plan.add_class("cc-calling-plan")
-        self.seats = widgets.HTML()
-        self.seats.add_class("cc-seats")
+        self._user_picker()
+        self._license_choices()
         for widget in (self.search, self.department, self.country, self.state):
             widget.observe(self._filters_changed, names="value")
         self.user_list.observe(self._picked, names="value")
@@ -202,14 +114,57 @@ class LicensesForm(PlanForm):
         self.teams_phone.observe(self._sync_visibility, names="value")
         self.select_all.on_click(self._guarded(self._on_select_all))
         self.clear_selection.on_click(self._guarded(self._on_clear))
-        indent = widgets.Layout(margin="0 0 0 198px")
-        self.widget = self._page(
-            widgets.HTML(
-                '<h3 class="cc-section">1. Choose users</h3>'
-                '<div class="cc-hint">Search and filter, then pick users<span class="cc-mouse-only"> (Ctrl '
-                'or Shift + click picks several)</span><span class="cc-touch-only"> (tap each one you want)'
-                "</span>. Your picks stay chosen when you change the filters.</div>"
+        self.widget = tagged(self._page(*self._sections()), "cc-licenses-form")
+        self._sync_visibility()
+        self.refresh()
+
+    def _user_picker(self) -> None:
+        """Search, the three filters, the user list, select all / clear, and how many are chosen."""
+        self.search = tagged(
+            widgets.Text(
+                description="Search",
+                placeholder="Part of a name or sign-in name",
+                style=LABEL_WIDTH,
+                layout=widgets.Layout(width=FIELD_WIDTH),
             ),
+            "cc-search",
+        )
+        self.department = self._filter_dropdown("Department", "cc-department")
+        self.country = self._filter_dropdown("Country (usage location)", "cc-country")
+        self.state = self._filter_dropdown("Can dial out?", "cc-state")
+        self.user_list = tagged(
+            widgets.SelectMultiple(
+                description="Users", rows=12, style=LABEL_WIDTH, layout=widgets.Layout(width=FIELD_WIDTH)
+            ),
+            "cc-users",
+        )
+        self.select_all = tagged(widgets.Button(description="Select all shown", icon="check-square"), "cc-select-all")
+        self.clear_selection = tagged(
+            widgets.Button(description="Clear selection", icon="square"), "cc-clear-selection"
+        )
+        self.chosen_line = html_part("cc-chosen", layout=widgets.Layout(margin=ERROR_MARGIN))
+
+    def _license_choices(self) -> None:
+        """Audio Conferencing, Teams Phone with a Calling Plan (and which one), and the free seats."""
+        self.audio_conferencing = _tick_box("Audio Conferencing: dial out from meetings", "cc-audio-conferencing")
+        self.teams_phone = _tick_box("Teams Phone with a Calling Plan: call phone numbers from Teams", "cc-teams-phone")
+        self.calling_plan = tagged(
+            widgets.Dropdown(
+                description="Calling Plan",
+                options=[(license_name(sku), sku) for sku in USUAL_CALLING_PLANS],
+                value=DOMESTIC_CALLING_PLAN_SKU,
+                style=LABEL_WIDTH,
+                layout=widgets.Layout(width=FIELD_WIDTH),
+            ),
+            "cc-calling-plan",
+        )
+        self.seats = html_part("cc-seats")
+
+    def _sections(self) -> list[widgets.Widget]:
+        """1. Choose users, 2. Choose licenses, 3. Usage location, then the Plan button."""
+        indent = widgets.Layout(margin="0 0 0 198px")
+        return [
+            widgets.HTML(CHOOSE_USERS),
             self.search,
             self.department,
             self.country,
@@ -218,39 +173,28 @@ class LicensesForm(PlanForm):
             widgets.HBox([self.select_all, self.clear_selection], layout=indent),
             self.chosen_line,
             self._error_field("users"),
-            widgets.HTML(
-                '<h3 class="cc-section">2. Choose licenses</h3>'
-                '<div class="cc-hint">Available seats of each calling license now (purchased, minus seats '
-                "not renewed, minus seats assigned). Users who already have a license keep it; nobody gets "
-                "one twice.</div>"
-            ),
+            widgets.HTML(CHOOSE_LICENSES),
             self.seats,
             widgets.VBox([self.audio_conferencing, self.teams_phone], layout=indent),
             self.calling_plan,
             self._error_field("licenses"),
-            widgets.HTML(
-                '<h3 class="cc-section">3. Usage location</h3>'
-                '<div class="cc-hint">Microsoft assigns licenses only to users with a usage location. '
-                "This is set for chosen users who have none; others keep theirs.</div>"
-            ),
+            widgets.HTML(USAGE_LOCATION),
             self.usage_location,
             self._error_field("usage_location"),
             widgets.HBox([self.plan_button], layout=widgets.Layout(margin=BUTTON_ROW_MARGIN)),
-        )
-        self.widget.add_class("cc-licenses-form")
-        self._sync_visibility()
-        self.refresh()
+        ]
 
     def _filter_dropdown(self, description: str, css: str) -> widgets.Dropdown:
-        dropdown = widgets.Dropdown(
-            description=description,
-            options=[("All", ALL)],
-            value=ALL,
-            style=LABEL_WIDTH,
-            layout=widgets.Layout(width=FIELD_WIDTH),
+        return tagged(
+            widgets.Dropdown(
+                description=description,
+                options=[("All", ALL)],
+                value=ALL,
+                style=LABEL_WIDTH,
+                layout=widgets.Layout(width=FIELD_WIDTH),
+            ),
+            css,
         )
-        dropdown.add_class(css)
-        return dropdown
 
     def _sync_visibility(self, _change=None) -> None:
         self.calling_plan.layout.display = None if self.teams_phone.value else "none"

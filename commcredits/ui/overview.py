@@ -15,7 +15,7 @@ from ..usage import insights
 from ..usage.purchases import open_purchases
 from . import charts
 from . import format as fmt
-from .alerts import alerts_strip_html
+from .alerts_views import alerts_strip_html
 from .attention import attention_html
 from .reconcile import ReconcileForm
 from .setup import SetupForm
@@ -37,22 +37,30 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     """The overview as two HTML fragments: the summary (cards, readiness) shown above the charts, and the
     details (expiring funds, open lots, recent entries) shown below them."""
     now = now or datetime.now(UTC)
-    currency = ledger.currency
-    balance = ledger.balance(now)
-    auto = ledger.auto_recharge
-    agreement = ledger.agreement
-    if agreement is Agreement.MCA:
-        auto_text, auto_note = (
-            "Off",
-            "Microsoft Customer Agreement: the remaining credits pay first, then usage is billed in arrears.",
-        )
-    elif auto.enabled:
-        auto_text = "On"
-        auto_note = f"Add {fmt.money(auto.amount, currency, locale)} when the balance is below {fmt.money(auto.below, currency, locale)}"
-    else:
-        auto_text, auto_note = "Off", "Calls stop when the balance reaches zero."
     lots = ledger.lots()
     open_lots = open_purchases(ledger, lots)
+    ready = readiness_summary(ledger.store)
+    cards = _summary_cards(ledger, now, locale, lots=lots, open_lots=open_lots, ready=ready)
+    strip = alerts_strip_html(current_alerts(ledger, now=now))
+    # the balance first (on a phone the alerts above it pushed it about 1,000 px down), the alerts right after
+    summary = (
+        f'{fmt.STYLE}<div class="cc-page"><div class="cc-cards">{cards}</div>{strip}{_readiness_line(ready)}'
+        f"{attention_html(ledger, locale=locale, limit=5, more_hint=ALL_CALLS_HINT)}</div>"
+    )
+    details = (
+        f'<div class="cc-page"><h3 class="cc-section">Funds expiring soon</h3>{_expiring_table(ledger, now, locale)}'
+        f'<h3 class="cc-section">Funds not yet spent, by purchase (the oldest expires first and is spent first)</h3>'
+        f"{_lots_table(open_lots, ledger.currency, locale)}"
+        f'<h3 class="cc-section">Recent ledger entries</h3>{_entries_table(ledger, locale)}</div>'
+    )
+    return summary, details
+
+
+def _summary_cards(ledger: Ledger, now: datetime, locale: str | None, *, lots, open_lots, ready) -> str:
+    """Balance, auto-recharge, runway, next expiry, who can dial out, agreement."""
+    currency, agreement, auto = ledger.currency, ledger.agreement, ledger.auto_recharge
+    balance = ledger.balance(now)
+    auto_text, auto_note = _auto_recharge_text(ledger, locale)
     if len(open_lots):
         first = open_lots.iloc[0]
         expiry_value = fmt.money(first["remaining"], currency, locale)
@@ -61,8 +69,7 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
         expiry_value, expiry_note = "—", "no open lots"
     low = balance <= 0 or (auto.enabled is False and agreement is not Agreement.MCA and balance < 50)
     runway_value, runway_note = _runway_text(ledger, locale, funded=len(lots) > 0, now=now)
-    ready = readiness_summary(ledger.store)
-    cards = "".join(
+    return "".join(
         [
             fmt.card(
                 "Balance",
@@ -83,16 +90,35 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
             fmt.card("Agreement", agreement.value, AGREEMENT_NAMES[agreement], "cc-agreement"),
         ]
     )
-    readiness_line = (
-        f'<div class="cc-readiness {"cc-warning" if ready.not_ready else ""}">'
+
+
+def _auto_recharge_text(ledger: Ledger, locale: str | None) -> tuple[str, str]:
+    auto, currency = ledger.auto_recharge, ledger.currency
+    if ledger.agreement is Agreement.MCA:
+        return "Off", "Microsoft Customer Agreement: the remaining credits pay first, then usage is billed in arrears."
+    if auto.enabled:
+        return (
+            "On",
+            f"Add {fmt.money(auto.amount, currency, locale)} when the balance is below "
+            f"{fmt.money(auto.below, currency, locale)}",
+        )
+    return "Off", "Calls stop when the balance reaches zero."
+
+
+def _readiness_line(ready) -> str:
+    if not ready.not_ready:
+        return f'<div class="cc-readiness">{html.escape(ready.sentence)}</div>'
+    return (
+        f'<div class="cc-readiness cc-warning">'
         f'{html.escape(ready.sentence)} Fix it in <a href="01_licenses.ipynb">Step 1 · Licenses</a> '
         'and <a href="03_credit_licenses.ipynb">Step 3 · Credit licenses</a>.</div>'
-        if ready.not_ready
-        else f'<div class="cc-readiness">{html.escape(ready.sentence)}</div>'
     )
+
+
+def _expiring_table(ledger: Ledger, now: datetime, locale: str | None) -> str:
     expiring = insights.expiring_funds(ledger, as_of=now)
     expiring["horizon_days"] = expiring["horizon_days"].map(lambda d: f"next {d} days")
-    expiring_table = fmt.html_table(
+    return fmt.html_table(
         expiring,
         labels={
             "horizon_days": "Expiring in the",
@@ -101,11 +127,14 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
             "likely_forfeited": "Likely lost at current spending",
         },
         money_columns=("expiring", "likely_forfeited"),
-        currency=currency,
+        currency=ledger.currency,
         css_class="cc-table cc-expiring",
         locale=locale,
     )
-    lots_table = fmt.html_table(
+
+
+def _lots_table(open_lots, currency: str, locale: str | None) -> str:
+    return fmt.html_table(
         open_lots,
         # what is left and when it expires first: on a phone the long order names come after the money
         labels={
@@ -122,9 +151,12 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
         css_class="cc-table cc-lots",
         locale=locale,
     )
+
+
+def _entries_table(ledger: Ledger, locale: str | None) -> str:
     recent = insights.recent_entries(ledger, 15)
     recent["kind"] = recent["kind"].map(ENTRY_KINDS).fillna(recent["kind"])
-    entries_table = fmt.html_table(
+    return fmt.html_table(
         recent,
         labels={
             "occurred_at": "When",
@@ -135,23 +167,10 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
         },
         money_columns=("amount", "balance_after"),
         instant_columns=("occurred_at",),
-        currency=currency,
+        currency=ledger.currency,
         css_class="cc-table cc-entries",
         locale=locale,
     )
-    strip = alerts_strip_html(current_alerts(ledger, now=now))
-    # the balance first (on a phone the alerts above it pushed it about 1,000 px down), the alerts right after
-    summary = (
-        f'{fmt.STYLE}<div class="cc-page"><div class="cc-cards">{cards}</div>{strip}{readiness_line}'
-        f"{attention_html(ledger, locale=locale, limit=5, more_hint=ALL_CALLS_HINT)}</div>"
-    )
-    details = (
-        f'<div class="cc-page"><h3 class="cc-section">Funds expiring soon</h3>{expiring_table}'
-        f'<h3 class="cc-section">Funds not yet spent, by purchase (the oldest expires first and is spent first)</h3>'
-        f"{lots_table}"
-        f'<h3 class="cc-section">Recent ledger entries</h3>{entries_table}</div>'
-    )
-    return summary, details
 
 
 def _runway_text(ledger: Ledger, locale: str | None, *, funded: bool, now: datetime) -> tuple[str, str]:

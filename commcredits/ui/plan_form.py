@@ -1,4 +1,4 @@
-"""What Step 1 and Step 3 share: the plan form (readiness, plan, apply, downloads, errors) and its words.
+"""What Step 1 and Step 3 share: the plan form (readiness, plan, apply, downloads, errors); its words are in `ui.plan_view`.
 
 The forms collect a selection and a change, then show what `commcredits.plans` makes of it: the plan, the
 problems in words, downloads for Graph / PowerShell / a spreadsheet, and `record_plan_done`. Rules (seats, usage
@@ -17,15 +17,15 @@ import pandas as pd
 from ..countries import country_names
 from ..credits.ledger import Ledger
 from ..errors import CommCreditsError, InvalidInput
-from ..licensing.catalog import license_name
 from ..licensing.exports import export_csv, export_graph_batches, export_powershell
-from ..licensing.plan_words import EXAMPLES_SHOWN
 from ..licensing.plans import Change, Plan, Selection, plan_license_changes, record_plan_done
 from ..licensing.readiness import readiness_summary
 from ..rows import frame_rows
 from . import format as fmt
 from . import m365 as m365_ui
-from .long_list import LongList, download_link
+from .kit import html_part, tagged
+from .long_list import LongList
+from .plan_view import downloads_html, left_out_csv_frame, left_out_table_html, plan_html
 from .tenant_files import TenantFilesForm
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,12 @@ LABEL_WIDTH = {"description_width": "190px"}
 FIELD_WIDTH = "620px"
 ERROR_MARGIN = "0 0 0 198px"
 BUTTON_ROW_MARGIN = "10px 0 6px 198px"
+APPLY_HINT = (
+    '<div class="cc-hint"><b>Apply in Microsoft 365</b> makes these changes in your tenant through '
+    "Microsoft Graph and records what Microsoft 365 accepted (connect on the Microsoft 365 page). Or make "
+    "them yourself with the Graph batch, the PowerShell script or the spreadsheet below, then "
+    "<b>Record as done</b>: that only records them here and changes nothing in Microsoft 365.</div>"
+)
 
 LICENSE_STYLE = """<style>
 .cc-problems { background: #fff4ce; border: 1px solid #f1c21b; border-radius: 6px; padding: 8px 12px; margin: 8px 0; }
@@ -56,40 +62,6 @@ LICENSE_STYLE = """<style>
 </style>"""
 
 
-# ---------------------------------------------------------------------------------------------- presentation
-
-
-def country_label(code: str | None) -> str:
-    if not code:
-        return "no usage location"
-    name = country_names().get(code.upper())
-    return f"{name} ({code.upper()})" if name else code.upper()
-
-
-def change_sentence(row) -> str:
-    """One plan row in words, e.g. 'Add Teams Phone Standard' or 'Set usage location to United States (US)'."""
-    name = license_name(row["sku_id"], row.get("sku_part_number"))
-    if row["action"] == "set_usage_location":
-        return f"Set usage location to {country_label(row['usage_location'])}"
-    if row["action"] == "remove_license":
-        return f"Remove {name}"
-    why = str(row.get("why") or "")
-    if why.startswith("turn "):  # a disabled service plan inside a license the user holds: no new seat
-        return f"{why[0].upper()}{why[1:]} ({name})"
-    return f"Add {name}"
-
-
-def left_out_csv_frame(users: pd.DataFrame) -> pd.DataFrame:
-    """Every user a plan leaves out, for the CSV download (the admin center's words)."""
-    return pd.DataFrame(
-        {
-            "Display name": users["display_name"],
-            "Username": users["user_principal_name"],
-            "Why left out (what is missing)": users["why"],
-        }
-    )
-
-
 # ---------------------------------------------------------------------------------------------- shared flow
 
 
@@ -103,43 +75,49 @@ class PlanForm:
         self.store = ledger.store
         self.locale = locale or fmt.display_locale()
         self.plan: Plan | None = None
-        self.readiness_box = widgets.HTML()
-        self.readiness_box.add_class("cc-readiness")
-        self.status = widgets.HTML()
-        self.status.add_class("cc-status")
-        self.usage_location = widgets.Dropdown(
-            description="Usage location",
-            options=[("Leave as it is", "")] + [(f"{name} ({code})", code) for code, name in country_names().items()],
-            value="",
-            style=LABEL_WIDTH,
-            layout=widgets.Layout(width=FIELD_WIDTH),
+        self.readiness_box = html_part("cc-readiness")
+        self.status = html_part("cc-status")
+        self.usage_location = tagged(
+            widgets.Dropdown(
+                description="Usage location",
+                options=[("Leave as it is", "")]
+                + [(f"{name} ({code})", code) for code, name in country_names().items()],
+                value="",
+                style=LABEL_WIDTH,
+                layout=widgets.Layout(width=FIELD_WIDTH),
+            ),
+            "cc-usage-location",
         )
-        self.usage_location.add_class("cc-usage-location")
         self.errors: dict[str, widgets.HTML] = {}
-        self.plan_button = widgets.Button(description="Plan changes", button_style="primary", icon="list")
-        self.plan_button.add_class("cc-plan-button")
+        self.plan_button = tagged(
+            widgets.Button(description="Plan changes", button_style="primary", icon="list"), "cc-plan-button"
+        )
+        self.plan_box = self._plan_section()
+        self.plan_button.on_click(self._guarded(self._on_plan))
+        self.apply_button.on_click(self._guarded(self._on_apply))
+        self.m365_button.on_click(self._guarded(self._on_apply_m365))
+        self.usage_location.observe(self._inputs_changed, names="value")
+        self.files_box = self._tenant_files_section()
+
+    def _plan_section(self) -> widgets.VBox:
+        """The plan once made: the summary, the two ways to finish, downloads, every user left out (hidden)."""
         # two clearly different ways to finish: the workbook makes the changes, or the admin made them elsewhere
-        self.m365_button = widgets.Button(
-            description="Apply in Microsoft 365",
-            button_style="success",
-            icon="cloud-upload",
-            layout=widgets.Layout(width="auto"),
+        self.m365_button = tagged(
+            widgets.Button(
+                description="Apply in Microsoft 365",
+                button_style="success",
+                icon="cloud-upload",
+                layout=widgets.Layout(width="auto"),
+            ),
+            "cc-apply-m365",
         )
-        self.m365_button.add_class("cc-apply-m365")
-        self.apply_button = widgets.Button(
-            description="Record as done", icon="check", layout=widgets.Layout(width="auto")
+        self.apply_button = tagged(
+            widgets.Button(description="Record as done", icon="check", layout=widgets.Layout(width="auto")),
+            "cc-apply",
         )
-        self.apply_button.add_class("cc-apply")
-        self.plan_view = widgets.HTML()
-        self.plan_view.add_class("cc-plan")
-        self.downloads = widgets.HTML()
-        self.downloads.add_class("cc-exports")
-        self.apply_hint = widgets.HTML(
-            '<div class="cc-hint"><b>Apply in Microsoft 365</b> makes these changes in your tenant through '
-            "Microsoft Graph and records what Microsoft 365 accepted (connect on the Microsoft 365 page). Or make "
-            "them yourself with the Graph batch, the PowerShell script or the spreadsheet below, then "
-            "<b>Record as done</b>: that only records them here and changes nothing in Microsoft 365.</div>"
-        )
+        self.plan_view = html_part("cc-plan")
+        self.downloads = html_part("cc-exports")
+        self.apply_hint = widgets.HTML(APPLY_HINT)
         # every user left out, a page at a time and as a CSV (the sentences above the plan name only a few)
         self.left_out = LongList(
             frame_rows(pd.DataFrame()),
@@ -154,30 +132,33 @@ class PlanForm:
             [widgets.HTML('<h3 class="cc-section">Users left out</h3>'), self.left_out.widget]
         )
         # the summary, then the actions, then the full lists (the plan scrolls in its own box, so they stay in view)
-        self.plan_box = widgets.VBox(
-            [
-                self.plan_view,
-                widgets.HBox([self.m365_button, self.apply_button]),
-                self.apply_hint,
-                self.downloads,
-                self.left_out_box,
-            ]
+        box = tagged(
+            widgets.VBox(
+                [
+                    self.plan_view,
+                    widgets.HBox([self.m365_button, self.apply_button]),
+                    self.apply_hint,
+                    self.downloads,
+                    self.left_out_box,
+                ]
+            ),
+            "cc-plan-box",
         )
-        self.plan_box.add_class("cc-plan-box")
-        self.plan_box.layout.display = "none"
-        self.plan_button.on_click(self._guarded(self._on_plan))
-        self.apply_button.on_click(self._guarded(self._on_apply))
-        self.m365_button.on_click(self._guarded(self._on_apply_m365))
-        self.usage_location.observe(self._inputs_changed, names="value")
-        self.tenant_files = TenantFilesForm(ledger, self._tenant_imported, locale=self.locale)
+        box.layout.display = "none"
+        return box
+
+    def _tenant_files_section(self) -> widgets.Accordion:
+        self.tenant_files = TenantFilesForm(self.ledger, self._tenant_imported, locale=self.locale)
         # an empty tenant starts here; a tenant already imported keeps the files one click away
         has_users = bool(self.store.query("SELECT count(*) FROM tenant_user")[0][0])
-        self.files_box = widgets.Accordion(
-            children=[self.tenant_files.widget],
-            titles=("Update your tenant from files",),
-            selected_index=None if has_users else 0,
+        return tagged(
+            widgets.Accordion(
+                children=[self.tenant_files.widget],
+                titles=("Update your tenant from files",),
+                selected_index=None if has_users else 0,
+            ),
+            "cc-tenant-files-box",
         )
-        self.files_box.add_class("cc-tenant-files-box")
 
     def _tenant_imported(self) -> None:
         self.reset()
@@ -356,53 +337,10 @@ class PlanForm:
     # ---- plan in words ----
 
     def _plan_html(self, plan: Plan) -> str:
-        head = plan.summary().splitlines()[0]
-        if plan.nothing_to_do:
-            head = "Nothing to change for these users."
-        parts = [f'<h3 class="cc-section">The plan</h3><p class="cc-plan-summary">{html.escape(head)}</p>']
-        # A user is either in the table (what they get, and what they still miss) or in the box (left out).
-        if plan.left_out:
-            items = "".join(f"<li>{html.escape(p)}</li>" for p in plan.left_out)
-            count = len(plan.left_out_users)
-            every = (
-                f'<div class="cc-hint">All {fmt.count(count, self.locale)} users left out are listed under '
-                '"Users left out" below the plan, with a download.</div>'
-                if count > EXAMPLES_SHOWN
-                else ""
-            )
-            parts.append(f'<div class="cc-problems"><b>Not in this plan, and why:</b><ul>{items}</ul>{every}</div>')
-        if not plan.nothing_to_do:
-            rows = []
-            for upn, group in plan.changes.groupby("user_principal_name", sort=False):
-                name = group["display_name"].iloc[0] or upn
-                changes = "".join(f"<li>{html.escape(change_sentence(r))}</li>" for _, r in group.iterrows())
-                missing = plan.missing.get(upn, ())
-                still = (
-                    '<ul class="cc-missing">' + "".join(f"<li>{html.escape(m)}</li>" for m in missing) + "</ul>"
-                    if missing
-                    else '<span class="cc-muted">nothing: can dial out once applied</span>'
-                )
-                rows.append(
-                    f'<tr><td>{html.escape(str(name))}<div class="cc-upn">{html.escape(upn)}</div></td>'
-                    f"<td><ul>{changes}</ul></td><td>{still}</td></tr>"
-                )
-            parts.append(
-                '<table class="cc-table cc-plan-table"><thead><tr><th>User</th><th>Gets</th>'
-                f"<th>Still missing</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            )
-        return "".join(parts)
+        return plan_html(plan, self.locale)
 
     def _left_out_html(self, users: pd.DataFrame) -> str:
-        return fmt.html_table(
-            users,
-            labels={
-                "display_name": "Display name",
-                "user_principal_name": "Username",
-                "why": "Why left out (what is missing)",
-            },
-            css_class="cc-table cc-left-out",
-            locale=self.locale,
-        )
+        return left_out_table_html(users, self.locale)
 
     def exports(self, plan: Plan | None = None) -> dict[str, str]:
         """File name -> content of the three downloads for `plan` (default: the plan shown)."""
@@ -418,13 +356,4 @@ class PlanForm:
         }
 
     def _downloads_html(self, plan: Plan) -> str:
-        if plan.nothing_to_do:
-            return ""
-        files = self.exports(plan)
-        labels = {
-            ".json": ("Graph $batch (JSON)", "application/json", "cc-download-graph"),
-            ".ps1": ("PowerShell script", "text/plain", "cc-download-powershell"),
-            ".csv": ("Spreadsheet (CSV)", "text/csv", "cc-download-csv"),
-        }
-        links = "".join(download_link(text, name, *labels[name[name.rfind(".") :]]) for name, text in files.items())
-        return f'<div class="cc-downloads"><span>Download:</span>{links}</div>'
+        return "" if plan.nothing_to_do else downloads_html(self.exports(plan))

@@ -15,6 +15,7 @@ from ..credits.ledger import Ledger
 from ..errors import CommCreditsError, InvalidInput
 from ..tenant_setup import AGREEMENT_CHOICES, can_change_currency, record_setup
 from . import format as fmt
+from .kit import html_part, tagged
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,15 @@ LABEL = {"description_width": "230px"}
 FIELD = widgets.Layout(width="min(640px, 100%)")
 ERROR_MARGIN = "0 0 0 238px"
 FIELDS = ("organisation", "currency", "agreement", "time_zone")
+INTRO = (
+    f'{fmt.STYLE}<div class="cc-page cc-setup-intro"><h2>Set up your ledger</h2>'
+    "<p>This ledger is empty. Four answers, then bring in your users and licenses from files you "
+    'download from the Microsoft 365 admin center (<a href="01_licenses.ipynb">Step 1 · Licenses</a>). '
+    "Nothing here is sample data.</p>"
+    '<p class="cc-hint">The currency is the one your Communication Credits are billed in; it is fixed '
+    "once the first amount is recorded. How you buy decides Step 2: Microsoft Customer Agreement "
+    "tenants buy no credits, and partners fund them for CSP tenants.</p></div>"
+)
 
 
 def currency_options(locale: str | None = None) -> list[tuple[str, str]]:
@@ -41,75 +51,74 @@ class SetupForm:
         self.ledger = ledger
         self.then = then
         self.locale = locale or fmt.display_locale()
-        self.organisation = widgets.Text(
-            description="Organisation name", placeholder="e.g. Fabrikam Ltd", style=LABEL, layout=FIELD
+        self._questions()
+        self.errors = {
+            name: tagged(widgets.HTML(layout=widgets.Layout(margin=ERROR_MARGIN)), f"cc-error-{name.replace('_', '-')}")
+            for name in FIELDS
+        }
+        self.save = tagged(
+            widgets.Button(
+                description="Save and start", button_style="primary", icon="check", layout=widgets.Layout(width="auto")
+            ),
+            "cc-setup-save",
         )
-        self.organisation.add_class("cc-setup-organisation")
-        self.currency = widgets.Dropdown(
-            description="Currency of your credits",
-            options=currency_options(self.locale),
-            value=ledger.currency,
-            style=LABEL,
-            layout=FIELD,
+        self.status = html_part("cc-status")
+        self.save.on_click(self._on_save)
+        fmt.submit_on_enter([self.organisation], self.save)
+        self.widget = tagged(
+            widgets.VBox(
+                [
+                    widgets.HTML(INTRO),
+                    *(part for name in FIELDS for part in (getattr(self, name), self.errors[name])),
+                    widgets.HBox([self.save], layout=widgets.Layout(margin="10px 0 6px 0")),
+                    self.status,
+                ]
+            ),
+            "cc-setup",
         )
-        self.currency.add_class("cc-setup-currency")
+
+    def _questions(self) -> None:
+        """The four fields, named as in FIELDS: organisation, currency, agreement, time zone."""
+        ledger = self.ledger
+        self.organisation = tagged(
+            widgets.Text(description="Organisation name", placeholder="e.g. Fabrikam Ltd", style=LABEL, layout=FIELD),
+            "cc-setup-organisation",
+        )
+        self.currency = tagged(
+            widgets.Dropdown(
+                description="Currency of your credits",
+                options=currency_options(self.locale),
+                value=ledger.currency,
+                style=LABEL,
+                layout=FIELD,
+            ),
+            "cc-setup-currency",
+        )
         if not can_change_currency(ledger):
             self.currency.disabled = True
             self.currency.tooltip = f"Amounts are already recorded in {ledger.currency}"
-        self.agreement = widgets.RadioButtons(
-            description="How you buy Microsoft 365",
-            options=[(text, a.value) for a, text in AGREEMENT_CHOICES.items()],
-            value=ledger.agreement.value,
-            style=LABEL,
-            layout=widgets.Layout(width="auto"),
+        self.agreement = tagged(
+            widgets.RadioButtons(
+                description="How you buy Microsoft 365",
+                options=[(text, a.value) for a, text in AGREEMENT_CHOICES.items()],
+                value=ledger.agreement.value,
+                style=LABEL,
+                layout=widgets.Layout(width="auto"),
+            ),
+            "cc-setup-agreement",
         )
-        self.agreement.add_class("cc-setup-agreement")
-        zone = fmt.admin_timezone()
+        zone = str(fmt.admin_timezone())
         zones = time_zone_options()
-        self.time_zone = widgets.Dropdown(
-            description="Time zone",
-            options=zones,
-            value=str(zone) if str(zone) in zones else "UTC",
-            style=LABEL,
-            layout=FIELD,
+        self.time_zone = tagged(
+            widgets.Dropdown(
+                description="Time zone",
+                options=zones,
+                value=zone if zone in zones else "UTC",
+                style=LABEL,
+                layout=FIELD,
+            ),
+            "cc-setup-time-zone",
         )
-        self.time_zone.add_class("cc-setup-time-zone")
-        self.errors = {name: widgets.HTML(layout=widgets.Layout(margin=ERROR_MARGIN)) for name in FIELDS}
-        for name, error in self.errors.items():
-            error.add_class(f"cc-error-{name.replace('_', '-')}")
-        self.save = widgets.Button(
-            description="Save and start", button_style="primary", icon="check", layout=widgets.Layout(width="auto")
-        )
-        self.save.add_class("cc-setup-save")
-        self.status = widgets.HTML()
-        self.status.add_class("cc-status")
-        self.save.on_click(self._on_save)
-        fmt.submit_on_enter([self.organisation], self.save)
-        intro = widgets.HTML(
-            f'{fmt.STYLE}<div class="cc-page cc-setup-intro"><h2>Set up your ledger</h2>'
-            "<p>This ledger is empty. Four answers, then bring in your users and licenses from files you "
-            'download from the Microsoft 365 admin center (<a href="01_licenses.ipynb">Step 1 · Licenses</a>). '
-            "Nothing here is sample data.</p>"
-            '<p class="cc-hint">The currency is the one your Communication Credits are billed in; it is fixed '
-            "once the first amount is recorded. How you buy decides Step 2: Microsoft Customer Agreement "
-            "tenants buy no credits, and partners fund them for CSP tenants.</p></div>"
-        )
-        self.widget = widgets.VBox(
-            [
-                intro,
-                self.organisation,
-                self.errors["organisation"],
-                self.currency,
-                self.errors["currency"],
-                self.agreement,
-                self.errors["agreement"],
-                self.time_zone,
-                self.errors["time_zone"],
-                widgets.HBox([self.save], layout=widgets.Layout(margin="10px 0 6px 0")),
-                self.status,
-            ]
-        )
-        self.widget.add_class("cc-setup")
 
     def _on_save(self, _button=None) -> None:
         for error in self.errors.values():

@@ -2,7 +2,8 @@
 
 The page only moves files and shows results; importing is `io.pstn_calls`, pricing `rating`, paying
 `settlement`, the spend tables `insights`. Uploaded bytes go to a temporary file that is deleted after
-the import; the upload widget is emptied at once so the bytes are not kept in the kernel.
+the import; the upload widget is emptied at once so the bytes are not kept in the kernel. The import
+section's words and tables are in `ui.usage_import`, the settle and spend sections' in `ui.usage_views`.
 """
 
 from __future__ import annotations
@@ -12,18 +13,16 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import ipywidgets as widgets
 import pandas as pd
 
-from ..countries import country_names
 from ..credits.ledger import Agreement, Ledger
 from ..credits.settlement import SettlementReport
 from ..rows import frame_rows
 from ..usage import insights
-from ..usage.call_import import CALL_LOG_SUFFIXES, EXPECTED_FILES, ImportReport, call_log_files, import_pstn_calls
+from ..usage.call_import import ImportReport, call_log_files, import_pstn_calls
 from ..usage.lists import quarantine_reasons, quarantine_rows
 from ..usage.rate_and_settle import rate_and_settle
 from . import charts
@@ -32,79 +31,36 @@ from .attention import AttentionList
 from .kit import html_part, section, tagged
 from .long_list import LongList
 from .spend_tables import read_session, report_dimensions_html
-from .usage_words import BLOCKED_REASON, explain, plain_reason, settlement_lines, status_lines
-from .usage_words import calls as calls_text
+from .usage_import import (
+    IMPORTABLE,
+    ImportStep,
+    files_word,
+    import_cards_html,
+    import_steps,
+    nothing_imported,
+    quarantine_csv_frame,
+    quarantine_reasons_html,
+    quarantine_table_html,
+    unsupported,
+)
+from .usage_views import blocked_csv_frame, blocked_table_html, settlement_html, spend_html, whole_minutes
+from .usage_words import BLOCKED_REASON, explain
 
-IMPORTABLE = tuple(sorted(CALL_LOG_SUFFIXES))
+__all__ = ["BLOCKED_REASON", "UsagePage", "build_usage_page", "run_import"]  # BLOCKED_REASON: tests read it here
+
 TOP = 10
 
-
-# ---- pure helpers (tested without widgets) ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ImportStep:
-    """One file to import: `path` on disk, `name` shown to people, `size` in bytes (weights the progress)."""
-
-    path: Path
-    name: str
-    size: int
-
-
-def unsupported(names: list[str]) -> list[str]:
-    """The names among `names` that are not a call log file this page can import."""
-    return [n for n in names if Path(n).suffix.lower() not in IMPORTABLE]
-
-
-def row_label(number, locale: str | None = None) -> str:
-    """The row a quarantined row came from, as people count it ("whole file" when the file was refused)."""
-    return "whole file" if pd.isna(number) else fmt.count(number, locale)
-
-
-def quarantine_csv_frame(rows: pd.DataFrame) -> pd.DataFrame:
-    """Every quarantined row for the CSV download, the row as it was read included (to fix it at the source)."""
-    return pd.DataFrame(
-        {
-            "File": rows["file"],
-            "Row": rows["row_number"].map(row_label),
-            "Reason": rows["reason"],
-            "Set aside (UTC)": rows["quarantined_at"].map(fmt.utc_text),
-            "Row as read": rows["raw"],
-        }
-    )
-
-
-def blocked_csv_frame(calls: pd.DataFrame) -> pd.DataFrame:
-    """Every blocked call of a settlement for the CSV download."""
-    return pd.DataFrame(
-        {
-            "Call ID": calls["usage_id"],
-            "Started (UTC)": calls["start_at"].map(fmt.utc_text),
-            "Charge": calls["charge"].map(str),
-        }
-    )
-
-
-def nothing_imported(ledger: Ledger, steps: list[ImportStep]) -> str:
-    """Why an import that brought in no row failed, file by file, and what the page expects (said once)."""
-    rows = quarantine_rows(ledger, {s.name for s in steps}).page(0, 1000)
-    whole = rows[rows["row_number"].isna()].drop_duplicates("file")
-    reasons = " ".join(
-        sentence(plain_reason(r) if r.startswith(f"{f} ") else f"{f}: {plain_reason(r)}")
-        for f, r in zip(whole["file"], whole["reason"])
-    ) or ("Every row was set aside; see the reasons below.")
-    names = ", ".join(s.name for s in steps)
-    expected = "" if EXPECTED_FILES in reasons else f" This page reads {EXPECTED_FILES}."
-    return f"Nothing was imported from {names}. {reasons}{expected}"
-
-
-def sentence(text: str) -> str:
-    return text if text.endswith((".", "?", "!")) else f"{text}."
-
-
-def import_steps(paths: list[Path], names: list[str] | None = None) -> list[ImportStep]:
-    names = names or [p.name for p in paths]
-    return [ImportStep(p, n, max(p.stat().st_size, 1)) for p, n in zip(paths, names)]
+IMPORT_HINT = (
+    "The PSTN usage report exported from the Teams admin center (.csv, or the Calls.Export zip), "
+    "or call records downloaded with Microsoft Graph (.json, .jsonl). Calls already imported are "
+    "skipped; rows that cannot be read are set aside with the reason. For very large files, type "
+    "where the file is on the dashboard's computer instead of uploading."
+)
+SETTLE_HINT = (
+    "Pays what Microsoft charged for each call from credits, oldest first, with auto-recharge "
+    "when it is on; calls without a charge only get an estimate. Running it again settles "
+    "nothing twice."
+)
 
 
 def run_import(
@@ -133,9 +89,6 @@ def run_import(
     return report
 
 
-# ---- the page -----------------------------------------------------------------------------------------
-
-
 class UsagePage:
     """The Usage page. `widget` is what the notebook displays."""
 
@@ -145,7 +98,20 @@ class UsagePage:
         self.locale = locale or fmt.display_locale()
         self.last_import: ImportReport | None = None
         self.last_settlement: SettlementReport | None = None
+        import_part = self._import_section()
+        settle_part = self._settle_section()
+        spend_part = self._spend_section()
+        self.import_button.on_click(self._on_import)
+        self.settle_button.on_click(self._on_settle)
+        self.show_spend()
+        self.widget = tagged(
+            widgets.VBox([widgets.HTML(fmt.STYLE), *import_part, *settle_part, *spend_part]), "cc-usage cc-page"
+        )
 
+    # ---- the sections' widgets ----
+
+    def _import_section(self) -> list[widgets.Widget]:
+        """1. Import call logs: upload or a path on the server, the progress, the result, the quarantine."""
         self.upload = tagged(
             widgets.FileUpload(
                 accept=",".join(IMPORTABLE),
@@ -191,7 +157,19 @@ class UsagePage:
             locale=self.locale,
         )
         self.quarantine.widget.layout.display = "none"
+        return [
+            section("1. Import call logs", IMPORT_HINT),
+            widgets.HBox([self.upload, self.import_button]),
+            self.path,
+            self.progress,
+            self.phase,
+            self.import_status,
+            self.import_result,
+            self.quarantine.widget,
+        ]
 
+    def _settle_section(self) -> list[widgets.Widget]:
+        """2. Settle charged calls: the button, its result and the calls it could not pay."""
         self.settle_button = tagged(
             widgets.Button(
                 description="Settle charged calls",
@@ -213,51 +191,21 @@ class UsagePage:
             locale=self.locale,
         )
         self.blocked.widget.layout.display = "none"
+        self.attention = AttentionList(self.ledger, locale=self.locale)
+        return [
+            section("2. Settle charged calls", SETTLE_HINT),
+            self.settle_button,
+            self.settle_status,
+            self.settle_result,
+            self.blocked.widget,
+            self.attention.widget,
+        ]
 
+    def _spend_section(self) -> list[widgets.Widget]:
+        """3. Where the money went: the chart by month, then the tables."""
         self.spend = html_part("cc-spend")
         self.chart = tagged(widgets.Output(), "cc-spend-chart")
-        self.attention = AttentionList(ledger, locale=self.locale)
-
-        self.import_button.on_click(self._on_import)
-        self.settle_button.on_click(self._on_settle)
-        self.show_spend()
-
-        self.widget = tagged(
-            widgets.VBox(
-                [
-                    widgets.HTML(fmt.STYLE),
-                    section(
-                        "1. Import call logs",
-                        "The PSTN usage report exported from the Teams admin center (.csv, or the Calls.Export zip), "
-                        "or call records downloaded with Microsoft Graph (.json, .jsonl). Calls already imported are "
-                        "skipped; rows that cannot be read are set aside with the reason. For very large files, type "
-                        "where the file is on the dashboard's computer instead of uploading.",
-                    ),
-                    widgets.HBox([self.upload, self.import_button]),
-                    self.path,
-                    self.progress,
-                    self.phase,
-                    self.import_status,
-                    self.import_result,
-                    self.quarantine.widget,
-                    section(
-                        "2. Settle charged calls",
-                        "Pays what Microsoft charged for each call from credits, oldest first, with auto-recharge "
-                        "when it is on; calls without a charge only get an estimate. Running it again settles "
-                        "nothing twice.",
-                    ),
-                    self.settle_button,
-                    self.settle_status,
-                    self.settle_result,
-                    self.blocked.widget,
-                    self.attention.widget,
-                    section("3. Where the money went", "Calls paid from credits, from the ledger."),
-                    self.chart,
-                    self.spend,
-                ]
-            ),
-            "cc-usage cc-page",
-        )
+        return [section("3. Where the money went", "Calls paid from credits, from the ledger."), self.chart, self.spend]
 
     # ---- import ----
 
@@ -265,37 +213,42 @@ class UsagePage:
         self.progress.value = round(100 * done)
         self.phase.value = html.escape(text)
 
+    def _refuse(self, message: str) -> None:
+        self.import_status.value = fmt.error_html(message)
+
+    def _server_steps(self, server_path: str) -> list[ImportStep] | None:
+        """The call log files at `server_path` on the server; None (and the reason shown) when there are none."""
+        if not server_path:
+            return []
+        where = Path(server_path).expanduser()
+        if not where.exists():
+            self._refuse(f"{server_path} does not exist on the server; nothing was imported.")
+            return None
+        found = call_log_files(where)
+        if not found:
+            self._refuse(f"No .json, .jsonl, .csv or .zip files in {server_path}; nothing was imported.")
+            return None
+        return import_steps(found)
+
     def _on_import(self, _button=None) -> None:
         uploads = list(self.upload.value)
         server_path = self.path.value.strip()
         self.import_status.value = ""
         if not uploads and not server_path:
-            self.import_status.value = fmt.error_html(
+            self._refuse(
                 "Choose files to upload, or type the path of a file or folder on the server, then click Import."
             )
             return
         refused = unsupported([u["name"] for u in uploads])
         if refused:
-            self.import_status.value = fmt.error_html(
+            self._refuse(
                 f"Not a call log file: {', '.join(refused)}. Upload .json, .jsonl, .csv or .zip files; "
                 "nothing was imported."
             )
             return
-        steps: list[ImportStep] = []
-        if server_path:
-            where = Path(server_path).expanduser()
-            if not where.exists():
-                self.import_status.value = fmt.error_html(
-                    f"{server_path} does not exist on the server; nothing was imported."
-                )
-                return
-            found = call_log_files(where)
-            if not found:
-                self.import_status.value = fmt.error_html(
-                    f"No .json, .jsonl, .csv or .zip files in {server_path}; nothing was imported."
-                )
-                return
-            steps += import_steps(found)
+        steps = self._server_steps(server_path)
+        if steps is None:
+            return
         self.import_button.disabled = True
         self.progress.layout.visibility = "visible"
         self.progress.bar_style = "info"
@@ -306,35 +259,34 @@ class UsagePage:
                 steps = self._save_uploads(uploads, temp) + steps
             report = run_import(self.ledger, steps, self._set_progress)
         except Exception as error:  # shown in the form; the failed file's transaction rolled back
-            done = getattr(error, "report", ImportReport())
-            name = getattr(error, "file", "the upload")
-            self.progress.bar_style = "danger"
-            self.phase.value = ""
-            kept = (
-                f" The {done.files} file{'s' if done.files != 1 else ''} before it imported ({done.imported} new rows)."
-                if done.files
-                else ""
-            )
-            self.import_status.value = fmt.error_html(
-                f"Could not import {name}: {explain(error)} Nothing from this file was imported.{kept}"
-            )
-            if done.files:
-                self._show_import(done, steps)
+            self._import_failed(error, steps)
             return
         finally:
             if temp is not None:
                 shutil.rmtree(temp, ignore_errors=True)
             self.import_button.disabled = False
+        self._import_done(report, steps, time.monotonic() - started)
+
+    def _import_failed(self, error: Exception, steps: list[ImportStep]) -> None:
+        """Say which file failed and what the files before it brought in (the failed file changed nothing)."""
+        done = getattr(error, "report", ImportReport())
+        name = getattr(error, "file", "the upload")
+        self.progress.bar_style = "danger"
+        self.phase.value = ""
+        kept = f" The {files_word(done.files)} before it imported ({done.imported} new rows)." if done.files else ""
+        self._refuse(f"Could not import {name}: {explain(error)} Nothing from this file was imported.{kept}")
+        if done.files:
+            self._show_import(done, steps)
+
+    def _import_done(self, report: ImportReport, steps: list[ImportStep], seconds: float) -> None:
         self.progress.value = 100
         if report.imported + report.duplicates == 0:  # a wrong file is an error, never a green "Done"
             self.progress.bar_style = "danger"
             self.phase.value = ""
-            self.import_status.value = fmt.error_html(nothing_imported(self.ledger, steps))
+            self._refuse(nothing_imported(self.ledger, steps))
         else:
             self.progress.bar_style = "success"
-            self.phase.value = html.escape(
-                f"Done: {report.files} file{'s' if report.files != 1 else ''} in {time.monotonic() - started:.1f} s."
-            )
+            self.phase.value = html.escape(f"Done: {files_word(report.files)} in {seconds:.1f} s.")
         self.last_import = report
         self._show_import(report, steps)
         self.upload.value = ()
@@ -355,55 +307,18 @@ class UsagePage:
         return import_steps(paths, names)
 
     def _show_import(self, report: ImportReport, steps: list[ImportStep]) -> None:
-        cards = "".join(
-            [
-                fmt.card("Imported", str(report.imported), "new call rows", "cc-imported"),
-                fmt.card(
-                    "Skipped as duplicates",
-                    str(report.duplicates),
-                    "already imported, or repeated in the file",
-                    "cc-duplicates",
-                ),
-                fmt.card(
-                    "Quarantined",
-                    str(report.quarantined),
-                    "unreadable rows, kept with the reason",
-                    "cc-quarantined cc-warning" if report.quarantined else "cc-quarantined",
-                ),
-            ]
-        )
         summary = ""
         names = {s.name for s in steps}
         if report.quarantined:
-            reasons = quarantine_reasons(self.ledger, names)
-            reasons = reasons.assign(reason=reasons["reason"].map(plain_reason))
-            summary = (
-                '<h3 class="cc-section">Quarantined rows</h3><div class="cc-hint">Set aside with the reason; '
-                "fix them in the file and import it again (rows already imported are skipped).</div>"
-                + fmt.html_table(
-                    reasons,
-                    labels={"reason": "Reason", "rows": "Rows"},
-                    css_class="cc-table cc-quarantine-reasons",
-                    locale=self.locale,
-                )
-            )
+            summary = quarantine_reasons_html(quarantine_reasons(self.ledger, names), self.locale)
             self.quarantine.source = quarantine_rows(self.ledger, names)
             self.quarantine.show()
         self.quarantine.widget.layout.display = None if report.quarantined else "none"
-        self.import_result.value = f'<div class="cc-cards">{cards}</div>{summary}'
+        self.import_result.value = f'<div class="cc-cards">{import_cards_html(report)}</div>{summary}'
         self.show_spend()
 
     def _quarantine_html(self, rows: pd.DataFrame) -> str:
-        rows = rows.assign(
-            row_number=rows["row_number"].map(lambda n: row_label(n, self.locale)),
-            reason=rows["reason"].map(plain_reason),
-        )
-        return fmt.html_table(
-            rows,
-            labels={"file": "File", "row_number": "Row", "reason": "Reason"},
-            css_class="cc-table cc-quarantine",
-            locale=self.locale,
-        )
+        return quarantine_table_html(rows, self.locale)
 
     # ---- settle ----
 
@@ -423,63 +338,26 @@ class UsagePage:
         self.show_spend()
 
     def _settlement_html(self, report: SettlementReport, unrated: int) -> str:
-        """This settlement's cards, then every imported call by what became of it (all time, adding up)."""
-        cards = "".join(
-            fmt.card(
-                label,
-                value,
-                note,
-                f"cc-settle-{label.lower().replace(' ', '-')}"
-                + (" cc-warning" if label == "Blocked" and report.blocked else ""),
-            )
-            for label, value, note in settlement_lines(report, self.currency, self.locale)
-        )
-        total, lines = status_lines(report.by_status, self.locale)
-        statuses = "".join(
-            fmt.card(label, value, note, f"cc-calls-{status.replace('_', '-')}") for status, label, value, note in lines
-        )
-        unrated_note = (
-            f'<div class="cc-hint">Unrated: {calls_text(unrated, self.locale)} with no charge from '
-            "Microsoft and no rate card price, so not even an estimate. Load your rate card "
-            "(load_rate_card) for estimates.</div>"
-            if unrated
-            else ""
-        )
-        blocked = ""
+        """This settlement's cards and all calls by status; the blocked calls go to their own long list."""
         calls = report.blocked_calls
         shown = bool(report.blocked and calls is not None and len(calls))
         if shown:
-            blocked = (
-                f'<h3 class="cc-section">Blocked calls</h3><div class="cc-hint">Not recorded because '
-                f"{BLOCKED_REASON}.</div>"
-            )
             self.blocked.source = frame_rows(calls.reset_index(drop=True))
             self.blocked.show()
         self.blocked.widget.layout.display = None if shown else "none"
-        balance = fmt.money(self.ledger.balance(), self.currency, self.locale)
-        after = (
-            "" if self.ledger.agreement is Agreement.MCA else f"<div>Balance now: <b>{html.escape(balance)}</b>.</div>"
+        balance = (
+            None
+            if self.ledger.agreement is Agreement.MCA
+            else fmt.money(self.ledger.balance(), self.currency, self.locale)
         )
-        return (
-            '<h4 class="cc-subsection">This settlement</h4>'
-            f'<div class="cc-cards cc-this-settlement">{cards}</div>{after}'
-            f'<h4 class="cc-subsection">Every imported call so far: {fmt.count(total, self.locale)}</h4>'
-            '<div class="cc-hint">All time, each call counted once by what became of it.</div>'
-            f'<div class="cc-cards cc-all-calls">{statuses}</div>{unrated_note}{blocked}'
+        return settlement_html(
+            report, unrated, balance=balance, blocked_shown=shown, currency=self.currency, locale=self.locale
         )
-
-    # ---- spend ----
 
     def _blocked_html(self, calls: pd.DataFrame) -> str:
-        return fmt.html_table(
-            calls,
-            labels={"usage_id": "Call ID", "start_at": "Started", "charge": "Charge"},
-            money_columns=("charge",),
-            instant_columns=("start_at",),
-            currency=self.currency,
-            css_class="cc-table cc-blocked",
-            locale=self.locale,
-        )
+        return blocked_table_html(calls, self.currency, self.locale)
+
+    # ---- spend ----
 
     def show_spend(self) -> None:
         """Read the spend views again and redraw the tables, the chart and the calls needing attention."""
@@ -495,37 +373,11 @@ class UsagePage:
                 f"Could not read the spend tables: {explain(error)} Try again in a moment."
             )
             return
-        names = country_names()
-        places = places.assign(
-            destination=[
-                "Unknown" if c in (None, "??") or pd.isna(c) else f"{names.get(c, c)} ({c})"
-                for c in places["destination_country"]
-            ]
-        )
         for frame in (users, places, months):
-            frame["minutes"] = frame["minutes"].astype(float).round().astype("int64")
+            whole_minutes(frame)
         months = months.assign(label=[fmt.month(m, self.locale) for m in pd.to_datetime(months["month"])])
-        table = lambda frame, first, label, css: fmt.html_table(  # noqa: E731
-            frame,
-            labels={first: label, "calls": "Calls", "minutes": "Minutes", "amount": "Spent"},
-            money_columns=("amount",),
-            currency=self.currency,
-            css_class=f"cc-table {css}",
-            locale=self.locale,
-        )
-        users = users.assign(
-            user=[
-                d if isinstance(d, str) and d else u
-                for u, d in zip(users["user_principal_name"], users["user_display_name"])
-            ]
-        )
-        self.spend.value = (
-            '<div class="cc-grid">'
-            f'<div><h3 class="cc-section">Top users</h3>{table(users, "user", "User", "cc-spend-users")}</div>'
-            f'<div><h3 class="cc-section">Top destinations</h3>'
-            f"{table(places, 'destination', 'Destination', 'cc-spend-destinations')}</div>"
-            f'<div><h3 class="cc-section">By month</h3>{table(months, "label", "Month", "cc-spend-months")}</div>'
-            f"{by_report_dimensions}</div>"
+        self.spend.value = spend_html(
+            users, places, months, by_report_dimensions, currency=self.currency, locale=self.locale
         )
         charts.show_in(
             self.chart, [] if months.empty else [charts.spend_by_month_chart(months, self.currency, self.locale)]
