@@ -26,7 +26,7 @@ from ..errors import (
     NotAllowedForAgreement,
 )
 from ..money import MAX_LEDGER_TOTAL, field_label, parse_amount, quantize, validate_currency
-from ..store import LOCK_RETRY_SECONDS, MEMORY, Store
+from ..store import LOCK_RETRY_SECONDS, MEMORY, Store, named_sql
 
 LOT_TERM_MONTHS = 12
 
@@ -152,56 +152,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-# ---- SQL used inside transactions ------------------------------------------------------------------
+# ---- SQL used inside transactions (commcredits/sql/ledger_queries.sql) ----------------------------------
 
-LAST_ENTRY_TIME = "SELECT max(occurred_at) FROM entry"
-
-# Lots due to expire at an instant, with what is left of them; oldest first.
-DUE_LOTS = """
-SELECT l.lot_id, l.expires_at, COALESCE(SUM(a.amount), 0) AS remaining
-FROM lot l LEFT JOIN allocation a USING (lot_id)
-WHERE l.expires_at <= $1
-  AND l.lot_id NOT IN (SELECT lot_id FROM entry WHERE kind = 'expiry')
-GROUP BY l.lot_id, l.expires_at
-ORDER BY l.lot_id
-"""
-
-# Lots that can still pay at an instant, oldest purchase first (a recharge a late call made has a later lot_id
-# than the lots bought after it).
-OPEN_LOTS = """
-SELECT a.lot_id, SUM(a.amount) AS remaining
-FROM allocation a JOIN lot l USING (lot_id)
-WHERE l.expires_at > $1
-GROUP BY a.lot_id, l.purchased_at
-HAVING SUM(a.amount) > 0
-ORDER BY l.purchased_at, a.lot_id
-"""
-
-# Balance as of an instant: recorded entries up to it, less remainders of lots whose expiry is due by then
-# but not yet recorded (such a lot expires after every recorded entry, so its current remainder is right).
-BALANCE_AT = """
-SELECT (SELECT COALESCE(SUM(amount), 0) FROM entry WHERE occurred_at <= $1)
-     - (SELECT COALESCE(SUM(a.amount), 0)
-        FROM allocation a JOIN lot l USING (lot_id)
-        WHERE l.expires_at <= $1
-          AND l.lot_id NOT IN (SELECT lot_id FROM entry WHERE kind = 'expiry'))
-"""
-
-# The same from the entries recorded by $2 only (bitemporal: occurred_at is when it happened, recorded_at when
-# the ledger learnt it): what the ledger said at $2 about the balance at $1, before later call logs corrected it.
-BALANCE_AT_KNOWN = """
-SELECT (SELECT COALESCE(SUM(amount), 0) FROM entry WHERE occurred_at <= $1 AND recorded_at <= $2)
-     - (SELECT COALESCE(SUM(a.amount), 0)
-        FROM allocation a JOIN lot l USING (lot_id) JOIN entry e USING (entry_id)
-        WHERE l.expires_at <= $1 AND e.recorded_at <= $2
-          AND l.lot_id NOT IN (SELECT lot_id FROM entry WHERE kind = 'expiry' AND recorded_at <= $2))
-"""
-
-INSERT_ENTRY = """
-INSERT INTO entry (entry_id, occurred_at, kind, amount, idempotency_key, lot_id, recorded_at, usage_id, call_at)
-VALUES ((SELECT COALESCE(max(entry_id), 0) + 1 FROM entry), $1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING entry_id
-"""
+SQL = named_sql("ledger_queries")
 
 
 class Ledger:
@@ -357,9 +310,9 @@ class Ledger:
         now; with `known_at`, as the ledger said at that (wall-clock) time, before later call logs corrected it."""
         when = _now() if at is None else require_aware(at)
         if known_at is None:
-            (value,) = self.store.query(BALANCE_AT, [when])[0]
+            (value,) = self.store.query(SQL["balance_at"], [when])[0]
         else:
-            (value,) = self.store.query(BALANCE_AT_KNOWN, [when, require_aware(known_at, "known_at")])[0]
+            (value,) = self.store.query(SQL["balance_at_known"], [when, require_aware(known_at, "known_at")])[0]
         return quantize(value, self.currency)
 
     def lots(self) -> pd.DataFrame:
@@ -402,7 +355,7 @@ class Ledger:
             )
 
     def _check_time_order(self, con, when: datetime) -> None:
-        (last,) = con.execute(LAST_ENTRY_TIME).fetchall()[0]
+        (last,) = con.execute(SQL["last_entry_time"]).fetchall()[0]
         if last is not None and when < last:
             raise InvalidTime(
                 "at",
@@ -412,16 +365,14 @@ class Ledger:
 
     def _expire_due(self, con, when: datetime) -> Decimal:
         forfeited = Decimal(0)
-        for lot_id, expires_at, remaining in con.execute(DUE_LOTS, [when]).fetchall():
+        for lot_id, expires_at, remaining in con.execute(SQL["due_lots"], [when]).fetchall():
             entry_id = _insert_entry(con, expires_at, "expiry", -remaining, f"expiry:{lot_id}", lot_id)
             con.execute("INSERT INTO allocation VALUES ($1, $2, $3)", [entry_id, lot_id, -remaining]).fetchall()
             forfeited += remaining
         return forfeited
 
     def _buy_lot(self, con, when: datetime, amount: Decimal, source: str, order_id: str) -> Lot:
-        (lot_id, bought) = con.execute(
-            "SELECT COALESCE(max(lot_id), 0) + 1, COALESCE(sum(amount), 0) FROM lot"
-        ).fetchall()[0]
+        (lot_id, bought) = con.execute(SQL["next_lot"]).fetchall()[0]
         if bought + amount > MAX_LEDGER_TOTAL:  # keeps every running total within what the views hold
             room = MAX_LEDGER_TOTAL - bought
             raise InvalidAmount(
@@ -447,15 +398,7 @@ class Ledger:
 
     def _replayed_spend(self, con, key: str, value: Decimal) -> list[Allocation] | None:
         # an MCA call may be split: part drawn from lots (a spend entry), the rest billed in arrears
-        rows = con.execute(
-            """
-            SELECT max(entry_id), sum(amount) FROM (
-                SELECT entry_id, -amount AS amount FROM entry WHERE idempotency_key = $1
-                UNION ALL SELECT NULL, amount FROM usage_in_arrears WHERE usage_id = $2)
-            HAVING count(*) > 0
-            """,
-            [f"usage:{key}", key],
-        ).fetchall()
+        rows = con.execute(SQL["recorded_spend"], [f"usage:{key}", key]).fetchall()
         if not rows:
             return None
         entry_id, recorded = rows[0]
@@ -467,9 +410,7 @@ class Ledger:
             return []
         return [
             Allocation(int(lot_id), -amount)
-            for lot_id, amount in con.execute(
-                "SELECT lot_id, amount FROM allocation WHERE entry_id = $1 ORDER BY lot_id", [entry_id]
-            ).fetchall()
+            for lot_id, amount in con.execute(SQL["entry_allocations"], [entry_id]).fetchall()
         ]
 
 
@@ -503,21 +444,20 @@ def current_auto_recharge(con) -> AutoRecharge:
 
 
 def _open_lots(con, when: datetime) -> list[tuple[int, Decimal]]:
-    return con.execute(OPEN_LOTS, [when]).fetchall()
+    return con.execute(SQL["open_lots"], [when]).fetchall()
 
 
 def _lot_by_order(con, order_id: str) -> Lot | None:
-    rows = con.execute(
-        "SELECT lot_id, purchased_at, expires_at, amount, source, order_id FROM lot WHERE order_id = $1 AND source = 'order'",
-        [order_id],
-    ).fetchall()
+    rows = con.execute(SQL["lot_by_order"], [order_id]).fetchall()
     return Lot(*rows[0]) if rows else None
 
 
 def _insert_entry(con, when, kind: str, amount: Decimal, key: str, lot_id, usage_id: str | None = None) -> int:
     """Append one journal entry; a spend names its call (usage_id) and the call's time (`when`)."""
     call_at = when if usage_id is not None else None
-    return con.execute(INSERT_ENTRY, [when, kind, amount, key, lot_id, _now(), usage_id, call_at]).fetchall()[0][0]
+    return con.execute(SQL["insert_entry"], [when, kind, amount, key, lot_id, _now(), usage_id, call_at]).fetchall()[0][
+        0
+    ]
 
 
 def open_ledger(

@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from ..money import currency_exponent, format_money, parse_amount, quantize
-from .ledger import BALANCE_AT, Ledger, current_auto_recharge, require_aware
+from .ledger import SQL as LEDGER_SQL
+from .ledger import Ledger, current_auto_recharge, require_aware
 
 BURN_DAYS = 30
 
@@ -86,7 +87,7 @@ def reconcile(ledger: Ledger, shown_balance, *, at: datetime | None = None, loca
     when = datetime.now(UTC) if at is None else require_aware(at, "at")
     money = lambda v: format_money(v, currency, locale)  # noqa: E731
     with ledger.store.transaction() as con:
-        (expected,) = con.execute(BALANCE_AT, [when]).fetchall()[0]
+        (expected,) = con.execute(LEDGER_SQL["balance_at"], [when]).fetchall()[0]
         expected = quantize(expected, currency)
         undrawn = con.execute(UNDRAWN, [when]).fetchall()
         last_call, spent = con.execute(RECENT, [when, BURN_DAYS]).fetchall()[0]

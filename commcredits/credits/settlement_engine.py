@@ -94,7 +94,7 @@ class Engine:
             self.drained_ids, self.drained_exp = self.drained_ids[~due], self.drained_exp[~due]
 
     def _flush_expiries(self) -> None:
-        # recorded by the next call that succeeds, oldest lot first (the ledger's DUE_LOTS order)
+        # recorded by the next call that succeeds, oldest lot first (the ledger's due_lots order)
         for lot_id, exp, rem in sorted(self.pending):
             self.expiry_rows.append((self.next_entry, lot_id, exp, rem))
             self.next_entry += 1
