@@ -7,13 +7,10 @@ order id or usage id returns the original result and records nothing.
 
 from __future__ import annotations
 
-import calendar
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
-from typing import NamedTuple
 
 import pandas as pd
 
@@ -27,8 +24,15 @@ from ..errors import (
 )
 from ..money import MAX_LEDGER_TOTAL, field_label, parse_amount, quantize, validate_currency
 from ..store import LOCK_RETRY_SECONDS, MEMORY, Store, named_sql
-
-LOT_TERM_MONTHS = 12
+from .rules import (  # re-exported: callers import these from the ledger
+    Allocation,
+    Lot,
+    allocate_fifo,
+    expiry_instant,
+    invoice_number,
+    require_aware,
+    require_key,
+)
 
 
 class Agreement(str, Enum):
@@ -41,25 +45,6 @@ class Agreement(str, Enum):
     # used up first, then usage is billed in arrears
 
 
-class Allocation(NamedTuple):
-    """Money a spend drew from one lot."""
-
-    lot_id: int
-    amount: Decimal
-
-
-@dataclass(frozen=True)
-class Lot:
-    """One purchase of credit; it expires LOT_TERM_MONTHS after purchase."""
-
-    lot_id: int
-    purchased_at: datetime
-    expires_at: datetime
-    amount: Decimal
-    source: str  # 'order' or 'auto_recharge'
-    order_id: str
-
-
 @dataclass(frozen=True)
 class AutoRecharge:
     """ "Add this amount" when "balance is below" the trigger."""
@@ -69,26 +54,13 @@ class AutoRecharge:
     below: Decimal | None = None
 
 
-# ---- pure rules ------------------------------------------------------------------------------------
-
-
-def require_aware(value, field: str = "at") -> datetime:
-    """Return `value` in UTC; naive datetimes and non-datetimes raise InvalidTime naming `field`."""
-    if not isinstance(value, datetime):
-        raise InvalidTime(field, f"{value!r} is not a date and time.")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidTime(field, f"{value.isoformat()} has no timezone; give e.g. datetime(..., tzinfo=timezone.utc).")
-    try:
-        return value.astimezone(UTC)
-    except (OverflowError, ValueError):  # e.g. year 9999 in a zone west of UTC
-        raise InvalidTime(field, f"{value.isoformat()} is outside the dates the ledger can record.") from None
+# ---- when an operation may be recorded (tests widen FUTURE_TOLERANCE here) -----------------------------
 
 
 # Recorded operations happen now (or were recorded by a system a little earlier): a time more than a day
 # ahead would block every later operation as "backdated"; one before 2000 predates Teams.
 FUTURE_TOLERANCE = timedelta(days=1)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-MAX_KEY_LENGTH = 200
 
 
 def require_recordable(value, field: str = "at", now: datetime | None = None) -> datetime:
@@ -104,48 +76,6 @@ def require_recordable(value, field: str = "at", now: datetime | None = None) ->
     if when < EARLIEST:
         raise InvalidTime(field, f"{when.isoformat()} is before {EARLIEST:%Y}; check the date.")
     return when
-
-
-def expiry_instant(purchased_at: datetime) -> datetime:
-    """The instant a lot bought at `purchased_at` expires: 12 calendar months later in UTC, end-of-month
-    clamped (bought 2024-02-29 -> expires 2025-02-28)."""
-    start = require_aware(purchased_at, "purchased_at")
-    month_index = start.month - 1 + LOT_TERM_MONTHS
-    year, month = start.year + month_index // 12, month_index % 12 + 1
-    day = min(start.day, calendar.monthrange(year, month)[1])
-    return start.replace(year=year, month=month, day=day)
-
-
-def allocate_fifo(open_lots: Sequence[tuple[int, Decimal]], amount: Decimal) -> list[Allocation]:
-    """Draw `amount` from (lot_id, remaining) pairs, oldest first. The caller checks they cover it."""
-    allocations, left = [], amount
-    for lot_id, remaining in open_lots:
-        if left <= 0:
-            break
-        take = min(remaining, left)
-        if take > 0:
-            allocations.append(Allocation(int(lot_id), take))
-            left -= take
-    if left > 0:
-        raise ValueError("open lots do not cover the amount")  # callers check coverage first
-    return allocations
-
-
-def _require_key(value, field: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(field, "is required: give a non-empty id that is unique for this request.")
-    key = value.strip()
-    if len(key) > MAX_KEY_LENGTH:
-        raise InvalidInput(field, f"is {len(key):,} characters long; ids are at most {MAX_KEY_LENGTH}.")
-    try:
-        key.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate: not text any database or file can hold
-        raise InvalidInput(
-            field, f"{key!r} contains characters that are not valid text (a broken surrogate pair)."
-        ) from None
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
-        raise InvalidInput(field, f"{key!r} contains control characters; use letters, digits and punctuation.")
-    return key
 
 
 def _now() -> datetime:
@@ -222,7 +152,7 @@ class Ledger:
         order id, other amount), NotAllowedForAgreement (MCA)."""
         value = parse_amount(amount, self.currency, "amount")
         when = None if at is None else require_recordable(at)
-        key = _require_key(order_id, "order_id")
+        key = require_key(order_id, "order_id")
         with self.store.transaction() as con:
             when = when or _now()
             existing = _lot_by_order(con, key)
@@ -250,7 +180,7 @@ class Ledger:
         Raises InsufficientCredits (nothing recorded), InvalidAmount, InvalidTime, IdempotencyConflict."""
         value = parse_amount(amount, self.currency, "amount")
         when = None if at is None else require_recordable(at)
-        key = _require_key(usage_id, "usage_id")
+        key = require_key(usage_id, "usage_id")
         with self.store.transaction() as con:
             when = when or _now()
             replay = self._replayed_spend(con, key, value)
@@ -412,11 +342,6 @@ class Ledger:
             Allocation(int(lot_id), -amount)
             for lot_id, amount in con.execute(SQL["entry_allocations"], [entry_id]).fetchall()
         ]
-
-
-def invoice_number(lot_id: int) -> str:
-    """The invoice number of the purchase that created a lot."""
-    return f"INV-{lot_id:06d}"
 
 
 def _parse_agreement(value) -> Agreement:

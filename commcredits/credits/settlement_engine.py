@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ledger import LOT_TERM_MONTHS
+from .rules import LOT_TERM_MONTHS
 
 MIN_BATCH = 2048
 MAX_BATCH = 1 << 22
