@@ -24,6 +24,7 @@ from ..errors import (
 )
 from ..money import MAX_LEDGER_TOTAL, field_label, parse_amount, quantize, validate_currency
 from ..store import LOCK_RETRY_SECONDS, MEMORY, Store, named_sql
+from ..versioned import append_setting, latest_setting
 from .rules import (  # re-exported: callers import these from the ledger
     Allocation,
     Lot,
@@ -122,7 +123,7 @@ class Ledger:
                     "Turn auto-recharge off before switching to a Microsoft Customer Agreement (MCA): "
                     "MCA tenants buy no credits and must keep auto-recharge off."
                 )
-            self._append_setting(con, "agreement_change", "agreement", [value.value])
+            append_setting(con, "agreement_change", {"agreement": value.value})
 
     def set_auto_recharge(self, *, amount, below) -> AutoRecharge:
         """Turn on auto-recharge: add `amount` whenever the balance is below `below`.
@@ -133,13 +134,13 @@ class Ledger:
         setting = AutoRecharge(True, add, trigger)
         with self.store.transaction() as con:
             self._refuse_for_mca(con, "turn on auto-recharge")
-            self._append_setting(con, "auto_recharge_change", "enabled, amount, below", [True, add, trigger])
+            append_setting(con, "auto_recharge_change", {"enabled": True, "amount": add, "below": trigger})
         return setting
 
     def disable_auto_recharge(self) -> AutoRecharge:
         """Turn auto-recharge off (always allowed)."""
         with self.store.transaction() as con:
-            self._append_setting(con, "auto_recharge_change", "enabled, amount, below", [False, None, None])
+            append_setting(con, "auto_recharge_change", {"enabled": False, "amount": None, "below": None})
         return AutoRecharge(False)
 
     # ---- money in ----
@@ -267,16 +268,6 @@ class Ledger:
 
     # ---- internals (all take the open transaction's connection) ----
 
-    @staticmethod
-    def _append_setting(con, table: str, columns: str, values: list) -> None:
-        # table and columns are fixed names from this module, never user input
-        placeholders = ", ".join(f"${i + 2}" for i in range(len(values)))
-        con.execute(
-            f"INSERT INTO {table} (change_id, changed_at, {columns}) "
-            f"SELECT COALESCE(max(change_id), 0) + 1, $1, {placeholders} FROM {table}",
-            [_now(), *values],
-        ).fetchall()
-
     def _refuse_for_mca(self, con, what: str) -> None:
         if current_agreement(con) is Agreement.MCA:
             raise NotAllowedForAgreement(
@@ -354,18 +345,16 @@ def _parse_agreement(value) -> Agreement:
 
 def current_agreement(con) -> Agreement:
     """The tenant's agreement type, read inside the caller's transaction (MOSA until one is recorded)."""
-    rows = con.execute("SELECT agreement FROM agreement_change ORDER BY change_id DESC LIMIT 1").fetchall()
-    return Agreement(rows[0][0]) if rows else Agreement.MOSA
+    row = latest_setting(con, "agreement_change", ["agreement"])
+    return Agreement(row[0]) if row else Agreement.MOSA
 
 
 def current_auto_recharge(con) -> AutoRecharge:
     """The auto-recharge setting in force, read inside the caller's transaction."""
-    rows = con.execute(
-        "SELECT enabled, amount, below FROM auto_recharge_change ORDER BY change_id DESC LIMIT 1"
-    ).fetchall()
-    if not rows or not rows[0][0]:
+    row = latest_setting(con, "auto_recharge_change", ["enabled", "amount", "below"])
+    if not row or not row[0]:
         return AutoRecharge(False)
-    return AutoRecharge(True, rows[0][1], rows[0][2])
+    return AutoRecharge(True, row[1], row[2])
 
 
 def _open_lots(con, when: datetime) -> list[tuple[int, Decimal]]:
