@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from ..pages import page_title
-from .checks import CHECK_TITLES, Alert, Severity
+from .model import CHECK_TITLES, Alert, Severity
 
 CARD_VERSION = "1.4"  # Teams renders Adaptive Cards up to 1.5; 1.4 keeps older clients working
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"

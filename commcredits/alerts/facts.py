@@ -9,7 +9,7 @@ from decimal import Decimal
 from ..credits.ledger import Agreement, Ledger, current_agreement, current_auto_recharge, require_aware
 from ..store import named_sql
 from ..usage import insights
-from .checks import Facts, TollFreeNumber
+from .model import Facts, TollFreeNumber
 
 QUERIES = named_sql("alerts_queries")
 

@@ -17,7 +17,7 @@ from ..errors import CommCreditsError, InvalidInput
 from ..money import parse_amount
 from ..store import Store
 from ..versioned import append_setting, latest_setting
-from .checks import Thresholds
+from .model import Thresholds
 
 KEYRING_SERVICE = "commcredits"
 SECRETS = {  # name -> environment variable that overrides the keyring
