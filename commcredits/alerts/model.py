@@ -9,6 +9,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import IntEnum
 
+from ..money import format_money
+
 FUNDING_PAGE = "02_funding.ipynb"
 LICENSES_PAGE = "01_licenses.ipynb"
 CREDIT_LICENSES_PAGE = "03_credit_licenses.ipynb"
@@ -126,3 +128,7 @@ class Facts:
     blocked_recent: int = 0  # calls the balance could not pay in the last 7 days
     blocked_since_check: int = 0
     locale: str = "en_US"
+
+    def money(self, amount) -> str:
+        """`amount` in the tenant's currency, written the way the admin's locale writes it."""
+        return format_money(Decimal(amount), self.currency, self.locale)
