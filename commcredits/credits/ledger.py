@@ -7,10 +7,8 @@ order id or usage id returns the original result and records nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from enum import Enum
 
 import pandas as pd
 
@@ -24,7 +22,14 @@ from ..errors import (
 )
 from ..money import MAX_LEDGER_TOTAL, field_label, parse_amount, quantize, validate_currency
 from ..store import LOCK_RETRY_SECONDS, MEMORY, Store, named_sql
-from ..versioned import append_setting, latest_setting
+from ..versioned import append_setting
+from .agreement import (  # re-exported: callers import these from the ledger
+    Agreement,
+    AutoRecharge,
+    _parse_agreement,
+    current_agreement,
+    current_auto_recharge,
+)
 from .rules import (  # re-exported: callers import these from the ledger
     Allocation,
     Lot,
@@ -34,26 +39,6 @@ from .rules import (  # re-exported: callers import these from the ledger
     require_aware,
     require_key,
 )
-
-
-class Agreement(str, Enum):
-    """How the tenant buys Microsoft services. Only MCA forbids buying credits."""
-
-    MOSA = "MOSA"  # Microsoft Online Subscription Agreement (direct, credit card or invoice)
-    EA = "EA"  # Enterprise Agreement
-    CSP = "CSP"  # Cloud Solution Provider (through a partner)
-    MCA = "MCA"  # Microsoft Customer Agreement: no new credits, auto-recharge off; the remaining balance is
-    # used up first, then usage is billed in arrears
-
-
-@dataclass(frozen=True)
-class AutoRecharge:
-    """ "Add this amount" when "balance is below" the trigger."""
-
-    enabled: bool
-    amount: Decimal | None = None
-    below: Decimal | None = None
-
 
 # ---- when an operation may be recorded (tests widen FUTURE_TOLERANCE here) -----------------------------
 
@@ -333,28 +318,6 @@ class Ledger:
             Allocation(int(lot_id), -amount)
             for lot_id, amount in con.execute(SQL["entry_allocations"], [entry_id]).fetchall()
         ]
-
-
-def _parse_agreement(value) -> Agreement:
-    try:
-        return Agreement(value.value if isinstance(value, Agreement) else str(value).strip().upper())
-    except ValueError:
-        choices = ", ".join(a.value for a in Agreement)
-        raise InvalidInput("agreement", f"{value!r} is not an agreement type; choose one of {choices}.") from None
-
-
-def current_agreement(con) -> Agreement:
-    """The tenant's agreement type, read inside the caller's transaction (MOSA until one is recorded)."""
-    row = latest_setting(con, "agreement_change", ["agreement"])
-    return Agreement(row[0]) if row else Agreement.MOSA
-
-
-def current_auto_recharge(con) -> AutoRecharge:
-    """The auto-recharge setting in force, read inside the caller's transaction."""
-    row = latest_setting(con, "auto_recharge_change", ["enabled", "amount", "below"])
-    if not row or not row[0]:
-        return AutoRecharge(False)
-    return AutoRecharge(True, row[1], row[2])
 
 
 def _open_lots(con, when: datetime) -> list[tuple[int, Decimal]]:
