@@ -42,7 +42,6 @@ from .rules import (  # re-exported: callers import these from the ledger
 
 # ---- when an operation may be recorded (tests widen FUTURE_TOLERANCE here) -----------------------------
 
-
 # Recorded operations happen now (or were recorded by a system a little earlier): a time more than a day
 # ahead would block every later operation as "backdated"; one before 2000 predates Teams.
 FUTURE_TOLERANCE = timedelta(days=1)
