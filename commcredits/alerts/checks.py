@@ -6,138 +6,25 @@ anything: `facts.read_facts` gathers the numbers, `notify` decides what is due a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from enum import IntEnum
 
-from ..money import format_money
-
-FUNDING_PAGE = "02_funding.ipynb"
-LICENSES_PAGE = "01_licenses.ipynb"
-CREDIT_LICENSES_PAGE = "03_credit_licenses.ipynb"
-USAGE_PAGE = "04_usage.ipynb"
-# Microsoft 365 admin center path to the setting (from "Turn off Communication Credits auto recharge for MCA customers")
-ADMIN_CENTER_AUTO_RECHARGE = (
-    "Microsoft 365 admin center > Billing > Your products > Communication Credits > Edit auto recharge settings"
+from .model import (  # re-exported: the dashboard and the tests take these from checks
+    CHECK_TITLES,
+    CREDIT_LICENSES_PAGE,
+    FUNDING_PAGE,
+    LICENSES_PAGE,
+    USAGE_PAGE,
+    Alert,
+    Facts,
+    Severity,
+    Thresholds,
+    TollFreeNumber,
 )
-
-
-# what each check is called in messages and on the dashboard
-CHECK_TITLES = {
-    "runway": "Runway",
-    "low_balance": "Low balance",
-    "expiring_funds": "Expiring funds",
-    "auto_recharge.mca": "Auto-recharge on an MCA tenant",
-    "auto_recharge.runaway": "Runaway recharges",
-    "auto_recharge.budget": "Monthly recharge budget",
-    "auto_recharge.trigger": "Auto-recharge trigger",
-    "auto_recharge.amount": "Auto-recharge amount",
-    "readiness": "Who cannot dial out",
-    "toll_free": "Toll-free numbers",
-    "freshness.import": "Call log imports",
-    "freshness.quarantine": "Quarantined rows",
-    "freshness.blocked": "Blocked calls",
-    "test": "Test message",
-}
-
-
-class Severity(IntEnum):
-    """How urgent an alert is. Only warnings and critical alerts are sent; info is shown on the dashboard."""
-
-    INFO = 1
-    WARNING = 2
-    CRITICAL = 3
-
-    @property
-    def label(self) -> str:
-        return self.name.capitalize()
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One thing an admin should know: a plain sentence, the number behind it and how to fix it.
-
-    `check` identifies the check (one message per check per day); `level` orders states of the same check
-    and severity (a higher level is worse, so it may alert again the same day)."""
-
-    check: str
-    severity: Severity
-    sentence: str
-    number: Decimal | int
-    number_text: str
-    fix: str
-    page: str
-    level: int = 0
-
-    @property
-    def rank(self) -> tuple[int, int]:
-        return (int(self.severity), self.level)
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """What the admin wants to be warned about (the defaults are what a new tenant gets)."""
-
-    runway_days: int = 14
-    low_balance: Decimal | None = None
-    max_recharges_per_day: int = 3
-    monthly_recharge_budget: Decimal | None = None
-    stale_import_days: int = 7
-
-
-@dataclass(frozen=True)
-class TollFreeNumber:
-    """A toll-free number callers dial (an auto attendant or call queue), with its recent credit-paid calls."""
-
-    number: str
-    resource_account: str | None
-    calls_30d: int
-    charged_30d: Decimal
-
-
-@dataclass(frozen=True)
-class Facts:
-    """Everything the checks need, read once from the ledger and the tenant tables."""
-
-    as_of: datetime
-    currency: str
-    billed_in_arrears: bool  # MCA
-    funded: bool  # any lot was ever bought
-    balance: Decimal
-    daily_burn: Decimal  # average over the last 30 days
-    auto_recharge_on: bool
-    recharge_amount: Decimal | None
-    recharge_below: Decimal | None
-    days_to_trigger: float | None
-    days_to_zero: float | None
-    expiring: Sequence[tuple[int, Decimal, Decimal]] = ()  # (horizon days, expiring, likely forfeited)
-    recharges_24h: int = 0
-    recharged_this_month: Decimal = Decimal(0)
-    recharges_since_mca: int = 0
-    calling_users: int = 0
-    not_ready: int = 0  # users who cannot dial out (readiness view), of calling_users
-    not_ready_reasons: Sequence[tuple[int, str]] = ()  # (users, "lack a Communication Credits license")
-    top_reason: str | None = None  # reason code most users share
-    not_ready_last_check: int | None = None
-    last_check_at: datetime | None = None
-    toll_free: Sequence[TollFreeNumber] = ()
-    calls_imported: int = 0
-    last_import_at: datetime | None = None
-    newest_call_at: datetime | None = None  # start of the newest call imported: how current the data is
-    quarantined_recent: int = 0  # rows quarantined in the last 7 days
-    quarantined_since_check: int = 0
-    blocked_recent: int = 0  # calls the balance could not pay in the last 7 days
-    blocked_since_check: int = 0
-    locale: str = "en_US"
-
+from .recharge_checks import check_auto_recharge
 
 # ---- helpers --------------------------------------------------------------------------------------------
-
-
-def _money(f: Facts, amount) -> str:
-    return format_money(Decimal(amount), f.currency, f.locale)
 
 
 def _day(value: date | datetime) -> str:
@@ -171,10 +58,10 @@ def check_runway(f: Facts, t: Thresholds) -> list[Alert]:
             Alert(
                 "runway",
                 Severity.CRITICAL,
-                f"The Communication Credits balance is {_money(f, f.balance)}: calls paid from credits "
+                f"The Communication Credits balance is {f.money(f.balance)}: calls paid from credits "
                 "(international, beyond included minutes, toll-free) are blocked now.",
                 f.balance,
-                _money(f, f.balance),
+                f.money(f.balance),
                 "Add funds now, or turn on auto-recharge, in Step 2.",
                 FUNDING_PAGE,
                 _band(0, t.runway_days),
@@ -189,8 +76,8 @@ def check_runway(f: Facts, t: Thresholds) -> list[Alert]:
             Alert(
                 "runway",
                 Severity.INFO,
-                f"Auto-recharge will add {_money(f, f.recharge_amount)} around {when} "
-                f"(in {_days(days)} at {_money(f, f.daily_burn)} a day); an invoice follows.",
+                f"Auto-recharge will add {f.money(f.recharge_amount)} around {when} "
+                f"(in {_days(days)} at {f.money(f.daily_burn)} a day); an invoice follows.",
                 Decimal(str(round(days, 1))),
                 _days(days),
                 "Nothing to do if that is expected; change the amount in Step 2.",
@@ -208,7 +95,7 @@ def check_runway(f: Facts, t: Thresholds) -> list[Alert]:
             "runway",
             severity,
             f"Calls paid from credits stop in about {_days(days)} ({when}): the balance of "
-            f"{_money(f, f.balance)} lasts that long at {_money(f, f.daily_burn)} a day, and auto-recharge is off.",
+            f"{f.money(f.balance)} lasts that long at {f.money(f.daily_burn)} a day, and auto-recharge is off.",
             Decimal(str(round(days, 1))),
             _days(days),
             "Add funds or turn on auto-recharge in Step 2.",
@@ -226,9 +113,9 @@ def check_low_balance(f: Facts, t: Thresholds) -> list[Alert]:
         Alert(
             "low_balance",
             Severity.WARNING,
-            f"The balance is {_money(f, f.balance)}, below your alert level of {_money(f, t.low_balance)}.",
+            f"The balance is {f.money(f.balance)}, below your alert level of {f.money(t.low_balance)}.",
             f.balance,
-            _money(f, f.balance),
+            f.money(f.balance),
             "Add funds in Step 2, or lower the alert level on the Alerts page.",
             FUNDING_PAGE,
             1 if f.balance > 0 else 2,
@@ -247,98 +134,16 @@ def check_expiring(f: Facts, t: Thresholds) -> list[Alert]:
         Alert(
             "expiring_funds",
             severity,
-            f"{_money(f, expiring)} of credits expire in the next {horizon} days and about {_money(f, lost)} "
-            f"of it will likely be lost at the current spending ({_money(f, f.daily_burn)} a day).",
+            f"{f.money(expiring)} of credits expire in the next {horizon} days and about {f.money(lost)} "
+            f"of it will likely be lost at the current spending ({f.money(f.daily_burn)} a day).",
             lost,
-            _money(f, lost),
+            f.money(lost),
             "Credits expire 12 months after purchase and cannot be extended: buy smaller amounts "
             "(a smaller auto-recharge amount) in Step 2.",
             FUNDING_PAGE,
             {30: 3, 60: 2}.get(horizon, 1),
         )
     ]
-
-
-def check_auto_recharge(f: Facts, t: Thresholds) -> list[Alert]:
-    """Auto-recharge set too tight or too small, running away, over budget, or left on for an MCA tenant."""
-    alerts = []
-    if f.billed_in_arrears and (f.auto_recharge_on or f.recharges_since_mca):
-        extra = (
-            f" and {f.recharges_since_mca} recharges were invoiced since the switch" if f.recharges_since_mca else ""
-        )
-        alerts.append(
-            Alert(
-                "auto_recharge.mca",
-                Severity.CRITICAL,
-                "This tenant is on a Microsoft Customer Agreement but Communication Credits auto-recharge "
-                f"is still on{extra}: the balance refills forever and billing never switches to post-usage.",
-                f.recharges_since_mca,
-                "on" if f.auto_recharge_on else f"{f.recharges_since_mca} recharges",
-                f"Turn auto-recharge off: {ADMIN_CENTER_AUTO_RECHARGE}, uncheck Auto recharge, Save.",
-                FUNDING_PAGE,
-                1 + f.recharges_since_mca,
-            )
-        )
-    if f.recharges_24h > t.max_recharges_per_day:
-        alerts.append(
-            Alert(
-                "auto_recharge.runaway",
-                Severity.CRITICAL,
-                f"{f.recharges_24h} auto-recharges in the last 24 hours (more than your limit of "
-                f"{t.max_recharges_per_day}): each one is an invoice of {_money(f, f.recharge_amount or 0)}.",
-                f.recharges_24h,
-                f"{f.recharges_24h} recharges",
-                "Check Usage for unusual calls, then raise the amount or turn auto-recharge off in Step 2.",
-                USAGE_PAGE,
-                f.recharges_24h,
-            )
-        )
-    if t.monthly_recharge_budget is not None and f.recharged_this_month > t.monthly_recharge_budget:
-        alerts.append(
-            Alert(
-                "auto_recharge.budget",
-                Severity.CRITICAL,
-                f"Auto-recharges this month total {_money(f, f.recharged_this_month)}, above your monthly "
-                f"budget of {_money(f, t.monthly_recharge_budget)}.",
-                f.recharged_this_month,
-                _money(f, f.recharged_this_month),
-                "Check Usage for unusual calls; turn auto-recharge off in Step 2 to stop further invoices.",
-                USAGE_PAGE,
-                int(f.recharged_this_month / t.monthly_recharge_budget * 4),
-            )
-        )
-    if not f.auto_recharge_on or f.billed_in_arrears or f.daily_burn <= 0:
-        return alerts
-    if f.recharge_below is not None and f.recharge_below < 2 * f.daily_burn:
-        alerts.append(
-            Alert(
-                "auto_recharge.trigger",
-                Severity.WARNING,
-                f"The auto-recharge trigger ({_money(f, f.recharge_below)}) covers less than two days of "
-                f"calls ({_money(f, 2 * f.daily_burn)} at {_money(f, f.daily_burn)} a day): calls may be "
-                "blocked while a recharge is processed.",
-                f.recharge_below,
-                _money(f, f.recharge_below),
-                f'Raise "balance is below" to at least {_money(f, 2 * f.daily_burn)} in Step 2.',
-                FUNDING_PAGE,
-                1,
-            )
-        )
-    if f.recharge_amount is not None and f.recharge_amount < f.daily_burn:
-        alerts.append(
-            Alert(
-                "auto_recharge.amount",
-                Severity.WARNING,
-                f"Each auto-recharge adds {_money(f, f.recharge_amount)}, less than one day of calls "
-                f"({_money(f, f.daily_burn)}): one invoice after another.",
-                f.recharge_amount,
-                _money(f, f.recharge_amount),
-                f'Raise "add this amount" to a week of calls ({_money(f, 7 * f.daily_burn)}) in Step 2.',
-                FUNDING_PAGE,
-                1,
-            )
-        )
-    return alerts
 
 
 def check_readiness(f: Facts, t: Thresholds) -> list[Alert]:
@@ -474,7 +279,29 @@ CHECKS: tuple[Callable[[Facts, Thresholds], list[Alert]], ...] = (
 )
 
 
-def run_checks(facts: Facts, thresholds: Thresholds = Thresholds()) -> list[Alert]:
+DEFAULT_THRESHOLDS = Thresholds()  # frozen: safe to share as a default
+
+
+def run_checks(facts: Facts, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Alert]:
     """Every check's alerts, most severe first."""
     alerts = [a for check in CHECKS for a in check(facts, thresholds)]
     return sorted(alerts, key=lambda a: (-a.severity, a.check))
+
+
+__all__ = [
+    "CHECK_TITLES",
+    "CHECKS",
+    "Alert",
+    "Facts",
+    "Severity",
+    "Thresholds",
+    "TollFreeNumber",
+    "check_auto_recharge",
+    "check_expiring",
+    "check_freshness",
+    "check_low_balance",
+    "check_readiness",
+    "check_runway",
+    "check_toll_free",
+    "run_checks",
+]

@@ -42,7 +42,7 @@ def format_line(alert, channels: list[str], configured: bool, dry_run: bool, lin
 def run(args: argparse.Namespace) -> int:
     from ..config import database_path
     from ..credits.ledger import open_ledger
-    from .checks import CHECK_TITLES
+    from .model import CHECK_TITLES
     from .notify import run_check
     from .settings import load_settings
 

@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from ..pages import page_title
-from .checks import CHECK_TITLES, Alert, Severity
+from .model import CHECK_TITLES, Alert, Severity
 
 CARD_VERSION = "1.4"  # Teams renders Adaptive Cards up to 1.5; 1.4 keeps older clients working
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -153,41 +153,9 @@ def teams_payload(items: Sequence[Item], *, tenant: str, urls) -> dict:
     for item in items:
         a = item.alert
         if item.kind == "all_clear":
-            body.append(
-                {
-                    "type": "TextBlock",
-                    "text": f"✓ All clear: {a.sentence}",
-                    "color": "Good",
-                    "wrap": True,
-                    "isSubtle": True,
-                    "separator": True,
-                }
-            )
+            body.append(_all_clear_block(a))
             continue
-        body.append(
-            {
-                "type": "Container",
-                "separator": True,
-                "items": [
-                    {
-                        "type": "TextBlock",
-                        "text": a.sentence,
-                        "wrap": True,
-                        "weight": "Bolder",
-                        "color": SEVERITY_COLORS[a.severity][0],
-                    },
-                    {
-                        "type": "FactSet",
-                        "facts": [
-                            {"title": "Check", "value": CHECK_TITLES.get(a.check, a.check)},
-                            {"title": "Severity", "value": a.severity.label},
-                            {"title": "Number", "value": a.number_text},
-                            {"title": "Fix", "value": a.fix},
-                        ],
-                    },
-                ],
-            }
-        )
+        body.append(_alert_block(a))
         actions.setdefault(
             a.page, {"type": "Action.OpenUrl", "title": f"Open {page_title(a.page)}", "url": urls(a.page)}
         )
@@ -200,6 +168,44 @@ def teams_payload(items: Sequence[Item], *, tenant: str, urls) -> dict:
         "fallbackText": subject(items, tenant),
     }
     return {"type": "message", "attachments": [{"contentType": CARD_CONTENT_TYPE, "contentUrl": None, "content": card}]}
+
+
+def _all_clear_block(a: Alert) -> dict:
+    """A quiet line saying an earlier alert has cleared."""
+    return {
+        "type": "TextBlock",
+        "text": f"✓ All clear: {a.sentence}",
+        "color": "Good",
+        "wrap": True,
+        "isSubtle": True,
+        "separator": True,
+    }
+
+
+def _alert_block(a: Alert) -> dict:
+    """An alert's sentence in its severity's colour, then the check, severity, number and fix."""
+    return {
+        "type": "Container",
+        "separator": True,
+        "items": [
+            {
+                "type": "TextBlock",
+                "text": a.sentence,
+                "wrap": True,
+                "weight": "Bolder",
+                "color": SEVERITY_COLORS[a.severity][0],
+            },
+            {
+                "type": "FactSet",
+                "facts": [
+                    {"title": "Check", "value": CHECK_TITLES.get(a.check, a.check)},
+                    {"title": "Severity", "value": a.severity.label},
+                    {"title": "Number", "value": a.number_text},
+                    {"title": "Fix", "value": a.fix},
+                ],
+            },
+        ],
+    }
 
 
 # ---- sending ---------------------------------------------------------------------------------------------

@@ -21,9 +21,10 @@ from ..credits.ledger import Ledger, require_aware
 from ..errors import CommCreditsError
 from ..store import Store
 from . import delivery
-from .checks import Alert, Severity, run_checks
+from .checks import run_checks
 from .delivery import Item, Outcome
 from .facts import read_facts
+from .model import Alert, Severity
 from .settings import AlertSettings, get_secret, load_settings
 
 SEVERITY_NAMES = {s: s.name.lower() for s in Severity}

@@ -11,13 +11,13 @@ import os
 import re
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from ..errors import CommCreditsError, InvalidInput
 from ..money import parse_amount
 from ..store import Store
-from .checks import Thresholds
+from ..versioned import append_setting, latest_setting
+from .model import Thresholds
 
 KEYRING_SERVICE = "commcredits"
 SECRETS = {  # name -> environment variable that overrides the keyring
@@ -131,16 +131,29 @@ def parse_settings(
     ), []
 
 
+SETTING_COLUMNS = (  # alert_setting's columns, in the order AlertSettings takes them
+    "runway_days",
+    "low_balance",
+    "max_recharges_per_day",
+    "monthly_recharge_budget",
+    "stale_import_days",
+    "email_to",
+    "email_from",
+    "smtp_host",
+    "smtp_port",
+    "smtp_username",
+    "teams_enabled",
+    "dashboard_url",
+)
+
+
 def load_settings(store: Store) -> AlertSettings:
     """The settings in force (defaults until an admin saves some)."""
-    rows = store.query(
-        "SELECT runway_days, low_balance, max_recharges_per_day, monthly_recharge_budget, stale_import_days, "
-        "email_to, email_from, smtp_host, smtp_port, smtp_username, teams_enabled, dashboard_url "
-        "FROM alert_setting ORDER BY version DESC LIMIT 1"
-    )
-    if not rows:
+    with store.reading() as con:
+        row = latest_setting(con, "alert_setting", SETTING_COLUMNS)
+    if not row:
         return AlertSettings()
-    (runway, low, max_recharges, budget, stale, to, sender, host, port, user, teams, link) = rows[0]
+    (runway, low, max_recharges, budget, stale, to, sender, host, port, user, teams, link) = row
     return AlertSettings(
         Thresholds(runway, low, max_recharges, budget, stale), tuple(to), sender, host, port, user, teams, link
     )
@@ -149,26 +162,22 @@ def load_settings(store: Store) -> AlertSettings:
 def save_settings(store: Store, settings: AlertSettings) -> None:
     """Record new settings (a new version; earlier ones stay in the history)."""
     t = settings.thresholds
+    values = (
+        t.runway_days,
+        t.low_balance,
+        t.max_recharges_per_day,
+        t.monthly_recharge_budget,
+        t.stale_import_days,
+        list(settings.email_to),
+        settings.email_from,
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_username,
+        settings.teams_enabled,
+        settings.dashboard_url,
+    )
     with store.transaction() as con:
-        con.execute(
-            "INSERT INTO alert_setting SELECT coalesce(max(version), 0) + 1, $1, $2, $3, $4, $5, $6, $7, $8, $9, "
-            "$10, $11, $12, $13 FROM alert_setting",
-            [
-                datetime.now(UTC),
-                t.runway_days,
-                t.low_balance,
-                t.max_recharges_per_day,
-                t.monthly_recharge_budget,
-                t.stale_import_days,
-                list(settings.email_to),
-                settings.email_from,
-                settings.smtp_host,
-                settings.smtp_port,
-                settings.smtp_username,
-                settings.teams_enabled,
-                settings.dashboard_url,
-            ],
-        ).fetchall()
+        append_setting(con, "alert_setting", dict(zip(SETTING_COLUMNS, values)))
 
 
 # ---- secrets ---------------------------------------------------------------------------------------------

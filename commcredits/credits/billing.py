@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import UTC, datetime
 
 from ..countries import ISO_COUNTRIES
 from ..errors import InvalidDetails
 from ..safety import looks_like_card_number
 from ..store import Store
+from ..versioned import append_setting, latest_setting
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PAYMENT_METHODS = ("invoice", "card")
@@ -103,9 +103,9 @@ def billing_problems(details: BillingDetails) -> list[Problem]:
 
 def current_billing(store: Store) -> BillingDetails | None:
     """The details that apply to the next order, or None if none were saved yet."""
-    names = [f.name for f in fields(BillingDetails)]
-    rows = store.query(f"SELECT {', '.join(names)} FROM billing_change ORDER BY version DESC LIMIT 1")
-    return BillingDetails(*rows[0]) if rows else None
+    with store.reading() as con:
+        row = latest_setting(con, "billing_change", [f.name for f in fields(BillingDetails)])
+    return BillingDetails(*row) if row else None
 
 
 def save_billing(store: Store, details: BillingDetails) -> int:
@@ -118,17 +118,5 @@ def save_billing(store: Store, details: BillingDetails) -> int:
         raise InvalidDetails(problems)
     if clean.payment_method == "invoice":
         clean = replace(clean, card_brand="", card_last4="")
-    values = asdict(clean)
     with store.transaction() as con:
-        last = con.execute(
-            f"SELECT version, {', '.join(values)} FROM billing_change ORDER BY version DESC LIMIT 1"
-        ).fetchall()
-        if last and BillingDetails(*last[0][1:]) == clean:
-            return last[0][0]
-        version = (last[0][0] if last else 0) + 1
-        con.execute(
-            f"INSERT INTO billing_change (version, changed_at, {', '.join(values)}) "
-            f"VALUES ({', '.join('$' + str(i) for i in range(1, len(values) + 3))})",
-            [version, datetime.now(UTC), *values.values()],
-        ).fetchall()
-        return version
+        return append_setting(con, "billing_change", asdict(clean), unless_unchanged=True)

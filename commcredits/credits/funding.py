@@ -19,7 +19,8 @@ from ..money import format_money, parse_typed_amount
 from ..safety import looks_like_card_number
 from .billing import BillingDetails, Problem, billing_problems, current_billing, save_billing
 from .burn import daily_burn
-from .ledger import LAST_ENTRY_TIME, Agreement, AutoRecharge, Ledger, Lot, expiry_instant, invoice_number
+from .ledger import SQL as LEDGER_SQL
+from .ledger import Agreement, AutoRecharge, Ledger, Lot, expiry_instant, invoice_number
 
 NUMBER_MAX_LENGTH = 64
 MCA_NO_PURCHASE = (
@@ -166,7 +167,7 @@ def _purchase_instant(ledger: Ledger, day: date | None, now: datetime) -> tuple[
             f"Purchase date: a purchase from {day:%Y-%m-%d} has already expired (credits last 12 months); "
             "there is nothing left to record."
         )
-    (last,) = ledger.store.query(LAST_ENTRY_TIME)[0]
+    (last,) = ledger.store.query(LEDGER_SQL["last_entry_time"])[0]
     if last is not None and when < last:
         return None, (
             f"Purchase date: the ledger already holds entries up to {last:%Y-%m-%d %H:%M} UTC and never "

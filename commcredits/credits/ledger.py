@@ -7,13 +7,8 @@ order id or usage id returns the original result and records nothing.
 
 from __future__ import annotations
 
-import calendar
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from enum import Enum
-from typing import NamedTuple
 
 import pandas as pd
 
@@ -26,69 +21,31 @@ from ..errors import (
     NotAllowedForAgreement,
 )
 from ..money import MAX_LEDGER_TOTAL, field_label, parse_amount, quantize, validate_currency
-from ..store import LOCK_RETRY_SECONDS, MEMORY, Store
+from ..store import LOCK_RETRY_SECONDS, MEMORY, Store, named_sql
+from ..versioned import append_setting
+from .agreement import (  # re-exported: callers import these from the ledger
+    Agreement,
+    AutoRecharge,
+    _parse_agreement,
+    current_agreement,
+    current_auto_recharge,
+)
+from .rules import (  # re-exported: callers import these from the ledger
+    Allocation,
+    Lot,
+    allocate_fifo,
+    expiry_instant,
+    invoice_number,
+    require_aware,
+    require_key,
+)
 
-LOT_TERM_MONTHS = 12
-
-
-class Agreement(str, Enum):
-    """How the tenant buys Microsoft services. Only MCA forbids buying credits."""
-
-    MOSA = "MOSA"  # Microsoft Online Subscription Agreement (direct, credit card or invoice)
-    EA = "EA"  # Enterprise Agreement
-    CSP = "CSP"  # Cloud Solution Provider (through a partner)
-    MCA = "MCA"  # Microsoft Customer Agreement: no new credits, auto-recharge off; the remaining balance is
-    # used up first, then usage is billed in arrears
-
-
-class Allocation(NamedTuple):
-    """Money a spend drew from one lot."""
-
-    lot_id: int
-    amount: Decimal
-
-
-@dataclass(frozen=True)
-class Lot:
-    """One purchase of credit; it expires LOT_TERM_MONTHS after purchase."""
-
-    lot_id: int
-    purchased_at: datetime
-    expires_at: datetime
-    amount: Decimal
-    source: str  # 'order' or 'auto_recharge'
-    order_id: str
-
-
-@dataclass(frozen=True)
-class AutoRecharge:
-    """ "Add this amount" when "balance is below" the trigger."""
-
-    enabled: bool
-    amount: Decimal | None = None
-    below: Decimal | None = None
-
-
-# ---- pure rules ------------------------------------------------------------------------------------
-
-
-def require_aware(value, field: str = "at") -> datetime:
-    """Return `value` in UTC; naive datetimes and non-datetimes raise InvalidTime naming `field`."""
-    if not isinstance(value, datetime):
-        raise InvalidTime(field, f"{value!r} is not a date and time.")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidTime(field, f"{value.isoformat()} has no timezone; give e.g. datetime(..., tzinfo=timezone.utc).")
-    try:
-        return value.astimezone(UTC)
-    except (OverflowError, ValueError):  # e.g. year 9999 in a zone west of UTC
-        raise InvalidTime(field, f"{value.isoformat()} is outside the dates the ledger can record.") from None
-
+# ---- when an operation may be recorded (tests widen FUTURE_TOLERANCE here) -----------------------------
 
 # Recorded operations happen now (or were recorded by a system a little earlier): a time more than a day
 # ahead would block every later operation as "backdated"; one before 2000 predates Teams.
 FUTURE_TOLERANCE = timedelta(days=1)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-MAX_KEY_LENGTH = 200
 
 
 def require_recordable(value, field: str = "at", now: datetime | None = None) -> datetime:
@@ -106,102 +63,13 @@ def require_recordable(value, field: str = "at", now: datetime | None = None) ->
     return when
 
 
-def expiry_instant(purchased_at: datetime) -> datetime:
-    """The instant a lot bought at `purchased_at` expires: 12 calendar months later in UTC, end-of-month
-    clamped (bought 2024-02-29 -> expires 2025-02-28)."""
-    start = require_aware(purchased_at, "purchased_at")
-    month_index = start.month - 1 + LOT_TERM_MONTHS
-    year, month = start.year + month_index // 12, month_index % 12 + 1
-    day = min(start.day, calendar.monthrange(year, month)[1])
-    return start.replace(year=year, month=month, day=day)
-
-
-def allocate_fifo(open_lots: Sequence[tuple[int, Decimal]], amount: Decimal) -> list[Allocation]:
-    """Draw `amount` from (lot_id, remaining) pairs, oldest first. The caller checks they cover it."""
-    allocations, left = [], amount
-    for lot_id, remaining in open_lots:
-        if left <= 0:
-            break
-        take = min(remaining, left)
-        if take > 0:
-            allocations.append(Allocation(int(lot_id), take))
-            left -= take
-    if left > 0:
-        raise ValueError("open lots do not cover the amount")  # callers check coverage first
-    return allocations
-
-
-def _require_key(value, field: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(field, "is required: give a non-empty id that is unique for this request.")
-    key = value.strip()
-    if len(key) > MAX_KEY_LENGTH:
-        raise InvalidInput(field, f"is {len(key):,} characters long; ids are at most {MAX_KEY_LENGTH}.")
-    try:
-        key.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate: not text any database or file can hold
-        raise InvalidInput(
-            field, f"{key!r} contains characters that are not valid text (a broken surrogate pair)."
-        ) from None
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
-        raise InvalidInput(field, f"{key!r} contains control characters; use letters, digits and punctuation.")
-    return key
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-# ---- SQL used inside transactions ------------------------------------------------------------------
+# ---- SQL used inside transactions (commcredits/sql/ledger_queries.sql) ----------------------------------
 
-LAST_ENTRY_TIME = "SELECT max(occurred_at) FROM entry"
-
-# Lots due to expire at an instant, with what is left of them; oldest first.
-DUE_LOTS = """
-SELECT l.lot_id, l.expires_at, COALESCE(SUM(a.amount), 0) AS remaining
-FROM lot l LEFT JOIN allocation a USING (lot_id)
-WHERE l.expires_at <= $1
-  AND l.lot_id NOT IN (SELECT lot_id FROM entry WHERE kind = 'expiry')
-GROUP BY l.lot_id, l.expires_at
-ORDER BY l.lot_id
-"""
-
-# Lots that can still pay at an instant, oldest purchase first (a recharge a late call made has a later lot_id
-# than the lots bought after it).
-OPEN_LOTS = """
-SELECT a.lot_id, SUM(a.amount) AS remaining
-FROM allocation a JOIN lot l USING (lot_id)
-WHERE l.expires_at > $1
-GROUP BY a.lot_id, l.purchased_at
-HAVING SUM(a.amount) > 0
-ORDER BY l.purchased_at, a.lot_id
-"""
-
-# Balance as of an instant: recorded entries up to it, less remainders of lots whose expiry is due by then
-# but not yet recorded (such a lot expires after every recorded entry, so its current remainder is right).
-BALANCE_AT = """
-SELECT (SELECT COALESCE(SUM(amount), 0) FROM entry WHERE occurred_at <= $1)
-     - (SELECT COALESCE(SUM(a.amount), 0)
-        FROM allocation a JOIN lot l USING (lot_id)
-        WHERE l.expires_at <= $1
-          AND l.lot_id NOT IN (SELECT lot_id FROM entry WHERE kind = 'expiry'))
-"""
-
-# The same from the entries recorded by $2 only (bitemporal: occurred_at is when it happened, recorded_at when
-# the ledger learnt it): what the ledger said at $2 about the balance at $1, before later call logs corrected it.
-BALANCE_AT_KNOWN = """
-SELECT (SELECT COALESCE(SUM(amount), 0) FROM entry WHERE occurred_at <= $1 AND recorded_at <= $2)
-     - (SELECT COALESCE(SUM(a.amount), 0)
-        FROM allocation a JOIN lot l USING (lot_id) JOIN entry e USING (entry_id)
-        WHERE l.expires_at <= $1 AND e.recorded_at <= $2
-          AND l.lot_id NOT IN (SELECT lot_id FROM entry WHERE kind = 'expiry' AND recorded_at <= $2))
-"""
-
-INSERT_ENTRY = """
-INSERT INTO entry (entry_id, occurred_at, kind, amount, idempotency_key, lot_id, recorded_at, usage_id, call_at)
-VALUES ((SELECT COALESCE(max(entry_id), 0) + 1 FROM entry), $1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING entry_id
-"""
+SQL = named_sql("ledger_queries")
 
 
 class Ledger:
@@ -239,7 +107,7 @@ class Ledger:
                     "Turn auto-recharge off before switching to a Microsoft Customer Agreement (MCA): "
                     "MCA tenants buy no credits and must keep auto-recharge off."
                 )
-            self._append_setting(con, "agreement_change", "agreement", [value.value])
+            append_setting(con, "agreement_change", {"agreement": value.value})
 
     def set_auto_recharge(self, *, amount, below) -> AutoRecharge:
         """Turn on auto-recharge: add `amount` whenever the balance is below `below`.
@@ -250,13 +118,13 @@ class Ledger:
         setting = AutoRecharge(True, add, trigger)
         with self.store.transaction() as con:
             self._refuse_for_mca(con, "turn on auto-recharge")
-            self._append_setting(con, "auto_recharge_change", "enabled, amount, below", [True, add, trigger])
+            append_setting(con, "auto_recharge_change", {"enabled": True, "amount": add, "below": trigger})
         return setting
 
     def disable_auto_recharge(self) -> AutoRecharge:
         """Turn auto-recharge off (always allowed)."""
         with self.store.transaction() as con:
-            self._append_setting(con, "auto_recharge_change", "enabled, amount, below", [False, None, None])
+            append_setting(con, "auto_recharge_change", {"enabled": False, "amount": None, "below": None})
         return AutoRecharge(False)
 
     # ---- money in ----
@@ -269,7 +137,7 @@ class Ledger:
         order id, other amount), NotAllowedForAgreement (MCA)."""
         value = parse_amount(amount, self.currency, "amount")
         when = None if at is None else require_recordable(at)
-        key = _require_key(order_id, "order_id")
+        key = require_key(order_id, "order_id")
         with self.store.transaction() as con:
             when = when or _now()
             existing = _lot_by_order(con, key)
@@ -297,7 +165,7 @@ class Ledger:
         Raises InsufficientCredits (nothing recorded), InvalidAmount, InvalidTime, IdempotencyConflict."""
         value = parse_amount(amount, self.currency, "amount")
         when = None if at is None else require_recordable(at)
-        key = _require_key(usage_id, "usage_id")
+        key = require_key(usage_id, "usage_id")
         with self.store.transaction() as con:
             when = when or _now()
             replay = self._replayed_spend(con, key, value)
@@ -357,9 +225,9 @@ class Ledger:
         now; with `known_at`, as the ledger said at that (wall-clock) time, before later call logs corrected it."""
         when = _now() if at is None else require_aware(at)
         if known_at is None:
-            (value,) = self.store.query(BALANCE_AT, [when])[0]
+            (value,) = self.store.query(SQL["balance_at"], [when])[0]
         else:
-            (value,) = self.store.query(BALANCE_AT_KNOWN, [when, require_aware(known_at, "known_at")])[0]
+            (value,) = self.store.query(SQL["balance_at_known"], [when, require_aware(known_at, "known_at")])[0]
         return quantize(value, self.currency)
 
     def lots(self) -> pd.DataFrame:
@@ -384,16 +252,6 @@ class Ledger:
 
     # ---- internals (all take the open transaction's connection) ----
 
-    @staticmethod
-    def _append_setting(con, table: str, columns: str, values: list) -> None:
-        # table and columns are fixed names from this module, never user input
-        placeholders = ", ".join(f"${i + 2}" for i in range(len(values)))
-        con.execute(
-            f"INSERT INTO {table} (change_id, changed_at, {columns}) "
-            f"SELECT COALESCE(max(change_id), 0) + 1, $1, {placeholders} FROM {table}",
-            [_now(), *values],
-        ).fetchall()
-
     def _refuse_for_mca(self, con, what: str) -> None:
         if current_agreement(con) is Agreement.MCA:
             raise NotAllowedForAgreement(
@@ -402,7 +260,7 @@ class Ledger:
             )
 
     def _check_time_order(self, con, when: datetime) -> None:
-        (last,) = con.execute(LAST_ENTRY_TIME).fetchall()[0]
+        (last,) = con.execute(SQL["last_entry_time"]).fetchall()[0]
         if last is not None and when < last:
             raise InvalidTime(
                 "at",
@@ -412,16 +270,14 @@ class Ledger:
 
     def _expire_due(self, con, when: datetime) -> Decimal:
         forfeited = Decimal(0)
-        for lot_id, expires_at, remaining in con.execute(DUE_LOTS, [when]).fetchall():
+        for lot_id, expires_at, remaining in con.execute(SQL["due_lots"], [when]).fetchall():
             entry_id = _insert_entry(con, expires_at, "expiry", -remaining, f"expiry:{lot_id}", lot_id)
             con.execute("INSERT INTO allocation VALUES ($1, $2, $3)", [entry_id, lot_id, -remaining]).fetchall()
             forfeited += remaining
         return forfeited
 
     def _buy_lot(self, con, when: datetime, amount: Decimal, source: str, order_id: str) -> Lot:
-        (lot_id, bought) = con.execute(
-            "SELECT COALESCE(max(lot_id), 0) + 1, COALESCE(sum(amount), 0) FROM lot"
-        ).fetchall()[0]
+        (lot_id, bought) = con.execute(SQL["next_lot"]).fetchall()[0]
         if bought + amount > MAX_LEDGER_TOTAL:  # keeps every running total within what the views hold
             room = MAX_LEDGER_TOTAL - bought
             raise InvalidAmount(
@@ -447,15 +303,7 @@ class Ledger:
 
     def _replayed_spend(self, con, key: str, value: Decimal) -> list[Allocation] | None:
         # an MCA call may be split: part drawn from lots (a spend entry), the rest billed in arrears
-        rows = con.execute(
-            """
-            SELECT max(entry_id), sum(amount) FROM (
-                SELECT entry_id, -amount AS amount FROM entry WHERE idempotency_key = $1
-                UNION ALL SELECT NULL, amount FROM usage_in_arrears WHERE usage_id = $2)
-            HAVING count(*) > 0
-            """,
-            [f"usage:{key}", key],
-        ).fetchall()
+        rows = con.execute(SQL["recorded_spend"], [f"usage:{key}", key]).fetchall()
         if not rows:
             return None
         entry_id, recorded = rows[0]
@@ -467,57 +315,25 @@ class Ledger:
             return []
         return [
             Allocation(int(lot_id), -amount)
-            for lot_id, amount in con.execute(
-                "SELECT lot_id, amount FROM allocation WHERE entry_id = $1 ORDER BY lot_id", [entry_id]
-            ).fetchall()
+            for lot_id, amount in con.execute(SQL["entry_allocations"], [entry_id]).fetchall()
         ]
 
 
-def invoice_number(lot_id: int) -> str:
-    """The invoice number of the purchase that created a lot."""
-    return f"INV-{lot_id:06d}"
-
-
-def _parse_agreement(value) -> Agreement:
-    try:
-        return Agreement(value.value if isinstance(value, Agreement) else str(value).strip().upper())
-    except ValueError:
-        choices = ", ".join(a.value for a in Agreement)
-        raise InvalidInput("agreement", f"{value!r} is not an agreement type; choose one of {choices}.") from None
-
-
-def current_agreement(con) -> Agreement:
-    """The tenant's agreement type, read inside the caller's transaction (MOSA until one is recorded)."""
-    rows = con.execute("SELECT agreement FROM agreement_change ORDER BY change_id DESC LIMIT 1").fetchall()
-    return Agreement(rows[0][0]) if rows else Agreement.MOSA
-
-
-def current_auto_recharge(con) -> AutoRecharge:
-    """The auto-recharge setting in force, read inside the caller's transaction."""
-    rows = con.execute(
-        "SELECT enabled, amount, below FROM auto_recharge_change ORDER BY change_id DESC LIMIT 1"
-    ).fetchall()
-    if not rows or not rows[0][0]:
-        return AutoRecharge(False)
-    return AutoRecharge(True, rows[0][1], rows[0][2])
-
-
 def _open_lots(con, when: datetime) -> list[tuple[int, Decimal]]:
-    return con.execute(OPEN_LOTS, [when]).fetchall()
+    return con.execute(SQL["open_lots"], [when]).fetchall()
 
 
 def _lot_by_order(con, order_id: str) -> Lot | None:
-    rows = con.execute(
-        "SELECT lot_id, purchased_at, expires_at, amount, source, order_id FROM lot WHERE order_id = $1 AND source = 'order'",
-        [order_id],
-    ).fetchall()
+    rows = con.execute(SQL["lot_by_order"], [order_id]).fetchall()
     return Lot(*rows[0]) if rows else None
 
 
 def _insert_entry(con, when, kind: str, amount: Decimal, key: str, lot_id, usage_id: str | None = None) -> int:
     """Append one journal entry; a spend names its call (usage_id) and the call's time (`when`)."""
     call_at = when if usage_id is not None else None
-    return con.execute(INSERT_ENTRY, [when, kind, amount, key, lot_id, _now(), usage_id, call_at]).fetchall()[0][0]
+    return con.execute(SQL["insert_entry"], [when, kind, amount, key, lot_id, _now(), usage_id, call_at]).fetchall()[0][
+        0
+    ]
 
 
 def open_ledger(

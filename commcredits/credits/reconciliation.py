@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from ..money import currency_exponent, format_money, parse_amount, quantize
-from .ledger import BALANCE_AT, Ledger, current_auto_recharge, require_aware
+from .ledger import SQL as LEDGER_SQL
+from .ledger import Ledger, current_auto_recharge, require_aware
 
 BURN_DAYS = 30
 
@@ -86,7 +87,7 @@ def reconcile(ledger: Ledger, shown_balance, *, at: datetime | None = None, loca
     when = datetime.now(UTC) if at is None else require_aware(at, "at")
     money = lambda v: format_money(v, currency, locale)  # noqa: E731
     with ledger.store.transaction() as con:
-        (expected,) = con.execute(BALANCE_AT, [when]).fetchall()[0]
+        (expected,) = con.execute(LEDGER_SQL["balance_at"], [when]).fetchall()[0]
         expected = quantize(expected, currency)
         undrawn = con.execute(UNDRAWN, [when]).fetchall()
         last_call, spent = con.execute(RECENT, [when, BURN_DAYS]).fetchall()[0]
@@ -115,71 +116,75 @@ def reconcile(ledger: Ledger, shown_balance, *, at: datetime | None = None, loca
 
 
 def _explain(currency, when, last_call, spent, undrawn, money, locale) -> list[Explanation]:
-    out: list[Explanation] = []
+    out = _since_last_call(currency, when, last_call, spent, money)
+    for status, row_currency, calls, amount in undrawn:
+        explanation = _undrawn(
+            status, f"{calls} call{'s' if calls != 1 else ''}", row_currency, amount, currency, money, locale
+        )
+        if explanation is not None:
+            out.append(explanation)
+    return out
+
+
+def _since_last_call(currency, when, last_call, spent, money) -> list[Explanation]:
+    """No call log at all, or calls after the last imported one estimated at the recent burn."""
     if last_call is None:
-        out.append(
+        return [
             Explanation(
                 "no_call_log",
                 "No call log is imported up to this date, so no call is in the "
                 "ledger: import Microsoft's PSTN call log on the Usage page.",
             )
+        ]
+    gap = when - last_call
+    burn = spent / BURN_DAYS
+    days = Decimal(gap.total_seconds()) / 86400
+    estimate = (burn * days).quantize(Decimal(1).scaleb(-currency_exponent(currency)), ROUND_HALF_UP)
+    if gap <= timedelta(hours=1) or estimate <= 0:
+        return []
+    return [
+        Explanation(
+            "after_last_call",
+            f"Calls after the last imported call ({last_call.astimezone(UTC):%Y-%m-%d %H:%M} UTC, "
+            f"{days:.1f} days before): about "
+            f"{money(estimate)} at the recent burn of {money(quantize(burn, currency))} a day. Import the newer "
+            "call log (Microsoft's report lags 24-48 hours).",
+            estimate,
         )
-    else:
-        gap = when - last_call
-        burn = spent / BURN_DAYS
-        days = Decimal(gap.total_seconds()) / 86400
-        estimate = (burn * days).quantize(Decimal(1).scaleb(-currency_exponent(currency)), ROUND_HALF_UP)
-        if gap > timedelta(hours=1) and estimate > 0:
-            out.append(
-                Explanation(
-                    "after_last_call",
-                    f"Calls after the last imported call ({last_call.astimezone(UTC):%Y-%m-%d %H:%M} UTC, "
-                    f"{days:.1f} days before): about "
-                    f"{money(estimate)} at the recent burn of {money(quantize(burn, currency))} a day. Import the newer "
-                    "call log (Microsoft's report lags 24-48 hours).",
-                    estimate,
-                )
-            )
-    for status, row_currency, calls, amount in undrawn:
-        n = f"{calls} call{'s' if calls != 1 else ''}"
-        if status == "other_currency":
-            out.append(
-                Explanation(
-                    status,
-                    f"{n} charged in {row_currency} ({format_money(amount, row_currency, locale)}) "
-                    f"are not drawn here (the ledger keeps {currency} only); if Microsoft "
-                    f"drew them from your credits, its balance is lower by their value in "
-                    f"{currency}.",
-                )
-            )
-        elif status == "pending":
-            out.append(
-                Explanation(
-                    status,
-                    f"{n} Microsoft charged ({money(amount)}) are imported but not settled "
-                    "yet: settle them on the Usage page.",
-                    Decimal(amount),
-                )
-            )
-        elif status == "blocked":
-            out.append(
-                Explanation(
-                    status,
-                    f"{n} Microsoft charged ({money(amount)}) could not be paid from this "
-                    "ledger's balance: Microsoft's balance paid them, so a purchase or "
-                    "recharge is probably missing here.",
-                    Decimal(amount),
-                )
-            )
-        elif status == "estimate":
-            out.append(
-                Explanation(
-                    status,
-                    f"{n} have no charge from Microsoft yet: about {money(amount)} by the rate card (an estimate).",
-                    Decimal(amount),
-                )
-            )
-    return out
+    ]
+
+
+def _undrawn(status, n, row_currency, amount, currency, money, locale) -> Explanation | None:
+    """Calls in the log that did not draw on this ledger, by why (`n`: "3 calls")."""
+    if status == "other_currency":
+        return Explanation(
+            status,
+            f"{n} charged in {row_currency} ({format_money(amount, row_currency, locale)}) "
+            f"are not drawn here (the ledger keeps {currency} only); if Microsoft "
+            f"drew them from your credits, its balance is lower by their value in "
+            f"{currency}.",
+        )
+    if status == "pending":
+        return Explanation(
+            status,
+            f"{n} Microsoft charged ({money(amount)}) are imported but not settled yet: settle them on the Usage page.",
+            Decimal(amount),
+        )
+    if status == "blocked":
+        return Explanation(
+            status,
+            f"{n} Microsoft charged ({money(amount)}) could not be paid from this "
+            "ledger's balance: Microsoft's balance paid them, so a purchase or "
+            "recharge is probably missing here.",
+            Decimal(amount),
+        )
+    if status == "estimate":
+        return Explanation(
+            status,
+            f"{n} have no charge from Microsoft yet: about {money(amount)} by the rate card (an estimate).",
+            Decimal(amount),
+        )
+    return None
 
 
 def _possible(rows, money) -> list[Explanation]:

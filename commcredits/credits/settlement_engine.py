@@ -1,14 +1,14 @@
 """The set-based FIFO engine behind `settle`: lots, auto-recharge and expiry in cumulative-money space.
 
-Think of FIFO in cumulative-money space (docs/usage.md, DESIGN.md). Between two events that change the
-rules (a lot expiring, a call the closed form does not cover), the calls' prefix sum S_k decides everything:
+Think of FIFO in cumulative-money space (docs/usage.md, "Settlement semantics"). Between two events that change
+the rules (a lot expiring, a call the closed form does not cover), the calls' prefix sum S_k decides everything:
 with balance b0 at the start, recharge amount R and trigger T, the number of auto-recharges after k calls is
-n_k = max(0, ceil((S_k + T - b0) / R)), and spend k draws the money interval [S_k - c_k, S_k) from the queue
-of lots (open lots, then each recharge lot of R appended). A call breaks the closed form when the balance
-before it cannot pay it (a recharge before the call, or a blocked call) or when one recharge after it
-would not lift the balance back to the trigger; such calls are stepped one at a time by exactly the
-ledger's rules, and runs of blocked calls are skipped in one vectorised step. So the Python loop runs once
-per batch, per lot expiry and per exceptional call, never once per ordinary call.
+n_k = max(0, ceil((S_k + T - b0) / R)), and spend k draws the money interval [S_k - c_k, S_k) from the queue of
+lots (open lots, then each recharge lot of R appended). A call breaks the closed form when the balance before it
+cannot pay it (a recharge before the call, or a blocked call) or when one recharge after it would not lift the
+balance back to the trigger; such calls are stepped one at a time by exactly the ledger's rules, and runs of
+blocked calls are skipped in one vectorised step. So the Python loop runs once per batch, per lot expiry and per
+exceptional call, never once per ordinary call.
 
 The engine is pure: numpy state in, numpy rows out (settlement_rows writes them).
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ledger import LOT_TERM_MONTHS
+from .rules import LOT_TERM_MONTHS
 
 MIN_BATCH = 2048
 MAX_BATCH = 1 << 22
@@ -94,7 +94,7 @@ class Engine:
             self.drained_ids, self.drained_exp = self.drained_ids[~due], self.drained_exp[~due]
 
     def _flush_expiries(self) -> None:
-        # recorded by the next call that succeeds, oldest lot first (the ledger's DUE_LOTS order)
+        # recorded by the next call that succeeds, oldest lot first (the ledger's due_lots order)
         for lot_id, exp, rem in sorted(self.pending):
             self.expiry_rows.append((self.next_entry, lot_id, exp, rem))
             self.next_entry += 1

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .ledger import invoice_number
+from .rules import invoice_number
 from .settlement_engine import Engine
 
 

@@ -18,6 +18,9 @@ from ..credits.rollups import fresh_mark
 from ..credits.settlement import settle
 from ..errors import InvalidInput, NotAllowedForAgreement
 from ..money import parse_amount, quantize
+from ..store import named_sql
+
+_SQL = named_sql("insights_queries")
 
 DIMENSIONS = {
     "user": "spend_by_user",
@@ -257,46 +260,10 @@ def replay(ledger: Ledger, *, amount=None, below=None, start=None, end=None) -> 
     scratch = open_ledger(currency=ledger.currency)
     if amount is not None or below is not None:
         scratch.set_auto_recharge(amount=amount, below=below)
-    # start from what was in the lots at `start`, then the manual orders placed in the period
-    orders = ledger.store.query_df(
-        """
-        SELECT 'carried:' || l.order_id AS order_id, l.purchased_at, sum(a.amount) AS amount, l.lot_id
-        FROM lot l JOIN allocation a USING (lot_id) JOIN entry e USING (entry_id)
-        WHERE $1::TIMESTAMPTZ IS NOT NULL AND l.purchased_at < $1 AND l.expires_at > $1 AND e.occurred_at < $1
-        GROUP BY ALL HAVING sum(a.amount) > 0
-        UNION ALL
-        SELECT order_id, purchased_at, amount, lot_id FROM lot
-        WHERE source = 'order' AND ($1::TIMESTAMPTZ IS NULL OR purchased_at >= $1)
-          AND ($2::TIMESTAMPTZ IS NULL OR purchased_at < $2)
-        ORDER BY lot_id
-        """,
-        [start, end],
-    )
-    calls = _usage(ledger, start, end)
-    blocked = []
-    settled_until = None
-    for order in orders.itertuples():
-        before = calls[(calls["start_at"] < order.purchased_at)]
-        if settled_until is not None:
-            before = before[before["start_at"] >= settled_until]
-        if len(before):
-            blocked.append(settle(scratch, calls=before).blocked_calls)
-        settled_until = order.purchased_at
-        scratch.add_funds(order.amount, at=order.purchased_at.to_pydatetime(), order_id=order.order_id)
-    rest = calls if settled_until is None else calls[calls["start_at"] >= settled_until]
-    if len(rest):
-        blocked.append(settle(scratch, calls=rest).blocked_calls)
-    blocked_calls = pd.concat(blocked) if blocked else pd.DataFrame({"usage_id": [], "start_at": [], "charge": []})
-    window = "($1::TIMESTAMPTZ IS NULL OR {col} >= $1) AND ($2::TIMESTAMPTZ IS NULL OR {col} < $2)"
-    invoices = scratch.store.query(
-        f"SELECT count(*), coalesce(sum(amount), 0), count(*) FILTER (WHERE reason = 'auto_recharge') FROM invoice "
-        f"WHERE {window.format(col='issued_at')}",
-        [start, end],
-    )[0]
-    (forfeited,) = scratch.store.query(
-        f"SELECT coalesce(-sum(amount), 0) FROM entry WHERE kind = 'expiry' AND {window.format(col='occurred_at')}",
-        [start, end],
-    )[0]
+    orders = ledger.store.query_df(_SQL["replay_orders"], [start, end])
+    blocked_calls = _settle_between_orders(scratch, orders, _usage(ledger, start, end))
+    invoices = scratch.store.query(_SQL["replay_invoices"], [start, end])[0]
+    (forfeited,) = scratch.store.query(_SQL["replay_forfeited"], [start, end])[0]
     (balance,) = scratch.store.query("SELECT coalesce(sum(amount), 0) FROM entry")[0]
     days = pd.to_datetime(blocked_calls["start_at"], utc=True).dt.date.nunique() if len(blocked_calls) else 0
     return {
@@ -310,6 +277,25 @@ def replay(ledger: Ledger, *, amount=None, below=None, start=None, end=None) -> 
         "blocked_days": days,
         "end_balance": quantize(balance, ledger.currency),
     }
+
+
+def _settle_between_orders(scratch: Ledger, orders: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFrame:
+    """Settle the calls on `scratch` in time order, placing each order when its purchase time comes; return
+    the calls the balance could not pay."""
+    blocked = []
+    settled_until = None
+    for order in orders.itertuples():
+        before = calls[(calls["start_at"] < order.purchased_at)]
+        if settled_until is not None:
+            before = before[before["start_at"] >= settled_until]
+        if len(before):
+            blocked.append(settle(scratch, calls=before).blocked_calls)
+        settled_until = order.purchased_at
+        scratch.add_funds(order.amount, at=order.purchased_at.to_pydatetime(), order_id=order.order_id)
+    rest = calls if settled_until is None else calls[calls["start_at"] >= settled_until]
+    if len(rest):
+        blocked.append(settle(scratch, calls=rest).blocked_calls)
+    return pd.concat(blocked) if blocked else pd.DataFrame({"usage_id": [], "start_at": [], "charge": []})
 
 
 def what_if(ledger: Ledger, *, amount=None, below=None, settings=None, start=None, end=None) -> pd.DataFrame:
