@@ -141,8 +141,21 @@ def plan_license_changes(store: Store, selection, change: Change) -> Plan:
     validate_change(change, store)
     change = _use_owned_bundle(store, change)
     (billed_after_use,) = store.query("SELECT billed_in_arrears FROM funding_status")[0]
+    params = _plan_parameters(store, sel, change, billed_after_use)
+    with store.reading() as con:
+        version = con.execute(_SQL["tenant_version"]).fetchall()[0][0]
+        rows = con.execute(_SQL["plan_license_changes"], params).df()
+        funded = con.execute("SELECT has_credit_seats FROM funding_status").fetchall()[0][0]
+    notes = (MCA_NO_CREDITS,) if change.communication_credits and billed_after_use else ()
+    return _plan_from_rows(
+        rows, f"{change.describe()} for {sel.describe()}", int(version), change, _labels(store), funded, notes
+    )
+
+
+def _plan_parameters(store: Store, sel: Selection, change: Change, billed_after_use: bool) -> dict:
+    """The bound parameters of the `plan_license_changes` statement for this selection and change."""
     cp_capabilities = _sku_capabilities(store, change.calling_plan_sku.lower())
-    params = {
+    return {
         "upns": list(sel.upns or []),
         "filter_upns": sel.upns is not None,
         "department": sel.department or "",
@@ -165,13 +178,11 @@ def plan_license_changes(store: Store, selection, change: Change) -> Plan:
         "cp_bundle": is_bundle(cp_capabilities),
         "cp_is_payg": Capability.PAY_AS_YOU_GO_CALLING_PLAN.value in cp_capabilities,
     }
-    with store.reading() as con:
-        version = con.execute(_SQL["tenant_version"]).fetchall()[0][0]
-        rows = con.execute(_SQL["plan_license_changes"], params).df()
-        funded = con.execute("SELECT has_credit_seats FROM funding_status").fetchall()[0][0]
-    labels = _labels(store)
-    changes = rows[rows["kind"] == "change"].reset_index(drop=True)
-    changes = pd.DataFrame(
+
+
+def _changes_table(changes: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """The plan's changes as the table an admin reviews, one row per change, each with why it is made."""
+    return pd.DataFrame(
         {
             "user_principal_name": changes["user_principal_name"],
             "display_name": changes["display_name"],
@@ -184,24 +195,34 @@ def plan_license_changes(store: Store, selection, change: Change) -> Plan:
             "user_id": changes["user_id"],
         }
     )
+
+
+def _plan_from_rows(
+    rows: pd.DataFrame,
+    description: str,
+    version: int,
+    change: Change,
+    labels: dict[str, str],
+    funded: bool,
+    notes: tuple[str, ...],
+) -> Plan:
+    """The Plan from the planning statement's rows (kind: change, problem or remaining), with its problems in
+    words followed by `notes`."""
+    changes = _changes_table(rows[rows["kind"] == "change"].reset_index(drop=True), labels)
     skipped = rows[rows["kind"] == "problem"][["user_principal_name", "display_name", "code", "sku_id", "user_id"]]
     skipped = skipped.reset_index(drop=True)
-    description = f"{change.describe()} for {sel.describe()}"
-    remaining = rows[rows["kind"] == "remaining"]
-    left_out, missing = split_problems(skipped, remaining, set(changes["user_id"]), labels, funded)
-    problems = problem_sentences(skipped, labels, funded)
-    if change.communication_credits and billed_after_use:
-        problems += (MCA_NO_CREDITS,)
+    changed_users = set(changes["user_id"])
+    left_out, missing = split_problems(skipped, rows[rows["kind"] == "remaining"], changed_users, labels, funded)
     return Plan(
         description,
         changes,
-        problems,
+        problem_sentences(skipped, labels, funded) + notes,
         skipped,
-        int(version),
+        version,
         change,
         left_out,
         missing,
-        left_out_table(skipped, set(changes["user_id"]), labels, funded),
+        left_out_table(skipped, changed_users, labels, funded),
     )
 
 
