@@ -31,7 +31,7 @@ from .plan_request import (  # noqa: F401 - the request types and their construc
     validate_change,
 )
 from .plan_words import count_phrase, left_out_table, problem_sentences, split_problems, users_phrase, why_text
-from .tenant import staged
+from .tenant_store import staged
 
 _SQL = named_sql("licensing_plan")
 MCA_NO_CREDITS = (

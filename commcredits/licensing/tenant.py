@@ -1,7 +1,7 @@
 """Import a Microsoft 365 tenant: users and their licenses, subscribed SKUs (seats), phone numbers.
 
 Input is Microsoft Graph JSON (`GET /users`, `GET /subscribedSkus`; read by `tenant_read`) or simple CSV.
-Everything is validated first; problems are collected and raised as one TenantImportError naming each record
+Everything is validated first (`tenant_checks`); problems are collected and raised as one TenantImportError naming each record
 and field. Only then is the snapshot replaced, in one transaction (`tenant_store`), and every difference from
 the previous snapshot appended to the history (`license_history` view).
 """
@@ -11,228 +11,25 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import phonenumbers
 
-from ..countries import ISO_COUNTRIES
 from ..store import Store
 from .catalog import load_catalog
-from .tenant_read import (  # noqa: F401 - GUID, ImportResult and staged are imported from here by plans/exports
-    EMAIL,
+from .tenant_checks import validate_skus, validate_users
+from .tenant_read import (
     GUID,
     ImportProblem,
     ImportResult,
     Record,
+    RecordProblems,
     TenantImportError,
+    clean_text,
     read_graph_collection,
 )
-from .tenant_store import current_sku_ids, staged, store_phone_numbers, store_tenant  # noqa: F401
-
-MAX_SEATS = 10**9  # seat counts fit DuckDB's BIGINT
-
-
-# ---------------------------------------------------------------------------------------------- validating
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-@dataclass
-class _RecordProblems:
-    """The one way a check records a problem: each names the record (`where`) and whose it is (`key`).
-    Call it with the field and the message; `found` holds what this record's checks found."""
-
-    where: str
-    key: str | None
-    found: list[ImportProblem] = field(default_factory=list)
-
-    def __call__(self, name: str, message: str) -> None:
-        self.found.append(ImportProblem(self.where, self.key, name, message))
-
-
-def validate_skus(records: list[Record]) -> tuple[list[dict], list[dict], list[ImportProblem]]:
-    """Rows for the tenant's SKUs and their service plans from Graph subscribedSkus records, and every problem;
-    a record with a problem gives no row."""
-    skus: list[dict] = []
-    plans: list[dict] = []
-    problems: list[ImportProblem] = []
-    seen: dict[str, str] = {}
-    for rec in records:
-        r = rec.data
-        if not isinstance(r, Mapping):
-            problems.append(ImportProblem(rec.where, None, "record", "expected an object (a subscribedSku)"))
-            continue
-        sku_id = _text(r.get("skuId"))
-        part = _text(r.get("skuPartNumber"))
-        problem = _RecordProblems(rec.where, part or sku_id)
-        _check_sku_id(problem, sku_id, r.get("skuId"), seen)
-        if part is None:
-            problem("skuPartNumber", "missing")
-        seats = _seat_counts(problem, r)
-        service_plans = _service_plans(problem, r)
-        problems += problem.found
-        if problem.found:
-            continue
-        sku_id = sku_id.lower()
-        seen[sku_id] = rec.where
-        skus.append(
-            {"sku_id": sku_id, "sku_part_number": part, **seats, "capability_status": _text(r.get("capabilityStatus"))}
-        )
-        plans.extend(
-            {
-                "sku_id": sku_id,
-                "service_plan_id": str(p["servicePlanId"]).lower(),
-                "service_plan_name": _text(p["servicePlanName"]),
-            }
-            for p in service_plans
-        )
-    return skus, plans, problems
-
-
-def _check_sku_id(problem: _RecordProblems, sku_id: str | None, raw: Any, seen: Mapping[str, str]) -> None:
-    if sku_id is None or not GUID.match(sku_id):
-        problem("skuId", f"{raw!r} is not a license GUID")
-    elif sku_id.lower() in seen:
-        problem("skuId", f"listed twice (also {seen[sku_id.lower()]})")
-
-
-def _seat_counts(problem: _RecordProblems, r: Mapping) -> dict[str, Any]:
-    """The SKU's seat counts by column; each that is not a whole number of seats is a problem."""
-    prepaid = r.get("prepaidUnits") if isinstance(r.get("prepaidUnits"), Mapping) else {}
-    seats: dict[str, Any] = {}
-    for column, name, value in (
-        ("enabled_units", "prepaidUnits.enabled", prepaid.get("enabled")),
-        # warning/suspended are optional (older exports leave them out): absent means none
-        ("warning_units", "prepaidUnits.warning", prepaid.get("warning", 0)),
-        ("suspended_units", "prepaidUnits.suspended", prepaid.get("suspended", 0)),
-        ("consumed_units", "consumedUnits", r.get("consumedUnits", 0)),
-    ):
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SEATS:
-            problem(name, f"{str(value)[:30]!r} is not a whole number of seats (0 to {MAX_SEATS:,})")
-        seats[column] = value
-    return seats
-
-
-def _service_plans(problem: _RecordProblems, r: Mapping) -> Any:
-    service_plans = r.get("servicePlans") or []
-    if not isinstance(service_plans, list) or not all(
-        isinstance(p, Mapping) and GUID.match(str(p.get("servicePlanId", ""))) and _text(p.get("servicePlanName"))
-        for p in service_plans
-    ):
-        problem("servicePlans", "each service plan needs a servicePlanId (GUID) and a servicePlanName")
-    return service_plans
-
-
-def validate_users(records: list[Record], known_skus: set[str]) -> tuple[list[dict], list[dict], list[ImportProblem]]:
-    """Rows for the tenant's users and their licenses from Graph user records, and every problem; a record with
-    a problem gives no row. `known_skus`: the skuIds a license may name."""
-    users: list[dict] = []
-    licenses: list[dict] = []
-    problems: list[ImportProblem] = []
-    seen_ids: dict[str, str] = {}
-    seen_upns: dict[str, str] = {}
-    for rec in records:
-        r = rec.data
-        if not isinstance(r, Mapping):
-            problems.append(ImportProblem(rec.where, None, "record", "expected an object (a user)"))
-            continue
-        upn = _text(r.get("userPrincipalName"))
-        user_id = _text(r.get("id"))
-        problem = _RecordProblems(rec.where, upn)
-        _check_upn(problem, upn, seen_upns)
-        _check_user_id(problem, user_id, seen_ids)
-        location = _usage_location(problem, _text(r.get("usageLocation")))
-        for name in ("displayName", "department", "country"):
-            if r.get(name) is not None and not isinstance(r.get(name), str):
-                problem(name, "expected text")
-        user_licenses = _assigned_licenses(problem, r.get("assignedLicenses") or [], known_skus)
-        problems += problem.found
-        if problem.found:
-            continue
-        seen_ids[user_id.lower()] = rec.where
-        seen_upns[upn.lower()] = rec.where
-        users.append(
-            {
-                "user_id": user_id,
-                "user_principal_name": upn,
-                "display_name": _text(r.get("displayName")),
-                "department": _text(r.get("department")),
-                "country": _text(r.get("country")),
-                "usage_location": location,
-            }
-        )
-        licenses.extend({"user_id": user_id, **lic} for lic in user_licenses)
-    return users, licenses, problems
-
-
-def _check_upn(problem: _RecordProblems, upn: str | None, seen: Mapping[str, str]) -> None:
-    if upn is None:
-        problem("userPrincipalName", "missing")
-    elif not EMAIL.match(upn):
-        problem("userPrincipalName", f"{upn!r} is not an email-style sign-in name (name@domain)")
-    elif upn.lower() in seen:
-        problem("userPrincipalName", f"duplicate user: also {seen[upn.lower()]}")
-
-
-def _check_user_id(problem: _RecordProblems, user_id: str | None, seen: Mapping[str, str]) -> None:
-    if user_id is None:
-        problem("id", "missing")
-    elif user_id.lower() in seen:
-        problem("id", f"duplicate user id {user_id}: also {seen[user_id.lower()]}")
-
-
-def _usage_location(problem: _RecordProblems, location: str | None) -> str | None:
-    """The usage location in capitals; one that is not an ISO country code is a problem."""
-    if location is None:
-        return None
-    if location.upper() not in ISO_COUNTRIES:
-        problem("usageLocation", f"{location!r} is not an ISO 3166 two-letter country code (for example US, GB, DE)")
-    return location.upper()
-
-
-def _assigned_licenses(problem: _RecordProblems, assigned: Any, known_skus: set[str]) -> list[dict]:
-    """The user's licenses as {sku_id, disabled_plans}; each bad one is a problem and left out."""
-    if not isinstance(assigned, list):
-        problem("assignedLicenses", "expected a list of {skuId, disabledPlans}")
-        return []
-    held: set[str] = set()
-    licenses = [
-        _assigned_license(problem, f"assignedLicenses[{j}]", lic, known_skus, held) for j, lic in enumerate(assigned)
-    ]
-    return [lic for lic in licenses if lic is not None]
-
-
-def _assigned_license(
-    problem: _RecordProblems, name: str, lic: Any, known_skus: set[str], held: set[str]
-) -> dict | None:
-    """One assigned license, or None (after recording the problem) when it is bad; `held` collects its skuId."""
-    sku_id = _text(lic.get("skuId")) if isinstance(lic, Mapping) else None
-    if sku_id is None or not GUID.match(sku_id):
-        problem(f"{name}.skuId", f"{sku_id!r} is not a license GUID")
-        return None
-    sku_id = sku_id.lower()
-    if sku_id not in known_skus:
-        problem(f"{name}.skuId", f"unknown skuId {sku_id}: not a Microsoft product and not in subscribedSkus")
-        return None
-    if sku_id in held:
-        problem(f"{name}.skuId", f"license {sku_id} is listed twice")
-        return None
-    held.add(sku_id)
-    disabled = lic.get("disabledPlans") or []
-    if not isinstance(disabled, list) or not all(isinstance(p, str) and GUID.match(p) for p in disabled):
-        problem(f"{name}.disabledPlans", "expected a list of service plan GUIDs")
-        return None
-    return {"sku_id": sku_id, "disabled_plans": sorted({p.lower() for p in disabled})}
-
-
-# ---------------------------------------------------------------------------------------------- public
+from .tenant_store import current_sku_ids, store_phone_numbers, store_tenant
 
 
 def import_graph_tenant(
@@ -271,8 +68,8 @@ def users_from_csv_rows(
     problems: list[ImportProblem] = []
     for i, row in enumerate(rows, start=1):
         row = {(k or "").strip(): v for k, v in row.items()}
-        upn = _text(row.get("userPrincipalName"))
-        problem = _RecordProblems(f"{label} row {i}", upn)
+        upn = clean_text(row.get("userPrincipalName"))
+        problem = RecordProblems(f"{label} row {i}", upn)
         assigned = []
         for name in _split_licenses(row.get("licenses")):
             if GUID.match(name):
@@ -287,12 +84,12 @@ def users_from_csv_rows(
         problems += problem.found
         users.append(
             {
-                "id": _text(row.get("id")) or (upn or "").lower() or None,
+                "id": clean_text(row.get("id")) or (upn or "").lower() or None,
                 "userPrincipalName": upn,
-                "displayName": _text(row.get("displayName")),
-                "usageLocation": _text(row.get("usageLocation")),
-                "department": _text(row.get("department")),
-                "country": _text(row.get("country")),
+                "displayName": clean_text(row.get("displayName")),
+                "usageLocation": clean_text(row.get("usageLocation")),
+                "department": clean_text(row.get("department")),
+                "country": clean_text(row.get("country")),
                 "assignedLicenses": assigned,
             }
         )
@@ -361,9 +158,9 @@ def validate_phone_numbers(
     seen_numbers: dict[str, str] = {}
     for i, row in enumerate(rows, start=1):
         where = row.get("where") or f"{source} row {i}"
-        upn = _text(row.get("userPrincipalName"))
+        upn = clean_text(row.get("userPrincipalName"))
         user_id = by_upn.get((upn or "").lower())
-        problem = _RecordProblems(where, upn)
+        problem = RecordProblems(where, upn)
         if upn is None:
             problem("userPrincipalName", "missing")
         elif user_id is None:
