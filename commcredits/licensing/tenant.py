@@ -1,9 +1,9 @@
 """Import a Microsoft 365 tenant: users and their licenses, subscribed SKUs (seats), phone numbers.
 
 Input is Microsoft Graph JSON (`GET /users`, `GET /subscribedSkus`; read by `tenant_read`) or simple CSV.
-Everything is validated first (`tenant_checks`); problems are collected and raised as one TenantImportError naming each record
-and field. Only then is the snapshot replaced, in one transaction (`tenant_store`), and every difference from
-the previous snapshot appended to the history (`license_history` view).
+Everything is validated first (`tenant_checks`); problems are collected and raised as one TenantImportError
+naming each record and field. Only then is the snapshot replaced, in one transaction (`tenant_store`), and every
+difference from the previous snapshot appended to the history (`license_history` view).
 """
 
 from __future__ import annotations
