@@ -12,6 +12,7 @@ import argparse
 import random
 import sys
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
@@ -119,100 +120,123 @@ def _license_profile(rng: random.Random) -> tuple[list[str], str, bool]:
 
 def demo_tenant(rng: random.Random) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
     """Graph `users` and `subscribedSkus`, phone number rows, and the people who call (for the call log)."""
-    catalog = load_catalog()
     users, phones, callers, seen = [], [], [], set()
-    counts: dict[str, int] = {}
     for n in range(USERS):
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        upn = f"{first}.{last}".lower()
-        while upn in seen:
-            upn = f"{first}.{last}{rng.randint(2, 99)}".lower()
-        seen.add(upn)
+        upn = _unique_upn(rng, first, last, seen)
         country = rng.choices(list(COUNTRIES), weights=list(COUNTRIES.values()))[0]
         parts, plan, credits = _license_profile(rng)
         if credits:
             parts = [*parts, "MCOPSTNC"]
-        assigned = [{"skuId": _sku(p), "disabledPlans": []} for p in parts]
-        if parts[0] == "SPE_E5" and plan and rng.random() < 0.08:  # an admin once switched Teams Phone off
-            teams_phone = next(
-                sp.service_plan_id
-                for sp in catalog.product(_sku("SPE_E5")).service_plans
-                if sp.service_plan_name == "MCOEV"
-            )
-            assigned[0]["disabledPlans"] = [teams_phone]
-        for p in parts:
-            counts[p] = counts.get(p, 0) + 1
-        user_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        located = rng.random() > 0.015
-        users.append(
-            {
-                "id": user_id,
-                "userPrincipalName": f"{upn}@{DOMAIN}",
-                "displayName": f"{first} {last}",
-                "usageLocation": country if located else None,
-                "department": rng.choice(DEPARTMENTS),
-                "assignedLicenses": assigned,
-            }
-        )
+        user = _user(rng, upn, f"{first} {last}", country, _assigned(rng, parts, plan))
+        users.append(user)
         number = f"{OWN_PREFIX[country]}{n:04d}"
         if plan and rng.random() > 0.04:
-            phones.append({"userPrincipalName": f"{upn}@{DOMAIN}", "phoneNumber": number})
+            phones.append({"userPrincipalName": upn, "phoneNumber": number})
         if plan or "MCOMEETADV" in parts or parts[0] == "SPE_E5":
             callers.append(
                 {
-                    "id": user_id,
-                    "upn": f"{upn}@{DOMAIN}",
+                    "id": user["id"],
+                    "upn": upn,
                     "name": f"{first} {last}",
                     "country": country,
                     "number": number,
                     "plan": plan,
                 }
             )
-    for name, label in (("main-line", "Main line auto attendant"), ("support-queue", "Support call queue")):
-        users.append(
-            {
-                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                "userPrincipalName": f"{name}@{DOMAIN}",
-                "displayName": label,
-                "usageLocation": "US",
-                "department": None,
-                "assignedLicenses": [
-                    {"skuId": _sku("PHONESYSTEM_VIRTUALUSER"), "disabledPlans": []},
-                    {"skuId": _sku("MCOPSTNC"), "disabledPlans": []},
-                ],
-            }
+    users += _resource_accounts(rng)
+    return users, _subscribed_skus(users), phones, callers
+
+
+def _unique_upn(rng: random.Random, first: str, last: str, seen: set[str]) -> str:
+    """first.last@contoso.com, with a number added when the name is taken; `seen` collects it."""
+    upn = f"{first}.{last}".lower()
+    while upn in seen:
+        upn = f"{first}.{last}{rng.randint(2, 99)}".lower()
+    seen.add(upn)
+    return f"{upn}@{DOMAIN}"
+
+
+def _assigned(rng: random.Random, parts: list[str], plan: str) -> list[dict]:
+    """Graph assignedLicenses for these SKUs; for a few E5 users with a Calling Plan an admin switched Teams Phone off."""
+    assigned = [{"skuId": _sku(p), "disabledPlans": []} for p in parts]
+    if parts[0] == "SPE_E5" and plan and rng.random() < 0.08:
+        teams_phone = next(
+            sp.service_plan_id
+            for sp in load_catalog().product(_sku("SPE_E5")).service_plans
+            if sp.service_plan_name == "MCOEV"
         )
-        counts["PHONESYSTEM_VIRTUALUSER"] = counts.get("PHONESYSTEM_VIRTUALUSER", 0) + 1
-        counts["MCOPSTNC"] = counts.get("MCOPSTNC", 0) + 1
-    spare = {
-        "SPE_E5": 10,
-        "SPE_E3": 25,
-        "STANDARDPACK": 5,
-        "MCOEV": 20,
-        "MCOPSTN1": 15,
-        "MCOPSTN2": 3,
-        "MCOMEETADV": 10,
-        "MCOPSTNC": 9_000,
-        "PHONESYSTEM_VIRTUALUSER": 3,
+        assigned[0]["disabledPlans"] = [teams_phone]
+    return assigned
+
+
+def _user(rng: random.Random, upn: str, name: str, country: str, assigned: list[dict]) -> dict:
+    """One Graph user; a few have no usage location (no license can be assigned to them)."""
+    user_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    located = rng.random() > 0.015
+    return {
+        "id": user_id,
+        "userPrincipalName": upn,
+        "displayName": name,
+        "usageLocation": country if located else None,
+        "department": rng.choice(DEPARTMENTS),
+        "assignedLicenses": assigned,
     }
+
+
+def _resource_accounts(rng: random.Random) -> list[dict]:
+    """The auto attendant and call queue: resource accounts with Teams Phone Resource Account and credits."""
+    return [
+        {
+            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "userPrincipalName": f"{name}@{DOMAIN}",
+            "displayName": label,
+            "usageLocation": "US",
+            "department": None,
+            "assignedLicenses": [
+                {"skuId": _sku("PHONESYSTEM_VIRTUALUSER"), "disabledPlans": []},
+                {"skuId": _sku("MCOPSTNC"), "disabledPlans": []},
+            ],
+        }
+        for name, label in (("main-line", "Main line auto attendant"), ("support-queue", "Support call queue"))
+    ]
+
+
+# seats bought beyond those assigned, per SKU
+SPARE_SEATS = {
+    "SPE_E5": 10,
+    "SPE_E3": 25,
+    "STANDARDPACK": 5,
+    "MCOEV": 20,
+    "MCOPSTN1": 15,
+    "MCOPSTN2": 3,
+    "MCOMEETADV": 10,
+    "MCOPSTNC": 9_000,
+    "PHONESYSTEM_VIRTUALUSER": 3,
+}
+
+
+def _subscribed_skus(users: list[dict]) -> list[dict]:
+    """Graph subscribedSkus: every seat the users hold plus the spare ones."""
+    held = Counter(lic["skuId"] for user in users for lic in user["assignedLicenses"])
     skus = []
-    for part, extra in spare.items():
-        product = catalog.product(_sku(part))
+    for part, extra in SPARE_SEATS.items():
+        product = load_catalog().product(_sku(part))
         skus.append(
             {
                 "skuId": product.sku_id,
                 "skuPartNumber": product.sku_part_number,
                 "appliesTo": "User",
                 "capabilityStatus": "Enabled",
-                "consumedUnits": counts.get(part, 0),
-                "prepaidUnits": {"enabled": counts.get(part, 0) + extra, "suspended": 0, "warning": 0},
+                "consumedUnits": held[product.sku_id],
+                "prepaidUnits": {"enabled": held[product.sku_id] + extra, "suspended": 0, "warning": 0},
                 "servicePlans": [
                     {"servicePlanId": sp.service_plan_id, "servicePlanName": sp.service_plan_name}
                     for sp in product.service_plans
                 ],
             }
         )
-    return users, skus, phones, callers
+    return skus
 
 
 def fill_ledger(ledger: Ledger, *, end: datetime, seed: int = 7) -> None:
