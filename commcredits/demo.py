@@ -158,7 +158,7 @@ def _unique_upn(rng: random.Random, first: str, last: str, seen: set[str]) -> st
 
 
 def _assigned(rng: random.Random, parts: list[str], plan: str) -> list[dict]:
-    """Graph assignedLicenses for these SKUs; for a few E5 users with a Calling Plan an admin switched Teams Phone off."""
+    """Graph assignedLicenses for these SKUs; for a few E5 users with a Calling Plan an admin turned Teams Phone off."""
     assigned = [{"skuId": _sku(p), "disabledPlans": []} for p in parts]
     if parts[0] == "SPE_E5" and plan and rng.random() < 0.08:
         teams_phone = next(
