@@ -34,13 +34,37 @@ TOLL_FREE_NUMBER = "+18005550100"
 
 def demo_calls(rng: random.Random, callers: list[dict], start: datetime, days: int) -> list[dict]:
     """A call log in Microsoft Graph's pstnCallLogRow shape (getPstnCalls), one row per call."""
-    rows = []
+    log = _CallLog(rng)
+    planned = [c for c in callers if c["plan"]]
+    conferencing = [c for c in callers if not c["plan"]]
+    for day in range(days):
+        midnight = start + timedelta(days=day)
+        if midnight.weekday() >= 5:
+            continue
+        busy = 1.0 + 0.3 * ((day // 30) % 3)  # some months are busier than others
+        for caller in planned:
+            _calling_plan_calls(log, caller, midnight, busy)
+        for caller in rng.sample(conferencing, k=min(len(conferencing), 6)):
+            _meeting_dial_out(log, caller, midnight)
+        for _ in range(rng.randint(4, 12)):  # toll-free calls into the auto attendant, paid from credits
+            _toll_free_call(log, midnight)
+    log.rows.sort(key=lambda r: r["startDateTime"])
+    return _billing_variety(log.rows, start + timedelta(days=days))
 
-    def row(when, seconds, caller, call_type, callee, context, capability, charge="0.00"):
-        rows.append(
+
+class _CallLog:
+    """The rows made so far; each new row draws its ids from the log's random generator."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.rows: list[dict] = []
+
+    def add(self, when, seconds, caller, call_type, callee, context, capability, charge="0.00") -> None:
+        """One pstnCallLogRow; `caller` None is a call from outside into the toll-free number."""
+        self.rows.append(
             {
-                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                "callId": f"{rng.getrandbits(40)}_{len(rows)}@52.114.2.1",
+                "id": str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
+                "callId": f"{self.rng.getrandbits(40)}_{len(self.rows)}@52.114.2.1",
                 "userId": caller and caller["id"],
                 "userPrincipalName": caller and caller["upn"],
                 "userDisplayName": caller and caller["name"],
@@ -64,66 +88,52 @@ def demo_calls(rng: random.Random, callers: list[dict], start: datetime, days: i
             }
         )
 
-    planned = [c for c in callers if c["plan"]]
-    conferencing = [c for c in callers if not c["plan"]]
-    for day in range(days):
-        midnight = start + timedelta(days=day)
-        if midnight.weekday() >= 5:
-            continue
-        busy = 1.0 + 0.3 * ((day // 30) % 3)  # some months are busier than others
-        for caller in planned:
-            for _ in range(rng.choices([0, 1, 2, 3], weights=[3, 4, 2, 1])[0]):
-                when = midnight + timedelta(seconds=rng.randint(8 * 3600, 18 * 3600))
-                seconds = int(rng.expovariate(1 / 300)) + 20
-                domestic = f"{OWN_PREFIX[caller['country']]}{rng.randint(5000, 9999)}"
-                row(when, seconds, caller, "user_out", domestic, "Domestic", caller["plan"])
-            if rng.random() < 0.11 * busy:
-                prefix, _, price = rng.choices(ABROAD, weights=[w for _, w, _ in ABROAD])[0]
-                callee = "+" + "".join(ch for ch in prefix if ch.isdigit()) + f"{rng.randint(100, 999)}"
-                when = midnight + timedelta(seconds=rng.randint(8 * 3600, 18 * 3600))
-                seconds = int(rng.expovariate(1 / 1100)) + 60
-                # a Domestic Calling Plan includes no international minutes: Microsoft charges them to credits
-                charge = _per_minute(seconds, Decimal(price)) if caller["plan"] == "MCOPSTN1" else "0.00"
-                row(
-                    when,
-                    seconds,
-                    caller,
-                    "user_out",
-                    callee,
-                    "International",
-                    "MCOPSTNPP" if caller["plan"] == "MCOPSTN1" else caller["plan"],
-                    charge,
-                )
-        for caller in rng.sample(conferencing, k=min(len(conferencing), 6)):
-            when = midnight + timedelta(seconds=rng.randint(8 * 3600, 18 * 3600))
-            callee = f"{OWN_PREFIX[caller['country']]}{rng.randint(5000, 9999)}"
-            seconds = int(rng.expovariate(1 / 1500)) + 60
-            paid = rng.random() < 0.3  # dial-out beyond what the conferencing license includes
-            row(
-                when,
-                seconds,
-                caller,
-                "conf_out",
-                callee,
-                "Domestic",
-                "MCOPSTNPP" if paid else "MCOMEETADD",
-                _per_minute(seconds, CONFERENCE_DIAL_OUT_PER_MINUTE) if paid else "0.00",
-            )
-        for _ in range(rng.randint(4, 12)):  # toll-free calls into the auto attendant, paid from credits
-            when = midnight + timedelta(seconds=rng.randint(7 * 3600, 19 * 3600))
-            seconds = int(rng.expovariate(1 / 240)) + 15
-            row(
-                when,
-                seconds,
-                None,
-                "ucap_in",
-                TOLL_FREE_NUMBER,
-                "Domestic",
-                "MCOPSTNPP",
-                _per_minute(seconds, TOLL_FREE_PER_MINUTE),
-            )
-    rows.sort(key=lambda r: r["startDateTime"])
-    return _billing_variety(rows, start + timedelta(days=days))
+
+def _calling_plan_calls(log: _CallLog, caller: dict, midnight: datetime, busy: float) -> None:
+    """A Calling Plan user's day: a few domestic calls, and now and then (more in busy months) one abroad."""
+    rng = log.rng
+    for _ in range(rng.choices([0, 1, 2, 3], weights=[3, 4, 2, 1])[0]):
+        when = midnight + timedelta(seconds=rng.randint(8 * 3600, 18 * 3600))
+        seconds = int(rng.expovariate(1 / 300)) + 20
+        domestic = f"{OWN_PREFIX[caller['country']]}{rng.randint(5000, 9999)}"
+        log.add(when, seconds, caller, "user_out", domestic, "Domestic", caller["plan"])
+    if rng.random() < 0.11 * busy:
+        prefix, _, price = rng.choices(ABROAD, weights=[w for _, w, _ in ABROAD])[0]
+        callee = "+" + "".join(ch for ch in prefix if ch.isdigit()) + f"{rng.randint(100, 999)}"
+        when = midnight + timedelta(seconds=rng.randint(8 * 3600, 18 * 3600))
+        seconds = int(rng.expovariate(1 / 1100)) + 60
+        # a Domestic Calling Plan includes no international minutes: Microsoft charges them to credits
+        domestic_plan = caller["plan"] == "MCOPSTN1"
+        charge = _per_minute(seconds, Decimal(price)) if domestic_plan else "0.00"
+        capability = "MCOPSTNPP" if domestic_plan else caller["plan"]
+        log.add(when, seconds, caller, "user_out", callee, "International", capability, charge)
+
+
+def _meeting_dial_out(log: _CallLog, caller: dict, midnight: datetime) -> None:
+    """A meeting that dials a phone out: paid from credits beyond what the conferencing license includes."""
+    rng = log.rng
+    when = midnight + timedelta(seconds=rng.randint(8 * 3600, 18 * 3600))
+    callee = f"{OWN_PREFIX[caller['country']]}{rng.randint(5000, 9999)}"
+    seconds = int(rng.expovariate(1 / 1500)) + 60
+    paid = rng.random() < 0.3
+    capability = "MCOPSTNPP" if paid else "MCOMEETADD"
+    charge = _per_minute(seconds, CONFERENCE_DIAL_OUT_PER_MINUTE) if paid else "0.00"
+    log.add(when, seconds, caller, "conf_out", callee, "Domestic", capability, charge)
+
+
+def _toll_free_call(log: _CallLog, midnight: datetime) -> None:
+    when = midnight + timedelta(seconds=log.rng.randint(7 * 3600, 19 * 3600))
+    seconds = int(log.rng.expovariate(1 / 240)) + 15
+    log.add(
+        when,
+        seconds,
+        None,
+        "ucap_in",
+        TOLL_FREE_NUMBER,
+        "Domestic",
+        "MCOPSTNPP",
+        _per_minute(seconds, TOLL_FREE_PER_MINUTE),
+    )
 
 
 OPERATOR_CONNECT = "Fabrikam Telecom"  # an Operator Connect carrier (Microsoft's sample company name)
