@@ -44,8 +44,8 @@ def ledger_notice(ledger: Ledger, current: str) -> str:
             return (
                 '<div class="cc-demo-banner" role="note"><b>Demo tenant: sample data.</b> '
                 f"{html.escape(setup.organisation)}'s users, purchases and calls are invented to show the "
-                "workbook. Start on your own ledger with "
-                f"<code>{html.escape(OWN_LEDGER_COMMAND)}</code>.</div>"
+                'workbook. <span class="cc-wide-only">Start on your own ledger with '
+                f"<code>{html.escape(OWN_LEDGER_COMMAND)}</code>.</span></div>"
             )
         return ""
     if current == "00_overview.ipynb" or not needs_setup(ledger):
