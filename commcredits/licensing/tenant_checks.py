@@ -5,13 +5,22 @@ once and a record with a problem gives no row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..countries import ISO_COUNTRIES
 from .tenant_read import EMAIL, GUID, ImportProblem, Record, RecordProblems, clean_text
 
 MAX_SEATS = 10**9  # seat counts fit DuckDB's BIGINT
+
+
+def _objects(records: list[Record], what: str, problems: list[ImportProblem]) -> Iterator[tuple[Record, Mapping]]:
+    """Each record that is an object, with its data; every other record is a problem ("expected an object")."""
+    for rec in records:
+        if isinstance(rec.data, Mapping):
+            yield rec, rec.data
+        else:
+            problems.append(ImportProblem(rec.where, None, "record", f"expected an object ({what})"))
 
 
 def validate_skus(records: list[Record]) -> tuple[list[dict], list[dict], list[ImportProblem]]:
@@ -21,11 +30,7 @@ def validate_skus(records: list[Record]) -> tuple[list[dict], list[dict], list[I
     plans: list[dict] = []
     problems: list[ImportProblem] = []
     seen: dict[str, str] = {}
-    for rec in records:
-        r = rec.data
-        if not isinstance(r, Mapping):
-            problems.append(ImportProblem(rec.where, None, "record", "expected an object (a subscribedSku)"))
-            continue
+    for rec, r in _objects(records, "a subscribedSku", problems):
         sku_id = clean_text(r.get("skuId"))
         part = clean_text(r.get("skuPartNumber"))
         problem = RecordProblems(rec.where, part or sku_id)
@@ -100,11 +105,7 @@ def validate_users(records: list[Record], known_skus: set[str]) -> tuple[list[di
     problems: list[ImportProblem] = []
     seen_ids: dict[str, str] = {}
     seen_upns: dict[str, str] = {}
-    for rec in records:
-        r = rec.data
-        if not isinstance(r, Mapping):
-            problems.append(ImportProblem(rec.where, None, "record", "expected an object (a user)"))
-            continue
+    for rec, r in _objects(records, "a user", problems):
         upn = clean_text(r.get("userPrincipalName"))
         user_id = clean_text(r.get("id"))
         problem = RecordProblems(rec.where, upn)
