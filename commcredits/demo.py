@@ -1,6 +1,6 @@
 """The embedded demo tenant: Contoso, a few hundred users with real Microsoft license SKUs, phone numbers,
-14 months of call logs in Microsoft Graph's pstnCallLogRow shape, funding, auto-recharges and expiries,
-ending today. Deterministic for a given day and seed. Build it with `python -m commcredits.demo PATH`.
+14 months of call logs in Microsoft Graph's pstnCallLogRow shape (made by `demo_calls`), funding, auto-recharges
+and expiries, ending today. Deterministic for a given day and seed. Build it with `python -m commcredits.demo PATH`.
 
 Everything goes through the package's own import, rating and settlement, exactly as a real tenant's data
 would: the demo is also an end-to-end check of those paths.
@@ -12,12 +12,13 @@ import argparse
 import random
 import sys
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from .credits.billing import BillingDetails, save_billing
 from .credits.ledger import Ledger, open_ledger
+from .demo_calls import OWN_PREFIX, demo_calls
 from .licensing.catalog import load_catalog
 from .licensing.tenant import import_graph_tenant, import_phone_numbers
 from .tenant_setup import record_setup
@@ -81,26 +82,8 @@ LAST = [
     "Weber",
 ]
 DEPARTMENTS = ["Sales", "Support", "Finance", "Engineering", "Operations", "Marketing", "HR"]
-# usage location -> (weight, own-number prefix, dialling plan of domestic numbers)
+# usage location -> how many of the demo's people work there (weight); their numbers are in demo_calls.OWN_PREFIX
 COUNTRIES = {"US": 60, "GB": 15, "DE": 12, "FR": 8, "CA": 5}
-OWN_PREFIX = {"US": "+1425555", "CA": "+1416555", "GB": "+44207946", "DE": "+49309018", "FR": "+3314567"}
-# international destinations people call, with E.164 prefixes that phonenumbers recognises, how often, and
-# the per-minute price the demo's "Microsoft" charges for them (invented, USD)
-ABROAD = [
-    ("+44 20 7946", 7, "0.04"),
-    ("+49 30 9018", 6, "0.04"),
-    ("+33 1 4567", 6, "0.04"),
-    ("+52 55 5555", 4, "0.05"),
-    ("+91 22 6123", 4, "0.09"),
-    ("+81 3 5555", 2, "0.08"),
-    ("+61 2 9999", 2, "0.06"),
-    ("+55 11 5555", 2, "0.09"),
-    ("+44 7700 900", 3, "0.10"),
-    ("+49 151 2345", 2, "0.12"),
-]
-TOLL_FREE_PER_MINUTE = Decimal("0.03")
-CONFERENCE_DIAL_OUT_PER_MINUTE = Decimal("0.024")  # charged to credits beyond what Audio Conferencing includes
-TOLL_FREE_NUMBER = "+18005550100"
 
 
 def demo_end(today: datetime | None = None) -> datetime:
@@ -137,223 +120,123 @@ def _license_profile(rng: random.Random) -> tuple[list[str], str, bool]:
 
 def demo_tenant(rng: random.Random) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
     """Graph `users` and `subscribedSkus`, phone number rows, and the people who call (for the call log)."""
-    catalog = load_catalog()
     users, phones, callers, seen = [], [], [], set()
-    counts: dict[str, int] = {}
     for n in range(USERS):
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        upn = f"{first}.{last}".lower()
-        while upn in seen:
-            upn = f"{first}.{last}{rng.randint(2, 99)}".lower()
-        seen.add(upn)
+        upn = _unique_upn(rng, first, last, seen)
         country = rng.choices(list(COUNTRIES), weights=list(COUNTRIES.values()))[0]
         parts, plan, credits = _license_profile(rng)
         if credits:
             parts = [*parts, "MCOPSTNC"]
-        assigned = [{"skuId": _sku(p), "disabledPlans": []} for p in parts]
-        if parts[0] == "SPE_E5" and plan and rng.random() < 0.08:  # an admin once switched Teams Phone off
-            teams_phone = next(
-                sp.service_plan_id
-                for sp in catalog.product(_sku("SPE_E5")).service_plans
-                if sp.service_plan_name == "MCOEV"
-            )
-            assigned[0]["disabledPlans"] = [teams_phone]
-        for p in parts:
-            counts[p] = counts.get(p, 0) + 1
-        user_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        located = rng.random() > 0.015
-        users.append(
-            {
-                "id": user_id,
-                "userPrincipalName": f"{upn}@{DOMAIN}",
-                "displayName": f"{first} {last}",
-                "usageLocation": country if located else None,
-                "department": rng.choice(DEPARTMENTS),
-                "assignedLicenses": assigned,
-            }
-        )
+        user = _user(rng, upn, f"{first} {last}", country, _assigned(rng, parts, plan))
+        users.append(user)
         number = f"{OWN_PREFIX[country]}{n:04d}"
         if plan and rng.random() > 0.04:
-            phones.append({"userPrincipalName": f"{upn}@{DOMAIN}", "phoneNumber": number})
+            phones.append({"userPrincipalName": upn, "phoneNumber": number})
         if plan or "MCOMEETADV" in parts or parts[0] == "SPE_E5":
             callers.append(
                 {
-                    "id": user_id,
-                    "upn": f"{upn}@{DOMAIN}",
+                    "id": user["id"],
+                    "upn": upn,
                     "name": f"{first} {last}",
                     "country": country,
                     "number": number,
                     "plan": plan,
                 }
             )
-    for name, label in (("main-line", "Main line auto attendant"), ("support-queue", "Support call queue")):
-        users.append(
-            {
-                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                "userPrincipalName": f"{name}@{DOMAIN}",
-                "displayName": label,
-                "usageLocation": "US",
-                "department": None,
-                "assignedLicenses": [
-                    {"skuId": _sku("PHONESYSTEM_VIRTUALUSER"), "disabledPlans": []},
-                    {"skuId": _sku("MCOPSTNC"), "disabledPlans": []},
-                ],
-            }
+    users += _resource_accounts(rng)
+    return users, _subscribed_skus(users), phones, callers
+
+
+def _unique_upn(rng: random.Random, first: str, last: str, seen: set[str]) -> str:
+    """first.last@contoso.com, with a number added when the name is taken; `seen` collects it."""
+    upn = f"{first}.{last}".lower()
+    while upn in seen:
+        upn = f"{first}.{last}{rng.randint(2, 99)}".lower()
+    seen.add(upn)
+    return f"{upn}@{DOMAIN}"
+
+
+def _assigned(rng: random.Random, parts: list[str], plan: str) -> list[dict]:
+    """Graph assignedLicenses for these SKUs; for a few E5 users with a Calling Plan an admin turned Teams Phone off."""
+    assigned = [{"skuId": _sku(p), "disabledPlans": []} for p in parts]
+    if parts[0] == "SPE_E5" and plan and rng.random() < 0.08:
+        teams_phone = next(
+            sp.service_plan_id
+            for sp in load_catalog().product(_sku("SPE_E5")).service_plans
+            if sp.service_plan_name == "MCOEV"
         )
-        counts["PHONESYSTEM_VIRTUALUSER"] = counts.get("PHONESYSTEM_VIRTUALUSER", 0) + 1
-        counts["MCOPSTNC"] = counts.get("MCOPSTNC", 0) + 1
-    spare = {
-        "SPE_E5": 10,
-        "SPE_E3": 25,
-        "STANDARDPACK": 5,
-        "MCOEV": 20,
-        "MCOPSTN1": 15,
-        "MCOPSTN2": 3,
-        "MCOMEETADV": 10,
-        "MCOPSTNC": 9_000,
-        "PHONESYSTEM_VIRTUALUSER": 3,
+        assigned[0]["disabledPlans"] = [teams_phone]
+    return assigned
+
+
+def _user(rng: random.Random, upn: str, name: str, country: str, assigned: list[dict]) -> dict:
+    """One Graph user; a few have no usage location (no license can be assigned to them)."""
+    user_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    located = rng.random() > 0.015
+    return {
+        "id": user_id,
+        "userPrincipalName": upn,
+        "displayName": name,
+        "usageLocation": country if located else None,
+        "department": rng.choice(DEPARTMENTS),
+        "assignedLicenses": assigned,
     }
+
+
+def _resource_accounts(rng: random.Random) -> list[dict]:
+    """The auto attendant and call queue: resource accounts with Teams Phone Resource Account and credits."""
+    return [
+        {
+            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "userPrincipalName": f"{name}@{DOMAIN}",
+            "displayName": label,
+            "usageLocation": "US",
+            "department": None,
+            "assignedLicenses": [
+                {"skuId": _sku("PHONESYSTEM_VIRTUALUSER"), "disabledPlans": []},
+                {"skuId": _sku("MCOPSTNC"), "disabledPlans": []},
+            ],
+        }
+        for name, label in (("main-line", "Main line auto attendant"), ("support-queue", "Support call queue"))
+    ]
+
+
+# seats bought beyond those assigned, per SKU
+SPARE_SEATS = {
+    "SPE_E5": 10,
+    "SPE_E3": 25,
+    "STANDARDPACK": 5,
+    "MCOEV": 20,
+    "MCOPSTN1": 15,
+    "MCOPSTN2": 3,
+    "MCOMEETADV": 10,
+    "MCOPSTNC": 9_000,
+    "PHONESYSTEM_VIRTUALUSER": 3,
+}
+
+
+def _subscribed_skus(users: list[dict]) -> list[dict]:
+    """Graph subscribedSkus: every seat the users hold plus the spare ones."""
+    held = Counter(lic["skuId"] for user in users for lic in user["assignedLicenses"])
     skus = []
-    for part, extra in spare.items():
-        product = catalog.product(_sku(part))
+    for part, extra in SPARE_SEATS.items():
+        product = load_catalog().product(_sku(part))
         skus.append(
             {
                 "skuId": product.sku_id,
                 "skuPartNumber": product.sku_part_number,
                 "appliesTo": "User",
                 "capabilityStatus": "Enabled",
-                "consumedUnits": counts.get(part, 0),
-                "prepaidUnits": {"enabled": counts.get(part, 0) + extra, "suspended": 0, "warning": 0},
+                "consumedUnits": held[product.sku_id],
+                "prepaidUnits": {"enabled": held[product.sku_id] + extra, "suspended": 0, "warning": 0},
                 "servicePlans": [
                     {"servicePlanId": sp.service_plan_id, "servicePlanName": sp.service_plan_name}
                     for sp in product.service_plans
                 ],
             }
         )
-    return users, skus, phones, callers
-
-
-def demo_calls(rng: random.Random, callers: list[dict], start: datetime, days: int) -> list[dict]:
-    """A call log in Microsoft Graph's pstnCallLogRow shape (getPstnCalls), one row per call."""
-    rows = []
-
-    def row(when, seconds, caller, call_type, callee, context, capability, charge="0.00"):
-        rows.append(
-            {
-                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                "callId": f"{rng.getrandbits(40)}_{len(rows)}@52.114.2.1",
-                "userId": caller and caller["id"],
-                "userPrincipalName": caller and caller["upn"],
-                "userDisplayName": caller and caller["name"],
-                "startDateTime": when.isoformat().replace("+00:00", "Z"),
-                "endDateTime": (when + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z"),
-                "duration": seconds,
-                "charge": charge,
-                "connectionCharge": 0,
-                "currency": "USD",
-                "callType": call_type,
-                "calleeNumber": callee,
-                "callerNumber": caller["number"] if caller else TOLL_FREE_NUMBER,
-                "destinationContext": context,
-                "destinationName": None,
-                "licenseCapability": capability,
-                "inventoryType": "Subscriber" if caller else "Service Toll-Free",
-                "operator": "Microsoft",
-                "callDurationSource": "microsoft",
-                "usageCountryCode": caller["country"] if caller else "US",
-                "tenantCountryCode": "US",
-            }
-        )
-
-    planned = [c for c in callers if c["plan"]]
-    conferencing = [c for c in callers if not c["plan"]]
-    for day in range(days):
-        midnight = start + timedelta(days=day)
-        if midnight.weekday() >= 5:
-            continue
-        busy = 1.0 + 0.3 * ((day // 30) % 3)  # some months are busier than others
-        for caller in planned:
-            for _ in range(rng.choices([0, 1, 2, 3], weights=[3, 4, 2, 1])[0]):
-                when = midnight + timedelta(seconds=rng.randint(8 * 3600, 18 * 3600))
-                seconds = int(rng.expovariate(1 / 300)) + 20
-                domestic = f"{OWN_PREFIX[caller['country']]}{rng.randint(5000, 9999)}"
-                row(when, seconds, caller, "user_out", domestic, "Domestic", caller["plan"])
-            if rng.random() < 0.11 * busy:
-                prefix, _, price = rng.choices(ABROAD, weights=[w for _, w, _ in ABROAD])[0]
-                callee = "+" + "".join(ch for ch in prefix if ch.isdigit()) + f"{rng.randint(100, 999)}"
-                when = midnight + timedelta(seconds=rng.randint(8 * 3600, 18 * 3600))
-                seconds = int(rng.expovariate(1 / 1100)) + 60
-                # a Domestic Calling Plan includes no international minutes: Microsoft charges them to credits
-                charge = _per_minute(seconds, Decimal(price)) if caller["plan"] == "MCOPSTN1" else "0.00"
-                row(
-                    when,
-                    seconds,
-                    caller,
-                    "user_out",
-                    callee,
-                    "International",
-                    "MCOPSTNPP" if caller["plan"] == "MCOPSTN1" else caller["plan"],
-                    charge,
-                )
-        for caller in rng.sample(conferencing, k=min(len(conferencing), 6)):
-            when = midnight + timedelta(seconds=rng.randint(8 * 3600, 18 * 3600))
-            callee = f"{OWN_PREFIX[caller['country']]}{rng.randint(5000, 9999)}"
-            seconds = int(rng.expovariate(1 / 1500)) + 60
-            paid = rng.random() < 0.3  # dial-out beyond what the conferencing license includes
-            row(
-                when,
-                seconds,
-                caller,
-                "conf_out",
-                callee,
-                "Domestic",
-                "MCOPSTNPP" if paid else "MCOMEETADD",
-                _per_minute(seconds, CONFERENCE_DIAL_OUT_PER_MINUTE) if paid else "0.00",
-            )
-        for _ in range(rng.randint(4, 12)):  # toll-free calls into the auto attendant, paid from credits
-            when = midnight + timedelta(seconds=rng.randint(7 * 3600, 19 * 3600))
-            seconds = int(rng.expovariate(1 / 240)) + 15
-            row(
-                when,
-                seconds,
-                None,
-                "ucap_in",
-                TOLL_FREE_NUMBER,
-                "Domestic",
-                "MCOPSTNPP",
-                _per_minute(seconds, TOLL_FREE_PER_MINUTE),
-            )
-    rows.sort(key=lambda r: r["startDateTime"])
-    return _billing_variety(rows, start + timedelta(days=days))
-
-
-OPERATOR_CONNECT = "Fabrikam Telecom"  # an Operator Connect carrier (Microsoft's sample company name)
-
-
-def _billing_variety(rows: list[dict], end: datetime) -> list[dict]:
-    """What a real tenant's log also holds (docs/billing.md): French users' domestic calls carried by an
-    Operator Connect carrier that bills them itself, German meeting dial-outs Microsoft charged in EUR, and
-    the last day's charged calls still without a charge (the report lags 24-48 hours): estimates only."""
-    recent = (end - timedelta(hours=30)).isoformat().replace("+00:00", "Z")
-    for r in rows:
-        if r["usageCountryCode"] == "FR" and r["callType"] == "user_out" and r["destinationContext"] == "Domestic":
-            r.update(
-                operator=OPERATOR_CONNECT,
-                callDurationSource="operator",
-                currency="EUR",
-                charge=_per_minute(r["duration"], Decimal("0.02")),
-                licenseCapability="MCOEV",
-            )
-        elif r["usageCountryCode"] == "DE" and r["callType"] == "conf_out" and r["licenseCapability"] == "MCOPSTNPP":
-            r["currency"] = "EUR"
-        if r["startDateTime"] >= recent and r["operator"] == "Microsoft" and r["charge"] != "0.00":
-            r["charge"] = None
-    return rows
-
-
-def _per_minute(seconds: int, price: Decimal) -> str:
-    """The demo's charge: per started minute, rounded half-up to the cent, as text (Graph sends a number)."""
-    return str((-(-seconds // 60) * price).quantize(Decimal("0.01"), ROUND_HALF_UP))
+    return skus
 
 
 def fill_ledger(ledger: Ledger, *, end: datetime, seed: int = 7) -> None:

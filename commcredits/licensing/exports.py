@@ -23,7 +23,7 @@ from ..countries import country_names
 from ..safety import neutralise_formula
 from .catalog import license_name, load_catalog
 from .plans import Plan
-from .tenant import GUID
+from .tenant_read import GUID
 
 MAX_REQUESTS_PER_BATCH = 20  # Graph's limit for one JSON batch
 

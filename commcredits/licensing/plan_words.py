@@ -53,79 +53,86 @@ def count_phrase(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+# each problem's sentence, in the order a plan lists them; no_free_seats (None) has one sentence per license.
+# {users}: "1 user" / "3 users"; {users_have}, {users_get}: with the verb; {has}, {is_are}, {a_resource_account}:
+# agree with the count; {names}: the first few sign-in names.
+_SENTENCES = {
+    "not_in_tenant": "{users} chosen are not in the imported tenant: {names}.",
+    "outside_selection": (
+        "{users} chosen {is_are} left out by the plan's other filters "
+        "(for example they can already dial out, or resource accounts are excluded): {names}."
+    ),
+    "nothing_needed": "{users} chosen already {has} what this change adds: {names}.",
+    "no_usage_location": (
+        "{users_have} no usage location, so no license can be assigned: {names}. "
+        "Choose a usage location for the plan, or set it in the admin center."
+    ),
+    "no_free_seats": None,
+    "calling_plan_needs_teams_phone": (
+        "{users_get} no Calling Plan because Teams Phone could not be assigned to them "
+        "(a Calling Plan needs Teams Phone): {names}."
+    ),
+    "resource_account_needs_payg": (
+        "{users} {a_resource_account} and get no Calling Plan: a resource account dials out only with a "
+        "Pay-As-You-Go Calling Plan (and Communication Credits), and needs none to answer its number: {names}."
+    ),
+    "credits_need_calling_capability": (
+        "{users_get} no Communication Credits license because they have no Audio Conferencing "
+        "or Calling Plan, so the license would not be used: {names}."
+    ),
+    "needs_phone_number": (
+        "{users} with a Calling Plan {has} no phone number; assign one in the Teams admin center: {names}."
+    ),
+    "needs_teams_license": (
+        "{users_have} no Microsoft Teams license (a suite sold without Teams), so calling "
+        "licenses work for them only once they have Teams; assign one in the admin center: {names}."
+    ),
+}
+
+
+def _sentence(template: str, n: int, names: str) -> str:
+    one = n == 1
+    return template.format(
+        users=users_phrase(n),
+        users_have=users_phrase(n, "have"),
+        users_get=users_phrase(n, "get"),
+        has="has" if one else "have",
+        is_are="is" if one else "are",
+        a_resource_account="is a resource account" if one else "are resource accounts",
+        names=names,
+    )
+
+
+def _no_free_seats(n: int, names: str, sku_id: str, labels: dict[str, str], funded: bool) -> str:
+    if sku_id == COMMUNICATION_CREDITS_SKU and not funded:
+        return (
+            f"No Communication Credits licenses are available yet ({users_phrase(n)} need one: {names}). "
+            "They come with the first funding: add funds in Step 2, then plan again."
+        )
+    return (
+        f"Not enough free {license_name(sku_id, labels.get(sku_id))} seats: {users_phrase(n)} left out: {names}. "
+        "Buy more seats or choose fewer users."
+    )
+
+
+def _who(rows: pd.DataFrame) -> tuple[int, str]:
+    """How many users the rows name, and the first few of them by sign-in name."""
+    upns = sorted(rows["user_principal_name"])
+    return len(upns), _names(upns)
+
+
 def problem_sentences(skipped: pd.DataFrame, labels: dict[str, str], funded: bool) -> tuple[str, ...]:
+    """One sentence per problem (per license for missing seats) naming a few of the users it leaves out."""
     sentences = []
-    order = [
-        "not_in_tenant",
-        "outside_selection",
-        "nothing_needed",
-        "no_usage_location",
-        "no_free_seats",
-        "calling_plan_needs_teams_phone",
-        "resource_account_needs_payg",
-        "credits_need_calling_capability",
-        "needs_phone_number",
-        "needs_teams_license",
-    ]
-    for code in order:
+    for code, template in _SENTENCES.items():
         rows = skipped[skipped["code"] == code]
         if rows.empty:
             continue
-        groups = rows.groupby(rows["sku_id"].fillna(""), sort=True) if code == "no_free_seats" else [("", rows)]
-        for sku_id, group in groups:
-            upns = sorted(group["user_principal_name"])
-            n, names = len(upns), _names(upns)
-            if code == "not_in_tenant":
-                text = f"{users_phrase(n)} chosen are not in the imported tenant: {names}."
-            elif code == "nothing_needed":
-                text = f"{users_phrase(n)} chosen already {'has' if n == 1 else 'have'} what this change adds: {names}."
-            elif code == "outside_selection":
-                text = (
-                    f"{users_phrase(n)} chosen {'is' if n == 1 else 'are'} left out by the plan's other filters "
-                    f"(for example they can already dial out, or resource accounts are excluded): {names}."
-                )
-            elif code == "resource_account_needs_payg":
-                text = (
-                    f"{users_phrase(n)} {'is a resource account' if n == 1 else 'are resource accounts'} and "
-                    "get no Calling Plan: a resource account dials out only with a Pay-As-You-Go Calling Plan "
-                    f"(and Communication Credits), and needs none to answer its number: {names}."
-                )
-            elif code == "no_usage_location":
-                text = (
-                    f"{users_phrase(n, 'have')} no usage location, so no license can be assigned: {names}. "
-                    "Choose a usage location for the plan, or set it in the admin center."
-                )
-            elif code == "no_free_seats" and sku_id == COMMUNICATION_CREDITS_SKU and not funded:
-                text = (
-                    f"No Communication Credits licenses are available yet ({users_phrase(n)} need one: {names}). "
-                    "They come with the first funding: add funds in Step 2, then plan again."
-                )
-            elif code == "no_free_seats":
-                text = (
-                    f"Not enough free {license_name(sku_id, labels.get(sku_id))} seats: {users_phrase(n)} left out: {names}. "
-                    "Buy more seats or choose fewer users."
-                )
-            elif code == "calling_plan_needs_teams_phone":
-                text = (
-                    f"{users_phrase(n, 'get')} no Calling Plan because Teams Phone could not be assigned to them "
-                    f"(a Calling Plan needs Teams Phone): {names}."
-                )
-            elif code == "credits_need_calling_capability":
-                text = (
-                    f"{users_phrase(n, 'get')} no Communication Credits license because they have no Audio Conferencing "
-                    f"or Calling Plan, so the license would not be used: {names}."
-                )
-            elif code == "needs_teams_license":
-                text = (
-                    f"{users_phrase(n, 'have')} no Microsoft Teams license (a suite sold without Teams), so calling "
-                    f"licenses work for them only once they have Teams; assign one in the admin center: {names}."
-                )
-            else:
-                text = (
-                    f"{users_phrase(n)} with a Calling Plan {'has' if n == 1 else 'have'} no phone number; assign one in the Teams admin "
-                    f"center: {names}."
-                )
-            sentences.append(text)
+        if template is not None:
+            sentences.append(_sentence(template, *_who(rows)))
+            continue
+        for sku_id, group in rows.groupby(rows["sku_id"].fillna(""), sort=True):
+            sentences.append(_no_free_seats(*_who(group), sku_id, labels, funded))
     return tuple(sentences)
 
 

@@ -3,37 +3,37 @@
 A plan is computed set-based in DuckDB from the tenant snapshot and checked against the rules before anything
 is written: no more licenses than free seats; a Calling Plan only with Teams Phone; a usage location before any
 license; Communication Credits only for users who have (or get) Audio Conferencing or a Calling Plan.
-Applying a plan records it (append-only) and updates the snapshot in one transaction.
+Applying a plan records it (append-only) and updates the snapshot in one transaction. What a plan is asked for
+(`Selection`, `Change`) is in `plan_request`.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
 import pyarrow as pa
 
-from ..countries import ISO_COUNTRIES
-from ..errors import CommCreditsError, InvalidInput
+from ..errors import CommCreditsError
 from ..store import Store, named_sql
-from .catalog import (
-    AUDIO_CONFERENCING_SKU,
-    CALLING_PLANS,
-    COMMUNICATION_CREDITS_SKU,
-    DOMESTIC_CALLING_PLAN_SKU,
-    TEAMS_PHONE_SKU,
-    Capability,
-    is_bundle,
-    license_name,
-    load_catalog,
+from .catalog import Capability, is_bundle, license_name, load_catalog
+from .plan_request import (  # noqa: F401 - the request types and their constructors are imported from here
+    Change,
+    Selection,
+    add_audio_conferencing,
+    add_communication_credits,
+    add_teams_phone_and_calling_plan,
+    as_selection,
+    capabilities_of,
+    make_ready,
+    validate_change,
 )
 from .plan_words import count_phrase, left_out_table, problem_sentences, split_problems, users_phrase, why_text
-from .tenant import GUID, staged
+from .tenant_store import staged
 
 _SQL = named_sql("licensing_plan")
-CALLING_CHOICES = ("audio_conferencing", "calling_plan")
 MCA_NO_CREDITS = (
     "No Communication Credits license is planned: on a Microsoft Customer Agreement (MCA) credits are "
     "not sold and calls beyond the included minutes are billed after use."
@@ -46,112 +46,6 @@ class StalePlan(CommCreditsError):
 
 class SeatsExhausted(CommCreditsError):
     """Applying the plan would assign more licenses than the tenant has free seats; nothing was applied."""
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Which users a plan is about. Filters combine (all must match); no filter means everyone."""
-
-    upns: tuple[str, ...] | None = None
-    department: str | None = None
-    not_ready_only: bool = False
-    include_resource_accounts: bool = True
-
-    @classmethod
-    def everyone(cls) -> Selection:
-        return cls()
-
-    @classmethod
-    def not_ready(cls) -> Selection:
-        return cls(not_ready_only=True)
-
-    @classmethod
-    def users(cls, upns: Iterable[str]) -> Selection:
-        return cls(upns=tuple(upns))
-
-    @classmethod
-    def in_department(cls, department: str) -> Selection:
-        return cls(department=department)
-
-    def describe(self) -> str:
-        parts = []
-        if self.upns is not None:
-            parts.append(f"{len(self.upns)} chosen users")
-        if self.department:
-            parts.append(f"department {self.department}")
-        if self.not_ready_only:
-            parts.append("users who cannot dial out")
-        if not self.include_resource_accounts:
-            parts.append("no resource accounts")
-        return ", ".join(parts) or "everyone"
-
-
-@dataclass(frozen=True)
-class Change:
-    """The licenses wanted for the selected users. Users who already have a capability are left alone.
-
-    `calling_if_missing` gives users with no way to call either 'audio_conferencing' or 'calling_plan';
-    `teams_phone_for_calling_plans` adds Teams Phone to users who hold a Calling Plan without it;
-    `usage_location` is set for users who have none (licenses cannot be assigned without one).
-    """
-
-    audio_conferencing: bool = False
-    teams_phone: bool = False
-    calling_plan: bool = False
-    communication_credits: bool = False
-    calling_if_missing: str | None = None
-    teams_phone_for_calling_plans: bool = False
-    usage_location: str | None = None
-    remove_skus: tuple[str, ...] = ()
-    teams_phone_sku: str = TEAMS_PHONE_SKU
-    calling_plan_sku: str = DOMESTIC_CALLING_PLAN_SKU
-    audio_conferencing_sku: str = AUDIO_CONFERENCING_SKU
-    communication_credits_sku: str = COMMUNICATION_CREDITS_SKU
-
-    def describe(self) -> str:
-        parts = [
-            label
-            for wanted, label in (
-                (self.teams_phone or self.calling_plan, "Teams Phone"),
-                (self.calling_plan, "a Calling Plan"),
-                (self.audio_conferencing, "Audio Conferencing"),
-                (self.calling_if_missing == "audio_conferencing", "Audio Conferencing where no way to call"),
-                (self.calling_if_missing == "calling_plan", "Teams Phone and a Calling Plan where no way to call"),
-                (self.teams_phone_for_calling_plans, "Teams Phone for Calling Plan users"),
-                (self.communication_credits, "Communication Credits"),
-            )
-            if wanted
-        ]
-        text = "add " + ", ".join(parts) if parts else ""
-        if self.remove_skus:
-            text += ("; " if text else "") + f"remove {len(self.remove_skus)} license(s)"
-        if self.usage_location:
-            text += f"; usage location {self.usage_location} where missing"
-        return text or "no change"
-
-
-def add_communication_credits(usage_location: str | None = None) -> Change:
-    return Change(communication_credits=True, usage_location=usage_location)
-
-
-def add_teams_phone_and_calling_plan(
-    calling_plan_sku: str = DOMESTIC_CALLING_PLAN_SKU, usage_location: str | None = None
-) -> Change:
-    return Change(teams_phone=True, calling_plan=True, calling_plan_sku=calling_plan_sku, usage_location=usage_location)
-
-
-def add_audio_conferencing(usage_location: str | None = None) -> Change:
-    return Change(audio_conferencing=True, usage_location=usage_location)
-
-
-def make_ready(usage_location: str | None = None, calling: str = "audio_conferencing") -> Change:
-    """Everything a user needs to dial out: a way to call, Teams Phone for Calling Plans, Communication Credits."""
-    return Change(
-        calling_if_missing=calling,
-        teams_phone_for_calling_plans=True,
-        communication_credits=True,
-        usage_location=usage_location,
-    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,13 +95,7 @@ class AppliedPlan:
     changes: int
 
 
-# ---------------------------------------------------------------------------------------------- validation
-
-
-def _capabilities_of(sku_id: str, store_plans: dict[str, set[str]]) -> set[str]:
-    product = load_catalog().product(sku_id)
-    found = {c.value for c in product.capabilities()} if product else set()
-    return found | store_plans.get(sku_id, set())
+# ---------------------------------------------------------------------------------------------- products
 
 
 def _sku_capabilities(store: Store, sku_id: str) -> set[str]:
@@ -215,7 +103,7 @@ def _sku_capabilities(store: Store, sku_id: str) -> set[str]:
     store_plans: dict[str, set[str]] = {}
     for sku, capability in store.query("SELECT sku_id, capability FROM sku_plan WHERE sku_id = $sku", {"sku": sku_id}):
         store_plans.setdefault(sku, set()).add(capability)
-    return _capabilities_of(sku_id, store_plans)
+    return capabilities_of(sku_id, store_plans)
 
 
 def _use_owned_bundle(store: Store, change: Change) -> Change:
@@ -231,48 +119,6 @@ def _use_owned_bundle(store: Store, change: Change) -> Change:
         "SELECT sku_id FROM license_seats WHERE is_bundle AND free_units > 0 ORDER BY free_units DESC, sku_id LIMIT 1"
     )
     return replace(change, calling_plan_sku=bundles[0][0]) if bundles else change
-
-
-def validate_change(change: Change, store: Store | None = None) -> None:
-    """Raise InvalidInput (naming the field) when a Change cannot be planned."""
-    if change.usage_location is not None and change.usage_location.upper() not in ISO_COUNTRIES:
-        raise InvalidInput(
-            "usage_location",
-            f"{change.usage_location!r} is not an ISO 3166 two-letter country code (for example US, GB, DE)",
-        )
-    if change.calling_if_missing not in (None, *CALLING_CHOICES):
-        raise InvalidInput("calling_if_missing", "choose 'audio_conferencing' or 'calling_plan'")
-    store_plans: dict[str, set[str]] = {}
-    if store is not None:
-        for sku_id, capability in store.query("SELECT sku_id, capability FROM sku_plan"):
-            store_plans.setdefault(sku_id, set()).add(capability)
-    calling_plans = {c.value for c in CALLING_PLANS}
-    for name, grants in (
-        ("teams_phone_sku", {Capability.TEAMS_PHONE.value}),
-        ("calling_plan_sku", calling_plans),
-        ("audio_conferencing_sku", {Capability.AUDIO_CONFERENCING.value}),
-        ("communication_credits_sku", {Capability.COMMUNICATION_CREDITS.value}),
-    ):
-        sku_id = getattr(change, name)
-        if not GUID.match(sku_id or ""):
-            raise InvalidInput(name, f"{sku_id!r} is not a license GUID")
-        if not _capabilities_of(sku_id.lower(), store_plans) & grants:
-            raise InvalidInput(name, f"license {sku_id} does not grant what {name.removesuffix('_sku')} needs")
-    for sku_id in change.remove_skus:
-        if not GUID.match(sku_id):
-            raise InvalidInput("remove_skus", f"{sku_id!r} is not a license GUID")
-
-
-def _selection(selection) -> Selection:
-    if isinstance(selection, Selection):
-        return selection
-    if selection in ("everyone", None):
-        return Selection.everyone()
-    if selection in ("not_ready", "everyone not ready"):
-        return Selection.not_ready()
-    if isinstance(selection, str):
-        raise InvalidInput("selection", "use a Selection, a list of sign-in names, 'everyone' or 'not_ready'")
-    return Selection.users(selection)
 
 
 # ---------------------------------------------------------------------------------------------- planning
@@ -291,12 +137,25 @@ def plan_license_changes(store: Store, selection, change: Change) -> Plan:
     `selection`: a Selection, a list of sign-in names, 'everyone' or 'not_ready'.
     Raises InvalidInput when the Change itself is not usable.
     """
-    sel = _selection(selection)
+    sel = as_selection(selection)
     validate_change(change, store)
     change = _use_owned_bundle(store, change)
     (billed_after_use,) = store.query("SELECT billed_in_arrears FROM funding_status")[0]
+    params = _plan_parameters(store, sel, change, billed_after_use)
+    with store.reading() as con:
+        version = con.execute(_SQL["tenant_version"]).fetchall()[0][0]
+        rows = con.execute(_SQL["plan_license_changes"], params).df()
+        funded = con.execute("SELECT has_credit_seats FROM funding_status").fetchall()[0][0]
+    notes = (MCA_NO_CREDITS,) if change.communication_credits and billed_after_use else ()
+    return _plan_from_rows(
+        rows, f"{change.describe()} for {sel.describe()}", int(version), change, _labels(store), funded, notes
+    )
+
+
+def _plan_parameters(store: Store, sel: Selection, change: Change, billed_after_use: bool) -> dict:
+    """The bound parameters of the `plan_license_changes` statement for this selection and change."""
     cp_capabilities = _sku_capabilities(store, change.calling_plan_sku.lower())
-    params = {
+    return {
         "upns": list(sel.upns or []),
         "filter_upns": sel.upns is not None,
         "department": sel.department or "",
@@ -319,13 +178,11 @@ def plan_license_changes(store: Store, selection, change: Change) -> Plan:
         "cp_bundle": is_bundle(cp_capabilities),
         "cp_is_payg": Capability.PAY_AS_YOU_GO_CALLING_PLAN.value in cp_capabilities,
     }
-    with store.reading() as con:
-        version = con.execute(_SQL["tenant_version"]).fetchall()[0][0]
-        rows = con.execute(_SQL["plan_license_changes"], params).df()
-        funded = con.execute("SELECT has_credit_seats FROM funding_status").fetchall()[0][0]
-    labels = _labels(store)
-    changes = rows[rows["kind"] == "change"].reset_index(drop=True)
-    changes = pd.DataFrame(
+
+
+def _changes_table(changes: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """The plan's changes as the table an admin reviews, one row per change, each with why it is made."""
+    return pd.DataFrame(
         {
             "user_principal_name": changes["user_principal_name"],
             "display_name": changes["display_name"],
@@ -338,24 +195,34 @@ def plan_license_changes(store: Store, selection, change: Change) -> Plan:
             "user_id": changes["user_id"],
         }
     )
+
+
+def _plan_from_rows(
+    rows: pd.DataFrame,
+    description: str,
+    version: int,
+    change: Change,
+    labels: dict[str, str],
+    funded: bool,
+    notes: tuple[str, ...],
+) -> Plan:
+    """The Plan from the planning statement's rows (kind: change, problem or remaining), with its problems in
+    words followed by `notes`."""
+    changes = _changes_table(rows[rows["kind"] == "change"].reset_index(drop=True), labels)
     skipped = rows[rows["kind"] == "problem"][["user_principal_name", "display_name", "code", "sku_id", "user_id"]]
     skipped = skipped.reset_index(drop=True)
-    description = f"{change.describe()} for {sel.describe()}"
-    remaining = rows[rows["kind"] == "remaining"]
-    left_out, missing = split_problems(skipped, remaining, set(changes["user_id"]), labels, funded)
-    problems = problem_sentences(skipped, labels, funded)
-    if change.communication_credits and billed_after_use:
-        problems += (MCA_NO_CREDITS,)
+    changed_users = set(changes["user_id"])
+    left_out, missing = split_problems(skipped, rows[rows["kind"] == "remaining"], changed_users, labels, funded)
     return Plan(
         description,
         changes,
-        problems,
+        problem_sentences(skipped, labels, funded) + notes,
         skipped,
-        int(version),
+        version,
         change,
         left_out,
         missing,
-        left_out_table(skipped, set(changes["user_id"]), labels, funded),
+        left_out_table(skipped, changed_users, labels, funded),
     )
 
 

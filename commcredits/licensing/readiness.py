@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..store import Store
+from ..store import Store, named_sql
 
+_SQL = named_sql("readiness_queries")
 READINESS_COLUMNS = (
     "user_principal_name",
     "display_name",
@@ -69,13 +70,6 @@ def _counts_sentence(not_ready: int, users: int, parts: list[tuple[int, str]]) -
     return f"{subject} dial out: {details}."
 
 
-_REASON_COUNTS = """
-    SELECT r.code, CASE WHEN count(*) = 1 THEN r.summary_one ELSE r.summary END, count(*) AS users
-    FROM (SELECT unnest({column}) AS code FROM readiness) u
-    JOIN readiness_reasons r USING (code)
-    GROUP BY r.code, r.summary, r.summary_one, r.sort_order
-    ORDER BY users DESC, r.sort_order"""
-
 BEYOND_INCLUDED_CALLS = "international on a domestic plan, beyond the included minutes, toll-free, Pay-As-You-Go"
 
 
@@ -95,14 +89,9 @@ def readiness_summary(store: Store) -> ReadinessSummary:
     """Counts per reason and one sentence such as "37 users cannot dial out: 21 have no usage location, ...",
     followed by who can call within included minutes but not beyond them. A user can count under several
     reasons. "Cannot dial out" means the `readiness` view's can_dial_out, the one figure every page shows."""
-    totals = store.query(
-        "SELECT count(*), count(*) FILTER (WHERE can_dial_out), "
-        "count(*) FILTER (WHERE can_dial_out AND NOT can_call_beyond_included) FROM readiness"
-    )[0]
-    rows = store.query(_REASON_COUNTS.format(column="reason_codes"))
-    beyond_rows = store.query(
-        _REASON_COUNTS.format(column="list_filter(beyond_included_codes, lambda c: can_dial_out)")
-    )
+    totals = store.query(_SQL["readiness_totals"])[0]
+    rows = store.query(_SQL["reason_counts"], {"beyond_included": False})
+    beyond_rows = store.query(_SQL["reason_counts"], {"beyond_included": True})
     users, ready, beyond = totals
     sentence = _counts_sentence(users - ready, users, [(n, summary) for _, summary, n in rows])
     sentence += _beyond_sentence(beyond, [(n, summary) for _, summary, n in beyond_rows])
@@ -120,9 +109,7 @@ def readiness_summary(store: Store) -> ReadinessSummary:
 def license_seats(store: Store) -> pd.DataFrame:
     """The tenant's calling licenses with free seats (Microsoft's formula, see the `license_seats` view),
     friendliest first: what Step 1 shows before anything is planned."""
-    df = store.query_df("""SELECT sku_id, sku_part_number, product_name, capabilities, enabled_units, warning_units,
-                                  consumed_units, free_units, capability_status, is_bundle
-                           FROM license_seats ORDER BY is_bundle DESC, lower(product_name)""")
+    df = store.query_df(_SQL["license_seats"])
     df["capabilities"] = df["capabilities"].map(list)
     return df
 
@@ -131,8 +118,6 @@ def toll_free_resource_accounts(store: Store) -> pd.DataFrame:
     """Resource accounts (auto attendants, call queues) that hold a toll-free number: every call to them is paid
     from Communication Credits, so they stop answering when the balance reaches zero. Columns: user_id,
     user_principal_name, display_name, phone_number, has_communication_credits, reason_codes."""
-    df = store.query_df("""SELECT user_id, user_principal_name, display_name, phone_number, has_communication_credits,
-                                  reason_codes
-                           FROM resource_accounts WHERE has_toll_free_number ORDER BY lower(user_principal_name)""")
+    df = store.query_df(_SQL["toll_free_resource_accounts"])
     df["reason_codes"] = df["reason_codes"].map(list)
     return df

@@ -1,9 +1,9 @@
 """Import a Microsoft 365 tenant: users and their licenses, subscribed SKUs (seats), phone numbers.
 
 Input is Microsoft Graph JSON (`GET /users`, `GET /subscribedSkus`; read by `tenant_read`) or simple CSV.
-Everything is validated first; problems are collected and raised as one TenantImportError naming each record
-and field. Only then is the snapshot replaced, in one transaction (`tenant_store`), and every difference from
-the previous snapshot appended to the history (`license_history` view).
+Everything is validated first (`tenant_checks`); problems are collected and raised as one TenantImportError
+naming each record and field. Only then is the snapshot replaced, in one transaction (`tenant_store`), and every
+difference from the previous snapshot appended to the history (`license_history` view).
 """
 
 from __future__ import annotations
@@ -16,195 +16,20 @@ from typing import Any
 
 import phonenumbers
 
-from ..countries import ISO_COUNTRIES
 from ..store import Store
 from .catalog import load_catalog
-from .tenant_read import (  # noqa: F401 - GUID, ImportResult and staged are imported from here by plans/exports
-    EMAIL,
+from .tenant_checks import validate_skus, validate_users
+from .tenant_read import (
     GUID,
     ImportProblem,
     ImportResult,
     Record,
+    RecordProblems,
     TenantImportError,
+    clean_text,
     read_graph_collection,
 )
-from .tenant_store import current_sku_ids, staged, store_phone_numbers, store_tenant  # noqa: F401
-
-MAX_SEATS = 10**9  # seat counts fit DuckDB's BIGINT
-
-
-# ---------------------------------------------------------------------------------------------- validating
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def validate_skus(records: list[Record]) -> tuple[list[dict], list[dict], list[ImportProblem]]:
-    skus: list[dict] = []
-    plans: list[dict] = []
-    problems: list[ImportProblem] = []
-    seen: dict[str, str] = {}
-    for rec in records:
-        r = rec.data
-        if not isinstance(r, Mapping):
-            problems.append(ImportProblem(rec.where, None, "record", "expected an object (a subscribedSku)"))
-            continue
-        sku_id = _text(r.get("skuId"))
-        part = _text(r.get("skuPartNumber"))
-        key = part or sku_id
-        bad = len(problems)
-        if sku_id is None or not GUID.match(sku_id):
-            problems.append(ImportProblem(rec.where, key, "skuId", f"{r.get('skuId')!r} is not a license GUID"))
-        elif sku_id.lower() in seen:
-            problems.append(ImportProblem(rec.where, key, "skuId", f"listed twice (also {seen[sku_id.lower()]})"))
-        if part is None:
-            problems.append(ImportProblem(rec.where, key, "skuPartNumber", "missing"))
-        prepaid = r.get("prepaidUnits")
-        enabled = prepaid.get("enabled") if isinstance(prepaid, Mapping) else None
-        # warning/suspended are optional (older exports leave them out): absent means none
-        warning = prepaid.get("warning", 0) if isinstance(prepaid, Mapping) else 0
-        suspended = prepaid.get("suspended", 0) if isinstance(prepaid, Mapping) else 0
-        consumed = r.get("consumedUnits", 0)
-        for field, value in (
-            ("prepaidUnits.enabled", enabled),
-            ("prepaidUnits.warning", warning),
-            ("prepaidUnits.suspended", suspended),
-            ("consumedUnits", consumed),
-        ):
-            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SEATS:
-                problems.append(
-                    ImportProblem(
-                        rec.where,
-                        key,
-                        field,
-                        f"{str(value)[:30]!r} is not a whole number of seats (0 to {MAX_SEATS:,})",
-                    )
-                )
-        service_plans = r.get("servicePlans") or []
-        if not isinstance(service_plans, list) or not all(
-            isinstance(p, Mapping) and GUID.match(str(p.get("servicePlanId", ""))) and _text(p.get("servicePlanName"))
-            for p in service_plans
-        ):
-            problems.append(
-                ImportProblem(
-                    rec.where,
-                    key,
-                    "servicePlans",
-                    "each service plan needs a servicePlanId (GUID) and a servicePlanName",
-                )
-            )
-        if len(problems) > bad:
-            continue
-        sku_id = sku_id.lower()
-        seen[sku_id] = rec.where
-        skus.append(
-            {
-                "sku_id": sku_id,
-                "sku_part_number": part,
-                "enabled_units": enabled,
-                "consumed_units": consumed,
-                "capability_status": _text(r.get("capabilityStatus")),
-                "warning_units": warning,
-                "suspended_units": suspended,
-            }
-        )
-        plans.extend(
-            {
-                "sku_id": sku_id,
-                "service_plan_id": str(p["servicePlanId"]).lower(),
-                "service_plan_name": _text(p["servicePlanName"]),
-            }
-            for p in service_plans
-        )
-    return skus, plans, problems
-
-
-def validate_users(records: list[Record], known_skus: set[str]) -> tuple[list[dict], list[dict], list[ImportProblem]]:
-    users: list[dict] = []
-    licenses: list[dict] = []
-    problems: list[ImportProblem] = []
-    seen_ids: dict[str, str] = {}
-    seen_upns: dict[str, str] = {}
-    for rec in records:
-        r = rec.data
-        if not isinstance(r, Mapping):
-            problems.append(ImportProblem(rec.where, None, "record", "expected an object (a user)"))
-            continue
-        upn = _text(r.get("userPrincipalName"))
-        user_id = _text(r.get("id"))
-        bad = len(problems)
-
-        def problem(field: str, message: str, where=rec.where, upn=upn) -> None:
-            problems.append(ImportProblem(where, upn, field, message))
-
-        if upn is None:
-            problem("userPrincipalName", "missing")
-        elif not EMAIL.match(upn):
-            problem("userPrincipalName", f"{upn!r} is not an email-style sign-in name (name@domain)")
-        elif upn.lower() in seen_upns:
-            problem("userPrincipalName", f"duplicate user: also {seen_upns[upn.lower()]}")
-        if user_id is None:
-            problem("id", "missing")
-        elif user_id.lower() in seen_ids:
-            problem("id", f"duplicate user id {user_id}: also {seen_ids[user_id.lower()]}")
-        location = _text(r.get("usageLocation"))
-        if location is not None:
-            if location.upper() not in ISO_COUNTRIES:
-                problem(
-                    "usageLocation", f"{location!r} is not an ISO 3166 two-letter country code (for example US, GB, DE)"
-                )
-            location = location.upper()
-        for field in ("displayName", "department", "country"):
-            if r.get(field) is not None and not isinstance(r.get(field), str):
-                problem(field, "expected text")
-        assigned = r.get("assignedLicenses") or []
-        user_licenses: list[dict] = []
-        if not isinstance(assigned, list):
-            problem("assignedLicenses", "expected a list of {skuId, disabledPlans}")
-            assigned = []
-        held: set[str] = set()
-        for j, lic in enumerate(assigned):
-            field = f"assignedLicenses[{j}]"
-            sku_id = _text(lic.get("skuId")) if isinstance(lic, Mapping) else None
-            if sku_id is None or not GUID.match(sku_id):
-                problem(f"{field}.skuId", f"{sku_id!r} is not a license GUID")
-                continue
-            sku_id = sku_id.lower()
-            if sku_id not in known_skus:
-                problem(f"{field}.skuId", f"unknown skuId {sku_id}: not a Microsoft product and not in subscribedSkus")
-                continue
-            if sku_id in held:
-                problem(f"{field}.skuId", f"license {sku_id} is listed twice")
-                continue
-            held.add(sku_id)
-            disabled = lic.get("disabledPlans") or []
-            if not isinstance(disabled, list) or not all(isinstance(p, str) and GUID.match(p) for p in disabled):
-                problem(f"{field}.disabledPlans", "expected a list of service plan GUIDs")
-                continue
-            user_licenses.append({"sku_id": sku_id, "disabled_plans": sorted({p.lower() for p in disabled})})
-        if len(problems) > bad:
-            continue
-        seen_ids[user_id.lower()] = f"{rec.where}"
-        seen_upns[upn.lower()] = f"{rec.where}"
-        users.append(
-            {
-                "user_id": user_id,
-                "user_principal_name": upn,
-                "display_name": _text(r.get("displayName")),
-                "department": _text(r.get("department")),
-                "country": _text(r.get("country")),
-                "usage_location": location,
-            }
-        )
-        licenses.extend({"user_id": user_id, **lic} for lic in user_licenses)
-    return users, licenses, problems
-
-
-# ---------------------------------------------------------------------------------------------- public
+from .tenant_store import current_sku_ids, store_phone_numbers, store_tenant
 
 
 def import_graph_tenant(
@@ -243,7 +68,8 @@ def users_from_csv_rows(
     problems: list[ImportProblem] = []
     for i, row in enumerate(rows, start=1):
         row = {(k or "").strip(): v for k, v in row.items()}
-        upn = _text(row.get("userPrincipalName"))
+        upn = clean_text(row.get("userPrincipalName"))
+        problem = RecordProblems(f"{label} row {i}", upn)
         assigned = []
         for name in _split_licenses(row.get("licenses")):
             if GUID.match(name):
@@ -252,24 +78,18 @@ def users_from_csv_rows(
             product = catalog.by_part_number(name)
             sku_id = part_numbers.get(name.lower()) or (product.sku_id if product else None)
             if sku_id is None:
-                problems.append(
-                    ImportProblem(
-                        f"{label} row {i}",
-                        upn,
-                        "licenses",
-                        f"unknown license {name!r}: use a skuId or a skuPartNumber such as MCOEV",
-                    )
-                )
+                problem("licenses", f"unknown license {name!r}: use a skuId or a skuPartNumber such as MCOEV")
             else:
                 assigned.append({"skuId": sku_id, "disabledPlans": []})
+        problems += problem.found
         users.append(
             {
-                "id": _text(row.get("id")) or (upn or "").lower() or None,
+                "id": clean_text(row.get("id")) or (upn or "").lower() or None,
                 "userPrincipalName": upn,
-                "displayName": _text(row.get("displayName")),
-                "usageLocation": _text(row.get("usageLocation")),
-                "department": _text(row.get("department")),
-                "country": _text(row.get("country")),
+                "displayName": clean_text(row.get("displayName")),
+                "usageLocation": clean_text(row.get("usageLocation")),
+                "department": clean_text(row.get("department")),
+                "country": clean_text(row.get("country")),
                 "assignedLicenses": assigned,
             }
         )
@@ -338,27 +158,24 @@ def validate_phone_numbers(
     seen_numbers: dict[str, str] = {}
     for i, row in enumerate(rows, start=1):
         where = row.get("where") or f"{source} row {i}"
-        upn = _text(row.get("userPrincipalName"))
+        upn = clean_text(row.get("userPrincipalName"))
         user_id = by_upn.get((upn or "").lower())
-        bad = len(problems)
+        problem = RecordProblems(where, upn)
         if upn is None:
-            problems.append(ImportProblem(where, None, "userPrincipalName", "missing"))
+            problem("userPrincipalName", "missing")
         elif user_id is None:
-            problems.append(ImportProblem(where, upn, "userPrincipalName", "no such user in the imported tenant"))
+            problem("userPrincipalName", "no such user in the imported tenant")
         elif user_id in seen_users:
-            problems.append(
-                ImportProblem(where, upn, "userPrincipalName", f"listed twice (also {seen_users[user_id]})")
-            )
+            problem("userPrincipalName", f"listed twice (also {seen_users[user_id]})")
         try:
             number = normalize_phone_number(row.get("phoneNumber"))
             if number in seen_numbers:
-                problems.append(
-                    ImportProblem(where, upn, "phoneNumber", f"{number} is already given to {seen_numbers[number]}")
-                )
+                problem("phoneNumber", f"{number} is already given to {seen_numbers[number]}")
         except ValueError as exc:
-            problems.append(ImportProblem(where, upn, "phoneNumber", str(exc)))
+            problem("phoneNumber", str(exc))
             number = None
-        if len(problems) > bad:
+        problems += problem.found
+        if problem.found:
             continue
         seen_users[user_id] = where.removeprefix(f"{source} ")
         seen_numbers[number] = where.removeprefix(f"{source} ")

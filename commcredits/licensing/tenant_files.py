@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from ..credits.ledger import Ledger
 from . import admin_center as ac
 from .catalog import load_catalog
-from .tenant import validate_phone_numbers, validate_skus, validate_users
+from .tenant import validate_phone_numbers
+from .tenant_checks import validate_skus, validate_users
 from .tenant_read import ImportProblem, ImportResult, TenantImportError, read_graph_collection
 from .tenant_store import current_sku_ids, store_phone_numbers, store_tenant
 

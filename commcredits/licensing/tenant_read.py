@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,27 @@ class ImportProblem:
     def __str__(self) -> str:
         who = f" ({self.key})" if self.key else ""
         return f"{self.record}{who}: {self.field}: {self.message}"
+
+
+def clean_text(value: Any) -> str | None:
+    """The value as stripped text; None when it is missing or blank."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+@dataclass
+class RecordProblems:
+    """The one way a check records a problem: each names the record (`where`) and whose it is (`key`).
+    Call it with the field and the message; `found` holds what this record's checks found."""
+
+    where: str
+    key: str | None
+    found: list[ImportProblem] = field(default_factory=list)
+
+    def __call__(self, name: str, message: str) -> None:
+        self.found.append(ImportProblem(self.where, self.key, name, message))
 
 
 class TenantImportError(InvalidInput):

@@ -171,24 +171,8 @@ def sync_m365(
     report = SyncReport(run_id, start, now, currency=ledger.currency)
     try:
         if tenant:
-            tell("Reading users and licenses from Microsoft 365", 0.0)
-            users = list(connection.pages(_users_request(connection)))
-            tell("Reading subscriptions and seats", 0.05)
-            skus = list(connection.pages("subscribedSkus?$select=" + ",".join(SKU_FIELDS)))
-            result = import_graph_tenant(store, users, skus, source="Microsoft Graph sync")
-            report = _with(report, users=result.users, skus=result.skus, license_changes=result.changes)
-        with tempfile.TemporaryDirectory(prefix="commcredits-sync-") as folder:
-            for number, (a, b) in enumerate(windows):
-                report = _sync_window(
-                    ledger,
-                    connection,
-                    run_id,
-                    a,
-                    b,
-                    Path(folder),
-                    report,
-                    lambda text, part, number=number: tell(text, 0.1 + 0.8 * (number + part) / len(windows)),
-                )
+            report = _sync_tenant(store, connection, report, tell)
+        report = _sync_calls(ledger, connection, windows, report, tell)
         report = _with(report, late_rows=_late_rows(store, imports_from, read_before))
         tell("Rating and settling calls", 0.92)
         settled = rate_and_settle(ledger).settlement
@@ -199,6 +183,33 @@ def sync_m365(
         raise
     _finish(store, report, "ok", report.summary())
     tell(report.summary(), 1.0)
+    return report
+
+
+def _sync_tenant(store, connection: M365Connection, report: SyncReport, tell: Progress) -> SyncReport:
+    """Users, licenses and seats read from Graph and imported as a file import of the same pages would be."""
+    tell("Reading users and licenses from Microsoft 365", 0.0)
+    users = list(connection.pages(_users_request(connection)))
+    tell("Reading subscriptions and seats", 0.05)
+    skus = list(connection.pages("subscribedSkus?$select=" + ",".join(SKU_FIELDS)))
+    result = import_graph_tenant(store, users, skus, source="Microsoft Graph sync")
+    return _with(report, users=result.users, skus=result.skus, license_changes=result.changes)
+
+
+def _sync_calls(ledger, connection: M365Connection, windows, report: SyncReport, tell: Progress) -> SyncReport:
+    """Every window's call-log pages imported (through a scratch folder, as the Graph JSON files they are)."""
+    with tempfile.TemporaryDirectory(prefix="commcredits-sync-") as folder:
+        for number, (a, b) in enumerate(windows):
+            report = _sync_window(
+                ledger,
+                connection,
+                report.run_id,
+                a,
+                b,
+                Path(folder),
+                report,
+                lambda text, part, number=number: tell(text, 0.1 + 0.8 * (number + part) / len(windows)),
+            )
     return report
 
 
