@@ -15,10 +15,20 @@ from . import format as fmt
 PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
 BLUE, GREEN, RED, GREY = "#0f548c", "#107c10", "#a4262c", "#8a8886"
 
+# What a chart says instead of bare axes while the ledger holds nothing for it to draw
+NO_BALANCE_YET = (
+    "No purchases or calls yet: the balance appears here once Step 2 records a purchase or the Usage page "
+    "imports calls."
+)
+NO_PURCHASES_YET = "No purchases yet: each one appears here at its expiry date, 12 months after it was bought."
+NO_SPEND_YET = "No calls yet: the chart appears after the first call-log import."
 
-def _layout(fig: go.Figure, title: str, currency: str, locale: str | None) -> go.Figure:
+
+def _layout(fig: go.Figure, title: str, currency: str, locale: str | None, *, empty: str) -> go.Figure:
+    """Title, size, axes and legend; `empty` is the sentence shown instead of the chart when it has no data."""
     symbol = get_currency_symbol(currency, locale=locale or fmt.display_locale())
     fig.update_layout(
+        meta={"empty": empty},
         # the title is shown as a heading above the chart (see as_outputs): on a phone plotly's own title
         # would sit under the toolbar
         title={"text": title},
@@ -62,7 +72,7 @@ def balance_chart(daily: pd.DataFrame, currency: str, *, trigger=None, locale: s
             annotation_text="auto-recharge trigger",
             annotation_position="top left",
         )
-    return _layout(fig, "Balance at the end of each day", currency, locale)
+    return _layout(fig, "Balance at the end of each day", currency, locale, empty=NO_BALANCE_YET)
 
 
 # Past this many lots the chart shows one bar per expiry month: a tenant recharging every day has thousands of
@@ -104,7 +114,7 @@ def expiry_chart(
     fig.add_annotation(x=now, y=1, yref="paper", text="today", showarrow=False, xanchor="left", font={"color": BLUE})
     fig.update_layout(barmode="stack", bargap=0.5)
     title = "Purchases by expiry " + ("month" if per_month else "date") + " (12 months after purchase)"
-    return _layout(fig, title, currency, locale)
+    return _layout(fig, title, currency, locale, empty=NO_PURCHASES_YET)
 
 
 def expiry_months(lots: pd.DataFrame) -> pd.DataFrame:
@@ -128,7 +138,7 @@ def spend_by_month_chart(months: pd.DataFrame, currency: str, locale: str | None
         name="Spent",
         hovertemplate="%{x}: %{y:,.2f} (%{customdata} calls)<extra></extra>",
     )
-    fig = _layout(fig, "Credits spent per month", currency, locale)
+    fig = _layout(fig, "Credits spent per month", currency, locale, empty=NO_SPEND_YET)
     fig.update_layout(xaxis={"type": "category"}, showlegend=False, height=300)
     return fig
 
@@ -159,6 +169,26 @@ def heading_output(figure: go.Figure) -> dict:
     }
 
 
+def has_data(figure: go.Figure) -> bool:
+    """Whether any of the figure's traces has a point to draw (an empty ledger's charts have none)."""
+    return any(trace.x is not None and len(trace.x) for trace in figure.data)
+
+
+def empty_output(figure: go.Figure) -> dict:
+    """The sentence a chart with nothing to draw shows instead of bare axes."""
+    sentence = html.escape((figure.layout.meta or {}).get("empty", "Nothing to show yet."))
+    return {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {"text/html": f'<p class="cc-hint cc-chart-empty">{sentence}</p>', "text/plain": sentence},
+    }
+
+
 def show_in(output, figures) -> None:
-    """Replace what an ipywidgets Output shows with `figures`, each under its title (safe from callbacks too)."""
-    output.outputs = tuple(part for figure in figures for part in (heading_output(figure), as_output(figure)))
+    """Replace what an ipywidgets Output shows with `figures`, each under its title, or a sentence saying why
+    there is nothing to draw yet (safe from callbacks too)."""
+    output.outputs = tuple(
+        part
+        for figure in figures
+        for part in (heading_output(figure), as_output(figure) if has_data(figure) else empty_output(figure))
+    )
