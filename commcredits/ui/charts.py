@@ -48,9 +48,10 @@ def balance_chart(daily: pd.DataFrame, currency: str, *, trigger=None, locale: s
     fig.add_scatter(
         x=daily["day"],
         y=daily["balance"].astype(float),
-        mode="lines",
+        mode="lines" if len(daily) > 2 else "lines+markers",  # a first purchase is one point: a dot, not nothing
         name="Balance",
         line={"color": BLUE, "width": 2, "shape": "hv"},
+        marker={"size": 8},
         fill="tozeroy",
         fillcolor="rgba(15,84,140,0.08)",
     )
@@ -72,12 +73,21 @@ def balance_chart(daily: pd.DataFrame, currency: str, *, trigger=None, locale: s
             annotation_text="auto-recharge trigger",
             annotation_position="top left",
         )
+    if len(daily) == 1:  # plotly would zoom into milliseconds around a lone day
+        fig.update_xaxes(range=_days_around(daily["day"].iloc[0], 3))
     return _layout(fig, "Balance at the end of each day", currency, locale, empty=NO_BALANCE_YET)
+
+
+def _days_around(day, days: int) -> list:
+    middle = pd.Timestamp(day)
+    return [middle - pd.Timedelta(days=days), middle + pd.Timedelta(days=days)]
 
 
 # Past this many lots the chart shows one bar per expiry month: a tenant recharging every day has thousands of
 # lots, and 27,000 bars (4 MB of figure) keep the Overview blank for over a minute in the browser.
 MAX_LOT_BARS = 60
+ONE_BAR_WIDTH_MS = 10 * 24 * 3600 * 1000  # ten days: visible on a year's axis
+LONE_BAR_MARGIN = pd.Timedelta(days=30)
 
 
 def expiry_chart(
@@ -96,6 +106,10 @@ def expiry_chart(
         )
     else:
         label = "invoice " + frame["invoice_id"].astype(str)
+    # plotly sizes date bars by the gap between them; one expiry date alone would be a bar 1 ms wide, and the
+    # axis would end in its middle
+    lone = frame["expires_at"].nunique() == 1
+    width = ONE_BAR_WIDTH_MS if lone else None
     fig = go.Figure()
     for column, name, color in (
         ("spent", "Spent", GREY),
@@ -103,6 +117,7 @@ def expiry_chart(
         ("remaining", "Still open", GREEN),
     ):
         fig.add_bar(
+            width=width,
             x=frame["expires_at"],
             y=frame[column].astype(float),
             name=name,
@@ -113,6 +128,9 @@ def expiry_chart(
     fig.add_vline(x=now, line={"color": BLUE, "dash": "dash"})
     fig.add_annotation(x=now, y=1, yref="paper", text="today", showarrow=False, xanchor="left", font={"color": BLUE})
     fig.update_layout(barmode="stack", bargap=0.5)
+    if lone:
+        expiry = pd.Timestamp(frame["expires_at"].iloc[0])
+        fig.update_xaxes(range=[min(pd.Timestamp(now), expiry) - LONE_BAR_MARGIN, expiry + LONE_BAR_MARGIN])
     title = "Purchases by expiry " + ("month" if per_month else "date") + " (12 months after purchase)"
     return _layout(fig, title, currency, locale, empty=NO_PURCHASES_YET)
 
