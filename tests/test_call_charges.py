@@ -269,6 +269,50 @@ def test_call_charges_gives_every_call_a_status_reason_and_amount():
     assert sorted(attention["status"]) == ["blocked", "estimate", "other_currency"]
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    charges=st.lists(st.sampled_from(["0.00", "1.00", "2.50", "4.00"]), min_size=2, max_size=8),
+    order=st.randoms(use_true_random=False),
+    batches=st.integers(2, 4),
+    top_up=st.sampled_from([None, "3.00"]),
+)
+def test_late_logs_settled_in_any_arrival_order_are_counted_as_call_charges_counts_them(
+    charges, order, batches, top_up
+):
+    """Issue 24: logs arrive out of order (a batch older than what the ledger recorded is settled at its own time);
+    the settlement report's counts per status still equal the view's, including calls a late one left blocked."""
+    ledger = funded(amount="5.00")
+    rows = [graph_row(n, charge=charge) for n, charge in enumerate(charges)]
+    order.shuffle(rows)
+    for b in range(batches):
+        cc.import_pstn_calls(ledger, rows[b::batches])
+        if top_up and b == 1:
+            ledger.add_funds(top_up, at=T0 + timedelta(minutes=10 * len(rows)), order_id="PO-top-up")
+        report = settle(ledger)
+        view = cc.call_charges(ledger)["status"].value_counts().to_dict()
+        assert report.by_status == {status: view.get(status, 0) for status in report.by_status}
+
+
+def test_settlement_reads_only_new_calls_yet_loses_none_after_a_partial_settlement_or_a_block():
+    """settle_mark lets a settlement skip the calls a full one already considered; a settlement up to a time
+    leaves the mark where it was, and blocked calls are tried again, so every call is paid once funds allow."""
+    ledger = funded(amount="5.00")
+    cc.import_pstn_calls(ledger, [graph_row(n, charge="1.00") for n in range(3)])
+    settle(ledger, until=T0 + timedelta(minutes=5))  # only the first call
+    assert ledger.store.query("SELECT count(*) FROM settle_mark") == [(0,)]
+    settle(ledger)
+    (mark,) = ledger.store.query("SELECT settled_through FROM settle_mark")[0]
+    cc.import_pstn_calls(ledger, [graph_row(n, charge="2.00") for n in range(3, 5)])  # one is blocked
+    report = settle(ledger)
+    assert report.blocked == 1 and ledger.store.query("SELECT settled_through FROM settle_mark")[0][0] > mark
+    ledger.add_funds("5.00", at=T0 + timedelta(hours=2), order_id="PO-more")
+    cc.import_pstn_calls(ledger, [graph_row(18, charge="2.00")])  # after the purchase: paid
+    report = settle(ledger)  # the blocked call is tried again at its own time: still nothing to pay it then
+    assert (report.settled, report.blocked) == (1, 1)
+    assert report.by_status["settled"] == 5 and report.by_status["blocked"] == 1
+    assert sorted(spends(ledger).values()) == [Decimal("1.00")] * 3 + [Decimal("2.00")] * 2
+
+
 def test_mca_split_call_says_what_came_from_credits_and_what_is_billed_in_arrears():
     ledger = funded(amount="1.00")
     ledger.set_agreement("MCA")

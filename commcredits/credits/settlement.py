@@ -83,32 +83,37 @@ def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> Sett
         if not ledger.store.is_memory:  # this connection's own instance: past the cap DuckDB spills to disk
             con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         if calls is None:  # read where they are: staging them first would copy every call once more
-            source, params = f"({SQL['calls_to_settle']})", {"currency": ledger.currency, "until": until}
+            (since,) = con.execute(SQL["since"]).fetchall()[0]
+            source = f"({SQL['calls_to_settle']})"
+            params = {"currency": ledger.currency, "until": until, "since": since}
         else:
             _stage_given(con, calls, until)
             source, params = "_settle_input", {}
-        report, considered = _settle_staged(con, ledger, source, params)
+        report = _settle_staged(con, ledger, source, params)
         for name in ("_settle_input", "_settle_known", "_settle_calls", "_settle_late"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
-        if calls is None and not report.late:
-            counts = _status_counts(con, report, considered, until)
+        if calls is None:  # late calls too: the replay reconsiders every blocked call and reports it
+            counts = _status_counts(con, report, until)
+            if until is None:
+                con.execute(SQL["set_mark"])
         else:  # the given calls need not be imported ones: ask the view
             counts = dict(con.execute("SELECT status, count(*) FROM call_charges GROUP BY status").fetchall())
         return replace(report, by_status={s: int(counts.get(s, 0)) for s in CALL_STATUSES})
 
 
-def _status_counts(con, report: SettlementReport, considered: int, until: datetime | None) -> dict:
+def _status_counts(con, report: SettlementReport, until: datetime | None) -> dict:
     """Every imported call by status after settling them (the statuses of view call_charges): nothing unpaid in
-    silence. What Microsoft's row decides is counted from the rows alone; each call this settlement considered
-    (charged, in the ledger's currency, up to `until`) is now settled or blocked, as its report says. Only the
-    charged calls after `until` need their spend entries looked up: joining every call with its entry costs
-    more than the settlement itself on a big ledger."""
-    counts = dict(
-        con.execute(
-            "SELECT row_status, count(*) FROM call_row_status WHERE row_status IS NOT NULL GROUP BY row_status"
-        ).fetchall()
-    )
-    counts["settled"], counts["blocked"] = considered - report.blocked, report.blocked
+    silence. What Microsoft's row decides is counted from the rows alone; every other call up to `until` (charged,
+    in the ledger's currency) is now settled or blocked, and this settlement reported every blocked one (it
+    reconsiders them each time). Only the charged calls after `until` need their spend entries looked up:
+    joining every call with its entry costs more than the settlement itself on a big ledger."""
+    counts, charged = {}, 0
+    for status, n in con.execute(SQL["row_status_counts"], [until]).fetchall():
+        if status is None:
+            charged = n
+        else:
+            counts[status] = n
+    counts["settled"], counts["blocked"] = charged - report.blocked, report.blocked
     if until is not None:
         for status, n in con.execute(SQL["status_after_until"], [until]).fetchall():
             counts[status] = counts.get(status, 0) + n
@@ -204,14 +209,13 @@ def _settle_late(con, ledger: Ledger, counts: dict) -> SettlementReport:
     )
 
 
-def _settle_staged(con, ledger: Ledger, source: str, params: dict) -> tuple[SettlementReport, int]:
+def _settle_staged(con, ledger: Ledger, source: str, params: dict) -> SettlementReport:
     """Settle the calls of relation `source` (usage_id, t_us, cents; any order; its query parameters `params`)
-    inside the open transaction `con`. Returns the report and how many calls with a charge `source` held (those
-    already in the ledger included)."""
+    inside the open transaction `con`."""
     counts = _order_calls(con, ledger, source, params)
     mca = current_agreement(con) is Agreement.MCA
     if counts["late"] and not mca:
-        return _settle_late(con, ledger, counts), counts["count"] + counts["known"]
+        return _settle_late(con, ledger, counts)
     engine = _new_engine(con, mca)
     blocked, arrears = [], [0, 0]
     for start in range(0, counts["count"], CHUNK):
@@ -236,14 +240,13 @@ def _settle_staged(con, ledger: Ledger, source: str, params: dict) -> tuple[Sett
         late=int(counts["late"]),
         conflicts=int(counts["conflicts"]),
     )
-    considered = counts["count"] + counts["known"]
     if mca:
         return SettlementReport(
             **common,
             billed_in_arrears=arrears[0],
             arrears_amount=money(arrears[1]),
             blocked_calls=pd.DataFrame({"usage_id": [], "start_at": [], "charge": []}),
-        ), considered
+        )
     blocked_calls = _blocked_frame(blocked, ledger.currency)
     (busiest,) = con.execute(SQL["busiest_recharge_day"]).fetchall()[0]
     return SettlementReport(
@@ -254,7 +257,7 @@ def _settle_staged(con, ledger: Ledger, source: str, params: dict) -> tuple[Sett
         blocked=len(blocked_calls),
         blocked_amount=money(sum(int(p[2].sum()) for p in blocked)),
         blocked_calls=blocked_calls,
-    ), considered
+    )
 
 
 def _record_blocked(con, engine: Engine, usage_ids, times, cents) -> tuple:

@@ -23,7 +23,7 @@ CREATE OR REPLACE MACRO currency_digits(iso_code) AS
 -- half-up to the currency's minor unit: exactly what settlement draws (from rows in the ledger's currency).
 CREATE OR REPLACE VIEW microsoft_charge AS
 SELECT c.usage_id, c.start_at, c.user_principal_name, c.user_display_name, c.call_type, c.license_capability,
-       c.operator, c.charge AS reported_charge, c.currency, c.connection_charge,
+       c.operator, c.charge AS reported_charge, c.currency, c.connection_charge, c.imported_at,
        CASE WHEN c.operator NOT ILIKE 'microsoft' THEN 'operator'  -- import trims it; NULL = not given
             WHEN c.charge IS NULL THEN 'no_charge'
             ELSE 'microsoft' END AS billed_by,

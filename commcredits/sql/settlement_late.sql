@@ -1,28 +1,34 @@
 -- Re-settling from the earliest late call (commcredits/credits/settlement_late.py). Times are µs since the
--- epoch (UTC); money in the _late_* tables is integer hundredths. $1 is t0 unless said otherwise.
+-- epoch (UTC); money in the _late_* tables is integer hundredths. $1 is t0 unless said otherwise. Columns are
+-- compared with t0 as a timestamp (to_timestamp(0) + to_microseconds($1)), never wrapped in epoch_us(): DuckDB then
+-- skips the row groups written before t0, so the work grows with what happened since, not with the journal.
 
 -- name: lots_alive_at
 -- Lots bought before t0, neither reversed (a recharge a late call undid) nor expired before t0, with what they
 -- held just before t0; oldest purchase first (the FIFO order).
+-- (What a lot held before t0: all it holds now less what the entries from t0 on moved.)
 WITH reversed AS (
     SELECT lot_id FROM entry WHERE kind IN ('purchase', 'recharge') GROUP BY lot_id HAVING sum(amount) = 0
 ), expired AS (
-    SELECT lot_id FROM entry WHERE kind = 'expiry' AND epoch_us(occurred_at) < $1
+    SELECT lot_id FROM entry WHERE kind = 'expiry' AND occurred_at < to_timestamp(0) + to_microseconds($1)
 ), alive AS (
     SELECT lot_id, purchased_at, expires_at FROM lot
-    WHERE epoch_us(purchased_at) < $1 AND lot_id NOT IN (SELECT lot_id FROM reversed)
+    WHERE purchased_at < to_timestamp(0) + to_microseconds($1) AND lot_id NOT IN (SELECT lot_id FROM reversed)
       AND lot_id NOT IN (SELECT lot_id FROM expired)
+), since_t0 AS (
+    SELECT entry_id FROM entry WHERE occurred_at >= to_timestamp(0) + to_microseconds($1)
 )
 SELECT l.lot_id, epoch_us(l.expires_at),
-       (coalesce(sum(a.amount) FILTER (WHERE epoch_us(e.occurred_at) < $1), 0) * 100)::BIGINT
-FROM alive l LEFT JOIN allocation a USING (lot_id) LEFT JOIN entry e USING (entry_id)
+       ((coalesce(sum(a.amount), 0)
+         - coalesce(sum(a.amount) FILTER (WHERE a.entry_id IN (SELECT entry_id FROM since_t0)), 0)) * 100)::BIGINT
+FROM alive l LEFT JOIN allocation a USING (lot_id)
 GROUP BY l.lot_id, l.purchased_at, l.expires_at
 ORDER BY l.purchased_at, l.lot_id;
 
 -- name: orders_from
 -- Manual orders from t0 on, in purchase order: (lot_id, bought, expires, cents).
 SELECT lot_id, epoch_us(purchased_at), epoch_us(expires_at), (amount * 100)::BIGINT FROM lot
-WHERE source = 'order' AND epoch_us(purchased_at) >= $1
+WHERE source = 'order' AND purchased_at >= to_timestamp(0) + to_microseconds($1)
 ORDER BY purchased_at, lot_id;
 
 -- name: calls_from
@@ -31,11 +37,14 @@ ORDER BY purchased_at, lot_id;
 SELECT usage_id, t_us, cents FROM (
     SELECT *, row_number() OVER (PARTITION BY usage_id ORDER BY rank) AS n FROM (
         SELECT usage_id, epoch_us(min(call_at)) AS t_us, (-sum(amount) * 100)::BIGINT AS cents, 0 AS rank
-        FROM entry WHERE kind = 'spend' AND epoch_us(call_at) >= $1
+        FROM entry
+        -- a spend is recorded at its call's time or later (occurred_at >= call_at): the first test skips row groups
+        WHERE occurred_at >= to_timestamp(0) + to_microseconds($1)
+          AND kind = 'spend' AND call_at >= to_timestamp(0) + to_microseconds($1)
         GROUP BY usage_id HAVING sum(amount) <> 0
         UNION ALL SELECT usage_id, t_us, cents, 1 FROM _settle_late
         UNION ALL SELECT usage_id, epoch_us(start_at), (charge * 100)::BIGINT, 2 FROM blocked_call
-        WHERE epoch_us(start_at) >= $1))
+        WHERE start_at >= to_timestamp(0) + to_microseconds($1)))
 WHERE n = 1 AND cents > 0
 ORDER BY t_us, usage_id;
 
@@ -63,7 +72,8 @@ WITH ref AS (
 ), scope AS (
     SELECT entry_id, coalesce(adjusts, idempotency_key) AS key, kind, epoch_us(occurred_at) AS occurred_us, usage_id
     FROM entry
-    WHERE (kind = 'spend' AND epoch_us(call_at) >= $1) OR (kind IN ('recharge', 'expiry') AND epoch_us(occurred_at) >= $1)
+    WHERE occurred_at >= to_timestamp(0) + to_microseconds($1)  -- implied by either test below; skips row groups
+      AND ((kind = 'spend' AND call_at >= to_timestamp(0) + to_microseconds($1)) OR kind IN ('recharge', 'expiry'))
 ), cur AS (
     SELECT s.key, any_value(s.kind) AS kind, min(s.occurred_us) AS occurred_us, a.lot_id,
            sum((a.amount * 100)::BIGINT) AS cents, any_value(s.usage_id) AS usage_id

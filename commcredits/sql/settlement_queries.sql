@@ -4,10 +4,31 @@
 -- name: calls_to_settle
 -- What Microsoft charged (operator Microsoft or not given), rounded half-up to the minor unit, in the
 -- ledger's currency (view microsoft_charge, sql/charges_views.sql). Estimates from the rate card never settle.
+-- Only the calls imported after $since (settle_mark) and the blocked ones: every other was settled already.
+-- (Two scans rather than an OR: DuckDB then skips the row groups imported before $since.)
 SELECT c.usage_id, epoch_us(c.start_at) AS t_us, (c.charge * 100)::BIGINT AS cents
-FROM microsoft_charge c
+FROM (SELECT * FROM microsoft_charge WHERE imported_at > $since
+      UNION ALL
+      SELECT * FROM microsoft_charge
+      WHERE imported_at <= $since AND usage_id IN (SELECT usage_id FROM blocked_call)) c
 WHERE c.billed_by = 'microsoft' AND c.charge > 0 AND c.currency = $currency
   AND ($until::TIMESTAMPTZ IS NULL OR c.start_at <= $until);
+
+-- name: since
+-- Where the next settlement starts reading imported calls: the mark less an hour, or the beginning.
+SELECT coalesce((SELECT settled_through FROM settle_mark) - INTERVAL 1 HOUR, TIMESTAMPTZ '1970-01-01 00:00:00+00');
+
+-- name: set_mark
+-- After a full settlement (no `until`): every call imported by now was considered.
+INSERT OR REPLACE INTO settle_mark
+SELECT 1, max(imported_at) FROM pstn_call HAVING max(imported_at) IS NOT NULL;
+
+-- name: row_status_counts
+-- Imported calls by what Microsoft's row decides (call_row_status); NULL: charged in the ledger's currency, up to
+-- $1 (settled or blocked after a settlement).
+SELECT row_status, count(*) FROM call_row_status
+WHERE row_status IS NOT NULL OR $1::TIMESTAMPTZ IS NULL OR start_at <= $1
+GROUP BY row_status;
 
 -- name: stage_given
 -- Calls given as a table (_settle_given: usage_id, start_at, charge) up to $1, as integer hundredths with

@@ -116,6 +116,14 @@ CREATE TABLE IF NOT EXISTS rating_mark (
 -- added later: a digest of the licenses and users that size the minute pools (a change redoes the estimates)
 ALTER TABLE rating_mark ADD COLUMN IF NOT EXISTS pool_inputs VARCHAR;
 
+-- settle_mark: one row, how far settlement looked (a cache, like rating_mark: without it every imported call is
+-- looked at again, which costs time, never money). A full settlement considered every call imported by then;
+-- the next one reads the calls imported since (less an hour, for clock adjustments) and the blocked ones.
+CREATE TABLE IF NOT EXISTS settle_mark (
+    id               INTEGER PRIMARY KEY,   -- always 1
+    settled_through  TIMESTAMPTZ NOT NULL   -- the newest imported_at of the calls a full settlement considered
+);
+
 -- blocked_call: calls a settlement could not pay (balance too low even after a recharge); they stay unsettled.
 CREATE TABLE IF NOT EXISTS blocked_call (
     usage_id     VARCHAR NOT NULL,
