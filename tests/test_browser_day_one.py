@@ -1,12 +1,12 @@
 """Day one on one's own ledger, in Chromium at 1440 and 390 px: an EMPTY ledger -> setup -> the tenant from the
-admin centers' files -> readiness -> Step 3 plan -> export. No demo data appears on any page.
-
-(Recording a purchase on Step 2 is not in this walk: Step 2's "record a purchase" form is another change.)"""
+admin centers' files -> readiness -> a purchase made in the Microsoft 365 admin center, recorded on Step 2 ->
+its balance on the Overview -> Step 3 plan -> export. No demo data appears on any page."""
 
 import csv
 import io
 
 import pytest
+from funding_page import fill_purchase, record, review
 from playwright.sync_api import expect
 from tenant_exports import SEATS, active_users_csv, phone_numbers_csv, subscribed_skus_json
 
@@ -67,11 +67,16 @@ def test_first_day_from_an_empty_ledger(page, dashboard_server, artifacts, tmp_p
     shoot(page, shots / "1-setup.png")
     page.locator(".cc-setup-organisation input").fill("Fabrikam Ltd")
     page.locator(".cc-setup-currency select").select_option(label="Euro (EUR)")
-    page.locator(".cc-setup-agreement").get_by_text("Through a partner").click()
+    page.locator(".cc-setup-agreement").get_by_text("Directly from Microsoft").click()
     page.locator(".cc-setup-time-zone select").select_option(label="Europe/Berlin")
     page.get_by_role("button", name="Save and start").click()
     expect(page.locator(".cc-setup-saved")).to_contain_text("Saved: Fabrikam Ltd, EUR", timeout=KERNEL)
     expect(page.locator(".cc-balance")).to_contain_text("€", timeout=KERNEL)
+    # nothing to draw yet: each chart says why instead of showing bare axes
+    empty_charts = page.locator(".cc-charts .cc-chart-empty")
+    expect(empty_charts).to_have_count(2, timeout=KERNEL)
+    expect(empty_charts.first).to_contain_text("No purchases or calls yet")
+    expect(page.locator(".cc-charts .js-plotly-plot")).to_have_count(0)
     no_demo_data(page)
     shoot(page, shots / "2-overview-after-setup.png")
 
@@ -95,9 +100,34 @@ def test_first_day_from_an_empty_ledger(page, dashboard_server, artifacts, tmp_p
     no_demo_data(page)
     shoot(page, shots / "4-step1-imported.png")
 
+    # Step 2: the admin bought credits in the Microsoft 365 admin center and records that purchase here
+    page.locator(".cc-nav").get_by_role("link", name="Step 2 · Fund").click()
+    page.locator(".cc-amount input").wait_for(state="visible", timeout=LOAD)
+    expect(page.locator(".cc-guide")).to_contain_text("Buy in Microsoft 365, then record it here")
+    fill_purchase(page, "250.00", "MS-ORDER-4711")
+    review(page)
+    expect(page.locator(".cc-review")).to_contain_text("€250.00")
+    shoot(page, shots / "5-step2-review.png")
+    record(page)
+    expect(page.locator(".cc-status .cc-success")).to_contain_text("Purchase recorded", timeout=KERNEL)
+    expect(page.locator(".cc-status")).to_contain_text("MS-ORDER-4711")
+    no_demo_data(page)
+    shoot(page, shots / "6-step2-recorded.png")
+
+    # the Overview: the recorded purchase is the balance, and the charts draw it
+    page.locator(".cc-nav").get_by_role("link", name="Overview").click()
+    balance = page.locator(".cc-card.cc-balance")
+    balance.wait_for(state="visible", timeout=LOAD)
+    expect(balance).to_have_attribute("data-amount", "250.00")
+    expect(balance).to_contain_text("€250.00")
+    expect(page.locator(".cc-charts .js-plotly-plot")).to_have_count(2, timeout=KERNEL)
+    no_demo_data(page)
+    shoot(page, shots / "7-overview-funded.png")
+
     # Step 3: everyone with a calling license gets Communication Credits; the plan and its exports
     page.locator(".cc-nav").get_by_role("link", name="Step 3 · Credit licenses").click()
     page.locator(".cc-plan-button").wait_for(state="visible", timeout=LOAD)
+    expect(page.locator(".cc-funding-notice")).to_contain_text("A purchase is recorded in Step 2")
     page.get_by_role("button", name="Plan changes").click()
     plan = page.locator(".cc-plan")
     expect(plan).to_contain_text("Communication Credits", timeout=KERNEL)
@@ -108,4 +138,4 @@ def test_first_day_from_an_empty_ledger(page, dashboard_server, artifacts, tmp_p
     rows = list(csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8-sig"))))
     assert rows and all("fabrikam.com" in " ".join(r.values()) for r in rows)
     no_demo_data(page)
-    shoot(page, shots / "5-step3-plan.png")
+    shoot(page, shots / "8-step3-plan.png")

@@ -41,6 +41,7 @@ def test_connect_sync_and_apply_in_microsoft_365(page, dashboard_server, artifac
             "All 5 permissions the workbook needs are granted.", timeout=SLOW
         )
         expect(page.locator(".cc-connection-status")).to_contain_text("Connected as app registration")
+        on_a_phone_every_permission_and_its_state_is_on_screen(page, artifacts)
         page.get_by_role("button", name="Sync now").click()
         expect(page.locator(".cc-status")).to_contain_text("Sync finished.", timeout=SLOW)
         expect(page.locator(".cc-last-sync")).to_contain_text("40 new")
@@ -72,3 +73,30 @@ def test_connect_sync_and_apply_in_microsoft_365(page, dashboard_server, artifac
     assert len(assigned) == 1 + 2  # Eve had it; two more got it in Microsoft 365
     history = ledger.store.query("SELECT DISTINCT applied_by FROM m365_license_history")
     assert history == [("app registration 11111111-2222-3333-4444-555555555555",)]
+
+
+# Cells of the permissions table, and of the setup guide's tables, that end past the screen's right edge or are
+# hidden in their table's own sideways scroll
+CELLS_OFF_SCREEN = """() => [...document.querySelectorAll('.cc-permissions td, #cc-m365-guide td')]
+  .filter(td => { const r = td.getBoundingClientRect(), t = td.closest('table');
+                  return r.width > 0 && (r.right > document.documentElement.clientWidth + 1
+                                         || t.scrollWidth > t.clientWidth + 1); })
+  .map(td => (td.getAttribute('data-label') || '') + ': ' + td.textContent.trim().slice(0, 40)).slice(0, 5)"""
+
+
+def on_a_phone_every_permission_and_its_state_is_on_screen(page, artifacts):
+    """At 390 px each permission row is a block: what the workbook does, the permission, Granted, what to do."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.locator("#cc-m365-guide summary").click()  # the setup guide open, with its tables
+    expect(page.locator("#cc-m365-guide")).to_have_attribute("open", "")
+    granted = page.locator(".cc-permissions td.cc-ok")
+    expect(granted).to_have_count(5)
+    for cell in granted.all():
+        cell.scroll_into_view_if_needed()
+        assert cell.inner_text() == "Granted" and cell.is_visible()
+    assert page.evaluate(CELLS_OFF_SCREEN) == []
+    page.set_viewport_size({"width": 390, "height": 3000})  # Voila scrolls in its own box: the whole table in view
+    page.locator(".cc-permissions").screenshot(path=str(artifacts / "06-m365-permissions-390.png"))
+    page.locator("#cc-m365-guide summary").click()
+    page.set_viewport_size(size)

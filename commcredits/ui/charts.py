@@ -15,10 +15,20 @@ from . import format as fmt
 PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
 BLUE, GREEN, RED, GREY = "#0f548c", "#107c10", "#a4262c", "#8a8886"
 
+# What a chart says instead of bare axes while the ledger holds nothing for it to draw
+NO_BALANCE_YET = (
+    "No purchases or calls yet: the balance appears here once Step 2 records a purchase or the Usage page "
+    "imports calls."
+)
+NO_PURCHASES_YET = "No purchases yet: each one appears here at its expiry date, 12 months after it was bought."
+NO_SPEND_YET = "No calls yet: the chart appears after the first call-log import."
 
-def _layout(fig: go.Figure, title: str, currency: str, locale: str | None) -> go.Figure:
+
+def _layout(fig: go.Figure, title: str, currency: str, locale: str | None, *, empty: str) -> go.Figure:
+    """Title, size, axes and legend; `empty` is the sentence shown instead of the chart when it has no data."""
     symbol = get_currency_symbol(currency, locale=locale or fmt.display_locale())
     fig.update_layout(
+        meta={"empty": empty},
         # the title is shown as a heading above the chart (see as_outputs): on a phone plotly's own title
         # would sit under the toolbar
         title={"text": title},
@@ -38,9 +48,10 @@ def balance_chart(daily: pd.DataFrame, currency: str, *, trigger=None, locale: s
     fig.add_scatter(
         x=daily["day"],
         y=daily["balance"].astype(float),
-        mode="lines",
+        mode="lines" if len(daily) > 2 else "lines+markers",  # a first purchase is one point: a dot, not nothing
         name="Balance",
         line={"color": BLUE, "width": 2, "shape": "hv"},
+        marker={"size": 8},
         fill="tozeroy",
         fillcolor="rgba(15,84,140,0.08)",
     )
@@ -62,12 +73,21 @@ def balance_chart(daily: pd.DataFrame, currency: str, *, trigger=None, locale: s
             annotation_text="auto-recharge trigger",
             annotation_position="top left",
         )
-    return _layout(fig, "Balance at the end of each day", currency, locale)
+    if len(daily) == 1:  # plotly would zoom into milliseconds around a lone day
+        fig.update_xaxes(range=_days_around(daily["day"].iloc[0], 3))
+    return _layout(fig, "Balance at the end of each day", currency, locale, empty=NO_BALANCE_YET)
+
+
+def _days_around(day, days: int) -> list:
+    middle = pd.Timestamp(day)
+    return [middle - pd.Timedelta(days=days), middle + pd.Timedelta(days=days)]
 
 
 # Past this many lots the chart shows one bar per expiry month: a tenant recharging every day has thousands of
 # lots, and 27,000 bars (4 MB of figure) keep the Overview blank for over a minute in the browser.
 MAX_LOT_BARS = 60
+ONE_BAR_WIDTH_MS = 10 * 24 * 3600 * 1000  # ten days: visible on a year's axis
+LONE_BAR_MARGIN = pd.Timedelta(days=30)
 
 
 def expiry_chart(
@@ -86,6 +106,10 @@ def expiry_chart(
         )
     else:
         label = "invoice " + frame["invoice_id"].astype(str)
+    # plotly sizes date bars by the gap between them; one expiry date alone would be a bar 1 ms wide, and the
+    # axis would end in its middle
+    lone = frame["expires_at"].nunique() == 1
+    width = ONE_BAR_WIDTH_MS if lone else None
     fig = go.Figure()
     for column, name, color in (
         ("spent", "Spent", GREY),
@@ -93,6 +117,7 @@ def expiry_chart(
         ("remaining", "Still open", GREEN),
     ):
         fig.add_bar(
+            width=width,
             x=frame["expires_at"],
             y=frame[column].astype(float),
             name=name,
@@ -103,8 +128,11 @@ def expiry_chart(
     fig.add_vline(x=now, line={"color": BLUE, "dash": "dash"})
     fig.add_annotation(x=now, y=1, yref="paper", text="today", showarrow=False, xanchor="left", font={"color": BLUE})
     fig.update_layout(barmode="stack", bargap=0.5)
+    if lone:
+        expiry = pd.Timestamp(frame["expires_at"].iloc[0])
+        fig.update_xaxes(range=[min(pd.Timestamp(now), expiry) - LONE_BAR_MARGIN, expiry + LONE_BAR_MARGIN])
     title = "Purchases by expiry " + ("month" if per_month else "date") + " (12 months after purchase)"
-    return _layout(fig, title, currency, locale)
+    return _layout(fig, title, currency, locale, empty=NO_PURCHASES_YET)
 
 
 def expiry_months(lots: pd.DataFrame) -> pd.DataFrame:
@@ -128,7 +156,7 @@ def spend_by_month_chart(months: pd.DataFrame, currency: str, locale: str | None
         name="Spent",
         hovertemplate="%{x}: %{y:,.2f} (%{customdata} calls)<extra></extra>",
     )
-    fig = _layout(fig, "Credits spent per month", currency, locale)
+    fig = _layout(fig, "Credits spent per month", currency, locale, empty=NO_SPEND_YET)
     fig.update_layout(xaxis={"type": "category"}, showlegend=False, height=300)
     return fig
 
@@ -159,6 +187,26 @@ def heading_output(figure: go.Figure) -> dict:
     }
 
 
+def has_data(figure: go.Figure) -> bool:
+    """Whether any of the figure's traces has a point to draw (an empty ledger's charts have none)."""
+    return any(trace.x is not None and len(trace.x) for trace in figure.data)
+
+
+def empty_output(figure: go.Figure) -> dict:
+    """The sentence a chart with nothing to draw shows instead of bare axes."""
+    sentence = html.escape((figure.layout.meta or {}).get("empty", "Nothing to show yet."))
+    return {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {"text/html": f'<p class="cc-hint cc-chart-empty">{sentence}</p>', "text/plain": sentence},
+    }
+
+
 def show_in(output, figures) -> None:
-    """Replace what an ipywidgets Output shows with `figures`, each under its title (safe from callbacks too)."""
-    output.outputs = tuple(part for figure in figures for part in (heading_output(figure), as_output(figure)))
+    """Replace what an ipywidgets Output shows with `figures`, each under its title, or a sentence saying why
+    there is nothing to draw yet (safe from callbacks too)."""
+    output.outputs = tuple(
+        part
+        for figure in figures
+        for part in (heading_output(figure), as_output(figure) if has_data(figure) else empty_output(figure))
+    )

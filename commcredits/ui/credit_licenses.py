@@ -6,10 +6,11 @@ import html
 
 import ipywidgets as widgets
 
-from ..credits.ledger import Agreement, Ledger
+from ..credits.ledger import Ledger
 from ..licensing.plans import Change, Plan, Selection, add_communication_credits
 from ..licensing.readiness import readiness
 from . import format as fmt
+from .funding_guide import licenses_notice
 from .plan_form import BUTTON_ROW_MARGIN, FIELD_WIDTH, LABEL_WIDTH, PlanForm
 
 BULK = "bulk"
@@ -84,31 +85,8 @@ class CreditLicensesForm(PlanForm):
         self.refresh_funding_notice()
 
     def refresh_funding_notice(self) -> None:
-        if self.ledger.agreement is Agreement.MCA:
-            text, css = (
-                (
-                    "Microsoft Customer Agreement: Communication Credits licenses are available without "
-                    "buying credits; calls are billed in arrears."
-                ),
-                "cc-notice",
-            )
-        elif self._has_credit_seats():
-            text, css = (
-                (
-                    "A purchase is recorded in Step 2, so Communication Credits licenses should be available "
-                    "(Microsoft adds the seats with the first purchase; its balance is in the admin center)."
-                ),
-                "cc-notice",
-            )
-        else:
-            text, css = (
-                (
-                    "No Communication Credits licenses are available yet: Microsoft adds them with the first "
-                    "purchase. Buy credits in Microsoft 365 and record the purchase in Step 2, then come back "
-                    "here."
-                ),
-                "cc-notice cc-notice-warning",
-            )
+        text, warning = licenses_notice(self.ledger.agreement, self._has_credit_seats())
+        css = "cc-notice cc-notice-warning" if warning else "cc-notice"
         self.funding_notice.value = f'<div class="{css}">{html.escape(text)}</div>'
 
     def _has_credit_seats(self) -> bool:

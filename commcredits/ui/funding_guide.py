@@ -1,4 +1,5 @@
-"""Step 2's first section: where Communication Credits are bought, by how the tenant buys Microsoft services.
+"""Where Communication Credits are bought, by how the tenant buys Microsoft services: Step 2's first section, and
+Step 3's notice on whether the licenses can be there yet.
 
 Sources (docs/billing.md): "Set up Communication Credits for your organization" (Billing > Purchase services in
 the Microsoft 365 admin center; MCA customers don't purchase them), "What are Communications Credits?" (EA
@@ -73,4 +74,35 @@ def buy_guide_html(agreement: Agreement) -> str:
         f'<div class="cc-card cc-guide"><h3 class="cc-section">1. Buy in Microsoft 365, then record it here</h3>'
         f'{BUY_STEPS}{ea}{RECORD_ONLY}<p class="cc-hint">Microsoft\'s steps: '
         f"{_link(SETUP_PAGE_URL, 'Set up Communication Credits for your organization')}.</p></div>"
+    )
+
+
+def licenses_notice(agreement: Agreement, purchase_recorded: bool) -> tuple[str, bool]:
+    """Step 3's notice: whether Communication Credits licenses can be there yet, and what to do if not, in the words
+    of how this tenant buys; and whether it is a warning. MCA tenants buy none ("Set up Communication Credits…":
+    MCA customers don't need to purchase them; the MCA auto-recharge page: the balance left is used first)."""
+    if agreement is Agreement.MCA:
+        return (
+            "Microsoft Customer Agreement: there are no credits to buy, so this step plans no Communication "
+            "Credits license. Calls beyond the included minutes use up any balance left from before the switch "
+            "first, then are billed after use on your MCA invoice.",
+            False,
+        )
+    if purchase_recorded:
+        return (
+            "A purchase is recorded in Step 2, so Communication Credits licenses should be available (Microsoft "
+            "adds them with the first purchase).",
+            False,
+        )
+    if agreement is Agreement.CSP:
+        return (
+            "No Communication Credits licenses are available yet: Microsoft adds them with the first purchase, "
+            "which your partner makes (CSP tenants can't buy them in the admin center). Record what they bought "
+            "in Step 2, then come back here.",
+            True,
+        )
+    return (
+        "No Communication Credits licenses are available yet: Microsoft adds them with the first purchase. Buy "
+        "credits in the Microsoft 365 admin center, record the purchase in Step 2, then come back here.",
+        True,
     )

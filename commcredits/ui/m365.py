@@ -34,7 +34,8 @@ STYLE = """<style>
 .cc-m365 .cc-unknown { color: #555; }
 .cc-m365 a { color: #0f548c; text-decoration: underline; }
 .cc-m365 .cc-m365-guide { margin-top: 16px; border-top: 1px solid #ddd; padding-top: 8px; }
-.cc-m365 .cc-m365-guide pre, .cc-m365 .cc-m365-guide table { max-width: 100%; overflow-x: auto; display: block; }
+.cc-m365 .cc-m365-guide pre { max-width: 100%; overflow-x: auto; }
+.cc-m365 :not(pre) > code { overflow-wrap: anywhere; }  /* a long setting name wraps on a phone */
 .cc-apply-results td { vertical-align: top; }
 </style>"""
 

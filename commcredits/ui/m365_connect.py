@@ -49,7 +49,7 @@ def checklist_html(report=None) -> str:
         )
     summary = f'<p class="cc-permission-summary">{html.escape(report.summary())}</p>' if report is not None else ""
     return (
-        summary + '<table class="cc-table cc-permissions"><thead><tr><th>What the workbook does</th><th>Least '
+        summary + '<table class="cc-table cc-stack cc-permissions"><thead><tr><th>What the workbook does</th><th>Least '
         "permission to register</th><th>State</th><th>What to do</th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table>"
@@ -72,7 +72,10 @@ def guide_html() -> str:
     try:
         import mistune
 
-        body = mistune.html(GUIDE_FILE.read_text(encoding="utf-8"))
+        # its tables are lists of sentences: on a phone each row becomes a block, as the permissions table does
+        body = mistune.html(GUIDE_FILE.read_text(encoding="utf-8")).replace(
+            "<table>", '<table class="cc-table cc-stack">'
+        )
     except (OSError, ImportError):
         body = f"<p>The guide is docs/m365.md in the workbook's folder ({html.escape(str(GUIDE_FILE))}).</p>"
     return (
