@@ -103,8 +103,8 @@ def test_no_credits_seats_before_the_first_funding():
     plan = plan_license_changes(funded_fixture_tenant(fund=False), ["alice@contoso.com"], add_communication_credits())
     assert plan.nothing_to_do
     assert plan.problems == (
-        "No Communication Credits licenses are available yet (1 user need one: "
-        "alice@contoso.com). They come with the first funding: add funds in Step 2, then plan "
+        "No Communication Credits licenses are available yet (1 user needs one: "
+        "alice@contoso.com). They come with the first purchase: record it in Step 2, then plan "
         "again.",
     )
 

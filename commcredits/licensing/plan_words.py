@@ -44,7 +44,7 @@ def _names(upns: Sequence[str]) -> str:
 
 def users_phrase(n: int, verb: str = "") -> str:
     """'1 user has' / '3 users have' (verb given in its plural form: 'have', 'get', ...)."""
-    singular = {"have": "has", "get": "gets"}.get(verb, verb)
+    singular = {"have": "has", "get": "gets", "need": "needs"}.get(verb, verb)
     subject = "1 user" if n == 1 else f"{n} users"
     return f"{subject} {singular if n == 1 else verb}".rstrip()
 
@@ -106,8 +106,8 @@ def _sentence(template: str, n: int, names: str) -> str:
 def _no_free_seats(n: int, names: str, sku_id: str, labels: dict[str, str], funded: bool) -> str:
     if sku_id == COMMUNICATION_CREDITS_SKU and not funded:
         return (
-            f"No Communication Credits licenses are available yet ({users_phrase(n)} need one: {names}). "
-            "They come with the first funding: add funds in Step 2, then plan again."
+            f"No Communication Credits licenses are available yet ({users_phrase(n, 'need')} one: {names}). "
+            "They come with the first purchase: record it in Step 2, then plan again."
         )
     return (
         f"Not enough free {license_name(sku_id, labels.get(sku_id))} seats: {users_phrase(n)} left out: {names}. "

@@ -79,13 +79,13 @@ def _check(connection: M365Connection, job: Job, granted: set[str] | None) -> Pe
             return PermissionCheck(job.what, job.least, False, _consent(job.least, connection.mode))
         except M365Error as error:
             return PermissionCheck(job.what, job.least, None, f"Could not check: {error}")
-        return PermissionCheck(job.what, job.least, True, "Works.")
+        return PermissionCheck(job.what, job.least, True, "Nothing to do: a test read worked.")
     if granted is None:
         return PermissionCheck(
             job.what, job.least, None, "The sign-in token does not say; Apply in Microsoft 365 will report it."
         )
     if job.satisfied_by(granted):
-        return PermissionCheck(job.what, job.least, True, "Granted.")
+        return PermissionCheck(job.what, job.least, True, "Nothing to do: granted.")
     return PermissionCheck(job.what, job.least, False, _consent(job.least, connection.mode))
 
 

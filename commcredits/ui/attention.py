@@ -22,7 +22,7 @@ SHOWN = 20
 SENTENCES = {
     "other_currency": "{calls} charged in {row_currency}, not in the ledger's {currency}: {amount}, not drawn from "
     "credits. Pay them with Microsoft's invoice in {row_currency}.",
-    "blocked": "{calls} the balance could not pay: {amount}. Add funds or turn on auto-recharge in Step 2, then "
+    "blocked": "{calls} the balance could not pay: {amount}. Buy credits in the Microsoft 365 admin center (or turn on auto-recharge there), record it in Step 2, then "
     "settle again.",
     "estimate": "{calls} without a charge from Microsoft yet: about {amount} (an estimate from the rate card, never "
     "drawn). Check them in the Teams admin center's PSTN usage report.",

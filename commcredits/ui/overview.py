@@ -175,7 +175,7 @@ def _entries_table(ledger: Ledger, locale: str | None) -> str:
 
 def _runway_text(ledger: Ledger, locale: str | None, *, funded: bool, now: datetime) -> tuple[str, str]:
     if not funded:
-        return "—", "no funds yet: add funds in Step 2"
+        return "—", "no funds yet: record a purchase in Step 2"
     runway = insights.runway(ledger, as_of=now)  # the same instant as the balance card and the alerts
     if runway.daily_burn <= 0:
         return "—", "no credit-paid calls in the last 30 days"

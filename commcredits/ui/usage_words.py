@@ -57,8 +57,8 @@ def settlement_lines(report: SettlementReport, currency: str, locale: str | None
             (
                 "Blocked",
                 calls(report.blocked, locale),
-                f"{m(report.blocked_amount)} not recorded: {BLOCKED_REASON}. They stay unsettled; add funds "
-                "or turn on auto-recharge, then settle again.",
+                f"{m(report.blocked_amount)} not recorded: {BLOCKED_REASON}. They stay unsettled; buy credits "
+                "in the Microsoft 365 admin center and record it in Step 2, then settle again.",
             )
         )
     else:
