@@ -24,6 +24,7 @@ from .errors import (
     NotAllowedForAgreement,
     NotConnected,
     PermissionMissing,
+    Problem,
 )
 from .licensing.catalog import Capability, load_catalog
 from .licensing.exports import export_csv, export_graph_batches, export_powershell
@@ -148,6 +149,7 @@ __all__ = [
     "snapshot",
     "connect_readonly",
     "export_query",
-    # reliability: form errors naming several fields
+    # reliability: form errors naming several fields, each a Problem
     "InvalidDetails",
+    "Problem",
 ]

@@ -1,4 +1,26 @@
-"""Named errors. Each message says what was wrong and what to do about it."""
+"""Named errors, and the one problem type every form and check reports. Each message says what was wrong and
+what to do about it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with what a user gave: which field, and what to do. A file's problem also says where it is
+    (`record`, e.g. "users.json record 3") and whose it is (`key`, e.g. a sign-in name)."""
+
+    field: str
+    message: str
+    record: str | None = None
+    key: str | None = None
+
+    def __str__(self) -> str:
+        if self.record is None:
+            return f"{self.field}: {self.message}"
+        who = f" ({self.key})" if self.key else ""
+        return f"{self.record}{who}: {self.field}: {self.message}"
 
 
 class CommCreditsError(Exception):

@@ -285,7 +285,7 @@ def test_settings_list_every_problem_and_round_trip():
         dashboard_url="ftp://x",
     )
     assert settings is None
-    assert {f for f, _ in problems} == {
+    assert {p.field for p in problems} == {
         "runway_days",
         "low_balance",
         "email_to",

@@ -13,7 +13,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..errors import CommCreditsError, InvalidInput
+from ..errors import CommCreditsError, InvalidInput, Problem
 from ..money import parse_amount
 from ..store import Store
 from ..versioned import append_setting, latest_setting
@@ -86,15 +86,15 @@ def parse_settings(
     smtp_username="",
     teams_enabled=False,
     dashboard_url=DEFAULT_DASHBOARD_URL,
-) -> tuple[AlertSettings | None, list[tuple[str, str]]]:
-    """Settings from what an admin typed, or every problem as (field, message) so a form shows them all."""
-    problems: list[tuple[str, str]] = []
+) -> tuple[AlertSettings | None, list[Problem]]:
+    """Settings from what an admin typed, or every problem so a form shows them all."""
+    problems: list[Problem] = []
 
     def attempt(fn, *args):
         try:
             return fn(*args)
         except InvalidInput as exc:
-            problems.append((exc.field, exc.message))
+            problems.append(Problem(exc.field, exc.message))
             return None
 
     recipients = (
@@ -104,18 +104,18 @@ def parse_settings(
     )
     for address in recipients:
         if not EMAIL.match(address):
-            problems.append(("email_to", f"{address!r} is not an e-mail address."))
+            problems.append(Problem("email_to", f"{address!r} is not an e-mail address."))
     email_from = (email_from or "").strip()
     if email_from and not EMAIL.match(email_from):
-        problems.append(("email_from", f"{email_from!r} is not an e-mail address."))
+        problems.append(Problem("email_from", f"{email_from!r} is not an e-mail address."))
     smtp_host = (smtp_host or "").strip()
     if recipients and not smtp_host:
-        problems.append(("smtp_host", "is required to send e-mail (for Microsoft 365: smtp.office365.com)."))
+        problems.append(Problem("smtp_host", "is required to send e-mail (for Microsoft 365: smtp.office365.com)."))
     if recipients and not email_from:
-        problems.append(("email_from", "is required to send e-mail."))
+        problems.append(Problem("email_from", "is required to send e-mail."))
     link = (dashboard_url or "").strip()
     if urllib.parse.urlparse(link).scheme not in ("http", "https"):
-        problems.append(("dashboard_url", "must start with http:// or https://."))
+        problems.append(Problem("dashboard_url", "must start with http:// or https://."))
     thresholds = Thresholds(
         runway_days=attempt(_whole, runway_days, "runway_days", 1, 365),
         low_balance=attempt(_optional_amount, low_balance, currency, "low_balance"),

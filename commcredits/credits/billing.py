@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass, fields, replace
 
 from ..countries import ISO_COUNTRIES
-from ..errors import InvalidDetails
+from ..errors import InvalidDetails, Problem
 from ..safety import looks_like_card_number
 from ..store import Store
 from ..versioned import append_setting, latest_setting
@@ -19,14 +19,6 @@ from ..versioned import append_setting, latest_setting
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PAYMENT_METHODS = ("invoice", "card")
 CARD_BRANDS = ("", "Visa", "Mastercard", "American Express")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the input: which field, and what to do."""
-
-    field: str
-    message: str
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
-from ..errors import InvalidAmount
+from ..errors import InvalidAmount, Problem
 from ..money import format_money, parse_typed_amount
 from ..safety import looks_like_card_number
-from .billing import BillingDetails, Problem, billing_problems, current_billing, save_billing
+from .billing import BillingDetails, billing_problems, current_billing, save_billing
 from .burn import daily_burn
 from .ledger import SQL as LEDGER_SQL
 from .ledger import Agreement, AutoRecharge, Ledger, Lot, expiry_instant, invoice_number

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from ..countries import country_names
+from ..errors import Problem
 from .catalog import FRIENDLY_SKU_NAMES, load_catalog
-from .tenant_read import GUID, ImportProblem, Record
+from .tenant_read import GUID, Record
 
 # Column headers of the active users export (docs/licensing.md lists the others it has; they are ignored).
 UPN, DISPLAY_NAME, LICENSES = "User principal name", "Display name", "Licenses"
@@ -106,7 +108,7 @@ def _location(value: str) -> str:
 
 def active_users_records(
     rows: Iterable[Mapping[str, str]], label: str, names: Mapping[str, str]
-) -> tuple[list[Record], list[ImportProblem]]:
+) -> tuple[list[Record], list[Problem]]:
     """Graph-shaped user records from the active users export, and the license names it could not map."""
     records, problems = [], []
     for number, row in enumerate(rows, start=2):
@@ -116,12 +118,12 @@ def active_users_records(
         skus, unknown = split_licenses(cells.get(LICENSES.lower(), ""), names)
         for name in unknown:
             problems.append(
-                ImportProblem(
-                    where,
-                    upn,
+                Problem(
                     LICENSES,
                     f"{name!r} is not a product name Microsoft lists; "
                     "export again from the admin center or check the name",
+                    record=where,
+                    key=upn,
                 )
             )
         object_id = cells.get(OBJECT_ID.lower())
@@ -142,18 +144,18 @@ def active_users_records(
     return records, problems
 
 
-def in_admin_center_words(problems: Iterable[ImportProblem]) -> list[ImportProblem]:
+def in_admin_center_words(problems: Iterable[Problem]) -> list[Problem]:
     """Problems with Graph field names renamed to the export's column names (assignedLicenses[2].skuId -> Licenses)."""
     renamed = []
     for p in problems:
         field = GRAPH_TO_ADMIN_CENTER.get(re.split(r"[\[.]", p.field)[0], p.field)
-        renamed.append(ImportProblem(p.record, p.key, field, p.message))
+        renamed.append(replace(p, field=field))
     return renamed
 
 
 def phone_rows(
     rows: Iterable[Mapping[str, str]], label: str, users: Mapping[str, str]
-) -> tuple[list[dict], list[ImportProblem], int]:
+) -> tuple[list[dict], list[Problem], int]:
     """{userPrincipalName, phoneNumber, where} of numbers assigned to users, problems, and how many numbers
     are unassigned (skipped). `users` maps object ids, sign-in names and display names (lower case) to UPNs."""
     out, problems, unassigned = [], [], 0
@@ -168,11 +170,11 @@ def phone_rows(
         upn = users.get(target.lower())
         if upn is None:
             problems.append(
-                ImportProblem(
-                    where,
-                    target,
+                Problem(
                     ASSIGNED_TO_COLUMNS[0],
                     "no such user in the tenant: import the active users export first",
+                    record=where,
+                    key=target,
                 )
             )
             continue

@@ -16,12 +16,12 @@ from typing import Any
 
 import phonenumbers
 
+from ..errors import Problem
 from ..store import Store
 from .catalog import load_catalog
 from .tenant_checks import validate_skus, validate_users
 from .tenant_read import (
     GUID,
-    ImportProblem,
     ImportResult,
     Record,
     RecordProblems,
@@ -41,7 +41,7 @@ def import_graph_tenant(
     a folder of page files. Raises TenantImportError listing every bad record; then nothing is stored.
     """
     user_records = read_graph_collection(users, "users")
-    problems: list[ImportProblem] = []
+    problems: list[Problem] = []
     skus = sku_plans = None
     if subscribed_skus is not None:
         skus, sku_plans, problems = validate_skus(read_graph_collection(subscribed_skus, "subscribedSkus"))
@@ -65,7 +65,7 @@ def users_from_csv_rows(
     country, id, licenses = skuIds or skuPartNumbers separated by ';'). Raises TenantImportError."""
     catalog = load_catalog()
     users: list[dict] = []
-    problems: list[ImportProblem] = []
+    problems: list[Problem] = []
     for i, row in enumerate(rows, start=1):
         row = {(k or "").strip(): v for k, v in row.items()}
         upn = clean_text(row.get("userPrincipalName"))
@@ -104,7 +104,7 @@ def _read_csv(path: str | Path) -> list[dict[str, str]]:
         with path.open(encoding="utf-8-sig", newline="") as f:
             return list(csv.DictReader(f))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise TenantImportError([ImportProblem(path.name, None, "file", f"cannot read CSV: {exc}")]) from exc
+        raise TenantImportError([Problem("file", f"cannot read CSV: {exc}", record=path.name)]) from exc
 
 
 def import_users_csv(store: Store, path: str | Path, *, source: str | None = None) -> ImportResult:
@@ -149,11 +149,11 @@ def is_toll_free(phone_number: str) -> bool:
 
 def validate_phone_numbers(
     rows: Iterable[Mapping[str, str]], by_upn: Mapping[str, str], source: str
-) -> tuple[list[dict], list[ImportProblem]]:
+) -> tuple[list[dict], list[Problem]]:
     """Staged rows (user_id, phone_number, is_toll_free) from {userPrincipalName, phoneNumber[, where]} rows, and
     the problems; `by_upn` maps lower-case sign-in names to user ids."""
     staged_rows: list[dict] = []
-    problems: list[ImportProblem] = []
+    problems: list[Problem] = []
     seen_users: dict[str, str] = {}
     seen_numbers: dict[str, str] = {}
     for i, row in enumerate(rows, start=1):

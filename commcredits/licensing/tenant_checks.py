@@ -9,26 +9,27 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..countries import ISO_COUNTRIES
-from .tenant_read import EMAIL, GUID, ImportProblem, Record, RecordProblems, clean_text
+from ..errors import Problem
+from .tenant_read import EMAIL, GUID, Record, RecordProblems, clean_text
 
 MAX_SEATS = 10**9  # seat counts fit DuckDB's BIGINT
 
 
-def _objects(records: list[Record], what: str, problems: list[ImportProblem]) -> Iterator[tuple[Record, Mapping]]:
+def _objects(records: list[Record], what: str, problems: list[Problem]) -> Iterator[tuple[Record, Mapping]]:
     """Each record that is an object, with its data; every other record is a problem ("expected an object")."""
     for rec in records:
         if isinstance(rec.data, Mapping):
             yield rec, rec.data
         else:
-            problems.append(ImportProblem(rec.where, None, "record", f"expected an object ({what})"))
+            problems.append(Problem("record", f"expected an object ({what})", record=rec.where))
 
 
-def validate_skus(records: list[Record]) -> tuple[list[dict], list[dict], list[ImportProblem]]:
+def validate_skus(records: list[Record]) -> tuple[list[dict], list[dict], list[Problem]]:
     """Rows for the tenant's SKUs and their service plans from Graph subscribedSkus records, and every problem;
     a record with a problem gives no row."""
     skus: list[dict] = []
     plans: list[dict] = []
-    problems: list[ImportProblem] = []
+    problems: list[Problem] = []
     seen: dict[str, str] = {}
     for rec, r in _objects(records, "a subscribedSku", problems):
         sku_id = clean_text(r.get("skuId"))
@@ -97,12 +98,12 @@ def _service_plans(problem: RecordProblems, r: Mapping) -> Any:
     return service_plans
 
 
-def validate_users(records: list[Record], known_skus: set[str]) -> tuple[list[dict], list[dict], list[ImportProblem]]:
+def validate_users(records: list[Record], known_skus: set[str]) -> tuple[list[dict], list[dict], list[Problem]]:
     """Rows for the tenant's users and their licenses from Graph user records, and every problem; a record with
     a problem gives no row. `known_skus`: the skuIds a license may name."""
     users: list[dict] = []
     licenses: list[dict] = []
-    problems: list[ImportProblem] = []
+    problems: list[Problem] = []
     seen_ids: dict[str, str] = {}
     seen_upns: dict[str, str] = {}
     for rec, r in _objects(records, "a user", problems):

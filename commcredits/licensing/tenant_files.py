@@ -15,14 +15,15 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..credits.ledger import Ledger
+from ..errors import Problem
 from . import admin_center as ac
 from .catalog import load_catalog
 from .tenant import validate_phone_numbers
 from .tenant_checks import validate_skus, validate_users
-from .tenant_read import ImportProblem, ImportResult, TenantImportError, read_graph_collection
+from .tenant_read import ImportResult, TenantImportError, read_graph_collection
 from .tenant_store import current_sku_ids, store_phone_numbers, store_tenant
 
 MAX_FILE_BYTES = 64 << 20  # an export of 100,000 users is about 40 MiB
@@ -55,7 +56,7 @@ class FileCheck:
     kind: str | None
     rows: int = 0
     sample: list[dict] = field(default_factory=list)
-    problems: list[ImportProblem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     note: str = ""
 
     @property
@@ -72,7 +73,7 @@ class TenantFilesCheck:
     phones: tuple | None = None  # (staged rows, source)
 
     @property
-    def problems(self) -> list[ImportProblem]:
+    def problems(self) -> list[Problem]:
         return [p for f in self.files for p in f.problems]
 
 
@@ -83,7 +84,7 @@ def _text(upload: UploadedFile) -> str:
 
 
 def _file_problem(check: FileCheck, column: str, message: str) -> FileCheck:
-    check.problems.append(ImportProblem(check.name, None, column, message))
+    check.problems.append(Problem(column, message, record=check.name))
     return check
 
 
@@ -224,8 +225,7 @@ def _check_phones(check: FileCheck, rows: list[dict], users: list[dict]):
     assigned, problems, unassigned = ac.phone_rows(rows, check.name, _user_lookup(users))
     staged, more = validate_phone_numbers(assigned, by_upn, check.name)
     check.problems += problems + [
-        ImportProblem(p.record, p.key, "Phone number" if p.field == "phoneNumber" else "Assigned to", p.message)
-        for p in more
+        replace(p, field="Phone number" if p.field == "phoneNumber" else "Assigned to") for p in more
     ]
     check.rows = len(staged)
     check.note = f"{unassigned} unassigned number{'s' if unassigned != 1 else ''} skipped" if unassigned else ""

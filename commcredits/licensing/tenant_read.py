@@ -10,26 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, Problem
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 MAX_PROBLEMS_SHOWN = 20
-
-
-@dataclass(frozen=True)
-class ImportProblem:
-    """One bad value: where it is (`record`, e.g. "users.json record 3"), whose it is, which field, what's wrong."""
-
-    record: str
-    key: str | None
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        who = f" ({self.key})" if self.key else ""
-        return f"{self.record}{who}: {self.field}: {self.message}"
 
 
 def clean_text(value: Any) -> str | None:
@@ -47,16 +33,16 @@ class RecordProblems:
 
     where: str
     key: str | None
-    found: list[ImportProblem] = field(default_factory=list)
+    found: list[Problem] = field(default_factory=list)
 
     def __call__(self, name: str, message: str) -> None:
-        self.found.append(ImportProblem(self.where, self.key, name, message))
+        self.found.append(Problem(name, message, record=self.where, key=self.key))
 
 
 class TenantImportError(InvalidInput):
     """The tenant data has problems; nothing was imported. `problems` lists every one."""
 
-    def __init__(self, problems: Sequence[ImportProblem]):
+    def __init__(self, problems: Sequence[Problem]):
         self.problems = tuple(problems)
         shown = "\n".join(f"- {p}" for p in self.problems[:MAX_PROBLEMS_SHOWN])
         more = len(self.problems) - MAX_PROBLEMS_SHOWN
@@ -93,7 +79,7 @@ MAX_JSON_FILE_BYTES = 256 << 20
 
 def _load_json(path: Path) -> Any:
     def refuse(message: str) -> TenantImportError:
-        return TenantImportError([ImportProblem(path.name, None, "JSON", message)])
+        return TenantImportError([Problem("JSON", message, record=path.name)])
 
     if path.stat().st_size > MAX_JSON_FILE_BYTES:
         raise refuse(f"the file is larger than {MAX_JSON_FILE_BYTES >> 20} MiB; a Graph page is a few MiB.")
@@ -121,12 +107,12 @@ def read_graph_collection(source: Any, what: str) -> list[Record]:
         if path.is_dir():
             files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".json")
             if not files:
-                raise TenantImportError([ImportProblem(str(path), None, what, "the folder holds no .json pages")])
+                raise TenantImportError([Problem(what, "the folder holds no .json pages", record=str(path))])
             pages = [(p.name, _load_json(p)) for p in files]
         elif path.is_file():
             pages = [(path.name, _load_json(path))]
         else:
-            raise TenantImportError([ImportProblem(str(path), None, what, "no such file or folder")])
+            raise TenantImportError([Problem(what, "no such file or folder", record=str(path))])
     elif _is_page(source):
         pages = [(what, source)]
     elif isinstance(source, Sequence) and not isinstance(source, (str, bytes)):
@@ -136,24 +122,23 @@ def read_graph_collection(source: Any, what: str) -> list[Record]:
             pages = [(what, {"value": list(source)})]
     else:
         raise TenantImportError(
-            [ImportProblem(what, None, what, 'expected Graph JSON: a dict with "value", a list, a file or a folder')]
+            [Problem(what, 'expected Graph JSON: a dict with "value", a list, a file or a folder', record=what)]
         )
 
     records: list[Record] = []
-    problems: list[ImportProblem] = []
+    problems: list[Problem] = []
     for number, (label, page) in enumerate(pages, start=1):
         if isinstance(page, list):
             page = {"value": page}
         if not _is_page(page) or not isinstance(page["value"], list):
-            problems.append(ImportProblem(label, None, "value", f'expected a Graph page with a "value" list of {what}'))
+            problems.append(Problem("value", f'expected a Graph page with a "value" list of {what}', record=label))
             continue
         if page.get("@odata.nextLink") and number == len(pages):
             problems.append(
-                ImportProblem(
-                    label,
-                    None,
+                Problem(
                     "@odata.nextLink",
                     "this is the last page given but it says more pages follow; export every page",
+                    record=label,
                 )
             )
         records.extend(Record(f"{label} record {i + 1}", r) for i, r in enumerate(page["value"]))

@@ -26,7 +26,7 @@ from ..alerts.settings import (
     validate_webhook_url,
 )
 from ..credits.ledger import Ledger
-from ..errors import CommCreditsError, InvalidInput
+from ..errors import CommCreditsError, InvalidInput, Problem
 from ..money import parse_typed_amount
 from ..usage.lists import alert_messages
 from . import format as fmt
@@ -222,7 +222,7 @@ class AlertsPage:
     def _history_html(self, sent: pd.DataFrame) -> str:
         return history_table_html(sent, self.locale)
 
-    def _values(self) -> tuple[dict, list[tuple[str, str]]]:
+    def _values(self) -> tuple[dict, list[Problem]]:
         values = {name: field.value for name, field in self.fields.items()}
         problems = []
         for name in ("low_balance", "monthly_recharge_budget"):
@@ -230,7 +230,7 @@ class AlertsPage:
             try:
                 values[name] = str(parse_typed_amount(text, self.ledger.currency, self.locale, name)) if text else None
             except InvalidInput as exc:
-                problems.append((exc.field, exc.message))
+                problems.append(Problem(exc.field, exc.message))
                 values[name] = None
         url = values.pop("teams_webhook_url").strip()
         password = values.pop("smtp_password")
@@ -238,9 +238,9 @@ class AlertsPage:
             try:
                 validate_webhook_url(url)
             except InvalidInput as exc:
-                problems.append((exc.field, exc.message))
+                problems.append(Problem(exc.field, exc.message))
         if values["teams_enabled"] and not url and not get_secret("teams_webhook_url"):
-            problems.append(("teams_webhook_url", "paste the URL the Workflows webhook shows in Teams."))
+            problems.append(Problem("teams_webhook_url", "paste the URL the Workflows webhook shows in Teams."))
         return {**values, "_url": url, "_password": password}, problems
 
     def _problems_in_form(self) -> tuple[dict, object, dict[str, list[str]]]:
@@ -249,8 +249,8 @@ class AlertsPage:
         secrets = {"teams_webhook_url": values.pop("_url"), "smtp_password": values.pop("_password")}
         settings, more = parse_settings(self.ledger.currency, **values)
         by_field: dict[str, list[str]] = {}
-        for name, message in problems + [p for p in more if p[0] not in {q[0] for q in problems}]:
-            by_field.setdefault(name, []).append(self._with_subject(name, message))
+        for p in problems + [p for p in more if p.field not in {q.field for q in problems}]:
+            by_field.setdefault(p.field, []).append(self._with_subject(p.field, p.message))
         return secrets, settings, by_field
 
     def _with_subject(self, name: str, message: str) -> str:

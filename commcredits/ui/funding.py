@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 import ipywidgets as widgets
 
 from ..countries import country_names
-from ..credits.billing import CARD_BRANDS, BillingDetails, Problem, current_billing
+from ..credits.billing import CARD_BRANDS, BillingDetails, current_billing
 from ..credits.funding import SUGGESTED_FIRST_AMOUNT, PurchaseRequest, PurchaseReview, record_purchase, review_purchase
 from ..credits.ledger import Agreement, Ledger
-from ..errors import CommCreditsError
+from ..errors import CommCreditsError, Problem
 from . import format as fmt
 from .funding_guide import buy_guide_html
 from .funding_review import balance_html, recorded_message, review_html
