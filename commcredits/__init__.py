@@ -12,7 +12,9 @@ from .credits.ledger import Agreement, Allocation, AutoRecharge, Ledger, Lot, op
 from .credits.reconciliation import reconcile, reconciliations
 from .credits.settlement import settle
 from .errors import (
+    CheckAlreadyRunning,
     CommCreditsError,
+    DeliveryError,
     IdempotencyConflict,
     InsufficientCredits,
     InvalidAmount,
@@ -25,15 +27,18 @@ from .errors import (
     NotConnected,
     PermissionMissing,
     Problem,
+    SeatsExhausted,
+    SecretStoreUnavailable,
+    StalePlan,
+    TenantImportError,
+    UnreadableFile,
 )
 from .licensing.catalog import Capability, load_catalog
 from .licensing.exports import export_csv, export_graph_batches, export_powershell
 from .licensing.plans import (
     Change,
     Plan,
-    SeatsExhausted,
     Selection,
-    StalePlan,
     add_audio_conferencing,
     add_communication_credits,
     add_teams_phone_and_calling_plan,
@@ -44,7 +49,6 @@ from .licensing.plans import (
 )
 from .licensing.readiness import license_seats, readiness, readiness_summary, toll_free_resource_accounts
 from .licensing.tenant import (
-    TenantImportError,
     import_graph_tenant,
     import_phone_numbers,
     import_phone_numbers_csv,
@@ -83,6 +87,10 @@ __all__ = [
     "SeatsExhausted",
     "StalePlan",
     "TenantImportError",
+    "SecretStoreUnavailable",
+    "CheckAlreadyRunning",
+    "DeliveryError",
+    "UnreadableFile",
     # Step 1 and 3: licenses
     "Capability",
     "load_catalog",

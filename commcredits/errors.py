@@ -3,7 +3,10 @@ what to do about it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+MAX_PROBLEMS_SHOWN = 20  # a TenantImportError's message lists this many; `problems` holds every one
 
 
 @dataclass(frozen=True)
@@ -103,3 +106,36 @@ class UnreadableFile(CommCreditsError):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+class StalePlan(CommCreditsError):
+    """The tenant changed (an import or another applied plan) since the plan was made; nothing was applied."""
+
+
+class SeatsExhausted(CommCreditsError):
+    """Applying the plan would assign more licenses than the tenant has free seats; nothing was applied."""
+
+
+class TenantImportError(InvalidInput):
+    """The tenant data has problems; nothing was imported. `problems` lists every one."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = tuple(problems)
+        shown = "\n".join(f"- {p}" for p in self.problems[:MAX_PROBLEMS_SHOWN])
+        more = len(self.problems) - MAX_PROBLEMS_SHOWN
+        tail = f"\n- ... and {more} more" if more > 0 else ""
+        field = self.problems[0].field if len(self.problems) == 1 else "import"
+        count = "1 problem" if len(self.problems) == 1 else f"{len(self.problems)} problems"
+        super().__init__(field, f"Nothing was imported; fix {count} and import again:\n{shown}{tail}")
+
+
+class SecretStoreUnavailable(CommCreditsError):
+    """No OS keyring on this machine: the secret must come from an environment variable instead."""
+
+
+class CheckAlreadyRunning(CommCreditsError):
+    """Another `commcredits check` is sending for this ledger; this run did nothing."""
+
+
+class DeliveryError(Exception):
+    """A channel refused the message or could not be reached (after retries)."""

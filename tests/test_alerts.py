@@ -16,7 +16,6 @@ from commcredits.alerts.checks import Facts, Severity, Thresholds, TollFreeNumbe
 from commcredits.alerts.notify import Sent, current_alerts, plan
 from commcredits.alerts.settings import (
     AlertSettings,
-    SecretStoreUnavailable,
     get_secret,
     load_settings,
     mask_url,
@@ -24,6 +23,7 @@ from commcredits.alerts.settings import (
     save_settings,
     set_secret,
 )
+from commcredits.errors import SecretStoreUnavailable
 
 NOW = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
 

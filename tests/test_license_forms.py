@@ -9,13 +9,13 @@ from decimal import Decimal
 import pytest
 
 import commcredits as cc
+from commcredits.errors import SeatsExhausted
 from commcredits.licensing.catalog import (
     AUDIO_CONFERENCING_SKU,
     DOMESTIC_CALLING_PLAN_SKU,
     INTERNATIONAL_CALLING_PLAN_SKU,
     TEAMS_PHONE_SKU,
 )
-from commcredits.licensing.plans import SeatsExhausted
 from commcredits.licensing.readiness import readiness, readiness_summary
 from commcredits.licensing.tenant import import_graph_tenant, import_phone_numbers
 from commcredits.ui import plan_form

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import commcredits as cc
+from commcredits.errors import SeatsExhausted
 from commcredits.licensing.catalog import (
     COMMUNICATION_CREDITS_SKU,
     PAY_AS_YOU_GO_CALLING_PLAN_SKU,
@@ -23,7 +24,6 @@ from commcredits.licensing.catalog import (
 from commcredits.licensing.exports import export_graph_batches
 from commcredits.licensing.plans import (
     Change,
-    SeatsExhausted,
     add_teams_phone_and_calling_plan,
     plan_license_changes,
     record_plan_done,

@@ -7,10 +7,11 @@ from graph_standin import GraphStandin, StandinCredential
 from test_license_forms import E3, NO_WAY_TO_CALL, USERS, fresh_tenant, sku, user
 
 import commcredits as cc
+from commcredits.errors import StalePlan
 from commcredits.licensing.catalog import AUDIO_CONFERENCING_SKU, COMMUNICATION_CREDITS_SKU
 from commcredits.licensing.exports import MAX_REQUESTS_PER_BATCH as MAX_BATCH
 from commcredits.licensing.exports import export_graph_batches
-from commcredits.licensing.plans import Change, StalePlan, plan_license_changes
+from commcredits.licensing.plans import Change, plan_license_changes
 from commcredits.licensing.readiness import readiness
 from commcredits.m365.apply import apply_plan_m365
 from commcredits.m365.connection import connect_m365

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from commcredits.credits.ledger import open_ledger
-from commcredits.errors import InvalidInput
+from commcredits.errors import InvalidInput, StalePlan
 from commcredits.licensing.catalog import (
     AUDIO_CONFERENCING_SKU,
     COMMUNICATION_CREDITS_SKU,
@@ -20,7 +20,6 @@ from commcredits.licensing.catalog import (
 from commcredits.licensing.plans import (
     Change,
     Selection,
-    StalePlan,
     add_communication_credits,
     add_teams_phone_and_calling_plan,
     make_ready,

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from commcredits.errors import TenantImportError
 from commcredits.licensing.tenant import (
-    TenantImportError,
     import_graph_tenant,
     import_phone_numbers,
     import_phone_numbers_csv,

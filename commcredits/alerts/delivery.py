@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from ..errors import DeliveryError
 from ..pages import page_title
 from .model import CHECK_TITLES, Alert, Severity
 
@@ -51,10 +52,6 @@ class Outcome:
     ok: bool
     attempts: int
     error: str | None = None
-
-
-class DeliveryError(Exception):
-    """A channel refused the message or could not be reached (after retries)."""
 
 
 # ---- composing -------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from filelock import FileLock, Timeout
 
 from ..credits.billing import current_billing
 from ..credits.ledger import Ledger, require_aware
-from ..errors import CommCreditsError
+from ..errors import CheckAlreadyRunning
 from ..store import Store
 from . import delivery
 from .checks import run_checks
@@ -176,10 +176,6 @@ def _record(con, *, run_id, message_id, now, channel, recipient, items, outcome)
                 outcome.error,
             ],
         ).fetchall()
-
-
-class CheckAlreadyRunning(CommCreditsError):
-    """Another `commcredits check` is sending for this ledger; this run did nothing."""
 
 
 @contextlib.contextmanager

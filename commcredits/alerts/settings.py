@@ -13,7 +13,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..errors import CommCreditsError, InvalidInput, Problem
+from ..errors import InvalidInput, Problem, SecretStoreUnavailable
 from ..money import parse_amount
 from ..store import Store
 from ..versioned import append_setting, latest_setting
@@ -26,10 +26,6 @@ SECRETS = {  # name -> environment variable that overrides the keyring
 }
 DEFAULT_DASHBOARD_URL = "http://127.0.0.1:8866/voila/render/"
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
-
-
-class SecretStoreUnavailable(CommCreditsError):
-    """No OS keyring on this machine: the secret must come from an environment variable instead."""
 
 
 @dataclass(frozen=True)

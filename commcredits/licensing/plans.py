@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 import pyarrow as pa
 
-from ..errors import CommCreditsError
+from ..errors import SeatsExhausted, StalePlan
 from ..store import Store, named_sql
 from .catalog import Capability, is_bundle, license_name, load_catalog
 from .plan_request import (  # noqa: F401 - the request types and their constructors are imported from here
@@ -38,14 +38,6 @@ MCA_NO_CREDITS = (
     "No Communication Credits license is planned: on a Microsoft Customer Agreement (MCA) credits are "
     "not sold and calls beyond the included minutes are billed after use."
 )
-
-
-class StalePlan(CommCreditsError):
-    """The tenant changed (an import or another applied plan) since the plan was made; nothing was applied."""
-
-
-class SeatsExhausted(CommCreditsError):
-    """Applying the plan would assign more licenses than the tenant has free seats; nothing was applied."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -16,7 +16,7 @@ from typing import Any
 
 import phonenumbers
 
-from ..errors import Problem
+from ..errors import Problem, TenantImportError
 from ..store import Store
 from .catalog import load_catalog
 from .tenant_checks import validate_skus, validate_users
@@ -25,7 +25,6 @@ from .tenant_read import (
     ImportResult,
     Record,
     RecordProblems,
-    TenantImportError,
     clean_text,
     read_graph_collection,
 )

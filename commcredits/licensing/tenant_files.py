@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from ..credits.ledger import Ledger
-from ..errors import Problem
+from ..errors import Problem, TenantImportError
 from . import admin_center as ac
 from .catalog import load_catalog
 from .tenant import validate_phone_numbers
 from .tenant_checks import validate_skus, validate_users
-from .tenant_read import ImportResult, TenantImportError, read_graph_collection
+from .tenant_read import ImportResult, read_graph_collection
 from .tenant_store import current_sku_ids, store_phone_numbers, store_tenant
 
 MAX_FILE_BYTES = 64 << 20  # an export of 100,000 users is about 40 MiB

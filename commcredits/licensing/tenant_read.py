@@ -10,12 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInput, Problem
+from ..errors import Problem, TenantImportError
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-
-MAX_PROBLEMS_SHOWN = 20
 
 
 def clean_text(value: Any) -> str | None:
@@ -37,19 +35,6 @@ class RecordProblems:
 
     def __call__(self, name: str, message: str) -> None:
         self.found.append(Problem(name, message, record=self.where, key=self.key))
-
-
-class TenantImportError(InvalidInput):
-    """The tenant data has problems; nothing was imported. `problems` lists every one."""
-
-    def __init__(self, problems: Sequence[Problem]):
-        self.problems = tuple(problems)
-        shown = "\n".join(f"- {p}" for p in self.problems[:MAX_PROBLEMS_SHOWN])
-        more = len(self.problems) - MAX_PROBLEMS_SHOWN
-        tail = f"\n- ... and {more} more" if more > 0 else ""
-        field = self.problems[0].field if len(self.problems) == 1 else "import"
-        count = "1 problem" if len(self.problems) == 1 else f"{len(self.problems)} problems"
-        super().__init__(field, f"Nothing was imported; fix {count} and import again:\n{shown}{tail}")
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from ..errors import M365Error
+from ..errors import M365Error, SeatsExhausted, StalePlan
 from ..licensing.catalog import license_name
 from ..licensing.exports import GraphRequest, batch_body, graph_batches, graph_requests
-from ..licensing.plans import Plan, SeatsExhausted, StalePlan, record_plan_done
+from ..licensing.plans import Plan, record_plan_done
 from ..store import named_sql
 from .connection import DEFAULT_WAIT_SECONDS, RETRY_STATUSES, M365Connection, Wait, retry_after_seconds
 

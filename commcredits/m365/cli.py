@@ -55,8 +55,7 @@ def _fail(command: str, code: int, message: str) -> int:
 
 
 def _exit_code(error: Exception) -> int:
-    from ..errors import InvalidInput, LedgerBusy, M365Error, NotConnected, PermissionMissing
-    from ..licensing.tenant import TenantImportError
+    from ..errors import InvalidInput, LedgerBusy, M365Error, NotConnected, PermissionMissing, TenantImportError
 
     if isinstance(error, NotConnected):
         return EXIT_CONFIG

@@ -15,7 +15,6 @@ import pandas as pd
 from ..alerts.notify import current_alerts, send_test
 from ..alerts.settings import (
     SECRETS,
-    SecretStoreUnavailable,
     get_secret,
     load_settings,
     mask_url,
@@ -26,7 +25,7 @@ from ..alerts.settings import (
     validate_webhook_url,
 )
 from ..credits.ledger import Ledger
-from ..errors import CommCreditsError, InvalidInput, Problem
+from ..errors import CommCreditsError, InvalidInput, Problem, SecretStoreUnavailable
 from ..money import parse_typed_amount
 from ..usage.lists import alert_messages
 from . import format as fmt

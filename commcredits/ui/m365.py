@@ -14,8 +14,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from ..credits.ledger import Ledger
-from ..errors import CommCreditsError
-from ..licensing.tenant import TenantImportError
+from ..errors import CommCreditsError, TenantImportError
 from ..m365.settings import is_configured, load_settings
 from ..rows import frame_rows
 from . import format as fmt
