@@ -1,6 +1,8 @@
 """commcredits: Microsoft Teams Communication Credits admin workbook (licenses, funding, ledger, usage).
 
-Open a ledger with `open_ledger`; every other function takes it (or its `.store`).
+Open a ledger with `open_ledger`; every other function takes that Ledger first (`cc.readiness_summary(ledger)`).
+Errors are named in `commcredits.errors` and exported here; forms and checks report `Problem`s (field, message,
+and for a file the record and whose it is).
 """
 
 from .alerts.notify import current_alerts, run_check

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         ledger = open_ledger(args.db or database_path())
         report = run_check(ledger, dry_run=args.dry_run)
-        settings = load_settings(ledger.store)
+        settings = load_settings(ledger)
     except CommCreditsError as exc:
         print(f"commcredits check: {exc}", file=sys.stderr)
         return 3

@@ -19,7 +19,7 @@ from filelock import FileLock, Timeout
 from ..credits.billing import current_billing
 from ..credits.ledger import Ledger, require_aware
 from ..errors import CheckAlreadyRunning
-from ..store import Store
+from ..store import Store, store_of
 from . import delivery
 from .checks import run_checks
 from .delivery import Item, Outcome
@@ -100,7 +100,8 @@ def plan(alerts: Sequence[Alert], last_sent: dict[str, Sent], today: date) -> li
     return items
 
 
-def last_sent(store: Store, channel: str) -> dict[str, Sent]:
+def last_sent(ledger: Ledger, channel: str) -> dict[str, Sent]:
+    store = store_of(ledger)
     rows = store.query(
         "SELECT check_name, kind, severity, level, day, sentence FROM alert_delivery "
         "WHERE channel = $1 AND status = 'sent' AND kind IN ('alert', 'all_clear') "
@@ -110,9 +111,9 @@ def last_sent(store: Store, channel: str) -> dict[str, Sent]:
     return {c: Sent(c, k, Severity[s.upper()], lvl, d, text) for c, k, s, lvl, d, text in rows}
 
 
-def tenant_name(store: Store) -> str:
+def tenant_name(ledger: Ledger) -> str:
     """The company in the billing details ("" when none were saved): messages name the tenant they are about."""
-    billing = current_billing(store)
+    billing = current_billing(ledger)
     return billing.company if billing and billing.company else ""
 
 
@@ -217,13 +218,13 @@ def run_check(
 def _run_check(ledger: Ledger, *, now, dry_run: bool, secrets, tls_context) -> CheckReport:
     now = require_aware(now or datetime.now(UTC), "now")
     store = ledger.store
-    settings = load_settings(store)
+    settings = load_settings(ledger)
     facts = read_facts(ledger, now=now)
     alerts = tuple(run_checks(facts, settings.thresholds))
-    tenant = tenant_name(store)
+    tenant = tenant_name(ledger)
     results, channels = [], _channels(settings, secrets)
     for channel, recipient, send in channels:
-        items = tuple(plan(alerts, last_sent(store, channel), now.date()))
+        items = tuple(plan(alerts, last_sent(ledger, channel), now.date()))
         if not items:
             continue
         outcome = None if dry_run else send(items, tenant, tls_context)
@@ -267,8 +268,8 @@ def send_test(
     test (what the form shows) instead of the saved ones."""
     now = require_aware(now or datetime.now(UTC), "now")
     store = ledger.store
-    settings = settings or load_settings(store)
-    tenant = tenant_name(store)
+    settings = settings or load_settings(ledger)
+    tenant = tenant_name(ledger)
     test = Alert(
         "test",
         Severity.INFO,
@@ -300,4 +301,4 @@ def send_test(
 
 def current_alerts(ledger: Ledger, *, now: datetime | None = None) -> list[Alert]:
     """The alerts as of now with the saved thresholds (for the dashboard; sends nothing)."""
-    return run_checks(read_facts(ledger, now=now), load_settings(ledger.store).thresholds)
+    return run_checks(read_facts(ledger, now=now), load_settings(ledger).thresholds)

@@ -13,9 +13,10 @@ import urllib.parse
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ..credits.ledger import Ledger
 from ..errors import InvalidInput, Problem, SecretStoreUnavailable
 from ..money import parse_amount
-from ..store import Store
+from ..store import store_of
 from ..versioned import append_setting, latest_setting
 from .model import Thresholds
 
@@ -143,8 +144,9 @@ SETTING_COLUMNS = (  # alert_setting's columns, in the order AlertSettings takes
 )
 
 
-def load_settings(store: Store) -> AlertSettings:
+def load_settings(ledger: Ledger) -> AlertSettings:
     """The settings in force (defaults until an admin saves some)."""
+    store = store_of(ledger)
     with store.reading() as con:
         row = latest_setting(con, "alert_setting", SETTING_COLUMNS)
     if not row:
@@ -155,8 +157,9 @@ def load_settings(store: Store) -> AlertSettings:
     )
 
 
-def save_settings(store: Store, settings: AlertSettings) -> None:
+def save_settings(ledger: Ledger, settings: AlertSettings) -> None:
     """Record new settings (a new version; earlier ones stay in the history)."""
+    store = store_of(ledger)
     t = settings.thresholds
     values = (
         t.runway_days,

@@ -13,8 +13,9 @@ from dataclasses import asdict, dataclass, fields, replace
 from ..countries import ISO_COUNTRIES
 from ..errors import InvalidDetails, Problem
 from ..safety import looks_like_card_number
-from ..store import Store
+from ..store import store_of
 from ..versioned import append_setting, latest_setting
+from .ledger import Ledger
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PAYMENT_METHODS = ("invoice", "card")
@@ -93,17 +94,19 @@ def billing_problems(details: BillingDetails) -> list[Problem]:
     return problems
 
 
-def current_billing(store: Store) -> BillingDetails | None:
+def current_billing(ledger: Ledger) -> BillingDetails | None:
     """The details that apply to the next order, or None if none were saved yet."""
+    store = store_of(ledger)
     with store.reading() as con:
         row = latest_setting(con, "billing_change", [f.name for f in fields(BillingDetails)])
     return BillingDetails(*row) if row else None
 
 
-def save_billing(store: Store, details: BillingDetails) -> int:
+def save_billing(ledger: Ledger, details: BillingDetails) -> int:
     """Record `details` as the new billing details (no-op if unchanged); return their version.
 
     Raises InvalidDetails (a ValueError) listing the problems when they are not valid (nothing is saved)."""
+    store = store_of(ledger)
     clean = details.cleaned()
     problems = billing_problems(clean)
     if problems:

@@ -74,9 +74,7 @@ def review_purchase(
     amount, number, when = _purchase(ledger, request, locale, now, problems)
     auto = _auto_recharge(ledger, request, locale, problems)
     problems += guard_rail_problems(ledger, amount, auto, request.confirmed, locale)
-    settings_changed = auto != ledger.auto_recharge or (
-        billing is not None and billing != current_billing(ledger.store)
-    )
+    settings_changed = auto != ledger.auto_recharge or (billing is not None and billing != current_billing(ledger))
     if amount is None and number is None and not problems and not settings_changed:
         problems.append(
             Problem(
@@ -103,7 +101,7 @@ def review_purchase(
 def _billing(ledger: Ledger, typed: BillingDetails) -> tuple[BillingDetails | None, list[Problem]]:
     """Billing details are optional (Microsoft keeps them): all blank keeps none; anything typed is checked."""
     clean = typed.cleaned()
-    if clean.is_blank() and current_billing(ledger.store) is None:
+    if clean.is_blank() and current_billing(ledger) is None:
         return None, []
     return clean, billing_problems(clean)
 
@@ -251,7 +249,7 @@ def guard_rail_problems(
 def record_purchase(ledger: Ledger, review: PurchaseReview) -> RecordedPurchase:
     """Keep the billing details, the auto-recharge setting and the purchase (each step idempotent, so recording
     the same review twice changes nothing the second time). Buys nothing: the purchase was made in Microsoft 365."""
-    version = save_billing(ledger.store, review.billing) if review.billing is not None else None
+    version = save_billing(ledger, review.billing) if review.billing is not None else None
     if review.auto_recharge != ledger.auto_recharge:
         if review.auto_recharge.enabled:
             ledger.set_auto_recharge(amount=review.auto_recharge.amount, below=review.auto_recharge.below)

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 import pyarrow as pa
 
+from ..credits.ledger import Ledger
 from ..errors import SeatsExhausted, StalePlan
-from ..store import Store, named_sql
+from ..store import Store, named_sql, store_of
 from .catalog import Capability, is_bundle, license_name, load_catalog
 from .plan_request import (  # noqa: F401 - the request types and their constructors are imported from here
     Change,
@@ -123,12 +124,13 @@ def _labels(store: Store) -> dict[str, str]:
     return labels
 
 
-def plan_license_changes(store: Store, selection, change: Change) -> Plan:
+def plan_license_changes(ledger: Ledger, selection, change: Change) -> Plan:
     """Compute (without writing anything) the license changes `change` needs for the selected users.
 
     `selection`: a Selection, a list of sign-in names, 'everyone' or 'not_ready'.
     Raises InvalidInput when the Change itself is not usable.
     """
+    store = store_of(ledger)
     sel = as_selection(selection)
     validate_change(change, store)
     change = _use_owned_bundle(store, change)
@@ -251,13 +253,14 @@ def _items(plan: Plan) -> pa.Table:
     )
 
 
-def record_plan_done(store: Store, plan: Plan) -> AppliedPlan:
+def record_plan_done(ledger: Ledger, plan: Plan) -> AppliedPlan:
     """Record that the plan's changes were made in Microsoft 365 (by the exports, or by Apply) and update the
     tenant snapshot to match, in one transaction. It changes nothing in Microsoft 365 itself.
 
     Raises StalePlan if the tenant changed since planning, SeatsExhausted if seats ran out meanwhile;
     in both cases nothing was written. A plan with nothing to do records nothing.
     """
+    store = store_of(ledger)
     if plan.nothing_to_do:
         return AppliedPlan(None, 0)
     items = _items(plan)
@@ -296,7 +299,7 @@ def record_plan_done(store: Store, plan: Plan) -> AppliedPlan:
     return AppliedPlan(plan_id, len(plan.changes))
 
 
-def apply_plan(store: Store, plan: Plan) -> AppliedPlan:
+def apply_plan(ledger: Ledger, plan: Plan) -> AppliedPlan:
     """Deprecated name of `record_plan_done` (it only records; it never applied anything). Removed in the
     next release."""
     warnings.warn(
@@ -304,4 +307,4 @@ def apply_plan(store: Store, plan: Plan) -> AppliedPlan:
         DeprecationWarning,
         stacklevel=2,
     )
-    return record_plan_done(store, plan)
+    return record_plan_done(ledger, plan)

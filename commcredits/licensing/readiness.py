@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..store import Store, named_sql
+from ..credits.ledger import Ledger
+from ..store import named_sql, store_of
 
 _SQL = named_sql("readiness_queries")
 READINESS_COLUMNS = (
@@ -50,8 +51,9 @@ class ReadinessSummary:
     beyond_by_reason: Mapping[str, int] = field(default_factory=dict)
 
 
-def readiness(store: Store, *, only_not_ready: bool = False) -> pd.DataFrame:
+def readiness(ledger: Ledger, *, only_not_ready: bool = False) -> pd.DataFrame:
     """One row per user (sorted by sign-in name): can_dial_out, reasons and fixes in plain language."""
+    store = store_of(ledger)
     where = "WHERE NOT can_dial_out" if only_not_ready else ""
     columns = ", ".join(READINESS_COLUMNS)
     df = store.query_df(f"SELECT {columns} FROM readiness {where} ORDER BY lower(user_principal_name)")
@@ -85,10 +87,11 @@ def _beyond_sentence(users: int, parts: list[tuple[int, str]]) -> str:
     return f" {subject}, but calls paid from credits ({BEYOND_INCLUDED_CALLS}) need more: {details}."
 
 
-def readiness_summary(store: Store) -> ReadinessSummary:
+def readiness_summary(ledger: Ledger) -> ReadinessSummary:
     """Counts per reason and one sentence such as "37 users cannot dial out: 21 have no usage location, ...",
     followed by who can call within included minutes but not beyond them. A user can count under several
     reasons. "Cannot dial out" means the `readiness` view's can_dial_out, the one figure every page shows."""
+    store = store_of(ledger)
     totals = store.query(_SQL["readiness_totals"])[0]
     rows = store.query(_SQL["reason_counts"], {"beyond_included": False})
     beyond_rows = store.query(_SQL["reason_counts"], {"beyond_included": True})
@@ -106,18 +109,20 @@ def readiness_summary(store: Store) -> ReadinessSummary:
     )
 
 
-def license_seats(store: Store) -> pd.DataFrame:
+def license_seats(ledger: Ledger) -> pd.DataFrame:
     """The tenant's calling licenses with free seats (Microsoft's formula, see the `license_seats` view),
     friendliest first: what Step 1 shows before anything is planned."""
+    store = store_of(ledger)
     df = store.query_df(_SQL["license_seats"])
     df["capabilities"] = df["capabilities"].map(list)
     return df
 
 
-def toll_free_resource_accounts(store: Store) -> pd.DataFrame:
+def toll_free_resource_accounts(ledger: Ledger) -> pd.DataFrame:
     """Resource accounts (auto attendants, call queues) that hold a toll-free number: every call to them is paid
     from Communication Credits, so they stop answering when the balance reaches zero. Columns: user_id,
     user_principal_name, display_name, phone_number, has_communication_credits, reason_codes."""
+    store = store_of(ledger)
     df = store.query_df(_SQL["toll_free_resource_accounts"])
     df["reason_codes"] = df["reason_codes"].map(list)
     return df

@@ -16,8 +16,9 @@ from typing import Any
 
 import phonenumbers
 
+from ..credits.ledger import Ledger
 from ..errors import Problem, TenantImportError
-from ..store import Store
+from ..store import Store, store_of
 from .catalog import load_catalog
 from .tenant_checks import validate_skus, validate_users
 from .tenant_read import (
@@ -32,13 +33,14 @@ from .tenant_store import current_sku_ids, store_phone_numbers, store_tenant
 
 
 def import_graph_tenant(
-    store: Store, users: Any, subscribed_skus: Any = None, *, source: str = "graph"
+    ledger: Ledger, users: Any, subscribed_skus: Any = None, *, source: str = "graph"
 ) -> ImportResult:
     """Replace the tenant snapshot with Graph `users` (and `subscribedSkus`; None keeps the previous seats).
 
     Each argument may be a Graph page dict (`{"value": [...]}`), a list of pages or of records, a JSON file or
     a folder of page files. Raises TenantImportError listing every bad record; then nothing is stored.
     """
+    store = store_of(ledger)
     user_records = read_graph_collection(users, "users")
     problems: list[Problem] = []
     skus = sku_plans = None
@@ -106,8 +108,9 @@ def _read_csv(path: str | Path) -> list[dict[str, str]]:
         raise TenantImportError([Problem("file", f"cannot read CSV: {exc}", record=path.name)]) from exc
 
 
-def import_users_csv(store: Store, path: str | Path, *, source: str | None = None) -> ImportResult:
+def import_users_csv(ledger: Ledger, path: str | Path, *, source: str | None = None) -> ImportResult:
     """Replace the users snapshot from a CSV (see users_from_csv_rows); seats stay as last imported."""
+    store = store_of(ledger)
     path = Path(path)
     users = users_from_csv_rows(_read_csv(path), current_sku_ids(store), label=path.name)
     records = [Record(f"{path.name} row {i}", u) for i, u in enumerate(users, start=1)]
@@ -182,22 +185,24 @@ def validate_phone_numbers(
     return staged_rows, problems
 
 
-def tenant_users_by_upn(store: Store) -> dict[str, str]:
+def _users_by_upn(store: Store) -> dict[str, str]:
     """Lower-case sign-in name -> user id of the imported tenant."""
     return {upn.lower(): uid for uid, upn in store.query("SELECT user_id, user_principal_name FROM tenant_user")}
 
 
 def import_phone_numbers(
-    store: Store, rows: Iterable[Mapping[str, str]], *, source: str = "phone numbers"
+    ledger: Ledger, rows: Iterable[Mapping[str, str]], *, source: str = "phone numbers"
 ) -> ImportResult:
     """Replace every user's phone number from rows of {userPrincipalName, phoneNumber}. Raises TenantImportError."""
-    staged_rows, problems = validate_phone_numbers(rows, tenant_users_by_upn(store), source)
+    store = store_of(ledger)
+    staged_rows, problems = validate_phone_numbers(rows, _users_by_upn(store), source)
     if problems:
         raise TenantImportError(problems)
     return store_phone_numbers(store, staged_rows, source)
 
 
-def import_phone_numbers_csv(store: Store, path: str | Path) -> ImportResult:
+def import_phone_numbers_csv(ledger: Ledger, path: str | Path) -> ImportResult:
     """Replace every user's phone number from a CSV with columns userPrincipalName, phoneNumber."""
+    store = store_of(ledger)
     path = Path(path)
     return import_phone_numbers(store, _read_csv(path), source=path.name)

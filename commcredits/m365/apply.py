@@ -22,7 +22,7 @@ from ..errors import M365Error, SeatsExhausted, StalePlan
 from ..licensing.catalog import license_name
 from ..licensing.exports import GraphRequest, batch_body, graph_batches, graph_requests
 from ..licensing.plans import Plan, record_plan_done
-from ..store import named_sql
+from ..store import named_sql, store_of
 from .connection import DEFAULT_WAIT_SECONDS, RETRY_STATUSES, M365Connection, Wait, retry_after_seconds
 
 MAX_ROUNDS = 6
@@ -187,7 +187,7 @@ def apply_plan_m365(
     """Make the plan's changes in Microsoft 365 and record the ones Graph applied, with who applied them.
 
     Raises StalePlan (before sending anything) when the tenant changed since planning."""
-    store = getattr(ledger, "store", ledger)
+    store = store_of(ledger)
     tell = progress or (lambda text, fraction: None)
     version = store.query(named_sql("licensing_plan")["tenant_version"])
     if version[0][0] != plan.tenant_version:

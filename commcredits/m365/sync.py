@@ -28,6 +28,7 @@ from ..credits.settlement import SettlementReport
 from ..errors import InvalidInput, InvalidTime
 from ..licensing.tenant import import_graph_tenant
 from ..money import format_money
+from ..store import store_of
 from ..usage.call_import import ImportReport, import_pstn_calls
 from ..usage.rate_and_settle import rate_and_settle
 from .connection import M365Connection
@@ -108,7 +109,7 @@ def lookback(hours: float | None = None) -> timedelta:
     return timedelta(hours=value)
 
 
-def resume_point(store) -> datetime | None:
+def _resume_point(store) -> datetime | None:
     """Where the next sync starts reading call logs: the end of the last window done, else the day of the newest
     call already imported (from files), else None."""
     done = store.query("SELECT max(window_to) FROM m365_sync_window")[0][0]
@@ -160,7 +161,7 @@ def sync_m365(
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     if since is not None and since.tzinfo is None:
         raise InvalidTime("since", "give a time with a timezone, e.g. 2026-01-01T00:00:00+00:00")
-    read_before = resume_point(store)  # calls before it were asked for already: new ones there came late
+    read_before = _resume_point(store)  # calls before it were asked for already: new ones there came late
     again = lookback(lookback_hours)
     start = since or (read_before - again if read_before else now - timedelta(days=FIRST_SYNC_DAYS))
     start = min(start.astimezone(UTC), now)
@@ -278,7 +279,7 @@ def _finish(store, report: SyncReport, status: str, message: str) -> None:
         ).fetchall()
 
 
-def last_sync(store) -> dict | None:
+def last_sync(ledger) -> dict | None:
     """The newest sync as a dict of the m365_syncs view, or None."""
-    frame = store.query_df("SELECT * FROM m365_syncs LIMIT 1")
+    frame = store_of(ledger).query_df("SELECT * FROM m365_syncs LIMIT 1")
     return None if frame.empty else frame.iloc[0].to_dict()
