@@ -153,8 +153,10 @@ def _channels(settings: AlertSettings, secrets: Callable[[str], str | None]) -> 
     return channels
 
 
-def _record(con, *, run_id, message_id, now, channel, recipient, items, outcome) -> None:
-    for item in items:
+def _record(con, run_id: int | None, now: datetime, result: ChannelResult) -> None:
+    """One message sent (or not) on one channel: a row per item it carried, all with the same message id."""
+    message_id, outcome = str(uuid.uuid4()), result.outcome
+    for item in result.items:
         a = item.alert
         con.execute(
             "INSERT INTO alert_delivery SELECT coalesce(max(delivery_id), 0) + 1, $1, $2, $3, $4, $5, $6, $7, $8, $9, "
@@ -164,8 +166,8 @@ def _record(con, *, run_id, message_id, now, channel, recipient, items, outcome)
                 run_id,
                 now,
                 now.date(),
-                channel,
-                recipient,
+                result.channel,
+                result.recipient,
                 a.check,
                 item.kind,
                 SEVERITY_NAMES[a.severity],
@@ -243,16 +245,7 @@ def _run_check(ledger: Ledger, *, now, dry_run: bool, secrets, tls_context) -> C
             ],
         ).fetchall()[0]
         for result in results:
-            _record(
-                con,
-                run_id=run_id,
-                message_id=str(uuid.uuid4()),
-                now=now,
-                channel=result.channel,
-                recipient=result.recipient,
-                items=result.items,
-                outcome=result.outcome,
-            )
+            _record(con, run_id, now, result)
     return report
 
 
@@ -285,17 +278,8 @@ def send_test(
         items = (Item(test, "test"),)
         results.append(ChannelResult(channel, recipient, items, send(items, tenant, tls_context)))
     with store.transaction() as con:
-        for r in results:
-            _record(
-                con,
-                run_id=None,
-                message_id=str(uuid.uuid4()),
-                now=now,
-                channel=r.channel,
-                recipient=r.recipient,
-                items=r.items,
-                outcome=r.outcome,
-            )
+        for result in results:
+            _record(con, None, now, result)
     return results
 
 
