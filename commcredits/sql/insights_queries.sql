@@ -1,4 +1,4 @@
--- Reads for the what-if replay (commcredits/usage/insights.py). Parameters are bound by position:
+-- Reads for the insights (commcredits/usage/insights.py). The what-if replay's statements bind by position:
 -- $1 = start, $2 = end of the period replayed (either may be NULL: open-ended).
 
 -- name: replay_orders
@@ -26,3 +26,66 @@ SELECT coalesce(-sum(amount), 0)
 FROM entry
 WHERE kind = 'expiry'
   AND ($1::TIMESTAMPTZ IS NULL OR occurred_at >= $1) AND ($2::TIMESTAMPTZ IS NULL OR occurred_at < $2);
+
+-- name: usage_in_period
+-- Every call that drew (or tried to draw) on credits in [$1, $2): settled spends and unsettled ones.
+SELECT usage_id, start_at, charge FROM (
+    SELECT usage_id, min(call_at) AS start_at, -sum(amount) AS charge
+    FROM entry WHERE kind = 'spend' GROUP BY usage_id HAVING sum(amount) <> 0
+    UNION ALL
+    SELECT usage_id, start_at, charge FROM unsettled_calls WHERE status <> 'other_currency'  -- estimates too
+    UNION ALL
+    SELECT usage_id, start_at, charge FROM blocked_call
+    WHERE usage_id NOT IN (SELECT usage_id FROM entry WHERE kind = 'spend')
+)
+WHERE ($1::TIMESTAMPTZ IS NULL OR start_at >= $1) AND ($2::TIMESTAMPTZ IS NULL OR start_at < $2)
+QUALIFY row_number() OVER (PARTITION BY usage_id ORDER BY start_at) = 1
+ORDER BY start_at, usage_id;
+
+-- name: lots_as_of
+-- (lot id, expiry, remainder) of the lots open at a past instant $1, replayed from the allocations.
+SELECT l.lot_id, l.expires_at, sum(a.amount) AS remaining
+FROM lot l JOIN allocation a USING (lot_id) JOIN entry e USING (entry_id)
+WHERE e.occurred_at <= $1 AND l.expires_at > $1
+  AND l.lot_id NOT IN (SELECT lot_id FROM entry WHERE kind = 'expiry' AND occurred_at <= $1)
+GROUP BY ALL HAVING sum(a.amount) > 0 ORDER BY l.lot_id;
+
+-- name: recent_entries
+-- The latest journal entries with the balance after each (total minus what came after: no window over the
+-- whole journal), each call charge traced to who called where (spend must be traceable). The calls are looked
+-- for from $since on (NULL: all); `traced` is false for a call charge whose call was not found there.
+WITH recent AS (SELECT * FROM entry ORDER BY entry_id DESC LIMIT $limit),
+calls AS (SELECT usage_id, user_display_name, call_type FROM pstn_call
+          WHERE start_at >= coalesce($since, '-infinity'::TIMESTAMPTZ)),
+rated AS (SELECT usage_id, destination_country FROM call_charge
+          WHERE start_at >= coalesce($since, '-infinity'::TIMESTAMPTZ))
+SELECT e.entry_id, e.occurred_at, e.kind, e.amount,
+       ((SELECT coalesce(sum(amount), 0) FROM entry)
+        - coalesce(sum(e.amount) OVER (ORDER BY e.entry_id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+       )::DECIMAL(18, 2) AS balance_after,
+       CASE WHEN e.kind = 'purchase' THEN 'Invoice ' || i.invoice_id || ' · order ' || l.order_id
+            WHEN e.kind = 'recharge' THEN 'Invoice ' || i.invoice_id || ' · auto-recharge'  -- not the internal key
+            WHEN e.kind = 'expiry' THEN 'Unused credit of invoice ' || i.invoice_id
+            WHEN e.kind = 'spend' AND c.usage_id IS NULL THEN 'call ' || e.usage_id
+            WHEN e.kind <> 'spend' THEN e.idempotency_key
+            ELSE concat_ws(' · ',
+                           coalesce(c.user_display_name, 'auto attendant / call queue'),
+                           CASE WHEN e.reported_late THEN 'call of ' || strftime(e.call_at, '%d %b %Y') || ', reported '
+                                || ((epoch_us(e.recorded_at) - epoch_us(e.call_at)) // 86400000000) || ' days late' END,
+                           CASE c.call_type WHEN 'user_out' THEN 'call out' WHEN 'conf_out' THEN 'meeting dial-out'
+                                            WHEN 'ucap_in' THEN 'toll-free call in' WHEN 'ucap_out' THEN 'call out'
+                                            ELSE c.call_type END,
+                           CASE WHEN c.call_type NOT LIKE '%_in' AND coalesce(r.destination_country, '??') <> '??'
+                                THEN 'to ' || r.destination_country END)
+       END AS detail,
+       e.kind <> 'spend' OR c.usage_id IS NOT NULL AS traced
+FROM recent e
+LEFT JOIN calls c ON e.kind = 'spend' AND c.usage_id = e.usage_id
+LEFT JOIN rated r ON e.kind = 'spend' AND r.usage_id = e.usage_id
+LEFT JOIN invoice i ON i.lot_id = e.lot_id
+LEFT JOIN lot l ON l.lot_id = e.lot_id
+ORDER BY e.entry_id DESC;
+
+-- name: oldest_recent_spend
+-- When the oldest call charge among the last $limit entries was recorded (recent_entries looks for calls from then).
+SELECT min(occurred_at) FROM (SELECT kind, occurred_at FROM entry ORDER BY entry_id DESC LIMIT $limit) WHERE kind = 'spend';

@@ -138,16 +138,7 @@ def expiring_funds(
 
 def _lots_as_of(ledger: Ledger, when: datetime) -> list:
     """(lot id, expiry, remainder) of the lots open at a past instant, replayed from the allocations."""
-    return ledger.store.query(
-        """
-        SELECT l.lot_id, l.expires_at, sum(a.amount) AS remaining
-        FROM lot l JOIN allocation a USING (lot_id) JOIN entry e USING (entry_id)
-        WHERE e.occurred_at <= $1 AND l.expires_at > $1
-          AND l.lot_id NOT IN (SELECT lot_id FROM entry WHERE kind = 'expiry' AND occurred_at <= $1)
-        GROUP BY ALL HAVING sum(a.amount) > 0 ORDER BY l.lot_id
-        """,
-        [when],
-    )
+    return ledger.store.query(_SQL["lots_as_of"], [when])
 
 
 def _forfeits(ledger: Ledger, lots: list, when: datetime, burn: Decimal, horizons) -> pd.DataFrame:
@@ -173,57 +164,16 @@ def _forfeits(ledger: Ledger, lots: list, when: datetime, burn: Decimal, horizon
     return pd.DataFrame(rows)
 
 
-# The latest journal entries with the balance after each (total minus what came after: no window over the
-# whole journal), each call charge traced to who called where (spend must be traceable). The calls are looked
-# for from $since on (NULL: all); `traced` is false for a call charge whose call was not found there.
-RECENT_ENTRIES = """
-WITH recent AS (SELECT * FROM entry ORDER BY entry_id DESC LIMIT $limit),
-calls AS (SELECT usage_id, user_display_name, call_type FROM pstn_call
-          WHERE start_at >= coalesce($since, '-infinity'::TIMESTAMPTZ)),
-rated AS (SELECT usage_id, destination_country FROM call_charge
-          WHERE start_at >= coalesce($since, '-infinity'::TIMESTAMPTZ))
-SELECT e.entry_id, e.occurred_at, e.kind, e.amount,
-       ((SELECT coalesce(sum(amount), 0) FROM entry)
-        - coalesce(sum(e.amount) OVER (ORDER BY e.entry_id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
-       )::DECIMAL(18, 2) AS balance_after,
-       CASE WHEN e.kind = 'purchase' THEN 'Invoice ' || i.invoice_id || ' · order ' || l.order_id
-            WHEN e.kind = 'recharge' THEN 'Invoice ' || i.invoice_id || ' · auto-recharge'  -- not the internal key
-            WHEN e.kind = 'expiry' THEN 'Unused credit of invoice ' || i.invoice_id
-            WHEN e.kind = 'spend' AND c.usage_id IS NULL THEN 'call ' || e.usage_id
-            WHEN e.kind <> 'spend' THEN e.idempotency_key
-            ELSE concat_ws(' · ',
-                           coalesce(c.user_display_name, 'auto attendant / call queue'),
-                           CASE WHEN e.reported_late THEN 'call of ' || strftime(e.call_at, '%d %b %Y') || ', reported '
-                                || ((epoch_us(e.recorded_at) - epoch_us(e.call_at)) // 86400000000) || ' days late' END,
-                           CASE c.call_type WHEN 'user_out' THEN 'call out' WHEN 'conf_out' THEN 'meeting dial-out'
-                                            WHEN 'ucap_in' THEN 'toll-free call in' WHEN 'ucap_out' THEN 'call out'
-                                            ELSE c.call_type END,
-                           CASE WHEN c.call_type NOT LIKE '%_in' AND coalesce(r.destination_country, '??') <> '??'
-                                THEN 'to ' || r.destination_country END)
-       END AS detail,
-       e.kind <> 'spend' OR c.usage_id IS NOT NULL AS traced
-FROM recent e
-LEFT JOIN calls c ON e.kind = 'spend' AND c.usage_id = e.usage_id
-LEFT JOIN rated r ON e.kind = 'spend' AND r.usage_id = e.usage_id
-LEFT JOIN invoice i ON i.lot_id = e.lot_id
-LEFT JOIN lot l ON l.lot_id = e.lot_id
-ORDER BY e.entry_id DESC
-"""
-OLDEST_RECENT_SPEND = """
-SELECT min(occurred_at) FROM (SELECT kind, occurred_at FROM entry ORDER BY entry_id DESC LIMIT $limit) WHERE kind = 'spend'
-"""
-
-
 def recent_entries(ledger: Ledger, limit: int = 15) -> pd.DataFrame:
     """The last `limit` journal entries, newest first: entry_id, occurred_at, kind, amount, balance_after and
     detail (who called where, for call charges; the idempotency key otherwise)."""
     # A call charge is recorded at its call's start or later (a late log: at the last entry's time), never
     # earlier. Calls from the oldest recent charge on are found at once (DuckDB skips older blocks of calls); only
     # a late call needs the look through every call.
-    ((since,),) = ledger.store.query(OLDEST_RECENT_SPEND, {"limit": limit})
-    frame = ledger.store.query_df(RECENT_ENTRIES, {"limit": limit, "since": since})
+    ((since,),) = ledger.store.query(_SQL["oldest_recent_spend"], {"limit": limit})
+    frame = ledger.store.query_df(_SQL["recent_entries"], {"limit": limit, "since": since})
     if since is not None and not frame["traced"].all():
-        frame = ledger.store.query_df(RECENT_ENTRIES, {"limit": limit, "since": None})
+        frame = ledger.store.query_df(_SQL["recent_entries"], {"limit": limit, "since": None})
     return frame.drop(columns="traced")
 
 
@@ -232,23 +182,7 @@ def recent_entries(ledger: Ledger, limit: int = 15) -> pd.DataFrame:
 
 def _usage(ledger: Ledger, start, end) -> pd.DataFrame:
     """Every call that drew (or tried to draw) on credits in [start, end): settled spends and unsettled ones."""
-    return ledger.store.query_df(
-        """
-        SELECT usage_id, start_at, charge FROM (
-            SELECT usage_id, min(call_at) AS start_at, -sum(amount) AS charge
-            FROM entry WHERE kind = 'spend' GROUP BY usage_id HAVING sum(amount) <> 0
-            UNION ALL
-            SELECT usage_id, start_at, charge FROM unsettled_calls WHERE status <> 'other_currency'  -- estimates too
-            UNION ALL
-            SELECT usage_id, start_at, charge FROM blocked_call
-            WHERE usage_id NOT IN (SELECT usage_id FROM entry WHERE kind = 'spend')
-        )
-        WHERE ($1::TIMESTAMPTZ IS NULL OR start_at >= $1) AND ($2::TIMESTAMPTZ IS NULL OR start_at < $2)
-        QUALIFY row_number() OVER (PARTITION BY usage_id ORDER BY start_at) = 1
-        ORDER BY start_at, usage_id
-        """,
-        [start, end],
-    )
+    return ledger.store.query_df(_SQL["usage_in_period"], [start, end])
 
 
 def replay(ledger: Ledger, *, amount=None, below=None, start=None, end=None) -> dict:
