@@ -1,4 +1,4 @@
-"""Reading tenant files: the problem types every tenant import reports, and Microsoft Graph JSON collections
+"""Reading tenant files: the one way a check records a problem (`RecordProblems`), and Microsoft Graph JSON collections
 (`GET /users`, `GET /subscribedSkus`) from a page dict, a list, a file or a folder of `@odata.nextLink` pages."""
 
 from __future__ import annotations
