@@ -172,7 +172,7 @@ def sync_m365(
     report = SyncReport(run_id, start, now, currency=ledger.currency)
     try:
         if tenant:
-            report = _sync_tenant(store, connection, report, tell)
+            report = _sync_tenant(ledger, connection, report, tell)
         report = _sync_calls(ledger, connection, windows, report, tell)
         report = _with(report, late_rows=_late_rows(store, imports_from, read_before))
         tell("Rating and settling calls", 0.92)
@@ -187,13 +187,13 @@ def sync_m365(
     return report
 
 
-def _sync_tenant(store, connection: M365Connection, report: SyncReport, tell: Progress) -> SyncReport:
+def _sync_tenant(ledger, connection: M365Connection, report: SyncReport, tell: Progress) -> SyncReport:
     """Users, licenses and seats read from Graph and imported as a file import of the same pages would be."""
     tell("Reading users and licenses from Microsoft 365", 0.0)
     users = list(connection.pages(_users_request(connection)))
     tell("Reading subscriptions and seats", 0.05)
     skus = list(connection.pages("subscribedSkus?$select=" + ",".join(SKU_FIELDS)))
-    result = import_graph_tenant(store, users, skus, source="Microsoft Graph sync")
+    result = import_graph_tenant(ledger, users, skus, source="Microsoft Graph sync")
     return _with(report, users=result.users, skus=result.skus, license_changes=result.changes)
 
 
