@@ -295,11 +295,14 @@ def test_late_logs_settled_in_any_arrival_order_are_counted_as_call_charges_coun
 
 def test_settlement_reads_only_new_calls_yet_loses_none_after_a_partial_settlement_or_a_block():
     """settle_mark lets a settlement skip the calls a full one already considered; a settlement up to a time
-    leaves the mark where it was, and blocked calls are tried again, so every call is paid once funds allow."""
+    moves the mark only to just before the first call it left was imported, and blocked calls are tried again,
+    so every call is paid once funds allow."""
     ledger = funded(amount="5.00")
     cc.import_pstn_calls(ledger, [graph_row(n, charge="1.00") for n in range(3)])
+    (imported,) = ledger.store.query("SELECT min(imported_at) FROM pstn_call")[0]
     settle(ledger, until=T0 + timedelta(minutes=5))  # only the first call
-    assert ledger.store.query("SELECT count(*) FROM settle_mark") == [(0,)]
+    assert ledger.store.query("SELECT settled_through FROM settle_mark") == [(imported - timedelta(microseconds=1),)]
+    assert settle(ledger).settled == 2  # the two calls after `until` were not lost
     settle(ledger)
     (mark,) = ledger.store.query("SELECT settled_through FROM settle_mark")[0]
     cc.import_pstn_calls(ledger, [graph_row(n, charge="2.00") for n in range(3, 5)])  # one is blocked

@@ -82,20 +82,19 @@ def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> Sett
     with ledger.store.transaction() as con:
         if not ledger.store.is_memory:  # this connection's own instance: past the cap DuckDB spills to disk
             con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        if calls is None:  # read where they are: staging them first would copy every call once more
+        if calls is None:  # the calls imported since the mark and the blocked ones, read once
             (since,) = con.execute(SQL["since"]).fetchall()[0]
-            source = f"({SQL['calls_to_settle']})"
-            params = {"currency": ledger.currency, "until": until, "since": since}
+            con.execute(SQL["calls_to_settle"], {"currency": ledger.currency, "until": until, "since": since})
         else:
             _stage_given(con, calls, until)
-            source, params = "_settle_input", {}
-        report = _settle_staged(con, ledger, source, params)
+        report = _settle_staged(con, ledger, given=calls is not None)
+        if calls is not None:  # their times need not be the imported calls': later duplicate checks read them apart
+            con.execute("INSERT INTO spend_outside_log SELECT usage_id FROM _settle_calls")
         for name in ("_settle_input", "_settle_known", "_settle_calls", "_settle_late"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
         if calls is None:  # late calls too: the replay reconsiders every blocked call and reports it
             counts = _status_counts(con, report, until)
-            if until is None:
-                con.execute(SQL["set_mark"])
+            con.execute(SQL["set_mark"], [until])
         else:  # the given calls need not be imported ones: ask the view
             counts = dict(con.execute("SELECT status, count(*) FROM call_charges GROUP BY status").fetchall())
         return replace(report, by_status={s: int(counts.get(s, 0)) for s in CALL_STATUSES})
@@ -141,17 +140,15 @@ def _stage_given(con, calls, until) -> None:
         raise InvalidAmount("charge", "a charge has more than 2 decimals; rate the calls first.")
 
 
-def _order_calls(con, ledger: Ledger, source: str, params: dict) -> dict:
-    """Stage the calls of `source` not yet in the ledger into _settle_calls, in the order the ledger records
+def _order_calls(con, ledger: Ledger, given: bool) -> dict:
+    """Stage the calls of _settle_input not yet in the ledger into _settle_calls, in the order the ledger records
     them. Returns counts: calls to settle, late ones, conflicts, and those already known."""
     # skip calls already in the ledger; the same id with another amount is a conflict
-    con.execute(SQL["known_calls"].format(source=source), params)
-    (conflicts,) = con.execute(SQL["conflicts"].format(source=source), params).fetchall()[0]
+    (start,) = con.execute(SQL["known_from"], {"given": given}).fetchall()[0]
+    con.execute(SQL["known_calls"], {"from": start})
+    (conflicts,) = con.execute(SQL["conflicts"]).fetchall()[0]
     (last,) = con.execute("SELECT epoch_us(max(occurred_at)) FROM entry").fetchall()[0]
-    con.execute(
-        SQL["ordered_calls"].format(source=source),
-        {**params, "last": last if last is not None else np.iinfo(np.int64).min},
-    )
+    con.execute(SQL["ordered_calls"], {"last": last if last is not None else np.iinfo(np.int64).min})
     con.execute("DROP TABLE IF EXISTS _settle_input")  # its memory is free before the chunks are settled
     exponent = currency_exponent(ledger.currency)
     (count, late, odd, known) = con.execute(SQL["ordered_counts"], [10 ** max(0, 2 - exponent)]).fetchall()[0]
@@ -165,7 +162,7 @@ def _order_calls(con, ledger: Ledger, source: str, params: dict) -> dict:
 def _new_engine(con, mca: bool, lots: dict | None = None, next_lot: int | None = None) -> Engine:
     """The engine over the ledger's open lots (or `lots`), numbering entries and lots after the last ones."""
     if lots is None:
-        rows = con.execute(SQL["open_lots"]).fetchall()
+        rows = con.execute(SQL["open_lots"], [con.execute("SELECT rollup_mark_now()").fetchall()[0][0]]).fetchall()
         lots = {key: np.array([r[i] for r in rows], np.int64) for i, key in enumerate(("id", "exp", "rem"))}
     next_entry, last_lot = con.execute(
         "SELECT (SELECT COALESCE(max(entry_id), 0) + 1 FROM entry), (SELECT COALESCE(max(lot_id), 0) + 1 FROM lot)"
@@ -209,10 +206,10 @@ def _settle_late(con, ledger: Ledger, counts: dict) -> SettlementReport:
     )
 
 
-def _settle_staged(con, ledger: Ledger, source: str, params: dict) -> SettlementReport:
-    """Settle the calls of relation `source` (usage_id, t_us, cents; any order; its query parameters `params`)
+def _settle_staged(con, ledger: Ledger, given: bool) -> SettlementReport:
+    """Settle the calls of _settle_input (usage_id, t_us, cents; any order; `given`: not the imported calls)
     inside the open transaction `con`."""
-    counts = _order_calls(con, ledger, source, params)
+    counts = _order_calls(con, ledger, given)
     mca = current_agreement(con) is Agreement.MCA
     if counts["late"] and not mca:
         return _settle_late(con, ledger, counts)
