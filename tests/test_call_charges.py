@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pandas as pd
 from babel.numbers import get_currency_precision, list_currencies
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -314,6 +315,27 @@ def test_settlement_reads_only_new_calls_yet_loses_none_after_a_partial_settleme
     assert (report.settled, report.blocked) == (1, 1)
     assert report.by_status["settled"] == 5 and report.by_status["blocked"] == 1
     assert sorted(spends(ledger).values()) == [Decimal("1.00")] * 3 + [Decimal("2.00")] * 2
+
+
+def test_a_call_recorded_before_its_log_arrived_is_never_drawn_twice(tmp_path):
+    """Settlement looks for the calls already in the ledger from the earliest call it settles on; a call recorded by
+    hand (or from a table) at an earlier time than its log later says is still found, in new files and old ones."""
+    ledger = cc.open_ledger(tmp_path / "ledger.duckdb")
+    ledger.add_funds("100.00", at=T0 - timedelta(days=1), order_id="PO-1")
+    by_hand, from_table = graph_row(7, charge="1.00"), graph_row(8, charge="2.00")
+    ledger.spend("1.00", at=T0 - timedelta(hours=2), usage_id=by_hand["id"])  # before the call's start in its log
+    given = [(from_table["id"], T0 - timedelta(hours=1), "2.00")]
+    settle(ledger, calls=pd.DataFrame(given, columns=["usage_id", "start_at", "charge"]))
+    with ledger.store.transaction() as con:  # a file written before the list existed: it is filled on opening
+        con.execute("DROP TABLE spend_outside_log")
+    ledger = cc.open_ledger(tmp_path / "ledger.duckdb")
+    assert sorted(r[0] for r in ledger.store.query("SELECT usage_id FROM spend_outside_log")) == sorted(
+        [by_hand["id"], from_table["id"]]
+    )
+    cc.import_pstn_calls(ledger, [by_hand, from_table, graph_row(9, charge="0.50")])
+    report = settle(ledger)
+    assert (report.settled, report.conflicts) == (1, 0)
+    assert sorted(spends(ledger).values()) == [Decimal("0.50"), Decimal("1.00"), Decimal("2.00")]
 
 
 def test_mca_split_call_says_what_came_from_credits_and_what_is_billed_in_arrears():
