@@ -338,6 +338,30 @@ def test_a_call_recorded_before_its_log_arrived_is_never_drawn_twice(tmp_path):
     assert sorted(spends(ledger).values()) == [Decimal("0.50"), Decimal("1.00"), Decimal("2.00")]
 
 
+def test_status_counts_of_calls_imported_days_ago_come_from_the_tally_and_stay_right():
+    """A settlement's counts by status add the calls imported since the tally (call_status_tally) to it; the calls
+    imported days ago are counted once, whatever their status."""
+    ledger = funded(amount="5.00")
+    kinds = [
+        dict(charge="1.00"),
+        dict(charge="0.00"),
+        dict(charge="0.30", operator="Contoso Telecom"),
+        dict(charge=None),
+    ]
+    cc.import_pstn_calls(ledger, [graph_row(n, **kinds[n % 4]) for n in range(8)])
+    settle(ledger)
+    with ledger.store.transaction() as con:  # as if all that was imported two days before it was settled
+        con.execute("UPDATE pstn_call SET imported_at = imported_at - INTERVAL 2 DAY")
+    settle(ledger)
+    (through,) = ledger.store.query("SELECT max(through) FROM call_status_tally")[0]
+    assert through is not None and ledger.store.query("SELECT sum(calls) FROM call_status_tally")[0][0] == 8
+    cc.import_pstn_calls(ledger, [graph_row(n, **kinds[n % 4]) for n in range(8, 20)])
+    report = settle(ledger)
+    view = cc.call_charges(ledger)["status"].value_counts().to_dict()
+    assert report.by_status == {status: view.get(status, 0) for status in report.by_status}
+    assert [report.by_status[s] for s in ("settled", "free", "operator", "estimate")] == [5, 5, 5, 5]
+
+
 def test_mca_split_call_says_what_came_from_credits_and_what_is_billed_in_arrears():
     ledger = funded(amount="1.00")
     ledger.set_agreement("MCA")

@@ -19,7 +19,7 @@ Rules kept from the per-call reference (`Ledger.spend`), which the property test
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import numpy as np
@@ -38,6 +38,7 @@ CENT = 100  # the ledger stores DECIMAL(18, 2): amounts here are integer hundred
 CHUNK = 1 << 20  # calls settled and written per step: bounds memory, not the result
 MEMORY_LIMIT = "1GB"  # DuckDB's share while settling a ledger file (sorting and staging spill beyond it)
 SQL = named_sql("settlement_queries")
+BEGINNING = datetime(1, 1, 1, tzinfo=UTC)  # before any call: read every one
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> Sett
         if calls is None:  # late calls too: the replay reconsiders every blocked call and reports it
             counts = _status_counts(con, report, until)
             con.execute(SQL["set_mark"], [until])
+            if until is None:
+                _advance_tally(con)
         else:  # the given calls need not be imported ones: ask the view
             counts = dict(con.execute("SELECT status, count(*) FROM call_charges GROUP BY status").fetchall())
         return replace(report, by_status={s: int(counts.get(s, 0)) for s in CALL_STATUSES})
@@ -107,7 +110,8 @@ def _status_counts(con, report: SettlementReport, until: datetime | None) -> dic
     reconsiders them each time). Only the charged calls after `until` need their spend entries looked up:
     joining every call with its entry costs more than the settlement itself on a big ledger."""
     counts, charged = {}, 0
-    for status, n in con.execute(SQL["row_status_counts"], [until]).fetchall():
+    through = _tally_through(con) if until is None else BEGINNING
+    for status, n in con.execute(SQL["row_status_counts"], [until, through]).fetchall():
         if status is None:
             charged = n
         else:
@@ -117,6 +121,24 @@ def _status_counts(con, report: SettlementReport, until: datetime | None) -> dic
         for status, n in con.execute(SQL["status_after_until"], [until]).fetchall():
             counts[status] = counts.get(status, 0) + n
     return counts
+
+
+def _tally_through(con) -> datetime:
+    """How far call_status_tally counted (the beginning when it is empty)."""
+    (through,) = con.execute("SELECT max(through) FROM call_status_tally").fetchall()[0]
+    return through or BEGINNING
+
+
+def _advance_tally(con) -> None:
+    """Move call_status_tally on to as far as the next settlement will read (settle_mark less an hour)."""
+    old = _tally_through(con)
+    (new,) = con.execute(SQL["since"]).fetchall()[0]
+    if new <= old:
+        return
+    con.execute(SQL["advance_tally"], [old, new])
+    con.execute("DELETE FROM call_status_tally")
+    con.execute("INSERT INTO call_status_tally SELECT * FROM _tally")
+    con.execute("DROP TABLE _tally")
 
 
 def _stage_given(con, calls, until) -> None:

@@ -32,9 +32,24 @@ WHERE mark IS NOT NULL;
 
 -- name: row_status_counts
 -- Imported calls by what Microsoft's row decides (call_row_status); NULL: charged in the ledger's currency, up to
--- $1 (settled or blocked after a settlement).
-SELECT row_status, count(*) FROM call_row_status
-WHERE row_status IS NOT NULL OR $1::TIMESTAMPTZ IS NULL OR start_at <= $1
+-- $1 (settled or blocked after a settlement). Without $1: the tally (call_status_tally) plus the calls imported
+-- after it ($2, a constant so DuckDB skips the row groups imported before).
+SELECT row_status, sum(n)::BIGINT FROM (
+    SELECT row_status, calls AS n FROM call_status_tally WHERE $1::TIMESTAMPTZ IS NULL
+    UNION ALL
+    SELECT row_status, count(*) FROM call_row_status
+    WHERE imported_at > $2 AND (row_status IS NOT NULL OR $1::TIMESTAMPTZ IS NULL OR start_at <= $1)
+    GROUP BY row_status)
+GROUP BY row_status;
+
+-- name: advance_tally
+-- The tally moved on to $2 (settle_mark less an hour) from $1, where it stood: what it held plus the calls imported
+-- in between. Into _tally, which replaces it.
+CREATE OR REPLACE TEMP TABLE _tally AS
+SELECT $2::TIMESTAMPTZ AS through, row_status, sum(n)::BIGINT AS calls FROM (
+    SELECT row_status, calls AS n FROM call_status_tally
+    UNION ALL
+    SELECT row_status, count(*) FROM call_row_status WHERE imported_at > $1 AND imported_at <= $2 GROUP BY row_status)
 GROUP BY row_status;
 
 -- name: stage_given
