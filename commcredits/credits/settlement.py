@@ -96,8 +96,7 @@ def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> Sett
         if calls is None:  # late calls too: the replay reconsiders every blocked call and reports it
             counts = _status_counts(con, report, until)
             con.execute(SQL["set_mark"], [until])
-            if until is None:
-                _advance_tally(con)
+            _advance_tally(con)  # the tally counts what rows decide: `until` changes none of it
         else:  # the given calls need not be imported ones: ask the view
             counts = dict(con.execute("SELECT status, count(*) FROM call_charges GROUP BY status").fetchall())
         return replace(report, by_status={s: int(counts.get(s, 0)) for s in CALL_STATUSES})
