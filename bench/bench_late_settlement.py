@@ -8,8 +8,8 @@ settled. The late batch is taken at its own time (issue 24): the ledger is worke
 call, and the differences appended. The target: the time grows with what happened since that call (the calls
 and lots it touches), not with the ledger, so the ratio to settling the batch alone stays small as --calls grows.
 The batch is inserted into pstn_call and settled with `settle(ledger)`, the path an import or a sync takes (the
-report's counts by status included). The big ledger is built and settled once (settled-N.duckdb in --dir) and
-copied for each run. Both runs are in this process, on ledger files; wall and CPU time (all
+report's counts by status included). The big ledger is built and settled once, its rollups refreshed as the first
+page read after a settlement does (settled-N.duckdb in --dir), and copied for each run. Both runs are in this process, on ledger files; wall and CPU time (all
 threads) are reported.
 """
 
@@ -72,6 +72,7 @@ def main() -> None:
     if not settled.exists():
         build_base(big_path, args.calls)
         base_wall, _, _ = timed(lambda: settle(cc.open_ledger(big_path)))
+        cc.spend_by(cc.open_ledger(big_path), "user")  # refreshes the rollups, as the first page read after it does
         shutil.copyfile(big_path, settled)
     for p in (big_path, Path(f"{big_path}.wal")):
         p.unlink(missing_ok=True)
