@@ -5,7 +5,8 @@ calls, built here, never committed.
 
 The extra calls are copies of the demo's own calls that Microsoft charged to credits, each up to a day earlier
 than its original (never before the history starts) with a new usage id, so the history keeps its shape:
-the same users, destinations and months, N times busier. They go through the package's own rating and
+the same users, destinations and months, N times busier. Every call (the demo's too) is imported 36 hours after it
+was made, in import order, as daily syncs would have left it. They go through the package's own rating and
 settlement, and the dashboard's rollups are refreshed once (as the first page read after a settlement does).
 """
 
@@ -36,6 +37,16 @@ FROM (SELECT c.* REPLACE (greatest(c.start_at - to_microseconds((hash(k, c.usage
       LIMIT $calls)
 """
 
+# every call imported 36 hours after it was made, the demo's own too (a history built by daily syncs, not one import
+# a minute before the benchmark), and the table in import order, as daily imports append it
+AS_SYNCED = [
+    """CREATE OR REPLACE TEMP TABLE _calls AS
+       SELECT * REPLACE (least(start_at + INTERVAL 36 HOUR, imported_at) AS imported_at) FROM pstn_call""",
+    "DELETE FROM pstn_call",
+    "INSERT INTO pstn_call SELECT * FROM _calls ORDER BY imported_at, start_at",
+    "DROP TABLE _calls",
+]
+
 
 def build_big(path: Path, calls: int) -> None:
     """The demo tenant (same users, licenses, funding rules) with `calls` more calls, rated and settled, and
@@ -52,6 +63,8 @@ def build_big(path: Path, calls: int) -> None:
         ).fetchall()[0]
         copies = -(-calls // demo_rows)
         con.execute(MORE_CALLS, {"start": start, "copies": copies, "calls": calls})
+        for statement in AS_SYNCED:
+            con.execute(statement)
     fund_and_settle(ledger, start=start, end=end)
     cc.spend_by(ledger, "user")  # refreshes the rollups once, as the first read after settling would
 

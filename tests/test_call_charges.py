@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pandas as pd
 from babel.numbers import get_currency_precision, list_currencies
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -295,11 +296,14 @@ def test_late_logs_settled_in_any_arrival_order_are_counted_as_call_charges_coun
 
 def test_settlement_reads_only_new_calls_yet_loses_none_after_a_partial_settlement_or_a_block():
     """settle_mark lets a settlement skip the calls a full one already considered; a settlement up to a time
-    leaves the mark where it was, and blocked calls are tried again, so every call is paid once funds allow."""
+    moves the mark only to just before the first call it left was imported, and blocked calls are tried again,
+    so every call is paid once funds allow."""
     ledger = funded(amount="5.00")
     cc.import_pstn_calls(ledger, [graph_row(n, charge="1.00") for n in range(3)])
+    (imported,) = ledger.store.query("SELECT min(imported_at) FROM pstn_call")[0]
     settle(ledger, until=T0 + timedelta(minutes=5))  # only the first call
-    assert ledger.store.query("SELECT count(*) FROM settle_mark") == [(0,)]
+    assert ledger.store.query("SELECT settled_through FROM settle_mark") == [(imported - timedelta(microseconds=1),)]
+    assert settle(ledger).settled == 2  # the two calls after `until` were not lost
     settle(ledger)
     (mark,) = ledger.store.query("SELECT settled_through FROM settle_mark")[0]
     cc.import_pstn_calls(ledger, [graph_row(n, charge="2.00") for n in range(3, 5)])  # one is blocked
@@ -311,6 +315,51 @@ def test_settlement_reads_only_new_calls_yet_loses_none_after_a_partial_settleme
     assert (report.settled, report.blocked) == (1, 1)
     assert report.by_status["settled"] == 5 and report.by_status["blocked"] == 1
     assert sorted(spends(ledger).values()) == [Decimal("1.00")] * 3 + [Decimal("2.00")] * 2
+
+
+def test_a_call_recorded_before_its_log_arrived_is_never_drawn_twice(tmp_path):
+    """Settlement looks for the calls already in the ledger from the earliest call it settles on; a call recorded by
+    hand (or from a table) at an earlier time than its log later says is still found, in new files and old ones."""
+    ledger = cc.open_ledger(tmp_path / "ledger.duckdb")
+    ledger.add_funds("100.00", at=T0 - timedelta(days=1), order_id="PO-1")
+    by_hand, from_table = graph_row(7, charge="1.00"), graph_row(8, charge="2.00")
+    ledger.spend("1.00", at=T0 - timedelta(hours=2), usage_id=by_hand["id"])  # before the call's start in its log
+    given = [(from_table["id"], T0 - timedelta(hours=1), "2.00")]
+    settle(ledger, calls=pd.DataFrame(given, columns=["usage_id", "start_at", "charge"]))
+    with ledger.store.transaction() as con:  # a file written before the list existed: it is filled on opening
+        con.execute("DROP TABLE spend_outside_log")
+    ledger = cc.open_ledger(tmp_path / "ledger.duckdb")
+    assert sorted(r[0] for r in ledger.store.query("SELECT usage_id FROM spend_outside_log")) == sorted(
+        [by_hand["id"], from_table["id"]]
+    )
+    cc.import_pstn_calls(ledger, [by_hand, from_table, graph_row(9, charge="0.50")])
+    report = settle(ledger)
+    assert (report.settled, report.conflicts) == (1, 0)
+    assert sorted(spends(ledger).values()) == [Decimal("0.50"), Decimal("1.00"), Decimal("2.00")]
+
+
+def test_status_counts_of_calls_imported_days_ago_come_from_the_tally_and_stay_right():
+    """A settlement's counts by status add the calls imported since the tally (call_status_tally) to it; the calls
+    imported days ago are counted once, whatever their status."""
+    ledger = funded(amount="5.00")
+    kinds = [
+        dict(charge="1.00"),
+        dict(charge="0.00"),
+        dict(charge="0.30", operator="Contoso Telecom"),
+        dict(charge=None),
+    ]
+    cc.import_pstn_calls(ledger, [graph_row(n, **kinds[n % 4]) for n in range(8)])
+    settle(ledger)
+    with ledger.store.transaction() as con:  # as if all that was imported two days before it was settled
+        con.execute("UPDATE pstn_call SET imported_at = imported_at - INTERVAL 2 DAY")
+    settle(ledger)
+    (through,) = ledger.store.query("SELECT max(through) FROM call_status_tally")[0]
+    assert through is not None and ledger.store.query("SELECT sum(calls) FROM call_status_tally")[0][0] == 8
+    cc.import_pstn_calls(ledger, [graph_row(n, **kinds[n % 4]) for n in range(8, 20)])
+    report = settle(ledger)
+    view = cc.call_charges(ledger)["status"].value_counts().to_dict()
+    assert report.by_status == {status: view.get(status, 0) for status in report.by_status}
+    assert [report.by_status[s] for s in ("settled", "free", "operator", "estimate")] == [5, 5, 5, 5]
 
 
 def test_mca_split_call_says_what_came_from_credits_and_what_is_billed_in_arrears():

@@ -11,7 +11,7 @@ from commcredits.demo import SPARE_SEATS, demo_tenant, fill_ledger
 from commcredits.demo_calls import demo_calls
 
 # columns that hold when the demo was built (now()), not what it holds
-WALL_CLOCK = {"changed_at", "recorded_at", "imported_at", "rated_through", "created_at"}
+WALL_CLOCK = {"changed_at", "recorded_at", "imported_at", "rated_through", "created_at", "settled_through", "through"}
 DAY = datetime(2026, 6, 15, tzinfo=UTC)
 
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import commcredits as cc
 from commcredits.credits import ledger as ledger_module
+from commcredits.credits.rollups import refresh_rollups
 from commcredits.credits.settlement import settle
 
 NOW = datetime(2026, 12, 3, 12, tzinfo=UTC)
@@ -107,7 +108,8 @@ def reference(auto, events) -> cc.Ledger:
 
 def arrivals(auto, events) -> cc.Ledger:
     """The same orders when they happen; each call's log when it arrives (call time + delay), settled in a batch
-    with the others arriving before the next order (every log has arrived by the end)."""
+    with the others arriving before the next order (every log has arrived by the end); the rollups refreshed after
+    some batches (settlement reads the lots from them)."""
     ledger = cc.open_ledger()
     if auto:
         ledger.set_auto_recharge(amount=Decimal(auto[0]) / 100, below=Decimal(auto[1]) / 100)
@@ -118,6 +120,9 @@ def arrivals(auto, events) -> cc.Ledger:
         if due:
             settle(ledger, calls=calls_frame([(c[3], _at(c[1]), str(Decimal(c[2]) / 100)) for c in due]))
             done |= {c[3] for c in due}
+            if len(done) % 2:  # as a page read would: later settlements then read lots from the rollups
+                with ledger.store.transaction() as con:
+                    refresh_rollups(con)
         if order is not None:
             ledger.add_funds(Decimal(order[2]) / 100, at=_at(order[1]), order_id=order[3])
     return ledger

@@ -19,7 +19,7 @@ Rules kept from the per-call reference (`Ledger.spend`), which the property test
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import numpy as np
@@ -38,6 +38,7 @@ CENT = 100  # the ledger stores DECIMAL(18, 2): amounts here are integer hundred
 CHUNK = 1 << 20  # calls settled and written per step: bounds memory, not the result
 MEMORY_LIMIT = "1GB"  # DuckDB's share while settling a ledger file (sorting and staging spill beyond it)
 SQL = named_sql("settlement_queries")
+BEGINNING = datetime(1, 1, 1, tzinfo=UTC)  # before any call: read every one
 
 
 @dataclass(frozen=True)
@@ -82,20 +83,20 @@ def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> Sett
     with ledger.store.transaction() as con:
         if not ledger.store.is_memory:  # this connection's own instance: past the cap DuckDB spills to disk
             con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        if calls is None:  # read where they are: staging them first would copy every call once more
+        if calls is None:  # the calls imported since the mark and the blocked ones, read once
             (since,) = con.execute(SQL["since"]).fetchall()[0]
-            source = f"({SQL['calls_to_settle']})"
-            params = {"currency": ledger.currency, "until": until, "since": since}
+            con.execute(SQL["calls_to_settle"], {"currency": ledger.currency, "until": until, "since": since})
         else:
             _stage_given(con, calls, until)
-            source, params = "_settle_input", {}
-        report = _settle_staged(con, ledger, source, params)
+        report = _settle_staged(con, ledger, given=calls is not None)
+        if calls is not None:  # their times need not be the imported calls': later duplicate checks read them apart
+            con.execute("INSERT INTO spend_outside_log SELECT usage_id FROM _settle_calls")
         for name in ("_settle_input", "_settle_known", "_settle_calls", "_settle_late"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
         if calls is None:  # late calls too: the replay reconsiders every blocked call and reports it
             counts = _status_counts(con, report, until)
-            if until is None:
-                con.execute(SQL["set_mark"])
+            con.execute(SQL["set_mark"], [until])
+            _advance_tally(con)  # the tally counts what rows decide: `until` changes none of it
         else:  # the given calls need not be imported ones: ask the view
             counts = dict(con.execute("SELECT status, count(*) FROM call_charges GROUP BY status").fetchall())
         return replace(report, by_status={s: int(counts.get(s, 0)) for s in CALL_STATUSES})
@@ -108,7 +109,8 @@ def _status_counts(con, report: SettlementReport, until: datetime | None) -> dic
     reconsiders them each time). Only the charged calls after `until` need their spend entries looked up:
     joining every call with its entry costs more than the settlement itself on a big ledger."""
     counts, charged = {}, 0
-    for status, n in con.execute(SQL["row_status_counts"], [until]).fetchall():
+    through = _tally_through(con) if until is None else BEGINNING
+    for status, n in con.execute(SQL["row_status_counts"], [until, through]).fetchall():
         if status is None:
             charged = n
         else:
@@ -118,6 +120,24 @@ def _status_counts(con, report: SettlementReport, until: datetime | None) -> dic
         for status, n in con.execute(SQL["status_after_until"], [until]).fetchall():
             counts[status] = counts.get(status, 0) + n
     return counts
+
+
+def _tally_through(con) -> datetime:
+    """How far call_status_tally counted (the beginning when it is empty)."""
+    (through,) = con.execute("SELECT max(through) FROM call_status_tally").fetchall()[0]
+    return through or BEGINNING
+
+
+def _advance_tally(con) -> None:
+    """Move call_status_tally on to as far as the next settlement will read (settle_mark less an hour)."""
+    old = _tally_through(con)
+    (new,) = con.execute(SQL["since"]).fetchall()[0]
+    if new <= old:
+        return
+    con.execute(SQL["advance_tally"], [old, new])
+    con.execute("DELETE FROM call_status_tally")
+    con.execute("INSERT INTO call_status_tally SELECT * FROM _tally")
+    con.execute("DROP TABLE _tally")
 
 
 def _stage_given(con, calls, until) -> None:
@@ -141,17 +161,15 @@ def _stage_given(con, calls, until) -> None:
         raise InvalidAmount("charge", "a charge has more than 2 decimals; rate the calls first.")
 
 
-def _order_calls(con, ledger: Ledger, source: str, params: dict) -> dict:
-    """Stage the calls of `source` not yet in the ledger into _settle_calls, in the order the ledger records
+def _order_calls(con, ledger: Ledger, given: bool) -> dict:
+    """Stage the calls of _settle_input not yet in the ledger into _settle_calls, in the order the ledger records
     them. Returns counts: calls to settle, late ones, conflicts, and those already known."""
     # skip calls already in the ledger; the same id with another amount is a conflict
-    con.execute(SQL["known_calls"].format(source=source), params)
-    (conflicts,) = con.execute(SQL["conflicts"].format(source=source), params).fetchall()[0]
+    (start,) = con.execute(SQL["known_from"], {"given": given}).fetchall()[0]
+    con.execute(SQL["known_calls"], {"from": start})
+    (conflicts,) = con.execute(SQL["conflicts"]).fetchall()[0]
     (last,) = con.execute("SELECT epoch_us(max(occurred_at)) FROM entry").fetchall()[0]
-    con.execute(
-        SQL["ordered_calls"].format(source=source),
-        {**params, "last": last if last is not None else np.iinfo(np.int64).min},
-    )
+    con.execute(SQL["ordered_calls"], {"last": last if last is not None else np.iinfo(np.int64).min})
     con.execute("DROP TABLE IF EXISTS _settle_input")  # its memory is free before the chunks are settled
     exponent = currency_exponent(ledger.currency)
     (count, late, odd, known) = con.execute(SQL["ordered_counts"], [10 ** max(0, 2 - exponent)]).fetchall()[0]
@@ -165,7 +183,7 @@ def _order_calls(con, ledger: Ledger, source: str, params: dict) -> dict:
 def _new_engine(con, mca: bool, lots: dict | None = None, next_lot: int | None = None) -> Engine:
     """The engine over the ledger's open lots (or `lots`), numbering entries and lots after the last ones."""
     if lots is None:
-        rows = con.execute(SQL["open_lots"]).fetchall()
+        rows = con.execute(SQL["open_lots"], [con.execute("SELECT rollup_mark_now()").fetchall()[0][0]]).fetchall()
         lots = {key: np.array([r[i] for r in rows], np.int64) for i, key in enumerate(("id", "exp", "rem"))}
     next_entry, last_lot = con.execute(
         "SELECT (SELECT COALESCE(max(entry_id), 0) + 1 FROM entry), (SELECT COALESCE(max(lot_id), 0) + 1 FROM lot)"
@@ -209,10 +227,10 @@ def _settle_late(con, ledger: Ledger, counts: dict) -> SettlementReport:
     )
 
 
-def _settle_staged(con, ledger: Ledger, source: str, params: dict) -> SettlementReport:
-    """Settle the calls of relation `source` (usage_id, t_us, cents; any order; its query parameters `params`)
+def _settle_staged(con, ledger: Ledger, given: bool) -> SettlementReport:
+    """Settle the calls of _settle_input (usage_id, t_us, cents; any order; `given`: not the imported calls)
     inside the open transaction `con`."""
-    counts = _order_calls(con, ledger, source, params)
+    counts = _order_calls(con, ledger, given)
     mca = current_agreement(con) is Agreement.MCA
     if counts["late"] and not mca:
         return _settle_late(con, ledger, counts)

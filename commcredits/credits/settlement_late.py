@@ -47,7 +47,7 @@ def resettle(con, engine_for, t0: int) -> dict:
     and append the differences. `engine_for(lots)` builds the engine over the lots alive at t0. Returns counts
     (settled, settled_cents, recharges, expired_lots, forfeited cents) and the blocked calls as (usage ids, times,
     cents) for the report."""
-    rows = con.execute(SQL["lots_alive_at"], [t0]).fetchall()
+    rows = _lots_alive_at(con, t0)
     lots = {key: np.array([r[i] for r in rows], np.int64) for i, key in enumerate(("id", "exp", "rem"))}
     (next_lot,) = con.execute("SELECT COALESCE(max(lot_id), 0) + 1 FROM lot").fetchall()[0]
     engine = engine_for(lots, next_lot)
@@ -62,6 +62,20 @@ def resettle(con, engine_for, t0: int) -> dict:
     counts = _append_differences(con, reference, t0)
     _note_blocked(con, blocked, blocked_times, blocked_cents)
     return {**counts, "blocked": (blocked, blocked_times, blocked_cents)}
+
+
+def _lots_alive_at(con, t0: int) -> list[tuple]:
+    """(lot id, expires µs, cents held) of the lots alive at t0, oldest purchase first; read from the rollups and
+    the entries near t0, not from the whole journal."""
+    (mark,) = con.execute("SELECT rollup_mark_now()").fetchall()[0]
+    con.execute(SQL["lot_state"], [t0, mark])
+    earliest, first_entry = con.execute(SQL["alive_bounds"], [t0]).fetchall()[0]
+    if earliest is None:  # no lot bought before t0
+        con.execute("DROP TABLE _late_lot_state")
+        return []
+    rows = con.execute(SQL["lots_alive_at"], [t0, earliest, first_entry or 0]).fetchall()
+    con.execute("DROP TABLE _late_lot_state")
+    return rows
 
 
 def _replay(con, engine: Engine, times: np.ndarray, cents: np.ndarray, t0: int) -> None:

@@ -3,27 +3,50 @@
 -- compared with t0 as a timestamp (to_timestamp(0) + to_microseconds($1)), never wrapped in epoch_us(): DuckDB then
 -- skips the row groups written before t0, so the work grows with what happened since, not with the journal.
 
+-- name: lot_state
+-- Every lot with what it holds now and whether its expiry is recorded: the sums the rollups keep (lot_rollup) plus
+-- the allocations after their mark ($2, a constant so DuckDB skips the row groups before it). Into _late_lot_state.
+CREATE OR REPLACE TEMP TABLE _late_lot_state AS
+WITH moved AS (
+    SELECT lot_id, amount, expired FROM lot_rollup
+    UNION ALL
+    SELECT a.lot_id, a.amount, e.kind = 'expiry' FROM allocation a JOIN entry e USING (entry_id)
+    WHERE a.entry_id > $2 AND e.entry_id > $2
+)
+SELECT l.lot_id, l.purchased_at, l.expires_at, coalesce(sum(m.amount), 0) AS remaining,
+       coalesce(bool_or(m.expired), false) AS expired
+FROM lot l LEFT JOIN moved m USING (lot_id)
+WHERE l.purchased_at < to_timestamp(0) + to_microseconds($1)
+GROUP BY l.lot_id, l.purchased_at, l.expires_at;
+
 -- name: lots_alive_at
 -- Lots bought before t0, neither reversed (a recharge a late call undid) nor expired before t0, with what they
--- held just before t0; oldest purchase first (the FIFO order).
--- (What a lot held before t0: all it holds now less what the entries from t0 on moved.)
-WITH reversed AS (
-    SELECT lot_id FROM entry WHERE kind IN ('purchase', 'recharge') GROUP BY lot_id HAVING sum(amount) = 0
-), expired AS (
-    SELECT lot_id FROM entry WHERE kind = 'expiry' AND occurred_at < to_timestamp(0) + to_microseconds($1)
-), alive AS (
-    SELECT lot_id, purchased_at, expires_at FROM lot
-    WHERE purchased_at < to_timestamp(0) + to_microseconds($1) AND lot_id NOT IN (SELECT lot_id FROM reversed)
-      AND lot_id NOT IN (SELECT lot_id FROM expired)
+-- held just before t0 (all they hold now less what the entries from t0 on moved); oldest purchase first (the FIFO
+-- order). A lot's expiry is recorded at its expires_at, and its purchase (or recharge, or a reversal of it) at its
+-- purchased_at: $2, the earliest purchase of a lot that may be alive, bounds the entries read for reversals.
+WITH candidates AS (
+    SELECT * FROM _late_lot_state WHERE NOT (expired AND expires_at < to_timestamp(0) + to_microseconds($1))
+), reversed AS (
+    SELECT lot_id FROM entry
+    WHERE occurred_at >= $2 AND kind IN ('purchase', 'recharge') GROUP BY lot_id HAVING sum(amount) = 0
 ), since_t0 AS (
     SELECT entry_id FROM entry WHERE occurred_at >= to_timestamp(0) + to_microseconds($1)
+), later AS (
+    SELECT a.lot_id, sum(a.amount) AS amount FROM allocation a
+    WHERE a.entry_id >= $3 AND a.entry_id IN (SELECT entry_id FROM since_t0)
+    GROUP BY a.lot_id
 )
-SELECT l.lot_id, epoch_us(l.expires_at),
-       ((coalesce(sum(a.amount), 0)
-         - coalesce(sum(a.amount) FILTER (WHERE a.entry_id IN (SELECT entry_id FROM since_t0)), 0)) * 100)::BIGINT
-FROM alive l LEFT JOIN allocation a USING (lot_id)
-GROUP BY l.lot_id, l.purchased_at, l.expires_at
-ORDER BY l.purchased_at, l.lot_id;
+SELECT c.lot_id, epoch_us(c.expires_at), ((c.remaining - coalesce(l.amount, 0)) * 100)::BIGINT
+FROM candidates c LEFT JOIN later l USING (lot_id)
+WHERE c.lot_id NOT IN (SELECT lot_id FROM reversed)
+ORDER BY c.purchased_at, c.lot_id;
+
+-- name: alive_bounds
+-- For lots_alive_at: the earliest purchase among the lots that may be alive at t0 ($1), and the first entry from t0
+-- on (allocations are written after their entry, so those of entries from t0 on have ids from there on).
+SELECT (SELECT min(purchased_at) FROM _late_lot_state
+        WHERE NOT (expired AND expires_at < to_timestamp(0) + to_microseconds($1))),
+       (SELECT min(entry_id) FROM entry WHERE occurred_at >= to_timestamp(0) + to_microseconds($1));
 
 -- name: orders_from
 -- Manual orders from t0 on, in purchase order: (lot_id, bought, expires, cents).

@@ -1,11 +1,13 @@
 -- Statements of the set-based settlement (commcredits/credits/settlement.py). Named parameters are bound;
--- `{source}` / `{charge}` are fixed SQL from that module (a relation name, a column expression), never input.
+-- `{charge}` is fixed SQL from that module (a column expression), never input. The calls to settle are staged
+-- once in the temp table _settle_input (usage_id, t_us, cents).
 
 -- name: calls_to_settle
--- What Microsoft charged (operator Microsoft or not given), rounded half-up to the minor unit, in the
+-- Into _settle_input (read once by the statements below): what Microsoft charged (operator Microsoft or not given), rounded half-up to the minor unit, in the
 -- ledger's currency (view microsoft_charge, sql/charges_views.sql). Estimates from the rate card never settle.
 -- Only the calls imported after $since (settle_mark) and the blocked ones: every other was settled already.
 -- (Two scans rather than an OR: DuckDB then skips the row groups imported before $since.)
+CREATE OR REPLACE TEMP TABLE _settle_input AS
 SELECT c.usage_id, epoch_us(c.start_at) AS t_us, (c.charge * 100)::BIGINT AS cents
 FROM (SELECT * FROM microsoft_charge WHERE imported_at > $since
       UNION ALL
@@ -19,15 +21,35 @@ WHERE c.billed_by = 'microsoft' AND c.charge > 0 AND c.currency = $currency
 SELECT coalesce((SELECT settled_through FROM settle_mark) - INTERVAL 1 HOUR, TIMESTAMPTZ '1970-01-01 00:00:00+00');
 
 -- name: set_mark
--- After a full settlement (no `until`): every call imported by now was considered.
+-- After a settlement: every call imported by now was considered, except (up to $1) the calls after $1, so the mark
+-- stops just before the first of those was imported. It never moves back.
 INSERT OR REPLACE INTO settle_mark
-SELECT 1, max(imported_at) FROM pstn_call HAVING max(imported_at) IS NOT NULL;
+SELECT 1, greatest(mark, (SELECT max(settled_through) FROM settle_mark)) FROM (
+    SELECT least(max(imported_at),
+                 min(imported_at) FILTER (WHERE start_at > $1::TIMESTAMPTZ) - INTERVAL 1 MICROSECOND) AS mark
+    FROM pstn_call)
+WHERE mark IS NOT NULL;
 
 -- name: row_status_counts
 -- Imported calls by what Microsoft's row decides (call_row_status); NULL: charged in the ledger's currency, up to
--- $1 (settled or blocked after a settlement).
-SELECT row_status, count(*) FROM call_row_status
-WHERE row_status IS NOT NULL OR $1::TIMESTAMPTZ IS NULL OR start_at <= $1
+-- $1 (settled or blocked after a settlement). Without $1: the tally (call_status_tally) plus the calls imported
+-- after it ($2, a constant so DuckDB skips the row groups imported before).
+SELECT row_status, sum(n)::BIGINT FROM (
+    SELECT row_status, calls AS n FROM call_status_tally WHERE $1::TIMESTAMPTZ IS NULL
+    UNION ALL
+    SELECT row_status, count(*) FROM call_row_status
+    WHERE imported_at > $2 AND (row_status IS NOT NULL OR $1::TIMESTAMPTZ IS NULL OR start_at <= $1)
+    GROUP BY row_status)
+GROUP BY row_status;
+
+-- name: advance_tally
+-- The tally moved on to $2 (settle_mark less an hour) from $1, where it stood: what it held plus the calls imported
+-- in between. Into _tally, which replaces it.
+CREATE OR REPLACE TEMP TABLE _tally AS
+SELECT $2::TIMESTAMPTZ AS through, row_status, sum(n)::BIGINT AS calls FROM (
+    SELECT row_status, calls AS n FROM call_status_tally
+    UNION ALL
+    SELECT row_status, count(*) FROM call_row_status WHERE imported_at > $1 AND imported_at <= $2 GROUP BY row_status)
 GROUP BY row_status;
 
 -- name: stage_given
@@ -43,17 +65,28 @@ FROM (SELECT usage_id::VARCHAR AS usage_id, epoch_us(start_at::TIMESTAMPTZ) AS t
 
 -- name: known_calls
 -- The calls to settle that are already in the ledger (as spend, or drawn + billed in arrears for MCA), with
--- their cents. Small (usually empty): only these ids are grouped, never every spend of the ledger.
+-- their cents. Small (usually empty): only these ids are grouped, never every spend of the ledger. A call's spend
+-- and arrears happen at its time or later, so only entries from $from on (the earliest call to settle; DuckDB
+-- skips the row groups before it) can be theirs, except for the ids recorded apart from the call log
+-- (spend_outside_log): when some of those are among the calls, $from is the beginning and every entry is read.
 CREATE OR REPLACE TEMP TABLE _settle_known AS
 SELECT usage_id, sum(cents) AS cents FROM (
-    SELECT usage_id, (-amount * 100)::BIGINT AS cents FROM entry WHERE kind = 'spend'
-    UNION ALL SELECT usage_id, (amount * 100)::BIGINT FROM usage_in_arrears)
-WHERE usage_id IN (SELECT usage_id FROM {source})
+    SELECT usage_id, (-amount * 100)::BIGINT AS cents FROM entry WHERE kind = 'spend' AND occurred_at >= $from
+    UNION ALL SELECT usage_id, (amount * 100)::BIGINT FROM usage_in_arrears WHERE occurred_at >= $from)
+WHERE usage_id IN (SELECT usage_id FROM _settle_input)
 GROUP BY usage_id HAVING sum(cents) <> 0;  -- a call a late one reversed (blocked then) is not in the ledger
+
+-- name: known_from
+-- Where known_calls starts reading entries: the earliest call to settle, or the beginning when one of them was
+-- recorded apart from the call log (its entry's time need not be the call's) or the calls were given as a table.
+SELECT CASE WHEN $given OR EXISTS (SELECT 1 FROM _settle_input WHERE usage_id IN (SELECT usage_id FROM spend_outside_log))
+            THEN TIMESTAMPTZ '0001-01-01 00:00:00+00'
+            ELSE coalesce(to_timestamp(0) + to_microseconds(min(t_us)), TIMESTAMPTZ '0001-01-01 00:00:00+00') END
+FROM _settle_input;
 
 -- name: conflicts
 -- Calls whose usage id is already settled with another amount.
-SELECT count(*) FROM {source} c JOIN _settle_known k USING (usage_id) WHERE c.cents > 0 AND k.cents <> c.cents;
+SELECT count(*) FROM _settle_input c JOIN _settle_known k USING (usage_id) WHERE c.cents > 0 AND k.cents <> c.cents;
 
 -- name: ordered_calls
 -- The calls to settle, in order. A call earlier than the last entry ($last) is late: settlement_late takes it at
@@ -62,7 +95,7 @@ SELECT count(*) FROM {source} c JOIN _settle_known k USING (usage_id) WHERE c.ce
 CREATE OR REPLACE TEMP TABLE _settle_calls AS
 SELECT row_number() OVER (ORDER BY greatest(s.t_us, $last), s.usage_id) AS seq,
        s.usage_id, greatest(s.t_us, $last) AS t_us, s.cents, s.t_us < $last AS late, s.t_us AS call_us
-FROM {source} s
+FROM _settle_input s
 WHERE s.cents > 0 AND s.usage_id NOT IN (SELECT usage_id FROM _settle_known);
 
 -- name: ordered_counts
@@ -73,11 +106,18 @@ SELECT count(*), count(*) FILTER (WHERE late), count(*) FILTER (WHERE cents % $1
 FROM _settle_calls;
 
 -- name: open_lots
--- Lots not yet expired (recorded), in lot id order, with their remainders in cents.
-SELECT l.lot_id, epoch_us(l.expires_at), (COALESCE(SUM(a.amount), 0) * 100)::BIGINT
-FROM lot l LEFT JOIN allocation a USING (lot_id)
-WHERE l.lot_id NOT IN (SELECT lot_id FROM entry WHERE kind = 'expiry')
+-- Lots whose expiry is not recorded, oldest purchase first, with their remainders in cents: the sums the rollups
+-- keep (lot_rollup) plus the allocations after their mark ($1, a constant so DuckDB skips the row groups before it).
+WITH moved AS (
+    SELECT lot_id, amount, expired FROM lot_rollup
+    UNION ALL
+    SELECT a.lot_id, a.amount, e.kind = 'expiry' FROM allocation a JOIN entry e USING (entry_id)
+    WHERE a.entry_id > $1 AND e.entry_id > $1
+)
+SELECT l.lot_id, epoch_us(l.expires_at), (COALESCE(SUM(m.amount), 0) * 100)::BIGINT
+FROM lot l LEFT JOIN moved m USING (lot_id)
 GROUP BY l.lot_id, l.purchased_at, l.expires_at
+HAVING NOT coalesce(bool_or(m.expired), false)
 ORDER BY l.purchased_at, l.lot_id;
 
 -- name: busiest_recharge_day

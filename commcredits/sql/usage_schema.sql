@@ -124,6 +124,27 @@ CREATE TABLE IF NOT EXISTS settle_mark (
     settled_through  TIMESTAMPTZ NOT NULL   -- the newest imported_at of the calls a full settlement considered
 );
 
+-- call_status_tally: imported calls by what their row alone decides (view call_row_status; NULL: charged in the
+-- ledger's currency), counted up to `through` (a cache, like settle_mark: a settlement's report counts only the
+-- calls imported after it and adds these). Replaced whole when it moves on; without it every call is counted.
+CREATE TABLE IF NOT EXISTS call_status_tally (
+    through     TIMESTAMPTZ NOT NULL,  -- settle_mark less an hour when it was taken (as far as settlement reads)
+    row_status  VARCHAR,
+    calls       BIGINT NOT NULL
+);
+
+-- spend_outside_log: ids of calls the ledger recorded apart from the imported call log (Ledger.spend, settle(calls=))
+-- at a time that need not be the imported call's. Settlement finds the calls already in the ledger among the
+-- entries from the earliest call it settles on (a call's spend happens at its time or later); these ids are read
+-- apart. Files written before it get every spend (and arrears row) without an imported call at or before its time.
+CREATE TABLE IF NOT EXISTS spend_outside_log AS
+SELECT usage_id FROM entry e
+WHERE kind = 'spend' AND usage_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM pstn_call p WHERE p.usage_id = e.usage_id AND p.start_at <= e.occurred_at)
+UNION
+SELECT usage_id FROM usage_in_arrears u
+WHERE NOT EXISTS (SELECT 1 FROM pstn_call p WHERE p.usage_id = u.usage_id AND p.start_at <= u.occurred_at);
+
 -- blocked_call: calls a settlement could not pay (balance too low even after a recharge); they stay unsettled.
 CREATE TABLE IF NOT EXISTS blocked_call (
     usage_id     VARCHAR NOT NULL,
