@@ -27,11 +27,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-import phonenumbers
 from babel.numbers import get_currency_precision
 
 from ..errors import InvalidInput
 from ..store import named_sql, store_of
+from .destinations import destination_of, fill_destinations
 
 SQL = named_sql("usage_rating")
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # the mark before any rating
@@ -41,13 +41,6 @@ SAMPLE_INCLUDED_MINUTES = "sample_included_minutes.csv"
 RATE_CARD_COLUMNS = ["destination_country", "number_type", "currency", "price_per_minute", "connection_fee"]
 MINUTES_COLUMNS = ["license_capability", "usage_country", "scope", "minutes_per_license"]
 OUTBOUND = ("user_out", "user_out_conf", "user_out_transfer", "user_out_forwarding", "conf_out", "ucap_out")
-NUMBER_TYPES = {
-    phonenumbers.PhoneNumberType.MOBILE: "mobile",
-    phonenumbers.PhoneNumberType.TOLL_FREE: "toll_free",
-    # shared-cost numbers (e.g. Swiss 0840) are paid partly by the caller: not toll-free, priced like fixed lines
-    # unless the rate card names them (issue 20: they raised false toll-free alerts)
-    phonenumbers.PhoneNumberType.SHARED_COST: "shared_cost",
-}
 # Included minutes shared by the whole tenant unless listed here: Calling Minutes (MCOPSTN8, in "Microsoft 365 E5
 # with Calling Minutes") are per user, not pooled.
 PER_USER_MINUTES = ("MCOPSTN8",)
@@ -203,30 +196,6 @@ def _replace(ledger, table: str, frame: pd.DataFrame, select: str) -> int:
         return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
 
 
-def destination_of(number: str | None) -> tuple[str | None, str | None]:
-    """(ISO country, number type) of an E.164 number; masked digits ('+4420722545**') fall back to the
-    country calling code. Number type is 'fixed', 'mobile' or 'toll_free' (None when unknown)."""
-    if not number:
-        return None, None
-    digits = "".join(ch for ch in str(number) if ch.isdigit())
-    if not digits:
-        return None, None
-    masked = any(ch in "*xX#" for ch in str(number))
-    if not masked:
-        try:
-            parsed = phonenumbers.parse("+" + digits, None)
-            region = phonenumbers.region_code_for_number(parsed)
-            if region and region != "001":
-                return region, NUMBER_TYPES.get(phonenumbers.number_type(parsed), "fixed")
-        except phonenumbers.NumberParseException:
-            pass
-    for length in (1, 2, 3):
-        region = phonenumbers.region_code_for_country_code(int(digits[:length]))
-        if region not in ("ZZ", "001"):
-            return region, None
-    return None, None
-
-
 def rate_calls(ledger, *, currency: str | None = None) -> RatingReport:
     """Rate the calls not rated yet; returns how many this run rated by each method.
 
@@ -239,7 +208,7 @@ def rate_calls(ledger, *, currency: str | None = None) -> RatingReport:
     with store.transaction() as con:
         pools = con.execute(SQL["pool_inputs"]).fetchall()[0][0]
         mark = _select_calls_to_rate(con, currency, pools)
-        looked_up = _fill_destinations(con)
+        looked_up = fill_destinations(con, SQL["new_callee_numbers"])
         currencies = [r[0] for r in con.execute(SQL["reported_currencies"]).fetchall()]
         digits = pd.DataFrame(
             {"currency": currencies, "digits": [_digits(c) for c in currencies]}, columns=["currency", "digits"]
@@ -298,23 +267,6 @@ def _digits(currency: str) -> int:
         return int(get_currency_precision(currency))
     except Exception:  # an unknown code in a call row: keep two decimals, the ledger will refuse a mismatch
         return 2
-
-
-def _fill_destinations(con) -> int:
-    """Look up the country and number type of the callee numbers to rate not seen before (once per number)."""
-    numbers = [r[0] for r in con.execute(SQL["new_callee_numbers"]).fetchall()]
-    if not numbers:
-        return 0
-    found = [destination_of(n) for n in numbers]
-    frame = pd.DataFrame(
-        {"number": numbers, "destination_country": [f[0] for f in found], "number_type": [f[1] for f in found]}
-    )
-    con.register("_destinations", frame)
-    try:
-        con.execute("INSERT INTO phone_destination SELECT number, destination_country, number_type FROM _destinations")
-    finally:
-        con.unregister("_destinations")
-    return len(numbers)
 
 
 def rated_calls(ledger) -> pd.DataFrame:
