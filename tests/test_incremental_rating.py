@@ -107,7 +107,8 @@ def test_a_sync_rates_only_its_new_calls_and_the_months_they_change():
     # a late March call without a charge, made before r002: March's pool is redone (r002 now pays), April is not
     import_pstn_calls(ledger, [call(5, hours=0.5, minutes=100)])
     again = rate_calls(ledger)
-    assert sum(again.by_method.values()) == 3  # March: r001, r002, r005
+    # March's estimates only: r002 and r005; r001 carries Microsoft's charge and is not rated again
+    assert again.by_method == {"included": 1, "rate_card": 1}
     out = rated_calls(ledger).set_index("usage_id")
     # the 120-minute pool of calls without a charge: r005's 100 minutes come first, so r002 draws 20, pays for 80
     assert out.loc["r005", "method"] == "included" and out.loc["r002", "billable_minutes"] == 80
@@ -142,3 +143,34 @@ def test_a_ledger_rated_before_marks_existed_is_rated_afresh_once():
     assert sum(rate_calls(ledger).by_method.values()) == 2
     pd.testing.assert_frame_equal(ratings(ledger), before)
     assert len(rated_calls(ledger)) == 2  # nothing rated twice
+
+
+def test_calls_microsoft_charged_are_rated_once_and_never_join_an_estimate():
+    ledger = fresh_ledger()
+    import_pstn_calls(ledger, [call(i, hours=i, minutes=3, charge="0.30") for i in range(1, 6)])
+    assert rate_calls(ledger).by_method == {"as_is": 5}
+    import_pstn_calls(ledger, [call(6, hours=2.5, minutes=3)])  # a call without a charge in the same month
+    assert rate_calls(ledger).by_method == {"included": 1}  # only it: the five charged calls are not re-rated
+    card_changed = fresh_ledger()  # a new rate card redoes estimates, never Microsoft's charges
+    import_pstn_calls(card_changed, [call(1, hours=0, minutes=3, charge="0.30"), call(2, hours=1, minutes=3)])
+    rate_calls(card_changed)
+    load_rate_card(card_changed)
+    assert rate_calls(card_changed).by_method == {"included": 1}
+    assert len(rated_calls(card_changed)) == 2
+
+
+def test_estimates_are_kept_only_for_calls_without_a_charge():
+    ledger = fresh_ledger()
+    import_pstn_calls(
+        ledger,
+        [
+            call(1, hours=0, minutes=3, charge="0.30"),
+            call(2, hours=1, minutes=3),
+            call(3, hours=2, minutes=4, charge="0.00"),
+        ],
+    )
+    rate_calls(ledger)
+    out = rated_calls(ledger).set_index("usage_id")
+    assert out["estimate"].to_dict() == {"r001": False, "r002": True, "r003": False}
+    assert out.loc["r001", "charge"] == Decimal("0.30") and out.loc["r003", "charge"] == Decimal("0.00")
+    assert out.loc["r001", "destination_country"] == "US"  # spend by destination still knows where it went

@@ -40,10 +40,10 @@ def destination_of(number: str | None) -> tuple[str | None, str | None]:
     return None, None
 
 
-def fill_destinations(con, numbers_sql: str) -> int:
+def fill_destinations(con, numbers_sql: str, parameters: dict | None = None) -> int:
     """Look up, with phonenumbers, the country and number type of the numbers `numbers_sql` selects (numbers
     not in phone_destination yet) and store them there: once per number."""
-    numbers = [r[0] for r in con.execute(numbers_sql).fetchall()]
+    numbers = [r[0] for r in con.execute(numbers_sql, parameters).fetchall()]
     if not numbers:
         return 0
     found = [destination_of(n) for n in numbers]

@@ -31,7 +31,7 @@ from babel.numbers import get_currency_precision
 
 from ..errors import InvalidInput
 from ..store import named_sql, store_of
-from .destinations import destination_of, fill_destinations
+from .destinations import destination_of, fill_destinations, place_numbers
 
 SQL = named_sql("usage_rating")
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # the mark before any rating
@@ -199,47 +199,59 @@ def _replace(ledger, table: str, frame: pd.DataFrame, select: str) -> int:
 def rate_calls(ledger, *, currency: str | None = None) -> RatingReport:
     """Rate the calls not rated yet; returns how many this run rated by each method.
 
-    A call with Microsoft's charge (or another operator's) is rated once, when it arrives. Estimates are redone
-    for the months holding a new call without a charge (included minutes pool per month), and for every month
-    after the rate card, included minutes, license counts or `currency` changed. `currency`: the rate card
-    currency to price estimates in (default: the ledger's currency, else USD)."""
+    A call with Microsoft's charge (or another operator's) is rated once, when it arrives, and never again.
+    Estimates are computed only for calls without a charge: redone for the months holding a new such call
+    (included minutes pool per month), and for every month after the rate card, included minutes, license counts
+    or `currency` changed. `currency`: the rate card currency to price estimates in (default: the ledger's
+    currency, else USD)."""
     store = store_of(ledger)
     currency = (currency or getattr(ledger, "currency", None) or "USD").upper()
     with store.transaction() as con:
         pools = con.execute(SQL["pool_inputs"]).fetchall()[0][0]
         mark = _select_calls_to_rate(con, currency, pools)
-        looked_up = fill_destinations(con, SQL["new_callee_numbers"])
-        currencies = [r[0] for r in con.execute(SQL["reported_currencies"]).fetchall()]
-        digits = pd.DataFrame(
-            {"currency": currencies, "digits": [_digits(c) for c in currencies]}, columns=["currency", "digits"]
-        ).astype({"currency": "object", "digits": "int64"})
-        con.register("_currency_digits", digits)
-        try:
-            con.execute(
-                SQL["rate"],
-                {
-                    "outbound": list(OUTBOUND),
-                    "currency": currency,
-                    "digits": _digits(currency),
-                    "per_user": list(PER_USER_MINUTES),
-                    "zone_a": list(ZONE_A),
-                },
-            )
-        finally:
-            _unregister(con, "_currency_digits")
-        con.execute(SQL["forget_month_ratings"])
+        looked_up = fill_destinations(con, SQL["numbers_to_type"], {"outbound": list(OUTBOUND)})
+        looked_up += place_numbers(con, SQL["numbers_to_place"])
+        counts = _rate_as_reported(con)
+        con.execute(
+            SQL["rate"],
+            {
+                "outbound": list(OUTBOUND),
+                "currency": currency,
+                "digits": _digits(currency),
+                "per_user": list(PER_USER_MINUTES),
+                "zone_a": list(ZONE_A),
+            },
+        )
+        con.execute(SQL["forget_month_estimates"])
         con.execute("INSERT INTO call_charge BY NAME SELECT * FROM _rated")
-        counts = dict(con.execute(SQL["counts_by_method"]).fetchall())
+        counts.update(con.execute(SQL["counts_by_method"]).fetchall())
         (unrated,) = con.execute(SQL["unrated_in_ledger"]).fetchall()[0]
         con.execute(SQL["set_mark"], {"mark": mark, "currency": currency, "pool_inputs": pools})
-        for table in ("_rate_new", "_rate_months", "_rate_input", "_rated"):
+        for table in ("_rate_new", "_rate_months", "_rate_input", "_rated", "_number_country"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
-    return RatingReport(counts, looked_up, unrated)
+        con.execute("DROP VIEW IF EXISTS _rating_candidates")
+    return RatingReport(dict(sorted(counts.items())), looked_up, unrated)
+
+
+def _rate_as_reported(con) -> dict:
+    """Rate the new calls with Microsoft's charge or another operator's (sql: rate_as_reported); their counts."""
+    currencies = [r[0] for r in con.execute(SQL["reported_currencies"]).fetchall()]
+    digits = pd.DataFrame(
+        {"currency": currencies, "digits": [_digits(c) for c in currencies]}, columns=["currency", "digits"]
+    ).astype({"currency": "object", "digits": "int64"})
+    con.register("_currency_digits", digits)
+    try:
+        con.execute(SQL["rate_as_reported"])
+    finally:
+        _unregister(con, "_currency_digits")
+    return dict(con.execute(SQL["reported_counts"]).fetchall())
 
 
 def _select_calls_to_rate(con, currency: str, pools: str) -> datetime:
-    """Stage the calls to rate in _rate_input (see sql/usage_rating.sql); return the rating mark they start
-    from. Without a mark (a new ledger, or one rated before marks existed) every call is rated afresh."""
+    """Stage the new calls in _rate_new and the calls to estimate in _rate_input (see sql/usage_rating.sql);
+    return the rating mark they start from. Without a mark (a new ledger, or one rated before marks existed)
+    every call is rated afresh."""
+    con.execute(SQL["rating_candidates"])
     found = con.execute(SQL["mark"]).fetchall()
     if found:
         mark, rated_currency, current, rated_pools = found[0]
