@@ -1,6 +1,6 @@
 -- Rating calls (commcredits/usage/rating.py): Microsoft's charge where it gave one, an ESTIMATE otherwise.
 -- Parameters are named: $outbound (outbound call types), $currency (the rate card currency), $digits (its
--- minor-unit digits); _currency_digits (currency, digits of the reported currencies) is registered by the caller.
+-- minor-unit digits), $whole_units (the reported currencies without a minor unit).
 -- Only what changed is rated (docs/usage.md "Rating"). A row with Microsoft's charge or another operator's call
 -- is rated once, when it arrives, set-based (rate_as_reported); it never changes and never joins an estimate.
 -- Estimates are computed only for rows without a charge: for the months holding a new such row, since included
@@ -71,27 +71,23 @@ SELECT DISTINCT callee_number FROM (
 WHERE callee_number IS NOT NULL AND callee_number NOT IN (SELECT number FROM phone_destination)
 
 -- name: numbers_to_place
--- The other numbers of the new rows with a reported charge: only their country is needed (spend by destination).
-SELECT DISTINCT callee_number FROM _rate_new
-WHERE reported <> 'estimate' AND callee_number IS NOT NULL
-  AND callee_number NOT IN (SELECT number FROM phone_destination)
+-- The numbers of the new rows with a reported charge: only their country is needed (spend by destination).
+SELECT DISTINCT callee_number FROM _rate_new WHERE reported <> 'estimate' AND callee_number IS NOT NULL
 
 -- name: rate_as_reported
 -- The new rows with Microsoft's charge (rounded half-up to the currency's minor unit) or another operator's:
 -- their destination, and for a call into a toll-free number no country is known for, the usage country.
 INSERT INTO call_charge BY NAME
 SELECT c.usage_id, c.start_at, c.currency, c.reported AS method,
-       coalesce(CASE WHEN d.number IS NOT NULL THEN d.destination_country ELSE n.destination_country END,
+       coalesce(n.destination_country,
                 CASE WHEN regexp_matches(lower(c.inventory_type), 'toll[- ]?free')
                      THEN coalesce(c.usage_country_code, c.tenant_country_code) END) AS destination_country,
        0 AS billable_minutes, 0 AS included_minutes,
        CASE WHEN c.reported = 'operator' THEN NULL
-            WHEN e.digits = 0 THEN round(c.charge, 0)::DECIMAL(18, 2)
+            WHEN list_contains($whole_units::VARCHAR[], c.currency) THEN round(c.charge, 0)::DECIMAL(18, 2)
             ELSE round(c.charge, 2)::DECIMAL(18, 2) END AS charge
 FROM _rate_new c
-LEFT JOIN phone_destination d ON d.number = c.callee_number
 LEFT JOIN _number_country n ON n.number = c.callee_number
-LEFT JOIN _currency_digits e ON e.currency = c.currency
 WHERE c.reported <> 'estimate'
 
 -- name: reported_counts

@@ -135,17 +135,24 @@ def number_country_macro() -> str:
 
 
 def place_numbers(con, numbers_sql: str) -> int:
-    """Stage _number_country(number, destination_country) for the distinct numbers `numbers_sql` selects (none
-    in phone_destination), in SQL; the few only phonenumbers can place are looked up there and stored in
-    phone_destination (their row here keeps '?'). Returns how many phonenumbers looked up."""
+    """Stage _number_country(number, destination_country) for the distinct numbers `numbers_sql` selects: the
+    country phone_destination holds, else number_country's in SQL; the few only phonenumbers can place are
+    looked up there (and stored in phone_destination). Returns how many phonenumbers looked up."""
     con.execute(number_country_macro())
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _number_country AS
-        SELECT number, CASE WHEN NOT regexp_full_match(number, '[ -~]*') THEN '{ASK_PHONENUMBERS}'  -- not ASCII
-                            ELSE number_country(regexp_replace(number, '[^0-9]', '', 'g'), regexp_matches(number, '[*xX#]'))
-                       END AS destination_country
-        FROM ({numbers_sql}) AS numbers(number)"""
+        SELECT n.number,
+               CASE WHEN d.number IS NOT NULL THEN d.destination_country
+                    WHEN NOT regexp_full_match(n.number, '[ -~]*') THEN '{ASK_PHONENUMBERS}'  -- not ASCII
+                    ELSE number_country(regexp_replace(n.number, '[^0-9]', '', 'g'), regexp_matches(n.number, '[*xX#]'))
+               END AS destination_country
+        FROM ({numbers_sql}) AS n(number) LEFT JOIN phone_destination d ON d.number = n.number"""
     )
-    return fill_destinations(
-        con, f"SELECT number FROM _number_country WHERE destination_country = '{ASK_PHONENUMBERS}'"
-    )
+    asked = f"SELECT number FROM _number_country WHERE destination_country = '{ASK_PHONENUMBERS}'"
+    looked_up = fill_destinations(con, asked)
+    if looked_up:
+        con.execute(
+            f"""UPDATE _number_country n SET destination_country = d.destination_country FROM phone_destination d
+            WHERE n.destination_country = '{ASK_PHONENUMBERS}' AND d.number = n.number"""
+        )
+    return looked_up

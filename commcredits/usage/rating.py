@@ -236,14 +236,7 @@ def rate_calls(ledger, *, currency: str | None = None) -> RatingReport:
 def _rate_as_reported(con) -> dict:
     """Rate the new calls with Microsoft's charge or another operator's (sql: rate_as_reported); their counts."""
     currencies = [r[0] for r in con.execute(SQL["reported_currencies"]).fetchall()]
-    digits = pd.DataFrame(
-        {"currency": currencies, "digits": [_digits(c) for c in currencies]}, columns=["currency", "digits"]
-    ).astype({"currency": "object", "digits": "int64"})
-    con.register("_currency_digits", digits)
-    try:
-        con.execute(SQL["rate_as_reported"])
-    finally:
-        _unregister(con, "_currency_digits")
+    con.execute(SQL["rate_as_reported"], {"whole_units": [c for c in currencies if _digits(c) == 0]})
     return dict(con.execute(SQL["reported_counts"]).fetchall())
 
 
@@ -265,13 +258,6 @@ def _select_calls_to_rate(con, currency: str, pools: str) -> datetime:
     con.execute(SQL["estimate_months"], {"stale": not current or rated_currency != currency})
     con.execute(SQL["rate_input"])
     return mark
-
-
-def _unregister(con, name: str) -> None:
-    try:
-        con.unregister(name)
-    except Exception:  # an aborted transaction refuses it; the original error matters more
-        pass
 
 
 def _digits(currency: str) -> int:
