@@ -174,3 +174,15 @@ def test_estimates_are_kept_only_for_calls_without_a_charge():
     assert out["estimate"].to_dict() == {"r001": False, "r002": True, "r003": False}
     assert out.loc["r001", "charge"] == Decimal("0.30") and out.loc["r003", "charge"] == Decimal("0.00")
     assert out.loc["r001", "destination_country"] == "US"  # spend by destination still knows where it went
+
+
+def test_a_call_imported_behind_the_rating_mark_is_still_rated_once():
+    ledger = fresh_ledger()
+    import_pstn_calls(ledger, [call(1, hours=0, minutes=3, charge="0.30")])
+    rate_calls(ledger)
+    import_pstn_calls(ledger, [call(2, hours=1, minutes=3, charge="0.20"), call(3, hours=2, minutes=3)])
+    with ledger.store.transaction() as con:  # as if the clock had been set back when they were imported
+        con.execute("UPDATE pstn_call SET imported_at = TIMESTAMPTZ '2000-01-01' WHERE usage_id IN ('r002', 'r003')")
+    assert rate_calls(ledger).by_method == {"as_is": 1, "included": 1}
+    assert sorted(rated_calls(ledger)["usage_id"]) == ["r001", "r002", "r003"]
+    assert rate_calls(ledger).by_method == {}  # and not again

@@ -16,20 +16,22 @@ SELECT *, CASE WHEN operator IS NOT NULL AND lower(trim(operator)) <> 'microsoft
 FROM pstn_call
 
 -- name: new_rows
--- Calls imported since the last rating. pstn_call is appended in import order, so the time filter skips all
--- but its last row groups.
-CREATE OR REPLACE TEMP TABLE _rate_new AS
+-- Calls imported since the last rating (a view: each use reads only the columns it needs). pstn_call is appended
+-- in import order, so the time filter skips all but its last row groups. A view takes no parameters: the caller
+-- writes the mark in as a TIMESTAMPTZ literal.
+CREATE OR REPLACE TEMP VIEW _rate_new AS
 SELECT usage_id, start_at, imported_at, currency, charge, call_type, callee_number, inventory_type,
        usage_country_code, tenant_country_code, reported
-FROM _rating_candidates WHERE imported_at > $mark
+FROM _rating_candidates WHERE imported_at > {mark}
 
 -- name: unrated_rows
 -- Every call without a rating, however it was imported (a clock set back, a row written by hand): used only when
--- the row counts say new_rows missed some.
-CREATE OR REPLACE TEMP TABLE _rate_new AS
+-- the row counts say new_rows missed some. A table: rating them changes what NOT IN call_charge selects.
+CREATE OR REPLACE TEMP TABLE _rate_unrated AS
 SELECT usage_id, start_at, imported_at, currency, charge, call_type, callee_number, inventory_type,
        usage_country_code, tenant_country_code, reported
-FROM _rating_candidates WHERE usage_id NOT IN (SELECT usage_id FROM call_charge)
+FROM _rating_candidates WHERE usage_id NOT IN (SELECT usage_id FROM call_charge);
+CREATE OR REPLACE TEMP VIEW _rate_new AS SELECT * FROM _rate_unrated
 
 -- name: missed_rows
 -- Calls neither rated nor found by new_rows (both counts come from table metadata: no scan).
@@ -55,7 +57,9 @@ WHERE start_at >= (SELECT min(month) FROM _rate_months)
 -- name: rate_input
 -- The calls to estimate: every call without a charge in those months (pools count the month's users).
 CREATE OR REPLACE TEMP TABLE _rate_input AS
-SELECT * FROM _rating_candidates
+SELECT usage_id, start_at, call_type, license_capability, user_id, usage_country_code, tenant_country_code,
+       callee_number, duration_seconds, destination_context, inventory_type
+FROM _rating_candidates
 WHERE start_at >= (SELECT min(month) FROM _rate_months)
   AND start_at < (SELECT max(month) FROM _rate_months) + INTERVAL 1 MONTH
   AND date_trunc('month', start_at) IN (SELECT month FROM _rate_months)

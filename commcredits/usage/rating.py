@@ -227,9 +227,10 @@ def rate_calls(ledger, *, currency: str | None = None) -> RatingReport:
         counts.update(con.execute(SQL["counts_by_method"]).fetchall())
         (unrated,) = con.execute(SQL["unrated_in_ledger"]).fetchall()[0]
         con.execute(SQL["set_mark"], {"mark": mark, "currency": currency, "pool_inputs": pools})
-        for table in ("_rate_new", "_rate_months", "_rate_input", "_rated", "_number_country"):
+        for view in ("_rate_new", "_rating_candidates"):
+            con.execute(f"DROP VIEW IF EXISTS {view}")
+        for table in ("_rate_unrated", "_rate_months", "_rate_input", "_rated", "_number_country"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
-        con.execute("DROP VIEW IF EXISTS _rating_candidates")
     return RatingReport(dict(sorted(counts.items())), looked_up, unrated)
 
 
@@ -252,7 +253,7 @@ def _select_calls_to_rate(con, currency: str, pools: str) -> datetime:
     else:
         con.execute("DELETE FROM call_charge")  # derived data: rebuilt from the calls and tables
         mark, rated_currency, current = NEVER, currency, False
-    con.execute(SQL["new_rows"], {"mark": mark})
+    con.execute(SQL["new_rows"].format(mark=f"TIMESTAMPTZ '{mark.isoformat()}'"))
     if con.execute(SQL["missed_rows"]).fetchall()[0][0] != 0:
         con.execute(SQL["unrated_rows"])
     con.execute(SQL["estimate_months"], {"stale": not current or rated_currency != currency})
