@@ -100,7 +100,7 @@ class RatingReport:
     call; estimates: 'included', 'rate_card', 'free', 'unrated')."""
 
     by_method: dict
-    destinations_looked_up: int = 0
+    destinations_looked_up: int = 0  # numbers asked of phonenumbers (the rest are placed in SQL)
     unrated: int = 0  # calls in the whole ledger still without a price (not even an estimate)
 
     @property
