@@ -53,6 +53,12 @@ def fresh_ledger():
     return ledger
 
 
+def ledger_with(*calls):
+    ledger = fresh_ledger()
+    import_pstn_calls(ledger, list(calls))
+    return ledger
+
+
 def ratings(ledger) -> pd.DataFrame:
     return rated_calls(ledger)[COMPARED].sort_values("usage_id").reset_index(drop=True)
 
@@ -88,15 +94,11 @@ def test_rating_batch_by_batch_ends_where_rating_everything_at_once_does(spec):
 
 
 def test_a_sync_rates_only_its_new_calls_and_the_months_they_change():
-    ledger = fresh_ledger()
-    import_pstn_calls(
-        ledger,
-        [
-            call(1, hours=0, minutes=5, charge="0.10"),
-            call(2, hours=1, minutes=100),
-            call(3, hours=60, minutes=5, charge="0.20"),
-        ],
-    )  # r003 is in April
+    ledger = ledger_with(
+        call(1, hours=0, minutes=5, charge="0.10"),
+        call(2, hours=1, minutes=100),
+        call(3, hours=60, minutes=5, charge="0.20"),  # in April
+    )
     first = rate_calls(ledger)
     assert sum(first.by_method.values()) == 3
     assert sum(rate_calls(ledger).by_method.values()) == 0  # nothing new: nothing rated
@@ -160,14 +162,10 @@ def test_calls_microsoft_charged_are_rated_once_and_never_join_an_estimate():
 
 
 def test_estimates_are_kept_only_for_calls_without_a_charge():
-    ledger = fresh_ledger()
-    import_pstn_calls(
-        ledger,
-        [
-            call(1, hours=0, minutes=3, charge="0.30"),
-            call(2, hours=1, minutes=3),
-            call(3, hours=2, minutes=4, charge="0.00"),
-        ],
+    ledger = ledger_with(
+        call(1, hours=0, minutes=3, charge="0.30"),
+        call(2, hours=1, minutes=3),
+        call(3, hours=2, minutes=4, charge="0.00"),
     )
     rate_calls(ledger)
     out = rated_calls(ledger).set_index("usage_id")
