@@ -27,7 +27,12 @@ COMPARED = [
 ]
 
 
-def call(i, *, hours, minutes, charge=None, to="+12065550100", user="a@contoso.com"):
+# (callType, operator, inventoryType): a call out, a call into a toll-free auto attendant, another carrier's call
+KINDS = [("user_out", None, None), ("ucap_in", None, "Toll-free"), ("user_out", "Contoso Telecom", None)]
+
+
+def call(i, *, hours, minutes, charge=None, to="+12065550100", user="a@contoso.com", kind=KINDS[0]):
+    call_type, operator, inventory_type = kind
     return {
         "id": f"r{i:03d}",
         "userId": user,
@@ -36,10 +41,12 @@ def call(i, *, hours, minutes, charge=None, to="+12065550100", user="a@contoso.c
         "duration": minutes * 60,
         "charge": charge,
         "currency": "USD",
-        "callType": "user_out",
+        "callType": call_type,
         "calleeNumber": to,
         "licenseCapability": "MCOPSTN5",
         "usageCountryCode": "US",
+        "operator": operator,
+        "inventoryType": inventory_type,
     }
 
 
@@ -68,9 +75,10 @@ CALLS = st.lists(
         st.integers(0, 80),
         st.integers(1, 90),
         st.sampled_from([None, "0.00", "0.37"]),
-        st.sampled_from(["+12065550100", "+525555555555", "+442079460000"]),
+        st.sampled_from(["+12065550100", "+525555555555", "+442079460000", "+18005550199", "+4420722545**"]),
         st.sampled_from(["a@contoso.com", "b@contoso.com"]),
         st.integers(0, 2),
+        st.sampled_from(KINDS),
     ),
     min_size=1,
     max_size=12,
@@ -81,7 +89,8 @@ CALLS = st.lists(
 @given(CALLS)
 def test_rating_batch_by_batch_ends_where_rating_everything_at_once_does(spec):
     rows = [
-        (call(i, hours=h, minutes=m, charge=c, to=to, user=u), batch) for i, (h, m, c, to, u, batch) in enumerate(spec)
+        (call(i, hours=h, minutes=m, charge=c, to=to, user=u, kind=k), batch)
+        for i, (h, m, c, to, u, batch, k) in enumerate(spec)
     ]
     once = fresh_ledger()
     import_pstn_calls(once, [r for r, _ in rows])
