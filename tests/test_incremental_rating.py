@@ -27,7 +27,12 @@ COMPARED = [
 ]
 
 
-def call(i, *, hours, minutes, charge=None, to="+12065550100", user="a@contoso.com"):
+# (callType, operator, inventoryType): a call out, a call into a toll-free auto attendant, another carrier's call
+KINDS = [("user_out", None, None), ("ucap_in", None, "Toll-free"), ("user_out", "Contoso Telecom", None)]
+
+
+def call(i, *, hours, minutes, charge=None, to="+12065550100", user="a@contoso.com", kind=KINDS[0]):
+    call_type, operator, inventory_type = kind
     return {
         "id": f"r{i:03d}",
         "userId": user,
@@ -36,10 +41,12 @@ def call(i, *, hours, minutes, charge=None, to="+12065550100", user="a@contoso.c
         "duration": minutes * 60,
         "charge": charge,
         "currency": "USD",
-        "callType": "user_out",
+        "callType": call_type,
         "calleeNumber": to,
         "licenseCapability": "MCOPSTN5",
         "usageCountryCode": "US",
+        "operator": operator,
+        "inventoryType": inventory_type,
     }
 
 
@@ -53,6 +60,12 @@ def fresh_ledger():
     return ledger
 
 
+def ledger_with(*calls):
+    ledger = fresh_ledger()
+    import_pstn_calls(ledger, list(calls))
+    return ledger
+
+
 def ratings(ledger) -> pd.DataFrame:
     return rated_calls(ledger)[COMPARED].sort_values("usage_id").reset_index(drop=True)
 
@@ -62,9 +75,10 @@ CALLS = st.lists(
         st.integers(0, 80),
         st.integers(1, 90),
         st.sampled_from([None, "0.00", "0.37"]),
-        st.sampled_from(["+12065550100", "+525555555555", "+442079460000"]),
+        st.sampled_from(["+12065550100", "+525555555555", "+442079460000", "+18005550199", "+4420722545**"]),
         st.sampled_from(["a@contoso.com", "b@contoso.com"]),
         st.integers(0, 2),
+        st.sampled_from(KINDS),
     ),
     min_size=1,
     max_size=12,
@@ -75,7 +89,8 @@ CALLS = st.lists(
 @given(CALLS)
 def test_rating_batch_by_batch_ends_where_rating_everything_at_once_does(spec):
     rows = [
-        (call(i, hours=h, minutes=m, charge=c, to=to, user=u), batch) for i, (h, m, c, to, u, batch) in enumerate(spec)
+        (call(i, hours=h, minutes=m, charge=c, to=to, user=u, kind=k), batch)
+        for i, (h, m, c, to, u, batch, k) in enumerate(spec)
     ]
     once = fresh_ledger()
     import_pstn_calls(once, [r for r, _ in rows])
@@ -88,15 +103,11 @@ def test_rating_batch_by_batch_ends_where_rating_everything_at_once_does(spec):
 
 
 def test_a_sync_rates_only_its_new_calls_and_the_months_they_change():
-    ledger = fresh_ledger()
-    import_pstn_calls(
-        ledger,
-        [
-            call(1, hours=0, minutes=5, charge="0.10"),
-            call(2, hours=1, minutes=100),
-            call(3, hours=60, minutes=5, charge="0.20"),
-        ],
-    )  # r003 is in April
+    ledger = ledger_with(
+        call(1, hours=0, minutes=5, charge="0.10"),
+        call(2, hours=1, minutes=100),
+        call(3, hours=60, minutes=5, charge="0.20"),  # in April
+    )
     first = rate_calls(ledger)
     assert sum(first.by_method.values()) == 3
     assert sum(rate_calls(ledger).by_method.values()) == 0  # nothing new: nothing rated
@@ -107,7 +118,8 @@ def test_a_sync_rates_only_its_new_calls_and_the_months_they_change():
     # a late March call without a charge, made before r002: March's pool is redone (r002 now pays), April is not
     import_pstn_calls(ledger, [call(5, hours=0.5, minutes=100)])
     again = rate_calls(ledger)
-    assert sum(again.by_method.values()) == 3  # March: r001, r002, r005
+    # March's estimates only: r002 and r005; r001 carries Microsoft's charge and is not rated again
+    assert again.by_method == {"included": 1, "rate_card": 1}
     out = rated_calls(ledger).set_index("usage_id")
     # the 120-minute pool of calls without a charge: r005's 100 minutes come first, so r002 draws 20, pays for 80
     assert out.loc["r005", "method"] == "included" and out.loc["r002", "billable_minutes"] == 80
@@ -142,3 +154,42 @@ def test_a_ledger_rated_before_marks_existed_is_rated_afresh_once():
     assert sum(rate_calls(ledger).by_method.values()) == 2
     pd.testing.assert_frame_equal(ratings(ledger), before)
     assert len(rated_calls(ledger)) == 2  # nothing rated twice
+
+
+def test_calls_microsoft_charged_are_rated_once_and_never_join_an_estimate():
+    ledger = fresh_ledger()
+    import_pstn_calls(ledger, [call(i, hours=i, minutes=3, charge="0.30") for i in range(1, 6)])
+    assert rate_calls(ledger).by_method == {"as_is": 5}
+    import_pstn_calls(ledger, [call(6, hours=2.5, minutes=3)])  # a call without a charge in the same month
+    assert rate_calls(ledger).by_method == {"included": 1}  # only it: the five charged calls are not re-rated
+    card_changed = fresh_ledger()  # a new rate card redoes estimates, never Microsoft's charges
+    import_pstn_calls(card_changed, [call(1, hours=0, minutes=3, charge="0.30"), call(2, hours=1, minutes=3)])
+    rate_calls(card_changed)
+    load_rate_card(card_changed)
+    assert rate_calls(card_changed).by_method == {"included": 1}
+    assert len(rated_calls(card_changed)) == 2
+
+
+def test_estimates_are_kept_only_for_calls_without_a_charge():
+    ledger = ledger_with(
+        call(1, hours=0, minutes=3, charge="0.30"),
+        call(2, hours=1, minutes=3),
+        call(3, hours=2, minutes=4, charge="0.00"),
+    )
+    rate_calls(ledger)
+    out = rated_calls(ledger).set_index("usage_id")
+    assert out["estimate"].to_dict() == {"r001": False, "r002": True, "r003": False}
+    assert out.loc["r001", "charge"] == Decimal("0.30") and out.loc["r003", "charge"] == Decimal("0.00")
+    assert out.loc["r001", "destination_country"] == "US"  # spend by destination still knows where it went
+
+
+def test_a_call_imported_behind_the_rating_mark_is_still_rated_once():
+    ledger = fresh_ledger()
+    import_pstn_calls(ledger, [call(1, hours=0, minutes=3, charge="0.30")])
+    rate_calls(ledger)
+    import_pstn_calls(ledger, [call(2, hours=1, minutes=3, charge="0.20"), call(3, hours=2, minutes=3)])
+    with ledger.store.transaction() as con:  # as if the clock had been set back when they were imported
+        con.execute("UPDATE pstn_call SET imported_at = TIMESTAMPTZ '2000-01-01' WHERE usage_id IN ('r002', 'r003')")
+    assert rate_calls(ledger).by_method == {"as_is": 1, "included": 1}
+    assert sorted(rated_calls(ledger)["usage_id"]) == ["r001", "r002", "r003"]
+    assert rate_calls(ledger).by_method == {}  # and not again

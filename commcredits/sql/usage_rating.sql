@@ -1,21 +1,37 @@
 -- Rating calls (commcredits/usage/rating.py): Microsoft's charge where it gave one, an ESTIMATE otherwise.
 -- Parameters are named: $outbound (outbound call types), $currency (the rate card currency), $digits (its
--- minor-unit digits); _currency_digits (currency, digits) is registered by the caller.
--- Only what changed is rated (docs/usage.md "Rating"): the new rows, and every row of the months holding a new
--- row that needs an estimate (included minutes are pooled per month, in call time order). A row with
--- Microsoft's charge or another operator's call is rated once, when it arrives; it never changes.
+-- minor-unit digits), $whole_units (the reported currencies without a minor unit).
+-- Only what changed is rated (docs/usage.md "Rating"). A row with Microsoft's charge or another operator's call
+-- is rated once, when it arrives, set-based (rate_as_reported); it never changes and never joins an estimate.
+-- Estimates are computed only for rows without a charge: for the months holding a new such row, since included
+-- minutes pool per month in call time order (rate).
+
+-- name: rating_candidates
+-- Every call, with what rating does with it: 'operator' (another carrier's call), 'as_is' (Microsoft's charge)
+-- or 'estimate' (no charge: the rate card and included minutes estimate it).
+CREATE OR REPLACE TEMP VIEW _rating_candidates AS
+SELECT *, CASE WHEN operator IS NOT NULL AND lower(trim(operator)) <> 'microsoft' THEN 'operator'
+               WHEN charge IS NOT NULL THEN 'as_is'
+               ELSE 'estimate' END AS reported
+FROM pstn_call
 
 -- name: new_rows
--- Calls imported since the last rating. pstn_call is appended in import order, so the time filter skips all
--- but its last row groups.
-CREATE OR REPLACE TEMP TABLE _rate_new AS
-SELECT * FROM pstn_call WHERE imported_at > $mark
+-- Calls imported since the last rating (a view: each use reads only the columns it needs). pstn_call is appended
+-- in import order, so the time filter skips all but its last row groups. A view takes no parameters: the caller
+-- writes the mark in as a TIMESTAMPTZ literal.
+CREATE OR REPLACE TEMP VIEW _rate_new AS
+SELECT usage_id, start_at, imported_at, currency, charge, call_type, callee_number, inventory_type,
+       usage_country_code, tenant_country_code, reported
+FROM _rating_candidates WHERE imported_at > {mark}
 
 -- name: unrated_rows
 -- Every call without a rating, however it was imported (a clock set back, a row written by hand): used only when
--- the row counts say new_rows missed some.
-CREATE OR REPLACE TEMP TABLE _rate_new AS
-SELECT * FROM pstn_call WHERE usage_id NOT IN (SELECT usage_id FROM call_charge)
+-- the row counts say new_rows missed some. A table: rating them changes what NOT IN call_charge selects.
+CREATE OR REPLACE TEMP TABLE _rate_unrated AS
+SELECT usage_id, start_at, imported_at, currency, charge, call_type, callee_number, inventory_type,
+       usage_country_code, tenant_country_code, reported
+FROM _rating_candidates WHERE usage_id NOT IN (SELECT usage_id FROM call_charge);
+CREATE OR REPLACE TEMP VIEW _rate_new AS SELECT * FROM _rate_unrated
 
 -- name: missed_rows
 -- Calls neither rated nor found by new_rows (both counts come from table metadata: no scan).
@@ -26,32 +42,65 @@ SELECT (SELECT count(*) FROM pstn_call) - (SELECT count(*) FROM call_charge) - (
 -- estimates are stale (rate card, minutes, license counts or currency changed), of every such row.
 CREATE OR REPLACE TEMP TABLE _rate_months AS
 SELECT DISTINCT date_trunc('month', start_at) AS month
-FROM (SELECT start_at, charge, operator FROM _rate_new
+FROM (SELECT start_at, reported FROM _rate_new
       UNION ALL
-      SELECT start_at, charge, operator FROM pstn_call WHERE $stale)
-WHERE charge IS NULL AND (operator IS NULL OR lower(trim(operator)) = 'microsoft')
+      SELECT start_at, reported FROM _rating_candidates WHERE $stale)
+WHERE reported = 'estimate'
 
--- name: forget_month_ratings
+-- name: forget_month_estimates
 DELETE FROM call_charge
 WHERE start_at >= (SELECT min(month) FROM _rate_months)
   AND start_at < (SELECT max(month) FROM _rate_months) + INTERVAL 1 MONTH
   AND date_trunc('month', start_at) IN (SELECT month FROM _rate_months)
+  AND method NOT IN ('as_is', 'operator')
 
 -- name: rate_input
--- The calls to rate: every call of those months (pools count the month's users), and the other new rows.
+-- The calls to estimate: every call without a charge in those months (pools count the month's users).
 CREATE OR REPLACE TEMP TABLE _rate_input AS
-SELECT * FROM pstn_call
+SELECT usage_id, start_at, call_type, license_capability, user_id, usage_country_code, tenant_country_code,
+       callee_number, duration_seconds, destination_context, inventory_type
+FROM _rating_candidates
 WHERE start_at >= (SELECT min(month) FROM _rate_months)
   AND start_at < (SELECT max(month) FROM _rate_months) + INTERVAL 1 MONTH
   AND date_trunc('month', start_at) IN (SELECT month FROM _rate_months)
-UNION ALL
-SELECT * FROM _rate_new WHERE date_trunc('month', start_at) NOT IN (SELECT month FROM _rate_months)
+  AND reported = 'estimate'
+
+-- name: numbers_to_type
+-- Numbers whose number type matters, not looked up yet: those of the calls to estimate (the rate card prices
+-- by type) and the numbers called on the way in (toll-free alerts read their type from phone_destination).
+SELECT DISTINCT callee_number FROM (
+    SELECT callee_number FROM _rate_input
+    UNION ALL
+    SELECT callee_number FROM _rate_new WHERE call_type NOT IN (SELECT unnest($outbound::VARCHAR[])))
+WHERE callee_number IS NOT NULL AND callee_number NOT IN (SELECT number FROM phone_destination)
+
+-- name: numbers_to_place
+-- The numbers of the new rows with a reported charge: only their country is needed (spend by destination).
+SELECT DISTINCT callee_number FROM _rate_new WHERE reported <> 'estimate' AND callee_number IS NOT NULL
+
+-- name: rate_as_reported
+-- The new rows with Microsoft's charge (rounded half-up to the currency's minor unit) or another operator's:
+-- their destination, and for a call into a toll-free number no country is known for, the usage country.
+INSERT INTO call_charge BY NAME
+SELECT c.usage_id, c.start_at, c.currency, c.reported AS method,
+       coalesce(n.destination_country,
+                CASE WHEN regexp_matches(lower(c.inventory_type), 'toll[- ]?free')
+                     THEN coalesce(c.usage_country_code, c.tenant_country_code) END) AS destination_country,
+       0 AS billable_minutes, 0 AS included_minutes,
+       CASE WHEN c.reported = 'operator' THEN NULL
+            WHEN list_contains($whole_units::VARCHAR[], c.currency) THEN round(c.charge, 0)::DECIMAL(18, 2)
+            ELSE round(c.charge, 2)::DECIMAL(18, 2) END AS charge
+FROM _rate_new c
+LEFT JOIN _number_country n ON n.number = c.callee_number
+WHERE c.reported <> 'estimate'
+
+-- name: reported_counts
+SELECT reported, count(*) FROM _rate_new WHERE reported <> 'estimate' GROUP BY reported
 
 -- name: rate
 CREATE OR REPLACE TEMP TABLE _rated AS
 WITH calls AS (
-    SELECT c.usage_id, c.start_at, c.currency AS reported_currency, c.charge AS reported_charge,
-           c.call_type, c.license_capability, c.user_id,
+    SELECT c.usage_id, c.start_at, c.call_type, c.license_capability, c.user_id,
            coalesce(c.usage_country_code, c.tenant_country_code) AS usage_country,
            d.destination_country, coalesce(d.number_type, 'fixed') AS number_type,
            ceil(coalesce(c.duration_seconds, 0) / 60)::BIGINT AS minutes,
@@ -64,9 +113,7 @@ WITH calls AS (
            -- Number Type / inventoryType names the tenant's number; without it, guess from the number dialled
            coalesce(regexp_matches(lower(c.inventory_type), 'toll[- ]?free'), i.number_type = 'toll_free', false)
                AS toll_free,
-           CASE WHEN c.operator IS NOT NULL AND lower(trim(c.operator)) <> 'microsoft' THEN 'operator'
-                WHEN c.charge IS NOT NULL THEN 'as_is'
-                WHEN c.call_type IN (SELECT unnest($outbound::VARCHAR[])) THEN 'outbound'
+           CASE WHEN c.call_type IN (SELECT unnest($outbound::VARCHAR[])) THEN 'outbound'
                 WHEN toll_free THEN 'toll_free_in'
                 WHEN c.license_capability = 'MCOPSTNPP' THEN 'outbound'
                 ELSE 'free' END AS kind,
@@ -127,40 +174,30 @@ priced AS (
             ORDER BY r.number_type = '*' LIMIT 1) AS rate
     FROM drawn d
 )
-SELECT usage_id, start_at,
-       CASE WHEN kind IN ('as_is', 'operator') THEN reported_currency ELSE $currency END AS currency,
-       CASE WHEN kind IN ('as_is', 'operator') THEN kind
-            WHEN kind = 'free' THEN 'free'
+SELECT usage_id, start_at, $currency AS currency,
+       CASE WHEN kind = 'free' THEN 'free'
             WHEN billable_minutes = 0 AND included_minutes > 0 THEN 'included'
             WHEN billable_minutes = 0 THEN 'free'
             WHEN rate IS NULL THEN 'unrated'
             ELSE 'rate_card' END AS method,
        coalesce(toll_free_country, destination_country) AS destination_country,
-       CASE WHEN kind IN ('free', 'as_is', 'operator') THEN 0 ELSE billable_minutes END AS billable_minutes,
+       CASE WHEN kind = 'free' THEN 0 ELSE billable_minutes END AS billable_minutes,
        included_minutes,
-       CASE WHEN kind = 'as_is' THEN CASE WHEN e.digits = 0 THEN round(reported_charge, 0)::DECIMAL(18, 2)
-                 ELSE round(reported_charge, 2)::DECIMAL(18, 2) END
-            WHEN kind = 'operator' THEN NULL
-            WHEN kind = 'free' OR billable_minutes = 0 THEN 0::DECIMAL(18, 2)
+       CASE WHEN kind = 'free' OR billable_minutes = 0 THEN 0::DECIMAL(18, 2)
             WHEN rate IS NULL THEN NULL
             WHEN $digits = 0 THEN round(billable_minutes * rate.price_per_minute + rate.connection_fee, 0)::DECIMAL(18, 2)
             ELSE round(billable_minutes * rate.price_per_minute + rate.connection_fee, 2)::DECIMAL(18, 2)
        END AS charge
 FROM priced
-LEFT JOIN _currency_digits e ON e.currency = reported_currency
 
 -- name: reported_currencies
-SELECT DISTINCT currency FROM _rate_input WHERE currency IS NOT NULL
+SELECT DISTINCT currency FROM _rate_new WHERE currency IS NOT NULL AND reported = 'as_is'
 
 -- name: counts_by_method
 SELECT method, count(*) FROM _rated GROUP BY method ORDER BY method
 
 -- name: unrated_in_ledger
 SELECT count(*) FROM call_charge WHERE method = 'unrated'
-
--- name: new_callee_numbers
-SELECT DISTINCT callee_number FROM _rate_input WHERE callee_number IS NOT NULL
-AND callee_number NOT IN (SELECT number FROM phone_destination)
 
 -- name: mark
 -- How far rating went: the newest import time rated, the currency estimates are in, whether they are current,
@@ -175,5 +212,5 @@ FROM (SELECT l::VARCHAR AS x FROM user_license l UNION ALL SELECT u::VARCHAR FRO
 
 -- name: set_mark
 INSERT OR REPLACE INTO rating_mark BY NAME
-SELECT 1 AS id, coalesce(greatest((SELECT max(imported_at) FROM _rate_input), $mark), $mark) AS rated_through,
+SELECT 1 AS id, coalesce(greatest((SELECT max(imported_at) FROM _rate_new), $mark), $mark) AS rated_through,
        $currency AS currency, true AS estimates_current, $pool_inputs AS pool_inputs

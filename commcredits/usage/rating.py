@@ -27,11 +27,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-import phonenumbers
 from babel.numbers import get_currency_precision
 
 from ..errors import InvalidInput
 from ..store import named_sql, store_of
+from .destinations import destination_of, fill_destinations, place_numbers
 
 SQL = named_sql("usage_rating")
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # the mark before any rating
@@ -41,13 +41,6 @@ SAMPLE_INCLUDED_MINUTES = "sample_included_minutes.csv"
 RATE_CARD_COLUMNS = ["destination_country", "number_type", "currency", "price_per_minute", "connection_fee"]
 MINUTES_COLUMNS = ["license_capability", "usage_country", "scope", "minutes_per_license"]
 OUTBOUND = ("user_out", "user_out_conf", "user_out_transfer", "user_out_forwarding", "conf_out", "ucap_out")
-NUMBER_TYPES = {
-    phonenumbers.PhoneNumberType.MOBILE: "mobile",
-    phonenumbers.PhoneNumberType.TOLL_FREE: "toll_free",
-    # shared-cost numbers (e.g. Swiss 0840) are paid partly by the caller: not toll-free, priced like fixed lines
-    # unless the rate card names them (issue 20: they raised false toll-free alerts)
-    phonenumbers.PhoneNumberType.SHARED_COST: "shared_cost",
-}
 # Included minutes shared by the whole tenant unless listed here: Calling Minutes (MCOPSTN8, in "Microsoft 365 E5
 # with Calling Minutes") are per user, not pooled.
 PER_USER_MINUTES = ("MCOPSTN8",)
@@ -107,7 +100,7 @@ class RatingReport:
     call; estimates: 'included', 'rate_card', 'free', 'unrated')."""
 
     by_method: dict
-    destinations_looked_up: int = 0
+    destinations_looked_up: int = 0  # numbers asked of phonenumbers (the rest are placed in SQL)
     unrated: int = 0  # calls in the whole ledger still without a price (not even an estimate)
 
     @property
@@ -203,74 +196,56 @@ def _replace(ledger, table: str, frame: pd.DataFrame, select: str) -> int:
         return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
 
 
-def destination_of(number: str | None) -> tuple[str | None, str | None]:
-    """(ISO country, number type) of an E.164 number; masked digits ('+4420722545**') fall back to the
-    country calling code. Number type is 'fixed', 'mobile' or 'toll_free' (None when unknown)."""
-    if not number:
-        return None, None
-    digits = "".join(ch for ch in str(number) if ch.isdigit())
-    if not digits:
-        return None, None
-    masked = any(ch in "*xX#" for ch in str(number))
-    if not masked:
-        try:
-            parsed = phonenumbers.parse("+" + digits, None)
-            region = phonenumbers.region_code_for_number(parsed)
-            if region and region != "001":
-                return region, NUMBER_TYPES.get(phonenumbers.number_type(parsed), "fixed")
-        except phonenumbers.NumberParseException:
-            pass
-    for length in (1, 2, 3):
-        region = phonenumbers.region_code_for_country_code(int(digits[:length]))
-        if region not in ("ZZ", "001"):
-            return region, None
-    return None, None
-
-
 def rate_calls(ledger, *, currency: str | None = None) -> RatingReport:
     """Rate the calls not rated yet; returns how many this run rated by each method.
 
-    A call with Microsoft's charge (or another operator's) is rated once, when it arrives. Estimates are redone
-    for the months holding a new call without a charge (included minutes pool per month), and for every month
-    after the rate card, included minutes, license counts or `currency` changed. `currency`: the rate card
-    currency to price estimates in (default: the ledger's currency, else USD)."""
+    A call with Microsoft's charge (or another operator's) is rated once, when it arrives, and never again.
+    Estimates are computed only for calls without a charge: redone for the months holding a new such call
+    (included minutes pool per month), and for every month after the rate card, included minutes, license counts
+    or `currency` changed. `currency`: the rate card currency to price estimates in (default: the ledger's
+    currency, else USD)."""
     store = store_of(ledger)
     currency = (currency or getattr(ledger, "currency", None) or "USD").upper()
     with store.transaction() as con:
         pools = con.execute(SQL["pool_inputs"]).fetchall()[0][0]
         mark = _select_calls_to_rate(con, currency, pools)
-        looked_up = _fill_destinations(con)
-        currencies = [r[0] for r in con.execute(SQL["reported_currencies"]).fetchall()]
-        digits = pd.DataFrame(
-            {"currency": currencies, "digits": [_digits(c) for c in currencies]}, columns=["currency", "digits"]
-        ).astype({"currency": "object", "digits": "int64"})
-        con.register("_currency_digits", digits)
-        try:
-            con.execute(
-                SQL["rate"],
-                {
-                    "outbound": list(OUTBOUND),
-                    "currency": currency,
-                    "digits": _digits(currency),
-                    "per_user": list(PER_USER_MINUTES),
-                    "zone_a": list(ZONE_A),
-                },
-            )
-        finally:
-            _unregister(con, "_currency_digits")
-        con.execute(SQL["forget_month_ratings"])
+        looked_up = fill_destinations(con, SQL["numbers_to_type"], {"outbound": list(OUTBOUND)})
+        looked_up += place_numbers(con, SQL["numbers_to_place"])
+        counts = _rate_as_reported(con)
+        con.execute(
+            SQL["rate"],
+            {
+                "outbound": list(OUTBOUND),
+                "currency": currency,
+                "digits": _digits(currency),
+                "per_user": list(PER_USER_MINUTES),
+                "zone_a": list(ZONE_A),
+            },
+        )
+        con.execute(SQL["forget_month_estimates"])
         con.execute("INSERT INTO call_charge BY NAME SELECT * FROM _rated")
-        counts = dict(con.execute(SQL["counts_by_method"]).fetchall())
+        counts.update(con.execute(SQL["counts_by_method"]).fetchall())
         (unrated,) = con.execute(SQL["unrated_in_ledger"]).fetchall()[0]
         con.execute(SQL["set_mark"], {"mark": mark, "currency": currency, "pool_inputs": pools})
-        for table in ("_rate_new", "_rate_months", "_rate_input", "_rated"):
+        for view in ("_rate_new", "_rating_candidates"):
+            con.execute(f"DROP VIEW IF EXISTS {view}")
+        for table in ("_rate_unrated", "_rate_months", "_rate_input", "_rated", "_number_country"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
-    return RatingReport(counts, looked_up, unrated)
+    return RatingReport(dict(sorted(counts.items())), looked_up, unrated)
+
+
+def _rate_as_reported(con) -> dict:
+    """Rate the new calls with Microsoft's charge or another operator's (sql: rate_as_reported); their counts."""
+    currencies = [r[0] for r in con.execute(SQL["reported_currencies"]).fetchall()]
+    con.execute(SQL["rate_as_reported"], {"whole_units": [c for c in currencies if _digits(c) == 0]})
+    return dict(con.execute(SQL["reported_counts"]).fetchall())
 
 
 def _select_calls_to_rate(con, currency: str, pools: str) -> datetime:
-    """Stage the calls to rate in _rate_input (see sql/usage_rating.sql); return the rating mark they start
-    from. Without a mark (a new ledger, or one rated before marks existed) every call is rated afresh."""
+    """Stage the new calls in _rate_new and the calls to estimate in _rate_input (see sql/usage_rating.sql);
+    return the rating mark they start from. Without a mark (a new ledger, or one rated before marks existed)
+    every call is rated afresh."""
+    con.execute(SQL["rating_candidates"])
     found = con.execute(SQL["mark"]).fetchall()
     if found:
         mark, rated_currency, current, rated_pools = found[0]
@@ -278,7 +253,7 @@ def _select_calls_to_rate(con, currency: str, pools: str) -> datetime:
     else:
         con.execute("DELETE FROM call_charge")  # derived data: rebuilt from the calls and tables
         mark, rated_currency, current = NEVER, currency, False
-    con.execute(SQL["new_rows"], {"mark": mark})
+    con.execute(SQL["new_rows"].format(mark=f"TIMESTAMPTZ '{mark.isoformat()}'"))
     if con.execute(SQL["missed_rows"]).fetchall()[0][0] != 0:
         con.execute(SQL["unrated_rows"])
     con.execute(SQL["estimate_months"], {"stale": not current or rated_currency != currency})
@@ -286,35 +261,11 @@ def _select_calls_to_rate(con, currency: str, pools: str) -> datetime:
     return mark
 
 
-def _unregister(con, name: str) -> None:
-    try:
-        con.unregister(name)
-    except Exception:  # an aborted transaction refuses it; the original error matters more
-        pass
-
-
 def _digits(currency: str) -> int:
     try:
         return int(get_currency_precision(currency))
     except Exception:  # an unknown code in a call row: keep two decimals, the ledger will refuse a mismatch
         return 2
-
-
-def _fill_destinations(con) -> int:
-    """Look up the country and number type of the callee numbers to rate not seen before (once per number)."""
-    numbers = [r[0] for r in con.execute(SQL["new_callee_numbers"]).fetchall()]
-    if not numbers:
-        return 0
-    found = [destination_of(n) for n in numbers]
-    frame = pd.DataFrame(
-        {"number": numbers, "destination_country": [f[0] for f in found], "number_type": [f[1] for f in found]}
-    )
-    con.register("_destinations", frame)
-    try:
-        con.execute("INSERT INTO phone_destination SELECT number, destination_country, number_type FROM _destinations")
-    finally:
-        con.unregister("_destinations")
-    return len(numbers)
 
 
 def rated_calls(ledger) -> pd.DataFrame:
