@@ -66,6 +66,14 @@ HIDDEN_MONEY = """() => [...document.querySelectorAll('#rendered_cells table.cc-
   .map(td => td.closest('table').className + ': ' + (td.getAttribute('data-label') || td.textContent)).slice(0, 5)"""
 
 
+# Cells of a table cut off at its right edge or the window's, or hidden in its own sideways scroll
+CUT_CELLS = """table => [...table.querySelectorAll('th, td')].filter(c => {
+    const r = c.getBoundingClientRect(), t = table.getBoundingClientRect();
+    return r.width > 0 && (r.right > t.right + 1 || r.right > document.documentElement.clientWidth + 1
+                           || c.scrollWidth > c.clientWidth + 1);
+  }).map(c => c.textContent.slice(0, 40))"""
+
+
 @pytest.fixture
 def server(served):
     """The shared dashboard (tests/conftest.py), serving a fresh copy of the demo tenant."""
@@ -220,6 +228,12 @@ def test_keyboard_enter_reviews_focus_moves_to_the_match_box_and_a_deliberate_co
     expect(checked).to_be_focused(timeout=KERNEL)  # the review first: Enter does not tick a checkbox
     assert serious_accessibility_problems(page) == []  # the green Record button too
     page.set_viewport_size({"width": 390, "height": 900})
+    settle(page, quiet=200)
+    assert page.evaluate(LAYOUT_PROBLEMS) == []
+    review = page.locator(".cc-review table.cc-table")  # the amount, auto-recharge terms and address: whole
+    assert review.evaluate(CUT_CELLS) == [], "the order review is cut off at 390 px"
+    for words in ("$55.00", "recharge $300.00 when the balance falls below $100.00", "Billing details"):
+        expect(review).to_contain_text(words)
     screenshot(page, artifacts / "pages" / "02_funding-review-390.png")
     page.keyboard.press("Space")
     page.keyboard.press("Tab")
