@@ -225,3 +225,9 @@ def test_settlement_cards_keep_this_run_apart_from_all_time_and_every_imported_c
     page.settle_button.click()  # a second run settles nothing; the all-time cards still add up to every call
     again = page.settle_result.value
     assert _cards(again, "cc-this-settlement")["Settled"] == 0 and sum(_cards(again, "cc-all-calls").values()) == 7
+
+
+def test_before_any_call_is_paid_the_spend_section_is_one_sentence_not_six_empty_tables(ledger):
+    page = UsagePage(ledger)
+    assert "No call is paid from credits yet" in page.spend.value
+    assert "<table" not in page.spend.value and "Nothing yet." not in page.spend.value
