@@ -12,7 +12,15 @@ _QUIET = """([quiet, limit]) => new Promise(resolve => {
 })"""
 
 
+# Charts drawn after the first paint (ui/charts.py ChartsAfterFirstPaint): each chart's heading has its plot or
+# its sentence for an empty ledger
+_CHARTS_DRAWN = """() => !document.querySelector('.cc-draw-later:not(.cc-drawn)')
+  && document.querySelectorAll('.cc-chart-title').length
+     === document.querySelectorAll('.js-plotly-plot').length + document.querySelectorAll('.cc-chart-empty').length"""
+
+
 def settle(page, quiet: int = 300, limit: int = 10_000) -> None:
-    """Wait two frames (layout after a resize), then until the page has been still for `quiet` ms."""
+    """Wait for the charts, two frames (layout after a resize), then until the page has been still for `quiet` ms."""
+    page.wait_for_function(_CHARTS_DRAWN, timeout=60_000)
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     page.evaluate(_QUIET, [quiet, limit])

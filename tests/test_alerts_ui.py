@@ -10,6 +10,7 @@ from alerts_receivers import SMTP_PASSWORD, SMTP_USER, MemoryKeyring, smtp_serve
 
 import commcredits as cc
 from commcredits.alerts.settings import get_secret, load_settings
+from commcredits.errors import CommCreditsError
 from commcredits.ui.alerts import AlertsPage, alerts_strip_html
 from commcredits.ui.overview import overview_html
 
@@ -173,6 +174,22 @@ def test_the_test_message_uses_what_is_on_screen_even_without_a_keyring(tmp_path
         page.test_button.click()
     assert "email to it-admins@contoso.com: sent" in page.status.value, page.status.value
     assert "not saved yet" in page.status.value and len(mailbox.messages) == 1
+    assert page.test_button.description == "Send a test message" and not page.test_button.disabled
+
+
+def test_while_the_test_message_is_sent_the_button_says_sending_and_cannot_be_clicked_again(monkeypatch):
+    page = AlertsPage(empty_ledger())
+    seen = []
+
+    def slow_send(ledger, *, settings, secrets):  # what the admin sees while the SMTP server answers
+        seen.append((page.test_button.description, page.test_button.disabled, page.status.value))
+        raise CommCreditsError("The SMTP server 127.0.0.1 refused the connection.")
+
+    monkeypatch.setattr("commcredits.ui.alerts.send_test", slow_send)
+    smtp_form(page, 2525)
+    page.test_button.click()
+    assert seen == [("Sending…", True, '<div class="cc-phase" role="status">Sending the test message…</div>')]
+    assert "refused the connection" in page.status.value
     assert page.test_button.description == "Send a test message" and not page.test_button.disabled
 
 

@@ -18,6 +18,7 @@ from voila_server import NOTEBOOKS, TEST_TOKEN
 
 import commcredits as cc
 from commcredits.pages import PAGES as NAV_PAGES
+from commcredits.tenant_setup import record_setup
 from commcredits.ui.server import admin_pages
 
 pytestmark = pytest.mark.browser
@@ -64,6 +65,14 @@ HIDDEN_MONEY = """() => [...document.querySelectorAll('#rendered_cells table.cc-
   .filter(td => { const r = td.getBoundingClientRect(), t = td.closest('table').getBoundingClientRect();
                   return r.width > 0 && (r.right > t.right + 1 || r.right > document.documentElement.clientWidth + 1); })
   .map(td => td.closest('table').className + ': ' + (td.getAttribute('data-label') || td.textContent)).slice(0, 5)"""
+
+
+# Cells of a table cut off at its right edge or the window's, or hidden in its own sideways scroll
+CUT_CELLS = """table => [...table.querySelectorAll('th, td')].filter(c => {
+    const r = c.getBoundingClientRect(), t = table.getBoundingClientRect();
+    return r.width > 0 && (r.right > t.right + 1 || r.right > document.documentElement.clientWidth + 1
+                           || c.scrollWidth > c.clientWidth + 1);
+  }).map(c => c.textContent.slice(0, 40))"""
 
 
 @pytest.fixture
@@ -220,6 +229,12 @@ def test_keyboard_enter_reviews_focus_moves_to_the_match_box_and_a_deliberate_co
     expect(checked).to_be_focused(timeout=KERNEL)  # the review first: Enter does not tick a checkbox
     assert serious_accessibility_problems(page) == []  # the green Record button too
     page.set_viewport_size({"width": 390, "height": 900})
+    settle(page, quiet=200)
+    assert page.evaluate(LAYOUT_PROBLEMS) == []
+    review = page.locator(".cc-review table.cc-table")  # the amount, auto-recharge terms and address: whole
+    assert review.evaluate(CUT_CELLS) == [], "the order review is cut off at 390 px"
+    for words in ("$55.00", "recharge $300.00 when the balance falls below $100.00", "Billing details"):
+        expect(review).to_contain_text(words)
     screenshot(page, artifacts / "pages" / "02_funding-review-390.png")
     page.keyboard.press("Space")
     page.keyboard.press("Tab")
@@ -265,3 +280,47 @@ def test_overview_reads_the_ledger_again_when_shown_and_times_are_the_admins(bro
     open_page(page, server, "04_usage.ipynb")  # the same zone on every page
     expect(page.locator(".cc-attention-calls time").first).to_contain_text(re.compile(r" P[SD]T$"), timeout=KERNEL)
     context.close()
+
+
+EMPTY_PAGES = {  # what a new admin can use first on each page, before anything is recorded
+    "00_overview.ipynb": ".cc-card.cc-balance",
+    "02_funding.ipynb": ".cc-amount input",
+    "04_usage.ipynb": ".cc-import",
+}
+
+
+# A table holding only "Nothing yet." whose header row runs past its box (headers cut off on a phone)
+EMPTY_TABLES_SCROLLING = """() => [...document.querySelectorAll('#rendered_cells table.cc-table')]
+  .filter(t => t.querySelector('td.cc-empty') && t.offsetWidth > 0 && t.scrollWidth > t.clientWidth + 1)
+  .map(t => t.className)"""
+
+
+@pytest.mark.parametrize("name", list(EMPTY_PAGES))
+def test_an_empty_ledger_reads_plainly_at_every_width(page, dashboard_server, name, artifacts):
+    """A new admin's ledger, first with no file at all (the Overview asks the setup's four questions, the
+    other pages send the admin there), then set up with nothing recorded: each fits a phone and passes axe."""
+    folder = artifacts / "pages"
+    folder.mkdir(exist_ok=True)
+    db = dashboard_server.serve(None)
+    first = ".cc-setup-intro" if name == "00_overview.ipynb" else ".cc-setup-first"
+    for state, ready in (("no-file", first), ("set-up", EMPTY_PAGES[name])):
+        if state == "set-up":
+            record_setup(
+                cc.open_ledger(db), organisation="Fabrikam", currency="EUR", agreement="MOSA", time_zone="Europe/Berlin"
+            )
+        page.set_viewport_size({"width": 1440, "height": 900})
+        page.goto(dashboard_server.url(name, token=False), wait_until="commit")
+        page.locator("#loading").wait_for(state="detached", timeout=LOAD)
+        page.locator(ready).first.wait_for(state="visible", timeout=LOAD)
+        settle(page)
+        for width in (1440, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            settle(page, quiet=200)
+            where = f"{name} ({state}) at {width} px"
+            assert page.evaluate(LAYOUT_PROBLEMS) == [], where
+            screenshot(page, folder / f"empty-{state}-{name.removesuffix('.ipynb')}-{width}.png")
+            assert serious_accessibility_problems(page) == [], where
+            assert page.evaluate(SMALL_TARGETS) == [], f"tap targets under 24 px: {where}"
+            assert page.evaluate(EMPTY_TABLES_SCROLLING) == [], f"an empty table scrolls sideways: {where}"
+        words = page.locator("#rendered_cells").inner_text().split()
+        assert "Traceback" not in words and "nan" not in words and "None" not in words and "NaT" not in words

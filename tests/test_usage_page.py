@@ -225,3 +225,24 @@ def test_settlement_cards_keep_this_run_apart_from_all_time_and_every_imported_c
     page.settle_button.click()  # a second run settles nothing; the all-time cards still add up to every call
     again = page.settle_result.value
     assert _cards(again, "cc-this-settlement")["Settled"] == 0 and sum(_cards(again, "cc-all-calls").values()) == 7
+
+
+def test_before_any_call_is_paid_the_spend_section_is_one_sentence_not_six_empty_tables(ledger):
+    page = UsagePage(ledger)
+    assert "No call is paid from credits yet" in page.spend.value
+    assert "<table" not in page.spend.value and "Nothing yet." not in page.spend.value
+
+
+def test_the_first_chart_waits_for_the_pages_first_paint_and_later_ones_draw_at_once(demo_db_path):
+    """The page template clicks the hidden 'Draw the charts' button once the page is on screen: plotly's drawing
+    no longer delays the Import button; after an action the chart draws straight away."""
+    page = UsagePage(cc.open_ledger(demo_db_path))
+    assert page.chart.outputs == () and page.charts.button.layout.display == "none"
+    page.charts.button.click()
+    heading, chart = page.chart.outputs
+    assert (
+        "Credits spent per month" in heading["data"]["text/html"] and "application/vnd.plotly.v1+json" in chart["data"]
+    )
+    page.chart.outputs = ()
+    page.show_spend()  # what an import or a settlement does
+    assert len(page.chart.outputs) == 2

@@ -6,6 +6,7 @@ import html
 import json
 from datetime import UTC, datetime
 
+import ipywidgets as widgets
 import pandas as pd
 import plotly.graph_objects as go
 from babel.numbers import get_currency_symbol
@@ -210,3 +211,31 @@ def show_in(output, figures) -> None:
         for figure in figures
         for part in (heading_output(figure), as_output(figure) if has_data(figure) else empty_output(figure))
     )
+
+
+class ChartsAfterFirstPaint:
+    """An Output whose first charts draw once the page is on screen, not before its first usable control.
+
+    Drawing plotly charts takes the browser about a second on a busy machine, and Voila shows a page only when
+    every widget on it has drawn. The first `show` (the page's render) keeps its figures for `button`, a hidden
+    button the page template (index.html.j2) clicks right after the first paint; any later `show` (a refresh,
+    an import) draws at once."""
+
+    def __init__(self, output: widgets.Output):
+        self.output, self.pending, self.first = output, None, True
+        self.button = widgets.Button(description="Draw the charts", layout=widgets.Layout(display="none"))
+        self.button.add_class("cc-draw-later")
+        self.button.on_click(self._draw)
+
+    def show(self, figures) -> None:
+        if self.first:
+            self.first, self.pending = False, figures
+            return
+        self.pending = None
+        show_in(self.output, figures)
+
+    def _draw(self, _=None) -> None:
+        if self.pending is not None:
+            show_in(self.output, self.pending)
+            self.pending = None
+        self.button.add_class("cc-drawn")  # for browser tests: the charts are on their way

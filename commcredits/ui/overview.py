@@ -220,13 +220,14 @@ def build_overview(ledger: Ledger, *, locale: str | None = None) -> widgets.VBox
     summary, details = widgets.HTML(), widgets.HTML()
     plots = widgets.Output()
     plots.add_class("cc-charts")
+    later = charts.ChartsAfterFirstPaint(plots)
     refresh = widgets.Button(description="Refresh", icon="refresh", tooltip="Read the ledger again")
     refresh.add_class("cc-refresh-on-focus")  # the page template clicks it when the tab is shown again
 
     def _refresh(_=None):
         summary.value, details.value, figures = overview_parts(ledger, locale=locale)
-        charts.show_in(plots, figures)
+        later.show(figures)
 
     refresh.on_click(_refresh)
     _refresh()
-    return widgets.VBox([refresh, summary, ReconcileForm(ledger, locale=locale).widget, plots, details])
+    return widgets.VBox([refresh, summary, ReconcileForm(ledger, locale=locale).widget, plots, later.button, details])

@@ -205,7 +205,13 @@ class UsagePage:
         """3. Where the money went: the chart by month, then the tables."""
         self.spend = html_part("cc-spend")
         self.chart = tagged(widgets.Output(), "cc-spend-chart")
-        return [section("3. Where the money went", "Calls paid from credits, from the ledger."), self.chart, self.spend]
+        self.charts = charts.ChartsAfterFirstPaint(self.chart)
+        return [
+            section("3. Where the money went", "Calls paid from credits, from the ledger."),
+            self.chart,
+            self.charts.button,
+            self.spend,
+        ]
 
     # ---- import ----
 
@@ -379,9 +385,7 @@ class UsagePage:
         self.spend.value = spend_html(
             users, places, months, by_report_dimensions, currency=self.currency, locale=self.locale
         )
-        charts.show_in(
-            self.chart, [] if months.empty else [charts.spend_by_month_chart(months, self.currency, self.locale)]
-        )
+        self.charts.show([] if months.empty else [charts.spend_by_month_chart(months, self.currency, self.locale)])
 
 
 def build_usage_page(ledger: Ledger, *, locale: str | None = None) -> UsagePage:

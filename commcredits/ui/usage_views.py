@@ -94,7 +94,14 @@ def spend_html(
     currency: str,
     locale: str | None,
 ) -> str:
-    """Top users, top destinations and spend by month side by side; `months` needs its `label` column."""
+    """Top users, top destinations and spend by month side by side; `months` needs its `label` column. Before
+    any call is paid from credits: one sentence instead of six empty tables."""
+    if months.empty:
+        return (
+            '<div class="cc-hint cc-spend-none">No call is paid from credits yet: import call logs (1) and settle '
+            "them (2). Spend by user, destination, month, department, auto attendant or call queue and phone "
+            "number then shows here.</div>"
+        )
     names = country_names()
     places = places.assign(
         destination=[
