@@ -5,6 +5,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
+from commcredits.alerts.checks import run_checks
+from commcredits.alerts.facts import read_facts
+from commcredits.credits.agreement import how_to_add_credits
 from commcredits.credits.ledger import open_ledger
 from commcredits.licensing.readiness import readiness, readiness_summary
 from commcredits.licensing.tenant import import_graph_tenant, import_phone_numbers, import_phone_numbers_csv
@@ -158,3 +163,21 @@ def test_summary_of_an_empty_tenant_says_what_to_do():
 def test_only_not_ready_filter():
     table = readiness(tenant(fund="50.00").store, only_not_ready=True)
     assert "alice@contoso.com" not in set(table["user_principal_name"]) and len(table) == 4
+
+
+@pytest.mark.parametrize("agreement", ["MOSA", "EA", "CSP"])
+def test_what_to_do_without_credits_follows_how_the_tenant_buys(agreement):
+    """CSP customers "can't acquire Communication Credits in the Microsoft 365 admin center" (their partner buys);
+    an EA billed in another region may not be offered them. Readiness and the alerts say the same."""
+    ledger = payg_user(tenant(agreement=agreement))
+    fixes = readiness(ledger).set_index("user_principal_name").loc["payg@contoso.com", "fixes"]
+    assert fixes[-1] == "Only for calls beyond their included minutes: " + how_to_add_credits(agreement)
+    assert ("CSP partner" in fixes[-1]) == (agreement == "CSP")
+    assert ("admin center" in fixes[-1]) == (agreement != "CSP")
+    assert ("another region" in fixes[-1]) == (agreement == "EA")
+    ledger.add_funds(Decimal("5.00"), at=NOW, order_id="o-1")
+    ledger.spend(Decimal("5.00"), at=NOW, usage_id="call-1")
+    zero = readiness(ledger).set_index("user_principal_name").loc["payg@contoso.com", "fixes"][-1]
+    assert zero == how_to_add_credits(agreement, or_auto_recharge=True)
+    alert = {a.check: a for a in run_checks(read_facts(ledger, now=NOW))}["runway"]
+    assert alert.fix == zero

@@ -62,7 +62,7 @@ def check_runway(f: Facts, t: Thresholds) -> list[Alert]:
                 "(international, beyond included minutes, toll-free) are blocked now.",
                 f.balance,
                 f.money(f.balance),
-                "Add funds now, or turn on auto-recharge, in Step 2.",
+                f.add_credits(),
                 FUNDING_PAGE,
                 _band(0, t.runway_days),
             )
@@ -98,7 +98,7 @@ def check_runway(f: Facts, t: Thresholds) -> list[Alert]:
             f"{f.money(f.balance)} lasts that long at {f.money(f.daily_burn)} a day, and auto-recharge is off.",
             Decimal(str(round(days, 1))),
             _days(days),
-            "Add funds or turn on auto-recharge in Step 2.",
+            f.add_credits(),
             FUNDING_PAGE,
             _band(days, t.runway_days),
         )
@@ -116,7 +116,7 @@ def check_low_balance(f: Facts, t: Thresholds) -> list[Alert]:
             f"The balance is {f.money(f.balance)}, below your alert level of {f.money(t.low_balance)}.",
             f.balance,
             f.money(f.balance),
-            "Add funds in Step 2, or lower the alert level on the Alerts page.",
+            f"{f.add_credits(or_auto_recharge=False)} Or lower the alert level on the Alerts page.",
             FUNDING_PAGE,
             1 if f.balance > 0 else 2,
         )
@@ -204,8 +204,7 @@ def check_toll_free(f: Facts, t: Thresholds) -> list[Alert]:
                 f"and {why}.",
                 calls,
                 f"{calls} calls",
-                "Toll-free calls need a positive Communication Credits balance: add funds or turn on "
-                "auto-recharge in Step 2.",
+                f"Toll-free calls need a positive Communication Credits balance. {f.add_credits()}",
                 FUNDING_PAGE,
                 2 if severity is Severity.CRITICAL else 1,
             )

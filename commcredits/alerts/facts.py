@@ -21,7 +21,7 @@ def read_facts(ledger: Ledger, *, now: datetime | None = None, locale: str | Non
     run = insights.runway(ledger, as_of=now)
     expiring = insights.expiring_funds(ledger, as_of=now)
     with ledger.store.reading() as con:
-        auto, mca = current_auto_recharge(con), current_agreement(con) is Agreement.MCA
+        auto, agreement = current_auto_recharge(con), current_agreement(con)
         (funded,) = _query(con, "funded")[0]
         last = _query(con, "last_run")
         last_at, last_not_ready = last[0] if last else (None, None)
@@ -29,7 +29,8 @@ def read_facts(ledger: Ledger, *, now: datetime | None = None, locale: str | Non
     return Facts(
         as_of=now,
         currency=ledger.currency,
-        billed_in_arrears=mca,
+        billed_in_arrears=agreement is Agreement.MCA,
+        agreement=agreement.value,
         funded=bool(funded),
         balance=run.balance,
         daily_burn=run.daily_burn,

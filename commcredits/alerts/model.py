@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import IntEnum
 
+from ..credits.agreement import how_to_add_credits
 from ..money import format_money
 
 FUNDING_PAGE = "02_funding.ipynb"
@@ -128,6 +129,11 @@ class Facts:
     blocked_recent: int = 0  # calls the balance could not pay in the last 7 days
     blocked_since_check: int = 0
     locale: str = "en_US"
+    agreement: str = "MOSA"  # how the tenant buys: says who adds credits
+
+    def add_credits(self, *, or_auto_recharge: bool = True) -> str:
+        """What to do to add credits, in the words of how the tenant buys (a CSP partner buys for it)."""
+        return how_to_add_credits(self.agreement, or_auto_recharge=or_auto_recharge)
 
     def money(self, amount) -> str:
         """`amount` in the tenant's currency, written the way the admin's locale writes it."""

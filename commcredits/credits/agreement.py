@@ -42,6 +42,22 @@ def _parse_agreement(value) -> Agreement:
         raise InvalidInput("agreement", f"{value!r} is not an agreement type; choose one of {choices}.") from None
 
 
+def how_to_add_credits(agreement: Agreement | str, *, or_auto_recharge: bool = False) -> str:
+    """What an admin does to add credits, in the words of how the tenant buys. The readiness view
+    (sql/licensing_views.sql, readiness_reasons) says the same; a test holds them together. MCA tenants buy
+    none ("not available to purchase"), so they are never told to."""
+    agreement = _parse_agreement(agreement)
+    if agreement is Agreement.CSP:
+        # "Customers who purchase through CSP can't acquire Communication Credits in the Microsoft 365 admin center"
+        return "Ask your CSP partner to buy Communication Credits, then record the purchase in Step 2."
+    where = "Buy Communication Credits in the Microsoft 365 admin center (Billing › Purchase services)"
+    if or_auto_recharge:
+        where += " or turn on auto-recharge there"
+    if agreement is Agreement.EA:
+        where += " (an Enterprise Agreement billed in another region may not be offered them)"
+    return f"{where}, then record it in Step 2."
+
+
 def current_agreement(con) -> Agreement:
     """The tenant's agreement type, read inside the caller's transaction (MOSA until one is recorded)."""
     row = latest_setting(con, "agreement_change", ["agreement"])

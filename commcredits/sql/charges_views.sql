@@ -106,7 +106,7 @@ SELECT usage_id, start_at, user_principal_name, operator, reported_charge, curre
            WHEN 'other_currency' THEN 'Charged ' || charge || ' ' || coalesce(currency, '(no currency)')
                || ', not in the ledger''s ' || ledger_currency || ': not drawn. Settle it with Microsoft''s invoice.'
            WHEN 'blocked' THEN 'Microsoft charged ' || charge || ' ' || currency
-               || ' but the balance could not pay it: add funds, then settle again.'
+               || ' but the balance could not pay it: record a purchase in Step 2, then settle again.'
            WHEN 'estimate' THEN CASE WHEN estimate IS NULL
                THEN 'Microsoft''s row has no charge and the rate card has no price for it: nothing is drawn.'
                ELSE 'Microsoft''s row has no charge; the rate card estimates ' || estimate || ' ' || ledger_currency

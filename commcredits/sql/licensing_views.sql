@@ -125,8 +125,21 @@ LEFT JOIN licenses s USING (user_id);
 -- Domestic or International Calling Plan) can still call within them; for that user these reasons only limit
 -- calls beyond them ("What are Communications Credits?": "Not all customers need to set up Communication
 -- Credits"). For a Pay-As-You-Go Calling Plan or a toll-free number every call is paid from credits.
+-- What to do about no credits follows how the tenant buys (the same words as credits/agreement.py's
+-- how_to_add_credits): a CSP partner buys for its customers; an EA billed in another region may not be offered
+-- them.
 CREATE OR REPLACE VIEW readiness_reasons AS
-SELECT * FROM (VALUES
+SELECT t.sort_order, t.code, t.reason,
+       CASE WHEN t.code NOT IN ('no_funds', 'zero_balance') THEN t.fix
+            WHEN f.agreement = 'CSP' THEN t.fix || 'Ask your CSP partner to buy Communication Credits, then record the purchase in Step 2.'
+            ELSE t.fix || 'Buy Communication Credits in the Microsoft 365 admin center (Billing › Purchase services)'
+                 || CASE WHEN t.code = 'zero_balance' THEN ' or turn on auto-recharge there' ELSE '' END
+                 || CASE WHEN f.agreement = 'EA'
+                         THEN ' (an Enterprise Agreement billed in another region may not be offered them)' ELSE '' END
+                 || ', then record it in Step 2.'
+       END AS fix,
+       t.summary, t.summary_one
+FROM (VALUES
     (1, 'no_usage_location',
         'No usage location (country) is set, so Microsoft will not assign calling licenses.',
         'Set the user''s usage location, for example US.',
@@ -158,15 +171,15 @@ SELECT * FROM (VALUES
         'lack a Communication Credits license', 'lacks a Communication Credits license'),
     (9, 'no_funds',
         'The organization has not bought any Communication Credits yet, so calls paid from credits are blocked.',
-        'Add funds in Step 2 if these users need calls beyond their included minutes.',
+        'Only for calls beyond their included minutes: ',
         'have no credits for calls beyond included minutes (none bought)',
         'has no credits for calls beyond included minutes (none bought)'),
     (10, 'zero_balance',
         'The Communication Credits balance is zero, so calls paid from credits stop.',
-        'Add funds or turn on auto-recharge in Step 2.',
+        '',
         'have no credits for calls beyond included minutes (balance zero)',
         'has no credits for calls beyond included minutes (balance zero)')
-) AS t(sort_order, code, reason, fix, summary, summary_one);
+) AS t(sort_order, code, reason, fix, summary, summary_one), funding_status f;
 
 -- readiness_codes: one row per user with the codes of every reason they cannot dial out now (reason_codes)
 -- and, for users with included minutes, what still stops calls beyond them (beyond_included_codes).
