@@ -434,3 +434,24 @@ def test_recent_entries_trace_a_late_calls_charge_to_who_called_where():
         "Adele Vance · call out · to GB",
     ]
     assert recent["amount"].tolist() == [Decimal("-0.90"), Decimal("-0.40")]
+
+
+def test_a_late_calls_charge_says_how_many_days_late_it_was_reported():
+    """A call whose log came after later calls were settled is paid at its own time (issue 24); call_charges says
+    how many days late it was reported, as the Overview's recent entries do; calls on time say nothing of it."""
+    ledger = funded(amount="50.00")
+    on_time = [graph_row(n, charge="0.40") for n in (5, 6)]
+    cc.import_pstn_calls(ledger, on_time)
+    settle(ledger)
+    late = graph_row(1, charge="0.90")
+    cc.import_pstn_calls(ledger, [late])
+    assert settle(ledger).late == 1
+    rows = cc.call_charges(ledger).set_index("usage_id")
+    (call_at,) = ledger.store.query("SELECT call_at FROM entry WHERE usage_id = $1", [late["id"]])[0]
+    days = (datetime.now(UTC) - call_at).days
+    assert rows.loc[late["id"], "days_late"] == days
+    assert (
+        rows.loc[late["id"], "reason"] == f"Microsoft charged 0.90 USD; drawn from credits. Reported {days} days late."
+    )
+    for row in on_time:
+        assert pd.isna(rows.loc[row["id"], "days_late"]) and "late" not in rows.loc[row["id"], "reason"]

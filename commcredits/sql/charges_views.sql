@@ -39,6 +39,8 @@ LEFT JOIN currency_minor_unit d ON d.code = upper(c.currency);
 -- operator (another carrier bills it) | other_currency (not the ledger's currency: never drawn) | blocked (the
 -- balance could not pay it) | estimate (no charge reported: only the rate card's estimate, never settled) |
 -- pending (charged, not settled yet). attention_amount: the money behind a call the admin must look at.
+-- days_late: for a call whose log came after the ledger had recorded later entries (paid at its own time all
+-- the same), whole days from the call to when the ledger learnt of it (as call_spend counts it).
 -- call_row_status: what Microsoft's row alone decides (operator, estimate, free, other_currency); NULL when only
 -- the ledger can say (settled, blocked or pending).
 CREATE OR REPLACE VIEW call_row_status AS
@@ -71,7 +73,11 @@ WITH base AS (
     WHERE attention_only AND row_status IS NULL AND usage_id IN (SELECT usage_id FROM blocked_call)
 ),
 drawn AS (  -- a call's spend plus any adjusting entries (a late call may reverse it: then 0, not drawn)
-    SELECT usage_id, -sum(amount) AS drawn FROM entry
+    SELECT usage_id, -sum(amount) AS drawn,
+           CASE WHEN bool_or(reported_late)  -- as call_spend counts it: the log came after later entries
+                THEN (epoch_us(max(recorded_at) FILTER (WHERE adjusts IS NULL)) - epoch_us(min(call_at))) // 86400000000
+           END AS days_late
+    FROM entry
     WHERE kind = 'spend' AND (NOT attention_only OR usage_id IN (SELECT usage_id FROM blocked_call))
     GROUP BY usage_id HAVING sum(amount) <> 0
 ),
@@ -80,7 +86,7 @@ estimates AS (  -- the rate card's estimate of the rows Microsoft sent without a
     SELECT usage_id, charge FROM call_charge WHERE method NOT IN ('as_is', 'operator')
 ),
 classified AS (
-    SELECT m.*, coalesce(d.drawn, 0)::DECIMAL(18, 2) AS credits_drawn, a.arrears AS billed_in_arrears,
+    SELECT m.*, coalesce(d.drawn, 0)::DECIMAL(18, 2) AS credits_drawn, d.days_late, a.arrears AS billed_in_arrears,
            CASE WHEN m.billed_by = 'no_charge' THEN r.charge END AS estimate,
            coalesce(m.row_status, CASE WHEN d.drawn IS NOT NULL OR a.arrears IS NOT NULL THEN 'settled'
                                        WHEN m.usage_id IN (SELECT usage_id FROM blocked_call) THEN 'blocked'
@@ -112,12 +118,14 @@ SELECT usage_id, start_at, user_principal_name, operator, reported_charge, curre
                ELSE 'Microsoft''s row has no charge; the rate card estimates ' || estimate || ' ' || ledger_currency
                     || ' (an estimate: never settled).' END
            ELSE 'Microsoft charged ' || charge || ' ' || currency || '; not settled yet.' END
+       -- a call whose log came after later entries was still paid at its own time: say how late it came
+       || CASE WHEN days_late IS NOT NULL THEN ' Reported ' || days_late || ' days late.' ELSE '' END
        -- Microsoft is silent on whether `charge` includes connectionCharge: the fee is shown, never drawn apart
        || CASE WHEN connection_charge > 0 THEN ' Connection fee ' || connection_charge::DECIMAL(18, 2) || ' '
                     || coalesce(currency, '') || ' reported apart.' ELSE '' END AS reason,
        CASE WHEN status IN ('other_currency', 'blocked', 'pending') THEN charge
             WHEN status = 'estimate' THEN estimate END::DECIMAL(18, 2) AS attention_amount,
-       billed_in_arrears, estimate, license_capability, call_type, connection_charge
+       billed_in_arrears, estimate, license_capability, call_type, connection_charge, days_late
 FROM classified;
 
 CREATE OR REPLACE VIEW call_charges AS SELECT * FROM call_charges_of(false, NULL);

@@ -121,7 +121,7 @@ SELECT r.usage_id, c.start_at, c.user_principal_name, c.operator, r.charge AS re
        || '). The first report is kept; check the call on Microsoft''s invoice.' AS reason,
        abs(coalesce(r.charge, 0) - coalesce(r.kept_charge, 0))::DECIMAL(18, 2) AS attention_amount,
        NULL::DECIMAL(18, 2) AS billed_in_arrears, NULL::DECIMAL(18, 2) AS estimate, r.connection_charge,
-       r.kept_charge, r.kept_currency,
+       NULL::BIGINT AS days_late, r.kept_charge, r.kept_currency,
        CASE WHEN r.currency IS NOT DISTINCT FROM r.kept_currency
             THEN (coalesce(r.charge, 0) - coalesce(r.kept_charge, 0))::DECIMAL(18, 2) END AS difference,
        r.source_file, r.row_number, r.reported_at

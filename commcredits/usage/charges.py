@@ -27,7 +27,7 @@ STATUS_LABELS = {
 
 COLUMNS = (
     "usage_id, start_at, user_principal_name, operator, reported_charge, currency, credits_drawn, status, "
-    "reason, attention_amount, billed_in_arrears, estimate, connection_charge"
+    "reason, attention_amount, billed_in_arrears, estimate, connection_charge, days_late"
 )
 # The calls needing attention: statuses of call_charges_of (the ledger's currency a constant), then re-reports.
 ATTENTION_ROWS = (
