@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from billing_fields import CONTOSO_BILLING
 
 import commcredits as cc
 from commcredits.credits.billing import BillingDetails, save_billing
@@ -21,14 +22,7 @@ from commcredits.usage.call_import import import_pstn_calls, quarantined_rows
 UTC = UTC
 NOW = datetime.now(UTC)
 CARD = "4111111111111111"  # Visa's public test number: passes Luhn
-GOOD_BILLING = dict(
-    company="Contoso",
-    address="1 Microsoft Way",
-    city="Redmond",
-    postal_code="98052",
-    country="US",
-    invoice_email="ap@contoso.com",
-)
+GOOD_BILLING = CONTOSO_BILLING
 LEDGER_TABLES = (
     "entry",
     "allocation",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from billing_fields import CONTOSO_BILLING
+
 import commcredits as cc
 from commcredits.alerts.facts import read_facts
 from commcredits.credits import funding
@@ -33,14 +35,7 @@ def test_runway_alerts_and_guard_rails_use_one_daily_burn():
     assert insights.runway(ledger, as_of=NOW).daily_burn == burn.quantize(Decimal("0.01"))
     assert read_facts(ledger, now=NOW).daily_burn == burn.quantize(Decimal("0.01"))
     assert insights.daily_burn is funding.daily_burn is daily_burn  # one function, not two that agree today
-    billing = BillingDetails(
-        company="Contoso",
-        address="1 Way",
-        city="Redmond",
-        postal_code="98052",
-        country="US",
-        invoice_email="ap@contoso.com",
-    )
+    billing = BillingDetails(**CONTOSO_BILLING)
     _, problems = funding.review_order(
         ledger, funding.OrderRequest("", billing, True, "50.00", "100.00"), order_id="o-1"
     )

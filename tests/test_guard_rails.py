@@ -9,20 +9,14 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
+from billing_fields import CONTOSO_BILLING
 
 import commcredits as cc
 from commcredits.credits.billing import BillingDetails
 from commcredits.credits.funding import PurchaseRequest, review_purchase
 from commcredits.ui.funding import FundingForm
 
-BILLING = BillingDetails(
-    company="Contoso",
-    address="1 Microsoft Way",
-    city="Redmond",
-    postal_code="98052",
-    country="US",
-    invoice_email="ap@contoso.com",
-)
+BILLING = BillingDetails(**CONTOSO_BILLING)
 NOW = datetime.now(UTC)
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import pandas as pd
 import pytest
+from billing_fields import CONTOSO_BILLING
 
 import commcredits as cc
 from commcredits import analyst
@@ -24,14 +25,7 @@ from commcredits.credits.funding import OrderRequest, place_order, review_order
 from commcredits.safety import looks_like_card_number, neutralise_formula
 
 HOSTILE = ['=HYPERLINK("http://evil","x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)", "\tTAB", "\rCR"]
-BILLING = dict(
-    company="Contoso",
-    address="1 Microsoft Way",
-    city="Redmond",
-    postal_code="98052",
-    country="US",
-    invoice_email="ap@contoso.com",
-)
+BILLING = CONTOSO_BILLING
 
 
 # ---- card numbers -----------------------------------------------------------------------------------------
