@@ -6,6 +6,7 @@ import pytest
 from funding_page import fill_purchase, record, review
 from playwright.sync_api import expect
 from test_license_forms import NO_WAY_TO_CALL, fresh_tenant
+from test_licensing_rules import bundle_tenant, resource_tenant
 
 from commcredits.licensing.readiness import readiness, readiness_summary
 
@@ -18,7 +19,7 @@ CLICK_TIMEOUT = 20_000
 def open_page(page, url, ready_selector, artifacts, name):
     """Go to `url`, wait until the form can be used, and write how long that took."""
     started = time.monotonic()
-    page.goto(url)
+    page.goto(url, wait_until="commit", timeout=FORM_TIMEOUT)  # the form, not every asset, is what counts
     page.locator(ready_selector).wait_for(state="visible", timeout=FORM_TIMEOUT)
     seconds = time.monotonic() - started
     (artifacts / f"{name}-timing.txt").write_text(f"{name}: first usable form {seconds:.2f} s after navigation\n")
@@ -123,3 +124,41 @@ def test_new_admin_walks_steps_1_2_3_and_everyone_can_dial_out(page, dashboard_s
     assert "Traceback" not in page.content()
     assert bool(readiness(ledger.store)["can_dial_out"].all())
     assert readiness_summary(ledger.store).sentence == "All 5 users can dial out."
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_plans_for_resource_accounts_mca_and_the_bundle_buy_nothing_needless(page, dashboard_server, artifacts, width):
+    """Issue 20, looked at in the browser: a resource account that only answers calls gets nothing, a toll-free one
+    only the credits license (never a paid Calling Plan); an MCA tenant is planned no credits license; a tenant
+    owning only the Teams Phone with Calling Plan bundle is planned that one license."""
+    page.set_viewport_size({"width": width, "height": 1400})
+    base = dashboard_server.base
+    shots = artifacts / f"issue-20-{width}"
+    shots.mkdir(exist_ok=True)
+
+    resource_tenant(path=dashboard_server.serve(None))
+    open_page(page, f"{base}/voila/render/03_credit_licenses.ipynb", ".cc-plan-button", artifacts, "03-resource")
+    plan = make_plan(page, "Add Communication Credits").inner_text()
+    assert "cq-tollfree@contoso.com" in plan and "1 user: 1 license to add" in plan
+    assert "aa-toll@contoso.com" not in plan and "Calling Plan" not in plan
+    page.screenshot(path=str(shots / "step3-resource-accounts.png"), full_page=True)
+
+    fresh_tenant(dashboard_server.serve(None), agreement="MCA")
+    open_page(page, f"{base}/voila/render/03_credit_licenses.ipynb", ".cc-plan-button", artifacts, "03-mca")
+    expect(page.locator(".cc-funding-notice")).to_contain_text(
+        "this step plans no Communication Credits license", timeout=CLICK_TIMEOUT
+    )
+    make_plan(page, "Nothing to change")
+    assert "Add Communication Credits" not in page.locator(".cc-plan").inner_text()
+    page.screenshot(path=str(shots / "step3-mca.png"), full_page=True)
+
+    bundle_tenant(path=dashboard_server.serve(None))
+    open_page(page, f"{base}/voila/render/01_licenses.ipynb", ".cc-plan-button", artifacts, "01-bundle")
+    page.get_by_role("button", name="Select all shown").click()
+    page.locator(".cc-chosen").get_by_text("2 users chosen").wait_for(timeout=CLICK_TIMEOUT)
+    page.locator(".cc-teams-phone input").check()
+    plan = make_plan(page, "Add Teams Phone with Calling Plan").inner_text()
+    assert plan.count("Add Teams Phone with Calling Plan") == 2 and "Teams Phone Standard" not in plan
+    expect(page.locator(".cc-problems")).to_have_count(0, timeout=CLICK_TIMEOUT)
+    page.screenshot(path=str(shots / "step1-bundle.png"), full_page=True)
+    assert "Traceback" not in page.content()

@@ -74,8 +74,8 @@ def subscribed(sku, part, enabled, consumed, *, warning=0, suspended=0, status="
     return row
 
 
-def tenant(users, skus, *, fund=True, phones=(), ledger=False):
-    want_ledger, ledger = ledger, cc.open_ledger(":memory:", currency="USD")
+def tenant(users, skus, *, fund=True, phones=(), ledger=False, path=":memory:"):
+    want_ledger, ledger = ledger, cc.open_ledger(path, currency="USD")
     if fund:
         ledger.add_funds(Decimal("50.00"), at=NOW, order_id="first")
     import_graph_tenant(ledger.store, {"value": users}, {"value": skus})
@@ -137,13 +137,14 @@ def test_a_plan_for_a_user_without_teams_says_the_teams_license_is_still_missing
 # ---------------------------------------------------------------------------------------------- bundles
 
 
-def bundle_tenant(seats=5, consumed=1, ledger=False):
+def bundle_tenant(seats=5, consumed=1, ledger=False, path=":memory:"):
     users = [graph_user(i, f"u{i}@contoso.com", [E3]) for i in (1, 2)]
     return tenant(
         users,
         [subscribed(E3, "ENTERPRISEPACK", 10, 2), subscribed(BUNDLE, "MCOTEAMS_ESSENTIALS", seats, consumed)],
         phones=[("u1@contoso.com", "+14255550101"), ("u2@contoso.com", "+14255550102")],
         ledger=ledger,
+        path=path,
     )
 
 
@@ -213,7 +214,9 @@ def test_step_1_offers_the_bundle_a_tenant_owns_and_plans_without_no_free_seats(
 # ---------------------------------------------------------------------------------------------- resource accounts
 
 
-def resource_tenant():
+def resource_tenant(**where):
+    """Four resource accounts: inbound only, dialling out on Pay-As-You-Go with credits, toll-free without and
+    with a credits license. `where`: ledger=True for the Ledger, path= for a file."""
     users = [
         graph_user(1, "aa-toll@contoso.com", [RESOURCE_ACCOUNT_SKU]),
         graph_user(
@@ -238,7 +241,7 @@ def resource_tenant():
         ("cq-tollfree@contoso.com", "+18005550100"),
         ("cq-tollfree-ok@contoso.com", "+1 888 555 0123"),
     ]
-    return tenant(users, skus, phones=phones)
+    return tenant(users, skus, phones=phones, **where)
 
 
 def test_inbound_only_resource_accounts_are_ready_and_toll_free_ones_need_communication_credits():
