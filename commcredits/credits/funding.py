@@ -169,7 +169,8 @@ def _purchase_instant(ledger: Ledger, day: date | None, now: datetime) -> tuple[
     if last is not None and when < last:
         return None, (
             f"Purchase date: the ledger already holds entries up to {last:%Y-%m-%d %H:%M} UTC and never "
-            "rewrites history; record the purchase as of that day or later."
+            "rewrites history, so it cannot yet take a purchase dated before that. Dating it later would move its "
+            "expiry: on a new ledger, record earlier purchases before importing call logs."
         )
     return when, None
 
