@@ -82,7 +82,7 @@ class AlertsPage:
 
     def _settings_fields(self) -> dict[str, widgets.Widget]:
         """One field per setting, filled with the saved settings (secrets only say whether one is saved)."""
-        s = load_settings(self.ledger.store)
+        s = load_settings(self.ledger)
         t = s.thresholds
         currency = self.ledger.currency
         money = lambda v: "" if v is None else fmt.money(v, currency, self.locale)  # noqa: E731
@@ -270,7 +270,7 @@ class AlertsPage:
             self._show_problems(by_field, "Nothing was saved")
             return
         try:
-            save_settings(self.ledger.store, settings)
+            save_settings(self.ledger, settings)
         except CommCreditsError as exc:
             self.status.value = fmt.error_html(str(exc))
             return
@@ -332,7 +332,7 @@ class AlertsPage:
                 "tick Teams and paste its webhook URL."
             )
             return
-        saved = settings == load_settings(self.ledger.store)
+        saved = settings == load_settings(self.ledger)
         self.status.value = test_message_html(results, saved=saved)
         self.refresh()
 

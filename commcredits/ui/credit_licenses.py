@@ -74,7 +74,7 @@ class CreditLicensesForm(PlanForm):
 
     def refresh(self) -> None:
         super().refresh()
-        users = readiness(self.store)
+        users = readiness(self.ledger)
         self._user_labels = {
             f"{row['display_name'] or row['user_principal_name']} ({row['user_principal_name']})": row[
                 "user_principal_name"

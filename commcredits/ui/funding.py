@@ -205,7 +205,7 @@ class FundingForm:
 
     def _billing_fields(self) -> dict[str, widgets.Widget]:
         """The billing details as on Microsoft's invoice, filled with the ones kept last (never the PO number)."""
-        billing = current_billing(self.ledger.store) or BillingDetails()
+        billing = current_billing(self.ledger) or BillingDetails()
         return {
             "company": _text("Company name", "cc-company", value=billing.company),
             "address": _text("Address", "cc-address", value=billing.address),

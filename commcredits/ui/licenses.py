@@ -203,7 +203,7 @@ class LicensesForm(PlanForm):
 
     def refresh(self) -> None:
         super().refresh()
-        self.users = readiness(self.store)
+        self.users = readiness(self.ledger)
         departments = sorted({d for d in self.users["department"].dropna() if d})
         countries = sorted({c for c in self.users["usage_location"].dropna() if c})
         self._syncing = True
@@ -227,7 +227,7 @@ class LicensesForm(PlanForm):
 
     def refresh_seats(self) -> None:
         """Free seats before planning, and the Calling Plan choices the tenant can actually use."""
-        seats = license_seats(self.store)
+        seats = license_seats(self.ledger)
         self.seats.value = seats_html(seats, self.locale)
         options = calling_plan_options(seats, self.locale)
         keep = self.calling_plan.value

@@ -235,7 +235,7 @@ class M365Page:
     def _last_sync_html(self) -> str:
         from ..m365.sync import last_sync
 
-        last = last_sync(self.ledger.store)
+        last = last_sync(self.ledger)
         if last is None:
             return '<p class="cc-hint">No sync yet.</p>'
         when = fmt.instant(last["finished_at"] if last["finished_at"] is not None else last["started_at"])

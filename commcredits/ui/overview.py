@@ -39,7 +39,7 @@ def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | 
     now = now or datetime.now(UTC)
     lots = ledger.lots()
     open_lots = open_purchases(ledger, lots)
-    ready = readiness_summary(ledger.store)
+    ready = readiness_summary(ledger)
     cards = _summary_cards(ledger, now, locale, lots=lots, open_lots=open_lots, ready=ready)
     strip = alerts_strip_html(current_alerts(ledger, now=now))
     # the balance first (on a phone the alerts above it pushed it about 1,000 px down), the alerts right after

@@ -186,7 +186,7 @@ class PlanForm:
     # ---- readiness ----
 
     def refresh_readiness(self) -> None:
-        summary = readiness_summary(self.store)
+        summary = readiness_summary(self.ledger)
         cards = "".join(
             f'<div class="cc-card {css}"><div class="cc-label">{label}</div>'
             f'<div class="cc-value">{fmt.count(value, self.locale)}</div></div>'
@@ -258,7 +258,7 @@ class PlanForm:
             self.status.value = fmt.error_html("Please fix the problems above.")
             return
         try:
-            plan = plan_license_changes(self.store, selection, change)
+            plan = plan_license_changes(self.ledger, selection, change)
         except InvalidInput as error:
             field = error.field if error.field in self.errors else None
             if field:
@@ -296,7 +296,7 @@ class PlanForm:
             return
         self.apply_button.disabled = True  # a second click would find the plan stale anyway
         try:
-            applied = record_plan_done(self.store, plan)
+            applied = record_plan_done(self.ledger, plan)
         except CommCreditsError as error:
             self.apply_button.disabled = False
             self.status.value = fmt.error_html(str(error))
@@ -308,7 +308,7 @@ class PlanForm:
         self.status.value = (
             f'<div class="cc-success">Recorded as done: {applied.changes} change{"s" if applied.changes != 1 else ""} '
             f"for {users} user{'s' if users != 1 else ''}. Nothing was changed in Microsoft 365 by the workbook. "
-            f"{html.escape(readiness_summary(self.store).sentence)}</div>"
+            f"{html.escape(readiness_summary(self.ledger).sentence)}</div>"
         )
 
     def _on_apply_m365(self) -> None:
@@ -327,7 +327,7 @@ class PlanForm:
         self.m365_button.description = "Sent to Microsoft 365"
         self.refresh()
         self.status.value = m365_ui.apply_result_html(report) + (
-            f'<p class="cc-readiness-after">{html.escape(readiness_summary(self.store).sentence)}</p>'
+            f'<p class="cc-readiness-after">{html.escape(readiness_summary(self.ledger).sentence)}</p>'
         )
 
     def refresh(self) -> None:
