@@ -18,6 +18,7 @@ from ..errors import CommCreditsError, TenantImportError
 from ..m365.settings import is_configured, load_settings
 from ..rows import frame_rows
 from . import format as fmt
+from .kit import html_part, tagged
 from .long_list import LongList
 from .m365_connect import GUIDE_LINK, REGISTER_STEPS, ConnectPanel, checklist_html, guide_html
 
@@ -135,28 +136,22 @@ class M365Page:
         self.ledger = ledger
         self.locale = locale or fmt.display_locale()
         self.settings = load_settings()
-        self.connection_status = widgets.HTML()
-        self.connection_status.add_class("cc-connection-status")
+        self.connection_status = html_part("cc-connection-status")
         self.connect = ConnectPanel(self.settings)
         self.connect_button, self.device_button = self.connect.connect_button, self.connect.device_button
-        self.device_box = widgets.HTML()
-        self.device_box.add_class("cc-device")
-        self.permissions = widgets.HTML(checklist_html())
-        self.permissions.add_class("cc-self-test")
-        self.last_sync = widgets.HTML()
-        self.last_sync.add_class("cc-last-sync")
-        self.sync_button = widgets.Button(description="Sync now", icon="refresh", button_style="success")
-        self.sync_button.add_class("cc-sync-now")
-        self.sync_why = widgets.HTML()
-        self.sync_why.add_class("cc-sync-why")
-        self.progress = widgets.IntProgress(
-            value=0, min=0, max=100, layout=widgets.Layout(width="420px", max_width="100%")
+        self.device_box = html_part("cc-device")
+        self.permissions = html_part("cc-self-test", value=checklist_html())
+        self.last_sync = html_part("cc-last-sync")
+        self.sync_button = tagged(
+            widgets.Button(description="Sync now", icon="refresh", button_style="success"), "cc-sync-now"
         )
-        self.progress.add_class("cc-sync-progress")
-        self.phase = widgets.HTML()
-        self.phase.add_class("cc-sync-phase")
-        self.status = widgets.HTML()
-        self.status.add_class("cc-status")
+        self.sync_why = html_part("cc-sync-why")
+        self.progress = tagged(
+            widgets.IntProgress(value=0, min=0, max=100, layout=widgets.Layout(width="420px", max_width="100%")),
+            "cc-sync-progress",
+        )
+        self.phase = html_part("cc-sync-phase")
+        self.status = html_part("cc-status")
         self.problems = LongList(
             frame_rows(pd.DataFrame()),
             self._problems_html,
@@ -170,36 +165,37 @@ class M365Page:
         self.device_button.on_click(self._guarded(self._on_device_code))
         self.sync_button.on_click(self._guarded(self._on_sync))
         self.connect.method.observe(lambda _change: self.refresh(), names="value")
-        self.widget = widgets.VBox(
-            [
-                widgets.HTML(fmt.STYLE + STYLE),
-                widgets.HTML('<h3 class="cc-section">Connection</h3>'),
-                self.connection_status,
-                self.connect.widget,
-                self.device_box,
-                widgets.HTML(
-                    '<h3 class="cc-section">What to register in Microsoft Entra ID</h3>'
-                    + REGISTER_STEPS
-                    + '<div class="cc-hint">The self-test below shows each permission granted or missing once '
-                    "you connect.</div>"
-                ),
-                self.permissions,
-                widgets.HTML(
-                    '<h3 class="cc-section">Sync</h3><div class="cc-hint">Brings users, licenses, seats and '
-                    "PSTN call logs since the last sync, rates and settles the calls. Schedule it with "
-                    f"<code>commcredits sync</code> ({GUIDE_LINK}).</div>"
-                ),
-                self.last_sync,
-                widgets.HBox([self.sync_button, self.progress], layout=widgets.Layout(flex_flow="row wrap")),
-                self.sync_why,
-                self.phase,
-                self.status,
-                self.problems.widget,
-                widgets.HTML(guide_html()),
-            ]
-        )
-        self.widget.add_class("cc-m365")
+        self.widget = tagged(widgets.VBox(self._parts()), "cc-m365")
         self.refresh()
+
+    def _parts(self) -> list[widgets.Widget]:
+        """The page top to bottom: connection, what to register, sync, then the setup guide."""
+        return [
+            widgets.HTML(fmt.STYLE + STYLE),
+            widgets.HTML('<h3 class="cc-section">Connection</h3>'),
+            self.connection_status,
+            self.connect.widget,
+            self.device_box,
+            widgets.HTML(
+                '<h3 class="cc-section">What to register in Microsoft Entra ID</h3>'
+                + REGISTER_STEPS
+                + '<div class="cc-hint">The self-test below shows each permission granted or missing once '
+                "you connect.</div>"
+            ),
+            self.permissions,
+            widgets.HTML(
+                '<h3 class="cc-section">Sync</h3><div class="cc-hint">Brings users, licenses, seats and '
+                "PSTN call logs since the last sync, rates and settles the calls. Schedule it with "
+                f"<code>commcredits sync</code> ({GUIDE_LINK}).</div>"
+            ),
+            self.last_sync,
+            widgets.HBox([self.sync_button, self.progress], layout=widgets.Layout(flex_flow="row wrap")),
+            self.sync_why,
+            self.phase,
+            self.status,
+            self.problems.widget,
+            widgets.HTML(guide_html()),
+        ]
 
     # ---- showing ----
 
