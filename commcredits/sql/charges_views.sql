@@ -17,6 +17,11 @@ SELECT code, digits FROM (VALUES
 CREATE OR REPLACE MACRO currency_digits(iso_code) AS
     coalesce((SELECT m.digits FROM currency_minor_unit m WHERE m.code = upper(iso_code)), 2);
 
+-- days_reported_late(call_at, recorded_at): whole days from a call to when the ledger learnt of its log; one
+-- count for every place that says "reported N days late" (call_charges here, call_spend, recent entries).
+CREATE OR REPLACE MACRO days_reported_late(call_at, recorded_at) AS
+    (epoch_us(recorded_at) - epoch_us(call_at)) // 86400000000;
+
 -- microsoft_charge: every imported call as Microsoft reported it. billed_by: 'microsoft' (operator Microsoft or
 -- not given, with a charge), 'operator' (an Operator Connect / Direct Routing carrier bills it itself) or
 -- 'no_charge' (Microsoft's row has no charge: only an estimate exists). charge: the reported charge rounded
@@ -75,7 +80,7 @@ WITH base AS (
 drawn AS (  -- a call's spend plus any adjusting entries (a late call may reverse it: then 0, not drawn)
     SELECT usage_id, -sum(amount) AS drawn,
            CASE WHEN bool_or(reported_late)  -- as call_spend counts it: the log came after later entries
-                THEN (epoch_us(max(recorded_at) FILTER (WHERE adjusts IS NULL)) - epoch_us(min(call_at))) // 86400000000
+                THEN days_reported_late(min(call_at), max(recorded_at) FILTER (WHERE adjusts IS NULL))
            END AS days_late
     FROM entry
     WHERE kind = 'spend' AND (NOT attention_only OR usage_id IN (SELECT usage_id FROM blocked_call))

@@ -71,7 +71,7 @@ SELECT e.entry_id, e.occurred_at, e.kind, e.amount,
             ELSE concat_ws(' · ',
                            coalesce(c.user_display_name, 'auto attendant / call queue'),
                            CASE WHEN e.reported_late THEN 'call of ' || strftime(e.call_at, '%d %b %Y') || ', reported '
-                                || ((epoch_us(e.recorded_at) - epoch_us(e.call_at)) // 86400000000) || ' days late' END,
+                                || days_reported_late(e.call_at, e.recorded_at) || ' days late' END,
                            CASE c.call_type WHEN 'user_out' THEN 'call out' WHEN 'conf_out' THEN 'meeting dial-out'
                                             WHEN 'ucap_in' THEN 'toll-free call in' WHEN 'ucap_out' THEN 'call out'
                                             ELSE c.call_type END,

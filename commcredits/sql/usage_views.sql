@@ -19,7 +19,7 @@ SELECT e.usage_id,
        c.duration_seconds,
        e.occurred_at                                       AS recorded_at_ledger_time,
        e.recorded_at,
-       CASE WHEN e.reported_late THEN ((epoch_us(e.recorded_at) - epoch_us(e.call_at)) // 86400000000) END AS days_late
+       CASE WHEN e.reported_late THEN days_reported_late(e.call_at, e.recorded_at) END AS days_late
 FROM (SELECT usage_id, min(entry_id) AS entry_id, min(call_at) AS call_at, min(occurred_at) AS occurred_at,
              sum(amount) AS amount, max(recorded_at) FILTER (WHERE adjusts IS NULL) AS recorded_at,
              bool_or(reported_late) AS reported_late
