@@ -33,7 +33,6 @@ def facts(**changes) -> Facts:
     base = Facts(
         as_of=NOW,
         currency="USD",
-        billed_in_arrears=False,
         funded=True,
         balance=Decimal("900.00"),
         daily_burn=Decimal("20.00"),
@@ -84,7 +83,7 @@ def test_with_auto_recharge_on_reaching_the_trigger_is_only_information():
 
 
 def test_mca_tenants_get_no_runway_or_low_balance_alerts():
-    f = facts(billed_in_arrears=True, balance=Decimal("0.00"), days_to_zero=0.0)
+    f = facts(agreement="MCA", balance=Decimal("0.00"), days_to_zero=0.0)
     assert run_checks(f, Thresholds(low_balance=Decimal("100.00"))) == []
 
 
@@ -128,7 +127,7 @@ def test_auto_recharge_checker():
     assert set(found) == {"auto_recharge.runaway", "auto_recharge.budget"}
     assert all(a.severity is Severity.CRITICAL for a in found.values())
     mca = facts(
-        billed_in_arrears=True,
+        agreement="MCA",
         auto_recharge_on=True,
         recharge_amount=Decimal("100.00"),
         recharge_below=Decimal("20.00"),

@@ -6,7 +6,7 @@ import os
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from ..credits.ledger import Agreement, Ledger, current_agreement, current_auto_recharge, require_aware
+from ..credits.ledger import Ledger, current_agreement, current_auto_recharge, require_aware
 from ..store import named_sql
 from ..usage import insights
 from .model import Facts, TollFreeNumber
@@ -29,7 +29,6 @@ def read_facts(ledger: Ledger, *, now: datetime | None = None, locale: str | Non
     return Facts(
         as_of=now,
         currency=ledger.currency,
-        billed_in_arrears=agreement is Agreement.MCA,
         agreement=agreement.value,
         funded=bool(funded),
         balance=run.balance,

@@ -101,7 +101,6 @@ class Facts:
 
     as_of: datetime
     currency: str
-    billed_in_arrears: bool  # MCA
     funded: bool  # any lot was ever bought
     balance: Decimal
     daily_burn: Decimal  # average over the last 30 days
@@ -129,7 +128,12 @@ class Facts:
     blocked_recent: int = 0  # calls the balance could not pay in the last 7 days
     blocked_since_check: int = 0
     locale: str = "en_US"
-    agreement: str = "MOSA"  # how the tenant buys: says who adds credits
+    agreement: str = "MOSA"  # how the tenant buys: says who adds credits, and MCA bills usage in arrears
+
+    @property
+    def billed_in_arrears(self) -> bool:
+        """MCA: no credits to buy; usage beyond the remaining balance is billed after use."""
+        return self.agreement == "MCA"
 
     def add_credits(self, *, or_auto_recharge: bool = True) -> str:
         """What to do to add credits, in the words of how the tenant buys (a CSP partner buys for it)."""
