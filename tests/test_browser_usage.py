@@ -18,7 +18,7 @@ def test_upload_import_and_settle(page, served, artifacts):
     store = cc.open_ledger(served.db).store
     (calls_before,) = store.query("SELECT count(*) FROM pstn_call")[0]
     started = time.monotonic()
-    page.goto(f"{served.base}/voila/render/04_usage.ipynb")
+    page.goto(f"{served.base}/voila/render/04_usage.ipynb", wait_until="commit")  # the form is what counts
     page.get_by_role("button", name="Import").wait_for(state="visible", timeout=60_000)
     usable = time.monotonic() - started
     # ipywidgets 8 keeps its <input type=file> outside the DOM and clicks it from the button: take the
@@ -55,7 +55,7 @@ def test_upload_import_and_settle(page, served, artifacts):
 def test_enter_right_after_typing_acts_on_the_whole_new_value(page, served):
     """ipywidgets holds back keystrokes while the kernel is busy but sends Enter at once: the import must still
     see every character typed before Enter."""
-    page.goto(f"{served.base}/voila/render/04_usage.ipynb")
+    page.goto(f"{served.base}/voila/render/04_usage.ipynb", wait_until="commit")  # the form is what counts
     field = page.locator(".cc-path input")
     field.wait_for(state="visible", timeout=60_000)
     for attempt in range(3):
