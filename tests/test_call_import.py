@@ -67,6 +67,56 @@ def test_json_lines_with_a_broken_line_and_a_page_per_line(ledger):
     assert "line 4 is not valid JSON" in reasons and "negative duration: -5" in reasons
 
 
+def test_a_clean_json_lines_file_records_what_the_same_rows_as_a_graph_response_record(tmp_path):
+    """A JSON lines file whose rows are all readable and new is read in parallel without line numbers; it must
+    record exactly what the same rows record through the row-by-row path (one Graph response file)."""
+    rows = [
+        {
+            "id": "r1",
+            "startDateTime": "2025-03-03T09:15:08.258993Z",
+            "duration": 742,
+            "charge": 1.3600001,  # more digits than the currency: kept as reported
+            "connectionCharge": 0.05,
+            "currency": "usd",
+            "callType": "user_out",
+            "calleeNumber": "+442079460000",
+            "userPrincipalName": "zoë@contoso.com",
+            "licenseCapability": " MCOPSTNPP ",
+            "unknownField": {"a": 1},
+        },
+        {
+            "id": " r2 ",
+            "startDateTime": "2025-03-04T10:00:00",
+            "duration": "61.6",
+            "charge": "0.10",
+            "currency": "EUR",
+            "callType": "ucap_in",
+            "userPrincipalName": None,
+            "usageCountryCode": "gb",
+        },
+        {
+            "id": "r3",
+            "startDateTime": "03/05/2025 01:02:03 PM",
+            "endDateTime": "",
+            "duration": 0,
+            "charge": 0,
+            "currency": "USD",
+            "callType": "user_in",
+            "operator": "Microsoft",
+        },
+    ]
+    lines = tmp_path / "calls.jsonl"
+    lines.write_text("\r\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n\n", encoding="utf-8")
+    page = tmp_path / "page.json"
+    page.write_text(json.dumps({"value": rows}), encoding="utf-8")
+    by_lines, by_page = cc.open_ledger(), cc.open_ledger()
+    assert import_pstn_calls(by_lines, lines) == ImportReport(imported=3, files=1)
+    assert import_pstn_calls(by_page, page) == ImportReport(imported=3, files=1)
+    recorded = [calls(ledger).drop(columns=["source_file", "imported_at"]) for ledger in (by_lines, by_page)]
+    pd.testing.assert_frame_equal(*recorded)
+    assert list(recorded[0]["usage_id"]) == ["r1", "r2", "r3"] and recorded[0]["charge"][0] == Decimal("1.360000")
+
+
 def test_admin_center_csv_and_zip_overlap_with_graph(ledger, tmp_path):
     import_pstn_calls(ledger, CALLS / "graph_pages")
     report = import_pstn_calls(ledger, CSV)

@@ -159,6 +159,22 @@ FROM (SELECT line, row_number() OVER () AS line_no
                     max_line_size = {max_object}))
 WHERE line <> '' AND (NOT starts_with(line, ' ') OR trim(line) <> '')
 
+-- name: json_lines_quick_source
+-- The rows of JSON lines file $2 (shown as $1) read by DuckDB's JSON reader in parallel, every field as text:
+-- no line numbers and no raw text, so only for a file whose rows all turn out readable and new (run_checked).
+-- A line the reader cannot take as an object comes back with every field NULL (so: missing row id), and a line
+-- holding a whole Graph response is marked as one: either sends the file through json_lines_source.
+SELECT $1 AS source_file, NULL::BIGINT AS row_number, NULL::BIGINT AS seq, NULL AS raw,
+       CASE WHEN "value" IS NOT NULL THEN '{response_line}' END AS pre_reason, {fields}
+FROM read_json($2, format = 'newline_delimited', records = true, ignore_errors = true,
+               columns = {{{columns}, 'value': 'VARCHAR'}})
+
+-- name: all_new_and_readable
+-- True when the staged rows need nothing but inserting: none to quarantine, none the ledger or the import
+-- already holds (those may be listed as re-reports, with their line numbers).
+SELECT NOT EXISTS (SELECT 1 FROM _call_checked WHERE reason IS NOT NULL)
+   AND NOT EXISTS (SELECT 1 FROM _call_known) AND NOT EXISTS (SELECT 1 FROM _call_repeated)
+
 -- name: response_rows_source
 -- The rows of the response lines set aside by json_lines_source.
 SELECT source_file, row_number, seq, unnest({response_rows}) AS raw, NULL AS pre_reason

@@ -123,25 +123,44 @@ class ImportReport:
         return ImportReport(self.imported, self.duplicates, self.quarantined, files)
 
 
-def run_checked(con, source: str, source_sql: str, params: list, raw: str = "raw", fixup=None) -> ImportReport:
+def run_checked(
+    con, source: str, source_sql: str, params: list, raw: str = "raw", fixup=None, quick_sql: str | None = None
+) -> ImportReport:
     """Check and type the rows of `source_sql` in one pass, quarantine unreadable rows and insert new ones;
-    count what happened. `fixup(con)` may amend _call_checked before the inserts."""
+    count what happened. `fixup(con)` may amend _call_checked before the inserts.
+
+    `quick_sql`, when given, is tried first: the same rows read in parallel without their line numbers or raw
+    text. A file whose rows are all readable and new needs neither; anything else (a row to quarantine, a row
+    id seen before or twice) is staged again from `source_sql`, so what is recorded is the same either way."""
     now = datetime.now(UTC)
     con.execute(SQL["call_ts_macro"])
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _call_checked AS " + SQL["checked"].format(source=source_sql, raw=raw), params
-    )
-    if fixup is not None:
-        fixup(con)
+    if quick_sql is None or not _staged_quickly(con, quick_sql, params):
+        _stage(con, source_sql, params, raw, fixup)
     (total, bad) = con.execute(SQL["checked_counts"]).fetchall()[0]
     con.execute(SQL["insert_quarantine"], [now]).fetchall()
-    con.execute(SQL["known_rows"])
-    con.execute(SQL["repeated_in_import"])
     con.execute(SQL["insert_rereports"], [now]).fetchall()
     (imported,) = con.execute(SQL["insert_calls"], [source, now]).fetchall()[0]
     for table in ("_call_checked", "_call_known", "_call_repeated"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return ImportReport(imported, total - bad - imported, bad, 1)
+
+
+def _stage(con, source_sql: str, params: list, raw: str, fixup=None) -> None:
+    """_call_checked (every row, checked and typed), and the rows of it the ledger or the import already holds."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _call_checked AS " + SQL["checked"].format(source=source_sql, raw=raw), params
+    )
+    if fixup is not None:
+        fixup(con)
+    con.execute(SQL["known_rows"])
+    con.execute(SQL["repeated_in_import"])
+
+
+def _staged_quickly(con, quick_sql: str, params: list) -> bool:
+    """Stage from `quick_sql`; False when a row needs its line number or raw text (see run_checked)."""
+    _stage(con, quick_sql, params, raw="NULL")
+    (clean,) = con.execute(SQL["all_new_and_readable"]).fetchall()[0]
+    return clean
 
 
 def _json_rows(rows_sql: str) -> str:
@@ -164,7 +183,12 @@ def import_json_lines(con, file: Path, label: str) -> ImportReport:
     rows = SQL["json_lines_source"].format(
         response_line=RESPONSE_LINE, record_separator="\x1e", max_object=MAX_JSON_OBJECT_BYTES
     )
-    return run_checked(con, "graph", _json_rows(rows), [label, str(file)], fixup=_expand_responses)
+    quick = SQL["json_lines_quick_source"].format(
+        columns=", ".join(f"'{field}': 'VARCHAR'" for field in GRAPH_FIELDS.values()),
+        fields=", ".join(f'"{field}" AS {col}' for col, field in GRAPH_FIELDS.items()),
+        response_line=RESPONSE_LINE,
+    )
+    return run_checked(con, "graph", _json_rows(rows), [label, str(file)], fixup=_expand_responses, quick_sql=quick)
 
 
 def _expand_responses(con) -> None:
