@@ -107,6 +107,9 @@ def test_a_row_reported_again_with_another_charge_keeps_the_first_and_says_so(le
     assert attention["status"].tolist() == ["re_reported"]
     listed = attention.iloc[0]
     assert listed["usage_id"] == "r-1" and listed["attention_amount"] == Decimal("0.50")
+    assert listed["user_principal_name"] == "adele@contoso.com" and listed["start_at"] is not None
+    drawn = ledger.store.query("SELECT credits_drawn, difference FROM call_rereports")
+    assert drawn == [(Decimal("1.00"), Decimal("0.50"))]  # the kept report was drawn; the later one is listed
     assert "again with 1.50 USD" in listed["reason"] and "first report: 1.00 USD" in listed["reason"]
     result = cc.reconcile(ledger, "19.00", at=T0 + timedelta(hours=1))
     again = [e for e in result.explanations if e.kind == "re_reported"]
