@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -115,6 +116,18 @@ def test_a_clean_json_lines_file_records_what_the_same_rows_as_a_graph_response_
     recorded = [calls(ledger).drop(columns=["source_file", "imported_at"]) for ledger in (by_lines, by_page)]
     pd.testing.assert_frame_equal(*recorded)
     assert list(recorded[0]["usage_id"]) == ["r1", "r2", "r3"] and recorded[0]["charge"][0] == Decimal("1.360000")
+
+
+def test_a_ledger_file_from_before_the_id_keys_still_imports_each_row_once(tmp_path):
+    """Files written before pstn_call.id_key get it filled on open: re-importing their calls adds nothing."""
+    path = tmp_path / "ledger.duckdb"
+    import_pstn_calls(cc.open_ledger(path), CALLS / "graph_pages")
+    with duckdb.connect(str(path)) as con:  # as an older version wrote it
+        con.execute("ALTER TABLE pstn_call DROP COLUMN id_key")
+    ledger = cc.open_ledger(path)
+    again = import_pstn_calls(ledger, CALLS / "graph_pages")
+    assert again.imported == 0 and again.duplicates == 6 and len(calls(ledger)) == 5
+    assert ledger.store.query("SELECT count(*) FROM pstn_call WHERE id_key IS NULL") == [(0,)]
 
 
 def test_admin_center_csv_and_zip_overlap_with_graph(ledger, tmp_path):

@@ -69,12 +69,15 @@ WHERE c.reason IS NOT NULL
   AND md5(c.raw) NOT IN (SELECT row_hash FROM pstn_call_quarantine)
 
 -- name: known_rows
--- The ledger's rows with an id in this import. The test first compares 64-bit hashes of the ids (cheap to join),
--- then the ids themselves only where a hash matches: the ledger's ids are never all put in a hash table.
+-- The ledger's rows with an id in this import. The test first compares the stored 64-bit keys of the ids (a
+-- narrow column, cheap to scan and join), then the ids themselves only where a key matches: the ledger's ids are
+-- never all read or hashed, so the check does not grow with the ledger's text.
 CREATE OR REPLACE TEMP TABLE _call_known AS
-SELECT usage_id, charge, connection_charge, currency FROM pstn_call
-WHERE hash(usage_id) IN (SELECT hash(usage_id) FROM _call_checked WHERE reason IS NULL)
-  AND usage_id IN (SELECT usage_id FROM _call_checked WHERE reason IS NULL)
+WITH by_key AS MATERIALIZED (  -- materialized: else DuckDB tests every id of the ledger too (0.17 s vs 0.04 at 10M)
+    SELECT usage_id, charge, connection_charge, currency FROM pstn_call
+    WHERE id_key IN (SELECT md5_number_lower(usage_id) FROM _call_checked WHERE reason IS NULL)
+)
+SELECT * FROM by_key WHERE usage_id IN (SELECT usage_id FROM _call_checked WHERE reason IS NULL)
 
 -- name: repeated_in_import
 -- Row ids this import holds more than once (again hashes first: the new ids are never all grouped as text),
@@ -111,7 +114,8 @@ WHERE c.reason IS NULL
 -- name: insert_calls
 -- New rows only: not already in the ledger, and the first of each row id within the import (`seq` order).
 INSERT INTO pstn_call BY NAME
-SELECT c.* EXCLUDE (row_number, seq, reason, raw), $1 AS source, $2 AS imported_at
+SELECT c.* EXCLUDE (row_number, seq, reason, raw), $1 AS source, $2 AS imported_at,
+       md5_number_lower(c.usage_id) AS id_key
 FROM _call_checked c
 WHERE c.reason IS NULL
   AND c.usage_id NOT IN (SELECT usage_id FROM _call_known)

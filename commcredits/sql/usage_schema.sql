@@ -33,6 +33,11 @@ CREATE TABLE IF NOT EXISTS pstn_call (
 ALTER TABLE pstn_call ADD COLUMN IF NOT EXISTS operator VARCHAR;
 ALTER TABLE pstn_call ADD COLUMN IF NOT EXISTS inventory_type VARCHAR;
 ALTER TABLE pstn_call ADD COLUMN IF NOT EXISTS call_duration_source VARCHAR;
+-- id_key: the row id's md5 as a number (stable across DuckDB versions, unlike hash()), written with each row: an
+-- import finds the rows the ledger already holds by this 8-byte column instead of hashing every id it holds.
+ALTER TABLE pstn_call ADD COLUMN IF NOT EXISTS id_key UBIGINT;
+-- one-time fill of files written before it (history unchanged: derived from the row id)
+UPDATE pstn_call SET id_key = md5_number_lower(usage_id) WHERE id_key IS NULL;
 
 -- pstn_call_quarantine: rows that could not be read, with why; re-importing the same row adds nothing.
 CREATE TABLE IF NOT EXISTS pstn_call_quarantine (
