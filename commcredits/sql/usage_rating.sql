@@ -55,13 +55,14 @@ WHERE start_at >= (SELECT min(month) FROM _rate_months)
   AND method NOT IN ('as_is', 'operator')
 
 -- name: rate_input
--- The calls to estimate: every call without a charge in those months (pools count the month's users).
+-- The calls to estimate: every call without a charge in those months (pools count the month's users). $first and
+-- $after bound those months as constants, so DuckDB skips the other months' row groups (and every row group when
+-- no month needs estimates: a day of calls Microsoft charged reads nothing here).
 CREATE OR REPLACE TEMP TABLE _rate_input AS
 SELECT usage_id, start_at, call_type, license_capability, user_id, usage_country_code, tenant_country_code,
        callee_number, duration_seconds, destination_context, inventory_type
 FROM _rating_candidates
-WHERE start_at >= (SELECT min(month) FROM _rate_months)
-  AND start_at < (SELECT max(month) FROM _rate_months) + INTERVAL 1 MONTH
+WHERE start_at >= $first AND start_at < $after
   AND date_trunc('month', start_at) IN (SELECT month FROM _rate_months)
   AND reported = 'estimate'
 

@@ -257,7 +257,8 @@ def _select_calls_to_rate(con, currency: str, pools: str) -> datetime:
     if con.execute(SQL["missed_rows"]).fetchall()[0][0] != 0:
         con.execute(SQL["unrated_rows"])
     con.execute(SQL["estimate_months"], {"stale": not current or rated_currency != currency})
-    con.execute(SQL["rate_input"])
+    first, after = con.execute("SELECT min(month), max(month) + INTERVAL 1 MONTH FROM _rate_months").fetchone()
+    con.execute(SQL["rate_input"], {"first": first or NEVER, "after": after or NEVER})  # NEVER: an empty range
     return mark
 
 
