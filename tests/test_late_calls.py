@@ -23,6 +23,21 @@ NOW = datetime(2026, 12, 3, 12, tzinfo=UTC)
 START = datetime(2024, 1, 20, tzinfo=UTC)
 
 
+def set_auto_recharge_at(ledger, at: datetime, setting) -> None:
+    """The admin saves the auto-recharge setting (amount, below) or turns it off (None) at `at`."""
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return at
+
+    with patch("commcredits.versioned.datetime", Clock):
+        if setting is None:
+            ledger.disable_auto_recharge()
+        else:
+            ledger.set_auto_recharge(amount=setting[0], below=setting[1])
+
+
 def calls_frame(calls) -> pd.DataFrame:
     return pd.DataFrame(
         {"usage_id": [c[0] for c in calls], "start_at": [c[1] for c in calls], "charge": [c[2] for c in calls]}
@@ -67,18 +82,79 @@ def test_a_late_call_that_empties_the_balance_reverses_a_later_call_which_become
     assert ledger.store.query("SELECT usage_id FROM blocked_call") == [("later",)]
 
 
+# ---- the auto-recharge setting in force at each call's time --------------------------------------------------
+
+
+def _recharge_rows(ledger) -> list[tuple]:
+    return ledger.store.query(
+        "SELECT order_id, amount FROM lot WHERE source = 'auto_recharge' AND lot_id NOT IN "
+        "(SELECT lot_id FROM entry WHERE kind = 'recharge' GROUP BY lot_id HAVING sum(amount) = 0) ORDER BY lot_id"
+    )
+
+
+def test_a_late_call_from_before_auto_recharge_was_turned_off_recharges_and_one_after_does_not():
+    on, off = NOW - timedelta(days=10), NOW - timedelta(days=4)
+    ledger = cc.open_ledger()
+    ledger.add_funds("20.00", at=on - timedelta(days=1), order_id="A")
+    set_auto_recharge_at(ledger, on, ("10.00", "5.00"))
+    settle(ledger, calls=calls_frame([("early", on + timedelta(days=1), "2.00")]))
+    set_auto_recharge_at(ledger, off, None)
+    settle(ledger, calls=calls_frame([("after-off", off + timedelta(days=2), "3.00")]))
+    # 18.00 left; the late call was made while auto-recharge was on: it leaves 2.00, below 5.00, so it recharges
+    report = settle(ledger, calls=calls_frame([("late", on + timedelta(days=3), "16.00")]))
+    assert _recharge_rows(ledger) == [("recharge:after:late", Decimal("10.00"))]
+    assert report.recharges == 1 and report.recharged == Decimal("10.00")
+    # "after-off" now leaves 9.00 (it was made with auto-recharge off: no recharge whatever it leaves)
+    assert ledger.balance(NOW) == Decimal("9.00")
+    settle(ledger, calls=calls_frame([("late-off", off + timedelta(days=1), "8.00")]))
+    assert _recharge_rows(ledger) == [("recharge:after:late", Decimal("10.00"))]
+    assert ledger.balance(NOW) == Decimal("1.00")
+
+
+@pytest.mark.parametrize("in_one_settlement", [True, False], ids=["one backlog", "per-call ledger"])
+def test_a_backlog_spanning_a_setting_change_recharges_by_the_setting_at_each_call(in_one_settlement):
+    """The admin raises "add this amount" and "balance is below" halfway through a backlog of unsettled calls."""
+    day = NOW - timedelta(days=20)
+    ledger = cc.open_ledger()
+    ledger.add_funds("12.00", at=day, order_id="A")
+    set_auto_recharge_at(ledger, day, ("10.00", "5.00"))
+    set_auto_recharge_at(ledger, day + timedelta(days=5), ("25.00", "8.00"))
+    calls = [
+        ("c1", day + timedelta(days=1), "8.00"),  # 4.00 left, below 5.00: +10.00 (old setting)
+        ("c2", day + timedelta(days=6), "7.00"),  # 7.00 left, below 8.00: +25.00 (new setting)
+        ("c3", day + timedelta(days=7), "25.00"),  # 7.00 left: +25.00
+    ]
+    if in_one_settlement:
+        settle(ledger, calls=calls_frame(calls))
+    else:
+        with patch.object(ledger_module, "FUTURE_TOLERANCE", timedelta(days=366)):
+            for usage_id, at, charge in calls:
+                ledger.spend(charge, at=at, usage_id=usage_id)
+    assert _recharge_rows(ledger) == [
+        ("recharge:after:c1", Decimal("10.00")),
+        ("recharge:after:c2", Decimal("25.00")),
+        ("recharge:after:c3", Decimal("25.00")),
+    ]
+    assert ledger.balance(NOW) == Decimal("32.00")
+
+
 # ---- property: any arrival order ends where the per-call reference in time order ends ------------------------
 
 
 @st.composite
 def timelines(draw):
-    """Orders and calls on a timeline, each call reported some delay after it happened; optional auto-recharge."""
-    auto = draw(st.none() | st.tuples(st.integers(100, 3000), st.integers(1, 2000)))
+    """Orders, auto-recharge setting changes and calls on a timeline, each call reported some delay after it
+    happened; the setting at the start is on or off."""
+    setting = st.none() | st.tuples(st.integers(100, 3000), st.integers(1, 2000))
+    auto = draw(setting)
     events, t, n = [], 0, 0
     for _ in range(draw(st.integers(1, 14))):
         t += draw(st.sampled_from([1, 60, 24 * 60, 20 * 24 * 60, 120 * 24 * 60, 200 * 24 * 60]))
-        if draw(st.integers(0, 3)) == 0:
+        kind = draw(st.integers(0, 5))
+        if kind == 0:
             events.append(("fund", t, draw(st.integers(1, 5000)), f"o{n}"))
+        elif kind == 1:
+            events.append(("auto", t, draw(setting), f"a{n}"))
         else:
             delay = draw(st.sampled_from([0, 0, 30, 36 * 60, 3 * 24 * 60, 40 * 24 * 60, 400 * 24 * 60]))
             events.append(("call", t, draw(st.integers(1, 3000)), f"u{n:03d}", delay))
@@ -93,11 +169,12 @@ def _at(minutes: int) -> datetime:
 def reference(auto, events) -> cc.Ledger:
     """Microsoft's order: everything at its own time, one by one (an order first when both happen at once)."""
     ledger = cc.open_ledger()
-    if auto:
-        ledger.set_auto_recharge(amount=Decimal(auto[0]) / 100, below=Decimal(auto[1]) / 100)
+    _change_setting(ledger, ("auto", 0, auto))
     for e in sorted(events, key=lambda e: (e[1], e[0] == "call", e[3])):
         if e[0] == "fund":
             ledger.add_funds(Decimal(e[2]) / 100, at=_at(e[1]), order_id=e[3])
+        elif e[0] == "auto":
+            _change_setting(ledger, e)
         else:
             try:
                 ledger.spend(Decimal(e[2]) / 100, at=_at(e[1]), usage_id=e[3])
@@ -111,11 +188,10 @@ def arrivals(auto, events) -> cc.Ledger:
     with the others arriving before the next order (every log has arrived by the end); the rollups refreshed after
     some batches (settlement reads the lots from them)."""
     ledger = cc.open_ledger()
-    if auto:
-        ledger.set_auto_recharge(amount=Decimal(auto[0]) / 100, below=Decimal(auto[1]) / 100)
+    _change_setting(ledger, ("auto", 0, auto))
     calls = [e for e in events if e[0] == "call"]
     done: set[str] = set()
-    for order in [e for e in events if e[0] == "fund"] + [None]:
+    for order in [e for e in events if e[0] != "call"] + [None]:
         due = [c for c in calls if c[3] not in done and (order is None or c[1] + c[4] < order[1])]
         if due:
             settle(ledger, calls=calls_frame([(c[3], _at(c[1]), str(Decimal(c[2]) / 100)) for c in due]))
@@ -123,9 +199,16 @@ def arrivals(auto, events) -> cc.Ledger:
             if len(done) % 2:  # as a page read would: later settlements then read lots from the rollups
                 with ledger.store.transaction() as con:
                     refresh_rollups(con)
-        if order is not None:
+        if order is not None and order[0] == "auto":
+            _change_setting(ledger, order)
+        elif order is not None:
             ledger.add_funds(Decimal(order[2]) / 100, at=_at(order[1]), order_id=order[3])
     return ledger
+
+
+def _change_setting(ledger, event) -> None:
+    amounts = event[2] and (Decimal(event[2][0]) / 100, Decimal(event[2][1]) / 100)
+    set_auto_recharge_at(ledger, _at(event[1]), amounts)
 
 
 NET = {

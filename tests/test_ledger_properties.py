@@ -9,6 +9,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from unittest.mock import patch
 
 import pytest
 from hypothesis import settings
@@ -161,13 +162,26 @@ class LedgerMachine(RuleBasedStateMachine):
         assert self.ledger.expire(self.now) == self.model.expire(self.now)
         self._record()
 
+    def _saved_now(self):
+        """Settings saved now take effect at the machine's clock (a spend is judged with the setting in force at
+        its time, and this machine's times are not the wall clock)."""
+        machine_now = self.now
+
+        class Clock(datetime):
+            @classmethod
+            def now(cls, tz=None):
+                return machine_now
+
+        return patch("commcredits.versioned.datetime", Clock)
+
     @rule(amount=cents, below=cents)
     def turn_on_auto_recharge(self, amount, below):
         if self.model.mca:
             with pytest.raises(cc.NotAllowedForAgreement):
                 self.ledger.set_auto_recharge(amount=amount, below=below)
             return
-        self.ledger.set_auto_recharge(amount=amount, below=below)
+        with self._saved_now():
+            self.ledger.set_auto_recharge(amount=amount, below=below)
         self.model.auto = (amount, below)
 
     @rule(mca=st.booleans())
@@ -181,7 +195,8 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule()
     def turn_off_auto_recharge(self):
-        self.ledger.disable_auto_recharge()
+        with self._saved_now():
+            self.ledger.disable_auto_recharge()
         self.model.auto = None
 
     @precondition(lambda self: self.model.spends)

@@ -38,7 +38,20 @@ from .rules import (  # re-exported: callers import these from the ledger
     invoice_number,
     require_aware,
     require_key,
+    setting_at,
 )
+
+
+def auto_recharge_timeline(con) -> list[tuple[datetime, AutoRecharge]]:
+    """Every auto-recharge setting as (when it took effect, setting), oldest first; one "off" row before the
+    first save. A call is judged with the setting in force at its time (rules.setting_at, docs/billing.md)."""
+    rows = con.execute(
+        "SELECT changed_at, enabled, amount, below FROM auto_recharge_change ORDER BY change_id"
+    ).fetchall()
+    if not rows:
+        return [(datetime.min.replace(tzinfo=UTC), AutoRecharge(False))]
+    return [(at, AutoRecharge(True, amount, below) if on else AutoRecharge(False)) for at, on, amount, below in rows]
+
 
 # ---- when an operation may be recorded (tests widen FUTURE_TOLERANCE here) -----------------------------
 
@@ -179,7 +192,7 @@ class Ledger:
             available = sum((r for _, r in open_lots), Decimal(0))
             if current_agreement(con) is Agreement.MCA:
                 return self._spend_mca(con, when, key, value, open_lots, available)
-            auto = current_auto_recharge(con)
+            auto = setting_at(auto_recharge_timeline(con), when)[1]
             if available < value and auto.enabled and available < auto.below:
                 self._buy_lot(con, when, auto.amount, "auto_recharge", f"recharge:before:{key}")
                 open_lots = _open_lots(con, when)

@@ -4,6 +4,7 @@ draws (oldest first), the invoice number a purchase gets."""
 from __future__ import annotations
 
 import calendar
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -92,3 +93,11 @@ def require_key(value, field: str) -> str:
 def invoice_number(lot_id: int) -> str:
     """The invoice number of the purchase that created a lot."""
     return f"INV-{lot_id:06d}"
+
+
+def setting_at(timeline: Sequence[tuple], t):
+    """The row of a settings `timeline` (rows starting with the time they take effect, in time order) in force at
+    `t`: the latest one taking effect by then. Before the first change the first row holds: nothing says what
+    was set before the workbook recorded a setting, and the first one recorded is the best guess."""
+    times = [row[0] for row in timeline]
+    return timeline[max(0, bisect_right(times, t) - 1)]

@@ -19,7 +19,7 @@ Rules kept from the per-call reference (`Ledger.spend`), which the property test
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -29,7 +29,7 @@ import pyarrow as pa
 from ..errors import InvalidAmount
 from ..money import currency_exponent, quantize
 from ..store import named_sql
-from .ledger import Agreement, Ledger, current_agreement, current_auto_recharge
+from .ledger import Agreement, Ledger, auto_recharge_timeline, current_agreement
 from .settlement_engine import Engine
 from .settlement_late import resettle
 from .settlement_rows import decimal_array, insert_stamped, timestamps, write_chunk
@@ -188,15 +188,19 @@ def _new_engine(con, mca: bool, lots: dict | None = None, next_lot: int | None =
     next_entry, last_lot = con.execute(
         "SELECT (SELECT COALESCE(max(entry_id), 0) + 1 FROM entry), (SELECT COALESCE(max(lot_id), 0) + 1 FROM lot)"
     ).fetchall()[0]
-    auto = current_auto_recharge(con)
-    on = auto.enabled and not mca
-    return Engine(
-        lots,
-        next_entry,
-        0 if mca else (next_lot or last_lot),
-        recharge=int(auto.amount * CENT) if on else None,
-        trigger=int(auto.below * CENT) if on else None,
-    )
+    return Engine(lots, next_entry, 0 if mca else (next_lot or last_lot), auto=[] if mca else _auto_timeline(con))
+
+
+def epoch_us(at: datetime) -> int:
+    return (at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+def _auto_timeline(con) -> list[tuple[int, int | None, int | None]]:
+    """The auto-recharge settings as the engine takes them: (from µs, recharge cents, trigger cents)."""
+    return [
+        (epoch_us(at), int(auto.amount * CENT), int(auto.below * CENT)) if auto.enabled else (epoch_us(at), None, None)
+        for at, auto in auto_recharge_timeline(con)
+    ]
 
 
 def _settle_late(con, ledger: Ledger, counts: dict) -> SettlementReport:
@@ -210,12 +214,11 @@ def _settle_late(con, ledger: Ledger, counts: dict) -> SettlementReport:
     money = lambda v: quantize(Decimal(int(v)) / CENT, ledger.currency)  # noqa: E731
     blocked = _blocked_frame([done["blocked"]], ledger.currency)
     (busiest,) = con.execute(SQL["busiest_recharge_day"]).fetchall()[0]
-    auto = current_auto_recharge(con)
     return SettlementReport(
         settled=done["settled"],
         amount=money(done["settled_cents"]),
         recharges=done["recharges"],
-        recharged=money(done["recharges"] * int(auto.amount * CENT)) if auto.enabled else money(0),
+        recharged=money(done["recharged_cents"]),
         expired_lots=done["expired_lots"],
         forfeited=money(done["forfeited"]),
         blocked=len(blocked),
@@ -244,11 +247,12 @@ def _settle_staged(con, ledger: Ledger, given: bool) -> SettlementReport:
             billed, owed = _arrears_chunk(con, engine, usage_ids, times, cents)
             arrears = [arrears[0] + billed, arrears[1] + owed]
             continue
-        engine.run(times, cents)
-        write_chunk(con, engine, usage_ids, times, cents)
-        if engine.blocked:
-            blocked.append(_record_blocked(con, engine, usage_ids, times, cents))
-        engine.reset_output()
+        for a, b in engine.segments(times):  # each piece's recharges are of one amount (write_chunk)
+            engine.run(times, cents, a, b)
+            write_chunk(con, engine, usage_ids, times, cents)
+            if engine.blocked:
+                blocked.append(_record_blocked(con, engine, usage_ids, times, cents))
+            engine.reset_output()
     money = lambda v: quantize(Decimal(int(v)) / CENT, ledger.currency)  # noqa: E731
     common = dict(
         settled=engine.settled,
@@ -271,7 +275,7 @@ def _settle_staged(con, ledger: Ledger, given: bool) -> SettlementReport:
         **common,
         max_recharges_per_day=int(busiest),
         recharges=engine.recharges,
-        recharged=money(engine.recharges * (engine.recharge or 0)),
+        recharged=money(engine.recharged_cents),
         blocked=len(blocked_calls),
         blocked_amount=money(sum(int(p[2].sum()) for p in blocked)),
         blocked_calls=blocked_calls,

@@ -7,8 +7,11 @@ n_k = max(0, ceil((S_k + T - b0) / R)), and spend k draws the money interval [S_
 lots (open lots, then each recharge lot of R appended). A call breaks the closed form when the balance before it
 cannot pay it (a recharge before the call, or a blocked call) or when one recharge after it would not lift the
 balance back to the trigger; such calls are stepped one at a time by exactly the ledger's rules, and runs of
-blocked calls are skipped in one vectorised step. So the Python loop runs once per batch, per lot expiry and per
-exceptional call, never once per ordinary call.
+blocked calls are skipped in one vectorised step. So the Python loop runs once per batch, per lot expiry, per
+auto-recharge setting change and per exceptional call, never once per ordinary call.
+
+Each call is judged with the auto-recharge setting in force at its time (`auto`, a timeline of changes; R and T
+above are constant between two changes, so runs stop at each change and the closed form starts again).
 
 The engine is pure: numpy state in, numpy rows out (settlement_rows writes them).
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .rules import LOT_TERM_MONTHS
+from .rules import LOT_TERM_MONTHS, setting_at
 
 MIN_BATCH = 2048
 MAX_BATCH = 1 << 22
@@ -39,25 +42,31 @@ def expiry_us(times_us: np.ndarray) -> np.ndarray:
 class Engine:
     """FIFO settlement state and the rows it produces (numpy chunks, written and forgotten after each chunk of calls)."""
 
-    def __init__(self, lots: dict, next_entry: int, next_lot: int, *, recharge: int | None, trigger: int | None):
+    def __init__(self, lots: dict, next_entry: int, next_lot: int, *, auto: list[tuple[int, int | None, int | None]]):
+        """`auto`: the auto-recharge setting as (from µs, recharge cents, trigger cents; None when off) in time
+        order; the first one also holds before its time (rules.setting_at)."""
         # the FIFO: lots with money left, in lot id order; lots drawn to zero leave it (else every step would
         # walk thousands of empty lots) but still expire, with a remainder of 0
         self.drained_ids = self.drained_exp = np.zeros(0, np.int64)
         self._set_open(lots["id"], lots["exp"], lots["rem"])
         self.next_entry, self.next_lot = int(next_entry), int(next_lot)
-        self.recharge, self.trigger = recharge, trigger
+        self.timeline = auto or [(0, None, None)]
+        self.recharge, self.trigger = self.timeline[0][1:]
         self.pending: list[tuple[int, int, int]] = []  # (lot_id, expires_at, remainder): due, not recorded
         self.blocked: list = []
-        self.settled = self.settled_cents = self.recharges = self.expired = self.forfeited_cents = 0
+        self.settled = self.settled_cents = self.recharges = self.recharged_cents = 0
+        self.expired = self.forfeited_cents = 0
         # output chunks
         self.spend_chunks: list[tuple] = []  # (call_idx, entry_id)
         self.recharge_chunks: list[tuple] = []  # (call_idx, lot_id, entry_id, before flag, expires_at)
+        self.recharge_cents_chunks: list[np.ndarray] = []  # each recharge lot's amount, in recharge_rows order
         self.alloc_chunks: list[tuple] = []  # (entry_id, lot_id, cents)
         self.expiry_rows: list[tuple] = []  # (entry_id, lot_id, expires_at, remainder)
 
     def reset_output(self) -> None:
         """Forget the rows already written (the state carries on to the next chunk of calls)."""
         self.spend_chunks, self.recharge_chunks, self.alloc_chunks, self.expiry_rows, self.blocked = [], [], [], [], []
+        self.recharge_cents_chunks = []
 
     @property
     def auto(self) -> bool:
@@ -108,11 +117,32 @@ class Engine:
         soonest = [int(e.min()) for e in (self.exp, self.drained_exp if drained else ()) if len(e)]
         return min(soonest, default=np.iinfo(np.int64).max)
 
+    # -- the auto-recharge setting in force --
+
+    def segments(self, times: np.ndarray, start: int = 0, stop: int | None = None) -> list[tuple[int, int]]:
+        """Calls [start, stop) cut where the auto-recharge setting changes: within a piece every call is judged
+        with one setting (a call at the instant of a change takes the new one)."""
+        stop = len(times) if stop is None else stop
+        changes = np.array([at for at, _, _ in self.timeline[1:]], np.int64)
+        cuts = np.clip(np.searchsorted(times[start:stop], changes, side="left") + start, start, stop)
+        bounds = np.unique(np.concatenate(([start], cuts, [stop])))
+        return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def use_setting_at(self, t: int) -> None:
+        """Judge the next calls with the setting in force at `t` (µs)."""
+        self.recharge, self.trigger = setting_at(self.timeline, t)[1:]
+
     # -- running the calls --
 
     def run(self, times: np.ndarray, cents: np.ndarray, start: int = 0, stop: int | None = None) -> None:
-        """Settle calls [start, stop) of `times`/`cents` (in call order); the rows refer to positions in them."""
-        pos, n, width = start, len(times) if stop is None else stop, MIN_BATCH
+        """Settle calls [start, stop) of `times`/`cents` (in call order); the rows refer to positions in them.
+        Each piece between auto-recharge setting changes runs with its own setting."""
+        for a, b in self.segments(times, start, stop):
+            self.use_setting_at(int(times[a]))
+            self._run_piece(times, cents, a, b)
+
+    def _run_piece(self, times: np.ndarray, cents: np.ndarray, start: int, n: int) -> None:
+        pos, width = start, MIN_BATCH
         while pos < n:
             self.expire_due(int(times[pos]))
             end = min(n, int(np.searchsorted(times, self.next_expiry(drained=False), side="left")))
@@ -224,6 +254,7 @@ class Engine:
         self._set_open(ids, np.concatenate((self.exp, lot_exp if made else np.zeros(0, np.int64))), remaining)
         self.next_entry = int(first_entry[-1] + per_call[-1])
         self.next_lot += made
+        self.recharged_cents += made * (self.recharge or 0)
         self.settled += m
         self.settled_cents += total
         self.recharges += made
@@ -284,6 +315,7 @@ class Engine:
         flag = np.concatenate((np.ones(len(has_before), bool), np.zeros(len(has_after), bool)))
         order = np.argsort(lot_no, kind="stable")
         self.recharge_chunks.append((calls[order], new_ids[lot_no[order]], entry[order], flag[order], lot_exp))
+        self.recharge_cents_chunks.append(np.full(len(order), self.recharge, np.int64))
 
     def run_arrears(self, times: np.ndarray, cents: np.ndarray) -> np.ndarray:
         """MCA: the remaining lots pay first (FIFO, expiring as before, no recharge); returns what each call drew
@@ -315,6 +347,10 @@ class Engine:
         if not self.spend_chunks:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         return tuple(np.concatenate(parts) for parts in zip(*self.spend_chunks))
+
+    def recharge_cents(self) -> np.ndarray:
+        """Each recharge lot's amount (the setting in force at its call), in recharge_rows order."""
+        return np.concatenate(self.recharge_cents_chunks) if self.recharge_cents_chunks else np.zeros(0, np.int64)
 
     def allocations(self):
         if not self.alloc_chunks:

@@ -45,7 +45,7 @@ REFERENCE = pa.schema(
 def resettle(con, engine_for, t0: int) -> dict:
     """Work the ledger out again from `t0` (µs) with the calls of _settle_late (usage_id, t_us, cents) added,
     and append the differences. `engine_for(lots)` builds the engine over the lots alive at t0. Returns counts
-    (settled, settled_cents, recharges, expired_lots, forfeited cents) and the blocked calls as (usage ids, times,
+    (settled, settled_cents, recharges, recharged_cents, expired_lots, forfeited cents) and the blocked calls as (usage ids, times,
     cents) for the report."""
     rows = _lots_alive_at(con, t0)
     lots = {key: np.array([r[i] for r in rows], np.int64) for i, key in enumerate(("id", "exp", "rem"))}
@@ -125,7 +125,7 @@ def _reference_rows(engine: Engine, usage_ids: pa.Array, times, cents, next_lot:
                 "kind": pa.array(["recharge"] * len(keys), pa.string()),
                 "occurred_us": times[r_call],
                 "lot_ref": r_lot,
-                "cents": np.full(len(r_lot), engine.recharge or 0, np.int64),
+                "cents": engine.recharge_cents(),
                 "usage_id": pa.nulls(len(keys), pa.string()),
             }
         )
@@ -150,7 +150,7 @@ def _reference_rows(engine: Engine, usage_ids: pa.Array, times, cents, next_lot:
             "key": pa.array(keys, pa.string()),
             "purchased_us": times[r_call],
             "expires_us": r_exp,
-            "cents": np.full(len(r_lot), engine.recharge or 0, np.int64),
+            "cents": engine.recharge_cents(),
         }
     )
     return {"rows": table, "made": made, "next_lot": next_lot}
@@ -167,7 +167,9 @@ def _append_differences(con, reference: dict, t0: int) -> dict:
         con.execute(SQL["plan_entries"])
         for name in ("insert_lots", "insert_invoices", "insert_entries", "insert_allocations"):
             con.execute(SQL[name], [now]).fetchall()
-        (settled, amount, recharges, expired, forfeited) = con.execute(SQL["difference_counts"]).fetchall()[0]
+        (settled, amount, recharges, recharged, expired, forfeited) = con.execute(SQL["difference_counts"]).fetchall()[
+            0
+        ]
     finally:
         con.unregister("_late_reference")
         con.unregister("_late_made")
@@ -177,6 +179,7 @@ def _append_differences(con, reference: dict, t0: int) -> dict:
         "settled": int(settled),
         "settled_cents": int(amount or 0),
         "recharges": int(recharges),
+        "recharged_cents": int(recharged or 0),
         "expired_lots": int(expired),
         "forfeited": int(forfeited or 0),
     }

@@ -154,8 +154,9 @@ WHERE (d.delta <> 0 OR NOT e.known) AND $1::TIMESTAMPTZ IS NOT NULL
 ORDER BY e.entry_id, d.lot_id;
 
 -- name: difference_counts
--- New calls settled, their cents, new recharges, expiries recorded, and the change in what expiries forfeit.
+-- New calls settled, their cents, new recharges and their cents, expiries recorded, and the change in what
+-- expiries forfeit.
 SELECT count(*) FILTER (WHERE kind = 'spend' AND NOT known), -sum(cents) FILTER (WHERE kind = 'spend' AND NOT known),
-       count(*) FILTER (WHERE kind = 'recharge' AND NOT known), count(*) FILTER (WHERE kind = 'expiry' AND NOT known),
-       -sum(cents) FILTER (WHERE kind = 'expiry')
+       count(*) FILTER (WHERE kind = 'recharge' AND NOT known), sum(cents) FILTER (WHERE kind = 'recharge' AND NOT known),
+       count(*) FILTER (WHERE kind = 'expiry' AND NOT known), -sum(cents) FILTER (WHERE kind = 'expiry')
 FROM _late_entries;
