@@ -5,7 +5,7 @@ Microsoft spends credits oldest first at the time of use (docs/billing.md). When
 ledger already recorded arrives, the ledger from the earliest such call (t0) on is worked out again, exactly as
 if every call and order had arrived in time order: the lots alive at t0 with what they held then, then every
 order, call (the ones recorded, the ones blocked, the new ones) and expiry from t0 on, by the same engine as
-any settlement. That outcome is compared with what is recorded, per entry and lot; each difference becomes one
+any settlement, each call judged with the auto-recharge setting in force at its time. That outcome is compared with what is recorded, per entry and lot; each difference becomes one
 entry appended now (`recorded_at`), at the time it is about (`occurred_at`):
 - a call, recharge or expiry not recorded yet: its ordinary entry (a recharge also gets its lot and invoice);
 - one recorded differently (an expiry forfeits less, a later call draws from another lot, a recharge no
