@@ -42,10 +42,10 @@ SELECT (SELECT count(*) FROM pstn_call) - $rated - (SELECT count(*) FROM _rate_n
 -- estimates are stale (rate card, minutes, license counts or currency changed), of every such row.
 CREATE OR REPLACE TEMP TABLE _rate_months AS
 SELECT DISTINCT date_trunc('month', start_at) AS month
-FROM (SELECT start_at, reported FROM _rate_new
+FROM (SELECT start_at, reported FROM _rate_new WHERE charge IS NULL
       UNION ALL
-      SELECT start_at, reported FROM _rating_candidates WHERE $stale)
-WHERE reported = 'estimate'
+      SELECT start_at, reported FROM _rating_candidates WHERE $stale AND charge IS NULL)
+WHERE reported = 'estimate'  -- charge IS NULL above: a filter on the column itself reaches the scan
 
 -- name: forget_month_estimates
 DELETE FROM call_charge
@@ -63,7 +63,7 @@ SELECT usage_id, start_at, call_type, license_capability, user_id, usage_country
 FROM _rating_candidates
 WHERE start_at >= $first AND start_at < $after
   AND date_trunc('month', start_at) IN (SELECT month FROM _rate_months)
-  AND reported = 'estimate'
+  AND charge IS NULL AND reported = 'estimate'  -- the same rows: a filter on the column itself reaches the scan
 
 -- name: numbers_to_type
 -- Numbers whose number type matters, not looked up yet: those of the calls to estimate (the rate card prices
