@@ -130,6 +130,18 @@ def test_a_ledger_file_from_before_the_id_keys_still_imports_each_row_once(tmp_p
     assert ledger.store.query("SELECT count(*) FROM pstn_call WHERE id_key IS NULL") == [(0,)]
 
 
+def test_keys_written_by_another_duckdb_hash_are_written_again(tmp_path):
+    """DuckDB does not promise hash() stays the same across versions: keys from another one are redone on open."""
+    path = tmp_path / "ledger.duckdb"
+    import_pstn_calls(cc.open_ledger(path), CALLS / "graph_pages")
+    with duckdb.connect(str(path)) as con:  # as a DuckDB with another hash() would have written them
+        con.execute("UPDATE pstn_call SET id_key = id_key // 2")
+        con.execute("UPDATE id_key_probe SET probe = [1, 2]")
+    ledger = cc.open_ledger(path)
+    again = import_pstn_calls(ledger, CALLS / "graph_pages")
+    assert again.imported == 0 and again.duplicates == 6 and len(calls(ledger)) == 5
+
+
 def test_admin_center_csv_and_zip_overlap_with_graph(ledger, tmp_path):
     import_pstn_calls(ledger, CALLS / "graph_pages")
     report = import_pstn_calls(ledger, CSV)

@@ -68,6 +68,16 @@ FROM _call_checked c
 WHERE c.reason IS NOT NULL
   AND md5(c.raw) NOT IN (SELECT row_hash FROM pstn_call_quarantine)
 
+-- name: id_keys_current
+-- Whether pstn_call.id_key was written by this DuckDB's hash() (see usage_schema.sql).
+SELECT EXISTS (SELECT 1 FROM id_key_probe WHERE probe = id_key_probe_now())
+
+-- name: rewrite_id_keys
+-- Keys written by another DuckDB's hash(): every one written again, once, so a re-imported row is still found.
+UPDATE pstn_call SET id_key = hash(usage_id);
+DELETE FROM id_key_probe;
+INSERT INTO id_key_probe SELECT id_key_probe_now()
+
 -- name: known_rows
 -- The ledger's rows with an id in this import. The test first compares the stored 64-bit keys of the ids (a
 -- narrow column, cheap to scan and join), then the ids themselves only where a key matches: the ledger's ids are
@@ -75,7 +85,7 @@ WHERE c.reason IS NOT NULL
 CREATE OR REPLACE TEMP TABLE _call_known AS
 WITH by_key AS MATERIALIZED (  -- materialized: else DuckDB tests every id of the ledger too (0.17 s vs 0.04 at 10M)
     SELECT usage_id, charge, connection_charge, currency FROM pstn_call
-    WHERE id_key IN (SELECT md5_number_lower(usage_id) FROM _call_checked WHERE reason IS NULL)
+    WHERE id_key IN (SELECT hash(usage_id) FROM _call_checked WHERE reason IS NULL)
 )
 SELECT * FROM by_key WHERE usage_id IN (SELECT usage_id FROM _call_checked WHERE reason IS NULL)
 
@@ -115,7 +125,7 @@ WHERE c.reason IS NULL
 -- New rows only: not already in the ledger, and the first of each row id within the import (`seq` order).
 INSERT INTO pstn_call BY NAME
 SELECT c.* EXCLUDE (row_number, seq, reason, raw), $1 AS source, $2 AS imported_at,
-       md5_number_lower(c.usage_id) AS id_key
+       hash(c.usage_id) AS id_key
 FROM _call_checked c
 WHERE c.reason IS NULL
   AND c.usage_id NOT IN (SELECT usage_id FROM _call_known)

@@ -33,11 +33,13 @@ ENTRY_KINDS = {"purchase": "Purchase", "recharge": "Auto-recharge", "spend": "Ca
 ALL_CALLS_HINT = '; all of them, a page at a time or as a CSV, on the <a href="04_usage.ipynb">Usage page</a>'
 
 
-def overview_html(ledger: Ledger, *, now: datetime | None = None, locale: str | None = None) -> tuple[str, str]:
+def overview_html(
+    ledger: Ledger, *, now: datetime | None = None, locale: str | None = None, lots=None
+) -> tuple[str, str]:
     """The overview as two HTML fragments: the summary (cards, readiness) shown above the charts, and the
-    details (expiring funds, open lots, recent entries) shown below them."""
+    details (expiring funds, open lots, recent entries) shown below them. `lots`: ledger.lots() if read already."""
     now = now or datetime.now(UTC)
-    lots = ledger.lots()
+    lots = ledger.lots() if lots is None else lots
     open_lots = open_purchases(ledger, lots)
     ready = readiness_summary(ledger)
     cards = _summary_cards(ledger, now, locale, lots=lots, open_lots=open_lots, ready=ready)
@@ -190,8 +192,8 @@ def _runway_text(ledger: Ledger, locale: str | None, *, funded: bool, now: datet
     return "—", burn
 
 
-def overview_charts(ledger: Ledger, *, locale: str | None = None) -> list:
-    """Balance over time and the expiry timeline (plotly figures)."""
+def overview_charts(ledger: Ledger, *, locale: str | None = None, lots=None) -> list:
+    """Balance over time and the expiry timeline (plotly figures). `lots`: ledger.lots() if read already."""
     auto = ledger.auto_recharge
     return [
         charts.balance_chart(
@@ -200,7 +202,7 @@ def overview_charts(ledger: Ledger, *, locale: str | None = None) -> list:
             trigger=auto.below if auto.enabled else None,
             locale=locale,
         ),
-        charts.expiry_chart(ledger.lots(), ledger.currency, locale=locale),
+        charts.expiry_chart(ledger.lots() if lots is None else lots, ledger.currency, locale=locale),
     ]
 
 
@@ -209,8 +211,9 @@ def overview_parts(ledger: Ledger, *, locale: str | None = None) -> tuple[str, s
     the ledger file instead of one per query) that ends before the page waits for the admin again. The
     rollups are brought up to date first: that is a write, which a read session cannot do."""
     with read_session(ledger):
-        summary, details = overview_html(ledger, locale=locale)
-        return summary, details, overview_charts(ledger, locale=locale)
+        lots = ledger.lots()  # both halves show the lots (27,000 of them on a tenant that recharges daily)
+        summary, details = overview_html(ledger, locale=locale, lots=lots)
+        return summary, details, overview_charts(ledger, locale=locale, lots=lots)
 
 
 def build_overview(ledger: Ledger, *, locale: str | None = None) -> widgets.VBox:

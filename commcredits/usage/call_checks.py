@@ -152,6 +152,8 @@ def _stage(con, source_sql: str, params: list, raw: str, fixup=None) -> None:
     )
     if fixup is not None:
         fixup(con)
+    if not con.execute(SQL["id_keys_current"]).fetchone()[0]:
+        con.execute(SQL["rewrite_id_keys"])
     con.execute(SQL["known_rows"])
     con.execute(SQL["repeated_in_import"])
 
