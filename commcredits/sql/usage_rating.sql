@@ -144,14 +144,15 @@ pooled AS (
     LEFT JOIN licensed t ON t.license_capability = c.license_capability AND t.usage_country = c.usage_country
 ),
 drawn AS (
+    -- the window runs over the calls with a pool only (a partition has a pool for all its calls or for none):
+    -- most calls without a charge (inbound, toll-free) have none
     SELECT p.*,
-           CASE WHEN pool_minutes IS NULL THEN 0
-                ELSE least(minutes, greatest(0, pool_minutes - coalesce(sum(minutes) OVER (
-                         PARTITION BY license_capability, usage_country, pool_scope, month,
-                                      CASE WHEN per_user THEN user_id END
-                         ORDER BY start_at, usage_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)))
-           END AS included_minutes
-    FROM pooled p
+           least(minutes, greatest(0, pool_minutes - coalesce(sum(minutes) OVER (
+               PARTITION BY license_capability, usage_country, pool_scope, month, CASE WHEN per_user THEN user_id END
+               ORDER BY start_at, usage_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))) AS included_minutes
+    FROM pooled p WHERE pool_minutes IS NOT NULL
+    UNION ALL
+    SELECT p.*, 0 AS included_minutes FROM pooled p WHERE pool_minutes IS NULL
 ),
 priced AS (
     SELECT d.*, minutes - included_minutes AS billable_minutes,
