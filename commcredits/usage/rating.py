@@ -232,7 +232,7 @@ def rate_calls(ledger, *, currency: str | None = None) -> RatingReport:
         con.execute(SQL["set_mark"], {"mark": mark, "currency": currency, "pool_inputs": pools})
         for view in ("_rate_new", "_rating_candidates"):
             con.execute(f"DROP VIEW IF EXISTS {view}")
-        for table in ("_rate_unrated", "_rate_months", "_rate_input", "_rated", "_number_country"):
+        for table in ("_rate_unrated", "_rate_months", "_rate_input", "_rated", "_number_country", "_numbers_to_place"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     return RatingReport(dict(sorted(counts.items())), looked_up, unrated)
 
