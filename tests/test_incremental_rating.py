@@ -193,3 +193,44 @@ def test_a_call_imported_behind_the_rating_mark_is_still_rated_once():
     assert rate_calls(ledger).by_method == {"as_is": 1, "included": 1}
     assert sorted(rated_calls(ledger)["usage_id"]) == ["r001", "r002", "r003"]
     assert rate_calls(ledger).by_method == {}  # and not again
+
+
+def test_a_charged_call_keeps_no_row_of_its_own_only_its_numbers_country():
+    ledger = ledger_with(
+        call(1, hours=0, minutes=3, charge="0.125"),
+        call(2, hours=1, minutes=3, charge="0.30", to="+525555555555"),
+        call(3, hours=2, minutes=3, charge="0.30"),
+        call(4, hours=3, minutes=3),
+    )
+    rate_calls(ledger)
+    stored = ledger.store.query("SELECT usage_id, method FROM call_charge")
+    assert stored == [("r004", "included")]  # the estimate; Microsoft's charges are read from the calls
+    assert sorted(ledger.store.query("SELECT * FROM callee_country")) == [
+        ("+12065550100", "US"),
+        ("+525555555555", "MX"),
+    ]
+    out = rated_calls(ledger).set_index("usage_id")
+    assert out.loc["r001", "charge"] == Decimal("0.13") and out.loc["r002", "destination_country"] == "MX"
+    import_pstn_calls(ledger, [call(5, hours=4, minutes=3, charge="0.40")])
+    assert "r005" not in set(rated_calls(ledger)["usage_id"])  # rated once rating reaches it, as before
+    rate_calls(ledger)
+    assert rated_calls(ledger).set_index("usage_id").loc["r005", "method"] == "as_is"
+    assert ledger.store.query("SELECT count(*) FROM callee_country") == [(2,)]  # a known number: not placed again
+
+
+def test_a_ledger_rated_when_charged_calls_were_stored_shows_them_and_is_rated_afresh_once():
+    ledger = ledger_with(
+        call(1, hours=0, minutes=3, charge="0.30"),
+        call(2, hours=1, minutes=3, kind=KINDS[1]),
+        call(3, hours=2, minutes=3, charge="0.20", to="+442079460000"),
+    )
+    rate_calls(ledger)
+    before = ratings(ledger)
+    with ledger.store.transaction() as con:  # as a file rated by the version that stored a row per charged call
+        con.execute("INSERT INTO call_charge SELECT * FROM call_rating WHERE method IN ('as_is', 'operator')")
+        con.execute("UPDATE rating_mark SET calls_rated = NULL")
+        con.execute("DELETE FROM callee_country")
+    pd.testing.assert_frame_equal(ratings(ledger), before)  # read from the stored rows until rated again
+    assert sum(rate_calls(ledger).by_method.values()) == 3
+    pd.testing.assert_frame_equal(ratings(ledger), before)
+    assert ledger.store.query("SELECT count(*) FROM call_charge") == [(1,)]

@@ -216,7 +216,7 @@ NET = {
                WHERE l.lot_id NOT IN (SELECT lot_id FROM entry WHERE kind IN ('purchase', 'recharge')
                                       GROUP BY lot_id HAVING sum(amount) = 0)
                ORDER BY l.purchased_at, l.order_id""",
-    "allocations": """SELECT CASE WHEN e.kind = 'expiry' THEN 'expiry' ELSE coalesce(e.adjusts, e.idempotency_key) END,
+    "allocations": """SELECT CASE WHEN e.kind = 'expiry' THEN 'expiry' ELSE coalesce(e.adjusts, entry_key(e.idempotency_key, e.usage_id)) END,
                              l.order_id, sum(a.amount) AS amount
                       FROM allocation a JOIN entry e USING (entry_id) JOIN lot l ON l.lot_id = a.lot_id
                       GROUP BY ALL HAVING sum(a.amount) <> 0 ORDER BY ALL""",

@@ -198,8 +198,8 @@ def test_fixture_files_rate_and_settle_end_to_end():
     # what Microsoft charged in USD settles; EUR and GBP rows stay unsettled, and the row that came without a
     # charge (rated 0.20 from the rate card) is an estimate: never settled
     assert settled.settled == 5 and settled.amount == Decimal("2.07")
-    keys = {k for (k,) in ledger.store.query("SELECT idempotency_key FROM entry WHERE kind = 'spend'")}
-    assert "usage:22222222-bbbb-4ccc-8ddd-000000000001" not in keys
+    keys = {k for (k,) in ledger.store.query("SELECT usage_id FROM entry WHERE kind = 'spend'")}
+    assert "22222222-bbbb-4ccc-8ddd-000000000001" not in keys
 
 
 def test_microsofts_charge_is_kept_for_every_license_and_zero_stays_zero():

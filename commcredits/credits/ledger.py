@@ -200,7 +200,7 @@ class Ledger:
             if available < value:
                 raise InsufficientCredits(value, quantize(available, self.currency), self.currency)
             allocations = allocate_fifo(open_lots, value)
-            entry_id = _insert_entry(con, when, "spend", -value, f"usage:{key}", None, key)
+            entry_id = _insert_entry(con, when, "spend", -value, None, None, key)
             con.executemany(
                 "INSERT INTO allocation VALUES ($1, $2, $3)", [[entry_id, a.lot_id, -a.amount] for a in allocations]
             )
@@ -215,7 +215,7 @@ class Ledger:
         drawn = min(value, available)
         allocations = allocate_fifo(open_lots, drawn) if drawn > 0 else []
         if drawn > 0:
-            entry_id = _insert_entry(con, when, "spend", -drawn, f"usage:{key}", None, key)
+            entry_id = _insert_entry(con, when, "spend", -drawn, None, None, key)
             con.executemany(
                 "INSERT INTO allocation VALUES ($1, $2, $3)", [[entry_id, a.lot_id, -a.amount] for a in allocations]
             )
@@ -318,7 +318,7 @@ class Ledger:
 
     def _replayed_spend(self, con, key: str, value: Decimal) -> list[Allocation] | None:
         # an MCA call may be split: part drawn from lots (a spend entry), the rest billed in arrears
-        rows = con.execute(SQL["recorded_spend"], [f"usage:{key}", key]).fetchall()
+        rows = con.execute(SQL["recorded_spend"], [key]).fetchall()
         if not rows:
             return None
         entry_id, recorded = rows[0]
@@ -343,8 +343,8 @@ def _lot_by_order(con, order_id: str) -> Lot | None:
     return Lot(*rows[0]) if rows else None
 
 
-def _insert_entry(con, when, kind: str, amount: Decimal, key: str, lot_id, usage_id: str | None = None) -> int:
-    """Append one journal entry; a spend names its call (usage_id) and the call's time (`when`)."""
+def _insert_entry(con, when, kind: str, amount: Decimal, key: str | None, lot_id, usage_id: str | None = None) -> int:
+    """Append one journal entry; a spend names its call (usage_id, its key) and the call's time (`when`)."""
     call_at = when if usage_id is not None else None
     return con.execute(SQL["insert_entry"], [when, kind, amount, key, lot_id, _now(), usage_id, call_at]).fetchall()[0][
         0

@@ -242,7 +242,7 @@ def _settle_staged(con, ledger: Ledger, given: bool) -> SettlementReport:
     for start in range(0, counts["count"], CHUNK):
         if start:
             _commit_chunk(con)
-        usage_ids, times, cents = _chunk(con, start, start + CHUNK)
+        usage_ids, times, cents = _chunk(con, start, CHUNK)
         if mca:
             billed, owed = _arrears_chunk(con, engine, usage_ids, times, cents)
             arrears = [arrears[0] + billed, arrears[1] + owed]
@@ -318,14 +318,13 @@ def _commit_chunk(con) -> None:
     con.execute("BEGIN TRANSACTION")
 
 
-def _chunk(con, start: int, stop: int) -> tuple[pa.Array, np.ndarray, np.ndarray]:
-    """Calls [start, stop) of _settle_calls in their order: (usage ids, times in µs, cents)."""
+def _chunk(con, start: int, size: int) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """`size` calls of _settle_calls from position `start`, in their order: (usage ids, times in µs, cents). The
+    table was written in call order and DuckDB keeps a table's insertion order in a plain scan (rowids would not
+    do: a temp table's rows change rowid when the chunk before commits)."""
     table = con.sql(
-        "SELECT seq, usage_id, t_us, cents FROM _settle_calls WHERE seq > $1 AND seq <= $2", params=[start, stop]
+        "SELECT usage_id, t_us, cents FROM _settle_calls LIMIT $1 OFFSET $2", params=[size, start]
     ).to_arrow_table()
-    seq = table["seq"].to_numpy()
-    if len(seq) > 1 and not np.all(seq[1:] > seq[:-1]):  # a parallel scan hands back row groups in any order
-        table = table.take(pa.array(np.argsort(seq, kind="stable")))
     return table["usage_id"].combine_chunks(), table["t_us"].to_numpy(), table["cents"].to_numpy()
 
 

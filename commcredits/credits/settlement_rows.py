@@ -77,7 +77,7 @@ def _entry_table(
     occurred_us,
     kind: str,
     amount: pa.Array,
-    key: pa.Array,
+    key: pa.Array,  # NULL for spends
     lot_id: pa.Array,
     usage_id: pa.Array | None = None,
 ) -> pa.Table:
@@ -161,7 +161,7 @@ def _spend_entries(engine: Engine, usage_ids: pa.Array, times: np.ndarray, cents
         times[spend_call],
         "spend",
         decimal_array(-cents[spend_call]),
-        pc.binary_join_element_wise("usage:", spend_ids, ""),
+        pa.nulls(len(spend_entry), pa.string()),  # a spend's key is its usage_id (sql/ledger_schema.sql)
         pa.nulls(len(spend_entry), pa.int64()),
         spend_ids,
     )

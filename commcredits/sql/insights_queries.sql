@@ -55,10 +55,13 @@ GROUP BY ALL HAVING sum(a.amount) > 0 ORDER BY l.lot_id;
 -- whole journal), each call charge traced to who called where (spend must be traceable). The calls are looked
 -- for from $since on (NULL: all); `traced` is false for a call charge whose call was not found there.
 WITH recent AS (SELECT * FROM entry ORDER BY entry_id DESC LIMIT $limit),
-calls AS (SELECT usage_id, user_display_name, call_type FROM pstn_call
-          WHERE start_at >= coalesce($since, '-infinity'::TIMESTAMPTZ)),
-rated AS (SELECT usage_id, destination_country FROM call_charge
-          WHERE start_at >= coalesce($since, '-infinity'::TIMESTAMPTZ))
+calls AS (SELECT c.usage_id, c.user_display_name, c.call_type,
+                 rated_destination(r.destination_country, n.destination_country, c.inventory_type,
+                                   c.usage_country_code, c.tenant_country_code) AS destination_country
+          FROM pstn_call c
+          LEFT JOIN call_charge r ON r.usage_id = c.usage_id AND r.start_at >= coalesce($since, '-infinity'::TIMESTAMPTZ)
+          LEFT JOIN callee_country n ON n.number = c.callee_number
+          WHERE c.start_at >= coalesce($since, '-infinity'::TIMESTAMPTZ))
 SELECT e.entry_id, e.occurred_at, e.kind, e.amount,
        ((SELECT coalesce(sum(amount), 0) FROM entry)
         - coalesce(sum(e.amount) OVER (ORDER BY e.entry_id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
@@ -75,13 +78,12 @@ SELECT e.entry_id, e.occurred_at, e.kind, e.amount,
                            CASE c.call_type WHEN 'user_out' THEN 'call out' WHEN 'conf_out' THEN 'meeting dial-out'
                                             WHEN 'ucap_in' THEN 'toll-free call in' WHEN 'ucap_out' THEN 'call out'
                                             ELSE c.call_type END,
-                           CASE WHEN c.call_type NOT LIKE '%_in' AND coalesce(r.destination_country, '??') <> '??'
-                                THEN 'to ' || r.destination_country END)
+                           CASE WHEN c.call_type NOT LIKE '%_in' AND coalesce(c.destination_country, '??') <> '??'
+                                THEN 'to ' || c.destination_country END)
        END AS detail,
        e.kind <> 'spend' OR c.usage_id IS NOT NULL AS traced
 FROM recent e
 LEFT JOIN calls c ON e.kind = 'spend' AND c.usage_id = e.usage_id
-LEFT JOIN rated r ON e.kind = 'spend' AND r.usage_id = e.usage_id
 LEFT JOIN invoice i ON i.lot_id = e.lot_id
 LEFT JOIN lot l ON l.lot_id = e.lot_id
 ORDER BY e.entry_id DESC;

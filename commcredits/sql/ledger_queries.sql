@@ -60,11 +60,11 @@ SELECT lot_id, purchased_at, expires_at, amount, source, order_id
 FROM lot WHERE order_id = $1 AND source = 'order';
 
 -- name: recorded_spend
--- A usage id already recorded: its spend entry ($1 = 'usage:' || id) and the total charged, including the
--- part an MCA tenant is billed in arrears ($2 = the id); no row when the id is new.
+-- A usage id ($1) already recorded: its spend entry (not an adjusting one) and the total charged, including the
+-- part an MCA tenant is billed in arrears; no row when the id is new.
 SELECT max(entry_id), sum(amount) FROM (
-    SELECT entry_id, -amount AS amount FROM entry WHERE idempotency_key = $1
-    UNION ALL SELECT NULL, amount FROM usage_in_arrears WHERE usage_id = $2)
+    SELECT entry_id, -amount AS amount FROM entry WHERE kind = 'spend' AND adjusts IS NULL AND usage_id = $1
+    UNION ALL SELECT NULL, amount FROM usage_in_arrears WHERE usage_id = $1)
 HAVING count(*) > 0;
 
 -- name: entry_allocations

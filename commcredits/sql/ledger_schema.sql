@@ -33,8 +33,10 @@ CREATE TABLE IF NOT EXISTS lot (
     order_id      VARCHAR NOT NULL       -- the purchase's idempotency key
 );
 
--- entry: the journal. amount is the signed change of the balance; idempotency_key is unique by rule:
--- 'order:<order_id>', 'recharge:<trigger key>', 'usage:<usage_id>', 'expiry:<lot_id>'.
+-- entry: the journal. amount is the signed change of the balance; each entry has a natural key, unique by rule:
+-- idempotency_key 'order:<order_id>', 'recharge:<trigger key>', 'expiry:<lot_id>', 'adjust:<entry_id>'; a spend's
+-- key is its call's usage_id (column usage_id; idempotency_key NULL, so a million spends do not write each id
+-- twice; files written before hold 'usage:<usage_id>' there, and views show that for every spend).
 CREATE TABLE IF NOT EXISTS entry (
     entry_id         BIGINT NOT NULL,
     occurred_at      TIMESTAMPTZ NOT NULL,
@@ -54,6 +56,7 @@ ALTER TABLE entry ADD COLUMN IF NOT EXISTS call_at TIMESTAMPTZ;
 ALTER TABLE entry ADD COLUMN IF NOT EXISTS adjusts VARCHAR;
 -- reported_late: a spend whose log arrived after the ledger had recorded later entries (settled at its own time)
 ALTER TABLE entry ADD COLUMN IF NOT EXISTS reported_late BOOLEAN;
+ALTER TABLE entry ALTER COLUMN idempotency_key DROP NOT NULL;
 -- one-time fill of the new columns in files written before them (derived from the key; history unchanged)
 UPDATE entry SET usage_id = substr(idempotency_key, 7), call_at = occurred_at
 WHERE kind = 'spend' AND usage_id IS NULL AND adjusts IS NULL;

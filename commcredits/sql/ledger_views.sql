@@ -23,10 +23,14 @@ LEFT JOIN (
 ) m USING (lot_id)
 GROUP BY ALL;
 
+-- entry_key(idempotency_key, usage_id): an entry's natural key as text; a spend's is 'usage:<usage_id>'.
+CREATE OR REPLACE MACRO entry_key(idempotency_key, usage_id) AS coalesce(idempotency_key, 'usage:' || usage_id);
+
 -- entries: the journal in the order it happened, with the balance after each entry; a purchase, recharge or
 -- expiry names its lot's invoice number (invoice_id) and order id.
 CREATE OR REPLACE VIEW entries AS
-SELECT e.entry_id, e.occurred_at, e.kind, e.amount, e.idempotency_key, e.lot_id, e.recorded_at,
+SELECT e.entry_id, e.occurred_at, e.kind, e.amount, entry_key(e.idempotency_key, e.usage_id) AS idempotency_key,
+       e.lot_id, e.recorded_at,
        SUM(e.amount) OVER (ORDER BY e.entry_id ROWS UNBOUNDED PRECEDING)::DECIMAL(18, 2) AS balance_after,
        i.invoice_id, l.order_id, e.usage_id, e.call_at, e.adjusts, e.reported_late
 FROM entry e
@@ -35,7 +39,8 @@ LEFT JOIN lot l ON l.lot_id = e.lot_id;
 
 -- allocations: each entry's movement per lot, with the entry's time and kind.
 CREATE OR REPLACE VIEW allocations AS
-SELECT a.entry_id, e.occurred_at, e.kind, e.idempotency_key, a.lot_id, a.amount
+SELECT a.entry_id, e.occurred_at, e.kind, entry_key(e.idempotency_key, e.usage_id) AS idempotency_key, a.lot_id,
+       a.amount
 FROM allocation a JOIN entry e USING (entry_id);
 
 -- invoices: one per purchase and per auto-recharge.

@@ -10,7 +10,8 @@ CREATE OR REPLACE MACRO spend_rows(after, upto) AS TABLE
 SELECT date_trunc('month', coalesce(e.call_at, e.occurred_at)) AS month,
        coalesce(c.user_principal_name, '(no user: auto attendant, call queue or bot)') AS user_key,
        c.user_display_name, coalesce(c.call_type, '(unknown)') AS call_type,
-       coalesce(r.destination_country, '??') AS destination_country,
+       coalesce(rated_destination(r.destination_country, n.destination_country, c.inventory_type,
+                                  c.usage_country_code, c.tenant_country_code), '??') AS destination_country,
        coalesce(c.duration_seconds, 0) AS seconds, -e.amount AS amount,
        (e.adjusts IS NULL)::INTEGER AS call,  -- an adjusting entry moves money, it is not another call
        -- the tenant's own number on the call: called on the way in, calling on the way out
@@ -22,7 +23,8 @@ SELECT date_trunc('month', coalesce(e.call_at, e.occurred_at)) AS month,
                           '(unknown)') END AS resource_number
 FROM entry e
 LEFT JOIN pstn_call c ON c.usage_id = e.usage_id
-LEFT JOIN call_charge r ON r.usage_id = e.usage_id
+LEFT JOIN call_charge r ON r.usage_id = e.usage_id  -- an estimate's country (a spend recorded by hand)
+LEFT JOIN callee_country n ON n.number = c.callee_number
 WHERE e.kind = 'spend' AND e.entry_id > after AND e.entry_id <= upto;
 
 -- spend_sums(after, upto): spend_rows summed per user, destination, call type, month, the tenant's number and

@@ -93,7 +93,7 @@ WITH ref AS (
            r.kind, r.occurred_us, coalesce(m.lot_id, r.lot_ref) AS lot_id, r.cents, r.usage_id
     FROM _late_reference r LEFT JOIN _late_lots m USING (lot_ref)
 ), scope AS (
-    SELECT entry_id, coalesce(adjusts, idempotency_key) AS key, kind, epoch_us(occurred_at) AS occurred_us, usage_id
+    SELECT entry_id, coalesce(adjusts, entry_key(idempotency_key, usage_id)) AS key, kind, epoch_us(occurred_at) AS occurred_us, usage_id
     FROM entry
     WHERE occurred_at >= to_timestamp(0) + to_microseconds($1)  -- implied by either test below; skips row groups
       AND ((kind = 'spend' AND call_at >= to_timestamp(0) + to_microseconds($1)) OR kind IN ('recharge', 'expiry'))
@@ -139,7 +139,8 @@ ORDER BY lot_id;
 -- An entry for a key not recorded yet is its ordinary entry; for a recorded one, an adjusting entry.
 INSERT INTO entry BY NAME
 SELECT entry_id, to_timestamp(0) + to_microseconds(occurred_us) AS occurred_at, kind, cents / 100 AS amount,
-       CASE WHEN known THEN 'adjust:' || entry_id ELSE key END AS idempotency_key, lot_id, $1 AS recorded_at,
+       CASE WHEN known THEN 'adjust:' || entry_id WHEN kind <> 'spend' THEN key END AS idempotency_key, lot_id,
+       $1 AS recorded_at,
        usage_id, CASE WHEN kind = 'spend' THEN to_timestamp(0) + to_microseconds(occurred_us) END AS call_at,
        CASE WHEN known THEN key END AS adjusts,
        CASE WHEN kind = 'spend' AND NOT known

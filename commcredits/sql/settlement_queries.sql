@@ -90,13 +90,14 @@ SELECT count(*) FROM _settle_input c JOIN _settle_known k USING (usage_id) WHERE
 
 -- name: ordered_calls
 -- The calls to settle, in order. A call earlier than the last entry ($last) is late: settlement_late takes it at
--- its own time (call_us); only MCA tenants record it at that entry's time (t_us), in call order. `seq` numbers
--- the calls in that order (a chunk is a seq range).
+-- its own time (call_us); only MCA tenants record it at that entry's time (t_us), in call order. The rows go in
+-- in that order and a chunk is read by position (a parallel sort; row_number() over the same order ran on one
+-- core: 0.28 s vs 0.10 s at 1M).
 CREATE OR REPLACE TEMP TABLE _settle_calls AS
-SELECT row_number() OVER (ORDER BY greatest(s.t_us, $last), s.usage_id) AS seq,
-       s.usage_id, greatest(s.t_us, $last) AS t_us, s.cents, s.t_us < $last AS late, s.t_us AS call_us
+SELECT s.usage_id, greatest(s.t_us, $last) AS t_us, s.cents, s.t_us < $last AS late, s.t_us AS call_us
 FROM _settle_input s
-WHERE s.cents > 0 AND s.usage_id NOT IN (SELECT usage_id FROM _settle_known);
+WHERE s.cents > 0 AND s.usage_id NOT IN (SELECT usage_id FROM _settle_known)
+ORDER BY greatest(s.t_us, $last), s.usage_id;
 
 -- name: ordered_counts
 -- How many calls to settle, how many late, how many with more decimals than the currency ($1 = 10^(2 - exponent)),

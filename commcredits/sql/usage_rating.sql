@@ -2,9 +2,9 @@
 -- Parameters are named: $outbound (outbound call types), $currency (the rate card currency), $digits (its
 -- minor-unit digits), $whole_units (the reported currencies without a minor unit).
 -- Only what changed is rated (docs/usage.md "Rating"). A row with Microsoft's charge or another operator's call
--- is rated once, when it arrives, set-based (rate_as_reported); it never changes and never joins an estimate.
--- Estimates are computed only for rows without a charge: for the months holding a new such row, since included
--- minutes pool per month in call time order (rate).
+-- needs no row of its own: view call_rating derives it from pstn_call; rating only places its callee number, once
+-- per new number (callee_country). Estimates are computed only for rows without a charge, stored in call_charge:
+-- for the months holding a new such row, since included minutes pool per month in call time order (rate).
 
 -- name: rating_candidates
 -- Every call, with what rating does with it: 'operator' (another carrier's call), 'as_is' (Microsoft's charge)
@@ -25,34 +25,33 @@ SELECT usage_id, start_at, imported_at, currency, charge, call_type, callee_numb
 FROM _rating_candidates WHERE imported_at > {mark}
 
 -- name: unrated_rows
--- Every call without a rating, however it was imported (a clock set back, a row written by hand): used only when
--- the row counts say new_rows missed some. A table: rating them changes what NOT IN call_charge selects.
+-- Every call appended since the last rating, however it was imported (a clock set back, a row written by hand):
+-- used only when the row counts say new_rows missed some. pstn_call is append-only, so its rows past the
+-- $rated rated ones are the new ones.
 CREATE OR REPLACE TEMP TABLE _rate_unrated AS
 SELECT usage_id, start_at, imported_at, currency, charge, call_type, callee_number, inventory_type,
        usage_country_code, tenant_country_code, reported
-FROM _rating_candidates WHERE usage_id NOT IN (SELECT usage_id FROM call_charge);
-CREATE OR REPLACE TEMP VIEW _rate_new AS SELECT * FROM _rate_unrated
+FROM _rating_candidates WHERE usage_id IN (SELECT usage_id FROM pstn_call WHERE rowid >= $rated)
 
 -- name: missed_rows
 -- Calls neither rated nor found by new_rows (both counts come from table metadata: no scan).
-SELECT (SELECT count(*) FROM pstn_call) - (SELECT count(*) FROM call_charge) - (SELECT count(*) FROM _rate_new)
+SELECT (SELECT count(*) FROM pstn_call) - $rated - (SELECT count(*) FROM _rate_new)
 
 -- name: estimate_months
 -- Months whose estimates must be (re)computed: those of new rows without Microsoft's charge, or, when the
 -- estimates are stale (rate card, minutes, license counts or currency changed), of every such row.
 CREATE OR REPLACE TEMP TABLE _rate_months AS
 SELECT DISTINCT date_trunc('month', start_at) AS month
-FROM (SELECT start_at, reported FROM _rate_new
+FROM (SELECT start_at, reported FROM _rate_new WHERE charge IS NULL
       UNION ALL
-      SELECT start_at, reported FROM _rating_candidates WHERE $stale)
-WHERE reported = 'estimate'
+      SELECT start_at, reported FROM _rating_candidates WHERE $stale AND charge IS NULL)
+WHERE reported = 'estimate'  -- charge IS NULL above: a filter on the column itself reaches the scan
 
 -- name: forget_month_estimates
 DELETE FROM call_charge
 WHERE start_at >= (SELECT min(month) FROM _rate_months)
   AND start_at < (SELECT max(month) FROM _rate_months) + INTERVAL 1 MONTH
   AND date_trunc('month', start_at) IN (SELECT month FROM _rate_months)
-  AND method NOT IN ('as_is', 'operator')
 
 -- name: rate_input
 -- The calls to estimate: every call without a charge in those months (pools count the month's users). $first and
@@ -64,7 +63,7 @@ SELECT usage_id, start_at, call_type, license_capability, user_id, usage_country
 FROM _rating_candidates
 WHERE start_at >= $first AND start_at < $after
   AND date_trunc('month', start_at) IN (SELECT month FROM _rate_months)
-  AND reported = 'estimate'
+  AND charge IS NULL AND reported = 'estimate'  -- the same rows: a filter on the column itself reaches the scan
 
 -- name: numbers_to_type
 -- Numbers whose number type matters, not looked up yet: those of the calls to estimate (the rate card prices
@@ -76,24 +75,12 @@ SELECT DISTINCT callee_number FROM (
 WHERE callee_number IS NOT NULL AND callee_number NOT IN (SELECT number FROM phone_destination)
 
 -- name: numbers_to_place
--- The numbers of the new rows with a reported charge: only their country is needed (spend by destination).
-SELECT DISTINCT callee_number FROM _rate_new WHERE reported <> 'estimate' AND callee_number IS NOT NULL
+-- The new numbers of the new rows with a reported charge: only their country is needed (spend by destination).
+SELECT DISTINCT callee_number FROM _rate_new
+WHERE reported <> 'estimate' AND callee_number IS NOT NULL AND callee_number NOT IN (SELECT number FROM callee_country)
 
--- name: rate_as_reported
--- The new rows with Microsoft's charge (rounded half-up to the currency's minor unit) or another operator's:
--- their destination, and for a call into a toll-free number no country is known for, the usage country.
-INSERT INTO call_charge BY NAME
-SELECT c.usage_id, c.start_at, c.currency, c.reported AS method,
-       coalesce(n.destination_country,
-                CASE WHEN regexp_matches(lower(c.inventory_type), 'toll[- ]?free')
-                     THEN coalesce(c.usage_country_code, c.tenant_country_code) END) AS destination_country,
-       0 AS billable_minutes, 0 AS included_minutes,
-       CASE WHEN c.reported = 'operator' THEN NULL
-            WHEN list_contains($whole_units::VARCHAR[], c.currency) THEN round(c.charge, 0)::DECIMAL(18, 2)
-            ELSE round(c.charge, 2)::DECIMAL(18, 2) END AS charge
-FROM _rate_new c
-LEFT JOIN _number_country n ON n.number = c.callee_number
-WHERE c.reported <> 'estimate'
+-- name: keep_placed_numbers
+INSERT INTO callee_country SELECT number, destination_country FROM _number_country
 
 -- name: reported_counts
 SELECT reported, count(*) FROM _rate_new WHERE reported <> 'estimate' GROUP BY reported
@@ -157,14 +144,15 @@ pooled AS (
     LEFT JOIN licensed t ON t.license_capability = c.license_capability AND t.usage_country = c.usage_country
 ),
 drawn AS (
+    -- the window runs over the calls with a pool only (a partition has a pool for all its calls or for none):
+    -- most calls without a charge (inbound, toll-free) have none
     SELECT p.*,
-           CASE WHEN pool_minutes IS NULL THEN 0
-                ELSE least(minutes, greatest(0, pool_minutes - coalesce(sum(minutes) OVER (
-                         PARTITION BY license_capability, usage_country, pool_scope, month,
-                                      CASE WHEN per_user THEN user_id END
-                         ORDER BY start_at, usage_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)))
-           END AS included_minutes
-    FROM pooled p
+           least(minutes, greatest(0, pool_minutes - coalesce(sum(minutes) OVER (
+               PARTITION BY license_capability, usage_country, pool_scope, month, CASE WHEN per_user THEN user_id END
+               ORDER BY start_at, usage_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))) AS included_minutes
+    FROM pooled p WHERE pool_minutes IS NOT NULL
+    UNION ALL
+    SELECT p.*, 0 AS included_minutes FROM pooled p WHERE pool_minutes IS NULL
 ),
 priced AS (
     SELECT d.*, minutes - included_minutes AS billable_minutes,
@@ -191,9 +179,6 @@ SELECT usage_id, start_at, $currency AS currency,
        END AS charge
 FROM priced
 
--- name: reported_currencies
-SELECT DISTINCT currency FROM _rate_new WHERE currency IS NOT NULL AND reported = 'as_is'
-
 -- name: counts_by_method
 SELECT method, count(*) FROM _rated GROUP BY method ORDER BY method
 
@@ -202,8 +187,8 @@ SELECT count(*) FROM call_charge WHERE method = 'unrated'
 
 -- name: mark
 -- How far rating went: the newest import time rated, the currency estimates are in, whether they are current,
--- and what the minute pools were sized from.
-SELECT rated_through, currency, estimates_current, pool_inputs FROM rating_mark
+-- what the minute pools were sized from, and how many calls it rated.
+SELECT rated_through, currency, estimates_current, pool_inputs, calls_rated FROM rating_mark
 
 -- name: pool_inputs
 -- A digest of the tenant's licenses and users, which size the included-minute pools: when it changes, every
@@ -214,4 +199,5 @@ FROM (SELECT l::VARCHAR AS x FROM user_license l UNION ALL SELECT u::VARCHAR FRO
 -- name: set_mark
 INSERT OR REPLACE INTO rating_mark BY NAME
 SELECT 1 AS id, coalesce(greatest((SELECT max(imported_at) FROM _rate_new), $mark), $mark) AS rated_through,
-       $currency AS currency, true AS estimates_current, $pool_inputs AS pool_inputs
+       $currency AS currency, true AS estimates_current, $pool_inputs AS pool_inputs,
+       (SELECT count(*) FROM pstn_call) AS calls_rated

@@ -102,8 +102,10 @@ CREATE TABLE IF NOT EXISTS phone_destination (
     number_type          VARCHAR
 );
 
--- call_charge: Microsoft's charge or, for rows without one, an ESTIMATE (kept up to date by rate_calls()). Settlement
--- never reads it: it draws what Microsoft charged (view microsoft_charge).
+-- call_charge: the ESTIMATE of each call without a charge (kept up to date by rate_calls()). A call with Microsoft's
+-- charge or another operator's is not stored here: view call_rating derives its rating from pstn_call and
+-- callee_country (files rated before that, whose rating_mark.calls_rated is NULL, hold them here until rated
+-- afresh). Settlement never reads it: it draws what Microsoft charged (view microsoft_charge).
 CREATE TABLE IF NOT EXISTS call_charge (
     usage_id             VARCHAR NOT NULL,
     start_at             TIMESTAMPTZ NOT NULL,
@@ -115,6 +117,20 @@ CREATE TABLE IF NOT EXISTS call_charge (
     charge               DECIMAL(18, 2)     -- credits drawn; 0 when none, NULL when unrated
 );
 
+-- callee_country: the country of each callee number of the calls with a reported charge (NULL: none known),
+-- written by rate_calls once per new number (phone_destination holds the numbers whose type was looked up).
+CREATE TABLE IF NOT EXISTS callee_country (
+    number               VARCHAR NOT NULL,
+    destination_country  VARCHAR
+);
+
+-- rated_destination(rated, number_country, inventory_type, usage_country, tenant_country): where a call went, as
+-- rating says: its estimate's country (`rated`, from call_charge) or, for a call with a reported charge, its
+-- number's (callee_country); a call into a toll-free number no country is known for: the usage country.
+CREATE OR REPLACE MACRO rated_destination(rated, number_country, inventory_type, usage_country, tenant_country) AS
+    coalesce(rated, number_country,
+             CASE WHEN regexp_matches(lower(inventory_type), 'toll[- ]?free') THEN coalesce(usage_country, tenant_country) END);
+
 -- rating_mark: one row, how far rating went (rate_calls rates only newer calls while estimates_current holds;
 -- replacing the rate card, included minutes or license counts clears it, so every estimate is redone).
 CREATE TABLE IF NOT EXISTS rating_mark (
@@ -125,6 +141,9 @@ CREATE TABLE IF NOT EXISTS rating_mark (
 );
 -- added later: a digest of the licenses and users that size the minute pools (a change redoes the estimates)
 ALTER TABLE rating_mark ADD COLUMN IF NOT EXISTS pool_inputs VARCHAR;
+-- added later: how many pstn_call rows were rated (pstn_call is append-only: rows past it are new whatever their
+-- imported_at). NULL: rated when call_charge held a row per charged call; the next rating starts afresh.
+ALTER TABLE rating_mark ADD COLUMN IF NOT EXISTS calls_rated BIGINT;
 
 -- settle_mark: one row, how far settlement looked (a cache, like rating_mark: without it every imported call is
 -- looked at again, which costs time, never money). A full settlement considered every call imported by then;

@@ -13,7 +13,8 @@ SELECT e.usage_id,
        c.user_principal_name,
        c.user_display_name,
        c.call_type,
-       coalesce(r.destination_country, '??')               AS destination_country,
+       coalesce(rated_destination(r.destination_country, n.destination_country, c.inventory_type,
+                                  c.usage_country_code, c.tenant_country_code), '??') AS destination_country,
        c.destination_name,
        c.license_capability,
        c.duration_seconds,
@@ -25,7 +26,8 @@ FROM (SELECT usage_id, min(entry_id) AS entry_id, min(call_at) AS call_at, min(o
              bool_or(reported_late) AS reported_late
       FROM entry WHERE kind = 'spend' GROUP BY usage_id HAVING sum(amount) <> 0) e
 LEFT JOIN pstn_call c ON c.usage_id = e.usage_id
-LEFT JOIN call_charge r ON r.usage_id = e.usage_id;
+LEFT JOIN call_charge r ON r.usage_id = e.usage_id  -- an estimate's country (a spend recorded by hand)
+LEFT JOIN callee_country n ON n.number = c.callee_number;
 
 -- spend_by_user: credits spent per user; calls without a user (auto attendants, call queues, bots) as one row.
 -- The spend_by_* views read spend_rollup plus the spends after its mark (rollup_views.sql); the *_at(mark) macros
@@ -138,3 +140,26 @@ SELECT r.usage_id, c.start_at, c.user_principal_name, c.operator, r.charge AS re
 FROM pstn_call_rereport r
 LEFT JOIN calls c USING (usage_id)
 LEFT JOIN drawn d USING (usage_id);
+
+-- call_rating: every rated call (rated_calls, docs/usage.md "Rating model"). A call with Microsoft's charge
+-- ('as_is', rounded half-up to the currency's minor unit as microsoft_charge does) or another operator's
+-- ('operator', no charge of ours) is derived from pstn_call and its number's country (callee_country) once rating
+-- has reached it; estimates are stored in call_charge (with, in a file rated before that, the charged calls too).
+CREATE OR REPLACE VIEW call_rating AS
+SELECT usage_id, start_at, currency, method, destination_country, billable_minutes, included_minutes, charge
+FROM call_charge
+UNION ALL
+SELECT c.usage_id, c.start_at, c.currency,
+       CASE WHEN c.operator IS NOT NULL AND lower(trim(c.operator)) <> 'microsoft' THEN 'operator' ELSE 'as_is' END
+           AS method,
+       rated_destination(NULL, n.destination_country, c.inventory_type, c.usage_country_code, c.tenant_country_code)
+           AS destination_country,
+       0 AS billable_minutes, 0 AS included_minutes,
+       CASE WHEN method = 'operator' THEN NULL
+            WHEN d.digits = 0 THEN round(c.charge, 0)
+            ELSE round(c.charge, 2) END::DECIMAL(18, 2) AS charge
+FROM pstn_call c
+JOIN rating_mark m ON m.calls_rated IS NOT NULL AND c.imported_at <= m.rated_through
+LEFT JOIN callee_country n ON n.number = c.callee_number
+LEFT JOIN currency_minor_unit d ON d.code = upper(c.currency)
+WHERE c.charge IS NOT NULL OR (c.operator IS NOT NULL AND lower(trim(c.operator)) <> 'microsoft');

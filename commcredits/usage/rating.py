@@ -1,6 +1,8 @@
 """Rate imported calls set-based in DuckDB: Microsoft's charge where it gave one, an ESTIMATE otherwise.
 
-Settlement never uses this table: it draws what Microsoft charged (view microsoft_charge, docs/billing.md).
+View `call_rating` holds every rated call: a call with a reported charge is derived from pstn_call (its number's
+country placed once per number in callee_country); only estimates are stored (table call_charge). Settlement
+never uses them: it draws what Microsoft charged (view microsoft_charge, docs/billing.md).
 The rate card and included minutes only estimate (forecasts, what-if, rows that arrive without a charge):
 - A row Microsoft charged (operator Microsoft or not given, `charge` present, any license) is 'as_is':
   the charge rounded half-up to the currency's minor unit; 0.00 stays 0.00 (Microsoft counts included minutes).
@@ -211,7 +213,8 @@ def rate_calls(ledger, *, currency: str | None = None) -> RatingReport:
         mark = _select_calls_to_rate(con, currency, pools)
         looked_up = fill_destinations(con, SQL["numbers_to_type"], {"outbound": list(OUTBOUND)})
         looked_up += place_numbers(con, SQL["numbers_to_place"])
-        counts = _rate_as_reported(con)
+        con.execute(SQL["keep_placed_numbers"])
+        counts = dict(con.execute(SQL["reported_counts"]).fetchall())
         con.execute(
             SQL["rate"],
             {
@@ -229,33 +232,28 @@ def rate_calls(ledger, *, currency: str | None = None) -> RatingReport:
         con.execute(SQL["set_mark"], {"mark": mark, "currency": currency, "pool_inputs": pools})
         for view in ("_rate_new", "_rating_candidates"):
             con.execute(f"DROP VIEW IF EXISTS {view}")
-        for table in ("_rate_unrated", "_rate_months", "_rate_input", "_rated", "_number_country"):
+        for table in ("_rate_unrated", "_rate_months", "_rate_input", "_rated", "_number_country", "_numbers_to_place"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     return RatingReport(dict(sorted(counts.items())), looked_up, unrated)
 
 
-def _rate_as_reported(con) -> dict:
-    """Rate the new calls with Microsoft's charge or another operator's (sql: rate_as_reported); their counts."""
-    currencies = [r[0] for r in con.execute(SQL["reported_currencies"]).fetchall()]
-    con.execute(SQL["rate_as_reported"], {"whole_units": [c for c in currencies if _digits(c) == 0]})
-    return dict(con.execute(SQL["reported_counts"]).fetchall())
-
-
 def _select_calls_to_rate(con, currency: str, pools: str) -> datetime:
     """Stage the new calls in _rate_new and the calls to estimate in _rate_input (see sql/usage_rating.sql);
-    return the rating mark they start from. Without a mark (a new ledger, or one rated before marks existed)
-    every call is rated afresh."""
+    return the rating mark they start from. Without a mark (a new ledger, one rated before marks existed, or
+    before charged calls stopped being stored in call_charge) every call is rated afresh."""
     con.execute(SQL["rating_candidates"])
     found = con.execute(SQL["mark"]).fetchall()
-    if found:
-        mark, rated_currency, current, rated_pools = found[0]
+    if found and found[0][4] is not None:
+        mark, rated_currency, current, rated_pools, rated = found[0]
         current = current and rated_pools == pools
     else:
         con.execute("DELETE FROM call_charge")  # derived data: rebuilt from the calls and tables
-        mark, rated_currency, current = NEVER, currency, False
+        con.execute("DELETE FROM callee_country")
+        mark, rated_currency, current, rated = NEVER, currency, False, 0
     con.execute(SQL["new_rows"].format(mark=f"TIMESTAMPTZ '{mark.isoformat()}'"))
-    if con.execute(SQL["missed_rows"]).fetchall()[0][0] != 0:
-        con.execute(SQL["unrated_rows"])
+    if con.execute(SQL["missed_rows"], {"rated": rated}).fetchall()[0][0] != 0:
+        con.execute(SQL["unrated_rows"], {"rated": rated})
+        con.execute("CREATE OR REPLACE TEMP VIEW _rate_new AS SELECT * FROM _rate_unrated")
     con.execute(SQL["estimate_months"], {"stale": not current or rated_currency != currency})
     first, after = con.execute("SELECT min(month), max(month) + INTERVAL 1 MONTH FROM _rate_months").fetchone()
     con.execute(SQL["rate_input"], {"first": first or NEVER, "after": after or NEVER})  # NEVER: an empty range
@@ -273,7 +271,7 @@ def rated_calls(ledger) -> pd.DataFrame:
     """Every call with its rating, oldest first; `estimate` is true for rows priced from the rate card and
     included minutes (never settled), false for Microsoft's own charge and other operators' calls."""
     return store_of(ledger).query_df(
-        "SELECT *, method NOT IN ('as_is', 'operator') AS estimate FROM call_charge ORDER BY start_at, usage_id"
+        "SELECT *, method NOT IN ('as_is', 'operator') AS estimate FROM call_rating ORDER BY start_at, usage_id"
     )
 
 
