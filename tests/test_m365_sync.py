@@ -129,9 +129,7 @@ def test_a_call_graph_reports_30_hours_late_is_picked_up_by_the_next_sync_exactl
     assert "1 of the new calls reported late" in second.summary() and "late" not in third.summary()
     (said,) = ledger.store.query("SELECT message FROM m365_syncs WHERE run_id = $1", [second.run_id])[0]
     assert "1 of the new calls reported late" in said  # what the Microsoft 365 page shows under Last sync
-    spends = ledger.store.query(
-        "SELECT count(*) FROM entry WHERE kind = 'spend' AND usage_id = $1", [late["id"]]
-    )
+    spends = ledger.store.query("SELECT count(*) FROM entry WHERE kind = 'spend' AND usage_id = $1", [late["id"]])
     assert spends == [(1,)] and ledger.store.query("SELECT count(*) FROM pstn_call")[0][0] == 701
 
 
