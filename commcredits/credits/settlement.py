@@ -247,12 +247,11 @@ def _settle_staged(con, ledger: Ledger, given: bool) -> SettlementReport:
             billed, owed = _arrears_chunk(con, engine, usage_ids, times, cents)
             arrears = [arrears[0] + billed, arrears[1] + owed]
             continue
-        for a, b in engine.segments(times):  # each piece's recharges are of one amount (write_chunk)
-            engine.run(times, cents, a, b)
-            write_chunk(con, engine, usage_ids, times, cents)
-            if engine.blocked:
-                blocked.append(_record_blocked(con, engine, usage_ids, times, cents))
-            engine.reset_output()
+        engine.run(times, cents)  # each call with the auto-recharge setting of its time (Engine.segments)
+        write_chunk(con, engine, usage_ids, times, cents)
+        if engine.blocked:
+            blocked.append(_record_blocked(con, engine, usage_ids, times, cents))
+        engine.reset_output()
     money = lambda v: quantize(Decimal(int(v)) / CENT, ledger.currency)  # noqa: E731
     common = dict(
         settled=engine.settled,

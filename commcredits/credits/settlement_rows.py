@@ -112,8 +112,8 @@ def _allocation_table(entry_id, lot_id, cents) -> pa.Table:
 def _recharge_tables(engine: Engine, usage_ids: pa.Array, times: np.ndarray):
     """Lots, entries, invoices and allocations of the auto-recharges made before or after calls."""
     r_call, r_lot, r_entry, r_before, r_exp = engine.recharge_rows()
-    R = engine.recharge or 0
-    r_amount = decimal_array(np.full(len(r_lot), R, np.int64))
+    r_cents = engine.recharge_cents()  # each lot's own amount: the setting in force at its call
+    r_amount = decimal_array(r_cents)
     r_key = pc.binary_join_element_wise(
         pc.if_else(pa.array(r_before, pa.bool_()), "recharge:before:", "recharge:after:"),
         usage_ids.take(pa.array(r_call, pa.int64())),
@@ -141,7 +141,7 @@ def _recharge_tables(engine: Engine, usage_ids: pa.Array, times: np.ndarray):
             "reason": _repeat("auto_recharge", len(r_lot)),
         }
     )
-    return lots, entries, invoices, _allocation_table(r_entry, r_lot, np.full(len(r_lot), R, np.int64))
+    return lots, entries, invoices, _allocation_table(r_entry, r_lot, r_cents)
 
 
 def _expiry_tables(rows: list[tuple]):
