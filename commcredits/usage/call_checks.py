@@ -134,6 +134,8 @@ def run_checked(
     id seen before or twice) is staged again from `source_sql`, so what is recorded is the same either way."""
     now = datetime.now(UTC)
     con.execute(SQL["call_ts_macro"])
+    if not con.execute(SQL["id_keys_current"]).fetchone()[0]:  # known rows are found by these keys
+        con.execute(SQL["rewrite_id_keys"])
     if quick_sql is None or not _staged_quickly(con, quick_sql, params):
         _stage(con, source_sql, params, raw, fixup)
     (total, bad) = con.execute(SQL["checked_counts"]).fetchall()[0]
@@ -152,8 +154,6 @@ def _stage(con, source_sql: str, params: list, raw: str, fixup=None) -> None:
     )
     if fixup is not None:
         fixup(con)
-    if not con.execute(SQL["id_keys_current"]).fetchone()[0]:
-        con.execute(SQL["rewrite_id_keys"])
     con.execute(SQL["known_rows"])
     con.execute(SQL["repeated_in_import"])
 
