@@ -105,15 +105,7 @@ def test_the_confirmation_resets_when_an_amount_changes_and_after_each_purchase(
     form.review_button.click()
     assert form.review is None and "more than a year" in form.errors["confirm"].value
     form.fields["confirm"].value = True
-    for name, value in dict(
-        company="Contoso",
-        address="1 Way",
-        city="Redmond",
-        postal_code="98052",
-        country="US",
-        invoice_email="ap@contoso.com",
-        po_number="PO-1",
-    ).items():
+    for name, value in dict(CONTOSO_BILLING, po_number="PO-1").items():
         form.fields[name].value = value
     form.review_button.click()
     form.checked.value = True
