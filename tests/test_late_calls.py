@@ -96,6 +96,21 @@ def test_a_late_call_that_empties_the_balance_reverses_a_later_call_which_become
     assert ledger.store.query("SELECT usage_id FROM blocked_call") == [("later",)]
 
 
+def test_a_late_call_can_make_a_blocked_later_call_payable_when_the_journal_is_empty():
+    """No entry yet: a blocked call is still a judgement at its time. The late call before it recharges twice,
+    which leaves enough for the blocked one."""
+    ledger = cc.open_ledger()
+    day = NOW - timedelta(days=3)
+    set_auto_recharge_at(ledger, day, ("1.00", "0.50"))
+    first = settle(ledger, calls=calls_frame([("later", day + timedelta(hours=5), "1.20")]))
+    assert list(first.blocked_calls["usage_id"]) == ["later"]
+    report = settle(ledger, calls=calls_frame([("earlier", day + timedelta(hours=2), "0.60")]))
+    # earlier: 1.00 added before it, 0.40 left (below 0.50): 1.00 more after it; later: 1.40 pays 1.20, and the
+    # 0.20 it leaves is below 0.50: 1.00 more
+    assert report.late == 1 and report.recharges == 3 and report.blocked == 0 and report.settled == 2
+    assert ledger.balance(NOW) == Decimal("1.20")
+
+
 # ---- the auto-recharge setting in force at each call's time --------------------------------------------------
 
 

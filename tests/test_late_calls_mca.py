@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from test_late_calls import NOW, calls_frame, set_agreement_at
+from test_late_calls import NOW, calls_frame, saved_at, set_agreement_at
 
 import commcredits as cc
 from commcredits.credits.settlement import settle
@@ -95,6 +95,25 @@ def test_a_late_call_from_before_the_switch_to_mca_is_blocked_by_the_rules_it_wa
     assert paid(ledger, "late") == (D("2.00"), D("2.00"), False)
     assert paid(ledger, "after-switch") == (D("0.00"), D("1.00"), False)
     assert report.billed_in_arrears == 2 and report.arrears_amount == D("3.00")
+
+
+def test_a_late_call_reaches_calls_billed_in_arrears_even_when_the_journal_has_no_entry_after_it():
+    """Found by the arrival-order property: on MCA with nothing left, a call goes wholly to arrears and writes no
+    entry. A call made before the switch arriving after it still recharges at its time, and the lot it leaves
+    pays the MCA call, whose arrears row is reversed by one more row."""
+    ledger = cc.open_ledger()
+    start = NOW - timedelta(days=10)
+    set_agreement_at(ledger, start, "MOSA")
+    with saved_at(start):
+        ledger.set_auto_recharge(amount="1.00", below="0.01")
+    set_agreement_at(ledger, start + timedelta(minutes=3), "MCA")
+    settle(ledger, calls=calls_frame([("on-mca", start + timedelta(minutes=7), "0.01")]))
+    assert arrears(ledger) == [("on-mca", start + timedelta(minutes=7), D("0.01"))]
+    report = settle(ledger, calls=calls_frame([("before", start + timedelta(minutes=2), "0.01")]))
+    assert report.late == 1 and report.recharges == 1
+    assert paid(ledger, "before") == (D("0.01"), None, False)
+    assert paid(ledger, "on-mca") == (D("0.01"), D("0.00"), False)
+    assert ledger.balance(NOW) == D("0.98")
 
 
 def test_the_per_call_ledger_judges_a_call_by_the_agreement_in_force_at_its_time():

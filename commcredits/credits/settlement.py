@@ -170,7 +170,7 @@ def _order_calls(con, ledger: Ledger, given: bool) -> dict:
     (start,) = con.execute(SQL["known_from"], {"given": given}).fetchall()[0]
     con.execute(SQL["known_calls"], {"from": start})
     (conflicts,) = con.execute(SQL["conflicts"]).fetchall()[0]
-    (last,) = con.execute("SELECT epoch_us(max(occurred_at)) FROM entry").fetchall()[0]
+    (last,) = con.execute(SQL["last_recorded"]).fetchall()[0]
     con.execute(SQL["ordered_calls"], {"last": last if last is not None else np.iinfo(np.int64).min})
     con.execute("DROP TABLE IF EXISTS _settle_input")  # its memory is free before the chunks are settled
     exponent = currency_exponent(ledger.currency)

@@ -2,8 +2,9 @@
 -- Parameters are bound by position.
 
 -- name: last_entry_time
--- When the latest recorded entry happened (the ledger records in time order).
-SELECT max(occurred_at) FROM entry;
+-- When the latest recorded entry (or MCA usage billed in arrears, which has no entry) happened: the ledger records
+-- in time order.
+SELECT greatest((SELECT max(occurred_at) FROM entry), (SELECT max(occurred_at) FROM usage_in_arrears));
 
 -- name: due_lots
 -- Lots due to expire at an instant ($1), with what is left of them; oldest first.

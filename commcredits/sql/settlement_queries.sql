@@ -88,8 +88,14 @@ FROM _settle_input;
 -- Calls whose usage id is already settled with another amount.
 SELECT count(*) FROM _settle_input c JOIN _settle_known k USING (usage_id) WHERE c.cents > 0 AND k.cents <> c.cents;
 
+-- name: last_recorded
+-- The latest instant (µs) the ledger judged a call or recorded money at: entries, MCA usage billed in arrears (no
+-- entry), calls blocked. A call before it is late: what was judged after it may change.
+SELECT epoch_us(greatest((SELECT max(occurred_at) FROM entry), (SELECT max(occurred_at) FROM usage_in_arrears),
+                         (SELECT max(start_at) FROM blocked_call)));
+
 -- name: ordered_calls
--- The calls to settle, in call order. A call earlier than the last entry ($last) is late: settlement_late takes it
+-- The calls to settle, in call order. A call earlier than what the ledger last recorded ($last) is late: settlement_late takes it
 -- at its own time with the ledger from then on. The rows go in in that order and a chunk is read by position (a
 -- parallel sort; row_number() over the same order ran on one core: 0.28 s vs 0.10 s at 1M).
 CREATE OR REPLACE TEMP TABLE _settle_calls AS
