@@ -49,7 +49,9 @@ FROM (
                 THEN 'charge without a three-letter currency'
         END AS reason
     FROM (
-        SELECT s.* REPLACE (trim(s.usage_id) AS usage_id),
+        -- trim() copies every id (~0.1 s a million): an id starting and ending in printable ASCII has nothing to trim
+        SELECT s.* REPLACE (CASE WHEN ord(s.usage_id[1]) BETWEEN 33 AND 126 AND ord(s.usage_id[-1]) BETWEEN 33 AND 126
+                                 THEN s.usage_id ELSE trim(s.usage_id) END AS usage_id),
                _call_ts(s.start_at) AS start_ts, _call_ts(s.end_at) AS end_ts,
                TRY_CAST(s.duration_seconds AS DECIMAL(18, 3)) AS duration,
                TRY_CAST(s.charge AS DECIMAL(18, 6)) AS charge_value,
