@@ -133,6 +133,7 @@ def run_checked(
     text. A file whose rows are all readable and new needs neither; anything else (a row to quarantine, a row
     id seen before or twice) is staged again from `source_sql`, so what is recorded is the same either way."""
     now = datetime.now(UTC)
+    con.execute(SQL["trim_macro"])
     con.execute(SQL["call_ts_macro"])
     if not con.execute(SQL["id_keys_current"]).fetchone()[0]:  # known rows are found by these keys
         con.execute(SQL["rewrite_id_keys"])
