@@ -129,11 +129,16 @@ WHERE c.reason IS NULL
                     AND p.currency IS NOT DISTINCT FROM c.currency)
 
 -- name: insert_calls
--- New rows only: not already in the ledger, and the first of each row id within the import (`seq` order).
+-- The staged rows to import: those new_only keeps, or all when every staged row is readable and new
+-- (all_new_and_readable), as its anti-joins cost ~0.15 s a million rows even against empty tables.
 INSERT INTO pstn_call BY NAME
 SELECT c.* EXCLUDE (row_number, seq, reason, raw), $1 AS source, $2 AS imported_at,
        hash(c.usage_id) AS id_key
 FROM _call_checked c
+{new_only}
+
+-- name: new_only
+-- New rows only: not already in the ledger, and the first of each row id within the import (`seq` order).
 WHERE c.reason IS NULL
   AND c.usage_id NOT IN (SELECT usage_id FROM _call_known)
   AND NOT EXISTS (SELECT 1 FROM _call_repeated r WHERE r.usage_id = c.usage_id AND r.first_seq <> c.seq)
