@@ -23,19 +23,33 @@ NOW = datetime(2026, 12, 3, 12, tzinfo=UTC)
 START = datetime(2024, 1, 20, tzinfo=UTC)
 
 
-def set_auto_recharge_at(ledger, at: datetime, setting) -> None:
-    """The admin saves the auto-recharge setting (amount, below) or turns it off (None) at `at`."""
+def saved_at(at: datetime):
+    """Settings saved inside take effect at `at` (the wall clock of versioned settings)."""
 
     class Clock(datetime):
         @classmethod
         def now(cls, tz=None):
             return at
 
-    with patch("commcredits.versioned.datetime", Clock):
+    return patch("commcredits.versioned.datetime", Clock)
+
+
+def set_auto_recharge_at(ledger, at: datetime, setting) -> None:
+    """The admin saves the auto-recharge setting (amount, below) or turns it off (None) at `at`."""
+    with saved_at(at):
         if setting is None:
             ledger.disable_auto_recharge()
         else:
             ledger.set_auto_recharge(amount=setting[0], below=setting[1])
+
+
+def set_agreement_at(ledger, at: datetime, agreement: str) -> None:
+    """The admin records the agreement type at `at`; switching to MCA turns auto-recharge off first, as Microsoft
+    asks of MCA tenants."""
+    with saved_at(at):
+        if agreement == "MCA":
+            ledger.disable_auto_recharge()
+        ledger.set_agreement(agreement)
 
 
 def calls_frame(calls) -> pd.DataFrame:
@@ -143,18 +157,20 @@ def test_a_backlog_spanning_a_setting_change_recharges_by_the_setting_at_each_ca
 
 @st.composite
 def timelines(draw):
-    """Orders, auto-recharge setting changes and calls on a timeline, each call reported some delay after it
-    happened; the setting at the start is on or off."""
+    """Orders, auto-recharge setting changes, agreement switches (MOSA and MCA) and calls on a timeline, each call
+    reported some delay after it happened; the setting at the start is on or off, the agreement MOSA."""
     setting = st.none() | st.tuples(st.integers(100, 3000), st.integers(1, 2000))
     auto = draw(setting)
     events, t, n = [], 0, 0
     for _ in range(draw(st.integers(1, 14))):
         t += draw(st.sampled_from([1, 60, 24 * 60, 20 * 24 * 60, 120 * 24 * 60, 200 * 24 * 60]))
-        kind = draw(st.integers(0, 5))
+        kind = draw(st.integers(0, 6))
         if kind == 0:
             events.append(("fund", t, draw(st.integers(1, 5000)), f"o{n}"))
         elif kind == 1:
             events.append(("auto", t, draw(setting), f"a{n}"))
+        elif kind == 2:
+            events.append(("agreement", t, draw(st.sampled_from(["MCA", "MOSA"])), f"g{n}"))
         else:
             delay = draw(st.sampled_from([0, 0, 30, 36 * 60, 3 * 24 * 60, 40 * 24 * 60, 400 * 24 * 60]))
             events.append(("call", t, draw(st.integers(1, 3000)), f"u{n:03d}", delay))
@@ -168,13 +184,10 @@ def _at(minutes: int) -> datetime:
 
 def reference(auto, events) -> cc.Ledger:
     """Microsoft's order: everything at its own time, one by one (an order first when both happen at once)."""
-    ledger = cc.open_ledger()
-    _change_setting(ledger, ("auto", 0, auto))
+    ledger = _opened(auto)
     for e in sorted(events, key=lambda e: (e[1], e[0] == "call", e[3])):
-        if e[0] == "fund":
-            ledger.add_funds(Decimal(e[2]) / 100, at=_at(e[1]), order_id=e[3])
-        elif e[0] == "auto":
-            _change_setting(ledger, e)
+        if e[0] != "call":
+            _order(ledger, e)
         else:
             try:
                 ledger.spend(Decimal(e[2]) / 100, at=_at(e[1]), usage_id=e[3])
@@ -187,8 +200,7 @@ def arrivals(auto, events) -> cc.Ledger:
     """The same orders when they happen; each call's log when it arrives (call time + delay), settled in a batch
     with the others arriving before the next order (every log has arrived by the end); the rollups refreshed after
     some batches (settlement reads the lots from them)."""
-    ledger = cc.open_ledger()
-    _change_setting(ledger, ("auto", 0, auto))
+    ledger = _opened(auto)
     calls = [e for e in events if e[0] == "call"]
     done: set[str] = set()
     for order in [e for e in events if e[0] != "call"] + [None]:
@@ -199,16 +211,32 @@ def arrivals(auto, events) -> cc.Ledger:
             if len(done) % 2:  # as a page read would: later settlements then read lots from the rollups
                 with ledger.store.transaction() as con:
                     refresh_rollups(con)
-        if order is not None and order[0] == "auto":
-            _change_setting(ledger, order)
-        elif order is not None:
-            ledger.add_funds(Decimal(order[2]) / 100, at=_at(order[1]), order_id=order[3])
+        if order is not None:
+            _order(ledger, order)
     return ledger
 
 
-def _change_setting(ledger, event) -> None:
-    amounts = event[2] and (Decimal(event[2][0]) / 100, Decimal(event[2][1]) / 100)
-    set_auto_recharge_at(ledger, _at(event[1]), amounts)
+def _opened(auto) -> cc.Ledger:
+    ledger = cc.open_ledger()
+    set_agreement_at(ledger, _at(0), "MOSA")
+    _order(ledger, ("auto", 0, auto))
+    return ledger
+
+
+def _order(ledger, event) -> None:
+    """A purchase, an auto-recharge change or an agreement switch, when it happens (refused ones change nothing,
+    in both ledgers alike: an MCA tenant cannot buy or turn auto-recharge on)."""
+    kind, at = event[0], _at(event[1])
+    try:
+        if kind == "fund":
+            ledger.add_funds(Decimal(event[2]) / 100, at=at, order_id=event[3])
+        elif kind == "agreement":
+            set_agreement_at(ledger, at, event[2])
+        else:
+            amounts = event[2] and (Decimal(event[2][0]) / 100, Decimal(event[2][1]) / 100)
+            set_auto_recharge_at(ledger, at, amounts)
+    except cc.NotAllowedForAgreement:
+        pass
 
 
 NET = {
@@ -243,6 +271,8 @@ def test_any_arrival_order_ends_where_the_per_call_reference_in_time_order_ends(
             assert got.balance(at) == want.balance(at), at
     blocked = "SELECT usage_id FROM entry WHERE kind = 'spend' GROUP BY usage_id HAVING sum(amount) <> 0 ORDER BY 1"
     assert got.store.query(blocked) == want.store.query(blocked)
+    arrears = "SELECT usage_id, sum(amount) FROM usage_in_arrears GROUP BY 1 HAVING sum(amount) <> 0 ORDER BY 1"
+    assert got.store.query(arrears) == want.store.query(arrears)
 
 
 # ---- the auto-recharge boundary: "balance is below" the trigger, strictly ------------------------------------

@@ -163,8 +163,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self._record()
 
     def _saved_now(self):
-        """Settings saved now take effect at the machine's clock (a spend is judged with the setting in force at
-        its time, and this machine's times are not the wall clock)."""
+        """Settings saved now take effect at the machine's clock (a spend is judged with the agreement and the
+        auto-recharge setting in force at its time, and this machine's times are not the wall clock)."""
         machine_now = self.now
 
         class Clock(datetime):
@@ -190,7 +190,8 @@ class LedgerMachine(RuleBasedStateMachine):
             with pytest.raises(cc.NotAllowedForAgreement):
                 self.ledger.set_agreement("MCA")
             return
-        self.ledger.set_agreement("MCA" if mca else "MOSA")
+        with self._saved_now():
+            self.ledger.set_agreement("MCA" if mca else "MOSA")
         self.model.mca = mca
 
     @rule()

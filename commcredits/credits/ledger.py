@@ -53,6 +53,15 @@ def auto_recharge_timeline(con) -> list[tuple[datetime, AutoRecharge]]:
     return [(at, AutoRecharge(True, amount, below) if on else AutoRecharge(False)) for at, on, amount, below in rows]
 
 
+def agreement_timeline(con) -> list[tuple[datetime, Agreement]]:
+    """Every agreement type recorded as (when it took effect, agreement), oldest first; MOSA before the first
+    save. A call is paid by the rules of the agreement in force at its time (rules.setting_at, docs/billing.md)."""
+    rows = con.execute("SELECT changed_at, agreement FROM agreement_change ORDER BY change_id").fetchall()
+    if not rows:
+        return [(datetime.min.replace(tzinfo=UTC), Agreement.MOSA)]
+    return [(at, Agreement(value)) for at, value in rows]
+
+
 # ---- when an operation may be recorded (tests widen FUTURE_TOLERANCE here) -----------------------------
 
 # Recorded operations happen now (or were recorded by a system a little earlier): a time more than a day
@@ -190,7 +199,7 @@ class Ledger:
             con.execute("INSERT INTO spend_outside_log VALUES ($1)", [key]).fetchall()
             open_lots = _open_lots(con, when)
             available = sum((r for _, r in open_lots), Decimal(0))
-            if current_agreement(con) is Agreement.MCA:
+            if setting_at(agreement_timeline(con), when)[1] is Agreement.MCA:
                 return self._spend_mca(con, when, key, value, open_lots, available)
             auto = setting_at(auto_recharge_timeline(con), when)[1]
             if available < value and auto.enabled and available < auto.below:

@@ -10,9 +10,11 @@ Rules kept from the per-call reference (`Ledger.spend`), which the property test
   records nothing, so expiries due only by a failed last call stay unrecorded, as in the reference;
 - a call the balance cannot cover, even after one recharge, is blocked: nothing is recorded, it stays
   unsettled and is listed in the report;
+- each call is paid by the agreement and auto-recharge setting in force at its time; while the tenant is on MCA
+  nothing is blocked or recharged: the lots pay what they can, the rest is billed in arrears (usage_in_arrears);
 - calls earlier than the ledger's last entry ("late": their log arrived after later entries) are taken at their
-  own time by settlement_late, which appends adjusting entries where that changes what was recorded (MCA
-  tenants: recorded at that last entry's time, in call order); the ledger never rewrites history;
+  own time by settlement_late, which appends adjusting entries (and arrears differences) where that changes
+  what was recorded; the ledger never rewrites history;
 - calls already in the ledger are skipped (a different amount for the same usage id counts as a conflict).
 """
 
@@ -29,7 +31,7 @@ import pyarrow as pa
 from ..errors import InvalidAmount
 from ..money import currency_exponent, quantize
 from ..store import named_sql
-from .ledger import Agreement, Ledger, auto_recharge_timeline, current_agreement
+from .ledger import Agreement, Ledger, agreement_timeline, auto_recharge_timeline
 from .settlement_engine import Engine
 from .settlement_late import resettle
 from .settlement_rows import decimal_array, insert_stamped, timestamps, write_chunk
@@ -180,15 +182,17 @@ def _order_calls(con, ledger: Ledger, given: bool) -> dict:
     return {"count": count, "late": late, "conflicts": conflicts, "known": known}
 
 
-def _new_engine(con, mca: bool, lots: dict | None = None, next_lot: int | None = None) -> Engine:
-    """The engine over the ledger's open lots (or `lots`), numbering entries and lots after the last ones."""
+def _new_engine(con, lots: dict | None = None, next_lot: int | None = None) -> Engine:
+    """The engine over the ledger's open lots (or `lots`), numbering entries and lots after the last ones, with
+    the agreement and auto-recharge timelines."""
     if lots is None:
         rows = con.execute(SQL["open_lots"], [con.execute("SELECT rollup_mark_now()").fetchall()[0][0]]).fetchall()
         lots = {key: np.array([r[i] for r in rows], np.int64) for i, key in enumerate(("id", "exp", "rem"))}
     next_entry, last_lot = con.execute(
         "SELECT (SELECT COALESCE(max(entry_id), 0) + 1 FROM entry), (SELECT COALESCE(max(lot_id), 0) + 1 FROM lot)"
     ).fetchall()[0]
-    return Engine(lots, next_entry, 0 if mca else (next_lot or last_lot), auto=[] if mca else _auto_timeline(con))
+    mca = [(epoch_us(at), agreement is Agreement.MCA) for at, agreement in agreement_timeline(con)]
+    return Engine(lots, next_entry, next_lot or last_lot, auto=_auto_timeline(con), mca=mca)
 
 
 def epoch_us(at: datetime) -> int:
@@ -205,11 +209,9 @@ def _auto_timeline(con) -> list[tuple[int, int | None, int | None]]:
 
 def _settle_late(con, ledger: Ledger, counts: dict) -> SettlementReport:
     """Some calls are older than the ledger's last entry: take every call at its own time (settlement_late)."""
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _settle_late AS SELECT usage_id, call_us AS t_us, cents FROM _settle_calls"
-    )
+    con.execute("CREATE OR REPLACE TEMP TABLE _settle_late AS SELECT usage_id, t_us, cents FROM _settle_calls")
     (t0,) = con.execute("SELECT min(t_us) FROM _settle_late").fetchall()[0]
-    done = resettle(con, lambda lots, next_lot: _new_engine(con, False, lots, next_lot), int(t0))
+    done = resettle(con, lambda lots, next_lot: _new_engine(con, lots, next_lot), int(t0))
     con.execute("DROP TABLE IF EXISTS _settle_late")
     money = lambda v: quantize(Decimal(int(v)) / CENT, ledger.currency)  # noqa: E731
     blocked = _blocked_frame([done["blocked"]], ledger.currency)
@@ -223,6 +225,8 @@ def _settle_late(con, ledger: Ledger, counts: dict) -> SettlementReport:
         forfeited=money(done["forfeited"]),
         blocked=len(blocked),
         blocked_amount=money(int(np.sum(done["blocked"][2]))),
+        billed_in_arrears=done["billed_in_arrears"],
+        arrears_amount=money(done["arrears_cents"]),
         late=int(counts["late"]),
         conflicts=int(counts["conflicts"]),
         max_recharges_per_day=int(busiest),
@@ -234,49 +238,38 @@ def _settle_staged(con, ledger: Ledger, given: bool) -> SettlementReport:
     """Settle the calls of _settle_input (usage_id, t_us, cents; any order; `given`: not the imported calls)
     inside the open transaction `con`."""
     counts = _order_calls(con, ledger, given)
-    mca = current_agreement(con) is Agreement.MCA
-    if counts["late"] and not mca:
+    if counts["late"]:
         return _settle_late(con, ledger, counts)
-    engine = _new_engine(con, mca)
+    engine = _new_engine(con)
     blocked, arrears = [], [0, 0]
     for start in range(0, counts["count"], CHUNK):
         if start:
             _commit_chunk(con)
         usage_ids, times, cents = _chunk(con, start, CHUNK)
-        if mca:
-            billed, owed = _arrears_chunk(con, engine, usage_ids, times, cents)
-            arrears = [arrears[0] + billed, arrears[1] + owed]
-            continue
-        engine.run(times, cents)  # each call with the auto-recharge setting of its time (Engine.segments)
-        write_chunk(con, engine, usage_ids, times, cents)
+        engine.run(times, cents)  # each call with the agreement and auto-recharge setting of its time
+        write_chunk(con, engine, usage_ids, times)
+        owed = engine.arrears()[1]
+        arrears = [arrears[0] + len(owed), arrears[1] + int(owed.sum())]
         if engine.blocked:
             blocked.append(_record_blocked(con, engine, usage_ids, times, cents))
         engine.reset_output()
     money = lambda v: quantize(Decimal(int(v)) / CENT, ledger.currency)  # noqa: E731
-    common = dict(
-        settled=engine.settled,
-        amount=money(engine.settled_cents),
-        expired_lots=engine.expired,
-        forfeited=money(engine.forfeited_cents),
-        late=int(counts["late"]),
-        conflicts=int(counts["conflicts"]),
-    )
-    if mca:
-        return SettlementReport(
-            **common,
-            billed_in_arrears=arrears[0],
-            arrears_amount=money(arrears[1]),
-            blocked_calls=pd.DataFrame({"usage_id": [], "start_at": [], "charge": []}),
-        )
     blocked_calls = _blocked_frame(blocked, ledger.currency)
     (busiest,) = con.execute(SQL["busiest_recharge_day"]).fetchall()[0]
     return SettlementReport(
-        **common,
-        max_recharges_per_day=int(busiest),
+        settled=engine.settled,
+        amount=money(engine.settled_cents),
         recharges=engine.recharges,
         recharged=money(engine.recharged_cents),
+        expired_lots=engine.expired,
+        forfeited=money(engine.forfeited_cents),
         blocked=len(blocked_calls),
         blocked_amount=money(sum(int(p[2].sum()) for p in blocked)),
+        late=int(counts["late"]),
+        conflicts=int(counts["conflicts"]),
+        billed_in_arrears=arrears[0],
+        arrears_amount=money(arrears[1]),
+        max_recharges_per_day=int(busiest),
         blocked_calls=blocked_calls,
     )
 
@@ -325,25 +318,3 @@ def _chunk(con, start: int, size: int) -> tuple[pa.Array, np.ndarray, np.ndarray
         "SELECT usage_id, t_us, cents FROM _settle_calls LIMIT $1 OFFSET $2", params=[size, start]
     ).to_arrow_table()
     return table["usage_id"].combine_chunks(), table["t_us"].to_numpy(), table["cents"].to_numpy()
-
-
-def _arrears_chunk(con, engine: Engine, usage_ids, times, cents) -> tuple[int, int]:
-    """MCA, one chunk of calls: the remaining lots pay first, the rest is billed in arrears (Engine.run_arrears).
-    Returns (calls billed in arrears, their cents)."""
-    drawn = engine.run_arrears(times, cents)
-    write_chunk(con, engine, usage_ids, times, drawn)
-    engine.reset_output()
-    owed = cents - drawn
-    billed = np.flatnonzero(owed > 0)
-    if len(billed):
-        insert_stamped(
-            con,
-            "usage_in_arrears",
-            {
-                "usage_id": usage_ids.take(pa.array(billed)),
-                "occurred_at": timestamps(times[billed]),
-                "amount": decimal_array(owed[billed]),
-            },
-            "ORDER BY occurred_at, usage_id",
-        )
-    return len(billed), int(owed[billed].sum())

@@ -10,8 +10,10 @@ balance back to the trigger; such calls are stepped one at a time by exactly the
 blocked calls are skipped in one vectorised step. So the Python loop runs once per batch, per lot expiry, per
 auto-recharge setting change and per exceptional call, never once per ordinary call.
 
-Each call is judged with the auto-recharge setting in force at its time (`auto`, a timeline of changes; R and T
-above are constant between two changes, so runs stop at each change and the closed form starts again).
+Each call is judged with the auto-recharge setting and the agreement in force at its time (`auto` and `mca`,
+timelines of changes; R and T above are constant between two changes, so runs stop at each change and the closed
+form starts again). While the tenant is on MCA no call is blocked and nothing recharges: the lots pay what they
+can and the rest of each call is billed in arrears (`_run_arrears`).
 
 The engine is pure: numpy state in, numpy rows out (settlement_rows writes them).
 """
@@ -42,9 +44,18 @@ def expiry_us(times_us: np.ndarray) -> np.ndarray:
 class Engine:
     """FIFO settlement state and the rows it produces (numpy chunks, written and forgotten after each chunk of calls)."""
 
-    def __init__(self, lots: dict, next_entry: int, next_lot: int, *, auto: list[tuple[int, int | None, int | None]]):
+    def __init__(
+        self,
+        lots: dict,
+        next_entry: int,
+        next_lot: int,
+        *,
+        auto: list[tuple[int, int | None, int | None]],
+        mca: list[tuple[int, bool]] = (),
+    ):
         """`auto`: the auto-recharge setting as (from µs, recharge cents, trigger cents; None when off) in time
-        order; the first one also holds before its time (rules.setting_at)."""
+        order; `mca`: whether the tenant is on MCA, as (from µs, on MCA); the first row of each also holds before
+        its time (rules.setting_at)."""
         # the FIFO: lots with money left, in lot id order; lots drawn to zero leave it (else every step would
         # walk thousands of empty lots) but still expire, with a remainder of 0
         self.drained_ids = self.drained_exp = np.zeros(0, np.int64)
@@ -52,12 +63,15 @@ class Engine:
         self.next_entry, self.next_lot = int(next_entry), int(next_lot)
         self.timeline = auto or [(0, None, None)]
         self.recharge, self.trigger = self.timeline[0][1:]
+        self.mca_timeline = list(mca) or [(0, False)]
+        self.mca = self.mca_timeline[0][1]
         self.pending: list[tuple[int, int, int]] = []  # (lot_id, expires_at, remainder): due, not recorded
         self.blocked: list = []
         self.settled = self.settled_cents = self.recharges = self.recharged_cents = 0
         self.expired = self.forfeited_cents = 0
         # output chunks
-        self.spend_chunks: list[tuple] = []  # (call_idx, entry_id)
+        self.spend_chunks: list[tuple] = []  # (call_idx, entry_id, cents drawn)
+        self.arrears_chunks: list[tuple] = []  # (call_idx, cents billed in arrears): MCA
         self.recharge_chunks: list[tuple] = []  # (call_idx, lot_id, entry_id, before flag, expires_at)
         self.recharge_cents_chunks: list[np.ndarray] = []  # each recharge lot's amount, in recharge_rows order
         self.alloc_chunks: list[tuple] = []  # (entry_id, lot_id, cents)
@@ -66,7 +80,7 @@ class Engine:
     def reset_output(self) -> None:
         """Forget the rows already written (the state carries on to the next chunk of calls)."""
         self.spend_chunks, self.recharge_chunks, self.alloc_chunks, self.expiry_rows, self.blocked = [], [], [], [], []
-        self.recharge_cents_chunks = []
+        self.recharge_cents_chunks, self.arrears_chunks = [], []
 
     @property
     def auto(self) -> bool:
@@ -117,29 +131,33 @@ class Engine:
         soonest = [int(e.min()) for e in (self.exp, self.drained_exp if drained else ()) if len(e)]
         return min(soonest, default=np.iinfo(np.int64).max)
 
-    # -- the auto-recharge setting in force --
+    # -- the settings in force --
 
     def segments(self, times: np.ndarray, start: int = 0, stop: int | None = None) -> list[tuple[int, int]]:
-        """Calls [start, stop) cut where the auto-recharge setting changes: within a piece every call is judged
-        with one setting (a call at the instant of a change takes the new one)."""
+        """Calls [start, stop) cut where the auto-recharge setting or the agreement changes: within a piece every
+        call is judged with one setting (a call at the instant of a change takes the new one)."""
         stop = len(times) if stop is None else stop
-        changes = np.array([at for at, _, _ in self.timeline[1:]], np.int64)
+        changes = np.array([row[0] for row in self.timeline[1:] + self.mca_timeline[1:]], np.int64)
         cuts = np.clip(np.searchsorted(times[start:stop], changes, side="left") + start, start, stop)
         bounds = np.unique(np.concatenate(([start], cuts, [stop])))
         return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
     def use_setting_at(self, t: int) -> None:
-        """Judge the next calls with the setting in force at `t` (µs)."""
+        """Judge the next calls with the settings in force at `t` (µs)."""
         self.recharge, self.trigger = setting_at(self.timeline, t)[1:]
+        self.mca = setting_at(self.mca_timeline, t)[1]
 
     # -- running the calls --
 
     def run(self, times: np.ndarray, cents: np.ndarray, start: int = 0, stop: int | None = None) -> None:
         """Settle calls [start, stop) of `times`/`cents` (in call order); the rows refer to positions in them.
-        Each piece between auto-recharge setting changes runs with its own setting."""
+        Each piece between setting changes runs with its own settings."""
         for a, b in self.segments(times, start, stop):
             self.use_setting_at(int(times[a]))
-            self._run_piece(times, cents, a, b)
+            if self.mca:
+                self._run_arrears(times, cents, a, b)
+            else:
+                self._run_piece(times, cents, a, b)
 
     def _run_piece(self, times: np.ndarray, cents: np.ndarray, start: int, n: int) -> None:
         pos, width = start, MIN_BATCH
@@ -245,7 +263,7 @@ class Engine:
         lo, hi, ids, new_ids = self._money_space(made)
         spent = np.cumsum(c)
         self._allocate(spend_entry, lo, hi, ids, spent, c)
-        self.spend_chunks.append((call_idx, spend_entry))
+        self.spend_chunks.append((call_idx, spend_entry, c))
         if made:
             self._record_recharges(call_idx, call_entry, spend_entry, before, after, new_ids, lot_exp)
         # new state
@@ -317,16 +335,15 @@ class Engine:
         self.recharge_chunks.append((calls[order], new_ids[lot_no[order]], entry[order], flag[order], lot_exp))
         self.recharge_cents_chunks.append(np.full(len(order), self.recharge, np.int64))
 
-    def run_arrears(self, times: np.ndarray, cents: np.ndarray) -> np.ndarray:
-        """MCA: the remaining lots pay first (FIFO, expiring as before, no recharge); returns what each call drew
-        (the rest is billed in arrears). Every call succeeds, so each lot due by a call is recorded by the first
-        call reaching it. One vectorised step per stretch between lot expiries."""
-        drawn = np.zeros(len(times), np.int64)
-        pos, n = 0, len(times)
+    def _run_arrears(self, times: np.ndarray, cents: np.ndarray, start: int, n: int) -> None:
+        """MCA, calls [start, n): the remaining lots pay first (FIFO, expiring as before, no recharge), the rest of
+        each call is billed in arrears (arrears_chunks). Every call succeeds, so each lot due by a call is recorded
+        by the first call reaching it. One vectorised step per stretch between lot expiries."""
+        pos = start
         while pos < n:
             self.expire_due(int(times[pos]))
             self._flush_expiries()  # recorded by this call whatever it draws
-            end = int(np.searchsorted(times, self.next_expiry(), side="left"))
+            end = min(n, int(np.searchsorted(times, self.next_expiry(), side="left")))
             c = cents[pos:end]
             spent = np.cumsum(c)
             b = self.balance()
@@ -334,19 +351,27 @@ class Engine:
             part = np.minimum(spent, b) - np.minimum(spent - c, b)
             m = int(np.count_nonzero(part))  # a prefix: the calls before the lots ran dry
             if m:
-                drawn[pos : pos + m] = part[:m]
                 self._commit(
                     np.arange(pos, pos + m), times[pos : pos + m], part[:m], np.zeros(m, bool), np.zeros(m, bool), None
                 )
+            owed = np.flatnonzero(c > part)
+            if len(owed):
+                self.arrears_chunks.append((pos + owed, (c - part)[owed]))
             pos = end
-        return drawn
 
     # -- flattened output --
 
     def spends(self):
+        """(call positions, entry ids, cents drawn) of the spends, in entry order."""
         if not self.spend_chunks:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
         return tuple(np.concatenate(parts) for parts in zip(*self.spend_chunks))
+
+    def arrears(self):
+        """(call positions, cents billed in arrears) of the MCA calls the lots could not pay in full."""
+        if not self.arrears_chunks:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return tuple(np.concatenate(parts) for parts in zip(*self.arrears_chunks))
 
     def recharge_cents(self) -> np.ndarray:
         """Each recharge lot's amount (the setting in force at its call), in recharge_rows order."""

@@ -14,8 +14,11 @@ entry appended now (`recorded_at`), at the time it is about (`occurred_at`):
 So `balance(at)` sums to what it would be had every log come on time, and what the ledger said before stays
 readable from entries recorded by then (`Ledger.balance(at, known_at=...)`).
 
-The work grows with what happened since t0 (calls, lots alive then), not with the whole ledger. MCA tenants
-keep recording a late call at the ledger's last entry (docs/billing.md says why).
+While the tenant was on MCA (at the call's time) the replay bills in arrears what the lots could not pay; each
+call's difference from what usage_in_arrears holds is one more row there (negative when a call now draws more
+from the lots), so the rows of a call always sum to what it is billed in arrears.
+
+The work grows with what happened since t0 (calls, lots alive then), not with the whole ledger.
 """
 
 from __future__ import annotations
@@ -55,11 +58,12 @@ def resettle(con, engine_for, t0: int) -> dict:
     usage_ids = calls["usage_id"].combine_chunks()
     times, cents = calls["t_us"].to_numpy(), calls["cents"].to_numpy()
     _replay(con, engine, times, cents, t0)
-    reference = _reference_rows(engine, usage_ids, times, cents, next_lot)
+    reference = _reference_rows(engine, usage_ids, times, next_lot)
     blocked = usage_ids.take(pa.array(np.concatenate(engine.blocked))) if engine.blocked else pa.array([], pa.string())
     blocked_times = times[np.concatenate(engine.blocked)] if engine.blocked else np.zeros(0, np.int64)
     blocked_cents = cents[np.concatenate(engine.blocked)] if engine.blocked else np.zeros(0, np.int64)
     counts = _append_differences(con, reference, t0)
+    counts |= _append_arrears_differences(con, engine, usage_ids, times, t0)
     _note_blocked(con, blocked, blocked_times, blocked_cents)
     return {**counts, "blocked": (blocked, blocked_times, blocked_cents)}
 
@@ -95,10 +99,10 @@ def _replay(con, engine: Engine, times: np.ndarray, cents: np.ndarray, t0: int) 
     engine.close(max(int(last or 0), int(times[-1]) if len(times) else 0))
 
 
-def _reference_rows(engine: Engine, usage_ids: pa.Array, times, cents, next_lot: int) -> dict:
+def _reference_rows(engine: Engine, usage_ids: pa.Array, times, next_lot: int) -> dict:
     """What the ledger holds from t0 on had everything come in time order: one row per (entry key, lot) with
     the cents moved, the entry's kind and time, and its call (spends) or new recharge lot (placeholder id)."""
-    spend_call, spend_entry = engine.spends()
+    spend_call, spend_entry, _ = engine.spends()
     a_entry, a_lot, a_cents = engine.allocations()
     call_of = dict(zip(spend_entry.tolist(), spend_call.tolist()))
     idx = np.array([call_of[e] for e in a_entry.tolist()], np.int64)
@@ -183,6 +187,30 @@ def _append_differences(con, reference: dict, t0: int) -> dict:
         "expired_lots": int(expired),
         "forfeited": int(forfeited or 0),
     }
+
+
+def _append_arrears_differences(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray, t0: int) -> dict:
+    """MCA: append to usage_in_arrears, per call from t0 on, what the replay bills in arrears less what is recorded.
+    Returns the new calls billed in arrears and the change in what is billed in arrears (cents)."""
+    owed_call, owed_cents = engine.arrears()
+    con.register(
+        "_late_arrears",
+        pa.table(
+            {
+                "usage_id": usage_ids.take(pa.array(owed_call, pa.int64())),
+                "occurred_us": times[owed_call],
+                "cents": owed_cents,
+            }
+        ),
+    )
+    try:
+        con.execute(SQL["arrears_differences"], [t0])
+        con.execute(SQL["insert_arrears_differences"], [datetime.now(UTC)]).fetchall()
+        (calls, changed) = con.execute(SQL["arrears_counts"]).fetchall()[0]
+    finally:
+        con.unregister("_late_arrears")
+        con.execute("DROP TABLE IF EXISTS _late_arrears_diff")
+    return {"billed_in_arrears": int(calls), "arrears_cents": int(changed)}
 
 
 def _note_blocked(con, ids: pa.Array, times: np.ndarray, cents: np.ndarray) -> None:

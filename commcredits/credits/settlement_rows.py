@@ -41,12 +41,13 @@ def timestamps(us: np.ndarray) -> pa.Array:
     return pa.array(np.asarray(us, np.int64), pa.int64()).cast(pa.timestamp("us", tz="UTC"))
 
 
-def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray, cents: np.ndarray) -> None:
-    """Append the rows the engine produced for one chunk of calls (`usage_ids`, `times` in µs, `cents`)."""
+def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray) -> None:
+    """Append the rows the engine produced for one chunk of calls (`usage_ids`, `times` in µs): spends, recharges,
+    expiries and, for MCA calls, what is billed in arrears."""
     now = datetime.now(UTC)
     lots, recharge_entries, invoices, r_alloc = _recharge_tables(engine, usage_ids, times)
     expiry_entries, x_alloc = _expiry_tables(engine.expiry_rows)
-    spend_entries = _spend_entries(engine, usage_ids, times, cents)
+    spend_entries = _spend_entries(engine, usage_ids, times)
     a_entry, a_lot, a_cents = engine.allocations()
     # rows go in sorted here (Arrow), not by an ORDER BY in the INSERT: DuckDB keeps an Arrow scan's order. The
     # spends and their allocations (in call order already, each spend's lots in FIFO order) go in apart from the
@@ -67,6 +68,17 @@ def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray, cen
             con.execute(sql, [now] if "$1" in sql else []).fetchall()
         finally:
             con.unregister(name)
+    owed_call, owed_cents = engine.arrears()
+    if len(owed_call):
+        insert_stamped(
+            con,
+            "usage_in_arrears",
+            {
+                "usage_id": usage_ids.take(pa.array(owed_call, pa.int64())),
+                "occurred_at": timestamps(times[owed_call]),
+                "amount": decimal_array(owed_cents),
+            },
+        )
 
 
 ENTRY_INSERT = "INSERT INTO entry BY NAME SELECT *, $1 AS recorded_at FROM _s_entry"
@@ -152,8 +164,8 @@ def _expiry_tables(rows: list[tuple]):
     return entries, _allocation_table(x_entry, x_lot, -x_rem)
 
 
-def _spend_entries(engine: Engine, usage_ids: pa.Array, times: np.ndarray, cents: np.ndarray) -> pa.Table:
-    spend_call, spend_entry = engine.spends()
+def _spend_entries(engine: Engine, usage_ids: pa.Array, times: np.ndarray) -> pa.Table:
+    spend_call, spend_entry, spend_cents = engine.spends()
     every_call = len(spend_call) == len(usage_ids) and np.array_equal(spend_call, np.arange(len(spend_call)))
     # usually every call of the chunk was paid, in order: no copy of a million ids then
     spend_ids = usage_ids if every_call else usage_ids.take(pa.array(spend_call, pa.int64()))
@@ -161,7 +173,7 @@ def _spend_entries(engine: Engine, usage_ids: pa.Array, times: np.ndarray, cents
         spend_entry,
         times[spend_call],
         "spend",
-        decimal_array(-cents[spend_call]),
+        decimal_array(-spend_cents),
         pa.nulls(len(spend_entry), pa.string()),  # a spend's key is its usage_id (sql/ledger_schema.sql)
         pa.nulls(len(spend_entry), pa.int64()),
         spend_ids,

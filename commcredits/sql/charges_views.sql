@@ -86,7 +86,9 @@ drawn AS (  -- a call's spend plus any adjusting entries (a late call may revers
     WHERE kind = 'spend' AND (NOT attention_only OR usage_id IN (SELECT usage_id FROM blocked_call))
     GROUP BY usage_id HAVING sum(amount) <> 0
 ),
-arrears AS (SELECT usage_id, amount AS arrears FROM usage_in_arrears),
+arrears AS (  -- a call's rows sum to what it is billed in arrears (a late call may change it: then one more row)
+    SELECT usage_id, sum(amount) AS arrears FROM usage_in_arrears GROUP BY usage_id HAVING sum(amount) <> 0
+),
 estimates AS (  -- the rate card's estimate of the rows Microsoft sent without a charge (usually few: read only those)
     SELECT usage_id, charge FROM call_charge WHERE method NOT IN ('as_is', 'operator')
 ),

@@ -60,11 +60,14 @@ SELECT lot_id, purchased_at, expires_at, amount, source, order_id
 FROM lot WHERE order_id = $1 AND source = 'order';
 
 -- name: recorded_spend
--- A usage id ($1) already recorded: its spend entry (not an adjusting one) and the total charged, including the
--- part an MCA tenant is billed in arrears; no row when the id is new.
-SELECT max(entry_id), sum(amount) FROM (
-    SELECT entry_id, -amount AS amount FROM entry WHERE kind = 'spend' AND adjusts IS NULL AND usage_id = $1
-    UNION ALL SELECT NULL, amount FROM usage_in_arrears WHERE usage_id = $1)
+-- A usage id ($1) already recorded: its spend entry (not an adjusting one) and the total charged: what its entries
+-- drew (net of adjustments) plus what an MCA tenant is billed for it in arrears, or, for a call a late one reversed
+-- (nothing drawn now), what its spend first drew. No row when the id is new.
+SELECT max(entry_id) FILTER (WHERE original),
+       CASE WHEN sum(amount) <> 0 THEN sum(amount) ELSE sum(amount) FILTER (WHERE original) END
+FROM (
+    SELECT entry_id, -amount AS amount, adjusts IS NULL AS original FROM entry WHERE kind = 'spend' AND usage_id = $1
+    UNION ALL SELECT NULL, amount, false FROM usage_in_arrears WHERE usage_id = $1)
 HAVING count(*) > 0;
 
 -- name: entry_allocations

@@ -55,16 +55,21 @@ WHERE source = 'order' AND purchased_at >= to_timestamp(0) + to_microseconds($1)
 ORDER BY purchased_at, lot_id;
 
 -- name: calls_from
--- Every call from t0 on, each once, in call order: those the ledger holds (net of adjustments), the new ones
--- (_settle_late), and those blocked before (the balance may pay them now).
+-- Every call from t0 on, each once, in call order, at its full charge: those the ledger holds (their spends net of
+-- adjustments, plus what usage_in_arrears bills for them on MCA), the new ones (_settle_late), and those blocked
+-- before (the balance may pay them now).
 SELECT usage_id, t_us, cents FROM (
     SELECT *, row_number() OVER (PARTITION BY usage_id ORDER BY rank) AS n FROM (
-        SELECT usage_id, epoch_us(min(call_at)) AS t_us, (-sum(amount) * 100)::BIGINT AS cents, 0 AS rank
-        FROM entry
-        -- a spend is recorded at its call's time or later (occurred_at >= call_at): the first test skips row groups
-        WHERE occurred_at >= to_timestamp(0) + to_microseconds($1)
-          AND kind = 'spend' AND call_at >= to_timestamp(0) + to_microseconds($1)
-        GROUP BY usage_id HAVING sum(amount) <> 0
+        SELECT usage_id, epoch_us(min(call_at)) AS t_us, (sum(charged) * 100)::BIGINT AS cents, 0 AS rank
+        FROM (
+            SELECT usage_id, call_at, -amount AS charged FROM entry
+            -- a spend is recorded at its call's time or later (occurred_at >= call_at): the first test skips row groups
+            WHERE occurred_at >= to_timestamp(0) + to_microseconds($1)
+              AND kind = 'spend' AND call_at >= to_timestamp(0) + to_microseconds($1)
+            UNION ALL
+            SELECT usage_id, occurred_at, amount FROM usage_in_arrears
+            WHERE occurred_at >= to_timestamp(0) + to_microseconds($1))
+        GROUP BY usage_id HAVING sum(charged) <> 0
         UNION ALL SELECT usage_id, t_us, cents, 1 FROM _settle_late
         UNION ALL SELECT usage_id, epoch_us(start_at), (charge * 100)::BIGINT, 2 FROM blocked_call
         WHERE start_at >= to_timestamp(0) + to_microseconds($1)))
@@ -161,3 +166,28 @@ SELECT count(*) FILTER (WHERE kind = 'spend' AND NOT known), -sum(cents) FILTER 
        count(*) FILTER (WHERE kind = 'recharge' AND NOT known), sum(cents) FILTER (WHERE kind = 'recharge' AND NOT known),
        count(*) FILTER (WHERE kind = 'expiry' AND NOT known), -sum(cents) FILTER (WHERE kind = 'expiry')
 FROM _late_entries;
+
+-- name: arrears_differences
+-- MCA: per call from t0 ($1) on, what the replay bills in arrears (_late_arrears, cents) less what usage_in_arrears
+-- holds for it (its rows sum to what it is billed); the call's time for each difference.
+CREATE OR REPLACE TEMP TABLE _late_arrears_diff AS
+WITH recorded AS (
+    SELECT usage_id, epoch_us(min(occurred_at)) AS occurred_us, sum((amount * 100)::BIGINT) AS cents
+    FROM usage_in_arrears WHERE occurred_at >= to_timestamp(0) + to_microseconds($1)
+    GROUP BY usage_id
+)
+SELECT usage_id, coalesce(r.occurred_us, c.occurred_us) AS occurred_us,
+       coalesce(r.cents, 0) - coalesce(c.cents, 0) AS delta
+FROM _late_arrears r FULL JOIN recorded c USING (usage_id)
+WHERE coalesce(r.cents, 0) <> coalesce(c.cents, 0);
+
+-- name: insert_arrears_differences
+-- One new usage_in_arrears row per difference, recorded now ($1), at its call's time.
+INSERT INTO usage_in_arrears
+SELECT usage_id, to_timestamp(0) + to_microseconds(occurred_us), (delta * 0.01)::DECIMAL(18, 2), $1
+FROM _late_arrears_diff ORDER BY occurred_us, usage_id;
+
+-- name: arrears_counts
+-- The new calls (_settle_late) billed in arrears, and the change in what is billed in arrears (cents).
+SELECT (SELECT count(*) FROM _late_arrears WHERE usage_id IN (SELECT usage_id FROM _settle_late)),
+       (SELECT coalesce(sum(delta), 0) FROM _late_arrears_diff);

@@ -1,0 +1,105 @@
+"""Late call logs on a Microsoft Customer Agreement (MCA): a late call is paid at its own time too. The lots alive
+then pay first, what they cannot pay is billed in arrears, and the calls after it are corrected by appended rows
+(an adjusting spend entry, one more usage_in_arrears row); a call made before the switch to MCA keeps the rules it
+was made under (issue 24)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from test_late_calls import NOW, calls_frame, set_agreement_at
+
+import commcredits as cc
+from commcredits.credits.settlement import settle
+
+D = Decimal
+
+
+def arrears(ledger) -> list[tuple]:
+    """Every usage_in_arrears row: (usage id, call time, amount), as recorded."""
+    return ledger.store.query("SELECT usage_id, occurred_at, amount FROM usage_in_arrears ORDER BY recorded_at, 1")
+
+
+def paid(ledger, usage_id: str) -> tuple:
+    """(drawn from credits, billed in arrears or None, blocked) of a call, net of every row recorded for it."""
+    return ledger.store.query(
+        """SELECT coalesce((SELECT -sum(amount) FROM entry WHERE kind = 'spend' AND usage_id = $1), 0),
+                  (SELECT sum(amount) FROM usage_in_arrears WHERE usage_id = $1),
+                  $1 IN (SELECT usage_id FROM blocked_call)""",
+        [usage_id],
+    )[0]
+
+
+def mca_ledger(funds: str, bought_days_ago: float, switched_days_ago: float) -> cc.Ledger:
+    """A tenant that bought `funds` while on MOSA, then switched to MCA."""
+    ledger = cc.open_ledger()
+    set_agreement_at(ledger, NOW - timedelta(days=bought_days_ago + 1), "MOSA")
+    ledger.add_funds(funds, at=NOW - timedelta(days=bought_days_ago), order_id="A")
+    set_agreement_at(ledger, NOW - timedelta(days=switched_days_ago), "MCA")
+    return ledger
+
+
+def test_an_mca_late_call_draws_the_lot_first_and_the_later_call_is_billed_in_arrears_instead():
+    ledger = mca_ledger("10.00", bought_days_ago=30, switched_days_ago=20)
+    later, earlier = NOW - timedelta(days=5), NOW - timedelta(days=7)
+    settle(ledger, calls=calls_frame([("later", later, "8.00")]))
+    recorded = ledger.store.query("SELECT * FROM entry ORDER BY entry_id")
+    report = settle(ledger, calls=calls_frame([("earlier", earlier, "5.00")]))
+    # "earlier" was made first: the lot pays all of it, and "later" now finds 5.00 of its 8.00
+    assert report.late == 1 and report.settled == 1 and report.amount == D("5.00")
+    assert report.billed_in_arrears == 0 and report.arrears_amount == D("3.00")  # the change: later's 3.00
+    assert paid(ledger, "earlier") == (D("5.00"), None, False)
+    assert paid(ledger, "later") == (D("5.00"), D("3.00"), False)
+    assert arrears(ledger) == [("later", later, D("3.00"))]
+    assert ledger.store.query("SELECT kind, amount, adjusts, call_at FROM entry WHERE adjusts IS NOT NULL") == [
+        ("spend", D("3.00"), "usage:later", later)
+    ]
+    assert ledger.store.query("SELECT * FROM entry ORDER BY entry_id")[: len(recorded)] == recorded
+    assert ledger.balance(NOW) == D("0.00")
+    again = settle(ledger, calls=calls_frame([("earlier", earlier, "5.00"), ("later", later, "8.00")]))
+    assert (again.settled, again.conflicts, again.late, len(arrears(ledger))) == (0, 0, 0, 1)
+    with pytest.raises(cc.IdempotencyConflict):  # the per-call API sees each call at its full charge
+        ledger.spend("7.00", at=NOW, usage_id="later")
+
+
+def test_an_mca_late_call_from_before_a_lot_expired_is_paid_by_it_and_the_expiry_forfeits_less():
+    """The issue's scenario on MCA: the lot bought 12 months and 3 days ago pays a call made 4 days ago."""
+    ledger = mca_ledger("10.00", bought_days_ago=365 + 3, switched_days_ago=300)
+    after_expiry = NOW - timedelta(days=1)
+    first = settle(ledger, calls=calls_frame([("after", after_expiry, "4.00")]))
+    assert first.forfeited == D("10.00") and first.arrears_amount == D("4.00")
+    report = settle(ledger, calls=calls_frame([("late", NOW - timedelta(days=4), "6.00")]))
+    assert report.forfeited == D("-6.00") and report.arrears_amount == D("0.00")
+    assert paid(ledger, "late") == (D("6.00"), None, False)
+    assert paid(ledger, "after") == (D("0.00"), D("4.00"), False)
+    lot = ledger.lots().set_index("order_id").loc["A"]
+    assert (lot["spent"], lot["forfeited"]) == (D("6.00"), D("4.00"))
+
+
+def test_a_late_call_from_before_the_switch_to_mca_is_blocked_by_the_rules_it_was_made_under():
+    """MOSA with 2.00 left and auto-recharge off: a 5.00 call cannot be paid, so it is blocked (not billed in
+    arrears), even though the tenant is on MCA by the time its log arrives. One made after the switch is."""
+    ledger = mca_ledger("2.00", bought_days_ago=30, switched_days_ago=10)
+    settle(ledger, calls=calls_frame([("after-switch", NOW - timedelta(days=8), "1.00")]))
+    report = settle(
+        ledger,
+        calls=calls_frame(
+            [("before-switch", NOW - timedelta(days=15), "5.00"), ("late", NOW - timedelta(days=9), "4.00")]
+        ),
+    )
+    assert list(report.blocked_calls["usage_id"]) == ["before-switch"]
+    assert paid(ledger, "before-switch") == (D("0.00"), None, True)
+    # "late" (made on MCA) takes the 2.00 left and 2.00 goes to arrears; "after-switch" now finds nothing left
+    assert paid(ledger, "late") == (D("2.00"), D("2.00"), False)
+    assert paid(ledger, "after-switch") == (D("0.00"), D("1.00"), False)
+    assert report.billed_in_arrears == 1 and report.arrears_amount == D("3.00")
+
+
+def test_the_per_call_ledger_judges_a_call_by_the_agreement_in_force_at_its_time():
+    ledger = mca_ledger("2.00", bought_days_ago=30, switched_days_ago=10)
+    with pytest.raises(cc.InsufficientCredits):  # made while on MOSA: refused, nothing recorded
+        ledger.spend("5.00", at=NOW - timedelta(days=15), usage_id="before-switch")
+    ledger.spend("5.00", at=NOW - timedelta(days=9), usage_id="after-switch")
+    assert arrears(ledger) == [("after-switch", NOW - timedelta(days=9), D("3.00"))]
