@@ -25,7 +25,7 @@ START = datetime(2024, 1, 1, tzinfo=UTC)
 
 ROWS = """
 INSERT INTO pstn_call (usage_id, call_id, user_id, user_principal_name, start_at, duration_seconds, charge, currency,
-                       call_type, license_capability, operator, source, imported_at)
+                       call_type, license_capability, operator, source, imported_at, id_key)
 SELECT 'row-' || i, 'call-' || i, 'user-' || (i % 5000), 'user' || (i % 5000) || '@contoso.com',
        TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_microseconds((hash(i) % 47304000000000)::BIGINT),
        60 + hash(i * 3) % 900,
@@ -35,7 +35,7 @@ SELECT 'row-' || i, 'call-' || i, 'user-' || (i % 5000), 'user' || (i % 5000) ||
        CASE WHEN hash(i * 11) % 100 = 0 THEN 'EUR' ELSE 'USD' END,
        'user_out', 'MCOPSTN1',
        CASE WHEN hash(i * 13) % 50 = 0 THEN 'Fabrikam Telecom' ELSE 'Microsoft' END,
-       'graph', now()
+       'graph', now(), hash('row-' || i)
 FROM range($1) t(i)
 """
 

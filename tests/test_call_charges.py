@@ -328,6 +328,7 @@ def test_a_call_recorded_before_its_log_arrived_is_never_drawn_twice(tmp_path):
     settle(ledger, calls=pd.DataFrame(given, columns=["usage_id", "start_at", "charge"]))
     with ledger.store.transaction() as con:  # a file written before the list existed: it is filled on opening
         con.execute("DROP TABLE spend_outside_log")
+        con.execute("DROP TABLE schema_applied")  # which older versions did not keep either
     ledger = cc.open_ledger(tmp_path / "ledger.duckdb")
     assert sorted(r[0] for r in ledger.store.query("SELECT usage_id FROM spend_outside_log")) == sorted(
         [by_hand["id"], from_table["id"]]
@@ -377,6 +378,31 @@ def test_mca_split_call_says_what_came_from_credits_and_what_is_billed_in_arrear
     lines = {label: (value, note) for label, value, note in settlement_lines(report, "USD", "en_US")}
     assert lines["Billed in arrears"][0] == "1 call" and lines["Billed in arrears"][1].startswith("$1.50")
     assert lines["Settled"][1] == "$1.00 paid from credits"
+
+
+def test_an_mca_late_log_moves_the_later_call_to_arrears_and_its_row_says_so():
+    """Call 2 was settled from the last 2.00; call 1's log (made before it) arrives late and takes that 2.00 first:
+    call 2 is now billed in arrears in full, and its row and the settlement report say so."""
+    ledger = funded(amount="2.00")
+    ledger.set_agreement("MCA")
+    cc.import_pstn_calls(ledger, [graph_row(2, charge="2.00")])
+    settle(ledger)
+    cc.import_pstn_calls(ledger, [graph_row(1, charge="2.00")])
+    report = settle(ledger)
+    assert report.late == 1 and report.arrears_amount == Decimal("2.00")
+    rows = cc.call_charges(ledger).set_index("usage_id")
+    first, second = rows.iloc[0], rows.iloc[1]
+    assert (first["credits_drawn"], second["credits_drawn"], second["billed_in_arrears"]) == (
+        Decimal("2.00"),
+        Decimal("0.00"),
+        Decimal("2.00"),
+    )
+    assert second["reason"].endswith("billed in arrears (MCA): no credits left.")
+    from commcredits.ui.usage_words import settlement_lines
+
+    lines = {label: (value, note) for label, value, note in settlement_lines(report, "USD", "en_US")}
+    assert lines["Billed in arrears"][0] == "1 call" and lines["Billed in arrears"][1].startswith("$2.00")
+    assert "late calls moved" in lines["Billed in arrears"][1]
 
 
 def test_usage_and_overview_show_every_call_needing_attention_with_its_amount():

@@ -58,7 +58,7 @@ class SettlementReport:
     late: int = 0  # earlier than the ledger's last entry: taken at their own time with adjusting entries
     conflicts: int = 0  # usage id already settled with another amount: not settled again
     billed_in_arrears: int = 0  # MCA tenants: calls (or the part of a call) the remaining lots could not pay
-    arrears_amount: Decimal = Decimal(0)
+    arrears_amount: Decimal = Decimal(0)  # with late calls: the calls whose arrears changed, and the change
     max_recharges_per_day: int = 0  # most auto-recharges on one UTC day so far: more than 3 means too frequent
     blocked_calls: pd.DataFrame = field(default=None, repr=False, compare=False)
     by_status: dict = field(default_factory=dict)  # imported calls per call_charges status, after settling

@@ -191,7 +191,7 @@ def _append_differences(con, reference: dict, t0: int) -> dict:
 
 def _append_arrears_differences(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray, t0: int) -> dict:
     """MCA: append to usage_in_arrears, per call from t0 on, what the replay bills in arrears less what is recorded.
-    Returns the new calls billed in arrears and the change in what is billed in arrears (cents)."""
+    Returns how many calls' arrears changed and the change in what is billed in arrears (cents)."""
     owed_call, owed_cents = engine.arrears()
     con.register(
         "_late_arrears",

@@ -53,6 +53,7 @@ CREATE OR REPLACE VIEW balance_history AS
 SELECT occurred_at, entry_id, kind, amount AS change, balance_after AS balance
 FROM entries;
 
--- usage_billed_in_arrears: MCA usage.
+-- usage_billed_in_arrears: MCA usage, as recorded: a call's rows sum to what it is billed in arrears (a late call
+-- log that changes it appends the difference, at the call's time).
 CREATE OR REPLACE VIEW usage_billed_in_arrears AS
 SELECT usage_id, occurred_at, amount, recorded_at FROM usage_in_arrears;

@@ -188,6 +188,6 @@ SELECT usage_id, to_timestamp(0) + to_microseconds(occurred_us), (delta * 0.01):
 FROM _late_arrears_diff ORDER BY occurred_us, usage_id;
 
 -- name: arrears_counts
--- The new calls (_settle_late) billed in arrears, and the change in what is billed in arrears (cents).
-SELECT (SELECT count(*) FROM _late_arrears WHERE usage_id IN (SELECT usage_id FROM _settle_late)),
-       (SELECT coalesce(sum(delta), 0) FROM _late_arrears_diff);
+-- The calls whose arrears changed (a new late one billed in arrears, or a later call it moved to or from arrears),
+-- and the change in what is billed in arrears (cents).
+SELECT count(*), coalesce(sum(delta), 0) FROM _late_arrears_diff;

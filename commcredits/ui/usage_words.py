@@ -80,15 +80,11 @@ def settlement_lines(report: SettlementReport, currency: str, locale: str | None
         lines.append(
             ("Conflicts", calls(report.conflicts, locale), "already settled with another amount; left as they were")
         )
-    if report.billed_in_arrears:
-        lines.append(
-            (
-                "Billed in arrears",
-                calls(report.billed_in_arrears, locale),
-                f"{m(report.arrears_amount)}: "
-                "Microsoft Customer Agreement, invoiced later once the remaining credits are used up",
-            )
-        )
+    if report.billed_in_arrears or report.arrears_amount:
+        note = f"{m(report.arrears_amount)}: Microsoft Customer Agreement, invoiced later once the remaining credits are used up"
+        if report.late:
+            note += "; includes what the late calls moved to or from arrears for the calls made after them"
+        lines.append(("Billed in arrears", calls(report.billed_in_arrears, locale), note))
     return lines
 
 
