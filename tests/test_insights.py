@@ -87,6 +87,9 @@ def test_expiring_funds_and_the_part_likely_forfeited(ledger):
     assert busy.set_index("horizon_days").loc[30, "expiring"] == 0
     # at about 1.00 a day for 335 days, all 71.00 left on 2025-01-31 gets used before expiry
     assert busy.set_index("horizon_days").loc[365, "likely_forfeited"] == 0
+    # the Overview hands over the lots it read already: the same figures
+    given = insights.expiring_funds(ledger, as_of=as_of, lots=ledger.lots()).set_index("horizon_days")
+    pd.testing.assert_frame_equal(given, frame)
 
 
 def test_what_if_compares_auto_recharge_settings():

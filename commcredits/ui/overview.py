@@ -50,7 +50,7 @@ def overview_html(
         f"{attention_html(ledger, locale=locale, limit=5, more_hint=ALL_CALLS_HINT)}</div>"
     )
     details = (
-        f'<div class="cc-page"><h3 class="cc-section">Funds expiring soon</h3>{_expiring_table(ledger, now, locale)}'
+        f'<div class="cc-page"><h3 class="cc-section">Funds expiring soon</h3>{_expiring_table(ledger, now, locale, lots)}'
         f'<h3 class="cc-section">Funds not yet spent, by purchase (the oldest expires first and is spent first)</h3>'
         f"{_lots_table(open_lots, ledger.currency, locale)}"
         f'<h3 class="cc-section">Recent ledger entries</h3>{_entries_table(ledger, locale)}</div>'
@@ -117,8 +117,8 @@ def _readiness_line(ready) -> str:
     )
 
 
-def _expiring_table(ledger: Ledger, now: datetime, locale: str | None) -> str:
-    expiring = insights.expiring_funds(ledger, as_of=now)
+def _expiring_table(ledger: Ledger, now: datetime, locale: str | None, lots) -> str:
+    expiring = insights.expiring_funds(ledger, as_of=now, lots=lots)
     expiring["horizon_days"] = expiring["horizon_days"].map(lambda d: f"next {d} days")
     return fmt.html_table(
         expiring,

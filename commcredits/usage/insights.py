@@ -117,23 +117,28 @@ def runway(ledger: Ledger, *, days: int = BURN_WINDOW_DAYS, as_of: datetime | No
 
 
 def expiring_funds(
-    ledger: Ledger, *, horizons=(30, 60, 90), days: int = BURN_WINDOW_DAYS, as_of: datetime | None = None
+    ledger: Ledger,
+    *,
+    horizons=(30, 60, 90),
+    days: int = BURN_WINDOW_DAYS,
+    as_of: datetime | None = None,
+    lots: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per horizon (days): credits in lots expiring by then, and the part likely forfeited if spending
-    goes on at the burn rate of the last `days` days (FIFO: the oldest lot is used first)."""
+    goes on at the burn rate of the last `days` days (FIFO: the oldest lot is used first). `lots`: ledger.lots()
+    if read already (a page shows them too: thousands on a tenant that recharges daily)."""
     when = _as_of(ledger, as_of)
     burn = daily_burn(ledger, days=days, as_of=when)
     (last,) = ledger.store.query("SELECT max(occurred_at) FROM entry")[0]
     if last is None or when >= last:  # now: the lots view (kept in rollups) already holds every remainder
-        fresh_mark(ledger.store)
-        lots = ledger.store.query(
-            "SELECT lot_id, expires_at, remaining FROM lots WHERE NOT expired AND expires_at > $1 AND remaining > 0 "
-            "ORDER BY lot_id",
-            [when],
-        )
+        if lots is None:
+            fresh_mark(ledger.store)
+            lots = ledger.lots()
+        alive = lots[~lots["expired"] & (lots["expires_at"] > when) & (lots["remaining"] > 0)].sort_values("lot_id")
+        open_now = list(alive[["lot_id", "expires_at", "remaining"]].itertuples(index=False, name=None))
     else:
-        lots = _lots_as_of(ledger, when)
-    return _forfeits(ledger, lots, when, burn, horizons)
+        open_now = _lots_as_of(ledger, when)
+    return _forfeits(ledger, open_now, when, burn, horizons)
 
 
 def _lots_as_of(ledger: Ledger, when: datetime) -> list:
