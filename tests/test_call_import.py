@@ -118,6 +118,33 @@ def test_a_clean_json_lines_file_records_what_the_same_rows_as_a_graph_response_
     assert list(recorded[0]["usage_id"]) == ["r1", "r2", "r3"] and recorded[0]["charge"][0] == Decimal("1.360000")
 
 
+def test_text_padded_with_spaces_or_no_break_spaces_imports_trimmed_and_blank_values_count_as_missing(ledger):
+    """Values pasted from a spreadsheet carry spaces, sometimes no-break ones (U+00A0): trimmed as before, whichever
+    path trims them (numbers: ASCII spaces only); a start time of blanks is a missing one, a blank charge none."""
+    nbsp = "\u00a0"
+    rows = [
+        {
+            "id": f"{nbsp}p1{nbsp}",
+            "startDateTime": f" 2025-03-03T09:15:08Z{nbsp}",
+            "charge": " 0.25 ",
+            "currency": f" usd{nbsp}",
+            "usageCountryCode": f"{nbsp}gb",
+            "licenseCapability": "MCOPSTNPP ",
+        },
+        {"id": "p2\t", "startDateTime": "2025-03-03T10:00:00Z", "charge": "  ", "duration": " 60 "},
+        {"id": "p3", "startDateTime": f"  {nbsp} "},
+        {"id": "p4", "startDateTime": "2025-03-03T11:00:00Z", "charge": f"{nbsp}0.25"},  # not a number to DuckDB
+    ]
+    report = import_pstn_calls(ledger, rows)
+    assert report.imported == 2 and report.quarantined == 2
+    got = calls(ledger).set_index("usage_id")
+    assert list(got.index) == ["p1", "p2\t"]  # a tab is not trimmed (trim() strips spaces only)
+    assert got.loc["p1", "charge"] == Decimal("0.25") and got.loc["p1", "currency"] == "USD"
+    assert got.loc["p1", "usage_country_code"] == "GB" and got.loc["p1", "license_capability"] == "MCOPSTNPP"
+    assert pd.isna(got.loc["p2\t", "charge"]) and got.loc["p2\t", "duration_seconds"] == 60
+    assert sorted(quarantined_rows(ledger)["reason"]) == [f"charge is not a number: {nbsp}0.25", "missing start time"]
+
+
 def test_a_ledger_file_from_before_the_id_keys_still_imports_each_row_once(tmp_path):
     """Files written before pstn_call.id_key get it filled on open: re-importing their calls adds nothing."""
     path = tmp_path / "ledger.duckdb"

@@ -5,6 +5,7 @@
 -- needs no row of its own: view call_rating derives it from pstn_call; rating only places its callee number, once
 -- per new number (callee_country). Estimates are computed only for rows without a charge, stored in call_charge:
 -- for the months holding a new such row, since included minutes pool per month in call time order (rate).
+-- The calls flow through views into the one INSERT (each temp table of ~100k calls is another copy to write).
 
 -- name: rating_candidates
 -- Every call, with what rating does with it: 'operator' (another carrier's call), 'as_is' (Microsoft's charge)
@@ -41,28 +42,31 @@ SELECT (SELECT count(*) FROM pstn_call) - $rated - (SELECT count(*) FROM _rate_n
 -- Months whose estimates must be (re)computed: those of new rows without Microsoft's charge, or, when the
 -- estimates are stale (rate card, minutes, license counts or currency changed), of every such row.
 CREATE OR REPLACE TEMP TABLE _rate_months AS
-SELECT DISTINCT date_trunc('month', start_at) AS month
+SELECT DISTINCT utc_month(start_at) AS month
 FROM (SELECT start_at, reported FROM _rate_new WHERE charge IS NULL
       UNION ALL
       SELECT start_at, reported FROM _rating_candidates WHERE $stale AND charge IS NULL)
 WHERE reported = 'estimate'  -- charge IS NULL above: a filter on the column itself reaches the scan
 
+-- name: month_bounds
+-- From the first month to estimate to the end of the last, as constants a scan can skip row groups by.
+SELECT min(month)::TIMESTAMPTZ, (max(month) + INTERVAL 1 MONTH)::TIMESTAMPTZ FROM _rate_months
+
 -- name: forget_month_estimates
 DELETE FROM call_charge
-WHERE start_at >= (SELECT min(month) FROM _rate_months)
-  AND start_at < (SELECT max(month) FROM _rate_months) + INTERVAL 1 MONTH
-  AND date_trunc('month', start_at) IN (SELECT month FROM _rate_months)
+WHERE start_at >= $first AND start_at < $after AND utc_month(start_at) IN (SELECT month FROM _rate_months)
 
 -- name: rate_input
--- The calls to estimate: every call without a charge in those months (pools count the month's users). $first and
--- $after bound those months as constants, so DuckDB skips the other months' row groups (and every row group when
--- no month needs estimates: a day of calls Microsoft charged reads nothing here).
-CREATE OR REPLACE TEMP TABLE _rate_input AS
+-- The calls to estimate: every call without a charge in those months (pools count the month's users). {first} and
+-- {after} (TIMESTAMPTZ literals: a view takes no parameters) bound those months as constants, so DuckDB skips the
+-- other months' row groups (and every row group when no month needs estimates: a day of calls Microsoft charged
+-- reads nothing here).
+CREATE OR REPLACE TEMP VIEW _rate_input AS
 SELECT usage_id, start_at, call_type, license_capability, user_id, usage_country_code, tenant_country_code,
        callee_number, duration_seconds, destination_context, inventory_type
 FROM _rating_candidates
-WHERE start_at >= $first AND start_at < $after
-  AND date_trunc('month', start_at) IN (SELECT month FROM _rate_months)
+WHERE start_at >= {first} AND start_at < {after}
+  AND utc_month(start_at) IN (SELECT month FROM _rate_months)
   AND charge IS NULL AND reported = 'estimate'  -- the same rows: a filter on the column itself reaches the scan
 
 -- name: numbers_to_type
@@ -86,7 +90,8 @@ INSERT INTO callee_country SELECT number, destination_country FROM _number_count
 SELECT reported, count(*) FROM _rate_new WHERE reported <> 'estimate' GROUP BY reported
 
 -- name: rate
-CREATE OR REPLACE TEMP TABLE _rated AS
+-- The estimates of the calls in _rate_input, written straight into call_charge (after forget_month_estimates).
+INSERT INTO call_charge BY NAME
 WITH calls AS (
     SELECT c.usage_id, c.start_at, c.call_type, c.license_capability, c.user_id,
            coalesce(c.usage_country_code, c.tenant_country_code) AS usage_country,
@@ -97,11 +102,11 @@ WITH calls AS (
                           THEN 'domestic' ELSE 'international' END
                 WHEN lower(c.destination_context) = 'international' THEN 'international'
                 ELSE 'domestic' END AS scope,
-           date_trunc('month', c.start_at) AS month,
+           utc_month(c.start_at) AS month,
            -- Number Type / inventoryType names the tenant's number; without it, guess from the number dialled
            coalesce(regexp_matches(lower(c.inventory_type), 'toll[- ]?free'), i.number_type = 'toll_free', false)
                AS toll_free,
-           CASE WHEN c.call_type IN (SELECT unnest($outbound::VARCHAR[])) THEN 'outbound'
+           CASE WHEN list_contains($outbound::VARCHAR[], c.call_type) THEN 'outbound'
                 WHEN toll_free THEN 'toll_free_in'
                 WHEN c.license_capability = 'MCOPSTNPP' THEN 'outbound'
                 ELSE 'free' END AS kind,
@@ -109,7 +114,7 @@ WITH calls AS (
                                              c.usage_country_code, c.tenant_country_code) END AS toll_free_country
     FROM _rate_input c
     LEFT JOIN phone_destination d ON d.number = c.callee_number
-    LEFT JOIN phone_destination i ON i.number = c.callee_number AND c.call_type NOT IN (SELECT unnest($outbound::VARCHAR[]))
+    LEFT JOIN phone_destination i ON i.number = c.callee_number AND NOT list_contains($outbound::VARCHAR[], c.call_type)
 ),
 -- licensed users per call-record capability and usage country, from the imported tenant (audio conferencing
 -- dial-out appears in call records as MCOMEETADD)
@@ -154,14 +159,25 @@ drawn AS (
     UNION ALL
     SELECT p.*, 0 AS included_minutes FROM pooled p WHERE pool_minutes IS NULL
 ),
+rates AS (
+    -- the rate card in the estimate's currency, one row per destination and number type ('*': any type)
+    SELECT DISTINCT ON (destination_country, number_type) destination_country, number_type, price_per_minute,
+           connection_fee
+    FROM rate_card WHERE currency = $currency
+),
 priced AS (
+    -- a call's price: its destination's rate for its number type, else for any type ('*'); none: unrated
     SELECT d.*, minutes - included_minutes AS billable_minutes,
-           (SELECT r FROM rate_card r
-            WHERE r.currency = $currency
-              AND r.destination_country = CASE WHEN d.kind = 'toll_free_in' THEN d.toll_free_country ELSE d.destination_country END
-              AND r.number_type IN (CASE WHEN d.kind = 'toll_free_in' THEN 'toll_free' ELSE d.number_type END, '*')
-            ORDER BY r.number_type = '*' LIMIT 1) AS rate
-    FROM drawn d
+           CASE WHEN exact.number_type IS NOT NULL
+                THEN {'price_per_minute': exact.price_per_minute, 'connection_fee': exact.connection_fee}
+                WHEN any_type.number_type IS NOT NULL
+                THEN {'price_per_minute': any_type.price_per_minute, 'connection_fee': any_type.connection_fee}
+           END AS rate
+    FROM (SELECT *, CASE WHEN kind = 'toll_free_in' THEN toll_free_country ELSE destination_country END AS priced_country,
+                    CASE WHEN kind = 'toll_free_in' THEN 'toll_free' ELSE number_type END AS priced_type
+          FROM drawn) d
+    LEFT JOIN rates exact ON exact.destination_country = d.priced_country AND exact.number_type = d.priced_type
+    LEFT JOIN rates any_type ON any_type.destination_country = d.priced_country AND any_type.number_type = '*'
 )
 SELECT usage_id, start_at, $currency AS currency,
        CASE WHEN kind = 'free' THEN 'free'
@@ -180,7 +196,10 @@ SELECT usage_id, start_at, $currency AS currency,
 FROM priced
 
 -- name: counts_by_method
-SELECT method, count(*) FROM _rated GROUP BY method ORDER BY method
+-- What this run estimated: every estimate of those months is new (forget_month_estimates removed the others).
+SELECT method, count(*) FROM call_charge
+WHERE start_at >= $first AND start_at < $after AND utc_month(start_at) IN (SELECT month FROM _rate_months)
+GROUP BY method ORDER BY method
 
 -- name: unrated_in_ledger
 SELECT count(*) FROM call_charge WHERE method = 'unrated'

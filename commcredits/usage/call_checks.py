@@ -133,15 +133,19 @@ def run_checked(
     text. A file whose rows are all readable and new needs neither; anything else (a row to quarantine, a row
     id seen before or twice) is staged again from `source_sql`, so what is recorded is the same either way."""
     now = datetime.now(UTC)
+    con.execute(SQL["trim_macro"])
     con.execute(SQL["call_ts_macro"])
     if not con.execute(SQL["id_keys_current"]).fetchone()[0]:  # known rows are found by these keys
         con.execute(SQL["rewrite_id_keys"])
-    if quick_sql is None or not _staged_quickly(con, quick_sql, params):
+    all_new = quick_sql is not None and _staged_quickly(con, quick_sql, params)
+    if not all_new:
         _stage(con, source_sql, params, raw, fixup)
     (total, bad) = con.execute(SQL["checked_counts"]).fetchall()[0]
-    con.execute(SQL["insert_quarantine"], [now]).fetchall()
-    con.execute(SQL["insert_rereports"], [now]).fetchall()
-    (imported,) = con.execute(SQL["insert_calls"], [source, now]).fetchall()[0]
+    if not all_new:  # else none to quarantine, none reported before
+        con.execute(SQL["insert_quarantine"], [now]).fetchall()
+        con.execute(SQL["insert_rereports"], [now]).fetchall()
+    insert = SQL["insert_calls"].format(new_only="" if all_new else SQL["new_only"])
+    (imported,) = con.execute(insert, [source, now]).fetchall()[0]
     for table in ("_call_checked", "_call_known", "_call_repeated"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return ImportReport(imported, total - bad - imported, bad, 1)

@@ -210,11 +210,12 @@ def rate_calls(ledger, *, currency: str | None = None) -> RatingReport:
     currency = (currency or getattr(ledger, "currency", None) or "USD").upper()
     with store.transaction() as con:
         pools = con.execute(SQL["pool_inputs"]).fetchall()[0][0]
-        mark = _select_calls_to_rate(con, currency, pools)
+        mark, months = _select_calls_to_rate(con, currency, pools)
         looked_up = fill_destinations(con, SQL["numbers_to_type"], {"outbound": list(OUTBOUND)})
         looked_up += place_numbers(con, SQL["numbers_to_place"])
         con.execute(SQL["keep_placed_numbers"])
         counts = dict(con.execute(SQL["reported_counts"]).fetchall())
+        con.execute(SQL["forget_month_estimates"], months)
         con.execute(
             SQL["rate"],
             {
@@ -225,22 +226,21 @@ def rate_calls(ledger, *, currency: str | None = None) -> RatingReport:
                 "zone_a": list(ZONE_A),
             },
         )
-        con.execute(SQL["forget_month_estimates"])
-        con.execute("INSERT INTO call_charge BY NAME SELECT * FROM _rated")
-        counts.update(con.execute(SQL["counts_by_method"]).fetchall())
+        counts.update(con.execute(SQL["counts_by_method"], months).fetchall())
         (unrated,) = con.execute(SQL["unrated_in_ledger"]).fetchall()[0]
         con.execute(SQL["set_mark"], {"mark": mark, "currency": currency, "pool_inputs": pools})
-        for view in ("_rate_new", "_rating_candidates"):
+        for view in ("_rate_input", "_rate_new", "_rating_candidates"):
             con.execute(f"DROP VIEW IF EXISTS {view}")
-        for table in ("_rate_unrated", "_rate_months", "_rate_input", "_rated", "_number_country", "_numbers_to_place"):
+        for table in ("_rate_unrated", "_rate_months", "_number_country", "_numbers_to_place"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     return RatingReport(dict(sorted(counts.items())), looked_up, unrated)
 
 
-def _select_calls_to_rate(con, currency: str, pools: str) -> datetime:
+def _select_calls_to_rate(con, currency: str, pools: str) -> tuple[datetime, dict]:
     """Stage the new calls in _rate_new and the calls to estimate in _rate_input (see sql/usage_rating.sql);
-    return the rating mark they start from. Without a mark (a new ledger, one rated before marks existed, or
-    before charged calls stopped being stored in call_charge) every call is rated afresh."""
+    return the rating mark they start from and the bounds of the months to estimate ($first, $after). Without a
+    mark (a new ledger, one rated before marks existed, or before charged calls stopped being stored in
+    call_charge) every call is rated afresh."""
     con.execute(SQL["rating_candidates"])
     found = con.execute(SQL["mark"]).fetchall()
     if found and found[0][4] is not None:
@@ -250,14 +250,18 @@ def _select_calls_to_rate(con, currency: str, pools: str) -> datetime:
         con.execute("DELETE FROM call_charge")  # derived data: rebuilt from the calls and tables
         con.execute("DELETE FROM callee_country")
         mark, rated_currency, current, rated = NEVER, currency, False, 0
-    con.execute(SQL["new_rows"].format(mark=f"TIMESTAMPTZ '{mark.isoformat()}'"))
+    con.execute(SQL["new_rows"].format(mark=_literal(mark)))
     if con.execute(SQL["missed_rows"], {"rated": rated}).fetchall()[0][0] != 0:
         con.execute(SQL["unrated_rows"], {"rated": rated})
         con.execute("CREATE OR REPLACE TEMP VIEW _rate_new AS SELECT * FROM _rate_unrated")
     con.execute(SQL["estimate_months"], {"stale": not current or rated_currency != currency})
-    first, after = con.execute("SELECT min(month), max(month) + INTERVAL 1 MONTH FROM _rate_months").fetchone()
-    con.execute(SQL["rate_input"], {"first": first or NEVER, "after": after or NEVER})  # NEVER: an empty range
-    return mark
+    first, after = (bound or NEVER for bound in con.execute(SQL["month_bounds"]).fetchone())  # NEVER: none
+    con.execute(SQL["rate_input"].format(first=_literal(first), after=_literal(after)))
+    return mark, {"first": first, "after": after}
+
+
+def _literal(moment: datetime) -> str:
+    return f"TIMESTAMPTZ '{moment.isoformat()}'"
 
 
 def _digits(currency: str) -> int:
