@@ -35,7 +35,7 @@ SELECT 'row-' || i, 'call-' || i, 'user-' || (i % 5000), 'user' || (i % 5000) ||
        CASE WHEN hash(i * 11) % 100 = 0 THEN 'EUR' ELSE 'USD' END,
        'user_out', 'MCOPSTN1',
        CASE WHEN hash(i * 13) % 50 = 0 THEN 'Fabrikam Telecom' ELSE 'Microsoft' END,
-       'graph', now(), hash('row-' || i)
+       'graph', now(), row_id_key('row-' || i)
 FROM range($1) t(i)
 """
 

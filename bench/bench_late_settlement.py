@@ -54,7 +54,7 @@ def insert_calls(ledger, batch: pd.DataFrame) -> None:
         con.register("_late_batch", batch)
         con.execute(
             "INSERT INTO pstn_call BY NAME SELECT usage_id, start_at, charge, 'USD' AS currency, 'graph' AS source, "
-            "now() AS imported_at, hash(usage_id) AS id_key FROM _late_batch"
+            "now() AS imported_at, row_id_key(usage_id) AS id_key FROM _late_batch"
         )
         con.unregister("_late_batch")
 

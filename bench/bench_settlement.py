@@ -76,7 +76,7 @@ def build_base(path: Path, calls: int) -> None:
     con.execute("SET TimeZone = 'UTC'")
     rows = generate(con, calls).sql_query()
     con.execute(f"""INSERT INTO pstn_call BY NAME SELECT usage_id, start_at, charge, 'USD' AS currency,
-                    'graph' AS source, start_at + INTERVAL 36 HOUR AS imported_at, hash(usage_id) AS id_key
+                    'graph' AS source, start_at + INTERVAL 36 HOUR AS imported_at, row_id_key(usage_id) AS id_key
                     FROM ({rows})""")
     con.close()
 

@@ -28,7 +28,7 @@ from commcredits.usage.call_import import import_pstn_calls  # noqa: E402
 # copy k (k = 1, 2, ...) of each charged demo call, imported 36 hours after it was made (as daily syncs would)
 MORE_CALLS = """
 INSERT INTO pstn_call BY NAME
-SELECT * EXCLUDE (k) REPLACE ('copy-' || k || '-' || usage_id AS usage_id, hash('copy-' || k || '-' || usage_id) AS id_key,
+SELECT * EXCLUDE (k) REPLACE ('copy-' || k || '-' || usage_id AS usage_id, row_id_key('copy-' || k || '-' || usage_id) AS id_key,
                               least(start_at + INTERVAL 36 HOUR, imported_at) AS imported_at)
 FROM (SELECT c.* REPLACE (greatest(c.start_at - to_microseconds((hash(k, c.usage_id) % 86400000000)::BIGINT),
                                    $start) AS start_at), k

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from test_call_charges import graph_row
 
 import commcredits as cc
 from commcredits.usage.call_import import ImportReport, import_pstn_calls, iter_graph_pages, quarantined_rows
@@ -168,6 +169,28 @@ def test_keys_written_by_another_duckdb_hash_are_written_again(tmp_path):
     ledger = cc.open_ledger(path)
     again = import_pstn_calls(ledger, CALLS / "graph_pages")
     assert again.imported == 0 and again.duplicates == 6 and len(calls(ledger)) == 5
+
+
+def test_full_64_bit_keys_of_earlier_versions_are_written_again_as_32_bit_ones(tmp_path):
+    path = tmp_path / "ledger.duckdb"
+    import_pstn_calls(cc.open_ledger(path), CALLS / "graph_pages")
+    with duckdb.connect(str(path)) as con:  # as the version before 32-bit keys wrote them
+        con.execute("UPDATE pstn_call SET id_key = hash(usage_id)")
+        con.execute("UPDATE id_key_probe SET probe = [hash('a'), hash('00000000-0000-4000-8000-000000000000')]")
+    ledger = cc.open_ledger(path)
+    again = import_pstn_calls(ledger, CALLS / "graph_pages")
+    assert again.imported == 0 and again.duplicates == 6 and len(calls(ledger)) == 5
+    assert ledger.store.query("SELECT max(id_key) < 4294967296 FROM pstn_call") == [(True,)]
+
+
+def test_a_new_row_whose_key_matches_a_known_row_is_still_imported(ledger):
+    """Keys are 32 bits: different ids may share one. Only the id decides that a row is known."""
+    rows = [graph_row(1), graph_row(2)]
+    import_pstn_calls(ledger, [rows[0]])
+    with ledger.store.transaction() as con:  # the stored row's key as if it collided with the next row's
+        con.execute("UPDATE pstn_call SET id_key = row_id_key($1)", [rows[1]["id"]])
+    report = import_pstn_calls(ledger, [rows[1]])
+    assert (report.imported, report.duplicates) == (1, 0) and len(calls(ledger)) == 2
 
 
 def test_admin_center_csv_and_zip_overlap_with_graph(ledger, tmp_path):
