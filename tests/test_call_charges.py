@@ -405,6 +405,22 @@ def test_an_mca_late_log_moves_the_later_call_to_arrears_and_its_row_says_so():
     assert "late calls moved" in lines["Billed in arrears"][1]
 
 
+def test_an_mca_call_billed_wholly_in_arrears_says_when_its_log_came_late():
+    """The lots are empty by the time of the late call: it draws nothing and writes no entry, yet its row still
+    says it was reported late (from its usage_in_arrears row), like a late call drawn from credits."""
+    ledger = funded(amount="1.00")
+    ledger.set_agreement("MCA")
+    cc.import_pstn_calls(ledger, [graph_row(1, charge="1.00"), graph_row(3, charge="0.50")])
+    settle(ledger)  # call 1 takes the 1.00; call 3 is billed in arrears
+    cc.import_pstn_calls(ledger, [graph_row(2, charge="0.40")])
+    report = settle(ledger)
+    assert report.late == 1 and report.billed_in_arrears == 1
+    rows = cc.call_charges(ledger).set_index("usage_id").sort_values("start_at")
+    assert rows["billed_in_arrears"].tolist()[1:] == [Decimal("0.40"), Decimal("0.50")]
+    late, on_time = rows.iloc[1], rows.iloc[2]
+    assert late["days_late"] >= 0 and pd.isna(on_time["days_late"])
+
+
 def test_usage_and_overview_show_every_call_needing_attention_with_its_amount():
     from commcredits.ui.overview import overview_html
     from commcredits.ui.usage import UsagePage

@@ -230,7 +230,8 @@ class Ledger:
             )
         if value > drawn:
             con.execute(
-                "INSERT INTO usage_in_arrears VALUES ($1, $2, $3, $4)", [key, when, value - drawn, _now()]
+                "INSERT INTO usage_in_arrears (usage_id, occurred_at, amount, recorded_at) VALUES ($1, $2, $3, $4)",
+                [key, when, value - drawn, _now()],
             ).fetchall()
         return allocations
 

@@ -209,7 +209,7 @@ def _auto_timeline(con) -> list[tuple[int, int | None, int | None]]:
 
 def _settle_late(con, ledger: Ledger, counts: dict) -> SettlementReport:
     """Some calls are older than the ledger's last entry: take every call at its own time (settlement_late)."""
-    con.execute("CREATE OR REPLACE TEMP TABLE _settle_late AS SELECT usage_id, t_us, cents FROM _settle_calls")
+    con.execute("CREATE OR REPLACE TEMP TABLE _settle_late AS SELECT usage_id, t_us, cents, late FROM _settle_calls")
     (t0,) = con.execute("SELECT min(t_us) FROM _settle_late").fetchall()[0]
     done = resettle(con, lambda lots, next_lot: _new_engine(con, lots, next_lot), int(t0))
     con.execute("DROP TABLE IF EXISTS _settle_late")

@@ -13,11 +13,13 @@ from .settlement_engine import Engine
 
 
 def insert_stamped(con, table: str, columns: dict, tail: str = "") -> None:
-    """Append Arrow `columns` to `table` with the wall-clock time as its last column (table and tail are
-    fixed SQL from this module)."""
+    """Append Arrow `columns` to `table` by name, with the wall-clock time as recorded_at (table and tail are
+    fixed SQL from this module; columns not given stay NULL)."""
     con.register("_s_rows", pa.table(columns))
     try:
-        con.execute(f"INSERT INTO {table} SELECT *, $1 FROM _s_rows {tail}", [datetime.now(UTC)]).fetchall()
+        con.execute(
+            f"INSERT INTO {table} BY NAME SELECT *, $1 AS recorded_at FROM _s_rows {tail}", [datetime.now(UTC)]
+        ).fetchall()
     finally:
         con.unregister("_s_rows")
 

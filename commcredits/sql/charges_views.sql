@@ -87,13 +87,17 @@ drawn AS (  -- a call's spend plus any adjusting entries (a late call may revers
     GROUP BY usage_id HAVING sum(amount) <> 0
 ),
 arrears AS (  -- a call's rows sum to what it is billed in arrears (a late call may change it: then one more row)
-    SELECT usage_id, sum(amount) AS arrears FROM usage_in_arrears GROUP BY usage_id HAVING sum(amount) <> 0
+    SELECT usage_id, sum(amount) AS arrears,
+           CASE WHEN bool_or(reported_late)
+                THEN days_reported_late(min(occurred_at), max(recorded_at) FILTER (WHERE reported_late)) END AS days_late
+    FROM usage_in_arrears GROUP BY usage_id HAVING sum(amount) <> 0
 ),
 estimates AS (  -- the rate card's estimate of the rows Microsoft sent without a charge (usually few: read only those)
     SELECT usage_id, charge FROM call_charge WHERE method NOT IN ('as_is', 'operator')
 ),
 classified AS (
-    SELECT m.*, coalesce(d.drawn, 0)::DECIMAL(18, 2) AS credits_drawn, d.days_late, a.arrears AS billed_in_arrears,
+    SELECT m.*, coalesce(d.drawn, 0)::DECIMAL(18, 2) AS credits_drawn,
+           coalesce(d.days_late, a.days_late) AS days_late, a.arrears AS billed_in_arrears,
            CASE WHEN m.billed_by = 'no_charge' THEN r.charge END AS estimate,
            coalesce(m.row_status, CASE WHEN d.drawn IS NOT NULL OR a.arrears IS NOT NULL THEN 'settled'
                                        WHEN m.usage_id IN (SELECT usage_id FROM blocked_call) THEN 'blocked'

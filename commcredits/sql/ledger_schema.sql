@@ -85,3 +85,6 @@ CREATE TABLE IF NOT EXISTS usage_in_arrears (
     amount       DECIMAL(18, 2) NOT NULL,
     recorded_at  TIMESTAMPTZ NOT NULL
 );
+-- added later: reported_late, a call whose log arrived after the ledger had recorded later ones (billed in arrears at
+-- its own time all the same; "reported N days late" beside it, as for spends)
+ALTER TABLE usage_in_arrears ADD COLUMN IF NOT EXISTS reported_late BOOLEAN;

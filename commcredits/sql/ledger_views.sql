@@ -56,4 +56,4 @@ FROM entries;
 -- usage_billed_in_arrears: MCA usage, as recorded: a call's rows sum to what it is billed in arrears (a late call
 -- log that changes it appends the difference, at the call's time).
 CREATE OR REPLACE VIEW usage_billed_in_arrears AS
-SELECT usage_id, occurred_at, amount, recorded_at FROM usage_in_arrears;
+SELECT usage_id, occurred_at, amount, recorded_at, reported_late FROM usage_in_arrears;

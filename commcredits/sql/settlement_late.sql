@@ -182,10 +182,13 @@ FROM _late_arrears r FULL JOIN recorded c USING (usage_id)
 WHERE coalesce(r.cents, 0) <> coalesce(c.cents, 0);
 
 -- name: insert_arrears_differences
--- One new usage_in_arrears row per difference, recorded now ($1), at its call's time.
-INSERT INTO usage_in_arrears
-SELECT usage_id, to_timestamp(0) + to_microseconds(occurred_us), (delta * 0.01)::DECIMAL(18, 2), $1
-FROM _late_arrears_diff ORDER BY occurred_us, usage_id;
+-- One new usage_in_arrears row per difference, recorded now ($1), at its call's time; a call of this settlement
+-- whose log came after later ones (_settle_late.late) is marked reported_late.
+INSERT INTO usage_in_arrears BY NAME
+SELECT d.usage_id, to_timestamp(0) + to_microseconds(d.occurred_us) AS occurred_at,
+       (d.delta * 0.01)::DECIMAL(18, 2) AS amount, $1 AS recorded_at, s.late AS reported_late
+FROM _late_arrears_diff d LEFT JOIN _settle_late s USING (usage_id)
+ORDER BY d.occurred_us, d.usage_id;
 
 -- name: arrears_counts
 -- The calls whose arrears changed (a new late one billed in arrears, or a later call it moved to or from arrears),
