@@ -42,7 +42,7 @@ def test_the_first_purchase_is_a_dot_and_a_bar_that_can_be_seen(tmp_path):
     assert "markers" in balance.data[0].mode
     start, end = (pd.Timestamp(x) for x in balance.layout.xaxis.range)
     assert (end - start) == pd.Timedelta(days=6)  # days around the purchase, not milliseconds
-    assert all(bar.width == charts.ONE_BAR_WIDTH_MS for bar in expiry.data)
+    assert all(list(bar.width) == [charts.ONE_BAR_WIDTH_MS] for bar in expiry.data)
     start, end = (pd.Timestamp(x) for x in expiry.layout.xaxis.range)
     expires = pd.Timestamp(ledger.lots().iloc[0]["expires_at"])
     assert start < expires - pd.Timedelta(days=5) and expires + pd.Timedelta(days=5) < end  # the whole bar

@@ -32,7 +32,32 @@ def test_overview_charts_plot_the_balance_and_every_lot(demo_db_path):
     balance, expiry = overview_charts(ledger)
     assert len(balance.data[0].x) >= 365  # one point a day over the demo's 14 months
     assert {trace.name for trace in expiry.data} == {"Spent", "Forfeited", "Still open"}
-    assert all(len(trace.x) == len(ledger.lots()) for trace in expiry.data)
+    lots = ledger.lots()
+    days = pd.to_datetime(lots["expires_at"], utc=True).dt.floor("D").nunique()
+    assert all(len(trace.x) == days for trace in expiry.data)  # lots bought the same day share a bar
+    still_open = expiry.data[[t.name for t in expiry.data].index("Still open")]
+    assert sum(still_open.y) == pytest.approx(float(sum(lots["remaining"])))
+
+
+def test_expiry_bars_stay_visible_when_purchases_expire_minutes_apart():
+    """plotly sized every bar by the smallest gap between two of them: two purchases 41 minutes apart made all
+    bars slivers and the chart looked empty. Same-day lots share a bar, and every bar is days wide."""
+    ledger = open_ledger()
+    bought = datetime(2026, 1, 10, 8, 18, tzinfo=UTC)
+    ledger.add_funds("25.00", at=bought, order_id="MS-1")
+    ledger.add_funds("40.00", at=bought + timedelta(minutes=41), order_id="MS-2")
+    ledger.add_funds("10.00", at=bought + timedelta(days=1), order_id="MS-3")
+    ledger.add_funds("60.00", at=bought + timedelta(days=90), order_id="MS-4")
+    expiry = charts.expiry_chart(ledger.lots(), "USD", now=bought, locale="en_US")
+    day = pd.Timedelta(days=1) / pd.Timedelta(milliseconds=1)
+    for bar in expiry.data:
+        assert len(bar.x) == 3
+        assert all(0.8 * day <= width <= 10 * day for width in bar.width)
+    still_open = expiry.data[2]
+    assert list(still_open.y) == [65.0, 10.0, 60.0]
+    first_day = ledger.lots()["invoice_id"].iloc[:2]
+    assert all(invoice in still_open.customdata[0] for invoice in first_day)
+    assert still_open.customdata[0].startswith("invoices ")
 
 
 def test_refresh_reads_the_ledger_again(writable_demo_db):

@@ -89,28 +89,27 @@ def _days_around(day, days: int) -> list:
 MAX_LOT_BARS = 60
 ONE_BAR_WIDTH_MS = 10 * 24 * 3600 * 1000  # ten days: visible on a year's axis
 LONE_BAR_MARGIN = pd.Timedelta(days=30)
+INVOICES_NAMED = 3  # a day's bar names this many invoices, then says how many more
 
 
 def expiry_chart(
     lots: pd.DataFrame, currency: str, *, now: datetime | None = None, locale: str | None = None
 ) -> go.Figure:
-    """Each lot at its expiry date (or, for many lots, each expiry month): what is still open, what was spent,
-    what was forfeited."""
+    """Each expiry day's lots as one bar (or, for many lots, each expiry month): what is still open, what was
+    spent, what was forfeited."""
     now = now or datetime.now(UTC)
-    frame, per_month = lots.sort_values("expires_at"), len(lots) > MAX_LOT_BARS
+    per_month = len(lots) > MAX_LOT_BARS
     if per_month:
-        frame = expiry_months(frame)
+        frame = expiry_months(lots)
         label = (
             frame["expires_at"].map(lambda m: fmt.month(m, locale))
             + ", "
             + frame["lots"].map(lambda n: f"{fmt.count(n, locale)} purchases")
         )
     else:
-        label = "invoice " + frame["invoice_id"].astype(str)
-    # plotly sizes date bars by the gap between them; one expiry date alone would be a bar 1 ms wide, and the
-    # axis would end in its middle
-    lone = frame["expires_at"].nunique() == 1
-    width = ONE_BAR_WIDTH_MS if lone else None
+        frame = expiry_days(lots)
+        label = frame["invoices"]
+    width = bar_widths_ms(frame["expires_at"])
     fig = go.Figure()
     for column, name, color in (
         ("spent", "Spent", GREY),
@@ -129,11 +128,43 @@ def expiry_chart(
     fig.add_vline(x=now, line={"color": BLUE, "dash": "dash"})
     fig.add_annotation(x=now, y=1, yref="paper", text="today", showarrow=False, xanchor="left", font={"color": BLUE})
     fig.update_layout(barmode="stack", bargap=0.5)
-    if lone:
+    if len(frame) == 1:  # the axis would otherwise end in the middle of the bar
         expiry = pd.Timestamp(frame["expires_at"].iloc[0])
         fig.update_xaxes(range=[min(pd.Timestamp(now), expiry) - LONE_BAR_MARGIN, expiry + LONE_BAR_MARGIN])
     title = "Purchases by expiry " + ("month" if per_month else "date") + " (12 months after purchase)"
     return _layout(fig, title, currency, locale, empty=NO_PURCHASES_YET)
+
+
+def bar_widths_ms(when: pd.Series) -> list[float] | None:
+    """A width for each date bar: ten days, narrowed to 80% of the gap to its nearest neighbour.
+
+    plotly sizes date bars by the smallest gap between any two of them, so two purchases made 41 minutes apart
+    turned every bar into a sliver nobody could see, and one bar alone was 1 ms wide."""
+    if when.empty:
+        return None
+    ms = (pd.to_datetime(when, utc=True) - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(milliseconds=1)
+    gaps = ms.reset_index(drop=True).diff()
+    nearest = pd.concat([gaps, gaps.shift(-1)], axis=1).min(axis=1).fillna(ONE_BAR_WIDTH_MS / 0.8)
+    return [min(ONE_BAR_WIDTH_MS, 0.8 * gap) for gap in nearest]
+
+
+def expiry_days(lots: pd.DataFrame, named: int = INVOICES_NAMED) -> pd.DataFrame:
+    """Lots summed per expiry day (UTC): expires_at (the day's start), invoices (who they are, for the hover
+    label), spent, forfeited, remaining. Purchases made the same day expire the same day, minutes apart."""
+    day = pd.to_datetime(lots["expires_at"], utc=True).dt.floor("D")
+    grouped = lots.assign(expires_at=day).sort_values("expires_at").groupby("expires_at", as_index=False)
+
+    def invoices(ids: pd.Series) -> str:
+        shown = ", ".join(str(i) for i in ids.iloc[:named])
+        more = f" and {len(ids) - named} more" if len(ids) > named else ""
+        return ("invoice " if len(ids) == 1 else "invoices ") + shown + more
+
+    return grouped.agg(
+        invoices=("invoice_id", invoices),
+        spent=("spent", "sum"),
+        forfeited=("forfeited", "sum"),
+        remaining=("remaining", "sum"),
+    )
 
 
 def expiry_months(lots: pd.DataFrame) -> pd.DataFrame:

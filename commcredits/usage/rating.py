@@ -24,6 +24,7 @@ The sample rate card and minute table in `commcredits/data/` are invented: load 
 from __future__ import annotations
 
 import importlib.resources
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -128,7 +129,7 @@ def load_rate_card(ledger, path: str | Path | None = None) -> int:
     """Replace the rate card with a CSV (columns: destination_country, number_type, currency,
     price_per_minute, connection_fee); no path loads the invented SAMPLE. Returns the number of rates.
     Raises InvalidInput when a column is missing or a price is not a number."""
-    with importlib.resources.as_file(_sample(SAMPLE_RATE_CARD)) if path is None else _nullcontext(path) as file:
+    with importlib.resources.as_file(_sample(SAMPLE_RATE_CARD)) if path is None else nullcontext(path) as file:
         frame = _read_csv(file, RATE_CARD_COLUMNS, "rate card")
     return _replace(
         ledger,
@@ -144,7 +145,7 @@ def load_rate_card(ledger, path: str | Path | None = None) -> int:
 def load_included_minutes(ledger, path: str | Path | None = None) -> int:
     """Replace the included-minutes table with a CSV (columns: license_capability, usage_country ('*' = any),
     scope ('domestic' | 'international' | 'zone_a' | 'any'), minutes_per_license); no path loads the SAMPLE."""
-    with importlib.resources.as_file(_sample(SAMPLE_INCLUDED_MINUTES)) if path is None else _nullcontext(path) as file:
+    with importlib.resources.as_file(_sample(SAMPLE_INCLUDED_MINUTES)) if path is None else nullcontext(path) as file:
         frame = _read_csv(file, MINUTES_COLUMNS, "included-minutes table")
     return _replace(
         ledger,
@@ -167,17 +168,6 @@ def set_license_counts(ledger, counts: pd.DataFrame) -> int:
         """
         SELECT trim(license_capability), upper(trim(usage_country)), CAST(licenses AS BIGINT) FROM _rating_input""",
     )
-
-
-class _nullcontext:
-    def __init__(self, value):
-        self.value = value
-
-    def __enter__(self):
-        return self.value
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _replace(ledger, table: str, frame: pd.DataFrame, select: str) -> int:
