@@ -14,12 +14,12 @@ from .model import Facts, TollFreeNumber
 QUERIES = named_sql("alerts_queries")
 
 
-def read_facts(ledger: Ledger, *, now: datetime | None = None, locale: str | None = None) -> Facts:
+def read_facts(ledger: Ledger, *, now: datetime | None = None, locale: str | None = None, lots=None) -> Facts:
     """Everything the checks look at, as of `now` (default: the current time). The alert queries share one
-    short read-only connection (opening the file is the expensive part)."""
+    short read-only connection (opening the file is the expensive part). `lots`: ledger.lots() if read already."""
     now = require_aware(now or datetime.now(UTC), "now")
     run = insights.runway(ledger, as_of=now)
-    expiring = insights.expiring_funds(ledger, as_of=now)
+    expiring = insights.expiring_funds(ledger, as_of=now, lots=lots)
     with ledger.store.reading() as con:
         auto, agreement = current_auto_recharge(con), current_agreement(con)
         (funded,) = _query(con, "funded")[0]

@@ -283,6 +283,7 @@ def send_test(
     return results
 
 
-def current_alerts(ledger: Ledger, *, now: datetime | None = None) -> list[Alert]:
-    """The alerts as of now with the saved thresholds (for the dashboard; sends nothing)."""
-    return run_checks(read_facts(ledger, now=now), load_settings(ledger).thresholds)
+def current_alerts(ledger: Ledger, *, now: datetime | None = None, lots=None) -> list[Alert]:
+    """The alerts as of now with the saved thresholds (for the dashboard; sends nothing). `lots`: ledger.lots()
+    if the page read them already."""
+    return run_checks(read_facts(ledger, now=now, lots=lots), load_settings(ledger).thresholds)

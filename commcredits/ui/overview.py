@@ -43,7 +43,7 @@ def overview_html(
     open_lots = open_purchases(ledger, lots)
     ready = readiness_summary(ledger)
     cards = _summary_cards(ledger, now, locale, lots=lots, open_lots=open_lots, ready=ready)
-    strip = alerts_strip_html(current_alerts(ledger, now=now))
+    strip = alerts_strip_html(current_alerts(ledger, now=now, lots=lots))
     # the balance first (on a phone the alerts above it pushed it about 1,000 px down), the alerts right after
     summary = (
         f'{fmt.STYLE}<div class="cc-page"><div class="cc-cards">{cards}</div>{strip}{_readiness_line(ready)}'
