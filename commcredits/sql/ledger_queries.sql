@@ -65,10 +65,9 @@ FROM lot WHERE order_id = $1 AND source = 'order';
 -- drew (net of adjustments) plus what an MCA tenant is billed for it in arrears, or, for a call a late one reversed
 -- (nothing drawn now), what its spend first drew. No row when the id is new.
 SELECT max(entry_id) FILTER (WHERE original),
-       CASE WHEN sum(amount) <> 0 THEN sum(amount) ELSE sum(amount) FILTER (WHERE original) END
-FROM (
-    SELECT entry_id, -amount AS amount, adjusts IS NULL AS original FROM entry WHERE kind = 'spend' AND usage_id = $1
-    UNION ALL SELECT NULL, amount, false FROM usage_in_arrears WHERE usage_id = $1)
+       CASE WHEN sum(charged) <> 0 THEN sum(charged) ELSE sum(charged) FILTER (WHERE original) END
+FROM call_charged_rows(TIMESTAMPTZ '0001-01-01 00:00:00+00')
+WHERE usage_id = $1
 HAVING count(*) > 0;
 
 -- name: entry_allocations

@@ -53,6 +53,17 @@ CREATE OR REPLACE VIEW balance_history AS
 SELECT occurred_at, entry_id, kind, amount AS change, balance_after AS balance
 FROM entries;
 
+-- call_charged_rows(since): what calls were charged, row by row, from the instant `since` on: their spend entries
+-- (adjusting ones included, as positive charges) and what MCA bills for them in arrears. A call's rows sum to its
+-- whole charge (0 when a late call reversed it). The one definition the settlement, its late replay and
+-- Ledger.spend read a call's charge by. Both rows are recorded at the call's time or later, so `since` (a
+-- constant) lets DuckDB skip the row groups before it. original: a call's own spend entry (not an adjustment).
+CREATE OR REPLACE MACRO call_charged_rows(since) AS TABLE
+SELECT usage_id, call_at, -amount AS charged, entry_id, adjusts IS NULL AS original
+FROM entry WHERE kind = 'spend' AND occurred_at >= since
+UNION ALL
+SELECT usage_id, occurred_at, amount, NULL, false FROM usage_in_arrears WHERE occurred_at >= since;
+
 -- usage_billed_in_arrears: MCA usage, as recorded: a call's rows sum to what it is billed in arrears (a late call
 -- log that changes it appends the difference, at the call's time).
 CREATE OR REPLACE VIEW usage_billed_in_arrears AS

@@ -61,14 +61,8 @@ ORDER BY purchased_at, lot_id;
 SELECT usage_id, t_us, cents FROM (
     SELECT *, row_number() OVER (PARTITION BY usage_id ORDER BY rank) AS n FROM (
         SELECT usage_id, epoch_us(min(call_at)) AS t_us, (sum(charged) * 100)::BIGINT AS cents, 0 AS rank
-        FROM (
-            SELECT usage_id, call_at, -amount AS charged FROM entry
-            -- a spend is recorded at its call's time or later (occurred_at >= call_at): the first test skips row groups
-            WHERE occurred_at >= to_timestamp(0) + to_microseconds($1)
-              AND kind = 'spend' AND call_at >= to_timestamp(0) + to_microseconds($1)
-            UNION ALL
-            SELECT usage_id, occurred_at, amount FROM usage_in_arrears
-            WHERE occurred_at >= to_timestamp(0) + to_microseconds($1))
+        FROM call_charged_rows(to_timestamp(0) + to_microseconds($1))
+        WHERE call_at >= to_timestamp(0) + to_microseconds($1)
         GROUP BY usage_id HAVING sum(charged) <> 0
         UNION ALL SELECT usage_id, t_us, cents, 1 FROM _settle_late
         UNION ALL SELECT usage_id, epoch_us(start_at), (charge * 100)::BIGINT, 2 FROM blocked_call

@@ -70,11 +70,9 @@ FROM (SELECT usage_id::VARCHAR AS usage_id, epoch_us(start_at::TIMESTAMPTZ) AS t
 -- skips the row groups before it) can be theirs, except for the ids recorded apart from the call log
 -- (spend_outside_log): when some of those are among the calls, $from is the beginning and every entry is read.
 CREATE OR REPLACE TEMP TABLE _settle_known AS
-SELECT usage_id, sum(cents) AS cents FROM (
-    SELECT usage_id, (-amount * 100)::BIGINT AS cents FROM entry WHERE kind = 'spend' AND occurred_at >= $from
-    UNION ALL SELECT usage_id, (amount * 100)::BIGINT FROM usage_in_arrears WHERE occurred_at >= $from)
+SELECT usage_id, (sum(charged) * 100)::BIGINT AS cents FROM call_charged_rows($from)
 WHERE usage_id IN (SELECT usage_id FROM _settle_input)
-GROUP BY usage_id HAVING sum(cents) <> 0;  -- a call a late one reversed (blocked then) is not in the ledger
+GROUP BY usage_id HAVING sum(charged) <> 0;  -- a call a late one reversed (blocked then) is not in the ledger
 
 -- name: known_from
 -- Where known_calls starts reading entries: the earliest call to settle, or the beginning when one of them was
