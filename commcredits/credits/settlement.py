@@ -242,6 +242,10 @@ def _settle_staged(con, ledger: Ledger, given: bool) -> SettlementReport:
         return _settle_late(con, ledger, counts)
     engine = _new_engine(con)
     blocked, arrears = [], [0, 0]
+    if counts["count"]:
+        # nothing is written yet: committed, the staged calls get their final rowids (0..n-1, in call order), so
+        # each chunk reads its own rows (by OFFSET, a chunk at 10M calls skipped through every row before it)
+        _commit_chunk(con)
     for start in range(0, counts["count"], CHUNK):
         if start:
             _commit_chunk(con)
@@ -312,9 +316,10 @@ def _commit_chunk(con) -> None:
 
 def _chunk(con, start: int, size: int) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """`size` calls of _settle_calls from position `start`, in their order: (usage ids, times in µs, cents). The
-    table was written in call order and DuckDB keeps a table's insertion order in a plain scan (rowids would not
-    do: a temp table's rows change rowid when the chunk before commits)."""
+    table was written in call order and committed (_settle_staged), so its rowids number the calls in that order
+    (before a commit, DuckDB gives a transaction's new rows provisional rowids), and a plain scan keeps it."""
     table = con.sql(
-        "SELECT usage_id, t_us, cents FROM _settle_calls LIMIT $1 OFFSET $2", params=[size, start]
+        "SELECT usage_id, t_us, cents FROM _settle_calls WHERE rowid >= $1 AND rowid < $2",
+        params=[start, start + size],
     ).to_arrow_table()
     return table["usage_id"].combine_chunks(), table["t_us"].to_numpy(), table["cents"].to_numpy()
