@@ -26,7 +26,10 @@ def test_overview_shows_the_ledger_balance(page, served, demo_db_path, artifacts
     plots = page.locator(".cc-charts .js-plotly-plot")
     plots.nth(1).wait_for(state="visible", timeout=30_000)
     assert plots.count() == 2
-    assert "cannot dial out" in page.locator(".cc-readiness").inner_text()
+    # who cannot dial out is said once, by the alert; the line under it names who needs a credits license
+    assert "cannot dial out" in page.locator(".cc-alerts").inner_text()
+    assert "cannot dial out" not in page.locator(".cc-readiness").inner_text()
+    assert "Communication Credits license" in page.locator(".cc-readiness").inner_text()
     assert "Traceback" not in page.content()
     page.screenshot(path=str(artifacts / "00-overview.png"), full_page=True)
     (artifacts / "00-overview-timing.txt").write_text(f"first balance visible after {first_paint:.2f} s\n")

@@ -7,6 +7,7 @@ import pytest
 
 from commcredits import format_money, open_ledger
 from commcredits.credits.settlement import settle
+from commcredits.licensing.readiness import readiness_summary
 from commcredits.store import Store
 from commcredits.ui import charts
 from commcredits.ui.overview import build_overview, overview_charts, overview_html, overview_parts
@@ -25,6 +26,18 @@ def test_overview_shows_balance_runway_readiness_and_expiring_funds(demo_db_path
     assert "Auto-recharge" in details  # the open lot came from a recharge
     # each recent call charge says who called and where, not just an id
     assert "call out · to " in details or "toll-free call in" in details
+
+
+def test_who_cannot_dial_out_is_said_once_and_who_needs_a_credits_license_still_shows(demo_db_path):
+    """The alert above the readiness line and the line itself said the same sentence in two colours."""
+    ledger = open_ledger(demo_db_path)
+    ready = readiness_summary(ledger)
+    assert ready.not_ready and ready.beyond_included  # the demo has both kinds of users
+    summary, _ = overview_html(ledger)
+    assert summary.count("cannot dial out") == 1
+    line = summary.split('class="cc-readiness cc-warning">')[1].split("</div>")[0]
+    assert line.startswith(ready.beyond_sentence) and "Communication Credits license" in line
+    assert 'href="03_credit_licenses.ipynb"' in line
 
 
 def test_overview_charts_plot_the_balance_and_every_lot(demo_db_path):

@@ -49,6 +49,7 @@ class ReadinessSummary:
     # users who can call now within included minutes but not beyond them (calls paid from credits), per reason
     beyond_included: int = 0
     beyond_by_reason: Mapping[str, int] = field(default_factory=dict)
+    beyond_sentence: str = ""  # the part of `sentence` about them ("" when there are none)
 
 
 def readiness(ledger: Ledger, *, only_not_ready: bool = False) -> pd.DataFrame:
@@ -96,8 +97,8 @@ def readiness_summary(ledger: Ledger) -> ReadinessSummary:
     rows = store.query(_SQL["reason_counts"], {"beyond_included": False})
     beyond_rows = store.query(_SQL["reason_counts"], {"beyond_included": True})
     users, ready, beyond = totals
-    sentence = _counts_sentence(users - ready, users, [(n, summary) for _, summary, n in rows])
-    sentence += _beyond_sentence(beyond, [(n, summary) for _, summary, n in beyond_rows])
+    beyond_sentence = _beyond_sentence(beyond, [(n, summary) for _, summary, n in beyond_rows])
+    sentence = _counts_sentence(users - ready, users, [(n, summary) for _, summary, n in rows]) + beyond_sentence
     return ReadinessSummary(
         users,
         ready,
@@ -106,6 +107,7 @@ def readiness_summary(ledger: Ledger) -> ReadinessSummary:
         sentence,
         beyond,
         {code: n for code, _, n in beyond_rows},
+        beyond_sentence.strip(),
     )
 
 

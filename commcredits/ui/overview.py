@@ -43,10 +43,12 @@ def overview_html(
     open_lots = open_purchases(ledger, lots)
     ready = readiness_summary(ledger)
     cards = _summary_cards(ledger, now, locale, lots=lots, open_lots=open_lots, ready=ready)
-    strip = alerts_strip_html(current_alerts(ledger, now=now, lots=lots))
+    alerts = current_alerts(ledger, now=now, lots=lots)
+    strip = alerts_strip_html(alerts)
+    readiness = _readiness_line(ready, dial_out_said=any(alert.check == "readiness" for alert in alerts))
     # the balance first (on a phone the alerts above it pushed it about 1,000 px down), the alerts right after
     summary = (
-        f'{fmt.STYLE}<div class="cc-page"><div class="cc-cards">{cards}</div>{strip}{_readiness_line(ready)}'
+        f'{fmt.STYLE}<div class="cc-page"><div class="cc-cards">{cards}</div>{strip}{readiness}'
         f"{attention_html(ledger, locale=locale, limit=5, more_hint=ALL_CALLS_HINT)}</div>"
     )
     details = (
@@ -107,12 +109,17 @@ def _auto_recharge_text(ledger: Ledger, locale: str | None) -> tuple[str, str]:
     return "Off", "Calls stop when the balance reaches zero."
 
 
-def _readiness_line(ready) -> str:
+def _readiness_line(ready, *, dial_out_said: bool = False) -> str:
+    """Who can call, under the alerts. When the alerts above already say who cannot dial out, only who cannot call
+    beyond the included minutes is left to say (the page said the same sentence twice)."""
     if not ready.not_ready:
         return f'<div class="cc-readiness">{html.escape(ready.sentence)}</div>'
+    sentence = ready.beyond_sentence if dial_out_said else ready.sentence
+    if not sentence:
+        return ""
     return (
         f'<div class="cc-readiness cc-warning">'
-        f'{html.escape(ready.sentence)} Fix it in <a href="01_licenses.ipynb">Step 1 · Licenses</a> '
+        f'{html.escape(sentence)} Fix it in <a href="01_licenses.ipynb">Step 1 · Licenses</a> '
         'and <a href="03_credit_licenses.ipynb">Step 3 · Credit licenses</a>.</div>'
     )
 
