@@ -38,6 +38,7 @@ from .settlement_rows import decimal_array, insert_stamped, timestamps, write_ch
 
 CENT = 100  # the ledger stores DECIMAL(18, 2): amounts here are integer hundredths
 CHUNK = 1 << 20  # calls settled and written per step: bounds memory, not the result
+EARLIEST, LATEST = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)  # µs bounds of any call time
 MEMORY_LIMIT = "1GB"  # DuckDB's share while settling a ledger file (sorting and staging spill beyond it)
 SQL = named_sql("settlement_queries")
 BEGINNING = datetime(1, 1, 1, tzinfo=UTC)  # before any call: read every one
@@ -171,7 +172,9 @@ def _order_calls(con, ledger: Ledger, given: bool) -> dict:
     con.execute(SQL["known_calls"], {"from": start})
     (conflicts,) = con.execute(SQL["conflicts"]).fetchall()[0]
     (last,) = con.execute(SQL["last_recorded"]).fetchall()[0]
-    con.execute(SQL["ordered_calls"], {"last": last if last is not None else np.iinfo(np.int64).min})
+    con.execute(SQL["new_ordered_calls"])
+    for lo, hi in _time_buckets(con):
+        con.execute(SQL["ordered_calls"], {"last": last if last is not None else EARLIEST, "lo": lo, "hi": hi})
     con.execute("DROP TABLE IF EXISTS _settle_input")  # its memory is free before the chunks are settled
     exponent = currency_exponent(ledger.currency)
     (count, late, odd, known) = con.execute(SQL["ordered_counts"], [10 ** max(0, 2 - exponent)]).fetchall()[0]
@@ -180,6 +183,20 @@ def _order_calls(con, ledger: Ledger, given: bool) -> dict:
             "charge", f"some charges have more decimals than {ledger.currency} allows; rate them first."
         )
     return {"count": count, "late": late, "conflicts": conflicts, "known": known}
+
+
+def _time_buckets(con) -> list[tuple[int, int]]:
+    """[lo, hi) ranges of call times (µs) that cover every staged call: equal spans of time, one per CHUNK calls.
+    Calls spread over months fill them about evenly; a burst in one span only makes that span's sort bigger (it
+    spills to disk like one sort of everything would), never the order wrong."""
+    (staged,) = con.execute("SELECT count(*) FROM _settle_input").fetchall()[0]
+    runs = -(-staged // CHUNK)
+    if runs <= 1:
+        return [(EARLIEST, LATEST)]
+    first, last = con.execute(SQL["time_span"]).fetchall()[0]
+    cuts = sorted({first + (last - first) * k // runs for k in range(1, runs)})
+    edges = [EARLIEST, *cuts, LATEST]
+    return list(zip(edges, edges[1:]))
 
 
 def _new_engine(con, lots: dict | None = None, next_lot: int | None = None) -> Engine:

@@ -92,14 +92,21 @@ SELECT count(*) FROM _settle_input c JOIN _settle_known k USING (usage_id) WHERE
 SELECT epoch_us(greatest((SELECT max(occurred_at) FROM entry), (SELECT max(occurred_at) FROM usage_in_arrears),
                          (SELECT max(start_at) FROM blocked_call)));
 
+-- name: new_ordered_calls
+CREATE OR REPLACE TEMP TABLE _settle_calls (usage_id VARCHAR, t_us BIGINT, cents BIGINT, late BOOLEAN);
+
+-- name: time_span
+SELECT min(t_us), max(t_us) FROM _settle_input;
+
 -- name: ordered_calls
--- The calls to settle, in call order. A call earlier than what the ledger last recorded ($last) is late: settlement_late takes it
--- at its own time with the ledger from then on. The rows go in in that order and a chunk is read by position (a
--- parallel sort; row_number() over the same order ran on one core: 0.28 s vs 0.10 s at 1M).
-CREATE OR REPLACE TEMP TABLE _settle_calls AS
+-- The calls to settle from $lo (µs) up to $hi, in call order, after those already in _settle_calls. A call earlier
+-- than what the ledger last recorded ($last) is late: settlement_late takes it at its own time with the ledger from
+-- then on. The rows go in in that order and a chunk is read by position. One run of times at a time: each sort
+-- fits in memory (one sort of 10M calls spilled to disk under the memory cap: 2-3 s, against ~1.2 s this way).
+INSERT INTO _settle_calls
 SELECT s.usage_id, s.t_us, s.cents, s.t_us < $last AS late
 FROM _settle_input s
-WHERE s.cents > 0 AND s.usage_id NOT IN (SELECT usage_id FROM _settle_known)
+WHERE s.cents > 0 AND s.t_us >= $lo AND s.t_us < $hi AND s.usage_id NOT IN (SELECT usage_id FROM _settle_known)
 ORDER BY s.t_us, s.usage_id;
 
 -- name: ordered_counts
