@@ -207,6 +207,17 @@ def test_rejects_a_charge_with_too_many_decimals():
         settle(ledger, calls=calls_frame([("c1", utc("2025-01-02"), "0.125")]))
 
 
+def test_a_call_without_a_start_time_is_refused_by_name_and_nothing_is_settled():
+    """It was dropped silently (or crashed converting NaN): a call must be settled at its own time."""
+    ledger = ledger_from("2025-01-01 fund 10.00 as A")
+    calls = calls_frame([("c1", utc("2025-01-02"), "1.00"), ("c2", utc("2025-01-03"), "2.00")])
+    calls.loc[1, "start_at"] = None
+    with pytest.raises(cc.InvalidTime) as refused:
+        settle(ledger, calls=calls)
+    assert refused.value.field == "start_at" and "no start time" in str(refused.value)
+    assert ledger.balance(at=utc("2025-01-05")) == Decimal("10.00") and len(ledger.entries()) == 1
+
+
 # ---- property: set-based == per-call reference on random histories --------------------------------------
 
 START = datetime(2024, 1, 20, tzinfo=UTC)

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..errors import InvalidAmount
+from ..errors import InvalidAmount, InvalidTime
 from ..money import currency_exponent, quantize
 from ..store import named_sql
 from .ledger import Agreement, Ledger, agreement_timeline, auto_recharge_timeline
@@ -155,9 +155,14 @@ def _stage_given(con, calls, until) -> None:
         con.execute(SQL["stage_given"].format(charge=charge), [until])
     finally:
         con.unregister("_settle_given")
-    (missing, fractions) = con.execute(
-        "SELECT count(*) FILTER (WHERE missing), count(*) FILTER (WHERE fraction) FROM _settle_input"
+    (missing, fractions, no_time) = con.execute(
+        "SELECT count(*) FILTER (WHERE missing), count(*) FILTER (WHERE fraction), count(*) FILTER (WHERE no_time)"
+        " FROM _settle_input"
     ).fetchall()[0]
+    if no_time:  # it could be settled at no time at all: refused, nothing recorded
+        raise InvalidTime(
+            "start_at", f"{no_time} call(s) have no start time; every call needs one, e.g. 2026-12-01 09:30 UTC."
+        )
     if missing:
         raise InvalidAmount("charge", "every call needs a charge of zero or more, e.g. '0.25'.")
     if fractions:

@@ -54,10 +54,10 @@ GROUP BY row_status;
 
 -- name: stage_given
 -- Calls given as a table (_settle_given: usage_id, start_at, charge) up to $1, as integer hundredths with
--- flags for charges that are missing or negative, or finer than a hundredth.
+-- flags for charges that are missing or negative, or finer than a hundredth, and for calls without a start time.
 CREATE OR REPLACE TEMP TABLE _settle_input AS
 SELECT usage_id, t_us, (exact * 100)::BIGINT AS cents,
-       exact IS NULL OR exact < 0 AS missing, round(exact, 2) <> exact AS fraction
+       exact IS NULL OR exact < 0 AS missing, round(exact, 2) <> exact AS fraction, t_us IS NULL AS no_time
 FROM (SELECT usage_id::VARCHAR AS usage_id, epoch_us(start_at::TIMESTAMPTZ) AS t_us,
              TRY_CAST({charge} AS DECIMAL(18, 6)) AS exact
       FROM _settle_given
