@@ -332,3 +332,16 @@ def test_a_balance_exactly_at_the_trigger_does_not_recharge(pay):
     before.set_auto_recharge(amount="10.00", below="5.00")
     pay(before, [("c1", day + timedelta(hours=1), "9.00")])
     assert _recharges(before) == ["recharge:before:c1"] and before.balance(day + timedelta(hours=2)) == Decimal("5.00")
+
+
+def test_auto_recharge_turned_on_after_calls_were_judged_does_not_recharge_for_them_when_a_late_log_comes():
+    """Auto-recharge was never saved (off, Microsoft's default) while a call was blocked; the admin turns it on
+    later. A late call from before must not make the ledger recharge back then: the blocked call stays blocked."""
+    ledger = cc.open_ledger()
+    ledger.add_funds("10.00", at=NOW - timedelta(days=30), order_id="A")
+    assert settle(ledger, calls=calls_frame([("big", NOW - timedelta(days=25), "15.00")])).blocked == 1
+    ledger.set_auto_recharge(amount="50.00", below="20.00")  # saved now, after the call above was judged
+    late = settle(ledger, calls=calls_frame([("late", NOW - timedelta(days=28), "2.00")]))
+    assert late.recharges == 0 and late.blocked == 1
+    assert ledger.balance(NOW - timedelta(days=24)) == Decimal("8.00")
+    assert ledger.store.query("SELECT count(*) FROM lot WHERE source = 'recharge'") == [(0,)]

@@ -122,3 +122,30 @@ def test_the_per_call_ledger_judges_a_call_by_the_agreement_in_force_at_its_time
         ledger.spend("5.00", at=NOW - timedelta(days=15), usage_id="before-switch")
     ledger.spend("5.00", at=NOW - timedelta(days=9), usage_id="after-switch")
     assert arrears(ledger) == [("after-switch", NOW - timedelta(days=9), D("3.00"))]
+
+
+def test_a_switch_to_mca_recorded_after_calls_were_judged_leaves_those_calls_on_mosa_when_a_late_log_comes():
+    """No agreement was ever saved (MOSA is the default, setup saves none): the first row saved is the switch. The
+    replay of a late call judged every earlier call by it: a call blocked on MOSA became billed in arrears."""
+    ledger = cc.open_ledger()
+    ledger.add_funds("10.00", at=NOW - timedelta(days=30), order_id="A")
+    first = settle(ledger, calls=calls_frame([("big", NOW - timedelta(days=25), "15.00")]))
+    assert first.blocked == 1
+    ledger.set_agreement("MCA")  # saved now, after the call above was judged on MOSA
+    late = settle(ledger, calls=calls_frame([("late", NOW - timedelta(days=28), "2.00")]))
+    assert paid(ledger, "late") == (D("2.00"), None, False)  # on MOSA, from the lot
+    assert paid(ledger, "big") == (D("0.00"), None, True)  # still blocked: 8.00 left cannot pay 15.00
+    assert late.billed_in_arrears == 0 and arrears(ledger) == []
+    # a call after it, reported later still, is judged by the switch (the first saved row holds after the calls
+    # judged before it was saved)
+    settle(ledger, calls=calls_frame([("after", NOW - timedelta(days=10), "20.00")]))
+    assert paid(ledger, "after") == (D("8.00"), D("12.00"), False)
+
+
+def test_an_agreement_saved_before_any_call_holds_for_the_history_imported_after_it():
+    """Day one: the setup's answer (MCA) comes before anything is recorded; last month's calls, imported after
+    it, are billed in arrears, not blocked."""
+    ledger = cc.open_ledger()
+    ledger.set_agreement("MCA")
+    settle(ledger, calls=calls_frame([("old", NOW - timedelta(days=20), "3.00")]))
+    assert paid(ledger, "old") == (D("0.00"), D("3.00"), False)

@@ -43,23 +43,40 @@ from .rules import (  # re-exported: callers import these from the ledger
 
 
 def auto_recharge_timeline(con) -> list[tuple[datetime, AutoRecharge]]:
-    """Every auto-recharge setting as (when it took effect, setting), oldest first; one "off" row before the
-    first save. A call is judged with the setting in force at its time (rules.setting_at, docs/billing.md)."""
+    """Every auto-recharge setting as (when it took effect, setting), oldest first, "off" before the first save
+    (see _from_the_beginning). A call is judged with the setting in force at its time (rules.setting_at,
+    docs/billing.md)."""
     rows = con.execute(
         "SELECT changed_at, enabled, amount, below FROM auto_recharge_change ORDER BY change_id"
     ).fetchall()
-    if not rows:
-        return [(datetime.min.replace(tzinfo=UTC), AutoRecharge(False))]
-    return [(at, AutoRecharge(True, amount, below) if on else AutoRecharge(False)) for at, on, amount, below in rows]
+    timeline = [
+        (at, AutoRecharge(True, amount, below) if on else AutoRecharge(False)) for at, on, amount, below in rows
+    ]
+    return _from_the_beginning(con, timeline, AutoRecharge(False))
 
 
 def agreement_timeline(con) -> list[tuple[datetime, Agreement]]:
-    """Every agreement type recorded as (when it took effect, agreement), oldest first; MOSA before the first
-    save. A call is paid by the rules of the agreement in force at its time (rules.setting_at, docs/billing.md)."""
+    """Every agreement type recorded as (when it took effect, agreement), oldest first, MOSA before the first
+    save (see _from_the_beginning). A call is paid by the rules of the agreement in force at its time
+    (rules.setting_at, docs/billing.md)."""
     rows = con.execute("SELECT changed_at, agreement FROM agreement_change ORDER BY change_id").fetchall()
-    if not rows:
-        return [(datetime.min.replace(tzinfo=UTC), Agreement.MOSA)]
-    return [(at, Agreement(value)) for at, value in rows]
+    return _from_the_beginning(con, [(at, Agreement(value)) for at, value in rows], Agreement.MOSA)
+
+
+def _from_the_beginning(con, timeline: list[tuple], default) -> list[tuple]:
+    """A settings timeline that says what held before its first saved row. Calls the ledger judged before that row
+    was saved were judged by the default, and stay so when a late call log makes the ledger work them out again:
+    the default holds up to the latest of them. After them the first saved row holds, also before it was saved
+    (nothing says what was set before the workbook recorded it; a setup's answers come before any call)."""
+    beginning = datetime.min.replace(tzinfo=UTC)
+    if not timeline:
+        return [(beginning, default)]
+    (judged,) = con.execute(SQL["calls_judged_before"], [timeline[0][0]]).fetchall()[0]
+    if judged is None:
+        return timeline
+    after = judged + timedelta(microseconds=1)
+    first = [(min(after, timeline[0][0]), *timeline[0][1:])]
+    return [(beginning, default), *first, *timeline[1:]]
 
 
 # ---- when an operation may be recorded (tests widen FUTURE_TOLERANCE here) -----------------------------

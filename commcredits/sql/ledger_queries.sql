@@ -73,3 +73,10 @@ HAVING count(*) > 0;
 -- name: entry_allocations
 -- What one entry ($1) moved per lot.
 SELECT lot_id, amount FROM allocation WHERE entry_id = $1 ORDER BY lot_id;
+
+-- name: calls_judged_before
+-- The latest call time among the calls the ledger judged (paid, billed in arrears or blocked) before $1 (wall
+-- clock, recorded_at): they were judged by the settings then saved.
+SELECT greatest((SELECT max(call_at) FROM entry WHERE kind = 'spend' AND recorded_at < $1),
+                (SELECT max(occurred_at) FROM usage_in_arrears WHERE recorded_at < $1),
+                (SELECT max(start_at) FROM blocked_call WHERE recorded_at < $1));
