@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,6 +14,7 @@ import pytest
 from test_call_charges import graph_row
 
 import commcredits as cc
+from commcredits.credits.settlement import settle
 from commcredits.usage.call_import import ImportReport, import_pstn_calls, iter_graph_pages, quarantined_rows
 
 CALLS = Path(__file__).parent / "fixtures" / "calls"
@@ -181,6 +182,30 @@ def test_full_64_bit_keys_of_earlier_versions_are_written_again_as_32_bit_ones(t
     again = import_pstn_calls(ledger, CALLS / "graph_pages")
     assert again.imported == 0 and again.duplicates == 6 and len(calls(ledger)) == 5
     assert ledger.store.query("SELECT max(id_key) < 4294967296 FROM pstn_call") == [(True,)]
+
+
+def test_a_file_opened_by_an_older_version_in_between_still_imports_each_row_once_and_charges_once(tmp_path):
+    """A version from before schema_applied makes its own schema on every open (its probe macro, 64-bit keys) and
+    leaves this version's fingerprint: reopened here, the schema counts as current. Found in review: the rows were
+    imported again and settled twice."""
+    path = tmp_path / "ledger.duckdb"
+    ledger = cc.open_ledger(path)
+    ledger.add_funds("50.00", at=datetime.now(UTC) - timedelta(days=30), order_id="PO-1")
+    import_pstn_calls(ledger, CALLS / "graph_pages")
+    settle(ledger)
+    spent = ledger.balance()
+    with duckdb.connect(str(path)) as con:  # what that version's open and import left
+        con.execute(
+            "CREATE OR REPLACE MACRO id_key_probe_now() AS [hash('a'), hash('00000000-0000-4000-8000-000000000000')]"
+        )
+        con.execute("UPDATE pstn_call SET id_key = hash(usage_id)")
+        con.execute("DELETE FROM id_key_probe")
+        con.execute("INSERT INTO id_key_probe SELECT id_key_probe_now()")
+    ledger = cc.open_ledger(path)
+    again = import_pstn_calls(ledger, CALLS / "graph_pages")
+    assert again.imported == 0 and again.duplicates == 6 and len(calls(ledger)) == 5
+    settle(ledger)
+    assert ledger.balance() == spent
 
 
 def test_a_new_row_whose_key_matches_a_known_row_is_still_imported(ledger):
