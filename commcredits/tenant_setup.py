@@ -109,7 +109,10 @@ def record_setup(
                     f"switch to {code}. Start a new ledger file for {code}.",
                 )
             con.execute(_SQL["append_currency"], {"currency": code, "changed_at": now}).fetchall()
-        if chosen is not current_agreement(con):
+        # saved even when it is MOSA, the default: a later switch is then a second row, and calls before it keep
+        # the answer (the first row saved holds back to the beginning: docs/billing.md)
+        answered = con.execute("SELECT count(*) FROM agreement_change").fetchall()[0][0]
+        if chosen is not current_agreement(con) or not answered:
             if chosen is Agreement.MCA and current_auto_recharge(con).enabled:
                 raise NotAllowedForAgreement(
                     "Turn auto-recharge off before choosing a Microsoft Customer "

@@ -334,14 +334,27 @@ def test_a_balance_exactly_at_the_trigger_does_not_recharge(pay):
     assert _recharges(before) == ["recharge:before:c1"] and before.balance(day + timedelta(hours=2)) == Decimal("5.00")
 
 
-def test_auto_recharge_turned_on_after_calls_were_judged_does_not_recharge_for_them_when_a_late_log_comes():
-    """Auto-recharge was never saved (off, Microsoft's default) while a call was blocked; the admin turns it on
-    later. A late call from before must not make the ledger recharge back then: the blocked call stays blocked."""
+def test_auto_recharge_turned_on_after_calls_were_paid_does_not_recharge_for_them_when_a_late_log_comes():
+    """Auto-recharge was never saved (off, Microsoft's default) while calls were paid; the admin turns it on later.
+    A late call from before must not make the ledger recharge back then, when it was off."""
     ledger = cc.open_ledger()
     ledger.add_funds("10.00", at=NOW - timedelta(days=30), order_id="A")
-    assert settle(ledger, calls=calls_frame([("big", NOW - timedelta(days=25), "15.00")])).blocked == 1
-    ledger.set_auto_recharge(amount="50.00", below="20.00")  # saved now, after the call above was judged
-    late = settle(ledger, calls=calls_frame([("late", NOW - timedelta(days=28), "2.00")]))
-    assert late.recharges == 0 and late.blocked == 1
-    assert ledger.balance(NOW - timedelta(days=24)) == Decimal("8.00")
-    assert ledger.store.query("SELECT count(*) FROM lot WHERE source = 'recharge'") == [(0,)]
+    settle(ledger, calls=calls_frame([("paid", NOW - timedelta(days=25), "6.00")]))
+    ledger.set_auto_recharge(amount="50.00", below="5.00")  # saved now, after the call above was paid with it off
+    late = settle(ledger, calls=calls_frame([("late", NOW - timedelta(days=28), "1.00")]))
+    assert late.recharges == 0 and late.blocked == 0
+    assert ledger.balance(NOW - timedelta(days=24)) == Decimal("3.00")
+    assert ledger.store.query("SELECT count(*) FROM lot WHERE source <> 'order'") == [(0,)]
+
+
+def test_calls_blocked_for_want_of_funds_are_paid_once_auto_recharge_is_saved_and_they_are_settled_again():
+    """Day one, calls imported before the first purchase: all blocked. Step 2 saves auto-recharge with the purchase
+    (the blocked-calls notice says so), and settling again pays them by that setting."""
+    ledger = cc.open_ledger()
+    calls = calls_frame([("a", NOW - timedelta(days=20), "8.00"), ("b", NOW - timedelta(days=19), "9.00")])
+    assert settle(ledger, calls=calls).blocked == 2
+    ledger.set_auto_recharge(amount="50.00", below="5.00")
+    ledger.add_funds("10.00", at=NOW - timedelta(days=21), order_id="A")
+    again = settle(ledger, calls=calls)
+    assert again.blocked == 0 and again.recharges == 1
+    assert ledger.balance(NOW - timedelta(days=18)) == Decimal("43.00")

@@ -124,22 +124,25 @@ def test_the_per_call_ledger_judges_a_call_by_the_agreement_in_force_at_its_time
     assert arrears(ledger) == [("after-switch", NOW - timedelta(days=9), D("3.00"))]
 
 
-def test_a_switch_to_mca_recorded_after_calls_were_judged_leaves_those_calls_on_mosa_when_a_late_log_comes():
-    """No agreement was ever saved (MOSA is the default, setup saves none): the first row saved is the switch. The
-    replay of a late call judged every earlier call by it: a call blocked on MOSA became billed in arrears."""
+def test_a_switch_to_mca_recorded_after_calls_were_paid_keeps_their_mosa_recharges_when_a_late_log_comes():
+    """No agreement was ever saved (MOSA is the default, setup saves none): the first row saved is the switch. A late
+    call's replay judged every earlier call by it, MCA, and reversed the auto-recharge Microsoft had made (and
+    invoiced) on MOSA."""
     ledger = cc.open_ledger()
+    ledger.set_auto_recharge(amount="20.00", below="5.00")
     ledger.add_funds("10.00", at=NOW - timedelta(days=30), order_id="A")
-    first = settle(ledger, calls=calls_frame([("big", NOW - timedelta(days=25), "15.00")]))
-    assert first.blocked == 1
-    ledger.set_agreement("MCA")  # saved now, after the call above was judged on MOSA
-    late = settle(ledger, calls=calls_frame([("late", NOW - timedelta(days=28), "2.00")]))
-    assert paid(ledger, "late") == (D("2.00"), None, False)  # on MOSA, from the lot
-    assert paid(ledger, "big") == (D("0.00"), None, True)  # still blocked: 8.00 left cannot pay 15.00
+    first = settle(ledger, calls=calls_frame([("c1", NOW - timedelta(days=25), "8.00")]))
+    assert first.recharges == 1  # 2.00 left, below 5.00: 20.00 added on MOSA
+    ledger.disable_auto_recharge()
+    ledger.set_agreement("MCA")  # saved now, after the calls above were paid on MOSA
+    late = settle(ledger, calls=calls_frame([("late", NOW - timedelta(days=28), "1.00")]))
     assert late.billed_in_arrears == 0 and arrears(ledger) == []
-    # a call after it, reported later still, is judged by the switch (the first saved row holds after the calls
-    # judged before it was saved)
-    settle(ledger, calls=calls_frame([("after", NOW - timedelta(days=10), "20.00")]))
-    assert paid(ledger, "after") == (D("8.00"), D("12.00"), False)
+    recharge_lots = "SELECT sum(amount) FROM entry WHERE kind = 'recharge'"
+    assert ledger.store.query(recharge_lots) == [(D("20.00"),)]  # not reversed
+    assert paid(ledger, "late") == (D("1.00"), None, False) and paid(ledger, "c1") == (D("8.00"), None, False)
+    # a call after them, reported later still, is judged by the switch
+    settle(ledger, calls=calls_frame([("after", NOW - timedelta(days=10), "30.00")]))
+    assert paid(ledger, "after") == (D("21.00"), D("9.00"), False)
 
 
 def test_an_agreement_saved_before_any_call_holds_for_the_history_imported_after_it():
@@ -149,3 +152,16 @@ def test_an_agreement_saved_before_any_call_holds_for_the_history_imported_after
     ledger.set_agreement("MCA")
     settle(ledger, calls=calls_frame([("old", NOW - timedelta(days=20), "3.00")]))
     assert paid(ledger, "old") == (D("0.00"), D("3.00"), False)
+
+
+def test_a_tenant_set_up_on_mosa_that_switches_later_keeps_a_call_blocked_before_the_switch_blocked():
+    """The setup saves its MOSA answer (the default) too: the switch is then a second row, and a late call log's
+    replay judges the calls before the switch on MOSA: a call the balance could not pay stays blocked."""
+    from commcredits.tenant_setup import record_setup
+
+    ledger = record_setup(cc.open_ledger(), organisation="Contoso", currency="USD", agreement="MOSA", time_zone="UTC")
+    ledger.add_funds("10.00", at=NOW - timedelta(days=30), order_id="A")
+    assert settle(ledger, calls=calls_frame([("big", NOW - timedelta(days=25), "15.00")])).blocked == 1
+    ledger.set_agreement("MCA")
+    late = settle(ledger, calls=calls_frame([("late", NOW - timedelta(days=28), "2.00")]))
+    assert paid(ledger, "big") == (D("0.00"), None, True) and late.billed_in_arrears == 0

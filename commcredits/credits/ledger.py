@@ -64,19 +64,21 @@ def agreement_timeline(con) -> list[tuple[datetime, Agreement]]:
 
 
 def _from_the_beginning(con, timeline: list[tuple], default) -> list[tuple]:
-    """A settings timeline that says what held before its first saved row. Calls the ledger judged before that row
-    was saved were judged by the default, and stay so when a late call log makes the ledger work them out again:
-    the default holds up to the latest of them. After them the first saved row holds, also before it was saved
-    (nothing says what was set before the workbook recorded it; a setup's answers come before any call)."""
+    """A settings timeline that says what held before its first saved row. The calls the ledger paid or billed in
+    arrears before that row was saved were judged by the default, and stay so when a late call log makes the
+    ledger work them out again: the default holds up to the latest of them. After them the first saved row holds,
+    also before it was saved: nothing says what was set before the workbook recorded it, a setup's answers come
+    before any call, and calls blocked before it (no funds yet) are paid by it when settled again."""
     beginning = datetime.min.replace(tzinfo=UTC)
     if not timeline:
         return [(beginning, default)]
     (judged,) = con.execute(SQL["calls_judged_before"], [timeline[0][0]]).fetchall()[0]
     if judged is None:
         return timeline
-    after = judged + timedelta(microseconds=1)
-    first = [(min(after, timeline[0][0]), *timeline[0][1:])]
-    return [(beginning, default), *first, *timeline[1:]]
+    # the first row from just after them (even past its save: a call may be recorded up to a day ahead)
+    start = judged + timedelta(microseconds=1)
+    first, *later = timeline
+    return [(beginning, default), (start, *first[1:]), *((max(at, start), *rest) for at, *rest in later)]
 
 
 # ---- when an operation may be recorded (tests widen FUTURE_TOLERANCE here) -----------------------------

@@ -75,8 +75,7 @@ HAVING count(*) > 0;
 SELECT lot_id, amount FROM allocation WHERE entry_id = $1 ORDER BY lot_id;
 
 -- name: calls_judged_before
--- The latest call time among the calls the ledger judged (paid, billed in arrears or blocked) before $1 (wall
--- clock, recorded_at): they were judged by the settings then saved.
+-- The latest call time among the calls the ledger paid or billed in arrears before $1 (wall clock, recorded_at):
+-- they were judged by the settings saved then. (Blocked calls are not: settled again, they are judged anew.)
 SELECT greatest((SELECT max(call_at) FROM entry WHERE kind = 'spend' AND recorded_at < $1),
-                (SELECT max(occurred_at) FROM usage_in_arrears WHERE recorded_at < $1),
-                (SELECT max(start_at) FROM blocked_call WHERE recorded_at < $1));
+                (SELECT max(occurred_at) FROM usage_in_arrears WHERE recorded_at < $1));
