@@ -78,13 +78,19 @@ def schema_fingerprint() -> str:
     return digest.hexdigest()
 
 
+# The fingerprint of the schema that made a file is kept as the comment of its view `entries`. Any version that
+# makes its own views (those from before the fingerprint do on every open) replaces that view, which drops the
+# comment: the next open here makes this schema again, with its views, macros and row keys.
+SCHEMA_MARK = "entries"
+
+
 def _schema_is_current(con, fingerprint: str) -> bool:
-    (made,) = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_applied' AND schema_name = 'main'"
-    ).fetchall()[0]
-    return bool(made) and bool(
-        con.execute("SELECT count(*) FROM schema_applied WHERE fingerprint = $1", [fingerprint]).fetchall()[0][0]
-    )
+    rows = con.execute(
+        "SELECT comment FROM duckdb_views() WHERE database_name = current_database() AND schema_name = 'main' "
+        "AND view_name = $1",
+        [SCHEMA_MARK],
+    ).fetchall()
+    return bool(rows) and rows[0][0] == fingerprint
 
 
 @contextlib.contextmanager
@@ -146,7 +152,7 @@ class Store:
 
     def ensure_schema(self) -> None:
         """Create missing tables, fill new columns and (re)create views, unless the file's schema was made by this
-        very text and DuckDB (schema_applied): then opening costs one lookup instead of some 130 statements, and
+        very text and DuckDB (SCHEMA_MARK): then opening costs one lookup instead of some 130 statements, and
         the file's catalog is not rewritten on every open."""
         fingerprint = schema_fingerprint()
         with self.transaction() as con:
@@ -156,7 +162,8 @@ class Store:
                 for statement in sql_statements(name):
                     con.execute(statement)
             if not self.is_memory:
-                con.execute("CREATE OR REPLACE TABLE schema_applied AS SELECT $1 AS fingerprint", [fingerprint])
+                con.execute("DROP TABLE IF EXISTS schema_applied")  # where the previous version kept it
+                con.execute(f"COMMENT ON VIEW {SCHEMA_MARK} IS '{fingerprint}'")  # hex digits only
 
     @property
     def is_memory(self) -> bool:

@@ -77,7 +77,7 @@ WHERE c.reason IS NOT NULL
 
 -- name: id_keys_current
 -- Whether pstn_call.id_key was written by this version's row_id_key() (see usage_schema.sql). The probe is worked
--- out here, not by the file's macro id_key_probe_now(): a version from before schema_applied, opening the file in
+-- out here, not by the file's macro id_key_probe_now(): a version from before the schema fingerprint, opening the file in
 -- between, makes that macro (and the keys) its own way, and this version then finds its schema current.
 SELECT EXISTS (SELECT 1 FROM id_key_probe
                WHERE probe = [row_id_key('a'), row_id_key('00000000-0000-4000-8000-000000000000')])
