@@ -14,12 +14,15 @@ from .model import Facts, TollFreeNumber
 QUERIES = named_sql("alerts_queries")
 
 
-def read_facts(ledger: Ledger, *, now: datetime | None = None, locale: str | None = None, lots=None) -> Facts:
+def read_facts(
+    ledger: Ledger, *, now: datetime | None = None, locale: str | None = None, run=None, expiring=None
+) -> Facts:
     """Everything the checks look at, as of `now` (default: the current time). The alert queries share one
-    short read-only connection (opening the file is the expensive part). `lots`: ledger.lots() if read already."""
+    short read-only connection (opening the file is the expensive part). `run`, `expiring`: insights.runway and
+    insights.expiring_funds as of `now`, if the caller (the Overview) worked them out already."""
     now = require_aware(now or datetime.now(UTC), "now")
-    run = insights.runway(ledger, as_of=now)
-    expiring = insights.expiring_funds(ledger, as_of=now, lots=lots)
+    run = insights.runway(ledger, as_of=now) if run is None else run
+    expiring = insights.expiring_funds(ledger, as_of=now) if expiring is None else expiring
     with ledger.store.reading() as con:
         auto, agreement = current_auto_recharge(con), current_agreement(con)
         (funded,) = _query(con, "funded")[0]

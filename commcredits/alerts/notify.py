@@ -283,7 +283,7 @@ def send_test(
     return results
 
 
-def current_alerts(ledger: Ledger, *, now: datetime | None = None, lots=None) -> list[Alert]:
-    """The alerts as of now with the saved thresholds (for the dashboard; sends nothing). `lots`: ledger.lots()
-    if the page read them already."""
-    return run_checks(read_facts(ledger, now=now, lots=lots), load_settings(ledger).thresholds)
+def current_alerts(ledger: Ledger, *, now: datetime | None = None, run=None, expiring=None) -> list[Alert]:
+    """The alerts as of now with the saved thresholds (for the dashboard; sends nothing). `run`, `expiring`: the
+    runway and expiring funds as of `now` if the page worked them out already."""
+    return run_checks(read_facts(ledger, now=now, run=run, expiring=expiring), load_settings(ledger).thresholds)

@@ -42,8 +42,11 @@ def overview_html(
     lots = ledger.lots() if lots is None else lots
     open_lots = open_purchases(ledger, lots)
     ready = readiness_summary(ledger)
-    cards = _summary_cards(ledger, now, locale, lots=lots, open_lots=open_lots, ready=ready)
-    alerts = current_alerts(ledger, now=now, lots=lots)
+    # the cards, the tables and the alerts all speak of `now`: each figure worked out once
+    run = insights.runway(ledger, as_of=now)
+    expiring = insights.expiring_funds(ledger, as_of=now, lots=lots)
+    cards = _summary_cards(ledger, now, locale, run=run, funded=len(lots) > 0, open_lots=open_lots, ready=ready)
+    alerts = current_alerts(ledger, now=now, run=run, expiring=expiring)
     strip = alerts_strip_html(alerts)
     readiness = _readiness_line(ready, dial_out_said=any(alert.check == "readiness" for alert in alerts))
     # the balance first (on a phone the alerts above it pushed it about 1,000 px down), the alerts right after
@@ -52,7 +55,7 @@ def overview_html(
         f"{attention_html(ledger, locale=locale, limit=5, more_hint=ALL_CALLS_HINT)}</div>"
     )
     details = (
-        f'<div class="cc-page"><h3 class="cc-section">Funds expiring soon</h3>{_expiring_table(ledger, now, locale, lots)}'
+        f'<div class="cc-page"><h3 class="cc-section">Funds expiring soon</h3>{_expiring_table(expiring, ledger.currency, locale)}'
         f'<h3 class="cc-section">Funds not yet spent, by purchase (the oldest expires first and is spent first)</h3>'
         f"{_lots_table(open_lots, ledger.currency, locale)}"
         f'<h3 class="cc-section">Recent ledger entries</h3>{_entries_table(ledger, locale)}</div>'
@@ -60,10 +63,10 @@ def overview_html(
     return summary, details
 
 
-def _summary_cards(ledger: Ledger, now: datetime, locale: str | None, *, lots, open_lots, ready) -> str:
+def _summary_cards(ledger: Ledger, now: datetime, locale: str | None, *, run, funded, open_lots, ready) -> str:
     """Balance, auto-recharge, runway, next expiry, who can dial out, agreement."""
     currency, agreement, auto = ledger.currency, ledger.agreement, ledger.auto_recharge
-    balance = ledger.balance(now)
+    balance = run.balance  # as of `now`
     auto_text, auto_note = _auto_recharge_text(ledger, locale)
     if len(open_lots):
         first = open_lots.iloc[0]
@@ -72,7 +75,7 @@ def _summary_cards(ledger: Ledger, now: datetime, locale: str | None, *, lots, o
     else:
         expiry_value, expiry_note = "—", "no open lots"
     low = balance <= 0 or (auto.enabled is False and agreement is not Agreement.MCA and balance < 50)
-    runway_value, runway_note = _runway_text(ledger, locale, funded=len(lots) > 0, now=now)
+    runway_value, runway_note = _runway_text(run, currency, locale, funded=funded)
     return "".join(
         [
             fmt.card(
@@ -124,11 +127,9 @@ def _readiness_line(ready, *, dial_out_said: bool = False) -> str:
     )
 
 
-def _expiring_table(ledger: Ledger, now: datetime, locale: str | None, lots) -> str:
-    expiring = insights.expiring_funds(ledger, as_of=now, lots=lots)
-    expiring["horizon_days"] = expiring["horizon_days"].map(lambda d: f"next {d} days")
+def _expiring_table(expiring, currency: str, locale: str | None) -> str:
     return fmt.html_table(
-        expiring,
+        expiring.assign(horizon_days=expiring["horizon_days"].map(lambda d: f"next {d} days")),
         labels={
             "horizon_days": "Expiring in the",
             "lots": "Purchases",
@@ -136,7 +137,7 @@ def _expiring_table(ledger: Ledger, now: datetime, locale: str | None, lots) -> 
             "likely_forfeited": "Likely lost at current spending",
         },
         money_columns=("expiring", "likely_forfeited"),
-        currency=ledger.currency,
+        currency=currency,
         css_class="cc-table cc-expiring",
         locale=locale,
     )
@@ -182,13 +183,13 @@ def _entries_table(ledger: Ledger, locale: str | None) -> str:
     )
 
 
-def _runway_text(ledger: Ledger, locale: str | None, *, funded: bool, now: datetime) -> tuple[str, str]:
+def _runway_text(runway, currency: str, locale: str | None, *, funded: bool) -> tuple[str, str]:
+    """The runway card, from the runway as of the balance card's instant (the alerts judge the same one)."""
     if not funded:
         return "—", "no funds yet: record a purchase in Step 2"
-    runway = insights.runway(ledger, as_of=now)  # the same instant as the balance card and the alerts
     if runway.daily_burn <= 0:
         return "—", "no credit-paid calls in the last 30 days"
-    burn = f"at {fmt.money(runway.daily_burn, ledger.currency, locale)} a day"
+    burn = f"at {fmt.money(runway.daily_burn, currency, locale)} a day"
     if runway.trigger is not None and runway.trigger_date is not None:
         return (
             f"{runway.days_to_trigger:.0f} days",
