@@ -43,13 +43,13 @@ CREATE OR REPLACE MACRO row_id_key(id) AS hash(id) >> 32;
 -- id_key_probe: row_id_key() of fixed texts (a short one and a row-id-like one) when the keys were written. DuckDB
 -- does not promise hash() stays the same across versions: an import that finds other probes (or the full 64-bit
 -- keys of earlier versions) writes every key again.
--- The probe is written out where it is used (here and in usage_import.sql), never kept as a macro in the file: an
--- older version opening the file would make that macro its own way.
+-- row_id_key_probe(): the probe as this version's row_id_key() gives it. Versions from before 32-bit keys kept their
+-- own probe as id_key_probe_now() and remade it on every open; they know neither of these two names.
 CREATE TABLE IF NOT EXISTS id_key_probe (probe UBIGINT[] NOT NULL);
+CREATE OR REPLACE MACRO row_id_key_probe() AS [row_id_key('a'), row_id_key('00000000-0000-4000-8000-000000000000')];
 -- one-time fill of files written before the keys (history unchanged: derived from the row id)
 UPDATE pstn_call SET id_key = row_id_key(usage_id) WHERE id_key IS NULL;
-INSERT INTO id_key_probe SELECT [row_id_key('a'), row_id_key('00000000-0000-4000-8000-000000000000')]
-WHERE NOT EXISTS (SELECT 1 FROM id_key_probe);
+INSERT INTO id_key_probe SELECT row_id_key_probe() WHERE NOT EXISTS (SELECT 1 FROM id_key_probe);
 
 -- pstn_call_quarantine: rows that could not be read, with why; re-importing the same row adds nothing.
 CREATE TABLE IF NOT EXISTS pstn_call_quarantine (
