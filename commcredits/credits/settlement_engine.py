@@ -363,27 +363,25 @@ class Engine:
 
     def spends(self):
         """(call positions, entry ids, cents drawn) of the spends, in entry order."""
-        if not self.spend_chunks:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
-        return tuple(np.concatenate(parts) for parts in zip(*self.spend_chunks))
+        return _columns(self.spend_chunks, np.int64, np.int64, np.int64)
 
     def arrears(self):
         """(call positions, cents billed in arrears) of the MCA calls the lots could not pay in full."""
-        if not self.arrears_chunks:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        return tuple(np.concatenate(parts) for parts in zip(*self.arrears_chunks))
+        return _columns(self.arrears_chunks, np.int64, np.int64)
 
     def recharge_cents(self) -> np.ndarray:
         """Each recharge lot's amount (the setting in force at its call), in recharge_rows order."""
         return np.concatenate(self.recharge_cents_chunks) if self.recharge_cents_chunks else np.zeros(0, np.int64)
 
     def allocations(self):
-        if not self.alloc_chunks:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
-        return tuple(np.concatenate(parts) for parts in zip(*self.alloc_chunks))
+        return _columns(self.alloc_chunks, np.int64, np.int64, np.int64)
 
     def recharge_rows(self):
-        if not self.recharge_chunks:
-            z = np.zeros(0, np.int64)
-            return z, z, z, np.zeros(0, bool), z
-        return tuple(np.concatenate(parts) for parts in zip(*self.recharge_chunks))
+        return _columns(self.recharge_chunks, np.int64, np.int64, np.int64, bool, np.int64)
+
+
+def _columns(chunks: list[tuple], *dtypes) -> tuple:
+    """The chunks' columns, each concatenated (empty arrays of `dtypes` when there are none)."""
+    if not chunks:
+        return tuple(np.zeros(0, dtype) for dtype in dtypes)
+    return tuple(np.concatenate(parts) for parts in zip(*chunks))
