@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from commcredits import format_money, open_ledger
+from commcredits.credits.rollups import fresh_mark
 from commcredits.credits.settlement import settle
 from commcredits.licensing.readiness import readiness_summary
 from commcredits.store import Store
@@ -148,6 +149,7 @@ def test_a_render_opens_the_ledger_file_once_for_its_reads_and_holds_nothing_aft
     """One read session per render (each open of the file costs about 45 ms, more on a busy machine), and no
     connection kept between renders: another process (a tab, `commcredits check`) can write right after."""
     ledger = open_ledger(writable_demo_db)
+    fresh_mark(ledger.store)  # as an earlier render left them (else this one's first write brings them up to date)
     opened = []
     connect = Store._connect
     monkeypatch.setattr(Store, "_connect", lambda self, *a: opened.append(a[0]) or connect(self, *a))
