@@ -264,13 +264,10 @@ def _settle_staged(con, ledger: Ledger, given: bool) -> SettlementReport:
         return _settle_late(con, ledger, counts)
     engine = _new_engine(con)
     blocked, arrears = [], [0, 0]
-    if counts["count"]:
-        # nothing is written yet: committed, the staged calls get their final rowids (0..n-1, in call order), so
-        # each chunk reads its own rows (by OFFSET, a chunk at 10M calls skipped through every row before it)
-        _commit_chunk(con)
     for start in range(0, counts["count"], CHUNK):
-        if start:
-            _commit_chunk(con)
+        # the chunk before, or (first) the staged calls alone: committed, they get their final rowids (0..n-1, in
+        # call order), so each chunk reads its own rows (by OFFSET, a chunk at 10M calls skipped every row before)
+        _commit_chunk(con)
         usage_ids, times, cents = _chunk(con, start, CHUNK)
         engine.run(times, cents)  # each call with the agreement and auto-recharge setting of its time
         write_chunk(con, engine, usage_ids, times)
