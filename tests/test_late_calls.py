@@ -335,7 +335,7 @@ def test_a_balance_exactly_at_the_trigger_does_not_recharge(pay):
 
 
 def test_auto_recharge_turned_on_after_calls_were_paid_does_not_recharge_for_them_when_a_late_log_comes():
-    """Auto-recharge was never saved (off, Microsoft's default) while calls were paid; the admin turns it on later.
+    """Auto-recharge was never saved (off, as the workbook assumes until one is) while calls were paid; the admin turns it on later.
     A late call from before must not make the ledger recharge back then, when it was off."""
     ledger = cc.open_ledger()
     ledger.add_funds("10.00", at=NOW - timedelta(days=30), order_id="A")
