@@ -57,7 +57,7 @@ def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray) -> 
     # reader's benefit (readers order by entry_id; each chunk's rows stay together for DuckDB's row-group skips)
     for name, table, sql in (
         ("_s_lot", _sorted(lots, "lot_id"), "INSERT INTO lot SELECT * FROM _s_lot"),
-        ("_s_entry", _sorted(spend_entries, "entry_id"), ENTRY_INSERT),
+        ("_s_entry", _sorted(spend_entries, "entry_id"), SPEND_INSERT),
         ("_s_entry", _sorted(pa.concat_tables([recharge_entries, expiry_entries]), "entry_id"), ENTRY_INSERT),
         ("_s_alloc", _sorted(_allocation_table(a_entry, a_lot, a_cents), "entry_id"), ALLOCATION_INSERT),
         ("_s_alloc", _sorted(pa.concat_tables([r_alloc, x_alloc]), "entry_id", "lot_id"), ALLOCATION_INSERT),
@@ -84,31 +84,24 @@ def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray) -> 
 
 
 ENTRY_INSERT = "INSERT INTO entry BY NAME SELECT *, $1 AS recorded_at FROM _s_entry"
+# a spend's kind is constant and its call time is when the ledger takes it: DuckDB fills both per vector, and the
+# columns a spend leaves NULL (key, lot) are left out, instead of a million-row Arrow column each
+SPEND_INSERT = (
+    "INSERT INTO entry BY NAME SELECT *, 'spend' AS kind, occurred_at AS call_at, $1 AS recorded_at FROM _s_entry"
+)
 ALLOCATION_INSERT = "INSERT INTO allocation SELECT * FROM _s_alloc"
 
 
-def _entry_table(
-    entry_id,
-    occurred_us,
-    kind: str,
-    amount: pa.Array,
-    key: pa.Array,  # NULL for spends
-    lot_id: pa.Array,
-    usage_id: pa.Array | None = None,
-) -> pa.Table:
-    """Rows of table entry (recorded_at is added on insert); a spend names its call and the call's time."""
-    n = len(entry_id)
-    occurred = occurred_us if isinstance(occurred_us, pa.Array) else timestamps(occurred_us)
+def _entry_table(entry_id, occurred_us, kind: str, amount: pa.Array, key: pa.Array, lot_id: pa.Array) -> pa.Table:
+    """Rows of table entry for recharges and expiries (recorded_at is added on insert; they name no call)."""
     return pa.table(
         {
             "entry_id": pa.array(entry_id, pa.int64()),
-            "occurred_at": occurred,
-            "kind": _repeat(kind, n),
+            "occurred_at": occurred_us if isinstance(occurred_us, pa.Array) else timestamps(occurred_us),
+            "kind": _repeat(kind, len(entry_id)),
             "amount": amount,
             "idempotency_key": key,
             "lot_id": lot_id,
-            "usage_id": usage_id if usage_id is not None else pa.nulls(n, pa.string()),
-            "call_at": occurred if usage_id is not None else pa.nulls(n, pa.timestamp("us", tz="UTC")),
         }
     )
 
@@ -167,18 +160,18 @@ def _expiry_tables(rows: list[tuple]):
 
 
 def _spend_entries(engine: Engine, usage_ids: pa.Array, times: np.ndarray) -> pa.Table:
+    """The spends' own columns (SPEND_INSERT adds the rest); a spend's key is its usage_id (sql/ledger_schema.sql)."""
     spend_call, spend_entry, spend_cents = engine.spends()
     every_call = len(spend_call) == len(usage_ids) and np.array_equal(spend_call, np.arange(len(spend_call)))
     # usually every call of the chunk was paid, in order: no copy of a million ids then
     spend_ids = usage_ids if every_call else usage_ids.take(pa.array(spend_call, pa.int64()))
-    return _entry_table(
-        spend_entry,
-        times[spend_call],
-        "spend",
-        decimal_array(-spend_cents),
-        pa.nulls(len(spend_entry), pa.string()),  # a spend's key is its usage_id (sql/ledger_schema.sql)
-        pa.nulls(len(spend_entry), pa.int64()),
-        spend_ids,
+    return pa.table(
+        {
+            "entry_id": pa.array(spend_entry, pa.int64()),
+            "occurred_at": timestamps(times[spend_call]),
+            "amount": decimal_array(-spend_cents),
+            "usage_id": spend_ids,
+        }
     )
 
 
