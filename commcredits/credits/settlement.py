@@ -98,7 +98,7 @@ def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> Sett
             con.execute(f"DROP TABLE IF EXISTS {name}")
         if calls is None:  # late calls too: the replay reconsiders every blocked call and reports it
             counts = _status_counts(con, report, until)
-            con.execute(SQL["set_mark"], [until])
+            con.execute(SQL["set_mark"], [until, since if until is None else BEGINNING])
             _advance_tally(con)  # the tally counts what rows decide: `until` changes none of it
         else:  # the given calls need not be imported ones: ask the view
             counts = dict(con.execute("SELECT status, count(*) FROM call_charges GROUP BY status").fetchall())

@@ -22,12 +22,14 @@ SELECT coalesce((SELECT settled_through FROM settle_mark) - INTERVAL 1 HOUR, TIM
 
 -- name: set_mark
 -- After a settlement: every call imported by now was considered, except (up to $1) the calls after $1, so the mark
--- stops just before the first of those was imported. It never moves back.
+-- stops just before the first of those was imported. It never moves back. $2: where this settlement started
+-- reading (without $1 only a call imported after it can move the mark: a constant, so DuckDB skips the row groups
+-- imported before), else the beginning.
 INSERT OR REPLACE INTO settle_mark
 SELECT 1, greatest(mark, (SELECT max(settled_through) FROM settle_mark)) FROM (
     SELECT least(max(imported_at),
                  min(imported_at) FILTER (WHERE start_at > $1::TIMESTAMPTZ) - INTERVAL 1 MICROSECOND) AS mark
-    FROM pstn_call)
+    FROM pstn_call WHERE imported_at > $2)
 WHERE mark IS NOT NULL;
 
 -- name: row_status_counts
