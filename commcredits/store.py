@@ -3,7 +3,8 @@
 Voila runs one kernel per browser tab and DuckDB lets only one process write a file, while any open
 connection (even read-only) locks writers out. So nothing here holds a file connection between actions:
 every action opens, runs one transaction and closes, retrying with backoff while another process holds
-the lock, and gives up with LedgerBusy. An in-memory database has no file and no lock: it keeps one
+the lock, and gives up with LedgerBusy. An action made of many transactions (importing a folder of files:
+`Store.transactions`) keeps its connection a few seconds at a time, then lets a waiting tab in. An in-memory database has no file and no lock: it keeps one
 connection for the life of the Store.
 
 DuckDB's own file lock is not enough: with duckdb 2.0.1, a process that connects a few milliseconds after
@@ -36,6 +37,12 @@ MEMORY = ":memory:"
 # Integer columns with NULLs stay integers in pandas instead of turning into floats.
 _NULLABLE_INTEGERS = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int32Dtype()}
 LOCK_RETRY_SECONDS = 15.0
+# How long Store.transactions keeps one connection (and the write lock) across transactions: well under
+# LOCK_RETRY_SECONDS, so a tab waiting to read or write gets its turn before it gives up as busy. After giving
+# the lock up it waits TURN_SECONDS before taking it again: a waiting tab retries its lock every 0.1 s at most
+# (SQLite's busy handler, behind filelock), and would never see a lock taken again at once.
+HOLD_SECONDS = 3.0
+TURN_SECONDS = 0.15
 
 
 def sql_text(name: str) -> str:
@@ -211,6 +218,29 @@ class Store:
                 con.close()
 
     @contextlib.contextmanager
+    def transactions(self, *, hold_seconds: float | None = None):
+        """Yield run(work): each call runs work(con) in a transaction of its own (COMMIT when it returns,
+        ROLLBACK if it raises) on one connection kept between them, so a run of imports opens, reads and
+        checkpoints the file once instead of once per file. Between two transactions held for `hold_seconds` or
+        more, the connection and its write lock are given up and taken again: other tabs wait no longer than
+        that plus one transaction."""
+        if self.in_read_session:
+            raise RuntimeError("A write inside Store.read_session: write before the session starts.")
+        if self._memory_con is not None:
+            yield lambda work: self._run_in(self.transaction(), work)
+            return
+        held = _HeldConnection(self, HOLD_SECONDS if hold_seconds is None else hold_seconds)
+        try:
+            yield held.run
+        finally:
+            held.release()
+
+    @staticmethod
+    def _run_in(transaction, work):
+        with transaction as con:
+            return work(con)
+
+    @contextlib.contextmanager
     def read_session(self):
         """Within this block every read of this thread uses one read-only connection (one open of the file
         instead of one per query, about 45 ms each): for a page render. Never hold it across user actions
@@ -278,6 +308,46 @@ class Store:
         if self._memory_con is not None:
             self._memory_con.close()
             self._memory_con = None
+
+
+class _HeldConnection:
+    """Store.transactions' connection and write lock: taken for the first transaction, kept while younger than
+    `hold_seconds`, given up when it is older (before the next transaction), after a transaction that failed, and at
+    the end."""
+
+    def __init__(self, store: Store, hold_seconds: float):
+        self.store, self.hold_seconds = store, hold_seconds
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self.lock = contextlib.ExitStack()
+        self.taken = 0.0
+
+    def run(self, work):
+        if self.con is not None and time.monotonic() - self.taken >= self.hold_seconds:
+            self.release()
+            time.sleep(TURN_SECONDS)  # another tab's turn
+        if self.con is None:
+            deadline = time.monotonic() + self.store.busy_timeout
+            self.lock.enter_context(session_lock(self.store.path, write=True, timeout=self.store.busy_timeout))
+            try:
+                self.con = self.store._connect(False, deadline)
+            except BaseException:
+                self.lock.close()
+                raise
+            self.taken = time.monotonic()
+        try:
+            with _committed(self.con) as con:
+                return work(con)
+        except BaseException:  # rolled back; DuckDB may have invalidated the connection: the next takes a new one
+            self.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            if self.con is not None:
+                self.con.close()
+        finally:
+            self.con = None
+            self.lock.close()
 
 
 def store_of(target) -> Store:

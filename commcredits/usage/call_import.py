@@ -5,9 +5,11 @@ Sources: one Graph response (`{"value": [...], "@odata.nextLink": ...}`), a fold
 already in memory (a list of dicts or a DataFrame with Graph field names). Every row is keyed on its row
 `id` (CSV `UsageId`), never on `callId`: importing overlapping files imports each row once. Rows that
 cannot be read go to `pstn_call_quarantine` with the reason; the rest imports. Files are read by DuckDB
-(streaming) one file per transaction, with a progress bar over files.
+(streaming) one file per transaction (several small Graph pages share one), with a progress bar over files; the
+transactions of one import share a connection for a few seconds at a time (`Store.transactions`), so a folder of
+many files opens and checkpoints the ledger file a few times, not once per file.
 
-This module decides what to read and owns the one transaction boundary (`_committed`); call_files.py says
+This module decides what to read and owns the one transaction boundary (`Run`); call_files.py says
 whether a file is safe to read (formats, zip, encoding, limits), call_checks.py checks and inserts its rows.
 """
 
@@ -22,7 +24,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..errors import InvalidInput, UnreadableFile
-from ..store import Store, named_sql, store_of
+from ..store import named_sql, store_of
 from .call_checks import ImportReport, import_csv, import_graph_pages, import_json_lines, import_rows, quarantine_file
 from .call_files import (
     CALL_LOG_SUFFIXES,
@@ -40,6 +42,7 @@ from .call_files import (
 )
 
 Work = Callable[[duckdb.DuckDBPyConnection], ImportReport]
+Run = Callable[[Work], ImportReport]  # runs one Work in a transaction of its own: all or nothing (Store.transactions)
 
 
 def import_pstn_calls(ledger, source, *, progress: bool | None = None) -> ImportReport:
@@ -50,7 +53,8 @@ def import_pstn_calls(ledger, source, *, progress: bool | None = None) -> Import
     does not exist or is of no known kind; unreadable rows never raise, they are quarantined."""
     store = store_of(ledger)
     if isinstance(source, pd.DataFrame) or (isinstance(source, list) and all(isinstance(r, dict) for r in source)):
-        return _committed(store, lambda con: import_rows(con, source))
+        with store.transaction() as con:
+            return import_rows(con, source)
     path = Path(source)
     if not path.exists():
         raise InvalidInput(
@@ -63,18 +67,15 @@ def import_pstn_calls(ledger, source, *, progress: bool | None = None) -> Import
         )
         raise InvalidInput("source", f"{what}: give {EXPECTED_FILES}.")
     report = ImportReport()
-    with tqdm(total=len(files), desc="Importing call logs", unit="file", disable=_quiet(progress, len(files))) as bar:
+    with (
+        tqdm(total=len(files), desc="Importing call logs", unit="file", disable=_quiet(progress, len(files))) as bar,
+        store.transactions() as run,
+    ):
         for batch in page_batches(files):
-            report += _import_batch(store, batch)
+            report += _import_batch(run, batch)
             bar.update(len(batch))
             bar.set_postfix(imported=report.imported, quarantined=report.quarantined)
     return report
-
-
-def _committed(store: Store, work: Work) -> ImportReport:
-    """The importer's one transaction boundary: `work` runs in one transaction and imports all or nothing."""
-    with store.transaction() as con:
-        return work(con)
 
 
 def _quiet(progress: bool | None, files: int) -> bool | None:
@@ -83,28 +84,28 @@ def _quiet(progress: bool | None, files: int) -> bool | None:
     return not progress
 
 
-def _import_batch(store: Store, batch: list[Path]) -> ImportReport:
+def _import_batch(run: Run, batch: list[Path]) -> ImportReport:
     """Several Graph pages in one transaction (a transaction per small page would cost more than the page)."""
     if len(batch) > 1:
         names = [str(f) for f in batch]
         try:
-            return _committed(store, lambda con: import_graph_pages(con, names, names))
+            return run(lambda con: import_graph_pages(con, names, names))
         except duckdb.Error:  # a file in the batch is not readable JSON: each file on its own
             pass
-    return sum((_import_file(store, file) for file in batch), ImportReport())
+    return sum((_import_file(run, file) for file in batch), ImportReport())
 
 
-def _import_file(store: Store, file: Path, label: str | None = None) -> ImportReport:
+def _import_file(run: Run, file: Path, label: str | None = None) -> ImportReport:
     """Import one file; a file that cannot be read as a whole is quarantined as one row with the reason."""
     label = label or str(file)
     try:
         if file.suffix.lower() == ".zip":
-            return _import_zip(store, file)
+            return _import_zip(run, file)
         with tempfile.TemporaryDirectory() as tmp:
-            return _committed(store, _reader(utf8_file(file, Path(tmp)), label))
+            return run(_reader(utf8_file(file, Path(tmp)), label))
     except UnreadableFile as refused:
         reason = refused.reason
-        return _committed(store, lambda con: quarantine_file(con, file, reason, label=label))
+        return run(lambda con: quarantine_file(con, file, reason, label=label))
 
 
 def _reader(file: Path, label: str) -> Work:
@@ -126,7 +127,7 @@ def _import_graph_page(con, file: Path, label: str) -> ImportReport:
         raise UnreadableFile(json_reason(exc)) from None
 
 
-def _import_zip(store: Store, file: Path) -> ImportReport:
+def _import_zip(run: Run, file: Path) -> ImportReport:
     """The CSV files inside a Teams admin center export, each checked against the size and ratio limits
     before and while it is unpacked."""
     report = ImportReport()
@@ -134,7 +135,7 @@ def _import_zip(store: Store, file: Path) -> ImportReport:
         for number, member in enumerate(zip_members(archive, file.name)):
             target = Path(tmp) / f"{number}-{Path(member.filename).name}"
             unpack(archive, member, target)
-            report += _import_file(store, target, f"{file}!{member.filename}")
+            report += _import_file(run, target, f"{file}!{member.filename}")
             target.unlink()
     return report.as_files(1)
 

@@ -1,0 +1,141 @@
+"""A folder of call log files is imported over one connection held a few seconds at a time (Store.transactions):
+each file is still its own transaction, kept after a crash, and a tab waiting to write still gets its turn."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from test_call_charges import graph_row
+
+import commcredits as cc
+from commcredits import store as store_module
+from commcredits.usage.call_import import import_pstn_calls
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_day_files(folder: Path, files: int, rows_each: int) -> dict[str, set[str]]:
+    """`files` JSON lines files of Graph rows, as daily exports; returns each file's row ids."""
+    folder.mkdir()
+    ids = {}
+    for f in range(files):
+        rows = [graph_row(f * rows_each + n, charge="0.10") for n in range(rows_each)]
+        path = folder / f"calls-{f:03}.jsonl"
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+        ids[path.name] = {row["id"] for row in rows}
+    return ids
+
+
+def imported_ids(path: Path) -> set[str]:
+    return {r[0] for r in cc.open_ledger(path).store.query("SELECT usage_id FROM pstn_call")}
+
+
+def test_every_file_of_a_folder_reported_done_is_kept_when_the_import_is_killed(tmp_path):
+    """The import keeps its connection between files; a file it finished is committed, and survives a kill -9
+    of the process before the connection is closed (DuckDB replays its log on the next open)."""
+    ids = write_day_files(tmp_path / "days", files=6, rows_each=20)
+    ledger_path = tmp_path / "ledger.duckdb"
+    cc.open_ledger(ledger_path, currency="USD")
+    script = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        import commcredits as cc
+        from commcredits.usage import call_import
+        done = []
+        real = call_import._import_file
+        def reporting(run, file, label=None):
+            report = real(run, file, label)
+            done.append(file.name)
+            print("done", file.name, flush=True)
+            if len(done) == 3:  # a slow file: the connection and the lock are still held here
+                time.sleep(60)
+            return report
+        call_import._import_file = reporting
+        call_import.import_pstn_calls(cc.open_ledger({str(ledger_path)!r}), {str(tmp_path / "days")!r}, progress=False)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        reported = [child.stdout.readline().split()[1] for _ in range(3)]
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    assert reported == ["calls-000.jsonl", "calls-001.jsonl", "calls-002.jsonl"]
+    assert imported_ids(ledger_path) == set().union(*(ids[name] for name in reported))
+    # the rest imports when the admin runs the import again, and nothing twice
+    report = import_pstn_calls(cc.open_ledger(ledger_path), tmp_path / "days", progress=False)
+    assert (report.imported, report.duplicates) == (60, 60)
+    assert imported_ids(ledger_path) == set().union(*ids.values())
+
+
+def test_tabs_waiting_to_read_or_write_get_their_turn_during_a_long_folder_import(tmp_path, monkeypatch):
+    """Between files the import gives its lock up once it has held it HOLD_SECONDS, and waits TURN_SECONDS before
+    taking it again: a page read and a purchase recorded in other tabs meanwhile wait, then go through; the
+    import loses nothing."""
+    ids = write_day_files(tmp_path / "days", files=60, rows_each=5)
+    ledger_path = tmp_path / "ledger.duckdb"
+    cc.open_ledger(ledger_path, currency="USD").add_funds("20.00", at=None, order_id="opening")
+    monkeypatch.setattr(store_module, "HOLD_SECONDS", 0.2)
+    real = store_module._HeldConnection.run
+
+    def slow_run(held, work):  # each file takes a while, as big files do
+        started.set()
+        time.sleep(0.05)
+        return real(held, work)
+
+    monkeypatch.setattr(store_module._HeldConnection, "run", slow_run)
+    started, reports = threading.Event(), []
+    importer = threading.Thread(
+        target=lambda: reports.append(import_pstn_calls(cc.open_ledger(ledger_path), tmp_path / "days", progress=False))
+    )
+    importer.start()
+    try:
+        assert started.wait(10)
+        other_tab = cc.open_ledger(ledger_path, busy_timeout=2.0)
+        balances = []
+        for _ in range(3):  # a page refreshed now and then
+            balances.append(other_tab.balance())
+            time.sleep(0.1)
+        other_tab.add_funds("50.00", at=None, order_id="bought-meanwhile")
+        still_importing = importer.is_alive()
+    finally:
+        importer.join(60)
+    assert still_importing, "the import ended before the other tab was done: make it longer"
+    assert balances == [Decimal("20.00")] * 3
+    assert reports and reports[0].imported == 300
+    assert cc.open_ledger(ledger_path).balance() == Decimal("70.00")
+    assert imported_ids(ledger_path) == set().union(*ids.values())
+
+
+def test_a_file_that_fails_mid_import_rolls_back_alone_and_the_next_files_still_import(tmp_path, monkeypatch):
+    """A transaction that fails gives its connection up (DuckDB may have invalidated it); the next file takes a
+    new one, and the failed file's rows are not half there."""
+    ids = write_day_files(tmp_path / "days", files=3, rows_each=10)
+    ledger_path = tmp_path / "ledger.duckdb"
+    ledger = cc.open_ledger(ledger_path, currency="USD")
+    from commcredits.usage import call_import
+
+    real = call_import.import_json_lines
+
+    def second_file_breaks(con, file, label):
+        report = real(con, file, label)  # its rows are inserted, then the transaction fails
+        if file.name == "calls-001.jsonl":
+            raise RuntimeError("disk full")
+        return report
+
+    monkeypatch.setattr(call_import, "import_json_lines", second_file_breaks)
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_pstn_calls(ledger, tmp_path / "days", progress=False)
+    assert imported_ids(ledger_path) == ids["calls-000.jsonl"]
+    monkeypatch.setattr(call_import, "import_json_lines", real)
+    assert import_pstn_calls(ledger, tmp_path / "days", progress=False).imported == 20
+    assert imported_ids(ledger_path) == set().union(*ids.values())
