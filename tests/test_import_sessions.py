@@ -1,5 +1,6 @@
-"""A folder of call log files is imported over one connection held a few seconds at a time (Store.transactions):
-each file is still its own transaction, kept after a crash, and a tab waiting to write still gets its turn."""
+"""A folder of call log files is imported over one connection held a few seconds at a time (Store.transactions),
+small files several to a transaction: what is reported done is kept after a crash, a file that cannot be read
+is quarantined alone, and a tab waiting to read or write still gets its turn."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from test_call_charges import graph_row
 
 import commcredits as cc
 from commcredits import store as store_module
-from commcredits.usage.call_import import import_pstn_calls
+from commcredits.usage import call_files
+from commcredits.usage.call_import import import_pstn_calls, quarantined_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,7 +52,8 @@ def test_every_file_of_a_folder_reported_done_is_kept_when_the_import_is_killed(
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
         import commcredits as cc
-        from commcredits.usage import call_import
+        from commcredits.usage import call_files, call_import
+        call_files.BATCH_BYTES = 0  # each file its own transaction, as big files are
         done = []
         real = call_import._import_file
         def reporting(run, file, label=None):
@@ -85,6 +88,7 @@ def test_tabs_waiting_to_read_or_write_get_their_turn_during_a_long_folder_impor
     ledger_path = tmp_path / "ledger.duckdb"
     cc.open_ledger(ledger_path, currency="USD").add_funds("20.00", at=None, order_id="opening")
     monkeypatch.setattr(store_module, "HOLD_SECONDS", 0.2)
+    monkeypatch.setattr(call_files, "BATCH_BYTES", 0)  # a transaction per file, as big files are
     real = store_module._HeldConnection.run
 
     def slow_run(held, work):  # each file takes a while, as big files do
@@ -133,9 +137,27 @@ def test_a_file_that_fails_mid_import_rolls_back_alone_and_the_next_files_still_
         return report
 
     monkeypatch.setattr(call_import, "import_json_lines", second_file_breaks)
+    monkeypatch.setattr(call_files, "BATCH_BYTES", 0)
     with pytest.raises(RuntimeError, match="disk full"):
         import_pstn_calls(ledger, tmp_path / "days", progress=False)
     assert imported_ids(ledger_path) == ids["calls-000.jsonl"]
     monkeypatch.setattr(call_import, "import_json_lines", real)
     assert import_pstn_calls(ledger, tmp_path / "days", progress=False).imported == 20
     assert imported_ids(ledger_path) == set().union(*ids.values())
+
+
+def test_small_files_import_several_to_a_transaction_and_an_unreadable_one_is_quarantined_alone(tmp_path):
+    """Daily exports are small: several go in one transaction. An empty file among them sends each file of that
+    batch on its own: the others import, the empty one is quarantined with the reason."""
+    ids = write_day_files(tmp_path / "days", files=4, rows_each=10)
+    (tmp_path / "days" / "calls-001b.jsonl").write_text("", encoding="utf-8")  # sorts between 001 and 002
+    ledger = cc.open_ledger(tmp_path / "ledger.duckdb", currency="USD")
+    assert [len(batch) for _, batch in call_files.file_batches(sorted((tmp_path / "days").iterdir()))] == [5]
+    report = import_pstn_calls(ledger, tmp_path / "days", progress=False)
+    assert (report.imported, report.quarantined, report.files) == (40, 1, 5)
+    assert imported_ids(tmp_path / "ledger.duckdb") == set().union(*ids.values())
+    quarantined = quarantined_rows(ledger)
+    assert list(quarantined["source_file"].map(lambda f: Path(f).name)) == ["calls-001b.jsonl"]
+    assert "empty" in quarantined["reason"].iloc[0]
+    again = import_pstn_calls(ledger, tmp_path / "days", progress=False)  # a re-import: nothing twice
+    assert (again.imported, again.duplicates, len(quarantined_rows(ledger))) == (0, 40, 1)

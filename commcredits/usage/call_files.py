@@ -30,7 +30,7 @@ MAX_FILE_BYTES = 1 << 30
 MAX_ZIP_RATIO = 100
 MAX_JSON_OBJECT_BYTES = 256 << 20
 MAX_JSON_DEPTH = 1000  # Graph rows are flat objects inside {"value": [...]}: depth 3, or a few more
-PAGE_BATCH_BYTES = 64 << 20  # Graph pages read in one transaction (a page is ~1,000 rows, ~1 MB)
+BATCH_BYTES = 64 << 20  # files read in one transaction (a Graph page is ~1,000 rows, ~1 MB; a day of 30k calls ~12 MB)
 CHUNK = 1 << 20
 NESTING_STEP = numpy.zeros(256, dtype=numpy.int8)  # what each byte does to the JSON depth
 NESTING_STEP[list(b"[{")], NESTING_STEP[list(b"]}")] = 1, -1
@@ -42,23 +42,24 @@ def call_log_files(path: Path) -> list[Path]:
     return [f for f in files if f.suffix.lower() in CALL_LOG_SUFFIXES]
 
 
-def page_batches(files: list[Path]) -> Iterable[list[Path]]:
-    """Runs of consecutive Graph response files up to PAGE_BATCH_BYTES; every other file alone."""
-    batch, size = [], 0
+def file_batches(files: list[Path]) -> Iterable[tuple[bool, list[Path]]]:
+    """Runs of consecutive files read in one transaction, up to BATCH_BYTES each, as (pages, files): Graph
+    response files (pages: DuckDB reads them in one statement), or other small call log files (read one after
+    another: a commit per small file would cost more than the file). A zip, or a file over BATCH_BYTES, alone."""
+    batch, size, pages = [], 0, False
     for file in files:
-        if is_one_response(file):
-            if batch and size + file.stat().st_size > PAGE_BATCH_BYTES:
-                yield batch
-                batch, size = [], 0
-            batch.append(file)
-            size += file.stat().st_size
-            continue
-        if batch:
-            yield batch
+        bytes_, is_page = file.stat().st_size, is_one_response(file)
+        alone = file.suffix.lower() == ".zip" or bytes_ > BATCH_BYTES
+        if batch and (alone or is_page != pages or size + bytes_ > BATCH_BYTES):
+            yield pages, batch
             batch, size = [], 0
-        yield [file]
+        if alone:
+            yield False, [file]
+            continue
+        batch.append(file)
+        size, pages = size + bytes_, is_page
     if batch:
-        yield batch
+        yield pages, batch
 
 
 def is_one_response(file: Path) -> bool:

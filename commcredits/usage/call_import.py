@@ -5,9 +5,10 @@ Sources: one Graph response (`{"value": [...], "@odata.nextLink": ...}`), a fold
 already in memory (a list of dicts or a DataFrame with Graph field names). Every row is keyed on its row
 `id` (CSV `UsageId`), never on `callId`: importing overlapping files imports each row once. Rows that
 cannot be read go to `pstn_call_quarantine` with the reason; the rest imports. Files are read by DuckDB
-(streaming) one file per transaction (several small Graph pages share one), with a progress bar over files; the
-transactions of one import share a connection for a few seconds at a time (`Store.transactions`), so a folder of
-many files opens and checkpoints the ledger file a few times, not once per file.
+(streaming) one file per transaction, or several small ones up to 64 MiB together (a commit per small file
+costs more than the file), with a progress bar over files; the transactions of one import share a connection
+for a few seconds at a time (`Store.transactions`), so a folder of many files opens and checkpoints the ledger
+file a few times, not once per file.
 
 This module decides what to read and owns the one transaction boundary (`Run`); call_files.py says
 whether a file is safe to read (formats, zip, encoding, limits), call_checks.py checks and inserts its rows.
@@ -31,10 +32,10 @@ from .call_files import (
     CHUNK,
     EXPECTED_FILES,
     call_log_files,
+    file_batches,
     is_single_json_document,
     json_reason,
     open_zip,
-    page_batches,
     refuse_deep_nesting,
     unpack,
     utf8_file,
@@ -71,8 +72,8 @@ def import_pstn_calls(ledger, source, *, progress: bool | None = None) -> Import
         tqdm(total=len(files), desc="Importing call logs", unit="file", disable=_quiet(progress, len(files))) as bar,
         store.transactions() as run,
     ):
-        for batch in page_batches(files):
-            report += _import_batch(run, batch)
+        for pages, batch in file_batches(files):
+            report += _import_batch(run, pages, batch)
             bar.update(len(batch))
             bar.set_postfix(imported=report.imported, quarantined=report.quarantined)
     return report
@@ -84,15 +85,25 @@ def _quiet(progress: bool | None, files: int) -> bool | None:
     return not progress
 
 
-def _import_batch(run: Run, batch: list[Path]) -> ImportReport:
-    """Several Graph pages in one transaction (a transaction per small page would cost more than the page)."""
+def _import_batch(run: Run, pages: bool, batch: list[Path]) -> ImportReport:
+    """Several small files in one transaction (a transaction per small file would cost more than the file): Graph
+    pages in one statement, other files one after another. When one of them cannot be read, each file on its own,
+    so the others import and that one is quarantined with its reason."""
     if len(batch) > 1:
         names = [str(f) for f in batch]
         try:
-            return run(lambda con: import_graph_pages(con, names, names))
-        except duckdb.Error:  # a file in the batch is not readable JSON: each file on its own
+            if pages:
+                return run(lambda con: import_graph_pages(con, names, names))
+            return run(lambda con: sum((_read_file(con, file) for file in batch), ImportReport()))
+        except (duckdb.Error, UnreadableFile):
             pass
     return sum((_import_file(run, file) for file in batch), ImportReport())
+
+
+def _read_file(con, file: Path, label: str | None = None) -> ImportReport:
+    """One CSV or JSON file inside the caller's transaction (UnreadableFile when it cannot be read)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return _reader(utf8_file(file, Path(tmp)), label or str(file))(con)
 
 
 def _import_file(run: Run, file: Path, label: str | None = None) -> ImportReport:
@@ -101,8 +112,7 @@ def _import_file(run: Run, file: Path, label: str | None = None) -> ImportReport
     try:
         if file.suffix.lower() == ".zip":
             return _import_zip(run, file)
-        with tempfile.TemporaryDirectory() as tmp:
-            return run(_reader(utf8_file(file, Path(tmp)), label))
+        return run(lambda con: _read_file(con, file, label))
     except UnreadableFile as refused:
         reason = refused.reason
         return run(lambda con: quarantine_file(con, file, reason, label=label))
