@@ -20,7 +20,7 @@ from test_call_charges import graph_row
 
 import commcredits as cc
 from commcredits import store as store_module
-from commcredits.usage import call_files
+from commcredits.usage import call_checks, call_files
 from commcredits.usage.call_import import import_pstn_calls, quarantined_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,9 +130,9 @@ def test_a_file_that_fails_mid_import_rolls_back_alone_and_the_next_files_still_
 
     real = call_import.import_json_lines
 
-    def second_file_breaks(con, file, label):
-        report = real(con, file, label)  # its rows are inserted, then the transaction fails
-        if file.name == "calls-001.jsonl":
+    def second_file_breaks(con, files, labels):
+        report = real(con, files, labels)  # its rows are inserted, then the transaction fails
+        if files[0].name == "calls-001.jsonl":
             raise RuntimeError("disk full")
         return report
 
@@ -161,3 +161,55 @@ def test_small_files_import_several_to_a_transaction_and_an_unreadable_one_is_qu
     assert "empty" in quarantined["reason"].iloc[0]
     again = import_pstn_calls(ledger, tmp_path / "days", progress=False)  # a re-import: nothing twice
     assert (again.imported, again.duplicates, len(quarantined_rows(ledger))) == (0, 40, 1)
+
+
+def source_files(path: Path) -> dict[str, str]:
+    """Each imported row id with the name of the file it came from."""
+    rows = cc.open_ledger(path).store.query("SELECT usage_id, source_file FROM pstn_call")
+    return {usage_id: Path(source).name for usage_id, source in rows}
+
+
+def test_clean_daily_files_read_together_keep_each_row_to_its_own_file(tmp_path, monkeypatch):
+    """A batch of clean JSON lines files is read in one statement; every row still names the file it came from,
+    and a file saved as UTF-16 by a Windows tool is read from its UTF-8 copy but named as the admin's file."""
+    reads, real = [], call_checks.run_checked
+    monkeypatch.setattr(
+        call_checks, "run_checked", lambda *a, **k: reads.append(k.get("quick_params")) or real(*a, **k)
+    )
+    ids = write_day_files(tmp_path / "days", files=3, rows_each=10)
+    utf16 = tmp_path / "days" / "calls-003.jsonl"
+    rows = [graph_row(900 + n, charge="0.20") for n in range(5)]
+    utf16.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-16")
+    ids[utf16.name] = {row["id"] for row in rows}
+    path = tmp_path / "ledger.duckdb"
+    report = import_pstn_calls(cc.open_ledger(path, currency="USD"), tmp_path / "days", progress=False)
+    assert (report.imported, report.quarantined, report.files) == (35, 0, 4)
+    assert source_files(path) == {i: name for name, members in ids.items() for i in members}
+    assert len(reads) == 1 and [Path(label).name for label in reads[0][0]] == sorted(ids)
+
+
+def test_a_batch_with_a_bad_line_or_a_row_seen_twice_is_read_file_by_file(tmp_path):
+    """Anything to quarantine or a row id in two files sends each file of the batch the careful way: the bad line
+    is quarantined with its file and line number, the repeated row is imported once (from the first file) and
+    its other charge listed as a re-report; every other row imports."""
+    ids = write_day_files(tmp_path / "days", files=3, rows_each=10)
+    second = tmp_path / "days" / "calls-001.jsonl"
+    lines = second.read_text(encoding="utf-8").splitlines()
+    lines[3] = '{"id": "broken", "startDateTime": '  # line 4 is cut off
+    again = graph_row(0, charge="0.30")  # the first file's first row, with another charge
+    second.write_text("\n".join([*lines, json.dumps(again)]) + "\n", encoding="utf-8")
+    path = tmp_path / "ledger.duckdb"
+    ledger = cc.open_ledger(path, currency="USD")
+    report = import_pstn_calls(ledger, tmp_path / "days", progress=False)
+    assert (report.imported, report.duplicates, report.quarantined) == (29, 1, 1)
+    quarantined = quarantined_rows(ledger)
+    assert [(Path(f).name, n) for f, n in zip(quarantined["source_file"], quarantined["row_number"])] == [
+        ("calls-001.jsonl", 4)
+    ]
+    kept = source_files(path)
+    assert kept[again["id"]] == "calls-000.jsonl"
+    assert set(kept) == set().union(*ids.values()) - {graph_row(13)["id"]}  # row 13 was line 4 of calls-001
+    charges = ledger.store.query("SELECT charge FROM pstn_call WHERE usage_id = $1", [again["id"]])
+    assert charges == [(Decimal("0.100000"),)]
+    rereports = ledger.store.query("SELECT count(*) FROM pstn_call_rereport WHERE usage_id = $1", [again["id"]])
+    assert rereports == [(1,)]

@@ -188,13 +188,15 @@ FROM (SELECT line, row_number() OVER () AS line_no
 WHERE line <> '' AND (NOT starts_with(line, ' ') OR trim(line) <> '')
 
 -- name: json_lines_quick_source
--- The rows of JSON lines file $2 (shown as $1) read by DuckDB's JSON reader in parallel, every field as text:
--- no line numbers and no raw text, so only for a file whose rows all turn out readable and new (run_checked).
--- A line the reader cannot take as an object comes back with every field NULL (so: missing row id), and a line
--- holding a whole Graph response is marked as one: either sends the file through json_lines_source.
-SELECT $1 AS source_file, NULL::BIGINT AS row_number, NULL::BIGINT AS seq, NULL AS raw,
+-- The rows of JSON lines files $2 (each shown as the same place in $1) read by DuckDB's JSON reader in parallel,
+-- every field as text: no line numbers and no raw text, so only for files whose rows all turn out readable and
+-- new (run_checked). A line the reader cannot take as an object comes back with every field NULL (so: missing row
+-- id), and a line holding a whole Graph response is marked as one: either sends each file through
+-- json_lines_source.
+SELECT list_extract($1::VARCHAR[], list_position($2::VARCHAR[], filename)) AS source_file,
+       NULL::BIGINT AS row_number, NULL::BIGINT AS seq, NULL AS raw,
        CASE WHEN "value" IS NOT NULL THEN '{response_line}' END AS pre_reason, {fields}
-FROM read_json($2, format = 'newline_delimited', records = true, ignore_errors = true,
+FROM read_json($2::VARCHAR[], format = 'newline_delimited', records = true, ignore_errors = true, filename = true,
                columns = {{{columns}, 'value': 'VARCHAR'}})
 
 -- name: all_new_and_readable

@@ -124,20 +124,31 @@ class ImportReport:
 
 
 def run_checked(
-    con, source: str, source_sql: str, params: list, raw: str = "raw", fixup=None, quick_sql: str | None = None
-) -> ImportReport:
+    con,
+    source: str,
+    source_sql: str | None,
+    params: list,
+    raw: str = "raw",
+    fixup=None,
+    quick_sql: str | None = None,
+    quick_params: list | None = None,
+) -> ImportReport | None:
     """Check and type the rows of `source_sql` in one pass, quarantine unreadable rows and insert new ones;
     count what happened. `fixup(con)` may amend _call_checked before the inserts.
 
-    `quick_sql`, when given, is tried first: the same rows read in parallel without their line numbers or raw
-    text. A file whose rows are all readable and new needs neither; anything else (a row to quarantine, a row
-    id seen before or twice) is staged again from `source_sql`, so what is recorded is the same either way."""
+    `quick_sql` (with `quick_params`, else `params`), when given, is tried first: the same rows read in parallel
+    without their line numbers or raw text. Files whose rows are all readable and new need neither; anything else
+    (a row to quarantine, a row id seen before or twice) is staged again from `source_sql`, so what is recorded
+    is the same either way. Without `source_sql` nothing is recorded then, and the answer is None."""
     now = datetime.now(UTC)
     con.execute(SQL["trim_macro"])
     con.execute(SQL["call_ts_macro"])
     if not con.execute(SQL["id_keys_current"]).fetchone()[0]:  # known rows are found by these keys
         con.execute(SQL["rewrite_id_keys"])
-    all_new = quick_sql is not None and _staged_quickly(con, quick_sql, params)
+    all_new = quick_sql is not None and _staged_quickly(con, quick_sql, quick_params or params)
+    if not all_new and source_sql is None:
+        _drop_staged(con)
+        return None
     if not all_new:
         _stage(con, source_sql, params, raw, fixup)
     (total, bad) = con.execute(SQL["checked_counts"]).fetchall()[0]
@@ -146,9 +157,13 @@ def run_checked(
         con.execute(SQL["insert_rereports"], [now]).fetchall()
     insert = SQL["insert_calls"].format(new_only="" if all_new else SQL["new_only"])
     (imported,) = con.execute(insert, [source, now]).fetchall()[0]
+    _drop_staged(con)
+    return ImportReport(imported, total - bad - imported, bad, 1)
+
+
+def _drop_staged(con) -> None:
     for table in ("_call_checked", "_call_known", "_call_repeated"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
-    return ImportReport(imported, total - bad - imported, bad, 1)
 
 
 def _stage(con, source_sql: str, params: list, raw: str, fixup=None) -> None:
@@ -185,16 +200,39 @@ def import_graph_pages(con, names: list[str], labels: list[str]) -> ImportReport
     return run_checked(con, "graph", _json_rows(rows), [names, labels]).as_files(len(names))
 
 
-def import_json_lines(con, file: Path, label: str) -> ImportReport:
-    rows = SQL["json_lines_source"].format(
-        response_line=RESPONSE_LINE, record_separator="\x1e", max_object=MAX_JSON_OBJECT_BYTES
-    )
+def import_json_lines(con, files: list[Path], labels: list[str]) -> ImportReport:
+    """JSON lines files (labels: how each is shown), in this order: read together in parallel when every row of
+    them is readable and new, else each file on its own (line numbers, raw text and responses on one line)."""
     quick = SQL["json_lines_quick_source"].format(
         columns=", ".join(f"'{field}': 'VARCHAR'" for field in GRAPH_FIELDS.values()),
         fields=", ".join(f'"{field}" AS {col}' for col, field in GRAPH_FIELDS.items()),
         response_line=RESPONSE_LINE,
     )
-    return run_checked(con, "graph", _json_rows(rows), [label, str(file)], fixup=_expand_responses, quick_sql=quick)
+    names = [str(file) for file in files]
+    if len(files) > 1:
+        together = run_checked(con, "graph", None, [], quick_sql=quick, quick_params=[labels, names])
+        if together is not None:
+            return together.as_files(len(files))
+    rows = _json_rows(
+        SQL["json_lines_source"].format(
+            response_line=RESPONSE_LINE, record_separator="\x1e", max_object=MAX_JSON_OBJECT_BYTES
+        )
+    )
+    return sum(
+        (
+            run_checked(
+                con,
+                "graph",
+                rows,
+                [label, name],
+                fixup=_expand_responses,
+                quick_sql=quick,
+                quick_params=[[label], [name]],
+            )
+            for name, label in zip(names, labels)
+        ),
+        ImportReport(),
+    )
 
 
 def _expand_responses(con) -> None:

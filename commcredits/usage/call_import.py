@@ -87,23 +87,31 @@ def _quiet(progress: bool | None, files: int) -> bool | None:
 
 def _import_batch(run: Run, pages: bool, batch: list[Path]) -> ImportReport:
     """Several small files in one transaction (a transaction per small file would cost more than the file): Graph
-    pages in one statement, other files one after another. When one of them cannot be read, each file on its own,
-    so the others import and that one is quarantined with its reason."""
+    pages in one statement, JSON lines files together, other files one after another. When one of them cannot be
+    read, each file on its own, so the others import and that one is quarantined with its reason."""
     if len(batch) > 1:
         names = [str(f) for f in batch]
         try:
             if pages:
                 return run(lambda con: import_graph_pages(con, names, names))
-            return run(lambda con: sum((_read_file(con, file) for file in batch), ImportReport()))
+            return run(lambda con: _read_files(con, batch, names))
         except (duckdb.Error, UnreadableFile):
             pass
     return sum((_import_file(run, file) for file in batch), ImportReport())
 
 
-def _read_file(con, file: Path, label: str | None = None) -> ImportReport:
-    """One CSV or JSON file inside the caller's transaction (UnreadableFile when it cannot be read)."""
+def _read_files(con, files: list[Path], labels: list[str]) -> ImportReport:
+    """CSV or JSON files inside the caller's transaction, in their order (UnreadableFile when one cannot be
+    read): JSON lines files all read together, any other mix each file by its kind."""
     with tempfile.TemporaryDirectory() as tmp:
-        return _reader(utf8_file(file, Path(tmp)), label or str(file))(con)
+        folders = [Path(tmp) / str(n) for n in range(len(files))]  # a converted copy keeps its file's name
+        for folder in folders:
+            folder.mkdir()
+        readable = [utf8_file(file, folder) for file, folder in zip(files, folders)]
+        kinds = [_kind(file) for file in readable]
+        if set(kinds) == {"json_lines"}:
+            return import_json_lines(con, readable, labels)
+        return sum((READERS[k](con, f, label) for k, f, label in zip(kinds, readable, labels)), ImportReport())
 
 
 def _import_file(run: Run, file: Path, label: str | None = None) -> ImportReport:
@@ -112,22 +120,23 @@ def _import_file(run: Run, file: Path, label: str | None = None) -> ImportReport
     try:
         if file.suffix.lower() == ".zip":
             return _import_zip(run, file)
-        return run(lambda con: _read_file(con, file, label))
+        return run(lambda con: _read_files(con, [file], [label]))
     except UnreadableFile as refused:
         reason = refused.reason
         return run(lambda con: quarantine_file(con, file, reason, label=label))
 
 
-def _reader(file: Path, label: str) -> Work:
-    """How to read a UTF-8 file by its suffix and shape: CSV export, JSON lines, or one Graph response."""
+def _kind(file: Path) -> str:
+    """What a UTF-8 file is by its suffix and shape: an admin center CSV export, JSON lines, or one Graph response
+    (UnreadableFile when its JSON nests too deep)."""
     suffix = file.suffix.lower()
     if suffix == ".csv":
-        return lambda con: import_csv(con, file, label)
+        return "csv"
     with file.open("rb") as handle:
         refuse_deep_nesting(handle.read(CHUNK))
     if suffix in {".jsonl", ".ndjson"} or not is_single_json_document(file):
-        return lambda con: import_json_lines(con, file, label)
-    return lambda con: _import_graph_page(con, file, label)
+        return "json_lines"
+    return "graph_page"
 
 
 def _import_graph_page(con, file: Path, label: str) -> ImportReport:
@@ -135,6 +144,13 @@ def _import_graph_page(con, file: Path, label: str) -> ImportReport:
         return import_graph_pages(con, [str(file)], [label])
     except duckdb.Error as exc:  # the transaction is aborted: _import_file quarantines in a new one
         raise UnreadableFile(json_reason(exc)) from None
+
+
+READERS = {
+    "csv": import_csv,
+    "json_lines": lambda con, file, label: import_json_lines(con, [file], [label]),
+    "graph_page": _import_graph_page,
+}
 
 
 def _import_zip(run: Run, file: Path) -> ImportReport:
