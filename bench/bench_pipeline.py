@@ -180,7 +180,11 @@ def main() -> None:
     load_rate_card(ledger)
     load_included_minutes(ledger)
     del ledger
-    runs = {stage: in_child(stage, ledger_path, inputs[0].parent) for stage in ("import", "rate", "settle")}
+    runs = {}
+    for stage in ("import", "rate", "settle"):
+        # what earlier runs and stages wrote goes to disk first: else the kernel writes it out during the next stage
+        os.sync()
+        runs[stage] = in_child(stage, ledger_path, inputs[0].parent)
     stages = {stage: run["seconds"] for stage, run in runs.items()}
     cpus = {stage: run["cpu"] for stage, run in runs.items()}
     peaks = {stage: run["peak_mb"] for stage, run in runs.items()}
@@ -203,6 +207,7 @@ def main() -> None:
     }
     floors, floor_cpus, statements = {}, {}, {}
     for stage, sql in floor_sql.items():
+        os.sync()  # as before each of our stages
         times = {}
         floors[stage], floor_cpus[stage], _ = timed_cpu(
             lambda sql=sql, times=times: _floor_session(floor_path, sql, times)
