@@ -4,8 +4,8 @@ Voila runs one kernel per browser tab and DuckDB lets only one process write a f
 connection (even read-only) locks writers out. So nothing here holds a file connection between actions:
 every action opens, runs one transaction and closes, retrying with backoff while another process holds
 the lock, and gives up with LedgerBusy. An action made of many transactions (importing a folder of files:
-`Store.transactions`) keeps its connection a few seconds at a time, then lets a waiting tab in. An in-memory database has no file and no lock: it keeps one
-connection for the life of the Store.
+`Store.transactions`) keeps its connection a few seconds at a time, then lets a waiting tab in. An in-memory
+database has no file and no lock: it keeps one connection for the life of the Store.
 
 DuckDB's own file lock is not enough: with duckdb 2.0.1, a process that connects a few milliseconds after
 another closed sometimes misses the row just committed, and its own commit replaces it (see

@@ -44,8 +44,9 @@ def call_log_files(path: Path) -> list[Path]:
 
 def file_batches(files: list[Path]) -> Iterable[tuple[bool, list[Path]]]:
     """Runs of consecutive files read in one transaction, up to BATCH_BYTES each, as (pages, files): Graph
-    response files (pages: DuckDB reads them in one statement), or other small call log files (read one after
-    another: a commit per small file would cost more than the file). A zip, or a file over BATCH_BYTES, alone."""
+    response files (pages: DuckDB reads them in one statement), or other small call log files (JSON lines files
+    read together, others one after another: a commit per small file would cost more than the file). A zip, or a
+    file over BATCH_BYTES, alone."""
     batch, size, pages = [], 0, False
     for file in files:
         bytes_, is_page = file.stat().st_size, is_one_response(file)
