@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from test_call_charges import graph_row
 
 import commcredits as cc
-from commcredits.ui.usage import BLOCKED_REASON, UsagePage
+from commcredits.ui.usage import BLOCKED_REASON, UsagePage, run_import
+from commcredits.ui.usage_import import import_steps
+from commcredits.usage import call_files, call_import
 from commcredits.usage.lists import quarantine_rows
 
 CALLS = Path(__file__).parent / "fixtures" / "calls"
@@ -246,3 +250,59 @@ def test_the_first_chart_waits_for_the_pages_first_paint_and_later_ones_draw_at_
     page.chart.outputs = ()
     page.show_spend()  # what an import or a settlement does
     assert len(page.chart.outputs) == 2
+
+
+def daily_file(tmp_path: Path, day: int, rows: int = 5) -> Path:
+    """A day's Graph rows as a JSON lines file, as an admin downloads them."""
+    path = tmp_path / f"calls-2025-03-{day:02}.jsonl"
+    path.write_text(
+        "".join(json.dumps(graph_row(day * 100 + n, charge="0.10")) + "\n" for n in range(rows)), encoding="utf-8"
+    )
+    return path
+
+
+def test_daily_files_uploaded_together_import_in_one_transaction_and_the_progress_says_so(ledger, tmp_path):
+    files = [daily_file(tmp_path, day) for day in range(1, 6)]
+    said = []
+    report = run_import(ledger, import_steps(files), lambda done, text: said.append((done, text)))
+    assert (report.imported, report.files) == (25, 5)
+    assert said == [
+        (
+            0.0,
+            "Files 1–5 of 5: calls-2025-03-01.jsonl … calls-2025-03-05.jsonl — reading the rows, checking them "
+            "and skipping known ones, writing the new ones (one transaction)…",
+        )
+    ]
+    page = UsagePage(ledger)
+    upload_file(page, *files)  # again, through the page: every row known
+    assert (page.last_import.imported, page.last_import.duplicates) == (0, 25)
+    assert page.progress.bar_style == "success" and "Done: 5 files" in page.phase.value
+
+
+def test_a_transaction_of_several_files_that_fails_names_them_all_and_keeps_the_files_before(
+    ledger, tmp_path, monkeypatch
+):
+    big = daily_file(tmp_path, 1, rows=5)
+    small = [daily_file(tmp_path, day) for day in (2, 3)]
+    monkeypatch.setattr(call_files, "BATCH_BYTES", big.stat().st_size * 2 + 10)  # day 1 and 2 together, then 3
+    real = call_import.import_json_lines
+
+    def third_day_fails(con, files, labels):
+        if any("03-03" in f.name for f in files):
+            raise OSError("No space left on device")
+        return real(con, files, labels)
+
+    monkeypatch.setattr(call_import, "import_json_lines", third_day_fails)
+    page = UsagePage(ledger)
+    upload_file(page, big, *small)
+    shown = re.sub("<[^>]+>", "", page.import_status.value)
+    assert "Could not import calls-2025-03-03.jsonl" in shown and "Nothing from this file was imported" in shown
+    assert "The 2 files before it imported (10 new rows)" in shown
+    assert counts(ledger)[0] == 10
+
+    monkeypatch.setattr(call_files, "BATCH_BYTES", 64 << 20)  # all three in one transaction: all three named
+    later = [daily_file(tmp_path, day) for day in (3, 4)]
+    upload_file(page, *later)
+    shown = re.sub("<[^>]+>", "", page.import_status.value)
+    assert "Could not import calls-2025-03-03.jsonl, calls-2025-03-04.jsonl" in shown
+    assert "Nothing from these files was imported" in shown and counts(ledger)[0] == 10

@@ -66,27 +66,44 @@ SETTLE_HINT = (
 def run_import(
     ledger: Ledger, steps: list[ImportStep], on_progress: Callable[[float, str], None] = lambda done, text: None
 ) -> ImportReport:
-    """Import each file in its own transaction, reporting progress (0..1, weighted by file size) between files.
+    """Import the files, reporting progress (0..1, weighted by file size) before each transaction: one file, or
+    several small ones together (call_import.file_batches).
 
-    Raises what `import_pstn_calls` raises, with the report of the files already imported in `.report`
-    and the failing file's name in `.file` (a failed file changes nothing: its transaction rolls back)."""
+    Raises what `import_pstn_calls` raises, with the report of the files already imported in `.report` and the
+    names of the files whose transaction rolled back (nothing of them was recorded) in `.file`."""
     total = sum(s.size for s in steps) or 1
-    done = 0
-    report = ImportReport()
-    for number, step in enumerate(steps, 1):
+    by_path = {s.path: s for s in steps}
+    read = []  # the steps of the transactions started so far
+
+    def before(files: list[Path], _report: ImportReport) -> None:
+        batch = [by_path[f] for f in files if f in by_path]
+        done, first = sum(s.size for s in read), len(read) + 1
+        read.extend(batch)
+        which = (
+            f"File {first} of {len(steps)}: {batch[0].name}"
+            if len(batch) == 1
+            else f"Files {first}–{len(read)} of {len(steps)}: {_names(batch)}"
+        )
         on_progress(
             done / total,
-            f"File {number} of {len(steps)}: {step.name} — reading the rows, checking them "
-            "and skipping known ones, writing the new ones (one transaction)…",
+            f"{which} — reading the rows, checking them and skipping known ones, writing the new ones "
+            "(one transaction)…",
         )
-        try:
-            report += import_pstn_calls(ledger, step.path, progress=False)
-        except Exception as error:
-            error.report, error.file = report, step.name
-            raise
-        done += step.size
-        on_progress(done / total, f"File {number} of {len(steps)}: {step.name} done.")
-    return report
+
+    try:
+        return import_pstn_calls(ledger, [s.path for s in steps], progress=False, on_batch=before)
+    except Exception as error:
+        failed = [by_path[f].name for f in getattr(error, "files", []) if f in by_path]
+        error.report = getattr(error, "report", ImportReport())
+        error.file = ", ".join(failed) or (steps[0].name if len(steps) == 1 else files_word(len(steps)))
+        raise
+
+
+def _names(batch: list[ImportStep]) -> str:
+    """The files of one transaction as the progress line names them (the first and last of a long run)."""
+    if len(batch) <= 3:
+        return ", ".join(s.name for s in batch)
+    return f"{batch[0].name} … {batch[-1].name}"
 
 
 class UsagePage:
@@ -279,8 +296,13 @@ class UsagePage:
         name = getattr(error, "file", "the upload")
         self.progress.bar_style = "danger"
         self.phase.value = ""
-        kept = f" The {files_word(done.files)} before it imported ({done.imported} new rows)." if done.files else ""
-        self._refuse(f"Could not import {name}: {explain(error)} Nothing from this file was imported.{kept}")
+        several = len(getattr(error, "files", [])) > 1
+        before = "them" if several else "it"
+        kept = (
+            f" The {files_word(done.files)} before {before} imported ({done.imported} new rows)." if done.files else ""
+        )
+        nothing = "Nothing from these files was imported." if several else "Nothing from this file was imported."
+        self._refuse(f"Could not import {name}: {explain(error)} {nothing}{kept}")
         if done.files:
             self._show_import(done, steps)
 

@@ -46,16 +46,43 @@ Work = Callable[[duckdb.DuckDBPyConnection], ImportReport]
 Run = Callable[[Work], ImportReport]  # runs one Work in a transaction of its own: all or nothing (Store.transactions)
 
 
-def import_pstn_calls(ledger, source, *, progress: bool | None = None) -> ImportReport:
+def import_pstn_calls(
+    ledger, source, *, progress: bool | None = None, on_batch: Callable[[list[Path], ImportReport], None] | None = None
+) -> ImportReport:
     """Import PSTN call log rows from `source` into the ledger's database; return an ImportReport.
 
     `source`: a Graph response file, a folder of pages, a JSON lines file, a Teams admin center export
-    (zip or CSV), a list of dicts or a DataFrame (Graph field names). Raises InvalidInput when the source
-    does not exist or is of no known kind; unreadable rows never raise, they are quarantined."""
+    (zip or CSV), a list of such files and folders, a list of dicts or a DataFrame (Graph field names). Raises
+    InvalidInput when a source does not exist or is of no known kind; unreadable rows never raise, they are
+    quarantined. `on_batch(files, report)` is told before each transaction's files are read, with what the files
+    before them imported. An error from a file carries `.files` (the files its transaction rolled back: nothing of
+    them was recorded) and `.report` (what the files before them imported, all committed)."""
     store = store_of(ledger)
     if isinstance(source, pd.DataFrame) or (isinstance(source, list) and all(isinstance(r, dict) for r in source)):
         with store.transaction() as con:
             return import_rows(con, source)
+    files = [file for path in (source if isinstance(source, list | tuple) else [source]) for file in _files_at(path)]
+    report = ImportReport()
+    with (
+        tqdm(total=len(files), desc="Importing call logs", unit="file", disable=_quiet(progress, len(files))) as bar,
+        store.transactions() as run,
+    ):
+        for pages, batch in file_batches(files):
+            if on_batch is not None:
+                on_batch(batch, report)
+            try:
+                report += _import_batch(run, pages, batch)
+            except Exception as error:
+                error.report = report + getattr(error, "report", ImportReport())
+                error.files = getattr(error, "files", batch)
+                raise
+            bar.update(len(batch))
+            bar.set_postfix(imported=report.imported, quarantined=report.quarantined)
+    return report
+
+
+def _files_at(source) -> list[Path]:
+    """The call log files of a file or folder `source` (InvalidInput when there are none)."""
     path = Path(source)
     if not path.exists():
         raise InvalidInput(
@@ -67,16 +94,7 @@ def import_pstn_calls(ledger, source, *, progress: bool | None = None) -> Import
             f"{path.name} is not a call log file" if path.is_file() else f"the folder {path.name} has no call log files"
         )
         raise InvalidInput("source", f"{what}: give {EXPECTED_FILES}.")
-    report = ImportReport()
-    with (
-        tqdm(total=len(files), desc="Importing call logs", unit="file", disable=_quiet(progress, len(files))) as bar,
-        store.transactions() as run,
-    ):
-        for pages, batch in file_batches(files):
-            report += _import_batch(run, pages, batch)
-            bar.update(len(batch))
-            bar.set_postfix(imported=report.imported, quarantined=report.quarantined)
-    return report
+    return files
 
 
 def _quiet(progress: bool | None, files: int) -> bool | None:
@@ -97,7 +115,14 @@ def _import_batch(run: Run, pages: bool, batch: list[Path]) -> ImportReport:
             return run(lambda con: _read_files(con, batch, names))
         except (duckdb.Error, UnreadableFile):
             pass
-    return sum((_import_file(run, file) for file in batch), ImportReport())
+    report = ImportReport()
+    for file in batch:
+        try:
+            report += _import_file(run, file)
+        except Exception as error:  # the files before it in this batch are committed; this one rolled back
+            error.report, error.files = report, [file]
+            raise
+    return report
 
 
 def _read_files(con, files: list[Path], labels: list[str]) -> ImportReport:
