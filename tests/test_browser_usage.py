@@ -1,11 +1,13 @@
 """Usage page in real Chromium: upload a call log, import it with a progress bar, see counts and reasons."""
 
+import json
 import re
 import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from test_call_charges import graph_row
 
 import commcredits as cc
 
@@ -67,3 +69,34 @@ def test_enter_right_after_typing_acts_on_the_whole_new_value(page, served):
         expect(page.locator(".cc-import-status .cc-error")).to_contain_text(
             f"{target} does not exist on the server", timeout=30_000
         )
+
+
+def test_daily_files_uploaded_at_once_import_together(page, served, artifacts, tmp_path):
+    """An admin picks a week of daily exports in the file chooser: they import in one run (one transaction for
+    small files) and the page says how many files it read; the form stays readable on a phone."""
+    days = []
+    for day in range(1, 8):
+        path = tmp_path / f"calls-2025-04-{day:02}.jsonl"
+        rows = [graph_row(40_000 + day * 100 + n, charge="0.05") for n in range(4)]  # early 2026
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+        days.append(str(path))
+    store = cc.open_ledger(served.db).store
+    (calls_before,) = store.query("SELECT count(*) FROM pstn_call")[0]
+    page.goto(f"{served.base}/voila/render/04_usage.ipynb", wait_until="commit")
+    page.get_by_role("button", name="Import").wait_for(state="visible", timeout=60_000)
+    with page.expect_file_chooser() as chooser:
+        page.locator(".cc-upload").click()
+    chooser.value.set_files(days)
+    page.locator(".cc-upload", has_text="(7)").wait_for(timeout=10_000)
+    page.get_by_role("button", name="Import").click()
+    expect(page.locator(".cc-phase").first).to_contain_text("Done: 7 files", timeout=30_000)
+    expect(page.locator(".cc-imported .cc-value")).to_have_text("28", timeout=10_000)
+    assert "Traceback" not in page.content()
+    (calls_after,) = store.query("SELECT count(*) FROM pstn_call")[0]
+    assert calls_after == calls_before + 28
+    page.set_viewport_size({"width": 1280, "height": 1400})
+    page.locator(".cc-phase").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "04-usage-daily-files-wide.png"))
+    page.set_viewport_size({"width": 390, "height": 1400})
+    page.locator(".cc-phase").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "04-usage-daily-files-390.png"))

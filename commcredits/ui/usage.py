@@ -158,7 +158,7 @@ class UsagePage:
                 max=100,
                 description="",
                 bar_style="",
-                layout=widgets.Layout(width="560px", visibility="hidden"),
+                layout=widgets.Layout(width="100%", max_width="560px", visibility="hidden"),  # phones too
             ),
             "cc-progress",
         )
