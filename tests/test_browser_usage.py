@@ -100,3 +100,5 @@ def test_daily_files_uploaded_at_once_import_together(page, served, artifacts, t
     page.set_viewport_size({"width": 390, "height": 1400})
     page.locator(".cc-phase").first.scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "04-usage-daily-files-390.png"))
+    bar = page.locator(".cc-progress .progress").bounding_box()  # drawn on a phone: it was 0 px high there
+    assert bar["height"] >= 10 and bar["x"] >= 0 and bar["x"] + bar["width"] <= 390, bar
