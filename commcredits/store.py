@@ -208,12 +208,18 @@ class Store:
             with self._memory_mutex, _committed(self._memory_con) as con:
                 yield con
             return
+        with self._writer() as con, _committed(con):
+            yield con
+
+    @contextlib.contextmanager
+    def _writer(self):
+        """A read-write connection to the file under the exclusive session lock; closed, then the lock released,
+        when the block ends."""
         deadline = time.monotonic() + self.busy_timeout
         with session_lock(self.path, write=True, timeout=self.busy_timeout):
             con = self._connect(False, deadline)
             try:
-                with _committed(con):
-                    yield con
+                yield con
             finally:
                 con.close()
 
@@ -227,18 +233,18 @@ class Store:
         if self.in_read_session:
             raise RuntimeError("A write inside Store.read_session: write before the session starts.")
         if self._memory_con is not None:
-            yield lambda work: self._run_in(self.transaction(), work)
+
+            def run(work):
+                with self.transaction() as con:
+                    return work(con)
+
+            yield run
             return
         held = _HeldConnection(self, HOLD_SECONDS if hold_seconds is None else hold_seconds)
         try:
             yield held.run
         finally:
             held.release()
-
-    @staticmethod
-    def _run_in(transaction, work):
-        with transaction as con:
-            return work(con)
 
     @contextlib.contextmanager
     def read_session(self):
@@ -318,7 +324,7 @@ class _HeldConnection:
     def __init__(self, store: Store, hold_seconds: float):
         self.store, self.hold_seconds = store, hold_seconds
         self.con: duckdb.DuckDBPyConnection | None = None
-        self.lock = contextlib.ExitStack()
+        self.writer = contextlib.ExitStack()  # Store._writer: the connection and the lock, given up together
         self.taken = 0.0
 
     def run(self, work):
@@ -326,13 +332,7 @@ class _HeldConnection:
             self.release()
             time.sleep(TURN_SECONDS)  # another tab's turn
         if self.con is None:
-            deadline = time.monotonic() + self.store.busy_timeout
-            self.lock.enter_context(session_lock(self.store.path, write=True, timeout=self.store.busy_timeout))
-            try:
-                self.con = self.store._connect(False, deadline)
-            except BaseException:
-                self.lock.close()
-                raise
+            self.con = self.writer.enter_context(self.store._writer())
             self.taken = time.monotonic()
         try:
             with _committed(self.con) as con:
@@ -342,12 +342,8 @@ class _HeldConnection:
             raise
 
     def release(self) -> None:
-        try:
-            if self.con is not None:
-                self.con.close()
-        finally:
-            self.con = None
-            self.lock.close()
+        self.con = None
+        self.writer.close()
 
 
 def store_of(target) -> Store:

@@ -174,7 +174,7 @@ def test_clean_daily_files_read_together_keep_each_row_to_its_own_file(tmp_path,
     and a file saved as UTF-16 by a Windows tool is read from its UTF-8 copy but named as the admin's file."""
     reads, real = [], call_checks.run_checked
     monkeypatch.setattr(
-        call_checks, "run_checked", lambda *a, **k: reads.append(k.get("quick_params")) or real(*a, **k)
+        call_checks, "run_checked", lambda *a, **k: reads.append(k.get("quick_params") or a[3]) or real(*a, **k)
     )
     ids = write_day_files(tmp_path / "days", files=3, rows_each=10)
     utf16 = tmp_path / "days" / "calls-003.jsonl"

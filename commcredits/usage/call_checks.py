@@ -210,7 +210,7 @@ def import_json_lines(con, files: list[Path], labels: list[str]) -> ImportReport
     )
     names = [str(file) for file in files]
     if len(files) > 1:
-        together = run_checked(con, "graph", None, [], quick_sql=quick, quick_params=[labels, names])
+        together = run_checked(con, "graph", None, [labels, names], quick_sql=quick)
         if together is not None:
             return together.as_files(len(files))
     rows = _json_rows(
