@@ -198,6 +198,9 @@ def test_token_is_required_and_only_admin_pages_are_served(browser, own_server):
     page = admin.new_page()
     page.goto(f"{server.base}/", wait_until="commit")  # no listing: the Overview
     assert page.url.endswith("/voila/render/00_overview.ipynb")
+    # a first visit gets the time-zone page (server.ZONE_FIRST), which reloads itself: the next goto must not
+    # race that reload (it was interrupted by it)
+    page.wait_for_function("() => !document.body || !document.body.innerText.startsWith('Opening the dashboard')")
     page.goto(f"{server.base}/voila/tree", wait_until="commit")
     assert page.url.endswith("/voila/render/00_overview.ipynb")
     # the printed URL (token in the query) logs the browser in: later pages need no token
