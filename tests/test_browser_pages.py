@@ -29,8 +29,9 @@ LABELS = dict(NAV_PAGES)
 LOAD = 180_000  # the first page of a new server on a busy 2-core machine
 KERNEL = 30_000
 
-# Elements sticking out past the right edge (wide tables and charts scroll inside their own box), and labels
-# or buttons cut short by an ellipsis ("Save set…").
+# Elements sticking out past the right edge (wide tables and charts scroll inside their own box), fields and
+# buttons running past the box that holds them (their right border cut off), and labels or buttons cut short by
+# an ellipsis ("Save set…").
 LAYOUT_PROBLEMS = """() => {
   const limit = document.documentElement.clientWidth + 1;
   const name = e => (e.tagName + '.' + String(e.className).trim().split(/\\s+/).join('.')).slice(0, 90);
@@ -42,7 +43,19 @@ LAYOUT_PROBLEMS = """() => {
   const cut = [...document.querySelectorAll('#rendered_cells .widget-label, #rendered_cells .widget-label-basic, ' +
                                            '#rendered_cells button')]
     .filter(e => e.offsetWidth > 0 && e.scrollWidth > e.clientWidth + 1).map(e => 'label cut: ' + e.textContent);
-  return out.concat(cut).slice(0, 10);
+  // a field or button running into its box's scroll area: its right border is cut off (the window is not reached)
+  const inBox = [...document.querySelectorAll('#rendered_cells input, #rendered_cells select, ' +
+                                             '#rendered_cells textarea, #rendered_cells button')].filter(e => {
+    if (e.closest('table.cc-table, .js-plotly-plot') || e.type === 'hidden' || e.type === 'file') return false;
+    const r = e.getBoundingClientRect();
+    if (!(r.width > 0 && r.height > 0)) return false;
+    for (let a = e.parentElement; a && a.id !== 'rendered_cells'; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX === 'visible') continue;
+      if (r.right > a.getBoundingClientRect().left + a.clientLeft + a.clientWidth + 0.5) return true;
+    }
+    return false;
+  }).map(e => 'cut by its box: ' + name(e) + ' ' + (e.placeholder || e.textContent || '').trim().slice(0, 30));
+  return out.concat(cut, inBox).slice(0, 10);
 }"""
 
 
