@@ -50,17 +50,29 @@ def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray) -> 
     lots, recharge_entries, invoices, r_alloc = _recharge_tables(engine, usage_ids, times)
     expiry_entries, x_alloc = _expiry_tables(engine.expiry_rows)
     spend_entries = _spend_entries(engine, usage_ids, times)
-    a_entry, a_lot, a_cents = engine.allocations()
-    # rows go in sorted here (Arrow), not by an ORDER BY in the INSERT: DuckDB keeps an Arrow scan's order. The
-    # spends and their allocations (in call order already, each spend's lots in FIFO order) go in apart from the
-    # few recharges and expiries among them: merging them would sort and copy a million rows once more for no
-    # reader's benefit (readers order by entry_id; each chunk's rows stay together for DuckDB's row-group skips)
+    # A chunk's entries and allocations go in as whole row groups and one partial one, so the checkpoint when the
+    # file closes has nothing to merge: a second small insert into a table (the few recharges and expiries) left a
+    # small row group behind the spends' partial one after every chunk, and the checkpoint merged each pair and
+    # rewrote what followed: 0.8-1.4 s of a settlement of 10M calls (docs/benchmarks.md). So the spends go in up to
+    # the last whole row group as they are (no copy), and their rest together with the others. Rows go in sorted by
+    # Arrow (DuckDB keeps an Arrow scan's order): spends in call order, then the chunk's recharges and expiries.
+    spends = _sorted(spend_entries, "entry_id")
+    whole = len(spends) // ROW_GROUP_ROWS * ROW_GROUP_ROWS
+    others = _sorted(pa.concat_tables([recharge_entries, expiry_entries]), "entry_id")
+    # the spends' allocations (in call order, each spend's lots in FIFO order), then the others' by entry and lot
+    o_entry, o_lot, o_cents = (np.concatenate(parts) for parts in zip(r_alloc, x_alloc))
+    order = np.lexsort((o_lot, o_entry))
+    allocations = _allocation_table(
+        *(
+            np.concatenate([spend, other[order]])
+            for spend, other in zip(engine.allocations(), (o_entry, o_lot, o_cents))
+        )
+    )
     for name, table, sql in (
         ("_s_lot", _sorted(lots, "lot_id"), "INSERT INTO lot SELECT * FROM _s_lot"),
-        ("_s_entry", _sorted(spend_entries, "entry_id"), SPEND_INSERT),
-        ("_s_entry", _sorted(pa.concat_tables([recharge_entries, expiry_entries]), "entry_id"), ENTRY_INSERT),
-        ("_s_alloc", _sorted(_allocation_table(a_entry, a_lot, a_cents), "entry_id"), ALLOCATION_INSERT),
-        ("_s_alloc", _sorted(pa.concat_tables([r_alloc, x_alloc]), "entry_id", "lot_id"), ALLOCATION_INSERT),
+        ("_s_entry", _journal_rows(spends.slice(0, whole), others.slice(0, 0)), ENTRY_INSERT),
+        ("_s_entry", _journal_rows(spends.slice(whole), others), ENTRY_INSERT),
+        ("_s_alloc", allocations, ALLOCATION_INSERT),
         ("_s_invoice", _sorted(invoices, "lot_id"), "INSERT INTO invoice SELECT * FROM _s_invoice"),
     ):
         if len(table) == 0:
@@ -83,13 +95,32 @@ def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray) -> 
         )
 
 
-ENTRY_INSERT = "INSERT INTO entry BY NAME SELECT *, $1 AS recorded_at FROM _s_entry"
-# a spend's kind is constant and its call time is when the ledger takes it: DuckDB fills both per vector, and the
-# columns a spend leaves NULL (key, lot) are left out, instead of a million-row Arrow column each
-SPEND_INSERT = (
-    "INSERT INTO entry BY NAME SELECT *, 'spend' AS kind, occurred_at AS call_at, $1 AS recorded_at FROM _s_entry"
+# A row without a kind is a spend: its kind is constant and its call time is when the ledger takes it, so DuckDB
+# fills both per vector instead of a million-row Arrow column each; the columns a spend leaves NULL (key, lot) are
+# NULL arrays, and a recharge or expiry names no call.
+ENTRY_INSERT = (
+    "INSERT INTO entry BY NAME SELECT * EXCLUDE (kind), coalesce(kind, 'spend') AS kind, "
+    "CASE WHEN kind IS NULL THEN occurred_at END AS call_at, $1 AS recorded_at FROM _s_entry"
 )
 ALLOCATION_INSERT = "INSERT INTO allocation SELECT * FROM _s_alloc"
+ROW_GROUP_ROWS = 122_880  # DuckDB's row group (rows); only the speed of a checkpoint depends on it
+
+
+def _journal_rows(spends: pa.Table, others: pa.Table) -> pa.Table:
+    """Spends (entry_id, occurred_at, amount, usage_id), then recharges and expiries (with kind, key and lot), as one
+    table of contiguous columns: a spend's kind, key and lot NULL, the others' call NULL. (Two record batches would
+    not do: DuckDB stores the second one as a row group of its own.)"""
+    if len(others) == 0:
+        return spends.append_column("kind", pa.nulls(len(spends), pa.string()))
+    columns = {}
+    for name in ("entry_id", "occurred_at", "amount", "usage_id", "kind", "idempotency_key", "lot_id"):
+        dtype = (spends if name in spends.column_names else others).schema.field(name).type
+        parts = [
+            table[name].chunks if name in table.column_names else [pa.nulls(len(table), dtype)]
+            for table in (spends, others)
+        ]
+        columns[name] = pa.concat_arrays([chunk for chunks in parts for chunk in chunks])
+    return pa.table(columns)
 
 
 def _entry_table(entry_id, occurred_us, kind: str, amount: pa.Array, key: pa.Array, lot_id: pa.Array) -> pa.Table:
@@ -148,7 +179,7 @@ def _recharge_tables(engine: Engine, usage_ids: pa.Array, times: np.ndarray):
             "reason": _repeat("auto_recharge", len(r_lot)),
         }
     )
-    return lots, entries, invoices, _allocation_table(r_entry, r_lot, r_cents)
+    return lots, entries, invoices, (r_entry, r_lot, r_cents)
 
 
 def _expiry_tables(rows: list[tuple]):
@@ -156,7 +187,7 @@ def _expiry_tables(rows: list[tuple]):
     x_entry, x_lot, x_time, x_rem = (np.array([r[i] for r in rows], np.int64) for i in range(4))
     keys = pa.array([f"expiry:{i}" for i in x_lot], pa.string())
     entries = _entry_table(x_entry, x_time, "expiry", decimal_array(-x_rem), keys, pa.array(x_lot, pa.int64()))
-    return entries, _allocation_table(x_entry, x_lot, -x_rem)
+    return entries, (x_entry, x_lot, -x_rem)
 
 
 def _spend_entries(engine: Engine, usage_ids: pa.Array, times: np.ndarray) -> pa.Table:
