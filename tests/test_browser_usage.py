@@ -102,3 +102,26 @@ def test_daily_files_uploaded_at_once_import_together(page, served, artifacts, t
     page.screenshot(path=str(artifacts / "04-usage-daily-files-390.png"))
     bar = page.locator(".cc-progress .progress").bounding_box()  # drawn on a phone: it was 0 px high there
     assert bar["height"] >= 10 and bar["x"] >= 0 and bar["x"] + bar["width"] <= 390, bar
+
+
+# Each row of a table as [number of distinct cell tops, right edge of its last cell]: one top means one line a row
+ROW_LINES = """table => [...table.querySelectorAll('tbody tr')].map(tr => {
+  const cells = [...tr.children].map(td => td.getBoundingClientRect());
+  return [new Set(cells.map(r => Math.round(r.top))).size, Math.round(cells[cells.length - 1].right)];
+})"""
+
+
+def test_spend_tables_on_a_phone_read_one_row_per_line(page, served, artifacts):
+    """At 390 px the spend by user, destination and month stay tables: a user's calls, minutes and spend beside
+    their name on one line (not four lines of "User / Calls / Minutes / Spent" per user), the amounts on screen."""
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.goto(f"{served.base}/voila/render/04_usage.ipynb", wait_until="commit")
+    users = page.locator("table.cc-spend-users")
+    users.wait_for(state="visible", timeout=60_000)
+    for name in ("users", "destinations", "months"):
+        rows = page.locator(f"table.cc-spend-{name}").evaluate(ROW_LINES)
+        assert rows, name
+        assert all(tops == 1 and right <= 390 for tops, right in rows), (name, rows)
+    expect(users.locator("thead th").first).to_be_visible()  # the column names stay on top, once
+    users.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "04-usage-spend-390.png"))
