@@ -96,8 +96,8 @@ def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray) -> 
 
 
 # A row without a kind is a spend: its kind is constant and its call time is when the ledger takes it, so DuckDB
-# fills both per vector instead of a million-row Arrow column each; the columns a spend leaves NULL (key, lot) are
-# NULL arrays, and a recharge or expiry names no call.
+# fills both per vector instead of a million-row Arrow column each. The columns a spend leaves NULL (key, lot) are
+# left out of a table of spends only, and NULL arrays beside recharges and expiries; those name no call.
 ENTRY_INSERT = (
     "INSERT INTO entry BY NAME SELECT * EXCLUDE (kind), coalesce(kind, 'spend') AS kind, "
     "CASE WHEN kind IS NULL THEN occurred_at END AS call_at, $1 AS recorded_at FROM _s_entry"
