@@ -83,6 +83,11 @@ CELLS_OFF_SCREEN = """() => [...document.querySelectorAll('.cc-permissions td, #
                                          || t.scrollWidth > t.clientWidth + 1); })
   .map(td => (td.getAttribute('data-label') || '') + ': ' + td.textContent.trim().slice(0, 40)).slice(0, 5)"""
 
+# A permission's name taller than two lines: squeezed into a narrow column beside its label, a letter or two a line
+PERMISSIONS_BROKEN_UP = """() => [...document.querySelectorAll('.cc-permissions td code')]
+  .filter(c => c.getBoundingClientRect().height > 3 * parseFloat(getComputedStyle(c).fontSize))
+  .map(c => c.textContent)"""
+
 
 def on_a_phone_every_permission_and_its_state_is_on_screen(page, artifacts):
     """At 390 px each permission row is a block: what the workbook does, the permission, Granted, what to do."""
@@ -96,6 +101,8 @@ def on_a_phone_every_permission_and_its_state_is_on_screen(page, artifacts):
         cell.scroll_into_view_if_needed()
         assert cell.inner_text() == "Granted" and cell.is_visible()
     assert page.evaluate(CELLS_OFF_SCREEN) == []
+    # each cell's text sits under its column's name, the full width: a permission's name reads on one line
+    assert page.evaluate(PERMISSIONS_BROKEN_UP) == []
     page.set_viewport_size({"width": 390, "height": 3000})  # Voila scrolls in its own box: the whole table in view
     page.locator(".cc-permissions").screenshot(path=str(artifacts / "06-m365-permissions-390.png"))
     page.locator("#cc-m365-guide summary").click()
