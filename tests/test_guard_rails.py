@@ -128,7 +128,8 @@ def test_the_settlement_reports_how_often_auto_recharge_ran_in_one_day():
 
     ledger = cc.open_ledger(":memory:")
     ledger.set_auto_recharge(amount="1.00", below="2.00")  # the API allows it; the form would not
-    day = NOW - timedelta(days=1)
+    # noon yesterday: the six calls (and their recharges) fall on one UTC day even when the tests start at midnight
+    day = (NOW - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
     calls = pd.DataFrame(
         {
             "usage_id": [f"c{i}" for i in range(6)],
