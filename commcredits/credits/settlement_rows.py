@@ -50,14 +50,13 @@ def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray) -> 
     lots, recharge_entries, invoices, r_alloc = _recharge_tables(engine, usage_ids, times)
     expiry_entries, x_alloc = _expiry_tables(engine.expiry_rows)
     spend_entries = _spend_entries(engine, usage_ids, times)
-    # A chunk's entries and allocations go in as whole row groups and one partial one, so the checkpoint when the
-    # file closes has nothing to merge: a second small insert into a table (the few recharges and expiries) left a
-    # small row group behind the spends' partial one after every chunk, and the checkpoint merged each pair and
-    # rewrote what followed: 0.8-1.4 s of a settlement of 10M calls (docs/benchmarks.md). So the spends go in up to
-    # the last whole row group as they are (no copy), and their rest together with the others. Rows go in sorted by
-    # Arrow (DuckDB keeps an Arrow scan's order): spends in call order, then the chunk's recharges and expiries.
+    # A chunk's entries and allocations go in by one INSERT each, as whole row groups and one partial one, so the
+    # checkpoint when the file closes has nothing to merge: a second small insert into a table (the few recharges
+    # and expiries) left a small row group behind the spends' partial one after every chunk, and the checkpoint
+    # merged each pair and rewrote what followed: 0.8-1.4 s of a settlement of 10M calls (docs/benchmarks.md; see
+    # _journal_rows). Rows go in sorted by Arrow (DuckDB keeps an Arrow scan's order): spends in call order, then the
+    # chunk's recharges and expiries.
     spends = _sorted(spend_entries, "entry_id")
-    whole = len(spends) // ROW_GROUP_ROWS * ROW_GROUP_ROWS
     others = _sorted(pa.concat_tables([recharge_entries, expiry_entries]), "entry_id")
     # the spends' allocations (in call order, each spend's lots in FIFO order), then the others' by entry and lot
     o_entry, o_lot, o_cents = (np.concatenate(parts) for parts in zip(r_alloc, x_alloc))
@@ -70,8 +69,7 @@ def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray) -> 
     )
     for name, table, sql in (
         ("_s_lot", _sorted(lots, "lot_id"), "INSERT INTO lot SELECT * FROM _s_lot"),
-        ("_s_entry", _journal_rows(spends.slice(0, whole), others.slice(0, 0)), ENTRY_INSERT),
-        ("_s_entry", _journal_rows(spends.slice(whole), others), ENTRY_INSERT),
+        ("_s_entry", _journal_rows(spends, others), ENTRY_INSERT),
         ("_s_alloc", allocations, ALLOCATION_INSERT),
         ("_s_invoice", _sorted(invoices, "lot_id"), "INSERT INTO invoice SELECT * FROM _s_invoice"),
     ):
@@ -96,31 +94,37 @@ def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray) -> 
 
 
 # A row without a kind is a spend: its kind is constant and its call time is when the ledger takes it, so DuckDB
-# fills both per vector instead of a million-row Arrow column each. The columns a spend leaves NULL (key, lot) are
-# left out of a table of spends only, and NULL arrays beside recharges and expiries; those name no call.
+# fills both per vector instead of a million-row Arrow column each. A spend's key and lot are NULL arrays (no data
+# copied), as are the call of recharges and expiries, which name none.
 ENTRY_INSERT = (
     "INSERT INTO entry BY NAME SELECT * EXCLUDE (kind), coalesce(kind, 'spend') AS kind, "
     "CASE WHEN kind IS NULL THEN occurred_at END AS call_at, $1 AS recorded_at FROM _s_entry"
 )
 ALLOCATION_INSERT = "INSERT INTO allocation SELECT * FROM _s_alloc"
 ROW_GROUP_ROWS = 122_880  # DuckDB's row group (rows); only the speed of a checkpoint depends on it
+JOURNAL_COLUMNS = ("entry_id", "occurred_at", "amount", "usage_id", "kind", "idempotency_key", "lot_id")
 
 
 def _journal_rows(spends: pa.Table, others: pa.Table) -> pa.Table:
     """Spends (entry_id, occurred_at, amount, usage_id), then recharges and expiries (with kind, key and lot), as one
-    table of contiguous columns: a spend's kind, key and lot NULL, the others' call NULL. (Two record batches would
-    not do: DuckDB stores the second one as a row group of its own.)"""
-    if len(others) == 0:
-        return spends.append_column("kind", pa.nulls(len(spends), pa.string()))
-    columns = {}
-    for name in ("entry_id", "occurred_at", "amount", "usage_id", "kind", "idempotency_key", "lot_id"):
-        dtype = (spends if name in spends.column_names else others).schema.field(name).type
-        parts = [
-            table[name].chunks if name in table.column_names else [pa.nulls(len(table), dtype)]
-            for table in (spends, others)
-        ]
-        columns[name] = pa.concat_arrays([chunk for chunks in parts for chunk in chunks])
-    return pa.table(columns)
+    table of two record batches, so that one INSERT writes them as whole row groups and one partial one: the spends
+    up to their last whole row group as they are (no copy), then the rest of the spends with the others (one copy of
+    less than a row group). A spend's kind, key and lot are NULL, the others' call. (Two INSERTs into one table in a
+    transaction made its commit 5 times slower: 0.06 s a chunk; all in one contiguous table copied every spend.)"""
+    schema = pa.schema(
+        [(spends if name in spends.column_names else others).schema.field(name) for name in JOURNAL_COLUMNS]
+    )
+    whole = len(spends) // ROW_GROUP_ROWS * ROW_GROUP_ROWS
+    head = _conform(spends.slice(0, whole), schema)
+    tail = pa.concat_tables([_conform(spends.slice(whole), schema), _conform(others, schema)]).combine_chunks()
+    return pa.Table.from_batches([batch for part in (head, tail) for batch in part.to_batches() if len(batch)], schema)
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` with the columns of `schema` in its order, those it lacks NULL."""
+    return pa.table(
+        [table[f.name] if f.name in table.column_names else pa.nulls(len(table), f.type) for f in schema], schema=schema
+    )
 
 
 def _entry_table(entry_id, occurred_us, kind: str, amount: pa.Array, key: pa.Array, lot_id: pa.Array) -> pa.Table:
