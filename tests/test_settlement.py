@@ -17,6 +17,7 @@ import commcredits as cc
 from commcredits.credits import ledger as ledger_module
 from commcredits.credits import settlement, settlement_engine, settlement_rows
 from commcredits.credits.settlement import settle
+from commcredits.usage.call_import import import_pstn_calls
 
 TABLES = {
     "entry": "SELECT entry_id, occurred_at, kind, amount, idempotency_key, lot_id FROM entry ORDER BY entry_id",
@@ -218,6 +219,43 @@ def test_a_call_without_a_start_time_is_refused_by_name_and_nothing_is_settled()
     assert ledger.balance(at=utc("2025-01-05")) == Decimal("10.00") and len(ledger.entries()) == 1
 
 
+@pytest.mark.parametrize("chunk", [settlement.CHUNK, 2])
+def test_imported_calls_listed_in_any_order_settle_by_start_time_then_usage_id(chunk):
+    """A call log lists calls in any order (pages, days, two calls in the same instant). Settlement takes them by
+    start time, then usage id, as the per-call reference does: whether they fit one chunk (sorted as they are
+    staged) or not (sorted one run of times at a time). Out of order, the FIFO would draw the lots otherwise."""
+    fast, slow = both("2025-01-01 fund 3.00 as A\n2025-01-01 fund 20.00 as B")
+    same_instant = utc("2025-01-04 12:00")
+    calls = [
+        (f"00000000-0000-4000-8000-{n:012d}", utc("2025-01-02") + timedelta(hours=7 * n), f"{n * 0.25 + 0.5:.2f}")
+        for n in range(9)
+    ]
+    calls += [
+        ("00000000-0000-4000-8000-b00000000000", same_instant, "1.75"),
+        ("00000000-0000-4000-8000-a00000000000", same_instant, "2.25"),
+    ]
+    listed = calls[5:] + calls[:5][::-1]  # newest first, then the rest backwards: nothing in call order
+    rows = [
+        {
+            "id": usage_id,
+            "userPrincipalName": "lee.chen@contoso.com",
+            "startDateTime": at.isoformat().replace("+00:00", "Z"),
+            "duration": 60,
+            "charge": float(charge),
+            "currency": "USD",
+            "callType": "user_out",
+            "licenseCapability": "MCOPSTNPP",
+        }
+        for usage_id, at, charge in listed
+    ]
+    assert import_pstn_calls(fast, rows).imported == len(calls)
+    with patch.object(settlement, "CHUNK", chunk):
+        report = settle(fast)
+    reference_spend(slow, calls)
+    assert report.settled == len(calls)
+    assert_same_rows(fast, slow)
+
+
 # ---- property: set-based == per-call reference on random histories --------------------------------------
 
 START = datetime(2024, 1, 20, tzinfo=UTC)
@@ -260,7 +298,8 @@ def histories(draw):
 )
 def test_set_based_settlement_equals_the_per_call_reference(history, chunk, row_group):
     """Whatever the chunk size settlement streams the calls in (state carried across chunks), and however a chunk's
-    spends are split between the insert of whole row groups and the one of the rest with the recharges and expiries."""
+    spends are split between the record batch of whole row groups and the one of the rest with the recharges and
+    expiries."""
     with patch.object(settlement, "CHUNK", chunk), patch.object(settlement_rows, "ROW_GROUP_ROWS", row_group):
         _replay_and_compare(history)
 

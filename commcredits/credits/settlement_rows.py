@@ -123,8 +123,19 @@ def _journal_rows(spends: pa.Table, others: pa.Table) -> pa.Table:
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """`table` with the columns of `schema` in its order, those it lacks NULL."""
     return pa.table(
-        [table[f.name] if f.name in table.column_names else pa.nulls(len(table), f.type) for f in schema], schema=schema
+        [table[f.name] if f.name in table.column_names else _nulls(len(table), f.type) for f in schema], schema=schema
     )
+
+
+def _nulls(n: int, dtype: pa.DataType) -> pa.Array:
+    """n NULLs of a string or fixed-width type on numpy's zeroed buffers: the pages stay untouched until read
+    (pa.nulls fills its buffers: 10 ms a column of a million rows)."""
+    validity = pa.py_buffer(np.zeros((n + 7) // 8, np.uint8))  # every bit 0: every row NULL
+    if pa.types.is_string(dtype):
+        buffers = [validity, pa.py_buffer(np.zeros(n + 1, np.int32)), pa.py_buffer(b"")]
+    else:
+        buffers = [validity, pa.py_buffer(np.zeros(n * dtype.bit_width // 8, np.uint8))]
+    return pa.Array.from_buffers(dtype, n, buffers, null_count=n)
 
 
 def _entry_table(entry_id, occurred_us, kind: str, amount: pa.Array, key: pa.Array, lot_id: pa.Array) -> pa.Table:
