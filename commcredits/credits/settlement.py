@@ -65,7 +65,6 @@ class SettlementReport:
     by_status: dict = field(default_factory=dict)  # imported calls per call_charges status, after settling
 
 
-CALL_ORDER = "ORDER BY t_us, usage_id"  # the order the ledger takes calls in (the per-call reference's)
 CALL_STATUSES = ("settled", "free", "operator", "other_currency", "blocked", "estimate", "pending")
 
 
@@ -89,16 +88,10 @@ def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> Sett
             con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         if calls is None:  # the calls imported since the mark and the blocked ones, read once
             (since,) = con.execute(SQL["since"]).fetchall()[0]
-            (at_most,) = con.execute(SQL["at_most_to_settle"], [since]).fetchall()[0]
-            in_order = at_most <= CHUNK  # one chunk: sorted as they are staged (more would spill: _time_buckets)
-            con.execute(
-                SQL["calls_to_settle"].format(order=CALL_ORDER if in_order else ""),
-                {"currency": ledger.currency, "until": until, "since": since},
-            )
+            con.execute(SQL["calls_to_settle"], {"currency": ledger.currency, "until": until, "since": since})
         else:
             _stage_given(con, calls, until)
-            in_order = False
-        report = _settle_staged(con, ledger, given=calls is not None, in_order=in_order)
+        report = _settle_staged(con, ledger, given=calls is not None)
         if calls is not None:  # their times need not be the imported calls': later duplicate checks read them apart
             con.execute("INSERT INTO spend_outside_log SELECT usage_id FROM _settle_calls")
         for name in ("_settle_input", "_settle_known", "_settle_calls", "_settle_late"):
@@ -176,21 +169,17 @@ def _stage_given(con, calls, until) -> None:
         raise InvalidAmount("charge", "a charge has more than 2 decimals; rate the calls first.")
 
 
-def _order_calls(con, ledger: Ledger, given: bool, in_order: bool) -> dict:
+def _order_calls(con, ledger: Ledger, given: bool) -> dict:
     """Stage the calls of _settle_input not yet in the ledger into _settle_calls, in the order the ledger records
-    them (`in_order`: _settle_input is in that order already). Returns counts: calls to settle, late ones,
-    conflicts, and those already known."""
+    them. Returns counts: calls to settle, late ones, conflicts, and those already known."""
     # skip calls already in the ledger; the same id with another amount is a conflict
     (start,) = con.execute(SQL["known_from"], {"given": given}).fetchall()[0]
     con.execute(SQL["known_calls"], {"from": start})
     (conflicts,) = con.execute(SQL["conflicts"]).fetchall()[0]
     (last,) = con.execute(SQL["last_recorded"]).fetchall()[0]
     con.execute(SQL["new_ordered_calls"])
-    for lo, hi in [(EARLIEST, LATEST)] if in_order else _time_buckets(con):
-        con.execute(
-            SQL["ordered_calls"].format(order="" if in_order else CALL_ORDER),
-            {"last": last if last is not None else EARLIEST, "lo": lo, "hi": hi},
-        )
+    for lo, hi in _time_buckets(con):
+        con.execute(SQL["ordered_calls"], {"last": last if last is not None else EARLIEST, "lo": lo, "hi": hi})
     con.execute("DROP TABLE IF EXISTS _settle_input")  # its memory is free before the chunks are settled
     exponent = currency_exponent(ledger.currency)
     (count, late, odd, known) = con.execute(SQL["ordered_counts"], [10 ** max(0, 2 - exponent)]).fetchall()[0]
@@ -267,10 +256,10 @@ def _settle_late(con, ledger: Ledger, counts: dict) -> SettlementReport:
     )
 
 
-def _settle_staged(con, ledger: Ledger, given: bool, in_order: bool = False) -> SettlementReport:
-    """Settle the calls of _settle_input (usage_id, t_us, cents; in call order when `in_order`, else any order;
-    `given`: not the imported calls) inside the open transaction `con`."""
-    counts = _order_calls(con, ledger, given, in_order)
+def _settle_staged(con, ledger: Ledger, given: bool) -> SettlementReport:
+    """Settle the calls of _settle_input (usage_id, t_us, cents; any order; `given`: not the imported calls)
+    inside the open transaction `con`."""
+    counts = _order_calls(con, ledger, given)
     if counts["late"]:
         return _settle_late(con, ledger, counts)
     engine = _new_engine(con)

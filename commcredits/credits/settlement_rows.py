@@ -128,13 +128,16 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 
 
 def _nulls(n: int, dtype: pa.DataType) -> pa.Array:
-    """n NULLs of a string or fixed-width type on numpy's zeroed buffers: the pages stay untouched until read
-    (pa.nulls fills its buffers: 10 ms a column of a million rows)."""
+    """n NULLs of `dtype` on numpy's zeroed buffers: their pages stay untouched until read (pa.nulls fills its
+    buffers: 10 ms a column of a million rows). Types other than strings, integers, timestamps and decimals (the
+    journal's columns): pa.nulls."""
     validity = pa.py_buffer(np.zeros((n + 7) // 8, np.uint8))  # every bit 0: every row NULL
     if pa.types.is_string(dtype):
         buffers = [validity, pa.py_buffer(np.zeros(n + 1, np.int32)), pa.py_buffer(b"")]
-    else:
+    elif pa.types.is_integer(dtype) or pa.types.is_timestamp(dtype) or pa.types.is_decimal(dtype):
         buffers = [validity, pa.py_buffer(np.zeros(n * dtype.bit_width // 8, np.uint8))]
+    else:
+        return pa.nulls(n, dtype)
     return pa.Array.from_buffers(dtype, n, buffers, null_count=n)
 
 

@@ -6,9 +6,7 @@
 -- Into _settle_input (read once by the statements below): what Microsoft charged (operator Microsoft or not given), rounded half-up to the minor unit, in the
 -- ledger's currency (view microsoft_charge, sql/charges_views.sql). Estimates from the rate card never settle.
 -- Only the calls imported after $since (settle_mark) and the blocked ones: every other was settled already.
--- (Two scans rather than an OR: DuckDB then skips the row groups imported before $since.) {order}: ORDER BY
--- t_us, usage_id when they are few enough to settle in one chunk (sorting as they are staged saves the second
--- pass of ordered_calls), else nothing (settlement.py).
+-- (Two scans rather than an OR: DuckDB then skips the row groups imported before $since.)
 CREATE OR REPLACE TEMP TABLE _settle_input AS
 SELECT c.usage_id, epoch_us(c.start_at) AS t_us, (c.charge * 100)::BIGINT AS cents
 FROM (SELECT * FROM microsoft_charge WHERE imported_at > $since
@@ -16,12 +14,7 @@ FROM (SELECT * FROM microsoft_charge WHERE imported_at > $since
       SELECT * FROM microsoft_charge
       WHERE imported_at <= $since AND usage_id IN (SELECT usage_id FROM blocked_call)) c
 WHERE c.billed_by = 'microsoft' AND c.charge > 0 AND c.currency = $currency
-  AND ($until::TIMESTAMPTZ IS NULL OR c.start_at <= $until)
-{order};
-
--- name: at_most_to_settle
--- At most how many calls calls_to_settle stages (from table metadata and one column; no join).
-SELECT (SELECT count(*) FROM pstn_call WHERE imported_at > $1) + (SELECT count(*) FROM blocked_call);
+  AND ($until::TIMESTAMPTZ IS NULL OR c.start_at <= $until);
 
 -- name: since
 -- Where the next settlement starts reading imported calls: the mark less an hour, or the beginning.
@@ -112,12 +105,11 @@ SELECT min(t_us), max(t_us) FROM _settle_input;
 -- than what the ledger last recorded ($last) is late: settlement_late takes it at its own time with the ledger from
 -- then on. The rows go in in that order and a chunk is read by position. One run of times at a time: each sort
 -- fits in memory (one sort of 10M calls spilled to disk under the memory cap: 2-3 s, against ~1.2 s this way).
--- {order}: ORDER BY t_us, usage_id, or nothing when _settle_input was staged in that order (a scan keeps it).
 INSERT INTO _settle_calls
 SELECT s.usage_id, s.t_us, s.cents, s.t_us < $last AS late
 FROM _settle_input s
 WHERE s.cents > 0 AND s.t_us >= $lo AND s.t_us < $hi AND s.usage_id NOT IN (SELECT usage_id FROM _settle_known)
-{order};
+ORDER BY s.t_us, s.usage_id;
 
 -- name: ordered_counts
 -- How many calls to settle, how many late, how many with more decimals than the currency ($1 = 10^(2 - exponent)),
