@@ -17,9 +17,9 @@ baseline file, runs its statement and closes the file. Each stage and its baseli
 each on a fresh copy of the file the stage before left (flushed to disk first), and the best wall time of each
 counts (as bench_settlement.py does): on a shared machine one run of a 0.2 s stage swings by a third. The verdict
 is the wall-time ratio of the two; CPU time (every thread) is shown beside it, since on a shared machine wall time
-swings with load. So are `session` (an empty
-transaction on the ledger file after the stage: open, commit, close) and `statement`, the baseline's statement
-alone on its open connection, with our stage's ratio to it (how earlier runs were judged).
+swings with load. So are `session` (an empty transaction on the ledger file after the stage: open, commit, close)
+and `statement`, the baseline's statement alone on its open connection, with our stage's ratio to it (how earlier
+runs were judged).
 """
 
 from __future__ import annotations
