@@ -10,6 +10,7 @@ from unittest.mock import patch
 import numpy as np
 import pandas as pd
 import pytest
+from graph_standin import pstn_row
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scenario import ledger_from, run, utc
@@ -227,28 +228,10 @@ def test_imported_calls_listed_in_any_order_settle_by_start_time_then_usage_id(c
     at a time). Out of order, the FIFO would draw the lots otherwise."""
     fast, slow = both("2025-01-01 fund 3.00 as A\n2025-01-01 fund 20.00 as B")
     same_instant = utc("2025-01-04 12:00")
-    calls = [
-        (f"00000000-0000-4000-8000-{n:012d}", utc("2025-01-02") + timedelta(hours=7 * n), f"{n * 0.25 + 0.5:.2f}")
-        for n in range(9)
-    ]
-    calls += [
-        ("00000000-0000-4000-8000-b00000000000", same_instant, "1.75"),
-        ("00000000-0000-4000-8000-a00000000000", same_instant, "2.25"),
-    ]
-    listed = calls[5:] + calls[:5][::-1]  # newest first, then the rest backwards: nothing in call order
-    rows = [
-        {
-            "id": usage_id,
-            "userPrincipalName": "lee.chen@contoso.com",
-            "startDateTime": at.isoformat().replace("+00:00", "Z"),
-            "duration": 60,
-            "charge": float(charge),
-            "currency": "USD",
-            "callType": "user_out",
-            "licenseCapability": "MCOPSTNPP",
-        }
-        for usage_id, at, charge in listed
-    ]
+    starts = [utc("2025-01-02") + timedelta(hours=7 * n) for n in range(9)] + [same_instant, same_instant]
+    rows = [pstn_row(n, at, f"{0.5 + n * 0.25:.2f}") for n, at in enumerate(starts)]
+    calls = [(row["id"], at, f"{row['charge']:.2f}") for row, at in zip(rows, starts)]
+    rows = rows[5:][::-1] + rows[:5][::-1]  # newest first, the same-instant pair by id backwards: no call order
     assert import_pstn_calls(fast, rows).imported == len(calls)
     with patch.object(settlement, "CHUNK", chunk):
         report = settle(fast)
