@@ -165,6 +165,7 @@ class Store:
         with self.transaction() as con:
             if not self.is_memory and _schema_is_current(con, fingerprint):
                 return
+            _split_journal(con)
             for name in schema_files():
                 for statement in sql_statements(name):
                     con.execute(statement)
@@ -314,6 +315,18 @@ class Store:
         if self._memory_con is not None:
             self._memory_con.close()
             self._memory_con = None
+
+
+def _split_journal(con) -> None:
+    """Files written before the journal was split keep every entry in a table named `entry`: it becomes entry_row (as
+    it is, rows and all), and ledger_schema.sql then adds spend_entry and the view `entry` over both. Plain SQL cannot
+    ask whether `entry` is a table or a view, hence this step before the schema text."""
+    (old_table,) = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
+        "AND table_name = 'entry'"
+    ).fetchall()[0]
+    if old_table:
+        con.execute("ALTER TABLE entry RENAME TO entry_row")
 
 
 class _HeldConnection:

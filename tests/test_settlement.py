@@ -17,7 +17,7 @@ from scenario import ledger_from, run, utc
 
 import commcredits as cc
 from commcredits.credits import ledger as ledger_module
-from commcredits.credits import settlement, settlement_engine, settlement_rows
+from commcredits.credits import settlement, settlement_engine
 from commcredits.credits.settlement import settle
 from commcredits.usage.call_import import import_pstn_calls
 
@@ -303,16 +303,10 @@ def histories(draw):
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(
-    histories(),
-    st.sampled_from([1, 2, 5, settlement.CHUNK]),
-    st.sampled_from([1, 3, settlement_rows.ROW_GROUP_ROWS]),
-)
-def test_set_based_settlement_equals_the_per_call_reference(history, chunk, row_group):
-    """Whatever the chunk size settlement streams the calls in (state carried across chunks), and however a chunk's
-    spends are split between the record batch of whole row groups and the one of the rest with the recharges and
-    expiries."""
-    with patch.object(settlement, "CHUNK", chunk), patch.object(settlement_rows, "ROW_GROUP_ROWS", row_group):
+@given(histories(), st.sampled_from([1, 2, 5, settlement.CHUNK]))
+def test_set_based_settlement_equals_the_per_call_reference(history, chunk):
+    """Whatever the chunk size settlement streams the calls in (state carried across chunks)."""
+    with patch.object(settlement, "CHUNK", chunk):
         _replay_and_compare(history)
 
 

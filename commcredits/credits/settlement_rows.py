@@ -50,13 +50,10 @@ def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray) -> 
     lots, recharge_entries, invoices, r_alloc = _recharge_tables(engine, usage_ids, times)
     expiry_entries, x_alloc = _expiry_tables(engine.expiry_rows)
     spend_entries = _spend_entries(engine, usage_ids, times)
-    # A chunk's entries and allocations go in by one INSERT each, as whole row groups and one partial one, so the
-    # checkpoint when the file closes has nothing to merge: a second small insert into a table (the few recharges
-    # and expiries) left a small row group behind the spends' partial one after every chunk, and the checkpoint
-    # merged each pair and rewrote what followed: 0.8-1.4 s of a settlement of 10M calls (docs/benchmarks.md; see
-    # _journal_rows). Rows go in sorted by Arrow (DuckDB keeps an Arrow scan's order): spends in call order, then the
-    # chunk's recharges and expiries.
-    spends = _sorted(spend_entries, "entry_id")
+    # A chunk's spends and allocations go in by one INSERT each, as whole row groups and one partial one, so the
+    # checkpoint when the file closes has nothing to merge (a second insert into a table in a transaction left a small
+    # row group behind the partial one and made the commit compress again: docs/benchmarks.md). Rows go in sorted by
+    # Arrow (DuckDB keeps an Arrow scan's order): spends in call order, the chunk's recharges and expiries by entry.
     others = _sorted(pa.concat_tables([recharge_entries, expiry_entries]), "entry_id")
     # the spends' allocations (in call order, each spend's lots in FIFO order), then the others' by entry and lot
     o_entry, o_lot, o_cents = (np.concatenate(parts) for parts in zip(r_alloc, x_alloc))
@@ -69,7 +66,8 @@ def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray) -> 
     )
     for name, table, sql in (
         ("_s_lot", _sorted(lots, "lot_id"), "INSERT INTO lot SELECT * FROM _s_lot"),
-        ("_s_entry", _journal_rows(spends, others), ENTRY_INSERT),
+        ("_s_spend", _sorted(spend_entries, "entry_id"), SPEND_INSERT),
+        ("_s_entry", others, ENTRY_INSERT),
         ("_s_alloc", allocations, ALLOCATION_INSERT),
         ("_s_invoice", _sorted(invoices, "lot_id"), "INSERT INTO invoice SELECT * FROM _s_invoice"),
     ):
@@ -93,56 +91,13 @@ def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray) -> 
         )
 
 
-# A row without a kind is a spend: its kind is constant and its call time is when the ledger takes it, so DuckDB
-# fills both per vector instead of a million-row Arrow column each. A spend's key and lot are NULL arrays (no data
-# copied), as are the call of recharges and expiries, which name none.
-ENTRY_INSERT = (
-    "INSERT INTO entry BY NAME SELECT * EXCLUDE (kind), coalesce(kind, 'spend') AS kind, "
-    "CASE WHEN kind IS NULL THEN occurred_at END AS call_at, $1 AS recorded_at FROM _s_entry"
-)
+SPEND_INSERT = "INSERT INTO spend_entry BY NAME SELECT *, $1 AS recorded_at FROM _s_spend"
+ENTRY_INSERT = "INSERT INTO entry_row BY NAME SELECT *, $1 AS recorded_at FROM _s_entry"
 ALLOCATION_INSERT = "INSERT INTO allocation SELECT * FROM _s_alloc"
-ROW_GROUP_ROWS = 122_880  # DuckDB's row group (rows); only the speed of a checkpoint depends on it
-JOURNAL_COLUMNS = ("entry_id", "occurred_at", "amount", "usage_id", "kind", "idempotency_key", "lot_id")
-
-
-def _journal_rows(spends: pa.Table, others: pa.Table) -> pa.Table:
-    """Spends (entry_id, occurred_at, amount, usage_id), then recharges and expiries (with kind, key and lot), as one
-    table of two record batches, so that one INSERT writes them as whole row groups and one partial one: the spends
-    up to their last whole row group as they are (no copy), then the rest of the spends with the others (one copy of
-    less than a row group). A spend's kind, key and lot are NULL, the others' call. (Two INSERTs into one table in a
-    transaction made its commit 5 times slower: 0.06 s a chunk; all in one contiguous table copied every spend.)"""
-    schema = pa.schema(
-        [(spends if name in spends.column_names else others).schema.field(name) for name in JOURNAL_COLUMNS]
-    )
-    whole = len(spends) // ROW_GROUP_ROWS * ROW_GROUP_ROWS
-    head = _conform(spends.slice(0, whole), schema)
-    tail = pa.concat_tables([_conform(spends.slice(whole), schema), _conform(others, schema)]).combine_chunks()
-    return pa.Table.from_batches([batch for part in (head, tail) for batch in part.to_batches() if len(batch)], schema)
-
-
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """`table` with the columns of `schema` in its order, those it lacks NULL."""
-    return pa.table(
-        [table[f.name] if f.name in table.column_names else _nulls(len(table), f.type) for f in schema], schema=schema
-    )
-
-
-def _nulls(n: int, dtype: pa.DataType) -> pa.Array:
-    """n NULLs of `dtype` on numpy's zeroed buffers: their pages stay untouched until read (pa.nulls fills its
-    buffers: 10 ms a column of a million rows). Types other than strings, integers, timestamps and decimals (the
-    journal's columns): pa.nulls."""
-    validity = pa.py_buffer(np.zeros((n + 7) // 8, np.uint8))  # every bit 0: every row NULL
-    if pa.types.is_string(dtype):
-        buffers = [validity, pa.py_buffer(np.zeros(n + 1, np.int32)), pa.py_buffer(b"")]
-    elif pa.types.is_integer(dtype) or pa.types.is_timestamp(dtype) or pa.types.is_decimal(dtype):
-        buffers = [validity, pa.py_buffer(np.zeros(n * dtype.bit_width // 8, np.uint8))]
-    else:
-        return pa.nulls(n, dtype)
-    return pa.Array.from_buffers(dtype, n, buffers, null_count=n)
 
 
 def _entry_table(entry_id, occurred_us, kind: str, amount: pa.Array, key: pa.Array, lot_id: pa.Array) -> pa.Table:
-    """Rows of table entry for recharges and expiries (recorded_at is added on insert; they name no call)."""
+    """Rows of table entry_row for recharges and expiries (recorded_at is added on insert; they name no call)."""
     return pa.table(
         {
             "entry_id": pa.array(entry_id, pa.int64()),
@@ -209,7 +164,8 @@ def _expiry_tables(rows: list[tuple]):
 
 
 def _spend_entries(engine: Engine, usage_ids: pa.Array, times: np.ndarray) -> pa.Table:
-    """The spends' own columns (SPEND_INSERT adds the rest); a spend's key is its usage_id (sql/ledger_schema.sql)."""
+    """Rows of table spend_entry (recorded_at is added on insert); a spend's key is its usage_id
+    (sql/ledger_schema.sql)."""
     spend_call, spend_entry, spend_cents = engine.spends()
     every_call = len(spend_call) == len(usage_ids) and np.array_equal(spend_call, np.arange(len(spend_call)))
     # usually every call of the chunk was paid, in order: no copy of a million ids then

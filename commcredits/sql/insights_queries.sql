@@ -54,7 +54,7 @@ GROUP BY ALL HAVING sum(a.amount) > 0 ORDER BY l.lot_id;
 -- The latest journal entries with the balance after each (total minus what came after: no window over the
 -- whole journal), each call charge traced to who called where (spend must be traceable). The calls are looked
 -- for from $since on (NULL: all); `traced` is false for a call charge whose call was not found there.
-WITH recent AS (SELECT * FROM entry ORDER BY entry_id DESC LIMIT $limit),
+WITH recent AS (SELECT * FROM latest_entries($limit)),
 calls AS (SELECT c.usage_id, c.user_display_name, c.call_type,
                  rated_destination(r.destination_country, n.destination_country, c.inventory_type,
                                    c.usage_country_code, c.tenant_country_code) AS destination_country
@@ -90,4 +90,4 @@ ORDER BY e.entry_id DESC;
 
 -- name: oldest_recent_spend
 -- When the oldest call charge among the last $limit entries was recorded (recent_entries looks for calls from then).
-SELECT min(occurred_at) FROM (SELECT kind, occurred_at FROM entry ORDER BY entry_id DESC LIMIT $limit) WHERE kind = 'spend';
+SELECT min(occurred_at) FROM latest_entries($limit) WHERE kind = 'spend';

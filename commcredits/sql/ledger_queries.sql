@@ -47,7 +47,7 @@ SELECT (SELECT COALESCE(SUM(amount), 0) FROM entry WHERE occurred_at <= $1 AND r
 -- name: insert_entry
 -- Append one journal entry ($1 occurred_at, $2 kind, $3 amount, $4 idempotency_key, $5 lot_id,
 -- $6 recorded_at, $7 usage_id, $8 call_at); returns its entry_id.
-INSERT INTO entry (entry_id, occurred_at, kind, amount, idempotency_key, lot_id, recorded_at, usage_id, call_at)
+INSERT INTO entry_row (entry_id, occurred_at, kind, amount, idempotency_key, lot_id, recorded_at, usage_id, call_at)
 VALUES ((SELECT COALESCE(max(entry_id), 0) + 1 FROM entry), $1, $2, $3, $4, $5, $6, $7, $8)
 RETURNING entry_id;
 

@@ -136,7 +136,7 @@ ORDER BY lot_id;
 
 -- name: insert_entries
 -- An entry for a key not recorded yet is its ordinary entry; for a recorded one, an adjusting entry.
-INSERT INTO entry BY NAME
+INSERT INTO entry_row BY NAME
 SELECT entry_id, to_timestamp(0) + to_microseconds(occurred_us) AS occurred_at, kind, cents / 100 AS amount,
        CASE WHEN known THEN 'adjust:' || entry_id WHEN kind <> 'spend' THEN key END AS idempotency_key, lot_id,
        $1 AS recorded_at,
