@@ -108,8 +108,19 @@ def _committed(con: duckdb.DuckDBPyConnection):
         yield con
     except BaseException:
         con.execute("ROLLBACK")
+        con.execute("RESET preserve_insertion_order")  # in case the block failed inside in_any_order
         raise
     con.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def in_any_order(con: duckdb.DuckDBPyConnection):
+    """Within the block, DuckDB may return and store rows in any order where no ORDER BY asks for one (its readers
+    then run fully in parallel). For statements whose result has no order to keep; the caller's transaction owns
+    `con` (a failure inside leaves the setting to _committed's rollback: a failed transaction cannot change it)."""
+    con.execute("SET preserve_insertion_order = false")
+    yield con
+    con.execute("RESET preserve_insertion_order")
 
 
 def lock_path(database: str | os.PathLike) -> Path:

