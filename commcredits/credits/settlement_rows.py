@@ -25,13 +25,10 @@ def insert_stamped(con, table: str, columns: dict, tail: str = "") -> None:
 
 
 def decimal_array(cents: np.ndarray) -> pa.Array:
-    """Integer hundredths as an exact Arrow DECIMAL(18, 2) array (no float on the way)."""
+    """Integer hundredths as an exact Arrow DECIMAL(18, 2) array (no float on the way). Arrow's decimal64 holds them
+    as they are: its buffer is the numpy array itself (no copy; decimal128 took 0.015 s per million to widen)."""
     cents = np.ascontiguousarray(cents, dtype=np.int64)
-    words = np.empty((len(cents), 2), np.int64)
-    words[:, 0] = cents
-    np.right_shift(cents, 63, out=words[:, 1])  # sign extension to 128 bits
-    # the buffer is the numpy array itself (it keeps it alive): no copy of 16 bytes a row
-    return pa.Array.from_buffers(pa.decimal128(18, 2), len(cents), [None, pa.py_buffer(words)])
+    return pa.Array.from_buffers(pa.decimal64(18, 2), len(cents), [None, pa.py_buffer(cents)])
 
 
 def _repeat(text: str, n: int) -> pa.Array:
@@ -58,11 +55,8 @@ def write_chunk(con, engine: Engine, usage_ids: pa.Array, times: np.ndarray) -> 
     # the spends' allocations (in call order, each spend's lots in FIFO order), then the others' by entry and lot
     o_entry, o_lot, o_cents = (np.concatenate(parts) for parts in zip(r_alloc, x_alloc))
     order = np.lexsort((o_lot, o_entry))
-    allocations = _allocation_table(
-        *(
-            np.concatenate([spend, other[order]])
-            for spend, other in zip(engine.allocations(), (o_entry, o_lot, o_cents))
-        )
+    allocations = pa.concat_tables(
+        [_allocation_table(*engine.allocations()), _allocation_table(o_entry[order], o_lot[order], o_cents[order])]
     )
     for name, table, sql in (
         ("_s_lot", _sorted(lots, "lot_id"), "INSERT INTO lot SELECT * FROM _s_lot"),
