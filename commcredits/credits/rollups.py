@@ -50,7 +50,7 @@ def rebuild_outdated_spend_rollup(con) -> bool:
 
 def rollup_mark(con) -> tuple[int, int]:
     """(entries covered by the rollups, last entry id) on the open connection `con`."""
-    return con.execute("SELECT rollup_mark_now(), (SELECT coalesce(max(entry_id), 0) FROM entry)").fetchall()[0]
+    return con.execute("SELECT rollup_mark_now(), coalesce(last_entry_id(), 0)").fetchall()[0]
 
 
 def refresh_rollups(con) -> int:
@@ -69,9 +69,7 @@ def refresh_rollups(con) -> int:
 def fresh_mark(store) -> int:
     """Refresh the rollups when entries were added since (a short write), and return the mark. A busy ledger
     is not waited for: the views then add the newer entries live."""
-    old, new, outdated = store.query(
-        f"SELECT rollup_mark_now(), (SELECT coalesce(max(entry_id), 0) FROM entry), ({OUTDATED})"
-    )[0]
+    old, new, outdated = store.query(f"SELECT rollup_mark_now(), coalesce(last_entry_id(), 0), ({OUTDATED})")[0]
     if (new <= old and not outdated) or store.in_read_session:  # a write in a session would wait for its own lock
         return int(old)
     waited, store.busy_timeout = store.busy_timeout, min(store.busy_timeout, 0.5)

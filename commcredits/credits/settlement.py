@@ -211,7 +211,7 @@ def _new_engine(con, lots: dict | None = None, next_lot: int | None = None) -> E
         rows = con.execute(SQL["open_lots"], [con.execute("SELECT rollup_mark_now()").fetchall()[0][0]]).fetchall()
         lots = {key: np.array([r[i] for r in rows], np.int64) for i, key in enumerate(("id", "exp", "rem"))}
     next_entry, last_lot = con.execute(
-        "SELECT (SELECT COALESCE(max(entry_id), 0) + 1 FROM entry), (SELECT COALESCE(max(lot_id), 0) + 1 FROM lot)"
+        "SELECT coalesce(last_entry_id(), 0) + 1, (SELECT COALESCE(max(lot_id), 0) + 1 FROM lot)"
     ).fetchall()[0]
     mca = [(epoch_us(at), agreement is Agreement.MCA) for at, agreement in agreement_timeline(con)]
     return Engine(lots, next_entry, next_lot or last_lot, auto=_auto_timeline(con), mca=mca)

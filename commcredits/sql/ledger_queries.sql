@@ -4,7 +4,7 @@
 -- name: last_entry_time
 -- When the latest recorded entry (or MCA usage billed in arrears, which has no entry) happened: the ledger records
 -- in time order.
-SELECT greatest((SELECT max(occurred_at) FROM entry), (SELECT max(occurred_at) FROM usage_in_arrears));
+SELECT greatest(last_entry_at(), (SELECT max(occurred_at) FROM usage_in_arrears));
 
 -- name: due_lots
 -- Lots due to expire at an instant ($1), with what is left of them; oldest first.
@@ -48,7 +48,7 @@ SELECT (SELECT COALESCE(SUM(amount), 0) FROM entry WHERE occurred_at <= $1 AND r
 -- Append one journal entry ($1 occurred_at, $2 kind, $3 amount, $4 idempotency_key, $5 lot_id,
 -- $6 recorded_at, $7 usage_id, $8 call_at); returns its entry_id.
 INSERT INTO entry_row (entry_id, occurred_at, kind, amount, idempotency_key, lot_id, recorded_at, usage_id, call_at)
-VALUES ((SELECT COALESCE(max(entry_id), 0) + 1 FROM entry), $1, $2, $3, $4, $5, $6, $7, $8)
+VALUES (coalesce(last_entry_id(), 0) + 1, $1, $2, $3, $4, $5, $6, $7, $8)
 RETURNING entry_id;
 
 -- name: next_lot

@@ -111,7 +111,7 @@ FROM ref r FULL JOIN cur c ON r.key = c.key AND r.lot_id = c.lot_id;
 -- name: plan_entries
 -- One entry per key with a difference (or new): ids after the last, in time order.
 CREATE OR REPLACE TEMP TABLE _late_entries AS
-SELECT (SELECT coalesce(max(entry_id), 0) FROM entry) + row_number() OVER (ORDER BY occurred_us, key) AS entry_id, *
+SELECT coalesce(last_entry_id(), 0) + row_number() OVER (ORDER BY occurred_us, key) AS entry_id, *
 FROM (
     SELECT key, any_value(kind) AS kind, min(occurred_us) AS occurred_us, sum(delta) AS cents, bool_or(known) AS known,
            any_value(usage_id) AS usage_id, CASE WHEN any_value(kind) <> 'spend' THEN any_value(lot_id) END AS lot_id
@@ -143,7 +143,7 @@ SELECT entry_id, to_timestamp(0) + to_microseconds(occurred_us) AS occurred_at, 
        usage_id, CASE WHEN kind = 'spend' THEN to_timestamp(0) + to_microseconds(occurred_us) END AS call_at,
        CASE WHEN known THEN key END AS adjusts,
        CASE WHEN kind = 'spend' AND NOT known
-            THEN to_timestamp(0) + to_microseconds(occurred_us) < (SELECT max(occurred_at) FROM entry) END AS reported_late
+            THEN to_timestamp(0) + to_microseconds(occurred_us) < last_entry_at() END AS reported_late
 FROM _late_entries ORDER BY entry_id;
 
 -- name: insert_allocations

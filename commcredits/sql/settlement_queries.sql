@@ -91,7 +91,7 @@ SELECT count(*) FROM _settle_input c JOIN _settle_known k USING (usage_id) WHERE
 -- name: last_recorded
 -- The latest instant (µs) the ledger judged a call or recorded money at: entries, MCA usage billed in arrears (no
 -- entry), calls blocked. A call before it is late: what was judged after it may change.
-SELECT epoch_us(greatest((SELECT max(occurred_at) FROM entry), (SELECT max(occurred_at) FROM usage_in_arrears),
+SELECT epoch_us(greatest(last_entry_at(), (SELECT max(occurred_at) FROM usage_in_arrears),
                          (SELECT max(start_at) FROM blocked_call)));
 
 -- name: new_ordered_calls

@@ -68,7 +68,7 @@ def unsettled_calls(ledger: Ledger) -> pd.DataFrame:
 def _as_of(ledger: Ledger, as_of: datetime | None) -> datetime:
     if as_of is not None:
         return require_aware(as_of, "as_of")
-    (last,) = ledger.store.query("SELECT max(occurred_at) FROM entry")[0]
+    (last,) = ledger.store.query("SELECT last_entry_at()")[0]
     return last or datetime.now(UTC)
 
 
@@ -129,7 +129,7 @@ def expiring_funds(
     if read already (a page shows them too: thousands on a tenant that recharges daily)."""
     when = _as_of(ledger, as_of)
     burn = daily_burn(ledger, days=days, as_of=when)
-    (last,) = ledger.store.query("SELECT max(occurred_at) FROM entry")[0]
+    (last,) = ledger.store.query("SELECT last_entry_at()")[0]
     if last is None or when >= last:  # now: the lots view (kept in rollups) already holds every remainder
         if lots is None:
             fresh_mark(ledger.store)
