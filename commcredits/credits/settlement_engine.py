@@ -309,18 +309,30 @@ class Engine:
         return lo, hi, np.concatenate((self.ids, new_ids)), new_ids
 
     def _allocate(self, spend_entry, lo, hi, ids, spent, c) -> None:
-        """Each spend's interval [spent - c, spent) overlaps lots first..last: one allocation per positive overlap."""
-        m = len(c)
+        """Each spend's interval [spent - c, spent) overlaps lots first..last: one allocation per positive overlap.
+        Most spends fit in one lot, so only the few that cross into the next are spread over several rows."""
         start = spent - c
-        first = np.searchsorted(hi, start, side="right")
-        last = np.searchsorted(lo, spent, side="left") - 1
-        count = last - first + 1
-        which = np.repeat(np.arange(m), count)
-        offset = np.arange(len(which)) - np.repeat(np.cumsum(count) - count, count)
-        lot_pos = first[which] + offset
-        amount = np.minimum(spent[which], hi[lot_pos]) - np.maximum(start[which], lo[lot_pos])
+        first = np.searchsorted(hi, start, side="right")  # the lot holding the spend's first cent
+        more = np.searchsorted(lo, spent, side="left") - 1 - first  # how many lots after it the spend reaches
+        entry, lot, amount = spend_entry, ids[first], np.minimum(spent, hi[first]) - start
+        if more.any():  # a few spends cross into the next lot(s): one row per lot drawn, in spend order
+            row = np.arange(len(c)) + np.cumsum(more) - more  # where each spend's first lot goes
+            size = len(c) + int(more.sum())
+            first_lots, first_amounts = lot, amount
+            entry, lot, amount = (np.empty(size, np.int64) for _ in range(3))
+            entry[row], lot[row], amount[row] = spend_entry, first_lots, first_amounts
+            spanning = np.flatnonzero(more)
+            extra = more[spanning]
+            which = np.repeat(spanning, extra)
+            step = 1 + np.arange(len(which)) - np.repeat(np.cumsum(extra) - extra, extra)  # 1, 2, ... within a spend
+            at, lot_pos = row[which] + step, first[which] + step
+            entry[at], lot[at] = spend_entry[which], ids[lot_pos]
+            # the lots lie end to end in money space: a lot after the first is drawn from its start
+            amount[at] = np.minimum(spent[which], hi[lot_pos]) - lo[lot_pos]
         drawn = amount > 0  # the ledger records no zero draws
-        self.alloc_chunks.append((spend_entry[which][drawn], ids[lot_pos][drawn], -amount[drawn]))
+        if not drawn.all():
+            entry, lot, amount = entry[drawn], lot[drawn], amount[drawn]
+        self.alloc_chunks.append((entry, lot, -amount))
 
     def _record_recharges(self, call_idx, call_entry, spend_entry, before, after, new_ids, lot_exp) -> None:
         """The recharge lots made before / after calls, in the order made (a lot before a call precedes it)."""
