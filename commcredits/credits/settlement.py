@@ -93,7 +93,8 @@ def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> Sett
             _stage_given(con, calls, until)
         report = _settle_staged(con, ledger, given=calls is not None)
         if calls is not None:  # their times need not be the imported calls': later duplicate checks read them apart
-            con.execute("INSERT INTO spend_outside_log SELECT usage_id FROM _settle_calls")
+            con.execute("INSERT INTO spend_outside_log SELECT usage_id FROM _settle_new")
+        con.execute("DROP VIEW IF EXISTS _settle_new")
         for name in ("_settle_input", "_settle_known", "_settle_calls", "_settle_late"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
         if calls is None:  # late calls too: the replay reconsiders every blocked call and reports it
@@ -169,25 +170,25 @@ def _stage_given(con, calls, until) -> None:
         raise InvalidAmount("charge", "a charge has more than 2 decimals; rate the calls first.")
 
 
-def _order_calls(con, ledger: Ledger, given: bool) -> dict:
-    """Stage the calls of _settle_input not yet in the ledger into _settle_calls, in the order the ledger records
-    them. Returns counts: calls to settle, late ones, conflicts, and those already known."""
+def _find_new_calls(con, ledger: Ledger, given: bool) -> dict:
+    """Which calls of _settle_input are new to the ledger (temp view _settle_new). Returns counts: calls to settle,
+    late ones, conflicts, and those already known; and `last`, the latest instant (µs) the ledger recorded."""
     # skip calls already in the ledger; the same id with another amount is a conflict
     (start,) = con.execute(SQL["known_from"], {"given": given}).fetchall()[0]
     con.execute(SQL["known_calls"], {"from": start})
     (conflicts,) = con.execute(SQL["conflicts"]).fetchall()[0]
     (last,) = con.execute(SQL["last_recorded"]).fetchall()[0]
-    con.execute(SQL["new_ordered_calls"])
-    for lo, hi in _time_buckets(con):
-        con.execute(SQL["ordered_calls"], {"last": last if last is not None else EARLIEST, "lo": lo, "hi": hi})
-    con.execute("DROP TABLE IF EXISTS _settle_input")  # its memory is free before the chunks are settled
+    last = EARLIEST if last is None else int(last)
+    con.execute(SQL["new_calls"])
     exponent = currency_exponent(ledger.currency)
-    (count, late, odd, known) = con.execute(SQL["ordered_counts"], [10 ** max(0, 2 - exponent)]).fetchall()[0]
+    (count, late, odd, known) = con.execute(
+        SQL["new_call_counts"], {"last": last, "unit": 10 ** max(0, 2 - exponent)}
+    ).fetchall()[0]
     if odd:
         raise InvalidAmount(
             "charge", f"some charges have more decimals than {ledger.currency} allows; rate them first."
         )
-    return {"count": count, "late": late, "conflicts": conflicts, "known": known}
+    return {"count": count, "late": late, "conflicts": conflicts, "known": known, "last": last}
 
 
 def _time_buckets(con) -> list[tuple[int, int]]:
@@ -202,6 +203,20 @@ def _time_buckets(con) -> list[tuple[int, int]]:
     cuts = sorted({first + (last - first) * k // runs for k in range(1, runs)})
     edges = [EARLIEST, *cuts, LATEST]
     return list(zip(edges, edges[1:]))
+
+
+def _runs_in_order(con):
+    """Each span of call times in turn, its calls put in order into _settle_calls and committed with what came
+    before: yields how many calls the run holds. Only one run is in _settle_calls at a time, so it and the staged
+    calls fit in memory together (all runs at once made DuckDB spill 10M calls to disk: 0.5 s more)."""
+    for lo, hi in _time_buckets(con):
+        con.execute(SQL["ordered_run"], {"lo": lo, "hi": hi})
+        (n,) = con.execute("SELECT count(*) FROM _settle_calls").fetchall()[0]
+        if n:
+            # committed, the run's rows get their final rowids (0..n-1, in call order): each chunk reads its own
+            # rows (by OFFSET, a chunk at 10M calls skipped every row before); the commit also ends the chunk before
+            _commit_chunk(con)
+            yield n
 
 
 def _new_engine(con, lots: dict | None = None, next_lot: int | None = None) -> Engine:
@@ -231,7 +246,9 @@ def _auto_timeline(con) -> list[tuple[int, int | None, int | None]]:
 
 def _settle_late(con, ledger: Ledger, counts: dict) -> SettlementReport:
     """Some calls are older than the ledger's last entry: take every call at its own time (settlement_late)."""
-    con.execute("CREATE OR REPLACE TEMP TABLE _settle_late AS SELECT usage_id, t_us, cents, late FROM _settle_calls")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _settle_late AS SELECT *, t_us < $1 AS late FROM _settle_new", [counts["last"]]
+    )
     (t0,) = con.execute("SELECT min(t_us) FROM _settle_late").fetchall()[0]
     done = resettle(con, lambda lots, next_lot: _new_engine(con, lots, next_lot), int(t0))
     con.execute("DROP TABLE IF EXISTS _settle_late")
@@ -259,23 +276,23 @@ def _settle_late(con, ledger: Ledger, counts: dict) -> SettlementReport:
 def _settle_staged(con, ledger: Ledger, given: bool) -> SettlementReport:
     """Settle the calls of _settle_input (usage_id, t_us, cents; any order; `given`: not the imported calls)
     inside the open transaction `con`."""
-    counts = _order_calls(con, ledger, given)
+    counts = _find_new_calls(con, ledger, given)
     if counts["late"]:
         return _settle_late(con, ledger, counts)
     engine = _new_engine(con)
     blocked, arrears = [], [0, 0]
-    for start in range(0, counts["count"], CHUNK):
-        # the chunk before, or (first) the staged calls alone: committed, they get their final rowids (0..n-1, in
-        # call order), so each chunk reads its own rows (by OFFSET, a chunk at 10M calls skipped every row before)
-        _commit_chunk(con)
-        usage_ids, times, cents = _chunk(con, start, CHUNK)
-        engine.run(times, cents)  # each call with the agreement and auto-recharge setting of its time
-        write_chunk(con, engine, usage_ids, times)
-        owed = engine.arrears()[1]
-        arrears = [arrears[0] + len(owed), arrears[1] + int(owed.sum())]
-        if engine.blocked:
-            blocked.append(_record_blocked(con, engine, usage_ids, times, cents))
-        engine.reset_output()
+    for run in _runs_in_order(con):
+        for start in range(0, run, CHUNK):
+            if start:  # a run bigger than a chunk (a burst of calls): commit the chunk before
+                _commit_chunk(con)
+            usage_ids, times, cents = _chunk(con, start, CHUNK)
+            engine.run(times, cents)  # each call with the agreement and auto-recharge setting of its time
+            write_chunk(con, engine, usage_ids, times)
+            owed = engine.arrears()[1]
+            arrears = [arrears[0] + len(owed), arrears[1] + int(owed.sum())]
+            if engine.blocked:
+                blocked.append(_record_blocked(con, engine, usage_ids, times, cents))
+            engine.reset_output()
     money = lambda v: quantize(Decimal(int(v)) / CENT, ledger.currency)  # noqa: E731
     blocked_calls = _blocked_frame(blocked, ledger.currency)
     (busiest,) = con.execute(SQL["busiest_recharge_day"]).fetchall()[0]
@@ -335,7 +352,7 @@ def _commit_chunk(con) -> None:
 
 def _chunk(con, start: int, size: int) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """`size` calls of _settle_calls from position `start`, in their order: (usage ids, times in µs, cents). The
-    table was written in call order and committed (_settle_staged), so its rowids number the calls in that order
+    table was written in call order and committed (_runs_in_order), so its rowids number the calls in that order
     (before a commit, DuckDB gives a transaction's new rows provisional rowids), and a plain scan keeps it."""
     table = con.sql(
         "SELECT usage_id, t_us, cents FROM _settle_calls WHERE rowid >= $1 AND rowid < $2",

@@ -94,29 +94,29 @@ SELECT count(*) FROM _settle_input c JOIN _settle_known k USING (usage_id) WHERE
 SELECT epoch_us(greatest(last_entry_at(), (SELECT max(occurred_at) FROM usage_in_arrears),
                          (SELECT max(start_at) FROM blocked_call)));
 
--- name: new_ordered_calls
-CREATE OR REPLACE TEMP TABLE _settle_calls (usage_id VARCHAR, t_us BIGINT, cents BIGINT, late BOOLEAN);
+-- name: new_calls
+-- The staged calls to settle: charged, and not in the ledger yet.
+CREATE OR REPLACE TEMP VIEW _settle_new AS
+SELECT usage_id, t_us, cents FROM _settle_input
+WHERE cents > 0 AND usage_id NOT IN (SELECT usage_id FROM _settle_known);
+
+-- name: new_call_counts
+-- How many calls to settle; how many are late (earlier than $last, the latest instant the ledger judged a call or
+-- recorded money at: settlement_late takes them at their own time with the ledger from then on); how many have
+-- more decimals than the currency ($unit = 10^(2 - exponent)); and how many were already in the ledger.
+SELECT count(*), count(*) FILTER (WHERE t_us < $last), count(*) FILTER (WHERE cents % $unit <> 0),
+       (SELECT count(*) FROM _settle_known)
+FROM _settle_new;
 
 -- name: time_span
 SELECT min(t_us), max(t_us) FROM _settle_input;
 
--- name: ordered_calls
--- The calls to settle from $lo (µs) up to $hi, in call order, after those already in _settle_calls. A call earlier
--- than what the ledger last recorded ($last) is late: settlement_late takes it at its own time with the ledger from
--- then on. The rows go in in that order and a chunk is read by position. One run of times at a time: each sort
--- fits in memory (one sort of 10M calls spilled to disk under the memory cap: 2-3 s, against ~1.2 s this way).
-INSERT INTO _settle_calls
-SELECT s.usage_id, s.t_us, s.cents, s.t_us < $last AS late
-FROM _settle_input s
-WHERE s.cents > 0 AND s.t_us >= $lo AND s.t_us < $hi AND s.usage_id NOT IN (SELECT usage_id FROM _settle_known)
-ORDER BY s.t_us, s.usage_id;
-
--- name: ordered_counts
--- How many calls to settle, how many late, how many with more decimals than the currency ($1 = 10^(2 - exponent)),
--- and how many were already in the ledger.
-SELECT count(*), count(*) FILTER (WHERE late), count(*) FILTER (WHERE cents % $1 <> 0),
-       (SELECT count(*) FROM _settle_known)
-FROM _settle_calls;
+-- name: ordered_run
+-- The calls to settle from $lo (µs) up to $hi, in the order the ledger records them; a chunk is read by position.
+-- One run of times at a time: each sort fits in memory (one sort of 10M calls spilled to disk under the memory cap:
+-- 2-3 s, against ~1.2 s this way).
+CREATE OR REPLACE TEMP TABLE _settle_calls AS
+SELECT usage_id, t_us, cents FROM _settle_new WHERE t_us >= $lo AND t_us < $hi ORDER BY t_us, usage_id;
 
 -- name: open_lots
 -- Lots whose expiry is not recorded, oldest purchase first, with their remainders in cents: the sums the rollups
