@@ -206,21 +206,26 @@ def _time_buckets(con) -> list[tuple[int, int]]:
     return list(zip(edges, edges[1:]))
 
 
-def _run_orderer(con):
-    """A function that puts the next span of call times with calls in it in order into _settle_calls and returns
-    how many calls it holds (0 when none is left). Only one run is in _settle_calls at a time, so it and the staged
-    calls fit in memory together (all runs at once made DuckDB spill 10M calls to disk: 0.5 s more)."""
-    spans = iter(_time_buckets(con))
+class _Runs:
+    """The spans of call times that cover the calls to settle (_time_buckets), each put in order into
+    _settle_calls when its turn comes. Only one run is in _settle_calls at a time, so it and the staged calls fit in
+    memory together (all runs at once made DuckDB spill 10M calls to disk: 0.5 s more)."""
 
-    def order_next() -> int:
-        for lo, hi in spans:
-            con.execute(SQL["ordered_run"], {"lo": lo, "hi": hi})
-            (n,) = con.execute("SELECT count(*) FROM _settle_calls").fetchall()[0]
+    def __init__(self, con):
+        self.con, self.spans = con, list(reversed(_time_buckets(con)))
+
+    def more(self) -> bool:
+        return bool(self.spans)
+
+    def order_next(self) -> int:
+        """Put the next span with calls in it in order into _settle_calls; how many calls (0: none left)."""
+        while self.spans:
+            lo, hi = self.spans.pop()
+            self.con.execute(SQL["ordered_run"], {"lo": lo, "hi": hi})
+            (n,) = self.con.execute("SELECT count(*) FROM _settle_calls").fetchall()[0]
             if n:
                 return n
         return 0
-
-    return order_next
 
 
 def _new_engine(con, lots: dict | None = None, next_lot: int | None = None) -> Engine:
@@ -285,8 +290,8 @@ def _settle_staged(con, ledger: Ledger, given: bool) -> SettlementReport:
         return _settle_late(con, ledger, counts)
     engine = _new_engine(con)
     blocked, arrears = [], [0, 0]
-    order_next = _run_orderer(con)
-    next_run = order_next()
+    runs = _Runs(con)
+    next_run = runs.order_next()
     with ThreadPoolExecutor(max_workers=1) as engine_thread:
         while next_run:
             run, next_run = next_run, 0
@@ -297,12 +302,15 @@ def _settle_staged(con, ledger: Ledger, given: bool) -> SettlementReport:
                 if start:  # a run bigger than a chunk (a burst of calls): commit the chunk before
                     _commit_chunk(con)
                 usage_ids, times, cents = _chunk(con, start, CHUNK)
-                # each call with the agreement and auto-recharge setting of its time; numpy on one core while DuckDB
-                # sorts the next run on the other (the chunk is read: _settle_calls is free)
-                settling = engine_thread.submit(engine.run, times, cents)
-                if start + CHUNK >= run:
-                    next_run = order_next()
-                settling.result()
+                # each call with the agreement and auto-recharge setting of its time; the last chunk of a run is
+                # settled on one core (numpy) while DuckDB sorts the next run on the other (this chunk is read:
+                # _settle_calls is free). A lone run stays on this thread: a new thread's first arrays cost more.
+                if start + CHUNK >= run and runs.more():
+                    settling = engine_thread.submit(engine.run, times, cents)
+                    next_run = runs.order_next()
+                    settling.result()
+                else:
+                    engine.run(times, cents)
                 write_chunk(con, engine, usage_ids, times)
                 owed = engine.arrears()[1]
                 arrears = [arrears[0] + len(owed), arrears[1] + int(owed.sum())]
