@@ -89,7 +89,15 @@ def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> Sett
             con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         if calls is None:  # the calls imported since the mark and the blocked ones, read once
             (since,) = con.execute(SQL["since"]).fetchall()[0]
-            con.execute(SQL["calls_to_settle"], {"currency": ledger.currency, "until": until, "since": since})
+            con.execute(
+                SQL["calls_to_settle"],
+                {
+                    "currency": ledger.currency,
+                    "digits": currency_exponent(ledger.currency),
+                    "until": until,
+                    "since": since,
+                },
+            )
         else:
             _stage_given(con, calls, until)
         report = _settle_staged(con, ledger, given=calls is not None)

@@ -17,25 +17,29 @@ SELECT code, digits FROM (VALUES
 CREATE OR REPLACE MACRO currency_digits(iso_code) AS
     coalesce((SELECT m.digits FROM currency_minor_unit m WHERE m.code = upper(iso_code)), 2);
 
+-- billed_by(operator, charge): who bills a call row. 'microsoft' (operator Microsoft or not given, with a charge),
+-- 'operator' (an Operator Connect / Direct Routing carrier bills it itself) or 'no_charge' (Microsoft's row has no
+-- charge: only an estimate exists). The import trims operator; NULL = not given.
+CREATE OR REPLACE MACRO billed_by(operator, charge) AS
+    CASE WHEN operator NOT ILIKE 'microsoft' THEN 'operator' WHEN charge IS NULL THEN 'no_charge' ELSE 'microsoft' END;
+
+-- drawn_charge(charge, digits): a reported charge rounded half-up to the currency's minor unit (`digits`, NULL for
+-- 2; the ledger keeps at most 2): exactly what settlement draws. Most rows (included minutes) are 0: no rounding.
+CREATE OR REPLACE MACRO drawn_charge(charge, digits) AS
+    CASE WHEN charge = 0 THEN 0 WHEN digits = 0 THEN round(charge, 0) ELSE round(charge, 2) END::DECIMAL(18, 2);
+
 -- days_reported_late(call_at, recorded_at): whole days from a call to when the ledger learnt of its log; one
 -- count for every place that says "reported N days late" (call_charges here, call_spend, recent entries).
 CREATE OR REPLACE MACRO days_reported_late(call_at, recorded_at) AS
     (epoch_us(recorded_at) - epoch_us(call_at)) // 86400000000;
 
--- microsoft_charge: every imported call as Microsoft reported it. billed_by: 'microsoft' (operator Microsoft or
--- not given, with a charge), 'operator' (an Operator Connect / Direct Routing carrier bills it itself) or
--- 'no_charge' (Microsoft's row has no charge: only an estimate exists). charge: the reported charge rounded
--- half-up to the currency's minor unit: exactly what settlement draws (from rows in the ledger's currency).
+-- microsoft_charge: every imported call as Microsoft reported it: who bills it (billed_by) and, when Microsoft does,
+-- what settlement draws for it (charge, drawn_charge: from rows in the ledger's currency).
 CREATE OR REPLACE VIEW microsoft_charge AS
 SELECT c.usage_id, c.start_at, c.user_principal_name, c.user_display_name, c.call_type, c.license_capability,
        c.operator, c.charge AS reported_charge, c.currency, c.connection_charge, c.imported_at,
-       CASE WHEN c.operator NOT ILIKE 'microsoft' THEN 'operator'  -- import trims it; NULL = not given
-            WHEN c.charge IS NULL THEN 'no_charge'
-            ELSE 'microsoft' END AS billed_by,
-       CASE WHEN billed_by <> 'microsoft' THEN NULL
-            WHEN c.charge = 0 THEN 0  -- most rows (included minutes): skip the rounding
-            WHEN d.digits = 0 THEN round(c.charge, 0)
-            ELSE round(c.charge, 2) END::DECIMAL(18, 2) AS charge
+       billed_by(c.operator, c.charge) AS billed_by,
+       CASE WHEN billed_by = 'microsoft' THEN drawn_charge(c.charge, d.digits) END AS charge
 FROM pstn_call c
 LEFT JOIN currency_minor_unit d ON d.code = upper(c.currency);
 

@@ -3,18 +3,19 @@
 -- once in the temp table _settle_input (usage_id, t_us, cents).
 
 -- name: calls_to_settle
--- Into _settle_input (read once by the statements below): what Microsoft charged (operator Microsoft or not given), rounded half-up to the minor unit, in the
--- ledger's currency (view microsoft_charge, sql/charges_views.sql). Estimates from the rate card never settle.
+-- Into _settle_input (read once by the statements below): what Microsoft charged (billed_by 'microsoft'), rounded
+-- half-up to the minor unit (drawn_charge, as view microsoft_charge says), in the ledger's currency: its digits are
+-- one constant, not a lookup per row (10M calls: 0.6 -> 0.4 s). Estimates from the rate card never settle.
 -- Only the calls imported after $since (settle_mark) and the blocked ones: every other was settled already.
 -- (Two scans rather than an OR: DuckDB then skips the row groups imported before $since.)
 CREATE OR REPLACE TEMP TABLE _settle_input AS
-SELECT c.usage_id, epoch_us(c.start_at) AS t_us, (c.charge * 100)::BIGINT AS cents
-FROM (SELECT * FROM microsoft_charge WHERE imported_at > $since
+SELECT c.usage_id, epoch_us(c.start_at) AS t_us, (drawn_charge(c.charge, $digits) * 100)::BIGINT AS cents
+FROM (SELECT * FROM pstn_call WHERE imported_at > $since
       UNION ALL
-      SELECT * FROM microsoft_charge
+      SELECT * FROM pstn_call
       WHERE imported_at <= $since AND usage_id IN (SELECT usage_id FROM blocked_call)) c
-WHERE c.billed_by = 'microsoft' AND c.charge > 0 AND c.currency = $currency
-  AND ($until::TIMESTAMPTZ IS NULL OR c.start_at <= $until);
+WHERE billed_by(c.operator, c.charge) = 'microsoft' AND drawn_charge(c.charge, $digits) > 0
+  AND c.currency = $currency AND ($until::TIMESTAMPTZ IS NULL OR c.start_at <= $until);
 
 -- name: since
 -- Where the next settlement starts reading imported calls: the mark less an hour, or the beginning.

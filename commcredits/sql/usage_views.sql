@@ -155,9 +155,7 @@ SELECT c.usage_id, c.start_at, c.currency,
        rated_destination(NULL, n.destination_country, c.inventory_type, c.usage_country_code, c.tenant_country_code)
            AS destination_country,
        0 AS billable_minutes, 0 AS included_minutes,
-       CASE WHEN method = 'operator' THEN NULL
-            WHEN d.digits = 0 THEN round(c.charge, 0)
-            ELSE round(c.charge, 2) END::DECIMAL(18, 2) AS charge
+       CASE WHEN method <> 'operator' THEN drawn_charge(c.charge, d.digits) END AS charge
 FROM pstn_call c
 JOIN rating_mark m ON m.calls_rated IS NOT NULL AND c.imported_at <= m.rated_through
 LEFT JOIN callee_country n ON n.number = c.callee_number
