@@ -237,14 +237,14 @@ def main() -> None:
     )
     for name in stages:
         print(
-            f"{name:8} {stages[name]:8.2f}s {stages[name] / total:6.0%} {floors[name]:8.2f}s "
-            f"{stages[name] / floors[name]:5.1f}x {peaks[name]:8,.0f} MB   {cpus[name]:8.2f}s "
-            f"{floor_cpus[name]:8.2f}s {cpus[name] / floor_cpus[name]:5.1f}x   {runs[name]['session']:7.2f}s   "
-            f"{statements[name]:8.2f}s {stages[name] / statements[name]:5.1f}x"
+            f"{name:8} {stages[name]:8.3f}s {stages[name] / total:6.0%} {floors[name]:8.3f}s "
+            f"{stages[name] / floors[name]:5.2f}x {peaks[name]:8,.0f} MB   {cpus[name]:8.2f}s "
+            f"{floor_cpus[name]:8.2f}s {cpus[name] / floor_cpus[name]:5.2f}x   {runs[name]['session']:7.2f}s   "
+            f"{statements[name]:8.2f}s {stages[name] / statements[name]:5.2f}x"
         )
     peak_stage = max(peaks, key=peaks.get)
     print(
-        f"{'total':8} {total:8.2f}s {'':6} {floor:8.2f}s {total / floor:5.1f}x   peak RSS {peaks[peak_stage]:,.0f} MB "
+        f"{'total':8} {total:8.2f}s {'':6} {floor:8.2f}s {total / floor:5.2f}x   peak RSS {peaks[peak_stage]:,.0f} MB "
         f"in {peak_stage} ({args.calls / total:,.0f} calls/s end to end; load average {os.getloadavg()[0]:.1f})"
     )
 
