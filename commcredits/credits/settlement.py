@@ -82,8 +82,8 @@ def settle(ledger: Ledger, *, until: datetime | None = None, calls=None) -> Sett
     start_at, charge to settle instead (what-if replays use it). Raises InvalidAmount when a given charge
     has more decimals than the currency allows.
 
-    The calls are put in order once in DuckDB (which spills to disk when it must), then settled and written
-    CHUNK calls at a time: memory stays bounded whatever the number of calls."""
+    The calls are staged once, then put in order in DuckDB one span of about CHUNK calls at a time (_Runs), each
+    settled and written before the next: memory stays bounded whatever the number of calls."""
     with ledger.store.transaction() as con:
         if not ledger.store.is_memory:  # this connection's own instance: past the cap DuckDB spills to disk
             con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
