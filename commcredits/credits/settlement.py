@@ -180,8 +180,8 @@ def _stage_given(con, calls, until) -> None:
 
 
 def _find_new_calls(con, ledger: Ledger, given: bool) -> dict:
-    """Which calls of _settle_input are new to the ledger (temp view _settle_new). Returns counts: calls to settle,
-    late ones, conflicts, and those already known; and `last`, the latest instant (µs) the ledger recorded."""
+    """Which calls of _settle_input are new to the ledger (temp view _settle_new). Returns the counts of late calls
+    and of conflicts, and `last`, the latest instant (µs) the ledger recorded."""
     # skip calls already in the ledger; the same id with another amount is a conflict
     (start,) = con.execute(SQL["known_from"], {"given": given}).fetchall()[0]
     con.execute(SQL["known_calls"], {"from": start})
@@ -190,14 +190,12 @@ def _find_new_calls(con, ledger: Ledger, given: bool) -> dict:
     last = EARLIEST if last is None else int(last)
     con.execute(SQL["new_calls"])
     exponent = currency_exponent(ledger.currency)
-    (count, late, odd, known) = con.execute(
-        SQL["new_call_counts"], {"last": last, "unit": 10 ** max(0, 2 - exponent)}
-    ).fetchall()[0]
+    (late, odd) = con.execute(SQL["new_call_counts"], {"last": last, "unit": 10 ** max(0, 2 - exponent)}).fetchall()[0]
     if odd:
         raise InvalidAmount(
             "charge", f"some charges have more decimals than {ledger.currency} allows; rate them first."
         )
-    return {"count": count, "late": late, "conflicts": conflicts, "known": known, "last": last}
+    return {"late": late, "conflicts": conflicts, "last": last}
 
 
 def _time_buckets(con) -> list[tuple[int, int]]:
@@ -217,7 +215,7 @@ def _time_buckets(con) -> list[tuple[int, int]]:
 class _Runs:
     """The spans of call times that cover the calls to settle (_time_buckets), each put in order into
     _settle_calls when its turn comes. Only one run is in _settle_calls at a time, so it and the staged calls fit in
-    memory together (all runs at once made DuckDB spill 10M calls to disk: 0.5 s more)."""
+    memory together (all runs at once made DuckDB spill 10M calls to disk: their sorts took 0.2 s more)."""
 
     def __init__(self, con):
         self.con, self.spans = con, list(reversed(_time_buckets(con)))
